@@ -1,1 +1,9 @@
-pub fn _placeholder() {}
+//! pqsim: a discrete-event simulator of PostgreSQL parallel query execution.
+//! See ARCHITECTURE.md for the map of modules and the data flow.
+
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod guc;
+pub mod model;
+pub mod units;

@@ -1,0 +1,310 @@
+//! The validated domain model: tables, the plan tree, the hardware profile and the scenario.
+//! Everything here has been checked by `config`; nothing downstream re-validates. No I/O.
+
+use crate::guc::Settings;
+
+pub const BLCKSZ: f64 = 8192.0;
+
+/// MAXALIGN on 64-bit platforms.
+pub fn maxalign(n: f64) -> f64 {
+    (n / 8.0).ceil() * 8.0
+}
+
+/// Heap pages for `rows` rows of `width` data bytes at fillfactor 100: page header 24 B,
+/// tuple header 23 B (24 aligned), 4-byte line pointer per tuple (bufpage.h, htup_details.h).
+pub fn heap_pages(rows: f64, width: f64) -> f64 {
+    let per_tuple = 4.0 + maxalign(24.0 + width);
+    let per_page = ((BLCKSZ - 24.0) / per_tuple).floor().max(1.0);
+    (rows / per_page)
+        .ceil()
+        .max(if rows > 0.0 { 1.0 } else { 0.0 })
+}
+
+/// Bytes one tuple of `width` data bytes takes in a tuple queue: 8-byte length word plus the
+/// MinimalTuple (16-byte header + data) padded to 8 (shm_mq.c:shm_mq_sendv, tqueue.c).
+pub fn queue_bytes_per_tuple(width: f64) -> f64 {
+    8.0 + maxalign(16.0 + width)
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    pub name: String,
+    pub rows: f64,
+    /// Average bytes of column data per row.
+    pub width: f64,
+    /// Heap pages (8 kB blocks).
+    pub pages: f64,
+    /// The `parallel_workers` storage option, if set.
+    pub parallel_workers: Option<u32>,
+    /// Pages of the index used by index scans of this table (btree), if any.
+    pub index_pages: Option<f64>,
+    /// Whether this is a temporary table (parallel restricted).
+    pub temporary: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AggMode {
+    Simple,
+    Partial,
+    Finalize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubPlan {
+    /// The table the uncorrelated subquery scans in full.
+    pub table: usize,
+    /// Width of the subquery's output column(s), bytes.
+    pub width: f64,
+    /// Rows the subquery returns (defaults to the table's rows).
+    pub rows: f64,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Filter {
+    pub text: String,
+    /// Fraction of input rows that pass.
+    pub selectivity: f64,
+    /// Operators evaluated per row (cpu_operator_cost units; each costs `qual_ns`).
+    pub operators: f64,
+    /// `x [NOT] IN (SELECT ...)` as a SubPlan.
+    pub subplan: Option<SubPlan>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Node {
+    SeqScan {
+        table: usize,
+        parallel: bool,
+        filter: Option<Filter>,
+        width: f64,
+    },
+    /// A btree index scan in index order over `fraction` of the table.
+    IndexScan {
+        table: usize,
+        parallel: bool,
+        filter: Option<Filter>,
+        width: f64,
+        fraction: f64,
+        correlation: f64,
+    },
+    Aggregate {
+        mode: AggMode,
+        groups: f64,
+        aggregates: f64,
+        width: f64,
+        input: Box<Node>,
+    },
+    Sort {
+        keys: Vec<String>,
+        input: Box<Node>,
+    },
+    Limit {
+        count: f64,
+        input: Box<Node>,
+    },
+    Gather {
+        workers: Option<u32>,
+        single_copy: bool,
+        input: Box<Node>,
+    },
+    GatherMerge {
+        workers: Option<u32>,
+        input: Box<Node>,
+    },
+    /// Hash join; `rows_per_outer` output rows per outer row; the inner is a Hash node whose
+    /// input is `inner`. `parallel` = Parallel Hash (shared table, inner must be parallel-aware).
+    HashJoin {
+        join_type: String,
+        parallel: bool,
+        rows_per_outer: f64,
+        width: f64,
+        outer: Box<Node>,
+        inner: Box<Node>,
+        cond: String,
+    },
+    /// Nested loop whose inner side is an index scan on `inner_table` returning
+    /// `rows_per_outer` rows per outer row.
+    NestedLoop {
+        join_type: String,
+        rows_per_outer: f64,
+        inner_table: usize,
+        width: f64,
+        outer: Box<Node>,
+        cond: String,
+    },
+}
+
+impl Node {
+    pub fn children(&self) -> Vec<&Node> {
+        match self {
+            Node::SeqScan { .. } | Node::IndexScan { .. } => vec![],
+            Node::Aggregate { input, .. }
+            | Node::Sort { input, .. }
+            | Node::Limit { input, .. }
+            | Node::Gather { input, .. }
+            | Node::GatherMerge { input, .. } => vec![input],
+            Node::HashJoin { outer, inner, .. } => vec![outer, inner],
+            Node::NestedLoop { outer, .. } => vec![outer],
+        }
+    }
+
+    pub fn is_gather(&self) -> bool {
+        matches!(self, Node::Gather { .. } | Node::GatherMerge { .. })
+    }
+
+    /// Whether any node in this subtree is parallel-aware (splits work among participants).
+    pub fn has_parallel_aware(&self) -> bool {
+        match self {
+            Node::SeqScan { parallel, .. } | Node::IndexScan { parallel, .. } => *parallel,
+            Node::HashJoin { parallel: true, .. } => true,
+            _ => self.children().iter().any(|c| c.has_parallel_aware()),
+        }
+    }
+
+    /// The width in bytes of the rows this node returns.
+    pub fn width(&self) -> f64 {
+        match self {
+            Node::SeqScan { width, .. }
+            | Node::IndexScan { width, .. }
+            | Node::Aggregate { width, .. }
+            | Node::HashJoin { width, .. }
+            | Node::NestedLoop { width, .. } => *width,
+            Node::Sort { input, .. }
+            | Node::Limit { input, .. }
+            | Node::Gather { input, .. }
+            | Node::GatherMerge { input, .. } => input.width(),
+        }
+    }
+
+    pub fn find_gather(&self) -> Option<&Node> {
+        if self.is_gather() {
+            return Some(self);
+        }
+        self.children().into_iter().find_map(|c| c.find_gather())
+    }
+}
+
+/// Whether the query as a whole may use parallel plans, and why not (issue: planner).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct QueryProps {
+    /// "select" (default), "insert", "update", "delete", "merge", "create_table_as".
+    pub command: String,
+    /// Functions the query calls and their parallel label: (name, 's' | 'r' | 'u').
+    pub functions: Vec<(String, char)>,
+    pub row_locks: bool,
+    pub cursor: bool,
+    /// Client asked for a row count (extended-protocol Execute max_rows > 0).
+    pub client_max_rows: u64,
+    pub materialized_cte: bool,
+    pub correlated_subplan: bool,
+    pub serializable: bool,
+    /// Server major version for version-dependent rules (default 15).
+    pub server_version: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputMode {
+    /// `EXPLAIN ANALYZE`: result rows are discarded (None_Receiver).
+    ExplainAnalyze,
+    /// A plain query: every result row is sent to the client.
+    Client,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    pub name: String,
+    pub description: String,
+    pub tables: Vec<Table>,
+    pub settings: Settings,
+    /// Parallel worker slots held by other sessions when the query starts.
+    pub busy_worker_slots: u32,
+    pub query: QueryProps,
+    pub output: OutputMode,
+    pub plan: Node,
+    /// When true the plan's Gather worker count is fixed by the scenario; otherwise the
+    /// planner computes Workers Planned.
+    pub pinned_workers: bool,
+}
+
+impl Scenario {
+    pub fn table_index(&self, name: &str) -> Option<usize> {
+        self.tables.iter().position(|t| t.name == name)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheState {
+    /// Data in shared buffers (as far as shared_buffers holds it).
+    Hot,
+    /// Data in the OS page cache only: every block is a pread served from memory.
+    Warm,
+    /// Data on disk.
+    Cold,
+}
+
+impl CacheState {
+    pub fn name(self) -> &'static str {
+        match self {
+            CacheState::Hot => "hot",
+            CacheState::Warm => "warm",
+            CacheState::Cold => "cold",
+        }
+    }
+}
+
+/// CPU cost of the executor's unit operations, in nanoseconds on this machine's cores.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnitCosts {
+    pub page_ns: f64,
+    pub os_read_page_ns: f64,
+    pub tuple_ns: f64,
+    pub qual_ns: f64,
+    pub agg_transition_ns: f64,
+    pub hash_build_ns: f64,
+    pub hash_probe_ns: f64,
+    pub sort_tuple_ns: f64,
+    pub sort_compare_ns: f64,
+    pub index_tuple_ns: f64,
+    pub index_descent_ns: f64,
+    pub tuple_send_ns: f64,
+    pub tuple_receive_ns: f64,
+    pub gather_merge_tuple_ns: f64,
+    pub client_row_ns: f64,
+    pub temp_page_ns: f64,
+    pub wakeup_ns: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Disk {
+    pub seq_bytes_per_ns: f64,
+    pub request_latency_ns: f64,
+    pub read_ahead_bytes: f64,
+    pub queue_depth: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParallelCosts {
+    pub leader_setup_ns: f64,
+    pub launch_per_worker_ns: f64,
+    pub worker_startup_ns: f64,
+    /// Log-normal shape (sigma) of the worker start-up delay.
+    pub worker_startup_sigma: f64,
+    pub shutdown_per_worker_ns: f64,
+    pub tuple_queue_size: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hardware {
+    pub name: String,
+    pub description: String,
+    pub cores: f64,
+    /// Relative core speed; unit costs are divided by it.
+    pub cpu_speed: f64,
+    pub cache: CacheState,
+    pub disk: Disk,
+    pub costs: UnitCosts,
+    pub parallel: ParallelCosts,
+    /// Coefficient of variation of CPU work per chunk (run-to-run noise).
+    pub cpu_noise_cv: f64,
+}
