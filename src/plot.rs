@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -32,8 +33,6 @@ const TITLE_PX: u32 = 26;
 const AXIS_DESC_PX: u32 = 19;
 const TICK_PX: u32 = 16;
 const LEGEND_PX: u32 = 16;
-/// Width of the legend strip to the right of the bar/timeline charts.
-const SIDE_LEGEND_W: u32 = 210;
 
 /// Colours for data series, used in order (cycled past 8).
 pub const SERIES_COLORS: [RGBColor; 8] = [
@@ -414,6 +413,25 @@ fn font(px: u32) -> TextStyle<'static> {
     (FONT, px).into_font().color(&BLACK)
 }
 
+const GRID: RGBColor = RGBColor(225, 225, 225);
+
+fn overlay_color(o: &Overlay) -> RGBColor {
+    match (o.kind, o.series_index) {
+        (OverlayKind::Fit, Some(i)) => series_color(i),
+        (OverlayKind::Fit, None) => RGBColor(70, 70, 70),
+        (OverlayKind::Ideal, _) => RGBColor(130, 130, 130),
+        (OverlayKind::Bound, _) => RGBColor(40, 40, 40),
+    }
+}
+
+fn overlay_width(kind: OverlayKind) -> u32 {
+    if kind == OverlayKind::Fit {
+        1
+    } else {
+        2
+    }
+}
+
 fn series_color(i: usize) -> RGBColor {
     SERIES_COLORS[i % SERIES_COLORS.len()]
 }
@@ -449,26 +467,112 @@ fn padded(lo: f64, hi: f64, frac: f64) -> (f64, f64) {
     }
 }
 
-/// Legend drawn in its own strip (for charts whose plot area is full).
-fn draw_side_legend<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    heading: &str,
-    entries: &[(String, RGBColor)],
+/// How a legend entry is drawn.
+#[derive(Debug, Clone, Copy)]
+enum Swatch {
+    /// Filled box (bar and timeline categories).
+    Box,
+    /// Line sample, optionally dashed and with a point marker.
+    Line {
+        width: u32,
+        dashed: bool,
+        marker: bool,
+    },
+}
+
+struct LegendEntry {
+    label: String,
+    color: RGBColor,
+    swatch: Swatch,
+}
+
+fn legend_width(heading: Option<&str>, entries: &[LegendEntry]) -> u32 {
+    let chars = entries
+        .iter()
+        .map(|e| e.label.chars().count())
+        .chain(heading.map(|h| h.chars().count()))
+        .max()
+        .unwrap_or(0) as u32;
+    (60 + 9 * chars).clamp(150, 380)
+}
+
+/// Split off a legend strip on the right of `root`, draw the legend in it,
+/// and return the remaining area for the plot. Keeping the legend outside
+/// the plot means it never hides data.
+fn with_side_legend<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    heading: Option<&str>,
+    entries: &[LegendEntry],
+) -> Result<DrawingArea<DB, Shift>, PlotError> {
+    let (w, _) = root.dim_in_pixel();
+    let (main, side) = root.split_horizontally(w - legend_width(heading, entries));
+    let mut y = 62;
+    if let Some(h) = heading {
+        side.draw(&Text::new(h.to_string(), (8, y), font(LEGEND_PX + 1)))?;
+        y += 30;
+    }
+    for e in entries {
+        let color = e.color;
+        match e.swatch {
+            Swatch::Box => {
+                side.draw(&Rectangle::new([(8, y), (28, y + 16)], color.filled()))?;
+                side.draw(&Rectangle::new(
+                    [(8, y), (28, y + 16)],
+                    RGBColor(60, 60, 60).stroke_width(1),
+                ))?;
+            }
+            Swatch::Line {
+                width,
+                dashed,
+                marker,
+            } => {
+                let style = color.stroke_width(width);
+                let mid = y + 8;
+                if dashed {
+                    side.draw(&PathElement::new(vec![(6, mid), (15, mid)], style))?;
+                    side.draw(&PathElement::new(vec![(20, mid), (30, mid)], style))?;
+                } else {
+                    side.draw(&PathElement::new(vec![(6, mid), (30, mid)], style))?;
+                }
+                if marker {
+                    side.draw(&Circle::new((18, mid), 4, color.filled()))?;
+                }
+            }
+        }
+        side.draw(&Text::new(e.label.clone(), (38, y), font(LEGEND_PX)))?;
+        y += 26;
+    }
+    Ok(main)
+}
+
+/// Vertical extent of row `i` (0 = top) of `n` rows on a `0..n` y axis.
+fn row_span(n: usize, i: usize, pad: f64) -> (f64, f64) {
+    let base = (n - 1 - i) as f64;
+    (base + pad, base + 1.0 - pad)
+}
+
+type RowChart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// Row labels with tick marks left of the y axis of a bar/lane chart. (Drawn
+/// by hand: plotters' discrete axes misplace a single row.)
+fn draw_row_labels<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    chart: &RowChart<'_, DB>,
+    x0: f64,
+    labels: &[&str],
 ) -> Result<(), PlotError> {
-    let top = 60;
-    area.draw(&Text::new(
-        heading.to_string(),
-        (10, top),
-        font(LEGEND_PX + 1),
-    ))?;
-    for (i, (label, color)) in entries.iter().enumerate() {
-        let y = top + 30 + 26 * i as i32;
-        area.draw(&Rectangle::new([(10, y), (28, y + 16)], color.filled()))?;
-        area.draw(&Rectangle::new(
-            [(10, y), (28, y + 16)],
+    let n = labels.len();
+    for (i, label) in labels.iter().enumerate() {
+        let (px, py) = chart.backend_coord(&(x0, (n - 1 - i) as f64 + 0.5));
+        root.draw(&PathElement::new(
+            vec![(px - 5, py), (px, py)],
             BLACK.stroke_width(1),
         ))?;
-        area.draw(&Text::new(label.clone(), (36, y), font(LEGEND_PX)))?;
+        root.draw(&Text::new(
+            label.to_string(),
+            (px - 9, py),
+            font(TICK_PX).pos(Pos::new(HPos::Right, VPos::Center)),
+        ))?;
     }
     Ok(())
 }
@@ -510,6 +614,17 @@ impl CategoryPalette {
         CategoryPalette { order, index }
     }
 
+    fn legend(&self) -> Vec<LegendEntry> {
+        self.order
+            .iter()
+            .map(|(label, color)| LegendEntry {
+                label: label.clone(),
+                color: *color,
+                swatch: Swatch::Box,
+            })
+            .collect()
+    }
+
     fn slot(&self, name: &str) -> usize {
         let key = match known_category(name) {
             Some(i) => CATEGORIES[i].to_ascii_lowercase(),
@@ -517,6 +632,11 @@ impl CategoryPalette {
         };
         self.index[&key]
     }
+}
+
+/// Image height for a chart with `rows` bars/lanes of `row_px` pixels each.
+fn rows_height(rows: usize, row_px: u32) -> u32 {
+    (150 + row_px * rows as u32).max(380)
 }
 
 /// Left label area wide enough for the longest lane/bar label.
@@ -580,8 +700,33 @@ impl Chart for LineChart<'_> {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
+        let mut legend = Vec::new();
+        for o in self.overlays.iter().filter(|o| !o.label.is_empty()) {
+            legend.push(LegendEntry {
+                label: o.label.clone(),
+                color: overlay_color(o),
+                swatch: Swatch::Line {
+                    width: overlay_width(o.kind),
+                    dashed: o.kind != OverlayKind::Fit,
+                    marker: false,
+                },
+            });
+        }
+        for (i, s) in self.series.iter().enumerate() {
+            legend.push(LegendEntry {
+                label: s.label.clone(),
+                color: series_color(i),
+                swatch: Swatch::Line {
+                    width: 2,
+                    dashed: false,
+                    marker: true,
+                },
+            });
+        }
+        let main = with_side_legend(root, None, &legend)?;
+
         let ((x0, x1), (y0, y1)) = self.ranges();
-        let mut chart = ChartBuilder::on(root)
+        let mut chart = ChartBuilder::on(&main)
             .caption(self.title, font(TITLE_PX))
             .margin(18)
             .x_label_area_size(55)
@@ -595,58 +740,32 @@ impl Chart for LineChart<'_> {
             .axis_desc_style(font(AXIS_DESC_PX))
             .x_label_formatter(&fmt_tick)
             .y_label_formatter(&fmt_tick)
-            .light_line_style(RGBColor(235, 235, 235))
-            .bold_line_style(RGBColor(210, 210, 210))
+            .max_light_lines(0)
+            .bold_line_style(GRID)
             .draw()?;
 
         for o in self.overlays {
-            let color = match (o.kind, o.series_index) {
-                (OverlayKind::Fit, Some(i)) => series_color(i),
-                (OverlayKind::Fit, None) => RGBColor(70, 70, 70),
-                (OverlayKind::Ideal, _) => RGBColor(130, 130, 130),
-                (OverlayKind::Bound, _) => RGBColor(40, 40, 40),
-            };
+            let style = overlay_color(o).stroke_width(overlay_width(o.kind));
             let pts = o.points.clone();
-            let anno = match o.kind {
+            match o.kind {
                 OverlayKind::Fit => {
-                    chart.draw_series(LineSeries::new(pts, color.stroke_width(1)))?
+                    chart.draw_series(LineSeries::new(pts, style))?;
                 }
                 OverlayKind::Ideal => {
-                    chart.draw_series(DashedLineSeries::new(pts, 12, 7, color.stroke_width(2)))?
+                    chart.draw_series(DashedLineSeries::new(pts, 12, 7, style))?;
                 }
                 OverlayKind::Bound => {
-                    chart.draw_series(DashedLineSeries::new(pts, 5, 4, color.stroke_width(2)))?
+                    chart.draw_series(DashedLineSeries::new(pts, 5, 4, style))?;
                 }
-            };
-            if !o.label.is_empty() {
-                let kind = o.kind;
-                anno.label(o.label.clone()).legend(move |(x, y)| {
-                    // Two segments: with a gap for dashed kinds, joined for fits.
-                    let (w, gap) = if kind == OverlayKind::Fit {
-                        (1, 0)
-                    } else {
-                        (2, 5)
-                    };
-                    EmptyElement::at((x, y))
-                        + PathElement::new(vec![(0, 0), (10, 0)], color.stroke_width(w))
-                        + PathElement::new(vec![(10 + gap, 0), (24, 0)], color.stroke_width(w))
-                });
             }
         }
 
         for (i, s) in self.series.iter().enumerate() {
             let color = series_color(i);
-            let line = chart.draw_series(LineSeries::new(
+            chart.draw_series(LineSeries::new(
                 s.points.iter().map(|p| (p.0, p.1)),
                 color.stroke_width(2),
             ))?;
-            if !s.label.is_empty() {
-                line.label(s.label.clone()).legend(move |(x, y)| {
-                    EmptyElement::at((x, y))
-                        + PathElement::new(vec![(0, 0), (24, 0)], color.stroke_width(2))
-                        + Circle::new((12, 0), 4, color.filled())
-                });
-            }
             let bar = color.stroke_width(1);
             chart.draw_series(
                 s.points
@@ -665,15 +784,6 @@ impl Chart for LineChart<'_> {
                     .map(|p| Circle::new((p.0, p.1), 4, color.filled())),
             )?;
         }
-
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.9))
-            .border_style(RGBColor(120, 120, 120))
-            .label_font(font(LEGEND_PX))
-            .margin(12)
-            .draw()?;
         Ok(())
     }
 }
@@ -729,7 +839,7 @@ impl<'a> StackedChart<'a> {
 
 impl Chart for StackedChart<'_> {
     fn size(&self) -> (u32, u32) {
-        (WIDTH, (150 + 34 * self.bars.len() as u32).max(380))
+        (WIDTH, rows_height(self.bars.len(), 34))
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
@@ -741,32 +851,24 @@ impl Chart for StackedChart<'_> {
         } else {
             1.0
         };
-        let (main, side) = root.split_horizontally(WIDTH - SIDE_LEGEND_W);
+        let main = with_side_legend(root, Some("time category"), &self.palette.legend())?;
         let labels: Vec<&str> = self.bars.iter().map(|b| b.label.as_str()).collect();
-        let label_fmt = |v: &SegmentValue<i32>| match v {
-            // Row k from the bottom shows bar n-1-k, so bar 0 is on top.
-            SegmentValue::CenterOf(k) if (*k as usize) < n => {
-                labels[n - 1 - *k as usize].to_string()
-            }
-            _ => String::new(),
-        };
         let mut chart = ChartBuilder::on(&main)
             .caption(self.title, font(TITLE_PX))
             .margin(18)
             .x_label_area_size(55)
             .y_label_area_size(label_area_for(labels.iter().map(|l| l.chars().count())))
-            .build_cartesian_2d(0.0..x1, (0..n as i32).into_segmented())?;
+            .build_cartesian_2d(0.0..x1, 0.0..n as f64)?;
         chart
             .configure_mesh()
             .disable_y_mesh()
+            .y_labels(0)
             .x_desc("time (ms)")
-            .y_labels(n + 1)
-            .y_label_formatter(&label_fmt)
             .x_label_formatter(&fmt_tick)
             .label_style(font(TICK_PX))
             .axis_desc_style(font(AXIS_DESC_PX))
-            .light_line_style(RGBColor(235, 235, 235))
-            .bold_line_style(RGBColor(210, 210, 210))
+            .max_light_lines(0)
+            .bold_line_style(GRID)
             .draw()?;
 
         for (slot, (_, color)) in self.palette.order.iter().enumerate() {
@@ -775,29 +877,24 @@ impl Chart for StackedChart<'_> {
                     return None;
                 }
                 let start: f64 = v[..slot].iter().sum();
-                let row = (n - 1 - b) as i32;
-                let mut r = Rectangle::new(
-                    [
-                        (start, SegmentValue::Exact(row)),
-                        (start + v[slot], SegmentValue::Exact(row + 1)),
-                    ],
+                let (lo, hi) = row_span(n, b, 0.15);
+                Some(Rectangle::new(
+                    [(start, lo), (start + v[slot], hi)],
                     color.filled(),
-                );
-                r.set_margin(5, 5, 0, 0);
-                Some(r)
+                ))
             });
             chart.draw_series(rects)?;
         }
         chart.draw_series(totals.iter().enumerate().map(|(b, t)| {
-            let row = (n - 1 - b) as i32;
-            EmptyElement::at((*t, SegmentValue::CenterOf(row)))
+            let (lo, hi) = row_span(n, b, 0.0);
+            EmptyElement::at((*t, (lo + hi) / 2.0))
                 + Text::new(
                     format!("{} ms", fmt_tick(&((t * 10.0).round() / 10.0))),
                     (6, 0),
                     font(TICK_PX - 2).pos(Pos::new(HPos::Left, VPos::Center)),
                 )
         }))?;
-        draw_side_legend(&side, "time category", &self.palette.order)
+        draw_row_labels(root, &chart, 0.0, &labels)
     }
 }
 
@@ -830,6 +927,32 @@ impl Chart for QueueChart<'_> {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
+        let capacity_color = RGBColor(40, 40, 40);
+        let mut legend = Vec::new();
+        if self.capacity.is_some() {
+            legend.push(LegendEntry {
+                label: "capacity".to_string(),
+                color: capacity_color,
+                swatch: Swatch::Line {
+                    width: 2,
+                    dashed: true,
+                    marker: false,
+                },
+            });
+        }
+        for (i, s) in self.series.iter().enumerate() {
+            legend.push(LegendEntry {
+                label: s.label.clone(),
+                color: series_color(i),
+                swatch: Swatch::Line {
+                    width: 2,
+                    dashed: false,
+                    marker: false,
+                },
+            });
+        }
+        let main = with_side_legend(root, None, &legend)?;
+
         let pts = self.series.iter().flat_map(|s| s.points.iter());
         let (mut t0, mut t1, mut ymax) = (f64::INFINITY, f64::NEG_INFINITY, 0.0f64);
         for &(t, b) in pts {
@@ -846,42 +969,34 @@ impl Chart for QueueChart<'_> {
             (1.0, "bytes")
         };
         let (t0, t1) = padded(t0.min(0.0), t1, 0.02);
-        let y1 = if ymax > 0.0 { ymax / scale * 1.1 } else { 1.0 };
-        let y_desc = format!("queue bytes used ({unit})");
-        let mut chart = ChartBuilder::on(root)
+        let t0 = t0.max(0.0);
+        let y1 = if ymax > 0.0 { ymax / scale * 1.08 } else { 1.0 };
+        let mut chart = ChartBuilder::on(&main)
             .caption(self.title, font(TITLE_PX))
             .margin(18)
             .x_label_area_size(55)
             .y_label_area_size(80)
-            .build_cartesian_2d(t0.max(0.0)..t1, 0.0..y1)?;
+            .build_cartesian_2d(t0..t1, 0.0..y1)?;
         chart
             .configure_mesh()
             .x_desc("time (ms)")
-            .y_desc(y_desc)
+            .y_desc(format!("queue bytes used ({unit})"))
             .label_style(font(TICK_PX))
             .axis_desc_style(font(AXIS_DESC_PX))
             .x_label_formatter(&fmt_tick)
             .y_label_formatter(&fmt_tick)
-            .light_line_style(RGBColor(235, 235, 235))
-            .bold_line_style(RGBColor(210, 210, 210))
+            .max_light_lines(0)
+            .bold_line_style(GRID)
             .draw()?;
         if let Some(c) = self.capacity {
-            let c = c / scale;
-            let color = RGBColor(40, 40, 40);
-            chart
-                .draw_series(DashedLineSeries::new(
-                    vec![(t0.max(0.0), c), (t1, c)],
-                    8,
-                    5,
-                    color.stroke_width(2),
-                ))?
-                .label("capacity")
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 9, y)], color.stroke_width(2))
-                });
+            chart.draw_series(DashedLineSeries::new(
+                vec![(t0, c / scale), (t1, c / scale)],
+                8,
+                5,
+                capacity_color.stroke_width(2),
+            ))?;
         }
         for (i, s) in self.series.iter().enumerate() {
-            let color = series_color(i);
             let mut step = Vec::with_capacity(s.points.len() * 2);
             for (j, &(t, b)) in s.points.iter().enumerate() {
                 if j > 0 {
@@ -889,21 +1004,8 @@ impl Chart for QueueChart<'_> {
                 }
                 step.push((t, b / scale));
             }
-            let line = chart.draw_series(LineSeries::new(step, color.stroke_width(2)))?;
-            if !s.label.is_empty() {
-                line.label(s.label.clone()).legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(2))
-                });
-            }
+            chart.draw_series(LineSeries::new(step, series_color(i).stroke_width(2)))?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(RGBColor(120, 120, 120))
-            .label_font(font(LEGEND_PX))
-            .margin(12)
-            .draw()?;
         Ok(())
     }
 }
@@ -947,7 +1049,7 @@ impl<'a> TimelineChart<'a> {
 
 impl Chart for TimelineChart<'_> {
     fn size(&self) -> (u32, u32) {
-        (WIDTH, (150 + 40 * self.lanes.len() as u32).max(380))
+        (WIDTH, rows_height(self.lanes.len(), 40))
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
@@ -961,48 +1063,33 @@ impl Chart for TimelineChart<'_> {
         if !t1.is_finite() || t1 <= t0 {
             t1 = t0 + 1.0;
         }
-        let (main, side) = root.split_horizontally(WIDTH - SIDE_LEGEND_W);
+        let main = with_side_legend(root, Some("process state"), &self.palette.legend())?;
         let labels: Vec<&str> = self.lanes.iter().map(|l| l.label.as_str()).collect();
-        let label_fmt = |v: &SegmentValue<i32>| match v {
-            SegmentValue::CenterOf(k) if (*k as usize) < n => {
-                labels[n - 1 - *k as usize].to_string()
-            }
-            _ => String::new(),
-        };
         let mut chart = ChartBuilder::on(&main)
             .caption(self.title, font(TITLE_PX))
             .margin(18)
             .x_label_area_size(55)
             .y_label_area_size(label_area_for(labels.iter().map(|l| l.chars().count())))
-            .build_cartesian_2d(t0..t1 + (t1 - t0) * 0.01, (0..n as i32).into_segmented())?;
+            .build_cartesian_2d(t0..t1 + (t1 - t0) * 0.01, 0.0..n as f64)?;
         chart
             .configure_mesh()
             .disable_y_mesh()
+            .y_labels(0)
             .x_desc("time (ms)")
-            .y_labels(n + 1)
-            .y_label_formatter(&label_fmt)
             .x_label_formatter(&fmt_tick)
             .label_style(font(TICK_PX))
             .axis_desc_style(font(AXIS_DESC_PX))
-            .light_line_style(RGBColor(235, 235, 235))
-            .bold_line_style(RGBColor(210, 210, 210))
+            .max_light_lines(0)
+            .bold_line_style(GRID)
             .draw()?;
         for (li, lane) in self.lanes.iter().enumerate() {
-            let row = (n - 1 - li) as i32;
+            let (lo, hi) = row_span(n, li, 0.12);
             chart.draw_series(lane.intervals.iter().map(|(a, b, c)| {
                 let color = self.palette.order[self.palette.slot(c)].1;
-                let mut r = Rectangle::new(
-                    [
-                        (*a, SegmentValue::Exact(row)),
-                        (*b, SegmentValue::Exact(row + 1)),
-                    ],
-                    color.filled(),
-                );
-                r.set_margin(6, 6, 0, 0);
-                r
+                Rectangle::new([(*a, lo), (*b, hi)], color.filled())
             }))?;
         }
-        draw_side_legend(&side, "process state", &self.palette.order)
+        draw_row_labels(root, &chart, t0, &labels)
     }
 }
 
@@ -1144,13 +1231,19 @@ mod tests {
                 ],
             ));
         }
+        for w in 0..8 {
+            bars.push(StackedBar::new(
+                format!("W=8 worker {w}"),
+                vec![("CPU", 120.0), ("MessageQueueSend", 60.0 + w as f64)],
+            ));
+        }
         bars.push(StackedBar::new(
             "W=4 leader",
             vec![("waiting for tuples", 180.0), ("CPU", 90.0)],
         ));
         let title = "Where the time goes";
         let w = stacked_time_split(dir.path().join("split"), title, &bars).unwrap();
-        check_written(&w, title, (WIDTH, (150 + 34 * 6u32).max(380)));
+        check_written(&w, title, (WIDTH, rows_height(bars.len(), 34)));
         let svg = std::fs::read_to_string(&w.svg).unwrap();
         for text in ["W=4 worker 3", "MessageQueueSend", "lock wait", "time (ms)"] {
             assert!(svg.contains(text), "SVG lacks {text:?}");
@@ -1238,11 +1331,18 @@ mod tests {
         }
         let title = "Process states over time";
         let w = state_timeline(dir.path().join("timeline"), title, &lanes).unwrap();
-        check_written(&w, title, (WIDTH, (150 + 40 * 4u32).max(380)));
+        check_written(&w, title, (WIDTH, rows_height(4, 40)));
         let svg = std::fs::read_to_string(&w.svg).unwrap();
         for text in ["worker 2", "leader", "process state", "disk wait"] {
             assert!(svg.contains(text), "SVG lacks {text:?}");
         }
+        let one = [Lane::new(
+            "leader",
+            vec![(0.0, 3.0, "CPU"), (3.0, 4.0, "idle")],
+        )];
+        let w = state_timeline(dir.path().join("one_lane"), "One lane", &one).unwrap();
+        check_written(&w, "One lane", (WIDTH, 380));
+        assert!(std::fs::read_to_string(&w.svg).unwrap().contains("idle"));
         let bad = [Lane::new("x", vec![(5.0, 1.0, "CPU")])];
         assert!(matches!(
             state_timeline(dir.path().join("bad"), "t", &bad),
