@@ -4,6 +4,9 @@
 pub mod config;
 pub mod engine;
 pub mod error;
+pub mod exec;
 pub mod guc;
 pub mod model;
+pub mod plot;
+pub mod stats;
 pub mod units;
