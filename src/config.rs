@@ -12,8 +12,7 @@ use toml::Spanned;
 
 /// Read a file; a missing file is bad input (exit 2).
 pub fn read_text(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path)
-        .map_err(|e| Error::input_at(Location::file(path), format!("cannot read file: {e}")))
+    std::fs::read_to_string(path).map_err(|e| Error::input_at(Location::file(path), format!("cannot read file: {e}")))
 }
 
 fn toml_error(path: &Path, src: &str, e: toml::de::Error) -> Error {
@@ -38,9 +37,7 @@ struct Ctx<'a> {
 impl Ctx<'_> {
     fn err<T>(&self, span: Option<std::ops::Range<usize>>, msg: impl Into<String>) -> Error {
         match span {
-            Some(s) if !self.src.is_empty() => {
-                Error::input_at(Location::at_offset(self.path, self.src, s.start), msg)
-            }
+            Some(s) if !self.src.is_empty() => Error::input_at(Location::at_offset(self.path, self.src, s.start), msg),
             _ => Error::input_at(Location::file(self.path), msg),
         }
     }
@@ -70,6 +67,10 @@ struct RawHardware {
     /// Free-form provenance written by `pqsim calibrate` (fit residuals, server version...).
     #[serde(default)]
     calibration: Option<toml::Table>,
+    /// Server settings this machine runs with (e.g. Aurora's shared_buffers); a scenario's
+    /// settings and `--set` override them.
+    #[serde(default)]
+    settings: BTreeMap<String, Spanned<toml::Value>>,
 }
 
 fn one() -> Spanned<f64> {
@@ -127,9 +128,7 @@ pub fn resolve_hardware(name_or_path: &str) -> Result<PathBuf> {
     }
     let candidates = [
         PathBuf::from("configs/hardware").join(format!("{name_or_path}.toml")),
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("configs/hardware")
-            .join(format!("{name_or_path}.toml")),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/hardware").join(format!("{name_or_path}.toml")),
     ];
     for c in &candidates {
         if c.exists() {
@@ -144,16 +143,11 @@ pub fn resolve_hardware(name_or_path: &str) -> Result<PathBuf> {
 
 pub fn list_hardware() -> Vec<String> {
     let mut names = vec![];
-    for dir in [
-        PathBuf::from("configs/hardware"),
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/hardware"),
-    ] {
+    for dir in [PathBuf::from("configs/hardware"), Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/hardware")] {
         if let Ok(rd) = std::fs::read_dir(&dir) {
             for e in rd.flatten() {
                 if let Some(n) = e.path().file_stem().and_then(|s| s.to_str()) {
-                    if e.path().extension().is_some_and(|x| x == "toml")
-                        && !names.contains(&n.to_string())
-                    {
+                    if e.path().extension().is_some_and(|x| x == "toml") && !names.contains(&n.to_string()) {
                         names.push(n.to_string());
                     }
                 }
@@ -168,11 +162,7 @@ pub fn list_hardware() -> Vec<String> {
 }
 
 /// Apply `KEY=VALUE` overrides to a TOML table; KEY may be dotted (`disk.queue_depth`).
-pub fn apply_overrides(
-    table: &mut toml::Table,
-    overrides: &[(String, String)],
-    what: &str,
-) -> Result<()> {
+pub fn apply_overrides(table: &mut toml::Table, overrides: &[(String, String)], what: &str) -> Result<()> {
     for (key, value) in overrides {
         let parts: Vec<&str> = key.split('.').collect();
         let mut t = &mut *table;
@@ -183,25 +173,17 @@ pub fn apply_overrides(
             };
         }
         let last = parts[parts.len() - 1];
-        let existing = t
-            .get(last)
-            .ok_or_else(|| Error::input(format!("{what}: unknown key \"{key}\"")))?;
+        let existing = t.get(last).ok_or_else(|| Error::input(format!("{what}: unknown key \"{key}\"")))?;
         let v = match existing {
-            toml::Value::Integer(_) | toml::Value::Float(_) => {
-                value.parse::<f64>().map(toml::Value::Float).map_err(|_| {
-                    Error::input(format!("{what}: {key} takes a number, not \"{value}\""))
-                })?
-            }
+            toml::Value::Integer(_) | toml::Value::Float(_) => value
+                .parse::<f64>()
+                .map(toml::Value::Float)
+                .map_err(|_| Error::input(format!("{what}: {key} takes a number, not \"{value}\"")))?,
             toml::Value::Boolean(_) => toml::Value::Boolean(
-                crate::units::parse_bool(value)
-                    .map_err(|e| Error::input(format!("{what}: {key}: {e}")))?,
+                crate::units::parse_bool(value).map_err(|e| Error::input(format!("{what}: {key}: {e}")))?,
             ),
             toml::Value::String(_) => toml::Value::String(value.clone()),
-            _ => {
-                return Err(Error::input(format!(
-                    "{what}: {key} cannot be set from the command line"
-                )))
-            }
+            _ => return Err(Error::input(format!("{what}: {key} cannot be set from the command line"))),
         };
         t.insert(last.to_string(), v);
     }
@@ -218,24 +200,16 @@ pub fn load_hardware(path: &Path, overrides: &[(String, String)]) -> Result<Hard
         let mut t = parse_table(path, &src)?;
         apply_overrides(&mut t, overrides, "--hw")?;
         let text = toml::to_string(&t).map_err(|e| Error::input(e.to_string()))?;
-        toml::from_str(&text).map_err(|e| {
-            Error::input(format!("{} (after --hw): {}", path.display(), e.message()))
-        })?
+        toml::from_str(&text).map_err(|e| Error::input(format!("{} (after --hw): {}", path.display(), e.message())))?
     };
-    let ctx = Ctx {
-        path,
-        src: if overrides.is_empty() { &src } else { "" },
-    };
+    let ctx = Ctx { path, src: if overrides.is_empty() { &src } else { "" } };
     hardware_from_raw(&ctx, raw)
 }
 
 fn positive(ctx: &Ctx, v: &Spanned<f64>, what: &str) -> Result<f64> {
     let x = *v.get_ref();
     if !(x.is_finite() && x > 0.0) {
-        return Err(ctx.err::<()>(
-            Some(v.span()),
-            format!("{what} must be a positive number, got {x}"),
-        ));
+        return Err(ctx.err::<()>(Some(v.span()), format!("{what} must be a positive number, got {x}")));
     }
     Ok(x)
 }
@@ -243,17 +217,13 @@ fn positive(ctx: &Ctx, v: &Spanned<f64>, what: &str) -> Result<f64> {
 fn non_negative(ctx: &Ctx, v: &Spanned<f64>, what: &str) -> Result<f64> {
     let x = *v.get_ref();
     if !(x.is_finite() && x >= 0.0) {
-        return Err(ctx.err::<()>(
-            Some(v.span()),
-            format!("{what} must be zero or positive, got {x}"),
-        ));
+        return Err(ctx.err::<()>(Some(v.span()), format!("{what} must be zero or positive, got {x}")));
     }
     Ok(x)
 }
 
 fn size_bytes(ctx: &Ctx, v: &Spanned<String>, what: &str) -> Result<f64> {
-    let b = parse_bytes(v.get_ref())
-        .map_err(|e| ctx.err::<()>(Some(v.span()), format!("{what}: {e}")))?;
+    let b = parse_bytes(v.get_ref()).map_err(|e| ctx.err::<()>(Some(v.span()), format!("{what}: {e}")))?;
     if b <= 0.0 {
         return Err(ctx.err::<()>(Some(v.span()), format!("{what} must be positive")));
     }
@@ -266,10 +236,9 @@ fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
         "warm" => CacheState::Warm,
         "cold" => CacheState::Cold,
         other => {
-            return Err(ctx.err::<()>(
-                Some(raw.cache.span()),
-                format!("cache must be hot, warm or cold, not \"{other}\""),
-            ))
+            return Err(
+                ctx.err::<()>(Some(raw.cache.span()), format!("cache must be hot, warm or cold, not \"{other}\""))
+            )
         }
     };
     let c = &raw.costs;
@@ -295,42 +264,22 @@ fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
     };
     let d = &raw.disk;
     let disk = Disk {
-        seq_bytes_per_ns: positive(ctx, &d.seq_read_mb_per_s, "disk.seq_read_mb_per_s")?
-            * 1024.0
-            * 1024.0
-            / 1e9,
-        request_latency_ns: non_negative(ctx, &d.request_latency_us, "disk.request_latency_us")?
-            * 1e3,
+        seq_bytes_per_ns: positive(ctx, &d.seq_read_mb_per_s, "disk.seq_read_mb_per_s")? * 1024.0 * 1024.0 / 1e9,
+        request_latency_ns: non_negative(ctx, &d.request_latency_us, "disk.request_latency_us")? * 1e3,
         read_ahead_bytes: size_bytes(ctx, &d.read_ahead, "disk.read_ahead")?,
         queue_depth: positive(ctx, &d.queue_depth, "disk.queue_depth")?,
     };
     let p = &raw.parallel;
     let queue = size_bytes(ctx, &p.tuple_queue_size, "parallel.tuple_queue_size")?;
     if queue < 1024.0 {
-        return Err(ctx.err::<()>(
-            Some(p.tuple_queue_size.span()),
-            "parallel.tuple_queue_size must be at least 1kB",
-        ));
+        return Err(ctx.err::<()>(Some(p.tuple_queue_size.span()), "parallel.tuple_queue_size must be at least 1kB"));
     }
     let parallel = ParallelCosts {
         leader_setup_ns: non_negative(ctx, &p.leader_setup_us, "parallel.leader_setup_us")? * 1e3,
-        launch_per_worker_ns: non_negative(
-            ctx,
-            &p.launch_per_worker_us,
-            "parallel.launch_per_worker_us",
-        )? * 1e3,
-        worker_startup_ns: non_negative(ctx, &p.worker_startup_ms, "parallel.worker_startup_ms")?
-            * 1e6,
-        worker_startup_sigma: non_negative(
-            ctx,
-            &p.worker_startup_sigma,
-            "parallel.worker_startup_sigma",
-        )?,
-        shutdown_per_worker_ns: non_negative(
-            ctx,
-            &p.shutdown_per_worker_us,
-            "parallel.shutdown_per_worker_us",
-        )? * 1e3,
+        launch_per_worker_ns: non_negative(ctx, &p.launch_per_worker_us, "parallel.launch_per_worker_us")? * 1e3,
+        worker_startup_ns: non_negative(ctx, &p.worker_startup_ms, "parallel.worker_startup_ms")? * 1e6,
+        worker_startup_sigma: non_negative(ctx, &p.worker_startup_sigma, "parallel.worker_startup_sigma")?,
+        shutdown_per_worker_ns: non_negative(ctx, &p.shutdown_per_worker_us, "parallel.shutdown_per_worker_us")? * 1e3,
         tuple_queue_size: queue,
     };
     let cores = positive(ctx, &raw.cores, "cores")?;
@@ -340,6 +289,15 @@ fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
         None => 0.02,
     };
     let _ = (&raw.source, &raw.calibration);
+    let mut settings = vec![];
+    let mut check = Settings::default();
+    for (k, v) in &raw.settings {
+        let text = toml_value_text(v.get_ref()).ok_or_else(|| {
+            ctx.err::<()>(Some(v.span()), format!("setting {k}: expected a number, string or boolean"))
+        })?;
+        check.set(k, &text).map_err(|e| ctx.err::<()>(Some(v.span()), e))?;
+        settings.push((k.clone(), text));
+    }
     Ok(Hardware {
         name: raw.name,
         description: raw.description,
@@ -350,6 +308,7 @@ fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
         costs,
         parallel,
         cpu_noise_cv,
+        settings,
     })
 }
 
@@ -466,37 +425,24 @@ pub struct TableOverride {
 impl std::str::FromStr for TableOverride {
     type Err = String;
     fn from_str(s: &str) -> std::result::Result<Self, String> {
-        let (lhs, value) = s
-            .split_once('=')
-            .ok_or_else(|| format!("--table expects NAME.KEY=VALUE, got \"{s}\""))?;
-        let (table, key) = lhs
-            .rsplit_once('.')
-            .ok_or_else(|| format!("--table expects NAME.KEY=VALUE, got \"{s}\""))?;
+        let (lhs, value) = s.split_once('=').ok_or_else(|| format!("--table expects NAME.KEY=VALUE, got \"{s}\""))?;
+        let (table, key) =
+            lhs.rsplit_once('.').ok_or_else(|| format!("--table expects NAME.KEY=VALUE, got \"{s}\""))?;
         if table.is_empty() || key.is_empty() {
             return Err(format!("--table expects NAME.KEY=VALUE, got \"{s}\""));
         }
-        Ok(TableOverride {
-            table: table.to_string(),
-            key: key.to_string(),
-            value: value.to_string(),
-        })
+        Ok(TableOverride { table: table.to_string(), key: key.to_string(), value: value.to_string() })
     }
 }
 
 /// Load a scenario, then apply `--set` settings and `--table` what-ifs (later wins).
-pub fn load_scenario(
-    path: &Path,
-    sets: &[(String, String)],
-    tables: &[TableOverride],
-) -> Result<Scenario> {
+pub fn load_scenario(path: &Path, sets: &[(String, String)], tables: &[TableOverride]) -> Result<Scenario> {
     let src = read_text(path)?;
     let raw: RawScenario = toml::from_str(&src).map_err(|e| toml_error(path, &src, e))?;
     let ctx = Ctx { path, src: &src };
     let mut sc = scenario_from_raw(&ctx, raw)?;
     for (k, v) in sets {
-        sc.settings
-            .set(k, v)
-            .map_err(|e| Error::input(format!("--set {k}={v}: {e}")))?;
+        sc.settings.set(k, v).map_err(|e| Error::input(format!("--set {k}={v}: {e}")))?;
     }
     for o in tables {
         apply_table_override(&mut sc, o)?;
@@ -506,9 +452,7 @@ pub fn load_scenario(
 
 /// Parse `KEY=VALUE` from the command line.
 pub fn parse_kv(s: &str, flag: &str) -> std::result::Result<(String, String), String> {
-    let (k, v) = s
-        .split_once('=')
-        .ok_or_else(|| format!("{flag} expects KEY=VALUE, got \"{s}\""))?;
+    let (k, v) = s.split_once('=').ok_or_else(|| format!("{flag} expects KEY=VALUE, got \"{s}\""))?;
     if k.trim().is_empty() {
         return Err(format!("{flag} expects KEY=VALUE, got \"{s}\""));
     }
@@ -527,25 +471,19 @@ fn toml_value_text(v: &toml::Value) -> Option<String> {
 
 fn scenario_from_raw(ctx: &Ctx, raw: RawScenario) -> Result<Scenario> {
     let mut settings = Settings::default();
+    let mut setting_overrides = vec![];
     for (k, v) in &raw.settings {
         let text = toml_value_text(v.get_ref()).ok_or_else(|| {
-            ctx.err::<()>(
-                Some(v.span()),
-                format!("setting {k}: expected a number, string or boolean"),
-            )
+            ctx.err::<()>(Some(v.span()), format!("setting {k}: expected a number, string or boolean"))
         })?;
-        settings
-            .set(k, &text)
-            .map_err(|e| ctx.err::<()>(Some(v.span()), e))?;
+        settings.set(k, &text).map_err(|e| ctx.err::<()>(Some(v.span()), e))?;
+        setting_overrides.push((k.clone(), text));
     }
     let mut tables = Vec::new();
     for t in &raw.tables {
         let table = table_from_raw(ctx, t)?;
         if tables.iter().any(|x: &Table| x.name == table.name) {
-            return Err(ctx.err::<()>(
-                Some(t.span()),
-                format!("table \"{}\" is defined twice", table.name),
-            ));
+            return Err(ctx.err::<()>(Some(t.span()), format!("table \"{}\" is defined twice", table.name)));
         }
         tables.push(table);
     }
@@ -583,11 +521,7 @@ fn scenario_from_raw(ctx: &Ctx, raw: RawScenario) -> Result<Scenario> {
     }
     let q = &raw.query;
     let query = QueryProps {
-        command: q
-            .command
-            .clone()
-            .unwrap_or_else(|| "select".into())
-            .to_ascii_lowercase(),
+        command: q.command.clone().unwrap_or_else(|| "select".into()).to_ascii_lowercase(),
         functions,
         row_locks: q.row_locks,
         cursor: q.cursor,
@@ -601,10 +535,9 @@ fn scenario_from_raw(ctx: &Ctx, raw: RawScenario) -> Result<Scenario> {
     let plan = node_from_raw(ctx, &raw.plan, &tables, &mut pinned)?;
     let gathers = count_gathers(&plan);
     if gathers > 1 {
-        return Err(ctx.err::<()>(
-            Some(raw.plan.span()),
-            "plans with more than one Gather/Gather Merge are not supported yet",
-        ));
+        return Err(
+            ctx.err::<()>(Some(raw.plan.span()), "plans with more than one Gather/Gather Merge are not supported yet")
+        );
     }
     let _ = (&raw.source, &raw.sql);
     Ok(Scenario {
@@ -617,6 +550,7 @@ fn scenario_from_raw(ctx: &Ctx, raw: RawScenario) -> Result<Scenario> {
         output,
         plan,
         pinned_workers: pinned,
+        setting_overrides,
     })
 }
 
@@ -636,15 +570,10 @@ fn table_from_raw(ctx: &Ctx, t: &Spanned<RawTable>) -> Result<Table> {
     };
     let pages_given = match (&r.pages, &r.size) {
         (Some(_), Some(s)) => {
-            return Err(ctx.err::<()>(
-                Some(s.span()),
-                format!("table {name}: give pages or size, not both"),
-            ));
+            return Err(ctx.err::<()>(Some(s.span()), format!("table {name}: give pages or size, not both")));
         }
         (Some(p), None) => Some(positive(ctx, p, &format!("table {name}: pages"))?.ceil()),
-        (None, Some(s)) => {
-            Some((size_bytes(ctx, s, &format!("table {name}: size"))? / BLCKSZ).ceil())
-        }
+        (None, Some(s)) => Some((size_bytes(ctx, s, &format!("table {name}: size"))? / BLCKSZ).ceil()),
         (None, None) => None,
     };
     let rows = match &r.rows {
@@ -652,20 +581,18 @@ fn table_from_raw(ctx: &Ctx, t: &Spanned<RawTable>) -> Result<Table> {
         None => match pages_given {
             Some(p) => p * ((BLCKSZ - 24.0) / (4.0 + maxalign(24.0 + width))).floor(),
             None => {
-                return Err(ctx.err::<()>(
-                    Some(t.span()),
-                    format!("table {name}: give rows (and optionally pages or size)"),
-                ))
+                return Err(
+                    ctx.err::<()>(Some(t.span()), format!("table {name}: give rows (and optionally pages or size)"))
+                )
             }
         },
     };
     let pages = pages_given.unwrap_or_else(|| heap_pages(rows, width));
     let parallel_workers = match &r.parallel_workers {
         Some(v) if !(0..=1024).contains(v.get_ref()) => {
-            return Err(ctx.err::<()>(
-                Some(v.span()),
-                format!("table {name}: parallel_workers must be between 0 and 1024"),
-            ));
+            return Err(
+                ctx.err::<()>(Some(v.span()), format!("table {name}: parallel_workers must be between 0 and 1024"))
+            );
         }
         Some(v) => Some(*v.get_ref() as u32),
         None => None,
@@ -674,15 +601,7 @@ fn table_from_raw(ctx: &Ctx, t: &Spanned<RawTable>) -> Result<Table> {
         Some(v) => Some(positive(ctx, v, &format!("table {name}: index_pages"))?.ceil()),
         None => None,
     };
-    Ok(Table {
-        name,
-        rows,
-        width,
-        pages,
-        parallel_workers,
-        index_pages,
-        temporary: r.temporary,
-    })
+    Ok(Table { name, rows, width, pages, parallel_workers, index_pages, temporary: r.temporary })
 }
 
 fn apply_table_override(sc: &mut Scenario, o: &TableOverride) -> Result<()> {
@@ -699,11 +618,7 @@ fn apply_table_override(sc: &mut Scenario, o: &TableOverride) -> Result<()> {
     let t = &mut sc.tables[idx];
     let bad = |e: String| Error::input(format!("--table {}.{}={}: {e}", o.table, o.key, o.value));
     let num = |v: &str| -> std::result::Result<f64, String> {
-        let x: f64 = v
-            .trim()
-            .replace('_', "")
-            .parse()
-            .map_err(|_| format!("expected a number, got \"{v}\""))?;
+        let x: f64 = v.trim().replace('_', "").parse().map_err(|_| format!("expected a number, got \"{v}\""))?;
         if !x.is_finite() || x < 0.0 {
             return Err("must be zero or positive".into());
         }
@@ -755,30 +670,13 @@ fn apply_table_override(sc: &mut Scenario, o: &TableOverride) -> Result<()> {
     Ok(())
 }
 
-fn table_ref(
-    ctx: &Ctx,
-    tables: &[Table],
-    t: &Option<Spanned<String>>,
-    n: &Spanned<RawNode>,
-) -> Result<usize> {
-    let t = t.as_ref().ok_or_else(|| {
-        ctx.err::<()>(
-            Some(n.span()),
-            format!("{} needs a `table`", n.get_ref().node.get_ref()),
-        )
-    })?;
-    tables
-        .iter()
-        .position(|x| &x.name == t.get_ref())
-        .ok_or_else(|| {
-            ctx.err::<()>(
-                Some(t.span()),
-                format!(
-                    "unknown table \"{}\" (define it in a [[table]] section)",
-                    t.get_ref()
-                ),
-            )
-        })
+fn table_ref(ctx: &Ctx, tables: &[Table], t: &Option<Spanned<String>>, n: &Spanned<RawNode>) -> Result<usize> {
+    let t = t
+        .as_ref()
+        .ok_or_else(|| ctx.err::<()>(Some(n.span()), format!("{} needs a `table`", n.get_ref().node.get_ref())))?;
+    tables.iter().position(|x| &x.name == t.get_ref()).ok_or_else(|| {
+        ctx.err::<()>(Some(t.span()), format!("unknown table \"{}\" (define it in a [[table]] section)", t.get_ref()))
+    })
 }
 
 fn fraction(ctx: &Ctx, v: &Option<Spanned<f64>>, what: &str, default: f64) -> Result<f64> {
@@ -787,10 +685,7 @@ fn fraction(ctx: &Ctx, v: &Option<Spanned<f64>>, what: &str, default: f64) -> Re
         Some(s) => {
             let x = *s.get_ref();
             if !(0.0..=1.0).contains(&x) {
-                return Err(ctx.err::<()>(
-                    Some(s.span()),
-                    format!("{what} must be between 0 and 1, got {x}"),
-                ));
+                return Err(ctx.err::<()>(Some(s.span()), format!("{what} must be between 0 and 1, got {x}")));
             }
             Ok(x)
         }
@@ -809,15 +704,9 @@ fn filter_from_raw(ctx: &Ctx, r: &RawNode, tables: &[Table]) -> Result<Option<Fi
     let subplan = match &r.subplan {
         None => None,
         Some(s) => {
-            let idx = tables
-                .iter()
-                .position(|x| &x.name == s.table.get_ref())
-                .ok_or_else(|| {
-                    ctx.err::<()>(
-                        Some(s.table.span()),
-                        format!("unknown table \"{}\"", s.table.get_ref()),
-                    )
-                })?;
+            let idx = tables.iter().position(|x| &x.name == s.table.get_ref()).ok_or_else(|| {
+                ctx.err::<()>(Some(s.table.span()), format!("unknown table \"{}\"", s.table.get_ref()))
+            })?;
             let width = match &s.width {
                 Some(w) => positive(ctx, w, "subplan.width")?,
                 None => 8.0,
@@ -826,34 +715,16 @@ fn filter_from_raw(ctx: &Ctx, r: &RawNode, tables: &[Table]) -> Result<Option<Fi
                 Some(w) => non_negative(ctx, w, "subplan.rows")?,
                 None => tables[idx].rows,
             };
-            Some(SubPlan {
-                table: idx,
-                width,
-                rows,
-                text: s.text.clone(),
-            })
+            Some(SubPlan { table: idx, width, rows, text: s.text.clone() })
         }
     };
-    Ok(Some(Filter {
-        text: r.filter.clone().unwrap_or_default(),
-        selectivity,
-        operators,
-        subplan,
-    }))
+    Ok(Some(Filter { text: r.filter.clone().unwrap_or_default(), selectivity, operators, subplan }))
 }
 
-fn node_from_raw(
-    ctx: &Ctx,
-    n: &Spanned<RawNode>,
-    tables: &[Table],
-    pinned: &mut bool,
-) -> Result<Node> {
+fn node_from_raw(ctx: &Ctx, n: &Spanned<RawNode>, tables: &[Table], pinned: &mut bool) -> Result<Node> {
     let r = n.get_ref();
     let kind = r.node.get_ref().as_str();
-    let sub = |c: &Option<Box<Spanned<RawNode>>>,
-               which: &str,
-               pinned: &mut bool|
-     -> Result<Box<Node>> {
+    let sub = |c: &Option<Box<Spanned<RawNode>>>, which: &str, pinned: &mut bool| -> Result<Box<Node>> {
         match c {
             Some(c) => Ok(Box::new(node_from_raw(ctx, c, tables, pinned)?)),
             None => Err(ctx.err::<()>(Some(n.span()), format!("{kind} needs an `{which}` node"))),
@@ -868,10 +739,9 @@ fn node_from_raw(
     let workers = |pinned: &mut bool| -> Result<Option<u32>> {
         match &r.workers {
             None => Ok(None),
-            Some(w) if !(0..=1024).contains(w.get_ref()) => Err(ctx.err::<()>(
-                Some(w.span()),
-                format!("workers must be between 0 and 1024, got {}", w.get_ref()),
-            )),
+            Some(w) if !(0..=1024).contains(w.get_ref()) => {
+                Err(ctx.err::<()>(Some(w.span()), format!("workers must be between 0 and 1024, got {}", w.get_ref())))
+            }
             Some(w) => {
                 *pinned = true;
                 Ok(Some(*w.get_ref() as u32))

@@ -13,11 +13,7 @@ pub struct Location {
 
 impl Location {
     pub fn file(file: &Path) -> Self {
-        Location {
-            file: file.to_path_buf(),
-            line: None,
-            column: None,
-        }
+        Location { file: file.to_path_buf(), line: None, column: None }
     }
 
     /// Location of a byte offset inside `source`, the text of `file`.
@@ -27,11 +23,7 @@ impl Location {
         let line = before.matches('\n').count() + 1;
         let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
         let column = source[line_start..offset].chars().count() + 1;
-        Location {
-            file: file.to_path_buf(),
-            line: Some(line),
-            column: Some(column),
-        }
+        Location { file: file.to_path_buf(), line: Some(line), column: Some(column) }
     }
 }
 
@@ -61,30 +53,18 @@ pub enum Error {
     Postgres(String),
     /// Writing output failed. Exit code 1.
     #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
 }
 
 impl Error {
     pub fn input(msg: impl Into<String>) -> Self {
-        Error::Input {
-            loc: None,
-            msg: msg.into(),
-        }
+        Error::Input { loc: None, msg: msg.into() }
     }
     pub fn input_at(loc: Location, msg: impl Into<String>) -> Self {
-        Error::Input {
-            loc: Some(loc),
-            msg: msg.into(),
-        }
+        Error::Input { loc: Some(loc), msg: msg.into() }
     }
     pub fn io(path: &Path, source: std::io::Error) -> Self {
-        Error::Io {
-            path: path.to_path_buf(),
-            source,
-        }
+        Error::Io { path: path.to_path_buf(), source }
     }
     pub fn exit_code(&self) -> i32 {
         match self {

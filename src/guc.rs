@@ -27,236 +27,69 @@ const DBL_MAX: f64 = f64::MAX;
 pub const GUCS: &[GucDef] = &[
     GucDef {
         name: "max_parallel_workers_per_gather",
-        kind: Kind::Int {
-            unit: Unit::None,
-            min: 0.0,
-            max: 1024.0,
-        },
+        kind: Kind::Int { unit: Unit::None, min: 0.0, max: 1024.0 },
         default: "2",
     },
-    GucDef {
-        name: "max_parallel_workers",
-        kind: Kind::Int {
-            unit: Unit::None,
-            min: 0.0,
-            max: 1024.0,
-        },
-        default: "8",
-    },
+    GucDef { name: "max_parallel_workers", kind: Kind::Int { unit: Unit::None, min: 0.0, max: 1024.0 }, default: "8" },
     GucDef {
         name: "max_worker_processes",
-        kind: Kind::Int {
-            unit: Unit::None,
-            min: 0.0,
-            max: 262143.0,
-        },
+        kind: Kind::Int { unit: Unit::None, min: 0.0, max: 262143.0 },
         default: "8",
     },
     GucDef {
         name: "max_logical_replication_workers",
-        kind: Kind::Int {
-            unit: Unit::None,
-            min: 0.0,
-            max: 262143.0,
-        },
+        kind: Kind::Int { unit: Unit::None, min: 0.0, max: 262143.0 },
         default: "4",
     },
-    GucDef {
-        name: "parallel_leader_participation",
-        kind: Kind::Bool,
-        default: "on",
-    },
-    GucDef {
-        name: "parallel_setup_cost",
-        kind: Kind::Real {
-            min: 0.0,
-            max: DBL_MAX,
-        },
-        default: "1000",
-    },
-    GucDef {
-        name: "parallel_tuple_cost",
-        kind: Kind::Real {
-            min: 0.0,
-            max: DBL_MAX,
-        },
-        default: "0.1",
-    },
+    GucDef { name: "parallel_leader_participation", kind: Kind::Bool, default: "on" },
+    GucDef { name: "parallel_setup_cost", kind: Kind::Real { min: 0.0, max: DBL_MAX }, default: "1000" },
+    GucDef { name: "parallel_tuple_cost", kind: Kind::Real { min: 0.0, max: DBL_MAX }, default: "0.1" },
     GucDef {
         name: "min_parallel_table_scan_size",
-        kind: Kind::Int {
-            unit: Unit::Blocks,
-            min: 0.0,
-            max: 715827882.0,
-        },
+        kind: Kind::Int { unit: Unit::Blocks, min: 0.0, max: 715827882.0 },
         default: "1024",
     },
     GucDef {
         name: "min_parallel_index_scan_size",
-        kind: Kind::Int {
-            unit: Unit::Blocks,
-            min: 0.0,
-            max: 715827882.0,
-        },
+        kind: Kind::Int { unit: Unit::Blocks, min: 0.0, max: 715827882.0 },
         default: "64",
     },
-    GucDef {
-        name: "work_mem",
-        kind: Kind::Int {
-            unit: Unit::Kb,
-            min: 64.0,
-            max: INT_MAX,
-        },
-        default: "4096",
-    },
-    GucDef {
-        name: "hash_mem_multiplier",
-        kind: Kind::Real {
-            min: 1.0,
-            max: 1000.0,
-        },
-        default: "2",
-    },
+    GucDef { name: "work_mem", kind: Kind::Int { unit: Unit::Kb, min: 64.0, max: INT_MAX }, default: "4096" },
+    GucDef { name: "hash_mem_multiplier", kind: Kind::Real { min: 1.0, max: 1000.0 }, default: "2" },
     GucDef {
         name: "shared_buffers",
-        kind: Kind::Int {
-            unit: Unit::Blocks,
-            min: 16.0,
-            max: 1073741823.0,
-        },
+        kind: Kind::Int { unit: Unit::Blocks, min: 16.0, max: 1073741823.0 },
         default: "16384",
     },
     GucDef {
         name: "effective_cache_size",
-        kind: Kind::Int {
-            unit: Unit::Blocks,
-            min: 1.0,
-            max: INT_MAX,
-        },
+        kind: Kind::Int { unit: Unit::Blocks, min: 1.0, max: INT_MAX },
         default: "524288",
     },
-    GucDef {
-        name: "seq_page_cost",
-        kind: Kind::Real {
-            min: 0.0,
-            max: DBL_MAX,
-        },
-        default: "1",
-    },
-    GucDef {
-        name: "random_page_cost",
-        kind: Kind::Real {
-            min: 0.0,
-            max: DBL_MAX,
-        },
-        default: "4",
-    },
-    GucDef {
-        name: "cpu_tuple_cost",
-        kind: Kind::Real {
-            min: 0.0,
-            max: DBL_MAX,
-        },
-        default: "0.01",
-    },
-    GucDef {
-        name: "cpu_index_tuple_cost",
-        kind: Kind::Real {
-            min: 0.0,
-            max: DBL_MAX,
-        },
-        default: "0.005",
-    },
-    GucDef {
-        name: "cpu_operator_cost",
-        kind: Kind::Real {
-            min: 0.0,
-            max: DBL_MAX,
-        },
-        default: "0.0025",
-    },
+    GucDef { name: "seq_page_cost", kind: Kind::Real { min: 0.0, max: DBL_MAX }, default: "1" },
+    GucDef { name: "random_page_cost", kind: Kind::Real { min: 0.0, max: DBL_MAX }, default: "4" },
+    GucDef { name: "cpu_tuple_cost", kind: Kind::Real { min: 0.0, max: DBL_MAX }, default: "0.01" },
+    GucDef { name: "cpu_index_tuple_cost", kind: Kind::Real { min: 0.0, max: DBL_MAX }, default: "0.005" },
+    GucDef { name: "cpu_operator_cost", kind: Kind::Real { min: 0.0, max: DBL_MAX }, default: "0.0025" },
     GucDef {
         name: "effective_io_concurrency",
-        kind: Kind::Int {
-            unit: Unit::None,
-            min: 0.0,
-            max: 1000.0,
-        },
+        kind: Kind::Int { unit: Unit::None, min: 0.0, max: 1000.0 },
         default: "1",
     },
-    GucDef {
-        name: "debug_parallel_query",
-        kind: Kind::Enum(&["off", "on", "regress"]),
-        default: "off",
-    },
-    GucDef {
-        name: "force_parallel_mode",
-        kind: Kind::Enum(&["off", "on", "regress"]),
-        default: "off",
-    },
-    GucDef {
-        name: "enable_parallel_hash",
-        kind: Kind::Bool,
-        default: "on",
-    },
-    GucDef {
-        name: "enable_parallel_append",
-        kind: Kind::Bool,
-        default: "on",
-    },
-    GucDef {
-        name: "enable_gathermerge",
-        kind: Kind::Bool,
-        default: "on",
-    },
-    GucDef {
-        name: "enable_hashjoin",
-        kind: Kind::Bool,
-        default: "on",
-    },
-    GucDef {
-        name: "enable_nestloop",
-        kind: Kind::Bool,
-        default: "on",
-    },
-    GucDef {
-        name: "enable_seqscan",
-        kind: Kind::Bool,
-        default: "on",
-    },
-    GucDef {
-        name: "enable_indexscan",
-        kind: Kind::Bool,
-        default: "on",
-    },
-    GucDef {
-        name: "enable_sort",
-        kind: Kind::Bool,
-        default: "on",
-    },
-    GucDef {
-        name: "synchronize_seqscans",
-        kind: Kind::Bool,
-        default: "on",
-    },
-    GucDef {
-        name: "jit",
-        kind: Kind::Bool,
-        default: "off",
-    },
-    GucDef {
-        name: "jit_above_cost",
-        kind: Kind::Real {
-            min: -1.0,
-            max: DBL_MAX,
-        },
-        default: "100000",
-    },
-    GucDef {
-        name: "track_io_timing",
-        kind: Kind::Bool,
-        default: "off",
-    },
+    GucDef { name: "debug_parallel_query", kind: Kind::Enum(&["off", "on", "regress"]), default: "off" },
+    GucDef { name: "force_parallel_mode", kind: Kind::Enum(&["off", "on", "regress"]), default: "off" },
+    GucDef { name: "enable_parallel_hash", kind: Kind::Bool, default: "on" },
+    GucDef { name: "enable_parallel_append", kind: Kind::Bool, default: "on" },
+    GucDef { name: "enable_gathermerge", kind: Kind::Bool, default: "on" },
+    GucDef { name: "enable_hashjoin", kind: Kind::Bool, default: "on" },
+    GucDef { name: "enable_nestloop", kind: Kind::Bool, default: "on" },
+    GucDef { name: "enable_seqscan", kind: Kind::Bool, default: "on" },
+    GucDef { name: "enable_indexscan", kind: Kind::Bool, default: "on" },
+    GucDef { name: "enable_sort", kind: Kind::Bool, default: "on" },
+    GucDef { name: "synchronize_seqscans", kind: Kind::Bool, default: "on" },
+    GucDef { name: "jit", kind: Kind::Bool, default: "off" },
+    GucDef { name: "jit_above_cost", kind: Kind::Real { min: -1.0, max: DBL_MAX }, default: "100000" },
+    GucDef { name: "track_io_timing", kind: Kind::Bool, default: "off" },
 ];
 
 /// A parsed value in the setting's base unit.
@@ -274,9 +107,9 @@ pub fn lookup(name: &str) -> Option<&'static GucDef> {
 /// Parse one setting's value as PostgreSQL would, with PostgreSQL-like messages.
 pub fn parse_value(def: &GucDef, raw: &str) -> Result<Value, String> {
     match def.kind {
-        Kind::Bool => parse_bool(raw)
-            .map(Value::Bool)
-            .map_err(|_| format!("parameter \"{}\" requires a Boolean value", def.name)),
+        Kind::Bool => {
+            parse_bool(raw).map(Value::Bool).map_err(|_| format!("parameter \"{}\" requires a Boolean value", def.name))
+        }
         Kind::Enum(options) => {
             let v = raw.trim().to_ascii_lowercase();
             // PostgreSQL also accepts boolean spellings for on/off-style enums.
@@ -297,8 +130,7 @@ pub fn parse_value(def: &GucDef, raw: &str) -> Result<Value, String> {
             }
         }
         Kind::Int { unit, min, max } => {
-            let n =
-                parse_number(raw, unit).map_err(|e| format!("parameter \"{}\": {e}", def.name))?;
+            let n = parse_number(raw, unit).map_err(|e| format!("parameter \"{}\": {e}", def.name))?;
             let n = n.round();
             if n < min || n > max {
                 return Err(format!(
@@ -312,19 +144,14 @@ pub fn parse_value(def: &GucDef, raw: &str) -> Result<Value, String> {
             Ok(Value::Num(n))
         }
         Kind::Real { min, max } => {
-            let n = parse_number(raw, Unit::None)
-                .map_err(|e| format!("parameter \"{}\": {e}", def.name))?;
+            let n = parse_number(raw, Unit::None).map_err(|e| format!("parameter \"{}\": {e}", def.name))?;
             if n < min || n > max {
                 return Err(format!(
                     "{} is outside the valid range for parameter \"{}\" ({} .. {})",
                     raw.trim(),
                     def.name,
                     min,
-                    if max == DBL_MAX {
-                        "1.79769e+308".to_string()
-                    } else {
-                        max.to_string()
-                    }
+                    if max == DBL_MAX { "1.79769e+308".to_string() } else { max.to_string() }
                 ));
             }
             Ok(Value::Num(n))
@@ -353,8 +180,7 @@ impl Settings {
     /// Set one GUC from text; unknown names and bad values give PostgreSQL-like messages.
     pub fn set(&mut self, name: &str, raw: &str) -> Result<(), String> {
         let key = name.trim().to_ascii_lowercase();
-        let def = lookup(&key)
-            .ok_or_else(|| format!("unrecognized configuration parameter \"{}\"", name.trim()))?;
+        let def = lookup(&key).ok_or_else(|| format!("unrecognized configuration parameter \"{}\"", name.trim()))?;
         let v = parse_value(def, raw)?;
         self.values.insert(def.name, v.clone());
         // The two spellings of the same setting (renamed in PostgreSQL 16) stay in step.
@@ -442,18 +268,9 @@ mod tests {
         assert!(!s.flag("parallel_leader_participation"));
         s.set("force_parallel_mode", "on").unwrap();
         assert!(s.flag("debug_parallel_query"));
-        assert!(s
-            .set("work_mem", "32kB")
-            .unwrap_err()
-            .contains("outside the valid range"));
-        assert!(s
-            .set("max_parallel_workers_per_gather", "-1")
-            .unwrap_err()
-            .contains("outside the valid range"));
-        assert!(s
-            .set("no_such_guc", "1")
-            .unwrap_err()
-            .contains("unrecognized configuration parameter"));
+        assert!(s.set("work_mem", "32kB").unwrap_err().contains("outside the valid range"));
+        assert!(s.set("max_parallel_workers_per_gather", "-1").unwrap_err().contains("outside the valid range"));
+        assert!(s.set("no_such_guc", "1").unwrap_err().contains("unrecognized configuration parameter"));
         assert!(s.set("parallel_setup_cost", "-5").is_err());
         assert!(s.set("jit", "maybe").is_err());
     }

@@ -15,9 +15,7 @@ pub fn maxalign(n: f64) -> f64 {
 pub fn heap_pages(rows: f64, width: f64) -> f64 {
     let per_tuple = 4.0 + maxalign(24.0 + width);
     let per_page = ((BLCKSZ - 24.0) / per_tuple).floor().max(1.0);
-    (rows / per_page)
-        .ceil()
-        .max(if rows > 0.0 { 1.0 } else { 0.0 })
+    (rows / per_page).ceil().max(if rows > 0.0 { 1.0 } else { 0.0 })
 }
 
 /// Bytes one tuple of `width` data bytes takes in a tuple queue: 8-byte length word plus the
@@ -225,6 +223,21 @@ pub struct Scenario {
     /// When true the plan's Gather worker count is fixed by the scenario; otherwise the
     /// planner computes Workers Planned.
     pub pinned_workers: bool,
+    /// The scenario's `[settings]` and then `--set`, in order (re-applied over a hardware
+    /// profile's settings).
+    pub setting_overrides: Vec<(String, String)>,
+}
+
+impl Scenario {
+    /// Settings in force on `hw`: PostgreSQL's defaults, then the machine's settings, then the
+    /// scenario's and `--set` (all were validated when loaded).
+    pub fn with_hardware_settings(&self, hw: &Hardware) -> Scenario {
+        let mut s = Settings::default();
+        for (k, v) in hw.settings.iter().chain(self.setting_overrides.iter()) {
+            let _ = s.set(k, v);
+        }
+        Scenario { settings: s, ..self.clone() }
+    }
 }
 
 impl Scenario {
@@ -307,4 +320,6 @@ pub struct Hardware {
     pub parallel: ParallelCosts,
     /// Coefficient of variation of CPU work per chunk (run-to-run noise).
     pub cpu_noise_cv: f64,
+    /// Server settings of this machine (GUC name, value), applied before a scenario's.
+    pub settings: Vec<(String, String)>,
 }

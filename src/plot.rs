@@ -47,14 +47,7 @@ pub const SERIES_COLORS: [RGBColor; 8] = [
 ];
 
 /// Known time categories, in the order they are stacked and listed.
-pub const CATEGORIES: [&str; 6] = [
-    "CPU",
-    "disk wait",
-    "MessageQueueSend",
-    "waiting for tuples",
-    "start-up",
-    "other",
-];
+pub const CATEGORIES: [&str; 6] = ["CPU", "disk wait", "MessageQueueSend", "waiting for tuples", "start-up", "other"];
 
 const CATEGORY_COLORS: [RGBColor; 6] = [
     RGBColor(44, 160, 44),   // CPU: green
@@ -66,12 +59,8 @@ const CATEGORY_COLORS: [RGBColor; 6] = [
 ];
 
 /// Colours for categories not in [`CATEGORIES`], in order of first appearance.
-const EXTRA_CATEGORY_COLORS: [RGBColor; 4] = [
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(23, 190, 207),
-    RGBColor(188, 189, 34),
-];
+const EXTRA_CATEGORY_COLORS: [RGBColor; 4] =
+    [RGBColor(140, 86, 75), RGBColor(227, 119, 194), RGBColor(23, 190, 207), RGBColor(188, 189, 34)];
 
 /// Colour of a known category (matched case-insensitively), else `None`.
 pub fn category_color(name: &str) -> Option<RGBColor> {
@@ -79,9 +68,7 @@ pub fn category_color(name: &str) -> Option<RGBColor> {
 }
 
 fn known_category(name: &str) -> Option<usize> {
-    CATEGORIES
-        .iter()
-        .position(|c| c.eq_ignore_ascii_case(name.trim()))
+    CATEGORIES.iter().position(|c| c.eq_ignore_ascii_case(name.trim()))
 }
 
 /// Why a chart could not be written.
@@ -130,18 +117,12 @@ pub type HardwareSeries = SeriesWithError;
 
 impl SeriesWithError {
     pub fn new(label: impl Into<String>, points: Vec<(f64, f64, f64, f64)>) -> Self {
-        SeriesWithError {
-            label: label.into(),
-            points,
-        }
+        SeriesWithError { label: label.into(), points }
     }
 
     /// Build from per-x summaries: mean with its 95 % CI.
     pub fn from_summaries(label: impl Into<String>, points: &[(f64, Summary)]) -> Self {
-        let points = points
-            .iter()
-            .map(|(x, s)| (*x, s.mean, s.ci95_lo, s.ci95_hi))
-            .collect();
+        let points = points.iter().map(|(x, s)| (*x, s.mean, s.ci95_lo, s.ci95_hi)).collect();
         SeriesWithError::new(label, points)
     }
 }
@@ -170,12 +151,7 @@ pub struct Overlay {
 
 impl Overlay {
     pub fn new(label: impl Into<String>, kind: OverlayKind, points: Vec<(f64, f64)>) -> Self {
-        Overlay {
-            label: label.into(),
-            kind,
-            points,
-            series_index: None,
-        }
+        Overlay { label: label.into(), kind, points, series_index: None }
     }
 
     /// Sample `f` at 200 evenly spaced x in `[x_min, x_max]`.
@@ -199,11 +175,7 @@ impl Overlay {
     /// Ideal line `y = x + offset` over `[x_min, x_max]` (offset 1 when x is
     /// the worker count and the leader also participates).
     pub fn ideal(label: impl Into<String>, x_min: f64, x_max: f64, offset: f64) -> Self {
-        Overlay::new(
-            label,
-            OverlayKind::Ideal,
-            vec![(x_min, x_min + offset), (x_max, x_max + offset)],
-        )
+        Overlay::new(label, OverlayKind::Ideal, vec![(x_min, x_min + offset), (x_max, x_max + offset)])
     }
 
     /// Colour this (fit) overlay like series `i`.
@@ -223,10 +195,7 @@ pub struct StackedBar {
 
 impl StackedBar {
     pub fn new<S: Into<String>>(label: impl Into<String>, segments: Vec<(S, f64)>) -> Self {
-        StackedBar {
-            label: label.into(),
-            segments: segments.into_iter().map(|(c, v)| (c.into(), v)).collect(),
-        }
+        StackedBar { label: label.into(), segments: segments.into_iter().map(|(c, v)| (c.into(), v)).collect() }
     }
 }
 
@@ -240,10 +209,7 @@ pub struct QueueSeries {
 
 impl QueueSeries {
     pub fn new(label: impl Into<String>, points: Vec<(f64, f64)>) -> Self {
-        QueueSeries {
-            label: label.into(),
-            points,
-        }
+        QueueSeries { label: label.into(), points }
     }
 }
 
@@ -256,13 +222,7 @@ pub struct Lane {
 
 impl Lane {
     pub fn new<S: Into<String>>(label: impl Into<String>, intervals: Vec<(f64, f64, S)>) -> Self {
-        Lane {
-            label: label.into(),
-            intervals: intervals
-                .into_iter()
-                .map(|(a, b, c)| (a, b, c.into()))
-                .collect(),
-        }
+        Lane { label: label.into(), intervals: intervals.into_iter().map(|(a, b, c)| (a, b, c.into())).collect() }
     }
 }
 
@@ -280,13 +240,7 @@ pub fn speedup_chart(
     series: &[SpeedupSeries],
     overlays: &[Overlay],
 ) -> Result<Written, PlotError> {
-    let chart = LineChart {
-        title,
-        x_label,
-        y_label: "speedup vs serial (×)",
-        series,
-        overlays,
-    };
+    let chart = LineChart { title, x_label, y_label: "speedup vs serial (×)", series, overlays };
     chart.validate()?;
     render(stem.as_ref(), &chart)
 }
@@ -299,13 +253,7 @@ pub fn hardware_comparison(
     x_label: &str,
     groups: &[HardwareSeries],
 ) -> Result<Written, PlotError> {
-    let chart = LineChart {
-        title,
-        x_label,
-        y_label: "wall time (ms)",
-        series: groups,
-        overlays: &[],
-    };
+    let chart = LineChart { title, x_label, y_label: "wall time (ms)", series: groups, overlays: &[] };
     chart.validate()?;
     render(stem.as_ref(), &chart)
 }
@@ -314,11 +262,7 @@ pub fn hardware_comparison(
 /// categories stacked in [`CATEGORIES`] order (unknown ones after), with
 /// each bar's total printed at its end. Bars appear top to bottom in the
 /// given order. Height grows with the number of bars.
-pub fn stacked_time_split(
-    stem: impl AsRef<Path>,
-    title: &str,
-    bars: &[StackedBar],
-) -> Result<Written, PlotError> {
+pub fn stacked_time_split(stem: impl AsRef<Path>, title: &str, bars: &[StackedBar]) -> Result<Written, PlotError> {
     let chart = StackedChart::new(title, bars)?;
     render(stem.as_ref(), &chart)
 }
@@ -331,11 +275,7 @@ pub fn queue_fill(
     series: &[QueueSeries],
     capacity_bytes: Option<f64>,
 ) -> Result<Written, PlotError> {
-    let chart = QueueChart {
-        title,
-        series,
-        capacity: capacity_bytes,
-    };
+    let chart = QueueChart { title, series, capacity: capacity_bytes };
     chart.validate()?;
     render(stem.as_ref(), &chart)
 }
@@ -343,11 +283,7 @@ pub fn queue_fill(
 /// One horizontal lane per process with intervals coloured by state
 /// (category palette), x = time (ms). Lanes appear top to bottom in the given
 /// order. Height grows with the number of lanes.
-pub fn state_timeline(
-    stem: impl AsRef<Path>,
-    title: &str,
-    lanes: &[Lane],
-) -> Result<Written, PlotError> {
+pub fn state_timeline(stem: impl AsRef<Path>, title: &str, lanes: &[Lane]) -> Result<Written, PlotError> {
     let chart = TimelineChart::new(title, lanes)?;
     render(stem.as_ref(), &chart)
 }
@@ -358,8 +294,7 @@ pub fn state_timeline(
 
 fn ensure_font() -> Result<(), PlotError> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
-    let ok = *REGISTERED
-        .get_or_init(|| register_font(FONT, FontStyle::Normal, notosans::REGULAR_TTF).is_ok());
+    let ok = *REGISTERED.get_or_init(|| register_font(FONT, FontStyle::Normal, notosans::REGULAR_TTF).is_ok());
     if ok {
         Ok(())
     } else {
@@ -401,12 +336,7 @@ fn render(stem: &Path, chart: &impl Chart) -> Result<Written, PlotError> {
         chart.draw(&root)?;
         root.present()?;
     }
-    Ok(Written {
-        png,
-        svg,
-        width,
-        height,
-    })
+    Ok(Written { png, svg, width, height })
 }
 
 fn font(px: u32) -> TextStyle<'static> {
@@ -473,11 +403,7 @@ enum Swatch {
     /// Filled box (bar and timeline categories).
     Box,
     /// Line sample, optionally dashed and with a point marker.
-    Line {
-        width: u32,
-        dashed: bool,
-        marker: bool,
-    },
+    Line { width: u32, dashed: bool, marker: bool },
 }
 
 struct LegendEntry {
@@ -487,12 +413,9 @@ struct LegendEntry {
 }
 
 fn legend_width(heading: Option<&str>, entries: &[LegendEntry]) -> u32 {
-    let chars = entries
-        .iter()
-        .map(|e| e.label.chars().count())
-        .chain(heading.map(|h| h.chars().count()))
-        .max()
-        .unwrap_or(0) as u32;
+    let chars =
+        entries.iter().map(|e| e.label.chars().count()).chain(heading.map(|h| h.chars().count())).max().unwrap_or(0)
+            as u32;
     (60 + 9 * chars).clamp(150, 380)
 }
 
@@ -516,16 +439,9 @@ fn with_side_legend<DB: DrawingBackend>(
         match e.swatch {
             Swatch::Box => {
                 side.draw(&Rectangle::new([(8, y), (28, y + 16)], color.filled()))?;
-                side.draw(&Rectangle::new(
-                    [(8, y), (28, y + 16)],
-                    RGBColor(60, 60, 60).stroke_width(1),
-                ))?;
+                side.draw(&Rectangle::new([(8, y), (28, y + 16)], RGBColor(60, 60, 60).stroke_width(1)))?;
             }
-            Swatch::Line {
-                width,
-                dashed,
-                marker,
-            } => {
+            Swatch::Line { width, dashed, marker } => {
                 let style = color.stroke_width(width);
                 let mid = y + 8;
                 if dashed {
@@ -564,15 +480,8 @@ fn draw_row_labels<DB: DrawingBackend>(
     let n = labels.len();
     for (i, label) in labels.iter().enumerate() {
         let (px, py) = chart.backend_coord(&(x0, (n - 1 - i) as f64 + 0.5));
-        root.draw(&PathElement::new(
-            vec![(px - 5, py), (px, py)],
-            BLACK.stroke_width(1),
-        ))?;
-        root.draw(&Text::new(
-            label.to_string(),
-            (px - 9, py),
-            font(TICK_PX).pos(Pos::new(HPos::Right, VPos::Center)),
-        ))?;
+        root.draw(&PathElement::new(vec![(px - 5, py), (px, py)], BLACK.stroke_width(1)))?;
+        root.draw(&Text::new(label.to_string(), (px - 9, py), font(TICK_PX).pos(Pos::new(HPos::Right, VPos::Center))))?;
     }
     Ok(())
 }
@@ -606,22 +515,14 @@ impl CategoryPalette {
         for (j, u) in unknown.into_iter().enumerate() {
             order.push((u, EXTRA_CATEGORY_COLORS[j % EXTRA_CATEGORY_COLORS.len()]));
         }
-        let index = order
-            .iter()
-            .enumerate()
-            .map(|(i, (n, _))| (n.to_ascii_lowercase(), i))
-            .collect();
+        let index = order.iter().enumerate().map(|(i, (n, _))| (n.to_ascii_lowercase(), i)).collect();
         CategoryPalette { order, index }
     }
 
     fn legend(&self) -> Vec<LegendEntry> {
         self.order
             .iter()
-            .map(|(label, color)| LegendEntry {
-                label: label.clone(),
-                color: *color,
-                swatch: Swatch::Box,
-            })
+            .map(|(label, color)| LegendEntry { label: label.clone(), color: *color, swatch: Swatch::Box })
             .collect()
     }
 
@@ -716,11 +617,7 @@ impl Chart for LineChart<'_> {
             legend.push(LegendEntry {
                 label: s.label.clone(),
                 color: series_color(i),
-                swatch: Swatch::Line {
-                    width: 2,
-                    dashed: false,
-                    marker: true,
-                },
+                swatch: Swatch::Line { width: 2, dashed: false, marker: true },
             });
         }
         let main = with_side_legend(root, None, &legend)?;
@@ -762,27 +659,16 @@ impl Chart for LineChart<'_> {
 
         for (i, s) in self.series.iter().enumerate() {
             let color = series_color(i);
-            chart.draw_series(LineSeries::new(
-                s.points.iter().map(|p| (p.0, p.1)),
-                color.stroke_width(2),
-            ))?;
+            chart.draw_series(LineSeries::new(s.points.iter().map(|p| (p.0, p.1)), color.stroke_width(2)))?;
             let bar = color.stroke_width(1);
-            chart.draw_series(
-                s.points
-                    .iter()
-                    .map(|p| PathElement::new(vec![(p.0, p.2), (p.0, p.3)], bar)),
-            )?;
+            chart.draw_series(s.points.iter().map(|p| PathElement::new(vec![(p.0, p.2), (p.0, p.3)], bar)))?;
             for end in [2usize, 3] {
                 chart.draw_series(s.points.iter().map(|p| {
                     let y = if end == 2 { p.2 } else { p.3 };
                     EmptyElement::at((p.0, y)) + PathElement::new(vec![(-5, 0), (5, 0)], bar)
                 }))?;
             }
-            chart.draw_series(
-                s.points
-                    .iter()
-                    .map(|p| Circle::new((p.0, p.1), 4, color.filled())),
-            )?;
+            chart.draw_series(s.points.iter().map(|p| Circle::new((p.0, p.1), 4, color.filled())))?;
         }
         Ok(())
     }
@@ -808,16 +694,10 @@ impl<'a> StackedChart<'a> {
         for b in bars {
             check_finite(&b.label, b.segments.iter().map(|s| s.1))?;
             if let Some(s) = b.segments.iter().find(|s| s.1 < 0.0) {
-                return Err(PlotError::Invalid(format!(
-                    "negative time {} for {} in {}",
-                    s.1, s.0, b.label
-                )));
+                return Err(PlotError::Invalid(format!("negative time {} for {} in {}", s.1, s.0, b.label)));
             }
         }
-        let palette = CategoryPalette::new(
-            bars.iter()
-                .flat_map(|b| b.segments.iter().map(|s| s.0.as_str())),
-        );
+        let palette = CategoryPalette::new(bars.iter().flat_map(|b| b.segments.iter().map(|s| s.0.as_str())));
         let values = bars
             .iter()
             .map(|b| {
@@ -828,12 +708,7 @@ impl<'a> StackedChart<'a> {
                 v
             })
             .collect();
-        Ok(StackedChart {
-            title,
-            bars,
-            palette,
-            values,
-        })
+        Ok(StackedChart { title, bars, palette, values })
     }
 }
 
@@ -846,11 +721,7 @@ impl Chart for StackedChart<'_> {
         let n = self.bars.len();
         let totals: Vec<f64> = self.values.iter().map(|v| v.iter().sum()).collect();
         let max_total = totals.iter().cloned().fold(0.0, f64::max);
-        let x1 = if max_total > 0.0 {
-            max_total * 1.15
-        } else {
-            1.0
-        };
+        let x1 = if max_total > 0.0 { max_total * 1.15 } else { 1.0 };
         let main = with_side_legend(root, Some("time category"), &self.palette.legend())?;
         let labels: Vec<&str> = self.bars.iter().map(|b| b.label.as_str()).collect();
         let mut chart = ChartBuilder::on(&main)
@@ -878,10 +749,7 @@ impl Chart for StackedChart<'_> {
                 }
                 let start: f64 = v[..slot].iter().sum();
                 let (lo, hi) = row_span(n, b, 0.15);
-                Some(Rectangle::new(
-                    [(start, lo), (start + v[slot], hi)],
-                    color.filled(),
-                ))
+                Some(Rectangle::new([(start, lo), (start + v[slot], hi)], color.filled()))
             });
             chart.draw_series(rects)?;
         }
@@ -933,22 +801,14 @@ impl Chart for QueueChart<'_> {
             legend.push(LegendEntry {
                 label: "capacity".to_string(),
                 color: capacity_color,
-                swatch: Swatch::Line {
-                    width: 2,
-                    dashed: true,
-                    marker: false,
-                },
+                swatch: Swatch::Line { width: 2, dashed: true, marker: false },
             });
         }
         for (i, s) in self.series.iter().enumerate() {
             legend.push(LegendEntry {
                 label: s.label.clone(),
                 color: series_color(i),
-                swatch: Swatch::Line {
-                    width: 2,
-                    dashed: false,
-                    marker: false,
-                },
+                swatch: Swatch::Line { width: 2, dashed: false, marker: false },
             });
         }
         let main = with_side_legend(root, None, &legend)?;
@@ -963,11 +823,7 @@ impl Chart for QueueChart<'_> {
         if let Some(c) = self.capacity {
             ymax = ymax.max(c);
         }
-        let (scale, unit) = if ymax >= 2048.0 {
-            (1024.0, "KiB")
-        } else {
-            (1.0, "bytes")
-        };
+        let (scale, unit) = if ymax >= 2048.0 { (1024.0, "KiB") } else { (1.0, "bytes") };
         let (t0, t1) = padded(t0.min(0.0), t1, 0.02);
         let t0 = t0.max(0.0);
         let y1 = if ymax > 0.0 { ymax / scale * 1.08 } else { 1.0 };
@@ -1034,16 +890,8 @@ impl<'a> TimelineChart<'a> {
                 )));
             }
         }
-        let palette = CategoryPalette::new(
-            lanes
-                .iter()
-                .flat_map(|l| l.intervals.iter().map(|i| i.2.as_str())),
-        );
-        Ok(TimelineChart {
-            title,
-            lanes,
-            palette,
-        })
+        let palette = CategoryPalette::new(lanes.iter().flat_map(|l| l.intervals.iter().map(|i| i.2.as_str())));
+        Ok(TimelineChart { title, lanes, palette })
     }
 }
 
@@ -1138,18 +986,12 @@ mod tests {
                 .collect();
             SeriesWithError::new(label, pts)
         };
-        vec![
-            mk("seq scan + agg", 0.05, 0.002),
-            mk("hash join", 0.15, 0.01),
-        ]
+        vec![mk("seq scan + agg", 0.05, 0.002), mk("hash join", 0.15, 0.01)]
     }
 
     #[test]
     fn with_ext_appends() {
-        assert_eq!(
-            with_ext(Path::new("d/speed.v2"), "png"),
-            PathBuf::from("d/speed.v2.png")
-        );
+        assert_eq!(with_ext(Path::new("d/speed.v2"), "png"), PathBuf::from("d/speed.v2.png"));
     }
 
     #[test]
@@ -1160,25 +1002,11 @@ mod tests {
         let fit = fit_usl(&pts).unwrap();
         let overlays = vec![
             Overlay::ideal("ideal (workers + 1)", 0.0, 8.0, 1.0),
-            Overlay::new(
-                "leader+workers bound",
-                OverlayKind::Bound,
-                vec![(0.0, 1.0), (4.0, 4.6), (8.0, 7.2)],
-            ),
-            Overlay::from_fn("USL fit", OverlayKind::Fit, 0.0, 8.0, |w| {
-                fit.predict(w + 1.0)
-            })
-            .for_series(0),
+            Overlay::new("leader+workers bound", OverlayKind::Bound, vec![(0.0, 1.0), (4.0, 4.6), (8.0, 7.2)]),
+            Overlay::from_fn("USL fit", OverlayKind::Fit, 0.0, 8.0, |w| fit.predict(w + 1.0)).for_series(0),
         ];
         let title = "Speedup of parallel seq scan";
-        let w = speedup_chart(
-            dir.path().join("speedup"),
-            title,
-            "workers",
-            &series,
-            &overlays,
-        )
-        .unwrap();
+        let w = speedup_chart(dir.path().join("speedup"), title, "workers", &series, &overlays).unwrap();
         assert_eq!(w.png, dir.path().join("speedup.png"));
         assert_eq!(w.svg, dir.path().join("speedup.svg"));
         check_written(&w, title, (WIDTH, HEIGHT));
@@ -1192,15 +1020,9 @@ mod tests {
     fn speedup_chart_rejects_empty_and_nan() {
         let dir = tempfile::tempdir().unwrap();
         let stem = dir.path().join("x");
-        assert!(matches!(
-            speedup_chart(&stem, "t", "workers", &[], &[]),
-            Err(PlotError::Empty(_))
-        ));
+        assert!(matches!(speedup_chart(&stem, "t", "workers", &[], &[]), Err(PlotError::Empty(_))));
         let bad = [SeriesWithError::new("a", vec![(1.0, f64::NAN, 0.0, 1.0)])];
-        assert!(matches!(
-            speedup_chart(&stem, "t", "workers", &bad, &[]),
-            Err(PlotError::Invalid(_))
-        ));
+        assert!(matches!(speedup_chart(&stem, "t", "workers", &bad, &[]), Err(PlotError::Invalid(_))));
     }
 
     #[test]
@@ -1214,10 +1036,7 @@ mod tests {
     #[test]
     fn stacked_time_split_writes_png_and_svg() {
         let dir = tempfile::tempdir().unwrap();
-        let mut bars = vec![StackedBar::new(
-            "W=0 leader",
-            vec![("CPU", 900.0), ("disk wait", 120.0), ("other", 10.0)],
-        )];
+        let mut bars = vec![StackedBar::new("W=0 leader", vec![("CPU", 900.0), ("disk wait", 120.0), ("other", 10.0)])];
         for w in 0..4 {
             bars.push(StackedBar::new(
                 format!("W=4 worker {w}"),
@@ -1237,10 +1056,7 @@ mod tests {
                 vec![("CPU", 120.0), ("MessageQueueSend", 60.0 + w as f64)],
             ));
         }
-        bars.push(StackedBar::new(
-            "W=4 leader",
-            vec![("waiting for tuples", 180.0), ("CPU", 90.0)],
-        ));
+        bars.push(StackedBar::new("W=4 leader", vec![("waiting for tuples", 180.0), ("CPU", 90.0)]));
         let title = "Where the time goes";
         let w = stacked_time_split(dir.path().join("split"), title, &bars).unwrap();
         check_written(&w, title, (WIDTH, rows_height(bars.len(), 34)));
@@ -1277,9 +1093,7 @@ mod tests {
         let title = "Wall time by hardware profile";
         let w = hardware_comparison(dir.path().join("sub/hw"), title, "workers", &groups).unwrap();
         check_written(&w, title, (WIDTH, HEIGHT));
-        assert!(std::fs::read_to_string(&w.svg)
-            .unwrap()
-            .contains("wall time (ms)"));
+        assert!(std::fs::read_to_string(&w.svg).unwrap().contains("wall time (ms)"));
     }
 
     #[test]
@@ -1309,12 +1123,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut lanes = vec![Lane::new(
             "leader",
-            vec![
-                (0.0, 5.0, "start-up"),
-                (5.0, 40.0, "CPU"),
-                (40.0, 90.0, "waiting for tuples"),
-                (90.0, 100.0, "CPU"),
-            ],
+            vec![(0.0, 5.0, "start-up"), (5.0, 40.0, "CPU"), (40.0, 90.0, "waiting for tuples"), (90.0, 100.0, "CPU")],
         )];
         for w in 0..3 {
             let off = w as f64 * 3.0;
@@ -1336,17 +1145,11 @@ mod tests {
         for text in ["worker 2", "leader", "process state", "disk wait"] {
             assert!(svg.contains(text), "SVG lacks {text:?}");
         }
-        let one = [Lane::new(
-            "leader",
-            vec![(0.0, 3.0, "CPU"), (3.0, 4.0, "idle")],
-        )];
+        let one = [Lane::new("leader", vec![(0.0, 3.0, "CPU"), (3.0, 4.0, "idle")])];
         let w = state_timeline(dir.path().join("one_lane"), "One lane", &one).unwrap();
         check_written(&w, "One lane", (WIDTH, 380));
         assert!(std::fs::read_to_string(&w.svg).unwrap().contains("idle"));
         let bad = [Lane::new("x", vec![(5.0, 1.0, "CPU")])];
-        assert!(matches!(
-            state_timeline(dir.path().join("bad"), "t", &bad),
-            Err(PlotError::Invalid(_))
-        ));
+        assert!(matches!(state_timeline(dir.path().join("bad"), "t", &bad), Err(PlotError::Invalid(_))));
     }
 }

@@ -75,16 +75,7 @@ impl Summary {
             let sd = Statistics::std_dev(xs);
             (sd, t_quantile_975(n - 1) * sd / (n as f64).sqrt())
         };
-        Ok(Summary {
-            n,
-            mean,
-            median,
-            std_dev,
-            min,
-            max,
-            ci95_lo: mean - half,
-            ci95_hi: mean + half,
-        })
+        Ok(Summary { n, mean, median, std_dev, min, max, ci95_lo: mean - half, ci95_hi: mean + half })
     }
 
     /// Half width of the 95 % confidence interval.
@@ -97,9 +88,7 @@ impl Summary {
 /// (`df >= 1`), e.g. 12.706 for 1, 2.776 for 4, 1.96 as `df -> inf`.
 pub fn t_quantile_975(df: usize) -> f64 {
     assert!(df >= 1, "t quantile needs at least one degree of freedom");
-    StudentsT::new(0.0, 1.0, df as f64)
-        .expect("valid Student t parameters")
-        .inverse_cdf(0.975)
+    StudentsT::new(0.0, 1.0, df as f64).expect("valid Student t parameters").inverse_cdf(0.975)
 }
 
 /// Speedup of a run taking `time` relative to a baseline taking `baseline`.
@@ -210,19 +199,11 @@ fn goodness(points: &[(f64, f64)], model: impl Fn(f64) -> f64) -> (f64, f64, f64
 /// about 1e-12. Points need `n >= 1` and at least one `n > 1`.
 pub fn fit_amdahl(points: &[(f64, f64)]) -> Result<AmdahlFit, StatsError> {
     check_points(points)?;
-    let sse = |s: f64| -> f64 {
-        points
-            .iter()
-            .map(|&(n, y)| (y - amdahl_speedup(s, n)).powi(2))
-            .sum()
-    };
+    let sse = |s: f64| -> f64 { points.iter().map(|&(n, y)| (y - amdahl_speedup(s, n)).powi(2)).sum() };
     const GRID: usize = 1000;
     let step = 1.0 / GRID as f64;
-    let best = (0..=GRID)
-        .map(|i| (i, sse(i as f64 * step)))
-        .min_by(|a, b| a.1.total_cmp(&b.1))
-        .map(|(i, _)| i)
-        .unwrap_or(0);
+    let best =
+        (0..=GRID).map(|i| (i, sse(i as f64 * step))).min_by(|a, b| a.1.total_cmp(&b.1)).map(|(i, _)| i).unwrap_or(0);
     let lo = (best as f64 - 1.0).max(0.0) * step;
     let hi = ((best as f64 + 1.0) * step).min(1.0);
     let mut s = golden_section(&sse, lo, hi, 1e-13);
@@ -283,14 +264,7 @@ pub fn fit_usl(points: &[(f64, f64)]) -> Result<UslFit, StatsError> {
     let (sigma, kappa) = usl_refine(points, sigma0, kappa0);
     let (r2, rmse, _) = goodness(points, |n| usl_speedup(sigma, kappa, n));
     let (peak_n, peak_speedup) = usl_peak(sigma, kappa);
-    Ok(UslFit {
-        sigma,
-        kappa,
-        r2,
-        rmse,
-        peak_n,
-        peak_speedup,
-    })
+    Ok(UslFit { sigma, kappa, r2, rmse, peak_n, peak_speedup })
 }
 
 /// Peak location and height of a USL curve restricted to `n >= 1`.
@@ -299,11 +273,7 @@ pub fn usl_peak(sigma: f64, kappa: f64) -> (f64, f64) {
         return (1.0, 1.0);
     }
     if kappa <= 0.0 {
-        let asymptote = if sigma > 0.0 {
-            1.0 / sigma
-        } else {
-            f64::INFINITY
-        };
+        let asymptote = if sigma > 0.0 { 1.0 / sigma } else { f64::INFINITY };
         return (f64::INFINITY, asymptote);
     }
     let n = ((1.0 - sigma) / kappa).sqrt().max(1.0);
@@ -324,10 +294,7 @@ fn usl_linearised_nnls(points: &[(f64, f64)]) -> (f64, f64) {
         b2 += x2 * y;
     }
     let lin_sse = |sg: f64, kp: f64| -> f64 {
-        points
-            .iter()
-            .map(|&(n, s)| (n / s - 1.0 - sg * (n - 1.0) - kp * n * (n - 1.0)).powi(2))
-            .sum()
+        points.iter().map(|&(n, s)| (n / s - 1.0 - sg * (n - 1.0) - kp * n * (n - 1.0)).powi(2)).sum()
     };
     let det = a11 * a22 - a12 * a12;
     if det.abs() > 1e-12 * a11 * a22 {
@@ -348,12 +315,7 @@ fn usl_linearised_nnls(points: &[(f64, f64)]) -> (f64, f64) {
 }
 
 fn usl_refine(points: &[(f64, f64)], sigma0: f64, kappa0: f64) -> (f64, f64) {
-    let sse = |sg: f64, kp: f64| -> f64 {
-        points
-            .iter()
-            .map(|&(n, y)| (y - usl_speedup(sg, kp, n)).powi(2))
-            .sum()
-    };
+    let sse = |sg: f64, kp: f64| -> f64 { points.iter().map(|&(n, y)| (y - usl_speedup(sg, kp, n)).powi(2)).sum() };
     let (mut sg, mut kp) = (sigma0, kappa0);
     let mut cur = sse(sg, kp);
     let mut lambda = 1e-3;
@@ -388,8 +350,7 @@ fn usl_refine(points: &[(f64, f64)], sigma0: f64, kappa0: f64) -> (f64, f64) {
             let (nsg, nkp) = ((sg + dsg).max(0.0), (kp + dkp).max(0.0));
             let next = sse(nsg, nkp);
             if next < cur {
-                let small = (nsg - sg).abs() <= 1e-15 * (1.0 + sg)
-                    && (nkp - kp).abs() <= 1e-15 * (1.0 + kp);
+                let small = (nsg - sg).abs() <= 1e-15 * (1.0 + sg) && (nkp - kp).abs() <= 1e-15 * (1.0 + kp);
                 sg = nsg;
                 kp = nkp;
                 cur = next;
@@ -417,10 +378,7 @@ mod tests {
     #[test]
     fn summary_empty_and_nonfinite_are_errors() {
         assert_eq!(Summary::from_slice(&[]), Err(StatsError::Empty));
-        assert_eq!(
-            Summary::from_slice(&[1.0, f64::NAN]),
-            Err(StatsError::NonFinite)
-        );
+        assert_eq!(Summary::from_slice(&[1.0, f64::NAN]), Err(StatsError::NonFinite));
     }
 
     #[test]
@@ -473,9 +431,7 @@ mod tests {
     #[test]
     fn amdahl_recovers_serial_fraction() {
         for &s_true in &[0.0, 0.05, 0.1234567, 0.5, 1.0] {
-            let pts: Vec<(f64, f64)> = (1..=16)
-                .map(|n| (n as f64, amdahl_speedup(s_true, n as f64)))
-                .collect();
+            let pts: Vec<(f64, f64)> = (1..=16).map(|n| (n as f64, amdahl_speedup(s_true, n as f64))).collect();
             let fit = fit_amdahl(&pts).unwrap();
             assert!(close(fit.s, s_true, 1e-6), "s_true={s_true} fit={fit:?}");
             assert!(fit.rmse < 1e-6);
@@ -496,11 +452,7 @@ mod tests {
         assert!(close(fit.s, 0.1, 0.01), "{fit:?}");
         assert!(fit.r2 > 0.99);
         // Least squares: nudging s in either direction must not reduce SSE.
-        let sse = |s: f64| -> f64 {
-            pts.iter()
-                .map(|&(n, y)| (y - amdahl_speedup(s, n)).powi(2))
-                .sum()
-        };
+        let sse = |s: f64| -> f64 { pts.iter().map(|&(n, y)| (y - amdahl_speedup(s, n)).powi(2)).sum() };
         assert!(sse(fit.s) <= sse(fit.s + 1e-5));
         assert!(sse(fit.s) <= sse(fit.s - 1e-5));
     }
@@ -509,23 +461,15 @@ mod tests {
     fn fits_reject_bad_input() {
         assert_eq!(fit_amdahl(&[]), Err(StatsError::Empty));
         assert_eq!(fit_usl(&[(1.0, 1.0)]), Err(StatsError::NoScalingPoints));
-        assert_eq!(
-            fit_amdahl(&[(0.0, 1.0), (2.0, 1.5)]),
-            Err(StatsError::BadParticipants(0.0))
-        );
-        assert_eq!(
-            fit_usl(&[(1.0, 1.0), (2.0, 0.0)]),
-            Err(StatsError::NonPositiveSpeedup(0.0))
-        );
+        assert_eq!(fit_amdahl(&[(0.0, 1.0), (2.0, 1.5)]), Err(StatsError::BadParticipants(0.0)));
+        assert_eq!(fit_usl(&[(1.0, 1.0), (2.0, 0.0)]), Err(StatsError::NonPositiveSpeedup(0.0)));
         assert_eq!(fit_usl(&[(2.0, f64::INFINITY)]), Err(StatsError::NonFinite));
     }
 
     #[test]
     fn usl_recovers_sigma_kappa_from_exact_data() {
         for &(sg, kp) in &[(0.05, 0.002), (0.2, 0.0005), (0.0, 0.01), (0.03, 0.0)] {
-            let pts: Vec<(f64, f64)> = (1..=12)
-                .map(|n| (n as f64, usl_speedup(sg, kp, n as f64)))
-                .collect();
+            let pts: Vec<(f64, f64)> = (1..=12).map(|n| (n as f64, usl_speedup(sg, kp, n as f64))).collect();
             let fit = fit_usl(&pts).unwrap();
             assert!(close(fit.sigma, sg, 1e-6), "({sg},{kp}) -> {fit:?}");
             assert!(close(fit.kappa, kp, 1e-6), "({sg},{kp}) -> {fit:?}");
@@ -536,9 +480,7 @@ mod tests {
 
     #[test]
     fn usl_peak_formula() {
-        let pts: Vec<(f64, f64)> = (1..=8)
-            .map(|n| (n as f64, usl_speedup(0.1, 0.01, n as f64)))
-            .collect();
+        let pts: Vec<(f64, f64)> = (1..=8).map(|n| (n as f64, usl_speedup(0.1, 0.01, n as f64))).collect();
         let fit = fit_usl(&pts).unwrap();
         let want = (0.9f64 / 0.01).sqrt();
         assert!(close(fit.peak_n, want, 1e-4), "{fit:?}");
@@ -567,11 +509,7 @@ mod tests {
             })
             .collect();
         let fit = fit_usl(&pts).unwrap();
-        let sse = |sg: f64, kp: f64| -> f64 {
-            pts.iter()
-                .map(|&(n, y)| (y - usl_speedup(sg, kp, n)).powi(2))
-                .sum()
-        };
+        let sse = |sg: f64, kp: f64| -> f64 { pts.iter().map(|&(n, y)| (y - usl_speedup(sg, kp, n)).powi(2)).sum() };
         let best = sse(fit.sigma, fit.kappa);
         for (dsg, dkp) in [(1e-4, 0.0), (-1e-4, 0.0), (0.0, 1e-5), (0.0, -1e-5)] {
             let (sg, kp) = (fit.sigma + dsg, fit.kappa + dkp);

@@ -23,20 +23,13 @@ pub fn parse_number(value: &str, unit: Unit) -> Result<f64, String> {
     let v = value.trim();
     let split = v
         .char_indices()
-        .find(|(_, c)| {
-            !(c.is_ascii_digit() || *c == '.' || *c == '-' || *c == '+' || *c == 'e' || *c == 'E')
-        })
+        .find(|(_, c)| !(c.is_ascii_digit() || *c == '.' || *c == '-' || *c == '+' || *c == 'e' || *c == 'E'))
         .map(|(i, _)| i)
         .unwrap_or(v.len());
     // "1e3MB" style exponents are rare; keep 'e' only when followed by a digit.
     let (num, suffix) = v.split_at(split);
     let suffix = suffix.trim();
-    let n: f64 = num.parse().map_err(|_| {
-        format!(
-            "invalid value \"{value}\": expected a number{}",
-            unit_hint(unit)
-        )
-    })?;
+    let n: f64 = num.parse().map_err(|_| format!("invalid value \"{value}\": expected a number{}", unit_hint(unit)))?;
     if !n.is_finite() {
         return Err(format!("invalid value \"{value}\": not a finite number"));
     }
@@ -82,9 +75,7 @@ pub fn parse_number(value: &str, unit: Unit) -> Result<f64, String> {
             })?;
             Ok(n * per)
         }
-        Unit::None => Err(format!(
-            "invalid value \"{value}\": this parameter takes no unit"
-        )),
+        Unit::None => Err(format!("invalid value \"{value}\": this parameter takes no unit")),
     }
 }
 
@@ -110,9 +101,7 @@ pub fn parse_bool(value: &str) -> Result<bool, String> {
     } else if v == "0" || is_prefix("false", 1) || is_prefix("no", 1) || is_prefix("off", 2) {
         Ok(false)
     } else {
-        Err(format!(
-            "invalid value \"{value}\": requires a Boolean value"
-        ))
+        Err(format!("invalid value \"{value}\": requires a Boolean value"))
     }
 }
 
@@ -128,9 +117,7 @@ mod tests {
         assert_eq!(parse_number("8kB", Unit::Blocks).unwrap(), 1.0);
         assert_eq!(parse_bytes("5GB").unwrap(), 5.0 * 1024.0 * 1024.0 * 1024.0);
         assert!(parse_number("8 MB", Unit::Kb).is_ok());
-        assert!(parse_number("8mb", Unit::Kb)
-            .unwrap_err()
-            .contains("valid units"));
+        assert!(parse_number("8mb", Unit::Kb).unwrap_err().contains("valid units"));
         assert!(parse_number("10s", Unit::Kb).is_err());
         assert!(parse_number("abc", Unit::Kb).is_err());
         assert_eq!(parse_number("1s", Unit::Ms).unwrap(), 1000.0);

@@ -63,13 +63,7 @@ impl<E> Default for EventQueue<E> {
 
 impl<E> EventQueue<E> {
     pub fn new() -> Self {
-        EventQueue {
-            heap: BinaryHeap::new(),
-            cancelled: HashSet::new(),
-            next_seq: 0,
-            now: 0,
-            popped: 0,
-        }
+        EventQueue { heap: BinaryHeap::new(), cancelled: HashSet::new(), next_seq: 0, now: 0, popped: 0 }
     }
 
     /// The time of the last event popped (the simulation clock).
@@ -88,11 +82,7 @@ impl<E> EventQueue<E> {
     pub fn schedule(&mut self, at: Time, event: E) -> EventId {
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.heap.push(Reverse(Entry {
-            time: at.max(self.now),
-            seq,
-            event,
-        }));
+        self.heap.push(Reverse(Entry { time: at.max(self.now), seq, event }));
         EventId(seq)
     }
 
@@ -147,10 +137,7 @@ pub mod streams {
 
     /// SplitMix64: decorrelates (seed, stream) pairs into independent generator seeds.
     pub fn mix(seed: u64, stream: u64) -> u64 {
-        let mut z = seed
-            ^ stream
-                .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-                .wrapping_add(0x632B_E59B_D9B4_E019);
+        let mut z = seed ^ stream.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(0x632B_E59B_D9B4_E019);
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
@@ -199,18 +186,9 @@ mod tests {
     #[test]
     fn streams_are_reproducible_and_distinct() {
         use rand::RngExt;
-        let a: Vec<u64> = (0..4)
-            .map(|_| 0)
-            .scan(streams::stream(7, 1), |r, _: u64| Some(r.random::<u64>()))
-            .collect();
-        let b: Vec<u64> = (0..4)
-            .map(|_| 0)
-            .scan(streams::stream(7, 1), |r, _: u64| Some(r.random::<u64>()))
-            .collect();
-        let c: Vec<u64> = (0..4)
-            .map(|_| 0)
-            .scan(streams::stream(7, 2), |r, _: u64| Some(r.random::<u64>()))
-            .collect();
+        let a: Vec<u64> = (0..4).map(|_| 0).scan(streams::stream(7, 1), |r, _: u64| Some(r.random::<u64>())).collect();
+        let b: Vec<u64> = (0..4).map(|_| 0).scan(streams::stream(7, 1), |r, _: u64| Some(r.random::<u64>())).collect();
+        let c: Vec<u64> = (0..4).map(|_| 0).scan(streams::stream(7, 2), |r, _: u64| Some(r.random::<u64>())).collect();
         assert_eq!(a, b);
         assert_ne!(a, c);
     }

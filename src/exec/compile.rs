@@ -1,0 +1,511 @@
+//! Turn a plan tree into what each process executes: the participant pipeline below the
+//! Gather (builds, a chunked source, per-row work, pipeline breakers, a tuple bound) and the
+//! leader's consumer above it (per-row work, a LIMIT, breakers). Costs come from the
+//! hardware profile's unit costs; row counts from the plan's selectivities.
+
+use crate::guc::Settings;
+use crate::model::*;
+
+/// Where rows of a relation come from, and what reading one page costs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageCost {
+    /// CPU ns per page that is a shared-buffer hit or after the read (buffer, visibility).
+    pub cpu_ns: f64,
+    /// CPU ns per page spent in the kernel copying from the OS page cache (DataFileRead).
+    pub os_read_ns: f64,
+    /// Bytes per page read from disk (cold data), through the shared disk bandwidth.
+    pub disk_bytes: f64,
+}
+
+/// A hash table or hashed SubPlan every participant (or all together) builds before probing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Build {
+    pub label: String,
+    /// Parallel Hash: participants share the inner scan and wait at a barrier.
+    pub shared: bool,
+    pub pages: f64,
+    pub tuples: f64,
+    pub page: PageCost,
+    /// CPU ns per inner tuple (scan + filter + hash insert).
+    pub cpu_per_tuple: f64,
+    /// Rows inserted per inner tuple (inner filter selectivity).
+    pub rows_per_tuple: f64,
+    /// Temp-file pages written and read back when the table spills into batches.
+    pub temp_pages: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    /// Parallel Seq Scan / Parallel Index Scan: blocks handed out in chunks (tableam.c).
+    Shared,
+    /// Every process reads the whole relation.
+    Private,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Source {
+    pub kind: SourceKind,
+    pub table: usize,
+    /// Units the scan is divided into (heap pages; for index scans, pages visited).
+    pub pages: f64,
+    pub tuples: f64,
+    pub page: PageCost,
+    /// Random reads per tuple that cannot be read ahead (index scans on cold data).
+    pub random_reads_per_tuple: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Breaker {
+    /// Aggregate: consumes everything, then returns `groups` rows.
+    Agg { groups: f64 },
+    /// Sort: consumes everything, sorts (bounded to `bound` rows if a LIMIT is known), returns rows.
+    Sort { bound: Option<f64>, width: f64 },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pipeline {
+    pub builds: Vec<Build>,
+    pub source: Source,
+    /// CPU ns per scanned tuple for everything streaming (scan, quals, probes, the first
+    /// breaker's per-row input work), excluding page costs.
+    pub cpu_per_tuple: f64,
+    /// Rows reaching the first breaker (or the output) per scanned tuple.
+    pub rows_per_tuple: f64,
+    pub breakers: Vec<Breaker>,
+    /// CPU ns per row passed from one breaker to the next (index i = into breaker i+1), and
+    /// for the final output rows (last element).
+    pub breaker_row_ns: Vec<f64>,
+    /// The executor's tuple bound: stop after this many output rows.
+    pub bound: Option<f64>,
+    /// Width of the output rows (for tuple-queue framing).
+    pub out_width: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Consumer {
+    /// CPU ns per row the leader pulls from the Gather (operators above it, up to a breaker).
+    pub per_row_ns: f64,
+    /// Stop pulling after this many rows (LIMIT directly above the Gather).
+    pub limit: Option<f64>,
+    /// Breakers above the Gather (Sort, Finalize Aggregate with groups...).
+    pub breakers: Vec<Breaker>,
+    pub breaker_row_ns: Vec<f64>,
+    /// Final LIMIT applied after the breakers.
+    pub final_limit: Option<f64>,
+    /// CPU ns per row returned to the client (0 under EXPLAIN ANALYZE).
+    pub client_row_ns: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// No Gather: the leader runs the plan alone.
+    Serial,
+    Gather {
+        single_copy: bool,
+    },
+    GatherMerge,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Compiled {
+    pub mode: Mode,
+    pub workers_planned: u32,
+    pub leader: Pipeline,
+    pub worker: Pipeline,
+    pub consumer: Consumer,
+    pub queue_tuple_bytes: f64,
+    pub leader_participates: bool,
+}
+
+pub struct Env<'a> {
+    pub tables: &'a [Table],
+    pub settings: &'a Settings,
+    pub hw: &'a Hardware,
+    pub output: OutputMode,
+    /// Workers Planned of the plan's Gather (sizes Parallel Hash memory).
+    pub workers_planned: u32,
+}
+
+impl Env<'_> {
+    fn speed(&self, ns: f64) -> f64 {
+        ns / self.hw.cpu_speed
+    }
+
+    /// Per-page cost of reading `table` given the cache state and shared_buffers.
+    pub fn page_cost(&self, pages: f64) -> PageCost {
+        let c = &self.hw.costs;
+        let shared_buffers = self.settings.num("shared_buffers");
+        let (hit, os, disk) = match self.hw.cache {
+            CacheState::Hot => {
+                // Resident in shared buffers as far as they hold it; the rest from the OS cache.
+                let hit = if pages <= 0.0 { 1.0 } else { (0.9 * shared_buffers / pages).min(1.0) };
+                (hit, 1.0 - hit, 0.0)
+            }
+            CacheState::Warm => (0.0, 1.0, 0.0),
+            CacheState::Cold => (0.0, 1.0, 1.0),
+        };
+        let _ = hit;
+        PageCost {
+            cpu_ns: self.speed(c.page_ns),
+            os_read_ns: self.speed(c.os_read_page_ns) * os,
+            disk_bytes: BLCKSZ * disk,
+        }
+    }
+
+    fn filter_cost(&self, f: &Option<Filter>, is_worker: bool) -> (f64, f64, Vec<Build>) {
+        let c = &self.hw.costs;
+        match f {
+            None => (0.0, 1.0, vec![]),
+            Some(f) => {
+                let mut cpu = self.speed(c.qual_ns) * f.operators;
+                let mut builds = vec![];
+                if let Some(sp) = &f.subplan {
+                    let t = &self.tables[sp.table];
+                    if subplan_is_hashable(sp.rows, sp.width, self.settings) {
+                        cpu += self.speed(c.hash_probe_ns);
+                        builds.push(Build {
+                            label: format!("hashed SubPlan on {}", t.name),
+                            shared: false,
+                            pages: t.pages,
+                            tuples: t.rows,
+                            page: self.page_cost(t.pages),
+                            cpu_per_tuple: self.speed(c.tuple_ns + c.hash_build_ns),
+                            rows_per_tuple: if t.rows > 0.0 { sp.rows / t.rows } else { 0.0 },
+                            temp_pages: 0.0,
+                        });
+                    } else if is_worker {
+                        // Workers do not materialize non-hashed SubPlans: the subquery runs
+                        // from scratch for every outer row (execParallel.c:ExecSerializePlan).
+                        let pc = self.page_cost(t.pages);
+                        let per_scan =
+                            t.pages * (pc.cpu_ns + pc.os_read_ns) + t.rows * self.speed(c.tuple_ns + c.qual_ns);
+                        cpu += per_scan;
+                    } else {
+                        // The leader scans its materialized tuplestore for every outer row.
+                        cpu += sp.rows * self.speed(c.qual_ns + c.tuple_ns * 0.25);
+                        builds.push(Build {
+                            label: format!("Materialize SubPlan on {}", t.name),
+                            shared: false,
+                            pages: t.pages,
+                            tuples: t.rows,
+                            page: self.page_cost(t.pages),
+                            cpu_per_tuple: self.speed(c.tuple_ns * 2.0),
+                            rows_per_tuple: 1.0,
+                            temp_pages: 0.0,
+                        });
+                    }
+                }
+                (cpu, f.selectivity, builds)
+            }
+        }
+    }
+}
+
+/// PostgreSQL's hashed-SubPlan test (subselect.c:subplan_is_hashable): the estimated hash
+/// table must fit in hash_mem.
+pub fn subplan_is_hashable(rows: f64, width: f64, settings: &Settings) -> bool {
+    rows * (maxalign(width) + 24.0) <= settings.hash_mem_bytes()
+}
+
+/// Bytes a tuple takes in a sort (SortTuple 24 B + MinimalTuple header + data, MAXALIGNed).
+pub fn sort_tuple_bytes(width: f64) -> f64 {
+    24.0 + maxalign(16.0 + width)
+}
+
+/// Build a pipeline for one role below the Gather (or the whole serial plan).
+fn pipeline(env: &Env, node: &Node, is_worker: bool, bound: Option<f64>) -> Pipeline {
+    let planned = env.workers_planned;
+    let c = &env.hw.costs;
+    match node {
+        Node::SeqScan { table, parallel, filter, width } | Node::IndexScan { table, parallel, filter, width, .. } => {
+            let t = &env.tables[*table];
+            let (fcpu, sel, builds) = env.filter_cost(filter, is_worker);
+            let (pages, per_tuple, random) = match node {
+                Node::IndexScan { fraction, correlation, .. } => {
+                    let idx_pages = t.index_pages.unwrap_or((t.rows / 300.0).ceil().max(1.0));
+                    let heap = t.pages * fraction * correlation + t.rows * fraction * (1.0 - correlation);
+                    let pages = (heap + idx_pages * fraction).max(1.0);
+                    let random = if env.hw.cache == CacheState::Cold { 1.0 - correlation } else { 0.0 };
+                    (pages, env.speed(c.index_tuple_ns + c.tuple_ns), random)
+                }
+                _ => (t.pages, env.speed(c.tuple_ns), 0.0),
+            };
+            let fraction = match node {
+                Node::IndexScan { fraction, .. } => *fraction,
+                _ => 1.0,
+            };
+            Pipeline {
+                builds,
+                source: Source {
+                    kind: if *parallel { SourceKind::Shared } else { SourceKind::Private },
+                    table: *table,
+                    pages,
+                    tuples: t.rows * fraction,
+                    page: env.page_cost(pages),
+                    random_reads_per_tuple: random,
+                },
+                cpu_per_tuple: per_tuple + fcpu,
+                rows_per_tuple: sel,
+                breakers: vec![],
+                breaker_row_ns: vec![0.0],
+                bound,
+                out_width: *width,
+            }
+        }
+        Node::HashJoin { parallel, rows_per_outer, width, outer, inner, .. } => {
+            let mut p = pipeline(env, outer, is_worker, None);
+            let inner_p = pipeline(env, inner, is_worker, None);
+            let t = &env.tables[inner_p.source.table];
+            let inner_rows = inner_p.source.tuples * inner_p.rows_per_tuple;
+            let bytes = inner_rows * (32.0 + maxalign(inner.width()));
+            // Parallel Hash first tries the combined budget of all planned participants.
+            let participants = if *parallel { f64::from(planned) + 1.0 } else { 1.0 };
+            let budget = env.settings.hash_mem_bytes() * participants;
+            let temp_pages = if bytes > budget { 2.0 * bytes / BLCKSZ } else { 0.0 };
+            let mut builds = inner_p.builds.clone();
+            builds.push(Build {
+                label: format!("{}Hash on {}", if *parallel { "Parallel " } else { "" }, t.name),
+                shared: *parallel,
+                pages: inner_p.source.pages,
+                tuples: inner_p.source.tuples,
+                page: inner_p.source.page.clone(),
+                cpu_per_tuple: inner_p.cpu_per_tuple + inner_p.rows_per_tuple * env.speed(c.hash_build_ns),
+                rows_per_tuple: inner_p.rows_per_tuple,
+                temp_pages,
+            });
+            builds.extend(p.builds.drain(..));
+            p.builds = builds;
+            debug_assert!(p.breakers.is_empty());
+            p.cpu_per_tuple += p.rows_per_tuple * env.speed(c.hash_probe_ns);
+            p.rows_per_tuple *= rows_per_outer;
+            p.cpu_per_tuple += p.rows_per_tuple * env.speed(c.tuple_ns * 0.5);
+            p.out_width = *width;
+            p.bound = bound;
+            p
+        }
+        Node::NestedLoop { rows_per_outer, inner_table, width, outer, .. } => {
+            let mut p = pipeline(env, outer, is_worker, None);
+            let t = &env.tables[*inner_table];
+            let pc = env.page_cost(t.pages);
+            let per_outer = env.speed(c.index_descent_ns)
+                + rows_per_outer * (env.speed(c.index_tuple_ns + c.tuple_ns) + pc.cpu_ns + pc.os_read_ns);
+            p.cpu_per_tuple += p.rows_per_tuple * per_outer;
+            if env.hw.cache == CacheState::Cold {
+                p.source.random_reads_per_tuple += p.rows_per_tuple * rows_per_outer.max(1.0);
+            }
+            p.rows_per_tuple *= rows_per_outer;
+            p.out_width = *width;
+            p.bound = bound;
+            p
+        }
+        Node::Aggregate { groups, aggregates, width, input, mode } => {
+            let mut p = pipeline(env, input, is_worker, None);
+            let per_row = env.speed(c.agg_transition_ns)
+                * aggregates.max(1.0)
+                * if *mode == AggMode::Finalize { 1.5 } else { 1.0 };
+            add_breaker(&mut p, Breaker::Agg { groups: *groups }, per_row);
+            p.out_width = *width;
+            p.bound = bound;
+            p
+        }
+        Node::Sort { input, .. } => {
+            let mut p = pipeline(env, input, is_worker, None);
+            let w = p.out_width;
+            add_breaker(&mut p, Breaker::Sort { bound, width: w }, env.speed(c.sort_tuple_ns));
+            p.bound = bound;
+            p
+        }
+        Node::Limit { count, input } => {
+            let b = Some(bound.map_or(*count, |x| x.min(*count)));
+            pipeline(env, input, is_worker, b)
+        }
+        Node::Gather { input, .. } | Node::GatherMerge { input, .. } => pipeline(env, input, is_worker, bound),
+    }
+}
+
+fn add_breaker(p: &mut Pipeline, b: Breaker, per_row: f64) {
+    if p.breakers.is_empty() {
+        p.cpu_per_tuple += p.rows_per_tuple * per_row;
+    } else {
+        *p.breaker_row_ns.last_mut().expect("row costs") += per_row;
+    }
+    p.breakers.push(b);
+    p.breaker_row_ns.push(0.0);
+}
+
+/// Rows a chain of breakers returns for `n` input rows.
+pub fn breaker_output(breakers: &[Breaker], mut n: f64) -> f64 {
+    for b in breakers {
+        n = match b {
+            Breaker::Agg { groups } => {
+                if n > 0.0 {
+                    groups.min(n.max(1.0))
+                } else {
+                    1.0_f64.min(*groups)
+                }
+            }
+            Breaker::Sort { bound, .. } => bound.map_or(n, |b| n.min(b)),
+        };
+    }
+    n
+}
+
+/// CPU ns to finish breaker `b` for `n` input rows, and the temp pages it writes and reads.
+pub fn breaker_finish(env_hw: &Hardware, settings: &Settings, b: &Breaker, n: f64) -> (f64, f64) {
+    let c = &env_hw.costs;
+    let s = env_hw.cpu_speed;
+    match b {
+        Breaker::Agg { groups } => (groups.min(n.max(1.0)) * c.agg_transition_ns / s, 0.0),
+        Breaker::Sort { bound, width } => {
+            if n <= 1.0 {
+                return (0.0, 0.0);
+            }
+            match bound {
+                Some(k) if *k < n && 2.0 * k * sort_tuple_bytes(*width) <= settings.work_mem_bytes() => {
+                    // top-N heapsort: heap of k entries; ~n·log2(2k) comparisons in the worst case,
+                    // far fewer once the heap is full and most rows lose the first comparison.
+                    let cmp = n + k * (2.0 * k).max(2.0).log2() * (n / k).max(1.0).ln().max(1.0);
+                    (cmp * c.sort_compare_ns / s, 0.0)
+                }
+                _ => {
+                    let bytes = n * sort_tuple_bytes(*width);
+                    let cmp = n * n.log2();
+                    let mem = settings.work_mem_bytes();
+                    if bytes <= mem {
+                        (cmp * c.sort_compare_ns / s, 0.0)
+                    } else {
+                        // External merge: runs of ~work_mem, merge order per tuplesort.c.
+                        let runs = (bytes / mem).ceil();
+                        let order = (mem / (2.0 * 8192.0 + 262144.0)).clamp(6.0, 500.0);
+                        let passes = runs.log(order).ceil().max(1.0);
+                        let pages = bytes / BLCKSZ * 2.0 * passes;
+                        (cmp * c.sort_compare_ns / s, pages)
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn consumer(env: &Env, node: &Node) -> Consumer {
+    // Walk from the root down to the Gather, collecting the leader's work per row.
+    let c = &env.hw.costs;
+    let mut chain: Vec<&Node> = vec![];
+    let mut n = node;
+    while !n.is_gather() {
+        chain.push(n);
+        match n.children().first() {
+            Some(child) => n = child,
+            None => break,
+        }
+    }
+    let mut cons = Consumer {
+        per_row_ns: 0.0,
+        limit: None,
+        breakers: vec![],
+        breaker_row_ns: vec![],
+        final_limit: None,
+        client_row_ns: match env.output {
+            OutputMode::Client => c.client_row_ns / env.hw.cpu_speed,
+            OutputMode::ExplainAnalyze => 0.0,
+        },
+    };
+    // Bottom-up: from just above the Gather to the root.
+    for op in chain.iter().rev() {
+        match op {
+            Node::Limit { count, .. } => {
+                if cons.breakers.is_empty() {
+                    cons.limit = Some(cons.limit.map_or(*count, |l: f64| l.min(*count)));
+                } else {
+                    cons.final_limit = Some(cons.final_limit.map_or(*count, |l: f64| l.min(*count)));
+                }
+            }
+            Node::Sort { .. } => {
+                let per = env.speed(c.sort_tuple_ns);
+                if cons.breakers.is_empty() {
+                    cons.per_row_ns += per;
+                } else if let Some(x) = cons.breaker_row_ns.last_mut() {
+                    *x += per;
+                }
+                cons.breakers.push(Breaker::Sort { bound: None, width: op.width() });
+                cons.breaker_row_ns.push(0.0);
+            }
+            Node::Aggregate { groups, aggregates, mode, .. } => {
+                let per = env.speed(c.agg_transition_ns)
+                    * aggregates.max(1.0)
+                    * if *mode == AggMode::Finalize { 1.5 } else { 1.0 };
+                if cons.breakers.is_empty() {
+                    cons.per_row_ns += per;
+                } else if let Some(x) = cons.breaker_row_ns.last_mut() {
+                    *x += per;
+                }
+                cons.breakers.push(Breaker::Agg { groups: *groups });
+                cons.breaker_row_ns.push(0.0);
+            }
+            _ => {
+                // Joins above a Gather are not modelled; treat them as per-row work.
+                cons.per_row_ns += env.speed(c.tuple_ns);
+            }
+        }
+    }
+    // A sort bounded by a final LIMIT is a top-N sort.
+    if let (Some(l), Some(Breaker::Sort { bound, .. })) = (cons.final_limit, cons.breakers.last_mut()) {
+        *bound = Some(l);
+    }
+    cons
+}
+
+/// Compile a plan (with its Gather's worker count decided) for simulation.
+pub fn compile(env: &Env, plan: &Node) -> Compiled {
+    let leader_participates = env.settings.flag("parallel_leader_participation");
+    match plan.find_gather() {
+        None => {
+            let leader = pipeline(env, plan, false, None);
+            let worker = leader.clone();
+            let out_width = leader.out_width;
+            Compiled {
+                mode: Mode::Serial,
+                workers_planned: 0,
+                leader,
+                worker,
+                consumer: Consumer {
+                    per_row_ns: 0.0,
+                    limit: None,
+                    breakers: vec![],
+                    breaker_row_ns: vec![],
+                    final_limit: None,
+                    client_row_ns: match env.output {
+                        OutputMode::Client => env.hw.costs.client_row_ns / env.hw.cpu_speed,
+                        OutputMode::ExplainAnalyze => 0.0,
+                    },
+                },
+                queue_tuple_bytes: queue_bytes_per_tuple(out_width),
+                leader_participates: true,
+            }
+        }
+        Some(g) => {
+            let cons = consumer(env, plan);
+            let (mode, workers, input) = match g {
+                Node::Gather { workers, single_copy, input } => {
+                    (Mode::Gather { single_copy: *single_copy }, *workers, input)
+                }
+                Node::GatherMerge { workers, input } => (Mode::GatherMerge, *workers, input),
+                _ => unreachable!("find_gather returns a Gather"),
+            };
+            // PostgreSQL passes a LIMIT's bound through Gather / Gather Merge to the workers.
+            let bound = cons.limit;
+            let leader = pipeline(env, input, false, bound);
+            let worker = pipeline(env, input, true, bound);
+            let single_copy = matches!(mode, Mode::Gather { single_copy: true });
+            Compiled {
+                mode,
+                workers_planned: workers.unwrap_or(0),
+                queue_tuple_bytes: queue_bytes_per_tuple(worker.out_width),
+                leader,
+                worker,
+                consumer: cons,
+                leader_participates: leader_participates && !single_copy,
+            }
+        }
+    }
+}

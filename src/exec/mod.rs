@@ -1,0 +1,49 @@
+//! The PostgreSQL parallel executor model on top of the generic engine.
+//!
+//! `compile` turns a plan into per-process work; `sim` runs it; `scan` is Parallel Seq Scan's
+//! block allocator. No I/O happens here, and validated input cannot make it panic: anything
+//! the model cannot finish is reported as an error (exit code 1).
+
+pub mod compile;
+pub mod scan;
+pub mod sim;
+
+pub use compile::{compile, Compiled, Env, Mode};
+pub use sim::{Accounting, Interval, ProcessResult, SimResult, State, Trace};
+
+use crate::guc::Settings;
+use crate::model::{Hardware, Node, OutputMode, Table};
+
+/// Everything one simulation run needs.
+pub struct RunSpec<'a> {
+    pub tables: &'a [Table],
+    pub settings: &'a Settings,
+    pub hw: &'a Hardware,
+    pub output: OutputMode,
+    /// The plan to execute, its Gather's worker count already decided.
+    pub plan: &'a Node,
+    pub workers_launched: u32,
+    pub seed: u64,
+    pub trace: bool,
+}
+
+pub fn simulate(spec: &RunSpec) -> Result<(Compiled, SimResult), String> {
+    let planned = match spec.plan.find_gather() {
+        Some(Node::Gather { workers, .. }) | Some(Node::GatherMerge { workers, .. }) => workers.unwrap_or(0),
+        _ => 0,
+    };
+    let env = Env {
+        tables: spec.tables,
+        settings: spec.settings,
+        hw: spec.hw,
+        output: spec.output,
+        workers_planned: planned,
+    };
+    let compiled = compile(&env, spec.plan);
+    let launched = match compiled.mode {
+        Mode::Serial => 0,
+        _ => spec.workers_launched.min(compiled.workers_planned),
+    };
+    let result = sim::Sim::new(&compiled, spec.hw, spec.settings, launched, spec.seed, spec.trace).run()?;
+    Ok((compiled, result))
+}
