@@ -1,10 +1,27 @@
 //! Bridge to a real PostgreSQL 15, used to calibrate and validate the simulator.
 //!
+//! * [`server`]: [`ThrowawayServer`], a private server per test/run (wraps
+//!   `scripts/pg-throwaway.sh`), stopped and deleted on drop.
 //! * [`explain`]: typed `EXPLAIN (FORMAT JSON)` trees ([`ExplainPlan`], [`ExplainNode`]).
+//! * [`probe`]: measuring helpers (`EXPLAIN ANALYZE`, client-side timing, GUCs, load).
+//!
+//! ```no_run
+//! use pqsim::pg::{probe, ThrowawayServer};
+//! let server = ThrowawayServer::start()?;
+//! let mut client = server.client()?;
+//! probe::set_gucs(&mut client, &[("max_parallel_workers_per_gather", "2")])?;
+//! let plan = probe::explain_analyze(&mut client, "SELECT count(*) FROM pg_class")?;
+//! println!("{} ms", plan.execution_time_ms.unwrap_or(f64::NAN));
+//! # Ok::<(), pqsim::pg::PgError>(())
+//! ```
 
 pub mod explain;
+pub mod probe;
+pub mod server;
 
 pub use explain::{ExplainError, ExplainNode, ExplainPlan, ExplainWorker};
+pub use probe::LoadInfo;
+pub use server::ThrowawayServer;
 
 /// Errors of the PostgreSQL bridge.
 #[derive(Debug, thiserror::Error)]
