@@ -7,6 +7,7 @@ pub mod error;
 pub mod exec;
 pub mod guc;
 pub mod model;
+pub mod pg;
 pub mod plot;
 pub mod stats;
 pub mod units;
