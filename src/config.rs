@@ -732,7 +732,7 @@ fn node_from_raw(ctx: &Ctx, n: &Spanned<RawNode>, tables: &[Table], pinned: &mut
     };
     let width_or = |default: f64| -> Result<f64> {
         match &r.width {
-            Some(w) => positive(ctx, w, "width"),
+            Some(w) => non_negative(ctx, w, "width"),
             None => Ok(default),
         }
     };

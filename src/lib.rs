@@ -1,6 +1,7 @@
 //! pqsim: a discrete-event simulator of PostgreSQL parallel query execution.
 //! See ARCHITECTURE.md for the map of modules and the data flow.
 
+pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod error;
@@ -9,5 +10,6 @@ pub mod guc;
 pub mod model;
 pub mod pg;
 pub mod plot;
+pub mod report;
 pub mod stats;
 pub mod units;

@@ -55,11 +55,7 @@ fn parallel_count_plan_on_reference_table() {
     let server = ThrowawayServer::start().expect("start throwaway server");
     let started = t0.elapsed();
     let (dir, pid) = (server.dir().to_path_buf(), postmaster_pid(server.dir()));
-    eprintln!(
-        "server up in {:.2} s: {}",
-        started.as_secs_f64(),
-        server.conninfo()
-    );
+    eprintln!("server up in {:.2} s: {}", started.as_secs_f64(), server.conninfo());
 
     let mut client = server.client().expect("connect");
     let t1 = Instant::now();
@@ -71,45 +67,27 @@ fn parallel_count_plan_on_reference_table() {
         ))
         .expect("load t");
     client.batch_execute("VACUUM ANALYZE t").expect("vacuum");
-    let pages: i64 = client
-        .query_one("SELECT pg_relation_size('t') / 8192", &[])
-        .unwrap()
-        .get(0);
-    eprintln!(
-        "loaded {ROWS} rows ({pages} pages) in {:.1} s",
-        t1.elapsed().as_secs_f64()
-    );
+    let pages: i64 = client.query_one("SELECT pg_relation_size('t') / 8192", &[]).unwrap().get(0);
+    eprintln!("loaded {ROWS} rows ({pages} pages) in {:.1} s", t1.elapsed().as_secs_f64());
 
     probe::set_gucs(&mut client, &[("max_parallel_workers_per_gather", "2")]).unwrap();
-    assert_eq!(
-        probe::show(&mut client, "max_parallel_workers_per_gather").unwrap(),
-        "2"
-    );
+    assert_eq!(probe::show(&mut client, "max_parallel_workers_per_gather").unwrap(), "2");
     assert_eq!(probe::show(&mut client, "jit").unwrap(), "off");
 
     let sql = "SELECT count(*) FROM t";
     let plan = probe::explain_with(&mut client, "ANALYZE", sql).expect("explain analyze");
     let names: Vec<String> = plan.nodes().map(|n| n.display_name()).collect();
     eprintln!("plan {names:?}, execution {:?} ms", plan.execution_time_ms);
-    let gather = plan
-        .root
-        .find(|n| n.node_type == "Gather")
-        .expect("a Gather node");
+    let gather = plan.root.find(|n| n.node_type == "Gather").expect("a Gather node");
     assert_eq!(gather.workers_planned, Some(2));
-    let launched = gather
-        .workers_launched
-        .expect("Workers Launched with ANALYZE");
+    let launched = gather.workers_launched.expect("Workers Launched with ANALYZE");
     assert!(launched <= 2);
-    let scan = gather
-        .find(|n| n.node_type == "Seq Scan" && n.parallel_aware)
-        .expect("a Parallel Seq Scan below the Gather");
+    let scan =
+        gather.find(|n| n.node_type == "Seq Scan" && n.parallel_aware).expect("a Parallel Seq Scan below the Gather");
     assert_eq!(scan.relation_name.as_deref(), Some("t"));
     assert_eq!(scan.actual_loops, Some(u64::from(launched) + 1));
     let rows = scan.actual_rows_total().unwrap();
-    assert!(
-        (rows - f64::from(ROWS)).abs() <= 3.0,
-        "scan rows {rows} (per-loop average x loops, rounded)"
-    );
+    assert!((rows - f64::from(ROWS)).abs() <= 3.0, "scan rows {rows} (per-loop average x loops, rounded)");
     assert!(plan.execution_time_ms.unwrap() > 0.0);
 
     // The other probes against the same server.
@@ -117,22 +95,13 @@ fn parallel_count_plan_on_reference_table() {
     assert!(plain.execution_time_ms.is_none());
     let buffers = probe::explain_analyze(&mut client, sql).unwrap();
     let scan = buffers.root.find(|n| n.parallel_aware).unwrap();
-    assert_eq!(
-        scan.shared_hit_blocks.unwrap() + scan.shared_read_blocks.unwrap(),
-        pages as u64
-    );
+    assert_eq!(scan.shared_hit_blocks.unwrap() + scan.shared_read_blocks.unwrap(), pages as u64);
     let times = probe::timed(&mut client, sql, 3).unwrap();
     assert_eq!(times.len(), 3);
     assert!(times.iter().all(|&t| t > 0.0));
     eprintln!("client-side times {times:?} ms");
-    assert!(matches!(
-        probe::set_gucs(&mut client, &[("work_mem; DROP TABLE t", "1")]),
-        Err(PgError::Invalid(_))
-    ));
-    assert!(matches!(
-        probe::explain(&mut client, "SELECT * FROM no_such_table"),
-        Err(PgError::Query { .. })
-    ));
+    assert!(matches!(probe::set_gucs(&mut client, &[("work_mem; DROP TABLE t", "1")]), Err(PgError::Invalid(_))));
+    assert!(matches!(probe::explain(&mut client, "SELECT * FROM no_such_table"), Err(PgError::Query { .. })));
     eprintln!("{:?}", probe::load_snapshot().unwrap());
 
     drop(client);
@@ -172,13 +141,7 @@ fn two_servers_side_by_side() {
     let mut ca = a.client().unwrap();
     let mut cb = b.client().unwrap();
     ca.batch_execute("CREATE TABLE only_in_a (x int)").unwrap();
-    let n: i64 = cb
-        .query_one(
-            "SELECT count(*) FROM pg_class WHERE relname = 'only_in_a'",
-            &[],
-        )
-        .unwrap()
-        .get(0);
+    let n: i64 = cb.query_one("SELECT count(*) FROM pg_class WHERE relname = 'only_in_a'", &[]).unwrap().get(0);
     assert_eq!(n, 0);
     let pids = [postmaster_pid(a.dir()), postmaster_pid(b.dir())];
     let dirs = [a.dir().to_path_buf(), b.dir().to_path_buf()];

@@ -22,19 +22,11 @@ pub struct ExplainPlan {
     #[serde(rename = "Plan")]
     pub root: ExplainNode,
     /// `Planning Time` in ms (with ANALYZE, or with SUMMARY).
-    #[serde(
-        rename = "Planning Time",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "Planning Time", default, skip_serializing_if = "Option::is_none")]
     pub planning_time_ms: Option<f64>,
     /// `Execution Time` in ms (with ANALYZE): ExecutorStart..ExecutorEnd of the leader,
     /// including worker launch and shutdown.
-    #[serde(
-        rename = "Execution Time",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "Execution Time", default, skip_serializing_if = "Option::is_none")]
     pub execution_time_ms: Option<f64>,
     /// Any other top-level key (`Planning` buffers, `Triggers`, `JIT`, `Settings`, ...).
     #[serde(flatten)]
@@ -48,20 +40,12 @@ pub struct ExplainNode {
     pub node_type: String,
     #[serde(rename = "Parallel Aware", default)]
     pub parallel_aware: bool,
-    #[serde(
-        rename = "Relation Name",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "Relation Name", default, skip_serializing_if = "Option::is_none")]
     pub relation_name: Option<String>,
     #[serde(rename = "Alias", default, skip_serializing_if = "Option::is_none")]
     pub alias: Option<String>,
     /// `Simple`, `Partial` or `Finalize` (Aggregate).
-    #[serde(
-        rename = "Partial Mode",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "Partial Mode", default, skip_serializing_if = "Option::is_none")]
     pub partial_mode: Option<String>,
     /// Aggregate: `Plain`, `Sorted`, `Hashed`, `Mixed`; SetOp too.
     #[serde(rename = "Strategy", default, skip_serializing_if = "Option::is_none")]
@@ -69,18 +53,10 @@ pub struct ExplainNode {
     #[serde(rename = "Join Type", default, skip_serializing_if = "Option::is_none")]
     pub join_type: Option<String>,
     /// `Outer`, `Inner`, `Member`, `SubPlan`, `InitPlan`, `Subquery`; absent on the root.
-    #[serde(
-        rename = "Parent Relationship",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "Parent Relationship", default, skip_serializing_if = "Option::is_none")]
     pub parent_relationship: Option<String>,
     /// e.g. `SubPlan 1`, `InitPlan 1 (returns $0)`.
-    #[serde(
-        rename = "Subplan Name",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "Subplan Name", default, skip_serializing_if = "Option::is_none")]
     pub subplan_name: Option<String>,
     #[serde(rename = "Startup Cost")]
     pub startup_cost: f64,
@@ -91,140 +67,60 @@ pub struct ExplainNode {
     #[serde(rename = "Plan Width")]
     pub plan_width: u32,
     /// ms, per-loop average; absent without ANALYZE or with TIMING OFF.
-    #[serde(
-        rename = "Actual Startup Time",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "Actual Startup Time", default, skip_serializing_if = "Option::is_none")]
     pub actual_startup_time: Option<f64>,
     /// ms, per-loop average; absent without ANALYZE or with TIMING OFF.
-    #[serde(
-        rename = "Actual Total Time",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "Actual Total Time", default, skip_serializing_if = "Option::is_none")]
     pub actual_total_time: Option<f64>,
     /// Per-loop average (integer in PG15, 2 decimals in PG18).
-    #[serde(
-        rename = "Actual Rows",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "Actual Rows", default, skip_serializing_if = "Option::is_none")]
     pub actual_rows: Option<f64>,
-    #[serde(
-        rename = "Actual Loops",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "Actual Loops", default, skip_serializing_if = "Option::is_none")]
     pub actual_loops: Option<u64>,
     /// Gather / Gather Merge.
-    #[serde(
-        rename = "Workers Planned",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "Workers Planned", default, skip_serializing_if = "Option::is_none")]
     pub workers_planned: Option<u32>,
     /// Gather / Gather Merge, with ANALYZE.
-    #[serde(
-        rename = "Workers Launched",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "Workers Launched", default, skip_serializing_if = "Option::is_none")]
     pub workers_launched: Option<u32>,
     /// Gather (always emitted in JSON).
-    #[serde(
-        rename = "Single Copy",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "Single Copy", default, skip_serializing_if = "Option::is_none")]
     pub single_copy: Option<bool>,
     #[serde(rename = "Filter", default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<String>,
     /// Per-loop average.
-    #[serde(
-        rename = "Rows Removed by Filter",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "Rows Removed by Filter", default, skip_serializing_if = "Option::is_none")]
     pub rows_removed_by_filter: Option<f64>,
     #[serde(rename = "Hash Cond", default, skip_serializing_if = "Option::is_none")]
     pub hash_cond: Option<String>,
-    #[serde(
-        rename = "Index Name",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "Index Name", default, skip_serializing_if = "Option::is_none")]
     pub index_name: Option<String>,
-    #[serde(
-        rename = "Index Cond",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "Index Cond", default, skip_serializing_if = "Option::is_none")]
     pub index_cond: Option<String>,
     #[serde(rename = "Sort Key", default, skip_serializing_if = "Vec::is_empty")]
     pub sort_key: Vec<String>,
     /// e.g. `quicksort`, `top-N heapsort`, `external merge` (leader's, with ANALYZE).
-    #[serde(
-        rename = "Sort Method",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "Sort Method", default, skip_serializing_if = "Option::is_none")]
     pub sort_method: Option<String>,
-    #[serde(
-        rename = "Sort Space Used",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "Sort Space Used", default, skip_serializing_if = "Option::is_none")]
     pub sort_space_used_kb: Option<u64>,
     /// `Memory` or `Disk`.
-    #[serde(
-        rename = "Sort Space Type",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "Sort Space Type", default, skip_serializing_if = "Option::is_none")]
     pub sort_space_type: Option<String>,
-    #[serde(
-        rename = "Hash Buckets",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "Hash Buckets", default, skip_serializing_if = "Option::is_none")]
     pub hash_buckets: Option<u64>,
-    #[serde(
-        rename = "Hash Batches",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "Hash Batches", default, skip_serializing_if = "Option::is_none")]
     pub hash_batches: Option<u64>,
     /// Hash / HashAggregate memory, kB.
-    #[serde(
-        rename = "Peak Memory Usage",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "Peak Memory Usage", default, skip_serializing_if = "Option::is_none")]
     pub peak_memory_kb: Option<u64>,
-    #[serde(
-        rename = "Shared Hit Blocks",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "Shared Hit Blocks", default, skip_serializing_if = "Option::is_none")]
     pub shared_hit_blocks: Option<u64>,
-    #[serde(
-        rename = "Shared Read Blocks",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "Shared Read Blocks", default, skip_serializing_if = "Option::is_none")]
     pub shared_read_blocks: Option<u64>,
-    #[serde(
-        rename = "Temp Read Blocks",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "Temp Read Blocks", default, skip_serializing_if = "Option::is_none")]
     pub temp_read_blocks: Option<u64>,
-    #[serde(
-        rename = "Temp Written Blocks",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "Temp Written Blocks", default, skip_serializing_if = "Option::is_none")]
     pub temp_written_blocks: Option<u64>,
     /// Per-worker data (the leader's share is not listed: derive it as total − Σ workers).
     #[serde(rename = "Workers", default, skip_serializing_if = "Vec::is_empty")]
@@ -244,71 +140,27 @@ pub struct ExplainWorker {
     /// 0-based `ParallelWorkerNumber`.
     #[serde(rename = "Worker Number")]
     pub worker_number: u32,
-    #[serde(
-        rename = "Actual Startup Time",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "Actual Startup Time", default, skip_serializing_if = "Option::is_none")]
     pub actual_startup_time: Option<f64>,
-    #[serde(
-        rename = "Actual Total Time",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "Actual Total Time", default, skip_serializing_if = "Option::is_none")]
     pub actual_total_time: Option<f64>,
-    #[serde(
-        rename = "Actual Rows",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "Actual Rows", default, skip_serializing_if = "Option::is_none")]
     pub actual_rows: Option<f64>,
-    #[serde(
-        rename = "Actual Loops",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "Actual Loops", default, skip_serializing_if = "Option::is_none")]
     pub actual_loops: Option<u64>,
-    #[serde(
-        rename = "Sort Method",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "Sort Method", default, skip_serializing_if = "Option::is_none")]
     pub sort_method: Option<String>,
-    #[serde(
-        rename = "Sort Space Used",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "Sort Space Used", default, skip_serializing_if = "Option::is_none")]
     pub sort_space_used_kb: Option<u64>,
-    #[serde(
-        rename = "Sort Space Type",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "Sort Space Type", default, skip_serializing_if = "Option::is_none")]
     pub sort_space_type: Option<String>,
-    #[serde(
-        rename = "Shared Hit Blocks",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "Shared Hit Blocks", default, skip_serializing_if = "Option::is_none")]
     pub shared_hit_blocks: Option<u64>,
-    #[serde(
-        rename = "Shared Read Blocks",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "Shared Read Blocks", default, skip_serializing_if = "Option::is_none")]
     pub shared_read_blocks: Option<u64>,
-    #[serde(
-        rename = "Temp Read Blocks",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "Temp Read Blocks", default, skip_serializing_if = "Option::is_none")]
     pub temp_read_blocks: Option<u64>,
-    #[serde(
-        rename = "Temp Written Blocks",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "Temp Written Blocks", default, skip_serializing_if = "Option::is_none")]
     pub temp_written_blocks: Option<u64>,
     /// Every other key (`JIT`, `Output`, memory usage, ...).
     #[serde(flatten)]
@@ -471,11 +323,7 @@ fn json_kind(v: &Value) -> &'static str {
 
 /// Turns a serde error with its path into an [`ExplainError::Field`] that names the key,
 /// the JSON path and the chain of node types leading to it.
-fn field_error(
-    doc: &Value,
-    prefix: &str,
-    err: serde_path_to_error::Error<serde_json::Error>,
-) -> ExplainError {
+fn field_error(doc: &Value, prefix: &str, err: serde_path_to_error::Error<serde_json::Error>) -> ExplainError {
     use serde_path_to_error::Segment;
     let mut path = prefix.to_string();
     let mut nodes = Vec::new();
@@ -517,12 +365,7 @@ fn field_error(
     if let Some(rest) = message.strip_prefix("missing field `") {
         key = rest.split('`').next().map(str::to_string);
     }
-    ExplainError::Field {
-        path,
-        key,
-        nodes,
-        message,
-    }
+    ExplainError::Field { path, key, nodes, message }
 }
 
 #[cfg(test)]
@@ -618,8 +461,7 @@ mod tests {
     #[test]
     fn all_captured_samples_parse_and_round_trip() {
         for name in SAMPLES {
-            let plan = ExplainPlan::from_json(sample(name))
-                .unwrap_or_else(|e| panic!("sample {name}: {e}"));
+            let plan = ExplainPlan::from_json(sample(name)).unwrap_or_else(|e| panic!("sample {name}: {e}"));
             let text = serde_json::to_string(&vec![&plan]).unwrap();
             let again = ExplainPlan::from_json(&text).unwrap();
             assert_eq!(plan, again, "sample {name} does not round-trip");
@@ -631,10 +473,7 @@ mod tests {
             let (before, after) = (key_paths(&original), key_paths(&reserialized));
             let lost: Vec<_> = before.iter().filter(|k| !after.contains(k)).collect();
             let gained: Vec<_> = after.iter().filter(|k| !before.contains(k)).collect();
-            assert!(
-                lost.is_empty() && gained.is_empty(),
-                "sample {name}: lost {lost:?}, gained {gained:?}"
-            );
+            assert!(lost.is_empty() && gained.is_empty(), "sample {name}: lost {lost:?}, gained {gained:?}");
         }
     }
 
@@ -668,15 +507,7 @@ mod tests {
     #[test]
     fn parallel_count_with_analyze_and_buffers() {
         let plan = ExplainPlan::from_json(sample("count_analyze_buffers")).unwrap();
-        assert_eq!(
-            names(&plan),
-            [
-                "Finalize Aggregate",
-                "Gather",
-                "Partial Aggregate",
-                "Parallel Seq Scan"
-            ]
-        );
+        assert_eq!(names(&plan), ["Finalize Aggregate", "Gather", "Partial Aggregate", "Parallel Seq Scan"]);
         assert!(plan.execution_time_ms.unwrap() > 0.0);
         assert!(plan.extra.contains_key("Planning"));
         let gather = plan.root.find(|n| n.node_type == "Gather").unwrap();
@@ -688,10 +519,7 @@ mod tests {
         assert_eq!(scan.actual_loops, Some(3));
         assert!(scan.shared_hit_blocks.is_some() && scan.shared_read_blocks.is_some());
         // 28,038 heap pages, counted once across leader + workers.
-        assert_eq!(
-            scan.shared_hit_blocks.unwrap() + scan.shared_read_blocks.unwrap(),
-            28_038
-        );
+        assert_eq!(scan.shared_hit_blocks.unwrap() + scan.shared_read_blocks.unwrap(), 28_038);
         // Without VERBOSE, PG15 emits no per-worker timings.
         assert!(plan.nodes().all(|n| n.workers.is_empty()));
     }
@@ -714,10 +542,7 @@ mod tests {
     #[test]
     fn gather_merge_sort_with_verbose_workers() {
         let plan = ExplainPlan::from_json(sample("sort_verbose")).unwrap();
-        assert_eq!(
-            names(&plan),
-            ["Limit", "Gather Merge", "Sort", "Parallel Seq Scan"]
-        );
+        assert_eq!(names(&plan), ["Limit", "Gather Merge", "Sort", "Parallel Seq Scan"]);
         let sort = plan.root.find(|n| n.node_type == "Sort").unwrap();
         assert_eq!(sort.sort_key, ["t.pad"]);
         assert!(sort.sort_method.is_some());
@@ -726,10 +551,7 @@ mod tests {
         for (i, w) in sort.workers.iter().enumerate() {
             assert_eq!(w.worker_number as usize, i);
             assert!(w.sort_method.is_some() && w.sort_space_type.is_some());
-            assert!(
-                w.actual_total_time.is_some(),
-                "VERBOSE gives worker timings"
-            );
+            assert!(w.actual_total_time.is_some(), "VERBOSE gives worker timings");
             assert!(w.shared_hit_blocks.is_some());
         }
         // VERBOSE adds Output lists, kept in extra.
@@ -765,19 +587,11 @@ mod tests {
     #[test]
     fn subplan_under_parallel_scan() {
         let plan = ExplainPlan::from_json(sample("notin_analyze")).unwrap();
-        let sub = plan
-            .root
-            .find(|n| n.parent_relationship.as_deref() == Some("SubPlan"))
-            .unwrap();
+        let sub = plan.root.find(|n| n.parent_relationship.as_deref() == Some("SubPlan")).unwrap();
         assert_eq!(sub.subplan_name.as_deref(), Some("SubPlan 1"));
         assert_eq!(sub.relation_name.as_deref(), Some("small"));
         let scan = plan.root.find(|n| n.relation_name.as_deref() == Some("t"));
-        assert!(scan
-            .unwrap()
-            .filter
-            .as_deref()
-            .unwrap()
-            .contains("SubPlan 1"));
+        assert!(scan.unwrap().filter.as_deref().unwrap().contains("SubPlan 1"));
     }
 
     #[test]
@@ -805,11 +619,7 @@ mod tests {
         assert_eq!(sort.actual_loops, Some(2), "leader + 1 worker");
         assert_eq!(sort.sort_space_type.as_deref(), Some("Disk"));
         assert_eq!(sort.workers.len(), 1);
-        assert_eq!(
-            plan.root.plans[0].display_name(),
-            "GroupAggregate",
-            "Sorted strategy"
-        );
+        assert_eq!(plan.root.plans[0].display_name(), "GroupAggregate", "Sorted strategy");
     }
 
     #[test]
@@ -824,12 +634,7 @@ mod tests {
         match ExplainPlan::from_json(text).unwrap_err() {
             e @ ExplainError::Field { .. } => {
                 let shown = e.to_string();
-                let ExplainError::Field {
-                    path, key, nodes, ..
-                } = e
-                else {
-                    unreachable!()
-                };
+                let ExplainError::Field { path, key, nodes, .. } = e else { unreachable!() };
                 (path, key, nodes, shown)
             }
             other => panic!("expected a field error, got {other}"),
@@ -874,11 +679,8 @@ mod tests {
 
         let e = ExplainPlan::from_json("[]").unwrap_err();
         assert!(matches!(e, ExplainError::Shape(_)), "{e}");
-        let e = ExplainPlan::from_json(&format!(
-            "[{0},{0}]",
-            &REFERENCE_10_5[1..REFERENCE_10_5.len() - 1]
-        ))
-        .unwrap_err();
+        let e =
+            ExplainPlan::from_json(&format!("[{0},{0}]", &REFERENCE_10_5[1..REFERENCE_10_5.len() - 1])).unwrap_err();
         assert!(e.to_string().contains("2 elements"), "{e}");
         let e = ExplainPlan::from_json("[1]").unwrap_err();
         assert!(e.to_string().contains("a number"), "{e}");

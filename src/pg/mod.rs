@@ -31,11 +31,7 @@ pub enum PgError {
     Unavailable(String),
     /// `scripts/pg-throwaway.sh` failed; `stderr` is its (tail of) error output.
     #[error("`{command}` failed ({status}): {stderr}")]
-    Script {
-        command: String,
-        status: String,
-        stderr: String,
-    },
+    Script { command: String, status: String, stderr: String },
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -64,16 +60,10 @@ pub enum PgError {
 
 impl PgError {
     pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
-        PgError::Io {
-            context: context.into(),
-            source,
-        }
+        PgError::Io { context: context.into(), source }
     }
 
     pub(crate) fn query(sql: &str, source: postgres::Error) -> Self {
-        PgError::Query {
-            sql: sql.to_string(),
-            source,
-        }
+        PgError::Query { sql: sql.to_string(), source }
     }
 }

@@ -29,9 +29,7 @@ pub fn explain_with(client: &mut Client, options: &str, sql: &str) -> Result<Exp
     } else {
         format!("EXPLAIN ({options}, FORMAT JSON) {}", strip_semicolon(sql))
     };
-    let messages = client
-        .simple_query(&stmt)
-        .map_err(|e| PgError::query(&stmt, e))?;
+    let messages = client.simple_query(&stmt).map_err(|e| PgError::query(&stmt, e))?;
     let mut text = String::new();
     for m in &messages {
         if let SimpleQueryMessage::Row(row) = m {
@@ -55,9 +53,7 @@ pub fn timed(client: &mut Client, sql: &str, runs: usize) -> Result<Vec<f64>, Pg
     let mut times = Vec::with_capacity(runs);
     for _ in 0..runs {
         let t0 = Instant::now();
-        client
-            .batch_execute(sql)
-            .map_err(|e| PgError::query(sql, e))?;
+        client.batch_execute(sql).map_err(|e| PgError::query(sql, e))?;
         times.push(t0.elapsed().as_secs_f64() * 1e3);
     }
     Ok(times)
@@ -69,16 +65,12 @@ pub fn set_gucs(client: &mut Client, gucs: &[(&str, &str)]) -> Result<(), PgErro
     const SQL: &str = "SELECT set_config($1, $2, false)";
     for (name, value) in gucs {
         let ok = !name.is_empty()
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
             && !name.starts_with(|c: char| c.is_ascii_digit() || c == '.');
         if !ok {
             return Err(PgError::Invalid(format!("GUC name {name:?}")));
         }
-        client
-            .query_one(SQL, &[name, value])
-            .map_err(|e| PgError::query(&format!("SET {name} = '{value}'"), e))?;
+        client.query_one(SQL, &[name, value]).map_err(|e| PgError::query(&format!("SET {name} = '{value}'"), e))?;
     }
     Ok(())
 }
@@ -86,9 +78,7 @@ pub fn set_gucs(client: &mut Client, gucs: &[(&str, &str)]) -> Result<(), PgErro
 /// Current value of a GUC (`SHOW name`).
 pub fn show(client: &mut Client, name: &str) -> Result<String, PgError> {
     const SQL: &str = "SELECT current_setting($1)";
-    let row = client
-        .query_one(SQL, &[&name])
-        .map_err(|e| PgError::query(&format!("SHOW {name}"), e))?;
+    let row = client.query_one(SQL, &[&name]).map_err(|e| PgError::query(&format!("SHOW {name}"), e))?;
     Ok(row.get(0))
 }
 
@@ -136,10 +126,8 @@ impl LoadInfo {
 
 /// Reads the current machine load.
 pub fn load_snapshot() -> Result<LoadInfo, PgError> {
-    let loadavg = std::fs::read_to_string("/proc/loadavg")
-        .map_err(|e| PgError::io("reading /proc/loadavg", e))?;
-    let stat =
-        std::fs::read_to_string("/proc/stat").map_err(|e| PgError::io("reading /proc/stat", e))?;
+    let loadavg = std::fs::read_to_string("/proc/loadavg").map_err(|e| PgError::io("reading /proc/loadavg", e))?;
+    let stat = std::fs::read_to_string("/proc/stat").map_err(|e| PgError::io("reading /proc/stat", e))?;
     parse_load(&loadavg, &stat)
 }
 
@@ -151,10 +139,7 @@ fn parse_load(loadavg: &str, stat: &str) -> Result<LoadInfo, PgError> {
     }
     let num = |s: &str| s.parse::<f64>().map_err(|_| bad("/proc/loadavg"));
     let (runnable, tasks) = f[3].split_once('/').ok_or_else(|| bad("/proc/loadavg"))?;
-    let cpu_line = stat
-        .lines()
-        .find(|l| l.starts_with("cpu "))
-        .ok_or_else(|| bad("/proc/stat"))?;
+    let cpu_line = stat.lines().find(|l| l.starts_with("cpu ")).ok_or_else(|| bad("/proc/stat"))?;
     let ticks: Vec<u64> = cpu_line
         .split_whitespace()
         .skip(1)
@@ -169,10 +154,7 @@ fn parse_load(loadavg: &str, stat: &str) -> Result<LoadInfo, PgError> {
         .count()
         .max(1);
     Ok(LoadInfo {
-        unix_time: SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map(|d| d.as_secs_f64())
-            .unwrap_or(0.0),
+        unix_time: SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0),
         load1: num(f[0])?,
         load5: num(f[1])?,
         load15: num(f[2])?,

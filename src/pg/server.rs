@@ -43,9 +43,7 @@ impl ThrowawayServer {
             }
         }
         if running_as_root() && !postgres_user_exists() {
-            return Some(
-                "running as root but there is no `postgres` user to run the server".into(),
-            );
+            return Some("running as root but there is no `postgres` user to run the server".into());
         }
         None
     }
@@ -61,9 +59,7 @@ impl ThrowawayServer {
         if let Some(why) = Self::unavailable_reason() {
             return Err(PgError::Unavailable(why));
         }
-        let base = std::env::var_os("PQSIM_PG_TMPDIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("/tmp"));
+        let base = std::env::var_os("PQSIM_PG_TMPDIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/tmp"));
         let dir = tempfile::Builder::new()
             .prefix("pqsim-pg-")
             .tempdir_in(&base)
@@ -81,20 +77,10 @@ impl ThrowawayServer {
             }
         };
         let stdout = String::from_utf8_lossy(&out.stdout);
-        let conninfo = stdout
-            .lines()
-            .rev()
-            .find(|l| l.starts_with("host="))
-            .map(str::to_string);
-        let server = ThrowawayServer {
-            dir,
-            conninfo: conninfo.unwrap_or_default(),
-            stopped: false,
-        };
+        let conninfo = stdout.lines().rev().find(|l| l.starts_with("host=")).map(str::to_string);
+        let server = ThrowawayServer { dir, conninfo: conninfo.unwrap_or_default(), stopped: false };
         if server.conninfo.is_empty() {
-            return Err(PgError::Protocol(format!(
-                "pg-throwaway.sh start printed no conninfo: {stdout:?}"
-            )));
+            return Err(PgError::Protocol(format!("pg-throwaway.sh start printed no conninfo: {stdout:?}")));
         }
         Ok(server)
     }
@@ -148,16 +134,12 @@ impl Drop for ThrowawayServer {
 }
 
 fn bindir() -> PathBuf {
-    std::env::var_os("PQSIM_PG_BINDIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_BINDIR))
+    std::env::var_os("PQSIM_PG_BINDIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(DEFAULT_BINDIR))
 }
 
 fn is_executable(p: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(p)
-        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        .unwrap_or(false)
+    std::fs::metadata(p).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
 }
 
 fn running_as_root() -> bool {
@@ -165,27 +147,18 @@ fn running_as_root() -> bool {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .and_then(|l| l.split_whitespace().nth(2).map(|u| u == "0"))
+            s.lines().find(|l| l.starts_with("Uid:")).and_then(|l| l.split_whitespace().nth(2).map(|u| u == "0"))
         })
         .unwrap_or(false)
 }
 
 fn postgres_user_exists() -> bool {
-    std::fs::read_to_string("/etc/passwd")
-        .map(|s| s.lines().any(|l| l.starts_with("postgres:")))
-        .unwrap_or(false)
-        || Command::new("id")
-            .arg("postgres")
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false)
+    std::fs::read_to_string("/etc/passwd").map(|s| s.lines().any(|l| l.starts_with("postgres:"))).unwrap_or(false)
+        || Command::new("id").arg("postgres").output().map(|o| o.status.success()).unwrap_or(false)
 }
 
 fn path_str(p: &Path) -> Result<&str, PgError> {
-    p.to_str()
-        .ok_or_else(|| PgError::Invalid(format!("non-UTF-8 path {}", p.display())))
+    p.to_str().ok_or_else(|| PgError::Invalid(format!("non-UTF-8 path {}", p.display())))
 }
 
 fn run_script(args: &[&str]) -> Result<Output, PgError> {
@@ -203,10 +176,6 @@ fn run_script(args: &[&str]) -> Result<Output, PgError> {
         let stderr = String::from_utf8_lossy(&out.stderr);
         let lines: Vec<&str> = stderr.lines().collect();
         let tail = lines[lines.len().saturating_sub(40)..].join("\n");
-        Err(PgError::Script {
-            command,
-            status: out.status.to_string(),
-            stderr: tail,
-        })
+        Err(PgError::Script { command, status: out.status.to_string(), stderr: tail })
     }
 }
