@@ -443,6 +443,7 @@ pub fn load_scenario(path: &Path, sets: &[(String, String)], tables: &[TableOver
     let mut sc = scenario_from_raw(&ctx, raw)?;
     for (k, v) in sets {
         sc.settings.set(k, v).map_err(|e| Error::input(format!("--set {k}={v}: {e}")))?;
+        sc.setting_overrides.push((k.clone(), v.clone()));
     }
     for o in tables {
         apply_table_override(&mut sc, o)?;

@@ -1,0 +1,176 @@
+//! The simulator core's promises (issue "Simulator core"), checked through the real binary.
+
+use serde_json::Value;
+use std::process::Command;
+
+fn pqsim(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_pqsim"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run pqsim");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+fn run_json(scenario: &str, extra: &[&str]) -> Value {
+    let path = format!("configs/scenarios/{scenario}.toml");
+    let mut args = vec!["run", path.as_str(), "--format", "json"];
+    args.extend_from_slice(extra);
+    let (code, out, err) = pqsim(&args);
+    assert_eq!(code, 0, "pqsim {args:?} failed: {err}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("bad JSON ({e}): {out}"))
+}
+
+fn wall(v: &Value) -> f64 {
+    v["wall_time_ms"].as_f64().expect("wall_time_ms")
+}
+
+fn sum_workers(v: &Value, key: &str) -> f64 {
+    v["processes"].as_array().unwrap().iter().filter(|p| p["role"] == "worker").map(|p| p[key].as_f64().unwrap()).sum()
+}
+
+const CPU_BOUND: [&str; 4] = ["--hw", "cores=32", "--hw", "cache=hot"];
+
+#[test]
+fn leader_plus_workers_bound_from_2_to_4_workers() {
+    let at = |w: &str| {
+        let set = format!("max_parallel_workers_per_gather={w}");
+        let mut a = CPU_BOUND.to_vec();
+        a.extend_from_slice(&["--set", &set, "--set", "shared_buffers=16GB", "--replications", "3"]);
+        run_json("tpch-lineitem-sum", &a)
+    };
+    let serial = wall(&at("0"));
+    let w2 = at("2");
+    let w4 = at("4");
+    assert_eq!(w2["workers_launched"], 2);
+    assert_eq!(w4["workers_launched"], 4);
+    let ratio = wall(&w2) / wall(&w4);
+    assert!((ratio - 5.0 / 3.0).abs() / (5.0 / 3.0) < 0.03, "2->4 workers speedup {ratio:.3}, expected 5/3 within 3%");
+    for (w, v) in [(2.0, &w2), (4.0, &w4)] {
+        let speedup = serial / wall(v);
+        assert!(speedup <= w + 1.0 + 1e-9, "{w} workers: speedup {speedup:.3} beats the (workers+1) bound");
+        assert!(speedup > 0.9 * (w + 1.0), "{w} workers: speedup {speedup:.3} far below the bound on a CPU-bound profile");
+    }
+}
+
+#[test]
+fn io_bound_cold_disk_gains_little_while_warm_scales() {
+    let go = |cache: &str, w: &str| {
+        let set = format!("max_parallel_workers_per_gather={w}");
+        let cache = format!("cache={cache}");
+        wall(&run_json(
+            "tpch-lineitem-sum",
+            &["--hw", "cores=16", "--hw", &cache, "--hw", "disk.seq_read_mb_per_s=150", "--set", &set, "--replications", "1"],
+        ))
+    };
+    let cold = go("cold", "0") / go("cold", "4");
+    let warm = go("warm", "0") / go("warm", "4");
+    assert!(cold < 1.25, "cold slow disk should gain little from workers, got {cold:.2}x");
+    assert!(warm > 4.0, "warm data on 16 cores should scale, got {warm:.2}x");
+}
+
+#[test]
+fn gather_heavy_stalls_on_message_queue_send_and_pushdown_removes_it() {
+    let heavy = run_json("gather-heavy", &["--replications", "1"]);
+    let send = sum_workers(&heavy, "mq_send_wait_ms");
+    let busy = sum_workers(&heavy, "cpu_ms") + sum_workers(&heavy, "io_wait_ms") + send;
+    assert!(send / busy > 0.4, "workers should spend a large share on MessageQueueSend: {send:.1} of {busy:.1} ms");
+    assert!(heavy["queue_full_stalls"].as_u64().unwrap() > 10);
+    let pushed = run_json("gather-heavy-pushed-down", &["--replications", "1"]);
+    assert_eq!(sum_workers(&pushed, "mq_send_wait_ms"), 0.0);
+    assert_eq!(pushed["queue_full_stalls"], 0);
+    assert!(wall(&pushed) < wall(&heavy));
+}
+
+#[test]
+fn more_workers_than_cores_do_not_help_past_the_cores() {
+    let at = |w: &str| {
+        let set = format!("max_parallel_workers_per_gather={w}");
+        wall(&run_json("gather-heavy-pushed-down", &["--hw", "cores=2", "--set", &set, "--replications", "3"]))
+    };
+    let one = at("1");
+    let four = at("4");
+    // 1 worker + leader already use both cores: 4 workers can at best match it.
+    assert!(four >= one * 0.97, "4 workers on 2 cores ({four:.1} ms) beat 1 worker + leader ({one:.1} ms)");
+    let serial = at("0");
+    assert!(serial / four <= 2.0 + 1e-6, "speedup above the 2 cores: {:.2}", serial / four);
+}
+
+#[test]
+fn seed_scenario_runs_on_laptop_and_aurora() {
+    let laptop = run_json("seed-not-in", &["--hardware", "laptop", "--replications", "1"]);
+    let aurora = run_json("seed-not-in", &["--hardware", "aurora", "--replications", "1"]);
+    assert_eq!(laptop["hardware"], "laptop");
+    assert_eq!(aurora["hardware"], "aurora");
+    assert!(wall(&laptop) > 0.0 && wall(&aurora) > 0.0);
+    // Different machines, different predictions (the README explains why).
+    assert_ne!(wall(&aurora), wall(&laptop));
+    // Aurora's parameter group leaves more worker slots: all 8 planned workers launch there,
+    // 7 on the laptop (the logical replication launcher holds one of 8 slots).
+    assert_eq!(aurora["workers_launched"], 8);
+    assert_eq!(laptop["workers_launched"], 7);
+    let (code, text, _) = pqsim(&["run", "configs/scenarios/seed-not-in.toml", "--hardware", "aurora"]);
+    assert_eq!(code, 0);
+    assert!(text.contains("Gather Merge") && text.contains("Workers Launched") && text.contains("Predicted wall time"));
+}
+
+#[test]
+fn same_seed_same_bytes_other_seed_close() {
+    let args = ["run", "configs/scenarios/gather-heavy.toml", "--format", "json", "--replications", "3"];
+    let (_, a, _) = pqsim(&[&args[..], &["--seed", "7"]].concat());
+    let (_, b, _) = pqsim(&[&args[..], &["--seed", "7"]].concat());
+    let (_, c, _) = pqsim(&[&args[..], &["--seed", "8"]].concat());
+    assert_eq!(a, b, "same seed must give identical output");
+    assert_ne!(a, c, "another seed should differ");
+    let (wa, wc) = (wall(&serde_json::from_str(&a).unwrap()), wall(&serde_json::from_str(&c).unwrap()));
+    assert!((wa - wc).abs() / wa < 0.05, "seeds 7 and 8 differ too much: {wa} vs {wc}");
+}
+
+#[test]
+fn ten_times_the_rows_ten_times_the_scan() {
+    let base = wall(&run_json("gather-heavy-pushed-down", &["--replications", "1"]));
+    let big = wall(&run_json("gather-heavy-pushed-down", &["--table", "t.rows=30000000", "--replications", "1"]));
+    let r = big / base;
+    assert!((8.5..=10.5).contains(&r), "10x rows gave {r:.2}x time");
+}
+
+#[test]
+fn json_has_the_contract_keys() {
+    let v = run_json("testpar-count", &["--replications", "2"]);
+    for k in [
+        "wall_time_ms",
+        "wall_time_ms_ci95",
+        "replications",
+        "seed",
+        "hardware",
+        "workers_planned",
+        "workers_launched",
+        "queue_full_stalls",
+        "processes",
+        "explain",
+    ] {
+        assert!(v.get(k).is_some(), "missing key {k}");
+    }
+    let p = &v["processes"][0];
+    for k in ["role", "worker", "cpu_ms", "io_wait_ms", "mq_send_wait_ms", "mq_receive_wait_ms", "startup_ms"] {
+        assert!(p.get(k).is_some(), "process missing {k}");
+    }
+    assert_eq!(p["role"], "leader");
+    assert!(p["worker"].is_null());
+    let plan = &v["explain"][0]["Plan"];
+    assert_eq!(plan["Node Type"], "Aggregate");
+    let gather = &plan["Plans"][0];
+    assert_eq!(gather["Node Type"], "Gather");
+    assert_eq!(gather["Workers Planned"], 1);
+    assert!(v["explain"][0]["Execution Time"].as_f64().unwrap() > 0.0);
+    let ci = v["wall_time_ms_ci95"].as_array().unwrap();
+    assert!(ci[0].as_f64().unwrap() <= wall(&v) && wall(&v) <= ci[1].as_f64().unwrap());
+}
+
+#[test]
+fn one_replication_ci_equals_mean() {
+    let v = run_json("testpar-count", &["--replications", "1"]);
+    let ci = v["wall_time_ms_ci95"].as_array().unwrap();
+    assert_eq!(ci[0].as_f64().unwrap(), wall(&v));
+    assert_eq!(ci[1].as_f64().unwrap(), wall(&v));
+}
