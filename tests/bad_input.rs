@@ -83,7 +83,9 @@ fn wrong_type_is_reported() {
 
 #[test]
 fn wrong_unit_in_a_setting() {
-    let text = format!("[settings]\nwork_mem = \"4 parsecs\"\n{GOOD}").replacen("[settings]", "name = \"x\"\n[settings]", 1).replacen("\nname = \"ok\"\n", "\n", 1);
+    let text = format!("[settings]\nwork_mem = \"4 parsecs\"\n{GOOD}")
+        .replacen("[settings]", "name = \"x\"\n[settings]", 1)
+        .replacen("\nname = \"ok\"\n", "\n", 1);
     expect_bad(&text, &["work_mem", ".toml:3:"]);
 }
 

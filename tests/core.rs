@@ -9,7 +9,11 @@ fn pqsim(args: &[&str]) -> (i32, String, String) {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("run pqsim");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }
 
 fn run_json(scenario: &str, extra: &[&str]) -> Value {
@@ -49,7 +53,10 @@ fn leader_plus_workers_bound_from_2_to_4_workers() {
     for (w, v) in [(2.0, &w2), (4.0, &w4)] {
         let speedup = serial / wall(v);
         assert!(speedup <= w + 1.0 + 1e-9, "{w} workers: speedup {speedup:.3} beats the (workers+1) bound");
-        assert!(speedup > 0.9 * (w + 1.0), "{w} workers: speedup {speedup:.3} far below the bound on a CPU-bound profile");
+        assert!(
+            speedup > 0.9 * (w + 1.0),
+            "{w} workers: speedup {speedup:.3} far below the bound on a CPU-bound profile"
+        );
     }
 }
 
@@ -60,7 +67,18 @@ fn io_bound_cold_disk_gains_little_while_warm_scales() {
         let cache = format!("cache={cache}");
         wall(&run_json(
             "tpch-lineitem-sum",
-            &["--hw", "cores=16", "--hw", &cache, "--hw", "disk.seq_read_mb_per_s=150", "--set", &set, "--replications", "1"],
+            &[
+                "--hw",
+                "cores=16",
+                "--hw",
+                &cache,
+                "--hw",
+                "disk.seq_read_mb_per_s=150",
+                "--set",
+                &set,
+                "--replications",
+                "1",
+            ],
         ))
     };
     let cold = go("cold", "0") / go("cold", "4");

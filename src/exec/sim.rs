@@ -163,7 +163,7 @@ struct Flow {
 #[derive(Debug, Clone)]
 enum Act {
     Idle,
-    Delay { state: State, until: Time },
+    Delay { state: State },
     Flow(Flow),
     Blocked(State),
 }
@@ -380,7 +380,7 @@ impl<'a> Sim<'a> {
         let until = self.now() + dur.max(0.0).round() as Time;
         self.procs[p].gen += 1;
         let gen = self.procs[p].gen;
-        self.procs[p].act = Act::Delay { state, until };
+        self.procs[p].act = Act::Delay { state };
         self.q.schedule(until, Event::Wake { p, gen });
     }
 
