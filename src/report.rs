@@ -345,8 +345,28 @@ fn below_json(ctx: &Ctx, n: &Node, breaker_depth: usize, parent_rel: Option<&str
         }
         Node::Sort { input, keys } => {
             o.insert("Sort Key".into(), json!(keys));
-            let bounded = ctx.c.worker.bound.is_some();
-            o.insert("Sort Method".into(), json!(if bounded { "top-N heapsort" } else { "quicksort" }));
+            // Sort Method per participant, from the rows each one sorted.
+            let brk = ctx.c.worker.breakers.iter().find(|b| matches!(b, crate::exec::compile::Breaker::Sort { .. }));
+            if let Some(b) = brk {
+                let parts = ctx.participants();
+                let mut workers = vec![];
+                for (i, p) in parts.iter().enumerate() {
+                    let n = part_rows(input, p, None);
+                    let (m, kb, ty) = crate::exec::compile::sort_method(&ctx.sc.settings, b, n);
+                    if i == 0 && p.worker_number.is_none() || (i == 0 && !o.contains_key("Sort Method")) {
+                        o.insert("Sort Method".into(), json!(m));
+                        o.insert("Sort Space Used".into(), json!(kb as i64));
+                        o.insert("Sort Space Type".into(), json!(ty));
+                    }
+                    if let Some(w) = p.worker_number {
+                        workers.push((w, m, kb, ty));
+                    }
+                }
+                o.insert(
+                    "Sort Workers".into(),
+                    json!(workers.iter().map(|(w, m, kb, ty)| json!({"Worker Number": w, "Sort Method": m, "Sort Space Used": *kb as i64, "Sort Space Type": ty})).collect::<Vec<_>>()),
+                );
+            }
             plans.push(below_json(ctx, input, breaker_depth.saturating_sub(1), Some("Outer"), false));
         }
         Node::Aggregate { input, .. } => {
@@ -492,7 +512,24 @@ fn text_node(n: &Value, depth: usize, out: &mut String) {
         out.push_str(&format!("{pad}Sort Key: {}\n", ks.join(", ")));
     }
     if let Some(v) = n.get("Sort Method").and_then(|v| v.as_str()) {
-        out.push_str(&format!("{pad}Sort Method: {v}\n"));
+        let space = |n: &Value| {
+            format!(
+                "{}: {}kB",
+                if n["Sort Space Type"] == "Disk" { "Disk" } else { "Memory" },
+                n["Sort Space Used"].as_i64().unwrap_or(0)
+            )
+        };
+        out.push_str(&format!("{pad}Sort Method: {v}  {}\n", space(n)));
+        if let Some(ws) = n.get("Sort Workers").and_then(|v| v.as_array()) {
+            for w in ws {
+                out.push_str(&format!(
+                    "{pad}Worker {}:  Sort Method: {}  {}\n",
+                    w["Worker Number"],
+                    w["Sort Method"].as_str().unwrap_or(""),
+                    space(w)
+                ));
+            }
+        }
     }
     if let Some(ws) = n.get("Workers").and_then(|v| v.as_array()) {
         for w in ws {

@@ -387,6 +387,25 @@ pub fn breaker_finish(env_hw: &Hardware, settings: &Settings, b: &Breaker, n: f6
     }
 }
 
+/// EXPLAIN's Sort Method, Sort Space Used (kB) and Sort Space Type for `n` input rows.
+pub fn sort_method(settings: &Settings, b: &Breaker, n: f64) -> (&'static str, f64, &'static str) {
+    match b {
+        Breaker::Sort { bound, width } => {
+            let per = sort_tuple_bytes(*width);
+            let mem = settings.work_mem_bytes();
+            match bound {
+                Some(k) if *k < n && 2.0 * k * per <= mem => {
+                    ("top-N heapsort", (k * per / 1024.0).ceil().max(25.0), "Memory")
+                }
+                _ if n * per <= mem => ("quicksort", (n * per / 1024.0).ceil().max(25.0), "Memory"),
+                // On tape: a 4-byte length word + the MinimalTuple body (tuplesort.c:writetup_heap).
+                _ => ("external merge", (n * (width + 12.0) / 1024.0).ceil(), "Disk"),
+            }
+        }
+        Breaker::Agg { .. } => ("", 0.0, ""),
+    }
+}
+
 fn consumer(env: &Env, node: &Node) -> Consumer {
     // Walk from the root down to the Gather, collecting the leader's work per row.
     let c = &env.hw.costs;
