@@ -37,6 +37,11 @@ pub struct WhatIf {
     /// Change one table: NAME.rows=, NAME.pages=, NAME.size=5GB, NAME.width=, NAME.parallel_workers=
     #[arg(long = "table", value_name = "NAME.KEY=VALUE")]
     pub table: Vec<TableOverride>,
+    /// What the predicted time measures: explain-analyze (TIMING ON, the default), timing-off
+    /// (EXPLAIN (ANALYZE, TIMING OFF)), client (a plain query sending rows to a client).
+    /// Overrides the scenario's `output`.
+    #[arg(long, value_name = "MODE", value_parser = |s: &str| crate::model::OutputMode::parse(s).ok_or_else(|| format!("unknown mode \"{s}\" (explain-analyze, timing-off, client)")))]
+    pub measure: Option<crate::model::OutputMode>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -124,7 +129,10 @@ pub fn load(scenario: &std::path::Path, hardware: &str, w: &WhatIf) -> Result<(S
     let hw_path = config::resolve_hardware(hardware)?;
     let hw = config::load_hardware(&hw_path, &w.hw)?;
     let sc = config::load_scenario(scenario, &w.set, &w.table)?;
-    let sc = sc.with_hardware_settings(&hw);
+    let mut sc = sc.with_hardware_settings(&hw);
+    if let Some(m) = w.measure {
+        sc.output = m;
+    }
     Ok((sc, hw))
 }
 

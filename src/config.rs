@@ -106,6 +106,8 @@ struct RawCosts {
     client_row_ns: Spanned<f64>,
     temp_page_ns: Spanned<f64>,
     wakeup_ns: Spanned<f64>,
+    #[serde(default)]
+    instrument_ns: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -261,6 +263,11 @@ fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
         client_row_ns: nn(&c.client_row_ns, "client_row_ns")?,
         temp_page_ns: nn(&c.temp_page_ns, "temp_page_ns")?,
         wakeup_ns: nn(&c.wakeup_ns, "wakeup_ns")?,
+        // Default: two clock reads of ~30 ns (pg_test_timing on the reference VM) + bookkeeping.
+        instrument_ns: match &c.instrument_ns {
+            Some(v) => nn(v, "instrument_ns")?,
+            None => 75.0,
+        },
     };
     let d = &raw.disk;
     let disk = Disk {
@@ -488,15 +495,17 @@ fn scenario_from_raw(ctx: &Ctx, raw: RawScenario) -> Result<Scenario> {
         }
         tables.push(table);
     }
-    let output = match raw.output.as_ref().map(|o| o.get_ref().as_str()) {
-        None | Some("explain_analyze") => OutputMode::ExplainAnalyze,
-        Some("client") => OutputMode::Client,
-        Some(other) => {
-            return Err(ctx.err::<()>(
-                raw.output.as_ref().map(|o| o.span()),
-                format!("output must be \"explain_analyze\" or \"client\", not \"{other}\""),
-            ))
-        }
+    let output = match raw.output.as_ref() {
+        None => OutputMode::ExplainAnalyze,
+        Some(o) => OutputMode::parse(o.get_ref()).ok_or_else(|| {
+            ctx.err::<()>(
+                Some(o.span()),
+                format!(
+                    "output must be \"explain_analyze\", \"explain_analyze_timing_off\" or \"client\", not \"{}\"",
+                    o.get_ref()
+                ),
+            )
+        })?,
     };
     let busy = match &raw.busy_worker_slots {
         Some(b) if *b.get_ref() < 0 => {

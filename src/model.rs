@@ -203,8 +203,11 @@ pub struct QueryProps {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputMode {
-    /// `EXPLAIN ANALYZE`: result rows are discarded (None_Receiver).
+    /// `EXPLAIN ANALYZE` (TIMING ON, the default): result rows are discarded (None_Receiver)
+    /// and every node call reads the clock twice (instrument.c).
     ExplainAnalyze,
+    /// `EXPLAIN (ANALYZE, TIMING OFF)`: rows are counted, the clock is not read.
+    ExplainAnalyzeTimingOff,
     /// A plain query: every result row is sent to the client.
     Client,
 }
@@ -237,6 +240,24 @@ impl Scenario {
             let _ = s.set(k, v);
         }
         Scenario { settings: s, ..self.clone() }
+    }
+}
+
+impl OutputMode {
+    pub fn parse(s: &str) -> Option<OutputMode> {
+        match s {
+            "explain_analyze" | "explain-analyze" => Some(OutputMode::ExplainAnalyze),
+            "explain_analyze_timing_off" | "timing-off" | "timing_off" => Some(OutputMode::ExplainAnalyzeTimingOff),
+            "client" => Some(OutputMode::Client),
+            _ => None,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            OutputMode::ExplainAnalyze => "explain_analyze",
+            OutputMode::ExplainAnalyzeTimingOff => "explain_analyze_timing_off",
+            OutputMode::Client => "client",
+        }
     }
 }
 
@@ -286,6 +307,8 @@ pub struct UnitCosts {
     pub client_row_ns: f64,
     pub temp_page_ns: f64,
     pub wakeup_ns: f64,
+    /// One instrumented node call under EXPLAIN ANALYZE with TIMING ON (two clock reads).
+    pub instrument_ns: f64,
 }
 
 #[derive(Debug, Clone, PartialEq)]

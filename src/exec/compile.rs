@@ -131,6 +131,22 @@ impl Env<'_> {
         ns / self.hw.cpu_speed
     }
 
+    /// CPU ns of one instrumented node call (EXPLAIN ANALYZE with TIMING ON reads the clock
+    /// twice per call of every node: instrument.c InstrStartNode/InstrStopNode).
+    pub fn instr(&self) -> f64 {
+        match self.output {
+            OutputMode::ExplainAnalyze => self.speed(self.hw.costs.instrument_ns),
+            _ => 0.0,
+        }
+    }
+
+    fn client_row(&self) -> f64 {
+        match self.output {
+            OutputMode::Client => self.speed(self.hw.costs.client_row_ns),
+            _ => 0.0,
+        }
+    }
+
     /// Per-page cost of reading `table` given the cache state and shared_buffers.
     pub fn page_cost(&self, pages: f64) -> PageCost {
         let c = &self.hw.costs;
@@ -169,7 +185,7 @@ impl Env<'_> {
                             pages: t.pages,
                             tuples: t.rows,
                             page: self.page_cost(t.pages),
-                            cpu_per_tuple: self.speed(c.tuple_ns + c.hash_build_ns),
+                            cpu_per_tuple: self.speed(c.tuple_ns + c.hash_build_ns) + self.instr(),
                             rows_per_tuple: if t.rows > 0.0 { sp.rows / t.rows } else { 0.0 },
                             temp_pages: 0.0,
                         });
@@ -244,7 +260,7 @@ fn pipeline(env: &Env, node: &Node, is_worker: bool, bound: Option<f64>) -> Pipe
                     page: env.page_cost(pages),
                     random_reads_per_tuple: random,
                 },
-                cpu_per_tuple: per_tuple + fcpu,
+                cpu_per_tuple: per_tuple + fcpu + sel * env.instr(),
                 rows_per_tuple: sel,
                 breakers: vec![],
                 breaker_row_ns: vec![0.0],
@@ -278,7 +294,7 @@ fn pipeline(env: &Env, node: &Node, is_worker: bool, bound: Option<f64>) -> Pipe
             debug_assert!(p.breakers.is_empty());
             p.cpu_per_tuple += p.rows_per_tuple * env.speed(c.hash_probe_ns);
             p.rows_per_tuple *= rows_per_outer;
-            p.cpu_per_tuple += p.rows_per_tuple * env.speed(c.tuple_ns * 0.5);
+            p.cpu_per_tuple += p.rows_per_tuple * (env.speed(c.tuple_ns * 0.5) + env.instr());
             p.out_width = *width;
             p.bound = bound;
             p
@@ -288,7 +304,9 @@ fn pipeline(env: &Env, node: &Node, is_worker: bool, bound: Option<f64>) -> Pipe
             let t = &env.tables[*inner_table];
             let pc = env.page_cost(t.pages);
             let per_outer = env.speed(c.index_descent_ns)
-                + rows_per_outer * (env.speed(c.index_tuple_ns + c.tuple_ns) + pc.cpu_ns + pc.os_read_ns);
+                + rows_per_outer * (env.speed(c.index_tuple_ns + c.tuple_ns) + pc.cpu_ns + pc.os_read_ns)
+                + (rows_per_outer + 1.0) * env.instr()
+                + rows_per_outer * env.instr();
             p.cpu_per_tuple += p.rows_per_tuple * per_outer;
             if env.hw.cache == CacheState::Cold {
                 p.source.random_reads_per_tuple += p.rows_per_tuple * rows_per_outer.max(1.0);
@@ -303,7 +321,7 @@ fn pipeline(env: &Env, node: &Node, is_worker: bool, bound: Option<f64>) -> Pipe
             let per_row = env.speed(c.agg_transition_ns)
                 * aggregates.max(1.0)
                 * if *mode == AggMode::Finalize { 1.5 } else { 1.0 };
-            add_breaker(&mut p, Breaker::Agg { groups: *groups }, per_row);
+            add_breaker(&mut p, Breaker::Agg { groups: *groups }, per_row, env.instr());
             p.out_width = *width;
             p.bound = bound;
             p
@@ -311,7 +329,7 @@ fn pipeline(env: &Env, node: &Node, is_worker: bool, bound: Option<f64>) -> Pipe
         Node::Sort { input, .. } => {
             let mut p = pipeline(env, input, is_worker, None);
             let w = p.out_width;
-            add_breaker(&mut p, Breaker::Sort { bound, width: w }, env.speed(c.sort_tuple_ns));
+            add_breaker(&mut p, Breaker::Sort { bound, width: w }, env.speed(c.sort_tuple_ns), env.instr());
             p.bound = bound;
             p
         }
@@ -323,14 +341,15 @@ fn pipeline(env: &Env, node: &Node, is_worker: bool, bound: Option<f64>) -> Pipe
     }
 }
 
-fn add_breaker(p: &mut Pipeline, b: Breaker, per_row: f64) {
+fn add_breaker(p: &mut Pipeline, b: Breaker, per_row: f64, instr: f64) {
     if p.breakers.is_empty() {
         p.cpu_per_tuple += p.rows_per_tuple * per_row;
     } else {
         *p.breaker_row_ns.last_mut().expect("row costs") += per_row;
     }
     p.breakers.push(b);
-    p.breaker_row_ns.push(0.0);
+    // Each row the breaker returns is one instrumented call of it.
+    p.breaker_row_ns.push(instr);
 }
 
 /// Rows a chain of breakers returns for `n` input rows.
@@ -419,20 +438,23 @@ fn consumer(env: &Env, node: &Node) -> Consumer {
         }
     }
     let mut cons = Consumer {
-        per_row_ns: 0.0,
+        // Every row the Gather returns is one instrumented call of the Gather.
+        per_row_ns: env.instr(),
         limit: None,
         breakers: vec![],
         breaker_row_ns: vec![],
         final_limit: None,
-        client_row_ns: match env.output {
-            OutputMode::Client => c.client_row_ns / env.hw.cpu_speed,
-            OutputMode::ExplainAnalyze => 0.0,
-        },
+        client_row_ns: env.client_row(),
     };
     // Bottom-up: from just above the Gather to the root.
     for op in chain.iter().rev() {
         match op {
             Node::Limit { count, .. } => {
+                if cons.breakers.is_empty() {
+                    cons.per_row_ns += env.instr();
+                } else if let Some(x) = cons.breaker_row_ns.last_mut() {
+                    *x += env.instr();
+                }
                 if cons.breakers.is_empty() {
                     cons.limit = Some(cons.limit.map_or(*count, |l: f64| l.min(*count)));
                 } else {
@@ -447,7 +469,7 @@ fn consumer(env: &Env, node: &Node) -> Consumer {
                     *x += per;
                 }
                 cons.breakers.push(Breaker::Sort { bound: None, width: op.width() });
-                cons.breaker_row_ns.push(0.0);
+                cons.breaker_row_ns.push(env.instr());
             }
             Node::Aggregate { groups, aggregates, mode, .. } => {
                 let per = env.speed(c.agg_transition_ns)
@@ -459,7 +481,7 @@ fn consumer(env: &Env, node: &Node) -> Consumer {
                     *x += per;
                 }
                 cons.breakers.push(Breaker::Agg { groups: *groups });
-                cons.breaker_row_ns.push(0.0);
+                cons.breaker_row_ns.push(env.instr());
             }
             _ => {
                 // Joins above a Gather are not modelled; treat them as per-row work.
@@ -493,10 +515,7 @@ pub fn compile(env: &Env, plan: &Node) -> Compiled {
                     breakers: vec![],
                     breaker_row_ns: vec![],
                     final_limit: None,
-                    client_row_ns: match env.output {
-                        OutputMode::Client => env.hw.costs.client_row_ns / env.hw.cpu_speed,
-                        OutputMode::ExplainAnalyze => 0.0,
-                    },
+                    client_row_ns: env.client_row(),
                 },
                 queue_tuple_bytes: queue_bytes_per_tuple(out_width),
                 leader_participates: true,
