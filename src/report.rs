@@ -380,6 +380,18 @@ fn below_json(ctx: &Ctx, n: &Node, breaker_depth: usize, parent_rel: Option<&str
     if !inner {
         put_workers(&mut o, ctx, &acts);
     }
+    // PostgreSQL lists each worker's Sort Method inside its "Workers" entry.
+    if let Some(Value::Array(sorts)) = o.remove("Sort Workers") {
+        if let Some(Value::Array(ws)) = o.get_mut("Workers") {
+            for w in ws.iter_mut() {
+                if let Some(s) = sorts.iter().find(|s| s["Worker Number"] == w["Worker Number"]) {
+                    for k in ["Sort Method", "Sort Space Used", "Sort Space Type"] {
+                        w[k] = s[k].clone();
+                    }
+                }
+            }
+        }
+    }
     if !plans.is_empty() {
         o.insert("Plans".into(), Value::Array(plans));
     }
@@ -520,8 +532,8 @@ fn text_node(n: &Value, depth: usize, out: &mut String) {
             )
         };
         out.push_str(&format!("{pad}Sort Method: {v}  {}\n", space(n)));
-        if let Some(ws) = n.get("Sort Workers").and_then(|v| v.as_array()) {
-            for w in ws {
+        if let Some(ws) = n.get("Workers").and_then(|v| v.as_array()) {
+            for w in ws.iter().filter(|w| w.get("Sort Method").is_some()) {
                 out.push_str(&format!(
                     "{pad}Worker {}:  Sort Method: {}  {}\n",
                     w["Worker Number"],
