@@ -6,4 +6,5 @@ pub mod engine;
 pub mod error;
 pub mod guc;
 pub mod model;
+pub mod planner;
 pub mod units;
