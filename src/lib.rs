@@ -6,5 +6,6 @@ pub mod engine;
 pub mod error;
 pub mod guc;
 pub mod model;
+pub mod pg;
 pub mod planner;
 pub mod units;

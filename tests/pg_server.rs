@@ -1,0 +1,191 @@
+//! Integration tests against a real PostgreSQL 15 (a throwaway server per test).
+//!
+//! Skipped, with a message, when the server binaries are not installed
+//! (`scripts/pg-throwaway.sh install` installs them). Set `PQSIM_REQUIRE_PG=1` to make
+//! a missing PostgreSQL a failure instead (CI).
+
+use pqsim::pg::{probe, PgError, ThrowawayServer};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Rows in the test table; the reference's table has 3,000,000 (28,038 pages).
+const ROWS: u32 = 3_000_000;
+
+fn pg_or_skip(test: &str) -> bool {
+    match ThrowawayServer::unavailable_reason() {
+        None => true,
+        Some(why) => {
+            if std::env::var_os("PQSIM_REQUIRE_PG").is_some_and(|v| v != "0") {
+                panic!("{test}: PQSIM_REQUIRE_PG is set but {why}");
+            }
+            eprintln!("SKIPPED {test}: {why}");
+            false
+        }
+    }
+}
+
+/// Alive and not a zombie (orphans are reaped by PID 1 only now and then here).
+fn pid_alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => {
+            let state = stat.rsplit_once(") ").map(|(_, rest)| rest.chars().next());
+            !matches!(state, Some(Some('Z')) | Some(None) | None)
+        }
+        Err(_) => false,
+    }
+}
+
+fn postmaster_pid(dir: &Path) -> u32 {
+    let pidfile = std::fs::read_to_string(dir.join("data/postmaster.pid")).unwrap();
+    pidfile.lines().next().unwrap().trim().parse().unwrap()
+}
+
+fn assert_gone(dir: &Path, pid: u32) {
+    assert!(!dir.exists(), "{} still exists", dir.display());
+    assert!(!pid_alive(pid), "postmaster {pid} still running");
+}
+
+#[test]
+fn parallel_count_plan_on_reference_table() {
+    if !pg_or_skip("parallel_count_plan_on_reference_table") {
+        return;
+    }
+    let t0 = Instant::now();
+    let server = ThrowawayServer::start().expect("start throwaway server");
+    let started = t0.elapsed();
+    let (dir, pid) = (server.dir().to_path_buf(), postmaster_pid(server.dir()));
+    eprintln!(
+        "server up in {:.2} s: {}",
+        started.as_secs_f64(),
+        server.conninfo()
+    );
+
+    let mut client = server.client().expect("connect");
+    let t1 = Instant::now();
+    client
+        .batch_execute(&format!(
+            "CREATE TABLE t (id int4, val int4, pad text);
+             INSERT INTO t SELECT g, (hashint4(g)::int8 & 2147483647) % 1000000, md5(g::text)
+               FROM generate_series(1, {ROWS}) g;"
+        ))
+        .expect("load t");
+    client.batch_execute("VACUUM ANALYZE t").expect("vacuum");
+    let pages: i64 = client
+        .query_one("SELECT pg_relation_size('t') / 8192", &[])
+        .unwrap()
+        .get(0);
+    eprintln!(
+        "loaded {ROWS} rows ({pages} pages) in {:.1} s",
+        t1.elapsed().as_secs_f64()
+    );
+
+    probe::set_gucs(&mut client, &[("max_parallel_workers_per_gather", "2")]).unwrap();
+    assert_eq!(
+        probe::show(&mut client, "max_parallel_workers_per_gather").unwrap(),
+        "2"
+    );
+    assert_eq!(probe::show(&mut client, "jit").unwrap(), "off");
+
+    let sql = "SELECT count(*) FROM t";
+    let plan = probe::explain_with(&mut client, "ANALYZE", sql).expect("explain analyze");
+    let names: Vec<String> = plan.nodes().map(|n| n.display_name()).collect();
+    eprintln!("plan {names:?}, execution {:?} ms", plan.execution_time_ms);
+    let gather = plan
+        .root
+        .find(|n| n.node_type == "Gather")
+        .expect("a Gather node");
+    assert_eq!(gather.workers_planned, Some(2));
+    let launched = gather
+        .workers_launched
+        .expect("Workers Launched with ANALYZE");
+    assert!(launched <= 2);
+    let scan = gather
+        .find(|n| n.node_type == "Seq Scan" && n.parallel_aware)
+        .expect("a Parallel Seq Scan below the Gather");
+    assert_eq!(scan.relation_name.as_deref(), Some("t"));
+    assert_eq!(scan.actual_loops, Some(u64::from(launched) + 1));
+    let rows = scan.actual_rows_total().unwrap();
+    assert!(
+        (rows - f64::from(ROWS)).abs() <= 3.0,
+        "scan rows {rows} (per-loop average x loops, rounded)"
+    );
+    assert!(plan.execution_time_ms.unwrap() > 0.0);
+
+    // The other probes against the same server.
+    let plain = probe::explain(&mut client, sql).unwrap();
+    assert!(plain.execution_time_ms.is_none());
+    let buffers = probe::explain_analyze(&mut client, sql).unwrap();
+    let scan = buffers.root.find(|n| n.parallel_aware).unwrap();
+    assert_eq!(
+        scan.shared_hit_blocks.unwrap() + scan.shared_read_blocks.unwrap(),
+        pages as u64
+    );
+    let times = probe::timed(&mut client, sql, 3).unwrap();
+    assert_eq!(times.len(), 3);
+    assert!(times.iter().all(|&t| t > 0.0));
+    eprintln!("client-side times {times:?} ms");
+    assert!(matches!(
+        probe::set_gucs(&mut client, &[("work_mem; DROP TABLE t", "1")]),
+        Err(PgError::Invalid(_))
+    ));
+    assert!(matches!(
+        probe::explain(&mut client, "SELECT * FROM no_such_table"),
+        Err(PgError::Query { .. })
+    ));
+    eprintln!("{:?}", probe::load_snapshot().unwrap());
+
+    drop(client);
+    let t2 = Instant::now();
+    server.stop().expect("stop");
+    eprintln!("server stopped in {:.2} s", t2.elapsed().as_secs_f64());
+    assert_gone(&dir, pid);
+}
+
+#[test]
+fn server_is_stopped_and_removed_when_a_test_panics() {
+    if !pg_or_skip("server_is_stopped_and_removed_when_a_test_panics") {
+        return;
+    }
+    eprintln!("(the panic printed by this test is deliberate)");
+    let mut seen: Option<(PathBuf, u32)> = None;
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        let server = ThrowawayServer::start().expect("start");
+        seen = Some((server.dir().to_path_buf(), postmaster_pid(server.dir())));
+        let mut client = server.client().unwrap();
+        let one: i32 = client.query_one("SELECT 1", &[]).unwrap().get(0);
+        assert_eq!(one, 2, "deliberate failure while the server runs");
+    }));
+    assert!(result.is_err(), "the closure was meant to panic");
+    let (dir, pid) = seen.expect("server had started");
+    assert_gone(&dir, pid);
+}
+
+#[test]
+fn two_servers_side_by_side() {
+    if !pg_or_skip("two_servers_side_by_side") {
+        return;
+    }
+    let a = ThrowawayServer::start().unwrap();
+    let b = ThrowawayServer::start().unwrap();
+    assert_ne!(a.conninfo(), b.conninfo());
+    let mut ca = a.client().unwrap();
+    let mut cb = b.client().unwrap();
+    ca.batch_execute("CREATE TABLE only_in_a (x int)").unwrap();
+    let n: i64 = cb
+        .query_one(
+            "SELECT count(*) FROM pg_class WHERE relname = 'only_in_a'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 0);
+    let pids = [postmaster_pid(a.dir()), postmaster_pid(b.dir())];
+    let dirs = [a.dir().to_path_buf(), b.dir().to_path_buf()];
+    drop((ca, cb));
+    drop(a);
+    drop(b);
+    for (d, p) in dirs.iter().zip(pids) {
+        assert_gone(d, p);
+    }
+}
