@@ -589,8 +589,31 @@ fn plan_free(sc: &Scenario) -> PlanReport {
     let s = &sc.settings;
     let ctx = CostCtx::new(&sc.tables, s, &sc.plan);
     let e = Elig { ctx: &ctx };
-    let serial = serial_plan(&sc.plan);
-    let serial_c = ctx.cost(&serial, None);
+    let given_serial = serial_plan(&sc.plan);
+    // A scenario written as a serial plan: try both orders of its inner hash joins, for
+    // the serial plan and for the parallel one, as PostgreSQL does. A scenario's own
+    // parallel shape is kept as given.
+    let variants = if sc.plan.find_gather().is_none() {
+        shape::join_order_variants(&given_serial, &|n| ctx.cost(n, None).rel_rows)
+    } else {
+        vec![given_serial.clone()]
+    };
+    let cheapest = |plans: Vec<Node>| -> Option<(Node, Costed)> {
+        let mut best: Option<(Node, Costed)> = None;
+        for p in plans {
+            let c = ctx.cost(&p, None);
+            if best.as_ref().is_none_or(|(_, b)| c.total < b.total) {
+                best = Some((p, c));
+            }
+        }
+        best
+    };
+    let (serial, serial_c) = cheapest(variants.clone()).expect("at least the plan itself");
+    let swapped_note = |chosen: &Node| -> Option<String> {
+        (serial_plan(chosen) != given_serial).then(|| {
+            "join order differs from the scenario's: the cheaper plan hashes the other side of a hash join (PostgreSQL tries both orders)".to_string()
+        })
+    };
     let (subplans_hashed, sp_notes) = subplan_notes(&ctx, &serial);
     let mut reasons: Vec<String> = vec![];
     let mut restricted: Vec<String> = vec![];
@@ -629,7 +652,15 @@ fn plan_free(sc: &Scenario) -> PlanReport {
     } else {
         None
     };
-    let usual = || shape::parallelize(&serial, &e);
+    let usual = || {
+        cheapest(
+            variants
+                .iter()
+                .filter_map(|v| shape::parallelize(v, &e))
+                .collect(),
+        )
+        .map(|(p, _)| p)
+    };
     let candidate = match own {
         Some(c) => Some(c),
         None => {
@@ -748,6 +779,7 @@ fn plan_free(sc: &Scenario) -> PlanReport {
             ));
         }
     }
+    reasons.extend(swapped_note(&report.plan));
     reasons.extend(sp_notes);
     report.reasons = reasons;
     report.restricted_above_gather = restricted;

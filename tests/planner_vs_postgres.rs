@@ -6,7 +6,7 @@
 //! Fails when PostgreSQL cannot be started, unless `PQSIM_SKIP_PG=1`.
 
 use pqsim::guc::Settings;
-use pqsim::model::{AggMode, Node, OutputMode, QueryProps, Scenario, Table};
+use pqsim::model::{AggMode, Filter, Node, OutputMode, QueryProps, Scenario, Table};
 use pqsim::pg::{probe, ExplainPlan, ThrowawayServer};
 use pqsim::planner;
 use std::time::Instant;
@@ -54,7 +54,26 @@ impl RealTable {
     }
 }
 
+fn count_star(table: usize) -> Node {
+    Node::Aggregate {
+        mode: AggMode::Simple,
+        groups: 1.0,
+        aggregates: 1.0,
+        width: 8.0,
+        input: Box::new(Node::SeqScan {
+            table,
+            parallel: false,
+            filter: None,
+            width: 0.0,
+        }),
+    }
+}
+
 fn scenario(table: Table, sets: &[(&str, String)]) -> Scenario {
+    scenario_with(vec![table], count_star(0), sets)
+}
+
+fn scenario_with(tables: Vec<Table>, plan: Node, sets: &[(&str, String)]) -> Scenario {
     let mut settings = Settings::default();
     for (k, v) in sets {
         settings.set(k, v).unwrap();
@@ -62,7 +81,7 @@ fn scenario(table: Table, sets: &[(&str, String)]) -> Scenario {
     Scenario {
         name: "count".into(),
         description: String::new(),
-        tables: vec![table],
+        tables,
         settings,
         busy_worker_slots: 0,
         query: QueryProps {
@@ -71,18 +90,7 @@ fn scenario(table: Table, sets: &[(&str, String)]) -> Scenario {
             ..Default::default()
         },
         output: OutputMode::ExplainAnalyze,
-        plan: Node::Aggregate {
-            mode: AggMode::Simple,
-            groups: 1.0,
-            aggregates: 1.0,
-            width: 8.0,
-            input: Box::new(Node::SeqScan {
-                table: 0,
-                parallel: false,
-                filter: None,
-                width: 0.0,
-            }),
-        },
+        plan,
         pinned_workers: false,
     }
 }
@@ -295,6 +303,13 @@ fn workers_planned_and_launched_match_postgres() {
             &format!("ALTER TABLE {} RESET (parallel_workers)", t.name),
         );
     }
+    shapes(
+        &mut client,
+        &tables,
+        &mut lines,
+        &mut points,
+        &mut mismatches,
+    );
     let grid = lines.join("\n");
     println!("{grid}");
     println!(
@@ -304,4 +319,150 @@ fn workers_planned_and_launched_match_postgres() {
     drop(client);
     server.stop().expect("stop server");
     assert_eq!(mismatches, 0, "planner disagrees with PostgreSQL:\n{grid}");
+}
+
+fn filter(operators: f64, selectivity: f64) -> Option<Filter> {
+    Some(Filter {
+        text: String::new(),
+        selectivity,
+        operators,
+        subplan: None,
+    })
+}
+
+fn scan(table: usize, filter: Option<Filter>, width: f64) -> Node {
+    Node::SeqScan {
+        table,
+        parallel: false,
+        filter,
+        width,
+    }
+}
+
+fn sort(input: Node) -> Node {
+    Node::Sort {
+        keys: vec!["id".into()],
+        input: Box::new(input),
+    }
+}
+
+fn limit(count: f64, input: Node) -> Node {
+    Node::Limit {
+        count,
+        input: Box::new(input),
+    }
+}
+
+/// Other plan shapes on the two largest tables, at max_parallel_workers_per_gather = 4:
+/// Workers Planned and the total cost (to the cent) must match. Selectivities and join
+/// sizes are PostgreSQL's own estimates, read from its serial plan.
+fn shapes(
+    client: &mut postgres::Client,
+    tables: &[RealTable],
+    lines: &mut Vec<String>,
+    points: &mut usize,
+    mismatches: &mut usize,
+) {
+    let (big, mid) = (&tables[3], &tables[2]);
+    let model = vec![big.model(None), mid.model(None)];
+    let tuples = model[0].rows;
+    // PostgreSQL's row estimate of the first scan / join node of the serial plan.
+    let mut serial_rows = |sql: &str, node: &str| -> f64 {
+        probe::set_gucs(client, &[("max_parallel_workers_per_gather", "0")]).unwrap();
+        let p = probe::explain(client, sql).unwrap();
+        p.nodes()
+            .find(|n| n.node_type == node)
+            .unwrap_or_else(|| panic!("no {node} in the plan of {sql}"))
+            .plan_rows
+    };
+    let b = &big.name;
+    let m = &mid.name;
+    let lt = format!("SELECT count(*) FROM {b} WHERE id < 900000");
+    let sel_lt = serial_rows(&lt, "Seq Scan") / tuples;
+    let md = format!("SELECT id FROM {b} WHERE id % 1000 = 0");
+    let sel_md = serial_rows(&md, "Seq Scan") / tuples;
+    let join = format!("SELECT count(*) FROM {b} a JOIN {m} b ON a.id = b.id");
+    let join_rows = serial_rows(&join, "Hash Join");
+    let join_f =
+        format!("SELECT count(*) FROM {b} a JOIN {m} b ON a.id = b.id WHERE a.id % 10 = 0");
+    let join_f_rows = serial_rows(&join_f, "Hash Join");
+    let hash_join = |outer: Node, rows: f64, outer_rows: f64| Node::HashJoin {
+        join_type: "Inner".into(),
+        parallel: false,
+        rows_per_outer: rows / outer_rows,
+        width: 0.0,
+        outer: Box::new(outer),
+        inner: Box::new(scan(1, None, 4.0)),
+        cond: "(a.id = b.id)".into(),
+    };
+    let count = |input: Node| Node::Aggregate {
+        mode: AggMode::Simple,
+        groups: 1.0,
+        aggregates: 1.0,
+        width: 8.0,
+        input: Box::new(input),
+    };
+    let cases: Vec<(String, Node)> = vec![
+        (lt.clone(), count(scan(0, filter(1.0, sel_lt), 0.0))),
+        (md.clone(), scan(0, filter(2.0, sel_md), 4.0)),
+        (format!("SELECT id, pad FROM {b}"), scan(0, None, 13.0)),
+        (
+            format!("{md} ORDER BY id"),
+            sort(scan(0, filter(2.0, sel_md), 4.0)),
+        ),
+        (
+            format!("{md} ORDER BY id LIMIT 10"),
+            limit(10.0, sort(scan(0, filter(2.0, sel_md), 4.0))),
+        ),
+        (
+            format!("SELECT id FROM {b} WHERE id < 900000 ORDER BY id"),
+            sort(scan(0, filter(1.0, sel_lt), 4.0)),
+        ),
+        (
+            format!("SELECT id FROM {b} ORDER BY id LIMIT 10"),
+            limit(10.0, sort(scan(0, None, 4.0))),
+        ),
+        (
+            join.clone(),
+            count(hash_join(scan(0, None, 4.0), join_rows, tuples)),
+        ),
+        (
+            join_f.clone(),
+            count(hash_join(
+                scan(0, filter(2.0, sel_md), 4.0),
+                join_f_rows,
+                (tuples * sel_md).round(),
+            )),
+        ),
+    ];
+    lines.push(String::new());
+    lines.push(format!(
+        "{:<78} | {:>3} {:>5} | {:>10} {:>10} | ok",
+        "query (max_parallel_workers_per_gather = 4)", "PG", "pqsim", "PG cost", "pqsim cost"
+    ));
+    let sets = [("max_parallel_workers_per_gather", "4".to_string())];
+    for (sql, plan) in cases {
+        probe::set_gucs(client, &[("max_parallel_workers_per_gather", "4")]).unwrap();
+        let pg = probe::explain(client, &sql).unwrap();
+        let (pg_w, _) = gather_of(&pg);
+        let r = planner::plan(&scenario_with(model.clone(), plan, &sets));
+        let ours = (r.costed.total * 100.0).round() / 100.0;
+        let pg_cost = pg.root.total_cost;
+        let workers_ok = pg_w == r.workers_planned;
+        let cost_ok = (ours - pg_cost).abs() < 0.015;
+        let verdict = if workers_ok && cost_ok {
+            "ok"
+        } else {
+            "MISMATCH"
+        };
+        *points += 1;
+        if !(workers_ok && cost_ok) {
+            *mismatches += 1;
+        }
+        lines.push(format!(
+            "{:<78} | {:>3} {:>5} | {:>10.2} {:>10.2} | {verdict}",
+            sql, pg_w, r.workers_planned, pg_cost, ours
+        ));
+    }
+    probe::set_gucs(client, &[("max_parallel_workers_per_gather", "2")]).unwrap();
 }

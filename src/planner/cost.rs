@@ -12,9 +12,9 @@
 //! What is approximate (the model lacks the statistics PostgreSQL would use):
 //! * grouped aggregation: one grouping column; hashed unless the input is sorted (a Sort
 //!   or Gather Merge below it); no HashAgg spill costs;
-//! * hash join: one hash clause; the inner bucket holds `max(rows_per_outer, 1)` rows
-//!   (PostgreSQL estimates this from the key's n_distinct and MCVs); semi/anti joins are
-//!   costed like inner joins with their own output row count;
+//! * hash join: one hash clause; the inner key has `max(rows_per_outer, 1)` rows per
+//!   distinct value (PostgreSQL takes n_distinct and MCVs from the statistics); semi/anti
+//!   joins are costed like inner joins with their own output row count;
 //! * index scans: btree descent with a tree height guessed from the index size, one index
 //!   qual operator when the scan reads part of the index, an index size of 20 bytes per
 //!   row when the scenario gives none;
@@ -948,7 +948,14 @@ impl<'a> CostCtx<'a> {
                     startup += self.num("seq_page_cost") * innerpages;
                     run += self.num("seq_page_cost") * (innerpages + 2.0 * outerpages);
                 }
-                let bucket_rows = clamp_row_est(rows_per_outer.max(1.0));
+                // final_cost_hashjoin: hash-qual evaluations = outer path rows × rows in
+                // the probed bucket × 0.5, where the bucket holds inner path rows ×
+                // innerbucketsize (1/ndistinct of the inner key, taken as rows per key =
+                // max(rows_per_outer, 1) / inner rows); then cpu_tuple_cost per tuple of
+                // approx_tuple_count = join selectivity × outer path rows × inner path
+                // rows. For partial paths both path row counts are per participant.
+                let inner_rel = i.rel_rows.max(1.0);
+                let bucket_rows = clamp_row_est(inner_rows * rows_per_outer.max(1.0) / inner_rel);
                 run += cpu_op * outer_rows * bucket_rows * 0.5;
                 let rel_rows = clamp_row_est(o.rel_rows * rows_per_outer);
                 let rows = if workers > 0 {
@@ -956,7 +963,9 @@ impl<'a> CostCtx<'a> {
                 } else {
                     rel_rows
                 };
-                run += cpu_tuple * rows;
+                let hashjointuples =
+                    clamp_row_est(outer_rows * inner_rows * rows_per_outer / inner_rel);
+                run += cpu_tuple * hashjointuples;
                 let mut details = Map::new();
                 details.insert("Join Type".into(), json!(join_type));
                 if !cond.is_empty() {

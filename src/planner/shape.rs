@@ -479,6 +479,72 @@ fn check_partial(n: &Node, e: &dyn Eligibility) -> Option<Node> {
     }
 }
 
+/// Most join-order variants [`join_order_variants`] returns (2^4: four inner joins).
+pub const MAX_JOIN_VARIANTS: usize = 16;
+
+/// The plan with the sides of its inner hash joins swapped in every combination (the
+/// plan itself first), as PostgreSQL tries both orders of a join (`add_paths_to_joinrel`
+/// with the relations swapped). `rel_rows` gives a subtree's row estimate, to restate
+/// `rows_per_outer` for the new outer side. Other join types keep their order.
+pub fn join_order_variants(n: &Node, rel_rows: &dyn Fn(&Node) -> f64) -> Vec<Node> {
+    let mut out = match n {
+        Node::HashJoin {
+            join_type,
+            rows_per_outer,
+            width,
+            outer,
+            inner,
+            cond,
+            ..
+        } => {
+            let outers = join_order_variants(outer, rel_rows);
+            let inners = join_order_variants(inner, rel_rows);
+            let mut v = vec![];
+            for o in &outers {
+                for i in &inners {
+                    let join = |outer: &Node, inner: &Node, rpo: f64| Node::HashJoin {
+                        join_type: join_type.clone(),
+                        parallel: false,
+                        rows_per_outer: rpo,
+                        width: *width,
+                        outer: Box::new(outer.clone()),
+                        inner: Box::new(inner.clone()),
+                        cond: cond.clone(),
+                    };
+                    v.push(join(o, i, *rows_per_outer));
+                    if join_type.eq_ignore_ascii_case("inner") {
+                        let rows = rel_rows(o) * rows_per_outer;
+                        let inner_rows = rel_rows(i).max(1.0);
+                        v.push(join(i, o, rows / inner_rows));
+                    }
+                }
+            }
+            v
+        }
+        _ => {
+            let mut v = vec![n.clone()];
+            for (k, child) in n.children().into_iter().enumerate() {
+                let alts = join_order_variants(child, rel_rows);
+                let mut next = vec![];
+                for base in &v {
+                    for alt in &alts {
+                        let mut idx = 0;
+                        next.push(map_children(base, |c| {
+                            let r = if idx == k { alt.clone() } else { c.clone() };
+                            idx += 1;
+                            r
+                        }));
+                    }
+                }
+                v = next;
+            }
+            v
+        }
+    };
+    out.truncate(MAX_JOIN_VARIANTS);
+    out
+}
+
 /// The scan that drives a (sub)plan: follow inputs and outer sides down to a scan.
 pub fn driving_scan(n: &Node) -> &Node {
     match n {
@@ -717,6 +783,37 @@ mod tests {
         let p = parallelize(&serial, &YES).unwrap();
         assert!(matches!(p.find_gather(), Some(Node::GatherMerge { .. })));
         assert_eq!(serial_plan(&p), serial);
+    }
+
+    #[test]
+    fn join_orders() {
+        let rows = |n: &Node| match n {
+            Node::SeqScan { table, .. } => [1000.0, 10.0][*table],
+            _ => 1.0,
+        };
+        let v = join_order_variants(&count(hj(seq(0), seq(1), "Inner")), &rows);
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[0], count(hj(seq(0), seq(1), "Inner")));
+        match &v[1] {
+            Node::Aggregate { input, .. } => match &**input {
+                Node::HashJoin {
+                    outer,
+                    inner,
+                    rows_per_outer,
+                    ..
+                } => {
+                    assert_eq!(**outer, seq(1));
+                    assert_eq!(**inner, seq(0));
+                    assert_eq!(*rows_per_outer, 100.0, "1000 join rows / 10 outer rows");
+                }
+                other => panic!("{other:?}"),
+            },
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            join_order_variants(&hj(seq(0), seq(1), "Anti"), &rows).len(),
+            1
+        );
     }
 
     #[test]
