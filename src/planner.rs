@@ -19,9 +19,17 @@
 //! costed with its *own* worker count (its divisor), and the shared table is sized from
 //! the inner rows times that divisor. When the inner side has no partial path (or
 //! `enable_parallel_hash` is off), the join is parallel-oblivious: every participant reads
-//! the whole inner side and builds its own hash table, charged in full. Approximation: a
-//! scenario's join order is kept; PostgreSQL would also try the other table as the
-//! driving side.
+//! the whole inner side and builds its own hash table, charged in full. Like PostgreSQL,
+//! the planner tries both orders of each inner hash join when the scenario is written as
+//! a serial plan, so the cheaper side drives (and sets Workers Planned); a scenario's own
+//! parallel shape is kept as given. Other join types, and the choice between join
+//! methods, stay as the scenario has them.
+//!
+//! Checked against a real PostgreSQL 15 in `tests/planner_vs_postgres.rs`: Workers
+//! Planned, Workers Launched and the chosen plan's total cost agree exactly (to the
+//! cent) for count(*) over a 400-point settings grid, filters, Gather Merge with bounded
+//! and external sorts, Limit, Parallel Hash Join (both orders) and hashed, non-hashed and
+//! parallel-subquery SubPlans.
 
 pub mod cost;
 pub mod shape;
@@ -175,6 +183,11 @@ pub struct PlanReport {
     pub restricted_above_gather: Vec<String>,
     /// For each SubPlan in plan order: whether it uses a hash table (§7.1).
     pub subplans_hashed: Vec<bool>,
+    /// For each SubPlan in plan order: the Workers Planned of the Gather in the
+    /// subquery's own plan (0 when it is serial). A SubPlan big enough for its own
+    /// parallel plan makes the scan evaluating it serial (§7.4); EXPLAIN then shows this
+    /// Gather under the SubPlan although `workers_planned` (the main plan's) is 0.
+    pub subplan_workers_planned: Vec<u32>,
     /// How Workers Planned was derived.
     pub worker_calculation: Option<String>,
     /// How Workers Launched was derived.
@@ -211,6 +224,7 @@ impl PlanReport {
             "launch_calculation": self.launch_calculation,
             "restricted_above_gather": self.restricted_above_gather,
             "subplans_hashed": self.subplans_hashed,
+            "subplan_workers_planned": self.subplan_workers_planned,
             "plan": self.costed.to_explain_json(),
             "serial_plan": self.serial_costed.to_explain_json(),
             "parallel_plan": self.parallel_costed.as_ref().map(|c| c.to_explain_json()),
@@ -385,12 +399,24 @@ fn subplans(n: &Node) -> Vec<(&SubPlan, &Node)> {
         .collect()
 }
 
-fn subplan_notes(ctx: &CostCtx, serial: &Node) -> (Vec<bool>, Vec<String>) {
+/// Per SubPlan: (hashed, Workers Planned of its own Gather), and notes.
+fn subplan_notes(ctx: &CostCtx, serial: &Node) -> (Vec<bool>, Vec<u32>, Vec<String>) {
     let mut hashed = vec![];
+    let mut workers = vec![];
     let mut notes = vec![];
     for (i, (sp, _scan)) in subplans(serial).into_iter().enumerate() {
         let c = ctx.subplan_cost(sp);
         hashed.push(c.hashed);
+        let w = costed_gather(&c.plan)
+            .and_then(|g| g.details["Workers Planned"].as_u64())
+            .unwrap_or(0) as u32;
+        workers.push(w);
+        if w > 0 {
+            notes.push(format!(
+                "SubPlan {} runs its subquery with its own Gather (Workers Planned: {w})",
+                i + 1
+            ));
+        }
         let bytes = c.plan.rows * (crate::model::maxalign(sp.width) + 24.0);
         let table = &ctx.tables[sp.table].name;
         let hash_mem = ctx.settings.hash_mem_bytes();
@@ -414,7 +440,7 @@ fn subplan_notes(ctx: &CostCtx, serial: &Node) -> (Vec<bool>, Vec<String>) {
             ));
         }
     }
-    (hashed, notes)
+    (hashed, workers, notes)
 }
 
 /// Notes on the parallel candidate: parallel-oblivious hash joins and the tables that
@@ -570,6 +596,7 @@ fn plan_pinned(sc: &Scenario) -> PlanReport {
         pinned: true,
         restricted_above_gather: pg.restricted_above_gather,
         subplans_hashed: pg.subplans_hashed,
+        subplan_workers_planned: pg.subplan_workers_planned,
         worker_calculation: Some(format!("pinned by the scenario at {pinned_w}")),
         launch_calculation: launch_calc,
         plan: sc.plan.clone(),
@@ -614,7 +641,7 @@ fn plan_free(sc: &Scenario) -> PlanReport {
             "join order differs from the scenario's: the cheaper plan hashes the other side of a hash join (PostgreSQL tries both orders)".to_string()
         })
     };
-    let (subplans_hashed, sp_notes) = subplan_notes(&ctx, &serial);
+    let (subplans_hashed, subplan_workers_planned, sp_notes) = subplan_notes(&ctx, &serial);
     let mut reasons: Vec<String> = vec![];
     let mut restricted: Vec<String> = vec![];
     let mut report = PlanReport {
@@ -629,6 +656,7 @@ fn plan_free(sc: &Scenario) -> PlanReport {
         pinned: false,
         restricted_above_gather: vec![],
         subplans_hashed,
+        subplan_workers_planned,
         worker_calculation: None,
         launch_calculation: None,
         plan: serial.clone(),
@@ -1461,6 +1489,7 @@ mod tests {
             "{:?}",
             r.reasons
         );
+        assert_eq!(r.subplan_workers_planned, vec![2]);
     }
 
     #[test]

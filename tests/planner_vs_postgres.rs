@@ -6,8 +6,8 @@
 //! Fails when PostgreSQL cannot be started, unless `PQSIM_SKIP_PG=1`.
 
 use pqsim::guc::Settings;
-use pqsim::model::{AggMode, Filter, Node, OutputMode, QueryProps, Scenario, Table};
-use pqsim::pg::{probe, ExplainPlan, ThrowawayServer};
+use pqsim::model::{AggMode, Filter, Node, OutputMode, QueryProps, Scenario, SubPlan, Table};
+use pqsim::pg::{probe, ExplainNode, ExplainPlan, ThrowawayServer};
 use pqsim::planner;
 use std::time::Instant;
 
@@ -95,11 +95,38 @@ fn scenario_with(tables: Vec<Table>, plan: Node, sets: &[(&str, String)]) -> Sce
     }
 }
 
+/// Workers Planned / Launched of the main plan's Gather (not one inside a SubPlan).
 fn gather_of(plan: &ExplainPlan) -> (u32, Option<u32>) {
-    plan.nodes()
-        .find(|n| n.node_type == "Gather" || n.node_type == "Gather Merge")
+    fn find(n: &ExplainNode) -> Option<&ExplainNode> {
+        if n.node_type == "Gather" || n.node_type == "Gather Merge" {
+            return Some(n);
+        }
+        n.plans
+            .iter()
+            .filter(|c| {
+                !matches!(
+                    c.parent_relationship.as_deref(),
+                    Some("SubPlan" | "InitPlan")
+                )
+            })
+            .find_map(find)
+    }
+    find(&plan.root)
         .map(|n| (n.workers_planned.unwrap_or(0), n.workers_launched))
         .unwrap_or((0, None))
+}
+
+/// Workers Planned of the Gathers inside SubPlans, in plan order.
+fn subplan_gathers(plan: &ExplainPlan) -> Vec<u32> {
+    plan.nodes()
+        .filter(|n| n.parent_relationship.as_deref() == Some("SubPlan"))
+        .map(|sp| {
+            sp.iter()
+                .find(|n| n.node_type == "Gather" || n.node_type == "Gather Merge")
+                .and_then(|g| g.workers_planned)
+                .unwrap_or(0)
+        })
+        .collect()
 }
 
 fn sql(client: &mut postgres::Client, text: &str) {
@@ -363,8 +390,8 @@ fn shapes(
     points: &mut usize,
     mismatches: &mut usize,
 ) {
-    let (big, mid) = (&tables[3], &tables[2]);
-    let model = vec![big.model(None), mid.model(None)];
+    let (big, mid, small) = (&tables[3], &tables[2], &tables[1]);
+    let model = vec![big.model(None), mid.model(None), small.model(None)];
     let tuples = model[0].rows;
     // PostgreSQL's row estimate of the first scan / join node of the serial plan.
     let mut serial_rows = |sql: &str, node: &str| -> f64 {
@@ -377,10 +404,13 @@ fn shapes(
     };
     let b = &big.name;
     let m = &mid.name;
+    let sm = &small.name;
     let lt = format!("SELECT count(*) FROM {b} WHERE id < 900000");
     let sel_lt = serial_rows(&lt, "Seq Scan") / tuples;
     let md = format!("SELECT id FROM {b} WHERE id % 1000 = 0");
     let sel_md = serial_rows(&md, "Seq Scan") / tuples;
+    let sub_sql = format!("SELECT id FROM {b} WHERE id < 9000");
+    let sub_rows = serial_rows(&sub_sql, "Seq Scan");
     let join = format!("SELECT count(*) FROM {b} a JOIN {m} b ON a.id = b.id");
     let join_rows = serial_rows(&join, "Hash Join");
     let join_f =
@@ -402,7 +432,40 @@ fn shapes(
         width: 8.0,
         input: Box::new(input),
     };
+    // x NOT IN (SELECT id FROM sub): the testexpr `=` is the filter's one operator,
+    // NOT of a SubPlan is estimated at selectivity 0.5.
+    let not_in = |outer: usize, sub: usize, rows: f64| {
+        count(scan(
+            outer,
+            Some(Filter {
+                text: String::new(),
+                selectivity: 0.5,
+                operators: 1.0,
+                subplan: Some(SubPlan {
+                    table: sub,
+                    width: 4.0,
+                    rows,
+                    text: String::new(),
+                }),
+            }),
+            0.0,
+        ))
+    };
     let cases: Vec<(String, Node)> = vec![
+        (
+            format!("SELECT count(*) FROM {b} WHERE id NOT IN (SELECT id FROM {sm})"),
+            not_in(0, 2, model[2].rows),
+        ),
+        (
+            format!("SELECT count(*) FROM {m} WHERE id NOT IN (SELECT id FROM {b})"),
+            not_in(1, 0, tuples),
+        ),
+        // A subquery selective enough for its own Gather: the outer scan stays serial
+        // (reference §7.4). pqsim's SubPlan filter has one operator, like `id < 9000`.
+        (
+            format!("SELECT count(*) FROM {m} WHERE id NOT IN ({sub_sql})"),
+            not_in(1, 0, sub_rows),
+        ),
         (lt.clone(), count(scan(0, filter(1.0, sel_lt), 0.0))),
         (md.clone(), scan(0, filter(2.0, sel_md), 4.0)),
         (format!("SELECT id, pad FROM {b}"), scan(0, None, 13.0)),
@@ -448,7 +511,8 @@ fn shapes(
         let r = planner::plan(&scenario_with(model.clone(), plan, &sets));
         let ours = (r.costed.total * 100.0).round() / 100.0;
         let pg_cost = pg.root.total_cost;
-        let workers_ok = pg_w == r.workers_planned;
+        let workers_ok =
+            pg_w == r.workers_planned && subplan_gathers(&pg) == r.subplan_workers_planned;
         let cost_ok = (ours - pg_cost).abs() < 0.015;
         let verdict = if workers_ok && cost_ok {
             "ok"

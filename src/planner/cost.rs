@@ -391,8 +391,8 @@ impl Costed {
         m.insert("Parallel Aware".into(), json!(self.parallel_aware));
         m.insert("Startup Cost".into(), json!(round2(self.startup)));
         m.insert("Total Cost".into(), json!(round2(self.total)));
-        m.insert("Plan Rows".into(), json!(self.rows.round()));
-        m.insert("Plan Width".into(), json!(self.width.round()));
+        m.insert("Plan Rows".into(), json!(self.rows.round() as u64));
+        m.insert("Plan Width".into(), json!(self.width.round() as u64));
         for k in ["Workers Planned", "Single Copy"] {
             if let Some(v) = self.details.get(k) {
                 m.insert(k.into(), v.clone());
@@ -417,7 +417,9 @@ impl Costed {
         ));
         let inner_pad = " ".repeat(indent + if first { 2 } else { 6 });
         for (k, v) in &self.details {
-            if k.starts_with('_') || k == "Partial Mode" || k == "Strategy" {
+            if k.starts_with('_')
+                || matches!(k.as_str(), "Partial Mode" | "Strategy" | "Relation Name")
+            {
                 continue;
             }
             let text = match v {
