@@ -146,43 +146,14 @@ pub struct Decision {
 }
 
 pub fn decide(sc: &Scenario) -> Decision {
-    // Interim until the planner module lands: log3 rule on the driving scan's pages.
-    fn set_workers(n: &Node, w: u32) -> Node {
-        match n.clone() {
-            Node::Gather { single_copy, input, .. } => Node::Gather { workers: Some(w), single_copy, input },
-            Node::GatherMerge { input, .. } => Node::GatherMerge { workers: Some(w), input },
-            Node::Limit { count, input } => Node::Limit { count, input: Box::new(set_workers(&input, w)) },
-            Node::Sort { keys, input } => Node::Sort { keys, input: Box::new(set_workers(&input, w)) },
-            Node::Aggregate { mode, groups, aggregates, width, input } => {
-                Node::Aggregate { mode, groups, aggregates, width, input: Box::new(set_workers(&input, w)) }
-            }
-            other => other,
-        }
-    }
-    let s = &sc.settings;
-    let planned = match sc.plan.find_gather() {
-        Some(Node::Gather { workers: Some(w), .. }) | Some(Node::GatherMerge { workers: Some(w), .. }) => *w,
-        _ => {
-            let pages = sc.tables.first().map_or(0.0, |t| t.pages);
-            let t = s.num("min_parallel_table_scan_size").max(1.0);
-            let mut w = 1u32;
-            let mut thr = t;
-            while pages >= thr * 3.0 {
-                w += 1;
-                thr *= 3.0;
-            }
-            w.min(s.int("max_parallel_workers_per_gather") as u32)
-        }
-    };
-    let free_slots = (s.int("max_worker_processes") - 1).max(0) as u32;
-    let launched =
-        planned.min(free_slots).min((s.int("max_parallel_workers") as u32).saturating_sub(sc.busy_worker_slots));
+    let rep = crate::planner::plan(sc);
+    let launched = crate::planner::workers_launched(rep.workers_planned, &sc.settings, sc.busy_worker_slots);
     Decision {
-        plan: set_workers(&sc.plan, planned),
-        workers_planned: planned,
+        plan: rep.plan.clone(),
+        workers_planned: rep.workers_planned,
         workers_launched: launched,
-        json: json!({"workers_planned": planned, "parallel": planned > 0, "reasons": [], "serial_total_cost": null, "parallel_total_cost": null}),
-        text: format!("Workers Planned: {planned}\n"),
+        json: rep.to_json(),
+        text: rep.render_text(),
     }
 }
 

@@ -9,6 +9,7 @@ pub mod exec;
 pub mod guc;
 pub mod model;
 pub mod pg;
+pub mod planner;
 pub mod plot;
 pub mod report;
 pub mod stats;

@@ -1,0 +1,860 @@
+//! Plan shapes: the serial version of a plan, the usual parallel version of a serial plan
+//! (the shape PostgreSQL 15 builds for it), and worker counts on Gather nodes. No costs.
+//!
+//! One parallel candidate per plan: PostgreSQL also weighs other parallel shapes (a
+//! Sort above a Gather instead of Gather Merge, the join sides swapped so that the other
+//! table drives the parallel scan, ...); pqsim keeps the scenario's join order and builds
+//! the shape PostgreSQL usually picks for it.
+
+use crate::model::{AggMode, Node};
+
+/// What the planner knows about scans, for building parallel shapes.
+pub trait Eligibility {
+    /// Whether this scan gets a partial path (Parallel Seq/Index Scan): its table is
+    /// parallel-safe, passes the size rule (or has a positive `parallel_workers` option)
+    /// and its quals are parallel-safe.
+    fn partial_scan(&self, scan: &Node) -> bool;
+    /// Whether a table may be read below a Gather at all (not temporary, quals safe).
+    fn safe_table(&self, table: usize) -> bool;
+    /// Whether this scan (non-partial) may run below a Gather.
+    fn safe_scan(&self, scan: &Node) -> bool;
+    /// `enable_parallel_hash`.
+    fn parallel_hash(&self) -> bool;
+}
+
+/// The plan PostgreSQL would run serially: Gather/Gather Merge removed, parallel scans
+/// made plain, a Partial + Finalize aggregate pair merged into one simple aggregate,
+/// Parallel Hash made a plain Hash.
+pub fn serial_plan(n: &Node) -> Node {
+    match n {
+        Node::Gather { input, .. } | Node::GatherMerge { input, .. } => serial_plan(input),
+        Node::SeqScan {
+            table,
+            filter,
+            width,
+            ..
+        } => Node::SeqScan {
+            table: *table,
+            parallel: false,
+            filter: filter.clone(),
+            width: *width,
+        },
+        Node::IndexScan {
+            table,
+            filter,
+            width,
+            fraction,
+            correlation,
+            ..
+        } => Node::IndexScan {
+            table: *table,
+            parallel: false,
+            filter: filter.clone(),
+            width: *width,
+            fraction: *fraction,
+            correlation: *correlation,
+        },
+        Node::Aggregate {
+            mode,
+            groups,
+            aggregates,
+            width,
+            input,
+        } => {
+            let input = match mode {
+                AggMode::Finalize => strip_partial(input).unwrap_or_else(|| serial_plan(input)),
+                _ => serial_plan(input),
+            };
+            Node::Aggregate {
+                mode: AggMode::Simple,
+                groups: *groups,
+                aggregates: *aggregates,
+                width: *width,
+                input: Box::new(input),
+            }
+        }
+        Node::Sort { keys, input } => Node::Sort {
+            keys: keys.clone(),
+            input: Box::new(serial_plan(input)),
+        },
+        Node::Limit { count, input } => Node::Limit {
+            count: *count,
+            input: Box::new(serial_plan(input)),
+        },
+        Node::HashJoin {
+            join_type,
+            rows_per_outer,
+            width,
+            outer,
+            inner,
+            cond,
+            ..
+        } => Node::HashJoin {
+            join_type: join_type.clone(),
+            parallel: false,
+            rows_per_outer: *rows_per_outer,
+            width: *width,
+            outer: Box::new(serial_plan(outer)),
+            inner: Box::new(serial_plan(inner)),
+            cond: cond.clone(),
+        },
+        Node::NestedLoop {
+            join_type,
+            rows_per_outer,
+            inner_table,
+            width,
+            outer,
+            cond,
+        } => Node::NestedLoop {
+            join_type: join_type.clone(),
+            rows_per_outer: *rows_per_outer,
+            inner_table: *inner_table,
+            width: *width,
+            outer: Box::new(serial_plan(outer)),
+            cond: cond.clone(),
+        },
+    }
+}
+
+/// Below a Finalize aggregate: through Gather / Gather Merge / Sort down to the Partial
+/// aggregate, whose input (made serial) the merged simple aggregate reads.
+fn strip_partial(n: &Node) -> Option<Node> {
+    match n {
+        Node::Gather { input, .. } | Node::GatherMerge { input, .. } | Node::Sort { input, .. } => {
+            strip_partial(input)
+        }
+        Node::Aggregate {
+            mode: AggMode::Partial,
+            input,
+            ..
+        } => Some(serial_plan(input)),
+        _ => None,
+    }
+}
+
+/// The plan with its (first) Gather or Gather Merge set to `workers`; `single_copy`
+/// applies to a Gather.
+pub fn with_workers(n: &Node, workers: u32, single_copy: bool) -> Node {
+    fn go(n: &Node, workers: u32, single_copy: bool, done: &mut bool) -> Node {
+        if *done {
+            return n.clone();
+        }
+        match n {
+            Node::Gather { input, .. } => {
+                *done = true;
+                Node::Gather {
+                    workers: Some(workers),
+                    single_copy,
+                    input: input.clone(),
+                }
+            }
+            Node::GatherMerge { input, .. } => {
+                *done = true;
+                Node::GatherMerge {
+                    workers: Some(workers),
+                    input: input.clone(),
+                }
+            }
+            _ => map_children(n, |c| go(c, workers, single_copy, done)),
+        }
+    }
+    let mut done = false;
+    go(n, workers, single_copy, &mut done)
+}
+
+/// The same node with each child replaced by `f(child)`.
+pub fn map_children(n: &Node, mut f: impl FnMut(&Node) -> Node) -> Node {
+    let mut n = n.clone();
+    match &mut n {
+        Node::SeqScan { .. } | Node::IndexScan { .. } => {}
+        Node::Aggregate { input, .. }
+        | Node::Sort { input, .. }
+        | Node::Limit { input, .. }
+        | Node::Gather { input, .. }
+        | Node::GatherMerge { input, .. } => **input = f(input),
+        Node::HashJoin { outer, inner, .. } => {
+            **outer = f(outer);
+            **inner = f(inner);
+        }
+        Node::NestedLoop { outer, .. } => **outer = f(outer),
+    }
+    n
+}
+
+fn join_allows_partial(join_type: &str) -> bool {
+    // PostgreSQL 15 builds no partial paths for RIGHT or FULL joins
+    // (joinpath.c:hash_inner_and_outer, match_unsorted_outer).
+    !matches!(join_type.to_ascii_lowercase().as_str(), "right" | "full")
+}
+
+/// Whether a serial subtree could run entirely inside each participant, unsplit
+/// (parallel-safe): the inner side of a parallel-oblivious join.
+pub fn safe_subtree(n: &Node, e: &dyn Eligibility) -> bool {
+    match n {
+        Node::SeqScan { .. } | Node::IndexScan { .. } => e.safe_scan(n),
+        Node::NestedLoop {
+            inner_table, outer, ..
+        } => e.safe_table(*inner_table) && safe_subtree(outer, e),
+        Node::Gather { .. } | Node::GatherMerge { .. } => false,
+        _ => n.children().iter().all(|c| safe_subtree(c, e)),
+    }
+}
+
+/// Whether a serial scan/join subtree can become a partial path.
+pub fn partialable(n: &Node, e: &dyn Eligibility) -> bool {
+    match n {
+        Node::SeqScan { .. } | Node::IndexScan { .. } => e.partial_scan(n),
+        Node::HashJoin {
+            join_type,
+            outer,
+            inner,
+            ..
+        } => {
+            join_allows_partial(join_type)
+                && partialable(outer, e)
+                && ((e.parallel_hash() && partialable(inner, e)) || safe_subtree(inner, e))
+        }
+        Node::NestedLoop {
+            join_type,
+            outer,
+            inner_table,
+            ..
+        } => join_allows_partial(join_type) && e.safe_table(*inner_table) && partialable(outer, e),
+        _ => false,
+    }
+}
+
+/// The partial version of a `partialable` subtree: scans parallel-aware, hash joins
+/// Parallel Hash when the inner side has its own partial path and enable_parallel_hash is
+/// on, parallel-oblivious (full inner in every participant) otherwise.
+pub fn partial(n: &Node, e: &dyn Eligibility) -> Node {
+    match n {
+        Node::SeqScan { .. } | Node::IndexScan { .. } => set_scan_parallel(n, true),
+        Node::HashJoin {
+            join_type,
+            rows_per_outer,
+            width,
+            outer,
+            inner,
+            cond,
+            ..
+        } => {
+            let ph = e.parallel_hash() && partialable(inner, e);
+            Node::HashJoin {
+                join_type: join_type.clone(),
+                parallel: ph,
+                rows_per_outer: *rows_per_outer,
+                width: *width,
+                outer: Box::new(partial(outer, e)),
+                inner: Box::new(if ph {
+                    partial(inner, e)
+                } else {
+                    serial_plan(inner)
+                }),
+                cond: cond.clone(),
+            }
+        }
+        Node::NestedLoop { .. } => map_children(n, |c| partial(c, e)),
+        other => other.clone(),
+    }
+}
+
+fn set_scan_parallel(n: &Node, parallel: bool) -> Node {
+    let mut n = n.clone();
+    match &mut n {
+        Node::SeqScan { parallel: p, .. } | Node::IndexScan { parallel: p, .. } => *p = parallel,
+        _ => {}
+    }
+    n
+}
+
+/// The parallel version PostgreSQL usually builds for a serial plan, with the Gather's
+/// worker count left open (`None`), or `None` when no part of it can run in parallel:
+/// * Aggregate over a scan/join -> Finalize Aggregate, Gather, Partial Aggregate;
+/// * Aggregate over a Sort over a scan/join (grouped, sorted) -> Finalize GroupAggregate,
+///   Gather Merge, Sort, Partial HashAggregate;
+/// * Sort over a scan/join -> Gather Merge over a Sort in each participant;
+/// * Limit over X -> Limit over the parallel X;
+/// * a scan/join -> Gather over its partial version;
+/// * a join that cannot run below a Gather (RIGHT/FULL join, a temporary or otherwise
+///   restricted table on its inner side) keeps running in the leader, with the Gather
+///   pushed down to its outer side.
+pub fn parallelize(n: &Node, e: &dyn Eligibility) -> Option<Node> {
+    match n {
+        Node::Limit { count, input } => Some(Node::Limit {
+            count: *count,
+            input: Box::new(parallelize(input, e)?),
+        }),
+        Node::Sort { keys, input } => {
+            if partialable(input, e) {
+                Some(Node::GatherMerge {
+                    workers: None,
+                    input: Box::new(Node::Sort {
+                        keys: keys.clone(),
+                        input: Box::new(partial(input, e)),
+                    }),
+                })
+            } else {
+                Some(Node::Sort {
+                    keys: keys.clone(),
+                    input: Box::new(parallelize(input, e)?),
+                })
+            }
+        }
+        Node::Aggregate {
+            groups,
+            aggregates,
+            width,
+            input,
+            ..
+        } => {
+            let agg = |mode, input: Node| Node::Aggregate {
+                mode,
+                groups: *groups,
+                aggregates: *aggregates,
+                width: *width,
+                input: Box::new(input),
+            };
+            if partialable(input, e) {
+                return Some(agg(
+                    AggMode::Finalize,
+                    Node::Gather {
+                        workers: None,
+                        single_copy: false,
+                        input: Box::new(agg(AggMode::Partial, partial(input, e))),
+                    },
+                ));
+            }
+            if let Node::Sort {
+                keys,
+                input: sorted,
+            } = &**input
+            {
+                if *groups > 1.0 && partialable(sorted, e) {
+                    return Some(agg(
+                        AggMode::Finalize,
+                        Node::GatherMerge {
+                            workers: None,
+                            input: Box::new(Node::Sort {
+                                keys: keys.clone(),
+                                input: Box::new(agg(AggMode::Partial, partial(sorted, e))),
+                            }),
+                        },
+                    ));
+                }
+            }
+            Some(agg(AggMode::Simple, parallelize(input, e)?))
+        }
+        Node::SeqScan { .. }
+        | Node::IndexScan { .. }
+        | Node::HashJoin { .. }
+        | Node::NestedLoop { .. } => {
+            if partialable(n, e) {
+                return Some(Node::Gather {
+                    workers: None,
+                    single_copy: false,
+                    input: Box::new(partial(n, e)),
+                });
+            }
+            match n {
+                Node::HashJoin { outer, .. } | Node::NestedLoop { outer, .. } => {
+                    let par_outer = parallelize(outer, e)?;
+                    let mut m = n.clone();
+                    if let Node::HashJoin { outer, .. } | Node::NestedLoop { outer, .. } = &mut m {
+                        **outer = par_outer;
+                    }
+                    Some(m)
+                }
+                _ => None,
+            }
+        }
+        Node::Gather { .. } | Node::GatherMerge { .. } => None,
+    }
+}
+
+/// A scenario's own parallel plan, checked against what PostgreSQL can build: the
+/// driving scan must get a partial path (else `None`), a Parallel Hash whose inner side
+/// cannot be partial becomes a parallel-oblivious Hash Join; an inner side that may not run
+/// below a Gather makes the shape impossible (`None`: the caller falls back to
+/// [`parallelize`] of the serial plan).
+pub fn check_parallel(n: &Node, e: &dyn Eligibility) -> Option<Node> {
+    match n {
+        Node::Gather {
+            single_copy: false,
+            workers,
+            input,
+        } => Some(Node::Gather {
+            workers: *workers,
+            single_copy: false,
+            input: Box::new(check_partial(input, e)?),
+        }),
+        Node::GatherMerge { workers, input } => Some(Node::GatherMerge {
+            workers: *workers,
+            input: Box::new(check_partial(input, e)?),
+        }),
+        Node::Gather {
+            single_copy: true, ..
+        } => None,
+        _ => {
+            let mut ok = true;
+            let out = map_children(n, |c| match check_parallel_or_keep(c, e) {
+                Some(x) => x,
+                None => {
+                    ok = false;
+                    c.clone()
+                }
+            });
+            ok.then_some(out)
+        }
+    }
+}
+
+fn check_parallel_or_keep(n: &Node, e: &dyn Eligibility) -> Option<Node> {
+    if n.find_gather().is_some() {
+        check_parallel(n, e)
+    } else {
+        Some(n.clone())
+    }
+}
+
+fn check_partial(n: &Node, e: &dyn Eligibility) -> Option<Node> {
+    match n {
+        Node::SeqScan { parallel, .. } | Node::IndexScan { parallel, .. } => {
+            (*parallel && e.partial_scan(n)).then(|| n.clone())
+        }
+        Node::Aggregate { .. } | Node::Sort { .. } | Node::Limit { .. } => {
+            let mut ok = true;
+            let out = map_children(n, |c| {
+                check_partial(c, e).unwrap_or_else(|| {
+                    ok = false;
+                    c.clone()
+                })
+            });
+            ok.then_some(out)
+        }
+        Node::HashJoin {
+            join_type,
+            parallel,
+            rows_per_outer,
+            width,
+            outer,
+            inner,
+            cond,
+        } => {
+            if !join_allows_partial(join_type) {
+                return None;
+            }
+            let outer = check_partial(outer, e)?;
+            let serial_inner = serial_plan(inner);
+            let (ph, inner) = if *parallel && e.parallel_hash() && partialable(&serial_inner, e) {
+                (true, partial(&serial_inner, e))
+            } else if safe_subtree(&serial_inner, e) {
+                (false, serial_inner)
+            } else {
+                return None;
+            };
+            Some(Node::HashJoin {
+                join_type: join_type.clone(),
+                parallel: ph,
+                rows_per_outer: *rows_per_outer,
+                width: *width,
+                outer: Box::new(outer),
+                inner: Box::new(inner),
+                cond: cond.clone(),
+            })
+        }
+        Node::NestedLoop {
+            join_type,
+            inner_table,
+            outer,
+            ..
+        } => {
+            if !join_allows_partial(join_type) || !e.safe_table(*inner_table) {
+                return None;
+            }
+            let o = check_partial(outer, e)?;
+            Some(map_children(n, |_| o.clone()))
+        }
+        Node::Gather { .. } | Node::GatherMerge { .. } => None,
+    }
+}
+
+/// Most join-order variants [`join_order_variants`] returns (2^4: four inner joins).
+pub const MAX_JOIN_VARIANTS: usize = 16;
+
+/// The plan with the sides of its inner hash joins swapped in every combination (the
+/// plan itself first), as PostgreSQL tries both orders of a join (`add_paths_to_joinrel`
+/// with the relations swapped). `rel_rows` gives a subtree's row estimate, to restate
+/// `rows_per_outer` for the new outer side. Other join types keep their order.
+pub fn join_order_variants(n: &Node, rel_rows: &dyn Fn(&Node) -> f64) -> Vec<Node> {
+    let mut out = match n {
+        Node::HashJoin {
+            join_type,
+            rows_per_outer,
+            width,
+            outer,
+            inner,
+            cond,
+            ..
+        } => {
+            let outers = join_order_variants(outer, rel_rows);
+            let inners = join_order_variants(inner, rel_rows);
+            let mut v = vec![];
+            for o in &outers {
+                for i in &inners {
+                    let join = |outer: &Node, inner: &Node, rpo: f64| Node::HashJoin {
+                        join_type: join_type.clone(),
+                        parallel: false,
+                        rows_per_outer: rpo,
+                        width: *width,
+                        outer: Box::new(outer.clone()),
+                        inner: Box::new(inner.clone()),
+                        cond: cond.clone(),
+                    };
+                    v.push(join(o, i, *rows_per_outer));
+                    if join_type.eq_ignore_ascii_case("inner") {
+                        let rows = rel_rows(o) * rows_per_outer;
+                        let inner_rows = rel_rows(i).max(1.0);
+                        v.push(join(i, o, rows / inner_rows));
+                    }
+                }
+            }
+            v
+        }
+        _ => {
+            let mut v = vec![n.clone()];
+            for (k, child) in n.children().into_iter().enumerate() {
+                let alts = join_order_variants(child, rel_rows);
+                let mut next = vec![];
+                for base in &v {
+                    for alt in &alts {
+                        let mut idx = 0;
+                        next.push(map_children(base, |c| {
+                            let r = if idx == k { alt.clone() } else { c.clone() };
+                            idx += 1;
+                            r
+                        }));
+                    }
+                }
+                v = next;
+            }
+            v
+        }
+    };
+    out.truncate(MAX_JOIN_VARIANTS);
+    out
+}
+
+/// The scan that drives a (sub)plan: follow inputs and outer sides down to a scan.
+pub fn driving_scan(n: &Node) -> &Node {
+    match n {
+        Node::SeqScan { .. } | Node::IndexScan { .. } => n,
+        Node::Aggregate { input, .. }
+        | Node::Sort { input, .. }
+        | Node::Limit { input, .. }
+        | Node::Gather { input, .. }
+        | Node::GatherMerge { input, .. } => driving_scan(input),
+        Node::HashJoin { outer, .. } | Node::NestedLoop { outer, .. } => driving_scan(outer),
+    }
+}
+
+/// Every scan of a plan with whether it runs below a Gather, in plan order.
+pub fn scans(n: &Node) -> Vec<(&Node, bool)> {
+    fn go<'a>(n: &'a Node, below: bool, out: &mut Vec<(&'a Node, bool)>) {
+        match n {
+            Node::SeqScan { .. } | Node::IndexScan { .. } => out.push((n, below)),
+            _ => {
+                let b = below || n.is_gather();
+                for c in n.children() {
+                    go(c, b, out);
+                }
+            }
+        }
+    }
+    let mut out = vec![];
+    go(n, false, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Filter;
+
+    struct All {
+        partial: bool,
+        hash: bool,
+        unsafe_table: Option<usize>,
+    }
+    impl Eligibility for All {
+        fn partial_scan(&self, scan: &Node) -> bool {
+            self.partial && self.safe_scan(scan)
+        }
+        fn safe_table(&self, table: usize) -> bool {
+            Some(table) != self.unsafe_table
+        }
+        fn safe_scan(&self, scan: &Node) -> bool {
+            match scan {
+                Node::SeqScan { table, .. } | Node::IndexScan { table, .. } => {
+                    self.safe_table(*table)
+                }
+                _ => true,
+            }
+        }
+        fn parallel_hash(&self) -> bool {
+            self.hash
+        }
+    }
+
+    fn seq(table: usize) -> Node {
+        Node::SeqScan {
+            table,
+            parallel: false,
+            filter: None,
+            width: 8.0,
+        }
+    }
+
+    fn count(input: Node) -> Node {
+        Node::Aggregate {
+            mode: AggMode::Simple,
+            groups: 1.0,
+            aggregates: 1.0,
+            width: 8.0,
+            input: Box::new(input),
+        }
+    }
+
+    fn hj(outer: Node, inner: Node, join_type: &str) -> Node {
+        Node::HashJoin {
+            join_type: join_type.into(),
+            parallel: false,
+            rows_per_outer: 1.0,
+            width: 16.0,
+            outer: Box::new(outer),
+            inner: Box::new(inner),
+            cond: String::new(),
+        }
+    }
+
+    const YES: All = All {
+        partial: true,
+        hash: true,
+        unsafe_table: None,
+    };
+
+    #[test]
+    fn count_star_round_trip() {
+        let serial = count(seq(0));
+        let par = parallelize(&serial, &YES).unwrap();
+        match &par {
+            Node::Aggregate {
+                mode: AggMode::Finalize,
+                input,
+                ..
+            } => match &**input {
+                Node::Gather {
+                    input,
+                    workers: None,
+                    ..
+                } => match &**input {
+                    Node::Aggregate {
+                        mode: AggMode::Partial,
+                        input,
+                        ..
+                    } => assert!(matches!(**input, Node::SeqScan { parallel: true, .. })),
+                    other => panic!("{other:?}"),
+                },
+                other => panic!("{other:?}"),
+            },
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(serial_plan(&par), serial);
+        let w = with_workers(&par, 3, false);
+        assert!(matches!(
+            w.find_gather(),
+            Some(Node::Gather {
+                workers: Some(3),
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn no_partial_scan_no_parallel_plan() {
+        let none = All {
+            partial: false,
+            hash: true,
+            unsafe_table: None,
+        };
+        assert!(parallelize(&count(seq(0)), &none).is_none());
+    }
+
+    #[test]
+    fn parallel_hash_or_oblivious() {
+        let p = parallelize(&hj(seq(0), seq(1), "Inner"), &YES).unwrap();
+        assert!(matches!(p.find_gather(), Some(Node::Gather { .. })));
+        assert!(p.has_parallel_aware());
+        match p.find_gather().unwrap().children()[0] {
+            Node::HashJoin {
+                parallel, inner, ..
+            } => {
+                assert!(*parallel);
+                assert!(matches!(**inner, Node::SeqScan { parallel: true, .. }));
+            }
+            other => panic!("{other:?}"),
+        }
+        let no_hash = All {
+            partial: true,
+            hash: false,
+            unsafe_table: None,
+        };
+        let p = parallelize(&hj(seq(0), seq(1), "Inner"), &no_hash).unwrap();
+        match p.find_gather().unwrap().children()[0] {
+            Node::HashJoin {
+                parallel, inner, ..
+            } => {
+                assert!(!*parallel);
+                assert!(matches!(
+                    **inner,
+                    Node::SeqScan {
+                        parallel: false,
+                        ..
+                    }
+                ));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn restricted_inner_pushes_gather_down() {
+        let temp_inner = All {
+            partial: true,
+            hash: true,
+            unsafe_table: Some(1),
+        };
+        let p = parallelize(&count(hj(seq(0), seq(1), "Inner")), &temp_inner).unwrap();
+        // Aggregate (simple) -> Hash Join -> [Gather -> Parallel Seq Scan 0], [Seq Scan 1]
+        match &p {
+            Node::Aggregate {
+                mode: AggMode::Simple,
+                input,
+                ..
+            } => match &**input {
+                Node::HashJoin { outer, inner, .. } => {
+                    assert!(matches!(**outer, Node::Gather { .. }));
+                    assert!(matches!(
+                        **inner,
+                        Node::SeqScan {
+                            parallel: false,
+                            ..
+                        }
+                    ));
+                }
+                other => panic!("{other:?}"),
+            },
+            other => panic!("{other:?}"),
+        }
+        // Right joins likewise.
+        let p = parallelize(&hj(seq(0), seq(1), "Right"), &YES).unwrap();
+        assert!(matches!(p, Node::HashJoin { .. }));
+    }
+
+    #[test]
+    fn sort_gets_gather_merge_and_serial_strips_it() {
+        let serial = Node::Limit {
+            count: 80.0,
+            input: Box::new(Node::Sort {
+                keys: vec!["id".into()],
+                input: Box::new(Node::SeqScan {
+                    table: 0,
+                    parallel: false,
+                    filter: Some(Filter {
+                        text: "x".into(),
+                        selectivity: 0.5,
+                        operators: 1.0,
+                        subplan: None,
+                    }),
+                    width: 8.0,
+                }),
+            }),
+        };
+        let p = parallelize(&serial, &YES).unwrap();
+        assert!(matches!(p.find_gather(), Some(Node::GatherMerge { .. })));
+        assert_eq!(serial_plan(&p), serial);
+    }
+
+    #[test]
+    fn join_orders() {
+        let rows = |n: &Node| match n {
+            Node::SeqScan { table, .. } => [1000.0, 10.0][*table],
+            _ => 1.0,
+        };
+        let v = join_order_variants(&count(hj(seq(0), seq(1), "Inner")), &rows);
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[0], count(hj(seq(0), seq(1), "Inner")));
+        match &v[1] {
+            Node::Aggregate { input, .. } => match &**input {
+                Node::HashJoin {
+                    outer,
+                    inner,
+                    rows_per_outer,
+                    ..
+                } => {
+                    assert_eq!(**outer, seq(1));
+                    assert_eq!(**inner, seq(0));
+                    assert_eq!(*rows_per_outer, 100.0, "1000 join rows / 10 outer rows");
+                }
+                other => panic!("{other:?}"),
+            },
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            join_order_variants(&hj(seq(0), seq(1), "Anti"), &rows).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn check_parallel_demotes_parallel_hash() {
+        let given = Node::Gather {
+            workers: None,
+            single_copy: false,
+            input: Box::new(Node::HashJoin {
+                join_type: "Inner".into(),
+                parallel: true,
+                rows_per_outer: 1.0,
+                width: 16.0,
+                outer: Box::new(set_scan_parallel(&seq(0), true)),
+                inner: Box::new(set_scan_parallel(&seq(1), true)),
+                cond: String::new(),
+            }),
+        };
+        let no_hash = All {
+            partial: true,
+            hash: false,
+            unsafe_table: None,
+        };
+        let c = check_parallel(&given, &no_hash).unwrap();
+        match &c {
+            Node::Gather { input, .. } => match &**input {
+                Node::HashJoin {
+                    parallel, inner, ..
+                } => {
+                    assert!(!*parallel);
+                    assert!(matches!(
+                        **inner,
+                        Node::SeqScan {
+                            parallel: false,
+                            ..
+                        }
+                    ));
+                }
+                other => panic!("{other:?}"),
+            },
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(check_parallel(&given, &YES).unwrap(), given);
+    }
+}
