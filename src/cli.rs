@@ -147,14 +147,28 @@ pub struct Decision {
 
 pub fn decide(sc: &Scenario) -> Decision {
     let rep = crate::planner::plan(sc);
-    let launched = crate::planner::workers_launched(rep.workers_planned, &sc.settings, sc.busy_worker_slots);
-    Decision {
-        plan: rep.plan.clone(),
-        workers_planned: rep.workers_planned,
-        workers_launched: launched,
-        json: rep.to_json(),
-        text: rep.render_text(),
+    let mut launched = crate::planner::workers_launched(rep.workers_planned, &sc.settings, sc.busy_worker_slots);
+    let mut planned = rep.workers_planned;
+    let mut json = rep.to_json();
+    let mut plan = rep.plan.clone();
+    // A serial plan whose hashed SubPlan runs its subquery with its own Gather (§7.4): the
+    // simulation runs that Gather while the leader builds the hash table.
+    if !rep.parallel {
+        let sub_workers = rep.subplan_workers_planned.first().copied().unwrap_or(0);
+        let hashed = rep.subplans_hashed.first().copied().unwrap_or(false);
+        if sub_workers > 0 && hashed {
+            plan = crate::planner::shape::map_subplans(&plan, &|sp: &crate::model::SubPlan| crate::model::SubPlan {
+                gather_workers: Some(sub_workers),
+                ..sp.clone()
+            });
+            launched = crate::planner::workers_launched(sub_workers, &sc.settings, sc.busy_worker_slots);
+            // EXPLAIN prints this Gather's Workers Planned (under SubPlan 1).
+            planned = sub_workers;
+            json["workers_planned"] = json!(sub_workers);
+            json["parallel"] = json!(true);
+        }
     }
+    Decision { plan, workers_planned: planned, workers_launched: launched, json, text: rep.render_text() }
 }
 
 pub struct RunOutput {

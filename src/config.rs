@@ -725,7 +725,7 @@ fn filter_from_raw(ctx: &Ctx, r: &RawNode, tables: &[Table]) -> Result<Option<Fi
                 Some(w) => non_negative(ctx, w, "subplan.rows")?,
                 None => tables[idx].rows,
             };
-            Some(SubPlan { table: idx, width, rows, text: s.text.clone() })
+            Some(SubPlan { table: idx, width, rows, text: s.text.clone(), gather_workers: None })
         }
     };
     Ok(Some(Filter { text: r.filter.clone().unwrap_or_default(), selectivity, operators, subplan }))

@@ -56,6 +56,9 @@ pub struct SubPlan {
     /// Rows the subquery returns (defaults to the table's rows).
     pub rows: f64,
     pub text: String,
+    /// Workers Planned of a Gather inside the subquery's own plan (set by the planner when
+    /// the subquery is big enough for a parallel plan; reference §7.4). None: serial subquery.
+    pub gather_workers: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

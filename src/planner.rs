@@ -35,8 +35,8 @@ pub mod cost;
 pub mod shape;
 
 pub use cost::{
-    clamp_row_est, compute_parallel_worker, explain_parallel_worker, parallel_divisor,
-    subplan_is_hashable, CostCtx, Costed, WorkerCalc, STD_FUZZ_FACTOR,
+    clamp_row_est, compute_parallel_worker, explain_parallel_worker, parallel_divisor, subplan_is_hashable, CostCtx,
+    Costed, WorkerCalc, STD_FUZZ_FACTOR,
 };
 pub use shape::{serial_plan, with_workers};
 
@@ -70,39 +70,25 @@ pub fn explain_launch(planned: u32, settings: &Settings, busy: u32) -> (u32, Str
     if busy > 0 {
         slot_text.push_str(&format!(" - {busy} busy"));
     }
-    let mut budget_text = format!(
-        "max_parallel_workers {}",
-        settings.int("max_parallel_workers")
-    );
+    let mut budget_text = format!("max_parallel_workers {}", settings.int("max_parallel_workers"));
     if busy > 0 {
         budget_text.push_str(&format!(" - {busy} busy"));
     }
     (
         launched,
-        format!(
-            "min(planned {planned}, free slots {slot_text} = {slots}, {budget_text} = {budget}) = {launched}"
-        ),
+        format!("min(planned {planned}, free slots {slot_text} = {slots}, {budget_text} = {budget}) = {launched}"),
     )
 }
 
 /// Commands whose query PostgreSQL 15 may plan in parallel (the SELECT part of them).
-const PARALLEL_COMMANDS: &[&str] = &[
-    "select",
-    "create_table_as",
-    "select_into",
-    "create_materialized_view",
-    "refresh_materialized_view",
-];
+const PARALLEL_COMMANDS: &[&str] =
+    &["select", "create_table_as", "select_into", "create_materialized_view", "refresh_materialized_view"];
 
 /// Reasons the whole query gets no parallel plan (`standard_planner`: parallelModeOK is
 /// false), reference §11.1. Empty when parallel plans are allowed.
 pub fn query_blockers(q: &QueryProps, s: &Settings) -> Vec<String> {
     let mut out = vec![];
-    let command = if q.command.is_empty() {
-        "select"
-    } else {
-        q.command.as_str()
-    };
+    let command = if q.command.is_empty() { "select" } else { q.command.as_str() };
     if !PARALLEL_COMMANDS.contains(&command) {
         out.push(format!(
             "command {} cannot use a parallel plan in PostgreSQL 15 (only SELECT, including CREATE TABLE AS, SELECT INTO and materialized views)",
@@ -111,19 +97,17 @@ pub fn query_blockers(q: &QueryProps, s: &Settings) -> Vec<String> {
     }
     for (name, label) in &q.functions {
         if *label == 'u' {
-            out.push(format!(
-                "function {name}() is PARALLEL UNSAFE: no parallel plan for the whole query"
-            ));
+            out.push(format!("function {name}() is PARALLEL UNSAFE: no parallel plan for the whole query"));
         }
     }
     if q.row_locks {
-        out.push(
-            "SELECT ... FOR UPDATE/SHARE takes row locks (parallel unsafe): no parallel plan"
-                .into(),
-        );
+        out.push("SELECT ... FOR UPDATE/SHARE takes row locks (parallel unsafe): no parallel plan".into());
     }
     if q.cursor {
-        out.push("the query runs in a cursor (DECLARE CURSOR or a PL/pgSQL FOR loop), which does not allow parallel plans".into());
+        out.push(
+            "the query runs in a cursor (DECLARE CURSOR or a PL/pgSQL FOR loop), which does not allow parallel plans"
+                .into(),
+        );
     }
     if q.serializable && q.server_version > 0 && q.server_version < 12 {
         out.push(format!(
@@ -145,9 +129,7 @@ pub fn restricted_constructs(q: &QueryProps) -> Vec<String> {
     let mut out = vec![];
     for (name, label) in &q.functions {
         if *label == 'r' {
-            out.push(format!(
-                "function {name}() is PARALLEL RESTRICTED: evaluated in the leader above the Gather"
-            ));
+            out.push(format!("function {name}() is PARALLEL RESTRICTED: evaluated in the leader above the Gather"));
         }
     }
     if q.materialized_cte {
@@ -234,11 +216,7 @@ impl PlanReport {
     /// `pqsim plan --format text`: a readable explanation.
     pub fn render_text(&self) -> String {
         let mut out = vec![];
-        let calc = self
-            .worker_calculation
-            .as_ref()
-            .map(|c| format!(" ({c})"))
-            .unwrap_or_default();
+        let calc = self.worker_calculation.as_ref().map(|c| format!(" ({c})")).unwrap_or_default();
         if self.parallel {
             out.push(format!("Workers Planned: {}{calc}", self.workers_planned));
             if self.single_copy {
@@ -247,30 +225,17 @@ impl PlanReport {
             out.push(format!(
                 "Workers Launched: {}{}",
                 self.workers_launched,
-                self.launch_calculation
-                    .as_ref()
-                    .map(|c| format!(" ({c})"))
-                    .unwrap_or_default()
+                self.launch_calculation.as_ref().map(|c| format!(" ({c})")).unwrap_or_default()
             ));
         } else {
             out.push(format!("Workers Planned: 0, serial plan{calc}"));
         }
-        out.push(format!(
-            "Serial plan total cost:   {}",
-            money(self.serial_total_cost)
-        ));
+        out.push(format!("Serial plan total cost:   {}", money(self.serial_total_cost)));
         match self.parallel_total_cost {
             Some(p) => out.push(format!("Parallel plan total cost: {}", money(p))),
             None => out.push("Parallel plan total cost: none (no parallel plan possible)".into()),
         }
-        out.push(format!(
-            "Chosen: {}",
-            if self.parallel {
-                "parallel plan"
-            } else {
-                "serial plan"
-            }
-        ));
+        out.push(format!("Chosen: {}", if self.parallel { "parallel plan" } else { "serial plan" }));
         if !self.reasons.is_empty() {
             out.push(String::new());
             out.push("Reasons:".into());
@@ -293,9 +258,7 @@ impl PlanReport {
         let other = if self.parallel {
             Some(("Serial alternative:", &self.serial_costed))
         } else {
-            self.parallel_costed
-                .as_ref()
-                .map(|c| ("Parallel alternative (not chosen):", c))
+            self.parallel_costed.as_ref().map(|c| ("Parallel alternative (not chosen):", c))
         };
         if let Some((title, c)) = other {
             out.push(String::new());
@@ -315,10 +278,7 @@ struct Elig<'a> {
 
 impl Elig<'_> {
     fn subplan_parallel(&self, filter: &Option<Filter>) -> bool {
-        filter
-            .as_ref()
-            .and_then(|f| f.subplan.as_ref())
-            .is_some_and(|sp| self.ctx.subplan_cost(sp).parallel_inner)
+        filter.as_ref().and_then(|f| f.subplan.as_ref()).is_some_and(|sp| self.ctx.subplan_cost(sp).parallel_inner)
     }
 }
 
@@ -344,9 +304,7 @@ impl Eligibility for Elig<'_> {
 
 fn scan_table(scan: &Node) -> Option<(usize, &Option<Filter>)> {
     match scan {
-        Node::SeqScan { table, filter, .. } | Node::IndexScan { table, filter, .. } => {
-            Some((*table, filter))
-        }
+        Node::SeqScan { table, filter, .. } | Node::IndexScan { table, filter, .. } => Some((*table, filter)),
         _ => None,
     }
 }
@@ -376,10 +334,7 @@ fn why_not_partial(scan: &Node, e: &Elig) -> String {
     let wc = e.ctx.scan_workers(scan);
     if wc.workers == 0 {
         if t.parallel_workers == Some(0) {
-            return format!(
-                "table {} has the storage option parallel_workers = 0: no parallel scan",
-                t.name
-            );
+            return format!("table {} has the storage option parallel_workers = 0: no parallel scan", t.name);
         }
         return format!("table {}: {}", t.name, wc.explanation);
     }
@@ -391,10 +346,7 @@ fn subplans(n: &Node) -> Vec<(&SubPlan, &Node)> {
     shape::scans(n)
         .into_iter()
         .filter_map(|(s, _)| {
-            scan_table(s)
-                .and_then(|(_, f)| f.as_ref())
-                .and_then(|f| f.subplan.as_ref())
-                .map(|sp| (sp, s))
+            scan_table(s).and_then(|(_, f)| f.as_ref()).and_then(|f| f.subplan.as_ref()).map(|sp| (sp, s))
         })
         .collect()
 }
@@ -407,15 +359,10 @@ fn subplan_notes(ctx: &CostCtx, serial: &Node) -> (Vec<bool>, Vec<u32>, Vec<Stri
     for (i, (sp, _scan)) in subplans(serial).into_iter().enumerate() {
         let c = ctx.subplan_cost(sp);
         hashed.push(c.hashed);
-        let w = costed_gather(&c.plan)
-            .and_then(|g| g.details["Workers Planned"].as_u64())
-            .unwrap_or(0) as u32;
+        let w = costed_gather(&c.plan).and_then(|g| g.details["Workers Planned"].as_u64()).unwrap_or(0) as u32;
         workers.push(w);
         if w > 0 {
-            notes.push(format!(
-                "SubPlan {} runs its subquery with its own Gather (Workers Planned: {w})",
-                i + 1
-            ));
+            notes.push(format!("SubPlan {} runs its subquery with its own Gather (Workers Planned: {w})", i + 1));
         }
         let bytes = c.plan.rows * (crate::model::maxalign(sp.width) + 24.0);
         let table = &ctx.tables[sp.table].name;
@@ -448,30 +395,23 @@ fn subplan_notes(ctx: &CostCtx, serial: &Node) -> (Vec<bool>, Vec<u32>, Vec<Stri
 fn candidate_notes(cand: &Node, e: &Elig, out: &mut Vec<String>, restricted: &mut Vec<String>) {
     fn walk(n: &Node, below: bool, e: &Elig, out: &mut Vec<String>, restricted: &mut Vec<String>) {
         match n {
-            Node::HashJoin {
-                parallel: false,
-                inner,
-                ..
-            } if below => {
+            Node::HashJoin { parallel: false, inner, .. } if below => {
                 let scan = shape::driving_scan(inner);
                 let why = if !e.parallel_hash() {
                     "enable_parallel_hash is off".to_string()
                 } else {
                     why_not_partial(&shape::serial_plan(scan), e)
                 };
-                let name = scan_table(scan)
-                    .map(|(t, _)| e.ctx.tables[t].name.clone())
-                    .unwrap_or_default();
+                let name = scan_table(scan).map(|(t, _)| e.ctx.tables[t].name.clone()).unwrap_or_default();
                 out.push(format!(
                     "Hash Join is parallel-oblivious: every participant reads all of {name} and builds its own hash table ({why})"
                 ));
             }
             Node::HashJoin { .. } | Node::NestedLoop { .. } if !below => {
                 let tables: Vec<usize> = match n {
-                    Node::HashJoin { inner, .. } => shape::scans(inner)
-                        .into_iter()
-                        .filter_map(|(s, _)| scan_table(s).map(|x| x.0))
-                        .collect(),
+                    Node::HashJoin { inner, .. } => {
+                        shape::scans(inner).into_iter().filter_map(|(s, _)| scan_table(s).map(|x| x.0)).collect()
+                    }
                     Node::NestedLoop { inner_table, .. } => vec![*inner_table],
                     _ => vec![],
                 };
@@ -507,17 +447,8 @@ fn costed_gather(c: &Costed) -> Option<&Costed> {
 fn unpin(n: &Node) -> Node {
     let n = shape::map_children(n, unpin);
     match n {
-        Node::Gather {
-            single_copy, input, ..
-        } => Node::Gather {
-            workers: None,
-            single_copy,
-            input,
-        },
-        Node::GatherMerge { input, .. } => Node::GatherMerge {
-            workers: None,
-            input,
-        },
+        Node::Gather { single_copy, input, .. } => Node::Gather { workers: None, single_copy, input },
+        Node::GatherMerge { input, .. } => Node::GatherMerge { workers: None, input },
         other => other,
     }
 }
@@ -539,11 +470,7 @@ fn plan_pinned(sc: &Scenario) -> PlanReport {
     free_sc.plan = unpin(&sc.plan);
     let pg = plan_free(&free_sc);
     let (pinned_w, single_copy) = match sc.plan.find_gather() {
-        Some(Node::Gather {
-            workers,
-            single_copy,
-            ..
-        }) => (workers.unwrap_or(0), *single_copy),
+        Some(Node::Gather { workers, single_copy, .. }) => (workers.unwrap_or(0), *single_copy),
         Some(Node::GatherMerge { workers, .. }) => (workers.unwrap_or(0), false),
         _ => (0, false),
     };
@@ -563,10 +490,7 @@ fn plan_pinned(sc: &Scenario) -> PlanReport {
             pg.worker_calculation.clone().unwrap_or_default()
         )
     } else {
-        format!(
-            "PostgreSQL 15 itself would choose a serial plan: {}",
-            pg.reasons.join("; ")
-        )
+        format!("PostgreSQL 15 itself would choose a serial plan: {}", pg.reasons.join("; "))
     };
     reasons.push(pg_choice);
     let mut launched = 0;
@@ -579,9 +503,7 @@ fn plan_pinned(sc: &Scenario) -> PlanReport {
             launched = 0;
             reasons.push(client_max_rows_reason(sc.query.client_max_rows));
         } else if l < pinned_w {
-            reasons.push(format!(
-                "only {l} of {pinned_w} workers can be launched: {text}"
-            ));
+            reasons.push(format!("only {l} of {pinned_w} workers can be launched: {text}"));
         }
     }
     PlanReport {
@@ -675,20 +597,8 @@ fn plan_free(sc: &Scenario) -> PlanReport {
 
     // The parallel candidate: the scenario's own parallel shape when PostgreSQL could
     // build it, else the usual parallel shape of the serial plan.
-    let own = if sc.plan.find_gather().is_some() {
-        shape::check_parallel(&sc.plan, &e)
-    } else {
-        None
-    };
-    let usual = || {
-        cheapest(
-            variants
-                .iter()
-                .filter_map(|v| shape::parallelize(v, &e))
-                .collect(),
-        )
-        .map(|(p, _)| p)
-    };
+    let own = if sc.plan.find_gather().is_some() { shape::check_parallel(&sc.plan, &e) } else { None };
+    let usual = || cheapest(variants.iter().filter_map(|v| shape::parallelize(v, &e)).collect()).map(|(p, _)| p);
     let candidate = match own {
         Some(c) => Some(c),
         None => {
@@ -702,10 +612,7 @@ fn plan_free(sc: &Scenario) -> PlanReport {
     match candidate {
         None => {
             let driving = shape::driving_scan(&serial);
-            reasons.push(format!(
-                "no parallel plan: {}",
-                why_not_partial(driving, &e)
-            ));
+            reasons.push(format!("no parallel plan: {}", why_not_partial(driving, &e)));
         }
         Some(cand) => {
             let c = ctx.cost(&cand, None);
@@ -714,13 +621,8 @@ fn plan_free(sc: &Scenario) -> PlanReport {
             let cand = with_workers(&cand, w, false);
             let gather_node = cand.find_gather().expect("gather");
             let driving = shape::driving_scan(gather_node);
-            let name = scan_table(driving)
-                .map(|(t, _)| ctx.tables[t].name.clone())
-                .unwrap_or_default();
-            report.worker_calculation = Some(format!(
-                "table {name}, {}",
-                ctx.scan_workers(driving).explanation
-            ));
+            let name = scan_table(driving).map(|(t, _)| ctx.tables[t].name.clone()).unwrap_or_default();
+            report.worker_calculation = Some(format!("table {name}, {}", ctx.scan_workers(driving).explanation));
             candidate_notes(&cand, &e, &mut reasons, &mut restricted);
             report.parallel_total_cost = Some(c.total);
             report.parallel_costed = Some(c.clone());
@@ -756,16 +658,10 @@ fn plan_free(sc: &Scenario) -> PlanReport {
     // parallel-safe serial plan.
     let force = s.text("force_parallel_mode");
     if force != "off" && !report.parallel {
-        let unsafe_scan = shape::scans(&serial)
-            .into_iter()
-            .any(|(scan, _)| !e.safe_scan(scan))
-            || !shape::safe_subtree(&serial, &e);
+        let unsafe_scan =
+            shape::scans(&serial).into_iter().any(|(scan, _)| !e.safe_scan(scan)) || !shape::safe_subtree(&serial, &e);
         if restricted.is_empty() && !unsafe_scan {
-            let top = Node::Gather {
-                workers: Some(1),
-                single_copy: true,
-                input: Box::new(serial.clone()),
-            };
+            let top = Node::Gather { workers: Some(1), single_copy: true, input: Box::new(serial.clone()) };
             let c = ctx.cost(&top, None);
             reasons.push(format!(
                 "force_parallel_mode = {force}: a single-copy Gather with 1 worker runs the whole serial plan (cost {} = {} + parallel_setup_cost + parallel_tuple_cost x rows){}",
@@ -801,10 +697,7 @@ fn plan_free(sc: &Scenario) -> PlanReport {
             report.workers_launched = 0;
             reasons.push(client_max_rows_reason(sc.query.client_max_rows));
         } else if l < report.workers_planned {
-            reasons.push(format!(
-                "only {l} of {} workers can be launched: {text}",
-                report.workers_planned
-            ));
+            reasons.push(format!("only {l} of {} workers can be launched: {text}", report.workers_planned));
         }
     }
     reasons.extend(swapped_note(&report.plan));
@@ -832,22 +725,11 @@ mod tests {
     }
 
     fn seq(table: usize, filter: Option<Filter>) -> Node {
-        Node::SeqScan {
-            table,
-            parallel: false,
-            filter,
-            width: 36.0,
-        }
+        Node::SeqScan { table, parallel: false, filter, width: 36.0 }
     }
 
     fn count(input: Node) -> Node {
-        Node::Aggregate {
-            mode: AggMode::Simple,
-            groups: 1.0,
-            aggregates: 1.0,
-            width: 8.0,
-            input: Box::new(input),
-        }
+        Node::Aggregate { mode: AggMode::Simple, groups: 1.0, aggregates: 1.0, width: 8.0, input: Box::new(input) }
     }
 
     fn scenario(tables: Vec<Table>, plan: Node, sets: &[(&str, &str)]) -> Scenario {
@@ -861,11 +743,7 @@ mod tests {
             tables,
             settings,
             busy_worker_slots: 0,
-            query: QueryProps {
-                command: "select".into(),
-                server_version: 15,
-                ..Default::default()
-            },
+            query: QueryProps { command: "select".into(), server_version: 15, ..Default::default() },
             output: OutputMode::ExplainAnalyze,
             plan,
             pinned_workers: false,
@@ -886,50 +764,18 @@ mod tests {
             s
         };
         let dflt = Settings::default();
-        for (mb, w) in [
-            (8.0, 1),
-            (24.0, 2),
-            (72.0, 3),
-            (216.0, 4),
-            (648.0, 5),
-            (1944.0, 6),
-        ] {
+        for (mb, w) in [(8.0, 1), (24.0, 2), (72.0, 3), (216.0, 4), (648.0, 5), (1944.0, 6)] {
             let pages = mb * 128.0;
-            assert_eq!(
-                compute_parallel_worker(pages, -1.0, None, &raised),
-                w,
-                "{mb} MB"
-            );
-            assert_eq!(
-                compute_parallel_worker(pages - 1.0, -1.0, None, &raised),
-                w - 1,
-                "just under {mb} MB"
-            );
-            assert_eq!(
-                compute_parallel_worker(pages, -1.0, None, &dflt),
-                w.min(2),
-                "{mb} MB default cap"
-            );
+            assert_eq!(compute_parallel_worker(pages, -1.0, None, &raised), w, "{mb} MB");
+            assert_eq!(compute_parallel_worker(pages - 1.0, -1.0, None, &raised), w - 1, "just under {mb} MB");
+            assert_eq!(compute_parallel_worker(pages, -1.0, None, &dflt), w.min(2), "{mb} MB default cap");
         }
         // The same through plan(): count(*) on testpar.
-        for (mb, cap, w) in [
-            (20.0, "2", 1),
-            (98.0, "2", 2),
-            (98.0, "4", 3),
-            (1944.0, "8", 6),
-        ] {
-            let sc = scenario(
-                vec![testpar(mb)],
-                count(seq(0, None)),
-                &[("max_parallel_workers_per_gather", cap)],
-            );
+        for (mb, cap, w) in [(20.0, "2", 1), (98.0, "2", 2), (98.0, "4", 3), (1944.0, "8", 6)] {
+            let sc = scenario(vec![testpar(mb)], count(seq(0, None)), &[("max_parallel_workers_per_gather", cap)]);
             let r = plan(&sc);
             assert!(r.parallel, "{mb} MB: {:?}", r.reasons);
-            assert_eq!(
-                r.workers_planned, w,
-                "{mb} MB cap {cap}: {:?}",
-                r.worker_calculation
-            );
+            assert_eq!(r.workers_planned, w, "{mb} MB cap {cap}: {:?}", r.worker_calculation);
             assert_eq!(r.workers_launched, w);
         }
         let r = plan(&scenario(vec![testpar(98.0)], count(seq(0, None)), &[]));
@@ -945,11 +791,7 @@ mod tests {
         assert!(!r.parallel);
         assert_eq!(r.workers_planned, 0);
         assert_eq!(r.parallel_total_cost, None);
-        assert!(
-            r.reasons[0].contains("min_parallel_table_scan_size"),
-            "{:?}",
-            r.reasons
-        );
+        assert!(r.reasons[0].contains("min_parallel_table_scan_size"), "{:?}", r.reasons);
         assert!(r.reasons[0].contains("table testpar"), "{:?}", r.reasons);
         let j = r.to_json();
         assert_eq!(j["workers_planned"], 0);
@@ -961,44 +803,23 @@ mod tests {
     fn table_option_bypasses_size_but_not_cap() {
         let mut t = testpar(4.0);
         t.parallel_workers = Some(4);
-        let mut r = plan(&scenario(
-            vec![t.clone()],
-            count(seq(0, None)),
-            &[("parallel_setup_cost", "0")],
-        ));
+        let mut r = plan(&scenario(vec![t.clone()], count(seq(0, None)), &[("parallel_setup_cost", "0")]));
         assert!(r.parallel, "{:?}", r.reasons);
-        assert_eq!(
-            r.workers_planned, 2,
-            "capped by max_parallel_workers_per_gather"
-        );
-        assert!(r
-            .worker_calculation
-            .as_ref()
-            .unwrap()
-            .contains("table option parallel_workers = 4"));
+        assert_eq!(r.workers_planned, 2, "capped by max_parallel_workers_per_gather");
+        assert!(r.worker_calculation.as_ref().unwrap().contains("table option parallel_workers = 4"));
         r = plan(&scenario(
             vec![t.clone()],
             count(seq(0, None)),
-            &[
-                ("parallel_setup_cost", "0"),
-                ("max_parallel_workers_per_gather", "8"),
-            ],
+            &[("parallel_setup_cost", "0"), ("max_parallel_workers_per_gather", "8")],
         ));
         assert_eq!(r.workers_planned, 4);
-        assert_eq!(
-            compute_parallel_worker(10.0, -1.0, Some(3), &Settings::default()),
-            2
-        );
+        assert_eq!(compute_parallel_worker(10.0, -1.0, Some(3), &Settings::default()), 2);
         // parallel_workers = 0 disables parallel scans of the table.
         let mut big = testpar(500.0);
         big.parallel_workers = Some(0);
         let r = plan(&scenario(vec![big], count(seq(0, None)), &[]));
         assert!(!r.parallel);
-        assert!(
-            r.reasons[0].contains("parallel_workers = 0"),
-            "{:?}",
-            r.reasons
-        );
+        assert!(r.reasons[0].contains("parallel_workers = 0"), "{:?}", r.reasons);
     }
 
     /// Reference §2.4: t has 28,038 pages and 3,000,000 tuples; `val < 500000` is estimated
@@ -1012,11 +833,7 @@ mod tests {
             operators: 1.0,
             subplan: None,
         };
-        let sc = scenario(
-            vec![table("t", 3_000_000.0, 28_038.0)],
-            count(seq(0, Some(filter))),
-            &[],
-        );
+        let sc = scenario(vec![table("t", 3_000_000.0, 28_038.0)], count(seq(0, Some(filter))), &[]);
         let r = plan(&sc);
         assert!(r.parallel);
         assert_eq!(r.workers_planned, 2);
@@ -1027,44 +844,19 @@ mod tests {
         assert_eq!(scan.display, "Parallel Seq Scan on t");
         assert!((scan.total - 43_663.00).abs() < 1e-6, "{}", scan.total);
         assert_eq!(scan.rows, 629_784.0);
-        assert!(
-            (partial.total - 45_237.47).abs() < 1e-6,
-            "{}",
-            partial.total
-        );
+        assert!((partial.total - 45_237.47).abs() < 1e-6, "{}", partial.total);
         assert_eq!(gather.rows, 2.0);
-        assert!(
-            (gather.startup - 46_237.46).abs() < 1e-6,
-            "{}",
-            gather.startup
-        );
+        assert!((gather.startup - 46_237.46).abs() < 1e-6, "{}", gather.startup);
         assert!((gather.total - 46_237.67).abs() < 1e-6, "{}", gather.total);
-        assert!(
-            (finalize.total - 46_237.685).abs() < 1e-6,
-            "{}",
-            finalize.total
-        );
+        assert!((finalize.total - 46_237.685).abs() < 1e-6, "{}", finalize.total);
         // Serial: 28,038 + 0.0125 x 3,000,000 = 65,538; + 0.0025 x 1,511,482 + 0.01.
-        assert!(
-            (r.serial_total_cost - 69_316.715).abs() < 1e-6,
-            "{}",
-            r.serial_total_cost
-        );
+        assert!((r.serial_total_cost - 69_316.715).abs() < 1e-6, "{}", r.serial_total_cost);
         assert_eq!(r.to_json()["parallel_total_cost"], 46_237.69);
 
         // Taking 629,784 as the *total* estimate (selectivity 629784/3000000) gives
         // 262,410 rows per participant and a cheaper Partial Aggregate.
-        let lit = Filter {
-            text: String::new(),
-            selectivity: 629_784.0 / 3_000_000.0,
-            operators: 1.0,
-            subplan: None,
-        };
-        let r = plan(&scenario(
-            vec![table("t", 3_000_000.0, 28_038.0)],
-            count(seq(0, Some(lit))),
-            &[],
-        ));
+        let lit = Filter { text: String::new(), selectivity: 629_784.0 / 3_000_000.0, operators: 1.0, subplan: None };
+        let r = plan(&scenario(vec![table("t", 3_000_000.0, 28_038.0)], count(seq(0, Some(lit))), &[]));
         let scan = &r.costed.children[0].children[0].children[0];
         assert!((scan.total - 43_663.00).abs() < 1e-6);
         assert_eq!(scan.rows, 262_410.0);
@@ -1078,17 +870,9 @@ mod tests {
         let r = plan(&sc);
         assert!(!r.parallel);
         assert!(r.parallel_total_cost.unwrap() > r.serial_total_cost);
-        assert!(
-            r.reasons[0].starts_with("serial plan is cheaper"),
-            "{:?}",
-            r.reasons
-        );
+        assert!(r.reasons[0].starts_with("serial plan is cheaper"), "{:?}", r.reasons);
         // 1 worker with leader participation off: divisor 1, no gain: serial.
-        let sc = scenario(
-            vec![testpar(20.0)],
-            count(seq(0, None)),
-            &[("parallel_leader_participation", "off")],
-        );
+        let sc = scenario(vec![testpar(20.0)], count(seq(0, None)), &[("parallel_leader_participation", "off")]);
         let r = plan(&sc);
         assert!(!r.parallel, "{:?}", r.reasons);
     }
@@ -1096,11 +880,7 @@ mod tests {
     #[test]
     fn fuzz_factor_serial_wins_within_one_percent() {
         // Choose parallel_setup_cost so the parallel plan is 0.5 % cheaper: serial wins.
-        let base = scenario(
-            vec![testpar(98.0)],
-            count(seq(0, None)),
-            &[("parallel_setup_cost", "0")],
-        );
+        let base = scenario(vec![testpar(98.0)], count(seq(0, None)), &[("parallel_setup_cost", "0")]);
         let r0 = plan(&base);
         let gap = r0.serial_total_cost - r0.parallel_total_cost.unwrap();
         let setup_for = |frac: f64| gap - r0.serial_total_cost * frac;
@@ -1131,15 +911,9 @@ mod tests {
     #[test]
     fn query_level_reasons_make_it_serial() {
         let cases: Vec<(QueryEdit, &str)> = vec![
-            (
-                Box::new(|q| q.command = "update".into()),
-                "command UPDATE cannot use a parallel plan",
-            ),
+            (Box::new(|q| q.command = "update".into()), "command UPDATE cannot use a parallel plan"),
             (Box::new(|q| q.command = "insert".into()), "command INSERT"),
-            (
-                Box::new(|q| q.functions = vec![("nextval".into(), 'u')]),
-                "nextval() is PARALLEL UNSAFE",
-            ),
+            (Box::new(|q| q.functions = vec![("nextval".into(), 'u')]), "nextval() is PARALLEL UNSAFE"),
             (Box::new(|q| q.row_locks = true), "FOR UPDATE/SHARE"),
             (Box::new(|q| q.cursor = true), "cursor"),
             (
@@ -1155,11 +929,7 @@ mod tests {
             assert!(!r.parallel, "{text}");
             assert_eq!(r.workers_planned, 0);
             assert_eq!(r.parallel_total_cost, None);
-            assert!(
-                r.reasons.iter().any(|x| x.contains(text)),
-                "{text}: {:?}",
-                r.reasons
-            );
+            assert!(r.reasons.iter().any(|x| x.contains(text)), "{text}: {:?}", r.reasons);
         }
         // Allowed: CREATE TABLE AS, SERIALIZABLE on 12+.
         assert!(query_variant(|q| q.command = "create_table_as".into()).parallel);
@@ -1168,19 +938,12 @@ mod tests {
         let r = plan(&scenario(
             vec![testpar(98.0)],
             count(seq(0, None)),
-            &[
-                ("max_parallel_workers_per_gather", "0"),
-                ("force_parallel_mode", "on"),
-            ],
+            &[("max_parallel_workers_per_gather", "0"), ("force_parallel_mode", "on")],
         ));
         assert!(!r.parallel);
         assert!(r.reasons[0].contains("max_parallel_workers_per_gather = 0"));
         // Unsafe + force mode: still serial.
-        let mut sc = scenario(
-            vec![testpar(98.0)],
-            count(seq(0, None)),
-            &[("force_parallel_mode", "on")],
-        );
+        let mut sc = scenario(vec![testpar(98.0)], count(seq(0, None)), &[("force_parallel_mode", "on")]);
         sc.query.cursor = true;
         assert!(!plan(&sc).parallel);
     }
@@ -1205,11 +968,7 @@ mod tests {
         assert!(!r.parallel);
         assert!(r.reasons[0].contains("temporary"), "{:?}", r.reasons);
         // force_parallel_mode adds no single-copy Gather over a temp table scan.
-        let r = plan(&scenario(
-            vec![t.clone()],
-            count(seq(0, None)),
-            &[("force_parallel_mode", "on")],
-        ));
+        let r = plan(&scenario(vec![t.clone()], count(seq(0, None)), &[("force_parallel_mode", "on")]));
         assert!(!r.parallel, "{:?}", r.reasons);
         // A temporary table on the inner side of a join: the Gather goes below the join.
         let big = table("big", 10_000_000.0, 100_000.0);
@@ -1220,12 +979,7 @@ mod tests {
             width: 16.0,
             outer: Box::new(seq(
                 0,
-                Some(Filter {
-                    text: String::new(),
-                    selectivity: 0.01,
-                    operators: 1.0,
-                    subplan: None,
-                }),
+                Some(Filter { text: String::new(), selectivity: 0.01, operators: 1.0, subplan: None }),
             )),
             inner: Box::new(seq(1, None)),
             cond: String::new(),
@@ -1235,20 +989,13 @@ mod tests {
         let r = plan(&scenario(vec![big, tmp], count(join), &[]));
         assert!(r.parallel, "{:?}", r.reasons);
         match &r.plan {
-            Node::Aggregate {
-                mode: AggMode::Simple,
-                input,
-                ..
-            } => match &**input {
+            Node::Aggregate { mode: AggMode::Simple, input, .. } => match &**input {
                 Node::HashJoin { outer, .. } => assert!(matches!(**outer, Node::Gather { .. })),
                 other => panic!("{other:?}"),
             },
             other => panic!("{other:?}"),
         }
-        assert!(r
-            .restricted_above_gather
-            .iter()
-            .any(|x| x.contains("temporary table tmp")));
+        assert!(r.restricted_above_gather.iter().any(|x| x.contains("temporary table tmp")));
     }
 
     #[test]
@@ -1258,40 +1005,21 @@ mod tests {
         let r = plan(&scenario(vec![t.clone()], seq(0, None), &[]));
         assert!(!r.parallel);
         assert!((r.serial_total_cost - 1021.0).abs() < 1e-9);
-        let r = plan(&scenario(
-            vec![t.clone()],
-            seq(0, None),
-            &[("force_parallel_mode", "on")],
-        ));
+        let r = plan(&scenario(vec![t.clone()], seq(0, None), &[("force_parallel_mode", "on")]));
         assert!(r.parallel && r.single_copy);
         assert_eq!(r.workers_planned, 1);
         assert!((r.costed.startup - 1000.0).abs() < 1e-9);
         assert!((r.costed.total - 7021.0).abs() < 1e-9);
-        assert!(matches!(
-            r.plan,
-            Node::Gather {
-                single_copy: true,
-                workers: Some(1),
-                ..
-            }
-        ));
+        assert!(matches!(r.plan, Node::Gather { single_copy: true, workers: Some(1), .. }));
         assert!(!r.explain_hidden);
-        let r = plan(&scenario(
-            vec![t.clone()],
-            seq(0, None),
-            &[("debug_parallel_query", "regress")],
-        ));
+        let r = plan(&scenario(vec![t.clone()], seq(0, None), &[("debug_parallel_query", "regress")]));
         assert!(r.single_copy && r.explain_hidden);
         // A restricted function makes the top node unsafe: no single-copy Gather.
         let mut sc = scenario(vec![t], seq(0, None), &[("force_parallel_mode", "on")]);
         sc.query.functions = vec![("random".into(), 'r')];
         assert!(!plan(&sc).parallel);
         // When the real parallel plan wins, force mode adds nothing.
-        let r = plan(&scenario(
-            vec![testpar(98.0)],
-            count(seq(0, None)),
-            &[("force_parallel_mode", "on")],
-        ));
+        let r = plan(&scenario(vec![testpar(98.0)], count(seq(0, None)), &[("force_parallel_mode", "on")]));
         assert!(r.parallel && !r.single_copy);
         assert_eq!(r.workers_planned, 2);
     }
@@ -1311,11 +1039,7 @@ mod tests {
         assert_eq!(workers_launched(2, &s, 100), 0, "never negative");
         assert_eq!(workers_launched(2, &s3, 2), 1);
         // Through plan(): max_parallel_workers lowered, busy slots.
-        let mut sc = scenario(
-            vec![testpar(98.0)],
-            count(seq(0, None)),
-            &[("max_parallel_workers", "1")],
-        );
+        let mut sc = scenario(vec![testpar(98.0)], count(seq(0, None)), &[("max_parallel_workers", "1")]);
         let r = plan(&sc);
         assert_eq!((r.workers_planned, r.workers_launched), (2, 1));
         assert!(r.reasons.iter().any(|x| x.contains("only 1 of 2 workers")));
@@ -1347,12 +1071,7 @@ mod tests {
                     groups: 1.0,
                     aggregates: 1.0,
                     width: 8.0,
-                    input: Box::new(Node::SeqScan {
-                        table: 0,
-                        parallel: true,
-                        filter: None,
-                        width: 36.0,
-                    }),
+                    input: Box::new(Node::SeqScan { table: 0, parallel: true, filter: None, width: 36.0 }),
                 }),
             }),
         };
@@ -1360,17 +1079,10 @@ mod tests {
         sc.pinned_workers = true;
         let r = plan(&sc);
         assert!(r.pinned && r.parallel);
-        assert_eq!(
-            r.workers_planned, 6,
-            "not capped by max_parallel_workers_per_gather"
-        );
+        assert_eq!(r.workers_planned, 6, "not capped by max_parallel_workers_per_gather");
         assert_eq!(r.workers_launched, 6);
         assert!(r.reasons[0].contains("pinned by the scenario at 6"));
-        assert!(
-            r.reasons[1].contains("would plan 2 workers"),
-            "{:?}",
-            r.reasons
-        );
+        assert!(r.reasons[1].contains("would plan 2 workers"), "{:?}", r.reasons);
     }
 
     #[test]
@@ -1388,12 +1100,7 @@ mod tests {
                     groups: 1.0,
                     aggregates: 1.0,
                     width: 8.0,
-                    input: Box::new(Node::SeqScan {
-                        table: 0,
-                        parallel: true,
-                        filter: None,
-                        width: 36.0,
-                    }),
+                    input: Box::new(Node::SeqScan { table: 0, parallel: true, filter: None, width: 36.0 }),
                 }),
             }),
         };
@@ -1415,21 +1122,12 @@ mod tests {
                 width: 16.0,
                 outer: Box::new(seq(
                     0,
-                    Some(Filter {
-                        text: String::new(),
-                        selectivity: 0.01,
-                        operators: 1.0,
-                        subplan: None,
-                    }),
+                    Some(Filter { text: String::new(), selectivity: 0.01, operators: 1.0, subplan: None }),
                 )),
                 inner: Box::new(seq(1, None)),
                 cond: String::new(),
             };
-            plan(&scenario(
-                vec![outer.clone(), inner],
-                count(j),
-                &[("max_parallel_workers_per_gather", "4")],
-            ))
+            plan(&scenario(vec![outer.clone(), inner], count(j), &[("max_parallel_workers_per_gather", "4")]))
         };
         let r = join(50_000.0);
         assert!(r.parallel);
@@ -1443,11 +1141,7 @@ mod tests {
         assert!(r.parallel);
         let hj = &r.costed.children[0].children[0].children[0];
         assert_eq!(hj.display, "Hash Join");
-        assert!(
-            r.reasons.iter().any(|x| x.contains("parallel-oblivious")),
-            "{:?}",
-            r.reasons
-        );
+        assert!(r.reasons.iter().any(|x| x.contains("parallel-oblivious")), "{:?}", r.reasons);
     }
 
     #[test]
@@ -1456,39 +1150,18 @@ mod tests {
             text: "(NOT (hashed SubPlan 1))".into(),
             selectivity: 0.5,
             operators: 1.0,
-            subplan: Some(SubPlan {
-                table: 1,
-                width: 8.0,
-                rows,
-                text: String::new(),
-            }),
+            subplan: Some(SubPlan { gather_workers: None, table: 1, width: 8.0, rows, text: String::new() }),
         };
         let outer = table("o", 8_000_000.0, 60_000.0);
         let inner = table("s", 15_000_000.0, 90_000.0);
-        let r = plan(&scenario(
-            vec![outer.clone(), inner.clone()],
-            count(seq(0, Some(sp(200_000.0)))),
-            &[],
-        ));
+        let r = plan(&scenario(vec![outer.clone(), inner.clone()], count(seq(0, Some(sp(200_000.0)))), &[]));
         assert_eq!(r.subplans_hashed, vec![true]);
-        let r = plan(&scenario(
-            vec![outer.clone(), inner.clone()],
-            count(seq(0, Some(sp(15_000_000.0)))),
-            &[],
-        ));
+        let r = plan(&scenario(vec![outer.clone(), inner.clone()], count(seq(0, Some(sp(15_000_000.0)))), &[]));
         assert_eq!(r.subplans_hashed, vec![false]);
         // A selective subquery on a big table gets its own Gather: the outer scan is serial.
-        let r = plan(&scenario(
-            vec![outer, inner],
-            count(seq(0, Some(sp(20_000.0)))),
-            &[],
-        ));
+        let r = plan(&scenario(vec![outer, inner], count(seq(0, Some(sp(20_000.0)))), &[]));
         assert!(!r.parallel, "{:?}", r.reasons);
-        assert!(
-            r.reasons[0].contains("SubPlan whose own plan uses a Gather"),
-            "{:?}",
-            r.reasons
-        );
+        assert!(r.reasons[0].contains("SubPlan whose own plan uses a Gather"), "{:?}", r.reasons);
         assert_eq!(r.subplan_workers_planned, vec![2]);
     }
 
@@ -1496,24 +1169,12 @@ mod tests {
     fn text_and_json_render() {
         let r = plan(&scenario(vec![testpar(98.0)], count(seq(0, None)), &[]));
         let text = r.render_text();
-        assert!(
-            text.contains("Workers Planned: 2 (table testpar, heap 12,544 pages"),
-            "{text}"
-        );
+        assert!(text.contains("Workers Planned: 2 (table testpar, heap 12,544 pages"), "{text}");
         assert!(text.contains("->  Gather"), "{text}");
         assert!(text.contains("Parallel Seq Scan on testpar"), "{text}");
         let j = r.to_json();
         let keys: Vec<&String> = j.as_object().unwrap().keys().collect();
-        assert_eq!(
-            &keys[..5],
-            [
-                "workers_planned",
-                "parallel",
-                "reasons",
-                "serial_total_cost",
-                "parallel_total_cost"
-            ]
-        );
+        assert_eq!(&keys[..5], ["workers_planned", "parallel", "reasons", "serial_total_cost", "parallel_total_cost"]);
         assert_eq!(j["plan"]["Node Type"], "Aggregate");
         assert_eq!(j["plan"]["Plans"][0]["Workers Planned"], 2);
     }

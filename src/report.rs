@@ -158,6 +158,10 @@ fn part_rows(n: &Node, p: &ProcessResult, bound: Option<f64>) -> f64 {
 
 impl Ctx<'_> {
     fn participants(&self) -> Vec<&ProcessResult> {
+        if self.r.subplan_gather.is_some() {
+            // The main plan ran in the leader alone, after the SubPlan's Gather.
+            return vec![&self.r.processes[0]];
+        }
         self.r.processes.iter().filter(|p| p.participated).collect()
     }
 
@@ -281,6 +285,56 @@ fn filter_keys(o: &mut Map<String, Value>, f: &Option<Filter>, acts: &[Actual], 
     }
 }
 
+/// `SubPlan 1 -> Gather -> Parallel Seq Scan`: the subquery's own parallel plan (§7.4).
+fn subplan_gather_json(ctx: &Ctx, sp: &SubPlan, g: &crate::exec::sim::SubPlanGather) -> Value {
+    let t = &ctx.sc.tables[sp.table];
+    let r = ctx.r;
+    let mut parts: Vec<&ProcessResult> = vec![];
+    if g.leader.participated {
+        parts.push(&g.leader);
+    }
+    parts.extend(r.processes.iter().skip(1).filter(|p| p.participated));
+    let acts: Vec<Actual> = parts
+        .iter()
+        .map(|p| {
+            let t0 = p.ms.plan_start.map_or(0.0, ms);
+            let end = p.ms.scan_end.or(p.ms.done).map_or(0.0, |t| ms(t) - t0) - p.ms.send_wait_at_scan_end / MS;
+            Actual {
+                startup: p.ms.first_tuple.map_or(0.0, |t| ms(t) - t0).max(0.0),
+                total: end.max(0.0),
+                rows: p.tuples_scanned * if t.rows > 0.0 { sp.rows / t.rows } else { 0.0 },
+            }
+        })
+        .collect();
+    let mut scan = Map::new();
+    scan.insert("Node Type".into(), json!("Seq Scan"));
+    scan.insert("Parent Relationship".into(), json!("Outer"));
+    scan.insert("Parallel Aware".into(), json!(true));
+    scan.insert("Async Capable".into(), json!(false));
+    scan.insert("Relation Name".into(), json!(t.name));
+    scan.insert("Alias".into(), json!(t.name));
+    scan.insert("Plan Width".into(), json!(sp.width.round() as i64));
+    put_actual(&mut scan, &acts);
+    let mut ws = vec![];
+    for (p, a) in parts.iter().zip(&acts) {
+        if let Some(w) = p.worker_number {
+            ws.push(json!({"Worker Number": w, "Actual Startup Time": r3(a.startup),
+                "Actual Total Time": r3(a.total.max(a.startup)), "Actual Rows": a.rows.round() as i64, "Actual Loops": 1}));
+        }
+    }
+    if !ws.is_empty() {
+        scan.insert("Workers".into(), Value::Array(ws));
+    }
+    json!({
+        "Node Type": "Gather", "Parent Relationship": "SubPlan", "Subplan Name": "SubPlan 1",
+        "Parallel Aware": false, "Async Capable": false, "Plan Width": sp.width.round() as i64,
+        "Actual Startup Time": r3(g.first_row.map_or(0.0, ms)), "Actual Total Time": r3(g.end.map_or(0.0, ms)),
+        "Actual Rows": g.gather_rows.round() as i64, "Actual Loops": 1,
+        "Workers Planned": sp.gather_workers.unwrap_or(0), "Workers Launched": r.workers_launched,
+        "Single Copy": false, "Plans": [Value::Object(scan)]
+    })
+}
+
 /// Build the node below the Gather (or the serial plan).
 fn below_json(ctx: &Ctx, n: &Node, breaker_depth: usize, parent_rel: Option<&str>, inner: bool) -> Value {
     let mut o = base_obj(n, ctx.sc, parent_rel);
@@ -292,7 +346,11 @@ fn below_json(ctx: &Ctx, n: &Node, breaker_depth: usize, parent_rel: Option<&str
             if !inner {
                 filter_keys(&mut o, filter, &acts, ctx);
             }
-            if let Some(sp) = filter.as_ref().and_then(|f| f.subplan.as_ref()) {
+            if let (Some(sp), Some(g)) =
+                (filter.as_ref().and_then(|f| f.subplan.as_ref()), ctx.r.subplan_gather.as_ref())
+            {
+                plans.push(subplan_gather_json(ctx, sp, g));
+            } else if let Some(sp) = filter.as_ref().and_then(|f| f.subplan.as_ref()) {
                 let t = &ctx.sc.tables[sp.table];
                 let mut s = Map::new();
                 s.insert("Node Type".into(), json!("Seq Scan"));

@@ -52,7 +52,8 @@ fn leader_plus_workers_bound_from_2_to_4_workers() {
     assert!((ratio - 5.0 / 3.0).abs() / (5.0 / 3.0) < 0.03, "2->4 workers speedup {ratio:.3}, expected 5/3 within 3%");
     for (w, v) in [(2.0, &w2), (4.0, &w4)] {
         let speedup = serial / wall(v);
-        assert!(speedup <= w + 1.0 + 1e-9, "{w} workers: speedup {speedup:.3} beats the (workers+1) bound");
+        // The profile's per-chunk CPU noise (cv 3%) is the only way past the bound: allow 0.5%.
+        assert!(speedup <= (w + 1.0) * 1.005, "{w} workers: speedup {speedup:.3} beats the (workers+1) bound");
         assert!(
             speedup > 0.9 * (w + 1.0),
             "{w} workers: speedup {speedup:.3} far below the bound on a CPU-bound profile"
@@ -129,7 +130,14 @@ fn seed_scenario_runs_on_laptop_and_aurora() {
     assert_eq!(laptop["workers_launched"], 7);
     let (code, text, _) = pqsim(&["run", "configs/scenarios/seed-not-in.toml", "--hardware", "aurora"]);
     assert_eq!(code, 0);
-    assert!(text.contains("Gather Merge") && text.contains("Workers Launched") && text.contains("Predicted wall time"));
+    assert!(text.contains("SubPlan 1") && text.contains("Workers Launched") && text.contains("Predicted wall time"));
+    // The article's picture: the NOT IN subquery is planned with its own Gather (reference
+    // §7.4), every one of its 15M rows crosses a tuple queue to the leader, which inserts them
+    // into its hash table; the workers wait on MessageQueueSend most of the time.
+    let send = sum_workers(&laptop, "mq_send_wait_ms");
+    let busy = sum_workers(&laptop, "cpu_ms") + sum_workers(&laptop, "io_wait_ms");
+    assert!(send > busy, "workers should mostly wait on MessageQueueSend: {send:.0} ms vs {busy:.0} ms busy");
+    assert!(laptop["queue_full_stalls"].as_u64().unwrap() > 1000);
 }
 
 #[test]

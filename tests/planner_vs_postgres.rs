@@ -15,12 +15,7 @@ use std::time::Instant;
 /// ~185 rows per page, so these are ~160, ~1,080, ~3,240 and ~9,730 pages: on both
 /// sides of the default thresholds (1,024 / 3,072 / 9,216 pages) and of the cost
 /// break-even for one worker (~196,000 rows).
-const TABLES: &[(&str, u32)] = &[
-    ("t_30k", 30_000),
-    ("t_200k", 200_000),
-    ("t_600k", 600_000),
-    ("t_1800k", 1_800_000),
-];
+const TABLES: &[(&str, u32)] = &[("t_30k", 30_000), ("t_200k", 200_000), ("t_600k", 600_000), ("t_1800k", 1_800_000)];
 const MIN_SCAN: &[&str] = &["0", "64kB", "1MB", "8MB", "32MB"];
 const PER_GATHER: &[u32] = &[0, 1, 2, 4, 8];
 const OPTION: &[Option<u32>] = &[None, Some(0), Some(3), Some(6)];
@@ -60,12 +55,7 @@ fn count_star(table: usize) -> Node {
         groups: 1.0,
         aggregates: 1.0,
         width: 8.0,
-        input: Box::new(Node::SeqScan {
-            table,
-            parallel: false,
-            filter: None,
-            width: 0.0,
-        }),
+        input: Box::new(Node::SeqScan { table, parallel: false, filter: None, width: 0.0 }),
     }
 }
 
@@ -84,11 +74,7 @@ fn scenario_with(tables: Vec<Table>, plan: Node, sets: &[(&str, String)]) -> Sce
         tables,
         settings,
         busy_worker_slots: 0,
-        query: QueryProps {
-            command: "select".into(),
-            server_version: 15,
-            ..Default::default()
-        },
+        query: QueryProps { command: "select".into(), server_version: 15, ..Default::default() },
         output: OutputMode::ExplainAnalyze,
         plan,
         pinned_workers: false,
@@ -103,17 +89,10 @@ fn gather_of(plan: &ExplainPlan) -> (u32, Option<u32>) {
         }
         n.plans
             .iter()
-            .filter(|c| {
-                !matches!(
-                    c.parent_relationship.as_deref(),
-                    Some("SubPlan" | "InitPlan")
-                )
-            })
+            .filter(|c| !matches!(c.parent_relationship.as_deref(), Some("SubPlan" | "InitPlan")))
             .find_map(find)
     }
-    find(&plan.root)
-        .map(|n| (n.workers_planned.unwrap_or(0), n.workers_launched))
-        .unwrap_or((0, None))
+    find(&plan.root).map(|n| (n.workers_planned.unwrap_or(0), n.workers_launched)).unwrap_or((0, None))
 }
 
 /// Workers Planned of the Gathers inside SubPlans, in plan order.
@@ -130,12 +109,10 @@ fn subplan_gathers(plan: &ExplainPlan) -> Vec<u32> {
 }
 
 fn sql(client: &mut postgres::Client, text: &str) {
-    client
-        .batch_execute(text)
-        .unwrap_or_else(|e| match e.as_db_error() {
-            Some(db) => panic!("{text}: {}", db.message()),
-            None => panic!("{text}: {e}"),
-        });
+    client.batch_execute(text).unwrap_or_else(|e| match e.as_db_error() {
+        Some(db) => panic!("{text}: {}", db.message()),
+        None => panic!("{text}: {e}"),
+    });
 }
 
 #[test]
@@ -151,15 +128,11 @@ fn workers_planned_and_launched_match_postgres() {
         );
     }
     let t0 = Instant::now();
-    let server = ThrowawayServer::start().unwrap_or_else(|e| {
-        panic!("cannot start a throwaway PostgreSQL 15 ({e}); set PQSIM_SKIP_PG=1 to skip")
-    });
+    let server = ThrowawayServer::start()
+        .unwrap_or_else(|e| panic!("cannot start a throwaway PostgreSQL 15 ({e}); set PQSIM_SKIP_PG=1 to skip"));
     let mut client = server.client().expect("connect");
     let version = probe::show(&mut client, "server_version").unwrap();
-    assert!(
-        version.starts_with("15"),
-        "expected PostgreSQL 15, got {version}"
-    );
+    assert!(version.starts_with("15"), "expected PostgreSQL 15, got {version}");
 
     // Load: unlogged (no WAL; parallel-safe unlike temporary tables), no autovacuum.
     for (name, rows) in TABLES {
@@ -184,16 +157,8 @@ fn workers_planned_and_launched_match_postgres() {
                 &[name],
             )
             .unwrap();
-        let t = RealTable {
-            name: name.to_string(),
-            relpages: row.get(0),
-            reltuples: row.get(1),
-            curpages: row.get(2),
-        };
-        assert_eq!(
-            t.relpages, t.curpages,
-            "{name}: relpages is current after VACUUM"
-        );
+        let t = RealTable { name: name.to_string(), relpages: row.get(0), reltuples: row.get(1), curpages: row.get(2) };
+        assert_eq!(t.relpages, t.curpages, "{name}: relpages is current after VACUUM");
         tables.push(t);
     }
 
@@ -207,14 +172,8 @@ fn workers_planned_and_launched_match_postgres() {
     for t in &tables {
         for option in OPTION {
             match option {
-                Some(n) => sql(
-                    &mut client,
-                    &format!("ALTER TABLE {} SET (parallel_workers = {n})", t.name),
-                ),
-                None => sql(
-                    &mut client,
-                    &format!("ALTER TABLE {} RESET (parallel_workers)", t.name),
-                ),
+                Some(n) => sql(&mut client, &format!("ALTER TABLE {} SET (parallel_workers = {n})", t.name)),
+                None => sql(&mut client, &format!("ALTER TABLE {} RESET (parallel_workers)", t.name)),
             }
             for min_scan in MIN_SCAN {
                 for per_gather in PER_GATHER {
@@ -222,12 +181,9 @@ fn workers_planned_and_launched_match_postgres() {
                         ("min_parallel_table_scan_size", min_scan.to_string()),
                         ("max_parallel_workers_per_gather", per_gather.to_string()),
                     ];
-                    let refs: Vec<(&str, &str)> =
-                        sets.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                    let refs: Vec<(&str, &str)> = sets.iter().map(|(k, v)| (*k, v.as_str())).collect();
                     probe::set_gucs(&mut client, &refs).unwrap();
-                    let pg =
-                        probe::explain(&mut client, &format!("SELECT count(*) FROM {}", t.name))
-                            .unwrap();
+                    let pg = probe::explain(&mut client, &format!("SELECT count(*) FROM {}", t.name)).unwrap();
                     let (pg_planned, _) = gather_of(&pg);
                     let pg_cost = pg.root.total_cost;
                     let r = planner::plan(&scenario(t.model(*option), &sets));
@@ -253,15 +209,9 @@ fn workers_planned_and_launched_match_postgres() {
                 }
             }
         }
-        sql(
-            &mut client,
-            &format!("ALTER TABLE {} RESET (parallel_workers)", t.name),
-        );
+        sql(&mut client, &format!("ALTER TABLE {} RESET (parallel_workers)", t.name));
     }
-    sql(
-        &mut client,
-        "RESET min_parallel_table_scan_size; RESET max_parallel_workers_per_gather",
-    );
+    sql(&mut client, "RESET min_parallel_table_scan_size; RESET max_parallel_workers_per_gather");
 
     // Workers Launched: planned 8 (table option 8, per-gather 8) or less, with
     // max_parallel_workers lowered; max_worker_processes stays 8 with the logical
@@ -283,27 +233,15 @@ fn workers_planned_and_launched_match_postgres() {
     for &(ti, option, per_gather, max_pw) in launch_grid {
         let t = &tables[ti];
         match option {
-            Some(n) => sql(
-                &mut client,
-                &format!("ALTER TABLE {} SET (parallel_workers = {n})", t.name),
-            ),
-            None => sql(
-                &mut client,
-                &format!("ALTER TABLE {} RESET (parallel_workers)", t.name),
-            ),
+            Some(n) => sql(&mut client, &format!("ALTER TABLE {} SET (parallel_workers = {n})", t.name)),
+            None => sql(&mut client, &format!("ALTER TABLE {} RESET (parallel_workers)", t.name)),
         }
-        let sets = [
-            ("max_parallel_workers_per_gather", per_gather.to_string()),
-            ("max_parallel_workers", max_pw.to_string()),
-        ];
+        let sets =
+            [("max_parallel_workers_per_gather", per_gather.to_string()), ("max_parallel_workers", max_pw.to_string())];
         let refs: Vec<(&str, &str)> = sets.iter().map(|(k, v)| (*k, v.as_str())).collect();
         probe::set_gucs(&mut client, &refs).unwrap();
-        let pg = probe::explain_with(
-            &mut client,
-            "ANALYZE, TIMING OFF",
-            &format!("SELECT count(*) FROM {}", t.name),
-        )
-        .unwrap();
+        let pg = probe::explain_with(&mut client, "ANALYZE, TIMING OFF", &format!("SELECT count(*) FROM {}", t.name))
+            .unwrap();
         let (pg_planned, pg_launched) = gather_of(&pg);
         let r = planner::plan(&scenario(t.model(option), &sets));
         let ok = pg_planned == r.workers_planned && pg_launched == Some(r.workers_launched);
@@ -319,65 +257,35 @@ fn workers_planned_and_launched_match_postgres() {
             max_pw,
             pg_planned,
             r.workers_planned,
-            pg_launched
-                .map(|l| l.to_string())
-                .unwrap_or_else(|| "-".into()),
+            pg_launched.map(|l| l.to_string()).unwrap_or_else(|| "-".into()),
             r.workers_launched,
             if ok { "ok" } else { "MISMATCH" }
         ));
-        sql(
-            &mut client,
-            &format!("ALTER TABLE {} RESET (parallel_workers)", t.name),
-        );
+        sql(&mut client, &format!("ALTER TABLE {} RESET (parallel_workers)", t.name));
     }
-    shapes(
-        &mut client,
-        &tables,
-        &mut lines,
-        &mut points,
-        &mut mismatches,
-    );
+    shapes(&mut client, &tables, &mut lines, &mut points, &mut mismatches);
     let grid = lines.join("\n");
     println!("{grid}");
-    println!(
-        "{points} grid points, {mismatches} mismatches, {:.1} s",
-        t0.elapsed().as_secs_f64()
-    );
+    println!("{points} grid points, {mismatches} mismatches, {:.1} s", t0.elapsed().as_secs_f64());
     drop(client);
     server.stop().expect("stop server");
     assert_eq!(mismatches, 0, "planner disagrees with PostgreSQL:\n{grid}");
 }
 
 fn filter(operators: f64, selectivity: f64) -> Option<Filter> {
-    Some(Filter {
-        text: String::new(),
-        selectivity,
-        operators,
-        subplan: None,
-    })
+    Some(Filter { text: String::new(), selectivity, operators, subplan: None })
 }
 
 fn scan(table: usize, filter: Option<Filter>, width: f64) -> Node {
-    Node::SeqScan {
-        table,
-        parallel: false,
-        filter,
-        width,
-    }
+    Node::SeqScan { table, parallel: false, filter, width }
 }
 
 fn sort(input: Node) -> Node {
-    Node::Sort {
-        keys: vec!["id".into()],
-        input: Box::new(input),
-    }
+    Node::Sort { keys: vec!["id".into()], input: Box::new(input) }
 }
 
 fn limit(count: f64, input: Node) -> Node {
-    Node::Limit {
-        count,
-        input: Box::new(input),
-    }
+    Node::Limit { count, input: Box::new(input) }
 }
 
 /// Other plan shapes on the two largest tables, at max_parallel_workers_per_gather = 4:
@@ -397,10 +305,7 @@ fn shapes(
     let mut serial_rows = |sql: &str, node: &str| -> f64 {
         probe::set_gucs(client, &[("max_parallel_workers_per_gather", "0")]).unwrap();
         let p = probe::explain(client, sql).unwrap();
-        p.nodes()
-            .find(|n| n.node_type == node)
-            .unwrap_or_else(|| panic!("no {node} in the plan of {sql}"))
-            .plan_rows
+        p.nodes().find(|n| n.node_type == node).unwrap_or_else(|| panic!("no {node} in the plan of {sql}")).plan_rows
     };
     let b = &big.name;
     let m = &mid.name;
@@ -413,8 +318,7 @@ fn shapes(
     let sub_rows = serial_rows(&sub_sql, "Seq Scan");
     let join = format!("SELECT count(*) FROM {b} a JOIN {m} b ON a.id = b.id");
     let join_rows = serial_rows(&join, "Hash Join");
-    let join_f =
-        format!("SELECT count(*) FROM {b} a JOIN {m} b ON a.id = b.id WHERE a.id % 10 = 0");
+    let join_f = format!("SELECT count(*) FROM {b} a JOIN {m} b ON a.id = b.id WHERE a.id % 10 = 0");
     let join_f_rows = serial_rows(&join_f, "Hash Join");
     let hash_join = |outer: Node, rows: f64, outer_rows: f64| Node::HashJoin {
         join_type: "Inner".into(),
@@ -441,62 +345,26 @@ fn shapes(
                 text: String::new(),
                 selectivity: 0.5,
                 operators: 1.0,
-                subplan: Some(SubPlan {
-                    table: sub,
-                    width: 4.0,
-                    rows,
-                    text: String::new(),
-                }),
+                subplan: Some(SubPlan { table: sub, width: 4.0, rows, text: String::new() }),
             }),
             0.0,
         ))
     };
     let cases: Vec<(String, Node)> = vec![
-        (
-            format!("SELECT count(*) FROM {b} WHERE id NOT IN (SELECT id FROM {sm})"),
-            not_in(0, 2, model[2].rows),
-        ),
-        (
-            format!("SELECT count(*) FROM {m} WHERE id NOT IN (SELECT id FROM {b})"),
-            not_in(1, 0, tuples),
-        ),
+        (format!("SELECT count(*) FROM {b} WHERE id NOT IN (SELECT id FROM {sm})"), not_in(0, 2, model[2].rows)),
+        (format!("SELECT count(*) FROM {m} WHERE id NOT IN (SELECT id FROM {b})"), not_in(1, 0, tuples)),
         // A subquery selective enough for its own Gather: the outer scan stays serial
         // (reference §7.4). pqsim's SubPlan filter has one operator, like `id < 9000`.
-        (
-            format!("SELECT count(*) FROM {m} WHERE id NOT IN ({sub_sql})"),
-            not_in(1, 0, sub_rows),
-        ),
+        (format!("SELECT count(*) FROM {m} WHERE id NOT IN ({sub_sql})"), not_in(1, 0, sub_rows)),
         (lt.clone(), count(scan(0, filter(1.0, sel_lt), 0.0))),
         (md.clone(), scan(0, filter(2.0, sel_md), 4.0)),
         (format!("SELECT id, pad FROM {b}"), scan(0, None, 13.0)),
-        (
-            format!("{md} ORDER BY id"),
-            sort(scan(0, filter(2.0, sel_md), 4.0)),
-        ),
-        (
-            format!("{md} ORDER BY id LIMIT 10"),
-            limit(10.0, sort(scan(0, filter(2.0, sel_md), 4.0))),
-        ),
-        (
-            format!("SELECT id FROM {b} WHERE id < 900000 ORDER BY id"),
-            sort(scan(0, filter(1.0, sel_lt), 4.0)),
-        ),
-        (
-            format!("SELECT id FROM {b} ORDER BY id LIMIT 10"),
-            limit(10.0, sort(scan(0, None, 4.0))),
-        ),
-        (
-            join.clone(),
-            count(hash_join(scan(0, None, 4.0), join_rows, tuples)),
-        ),
-        (
-            join_f.clone(),
-            count(hash_join(
-                scan(0, filter(2.0, sel_md), 4.0),
-                join_f_rows,
-                (tuples * sel_md).round(),
-            )),
-        ),
+        (format!("{md} ORDER BY id"), sort(scan(0, filter(2.0, sel_md), 4.0))),
+        (format!("{md} ORDER BY id LIMIT 10"), limit(10.0, sort(scan(0, filter(2.0, sel_md), 4.0)))),
+        (format!("SELECT id FROM {b} WHERE id < 900000 ORDER BY id"), sort(scan(0, filter(1.0, sel_lt), 4.0))),
+        (format!("SELECT id FROM {b} ORDER BY id LIMIT 10"), limit(10.0, sort(scan(0, None, 4.0)))),
+        (join.clone(), count(hash_join(scan(0, None, 4.0), join_rows, tuples))),
+        (join_f.clone(), count(hash_join(scan(0, filter(2.0, sel_md), 4.0), join_f_rows, (tuples * sel_md).round()))),
     ];
     lines.push(String::new());
     lines.push(format!(
@@ -511,14 +379,9 @@ fn shapes(
         let r = planner::plan(&scenario_with(model.clone(), plan, &sets));
         let ours = (r.costed.total * 100.0).round() / 100.0;
         let pg_cost = pg.root.total_cost;
-        let workers_ok =
-            pg_w == r.workers_planned && subplan_gathers(&pg) == r.subplan_workers_planned;
+        let workers_ok = pg_w == r.workers_planned && subplan_gathers(&pg) == r.subplan_workers_planned;
         let cost_ok = (ours - pg_cost).abs() < 0.015;
-        let verdict = if workers_ok && cost_ok {
-            "ok"
-        } else {
-            "MISMATCH"
-        };
+        let verdict = if workers_ok && cost_ok { "ok" } else { "MISMATCH" };
         *points += 1;
         if !(workers_ok && cost_ok) {
             *mismatches += 1;

@@ -115,6 +115,10 @@ pub struct Compiled {
     pub consumer: Consumer,
     pub queue_tuple_bytes: f64,
     pub leader_participates: bool,
+    /// A serial plan the leader runs after the Gather, when the Gather is the one inside a
+    /// hashed SubPlan's subquery (reference §7.4): the Gather builds the hash table in the
+    /// leader, then the leader scans the outer relation alone.
+    pub post: Option<Pipeline>,
 }
 
 pub struct Env<'a> {
@@ -496,9 +500,71 @@ fn consumer(env: &Env, node: &Node) -> Consumer {
     cons
 }
 
+/// The first SubPlan whose subquery has its own Gather.
+pub fn gather_subplan(n: &Node) -> Option<&SubPlan> {
+    match n {
+        Node::SeqScan { filter, .. } | Node::IndexScan { filter, .. } => {
+            filter.as_ref().and_then(|f| f.subplan.as_ref()).filter(|s| s.gather_workers.is_some())
+        }
+        _ => n.children().into_iter().find_map(gather_subplan),
+    }
+}
+
+/// The subquery of a hashed SubPlan run as `Gather > Parallel Seq Scan`, feeding the
+/// leader's hash table; then `post`, the main plan, serially in the leader.
+fn compile_subplan_gather(env: &Env, plan: &Node, sp: &SubPlan, workers: u32) -> Compiled {
+    let c = &env.hw.costs;
+    let t = &env.tables[sp.table];
+    let scan = Pipeline {
+        builds: vec![],
+        source: Source {
+            kind: SourceKind::Shared,
+            table: sp.table,
+            pages: t.pages,
+            tuples: t.rows,
+            page: env.page_cost(t.pages),
+            random_reads_per_tuple: 0.0,
+        },
+        cpu_per_tuple: env.speed(c.tuple_ns) + if t.rows > 0.0 { sp.rows / t.rows } else { 0.0 } * env.instr(),
+        rows_per_tuple: if t.rows > 0.0 { sp.rows / t.rows } else { 0.0 },
+        breakers: vec![],
+        breaker_row_ns: vec![0.0],
+        bound: None,
+        out_width: sp.width,
+    };
+    let mut post = pipeline(env, plan, false, None);
+    // The hash table is filled by the Gather's rows, not by a private scan.
+    post.builds.retain(|b| !b.label.starts_with("hashed SubPlan"));
+    Compiled {
+        mode: Mode::Gather { single_copy: false },
+        workers_planned: workers,
+        leader: scan.clone(),
+        worker: scan,
+        consumer: Consumer {
+            // Each row: one Gather call (instrumented) and an insert into the hash table.
+            per_row_ns: env.instr() + env.speed(c.hash_build_ns),
+            limit: None,
+            breakers: vec![],
+            breaker_row_ns: vec![],
+            final_limit: None,
+            client_row_ns: 0.0,
+        },
+        queue_tuple_bytes: queue_bytes_per_tuple(sp.width),
+        leader_participates: env.settings.flag("parallel_leader_participation"),
+        post: Some(post),
+    }
+}
+
 /// Compile a plan (with its Gather's worker count decided) for simulation.
 pub fn compile(env: &Env, plan: &Node) -> Compiled {
     let leader_participates = env.settings.flag("parallel_leader_participation");
+    if plan.find_gather().is_none() {
+        if let Some(sp) = gather_subplan(plan) {
+            if subplan_is_hashable(sp.rows, sp.width, env.settings) {
+                return compile_subplan_gather(env, plan, sp, sp.gather_workers.unwrap_or(0));
+            }
+        }
+    }
     match plan.find_gather() {
         None => {
             let leader = pipeline(env, plan, false, None);
@@ -519,6 +585,7 @@ pub fn compile(env: &Env, plan: &Node) -> Compiled {
                 },
                 queue_tuple_bytes: queue_bytes_per_tuple(out_width),
                 leader_participates: true,
+                post: None,
             }
         }
         Some(g) => {
@@ -543,6 +610,7 @@ pub fn compile(env: &Env, plan: &Node) -> Compiled {
                 worker,
                 consumer: cons,
                 leader_participates: leader_participates && !single_copy,
+                post: None,
             }
         }
     }

@@ -30,7 +30,7 @@ pub struct RunSpec<'a> {
 pub fn simulate(spec: &RunSpec) -> Result<(Compiled, SimResult), String> {
     let planned = match spec.plan.find_gather() {
         Some(Node::Gather { workers, .. }) | Some(Node::GatherMerge { workers, .. }) => workers.unwrap_or(0),
-        _ => 0,
+        _ => compile::gather_subplan(spec.plan).and_then(|s| s.gather_workers).unwrap_or(0),
     };
     let env = Env {
         tables: spec.tables,

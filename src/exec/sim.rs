@@ -116,6 +116,16 @@ pub struct Trace {
     pub queue: Vec<(Time, usize, f64)>,
 }
 
+/// The Gather inside a hashed SubPlan's subquery, run before the main (serial) plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubPlanGather {
+    /// The leader's part in it (its own scan share and milestones), times since query start.
+    pub leader: ProcessResult,
+    pub gather_rows: f64,
+    pub first_row: Option<Time>,
+    pub end: Option<Time>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct SimResult {
     pub wall: Time,
@@ -130,6 +140,7 @@ pub struct SimResult {
     pub result_rows: f64,
     pub events: u64,
     pub trace: Option<Trace>,
+    pub subplan_gather: Option<SubPlanGather>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -267,6 +278,9 @@ pub struct Sim<'a> {
     trace: Option<Trace>,
     finished_at: Option<Time>,
     steps: u64,
+    /// The leader runs `Compiled::post` after a SubPlan's Gather.
+    post_phase: bool,
+    subplan_gather: Option<SubPlanGather>,
 }
 
 fn lognormal_around(rng: &mut StdRng, median: f64, sigma: f64) -> f64 {
@@ -352,6 +366,8 @@ impl<'a> Sim<'a> {
             trace: trace.then(Trace::default),
             finished_at: None,
             steps: 0,
+            post_phase: false,
+            subplan_gather: None,
         }
     }
 
@@ -361,14 +377,79 @@ impl<'a> Sim<'a> {
 
     fn pipe(&self, p: usize) -> &'a Pipeline {
         if p == 0 {
-            &self.c.leader
+            match (&self.c.post, self.post_phase) {
+                (Some(post), true) => post,
+                _ => &self.c.leader,
+            }
         } else {
             &self.c.worker
         }
     }
 
+    /// Workers attached to the current Gather (none once the leader runs the post plan).
     fn n_workers(&self) -> usize {
-        self.queues.len()
+        if self.post_phase {
+            0
+        } else {
+            self.queues.len()
+        }
+    }
+
+    fn serial(&self) -> bool {
+        self.c.mode == Mode::Serial || self.post_phase
+    }
+
+    fn snapshot(&self, i: usize) -> ProcessResult {
+        let p = &self.procs[i];
+        ProcessResult {
+            is_worker: p.is_worker,
+            worker_number: if i == 0 { None } else { Some(i as u32 - 1) },
+            acct: p.acct.clone(),
+            stalls: p.stalls,
+            tuples_scanned: p.tuples_scanned,
+            pages_scanned: p.pages_scanned,
+            rows_streamed: p.rows_streamed,
+            rows_out: p.rows_out,
+            build_tuples: p.build_tuples.clone(),
+            participated: p.participated,
+            ms: p.ms.clone(),
+        }
+    }
+
+    /// After a SubPlan's Gather: the leader goes on with the main plan, alone.
+    fn begin_post_phase(&mut self) {
+        self.subplan_gather = Some(SubPlanGather {
+            leader: self.snapshot(0),
+            gather_rows: self.pulled,
+            first_row: self.gather_first_row,
+            end: self.gather_end,
+        });
+        self.post_phase = true;
+        let post = self.c.post.as_ref().expect("post plan");
+        let p = &mut self.procs[0];
+        p.phase = Phase::Startup;
+        p.scan = ParticipantScan::default();
+        p.build_scans = vec![ParticipantScan::default(); post.builds.len()];
+        p.private_left = post.source.pages;
+        p.tuples_scanned = 0.0;
+        p.pages_scanned = 0.0;
+        p.rows_streamed = 0.0;
+        p.rows_out = 0.0;
+        p.emit_total = 0.0;
+        p.build_tuples = vec![0.0; post.builds.len()];
+        p.saved = None;
+        p.ms = Milestones::default();
+        p.act = Act::Blocked(State::Cpu);
+        self.mode = LeaderMode::Gather;
+        self.pulled = 0.0;
+        self.local_rows_total = 0.0;
+        self.gather_first_row = None;
+        self.gather_end = None;
+        self.participant_begin(0);
+        // The main plan's nodes started when the query did: the SubPlan is evaluated inside
+        // the scan's first qual check.
+        let started = self.subplan_gather.as_ref().and_then(|g| g.leader.ms.plan_start);
+        self.procs[0].ms.plan_start = started;
     }
 
     /// Does the leader run the plan itself? Always when no worker was launched.
@@ -463,25 +544,10 @@ impl<'a> Sim<'a> {
             }
         }
         let wall = self.finished_at.unwrap_or(self.now());
-        let mut processes = vec![];
-        for (i, p) in self.procs.iter().enumerate() {
-            processes.push(ProcessResult {
-                is_worker: p.is_worker,
-                worker_number: if i == 0 { None } else { Some(i as u32 - 1) },
-                acct: p.acct.clone(),
-                stalls: p.stalls,
-                tuples_scanned: p.tuples_scanned,
-                pages_scanned: p.pages_scanned,
-                rows_streamed: p.rows_streamed,
-                rows_out: p.rows_out,
-                build_tuples: p.build_tuples.clone(),
-                participated: p.participated,
-                ms: p.ms.clone(),
-            });
-        }
+        let processes: Vec<ProcessResult> = (0..self.procs.len()).map(|i| self.snapshot(i)).collect();
         Ok(SimResult {
             wall,
-            workers_launched: self.n_workers() as u32,
+            workers_launched: self.queues.len() as u32,
             processes,
             queue_full_stalls: self.stalls,
             gather_rows: self.pulled,
@@ -490,6 +556,7 @@ impl<'a> Sim<'a> {
             result_rows: self.top_rows_out,
             events: self.q.delivered() + self.steps,
             trace: self.trace,
+            subplan_gather: self.subplan_gather,
         })
     }
 
@@ -790,7 +857,11 @@ impl<'a> Sim<'a> {
         let c = &self.hw.costs;
         if p == 0 {
             // Local rows go straight to the leader's consumer (Gather returns them).
-            self.c.consumer.per_row_ns + if self.c.mode == Mode::Serial { self.c.consumer.client_row_ns } else { 0.0 }
+            if self.serial() {
+                self.c.consumer.client_row_ns + if self.post_phase { 0.0 } else { self.c.consumer.per_row_ns }
+            } else {
+                self.c.consumer.per_row_ns
+            }
         } else {
             c.tuple_send_ns / self.hw.cpu_speed
         }
@@ -1187,7 +1258,7 @@ impl<'a> Sim<'a> {
             }
             let limit_hit = self.c.consumer.limit.is_some_and(|l| self.pulled >= l - 1e-6);
             if bound_hit || limit_hit {
-                if self.c.mode == Mode::Serial || self.n_workers() == 0 {
+                if self.serial() || self.n_workers() == 0 {
                     let _ = now;
                     if f.kind == FlowKind::Scan && !limit_hit {
                         self.scan_done(0);
@@ -1574,6 +1645,10 @@ impl<'a> Sim<'a> {
         if self.gather_end.is_none() {
             self.gather_end = Some(self.now());
         }
+        if self.c.post.is_some() && !self.post_phase {
+            self.begin_post_phase();
+            return;
+        }
         self.mode = LeaderMode::Top;
         self.top_rows_in = self.pulled;
         self.procs[0].act = Act::Blocked(State::Cpu);
@@ -1583,7 +1658,7 @@ impl<'a> Sim<'a> {
     /// Breakers above the Gather (Sort, Finalize Aggregate), then the final rows.
     fn top_step(&mut self, i: usize) {
         let cons = &self.c.consumer;
-        if self.c.mode == Mode::Serial {
+        if self.serial() {
             // Serial: the pipeline already returned the final rows.
             self.top_rows_out = self.procs[0].rows_out;
             self.finish_query();

@@ -99,9 +99,7 @@ pub fn explain_parallel_worker(
     let mut workers: i64 = 0;
     if let Some(opt) = table_option {
         workers = i64::from(opt);
-        parts.push(format!(
-            "table option parallel_workers = {opt} (replaces the size rule)"
-        ));
+        parts.push(format!("table option parallel_workers = {opt} (replaces the size rule)"));
     } else {
         if heap_pages >= 0.0 && heap_pages < min_table as f64 {
             return WorkerCalc {
@@ -142,15 +140,10 @@ pub fn explain_parallel_worker(
         }
     }
     if workers > max_workers {
-        parts.push(format!(
-            "capped by max_parallel_workers_per_gather = {max_workers}"
-        ));
+        parts.push(format!("capped by max_parallel_workers_per_gather = {max_workers}"));
         workers = max_workers;
     }
-    WorkerCalc {
-        workers: workers.max(0) as u32,
-        explanation: parts.join("; "),
-    }
+    WorkerCalc { workers: workers.max(0) as u32, explanation: parts.join("; ") }
 }
 
 /// The tripling loop of `compute_parallel_worker`, in C `int` arithmetic.
@@ -264,9 +257,7 @@ pub fn choose_hash_table_size(
         hash_table_bytes -= skew_mcvs * bytes_per_mcv;
     }
     let max_alloc = 1_073_741_823.0_f64;
-    let mut max_pointers = (hash_table_bytes / 8.0)
-        .floor()
-        .min((max_alloc / 8.0).floor());
+    let mut max_pointers = (hash_table_bytes / 8.0).floor().min((max_alloc / 8.0).floor());
     max_pointers = prev_power2(max_pointers).min(f64::from(i32::MAX / 2 + 1));
     let dbuckets = ntuples.ceil().min(max_pointers);
     let mut nbuckets = next_power2(dbuckets.max(1024.0));
@@ -277,16 +268,11 @@ pub fn choose_hash_table_size(
             return choose_hash_table_size(ntuples, width, false, parallel_workers, settings);
         }
         let bucket_size = tupsize + 8.0;
-        let sbuckets = if hash_table_bytes <= bucket_size {
-            1.0
-        } else {
-            next_power2((hash_table_bytes / bucket_size).floor())
-        };
+        let sbuckets =
+            if hash_table_bytes <= bucket_size { 1.0 } else { next_power2((hash_table_bytes / bucket_size).floor()) };
         nbuckets = next_power2(sbuckets.min(max_pointers));
         let bucket_bytes = nbuckets * 8.0;
-        let dbatch = (inner_rel_bytes / (hash_table_bytes - bucket_bytes))
-            .ceil()
-            .min(max_pointers);
+        let dbatch = (inner_rel_bytes / (hash_table_bytes - bucket_bytes)).ceil().min(max_pointers);
         nbatch = next_power2(dbatch.max(2.0));
     }
     (nbatch as u32, nbuckets as u64, space_allowed)
@@ -314,13 +300,7 @@ pub fn tuplesort_merge_order(sort_mem_bytes: f64) -> f64 {
 
 /// `cost_tuplesort`: (startup cost, run cost) of sorting `tuples` rows of `width` bytes in
 /// `sort_mem_bytes`, with an optional bound (top-N) from a LIMIT above.
-pub fn cost_tuplesort(
-    tuples: f64,
-    width: f64,
-    sort_mem_bytes: f64,
-    bound: Option<f64>,
-    s: &Settings,
-) -> (f64, f64) {
+pub fn cost_tuplesort(tuples: f64, width: f64, sort_mem_bytes: f64, bound: Option<f64>, s: &Settings) -> (f64, f64) {
     let cpu_op = s.num("cpu_operator_cost");
     let tuples = tuples.max(2.0);
     let comparison_cost = 2.0 * cpu_op;
@@ -335,14 +315,9 @@ pub fn cost_tuplesort(
         let nruns = input_bytes / sort_mem_bytes;
         let mergeorder = tuplesort_merge_order(sort_mem_bytes);
         startup += comparison_cost * tuples * tuples.log2();
-        let log_runs = if nruns > mergeorder {
-            (nruns.ln() / mergeorder.ln()).ceil()
-        } else {
-            1.0
-        };
+        let log_runs = if nruns > mergeorder { (nruns.ln() / mergeorder.ln()).ceil() } else { 1.0 };
         let npageaccesses = 2.0 * npages * log_runs;
-        startup +=
-            npageaccesses * (s.num("seq_page_cost") * 0.75 + s.num("random_page_cost") * 0.25);
+        startup += npageaccesses * (s.num("seq_page_cost") * 0.75 + s.num("random_page_cost") * 0.25);
     } else if tuples > 2.0 * output_tuples || input_bytes > sort_mem_bytes {
         startup += comparison_cost * tuples * (2.0 * output_tuples).log2();
     } else {
@@ -399,10 +374,7 @@ impl Costed {
             }
         }
         if !self.children.is_empty() {
-            m.insert(
-                "Plans".into(),
-                Value::Array(self.children.iter().map(|c| c.to_explain_json()).collect()),
-            );
+            m.insert("Plans".into(), Value::Array(self.children.iter().map(|c| c.to_explain_json()).collect()));
         }
         Value::Object(m)
     }
@@ -417,9 +389,7 @@ impl Costed {
         ));
         let inner_pad = " ".repeat(indent + if first { 2 } else { 6 });
         for (k, v) in &self.details {
-            if k.starts_with('_')
-                || matches!(k.as_str(), "Partial Mode" | "Strategy" | "Relation Name")
-            {
+            if k.starts_with('_') || matches!(k.as_str(), "Partial Mode" | "Strategy" | "Relation Name") {
                 continue;
             }
             let text = match v {
@@ -472,18 +442,8 @@ impl<'a> CostCtx<'a> {
     pub fn new(tables: &'a [Table], settings: &'a Settings, plan: &Node) -> Self {
         let mut used = vec![false; tables.len()];
         mark_tables(plan, &mut used);
-        let total_table_pages = tables
-            .iter()
-            .zip(&used)
-            .filter(|(_, u)| **u)
-            .map(|(t, _)| t.pages)
-            .sum();
-        CostCtx {
-            tables,
-            settings,
-            total_table_pages,
-            pinned_workers: None,
-        }
+        let total_table_pages = tables.iter().zip(&used).filter(|(_, u)| **u).map(|(t, _)| t.pages).sum();
+        CostCtx { tables, settings, total_table_pages, pinned_workers: None }
     }
 
     fn num(&self, name: &str) -> f64 {
@@ -500,8 +460,7 @@ impl<'a> CostCtx<'a> {
 
     /// Index pages of a table: the scenario's, else ~20 bytes per row (btree on a key).
     pub fn index_pages(&self, t: &Table) -> f64 {
-        t.index_pages
-            .unwrap_or_else(|| (t.rows * 20.0 / BLCKSZ).ceil().max(1.0))
+        t.index_pages.unwrap_or_else(|| (t.rows * 20.0 / BLCKSZ).ceil().max(1.0))
     }
 
     /// The worker count of a partial path for this scan: what `compute_parallel_worker`
@@ -509,36 +468,22 @@ impl<'a> CostCtx<'a> {
     /// max_parallel_workers_per_gather), or the pinned count.
     pub fn scan_workers(&self, scan: &Node) -> WorkerCalc {
         if let Some(p) = self.pinned_workers {
-            return WorkerCalc {
-                workers: p,
-                explanation: format!("pinned by the scenario at {p}"),
-            };
+            return WorkerCalc { workers: p, explanation: format!("pinned by the scenario at {p}") };
         }
         match scan {
             Node::SeqScan { table, .. } => {
                 let t = &self.tables[*table];
                 explain_parallel_worker(t.pages, -1.0, t.parallel_workers, self.settings)
             }
-            Node::IndexScan {
-                table, fraction, ..
-            } => {
+            Node::IndexScan { table, fraction, .. } => {
                 let t = &self.tables[*table];
                 let ip = self.index_pages(t);
                 let tuples_fetched = clamp_row_est(fraction * t.rows);
                 let num_index_pages = (tuples_fetched * ip / t.rows.max(1.0)).ceil().max(1.0);
-                let heap = index_pages_fetched(
-                    tuples_fetched,
-                    t.pages,
-                    ip,
-                    self.total_table_pages,
-                    self.settings,
-                );
+                let heap = index_pages_fetched(tuples_fetched, t.pages, ip, self.total_table_pages, self.settings);
                 explain_parallel_worker(heap, num_index_pages, t.parallel_workers, self.settings)
             }
-            _ => WorkerCalc {
-                workers: 0,
-                explanation: "not a scan".into(),
-            },
+            _ => WorkerCalc { workers: 0, explanation: "not a scan".into() },
         }
     }
 
@@ -572,27 +517,15 @@ impl<'a> CostCtx<'a> {
             operators: 1.0,
             subplan: None,
         });
-        let scan = |parallel| Node::SeqScan {
-            table: sp.table,
-            parallel,
-            filter: filter.clone(),
-            width: sp.width,
-        };
+        let scan = |parallel| Node::SeqScan { table: sp.table, parallel, filter: filter.clone(), width: sp.width };
         let serial = self.cost(&scan(false), None);
         let mut chosen = serial.clone();
         let mut parallel_inner = false;
         let w = self.scan_workers(&scan(true)).workers;
-        let allowed =
-            w > 0 && !t.temporary && self.settings.int("max_parallel_workers_per_gather") > 0;
+        let allowed = w > 0 && !t.temporary && self.settings.int("max_parallel_workers_per_gather") > 0;
         if allowed {
-            let g = self.cost(
-                &Node::Gather {
-                    workers: Some(w),
-                    single_copy: false,
-                    input: Box::new(scan(true)),
-                },
-                None,
-            );
+            let g =
+                self.cost(&Node::Gather { workers: Some(w), single_copy: false, input: Box::new(scan(true)) }, None);
             let frac = |c: &Costed| c.startup + 0.5 * (c.total - c.startup);
             if g.total * STD_FUZZ_FACTOR < serial.total && frac(&g) < frac(&serial) {
                 chosen = g;
@@ -651,12 +584,7 @@ impl<'a> CostCtx<'a> {
         let cpu_op = self.num("cpu_operator_cost");
         let cpu_tuple = self.num("cpu_tuple_cost");
         match node {
-            Node::SeqScan {
-                table,
-                parallel,
-                filter,
-                width,
-            } => {
+            Node::SeqScan { table, parallel, filter, width } => {
                 let t = &self.tables[*table];
                 let (qual_startup, qual_per_tuple, sel, spc) = self.filter_cost(filter.as_ref());
                 let rel_rows = clamp_row_est(t.rows * sel);
@@ -690,11 +618,7 @@ impl<'a> CostCtx<'a> {
                 }
                 Costed {
                     node_type: "Seq Scan".into(),
-                    display: format!(
-                        "{}Seq Scan on {}",
-                        if *parallel { "Parallel " } else { "" },
-                        t.name
-                    ),
+                    display: format!("{}Seq Scan on {}", if *parallel { "Parallel " } else { "" }, t.name),
                     startup,
                     total: startup + cpu + disk,
                     rows,
@@ -706,40 +630,15 @@ impl<'a> CostCtx<'a> {
                     rel_rows,
                 }
             }
-            Node::IndexScan {
-                table,
-                parallel,
-                filter,
-                width,
-                fraction,
-                correlation,
-            } => {
+            Node::IndexScan { table, parallel, filter, width, fraction, correlation } => {
                 let t = &self.tables[*table];
-                let workers = if *parallel {
-                    self.scan_workers(node).workers
-                } else {
-                    0
-                };
-                let mut c = self.index_scan(
-                    t,
-                    *fraction,
-                    *correlation,
-                    1.0,
-                    filter.as_ref(),
-                    workers,
-                    *fraction < 1.0,
-                );
+                let workers = if *parallel { self.scan_workers(node).workers } else { 0 };
+                let mut c = self.index_scan(t, *fraction, *correlation, 1.0, filter.as_ref(), workers, *fraction < 1.0);
                 c.parallel_aware = *parallel;
                 c.width = *width;
                 c
             }
-            Node::Aggregate {
-                mode,
-                groups,
-                aggregates,
-                width,
-                input,
-            } => {
+            Node::Aggregate { mode, groups, aggregates, width, input } => {
                 let inp = self.cost(input, None);
                 let per_input = aggregates * cpu_op;
                 let input_rows = inp.rows;
@@ -753,8 +652,7 @@ impl<'a> CostCtx<'a> {
                     let startup = inp.total + per_input * input_rows;
                     (startup, startup + cpu_tuple, "Plain")
                 } else if sorted_input {
-                    let total =
-                        inp.total + (per_input + cpu_op) * input_rows + cpu_tuple * out_groups;
+                    let total = inp.total + (per_input + cpu_op) * input_rows + cpu_tuple * out_groups;
                     (inp.startup, total, "Sorted")
                 } else {
                     let startup = inp.total + (per_input + cpu_op) * input_rows;
@@ -773,11 +671,7 @@ impl<'a> CostCtx<'a> {
                     (false, true) => "GroupAggregate",
                     (false, false) => "HashAggregate",
                 };
-                let workers = if *mode == AggMode::Partial {
-                    inp.parallel_workers
-                } else {
-                    0
-                };
+                let workers = if *mode == AggMode::Partial { inp.parallel_workers } else { 0 };
                 let prefix = match mode {
                     AggMode::Simple => "",
                     AggMode::Partial => "Partial ",
@@ -845,11 +739,7 @@ impl<'a> CostCtx<'a> {
                     children: vec![inp],
                 }
             }
-            Node::Gather {
-                workers,
-                single_copy,
-                input,
-            } => {
+            Node::Gather { workers, single_copy, input } => {
                 let inp = self.cost(input, None);
                 let w = workers.unwrap_or(inp.parallel_workers);
                 // generate_useful_gather_paths(override_rows) for grouped input: partial
@@ -898,9 +788,7 @@ impl<'a> CostCtx<'a> {
                 if !s.flag("enable_gathermerge") {
                     startup += DISABLE_COST;
                 }
-                let run = rows * comparison * logn
-                    + cpu_op * rows
-                    + self.num("parallel_tuple_cost") * rows * 1.05;
+                let run = rows * comparison * logn + cpu_op * rows + self.num("parallel_tuple_cost") * rows * 1.05;
                 let mut details = Map::new();
                 details.insert("Workers Planned".into(), json!(w));
                 Costed {
@@ -917,25 +805,14 @@ impl<'a> CostCtx<'a> {
                     children: vec![inp],
                 }
             }
-            Node::HashJoin {
-                join_type,
-                parallel,
-                rows_per_outer,
-                width,
-                outer,
-                inner,
-                cond,
-            } => {
+            Node::HashJoin { join_type, parallel, rows_per_outer, width, outer, inner, cond } => {
                 let o = self.cost(outer, None);
                 let i = self.cost(inner, None);
                 let workers = o.parallel_workers;
                 let parallel_hash = *parallel && i.parallel_workers > 0;
                 let inner_rows = i.rows;
-                let inner_rows_total = if parallel_hash {
-                    inner_rows * self.divisor(i.parallel_workers)
-                } else {
-                    inner_rows
-                };
+                let inner_rows_total =
+                    if parallel_hash { inner_rows * self.divisor(i.parallel_workers) } else { inner_rows };
                 let outer_rows = o.rows;
                 let mut startup = o.startup + i.total + (cpu_op + cpu_tuple) * inner_rows;
                 if !s.flag("enable_hashjoin") {
@@ -960,13 +837,8 @@ impl<'a> CostCtx<'a> {
                 let bucket_rows = clamp_row_est(inner_rows * rows_per_outer.max(1.0) / inner_rel);
                 run += cpu_op * outer_rows * bucket_rows * 0.5;
                 let rel_rows = clamp_row_est(o.rel_rows * rows_per_outer);
-                let rows = if workers > 0 {
-                    clamp_row_est(rel_rows / self.divisor(workers))
-                } else {
-                    rel_rows
-                };
-                let hashjointuples =
-                    clamp_row_est(outer_rows * inner_rows * rows_per_outer / inner_rel);
+                let rows = if workers > 0 { clamp_row_est(rel_rows / self.divisor(workers)) } else { rel_rows };
+                let hashjointuples = clamp_row_est(outer_rows * inner_rows * rows_per_outer / inner_rel);
                 run += cpu_tuple * hashjointuples;
                 let mut details = Map::new();
                 details.insert("Join Type".into(), json!(join_type));
@@ -978,12 +850,7 @@ impl<'a> CostCtx<'a> {
                 hash_details.insert("_buckets".into(), json!(nbuckets));
                 let hash = Costed {
                     node_type: "Hash".into(),
-                    display: if parallel_hash {
-                        "Parallel Hash"
-                    } else {
-                        "Hash"
-                    }
-                    .into(),
+                    display: if parallel_hash { "Parallel Hash" } else { "Hash" }.into(),
                     startup: i.total,
                     total: i.total,
                     rows: i.rows,
@@ -996,12 +863,7 @@ impl<'a> CostCtx<'a> {
                 };
                 Costed {
                     node_type: "Hash Join".into(),
-                    display: if parallel_hash {
-                        "Parallel Hash Join"
-                    } else {
-                        "Hash Join"
-                    }
-                    .into(),
+                    display: if parallel_hash { "Parallel Hash Join" } else { "Hash Join" }.into(),
                     startup,
                     total: startup + run,
                     rows,
@@ -1013,22 +875,11 @@ impl<'a> CostCtx<'a> {
                     children: vec![o, hash],
                 }
             }
-            Node::NestedLoop {
-                join_type,
-                rows_per_outer,
-                inner_table,
-                width,
-                outer,
-                cond,
-            } => {
+            Node::NestedLoop { join_type, rows_per_outer, inner_table, width, outer, cond } => {
                 let o = self.cost(outer, None);
                 let t = &self.tables[*inner_table];
                 let outer_rows = o.rows;
-                let frac = if t.rows > 0.0 {
-                    (rows_per_outer.max(1.0) / t.rows).min(1.0)
-                } else {
-                    1.0
-                };
+                let frac = if t.rows > 0.0 { (rows_per_outer.max(1.0) / t.rows).min(1.0) } else { 1.0 };
                 let mut inner = self.index_scan(t, frac, 0.0, outer_rows.max(1.0), None, 0, true);
                 if !cond.is_empty() {
                     inner.details.insert("Index Cond".into(), json!(cond));
@@ -1039,17 +890,12 @@ impl<'a> CostCtx<'a> {
                     startup += DISABLE_COST;
                 }
                 let inner_run = inner.total - inner.startup;
-                let mut run = (o.total - o.startup)
-                    + (outer_rows - 1.0).max(0.0) * inner.startup
-                    + inner_run * outer_rows;
+                let mut run =
+                    (o.total - o.startup) + (outer_rows - 1.0).max(0.0) * inner.startup + inner_run * outer_rows;
                 let ntuples = outer_rows * rows_per_outer.max(0.0);
                 run += cpu_tuple * ntuples;
                 let rel_rows = clamp_row_est(o.rel_rows * rows_per_outer);
-                let rows = if workers > 0 {
-                    clamp_row_est(rel_rows / self.divisor(workers))
-                } else {
-                    rel_rows
-                };
+                let rows = if workers > 0 { clamp_row_est(rel_rows / self.divisor(workers)) } else { rel_rows };
                 let mut details = Map::new();
                 details.insert("Join Type".into(), json!(join_type));
                 Costed {
@@ -1092,13 +938,7 @@ impl<'a> CostCtx<'a> {
         // genericcostestimate
         let num_index_pages = (tuples_fetched * ip / index_tuples).ceil().max(1.0);
         let mut index_total = if loop_count > 1.0 {
-            let pf = index_pages_fetched(
-                num_index_pages * loop_count,
-                ip,
-                ip,
-                self.total_table_pages,
-                self.settings,
-            );
+            let pf = index_pages_fetched(num_index_pages * loop_count, ip, ip, self.total_table_pages, self.settings);
             pf * rpc / loop_count
         } else {
             num_index_pages * rpc
@@ -1112,48 +952,23 @@ impl<'a> CostCtx<'a> {
             index_startup += d;
             index_total += d;
         }
-        let height = if ip <= 1.0 {
-            0.0
-        } else {
-            (ip.ln() / 300f64.ln()).ceil().max(1.0)
-        };
+        let height = if ip <= 1.0 { 0.0 } else { (ip.ln() / 300f64.ln()).ceil().max(1.0) };
         let d = (height + 1.0) * 50.0 * cpu_op;
         index_startup += d;
         index_total += d;
         // cost_index: heap access
         let (max_io, min_io) = if loop_count > 1.0 {
-            let pf = index_pages_fetched(
-                tuples_fetched * loop_count,
-                t.pages,
-                ip,
-                self.total_table_pages,
-                self.settings,
-            );
+            let pf =
+                index_pages_fetched(tuples_fetched * loop_count, t.pages, ip, self.total_table_pages, self.settings);
             let max_io = pf * rpc / loop_count;
             let pf_min = (fraction * t.pages).ceil();
-            let pf_min = index_pages_fetched(
-                pf_min * loop_count,
-                t.pages,
-                ip,
-                self.total_table_pages,
-                self.settings,
-            );
+            let pf_min = index_pages_fetched(pf_min * loop_count, t.pages, ip, self.total_table_pages, self.settings);
             (max_io, pf_min * rpc / loop_count)
         } else {
-            let pf = index_pages_fetched(
-                tuples_fetched,
-                t.pages,
-                ip,
-                self.total_table_pages,
-                self.settings,
-            );
+            let pf = index_pages_fetched(tuples_fetched, t.pages, ip, self.total_table_pages, self.settings);
             let max_io = pf * rpc;
             let pf_min = (fraction * t.pages).ceil();
-            let min_io = if pf_min > 0.0 {
-                rpc + (pf_min - 1.0) * spc
-            } else {
-                0.0
-            };
+            let min_io = if pf_min > 0.0 { rpc + (pf_min - 1.0) * spc } else { 0.0 };
             (max_io, min_io)
         };
         let csquared = correlation * correlation;
@@ -1181,11 +996,7 @@ impl<'a> CostCtx<'a> {
         }
         Costed {
             node_type: "Index Scan".into(),
-            display: format!(
-                "{}Index Scan on {}",
-                if workers > 0 { "Parallel " } else { "" },
-                t.name
-            ),
+            display: format!("{}Index Scan on {}", if workers > 0 { "Parallel " } else { "" }, t.name),
             startup,
             total,
             rows,
@@ -1239,13 +1050,7 @@ mod tests {
 
     #[test]
     fn divisor_matches_reference_table() {
-        for (w, on, off) in [
-            (1, 1.7, 1.0),
-            (2, 2.4, 2.0),
-            (3, 3.1, 3.0),
-            (4, 4.0, 4.0),
-            (6, 6.0, 6.0),
-        ] {
+        for (w, on, off) in [(1, 1.7, 1.0), (2, 2.4, 2.0), (3, 3.1, 3.0), (4, 4.0, 4.0), (6, 6.0, 6.0)] {
             assert!((parallel_divisor(w, true) - on).abs() < 1e-12, "{w}");
             assert_eq!(parallel_divisor(w, false), off);
         }
@@ -1282,17 +1087,12 @@ mod tests {
         assert_eq!(compute_parallel_worker(100_000.0, 192.0, None, &s), 2);
         assert_eq!(compute_parallel_worker(-1.0, 576.0, None, &s), 3);
         // min_parallel_table_scan_size = 0 behaves as 1.
-        let z = settings(&[
-            ("min_parallel_table_scan_size", "0"),
-            ("max_parallel_workers_per_gather", "1024"),
-        ]);
+        let z = settings(&[("min_parallel_table_scan_size", "0"), ("max_parallel_workers_per_gather", "1024")]);
         assert_eq!(compute_parallel_worker(0.0, -1.0, None, &z), 1);
         assert_eq!(compute_parallel_worker(3.0, -1.0, None, &z), 2);
         // The overflow guard: a huge minimum stops after one step.
-        let big = settings(&[
-            ("min_parallel_table_scan_size", "715827882"),
-            ("max_parallel_workers_per_gather", "1024"),
-        ]);
+        let big =
+            settings(&[("min_parallel_table_scan_size", "715827882"), ("max_parallel_workers_per_gather", "1024")]);
         assert_eq!(compute_parallel_worker(1e12, -1.0, None, &big), 2);
     }
 

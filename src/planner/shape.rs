@@ -6,7 +6,7 @@
 //! table drives the parallel scan, ...); pqsim keeps the scenario's join order and builds
 //! the shape PostgreSQL usually picks for it.
 
-use crate::model::{AggMode, Node};
+use crate::model::{AggMode, Filter, Node, SubPlan};
 
 /// What the planner knows about scans, for building parallel shapes.
 pub trait Eligibility {
@@ -28,25 +28,10 @@ pub trait Eligibility {
 pub fn serial_plan(n: &Node) -> Node {
     match n {
         Node::Gather { input, .. } | Node::GatherMerge { input, .. } => serial_plan(input),
-        Node::SeqScan {
-            table,
-            filter,
-            width,
-            ..
-        } => Node::SeqScan {
-            table: *table,
-            parallel: false,
-            filter: filter.clone(),
-            width: *width,
-        },
-        Node::IndexScan {
-            table,
-            filter,
-            width,
-            fraction,
-            correlation,
-            ..
-        } => Node::IndexScan {
+        Node::SeqScan { table, filter, width, .. } => {
+            Node::SeqScan { table: *table, parallel: false, filter: filter.clone(), width: *width }
+        }
+        Node::IndexScan { table, filter, width, fraction, correlation, .. } => Node::IndexScan {
             table: *table,
             parallel: false,
             filter: filter.clone(),
@@ -54,42 +39,27 @@ pub fn serial_plan(n: &Node) -> Node {
             fraction: *fraction,
             correlation: *correlation,
         },
-        Node::Aggregate {
-            mode,
-            groups,
-            aggregates,
-            width,
-            input,
-        } => {
+        Node::Aggregate { mode, groups, aggregates, width, input } => {
             let input = match mode {
                 AggMode::Finalize => strip_partial(input).unwrap_or_else(|| serial_plan(input)),
                 _ => serial_plan(input),
             };
+            // The merged aggregate does the Partial's per-row transitions.
+            let aggregates = match mode {
+                AggMode::Finalize => partial_aggregates(input_of(n)).unwrap_or(*aggregates),
+                _ => *aggregates,
+            };
             Node::Aggregate {
                 mode: AggMode::Simple,
                 groups: *groups,
-                aggregates: *aggregates,
+                aggregates,
                 width: *width,
                 input: Box::new(input),
             }
         }
-        Node::Sort { keys, input } => Node::Sort {
-            keys: keys.clone(),
-            input: Box::new(serial_plan(input)),
-        },
-        Node::Limit { count, input } => Node::Limit {
-            count: *count,
-            input: Box::new(serial_plan(input)),
-        },
-        Node::HashJoin {
-            join_type,
-            rows_per_outer,
-            width,
-            outer,
-            inner,
-            cond,
-            ..
-        } => Node::HashJoin {
+        Node::Sort { keys, input } => Node::Sort { keys: keys.clone(), input: Box::new(serial_plan(input)) },
+        Node::Limit { count, input } => Node::Limit { count: *count, input: Box::new(serial_plan(input)) },
+        Node::HashJoin { join_type, rows_per_outer, width, outer, inner, cond, .. } => Node::HashJoin {
             join_type: join_type.clone(),
             parallel: false,
             rows_per_outer: *rows_per_outer,
@@ -98,14 +68,7 @@ pub fn serial_plan(n: &Node) -> Node {
             inner: Box::new(serial_plan(inner)),
             cond: cond.clone(),
         },
-        Node::NestedLoop {
-            join_type,
-            rows_per_outer,
-            inner_table,
-            width,
-            outer,
-            cond,
-        } => Node::NestedLoop {
+        Node::NestedLoop { join_type, rows_per_outer, inner_table, width, outer, cond } => Node::NestedLoop {
             join_type: join_type.clone(),
             rows_per_outer: *rows_per_outer,
             inner_table: *inner_table,
@@ -116,18 +79,30 @@ pub fn serial_plan(n: &Node) -> Node {
     }
 }
 
+fn input_of(n: &Node) -> &Node {
+    match n {
+        Node::Aggregate { input, .. } => input,
+        _ => n,
+    }
+}
+
+/// The `aggregates` weight of the Partial aggregate below a Finalize one.
+fn partial_aggregates(n: &Node) -> Option<f64> {
+    match n {
+        Node::Aggregate { mode: AggMode::Partial, aggregates, .. } => Some(*aggregates),
+        Node::Gather { input, .. } | Node::GatherMerge { input, .. } | Node::Sort { input, .. } => {
+            partial_aggregates(input)
+        }
+        _ => None,
+    }
+}
+
 /// Below a Finalize aggregate: through Gather / Gather Merge / Sort down to the Partial
 /// aggregate, whose input (made serial) the merged simple aggregate reads.
 fn strip_partial(n: &Node) -> Option<Node> {
     match n {
-        Node::Gather { input, .. } | Node::GatherMerge { input, .. } | Node::Sort { input, .. } => {
-            strip_partial(input)
-        }
-        Node::Aggregate {
-            mode: AggMode::Partial,
-            input,
-            ..
-        } => Some(serial_plan(input)),
+        Node::Gather { input, .. } | Node::GatherMerge { input, .. } | Node::Sort { input, .. } => strip_partial(input),
+        Node::Aggregate { mode: AggMode::Partial, input, .. } => Some(serial_plan(input)),
         _ => None,
     }
 }
@@ -142,18 +117,11 @@ pub fn with_workers(n: &Node, workers: u32, single_copy: bool) -> Node {
         match n {
             Node::Gather { input, .. } => {
                 *done = true;
-                Node::Gather {
-                    workers: Some(workers),
-                    single_copy,
-                    input: input.clone(),
-                }
+                Node::Gather { workers: Some(workers), single_copy, input: input.clone() }
             }
             Node::GatherMerge { input, .. } => {
                 *done = true;
-                Node::GatherMerge {
-                    workers: Some(workers),
-                    input: input.clone(),
-                }
+                Node::GatherMerge { workers: Some(workers), input: input.clone() }
             }
             _ => map_children(n, |c| go(c, workers, single_copy, done)),
         }
@@ -192,9 +160,7 @@ fn join_allows_partial(join_type: &str) -> bool {
 pub fn safe_subtree(n: &Node, e: &dyn Eligibility) -> bool {
     match n {
         Node::SeqScan { .. } | Node::IndexScan { .. } => e.safe_scan(n),
-        Node::NestedLoop {
-            inner_table, outer, ..
-        } => e.safe_table(*inner_table) && safe_subtree(outer, e),
+        Node::NestedLoop { inner_table, outer, .. } => e.safe_table(*inner_table) && safe_subtree(outer, e),
         Node::Gather { .. } | Node::GatherMerge { .. } => false,
         _ => n.children().iter().all(|c| safe_subtree(c, e)),
     }
@@ -204,22 +170,14 @@ pub fn safe_subtree(n: &Node, e: &dyn Eligibility) -> bool {
 pub fn partialable(n: &Node, e: &dyn Eligibility) -> bool {
     match n {
         Node::SeqScan { .. } | Node::IndexScan { .. } => e.partial_scan(n),
-        Node::HashJoin {
-            join_type,
-            outer,
-            inner,
-            ..
-        } => {
+        Node::HashJoin { join_type, outer, inner, .. } => {
             join_allows_partial(join_type)
                 && partialable(outer, e)
                 && ((e.parallel_hash() && partialable(inner, e)) || safe_subtree(inner, e))
         }
-        Node::NestedLoop {
-            join_type,
-            outer,
-            inner_table,
-            ..
-        } => join_allows_partial(join_type) && e.safe_table(*inner_table) && partialable(outer, e),
+        Node::NestedLoop { join_type, outer, inner_table, .. } => {
+            join_allows_partial(join_type) && e.safe_table(*inner_table) && partialable(outer, e)
+        }
         _ => false,
     }
 }
@@ -230,15 +188,7 @@ pub fn partialable(n: &Node, e: &dyn Eligibility) -> bool {
 pub fn partial(n: &Node, e: &dyn Eligibility) -> Node {
     match n {
         Node::SeqScan { .. } | Node::IndexScan { .. } => set_scan_parallel(n, true),
-        Node::HashJoin {
-            join_type,
-            rows_per_outer,
-            width,
-            outer,
-            inner,
-            cond,
-            ..
-        } => {
+        Node::HashJoin { join_type, rows_per_outer, width, outer, inner, cond, .. } => {
             let ph = e.parallel_hash() && partialable(inner, e);
             Node::HashJoin {
                 join_type: join_type.clone(),
@@ -246,11 +196,7 @@ pub fn partial(n: &Node, e: &dyn Eligibility) -> Node {
                 rows_per_outer: *rows_per_outer,
                 width: *width,
                 outer: Box::new(partial(outer, e)),
-                inner: Box::new(if ph {
-                    partial(inner, e)
-                } else {
-                    serial_plan(inner)
-                }),
+                inner: Box::new(if ph { partial(inner, e) } else { serial_plan(inner) }),
                 cond: cond.clone(),
             }
         }
@@ -281,33 +227,18 @@ fn set_scan_parallel(n: &Node, parallel: bool) -> Node {
 ///   pushed down to its outer side.
 pub fn parallelize(n: &Node, e: &dyn Eligibility) -> Option<Node> {
     match n {
-        Node::Limit { count, input } => Some(Node::Limit {
-            count: *count,
-            input: Box::new(parallelize(input, e)?),
-        }),
+        Node::Limit { count, input } => Some(Node::Limit { count: *count, input: Box::new(parallelize(input, e)?) }),
         Node::Sort { keys, input } => {
             if partialable(input, e) {
                 Some(Node::GatherMerge {
                     workers: None,
-                    input: Box::new(Node::Sort {
-                        keys: keys.clone(),
-                        input: Box::new(partial(input, e)),
-                    }),
+                    input: Box::new(Node::Sort { keys: keys.clone(), input: Box::new(partial(input, e)) }),
                 })
             } else {
-                Some(Node::Sort {
-                    keys: keys.clone(),
-                    input: Box::new(parallelize(input, e)?),
-                })
+                Some(Node::Sort { keys: keys.clone(), input: Box::new(parallelize(input, e)?) })
             }
         }
-        Node::Aggregate {
-            groups,
-            aggregates,
-            width,
-            input,
-            ..
-        } => {
+        Node::Aggregate { groups, aggregates, width, input, .. } => {
             let agg = |mode, input: Node| Node::Aggregate {
                 mode,
                 groups: *groups,
@@ -325,11 +256,7 @@ pub fn parallelize(n: &Node, e: &dyn Eligibility) -> Option<Node> {
                     },
                 ));
             }
-            if let Node::Sort {
-                keys,
-                input: sorted,
-            } = &**input
-            {
+            if let Node::Sort { keys, input: sorted } = &**input {
                 if *groups > 1.0 && partialable(sorted, e) {
                     return Some(agg(
                         AggMode::Finalize,
@@ -345,16 +272,9 @@ pub fn parallelize(n: &Node, e: &dyn Eligibility) -> Option<Node> {
             }
             Some(agg(AggMode::Simple, parallelize(input, e)?))
         }
-        Node::SeqScan { .. }
-        | Node::IndexScan { .. }
-        | Node::HashJoin { .. }
-        | Node::NestedLoop { .. } => {
+        Node::SeqScan { .. } | Node::IndexScan { .. } | Node::HashJoin { .. } | Node::NestedLoop { .. } => {
             if partialable(n, e) {
-                return Some(Node::Gather {
-                    workers: None,
-                    single_copy: false,
-                    input: Box::new(partial(n, e)),
-                });
+                return Some(Node::Gather { workers: None, single_copy: false, input: Box::new(partial(n, e)) });
             }
             match n {
                 Node::HashJoin { outer, .. } | Node::NestedLoop { outer, .. } => {
@@ -379,22 +299,13 @@ pub fn parallelize(n: &Node, e: &dyn Eligibility) -> Option<Node> {
 /// [`parallelize`] of the serial plan).
 pub fn check_parallel(n: &Node, e: &dyn Eligibility) -> Option<Node> {
     match n {
-        Node::Gather {
-            single_copy: false,
-            workers,
-            input,
-        } => Some(Node::Gather {
-            workers: *workers,
-            single_copy: false,
-            input: Box::new(check_partial(input, e)?),
-        }),
-        Node::GatherMerge { workers, input } => Some(Node::GatherMerge {
-            workers: *workers,
-            input: Box::new(check_partial(input, e)?),
-        }),
-        Node::Gather {
-            single_copy: true, ..
-        } => None,
+        Node::Gather { single_copy: false, workers, input } => {
+            Some(Node::Gather { workers: *workers, single_copy: false, input: Box::new(check_partial(input, e)?) })
+        }
+        Node::GatherMerge { workers, input } => {
+            Some(Node::GatherMerge { workers: *workers, input: Box::new(check_partial(input, e)?) })
+        }
+        Node::Gather { single_copy: true, .. } => None,
         _ => {
             let mut ok = true;
             let out = map_children(n, |c| match check_parallel_or_keep(c, e) {
@@ -432,15 +343,7 @@ fn check_partial(n: &Node, e: &dyn Eligibility) -> Option<Node> {
             });
             ok.then_some(out)
         }
-        Node::HashJoin {
-            join_type,
-            parallel,
-            rows_per_outer,
-            width,
-            outer,
-            inner,
-            cond,
-        } => {
+        Node::HashJoin { join_type, parallel, rows_per_outer, width, outer, inner, cond } => {
             if !join_allows_partial(join_type) {
                 return None;
             }
@@ -463,12 +366,7 @@ fn check_partial(n: &Node, e: &dyn Eligibility) -> Option<Node> {
                 cond: cond.clone(),
             })
         }
-        Node::NestedLoop {
-            join_type,
-            inner_table,
-            outer,
-            ..
-        } => {
+        Node::NestedLoop { join_type, inner_table, outer, .. } => {
             if !join_allows_partial(join_type) || !e.safe_table(*inner_table) {
                 return None;
             }
@@ -488,15 +386,7 @@ pub const MAX_JOIN_VARIANTS: usize = 16;
 /// `rows_per_outer` for the new outer side. Other join types keep their order.
 pub fn join_order_variants(n: &Node, rel_rows: &dyn Fn(&Node) -> f64) -> Vec<Node> {
     let mut out = match n {
-        Node::HashJoin {
-            join_type,
-            rows_per_outer,
-            width,
-            outer,
-            inner,
-            cond,
-            ..
-        } => {
+        Node::HashJoin { join_type, rows_per_outer, width, outer, inner, cond, .. } => {
             let outers = join_order_variants(outer, rel_rows);
             let inners = join_order_variants(inner, rel_rows);
             let mut v = vec![];
@@ -595,9 +485,7 @@ mod tests {
         }
         fn safe_scan(&self, scan: &Node) -> bool {
             match scan {
-                Node::SeqScan { table, .. } | Node::IndexScan { table, .. } => {
-                    self.safe_table(*table)
-                }
+                Node::SeqScan { table, .. } | Node::IndexScan { table, .. } => self.safe_table(*table),
                 _ => true,
             }
         }
@@ -607,22 +495,11 @@ mod tests {
     }
 
     fn seq(table: usize) -> Node {
-        Node::SeqScan {
-            table,
-            parallel: false,
-            filter: None,
-            width: 8.0,
-        }
+        Node::SeqScan { table, parallel: false, filter: None, width: 8.0 }
     }
 
     fn count(input: Node) -> Node {
-        Node::Aggregate {
-            mode: AggMode::Simple,
-            groups: 1.0,
-            aggregates: 1.0,
-            width: 8.0,
-            input: Box::new(input),
-        }
+        Node::Aggregate { mode: AggMode::Simple, groups: 1.0, aggregates: 1.0, width: 8.0, input: Box::new(input) }
     }
 
     fn hj(outer: Node, inner: Node, join_type: &str) -> Node {
@@ -637,32 +514,18 @@ mod tests {
         }
     }
 
-    const YES: All = All {
-        partial: true,
-        hash: true,
-        unsafe_table: None,
-    };
+    const YES: All = All { partial: true, hash: true, unsafe_table: None };
 
     #[test]
     fn count_star_round_trip() {
         let serial = count(seq(0));
         let par = parallelize(&serial, &YES).unwrap();
         match &par {
-            Node::Aggregate {
-                mode: AggMode::Finalize,
-                input,
-                ..
-            } => match &**input {
-                Node::Gather {
-                    input,
-                    workers: None,
-                    ..
-                } => match &**input {
-                    Node::Aggregate {
-                        mode: AggMode::Partial,
-                        input,
-                        ..
-                    } => assert!(matches!(**input, Node::SeqScan { parallel: true, .. })),
+            Node::Aggregate { mode: AggMode::Finalize, input, .. } => match &**input {
+                Node::Gather { input, workers: None, .. } => match &**input {
+                    Node::Aggregate { mode: AggMode::Partial, input, .. } => {
+                        assert!(matches!(**input, Node::SeqScan { parallel: true, .. }))
+                    }
                     other => panic!("{other:?}"),
                 },
                 other => panic!("{other:?}"),
@@ -671,22 +534,12 @@ mod tests {
         }
         assert_eq!(serial_plan(&par), serial);
         let w = with_workers(&par, 3, false);
-        assert!(matches!(
-            w.find_gather(),
-            Some(Node::Gather {
-                workers: Some(3),
-                ..
-            })
-        ));
+        assert!(matches!(w.find_gather(), Some(Node::Gather { workers: Some(3), .. })));
     }
 
     #[test]
     fn no_partial_scan_no_parallel_plan() {
-        let none = All {
-            partial: false,
-            hash: true,
-            unsafe_table: None,
-        };
+        let none = All { partial: false, hash: true, unsafe_table: None };
         assert!(parallelize(&count(seq(0)), &none).is_none());
     }
 
@@ -696,32 +549,18 @@ mod tests {
         assert!(matches!(p.find_gather(), Some(Node::Gather { .. })));
         assert!(p.has_parallel_aware());
         match p.find_gather().unwrap().children()[0] {
-            Node::HashJoin {
-                parallel, inner, ..
-            } => {
+            Node::HashJoin { parallel, inner, .. } => {
                 assert!(*parallel);
                 assert!(matches!(**inner, Node::SeqScan { parallel: true, .. }));
             }
             other => panic!("{other:?}"),
         }
-        let no_hash = All {
-            partial: true,
-            hash: false,
-            unsafe_table: None,
-        };
+        let no_hash = All { partial: true, hash: false, unsafe_table: None };
         let p = parallelize(&hj(seq(0), seq(1), "Inner"), &no_hash).unwrap();
         match p.find_gather().unwrap().children()[0] {
-            Node::HashJoin {
-                parallel, inner, ..
-            } => {
+            Node::HashJoin { parallel, inner, .. } => {
                 assert!(!*parallel);
-                assert!(matches!(
-                    **inner,
-                    Node::SeqScan {
-                        parallel: false,
-                        ..
-                    }
-                ));
+                assert!(matches!(**inner, Node::SeqScan { parallel: false, .. }));
             }
             other => panic!("{other:?}"),
         }
@@ -729,28 +568,14 @@ mod tests {
 
     #[test]
     fn restricted_inner_pushes_gather_down() {
-        let temp_inner = All {
-            partial: true,
-            hash: true,
-            unsafe_table: Some(1),
-        };
+        let temp_inner = All { partial: true, hash: true, unsafe_table: Some(1) };
         let p = parallelize(&count(hj(seq(0), seq(1), "Inner")), &temp_inner).unwrap();
         // Aggregate (simple) -> Hash Join -> [Gather -> Parallel Seq Scan 0], [Seq Scan 1]
         match &p {
-            Node::Aggregate {
-                mode: AggMode::Simple,
-                input,
-                ..
-            } => match &**input {
+            Node::Aggregate { mode: AggMode::Simple, input, .. } => match &**input {
                 Node::HashJoin { outer, inner, .. } => {
                     assert!(matches!(**outer, Node::Gather { .. }));
-                    assert!(matches!(
-                        **inner,
-                        Node::SeqScan {
-                            parallel: false,
-                            ..
-                        }
-                    ));
+                    assert!(matches!(**inner, Node::SeqScan { parallel: false, .. }));
                 }
                 other => panic!("{other:?}"),
             },
@@ -770,12 +595,7 @@ mod tests {
                 input: Box::new(Node::SeqScan {
                     table: 0,
                     parallel: false,
-                    filter: Some(Filter {
-                        text: "x".into(),
-                        selectivity: 0.5,
-                        operators: 1.0,
-                        subplan: None,
-                    }),
+                    filter: Some(Filter { text: "x".into(), selectivity: 0.5, operators: 1.0, subplan: None }),
                     width: 8.0,
                 }),
             }),
@@ -796,12 +616,7 @@ mod tests {
         assert_eq!(v[0], count(hj(seq(0), seq(1), "Inner")));
         match &v[1] {
             Node::Aggregate { input, .. } => match &**input {
-                Node::HashJoin {
-                    outer,
-                    inner,
-                    rows_per_outer,
-                    ..
-                } => {
+                Node::HashJoin { outer, inner, rows_per_outer, .. } => {
                     assert_eq!(**outer, seq(1));
                     assert_eq!(**inner, seq(0));
                     assert_eq!(*rows_per_outer, 100.0, "1000 join rows / 10 outer rows");
@@ -810,10 +625,7 @@ mod tests {
             },
             other => panic!("{other:?}"),
         }
-        assert_eq!(
-            join_order_variants(&hj(seq(0), seq(1), "Anti"), &rows).len(),
-            1
-        );
+        assert_eq!(join_order_variants(&hj(seq(0), seq(1), "Anti"), &rows).len(), 1);
     }
 
     #[test]
@@ -831,30 +643,39 @@ mod tests {
                 cond: String::new(),
             }),
         };
-        let no_hash = All {
-            partial: true,
-            hash: false,
-            unsafe_table: None,
-        };
+        let no_hash = All { partial: true, hash: false, unsafe_table: None };
         let c = check_parallel(&given, &no_hash).unwrap();
         match &c {
             Node::Gather { input, .. } => match &**input {
-                Node::HashJoin {
-                    parallel, inner, ..
-                } => {
+                Node::HashJoin { parallel, inner, .. } => {
                     assert!(!*parallel);
-                    assert!(matches!(
-                        **inner,
-                        Node::SeqScan {
-                            parallel: false,
-                            ..
-                        }
-                    ));
+                    assert!(matches!(**inner, Node::SeqScan { parallel: false, .. }));
                 }
                 other => panic!("{other:?}"),
             },
             other => panic!("{other:?}"),
         }
         assert_eq!(check_parallel(&given, &YES).unwrap(), given);
+    }
+}
+
+/// Apply `f` to every SubPlan of the plan's scan filters.
+pub fn map_subplans(n: &Node, f: &dyn Fn(&SubPlan) -> SubPlan) -> Node {
+    let fix = |flt: &Option<Filter>| -> Option<Filter> {
+        flt.as_ref().map(|x| Filter { subplan: x.subplan.as_ref().map(f), ..x.clone() })
+    };
+    match n {
+        Node::SeqScan { table, parallel, filter, width } => {
+            Node::SeqScan { table: *table, parallel: *parallel, filter: fix(filter), width: *width }
+        }
+        Node::IndexScan { table, parallel, filter, width, fraction, correlation } => Node::IndexScan {
+            table: *table,
+            parallel: *parallel,
+            filter: fix(filter),
+            width: *width,
+            fraction: *fraction,
+            correlation: *correlation,
+        },
+        _ => map_children(n, |c| map_subplans(c, f)),
     }
 }
