@@ -147,7 +147,8 @@ pub struct Decision {
 
 pub fn decide(sc: &Scenario) -> Decision {
     let rep = crate::planner::plan(sc);
-    let mut launched = crate::planner::workers_launched(rep.workers_planned, &sc.settings, sc.busy_worker_slots);
+    // The planner's count also knows the execution-time fallbacks (client max_rows, ...).
+    let mut launched = rep.workers_launched;
     let mut planned = rep.workers_planned;
     let mut json = rep.to_json();
     let mut plan = rep.plan.clone();
