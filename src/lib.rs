@@ -12,4 +12,6 @@ pub mod pg;
 pub mod plot;
 pub mod report;
 pub mod stats;
+pub mod sweep;
+pub mod trace_plots;
 pub mod units;
