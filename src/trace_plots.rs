@@ -1,5 +1,6 @@
 //! Plots of one traced run (`pqsim run --trace DIR`): tuple-queue fill over time per worker
-//! (`queue-fill.png/.svg`) and each process's state over time (`timeline.png/.svg`).
+//! (`queue-fill.png/.svg`, and a close-up of its start `queue-fill-zoom.png/.svg`) and each
+//! process's state over time (`timeline.png/.svg`).
 //! Glue from `exec::Trace` to `plot`; the CLI writes the CSVs next to them.
 
 use crate::error::{Error, Result};
@@ -11,6 +12,8 @@ use std::path::{Path, PathBuf};
 /// Most points drawn per queue series; longer series are thinned to the extremes of each
 /// time bucket, so peaks and empties stay visible.
 const MAX_QUEUE_POINTS: usize = 6000;
+/// Queue changes per worker shown in the close-up chart.
+const ZOOM_SAMPLES_PER_QUEUE: usize = 40;
 
 /// The plot category of a process state (the names the time-split charts use).
 fn category(state_label: &str) -> Option<&str> {
@@ -75,19 +78,32 @@ pub fn write(dir: &Path, trace: &Trace, title: &str, capacity_bytes: f64) -> Res
         per_queue.entry(*j).or_default().push((*t as f64 / 1e6, *b));
     }
     if !per_queue.is_empty() {
+        let mut all_times: Vec<f64> = per_queue.values().flat_map(|v| v.iter().map(|p| p.0)).collect();
+        all_times.sort_by(f64::total_cmp);
         // Queue j belongs to worker j (process j + 1).
         let series: Vec<QueueSeries> = per_queue
-            .into_iter()
-            .map(|(j, pts)| QueueSeries::new(format!("worker {j}"), thin(pts, MAX_QUEUE_POINTS)))
+            .iter()
+            .map(|(j, pts)| QueueSeries::new(format!("worker {j}"), thin(pts.clone(), MAX_QUEUE_POINTS)))
             .collect();
-        let w = plot::queue_fill(
-            dir.join("queue-fill"),
-            &format!("Tuple queue fill: {title}"),
-            &series,
-            Some(capacity_bytes),
-        )
-        .map_err(|e| perr("queue-fill", e))?;
+        let w = plot::queue_fill(dir.join("queue-fill"), &format!("Tuple queue fill: {title}"), &series, Some(capacity_bytes))
+            .map_err(|e| perr("queue-fill", e))?;
         written.extend([w.png, w.svg]);
+        // A whole run of a busy queue is a solid block: also draw the first samples up close
+        // (about 40 changes per queue), where the fill and drain cycles are visible.
+        let n = (ZOOM_SAMPLES_PER_QUEUE * per_queue.len()).min(all_times.len());
+        if n < all_times.len() {
+            let (t0, t1) = (all_times[0], all_times[n - 1]);
+            let zoomed: Vec<QueueSeries> = per_queue
+                .iter()
+                .map(|(j, pts)| {
+                    QueueSeries::new(format!("worker {j}"), pts.iter().copied().filter(|p| p.0 <= t1).collect())
+                })
+                .collect();
+            let title = format!("Tuple queue fill, {:.1} to {:.1} ms: {title}", t0, t1);
+            let w = plot::queue_fill(dir.join("queue-fill-zoom"), &title, &zoomed, Some(capacity_bytes))
+                .map_err(|e| perr("queue-fill-zoom", e))?;
+            written.extend([w.png, w.svg]);
+        }
     }
 
     // State timeline: one lane per process, leader first.
