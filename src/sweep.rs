@@ -46,12 +46,29 @@ work_mem=4MB,64MB,256MB) or a table what-if NAME.KEY as in --table (lineitem.row
 keys rows, pages, size, width, parallel_workers, index_pages). LIST is a,b,c or an inclusive \
 integer range a..b; both can be mixed (0..4,8,16). A varied key overrides the same --set/--table.";
 
+const SWEEP_AFTER_HELP: &str = "\
+Outputs in DIR: points.csv (one row per grid point and replication), summary.csv (mean, median,
+95% CI, speedup vs the serial point on the same hardware, efficiency), splits.csv (time split of
+every process), fits.json (Amdahl and USL fits when max_parallel_workers_per_gather is varied),
+and plots as .png and .svg: speedup, hardware (or wall-time), time-split[-HARDWARE].
+Every point uses the same seeds (common random numbers); a row's seed column reproduces it with
+`pqsim run --seed SEED --replications 1`. Finished simulations are kept in
+DIR/points.journal.jsonl: re-running the same command after an interruption runs only the rest
+(more replications or points reuse them too).
+
+Example:
+  pqsim sweep configs/scenarios/seed-not-in.toml --vary max_parallel_workers_per_gather=0..8 \\
+      --hardware laptop,aurora --replications 5 --output output/seed-sweep";
+
 /// `pqsim sweep` arguments.
 #[derive(Args, Debug, Clone)]
+#[command(after_long_help = SWEEP_AFTER_HELP)]
 pub struct SweepArgs {
     /// Scenario TOML file.
     pub scenario: PathBuf,
-    #[arg(long = "vary", value_name = "KEY=LIST", required = true, help = VARY_HELP, value_parser = parse_vary)]
+    #[arg(long = "vary", value_name = "KEY=LIST", required = true, value_parser = parse_vary,
+          help = "Vary a setting (GUC=LIST) or a table what-if (NAME.KEY=LIST); LIST is a,b,c or a..b; repeat for a grid",
+          long_help = VARY_HELP)]
     pub vary: Vec<Vary>,
     /// Hardware profiles (names in configs/hardware/ or paths), comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "reference-2vcpu")]
@@ -59,6 +76,7 @@ pub struct SweepArgs {
     /// Replications per grid point (seeds shared by all points).
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub replications: u32,
+    /// Base seed: replication r uses the same seed at every grid point.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Directory for points.csv, summary.csv, fits.json, splits.csv and the plots.
@@ -84,6 +102,7 @@ pub struct CompareArgs {
     pub hardware: Vec<String>,
     #[command(flatten)]
     pub whatif: WhatIf,
+    /// Seed, as in `pqsim run`: the numbers match `run` on each profile.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100_000))]
