@@ -1509,18 +1509,6 @@ pub fn run_compare(a: CompareArgs) -> Result<()> {
         }
         let title = format!("Where the time goes by hardware: {sc_name}");
         written.extend(plot_atomic(dir, "compare", |s| plot::stacked_time_split(s, &title, &bars))?);
-        // Wall time with its 95% CI against the workers each machine launched.
-        let series: Vec<SeriesWithError> = loaded
-            .iter()
-            .zip(&outs)
-            .map(|((_, hw), o)| {
-                SeriesWithError::from_summaries(hw.name.clone(), &[(f64::from(o.workers_launched), o.summary)])
-            })
-            .collect();
-        let title = format!("Wall time by hardware: {sc_name}");
-        written.extend(plot_atomic(dir, "compare-wall", |s| {
-            plot::hardware_comparison(s, &title, "workers launched", &series)
-        })?);
         for f in written {
             eprintln!("wrote {}", f.display());
         }

@@ -374,7 +374,7 @@ fn compare_matches_run_and_writes_its_table() {
     let v: serde_json::Value = serde_json::from_str(&run).unwrap();
     let got: f64 = rows[1][mean].parse().unwrap();
     assert!((got - v["wall_time_ms"].as_f64().unwrap()).abs() < 0.001, "compare {got} vs run {}", v["wall_time_ms"]);
-    for f in ["compare.png", "compare.svg", "compare-wall.png", "compare-wall.svg"] {
+    for f in ["compare.png", "compare.svg"] {
         assert!(t.path().join(f).exists(), "missing {f}");
     }
 }
