@@ -351,12 +351,19 @@ struct JournalHeader {
     identity: Identity,
 }
 
-/// FNV-1a, 64 bit: a stable content fingerprint (not security).
+/// FNV-1a, 64 bit, over 8-byte little-endian words and then the tail bytes: a stable content
+/// fingerprint (not security), fast enough for an 80 MB debug binary.
 fn fnv1a(bytes: &[u8]) -> String {
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
+    let mut words = bytes.chunks_exact(8);
+    for w in &mut words {
+        h ^= u64::from_le_bytes(w.try_into().expect("8 bytes"));
+        h = h.wrapping_mul(PRIME);
+    }
+    for b in words.remainder() {
         h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        h = h.wrapping_mul(PRIME);
     }
     format!("{h:016x}")
 }
@@ -744,16 +751,13 @@ pub fn run_sweep(a: SweepArgs) -> Result<()> {
                 )));
             }
         }
-        None => {
-            if journal_path.exists() {
-                if !a.fresh {
-                    return Err(Error::input(format!(
-                        "{} is not a pqsim sweep journal this version can read; use --fresh to replace it",
-                        journal_path.display()
-                    )));
-                }
-            }
+        None if journal_path.exists() && !a.fresh => {
+            return Err(Error::input(format!(
+                "{} is not a pqsim sweep journal this version can read; use --fresh to replace it",
+                journal_path.display()
+            )));
         }
+        None => {}
     }
     let mut kept: Vec<Row> = done.values().cloned().collect();
     kept.sort_by(|x, y| (&x.hardware, &x.values, x.replication).cmp(&(&y.hardware, &y.values, y.replication)));
@@ -812,7 +816,7 @@ pub fn run_sweep(a: SweepArgs) -> Result<()> {
         match res {
             Ok(row) => results[i] = Some(row),
             Err(e) => {
-                if first_err.as_ref().map_or(true, |(j, _)| i < *j) {
+                if first_err.as_ref().is_none_or(|(j, _)| i < *j) {
                     first_err = Some((i, e));
                 }
             }
