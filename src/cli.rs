@@ -74,6 +74,10 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Run a grid of simulations (settings x table what-ifs x hardware) and write CSVs, fits and plots.
+    Sweep(crate::sweep::SweepArgs),
+    /// Run one scenario on several hardware profiles and compare wall times.
+    Compare(crate::sweep::CompareArgs),
 }
 
 /// Entry point used by main: returns the process exit code.
@@ -104,6 +108,10 @@ fn dispatch(cli: Cli) -> Result<()> {
             let out = run_scenario(&sc, &hw, seed, replications, trace.is_some())?;
             if let Some(dir) = trace {
                 write_trace(&dir, &out)?;
+                if let Some((t, _)) = &out.trace {
+                    let title = format!("{} on {}", sc.name, hw.name);
+                    crate::trace_plots::write(&dir, t, &title, hw.parallel.tuple_queue_size)?;
+                }
             }
             match format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&out.json).expect("json")),
@@ -120,6 +128,8 @@ fn dispatch(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Sweep(args) => crate::sweep::run_sweep(args),
+        Command::Compare(args) => crate::sweep::run_compare(args),
     }
 }
 

@@ -13,4 +13,6 @@ pub mod planner;
 pub mod plot;
 pub mod report;
 pub mod stats;
+pub mod sweep;
+pub mod trace_plots;
 pub mod units;

@@ -1,0 +1,392 @@
+//! `pqsim sweep` and `pqsim compare` through the real binary (issue "Speedup curves, sweeps and
+//! hardware comparisons"): determinism across thread counts, resume, the shapes the core
+//! promises, bad input.
+
+use std::path::Path;
+use std::process::Command;
+
+fn pqsim(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_pqsim"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run pqsim");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+fn ok(args: &[&str]) -> (String, String) {
+    let (code, out, err) = pqsim(args);
+    assert_eq!(code, 0, "pqsim {args:?} failed ({code}): {err}");
+    (out, err)
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// A parsed CSV: header and rows of strings.
+fn csv(p: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let text = read(p);
+    let mut lines = text.lines();
+    let header = lines.next().unwrap().split(',').map(String::from).collect();
+    (header, lines.map(|l| l.split(',').map(String::from).collect()).collect())
+}
+
+fn col(header: &[String], name: &str) -> usize {
+    header.iter().position(|h| h == name).unwrap_or_else(|| panic!("no column {name} in {header:?}"))
+}
+
+const SMALL: [&str; 6] =
+    ["configs/scenarios/gather-heavy.toml", "--vary", "max_parallel_workers_per_gather=0..3", "--replications", "3", "--seed"];
+
+fn small_sweep(dir: &Path, extra: &[&str]) -> (String, String) {
+    let d = dir.to_str().unwrap();
+    let mut args = vec!["sweep"];
+    args.extend_from_slice(&SMALL);
+    args.extend_from_slice(&["7", "--hardware", "reference-2vcpu,laptop", "--output", d]);
+    args.extend_from_slice(extra);
+    ok(&args)
+}
+
+const OUTPUTS: [&str; 4] = ["points.csv", "summary.csv", "splits.csv", "fits.json"];
+
+#[test]
+fn results_are_identical_whatever_the_thread_count() {
+    let t = tempfile::tempdir().unwrap();
+    let (a, b) = (t.path().join("one"), t.path().join("two"));
+    let (out1, _) = small_sweep(&a, &["--threads", "1"]);
+    let (out2, _) = small_sweep(&b, &["--threads", "2"]);
+    assert_eq!(out1, out2, "stdout differs between --threads 1 and 2");
+    for f in OUTPUTS {
+        assert_eq!(read(&a.join(f)), read(&b.join(f)), "{f} differs between --threads 1 and 2");
+    }
+    // The contract's columns, in order, and one row per point and replication.
+    let (h, rows) = csv(&a.join("points.csv"));
+    assert_eq!(
+        h[..10],
+        [
+            "hardware",
+            "max_parallel_workers_per_gather",
+            "replication",
+            "seed",
+            "wall_time_ms",
+            "workers_planned",
+            "workers_launched",
+            "queue_full_stalls",
+            "mq_send_wait_ms",
+            "leader_cpu_ms"
+        ]
+    );
+    assert_eq!(rows.len(), 2 * 4 * 3);
+    let (h, rows) = csv(&a.join("summary.csv"));
+    for c in ["wall_time_ms_mean", "wall_time_ms_median", "ci95_lo", "ci95_hi", "speedup", "efficiency"] {
+        col(&h, c);
+    }
+    assert_eq!(rows.len(), 2 * 4);
+    // Serial points have speedup 1 on each hardware.
+    let (w, s) = (col(&h, "max_parallel_workers_per_gather"), col(&h, "speedup"));
+    for r in rows.iter().filter(|r| r[w] == "0") {
+        assert_eq!(r[s], "1.0000");
+    }
+    // Plots in both formats, no temp files left behind.
+    for stem in ["speedup", "hardware", "time-split-reference-2vcpu", "time-split-laptop"] {
+        for ext in ["png", "svg"] {
+            let p = a.join(format!("{stem}.{ext}"));
+            assert!(std::fs::metadata(&p).map(|m| m.len() > 1000).unwrap_or(false), "missing {}", p.display());
+        }
+    }
+    for e in std::fs::read_dir(&a).unwrap() {
+        let name = e.unwrap().file_name().into_string().unwrap();
+        assert!(!name.starts_with('.'), "temp file left behind: {name}");
+    }
+}
+
+#[test]
+fn same_seed_means_same_random_numbers_at_every_point() {
+    let t = tempfile::tempdir().unwrap();
+    small_sweep(t.path(), &[]);
+    let (h, rows) = csv(&t.path().join("points.csv"));
+    let (r, s) = (col(&h, "replication"), col(&h, "seed"));
+    for row in &rows {
+        let first = rows.iter().find(|x| x[r] == row[r]).unwrap();
+        assert_eq!(row[s], first[s], "replication {} has different seeds across points", row[r]);
+    }
+    // A row's seed reproduces it with `run`.
+    let row = rows.iter().find(|x| x[0] == "laptop" && x[1] == "2" && x[r] == "1").unwrap();
+    let (out, _) = ok(&[
+        "run",
+        SMALL[0],
+        "--hardware",
+        "laptop",
+        "--set",
+        "max_parallel_workers_per_gather=2",
+        "--seed",
+        &row[s],
+        "--replications",
+        "1",
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let wall: f64 = row[col(&h, "wall_time_ms")].parse().unwrap();
+    assert!((v["wall_time_ms"].as_f64().unwrap() - wall).abs() < 0.001, "run gives {} for row {row:?}", v["wall_time_ms"]);
+}
+
+#[test]
+fn an_interrupted_sweep_resumes_without_recomputing() {
+    let t = tempfile::tempdir().unwrap();
+    let (full, part) = (t.path().join("full"), t.path().join("part"));
+    let (out_full, _) = small_sweep(&full, &[]);
+    // An interruption: a copy of the journal that lost 9 of its 24 rows, with a torn last line.
+    std::fs::create_dir_all(&part).unwrap();
+    let journal = read(&full.join("points.journal.jsonl"));
+    let lines: Vec<&str> = journal.lines().collect();
+    assert_eq!(lines.len(), 1 + 24, "journal: header + one line per simulation");
+    let mut kept: Vec<&str> = vec![lines[0]];
+    kept.extend(lines[1..].iter().enumerate().filter(|(i, _)| i % 3 != 1 && *i != 23).map(|(_, l)| *l));
+    let torn = &lines[24][..lines[24].len() / 2];
+    let text = kept.join("\n") + "\n" + torn;
+    std::fs::write(part.join("points.journal.jsonl"), &text).unwrap();
+
+    let (out_part, err) = small_sweep(&part, &[]);
+    assert!(err.contains("15 already in points.journal.jsonl, 9 to run"), "stderr: {err}");
+    assert_eq!(out_full, out_part);
+    for f in OUTPUTS {
+        assert_eq!(read(&full.join(f)), read(&part.join(f)), "{f} differs after resuming");
+    }
+    // Re-running a finished sweep runs nothing.
+    let (_, err) = small_sweep(&part, &[]);
+    assert!(err.contains("24 already in points.journal.jsonl, 0 to run"), "stderr: {err}");
+
+    // Rows in the journal are used as they are, not recomputed: a doctored one shows through.
+    let journal = read(&part.join("points.journal.jsonl"));
+    let victim = journal.lines().nth(5).unwrap().to_string();
+    let v: serde_json::Value = serde_json::from_str(&victim).unwrap();
+    let doctored = victim.replacen(&format!("\"wall_time_ms\":{}", v["wall_time_ms"]), "\"wall_time_ms\":12345.5", 1);
+    assert_ne!(victim, doctored);
+    std::fs::write(part.join("points.journal.jsonl"), journal.replacen(&victim, &doctored, 1)).unwrap();
+    small_sweep(&part, &[]);
+    assert!(read(&part.join("points.csv")).contains(",12345.500000,"));
+}
+
+#[test]
+fn a_different_sweep_in_the_same_directory_is_refused_unless_fresh() {
+    let t = tempfile::tempdir().unwrap();
+    small_sweep(t.path(), &[]);
+    let d = t.path().to_str().unwrap();
+    let args = [
+        "sweep",
+        SMALL[0],
+        "--vary",
+        "max_parallel_workers_per_gather=0..3",
+        "--replications",
+        "3",
+        "--seed",
+        "8",
+        "--hardware",
+        "reference-2vcpu",
+        "--output",
+        d,
+    ];
+    let (code, _, err) = pqsim(&args);
+    assert_eq!(code, 2, "stderr: {err}");
+    assert!(err.contains("different sweep") && err.contains("--seed") && err.contains("--fresh"), "stderr: {err}");
+    let mut fresh = args.to_vec();
+    fresh.push("--fresh");
+    let (_, err) = ok(&fresh);
+    assert!(err.contains("discarding 24 earlier simulations"), "stderr: {err}");
+    // More replications and fewer hardware profiles reuse what is there.
+    let mut more = args.to_vec();
+    more[5] = "4";
+    let (_, err) = ok(&more);
+    assert!(err.contains("12 already in points.journal.jsonl, 4 to run"), "stderr: {err}");
+}
+
+#[test]
+fn message_queue_send_grows_with_workers_in_the_gather_heavy_scenario() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path().to_str().unwrap();
+    ok(&[
+        "sweep",
+        "configs/scenarios/gather-heavy.toml",
+        "--vary",
+        "max_parallel_workers_per_gather=1..4",
+        "--replications",
+        "2",
+        "--output",
+        d,
+    ]);
+    let (h, rows) = csv(&t.path().join("summary.csv"));
+    let (l, m) = (col(&h, "workers_launched"), col(&h, "mq_send_wait_ms_mean"));
+    let launched: Vec<&str> = rows.iter().map(|r| r[l].as_str()).collect();
+    assert_eq!(launched, ["1", "2", "3", "4"]);
+    let mq: Vec<f64> = rows.iter().map(|r| r[m].parse().unwrap()).collect();
+    for w in 1..mq.len() {
+        assert!(mq[w] >= mq[w - 1], "MessageQueueSend shrinks from {} to {} workers: {mq:?}", w, w + 1);
+    }
+    assert!(mq[3] > 2.0 * mq[1] && mq[1] > 0.0, "MessageQueueSend does not grow with workers: {mq:?}");
+    // The per-row sum over workers agrees with the splits.
+    let (h, rows) = csv(&t.path().join("points.csv"));
+    assert!(rows.iter().all(|r| r[col(&h, "mq_send_wait_ms")].parse::<f64>().unwrap() >= 0.0));
+}
+
+#[test]
+fn tpch_sum_on_a_cpu_bound_machine_scales_as_the_leader_plus_workers_bound() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path().to_str().unwrap();
+    ok(&[
+        "sweep",
+        "configs/scenarios/tpch-lineitem-sum.toml",
+        "--vary",
+        "max_parallel_workers_per_gather=0..6",
+        "--hw",
+        "cores=32",
+        "--hw",
+        "cache=hot",
+        "--set",
+        "shared_buffers=16GB",
+        "--replications",
+        "3",
+        "--output",
+        d,
+    ]);
+    let (h, rows) = csv(&t.path().join("summary.csv"));
+    let (w, s) = (col(&h, "max_parallel_workers_per_gather"), col(&h, "speedup"));
+    let speedup = |n: &str| -> f64 { rows.iter().find(|r| r[w] == n).unwrap()[s].parse().unwrap() };
+    let ratio = speedup("4") / speedup("2");
+    assert!((ratio / (5.0 / 3.0) - 1.0).abs() < 0.05, "speedup(4)/speedup(2) = {ratio:.3}, expected 5/3 within 5%");
+    let fits: serde_json::Value = serde_json::from_str(&read(&t.path().join("fits.json"))).unwrap();
+    let g = &fits["groups"][0];
+    let sigma = g["usl"]["sigma"].as_f64().unwrap();
+    assert!(sigma < 0.01, "USL sigma {sigma} is not near 0");
+    assert!(g["usl"]["r2"].as_f64().unwrap() > 0.99);
+    assert!(g["amdahl"]["serial_fraction"].as_f64().unwrap() < 0.01);
+}
+
+#[test]
+fn a_table_what_if_can_be_varied() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path().to_str().unwrap();
+    ok(&[
+        "sweep",
+        "configs/scenarios/testpar-count.toml",
+        "--vary",
+        "testpar.rows=240000,1200000",
+        "--vary",
+        "max_parallel_workers_per_gather=0,2",
+        "--replications",
+        "2",
+        "--output",
+        d,
+    ]);
+    let (h, rows) = csv(&t.path().join("summary.csv"));
+    assert_eq!(h[1..3], ["testpar.rows", "max_parallel_workers_per_gather"]);
+    assert_eq!(rows.len(), 4);
+    // Each table size gets its own serial baseline.
+    let s = col(&h, "speedup");
+    assert_eq!(rows[0][s], "1.0000");
+    assert_eq!(rows[2][s], "1.0000");
+    let means: Vec<f64> = rows.iter().map(|r| r[col(&h, "wall_time_ms_mean")].parse().unwrap()).collect();
+    assert!(means[2] > 3.0 * means[0], "5x the rows should take longer: {means:?}");
+}
+
+#[test]
+fn bad_vary_input_exits_2_with_a_clear_message() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path().to_str().unwrap();
+    for (vary, msg) in [
+        ("max_paralel_workers_per_gather=0..4", "unknown setting \"max_paralel_workers_per_gather\""),
+        ("max_parallel_workers_per_gather=0..x", "bounds must be integers"),
+        ("max_parallel_workers_per_gather=4..2", "\"4..2\" is empty"),
+        ("max_parallel_workers_per_gather=1,,2", "empty value"),
+        ("max_parallel_workers_per_gather=", "empty list"),
+        ("max_parallel_workers_per_gather=2000", "outside the valid range"),
+        ("work_mem=1,2,1", "listed twice"),
+        ("t.colour=1,2", "not a table what-if"),
+        ("nosuchtable.rows=1,2", "no table \"nosuchtable\""),
+    ] {
+        let (code, out, err) = pqsim(&["sweep", "configs/scenarios/gather-heavy.toml", "--vary", vary, "--output", d]);
+        assert_eq!(code, 2, "--vary {vary}: exit {code}, stderr {err}");
+        assert!(err.contains(msg), "--vary {vary}: stderr lacks {msg:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(out.is_empty());
+    }
+    let (code, _, err) = pqsim(&["sweep", "configs/scenarios/gather-heavy.toml", "--output", d]);
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = pqsim(&[
+        "sweep",
+        "configs/scenarios/gather-heavy.toml",
+        "--vary",
+        "work_mem=1MB,2MB",
+        "--vary",
+        "work_mem=4MB",
+        "--output",
+        d,
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("varied twice"), "{err}");
+    let (code, _, err) = pqsim(&[
+        "sweep",
+        "configs/scenarios/gather-heavy.toml",
+        "--vary",
+        "work_mem=1MB",
+        "--hardware",
+        "laptop,nosuchbox",
+        "--output",
+        d,
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown hardware profile \"nosuchbox\""), "{err}");
+}
+
+#[test]
+fn compare_matches_run_and_writes_its_table() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path().to_str().unwrap();
+    let (out, _) = ok(&[
+        "compare",
+        "configs/scenarios/gather-heavy-pushed-down.toml",
+        "--hardware",
+        "laptop,aurora",
+        "--replications",
+        "3",
+        "--output",
+        d,
+    ]);
+    assert!(out.contains("laptop") && out.contains("aurora") && out.contains("relative"), "{out}");
+    let (h, rows) = csv(&t.path().join("compare.csv"));
+    assert_eq!(rows.len(), 2);
+    let mean = col(&h, "wall_time_ms_mean");
+    let (run, _) = ok(&[
+        "run",
+        "configs/scenarios/gather-heavy-pushed-down.toml",
+        "--hardware",
+        "aurora",
+        "--replications",
+        "3",
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&run).unwrap();
+    let got: f64 = rows[1][mean].parse().unwrap();
+    assert!((got - v["wall_time_ms"].as_f64().unwrap()).abs() < 0.001, "compare {got} vs run {}", v["wall_time_ms"]);
+    for f in ["compare.png", "compare.svg"] {
+        assert!(t.path().join(f).exists(), "missing {f}");
+    }
+}
+
+#[test]
+fn run_trace_draws_queue_fill_and_timeline() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path().to_str().unwrap();
+    ok(&["run", "configs/scenarios/gather-heavy.toml", "--replications", "1", "--trace", d]);
+    for f in ["states.csv", "queues.csv", "queue-fill.png", "queue-fill.svg", "timeline.png", "timeline.svg"] {
+        assert!(t.path().join(f).exists(), "missing {f}");
+    }
+    let svg = read(&t.path().join("timeline.svg"));
+    assert!(svg.contains("MessageQueueSend") && svg.contains("worker 3"));
+}
