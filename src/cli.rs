@@ -69,6 +69,8 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Turn PostgreSQL's EXPLAIN (FORMAT JSON) output into a scenario (`-` reads stdin).
+    Import(crate::import::ImportArgs),
 }
 
 /// Entry point used by main: returns the process exit code.
@@ -115,6 +117,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Import(args) => crate::import::run_cli(&args),
     }
 }
 

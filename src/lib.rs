@@ -7,6 +7,7 @@ pub mod engine;
 pub mod error;
 pub mod exec;
 pub mod guc;
+pub mod import;
 pub mod model;
 pub mod pg;
 pub mod plot;
