@@ -8,6 +8,7 @@ pub mod error;
 pub mod exec;
 pub mod guc;
 pub mod import;
+pub mod lsq;
 pub mod model;
 pub mod pg;
 pub mod plot;
