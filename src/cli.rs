@@ -71,6 +71,10 @@ pub enum Command {
     },
     /// Turn PostgreSQL's EXPLAIN (FORMAT JSON) output into a scenario (`-` reads stdin).
     Import(crate::import::ImportArgs),
+    /// Measure a local PostgreSQL and write a calibrated hardware profile.
+    Calibrate(crate::calibrate::CalibrateArgs),
+    /// Hold the model against a throwaway PostgreSQL: predicted vs measured over a grid.
+    Validate(crate::validate::ValidateArgs),
 }
 
 /// Entry point used by main: returns the process exit code.
@@ -118,6 +122,8 @@ fn dispatch(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Import(args) => crate::import::run_cli(&args),
+        Command::Calibrate(args) => crate::calibrate::run_cli(&args),
+        Command::Validate(args) => crate::validate::run_cli(&args),
     }
 }
 

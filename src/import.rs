@@ -26,6 +26,8 @@ pub struct TableStats {
     pub pages: Option<f64>,
     pub width: Option<f64>,
     pub parallel_workers: Option<u32>,
+    /// Pages of the btree index an index scan of this table uses.
+    pub index_pages: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -92,9 +94,10 @@ pub fn run_cli(a: &ImportArgs) -> Result<()> {
             "pages" => e.pages = Some(num.ceil().max(1.0)),
             "width" => e.width = Some(num.max(1.0)),
             "parallel_workers" => e.parallel_workers = Some(num.min(1024.0) as u32),
+            "index_pages" => e.index_pages = Some(num.ceil().max(1.0)),
             other => {
                 return Err(Error::input(format!(
-                    "--table {}.{other}: unknown key (use rows, pages, width or parallel_workers)",
+                    "--table {}.{other}: unknown key (use rows, pages, width, parallel_workers or index_pages)",
                     o.table
                 )))
             }
@@ -250,6 +253,7 @@ struct TableAcc {
     pages_note: String,
     width: Option<f64>,
     parallel_workers: Option<u32>,
+    index_pages: Option<f64>,
 }
 
 struct Cx<'a> {
@@ -455,6 +459,7 @@ impl Cx<'_> {
             pages_note,
             width: st.width,
             parallel_workers: st.parallel_workers,
+            index_pages: st.index_pages,
         });
     }
 
@@ -930,6 +935,13 @@ impl Cx<'_> {
             }
             if let Some(pw) = t.parallel_workers {
                 let _ = writeln!(s, "parallel_workers = {pw}");
+            }
+            if let Some(ip) = t.index_pages {
+                let _ = writeln!(
+                    s,
+                    "index_pages = {:<7} # given (pg_class.relpages of the index)",
+                    tnum(ip.max(1.0).round())
+                );
             }
         }
         render_node(&mut s, "plan", root);

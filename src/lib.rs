@@ -1,6 +1,7 @@
 //! pqsim: a discrete-event simulator of PostgreSQL parallel query execution.
 //! See ARCHITECTURE.md for the map of modules and the data flow.
 
+pub mod calibrate;
 pub mod cli;
 pub mod config;
 pub mod engine;
@@ -15,3 +16,4 @@ pub mod plot;
 pub mod report;
 pub mod stats;
 pub mod units;
+pub mod validate;

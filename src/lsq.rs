@@ -16,8 +16,6 @@ pub struct Fit {
     pub residuals: Vec<f64>,
     /// Coefficient of determination of the unweighted values: 1 − SS_res / SS_tot.
     pub r2: f64,
-    /// The same on the weighted scale (what the fit minimized).
-    pub r2_weighted: f64,
     /// Root mean square of the weighted residuals (relative error when w = 1/y).
     pub rms_weighted: f64,
     /// Coefficients the non-negativity constraint holds at zero.
@@ -94,8 +92,8 @@ fn qr_solve(a: &[Vec<f64>], b: &[f64], cols: &[usize]) -> (Vec<f64>, Vec<Vec<f64
         x[k] = (y[k] - s) / r[k][k];
     }
     let x: Vec<f64> = x.iter().zip(&scale).map(|(v, s)| v / s).collect();
-    // R of the unscaled problem: R_scaled · diag(1/scale).
-    let rr: Vec<Vec<f64>> = (0..k_max).map(|i| (0..n).map(|j| r[i][j] / scale[j]).collect()).collect();
+    // R of the unscaled problem: A = Q·R_s·diag(scale).
+    let rr: Vec<Vec<f64>> = (0..k_max).map(|i| (0..n).map(|j| r[i][j] * scale[j]).collect()).collect();
     (x, rr)
 }
 
@@ -208,7 +206,6 @@ pub fn nnls(x: &[Vec<f64>], y: &[f64], w: &[f64]) -> Result<Fit, FitError> {
     };
     let wres: Vec<f64> = residuals.iter().zip(w).map(|(r, wi)| r * wi).collect();
     let r2 = r2_of(y, &residuals);
-    let r2_weighted = r2_of(&b, &wres);
     let ssr_w: f64 = wres.iter().map(|v| v * v).sum();
     let rms_weighted = (ssr_w / m as f64).sqrt();
     // Standard errors on the free coefficients.
@@ -223,7 +220,7 @@ pub fn nnls(x: &[Vec<f64>], y: &[f64], w: &[f64]) -> Result<Fit, FitError> {
         }
     }
     let at_bound = beta.iter().map(|v| *v == 0.0).collect();
-    Ok(Fit { coef: beta, std_err, fitted, residuals, r2, r2_weighted, rms_weighted, at_bound })
+    Ok(Fit { coef: beta, std_err, fitted, residuals, r2, rms_weighted, at_bound })
 }
 
 #[cfg(test)]
@@ -278,8 +275,9 @@ mod tests {
         let fit = nnls(&x, &y, &w).unwrap();
         for j in 0..3 {
             let (c, t, se) = (fit.coef[j], truth[j], fit.std_err[j]);
-            assert!(se.is_finite() && se > 0.0);
-            assert!((c - t).abs() < 4.0 * se + 0.02 * t, "coef {j}: {c} vs {t} (se {se})");
+            // 2% noise on 60 probes: standard errors of a fraction of a percent to a few percent.
+            assert!(se.is_finite() && se > 1e-4 * t && se < 0.1 * t, "coef {j}: se {se}");
+            assert!((c - t).abs() < 4.0 * se, "coef {j}: {c} vs {t} (se {se})");
         }
         assert!(fit.r2 > 0.99 && fit.rms_weighted < 0.03, "{} {}", fit.r2, fit.rms_weighted);
     }
