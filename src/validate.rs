@@ -432,6 +432,9 @@ pub fn run(o: &Options) -> Result<Report> {
         let err = p.predicted.map(|pr| 100.0 * (pr - measured) / measured);
         let launched_min = runs[i].iter().filter_map(|m| m.launched).min();
         let mut note = p.note.clone();
+        if g.workers > 0 && p.planned == 0 {
+            let _ = write!(note, "{}PostgreSQL chose a serial plan", if note.is_empty() { "" } else { "; " });
+        }
         if let Some(l) = launched_min {
             if l < p.planned {
                 let _ = write!(
@@ -550,7 +553,7 @@ fn markdown(
     );
     let _ = writeln!(
         s,
-        "- Predicted: `EXPLAIN (VERBOSE, SETTINGS, FORMAT JSON)` (no ANALYZE) → `pqsim import` (with pg_class row/page counts) → simulated on profile `{}` ({}), mean of 5 replications.",
+        "- Predicted: `EXPLAIN (VERBOSE, SETTINGS, FORMAT JSON)` (no ANALYZE) → `pqsim import` (with pg_class row/page counts) → simulated on profile `{}` ({}), median of 5 replications.",
         hw.name,
         o.profile_path.display()
     );
