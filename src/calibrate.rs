@@ -53,7 +53,7 @@ pub struct CalibrateArgs {
     #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(50_000..=100_000_000))]
     pub scale: u64,
     /// Timed runs of every probe (medians of these; start-up probes run 3x as often).
-    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u64).range(5..=100))]
+    #[arg(long, default_value_t = 9, value_parser = clap::value_parser!(u64).range(5..=100))]
     pub reps: u64,
     /// Profile name (default: the output file's stem).
     #[arg(long)]
@@ -103,6 +103,59 @@ pub struct Measured {
     pub launched: Option<u32>,
     /// Gather's Actual Startup Time (EXPLAIN ANALYZE with timing only).
     pub gather_startup_ms: Option<f64>,
+    /// Mean of the speed-reference times measured just before and just after this run.
+    pub ref_ms: f64,
+}
+
+impl Measured {
+    /// This run's time at the machine speed where the reference takes `anchor_ms`.
+    pub fn normalized(&self, anchor_ms: f64) -> f64 {
+        if self.ref_ms > 0.0 && anchor_ms > 0.0 {
+            self.ms * anchor_ms / self.ref_ms
+        } else {
+            self.ms
+        }
+    }
+}
+
+/// The speed reference: a CPU-bound serial scan of a small table that stays in shared
+/// buffers. The machine's speed drifts by up to ~1.8x over seconds to minutes here (other
+/// tenants of the host: the same query takes 17 or 30 ms); a reference run before and after
+/// every measured run tracks it (log-correlation 0.92 with a 1M-row scan measured
+/// alternately), so each run can be rescaled to a fixed machine speed.
+pub const SPEEDREF_SETUP: &str = "CREATE TABLE speedref (a int4, b int4) WITH (autovacuum_enabled = off);
+     INSERT INTO speedref SELECT g, g % 7 FROM generate_series(1, 300000) g;";
+pub const SPEEDREF_SQL: &str = "SELECT sum(a) FROM speedref";
+
+/// One speed-reference run (serial), in ms.
+pub fn speedref(client: &mut Client, search_path: &str) -> Result<f64> {
+    apply_gucs(client, search_path, &[("max_parallel_workers_per_gather".into(), "0".into())])?;
+    Ok(explain_measure(client, "ANALYZE, TIMING OFF", SPEEDREF_SQL)?.0.ms)
+}
+
+/// Runs `runs` in order, each between two speed-reference runs; returns the measurements
+/// with `ref_ms` set, and every reference time.
+pub fn measure_with_reference(
+    client: &mut Client,
+    search_path: &str,
+    runs: &mut dyn Iterator<Item = (Vec<(String, String)>, String, &'static str)>,
+) -> Result<(Vec<Measured>, Vec<f64>)> {
+    let mut refs = vec![speedref(client, search_path)?];
+    let mut out = vec![];
+    for (gucs, sql, options) in runs {
+        apply_gucs(client, search_path, &gucs)?;
+        let mut m = if options == "client" {
+            let ms = probe::timed(client, &sql, 1).map_err(pg)?[0];
+            Measured { ms, hit: 0, read: 0, planned: None, launched: None, gather_startup_ms: None, ref_ms: 0.0 }
+        } else {
+            explain_measure(client, options, &sql)?.0
+        };
+        let r = speedref(client, search_path)?;
+        m.ref_ms = 0.5 * (refs[refs.len() - 1] + r);
+        refs.push(r);
+        out.push(m);
+    }
+    Ok((out, refs))
 }
 
 fn gather_of(p: &ExplainPlan) -> Option<&ExplainNode> {
@@ -123,6 +176,7 @@ pub fn explain_measure(client: &mut Client, options: &str, sql: &str) -> Result<
         planned: g.and_then(|g| g.workers_planned),
         launched: g.and_then(|g| g.workers_launched),
         gather_startup_ms: g.and_then(|g| g.actual_startup_time),
+        ref_ms: 0.0,
     };
     Ok((m, plan))
 }
@@ -531,6 +585,7 @@ fn setup_sql(z: &Sizes) -> Vec<String> {
          INSERT INTO tiny_sc SELECT g, g FROM generate_series(1, 1000) g;"
             .into(),
         "CREATE INDEX n_m_id ON n_m (id);".into(),
+        SPEEDREF_SETUP.into(),
     ]
 }
 
@@ -1146,6 +1201,7 @@ pub fn calibrate(dsn: &str, scale: u64, reps: usize, name: &str, wait: f64) -> R
     let mut rng = StdRng::seed_from_u64(20_261_122);
     let mut read_fracs: Vec<Vec<f64>> = vec![vec![]; results.len()];
     let mut round_busy: Vec<f64> = vec![];
+    let mut all_refs: Vec<f64> = vec![];
     let mut discarded = 0usize;
     let mut rep = 0usize;
     while rep < reps {
@@ -1158,20 +1214,17 @@ pub fn calibrate(dsn: &str, scale: u64, reps: usize, name: &str, wait: f64) -> R
         order.shuffle(&mut rng);
         let t_rep = Instant::now();
         let meter = CpuMeter::start(postmaster)?;
-        let mut round: Vec<(usize, Measured)> = vec![];
-        for &i in &order {
-            let p = results[i].probe.clone();
-            apply_gucs(&mut client, SCHEMA, &p.gucs)?;
-            let m = match p.how {
-                How::Explain => explain_measure(&mut client, "ANALYZE, TIMING OFF, BUFFERS", &p.sql)?.0,
-                How::ExplainTiming => explain_measure(&mut client, "ANALYZE, BUFFERS", &p.sql)?.0,
-                How::Client => {
-                    let ms = probe::timed(&mut client, &p.sql, 1).map_err(pg)?[0];
-                    Measured { ms, hit: 0, read: 0, planned: None, launched: None, gather_startup_ms: None }
-                }
+        let mut jobs = order.iter().map(|&i| {
+            let p = &results[i].probe;
+            let options = match p.how {
+                How::Explain => "ANALYZE, TIMING OFF, BUFFERS",
+                How::ExplainTiming => "ANALYZE, BUFFERS",
+                How::Client => "client",
             };
-            round.push((i, m));
-        }
+            (p.gucs.clone(), p.sql.clone(), options)
+        });
+        let (measured, refs) = measure_with_reference(&mut client, SCHEMA, &mut jobs)?;
+        let round: Vec<(usize, Measured)> = order.iter().copied().zip(measured).collect();
         let others = meter.others_busy()?;
         let (idle_busy, _) = idle_window(1.0)?;
         let loaded = others > BUSY_LIMIT || (others.is_nan() && idle_busy > BUSY_LIMIT);
@@ -1191,6 +1244,7 @@ pub fn calibrate(dsn: &str, scale: u64, reps: usize, name: &str, wait: f64) -> R
             }
             results[i].runs.push(m);
         }
+        all_refs.extend(refs);
         let b = if others.is_nan() { idle_busy } else { others };
         busy_max = busy_max.max(b);
         round_busy.push(b);
@@ -1203,6 +1257,30 @@ pub fn calibrate(dsn: &str, scale: u64, reps: usize, name: &str, wait: f64) -> R
     }
     let (busy_end, load_end) = idle_window(1.0)?;
     busy_max = busy_max.max(busy_end);
+    let raw_cvs: Vec<f64> = results
+        .iter()
+        .filter(|r| r.runs.len() >= 3)
+        .map(|r| robust_cv(&r.runs.iter().map(|m| m.ms).collect::<Vec<_>>()))
+        .filter(|v| v.is_finite())
+        .collect();
+    let raw_cv_median = median(&raw_cvs);
+    // Unit costs are for the machine at its uncontended speed: the 10th percentile of the
+    // reference times. Every run is rescaled to it.
+    let anchor = quantile(&all_refs, 0.1);
+    for r in results.iter_mut() {
+        for m in r.runs.iter_mut() {
+            let f = if m.ref_ms > 0.0 { anchor / m.ref_ms } else { 1.0 };
+            m.ms *= f;
+            m.gather_startup_ms = m.gather_startup_ms.map(|v| v * f);
+            m.ref_ms = anchor;
+        }
+    }
+    eprintln!(
+        "pqsim calibrate: speed reference {:.2} ms (10th percentile; median {:.2}, 90th percentile {:.2}): runs rescaled to it",
+        anchor,
+        median(&all_refs),
+        quantile(&all_refs, 0.9)
+    );
     for (i, r) in results.iter_mut().enumerate() {
         if !read_fracs[i].is_empty() {
             r.read_fraction = median(&read_fracs[i]);
@@ -1411,6 +1489,8 @@ pub fn calibrate(dsn: &str, scale: u64, reps: usize, name: &str, wait: f64) -> R
         shared_buffers_pages: sb_pages,
         max_worker_processes: max_wp,
         launched_short,
+        refs: all_refs.clone(),
+        raw_cv_median,
     };
     let text = render(
         &hw,
@@ -1454,6 +1534,8 @@ struct Info {
     shared_buffers_pages: i64,
     max_worker_processes: i64,
     launched_short: Vec<String>,
+    refs: Vec<f64>,
+    raw_cv_median: f64,
 }
 
 fn r3(x: f64) -> f64 {
@@ -1538,9 +1620,10 @@ fn render(
     let _ = writeln!(s, "cache = \"warm\"            # probes read tables larger than shared_buffers/4 through a 32-buffer ring: from the OS cache");
     let _ = writeln!(
         s,
-        "cpu_noise_cv = {:<13} # not fitted (per-chunk noise); measured whole-query run-to-run CV: median {:.3}",
+        "cpu_noise_cv = {:<13} # not fitted (per-chunk noise); whole-query run-to-run CV: median {:.3} after speed rescaling, {:.3} raw",
         num(hw.cpu_noise_cv),
-        info.run_cv_median
+        info.run_cv_median,
+        info.raw_cv_median
     );
     let _ = writeln!(s, "\n[disk]                    # not measured: cache = \"warm\" never reads the disk (values of the provisional profile)");
     let _ = writeln!(s, "seq_read_mb_per_s = {}", num(hw.disk.seq_bytes_per_ns * 1e9 / 1024.0 / 1024.0));
@@ -1714,7 +1797,7 @@ fn render(
     kv(&mut s, "repetitions", info.reps.to_string());
     kv(&mut s, "runs", info.total_runs.to_string());
     kv(&mut s, "duration_s", num(info.duration_s));
-    kv(&mut s, "measure", ts("EXPLAIN (ANALYZE, TIMING OFF, BUFFERS) Execution Time, median; client_* timed by the client; su_single with TIMING on"));
+    kv(&mut s, "measure", ts("EXPLAIN (ANALYZE, TIMING OFF, BUFFERS) Execution Time, each run rescaled by speed_reference_ms / (reference before + after)/2, median; client_* timed by the client; su_single with TIMING on"));
     kv(
         &mut s,
         "loadavg_before",
@@ -1734,6 +1817,12 @@ fn render(
     );
     kv(&mut s, "rounds_discarded_for_load", info.discarded.to_string());
     kv(&mut s, "quiet", info.quiet.to_string());
+    kv(&mut s, "speed_reference_sql", ts(SPEEDREF_SQL));
+    kv(&mut s, "speed_reference_ms", num(quantile(&info.refs, 0.1)));
+    kv(&mut s, "speed_reference_median_ms", num(median(&info.refs)));
+    kv(&mut s, "speed_reference_p90_ms", num(quantile(&info.refs, 0.9)));
+    kv(&mut s, "speed_reference_runs", info.refs.len().to_string());
+    kv(&mut s, "run_to_run_cv_median_raw", num(info.raw_cv_median));
     kv(&mut s, "run_to_run_cv_median", num(info.run_cv_median));
     kv(&mut s, "warm_tables_read_fraction", num(info.warm_read_fraction));
     kv(&mut s, "hot_table_read_fraction", num(info.hot_read_fraction));
@@ -1744,6 +1833,8 @@ fn render(
     kv(&mut s, "serial_fit_rms_relative_error", num(fit.rms_weighted));
     let rel: Vec<f64> = fit.residuals.iter().zip(serial).map(|(r, &i)| (r / results[i].median_ms()).abs()).collect();
     kv(&mut s, "serial_fit_max_relative_error", num(rel.iter().cloned().fold(0.0, f64::max)));
+    kv(&mut s, "warm_page_total_ns", num(c.page_ns + c.os_read_page_ns));
+    kv(&mut s, "queue_send_plus_receive_ns", num(c.tuple_send_ns + c.tuple_receive_ns));
     kv(&mut s, "explain_overhead_ms", num(icpt.0));
     kv(&mut s, "client_overhead_ms", num(icpt.1));
     kv(&mut s, "startup_fit_rms_relative_error", num(su_fit.rms));
@@ -1753,16 +1844,21 @@ fn render(
     if !left_out.is_empty() {
         kv(&mut s, "probes_left_out", format!("{left_out:?}"));
     }
-    let _ = writeln!(s, "\n[calibration.probes]       # id = [measured median ms, fitted ms, runs]");
+    let _ = writeln!(
+        s,
+        "\n[calibration.probes]       # id = [measured median ms (speed-rescaled), fitted/simulated ms, runs, robust CV of the runs]"
+    );
+    let cv_of = |r: &ProbeResult| r3(robust_cv(&r.runs.iter().map(|m| m.ms).collect::<Vec<_>>()));
     for (k, &i) in serial.iter().enumerate() {
         let r = &results[i];
         let _ = writeln!(
             s,
-            "{} = [{}, {}, {}]   # {}",
+            "{} = [{}, {}, {}, {}]   # {}",
             r.probe.id,
             r3(r.median_ms()),
             r3(fit.fitted[k]),
             r.runs.len(),
+            cv_of(r),
             r.probe.what
         );
     }
@@ -1770,11 +1866,12 @@ fn render(
         let r = &results[i];
         let _ = writeln!(
             s,
-            "{} = [{}, {}, {}]   # {} (minus su_serial)",
+            "{} = [{}, {}, {}, {}]   # {} (minus su_serial)",
             r.probe.id,
             r3(su_meas[k]),
             r3(su_fit.predicted[k]),
             r.runs.len(),
+            cv_of(r),
             r.probe.what
         );
     }
@@ -1795,11 +1892,12 @@ fn render(
         let r = &results[i];
         let _ = writeln!(
             s,
-            "{} = [{}, {}, {}]   # {} (minus explain overhead)",
+            "{} = [{}, {}, {}, {}]   # {} (minus explain overhead)",
             r.probe.id,
             r3(q_meas[k]),
             r3(q_fit.predicted[k]),
             r.runs.len(),
+            cv_of(r),
             r.probe.what
         );
     }

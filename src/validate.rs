@@ -9,8 +9,9 @@
 //! predicted vs measured, errors and speedup errors as CSV and Markdown.
 
 use crate::calibrate::{
-    apply_gucs, catalog_stats, explain_measure, idle_window, iso_utc, median, model_ms, now_unix, postmaster_pid,
-    quantile, robust_cv, wait_quiet, CpuMeter, Measured, BUSY_LIMIT,
+    apply_gucs, catalog_stats, explain_measure, idle_window, iso_utc, measure_with_reference, median, model_ms,
+    now_unix, postmaster_pid, quantile, robust_cv, wait_quiet, CpuMeter, Measured, BUSY_LIMIT, SPEEDREF_SETUP,
+    SPEEDREF_SQL,
 };
 use crate::error::{Error, Result};
 use crate::import::{check_loads, import_plan, ImportOptions};
@@ -196,8 +197,18 @@ fn load_sql(r: &Rows) -> Vec<String> {
              INSERT INTO session_product_list (product_id) SELECT (random()*5000)::int FROM generate_series(1, {});",
             r.spl
         ),
+        SPEEDREF_SETUP.into(),
         "VACUUM ANALYZE".into(),
     ]
+}
+
+/// The profile's speed reference time (`[calibration] speed_reference_ms`), if it has one.
+pub fn profile_speed_reference(path: &Path) -> Option<f64> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let t: toml::Table = toml::from_str(&text).ok()?;
+    let c = t.get("calibration")?.as_table()?;
+    let v = c.get("speed_reference_ms")?;
+    v.as_float().or_else(|| v.as_integer().map(|i| i as f64)).filter(|x| *x > 0.0)
 }
 
 /// One grid point's outcome.
@@ -210,10 +221,17 @@ pub struct Point {
     pub workers_planned: u32,
     pub workers_launched_min: Option<u32>,
     pub predicted_ms: Option<f64>,
+    /// Median of the runs rescaled to the profile's machine speed (speed reference).
     pub measured_ms: f64,
     pub measured_cv: f64,
+    /// Median of the raw Execution Times.
+    pub measured_raw_ms: f64,
+    pub measured_raw_cv: f64,
     pub runs: usize,
+    /// (predicted − measured) / measured, against the speed-rescaled measurement.
     pub error_pct: Option<f64>,
+    /// The same against the raw measurement.
+    pub raw_error_pct: Option<f64>,
     pub speedup_measured: Option<f64>,
     pub speedup_predicted: Option<f64>,
     pub speedup_error_pct: Option<f64>,
@@ -225,6 +243,13 @@ pub struct Report {
     pub points: Vec<Point>,
     pub median_abs_error_pct: f64,
     pub p90_abs_error_pct: f64,
+    pub median_abs_raw_error_pct: f64,
+    pub p90_abs_raw_error_pct: f64,
+    /// Speed reference the measurements were rescaled to, and where it came from.
+    pub speed_reference_ms: f64,
+    pub speed_reference_source: String,
+    /// Reference times seen during the validation: 10th percentile, median, 90th percentile.
+    pub speed_seen_ms: (f64, f64, f64),
     pub median_abs_speedup_error_pct: f64,
     pub p90_abs_speedup_error_pct: f64,
     pub csv_path: PathBuf,
@@ -252,9 +277,11 @@ pub fn run_cli(a: &ValidateArgs) -> Result<()> {
         command,
     })?;
     println!(
-        "median |error| {:.1}%, p90 {:.1}%; speedup error median {:.1}%, p90 {:.1}% ({} points)",
+        "median |error| {:.1}%, p90 {:.1}% (raw: {:.1}%, {:.1}%); speedup error median {:.1}%, p90 {:.1}% ({} points)",
         rep.median_abs_error_pct,
         rep.p90_abs_error_pct,
+        rep.median_abs_raw_error_pct,
+        rep.p90_abs_raw_error_pct,
         rep.median_abs_speedup_error_pct,
         rep.p90_abs_speedup_error_pct,
         rep.points.len()
@@ -309,7 +336,12 @@ pub fn run(o: &Options) -> Result<Report> {
         client.batch_execute(&sql).map_err(|e| Error::Postgres(format!("{sql}: {e}")))?;
     }
     let stats = catalog_stats(&mut client, "public")?;
-    eprintln!("pqsim validate: data loaded in {:.1} s", t_load.elapsed().as_secs_f64());
+    // Empty shared buffers (the OS page cache keeps the files): large tables are then read
+    // through the 32-buffer ring from the OS cache, the profile's "warm" state.
+    drop(client);
+    server.restart().map_err(|e| Error::Postgres(e.to_string()))?;
+    let mut client = server.client().map_err(|e| Error::Postgres(e.to_string()))?;
+    eprintln!("pqsim validate: data loaded in {:.1} s (server restarted: warm cache)", t_load.elapsed().as_secs_f64());
 
     let cases = cases();
     let mut grid: Vec<Grid> = vec![];
@@ -354,7 +386,15 @@ pub fn run(o: &Options) -> Result<Report> {
             table_stats: stats.clone(),
             client_output: false,
         };
-        let (predicted, note) = match import_plan(&plan, &opts).and_then(|i| check_loads(&i.toml)) {
+        let imported = import_plan(&plan, &opts);
+        if let Ok(i) = &imported {
+            // Keep the imported scenarios: `pqsim run` can replay them on other profiles.
+            let dir = o.output.join(format!("scenarios-{}", o.scale.name()));
+            std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+            let f = dir.join(format!("{}.toml", opts.name));
+            std::fs::write(&f, &i.toml).map_err(|e| Error::io(&f, e))?;
+        }
+        let (predicted, note) = match imported.and_then(|i| check_loads(&i.toml)) {
             Ok(sc) => match model_ms(&sc, &hw, 5) {
                 Ok(ms) => (Some(ms), String::new()),
                 Err(e) => (None, format!("model: {e}")),
@@ -379,17 +419,16 @@ pub fn run(o: &Options) -> Result<Report> {
     let (mut rep, mut discarded, mut loaded_kept) = (0usize, 0usize, 0usize);
     let mut other_max = busy0;
     let mut round_busy = vec![];
+    let mut all_refs: Vec<f64> = vec![];
     while rep < o.reps {
         let mut order: Vec<usize> = (0..grid.len()).collect();
         order.shuffle(&mut rng);
         let meter = CpuMeter::start(postmaster)?;
         let t_round = Instant::now();
-        let mut round = vec![];
-        for &i in &order {
-            apply_gucs(&mut client, "public", &grid[i].gucs)?;
-            let (m, _) = explain_measure(&mut client, "ANALYZE, TIMING OFF", cases[grid[i].case].sql)?;
-            round.push((i, m));
-        }
+        let mut jobs =
+            order.iter().map(|&i| (grid[i].gucs.clone(), cases[grid[i].case].sql.to_string(), "ANALYZE, TIMING OFF"));
+        let (measured, refs) = measure_with_reference(&mut client, "public", &mut jobs)?;
+        let round: Vec<(usize, Measured)> = order.iter().copied().zip(measured).collect();
         let others = meter.others_busy()?;
         let (idle_busy, _) = idle_window(1.0)?;
         let b = if others.is_nan() { idle_busy } else { others };
@@ -410,6 +449,7 @@ pub fn run(o: &Options) -> Result<Report> {
         for (i, m) in round {
             runs[i].push(m);
         }
+        all_refs.extend(refs);
         rep += 1;
         eprintln!(
             "pqsim validate: round {rep}/{} in {:.1} s (other processes {b:.2} CPUs{})",
@@ -422,14 +462,24 @@ pub fn run(o: &Options) -> Result<Report> {
     drop(client);
     server.stop().map_err(|e| Error::Postgres(e.to_string()))?;
 
-    // Results.
+    // Results: measured times rescaled to the profile's machine speed, and raw.
+    let (anchor, anchor_source) = match profile_speed_reference(&o.profile_path) {
+        Some(a) => (a, format!("the profile's [calibration] speed_reference_ms ({a:.2} ms)")),
+        None => {
+            let a = quantile(&all_refs, 0.1);
+            (a, format!("this run's own 10th percentile ({a:.2} ms): the profile has no speed_reference_ms"))
+        }
+    };
     let mut points: Vec<Point> = vec![];
     for (i, g) in grid.iter().enumerate() {
-        let ms: Vec<f64> = runs[i].iter().map(|m| m.ms).collect();
+        let raw: Vec<f64> = runs[i].iter().map(|m| m.ms).collect();
+        let ms: Vec<f64> = runs[i].iter().map(|m| m.normalized(anchor)).collect();
         let measured = median(&ms);
         let cv = robust_cv(&ms);
+        let measured_raw = median(&raw);
         let p = &preps[i];
         let err = p.predicted.map(|pr| 100.0 * (pr - measured) / measured);
+        let raw_err = p.predicted.map(|pr| 100.0 * (pr - measured_raw) / measured_raw);
         let launched_min = runs[i].iter().filter_map(|m| m.launched).min();
         let mut note = p.note.clone();
         if g.workers > 0 && p.planned == 0 {
@@ -455,8 +505,11 @@ pub fn run(o: &Options) -> Result<Report> {
             predicted_ms: p.predicted,
             measured_ms: measured,
             measured_cv: cv,
+            measured_raw_ms: measured_raw,
+            measured_raw_cv: robust_cv(&raw),
             runs: ms.len(),
             error_pct: err,
+            raw_error_pct: raw_err,
             speedup_measured: None,
             speedup_predicted: None,
             speedup_error_pct: None,
@@ -481,6 +534,7 @@ pub fn run(o: &Options) -> Result<Report> {
         }
     }
     let abs_err: Vec<f64> = points.iter().filter_map(|p| p.error_pct.map(f64::abs)).collect();
+    let abs_raw: Vec<f64> = points.iter().filter_map(|p| p.raw_error_pct.map(f64::abs)).collect();
     let abs_sp: Vec<f64> = points.iter().filter_map(|p| p.speedup_error_pct.map(f64::abs)).collect();
     std::fs::create_dir_all(&o.output).map_err(|e| Error::io(&o.output, e))?;
     let csv_path = o.output.join(format!("validation-{}.csv", o.scale.name()));
@@ -489,6 +543,11 @@ pub fn run(o: &Options) -> Result<Report> {
     let rep = Report {
         median_abs_error_pct: median(&abs_err),
         p90_abs_error_pct: quantile(&abs_err, 0.9),
+        median_abs_raw_error_pct: median(&abs_raw),
+        p90_abs_raw_error_pct: quantile(&abs_raw, 0.9),
+        speed_reference_ms: anchor,
+        speed_reference_source: anchor_source,
+        speed_seen_ms: (quantile(&all_refs, 0.1), median(&all_refs), quantile(&all_refs, 0.9)),
         median_abs_speedup_error_pct: median(&abs_sp),
         p90_abs_speedup_error_pct: quantile(&abs_sp, 0.9),
         points,
@@ -569,7 +628,12 @@ fn markdown(
         rep.rounds_discarded,
         rep.loaded_rounds_kept
     );
-    let _ = writeln!(s, "- \"noisy\": robust CV of the point's runs above 10%.\n");
+    let _ = writeln!(
+        s,
+        "- Machine speed: `{SPEEDREF_SQL}` (a serial scan of a 300,000-row table in shared buffers) runs before and after every measured run; each run is rescaled by reference / (before + after)/2 with the reference = {}. Reference times seen: 10th percentile {:.2} ms, median {:.2} ms, 90th percentile {:.2} ms. Raw (not rescaled) medians and errors are reported too.",
+        rep.speed_reference_source, rep.speed_seen_ms.0, rep.speed_seen_ms.1, rep.speed_seen_ms.2
+    );
+    let _ = writeln!(s, "- \"noisy\": robust CV of the point's rescaled runs above 10%.\n");
     let _ = writeln!(s, "## Summary\n");
     let _ = writeln!(s, "| | median | p90 |");
     let _ = writeln!(s, "|---|---:|---:|");
@@ -606,9 +670,9 @@ fn markdown(
     let _ = writeln!(s, "\n## All points\n");
     let _ = writeln!(
         s,
-        "| case | W | leader | launched | measured ms (CV) | predicted ms | error | speedup meas. | speedup pred. | speedup error | plan | flags |"
+        "| case | W | leader | launched | measured ms (CV) | raw ms (CV) | predicted ms | error | raw error | speedup meas. | speedup pred. | speedup error | plan | flags |"
     );
-    let _ = writeln!(s, "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---|");
+    let _ = writeln!(s, "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|");
     for p in &rep.points {
         let mut flags = vec![];
         if p.noisy {
@@ -619,15 +683,18 @@ fn markdown(
         }
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {:.1} ({:.0}%) | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {:.1} ({:.0}%) | {:.1} ({:.0}%) | {} | {} | {} | {} | {} | {} | {} | {} |",
             p.case,
             p.workers,
             if p.leader { "on" } else { "off" },
             p.workers_launched_min.map(|v| v.to_string()).unwrap_or_else(|| "–".into()),
             p.measured_ms,
             100.0 * p.measured_cv,
+            p.measured_raw_ms,
+            100.0 * p.measured_raw_cv,
             f1(p.predicted_ms),
             p.error_pct.map(|v| format!("{v:+.1}%")).unwrap_or_else(|| "–".into()),
+            p.raw_error_pct.map(|v| format!("{v:+.1}%")).unwrap_or_else(|| "–".into()),
             f2(p.speedup_measured),
             f2(p.speedup_predicted),
             p.speedup_error_pct.map(|v| format!("{v:+.1}%")).unwrap_or_else(|| "–".into()),
