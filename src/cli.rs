@@ -78,6 +78,12 @@ pub enum Command {
     Sweep(crate::sweep::SweepArgs),
     /// Run one scenario on several hardware profiles and compare wall times.
     Compare(crate::sweep::CompareArgs),
+    /// Turn PostgreSQL's EXPLAIN (FORMAT JSON) output into a scenario (`-` reads stdin).
+    Import(crate::import::ImportArgs),
+    /// Measure a local PostgreSQL and write a calibrated hardware profile.
+    Calibrate(crate::calibrate::CalibrateArgs),
+    /// Hold the model against a throwaway PostgreSQL: predicted vs measured over a grid.
+    Validate(crate::validate::ValidateArgs),
 }
 
 /// Entry point used by main: returns the process exit code.
@@ -130,6 +136,9 @@ fn dispatch(cli: Cli) -> Result<()> {
         }
         Command::Sweep(args) => crate::sweep::run_sweep(args),
         Command::Compare(args) => crate::sweep::run_compare(args),
+        Command::Import(args) => crate::import::run_cli(&args),
+        Command::Calibrate(args) => crate::calibrate::run_cli(&args),
+        Command::Validate(args) => crate::validate::run_cli(&args),
     }
 }
 

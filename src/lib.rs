@@ -1,12 +1,15 @@
 //! pqsim: a discrete-event simulator of PostgreSQL parallel query execution.
 //! See ARCHITECTURE.md for the map of modules and the data flow.
 
+pub mod calibrate;
 pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod error;
 pub mod exec;
 pub mod guc;
+pub mod import;
+pub mod lsq;
 pub mod model;
 pub mod pg;
 pub mod planner;
@@ -16,3 +19,4 @@ pub mod stats;
 pub mod sweep;
 pub mod trace_plots;
 pub mod units;
+pub mod validate;

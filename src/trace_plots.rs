@@ -85,8 +85,13 @@ pub fn write(dir: &Path, trace: &Trace, title: &str, capacity_bytes: f64) -> Res
             .iter()
             .map(|(j, pts)| QueueSeries::new(format!("worker {j}"), thin(pts.clone(), MAX_QUEUE_POINTS)))
             .collect();
-        let w = plot::queue_fill(dir.join("queue-fill"), &format!("Tuple queue fill: {title}"), &series, Some(capacity_bytes))
-            .map_err(|e| perr("queue-fill", e))?;
+        let w = plot::queue_fill(
+            dir.join("queue-fill"),
+            &format!("Tuple queue fill: {title}"),
+            &series,
+            Some(capacity_bytes),
+        )
+        .map_err(|e| perr("queue-fill", e))?;
         written.extend([w.png, w.svg]);
         // A whole run of a busy queue is a solid block: also draw the first samples up close
         // (about 40 changes per queue), where the fill and drain cycles are visible.

@@ -40,8 +40,14 @@ fn col(header: &[String], name: &str) -> usize {
     header.iter().position(|h| h == name).unwrap_or_else(|| panic!("no column {name} in {header:?}"))
 }
 
-const SMALL: [&str; 6] =
-    ["configs/scenarios/gather-heavy.toml", "--vary", "max_parallel_workers_per_gather=0..3", "--replications", "3", "--seed"];
+const SMALL: [&str; 6] = [
+    "configs/scenarios/gather-heavy.toml",
+    "--vary",
+    "max_parallel_workers_per_gather=0..3",
+    "--replications",
+    "3",
+    "--seed",
+];
 
 fn small_sweep(dir: &Path, extra: &[&str]) -> (String, String) {
     let d = dir.to_str().unwrap();
@@ -133,7 +139,11 @@ fn same_seed_means_same_random_numbers_at_every_point() {
     ]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let wall: f64 = row[col(&h, "wall_time_ms")].parse().unwrap();
-    assert!((v["wall_time_ms"].as_f64().unwrap() - wall).abs() < 0.001, "run gives {} for row {row:?}", v["wall_time_ms"]);
+    assert!(
+        (v["wall_time_ms"].as_f64().unwrap() - wall).abs() < 0.001,
+        "run gives {} for row {row:?}",
+        v["wall_time_ms"]
+    );
 }
 
 #[test]
