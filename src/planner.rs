@@ -747,6 +747,7 @@ mod tests {
             output: OutputMode::ExplainAnalyze,
             plan,
             pinned_workers: false,
+            setting_overrides: sets.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
         }
     }
 

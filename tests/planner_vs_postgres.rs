@@ -78,6 +78,7 @@ fn scenario_with(tables: Vec<Table>, plan: Node, sets: &[(&str, String)]) -> Sce
         output: OutputMode::ExplainAnalyze,
         plan,
         pinned_workers: false,
+        setting_overrides: sets.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
     }
 }
 
@@ -345,7 +346,7 @@ fn shapes(
                 text: String::new(),
                 selectivity: 0.5,
                 operators: 1.0,
-                subplan: Some(SubPlan { table: sub, width: 4.0, rows, text: String::new() }),
+                subplan: Some(SubPlan { table: sub, width: 4.0, rows, text: String::new(), gather_workers: None }),
             }),
             0.0,
         ))
