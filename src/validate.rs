@@ -639,16 +639,24 @@ fn markdown(
     let _ = writeln!(s, "|---|---:|---:|");
     let _ = writeln!(
         s,
-        "| abs. error of predicted time | {:.1}% | {:.1}% |",
+        "| abs. error of predicted time (measured rescaled to the profile's machine speed) | {:.1}% | {:.1}% |",
         rep.median_abs_error_pct, rep.p90_abs_error_pct
+    );
+    let _ = writeln!(
+        s,
+        "| abs. error of predicted time (raw measured) | {:.1}% | {:.1}% |",
+        rep.median_abs_raw_error_pct, rep.p90_abs_raw_error_pct
     );
     let _ = writeln!(
         s,
         "| abs. error of speedup (W vs W = 0) | {:.1}% | {:.1}% |\n",
         rep.median_abs_speedup_error_pct, rep.p90_abs_speedup_error_pct
     );
-    let _ = writeln!(s, "| case | median abs. error | median signed error | median abs. speedup error |");
-    let _ = writeln!(s, "|---|---:|---:|---:|");
+    let _ = writeln!(
+        s,
+        "| case | median abs. error | median signed error | median signed error, raw | median abs. speedup error |"
+    );
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|");
     let mut ids: Vec<&str> = vec![];
     for p in &rep.points {
         if !ids.contains(&p.case.as_str()) {
@@ -659,11 +667,13 @@ fn markdown(
         let e: Vec<f64> = rep.points.iter().filter(|p| p.case == id).filter_map(|p| p.error_pct).collect();
         let sp: Vec<f64> =
             rep.points.iter().filter(|p| p.case == id).filter_map(|p| p.speedup_error_pct.map(f64::abs)).collect();
+        let raw: Vec<f64> = rep.points.iter().filter(|p| p.case == id).filter_map(|p| p.raw_error_pct).collect();
         let _ = writeln!(
             s,
-            "| {id} | {:.1}% | {:+.1}% | {} |",
+            "| {id} | {:.1}% | {:+.1}% | {:+.1}% | {} |",
             median(&e.iter().map(|v| v.abs()).collect::<Vec<_>>()),
             median(&e),
+            median(&raw),
             if sp.is_empty() { "–".into() } else { format!("{:.1}%", median(&sp)) }
         );
     }
