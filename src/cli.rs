@@ -170,6 +170,7 @@ pub fn decide(sc: &Scenario) -> Decision {
     let mut launched = rep.workers_launched;
     let mut planned = rep.workers_planned;
     let mut json = rep.to_json();
+    let mut text = rep.render_text();
     let mut plan = rep.plan.clone();
     // A serial plan whose hashed SubPlan runs its subquery with its own Gather (§7.4): the
     // simulation runs that Gather while the leader builds the hash table.
@@ -186,9 +187,12 @@ pub fn decide(sc: &Scenario) -> Decision {
             planned = sub_workers;
             json["workers_planned"] = json!(sub_workers);
             json["parallel"] = json!(true);
+            text = format!(
+                "Workers Planned: {sub_workers} (the Gather of SubPlan 1's subquery; the main plan is serial), Workers Launched: {launched}\n{text}"
+            );
         }
     }
-    Decision { plan, workers_planned: planned, workers_launched: launched, json, text: rep.render_text() }
+    Decision { plan, workers_planned: planned, workers_launched: launched, json, text }
 }
 
 pub struct RunOutput {
