@@ -937,14 +937,18 @@ pub struct SimFit {
 /// Minimize the rms relative error of `predict(θ)` against `measured` by coordinate search:
 /// a grid over each parameter's range, then golden-section between the best grid neighbours;
 /// rounds until no parameter improves.
+/// Objective values already simulated, keyed by the parameters' bits.
+type EvalCache = HashMap<Vec<u64>, (f64, Vec<f64>)>;
+type Eval<'a> = dyn FnMut(&[f64], &mut EvalCache) -> Result<(f64, Vec<f64>)> + 'a;
+
 pub fn sim_fit(
     params: &[Param],
     measured: &[f64],
     predict: &mut dyn FnMut(&[f64]) -> Result<Vec<f64>>,
 ) -> Result<SimFit> {
-    let mut cache: HashMap<Vec<u64>, (f64, Vec<f64>)> = HashMap::new();
+    let mut cache: EvalCache = HashMap::new();
     let mut evals = 0usize;
-    let mut eval = |theta: &[f64], cache: &mut HashMap<Vec<u64>, (f64, Vec<f64>)>| -> Result<(f64, Vec<f64>)> {
+    let mut eval = |theta: &[f64], cache: &mut EvalCache| -> Result<(f64, Vec<f64>)> {
         let key: Vec<u64> = theta.iter().map(|v| ((v * 1000.0).round() / 1000.0).to_bits()).collect();
         if let Some(v) = cache.get(&key) {
             return Ok(v.clone());
@@ -985,12 +989,7 @@ pub fn sim_fit(
             let gr = (5f64.sqrt() - 1.0) / 2.0;
             let mut c = b - gr * (b - a);
             let mut d = a + gr * (b - a);
-            let f_at = |v: f64,
-                        cache: &mut HashMap<Vec<u64>, (f64, Vec<f64>)>,
-                        eval: &mut dyn FnMut(
-                &[f64],
-                &mut HashMap<Vec<u64>, (f64, Vec<f64>)>,
-            ) -> Result<(f64, Vec<f64>)>| {
+            let f_at = |v: f64, cache: &mut EvalCache, eval: &mut Eval| {
                 let mut t = theta.clone();
                 t[k] = v;
                 eval(&t, cache).map(|r| r.0)

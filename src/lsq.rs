@@ -4,6 +4,9 @@
 //! Minimizes `Σ_i (w_i · (y_i − x_i·β))²` subject to `β_j ≥ 0`. With `w_i = 1 / y_i` the fit
 //! minimizes relative errors, so short and long probes count alike.
 
+// Matrix code: index loops read like the algebra.
+#![allow(clippy::needless_range_loop)]
+
 /// The result of a fit.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fit {
@@ -287,7 +290,7 @@ mod tests {
         // y = 3·x0 − 0.5·x1: the best non-negative fit puts x1 at the bound.
         let x: Vec<Vec<f64>> = (1..=20).map(|i| vec![i as f64, (i * i) as f64 / 10.0]).collect();
         let y: Vec<f64> = x.iter().map(|r| 3.0 * r[0] - 0.05 * r[1]).collect();
-        let fit = nnls(&x, &y, &vec![1.0; 20]).unwrap();
+        let fit = nnls(&x, &y, &[1.0; 20]).unwrap();
         assert_eq!(fit.coef[1], 0.0);
         assert!(fit.at_bound[1] && !fit.at_bound[0]);
         assert!(fit.coef[0] > 0.0);
