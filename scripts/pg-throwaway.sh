@@ -298,7 +298,7 @@ cmd_stop() {
             done
         fi
     fi
-    cp "$dir/log/postgresql.log" /tmp/pqt-xlog.txt; rm -rf "$dir"
+    rm -rf "$dir"
 }
 
 cmd_status() {
