@@ -171,6 +171,13 @@ struct Flow {
     io_bound: bool,
 }
 
+impl Flow {
+    /// A flow that needs only CPU: `total` units, stopping first at `stop_at`.
+    fn cpu_only(kind: FlowKind, total: f64, stop_at: f64, cpu: f64, rows_per_unit: f64) -> Flow {
+        Flow { kind, total, done: 0.0, stop_at, cpu, io: 0.0, os_frac: 0.0, rows_per_unit, rate: 0.0, io_bound: false }
+    }
+}
+
 #[derive(Debug, Clone)]
 enum Act {
     Idle,
@@ -794,21 +801,7 @@ impl<'a> Sim<'a> {
                 let n_in = self.rows_into_breaker(p, i);
                 let (cpu, temp) = breaker_finish(self.hw, self.settings, &pipe.breakers[i], n_in);
                 let work = cpu + temp * self.hw.costs.temp_page_ns / self.hw.cpu_speed;
-                self.set_flow(
-                    p,
-                    Flow {
-                        kind: FlowKind::Finish(i),
-                        total: 1.0,
-                        done: 0.0,
-                        stop_at: 1.0,
-                        cpu: work.max(1.0),
-                        io: 0.0,
-                        os_frac: 0.0,
-                        rows_per_unit: 0.0,
-                        rate: 0.0,
-                        io_bound: false,
-                    },
-                );
+                self.set_flow(p, Flow::cpu_only(FlowKind::Finish(i), 1.0, 1.0, work.max(1.0), 0.0));
             }
             Phase::Emit => {
                 let n_in = self.procs[p].rows_streamed;
@@ -823,21 +816,7 @@ impl<'a> Sim<'a> {
                     return;
                 }
                 let per_row = *pipe.breaker_row_ns.last().unwrap_or(&0.0) + self.out_row_cost(p);
-                self.set_flow(
-                    p,
-                    Flow {
-                        kind: FlowKind::Emit,
-                        total: left,
-                        done: 0.0,
-                        stop_at: left,
-                        cpu: per_row.max(1.0),
-                        io: 0.0,
-                        os_frac: 0.0,
-                        rows_per_unit: 1.0,
-                        rate: 0.0,
-                        io_bound: false,
-                    },
-                );
+                self.set_flow(p, Flow::cpu_only(FlowKind::Emit, left, left, per_row.max(1.0), 1.0));
             }
             Phase::Done => {
                 if p == 0 {
@@ -1430,18 +1409,7 @@ impl<'a> Sim<'a> {
         }
         let q = &self.queues[j];
         let avail = ((q.written - q.read - q.consumed_pending) / s).max(0.0);
-        let f = Flow {
-            kind: FlowKind::Drain(j),
-            total: f64::MAX / 4.0,
-            done: 0.0,
-            stop_at: avail,
-            cpu: per,
-            io: 0.0,
-            os_frac: 0.0,
-            rows_per_unit: 0.0,
-            rate: 0.0,
-            io_bound: false,
-        };
+        let f = Flow::cpu_only(FlowKind::Drain(j), f64::MAX / 4.0, avail, per, 0.0);
         self.procs[0].gen += 1;
         self.procs[0].act = Act::Flow(f);
         self.retarget(0);
@@ -1557,18 +1525,7 @@ impl<'a> Sim<'a> {
             + (1.0 - n_w / k) * local_row
             + c.sort_compare_ns / sp * (k.log2().max(1.0))
             + self.c.consumer.per_row_ns;
-        let f = Flow {
-            kind: FlowKind::Merge,
-            total: f64::MAX / 4.0,
-            done: 0.0,
-            stop_at: 0.0,
-            cpu: per.max(1.0),
-            io: 0.0,
-            os_frac: 0.0,
-            rows_per_unit: 0.0,
-            rate: 0.0,
-            io_bound: false,
-        };
+        let f = Flow::cpu_only(FlowKind::Merge, f64::MAX / 4.0, 0.0, per.max(1.0), 0.0);
         self.procs[0].gen += 1;
         self.procs[0].act = Act::Flow(f);
         self.retarget(0);
@@ -1669,21 +1626,7 @@ impl<'a> Sim<'a> {
             let (cpu, temp) = breaker_finish(self.hw, self.settings, &cons.breakers[i], n_in);
             let work = cpu + temp * self.hw.costs.temp_page_ns / self.hw.cpu_speed;
             if work > 0.0 {
-                self.set_flow(
-                    0,
-                    Flow {
-                        kind: FlowKind::TopFinish(i),
-                        total: 1.0,
-                        done: 0.0,
-                        stop_at: 1.0,
-                        cpu: work,
-                        io: 0.0,
-                        os_frac: 0.0,
-                        rows_per_unit: 0.0,
-                        rate: 0.0,
-                        io_bound: false,
-                    },
-                );
+                self.set_flow(0, Flow::cpu_only(FlowKind::TopFinish(i), 1.0, 1.0, work, 0.0));
                 return;
             }
             self.top_step(i + 1);
@@ -1700,21 +1643,7 @@ impl<'a> Sim<'a> {
         let per = *cons.breaker_row_ns.last().unwrap_or(&0.0) + cons.client_row_ns;
         if rows > 0.0 && per > 0.0 {
             self.top_rows_out = 0.0;
-            self.set_flow(
-                0,
-                Flow {
-                    kind: FlowKind::TopEmit,
-                    total: rows,
-                    done: 0.0,
-                    stop_at: rows,
-                    cpu: per,
-                    io: 0.0,
-                    os_frac: 0.0,
-                    rows_per_unit: 0.0,
-                    rate: 0.0,
-                    io_bound: false,
-                },
-            );
+            self.set_flow(0, Flow::cpu_only(FlowKind::TopEmit, rows, rows, per, 0.0));
         } else {
             self.top_rows_out = rows;
             self.finish_query();
