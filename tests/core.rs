@@ -200,3 +200,14 @@ fn one_replication_ci_equals_mean() {
     assert_eq!(ci[0].as_f64().unwrap(), wall(&v));
     assert_eq!(ci[1].as_f64().unwrap(), wall(&v));
 }
+
+#[test]
+fn explain_analyze_timing_costs_clock_reads_per_node_call() {
+    // TIMING ON reads the clock twice per node call: a scan returning every row pays it per
+    // row; TIMING OFF does not, and neither does a client that receives one row.
+    let on = wall(&run_json("gather-heavy-pushed-down", &["--replications", "1"]));
+    let off = wall(&run_json("gather-heavy-pushed-down", &["--replications", "1", "--measure", "timing-off"]));
+    let client = wall(&run_json("gather-heavy-pushed-down", &["--replications", "1", "--measure", "client"]));
+    assert!(on > off * 1.2, "TIMING ON {on:.1} ms should cost clearly more than TIMING OFF {off:.1} ms");
+    assert!((client - off).abs() / off < 0.01, "one result row: client {client:.1} vs timing off {off:.1}");
+}
