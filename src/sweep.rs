@@ -849,6 +849,21 @@ fn group_key(p: &Point, vary: &[Vary], skip: &dyn Fn(&Vary) -> bool) -> (usize, 
     (p.hw, vary.iter().zip(&p.idx).filter(|(v, _)| !skip(v)).map(|(_, &i)| i).collect())
 }
 
+/// Points grouped by hardware and every varied key except those `skip` selects, groups in
+/// order of first appearance (deterministic), members in grid order.
+fn group_points(points: &[Point], vary: &[Vary], skip: &dyn Fn(&Vary) -> bool) -> Vec<Vec<usize>> {
+    let mut order: Vec<(usize, Vec<usize>)> = vec![];
+    let mut members: HashMap<(usize, Vec<usize>), Vec<usize>> = HashMap::new();
+    for (pi, p) in points.iter().enumerate() {
+        let k = group_key(p, vary, skip);
+        if !members.contains_key(&k) {
+            order.push(k.clone());
+        }
+        members.entry(k).or_default().push(pi);
+    }
+    order.into_iter().map(|k| members.remove(&k).unwrap_or_default()).collect()
+}
+
 fn point_stats(a: &SweepArgs, points: &[Point], rows: &[Row]) -> Result<Vec<PointStats>> {
     let reps = a.replications as usize;
     let mut out = vec![];
@@ -916,19 +931,9 @@ fn fit_groups(a: &SweepArgs, points: &[Point], st: &[PointStats]) -> Vec<FitGrou
         return vec![];
     }
     let is_w = |v: &Vary| v.key == WORKERS_KEY;
-    let mut order: Vec<(usize, Vec<usize>)> = vec![];
-    let mut members: HashMap<(usize, Vec<usize>), Vec<usize>> = HashMap::new();
-    for (pi, p) in points.iter().enumerate() {
-        let k = group_key(p, &a.vary, &is_w);
-        if !members.contains_key(&k) {
-            order.push(k.clone());
-        }
-        members.entry(k).or_default().push(pi);
-    }
-    order
+    group_points(points, &a.vary, &is_w)
         .into_iter()
-        .map(|k| {
-            let m = members.remove(&k).unwrap_or_default();
+        .map(|m| {
             // One point per participant count: points past a launch cap repeat the same run.
             let mut pts: Vec<(f64, f64)> = vec![];
             for &pi in &m {
@@ -946,7 +951,7 @@ fn fit_groups(a: &SweepArgs, points: &[Point], st: &[PointStats]) -> Vec<FitGrou
                 .map(|(v, &i)| (v.key.clone(), v.values[i].clone()))
                 .collect();
             FitGroup {
-                hw: k.0,
+                hw: points[m[0]].hw,
                 fixed,
                 members: m,
                 amdahl: stats::fit_amdahl(&pts).map_err(|e| e.to_string()),
@@ -1164,19 +1169,9 @@ struct LineGroup {
 
 fn line_groups(a: &SweepArgs, points: &[Point], hw_names: &[String], xk: usize) -> Vec<LineGroup> {
     let is_x = |v: &Vary| v.key == a.vary[xk].key;
-    let mut order = vec![];
-    let mut members: HashMap<(usize, Vec<usize>), Vec<usize>> = HashMap::new();
-    for (pi, p) in points.iter().enumerate() {
-        let k = group_key(p, &a.vary, &is_x);
-        if !members.contains_key(&k) {
-            order.push(k.clone());
-        }
-        members.entry(k).or_default().push(pi);
-    }
-    order
+    group_points(points, &a.vary, &is_x)
         .into_iter()
-        .map(|k| {
-            let m = members.remove(&k).unwrap_or_default();
+        .map(|m| {
             let p = &points[m[0]];
             let mut label = hw_names[p.hw].clone();
             for (j, (v, &i)) in a.vary.iter().zip(&p.idx).enumerate() {
