@@ -235,6 +235,27 @@ pub struct Scenario {
 }
 
 impl Scenario {
+    /// A SELECT scenario built in code (tests, tools): PostgreSQL 15 defaults overlaid by
+    /// `sets`, EXPLAIN ANALYZE output, the planner decides the worker count.
+    pub fn build(name: &str, tables: Vec<Table>, plan: Node, sets: &[(&str, &str)]) -> Result<Scenario, String> {
+        let mut settings = Settings::default();
+        for (k, v) in sets {
+            settings.set(k, v)?;
+        }
+        Ok(Scenario {
+            name: name.into(),
+            description: String::new(),
+            tables,
+            settings,
+            busy_worker_slots: 0,
+            query: QueryProps { command: "select".into(), server_version: 15, ..Default::default() },
+            output: OutputMode::ExplainAnalyze,
+            plan,
+            pinned_workers: false,
+            setting_overrides: sets.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        })
+    }
+
     /// Settings in force on `hw`: PostgreSQL's defaults, then the machine's settings, then the
     /// scenario's and `--set` (all were validated when loaded).
     pub fn with_hardware_settings(&self, hw: &Hardware) -> Scenario {

@@ -710,7 +710,7 @@ fn plan_free(sc: &Scenario) -> PlanReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{AggMode, OutputMode};
+    use crate::model::AggMode;
 
     fn table(name: &str, rows: f64, pages: f64) -> Table {
         Table {
@@ -733,22 +733,7 @@ mod tests {
     }
 
     fn scenario(tables: Vec<Table>, plan: Node, sets: &[(&str, &str)]) -> Scenario {
-        let mut settings = Settings::default();
-        for (k, v) in sets {
-            settings.set(k, v).unwrap();
-        }
-        Scenario {
-            name: "test".into(),
-            description: String::new(),
-            tables,
-            settings,
-            busy_worker_slots: 0,
-            query: QueryProps { command: "select".into(), server_version: 15, ..Default::default() },
-            output: OutputMode::ExplainAnalyze,
-            plan,
-            pinned_workers: false,
-            setting_overrides: sets.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-        }
+        Scenario::build("test", tables, plan, sets).unwrap()
     }
 
     /// The tutorial's testpar at a given size: ~98 rows per page (id int, 64-char text).

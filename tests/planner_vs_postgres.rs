@@ -5,8 +5,7 @@
 //!
 //! Fails when PostgreSQL cannot be started, unless `PQSIM_SKIP_PG=1`.
 
-use pqsim::guc::Settings;
-use pqsim::model::{AggMode, Filter, Node, OutputMode, QueryProps, Scenario, SubPlan, Table};
+use pqsim::model::{AggMode, Filter, Node, Scenario, SubPlan, Table};
 use pqsim::pg::{probe, ExplainNode, ExplainPlan, ThrowawayServer};
 use pqsim::planner;
 use std::time::Instant;
@@ -64,22 +63,8 @@ fn scenario(table: Table, sets: &[(&str, String)]) -> Scenario {
 }
 
 fn scenario_with(tables: Vec<Table>, plan: Node, sets: &[(&str, String)]) -> Scenario {
-    let mut settings = Settings::default();
-    for (k, v) in sets {
-        settings.set(k, v).unwrap();
-    }
-    Scenario {
-        name: "count".into(),
-        description: String::new(),
-        tables,
-        settings,
-        busy_worker_slots: 0,
-        query: QueryProps { command: "select".into(), server_version: 15, ..Default::default() },
-        output: OutputMode::ExplainAnalyze,
-        plan,
-        pinned_workers: false,
-        setting_overrides: sets.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
-    }
+    let sets: Vec<(&str, &str)> = sets.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    Scenario::build("count", tables, plan, &sets).unwrap()
 }
 
 /// Workers Planned / Launched of the main plan's Gather (not one inside a SubPlan).
