@@ -35,7 +35,7 @@ fn seed_run(c: &mut Criterion) {
     let hw = pqsim::config::load_hardware(&root.join("configs/hardware/laptop.toml"), &[]).unwrap();
     let sc = pqsim::config::load_scenario(&root.join("configs/scenarios/seed-not-in.toml"), &[], &[]).unwrap();
     let sc = sc.with_hardware_settings(&hw);
-    let d = pqsim::cli::decide(&sc);
+    let d = pqsim::planner::decide(&sc);
     let mut g = c.benchmark_group("run");
     g.sample_size(20);
     g.bench_function("seed-not-in, 8 workers, laptop", |b| {
@@ -55,7 +55,7 @@ fn seed_run(c: &mut Criterion) {
     });
     let gh = pqsim::config::load_scenario(&root.join("configs/scenarios/gather-heavy.toml"), &[], &[]).unwrap();
     let gh = gh.with_hardware_settings(&hw);
-    let dg = pqsim::cli::decide(&gh);
+    let dg = pqsim::planner::decide(&gh);
     g.bench_function("gather-heavy, 4 workers, 3M rows through queues", |b| {
         b.iter(|| {
             let spec = RunSpec {

@@ -1,4 +1,4 @@
 fn main() {
-    let code = pqsim::cli::main_with_args(std::env::args().collect());
+    let code = pqsim::commands::main_with_args(std::env::args().collect());
     std::process::exit(code);
 }

@@ -7,7 +7,7 @@
 //! Skipped only when `PQSIM_SKIP_PG=1`. Reports are kept under
 //! `target/tmp/validate_small/` (CARGO_TARGET_TMPDIR).
 
-use pqsim::validate::{run, Options, Scale};
+use pqsim::commands::validate::{run, Options, Scale};
 use std::path::PathBuf;
 
 /// Bar on the median absolute error of predicted vs measured Execution Time over the grid

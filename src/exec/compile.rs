@@ -3,7 +3,7 @@
 //! leader's consumer above it (per-row work, a LIMIT, breakers). Costs come from the
 //! hardware profile's unit costs; row counts from the plan's selectivities.
 
-use crate::guc::Settings;
+use crate::model::guc::Settings;
 use crate::model::*;
 
 /// Where rows of a relation come from, and what reading one page costs.

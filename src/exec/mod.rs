@@ -11,7 +11,7 @@ pub mod sim;
 pub use compile::{compile, Compiled, Env, Mode};
 pub use sim::{Accounting, Interval, ProcessResult, SimResult, State, Trace};
 
-use crate::guc::Settings;
+use crate::model::guc::Settings;
 use crate::model::{Hardware, Node, OutputMode, Table};
 
 /// Everything one simulation run needs.

@@ -9,7 +9,7 @@ use super::compile::*;
 use super::scan::{ParticipantScan, SharedScan};
 use crate::engine::fluid::{self, Demand};
 use crate::engine::{streams, EventQueue, Time};
-use crate::guc::Settings;
+use crate::model::guc::Settings;
 use crate::model::*;
 use rand::rngs::StdRng;
 use rand::RngExt;

@@ -23,7 +23,7 @@
 //!   across loops by the Mackert-Lohman formula as `cost_index` does with `loop_count`;
 //! * the target list is free (plain column references).
 
-use crate::guc::Settings;
+use crate::model::guc::Settings;
 use crate::model::{maxalign, AggMode, Filter, Node, SubPlan, Table, BLCKSZ};
 use serde_json::{json, Map, Value};
 

@@ -21,7 +21,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{register_font, FontStyle};
 
-use crate::stats::Summary;
+use crate::analysis::stats::Summary;
 
 /// Default chart width in pixels (all charts).
 pub const WIDTH: u32 = 1024;
@@ -944,7 +944,7 @@ impl Chart for TimelineChart<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stats::{fit_usl, usl_speedup};
+    use crate::analysis::stats::{fit_usl, usl_speedup};
 
     /// (width, height) from a PNG's IHDR chunk.
     fn png_size(path: &Path) -> (u32, u32) {

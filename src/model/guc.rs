@@ -2,7 +2,7 @@
 //! and ranges (`pg_settings` on 15.18; src/backend/utils/misc/guc.c), parsed with
 //! PostgreSQL's value syntax.
 
-use crate::units::{parse_bool, parse_number, Unit};
+use crate::model::units::{parse_bool, parse_number, Unit};
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Copy, PartialEq)]

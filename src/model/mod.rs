@@ -1,7 +1,10 @@
 //! The validated domain model: tables, the plan tree, the hardware profile and the scenario.
 //! Everything here has been checked by `config`; nothing downstream re-validates. No I/O.
 
-use crate::guc::Settings;
+pub mod guc;
+pub mod units;
+
+use guc::Settings;
 
 pub const BLCKSZ: f64 = 8192.0;
 

@@ -8,7 +8,7 @@
 //! `EXPLAIN (ANALYZE, TIMING OFF)` Execution Time (median of interleaved runs). Writes
 //! predicted vs measured, errors and speedup errors as CSV and Markdown.
 
-use crate::calibrate::{
+use crate::commands::calibrate::{
     apply_gucs, catalog_stats, explain_measure, idle_window, iso_utc, measure_with_reference, median, model_ms,
     now_unix, postmaster_pid, quantile, robust_cv, wait_quiet, CpuMeter, Measured, BUSY_LIMIT, SPEEDREF_SETUP,
     SPEEDREF_SQL,

@@ -2,9 +2,9 @@
 //! model in `model`. Every error carries file, line and column where they are known.
 
 use crate::error::{Error, Location, Result};
-use crate::guc::Settings;
+use crate::model::guc::Settings;
+use crate::model::units::parse_bytes;
 use crate::model::*;
-use crate::units::parse_bytes;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -182,7 +182,7 @@ pub fn apply_overrides(table: &mut toml::Table, overrides: &[(String, String)], 
                 .map(toml::Value::Float)
                 .map_err(|_| Error::input(format!("{what}: {key} takes a number, not \"{value}\"")))?,
             toml::Value::Boolean(_) => toml::Value::Boolean(
-                crate::units::parse_bool(value).map_err(|e| Error::input(format!("{what}: {key}: {e}")))?,
+                crate::model::units::parse_bool(value).map_err(|e| Error::input(format!("{what}: {key}: {e}")))?,
             ),
             toml::Value::String(_) => toml::Value::String(value.clone()),
             _ => return Err(Error::input(format!("{what}: {key} cannot be set from the command line"))),
@@ -884,4 +884,26 @@ fn node_from_raw(ctx: &Ctx, n: &Spanned<RawNode>, tables: &[Table], pinned: &mut
         }
     };
     Ok(node)
+}
+
+/// The what-ifs of one question, as typed values: `--hw`, `--set`, `--table` and `--measure`.
+#[derive(Debug, Clone, Default)]
+pub struct WhatIf {
+    pub hw: Vec<(String, String)>,
+    pub set: Vec<(String, String)>,
+    pub table: Vec<TableOverride>,
+    pub measure: Option<OutputMode>,
+}
+
+/// Load a scenario and a hardware profile with what-ifs; the scenario's settings are re-applied
+/// over the machine's own settings.
+pub fn load(scenario: &Path, hardware: &str, w: &WhatIf) -> Result<(Scenario, Hardware)> {
+    let hw_path = resolve_hardware(hardware)?;
+    let hw = load_hardware(&hw_path, &w.hw)?;
+    let sc = load_scenario(scenario, &w.set, &w.table)?;
+    let mut sc = sc.with_hardware_settings(&hw);
+    if let Some(m) = w.measure {
+        sc.output = m;
+    }
+    Ok((sc, hw))
 }

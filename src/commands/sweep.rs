@@ -13,14 +13,15 @@
 //!   stopped; the journal's first line records what the rows depend on (scenario, hardware
 //!   files, what-ifs, seed, varied keys, the pqsim binary) and a different sweep is refused.
 
-use crate::cli::{self, WhatIf};
+use super::WhatIfArgs;
+use crate::analysis::stats::{self, Summary};
 use crate::config::{self, TableOverride};
 use crate::error::{Error, Result};
-use crate::guc;
+use crate::model::guc;
+use crate::model::units;
 use crate::model::{Hardware, Scenario};
-use crate::plot::{self, Overlay, OverlayKind, SeriesWithError, StackedBar};
-use crate::stats::{self, Summary};
-use crate::units;
+use crate::predict::{self, RunOutput};
+use crate::render::plot::{self, Overlay, OverlayKind, SeriesWithError, StackedBar};
 use clap::Args;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -83,7 +84,7 @@ pub struct SweepArgs {
     #[arg(long, value_name = "DIR")]
     pub output: PathBuf,
     #[command(flatten)]
-    pub whatif: WhatIf,
+    pub whatif: WhatIfArgs,
     /// Worker threads (default: one per CPU). Results are identical for any value.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=4096))]
     pub threads: Option<u16>,
@@ -101,7 +102,7 @@ pub struct CompareArgs {
     #[arg(long, value_delimiter = ',', required = true)]
     pub hardware: Vec<String>,
     #[command(flatten)]
-    pub whatif: WhatIf,
+    pub whatif: WhatIfArgs,
     /// Seed, as in `pqsim run`: the numbers match `run` on each profile.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -296,7 +297,7 @@ impl Row {
     }
 }
 
-fn row_from(out: &cli::RunOutput, hardware: &str, values: &[String], r: u32, seed: u64) -> Row {
+fn row_from(out: &RunOutput, hardware: &str, values: &[String], r: u32, seed: u64) -> Row {
     let processes = out
         .splits
         .iter()
@@ -419,7 +420,7 @@ fn table_text(t: &[TableOverride]) -> Vec<String> {
 }
 
 /// The what-ifs of one grid point: the command's, then the varied values (later wins).
-fn point_whatif(base: &WhatIf, vary: &[Vary], idx: &[usize]) -> WhatIf {
+fn point_whatif(base: &WhatIfArgs, vary: &[Vary], idx: &[usize]) -> WhatIfArgs {
     let mut w = base.clone();
     for (v, &i) in vary.iter().zip(idx) {
         match &v.target {
@@ -689,7 +690,7 @@ pub fn run_sweep(a: SweepArgs) -> Result<()> {
         }
         for idx in &combos {
             let w = point_whatif(&a.whatif, &a.vary, idx);
-            let (sc, hwp) = cli::load(&a.scenario, hname, &w).map_err(|e| {
+            let (sc, hwp) = config::load(&a.scenario, hname, &w.to_whatif()).map_err(|e| {
                 let desc = describe(&a.vary, idx);
                 with_context(e, &format!("grid point {desc} on {hname}"))
             })?;
@@ -773,7 +774,7 @@ pub fn run_sweep(a: SweepArgs) -> Result<()> {
         for r in 0..reps {
             let key = (hw_names[p.hw].clone(), values.clone(), r);
             match done.remove(&key) {
-                Some(row) if row.seed == cli::replication_seed(a.seed, r) => results.push(Some(row)),
+                Some(row) if row.seed == predict::replication_seed(a.seed, r) => results.push(Some(row)),
                 _ => {
                     results.push(None);
                     todo.push((pi, r));
@@ -796,9 +797,9 @@ pub fn run_sweep(a: SweepArgs) -> Result<()> {
         todo.par_iter()
             .map(|&(pi, r)| {
                 let p = &points[pi];
-                let s = cli::replication_seed(seed, r);
+                let s = predict::replication_seed(seed, r);
                 let values = values_of(&a.vary, &p.idx);
-                let res = cli::run_scenario(&p.sc, &p.hwp, s, 1, false)
+                let res = predict::run_scenario(&p.sc, &p.hwp, s, 1, false)
                     .map(|out| row_from(&out, &hw_names[p.hw], &values, r, s))
                     .and_then(|row| journal.append(&row).map(|_| row))
                     .map_err(|e| {
@@ -1369,24 +1370,24 @@ pub fn run_compare(a: CompareArgs) -> Result<()> {
         if h.is_empty() {
             return Err(Error::input("--hardware: empty profile name in the list"));
         }
-        let (sc, hw) = cli::load(&a.scenario, h, &a.whatif)?;
+        let (sc, hw) = config::load(&a.scenario, h, &a.whatif.to_whatif())?;
         if loaded.iter().any(|(_, x): &(Scenario, Hardware)| x.name == hw.name) {
             return Err(Error::input(format!("--hardware: the profile \"{}\" is listed twice", hw.name)));
         }
         loaded.push((sc, hw));
     }
     let pb = progress_bar(loaded.len() as u64, "compare");
-    let outs: Vec<Result<cli::RunOutput>> = loaded
+    let outs: Vec<Result<RunOutput>> = loaded
         .par_iter()
         .map(|(sc, hw)| {
-            let r = cli::run_scenario(sc, hw, a.seed, a.replications, false)
+            let r = predict::run_scenario(sc, hw, a.seed, a.replications, false)
                 .map_err(|e| with_context(e, &format!("on {}", hw.name)));
             pb.inc(1);
             r
         })
         .collect();
     pb.finish_and_clear();
-    let outs: Vec<cli::RunOutput> = outs.into_iter().collect::<Result<_>>()?;
+    let outs: Vec<RunOutput> = outs.into_iter().collect::<Result<_>>()?;
     let fastest = outs.iter().map(|o| o.summary.mean).fold(f64::INFINITY, f64::min);
 
     let header: Vec<String> = [

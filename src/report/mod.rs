@@ -618,3 +618,47 @@ fn text_node(n: &Value, depth: usize, out: &mut String) {
         }
     }
 }
+
+/// The text answer of `run`: the EXPLAIN tree, the headline and the per-process table.
+pub fn run_text(sc: &Scenario, hw: &Hardware, j: &Value, s: &crate::analysis::stats::Summary) -> String {
+    let mut out = String::new();
+    out.push_str(&format!("Scenario: {}  on  {} ({})\n\n", sc.name, hw.name, hw.description));
+    out.push_str(&explain_text(&j["explain"]));
+    out.push('\n');
+    out.push_str(&format!(
+        "Predicted wall time: {:.1} ms  (95% CI {:.1} .. {:.1}, {} replications, seed {})\n",
+        s.mean, s.ci95_lo, s.ci95_hi, j["replications"], j["seed"]
+    ));
+    out.push_str(&format!(
+        "Workers Planned: {}  Workers Launched: {}  Queue-full stalls: {}\n\n",
+        j["workers_planned"], j["workers_launched"], j["queue_full_stalls"]
+    ));
+    out.push_str(&format!(
+        "{:<10} {:>10} {:>10} {:>12} {:>12} {:>10} {:>9} {:>8}\n",
+        "process", "CPU ms", "disk ms", "MQSend ms", "wait tup ms", "start ms", "other ms", "stalls"
+    ));
+    if let Some(ps) = j["processes"].as_array() {
+        for p in ps {
+            let name = match p["worker"].as_u64() {
+                Some(w) => format!("worker {w}"),
+                None => "leader".into(),
+            };
+            let f = |k: &str| p[k].as_f64().unwrap_or(0.0);
+            out.push_str(&format!(
+                "{:<10} {:>10.1} {:>10.1} {:>12.1} {:>12.1} {:>10.1} {:>9.1} {:>8.0}\n",
+                name,
+                f("cpu_ms"),
+                f("io_wait_ms"),
+                f("mq_send_wait_ms"),
+                f("mq_receive_wait_ms"),
+                f("startup_ms"),
+                f("barrier_wait_ms") + f("shutdown_wait_ms"),
+                f("queue_full_stalls")
+            ));
+        }
+    }
+    out.push_str(
+        "(wait tup = IPC: ExecuteGather / MessageQueueReceive; other = HashBuildHashInner + ParallelFinish)\n",
+    );
+    out
+}

@@ -22,12 +22,12 @@
 //!    itself to Gather-heavy probes (every row crosses a queue, leader participation on/off)
 //!    and Gather Merge probes.
 
-use crate::cli::run_scenario;
+use crate::analysis::lsq;
 use crate::error::{Error, Result};
 use crate::import::{check_loads, import_plan, ImportOptions, TableStats};
-use crate::lsq;
 use crate::model::*;
 use crate::pg::{probe, ExplainNode, ExplainPlan, LoadInfo, PgError};
+use crate::predict::run_scenario;
 use postgres::{Client, NoTls};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;

@@ -40,7 +40,7 @@ pub use cost::{
 };
 pub use shape::{serial_plan, with_workers};
 
-use crate::guc::Settings;
+use crate::model::guc::Settings;
 use crate::model::{Filter, Node, QueryProps, Scenario, SubPlan, Table};
 use cost::{group, money};
 use serde_json::{json, Value};
@@ -1164,4 +1164,44 @@ mod tests {
         assert_eq!(j["plan"]["Node Type"], "Aggregate");
         assert_eq!(j["plan"]["Plans"][0]["Workers Planned"], 2);
     }
+}
+
+/// The planner's decision for a scenario: the plan to run and how many workers it gets.
+pub struct Decision {
+    pub plan: Node,
+    pub workers_planned: u32,
+    pub workers_launched: u32,
+    pub json: Value,
+    pub text: String,
+}
+
+pub fn decide(sc: &Scenario) -> Decision {
+    let rep = plan(sc);
+    // The planner's count also knows the execution-time fallbacks (client max_rows, ...).
+    let mut launched = rep.workers_launched;
+    let mut planned = rep.workers_planned;
+    let mut json = rep.to_json();
+    let mut text = rep.render_text();
+    let mut plan = rep.plan.clone();
+    // A serial plan whose hashed SubPlan runs its subquery with its own Gather (§7.4): the
+    // simulation runs that Gather while the leader builds the hash table.
+    if !rep.parallel {
+        let sub_workers = rep.subplan_workers_planned.first().copied().unwrap_or(0);
+        let hashed = rep.subplans_hashed.first().copied().unwrap_or(false);
+        if sub_workers > 0 && hashed {
+            plan = shape::map_subplans(&plan, &|sp: &crate::model::SubPlan| crate::model::SubPlan {
+                gather_workers: Some(sub_workers),
+                ..sp.clone()
+            });
+            launched = workers_launched(sub_workers, &sc.settings, sc.busy_worker_slots);
+            // EXPLAIN prints this Gather's Workers Planned (under SubPlan 1).
+            planned = sub_workers;
+            json["workers_planned"] = json!(sub_workers);
+            json["parallel"] = json!(true);
+            text = format!(
+                "Workers Planned: {sub_workers} (the Gather of SubPlan 1's subquery; the main plan is serial), Workers Launched: {launched}\n{text}"
+            );
+        }
+    }
+    Decision { plan, workers_planned: planned, workers_launched: launched, json, text }
 }

@@ -12,7 +12,7 @@
 //! the scenario says which in a comment next to the number. No I/O here except [`import_file`].
 
 use crate::error::{Error, Result};
-use crate::guc::Settings;
+use crate::model::guc::Settings;
 use crate::model::{heap_pages, maxalign, BLCKSZ};
 use crate::pg::{ExplainNode, ExplainPlan};
 use std::collections::BTreeMap;

@@ -1,0 +1,148 @@
+//! The command line: argument parsing (clap), loading inputs, running, and writing outputs.
+//! This is the only layer that reads or writes files and prints.
+
+pub mod calibrate;
+pub mod sweep;
+pub mod validate;
+
+use crate::config::{self, TableOverride};
+use crate::error::Result;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(name = "pqsim", version, about = "Discrete-event simulator of PostgreSQL parallel query execution")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+/// What-if flags shared by every command that loads a scenario.
+#[derive(Args, Debug, Clone, Default)]
+pub struct WhatIfArgs {
+    /// Change one field of the hardware profile: cores=N, cache=hot|warm|cold, disk.queue_depth=..
+    #[arg(long = "hw", value_name = "KEY=VALUE", value_parser = |s: &str| config::parse_kv(s, "--hw"))]
+    pub hw: Vec<(String, String)>,
+    /// Set a PostgreSQL setting (GUC), with PostgreSQL's value syntax: work_mem=256MB
+    #[arg(long = "set", value_name = "GUC=VALUE", value_parser = |s: &str| config::parse_kv(s, "--set"))]
+    pub set: Vec<(String, String)>,
+    /// Change one table: NAME.rows=, NAME.pages=, NAME.size=5GB, NAME.width=, NAME.parallel_workers=
+    #[arg(long = "table", value_name = "NAME.KEY=VALUE")]
+    pub table: Vec<TableOverride>,
+    /// What the predicted time measures: explain-analyze (TIMING ON, the default), timing-off
+    /// (EXPLAIN (ANALYZE, TIMING OFF)), client (a plain query sending rows to a client).
+    /// Overrides the scenario's `output`.
+    #[arg(long, value_name = "MODE", value_parser = |s: &str| crate::model::OutputMode::parse(s).ok_or_else(|| format!("unknown mode \"{s}\" (explain-analyze, timing-off, client)")))]
+    pub measure: Option<crate::model::OutputMode>,
+}
+
+impl WhatIfArgs {
+    /// The what-ifs as the loaders take them.
+    pub fn to_whatif(&self) -> config::WhatIf {
+        config::WhatIf { hw: self.hw.clone(), set: self.set.clone(), table: self.table.clone(), measure: self.measure }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Simulate one scenario on one hardware profile.
+    Run {
+        scenario: PathBuf,
+        /// Hardware profile: a name in configs/hardware/ or a path.
+        #[arg(long, default_value = "reference-2vcpu")]
+        hardware: String,
+        #[command(flatten)]
+        whatif: WhatIfArgs,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        replications: u32,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Write a trace of the first replication (state timeline, queue fill) and its plots here.
+        #[arg(long)]
+        trace: Option<PathBuf>,
+    },
+    /// Show the plan PostgreSQL 15 would choose: Workers Planned, costs, reasons.
+    Plan {
+        scenario: PathBuf,
+        #[arg(long, default_value = "reference-2vcpu")]
+        hardware: String,
+        #[command(flatten)]
+        whatif: WhatIfArgs,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Run a grid of simulations (settings x table what-ifs x hardware) and write CSVs, fits and plots.
+    Sweep(crate::commands::sweep::SweepArgs),
+    /// Run one scenario on several hardware profiles and compare wall times.
+    Compare(crate::commands::sweep::CompareArgs),
+    /// Turn PostgreSQL's EXPLAIN (FORMAT JSON) output into a scenario (`-` reads stdin).
+    Import(crate::import::ImportArgs),
+    /// Measure a local PostgreSQL and write a calibrated hardware profile.
+    Calibrate(crate::commands::calibrate::CalibrateArgs),
+    /// Hold the model against a throwaway PostgreSQL: predicted vs measured over a grid.
+    Validate(crate::commands::validate::ValidateArgs),
+}
+
+/// Entry point used by main: returns the process exit code.
+pub fn main_with_args(args: Vec<String>) -> i32 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
+                _ => 2,
+            };
+        }
+    };
+    match dispatch(cli) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("pqsim: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Run { scenario, hardware, whatif, seed, replications, format, trace } => {
+            let (sc, hw) = config::load(&scenario, &hardware, &whatif.to_whatif())?;
+            let out = crate::predict::run_scenario(&sc, &hw, seed, replications, trace.is_some())?;
+            if let Some(dir) = trace {
+                crate::render::trace::write_csv(&dir, &out)?;
+                if let Some((t, _)) = &out.trace {
+                    let title = format!("{} on {}", sc.name, hw.name);
+                    crate::render::trace::write(&dir, t, &title, hw.parallel.tuple_queue_size)?;
+                }
+            }
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&out.json).expect("json")),
+                Format::Text => print!("{}", out.text),
+            }
+            Ok(())
+        }
+        Command::Plan { scenario, hardware, whatif, format } => {
+            let (sc, _hw) = config::load(&scenario, &hardware, &whatif.to_whatif())?;
+            let d = crate::planner::decide(&sc);
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&d.json).expect("json")),
+                Format::Text => print!("{}", d.text),
+            }
+            Ok(())
+        }
+        Command::Sweep(args) => sweep::run_sweep(args),
+        Command::Compare(args) => crate::commands::sweep::run_compare(args),
+        Command::Import(args) => crate::import::run_cli(&args),
+        Command::Calibrate(args) => crate::commands::calibrate::run_cli(&args),
+        Command::Validate(args) => crate::commands::validate::run_cli(&args),
+    }
+}
