@@ -108,6 +108,57 @@ struct RawCosts {
     wakeup_ns: Spanned<f64>,
     #[serde(default)]
     instrument_ns: Option<Spanned<f64>>,
+    // Schema- and expression-aware prices (model::cpu_costs); absent ones are derived.
+    #[serde(default)]
+    deform_attr_ns: Option<Spanned<f64>>,
+    #[serde(default)]
+    deform_slow_attr_ns: Option<Spanned<f64>>,
+    #[serde(default)]
+    project_attr_ns: Option<Spanned<f64>>,
+    #[serde(default)]
+    form_attr_ns: Option<Spanned<f64>>,
+    #[serde(default)]
+    op_int_ns: Option<Spanned<f64>>,
+    #[serde(default)]
+    op_numeric_cmp_ns: Option<Spanned<f64>>,
+    #[serde(default)]
+    op_numeric_arith_ns: Option<Spanned<f64>>,
+    #[serde(default)]
+    op_numeric_cast_ns: Option<Spanned<f64>>,
+    #[serde(default)]
+    op_date_timestamp_ns: Option<Spanned<f64>>,
+    #[serde(default)]
+    op_date_timestamptz_ns: Option<Spanned<f64>>,
+    #[serde(default)]
+    op_text_eq_ns: Option<Spanned<f64>>,
+    #[serde(default)]
+    op_bpchar_eq_ns: Option<Spanned<f64>>,
+    #[serde(default)]
+    op_text_cmp_ns: Option<Spanned<f64>>,
+    #[serde(default)]
+    op_like_ns: Option<Spanned<f64>>,
+    #[serde(default)]
+    op_hashed_saop_ns: Option<Spanned<f64>>,
+    #[serde(default)]
+    op_generic_ns: Option<Spanned<f64>>,
+    #[serde(default)]
+    agg_count_star_ns: Option<Spanned<f64>>,
+    #[serde(default)]
+    agg_count_ns: Option<Spanned<f64>>,
+    #[serde(default)]
+    agg_sum_int_ns: Option<Spanned<f64>>,
+    #[serde(default)]
+    agg_sum_int8_ns: Option<Spanned<f64>>,
+    #[serde(default)]
+    agg_sum_float_ns: Option<Spanned<f64>>,
+    #[serde(default)]
+    agg_sum_numeric_ns: Option<Spanned<f64>>,
+    #[serde(default)]
+    agg_minmax_ns: Option<Spanned<f64>>,
+    #[serde(default)]
+    agg_minmax_varlena_ns: Option<Spanned<f64>>,
+    #[serde(default)]
+    agg_generic_ns: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -268,7 +319,42 @@ fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
             Some(v) => nn(v, "instrument_ns")?,
             None => 75.0,
         },
+        cpu: crate::model::cpu_costs::CpuCosts::zero(),
     };
+    let mut costs = costs;
+    costs.cpu = crate::model::cpu_costs::CpuCosts::derived(costs.qual_ns, costs.agg_transition_ns);
+    let given: [(&str, &Option<Spanned<f64>>); 25] = [
+        ("deform_attr_ns", &c.deform_attr_ns),
+        ("deform_slow_attr_ns", &c.deform_slow_attr_ns),
+        ("project_attr_ns", &c.project_attr_ns),
+        ("form_attr_ns", &c.form_attr_ns),
+        ("op_int_ns", &c.op_int_ns),
+        ("op_numeric_cmp_ns", &c.op_numeric_cmp_ns),
+        ("op_numeric_arith_ns", &c.op_numeric_arith_ns),
+        ("op_numeric_cast_ns", &c.op_numeric_cast_ns),
+        ("op_date_timestamp_ns", &c.op_date_timestamp_ns),
+        ("op_date_timestamptz_ns", &c.op_date_timestamptz_ns),
+        ("op_text_eq_ns", &c.op_text_eq_ns),
+        ("op_bpchar_eq_ns", &c.op_bpchar_eq_ns),
+        ("op_text_cmp_ns", &c.op_text_cmp_ns),
+        ("op_like_ns", &c.op_like_ns),
+        ("op_hashed_saop_ns", &c.op_hashed_saop_ns),
+        ("op_generic_ns", &c.op_generic_ns),
+        ("agg_count_star_ns", &c.agg_count_star_ns),
+        ("agg_count_ns", &c.agg_count_ns),
+        ("agg_sum_int_ns", &c.agg_sum_int_ns),
+        ("agg_sum_int8_ns", &c.agg_sum_int8_ns),
+        ("agg_sum_float_ns", &c.agg_sum_float_ns),
+        ("agg_sum_numeric_ns", &c.agg_sum_numeric_ns),
+        ("agg_minmax_ns", &c.agg_minmax_ns),
+        ("agg_minmax_varlena_ns", &c.agg_minmax_varlena_ns),
+        ("agg_generic_ns", &c.agg_generic_ns),
+    ];
+    for (k, v) in given {
+        if let (Some(v), Some(slot)) = (v, costs.cpu.get_mut(k)) {
+            *slot = nn(v, k)?;
+        }
+    }
     let d = &raw.disk;
     let disk = Disk {
         seq_bytes_per_ns: positive(ctx, &d.seq_read_mb_per_s, "disk.seq_read_mb_per_s")? * 1024.0 * 1024.0 / 1e9,
@@ -380,6 +466,19 @@ struct RawTable {
     index_pages: Option<Spanned<f64>>,
     #[serde(default)]
     temporary: bool,
+    /// Columns in attnum order: `{ name, type, width, null_frac }`.
+    #[serde(default)]
+    columns: Vec<Spanned<RawColumn>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawColumn {
+    name: String,
+    #[serde(rename = "type")]
+    type_name: String,
+    width: Option<Spanned<f64>>,
+    null_frac: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -416,6 +515,8 @@ struct RawNode {
     rows_per_outer: Option<Spanned<f64>>,
     cond: Option<String>,
     inner_table: Option<Spanned<String>>,
+    /// EXPLAIN VERBOSE `Output` of the node (aggregate calls for an Aggregate).
+    output: Option<Vec<String>>,
     input: Option<Box<Spanned<RawNode>>>,
     outer: Option<Box<Spanned<RawNode>>>,
     inner: Option<Box<Spanned<RawNode>>>,
@@ -574,8 +675,24 @@ fn table_from_raw(ctx: &Ctx, t: &Spanned<RawTable>) -> Result<Table> {
     if name.is_empty() {
         return Err(ctx.err::<()>(Some(r.name.span()), "table name must not be empty"));
     }
+    let mut columns = vec![];
+    for c in &r.columns {
+        let rc = c.get_ref();
+        let w = match &rc.width {
+            Some(w) => Some(positive(ctx, w, &format!("table {name}: column {}: width", rc.name))?),
+            None => None,
+        };
+        let nf = fraction(ctx, &rc.null_frac, &format!("table {name}: column {}: null_frac", rc.name), 0.0)?;
+        if rc.name.is_empty() || columns.iter().any(|x: &crate::model::schema::Column| x.name == rc.name) {
+            return Err(
+                ctx.err::<()>(Some(c.span()), format!("table {name}: column names must be unique and not empty"))
+            );
+        }
+        columns.push(crate::model::schema::Column::new(&rc.name, &rc.type_name, w, nf));
+    }
     let width = match &r.width {
         Some(w) => positive(ctx, w, &format!("table {name}: width"))?,
+        None if !columns.is_empty() => crate::model::schema::row_width(&columns).max(1.0),
         None => 32.0,
     };
     let pages_given = match (&r.pages, &r.size) {
@@ -611,7 +728,7 @@ fn table_from_raw(ctx: &Ctx, t: &Spanned<RawTable>) -> Result<Table> {
         Some(v) => Some(positive(ctx, v, &format!("table {name}: index_pages"))?.ceil()),
         None => None,
     };
-    Ok(Table { name, rows, width, pages, parallel_workers, index_pages, temporary: r.temporary })
+    Ok(Table { name, rows, width, pages, parallel_workers, index_pages, temporary: r.temporary, columns })
 }
 
 fn apply_table_override(sc: &mut Scenario, o: &TableOverride) -> Result<()> {
@@ -758,6 +875,7 @@ fn node_from_raw(ctx: &Ctx, n: &Spanned<RawNode>, tables: &[Table], pinned: &mut
             }
         }
     };
+    let output = r.output.clone().unwrap_or_default();
     let node = match kind {
         "Seq Scan" | "Parallel Seq Scan" => {
             let table = table_ref(ctx, tables, &r.table, n)?;
@@ -766,6 +884,7 @@ fn node_from_raw(ctx: &Ctx, n: &Spanned<RawNode>, tables: &[Table], pinned: &mut
                 parallel: r.parallel.unwrap_or(kind.starts_with("Parallel")),
                 filter: filter_from_raw(ctx, r, tables)?,
                 width: width_or(tables[table].width)?,
+                output: output.clone(),
             }
         }
         "Index Scan" | "Parallel Index Scan" | "Index Only Scan" => {
@@ -777,6 +896,7 @@ fn node_from_raw(ctx: &Ctx, n: &Spanned<RawNode>, tables: &[Table], pinned: &mut
                 width: width_or(tables[table].width)?,
                 fraction: fraction(ctx, &r.fraction, "fraction", 1.0)?,
                 correlation: fraction(ctx, &r.correlation, "correlation", 1.0)?,
+                output: output.clone(),
             }
         }
         "Aggregate" | "Partial Aggregate" | "Finalize Aggregate" => {
@@ -797,11 +917,21 @@ fn node_from_raw(ctx: &Ctx, n: &Spanned<RawNode>, tables: &[Table], pinned: &mut
                 Some(g) => positive(ctx, g, "groups")?,
                 None => 1.0,
             };
+            let scope = crate::model::expr::Scope::new(tables.iter().collect());
+            let calls = output.iter().filter(|o| crate::model::expr::classify_aggregate(o, &scope).is_some()).count();
             let aggregates = match &r.aggregates {
                 Some(g) => non_negative(ctx, g, "aggregates")?,
+                None if calls > 0 => calls as f64,
                 None => 1.0,
             };
-            Node::Aggregate { mode, groups, aggregates, width: width_or(8.0 * aggregates.max(1.0))?, input: sub(&r.input, "input", pinned)? }
+            Node::Aggregate {
+                mode,
+                groups,
+                aggregates,
+                width: width_or(8.0 * aggregates.max(1.0))?,
+                input: sub(&r.input, "input", pinned)?,
+                output: output.clone(),
+            }
         }
         "Sort" => Node::Sort { keys: r.keys.clone().unwrap_or_default(), input: sub(&r.input, "input", pinned)? },
         "Limit" => {
@@ -853,6 +983,7 @@ fn node_from_raw(ctx: &Ctx, n: &Spanned<RawNode>, tables: &[Table], pinned: &mut
                 outer,
                 inner,
                 cond: r.cond.clone().unwrap_or_default(),
+                output: output.clone(),
             }
         }
         "Nested Loop" => {
@@ -874,6 +1005,7 @@ fn node_from_raw(ctx: &Ctx, n: &Spanned<RawNode>, tables: &[Table], pinned: &mut
                 width,
                 outer,
                 cond: r.cond.clone().unwrap_or_default(),
+                output: output.clone(),
             }
         }
         other => {

@@ -517,7 +517,13 @@ impl<'a> CostCtx<'a> {
             operators: 1.0,
             subplan: None,
         });
-        let scan = |parallel| Node::SeqScan { table: sp.table, parallel, filter: filter.clone(), width: sp.width };
+        let scan = |parallel| Node::SeqScan {
+            table: sp.table,
+            parallel,
+            filter: filter.clone(),
+            width: sp.width,
+            output: vec![],
+        };
         let serial = self.cost(&scan(false), None);
         let mut chosen = serial.clone();
         let mut parallel_inner = false;
@@ -584,7 +590,7 @@ impl<'a> CostCtx<'a> {
         let cpu_op = self.num("cpu_operator_cost");
         let cpu_tuple = self.num("cpu_tuple_cost");
         match node {
-            Node::SeqScan { table, parallel, filter, width } => {
+            Node::SeqScan { table, parallel, filter, width, .. } => {
                 let t = &self.tables[*table];
                 let (qual_startup, qual_per_tuple, sel, spc) = self.filter_cost(filter.as_ref());
                 let rel_rows = clamp_row_est(t.rows * sel);
@@ -630,7 +636,7 @@ impl<'a> CostCtx<'a> {
                     rel_rows,
                 }
             }
-            Node::IndexScan { table, parallel, filter, width, fraction, correlation } => {
+            Node::IndexScan { table, parallel, filter, width, fraction, correlation, .. } => {
                 let t = &self.tables[*table];
                 let workers = if *parallel { self.scan_workers(node).workers } else { 0 };
                 let mut c = self.index_scan(t, *fraction, *correlation, 1.0, filter.as_ref(), workers, *fraction < 1.0);
@@ -638,7 +644,7 @@ impl<'a> CostCtx<'a> {
                 c.width = *width;
                 c
             }
-            Node::Aggregate { mode, groups, aggregates, width, input } => {
+            Node::Aggregate { mode, groups, aggregates, width, input, .. } => {
                 let inp = self.cost(input, None);
                 let per_input = aggregates * cpu_op;
                 let input_rows = inp.rows;
@@ -805,7 +811,7 @@ impl<'a> CostCtx<'a> {
                     children: vec![inp],
                 }
             }
-            Node::HashJoin { join_type, parallel, rows_per_outer, width, outer, inner, cond } => {
+            Node::HashJoin { join_type, parallel, rows_per_outer, width, outer, inner, cond, .. } => {
                 let o = self.cost(outer, None);
                 let i = self.cost(inner, None);
                 let workers = o.parallel_workers;
@@ -875,7 +881,7 @@ impl<'a> CostCtx<'a> {
                     children: vec![o, hash],
                 }
             }
-            Node::NestedLoop { join_type, rows_per_outer, inner_table, width, outer, cond } => {
+            Node::NestedLoop { join_type, rows_per_outer, inner_table, width, outer, cond, .. } => {
                 let o = self.cost(outer, None);
                 let t = &self.tables[*inner_table];
                 let outer_rows = o.rows;

@@ -721,15 +721,23 @@ mod tests {
             parallel_workers: None,
             index_pages: None,
             temporary: false,
+            columns: vec![],
         }
     }
 
     fn seq(table: usize, filter: Option<Filter>) -> Node {
-        Node::SeqScan { table, parallel: false, filter, width: 36.0 }
+        Node::SeqScan { table, parallel: false, filter, width: 36.0, output: vec![] }
     }
 
     fn count(input: Node) -> Node {
-        Node::Aggregate { mode: AggMode::Simple, groups: 1.0, aggregates: 1.0, width: 8.0, input: Box::new(input) }
+        Node::Aggregate {
+            mode: AggMode::Simple,
+            groups: 1.0,
+            aggregates: 1.0,
+            width: 8.0,
+            input: Box::new(input),
+            output: vec![],
+        }
     }
 
     fn scenario(tables: Vec<Table>, plan: Node, sets: &[(&str, &str)]) -> Scenario {
@@ -969,6 +977,7 @@ mod tests {
             )),
             inner: Box::new(seq(1, None)),
             cond: String::new(),
+            output: vec![],
         };
         let mut tmp = table("tmp", 1000.0, 10.0);
         tmp.temporary = true;
@@ -1049,6 +1058,7 @@ mod tests {
             groups: 1.0,
             aggregates: 1.0,
             width: 8.0,
+            output: vec![],
             input: Box::new(Node::Gather {
                 workers: Some(6),
                 single_copy: false,
@@ -1057,7 +1067,14 @@ mod tests {
                     groups: 1.0,
                     aggregates: 1.0,
                     width: 8.0,
-                    input: Box::new(Node::SeqScan { table: 0, parallel: true, filter: None, width: 36.0 }),
+                    output: vec![],
+                    input: Box::new(Node::SeqScan {
+                        table: 0,
+                        parallel: true,
+                        filter: None,
+                        width: 36.0,
+                        output: vec![],
+                    }),
                 }),
             }),
         };
@@ -1078,6 +1095,7 @@ mod tests {
             groups: 1.0,
             aggregates: 1.0,
             width: 8.0,
+            output: vec![],
             input: Box::new(Node::Gather {
                 workers: None,
                 single_copy: false,
@@ -1086,7 +1104,14 @@ mod tests {
                     groups: 1.0,
                     aggregates: 1.0,
                     width: 8.0,
-                    input: Box::new(Node::SeqScan { table: 0, parallel: true, filter: None, width: 36.0 }),
+                    output: vec![],
+                    input: Box::new(Node::SeqScan {
+                        table: 0,
+                        parallel: true,
+                        filter: None,
+                        width: 36.0,
+                        output: vec![],
+                    }),
                 }),
             }),
         };
@@ -1112,6 +1137,7 @@ mod tests {
                 )),
                 inner: Box::new(seq(1, None)),
                 cond: String::new(),
+                output: vec![],
             };
             plan(&scenario(vec![outer.clone(), inner], count(j), &[("max_parallel_workers_per_gather", "4")]))
         };
