@@ -116,6 +116,10 @@ fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Run { scenario, hardware, whatif, seed, replications, format, trace } => {
             let (sc, hw) = config::load(&scenario, &hardware, &whatif.to_whatif())?;
+            // What the schema-aware CPU model priced generically, once each.
+            for n in crate::exec::cpu_cost::notes(&sc.tables, &sc.plan) {
+                eprintln!("pqsim: note: {n}");
+            }
             let out = crate::predict::run_scenario(&sc, &hw, seed, replications, trace.is_some())?;
             if let Some(dir) = trace {
                 crate::render::trace::write_csv(&dir, &out)?;
