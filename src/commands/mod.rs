@@ -134,8 +134,11 @@ fn dispatch(cli: Cli) -> Result<()> {
             let (sc, _hw) = config::load(&scenario, &hardware, &whatif.to_whatif())?;
             let d = crate::planner::decide(&sc);
             match format {
-                Format::Json => println!("{}", serde_json::to_string_pretty(&d.json).expect("json")),
-                Format::Text => print!("{}", d.text),
+                Format::Json => {
+                    let json = crate::report::plan::PlanJson::new(&d);
+                    println!("{}", serde_json::to_string_pretty(&json).expect("json"))
+                }
+                Format::Text => print!("{}", d.render_text()),
             }
             Ok(())
         }

@@ -21,6 +21,15 @@ pub fn heap_pages(rows: f64, width: f64) -> f64 {
     (rows / per_page).ceil().max(if rows > 0.0 { 1.0 } else { 0.0 })
 }
 
+/// `subplan_is_hashable` (subselect.c): the SubPlan's result fits in hash_mem:
+/// `rows × (MAXALIGN(width) + MAXALIGN(SizeofHeapTupleHeader)) <= work_mem ×
+/// hash_mem_multiplier`. A pure size test on the estimated rows, not cost-based.
+pub fn subplan_is_hashable(rows: f64, width: f64, settings: &Settings) -> bool {
+    // MAXALIGN(SizeofHeapTupleHeader) = MAXALIGN(23) = 24 (heap tuple overhead as fudge).
+    let subquery_size = rows * (maxalign(width) + maxalign(23.0));
+    subquery_size <= settings.hash_mem_bytes()
+}
+
 /// Bytes one tuple of `width` data bytes takes in a tuple queue: 8-byte length word plus the
 /// MinimalTuple (16-byte header + data) padded to 8 (shm_mq.c:shm_mq_sendv, tqueue.c).
 pub fn queue_bytes_per_tuple(width: f64) -> f64 {

@@ -2,6 +2,8 @@
 //! with PostgreSQL's key names), each process's time split, queue-full stalls, and the
 //! `run --format json` object of the contract. Pure data transformation; the CLI writes it.
 
+pub mod plan;
+
 use crate::exec::{Compiled, ProcessResult, SimResult};
 use crate::model::*;
 use serde::Serialize;
