@@ -669,7 +669,9 @@ pub fn run_sweep(a: SweepArgs) -> Result<()> {
         )));
     }
 
-    // Load every point first: bad input fails before any simulation runs.
+    // Load every point first: bad input fails before any simulation runs. The scenario is
+    // read once; each point applies its what-ifs in memory.
+    let scenario_text = config::read_text(&a.scenario)?;
     let mut points = vec![];
     let mut hw_names: Vec<String> = vec![];
     let mut hw_hashes = BTreeMap::new();
@@ -680,7 +682,7 @@ pub fn run_sweep(a: SweepArgs) -> Result<()> {
         }
         for idx in &combos {
             let w = point_whatif(&a.whatif, &a.vary, idx);
-            let (sc, hwp) = config::load(&a.scenario, hname, &w.to_whatif()).map_err(|e| {
+            let (sc, hwp) = config::load_str(&a.scenario, &scenario_text, hname, &w.to_whatif()).map_err(|e| {
                 let desc = describe(&a.vary, idx);
                 with_context(e, &format!("grid point {desc} on {hname}"))
             })?;

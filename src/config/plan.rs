@@ -36,7 +36,7 @@ pub(super) struct RawNode {
     count: Option<Spanned<f64>>,
     workers: Option<Spanned<i64>>,
     single_copy: Option<bool>,
-    join_type: Option<String>,
+    join_type: Option<Spanned<String>>,
     rows_per_outer: Option<Spanned<f64>>,
     cond: Option<String>,
     inner_table: Option<Spanned<String>>,
@@ -185,7 +185,7 @@ pub(super) fn node_from_raw(ctx: &Ctx, n: &Spanned<RawNode>, tables: &[Table], p
             let rpo = rows_per_outer(ctx, r)?;
             let width = width_or(outer.width() + inner.width())?;
             Node::HashJoin {
-                join_type: r.join_type.clone().unwrap_or_else(|| "Inner".into()),
+                join_type: join_type(ctx, r)?,
                 parallel,
                 rows_per_outer: rpo,
                 width,
@@ -204,7 +204,7 @@ pub(super) fn node_from_raw(ctx: &Ctx, n: &Spanned<RawNode>, tables: &[Table], p
             let rpo = rows_per_outer(ctx, r)?;
             let width = width_or(outer.width() + tables[inner_table].width)?;
             Node::NestedLoop {
-                join_type: r.join_type.clone().unwrap_or_else(|| "Inner".into()),
+                join_type: join_type(ctx, r)?,
                 rows_per_outer: rpo,
                 inner_table,
                 width,
@@ -260,5 +260,18 @@ fn rows_per_outer(ctx: &Ctx, r: &RawNode) -> Result<f64> {
     match &r.rows_per_outer {
         Some(v) => non_negative(ctx, v, "rows_per_outer"),
         None => Ok(1.0),
+    }
+}
+
+fn join_type(ctx: &Ctx, r: &RawNode) -> Result<JoinType> {
+    match &r.join_type {
+        None => Ok(JoinType::Inner),
+        Some(j) => JoinType::parse(j.get_ref()).ok_or_else(|| {
+            let names: Vec<&str> = JoinType::ALL.iter().map(|j| j.name()).collect();
+            ctx.err::<()>(
+                Some(j.span()),
+                format!("join_type must be one of {}, not \"{}\"", names.join(", "), j.get_ref()),
+            )
+        }),
     }
 }

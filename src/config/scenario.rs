@@ -59,9 +59,9 @@ struct RawScenario {
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawQuery {
-    command: Option<String>,
+    command: Option<Spanned<String>>,
     #[serde(default)]
-    functions: BTreeMap<String, String>,
+    functions: BTreeMap<String, Spanned<String>>,
     #[serde(default)]
     row_locks: bool,
     #[serde(default)]
@@ -131,22 +131,30 @@ fn scenario_from_raw(ctx: &Ctx, raw: RawScenario) -> Result<Scenario> {
     };
     let mut functions = vec![];
     for (name, label) in &raw.query.functions {
-        let c = match label.as_str() {
-            "safe" | "s" => 's',
-            "restricted" | "r" => 'r',
-            "unsafe" | "u" => 'u',
-            other => {
-                return Err(ctx.err::<()>(
-                    None,
-                    format!("query.functions.{name}: expected \"safe\", \"restricted\" or \"unsafe\", not \"{other}\""),
-                ))
-            }
-        };
+        let c = FnSafety::parse(label.get_ref()).ok_or_else(|| {
+            ctx.err::<()>(
+                Some(label.span()),
+                format!(
+                    "query.functions.{name}: expected \"safe\", \"restricted\" or \"unsafe\", not \"{}\"",
+                    label.get_ref()
+                ),
+            )
+        })?;
         functions.push((name.clone(), c));
     }
     let q = &raw.query;
+    let command = match &q.command {
+        None => Command::Select,
+        Some(c) => Command::parse(c.get_ref()).ok_or_else(|| {
+            let names: Vec<&str> = Command::ALL.iter().map(|c| c.name()).collect();
+            ctx.err::<()>(
+                Some(c.span()),
+                format!("query.command: expected one of {}, not \"{}\"", names.join(", "), c.get_ref()),
+            )
+        })?,
+    };
     let query = QueryProps {
-        command: q.command.clone().unwrap_or_else(|| "select".into()).to_ascii_lowercase(),
+        command,
         functions,
         row_locks: q.row_locks,
         cursor: q.cursor,

@@ -2,7 +2,10 @@
 //! Everything here has been checked by `config`; nothing downstream re-validates. No I/O.
 
 pub mod guc;
+mod query;
 pub mod units;
+
+pub use query::{Command, FnSafety, JoinType};
 
 use guc::Settings;
 
@@ -128,7 +131,7 @@ pub enum Node {
     /// Hash join; `rows_per_outer` output rows per outer row; the inner is a Hash node whose
     /// input is `inner`. `parallel` = Parallel Hash (shared table, inner must be parallel-aware).
     HashJoin {
-        join_type: String,
+        join_type: JoinType,
         parallel: bool,
         rows_per_outer: f64,
         width: f64,
@@ -139,7 +142,7 @@ pub enum Node {
     /// Nested loop whose inner side is an index scan on `inner_table` returning
     /// `rows_per_outer` rows per outer row.
     NestedLoop {
-        join_type: String,
+        join_type: JoinType,
         rows_per_outer: f64,
         inner_table: usize,
         width: f64,
@@ -201,10 +204,9 @@ impl Node {
 /// Whether the query as a whole may use parallel plans, and why not (issue: planner).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct QueryProps {
-    /// "select" (default), "insert", "update", "delete", "merge", "create_table_as".
-    pub command: String,
-    /// Functions the query calls and their parallel label: (name, 's' | 'r' | 'u').
-    pub functions: Vec<(String, char)>,
+    pub command: Command,
+    /// Functions the query calls and their parallel label.
+    pub functions: Vec<(String, FnSafety)>,
     pub row_locks: bool,
     pub cursor: bool,
     /// Client asked for a row count (extended-protocol Execute max_rows > 0).
@@ -260,7 +262,7 @@ impl Scenario {
             tables,
             settings,
             busy_worker_slots: 0,
-            query: QueryProps { command: "select".into(), server_version: 15, ..Default::default() },
+            query: QueryProps { command: Command::Select, server_version: 15, ..Default::default() },
             output: OutputMode::ExplainAnalyze,
             plan,
             pinned_workers: false,

@@ -2,25 +2,20 @@
 //! what is parallel-restricted (runs in the leader above the Gather).
 
 use crate::model::guc::Settings;
-use crate::model::QueryProps;
-
-/// Commands whose query PostgreSQL 15 may plan in parallel (the SELECT part of them).
-const PARALLEL_COMMANDS: &[&str] =
-    &["select", "create_table_as", "select_into", "create_materialized_view", "refresh_materialized_view"];
+use crate::model::{FnSafety, QueryProps};
 
 /// Reasons the whole query gets no parallel plan (`standard_planner`: parallelModeOK is
 /// false), reference §11.1. Empty when parallel plans are allowed.
 pub fn query_blockers(q: &QueryProps, s: &Settings) -> Vec<String> {
     let mut out = vec![];
-    let command = if q.command.is_empty() { "select" } else { q.command.as_str() };
-    if !PARALLEL_COMMANDS.contains(&command) {
+    if !q.command.allows_parallel() {
         out.push(format!(
             "command {} cannot use a parallel plan in PostgreSQL 15 (only SELECT, including CREATE TABLE AS, SELECT INTO and materialized views)",
-            command.to_ascii_uppercase()
+            q.command.name().to_ascii_uppercase()
         ));
     }
     for (name, label) in &q.functions {
-        if *label == 'u' {
+        if *label == FnSafety::Unsafe {
             out.push(format!("function {name}() is PARALLEL UNSAFE: no parallel plan for the whole query"));
         }
     }
@@ -52,7 +47,7 @@ pub fn query_blockers(q: &QueryProps, s: &Settings) -> Vec<String> {
 pub fn restricted_constructs(q: &QueryProps) -> Vec<String> {
     let mut out = vec![];
     for (name, label) in &q.functions {
-        if *label == 'r' {
+        if *label == FnSafety::Restricted {
             out.push(format!("function {name}() is PARALLEL RESTRICTED: evaluated in the leader above the Gather"));
         }
     }

@@ -1,7 +1,7 @@
 use super::*;
 use crate::model::guc::Settings;
 use crate::model::AggMode;
-use crate::model::{Filter, Node, QueryProps, Scenario, SubPlan, Table};
+use crate::model::{Command, Filter, FnSafety, JoinType, Node, QueryProps, Scenario, SubPlan, Table};
 
 fn table(name: &str, rows: f64, pages: f64) -> Table {
     Table { name: name.into(), rows, width: 36.0, pages, parallel_workers: None, index_pages: None, temporary: false }
@@ -172,9 +172,9 @@ type QueryEdit = Box<dyn Fn(&mut QueryProps)>;
 #[test]
 fn query_level_reasons_make_it_serial() {
     let cases: Vec<(QueryEdit, &str)> = vec![
-        (Box::new(|q| q.command = "update".into()), "command UPDATE cannot use a parallel plan"),
-        (Box::new(|q| q.command = "insert".into()), "command INSERT"),
-        (Box::new(|q| q.functions = vec![("nextval".into(), 'u')]), "nextval() is PARALLEL UNSAFE"),
+        (Box::new(|q| q.command = Command::Update), "command UPDATE cannot use a parallel plan"),
+        (Box::new(|q| q.command = Command::Insert), "command INSERT"),
+        (Box::new(|q| q.functions = vec![("nextval".into(), FnSafety::Unsafe)]), "nextval() is PARALLEL UNSAFE"),
         (Box::new(|q| q.row_locks = true), "FOR UPDATE/SHARE"),
         (Box::new(|q| q.cursor = true), "cursor"),
         (
@@ -193,7 +193,7 @@ fn query_level_reasons_make_it_serial() {
         assert!(r.reasons.iter().any(|x| x.contains(text)), "{text}: {:?}", r.reasons);
     }
     // Allowed: CREATE TABLE AS, SERIALIZABLE on 12+.
-    assert!(query_variant(|q| q.command = "create_table_as".into()).parallel);
+    assert!(query_variant(|q| q.command = Command::CreateTableAs).parallel);
     assert!(query_variant(|q| q.serializable = true).parallel);
     // max_parallel_workers_per_gather = 0, even with force_parallel_mode.
     let r = plan(&scenario(
@@ -211,7 +211,7 @@ fn query_level_reasons_make_it_serial() {
 
 #[test]
 fn restricted_constructs_stay_above_gather() {
-    let r = query_variant(|q| q.functions = vec![("random".into(), 'r')]);
+    let r = query_variant(|q| q.functions = vec![("random".into(), FnSafety::Restricted)]);
     assert!(r.parallel);
     assert!(r.restricted_above_gather[0].contains("random() is PARALLEL RESTRICTED"));
     let r = query_variant(|q| q.materialized_cte = true);
@@ -234,7 +234,7 @@ fn temporary_tables() {
     // A temporary table on the inner side of a join: the Gather goes below the join.
     let big = table("big", 10_000_000.0, 100_000.0);
     let join = Node::HashJoin {
-        join_type: "Inner".into(),
+        join_type: JoinType::Inner,
         parallel: false,
         rows_per_outer: 0.001,
         width: 16.0,
@@ -274,7 +274,7 @@ fn force_parallel_mode_single_copy() {
     assert!(r.single_copy && r.explain_hidden);
     // A restricted function makes the top node unsafe: no single-copy Gather.
     let mut sc = scenario(vec![t], seq(0, None), &[("force_parallel_mode", "on")]);
-    sc.query.functions = vec![("random".into(), 'r')];
+    sc.query.functions = vec![("random".into(), FnSafety::Restricted)];
     assert!(!plan(&sc).parallel);
     // When the real parallel plan wins, force mode adds nothing.
     let r = plan(&scenario(vec![testpar(98.0)], count(seq(0, None)), &[("force_parallel_mode", "on")]));
@@ -374,7 +374,7 @@ fn parallel_hash_needs_a_partial_inner() {
     let join = |inner_pages: f64| {
         let inner = table("i", inner_pages * 100.0, inner_pages);
         let j = Node::HashJoin {
-            join_type: "Inner".into(),
+            join_type: JoinType::Inner,
             parallel: false,
             rows_per_outer: 0.1,
             width: 16.0,
@@ -430,4 +430,60 @@ fn text_render() {
     assert!(text.contains("Workers Planned: 2 (table testpar, heap 12,544 pages"), "{text}");
     assert!(text.contains("->  Gather"), "{text}");
     assert!(text.contains("Parallel Seq Scan on testpar"), "{text}");
+}
+
+mod properties {
+    use super::*;
+    use crate::planner::compute_parallel_worker;
+    use proptest::prelude::*;
+
+    fn settings(max_per_gather: u32, min_scan_kb: u32) -> Settings {
+        let mut s = Settings::default();
+        s.set("max_parallel_workers_per_gather", &max_per_gather.to_string()).unwrap();
+        s.set("min_parallel_table_scan_size", &format!("{min_scan_kb}kB")).unwrap();
+        s
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// compute_parallel_worker: a bigger table never gets fewer workers, and never more
+        /// than max_parallel_workers_per_gather.
+        #[test]
+        fn worker_rule_is_monotone_in_table_size(
+            pages in 0.0f64..1e9,
+            more in 0.0f64..1e9,
+            cap in 0u32..64,
+            min_kb in 0u32..1_000_000,
+        ) {
+            let s = settings(cap, min_kb);
+            let a = compute_parallel_worker(pages, -1.0, None, &s);
+            let b = compute_parallel_worker(pages + more, -1.0, None, &s);
+            prop_assert!(a <= b, "{pages} pages -> {a}, {} pages -> {b}", pages + more);
+            prop_assert!(b <= cap);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// Through the whole decision: count(*) over a bigger table never plans fewer workers.
+        #[test]
+        fn workers_planned_monotone_in_table_size(
+            pages in 1.0f64..5e6,
+            factor in 1.0f64..50.0,
+            cap in 0u32..16,
+        ) {
+            let cap_text = cap.to_string();
+            let sets = [("max_parallel_workers_per_gather", cap_text.as_str())];
+            let small = plan(&scenario(vec![table("t", pages * 98.0, pages)], count(seq(0, None)), &sets));
+            let big_pages = (pages * factor).ceil();
+            let big = plan(&scenario(vec![table("t", big_pages * 98.0, big_pages)], count(seq(0, None)), &sets));
+            prop_assert!(
+                small.workers_planned <= big.workers_planned,
+                "{pages} pages: {}, {big_pages} pages: {}", small.workers_planned, big.workers_planned
+            );
+            prop_assert!(big.workers_planned <= cap);
+        }
+    }
 }

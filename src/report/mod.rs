@@ -237,7 +237,7 @@ fn base_obj(n: &Node, sc: &Scenario, parent_rel: Option<&str>) -> Map<String, Va
             o.insert("Alias".into(), json!(sc.tables[*table].name));
         }
         Node::HashJoin { join_type, .. } | Node::NestedLoop { join_type, .. } => {
-            o.insert("Join Type".into(), json!(join_type));
+            o.insert("Join Type".into(), json!(join_type.name()));
         }
         _ => {}
     }

@@ -195,10 +195,10 @@ impl<'a> CostCtx<'a> {
             Node::Gather { workers, single_copy, input } => self.gather(*workers, *single_copy, input),
             Node::GatherMerge { workers, input } => self.gather_merge(*workers, input, bound),
             Node::HashJoin { join_type, parallel, rows_per_outer, width, outer, inner, cond } => {
-                self.hash_join(join_type, *parallel, *rows_per_outer, *width, outer, inner, cond)
+                self.hash_join(*join_type, *parallel, *rows_per_outer, *width, outer, inner, cond)
             }
             Node::NestedLoop { join_type, rows_per_outer, inner_table, width, outer, cond } => {
-                self.nested_loop(join_type, *rows_per_outer, *inner_table, *width, outer, cond)
+                self.nested_loop(*join_type, *rows_per_outer, *inner_table, *width, outer, cond)
             }
         }
     }

@@ -2,7 +2,7 @@
 
 use super::formulas::*;
 use super::{partial_agg_on_top, CostCtx, Costed};
-use crate::model::{AggMode, Filter, Node, Table};
+use crate::model::{AggMode, Filter, JoinType, Node, Table};
 
 impl CostCtx<'_> {
     /// `cost_seqscan`, partial when `parallel` (CPU and rows divided by the divisor).
@@ -181,7 +181,7 @@ impl CostCtx<'_> {
     #[allow(clippy::too_many_arguments)]
     pub(super) fn hash_join(
         &self,
-        join_type: &str,
+        join_type: JoinType,
         parallel: bool,
         rows_per_outer: f64,
         width: f64,
@@ -232,7 +232,7 @@ impl CostCtx<'_> {
         hash.children = vec![i];
         let name = if parallel_hash { "Parallel Hash Join" } else { "Hash Join" };
         let mut c = Costed::new("Hash Join", name, startup, startup + run, rows, width);
-        c.detail("Join Type", join_type);
+        c.detail("Join Type", join_type.name());
         if !cond.is_empty() {
             c.detail("Hash Cond", cond);
         }
@@ -246,7 +246,7 @@ impl CostCtx<'_> {
     /// `cost_nestloop` over a parameterized inner index scan.
     pub(super) fn nested_loop(
         &self,
-        join_type: &str,
+        join_type: JoinType,
         rows_per_outer: f64,
         inner_table: usize,
         width: f64,
@@ -273,7 +273,7 @@ impl CostCtx<'_> {
         let rel_rows = clamp_row_est(o.rel_rows * rows_per_outer);
         let rows = if workers > 0 { clamp_row_est(rel_rows / self.divisor(workers)) } else { rel_rows };
         let mut c = Costed::new("Nested Loop", "Nested Loop", startup, startup + run, rows, width);
-        c.detail("Join Type", join_type);
+        c.detail("Join Type", join_type.name());
         c.parallel_workers = workers;
         c.rel_rows = rel_rows;
         c.children = vec![o, inner];
