@@ -288,23 +288,7 @@ impl Row {
 }
 
 fn row_from(out: &RunOutput, hardware: &str, values: &[String], r: u32, seed: u64) -> Row {
-    let processes = out
-        .splits
-        .iter()
-        .map(|p| {
-            (
-                p.role == "worker",
-                [
-                    p.cpu_ms,
-                    p.io_wait_ms,
-                    p.mq_send_wait_ms,
-                    p.mq_receive_wait_ms,
-                    p.startup_ms,
-                    p.barrier_wait_ms + p.shutdown_wait_ms,
-                ],
-            )
-        })
-        .collect();
+    let processes = out.splits.iter().map(|p| (p.is_worker(), p.groups())).collect();
     Row {
         hardware: hardware.to_string(),
         values: values.to_vec(),
@@ -1407,7 +1391,8 @@ pub fn run_compare(a: CompareArgs) -> Result<()> {
         let sum = |f: &dyn Fn(&crate::report::ProcessSplit) -> f64, workers_only: bool| {
             o.splits.iter().filter(|p| !workers_only || p.role == "worker").map(f).sum::<f64>()
         };
-        let leader_rx: f64 = o.splits.iter().filter(|p| p.role == "leader").map(|p| p.mq_receive_wait_ms).sum();
+        let leader_rx: f64 =
+            o.splits.iter().filter(|p| p.role == "leader").map(|p| p.time(crate::report::Category::MqReceive)).sum();
         let stalls = o.stalls.iter().sum::<f64>() / o.stalls.len() as f64;
         lines.push(vec![
             hw.name.clone(),
@@ -1421,11 +1406,11 @@ pub fn run_compare(a: CompareArgs) -> Result<()> {
             f3(o.summary.ci95_hi),
             f4(o.summary.mean / fastest),
             f3(stalls),
-            f3(sum(&|p| p.cpu_ms, false)),
-            f3(sum(&|p| p.io_wait_ms, false)),
-            f3(sum(&|p| p.mq_send_wait_ms, true)),
+            f3(sum(&|p| p.time(crate::report::Category::Cpu), false)),
+            f3(sum(&|p| p.time(crate::report::Category::Io), false)),
+            f3(sum(&|p| p.time(crate::report::Category::MqSend), true)),
             f3(leader_rx),
-            f3(sum(&|p| p.startup_ms, false)),
+            f3(sum(&|p| p.time(crate::report::Category::Startup), false)),
         ]);
     }
 
@@ -1475,16 +1460,7 @@ pub fn run_compare(a: CompareArgs) -> Result<()> {
         // Where the time goes on each machine (bar ends = each process's total).
         let mut bars = vec![];
         for ((_, hw), o) in loaded.iter().zip(&outs) {
-            let split = |p: &crate::report::ProcessSplit| {
-                [
-                    p.cpu_ms,
-                    p.io_wait_ms,
-                    p.mq_send_wait_ms,
-                    p.mq_receive_wait_ms,
-                    p.startup_ms,
-                    p.barrier_wait_ms + p.shutdown_wait_ms,
-                ]
-            };
+            let split = |p: &crate::report::ProcessSplit| p.groups();
             if let Some(l) = o.splits.iter().find(|p| p.role == "leader") {
                 bars.push(StackedBar::new(format!("{} leader", hw.name), segments(&split(l))));
             }
