@@ -15,10 +15,9 @@
 
 use super::WhatIfArgs;
 use crate::analysis::stats::{self, Summary};
-use crate::config::{self, TableOverride};
+use crate::config::{self, TableKey, TableOverride};
 use crate::error::{Error, Result};
 use crate::model::guc;
-use crate::model::units;
 use crate::model::{Hardware, Scenario};
 use crate::predict::{self, RunOutput};
 use crate::render::plot::{self, Overlay, OverlayKind, SeriesWithError, StackedBar};
@@ -121,7 +120,7 @@ pub struct CompareArgs {
 #[derive(Debug, Clone)]
 pub enum Target {
     Guc(&'static guc::GucDef),
-    Table { table: String, key: String },
+    Table { table: String, key: TableKey },
 }
 
 impl PartialEq for Target {
@@ -143,8 +142,6 @@ pub struct Vary {
     pub values: Vec<String>,
 }
 
-const TABLE_KEYS: [&str; 6] = ["rows", "pages", "size", "width", "parallel_workers", "index_pages"];
-
 /// Parse `KEY=LIST` (clap value parser; errors become exit code 2).
 pub fn parse_vary(s: &str) -> std::result::Result<Vary, String> {
     let (key, list) =
@@ -154,13 +151,16 @@ pub fn parse_vary(s: &str) -> std::result::Result<Vary, String> {
         return Err(format!("expected KEY=LIST (e.g. {WORKERS_KEY}=0..8), got \"{s}\""));
     }
     let target = if let Some((table, tkey)) = key.rsplit_once('.') {
-        if table.is_empty() || !TABLE_KEYS.contains(&tkey) {
-            return Err(format!(
-                "\"{key}\" is not a table what-if: use NAME.KEY with KEY one of {}",
-                TABLE_KEYS.join(", ")
-            ));
-        }
-        Target::Table { table: table.to_string(), key: tkey.to_string() }
+        let tkey = match TableKey::parse(tkey) {
+            Some(k) if !table.is_empty() => k,
+            _ => {
+                return Err(format!(
+                    "\"{key}\" is not a table what-if: use NAME.KEY with KEY one of {}",
+                    config::table_keys_text()
+                ))
+            }
+        };
+        Target::Table { table: table.to_string(), key: tkey }
     } else {
         let def = guc::lookup(&key.to_ascii_lowercase()).ok_or_else(|| {
             format!(
@@ -175,7 +175,9 @@ pub fn parse_vary(s: &str) -> std::result::Result<Vary, String> {
             Target::Guc(def) => {
                 guc::parse_value(def, v).map_err(|e| format!("{key}: {e}"))?;
             }
-            Target::Table { key: tkey, .. } => check_table_value(tkey, v).map_err(|e| format!("{key}={v}: {e}"))?,
+            Target::Table { key: tkey, .. } => {
+                tkey.value(v).map_err(|e| format!("{key}={v}: {e}"))?;
+            }
         }
     }
     let key = match &target {
@@ -219,17 +221,6 @@ fn parse_list(list: &str) -> std::result::Result<Vec<String>, String> {
     Ok(out)
 }
 
-fn check_table_value(key: &str, v: &str) -> std::result::Result<(), String> {
-    if key == "size" {
-        return units::parse_bytes(v).map(|_| ());
-    }
-    let x: f64 = v.trim().replace('_', "").parse().map_err(|_| format!("expected a number, got \"{v}\""))?;
-    if !x.is_finite() || x < 0.0 {
-        return Err("must be zero or positive".into());
-    }
-    Ok(())
-}
-
 impl Vary {
     /// The value as a number for plotting: settings in their base unit, booleans 0/1, enums
     /// their position in the list, table sizes in bytes.
@@ -241,8 +232,7 @@ impl Vary {
                 Ok(guc::Value::Bool(b)) => f64::from(u8::from(b)),
                 _ => i as f64,
             },
-            Target::Table { key, .. } if key == "size" => units::parse_bytes(v).unwrap_or(i as f64),
-            Target::Table { .. } => v.trim().replace('_', "").parse().unwrap_or(i as f64),
+            Target::Table { key, .. } => key.value(v).unwrap_or(i as f64),
         }
     }
 
@@ -298,23 +288,7 @@ impl Row {
 }
 
 fn row_from(out: &RunOutput, hardware: &str, values: &[String], r: u32, seed: u64) -> Row {
-    let processes = out
-        .splits
-        .iter()
-        .map(|p| {
-            (
-                p.role == "worker",
-                [
-                    p.cpu_ms,
-                    p.io_wait_ms,
-                    p.mq_send_wait_ms,
-                    p.mq_receive_wait_ms,
-                    p.startup_ms,
-                    p.barrier_wait_ms + p.shutdown_wait_ms,
-                ],
-            )
-        })
-        .collect();
+    let processes = out.splits.iter().map(|p| (p.is_worker(), p.groups())).collect();
     Row {
         hardware: hardware.to_string(),
         values: values.to_vec(),
@@ -426,7 +400,7 @@ fn point_whatif(base: &WhatIfArgs, vary: &[Vary], idx: &[usize]) -> WhatIfArgs {
         match &v.target {
             Target::Guc(def) => w.set.push((def.name.to_string(), v.values[i].clone())),
             Target::Table { table, key } => {
-                w.table.push(TableOverride { table: table.clone(), key: key.clone(), value: v.values[i].clone() })
+                w.table.push(TableOverride::new(table, *key, &v.values[i]).expect("checked when parsed"))
             }
         }
     }
@@ -679,7 +653,9 @@ pub fn run_sweep(a: SweepArgs) -> Result<()> {
         )));
     }
 
-    // Load every point first: bad input fails before any simulation runs.
+    // Load every point first: bad input fails before any simulation runs. The scenario is
+    // read once; each point applies its what-ifs in memory.
+    let scenario_text = config::read_text(&a.scenario)?;
     let mut points = vec![];
     let mut hw_names: Vec<String> = vec![];
     let mut hw_hashes = BTreeMap::new();
@@ -690,7 +666,7 @@ pub fn run_sweep(a: SweepArgs) -> Result<()> {
         }
         for idx in &combos {
             let w = point_whatif(&a.whatif, &a.vary, idx);
-            let (sc, hwp) = config::load(&a.scenario, hname, &w.to_whatif()).map_err(|e| {
+            let (sc, hwp) = config::load_str(&a.scenario, &scenario_text, hname, &w.to_whatif()).map_err(|e| {
                 let desc = describe(&a.vary, idx);
                 with_context(e, &format!("grid point {desc} on {hname}"))
             })?;
@@ -702,7 +678,7 @@ pub fn run_sweep(a: SweepArgs) -> Result<()> {
                     )));
                 }
                 hw_names.push(hwp.name.clone());
-                hw_hashes.insert(hwp.name.clone(), file_hash(&config::resolve_hardware(hname)?)?);
+                hw_hashes.insert(hwp.name.clone(), fnv1a(config::hardware_source(hname)?.text.as_bytes()));
             }
             points.push(Point { hw: h, idx: idx.clone(), sc, hwp });
         }
@@ -1415,7 +1391,8 @@ pub fn run_compare(a: CompareArgs) -> Result<()> {
         let sum = |f: &dyn Fn(&crate::report::ProcessSplit) -> f64, workers_only: bool| {
             o.splits.iter().filter(|p| !workers_only || p.role == "worker").map(f).sum::<f64>()
         };
-        let leader_rx: f64 = o.splits.iter().filter(|p| p.role == "leader").map(|p| p.mq_receive_wait_ms).sum();
+        let leader_rx: f64 =
+            o.splits.iter().filter(|p| p.role == "leader").map(|p| p.time(crate::report::Category::MqReceive)).sum();
         let stalls = o.stalls.iter().sum::<f64>() / o.stalls.len() as f64;
         lines.push(vec![
             hw.name.clone(),
@@ -1429,11 +1406,11 @@ pub fn run_compare(a: CompareArgs) -> Result<()> {
             f3(o.summary.ci95_hi),
             f4(o.summary.mean / fastest),
             f3(stalls),
-            f3(sum(&|p| p.cpu_ms, false)),
-            f3(sum(&|p| p.io_wait_ms, false)),
-            f3(sum(&|p| p.mq_send_wait_ms, true)),
+            f3(sum(&|p| p.time(crate::report::Category::Cpu), false)),
+            f3(sum(&|p| p.time(crate::report::Category::Io), false)),
+            f3(sum(&|p| p.time(crate::report::Category::MqSend), true)),
             f3(leader_rx),
-            f3(sum(&|p| p.startup_ms, false)),
+            f3(sum(&|p| p.time(crate::report::Category::Startup), false)),
         ]);
     }
 
@@ -1483,16 +1460,7 @@ pub fn run_compare(a: CompareArgs) -> Result<()> {
         // Where the time goes on each machine (bar ends = each process's total).
         let mut bars = vec![];
         for ((_, hw), o) in loaded.iter().zip(&outs) {
-            let split = |p: &crate::report::ProcessSplit| {
-                [
-                    p.cpu_ms,
-                    p.io_wait_ms,
-                    p.mq_send_wait_ms,
-                    p.mq_receive_wait_ms,
-                    p.startup_ms,
-                    p.barrier_wait_ms + p.shutdown_wait_ms,
-                ]
-            };
+            let split = |p: &crate::report::ProcessSplit| p.groups();
             if let Some(l) = o.splits.iter().find(|p| p.role == "leader") {
                 bars.push(StackedBar::new(format!("{} leader", hw.name), segments(&split(l))));
             }
@@ -1530,7 +1498,7 @@ mod tests {
         assert_eq!(v.values, ["4MB", "64MB"]);
         assert_eq!(v.numeric(1), 65536.0);
         let v = parse_vary("lineitem.rows=1000,2000").unwrap();
-        assert_eq!(v.target, Target::Table { table: "lineitem".into(), key: "rows".into() });
+        assert_eq!(v.target, Target::Table { table: "lineitem".into(), key: TableKey::Rows });
     }
 
     #[test]
