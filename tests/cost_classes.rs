@@ -197,3 +197,22 @@ fn unclassifiable_expressions_are_priced_generically_and_noted_once() {
     dear.costs.cpu.op_generic_ns *= 10.0;
     assert!(predict(t.clone(), plan.clone(), &dear) > predict(t, plan, &hw));
 }
+
+#[test]
+fn grouping_by_a_bpchar_key_is_dearer_than_by_an_int_key() {
+    let (_, hw) = load("tpch-lineitem-sum.toml");
+    let t = table(&[("n", "integer"), ("m", "character(10)")]);
+    let grouped = |key: &str| Node::Aggregate {
+        mode: AggMode::Simple,
+        groups: 7.0,
+        aggregates: 1.0,
+        width: 16.0,
+        output: vec![key.into(), "count(*)".into()],
+        input: Box::new(Node::SeqScan { table: 0, parallel: false, filter: None, width: 16.0, output: vec![] }),
+    };
+    // Grouping by m also deforms one more column (a few ns); the key's equality per row
+    // (bpchareq vs an int compare) is what must show.
+    let by_int = predict(t.clone(), grouped("n"), &hw);
+    let by_bpchar = predict(t, grouped("m"), &hw);
+    assert!(by_bpchar > by_int, "group by char(10) {by_bpchar} vs by int {by_int}");
+}

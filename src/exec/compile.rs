@@ -330,7 +330,7 @@ fn pipeline(env: &Env, cc: &CpuCost, node: &Node, is_worker: bool, bound: Option
         }
         Node::Aggregate { groups, aggregates, width, input, mode, output } => {
             let mut p = pipeline(env, cc, input, is_worker, None);
-            let per_row = agg_row_ns(env, cc, *mode, *aggregates, output);
+            let per_row = agg_row_ns(env, cc, *mode, *aggregates, *groups > 1.0, output);
             add_breaker(&mut p, Breaker::Agg { groups: *groups }, per_row, env.instr());
             p.out_width = *width;
             p.bound = bound;
@@ -354,8 +354,8 @@ fn pipeline(env: &Env, cc: &CpuCost, node: &Node, is_worker: bool, bound: Option
 /// CPU per input row of an Aggregate: its transitions by function and argument type when
 /// the scenario's tables have columns and the node lists its calls; else the generic price
 /// per aggregate (a Finalize's combine functions at 1.5 transitions).
-fn agg_row_ns(env: &Env, cc: &CpuCost, mode: AggMode, aggregates: f64, output: &[String]) -> f64 {
-    let schema = if cc.all_known() { cc.agg_row(output, mode) } else { None };
+fn agg_row_ns(env: &Env, cc: &CpuCost, mode: AggMode, aggregates: f64, grouped: bool, output: &[String]) -> f64 {
+    let schema = if cc.all_known() { cc.agg_row(output, mode, grouped) } else { None };
     schema.unwrap_or_else(|| {
         env.speed(env.hw.costs.agg_transition_ns)
             * aggregates.max(1.0)
@@ -494,7 +494,7 @@ fn consumer(env: &Env, cc: &CpuCost, node: &Node) -> Consumer {
                 cons.breaker_row_ns.push(env.instr());
             }
             Node::Aggregate { groups, aggregates, mode, output, .. } => {
-                let per = agg_row_ns(env, cc, *mode, *aggregates, output);
+                let per = agg_row_ns(env, cc, *mode, *aggregates, *groups > 1.0, output);
                 if cons.breakers.is_empty() {
                     cons.per_row_ns += per;
                 } else if let Some(x) = cons.breaker_row_ns.last_mut() {

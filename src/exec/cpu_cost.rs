@@ -161,14 +161,22 @@ impl<'a> CpuCost<'a> {
     }
 
     /// CPU per input row of an Aggregate's transitions (and their argument expressions), from
-    /// its VERBOSE output; None when the output names no aggregate call.
-    pub fn agg_row(&self, output: &[String], mode: AggMode) -> Option<f64> {
+    /// its VERBOSE output, with the grouping keys' equality when `grouped`; None when the
+    /// output names no aggregate call.
+    pub fn agg_row(&self, output: &[String], mode: AggMode, grouped: bool) -> Option<f64> {
         let c = &self.hw.costs.cpu;
         let scope = self.scope();
         let mut ns = 0.0;
         let mut any = false;
         for o in output {
-            let Some((class, arg)) = classify_aggregate(o, &scope) else { continue };
+            let Some((class, arg)) = classify_aggregate(o, &scope) else {
+                // A grouping key: compared for equality with the current group's (sorted
+                // input) or with the hash entry's (hashed) once per input row.
+                if grouped {
+                    ns += self.expr_ns(&classify(&format!("({o} = {o})"), &scope));
+                }
+                continue;
+            };
             any = true;
             let t = match class {
                 AggClass::CountStar => c.agg_count_star_ns,
