@@ -195,7 +195,12 @@ pub fn apply_overrides(table: &mut toml::Table, overrides: &[(String, String)], 
 /// Load a hardware profile, with `--hw KEY=VALUE` overrides (`cores=N`, `cache=hot|warm|cold`,
 /// or any dotted key of the profile).
 pub fn load_hardware(path: &Path, overrides: &[(String, String)]) -> Result<Hardware> {
-    let src = read_text(path)?;
+    load_hardware_str(path, &read_text(path)?, overrides)
+}
+
+/// [`load_hardware`] from text already read (`path` names it in errors).
+pub fn load_hardware_str(path: &Path, src: &str, overrides: &[(String, String)]) -> Result<Hardware> {
+    let src = src.to_string();
     let raw: RawHardware = if overrides.is_empty() {
         toml::from_str(&src).map_err(|e| toml_error(path, &src, e))?
     } else {
@@ -444,9 +449,18 @@ impl std::str::FromStr for TableOverride {
 
 /// Load a scenario, then apply `--set` settings and `--table` what-ifs (later wins).
 pub fn load_scenario(path: &Path, sets: &[(String, String)], tables: &[TableOverride]) -> Result<Scenario> {
-    let src = read_text(path)?;
-    let raw: RawScenario = toml::from_str(&src).map_err(|e| toml_error(path, &src, e))?;
-    let ctx = Ctx { path, src: &src };
+    load_scenario_str(path, &read_text(path)?, sets, tables)
+}
+
+/// [`load_scenario`] from text already read (`path` names it in errors).
+pub fn load_scenario_str(
+    path: &Path,
+    src: &str,
+    sets: &[(String, String)],
+    tables: &[TableOverride],
+) -> Result<Scenario> {
+    let raw: RawScenario = toml::from_str(src).map_err(|e| toml_error(path, src, e))?;
+    let ctx = Ctx { path, src };
     let mut sc = scenario_from_raw(&ctx, raw)?;
     for (k, v) in sets {
         sc.settings.set(k, v).map_err(|e| Error::input(format!("--set {k}={v}: {e}")))?;
@@ -901,9 +915,15 @@ pub fn load(scenario: &Path, hardware: &str, w: &WhatIf) -> Result<(Scenario, Ha
     let hw_path = resolve_hardware(hardware)?;
     let hw = load_hardware(&hw_path, &w.hw)?;
     let sc = load_scenario(scenario, &w.set, &w.table)?;
-    let mut sc = sc.with_hardware_settings(&hw);
+    Ok((for_hardware(sc, &hw, w), hw))
+}
+
+/// A loaded scenario made ready for one machine: the machine's settings under the scenario's,
+/// and `--measure` applied.
+pub fn for_hardware(sc: Scenario, hw: &Hardware, w: &WhatIf) -> Scenario {
+    let mut sc = sc.with_hardware_settings(hw);
     if let Some(m) = w.measure {
         sc.output = m;
     }
-    Ok((sc, hw))
+    sc
 }
