@@ -269,3 +269,43 @@ fn plot_into(
 fn segments(v: &[f64; 6]) -> Vec<(&'static str, f64)> {
     CATEGORIES.iter().zip(v.iter()).filter(|(_, x)| **x > 0.0).map(|(c, x)| (*c, *x)).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_never_print_negative_zero() {
+        assert_eq!(f3(-0.0), "0.000");
+        assert_eq!(f4(-0.0), "0.0000");
+        assert_eq!(f3(1.23456), "1.235");
+    }
+
+    #[test]
+    fn names_and_labels() {
+        assert_eq!(file_safe("my laptop/2"), "my_laptop_2");
+        assert_eq!(short("laptop (at most 2 launched)"), "laptop");
+    }
+
+    #[test]
+    fn text_table_aligns_text_left_and_numbers_right() {
+        let t = text_table(&[vec!["hw".into(), "ms".into()], vec!["laptop".into(), "1.5".into()]]);
+        assert_eq!(t, "hw       ms\nlaptop  1.5\n");
+    }
+
+    #[test]
+    fn bars_show_the_leader_and_the_mean_worker_without_empty_segments() {
+        let procs = [
+            (false, [1.0, 0.0, 0.0, 5.0, 0.0, 0.0]),
+            (true, [2.0, 1.0, 0.0, 0.0, 0.0, 0.0]),
+            (true, [4.0, 3.0, 0.0, 0.0, 0.0, 0.0]),
+        ];
+        let bars = leader_and_mean_worker_bars("W=2", &procs);
+        assert_eq!(bars.len(), 2);
+        assert_eq!(bars[0].label, "W=2 leader");
+        assert_eq!(bars[0].segments, [("CPU".to_string(), 1.0), ("waiting for tuples".to_string(), 5.0)]);
+        assert_eq!(bars[1].label, "W=2 worker (mean of 2)");
+        assert_eq!(bars[1].segments, [("CPU".to_string(), 3.0), ("disk wait".to_string(), 2.0)]);
+        assert!(leader_and_mean_worker_bars("x", &procs[..1]).len() == 1);
+    }
+}

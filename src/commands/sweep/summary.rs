@@ -221,3 +221,87 @@ pub(super) fn fits_json(a: &SweepArgs, hw_names: &[String], groups: &[FitGroup])
         "groups": gs,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::{Cli, Command};
+    use clap::Parser;
+
+    fn args(extra: &[&str]) -> SweepArgs {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let sc = format!("{root}/configs/scenarios/gather-heavy.toml");
+        let mut v = vec!["pqsim", "sweep", sc.as_str(), "--output", "unused", "--replications", "2"];
+        v.extend(extra);
+        match Cli::try_parse_from(v).expect("valid arguments").command {
+            Command::Sweep(a) => a,
+            _ => unreachable!(),
+        }
+    }
+
+    fn row(walls: f64, launched: u32, procs: Vec<(bool, [f64; 6])>) -> Row {
+        Row {
+            hardware: String::new(),
+            values: vec![],
+            replication: 0,
+            seed: 0,
+            wall_time_ms: walls,
+            workers_planned: launched,
+            workers_launched: launched,
+            queue_full_stalls: 0.0,
+            processes: procs,
+        }
+    }
+
+    #[test]
+    fn mean_processes_averages_over_the_replications_that_had_the_process() {
+        let a = row(1.0, 1, vec![(false, [2.0; 6]), (true, [4.0; 6])]);
+        let b = row(1.0, 0, vec![(false, [4.0; 6])]);
+        let m = mean_processes(&[&a, &b]);
+        assert_eq!(m, vec![(false, [3.0; 6]), (true, [4.0; 6])]);
+    }
+
+    #[test]
+    fn speedup_is_against_the_serial_point_of_the_same_group() {
+        let a = args(&["--vary", "max_parallel_workers_per_gather=0,2", "--vary", "work_mem=4MB,64MB"]);
+        let combos = super::super::vary::combinations(&a.vary);
+        let g = super::super::grid::load(&a, &combos).unwrap();
+        assert_eq!(g.points.len(), 4);
+        // Grid order: (W=0, 4MB), (W=0, 64MB), (W=2, 4MB), (W=2, 64MB); two replications each.
+        let walls = [[100.0, 110.0], [200.0, 220.0], [50.0, 50.0], [50.0, 55.0]];
+        let rows: Vec<Row> = walls
+            .iter()
+            .zip([0, 0, 2, 2])
+            .flat_map(|(w, l)| w.iter().map(move |&x| row(x, l, vec![(false, [x, 0.0, 0.0, 0.0, 0.0, 0.0])])))
+            .collect();
+        let st = point_stats(&a, &g.points, &rows).unwrap();
+        let s = |i: usize| st[i].speedup.unwrap();
+        assert_eq!(s(0).0, 1.0);
+        assert!((s(2).0 - 105.0 / 50.0).abs() < 1e-12, "W=2 at 4MB against W=0 at 4MB");
+        assert!((s(3).0 - 210.0 / 52.5).abs() < 1e-12, "W=2 at 64MB against W=0 at 64MB");
+        // Paired ratios 4.0 and 4.0: no spread, so the interval is the point.
+        assert!((s(3).1 - s(3).0).abs() < 1e-9 && (s(3).2 - s(3).0).abs() < 1e-9);
+        assert_eq!(st[2].participants, 3.0, "two workers and the leader");
+        assert_eq!(st[0].participants, 1.0);
+
+        // One fit group per work_mem value, each with the points of that value in grid order.
+        let groups = group_points(&g.points, &a.vary, &|v: &Vary| v.key == WORKERS_KEY);
+        assert_eq!(groups, vec![vec![0, 2], vec![1, 3]]);
+        let fits = fit_groups(&a, &g.points, &st);
+        assert_eq!(fits.len(), 2);
+        assert_eq!(fits[1].fixed, [("work_mem".to_string(), "64MB".to_string())]);
+        assert_eq!(fits[1].points, [(1.0, 1.0), (3.0, 4.0)]);
+    }
+
+    #[test]
+    fn no_fits_when_workers_are_not_varied() {
+        let a = args(&["--vary", "work_mem=4MB,64MB"]);
+        let g = super::super::grid::load(&a, &super::super::vary::combinations(&a.vary)).unwrap();
+        let rows: Vec<Row> = (0..4).map(|_| row(10.0, 2, vec![])).collect();
+        let st = point_stats(&a, &g.points, &rows).unwrap();
+        assert!(fit_groups(&a, &g.points, &st).is_empty());
+        let launched = PointStats { launched: vec![1, 2], ..point_stats(&a, &g.points, &rows).unwrap().remove(0) };
+        assert_eq!(launched.launched_text(), "1.500");
+        assert_eq!(launched.launched_max(), 2);
+    }
+}
