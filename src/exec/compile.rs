@@ -95,6 +95,9 @@ pub struct Consumer {
     pub final_limit: Option<f64>,
     /// CPU ns per row returned to the client (0 under EXPLAIN ANALYZE).
     pub client_row_ns: f64,
+    /// CPU ns for the leader to deform a row received from a worker's tuple queue (the
+    /// leader's own rows skip it).
+    pub receive_row_ns: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -467,6 +470,7 @@ fn consumer(env: &Env, cc: &CpuCost, node: &Node) -> Consumer {
         breaker_row_ns: vec![],
         final_limit: None,
         client_row_ns: env.client_row(),
+        receive_row_ns: 0.0,
     };
     // Bottom-up: from just above the Gather to the root.
     for op in chain.iter().rev() {
@@ -564,6 +568,7 @@ fn compile_subplan_gather(env: &Env, cc: &CpuCost, plan: &Node, sp: &SubPlan, wo
             breaker_row_ns: vec![],
             final_limit: None,
             client_row_ns: 0.0,
+            receive_row_ns: 0.0,
         },
         queue_tuple_bytes: queue_bytes_per_tuple(sp.width),
         leader_participates: env.settings.flag("parallel_leader_participation"),
@@ -599,6 +604,7 @@ pub fn compile(env: &Env, plan: &Node) -> Compiled {
                     breaker_row_ns: vec![],
                     final_limit: None,
                     client_row_ns: env.client_row(),
+                    receive_row_ns: 0.0,
                 },
                 queue_tuple_bytes: queue_bytes_per_tuple(out_width),
                 leader_participates: true,
@@ -619,16 +625,14 @@ pub fn compile(env: &Env, plan: &Node) -> Compiled {
             let leader = pipeline(env, cc, input, false, bound);
             let mut worker = pipeline(env, cc, input, true, bound);
             // A worker forms a MinimalTuple of each row it sends; the leader deforms it again
-            // (tqueue.c: tqueueReceiveSlot, TupleQueueReaderNext). Local rows skip both, but the
-            // consumer's per-row price is shared with them: a small over-charge for the leader's
-            // own rows.
+            // (tqueue.c: tqueueReceiveSlot, TupleQueueReaderNext). Local rows skip both.
             let form = cc.form_row(input);
             if worker.breakers.is_empty() {
                 worker.cpu_per_tuple += worker.rows_per_tuple * form;
             } else if let Some(x) = worker.breaker_row_ns.last_mut() {
                 *x += form;
             }
-            cons.per_row_ns += cc.receive_row(input);
+            cons.receive_row_ns = cc.receive_row(input);
             let single_copy = matches!(mode, Mode::Gather { single_copy: true });
             Compiled {
                 mode,
