@@ -318,8 +318,11 @@ fn pipeline(env: &Env, cc: &CpuCost, node: &Node, is_worker: bool, bound: Option
             let mut p = pipeline(env, cc, outer, is_worker, None);
             let t = &env.tables[*inner_table];
             let pc = env.page_cost(t.pages);
+            // Each inner row is deformed as far as the plan reads the inner table.
+            let inner_deform = if cc.known(*inner_table) { cc.scan_row(*inner_table, None, &[]).1 } else { 0.0 };
             let per_outer = env.speed(c.index_descent_ns)
-                + rows_per_outer * (env.speed(c.index_tuple_ns + c.tuple_ns) + pc.cpu_ns + pc.os_read_ns)
+                + rows_per_outer
+                    * (env.speed(c.index_tuple_ns + c.tuple_ns) + inner_deform + pc.cpu_ns + pc.os_read_ns)
                 + (rows_per_outer + 1.0) * env.instr()
                 + rows_per_outer * env.instr();
             p.cpu_per_tuple += p.rows_per_tuple * per_outer;
