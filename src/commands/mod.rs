@@ -43,6 +43,17 @@ pub struct WhatIfArgs {
 }
 
 impl WhatIfArgs {
+    /// The what-ifs as flags, as a user would type them.
+    pub fn flags(&self) -> Vec<String> {
+        let mut f: Vec<String> = self.hw.iter().map(|(k, v)| format!("--hw {k}={v}")).collect();
+        f.extend(self.set.iter().map(|(k, v)| format!("--set {k}={v}")));
+        f.extend(self.table.iter().map(|t| format!("--table {}.{}={}", t.table, t.key, t.value)));
+        if let Some(m) = self.measure {
+            f.push(format!("--measure {}", m.name().replace('_', "-")));
+        }
+        f
+    }
+
     /// The what-ifs as the loaders take them.
     pub fn to_whatif(&self) -> config::WhatIf {
         config::WhatIf { hw: self.hw.clone(), set: self.set.clone(), table: self.table.clone(), measure: self.measure }
@@ -68,6 +79,10 @@ pub enum Command {
         /// Write a trace of the first replication (state timeline, queue fill) and its plots here.
         #[arg(long)]
         trace: Option<PathBuf>,
+        /// Write one self-contained HTML page here: the question, the prediction, a flame graph,
+        /// the EXPLAIN tree, the time split, the timeline, queue fill and wait events.
+        #[arg(long, value_name = "FILE.html")]
+        report: Option<PathBuf>,
     },
     /// Show the plan PostgreSQL 15 would choose: Workers Planned, costs, reasons.
     Plan {
@@ -114,9 +129,20 @@ pub fn main_with_args(args: Vec<String>) -> i32 {
 
 fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Run { scenario, hardware, whatif, seed, replications, format, trace } => {
+        Command::Run { scenario, hardware, whatif, seed, replications, format, trace, report } => {
             let (sc, hw) = config::load(&scenario, &hardware, &whatif.to_whatif())?;
-            let out = crate::predict::run_scenario(&sc, &hw, seed, replications, trace.is_some())?;
+            let want_trace = trace.is_some() || report.is_some();
+            let out = crate::predict::run_scenario(&sc, &hw, seed, replications, want_trace)?;
+            if let Some(path) = &report {
+                let q = crate::render::html::Question {
+                    scenario_file: scenario.display().to_string(),
+                    what_ifs: whatif.flags(),
+                    hardware_description: hw.description.clone(),
+                };
+                let t = out.trace.as_ref().map(|(t, _)| t);
+                let page = crate::render::html::run_report(&q, &out.json, t, hw.parallel.tuple_queue_size);
+                crate::render::html::write(path, &page)?;
+            }
             if let Some(dir) = trace {
                 crate::render::trace::write_csv(&dir, &out)?;
                 if let Some((t, _)) = &out.trace {

@@ -527,7 +527,8 @@ pub fn explain_text(doc: &Value) -> String {
     out
 }
 
-fn display_name(n: &Value) -> String {
+/// A plan node's name as EXPLAIN prints it: `Parallel Seq Scan on t`, `Partial Aggregate`.
+pub fn display_name(n: &Value) -> String {
     let ty = n["Node Type"].as_str().unwrap_or("?");
     let par = n["Parallel Aware"].as_bool().unwrap_or(false);
     let mut name = match (ty, n["Partial Mode"].as_str()) {
