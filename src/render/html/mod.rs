@@ -47,6 +47,7 @@ main { padding: 8px 28px 40px; max-width: 1200px; }
 section { background: #fff; border: 1px solid #dde2e7; border-radius: 6px; padding: 12px 18px; margin: 16px 0; }
 section h2 { font-size: 18px; margin: 4px 0 10px; }
 .note { color: #555; font-size: 13px; margin: 4px 0 8px; }
+div.table { overflow-x: auto; }
 table { border-collapse: collapse; font-size: 13px; }
 th, td { border-bottom: 1px solid #e3e6ea; padding: 3px 10px; text-align: left; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
@@ -64,6 +65,12 @@ window.addEventListener('error', function (e) {
   document.documentElement.setAttribute('data-errors', window.pqsimErrors.join(' | '));
 });
 window.addEventListener('load', function () {
+  // Where each section landed, in page pixels, for tools that check the rendering.
+  document.querySelectorAll('section').forEach(function (s) {
+    var r = s.getBoundingClientRect();
+    s.setAttribute('data-box', [r.left + window.scrollX, r.top + window.scrollY, r.width, r.height].map(Math.round).join(','));
+  });
+  document.documentElement.setAttribute('data-height', String(document.documentElement.scrollHeight));
   document.documentElement.setAttribute('data-loaded', 'yes');
 });
 "#;
@@ -93,7 +100,7 @@ fn page(title: &str, subtitle: &str, sections: &[(String, String, String)]) -> S
 /// An HTML table; cells that parse as numbers are right-aligned.
 fn table(header: &[String], rows: &[Vec<String>]) -> String {
     let is_num = |s: &str| !s.is_empty() && s.trim_end_matches('x').parse::<f64>().is_ok();
-    let mut h = String::from("<table>\n<tr>");
+    let mut h = String::from("<div class=\"table\"><table>\n<tr>");
     for c in header {
         h.push_str(&format!("<th>{}</th>", escape(c)));
     }
@@ -106,7 +113,7 @@ fn table(header: &[String], rows: &[Vec<String>]) -> String {
         }
         h.push_str("</tr>\n");
     }
-    h.push_str("</table>");
+    h.push_str("</table></div>");
     h
 }
 
@@ -153,7 +160,7 @@ pub fn files_report(
             format!("<p class=\"note\">{} (from {})</p>{}", escape(caption), escape(&name), table(&header, &rows));
         sections.push((format!("table{i}"), caption.to_string(), body));
     }
-    Ok(page(title, "pqsim sweep report", &sections))
+    Ok(page(title, "The charts and tables written beside this page", &sections))
 }
 
 #[cfg(test)]
