@@ -1,8 +1,8 @@
 //! `pqsim compare`: one scenario on several hardware profiles, side by side.
 
 use super::{
-    common_facts, f3, f4, leader_and_mean_worker_bars, plot_into, progress_bar, split_of, text_table, with_context,
-    write_report, CompareArgs,
+    common_facts, f3, f4, leader_and_mean_worker_bars, plot_into, progress_bar, text_table, with_context, write_report,
+    CompareArgs,
 };
 use crate::config;
 use crate::error::{Error, Result};
@@ -10,7 +10,7 @@ use crate::model::{Hardware, Scenario};
 use crate::predict::{self, RunOutput};
 use crate::render::atomic;
 use crate::render::plot;
-use crate::report::ProcessSplit;
+use crate::report::{Category, ProcessSplit};
 use rayon::prelude::*;
 
 pub fn run_compare(a: CompareArgs) -> Result<()> {
@@ -28,7 +28,7 @@ pub fn run_compare(a: CompareArgs) -> Result<()> {
         // Where the time goes on each machine (bar ends = each process's total).
         let mut bars = vec![];
         for ((_, hw), o) in loaded.iter().zip(&outs) {
-            let procs: Vec<(bool, [f64; 6])> = o.splits.iter().map(|p| (p.role == "worker", split_of(p))).collect();
+            let procs: Vec<(bool, [f64; 6])> = o.splits.iter().map(|p| (p.is_worker(), p.groups())).collect();
             bars.extend(leader_and_mean_worker_bars(&hw.name, &procs));
         }
         let title = format!("Where the time goes by hardware: {sc_name}");
@@ -104,9 +104,9 @@ fn compare_csv(loaded: &[(Scenario, Hardware)], outs: &[RunOutput], fastest: f64
     let mut lines = vec![];
     for ((_, hw), o) in loaded.iter().zip(outs) {
         let sum = |f: &dyn Fn(&ProcessSplit) -> f64, workers_only: bool| {
-            o.splits.iter().filter(|p| !workers_only || p.role == "worker").map(f).sum::<f64>()
+            o.splits.iter().filter(|p| !workers_only || p.is_worker()).map(f).sum::<f64>()
         };
-        let leader_rx: f64 = o.splits.iter().filter(|p| p.role == "leader").map(|p| p.mq_receive_wait_ms).sum();
+        let leader_rx: f64 = o.splits.iter().filter(|p| !p.is_worker()).map(|p| p.time(Category::MqReceive)).sum();
         let stalls = o.stalls.iter().sum::<f64>() / o.stalls.len() as f64;
         lines.push(vec![
             hw.name.clone(),
@@ -120,11 +120,11 @@ fn compare_csv(loaded: &[(Scenario, Hardware)], outs: &[RunOutput], fastest: f64
             f3(o.summary.ci95_hi),
             f4(o.summary.mean / fastest),
             f3(stalls),
-            f3(sum(&|p| p.cpu_ms, false)),
-            f3(sum(&|p| p.io_wait_ms, false)),
-            f3(sum(&|p| p.mq_send_wait_ms, true)),
+            f3(sum(&|p| p.time(Category::Cpu), false)),
+            f3(sum(&|p| p.time(Category::Io), false)),
+            f3(sum(&|p| p.time(Category::MqSend), true)),
             f3(leader_rx),
-            f3(sum(&|p| p.startup_ms, false)),
+            f3(sum(&|p| p.time(Category::Startup), false)),
         ]);
     }
 

@@ -35,10 +35,9 @@ pub(super) struct Grid {
 
 /// A hardware profile read once: its text and the profile with the command's `--hw`.
 fn load_profile(a: &SweepArgs, hname: &str) -> Result<(String, Hardware)> {
-    let path = config::resolve_hardware(hname)?;
-    let text = config::read_text(&path)?;
-    let hw = config::load_hardware_str(&path, &text, &a.whatif.hw)?;
-    Ok((text, hw))
+    let source = config::hardware_source(hname)?;
+    let hw = config::load_hardware_str(&source.label, &source.text, &a.whatif.hw)?;
+    Ok((source.text, hw))
 }
 
 /// Load every point first, so bad input fails before any simulation runs.

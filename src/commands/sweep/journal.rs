@@ -3,7 +3,7 @@
 //! varied keys, the pqsim binary). An interrupted sweep resumes from it; a different sweep in the
 //! same directory is refused unless `--fresh`.
 
-use super::{split_of, SweepArgs};
+use super::SweepArgs;
 use crate::config::TableOverride;
 use crate::error::{Error, Result};
 use crate::predict::RunOutput;
@@ -40,7 +40,7 @@ impl Row {
 }
 
 pub(super) fn row_from(out: &RunOutput, hardware: &str, values: &[String], r: u32, seed: u64) -> Row {
-    let processes = out.splits.iter().map(|p| (p.role == "worker", split_of(p))).collect();
+    let processes = out.splits.iter().map(|p| (p.is_worker(), p.groups())).collect();
     Row {
         hardware: hardware.to_string(),
         values: values.to_vec(),

@@ -33,7 +33,6 @@ pub use vary::{parse_vary, Target, Vary};
 use super::WhatIfArgs;
 use crate::error::{Error, Result};
 use crate::render::plot::{self, PlotError, StackedBar, CATEGORIES};
-use crate::report::ProcessSplit;
 use clap::Args;
 use std::path::{Path, PathBuf};
 
@@ -155,19 +154,6 @@ pub fn run_sweep(a: SweepArgs) -> Result<()> {
 // ---------------------------------------------------------------------------------------
 // Helpers shared by sweep and compare
 // ---------------------------------------------------------------------------------------
-
-/// One process's time split in the order of [`CATEGORIES`]: CPU, disk wait, MessageQueueSend,
-/// waiting for tuples, start-up, other (barrier + shutdown), in ms.
-fn split_of(p: &ProcessSplit) -> [f64; 6] {
-    [
-        p.cpu_ms,
-        p.io_wait_ms,
-        p.mq_send_wait_ms,
-        p.mq_receive_wait_ms,
-        p.startup_ms,
-        p.barrier_wait_ms + p.shutdown_wait_ms,
-    ]
-}
 
 /// Bars of a time-split chart for one run: the leader's split and the mean worker's, labelled
 /// `"{label} leader"` and `"{label} worker (mean of N)"`. `procs` is (is_worker, split) per process.

@@ -3,8 +3,8 @@
 
 use super::{MAX_POINTS, WORKERS_KEY};
 use crate::commands::WhatIfArgs;
-use crate::config::TableOverride;
-use crate::model::{guc, units};
+use crate::config::{self, TableKey, TableOverride};
+use crate::model::guc;
 
 /// Keys that change how many processes run, not what the query does: the serial baseline of a
 /// point may differ from it in these keys only.
@@ -15,7 +15,7 @@ const PARALLELISM_KEYS: [&str; 4] =
 #[derive(Debug, Clone)]
 pub enum Target {
     Guc(&'static guc::GucDef),
-    Table { table: String, key: String },
+    Table { table: String, key: TableKey },
 }
 
 impl PartialEq for Target {
@@ -37,8 +37,6 @@ pub struct Vary {
     pub values: Vec<String>,
 }
 
-const TABLE_KEYS: [&str; 6] = ["rows", "pages", "size", "width", "parallel_workers", "index_pages"];
-
 /// Parse `KEY=LIST` (clap value parser; errors become exit code 2).
 pub fn parse_vary(s: &str) -> std::result::Result<Vary, String> {
     let (key, list) =
@@ -48,13 +46,16 @@ pub fn parse_vary(s: &str) -> std::result::Result<Vary, String> {
         return Err(format!("expected KEY=LIST (e.g. {WORKERS_KEY}=0..8), got \"{s}\""));
     }
     let target = if let Some((table, tkey)) = key.rsplit_once('.') {
-        if table.is_empty() || !TABLE_KEYS.contains(&tkey) {
-            return Err(format!(
-                "\"{key}\" is not a table what-if: use NAME.KEY with KEY one of {}",
-                TABLE_KEYS.join(", ")
-            ));
-        }
-        Target::Table { table: table.to_string(), key: tkey.to_string() }
+        let tkey = match TableKey::parse(tkey) {
+            Some(k) if !table.is_empty() => k,
+            _ => {
+                return Err(format!(
+                    "\"{key}\" is not a table what-if: use NAME.KEY with KEY one of {}",
+                    config::table_keys_text()
+                ))
+            }
+        };
+        Target::Table { table: table.to_string(), key: tkey }
     } else {
         let def = guc::lookup(&key.to_ascii_lowercase()).ok_or_else(|| {
             format!(
@@ -69,7 +70,9 @@ pub fn parse_vary(s: &str) -> std::result::Result<Vary, String> {
             Target::Guc(def) => {
                 guc::parse_value(def, v).map_err(|e| format!("{key}: {e}"))?;
             }
-            Target::Table { key: tkey, .. } => check_table_value(tkey, v).map_err(|e| format!("{key}={v}: {e}"))?,
+            Target::Table { key: tkey, .. } => {
+                tkey.value(v).map_err(|e| format!("{key}={v}: {e}"))?;
+            }
         }
     }
     let key = match &target {
@@ -113,17 +116,6 @@ fn parse_list(list: &str) -> std::result::Result<Vec<String>, String> {
     Ok(out)
 }
 
-fn check_table_value(key: &str, v: &str) -> std::result::Result<(), String> {
-    if key == "size" {
-        return units::parse_bytes(v).map(|_| ());
-    }
-    let x: f64 = v.trim().replace('_', "").parse().map_err(|_| format!("expected a number, got \"{v}\""))?;
-    if !x.is_finite() || x < 0.0 {
-        return Err("must be zero or positive".into());
-    }
-    Ok(())
-}
-
 impl Vary {
     /// The value as a number for plotting: settings in their base unit, booleans 0/1, enums
     /// their position in the list, table sizes in bytes.
@@ -135,8 +127,7 @@ impl Vary {
                 Ok(guc::Value::Bool(b)) => f64::from(u8::from(b)),
                 _ => i as f64,
             },
-            Target::Table { key, .. } if key == "size" => units::parse_bytes(v).unwrap_or(i as f64),
-            Target::Table { .. } => v.trim().replace('_', "").parse().unwrap_or(i as f64),
+            Target::Table { key, .. } => key.value(v).unwrap_or(i as f64),
         }
     }
 
@@ -161,7 +152,7 @@ pub(super) fn point_whatif(base: &WhatIfArgs, vary: &[Vary], idx: &[usize]) -> W
         match &v.target {
             Target::Guc(def) => w.set.push((def.name.to_string(), v.values[i].clone())),
             Target::Table { table, key } => {
-                w.table.push(TableOverride { table: table.clone(), key: key.clone(), value: v.values[i].clone() })
+                w.table.push(TableOverride::new(table, *key, &v.values[i]).expect("checked when parsed"))
             }
         }
     }
@@ -201,7 +192,7 @@ mod tests {
         assert_eq!(v.values, ["4MB", "64MB"]);
         assert_eq!(v.numeric(1), 65536.0);
         let v = parse_vary("lineitem.rows=1000,2000").unwrap();
-        assert_eq!(v.target, Target::Table { table: "lineitem".into(), key: "rows".into() });
+        assert_eq!(v.target, Target::Table { table: "lineitem".into(), key: TableKey::Rows });
     }
 
     #[test]
@@ -238,7 +229,7 @@ mod tests {
         let vary = [parse_vary("work_mem=8MB,16MB").unwrap(), parse_vary("lineitem.rows=10,20").unwrap()];
         let w = point_whatif(&base, &vary, &[1, 0]);
         assert_eq!(w.set, [("work_mem".to_string(), "4MB".to_string()), ("work_mem".into(), "16MB".into())]);
-        assert_eq!(w.table, [TableOverride { table: "lineitem".into(), key: "rows".into(), value: "10".into() }]);
+        assert_eq!(w.table, [TableOverride::new("lineitem", TableKey::Rows, "10").unwrap()]);
         assert_eq!(values_of(&vary, &[1, 0]), ["16MB", "10"]);
         assert_eq!(describe(&vary, &[1, 0]), "work_mem=16MB, lineitem.rows=10");
     }

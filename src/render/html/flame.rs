@@ -8,39 +8,39 @@
 //! streaming nodes of one pipeline share their per-row work and are not split further).
 
 use crate::exec::State;
-use crate::report::display_name;
-use serde_json::Value;
+use crate::report::{Category, PlanNode, Prediction, ProcessSplit};
 
-/// The JSON contract's per-process time fields and the state each one counts.
-pub(super) const STATE_FIELDS: [(&str, State); 7] = [
-    ("cpu_ms", State::Cpu),
-    ("io_wait_ms", State::Io),
-    ("mq_send_wait_ms", State::MqSend),
-    ("mq_receive_wait_ms", State::MqReceive),
-    ("startup_ms", State::Startup),
-    ("barrier_wait_ms", State::Barrier),
-    ("shutdown_wait_ms", State::Shutdown),
-];
-
-/// The child a process goes on to along its main pipeline: the outer child, else the first.
-fn main_child(n: &Value) -> Option<&Value> {
-    let kids = n["Plans"].as_array()?;
-    kids.iter().find(|k| k["Parent Relationship"].as_str() == Some("Outer")).or_else(|| kids.first())
+/// The simulator state a category counts (its label is the name `states.csv` and the timeline use).
+pub(super) fn state_of(c: Category) -> State {
+    match c {
+        Category::Cpu => State::Cpu,
+        Category::Io => State::Io,
+        Category::MqSend => State::MqSend,
+        Category::MqReceive => State::MqReceive,
+        Category::Startup => State::Startup,
+        Category::Barrier => State::Barrier,
+        Category::Shutdown => State::Shutdown,
+    }
 }
 
-fn is_gather(n: &Value) -> bool {
-    matches!(n["Node Type"].as_str(), Some("Gather" | "Gather Merge"))
+/// The child a process goes on to along its main pipeline: the outer child, else the first.
+fn main_child(n: &PlanNode) -> Option<&PlanNode> {
+    n.plans.iter().find(|k| k.parent_relationship == Some("Outer")).or_else(|| n.plans.first())
+}
+
+fn is_gather(n: &PlanNode) -> bool {
+    matches!(n.node_type, "Gather" | "Gather Merge")
 }
 
 /// Labels of the nodes from `n` down its main pipeline, stopping before a Gather when
 /// `stop_at_gather` (the nodes below it run in the workers).
-fn main_path(mut n: &Value, stop_at_gather: bool) -> Vec<String> {
+fn main_path(mut n: &PlanNode, stop_at_gather: bool) -> Vec<String> {
     let mut out = vec![];
     loop {
         if stop_at_gather && is_gather(n) && !out.is_empty() {
             return out;
         }
-        out.push(display_name(n));
+        out.push(n.display_name());
         match main_child(n) {
             Some(c) => n = c,
             None => return out,
@@ -49,75 +49,76 @@ fn main_path(mut n: &Value, stop_at_gather: bool) -> Vec<String> {
 }
 
 /// Labels from `n` down to the first node whose type is `ty` (depth first), if any.
-fn path_to(n: &Value, ty: &str) -> Option<Vec<String>> {
-    if n["Node Type"].as_str() == Some(ty) {
-        return Some(vec![display_name(n)]);
+fn path_to(n: &PlanNode, ty: &str) -> Option<Vec<String>> {
+    if n.node_type == ty {
+        return Some(vec![n.display_name()]);
     }
-    for c in n["Plans"].as_array().into_iter().flatten() {
-        if let Some(mut p) = path_to(c, ty) {
-            p.insert(0, display_name(n));
-            return Some(p);
-        }
-    }
-    None
+    n.plans.iter().find_map(|c| {
+        let mut p = path_to(c, ty)?;
+        p.insert(0, n.display_name());
+        Some(p)
+    })
 }
 
 /// The first Gather or Gather Merge (depth first) and the labels of the nodes down to it.
-fn gather(n: &Value) -> Option<(&Value, Vec<String>)> {
+fn gather(n: &PlanNode) -> Option<(&PlanNode, Vec<String>)> {
     if is_gather(n) {
-        return Some((n, vec![display_name(n)]));
+        return Some((n, vec![n.display_name()]));
     }
-    for c in n["Plans"].as_array().into_iter().flatten() {
-        if let Some((g, mut p)) = gather(c) {
-            p.insert(0, display_name(n));
-            return Some((g, p));
-        }
-    }
-    None
+    n.plans.iter().find_map(|c| {
+        let (g, mut p) = gather(c)?;
+        p.insert(0, n.display_name());
+        Some((g, p))
+    })
 }
 
-/// Folded stacks (`frame;frame;... count`), counts in microseconds, from a `run --format json`
-/// document: one line per process and state with time in it.
-pub(super) fn folded_stacks(doc: &Value) -> Vec<String> {
-    let root = &doc["explain"][0]["Plan"];
+fn process_frame(p: &ProcessSplit) -> String {
+    match p.worker {
+        Some(w) if p.is_worker() => format!("worker {w} (parallel worker)"),
+        _ => "leader (client backend)".to_string(),
+    }
+}
+
+/// The plan nodes category `c` of process `p` sits under.
+fn nodes_for(root: &PlanNode, p: &ProcessSplit, c: Category) -> Vec<String> {
     let g = gather(root);
+    let worker = p.is_worker();
+    // The nodes this process runs: a worker the Gather's subtree, the leader everything above
+    // the Gather and, when it scans too, the subtree as well.
+    let pipeline = || match &g {
+        Some((g, _)) if worker => main_child(g).map(|c| main_path(c, false)).unwrap_or_default(),
+        Some(_) if p.tuples_scanned <= 0.0 => main_path(root, true),
+        _ => main_path(root, false),
+    };
+    match c {
+        Category::Startup => vec![],
+        Category::Cpu | Category::Io => pipeline(),
+        Category::MqSend => pipeline().into_iter().take(1).collect(),
+        Category::MqReceive | Category::Shutdown => g.map(|(_, path)| path).unwrap_or_default(),
+        Category::Barrier => {
+            let from = match &g {
+                Some((g, _)) if worker => main_child(g),
+                _ => Some(root),
+            };
+            from.and_then(|n| path_to(n, "Hash")).unwrap_or_default()
+        }
+    }
+}
+
+/// Folded stacks (`frame;frame;... count`), counts in microseconds: one line per process and
+/// category with time in it (means over the replications).
+pub(super) fn folded_stacks(pred: &Prediction) -> Vec<String> {
+    let root = &pred.explain.plan;
     let mut lines = vec![];
-    for p in doc["processes"].as_array().into_iter().flatten() {
-        let worker = p["role"].as_str() == Some("worker");
-        let name = match p["worker"].as_u64() {
-            Some(w) if worker => format!("worker {w} (parallel worker)"),
-            _ => "leader (client backend)".to_string(),
-        };
-        let leader_scans = p["tuples_scanned"].as_f64().unwrap_or(0.0) > 0.0;
-        // The nodes this process runs: a worker the Gather's subtree, the leader everything
-        // above the Gather and, when it scans too, the subtree as well.
-        let pipeline: Vec<String> = match &g {
-            Some((g, _)) if worker => main_child(g).map(|c| main_path(c, false)).unwrap_or_default(),
-            Some(_) if !leader_scans => main_path(root, true),
-            _ => main_path(root, false),
-        };
-        let to_gather: Vec<String> = g.as_ref().map(|(_, p)| p.clone()).unwrap_or_default();
-        for (field, state) in STATE_FIELDS {
-            let us = (p[field].as_f64().unwrap_or(0.0) * 1000.0).round();
+    for p in &pred.splits {
+        for c in Category::ALL {
+            let us = (p.time(c) * 1000.0).round();
             if us < 1.0 {
                 continue;
             }
-            let nodes: Vec<String> = match state {
-                State::Startup | State::Idle => vec![],
-                State::Cpu | State::Io => pipeline.clone(),
-                State::MqSend => pipeline.first().cloned().into_iter().collect(),
-                State::MqReceive | State::Shutdown => to_gather.clone(),
-                State::Barrier => {
-                    let from = match &g {
-                        Some((g, _)) if worker => main_child(g),
-                        _ => Some(root),
-                    };
-                    from.and_then(|n| path_to(n, "Hash")).unwrap_or_default()
-                }
-            };
-            let mut frames = vec![name.clone()];
-            frames.extend(nodes);
-            frames.push(state.label().to_string());
+            let mut frames = vec![process_frame(p)];
+            frames.extend(nodes_for(root, p, c));
+            frames.push(state_of(c).label().to_string());
             let frames: Vec<String> = frames.into_iter().map(|f| f.replace(';', ",")).collect();
             lines.push(format!("{} {}", frames.join(";"), us as u64));
         }
@@ -126,8 +127,8 @@ pub(super) fn folded_stacks(doc: &Value) -> Vec<String> {
 }
 
 /// The flame graph as a standalone SVG document (with inferno's own script and styles).
-pub(super) fn svg(doc: &Value, title: &str) -> std::io::Result<String> {
-    let lines = folded_stacks(doc);
+pub(super) fn svg(pred: &Prediction, title: &str) -> std::io::Result<String> {
+    let lines = folded_stacks(pred);
     let mut opt = inferno::flamegraph::Options::default();
     opt.title = title.to_string();
     opt.subtitle = Some("process -> plan node -> state; click a frame to zoom, Ctrl+F to search".into());
@@ -146,49 +147,33 @@ pub(super) fn svg(doc: &Value, title: &str) -> std::io::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
-    fn doc() -> Value {
-        let scan = json!({"Node Type": "Seq Scan", "Parallel Aware": true, "Relation Name": "t", "Parent Relationship": "Outer"});
-        let gather = json!({"Node Type": "Gather", "Parent Relationship": "Outer", "Plans": [scan]});
-        let agg = json!({"Node Type": "Aggregate", "Plans": [gather]});
-        json!({
-            "explain": [{"Plan": agg}],
-            "processes": [
-                {"role": "leader", "worker": null, "cpu_ms": 2.0, "mq_receive_wait_ms": 5.0, "tuples_scanned": 0.0,
-                 "shutdown_wait_ms": 0.0004},
-                {"role": "worker", "worker": 0, "cpu_ms": 1.5, "mq_send_wait_ms": 3.25, "startup_ms": 0.5,
-                 "tuples_scanned": 10.0}
-            ]
-        })
+    fn predict(scenario: &str, trace: bool) -> Prediction {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let path = std::path::PathBuf::from(format!("{root}/configs/scenarios/{scenario}.toml"));
+        let (sc, hw) = crate::config::load(&path, "reference-2vcpu", &Default::default()).unwrap();
+        crate::predict::run_scenario(&sc, &hw, 1, 2, trace).unwrap()
     }
 
     #[test]
     fn states_sit_under_the_nodes_that_spend_them() {
-        let lines = folded_stacks(&doc());
-        assert_eq!(
-            lines,
-            [
-                "leader (client backend);Aggregate;CPU 2000",
-                "leader (client backend);Aggregate;Gather;IPC: ExecuteGather/MessageQueueReceive 5000",
-                "worker 0 (parallel worker);Parallel Seq Scan on t;CPU 1500",
-                "worker 0 (parallel worker);Parallel Seq Scan on t;IPC: MessageQueueSend 3250",
-                "worker 0 (parallel worker);start-up 500",
-            ]
-        );
-    }
-
-    #[test]
-    fn a_scanning_leader_runs_the_whole_pipeline() {
-        let mut d = doc();
-        d["processes"][0]["tuples_scanned"] = json!(5.0);
-        let lines = folded_stacks(&d);
-        assert_eq!(lines[0], "leader (client backend);Aggregate;Gather;Parallel Seq Scan on t;CPU 2000");
+        let p = predict("gather-heavy", false);
+        let lines = folded_stacks(&p);
+        let has = |prefix: &str| lines.iter().any(|l| l.starts_with(prefix));
+        // Workers block on their full queue under the node that feeds it; the leader waits for
+        // its workers to finish under the Gather.
+        assert!(has("worker 0 (parallel worker);Parallel Seq Scan on t;IPC: MessageQueueSend "), "{lines:?}");
+        assert!(has("leader (client backend);Aggregate;Gather;IPC: ParallelFinish "), "{lines:?}");
+        assert!(has("worker 1 (parallel worker);start-up "), "{lines:?}");
+        // Every line is frames and a positive count; the counts add up to the processes' time.
+        let total: f64 = lines.iter().map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap()).sum();
+        let want: f64 = p.splits.iter().flat_map(|s| Category::ALL.map(|c| s.time(c))).sum::<f64>() * 1000.0;
+        assert!((total - want).abs() <= lines.len() as f64, "{total} vs {want}");
     }
 
     #[test]
     fn the_svg_is_interactive_and_self_contained() {
-        let s = svg(&doc(), "Where the time goes").unwrap();
+        let s = svg(&predict("gather-heavy", false), "Where the time goes").unwrap();
         assert!(s.contains("<script") && s.contains("function zoom"), "click-to-zoom script inline");
         assert!(s.contains("MessageQueueSend"));
         assert!(!s.contains("href=\"http") && !s.contains("src=\"http"), "nothing fetched");
