@@ -23,9 +23,11 @@ pub(super) fn state_of(c: Category) -> State {
     }
 }
 
-/// The child a process goes on to along its main pipeline: the outer child, else the first.
+/// The child a process goes on to along its main pipeline: the outer child, else the first that
+/// is not a SubPlan or InitPlan (those run apart, as their own pipelines).
 fn main_child(n: &PlanNode) -> Option<&PlanNode> {
-    n.plans.iter().find(|k| k.parent_relationship == Some("Outer")).or_else(|| n.plans.first())
+    let own = || n.plans.iter().filter(|k| !matches!(k.parent_relationship, Some("SubPlan" | "InitPlan")));
+    own().find(|k| k.parent_relationship == Some("Outer")).or_else(|| own().next())
 }
 
 fn is_gather(n: &PlanNode) -> bool {
@@ -169,6 +171,16 @@ mod tests {
         let total: f64 = lines.iter().map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap()).sum();
         let want: f64 = p.splits.iter().flat_map(|s| Category::ALL.map(|c| s.time(c))).sum::<f64>() * 1000.0;
         assert!((total - want).abs() <= lines.len() as f64, "{total} vs {want}");
+    }
+
+    #[test]
+    fn a_subplan_runs_apart_from_the_pipeline_above_it() {
+        let lines = folded_stacks(&predict("seed-not-in", false));
+        let has = |prefix: &str| lines.iter().any(|l| l.starts_with(prefix));
+        let outer = "leader (client backend);Limit;Sort;Seq Scan on user_session_history";
+        assert!(has(&format!("{outer};CPU ")), "{lines:?}");
+        assert!(has("worker 0 (parallel worker);Parallel Seq Scan on session_product_list;IPC: MessageQueueSend "));
+        assert!(has(&format!("{outer};Gather;IPC: ")), "the leader waits under the SubPlan's Gather: {lines:?}");
     }
 
     #[test]
