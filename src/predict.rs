@@ -48,8 +48,9 @@ pub fn run_decided(
             workers_launched: d.workers_launched,
             seed: replication_seed(seed, r),
             trace: trace && r == 0,
+            max_steps: exec::DEFAULT_MAX_STEPS,
         };
-        let (compiled, res) = exec::simulate(&spec).map_err(Error::Simulation)?;
+        let (compiled, res) = exec::simulate(&spec)?;
         walls.push(res.wall as f64 / 1e6);
         stalls.push(res.queue_full_stalls as f64);
         splits.push(report::process_splits(&res));
