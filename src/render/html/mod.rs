@@ -1,5 +1,5 @@
-//! One self-contained HTML page per question: everything inline (styles, scripts, SVG charts),
-//! nothing fetched from the network, no web fonts (the browser's own sans-serif). `run --report`
+//! One self-contained HTML page per question: everything inline (styles, scripts, SVG charts and
+//! the Noto Sans font the PNG charts use, as a data URL), nothing fetched from the network. `run --report`
 //! gets the whole story of one prediction ([`run_report`]); `sweep` and `compare` get their
 //! tables and charts ([`files_report`]). Commands only call these and [`write`].
 //!
@@ -37,7 +37,7 @@ pub fn escape(s: &str) -> String {
 
 const STYLE: &str = r#"
 :root { color-scheme: light; }
-body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; color: #1d1d1f; background: #fafafa; }
+body { font-family: "pqsim Noto Sans", sans-serif; margin: 0; color: #1d1d1f; background: #fafafa; }
 header { background: #24323f; color: #fff; padding: 14px 28px; }
 header h1 { margin: 0; font-size: 22px; font-weight: 600; }
 header p { margin: 4px 0 0; opacity: .8; font-size: 14px; }
@@ -54,6 +54,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 pre { background: #f4f6f8; padding: 10px; overflow-x: auto; font-size: 12.5px; line-height: 1.35; }
 .headline { font-size: 30px; font-weight: 650; margin: 6px 0; }
 .chart svg { max-width: 100%; height: auto; }
+.chart svg text { font-family: "pqsim Noto Sans", sans-serif; }
 iframe.flame { width: 100%; border: 0; }
 footer { color: #666; font-size: 12px; padding: 0 28px 24px; }
 "#;
@@ -75,12 +76,24 @@ window.addEventListener('load', function () {
 });
 "#;
 
+/// The embedded Noto Sans (SIL Open Font License), so text looks the same on every machine and
+/// the SVG charts match their PNGs.
+fn font_face() -> String {
+    use base64::Engine;
+    let data = base64::engine::general_purpose::STANDARD.encode(notosans::REGULAR_TTF);
+    format!("@font-face {{ font-family: \"pqsim Noto Sans\"; src: url(data:font/ttf;base64,{data}) format(\"truetype\"); }}\n")
+}
+
 /// A whole page: `sections` are (anchor id, heading, inner HTML).
 fn page(title: &str, subtitle: &str, sections: &[(String, String, String)]) -> String {
     let mut h = String::new();
     h.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     h.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
-    h.push_str(&format!("<title>{}</title>\n<style>{STYLE}</style>\n<script>{SCRIPT}</script>\n", escape(title)));
+    h.push_str(&format!(
+        "<title>{}</title>\n<style>{}{STYLE}</style>\n<script>{SCRIPT}</script>\n",
+        escape(title),
+        font_face()
+    ));
     h.push_str("</head>\n<body>\n");
     h.push_str(&format!("<header><h1>{}</h1><p>{}</p></header>\n<nav>", escape(title), escape(subtitle)));
     for (id, heading, _) in sections {
@@ -181,9 +194,11 @@ mod tests {
         assert!(p.starts_with("<!DOCTYPE html>"));
         assert!(p.contains("<title>T &lt;1&gt;</title>"));
         assert!(p.contains("<a href=\"#a\">First</a>") && p.contains("<section id=\"a\">"));
-        for fetch in ["src=\"http", "href=\"http", "@import", "url("] {
+        for fetch in ["src=\"http", "href=\"http", "@import", "url(http"] {
             assert!(!p.contains(fetch), "{fetch}");
         }
+        assert_eq!(p.matches("url(").count(), p.matches("url(data:").count(), "only data URLs");
+        assert!(p.contains("url(data:font/ttf;base64,"), "the font is inline");
     }
 
     #[test]
