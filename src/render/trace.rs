@@ -175,6 +175,7 @@ pub fn write_csv(dir: &Path, out: &crate::predict::RunOutput) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exec::{Interval, State};
 
     #[test]
     fn thinning_keeps_extremes_and_ends() {
@@ -186,5 +187,38 @@ mod tests {
         assert_eq!(t.last(), pts.last());
         assert!(t.iter().any(|p| p.1 == 1e6));
         assert!(t.windows(2).all(|w| w[0].0 <= w[1].0));
+    }
+
+    fn trace(changes_per_queue: usize) -> Trace {
+        let mut t = Trace::default();
+        for j in 0..2 {
+            for i in 0..changes_per_queue {
+                t.queue.push((i as u64 * 1_000_000, j, (i % 8) as f64 * 1024.0));
+            }
+        }
+        t.intervals.push(Interval { process: 0, state: State::Cpu, start: 0, end: 2_000_000 });
+        t.intervals.push(Interval { process: 1, state: State::Idle, start: 0, end: 1_000_000 });
+        t.intervals.push(Interval { process: 1, state: State::MqSend, start: 1_000_000, end: 3_000_000 });
+        t
+    }
+
+    #[test]
+    fn one_series_per_queue_and_a_close_up_only_of_long_runs() {
+        let t = trace(100);
+        let s = queue_series(&t);
+        assert_eq!(s.iter().map(|q| q.label.as_str()).collect::<Vec<_>>(), ["worker 0", "worker 1"]);
+        let (t0, t1, z) = zoomed_queue_series(&t).expect("a close-up of a long run");
+        assert_eq!((t0, t1), (0.0, 39.0), "the first 40 changes per queue, in ms");
+        assert!(z.iter().all(|q| q.points.iter().all(|p| p.0 <= t1)));
+        assert!(zoomed_queue_series(&trace(30)).is_none(), "a short run is its own close-up");
+    }
+
+    #[test]
+    fn lanes_are_processes_in_order_without_idle_time() {
+        let l = lanes(&trace(1));
+        assert_eq!(l.len(), 2);
+        assert_eq!(l[0].label, "leader");
+        assert_eq!(l[1].label, "worker 0");
+        assert_eq!(l[1].intervals, [(1.0, 3.0, "MessageQueueSend".to_string())]);
     }
 }
