@@ -2,4 +2,5 @@
 //! Pure functions over numbers; knows nothing of PostgreSQL or files.
 
 pub mod lsq;
+pub mod robust;
 pub mod stats;
