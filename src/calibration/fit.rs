@@ -31,11 +31,13 @@ pub fn model_ms(sc: &Scenario, hw: &Hardware, replications: u32) -> Result<f64> 
             hw,
             output: s.output,
             plan: &d.plan,
+            workers_planned: d.workers_planned,
             workers_launched: d.workers_launched,
             seed: replication_seed(1, r),
             trace: false,
+            max_steps: exec::DEFAULT_MAX_STEPS,
         };
-        let (_, res) = exec::simulate(&spec).map_err(Error::Simulation)?;
+        let (_, res) = exec::simulate(&spec)?;
         walls.push(res.wall as f64 / 1e6);
     }
     if replications > 1 {

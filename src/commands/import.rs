@@ -1,8 +1,10 @@
 //! `pqsim import EXPLAIN_JSON`: read a plan (a file or stdin), write its scenario (the mapping:
 //! [`crate::import`]).
 
+use crate::config::TableKey;
 use crate::error::{Error, Result};
 use crate::import::{import_plan, parse_explain_text, ImportOptions, Imported, TableStats};
+use crate::model::BLCKSZ;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -31,24 +33,15 @@ pub fn run_cli(a: &ImportArgs) -> Result<()> {
     let mut stats: BTreeMap<String, TableStats> = BTreeMap::new();
     for o in &a.table {
         let e = stats.entry(o.table.clone()).or_default();
-        let num: f64 = o.value.trim().replace('_', "").parse().map_err(|_| {
-            Error::input(format!("--table {}.{}: expected a number, got \"{}\"", o.table, o.key, o.value))
-        })?;
-        if !(num.is_finite() && num >= 0.0) {
-            return Err(Error::input(format!("--table {}.{}: must be zero or positive", o.table, o.key)));
-        }
-        match o.key.as_str() {
-            "rows" => e.rows = Some(num),
-            "pages" => e.pages = Some(num.ceil().max(1.0)),
-            "width" => e.width = Some(num.max(1.0)),
-            "parallel_workers" => e.parallel_workers = Some(num.min(1024.0) as u32),
-            "index_pages" => e.index_pages = Some(num.ceil().max(1.0)),
-            other => {
-                return Err(Error::input(format!(
-                    "--table {}.{other}: unknown key (use rows, pages, width, parallel_workers or index_pages)",
-                    o.table
-                )))
-            }
+        // The key and the value's range were checked when the flag was parsed.
+        let num = o.number;
+        match o.key {
+            TableKey::Rows => e.rows = Some(num),
+            TableKey::Pages => e.pages = Some(num.ceil().max(1.0)),
+            TableKey::Size => e.pages = Some((num / BLCKSZ).ceil().max(1.0)),
+            TableKey::Width => e.width = Some(num.max(1.0)),
+            TableKey::ParallelWorkers => e.parallel_workers = Some(num as u32),
+            TableKey::IndexPages => e.index_pages = Some(num.ceil().max(1.0)),
         }
     }
     let stem = a.explain_json.file_stem().and_then(|s| s.to_str()).unwrap_or("imported");

@@ -24,7 +24,8 @@ pub struct ValidateArgs {
 }
 
 pub fn run_cli(a: &ValidateArgs) -> Result<()> {
-    let profile_path = crate::config::resolve_hardware(&a.profile)?;
+    // A profile name (embedded or configs/hardware/NAME.toml) or a path.
+    let profile_path = PathBuf::from(&a.profile);
     let command = format!(
         "pqsim validate --scale {} --profile {} --output {} --reps {}",
         a.scale.name(),

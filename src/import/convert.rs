@@ -6,7 +6,7 @@ use super::write::{f, fc, sig6, tnum, tstr, TNode};
 use super::{ImportOptions, TableStats, SUPPORTED};
 use crate::error::{Error, Result};
 use crate::model::guc::Settings;
-use crate::model::{heap_pages, maxalign, AggMode, Node, Table, BLCKSZ};
+use crate::model::{heap_pages, maxalign, AggMode, JoinType, Node, Table, BLCKSZ};
 use crate::pg::ExplainNode;
 
 /// A converted node: the model's node and its written form.
@@ -291,7 +291,7 @@ impl Cx<'_> {
         let o = self.node(outer, divisor, path)?;
         let i = self.node(&hash.plans[0], divisor, &hpath)?;
         let node = Node::HashJoin {
-            join_type: n.join_type.clone().unwrap_or_else(|| "Inner".into()),
+            join_type: self.join_type(n, path)?,
             parallel,
             rows_per_outer: sig6(rpo),
             width: n.plan_width as f64,
@@ -346,7 +346,7 @@ impl Cx<'_> {
             fields.push(f("cond", tstr(c)));
         }
         let node = Node::NestedLoop {
-            join_type: n.join_type.clone().unwrap_or_else(|| "Inner".into()),
+            join_type: self.join_type(n, path)?,
             rows_per_outer: sig6(rpo),
             inner_table: self.table_index(&table),
             width: n.plan_width as f64,
@@ -354,6 +354,14 @@ impl Cx<'_> {
             cond: inner.index_cond.clone().unwrap_or_default(),
         };
         Ok(Conv { node, toml: TNode { fields, subplan: None, children: vec![("outer", o.toml)] } })
+    }
+
+    /// The node's Join Type (Inner when absent).
+    fn join_type(&self, n: &ExplainNode, path: &[String]) -> Result<JoinType> {
+        match n.join_type.as_deref() {
+            None => Ok(JoinType::Inner),
+            Some(j) => JoinType::parse(j).ok_or_else(|| self.unsupported(n, path, &format!("join type {j}"))),
+        }
     }
 
     /// Index of a table already noted.

@@ -64,10 +64,8 @@ Index Scan, Subquery Scan and Result (pass-through)";
 /// Load a written scenario with the scenario loader: the writer's output must load (and, the
 /// tests check, load back equal to [`Imported::scenario`]).
 pub fn check_loads(toml_text: &str) -> Result<Scenario> {
-    let dir = tempfile::tempdir().map_err(|e| Error::Simulation(format!("temporary directory: {e}")))?;
-    let path = dir.path().join("imported.toml");
-    std::fs::write(&path, toml_text).map_err(|e| Error::io(&path, e))?;
-    crate::config::load_scenario(&path, &[], &[]).map_err(|e| match e {
+    let label = std::path::Path::new("imported.toml");
+    crate::config::load_scenario_str(label, toml_text, &[], &[]).map_err(|e| match e {
         Error::Input { msg, .. } => {
             Error::Simulation(format!("the imported scenario does not load (an importer bug): {msg}"))
         }
@@ -160,7 +158,7 @@ pub fn import_plan(plan: &ExplainPlan, opts: &ImportOptions) -> Result<Imported>
         tables: cx.model_tables(),
         settings: gucs,
         busy_worker_slots: 0,
-        query: QueryProps { command: "select".into(), server_version: 15, ..Default::default() },
+        query: QueryProps { server_version: 15, ..Default::default() },
         output: if opts.client_output { OutputMode::Client } else { OutputMode::ExplainAnalyze },
         pinned_workers: cx.gathers > 0,
         plan: root.node,

@@ -22,7 +22,7 @@ use crate::pg::{probe, ExplainNode, LoadInfo, PgError, TableStats, ThrowawayServ
 use postgres::Client;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 pub use workload::{cases, Case, Rows, Scale};
 
@@ -101,9 +101,8 @@ pub struct Outcome {
 }
 
 /// The profile's speed reference time (`[calibration] speed_reference_ms`), if it has one.
-pub fn profile_speed_reference(path: &Path) -> Option<f64> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let t: toml::Table = toml::from_str(&text).ok()?;
+pub fn profile_speed_reference(text: &str) -> Option<f64> {
+    let t: toml::Table = toml::from_str(text).ok()?;
     let c = t.get("calibration")?.as_table()?;
     let v = c.get("speed_reference_ms")?;
     v.as_float().or_else(|| v.as_integer().map(|i| i as f64)).filter(|x| *x > 0.0)
@@ -238,7 +237,8 @@ fn load(o: &Options) -> Result<(ThrowawayServer, Client, String, Rows, BTreeMap<
 /// Runs the validation; writes nothing.
 pub fn run(o: &Options) -> Result<Outcome> {
     let t0 = Instant::now();
-    let hw: Hardware = crate::config::load_hardware(&o.profile_path, &[])?;
+    let profile = crate::config::hardware_source(&o.profile_path.to_string_lossy())?;
+    let hw: Hardware = crate::config::load_hardware_str(&profile.label, &profile.text, &[])?;
     let started = protocol::now_unix();
     let (server, mut client, version, r, stats) = load(o)?;
     let cases = cases();
@@ -262,7 +262,7 @@ pub fn run(o: &Options) -> Result<Outcome> {
     let load_end: LoadInfo = probe::load_snapshot()?;
     drop(client);
     server.stop()?;
-    let report = report(o, &cases, &grid, &preps, &rounds);
+    let report = report(&profile.text, &cases, &grid, &preps, &rounds);
     Ok(Outcome {
         report,
         scenarios,
@@ -278,9 +278,9 @@ pub fn run(o: &Options) -> Result<Outcome> {
 }
 
 /// Measured times rescaled to the profile's machine speed, and raw; errors and speedups.
-fn report(o: &Options, cases: &[Case], grid: &[Grid], preps: &[Prep], rounds: &Rounds) -> Report {
+fn report(profile_text: &str, cases: &[Case], grid: &[Grid], preps: &[Prep], rounds: &Rounds) -> Report {
     let all_refs = &rounds.refs;
-    let (anchor, anchor_source) = match profile_speed_reference(&o.profile_path) {
+    let (anchor, anchor_source) = match profile_speed_reference(profile_text) {
         Some(a) => (a, format!("the profile's [calibration] speed_reference_ms ({a:.2} ms)")),
         None => {
             let a = quantile(all_refs, 0.1);
