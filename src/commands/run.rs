@@ -28,6 +28,7 @@ pub struct RunArgs {
 
 pub fn run(a: RunArgs) -> Result<()> {
     let (sc, hw) = config::load(&a.scenario, &a.hardware, &a.whatif.to_whatif())?;
+    super::print_setting_notes(&sc);
     let out = crate::predict::run_scenario(&sc, &hw, a.seed, a.replications, a.trace.is_some())?;
     if let Some(dir) = &a.trace {
         crate::render::trace::write_csv(dir, &out)?;

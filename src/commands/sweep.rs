@@ -680,6 +680,9 @@ pub fn run_sweep(a: SweepArgs) -> Result<()> {
                 hw_names.push(hwp.name.clone());
                 hw_hashes.insert(hwp.name.clone(), fnv1a(config::hardware_source(hname)?.text.as_bytes()));
             }
+            if points.is_empty() {
+                super::print_setting_notes(&sc);
+            }
             points.push(Point { hw: h, idx: idx.clone(), sc, hwp });
         }
     }
