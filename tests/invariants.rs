@@ -35,7 +35,8 @@ struct Case {
 
 fn cases() -> impl Strategy<Value = Case> {
     (
-        10_000.0f64..20_000_000.0,
+        // Table sizes spread over orders of magnitude (log-uniform, 10^4 .. 2 x 10^7 rows).
+        4.0f64..7.3,
         4.0f64..200.0,
         0.0f64..1.0,
         0u8..3,
@@ -46,8 +47,8 @@ fn cases() -> impl Strategy<Value = Case> {
         1.0f64..17.0,
         any::<u64>(),
     )
-        .prop_map(|(rows, width, selectivity, shape, groups, limit, workers, hw, cores, seed)| Case {
-            rows: rows.round(),
+        .prop_map(|(log_rows, width, selectivity, shape, groups, limit, workers, hw, cores, seed)| Case {
+            rows: 10f64.powf(log_rows).round(),
             width: width.round(),
             selectivity,
             shape,
@@ -110,7 +111,7 @@ fn hw_with_cores(c: &Case, cores: f64) -> Hardware {
 const EPS: f64 = 1e-9;
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
 
     /// Every tuple is scanned exactly once across the processes; what the workers send is what
     /// the Gather receives; no time is negative; each process's split adds up to its run time,
