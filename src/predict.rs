@@ -5,7 +5,7 @@ use crate::engine::streams;
 use crate::error::{Error, Result};
 use crate::exec::{self, RunSpec};
 use crate::model::{Hardware, Scenario};
-use crate::planner::decide;
+use crate::planner::{decide, Decision};
 use crate::report;
 
 pub use crate::report::Prediction;
@@ -20,7 +20,19 @@ pub fn replication_seed(seed: u64, r: u32) -> u64 {
 }
 
 pub fn run_scenario(sc: &Scenario, hw: &Hardware, seed: u64, replications: u32, trace: bool) -> Result<Prediction> {
-    let d = decide(sc);
+    run_decided(sc, hw, &decide(sc), seed, replications, trace)
+}
+
+/// [`run_scenario`] with the plan decision already made (`d` must be `decide(sc)`): callers that
+/// simulate one scenario many times plan it once.
+pub fn run_decided(
+    sc: &Scenario,
+    hw: &Hardware,
+    d: &Decision,
+    seed: u64,
+    replications: u32,
+    trace: bool,
+) -> Result<Prediction> {
     let mut walls = vec![];
     let mut stalls = vec![];
     let mut splits = vec![];
@@ -36,8 +48,9 @@ pub fn run_scenario(sc: &Scenario, hw: &Hardware, seed: u64, replications: u32, 
             workers_launched: d.workers_launched,
             seed: replication_seed(seed, r),
             trace: trace && r == 0,
+            max_steps: exec::DEFAULT_MAX_STEPS,
         };
-        let (compiled, res) = exec::simulate(&spec).map_err(Error::Simulation)?;
+        let (compiled, res) = exec::simulate(&spec)?;
         walls.push(res.wall as f64 / 1e6);
         stalls.push(res.queue_full_stalls as f64);
         splits.push(report::process_splits(&res));

@@ -24,12 +24,24 @@ pub struct RunArgs {
     /// Write a trace of the first replication (state timeline, queue fill) and its plots here.
     #[arg(long)]
     pub trace: Option<PathBuf>,
+    /// Write one self-contained HTML page here: the question, the prediction, a flame graph,
+    /// the EXPLAIN tree, the time split, the timeline, queue fill and wait events.
+    #[arg(long, value_name = "FILE.html")]
+    pub report: Option<PathBuf>,
 }
 
 pub fn run(a: RunArgs) -> Result<()> {
     let (sc, hw) = config::load(&a.scenario, &a.hardware, &a.whatif.to_whatif())?;
     super::print_setting_notes(&sc);
-    let out = crate::predict::run_scenario(&sc, &hw, a.seed, a.replications, a.trace.is_some())?;
+    let want_trace = a.trace.is_some() || a.report.is_some();
+    let out = crate::predict::run_scenario(&sc, &hw, a.seed, a.replications, want_trace)?;
+    if let Some(path) = &a.report {
+        let q = crate::render::html::Question {
+            scenario_file: a.scenario.display().to_string(),
+            what_ifs: a.whatif.flags(),
+        };
+        crate::render::html::write(path, &crate::render::html::run_report(&q, &out, hw.parallel.tuple_queue_size))?;
+    }
     if let Some(dir) = &a.trace {
         crate::render::trace::write_csv(dir, &out)?;
         if let Some((t, _)) = &out.trace {
