@@ -32,6 +32,7 @@ pub struct RunArgs {
 
 pub fn run(a: RunArgs) -> Result<()> {
     let (sc, hw) = config::load(&a.scenario, &a.hardware, &a.whatif.to_whatif())?;
+    super::print_setting_notes(&sc);
     // What the schema-aware CPU model priced generically, once each.
     for n in crate::exec::cpu_cost::notes(&sc.tables, &sc.plan) {
         eprintln!("pqsim: note: {n}");
