@@ -18,9 +18,9 @@ pub mod text;
 pub mod waits;
 
 pub use contract::run_json;
-pub use explain::{explain, Explain, PlanNode};
+pub use explain::{explain, explain_text, Explain, PlanNode};
 pub use split::{mean_splits, process_splits, Category, Group, ProcessSplit, Times};
-pub use text::{explain_text, run_text};
+pub use text::run_text;
 
 use crate::analysis::stats::Summary;
 use crate::exec::Trace;

@@ -47,7 +47,7 @@ fn gather() -> Explain {
         plans: vec![scan()],
         ..Default::default()
     };
-    Explain { plan: g, planning_time: 0.2, triggers: vec![], execution_time: 121.5 }
+    Explain { plan: g, triggers: vec![], execution_time: 121.5 }
 }
 
 fn prediction() -> Prediction {
@@ -92,17 +92,24 @@ fn prediction() -> Prediction {
 }
 
 #[test]
-fn explain_text_layout_node_line_then_details_then_workers() {
-    let t = explain_text(&gather());
+fn explain_text_is_in_postgresql_layout() {
+    let mut doc = gather();
+    doc.plan.startup_cost = Some(1000.0);
+    doc.plan.total_cost = Some(2000.5);
+    doc.plan.plan_rows = Some(3000);
+    doc.plan.buffers =
+        Some(super::explain::Buffers { shared_hit: 5, shared_read: 7, temp_written: 2, ..Default::default() });
+    let t = explain_text(&doc);
+    // Root at column 0, its details at 2; a child's arrow at 2 and its details at 8.
     let want = "\
-Gather  (actual time=2.000..120.000 rows=3000 loops=1)
+Gather  (cost=1000.00..2000.50 rows=3000 width=4) (actual time=2.000..120.000 rows=3000 loops=1)
   Workers Planned: 2
   Workers Launched: 2
+  Buffers: shared hit=5 read=7, temp written=2
   ->  Parallel Seq Scan on t  (actual time=0.500..100.250 rows=1000 loops=3)
-      Filter: (x > 1)
-      Rows Removed by Filter: 7
-      Worker 0:  actual time=1.000..99.000 rows=900 loops=1
-Planning Time: 0.200 ms
+        Filter: (x > 1)
+        Rows Removed by Filter: 7
+        Worker 0:  actual time=1.000..99.000 rows=900 loops=1
 Execution Time: 121.500 ms
 ";
     assert_eq!(t, want);
@@ -130,16 +137,32 @@ fn subplans_get_their_name_line_and_sorts_their_method_per_worker() {
     sort.plans = vec![sub];
     doc.plan.plans = vec![sort];
     let t = explain_text(&doc);
-    assert!(t.contains("\n      Sort Key: a, b DESC\n      Sort Method: quicksort  Memory: 25kB\n"), "{t}");
-    assert!(t.contains("\n      Worker 0:  Sort Method: external merge  Disk: 900kB\n"), "{t}");
-    assert!(t.contains("\n          SubPlan 1\n        ->  Parallel Seq Scan on t"), "{t}");
+    assert!(t.contains("\n        Sort Key: a, b DESC\n        Sort Method: quicksort  Memory: 25kB\n"), "{t}");
+    assert!(t.contains("\n        Worker 0:  Sort Method: external merge  Disk: 900kB\n"), "{t}");
+    // The SubPlan's name at its parent's details column, its plan's arrow 2 further.
+    assert!(t.contains("\n        SubPlan 1\n          ->  Parallel Seq Scan on t"), "{t}");
+}
+
+#[test]
+fn aggregates_are_named_by_strategy_and_unrun_nodes_say_never_executed() {
+    let mut doc = gather();
+    let mut agg = scan();
+    agg.node_type = "Aggregate";
+    agg.parallel_aware = false;
+    agg.relation_name = None;
+    agg.strategy = Some("Sorted");
+    agg.partial_mode = Some("Finalize");
+    agg.actual_loops = 0;
+    doc.plan.plans = vec![agg];
+    let t = explain_text(&doc);
+    assert!(t.contains("->  Finalize GroupAggregate (never executed)\n"), "{t}");
 }
 
 #[test]
 fn plan_node_json_has_postgresql_keys_in_order_and_omits_what_does_not_apply() {
     let v = serde_json::to_value(gather()).unwrap();
     let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(keys, ["Plan", "Planning Time", "Triggers", "Execution Time"]);
+    assert_eq!(keys, ["Plan", "Triggers", "Execution Time"]);
     let g = &v["Plan"];
     let keys: Vec<&str> = g.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(
