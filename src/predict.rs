@@ -54,6 +54,7 @@ pub fn run_scenario_with(
             hw,
             output: sc.output,
             plan: &d.plan,
+            workers_planned: d.workers_planned,
             workers_launched: d.workers_launched,
             seed: replication_seed(seed, r),
             trace,

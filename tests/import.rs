@@ -129,7 +129,7 @@ fn not_exists_is_a_hash_anti_join() {
     let (sc, _, _) = import("notexists_analyze");
     let hj = find(&sc.plan, &|n| matches!(n, Node::HashJoin { .. })).expect("hash join");
     let Node::HashJoin { join_type, rows_per_outer, parallel, .. } = hj else { panic!() };
-    assert_eq!(join_type, "Anti");
+    assert_eq!(*join_type, pqsim::model::JoinType::Anti);
     assert_eq!(*rows_per_outer, 0.0);
     assert!(!parallel, "session_product_list has parallel_workers = 0: a private hash per participant");
 }

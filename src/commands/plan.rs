@@ -23,8 +23,11 @@ pub fn run(a: PlanArgs) -> Result<()> {
     let (sc, _hw) = config::load(&a.scenario, &a.hardware, &a.whatif.to_whatif())?;
     let d = crate::planner::decide(&sc);
     match a.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&d.json).expect("json")),
-        Format::Text => print!("{}", d.text),
+        Format::Json => {
+            let json = crate::report::plan::PlanJson::new(&d);
+            println!("{}", serde_json::to_string_pretty(&json).expect("json"))
+        }
+        Format::Text => print!("{}", d.render_text()),
     }
     Ok(())
 }

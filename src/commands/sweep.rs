@@ -15,10 +15,9 @@
 
 use super::WhatIfArgs;
 use crate::analysis::stats::{self, Summary};
-use crate::config::{self, TableOverride};
+use crate::config::{self, TableKey, TableOverride};
 use crate::error::{Error, Result};
 use crate::model::guc;
-use crate::model::units;
 use crate::model::{Hardware, Scenario};
 use crate::predict::{self, RunOutput};
 use crate::render::plot::{self, Overlay, OverlayKind, SeriesWithError, StackedBar};
@@ -121,7 +120,7 @@ pub struct CompareArgs {
 #[derive(Debug, Clone)]
 pub enum Target {
     Guc(&'static guc::GucDef),
-    Table { table: String, key: String },
+    Table { table: String, key: TableKey },
 }
 
 impl PartialEq for Target {
@@ -143,8 +142,6 @@ pub struct Vary {
     pub values: Vec<String>,
 }
 
-const TABLE_KEYS: [&str; 6] = ["rows", "pages", "size", "width", "parallel_workers", "index_pages"];
-
 /// Parse `KEY=LIST` (clap value parser; errors become exit code 2).
 pub fn parse_vary(s: &str) -> std::result::Result<Vary, String> {
     let (key, list) =
@@ -154,13 +151,16 @@ pub fn parse_vary(s: &str) -> std::result::Result<Vary, String> {
         return Err(format!("expected KEY=LIST (e.g. {WORKERS_KEY}=0..8), got \"{s}\""));
     }
     let target = if let Some((table, tkey)) = key.rsplit_once('.') {
-        if table.is_empty() || !TABLE_KEYS.contains(&tkey) {
-            return Err(format!(
-                "\"{key}\" is not a table what-if: use NAME.KEY with KEY one of {}",
-                TABLE_KEYS.join(", ")
-            ));
-        }
-        Target::Table { table: table.to_string(), key: tkey.to_string() }
+        let tkey = match TableKey::parse(tkey) {
+            Some(k) if !table.is_empty() => k,
+            _ => {
+                return Err(format!(
+                    "\"{key}\" is not a table what-if: use NAME.KEY with KEY one of {}",
+                    config::table_keys_text()
+                ))
+            }
+        };
+        Target::Table { table: table.to_string(), key: tkey }
     } else {
         let def = guc::lookup(&key.to_ascii_lowercase()).ok_or_else(|| {
             format!(
@@ -175,7 +175,9 @@ pub fn parse_vary(s: &str) -> std::result::Result<Vary, String> {
             Target::Guc(def) => {
                 guc::parse_value(def, v).map_err(|e| format!("{key}: {e}"))?;
             }
-            Target::Table { key: tkey, .. } => check_table_value(tkey, v).map_err(|e| format!("{key}={v}: {e}"))?,
+            Target::Table { key: tkey, .. } => {
+                tkey.value(v).map_err(|e| format!("{key}={v}: {e}"))?;
+            }
         }
     }
     let key = match &target {
@@ -219,17 +221,6 @@ fn parse_list(list: &str) -> std::result::Result<Vec<String>, String> {
     Ok(out)
 }
 
-fn check_table_value(key: &str, v: &str) -> std::result::Result<(), String> {
-    if key == "size" {
-        return units::parse_bytes(v).map(|_| ());
-    }
-    let x: f64 = v.trim().replace('_', "").parse().map_err(|_| format!("expected a number, got \"{v}\""))?;
-    if !x.is_finite() || x < 0.0 {
-        return Err("must be zero or positive".into());
-    }
-    Ok(())
-}
-
 impl Vary {
     /// The value as a number for plotting: settings in their base unit, booleans 0/1, enums
     /// their position in the list, table sizes in bytes.
@@ -241,8 +232,7 @@ impl Vary {
                 Ok(guc::Value::Bool(b)) => f64::from(u8::from(b)),
                 _ => i as f64,
             },
-            Target::Table { key, .. } if key == "size" => units::parse_bytes(v).unwrap_or(i as f64),
-            Target::Table { .. } => v.trim().replace('_', "").parse().unwrap_or(i as f64),
+            Target::Table { key, .. } => key.value(v).unwrap_or(i as f64),
         }
     }
 
@@ -410,7 +400,7 @@ fn point_whatif(base: &WhatIfArgs, vary: &[Vary], idx: &[usize]) -> WhatIfArgs {
         match &v.target {
             Target::Guc(def) => w.set.push((def.name.to_string(), v.values[i].clone())),
             Target::Table { table, key } => {
-                w.table.push(TableOverride { table: table.clone(), key: key.clone(), value: v.values[i].clone() })
+                w.table.push(TableOverride::new(table, *key, &v.values[i]).expect("checked when parsed"))
             }
         }
     }
@@ -663,7 +653,9 @@ pub fn run_sweep(a: SweepArgs) -> Result<()> {
         )));
     }
 
-    // Load every point first: bad input fails before any simulation runs.
+    // Load every point first: bad input fails before any simulation runs. The scenario is
+    // read once; each point applies its what-ifs in memory.
+    let scenario_text = config::read_text(&a.scenario)?;
     let mut points = vec![];
     let mut hw_names: Vec<String> = vec![];
     let mut hw_hashes = BTreeMap::new();
@@ -674,7 +666,7 @@ pub fn run_sweep(a: SweepArgs) -> Result<()> {
         }
         for idx in &combos {
             let w = point_whatif(&a.whatif, &a.vary, idx);
-            let (sc, hwp) = config::load(&a.scenario, hname, &w.to_whatif()).map_err(|e| {
+            let (sc, hwp) = config::load_str(&a.scenario, &scenario_text, hname, &w.to_whatif()).map_err(|e| {
                 let desc = describe(&a.vary, idx);
                 with_context(e, &format!("grid point {desc} on {hname}"))
             })?;
@@ -686,7 +678,7 @@ pub fn run_sweep(a: SweepArgs) -> Result<()> {
                     )));
                 }
                 hw_names.push(hwp.name.clone());
-                hw_hashes.insert(hwp.name.clone(), file_hash(&config::resolve_hardware(hname)?)?);
+                hw_hashes.insert(hwp.name.clone(), fnv1a(config::hardware_source(hname)?.text.as_bytes()));
             }
             points.push(Point { hw: h, idx: idx.clone(), sc, hwp });
         }
@@ -1506,7 +1498,7 @@ mod tests {
         assert_eq!(v.values, ["4MB", "64MB"]);
         assert_eq!(v.numeric(1), 65536.0);
         let v = parse_vary("lineitem.rows=1000,2000").unwrap();
-        assert_eq!(v.target, Target::Table { table: "lineitem".into(), key: "rows".into() });
+        assert_eq!(v.target, Target::Table { table: "lineitem".into(), key: TableKey::Rows });
     }
 
     #[test]

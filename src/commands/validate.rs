@@ -203,9 +203,8 @@ fn load_sql(r: &Rows) -> Vec<String> {
 }
 
 /// The profile's speed reference time (`[calibration] speed_reference_ms`), if it has one.
-pub fn profile_speed_reference(path: &Path) -> Option<f64> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let t: toml::Table = toml::from_str(&text).ok()?;
+pub fn profile_speed_reference(text: &str) -> Option<f64> {
+    let t: toml::Table = toml::from_str(text).ok()?;
     let c = t.get("calibration")?.as_table()?;
     let v = c.get("speed_reference_ms")?;
     v.as_float().or_else(|| v.as_integer().map(|i| i as f64)).filter(|x| *x > 0.0)
@@ -260,7 +259,8 @@ pub struct Report {
 }
 
 pub fn run_cli(a: &ValidateArgs) -> Result<()> {
-    let profile_path = crate::config::resolve_hardware(&a.profile)?;
+    // A profile name (embedded or configs/hardware/NAME.toml) or a path.
+    let profile_path = PathBuf::from(&a.profile);
     let command = format!(
         "pqsim validate --scale {} --profile {} --output {} --reps {}",
         a.scale.name(),
@@ -323,7 +323,8 @@ struct Grid {
 
 pub fn run(o: &Options) -> Result<Report> {
     let t0 = Instant::now();
-    let hw: Hardware = crate::config::load_hardware(&o.profile_path, &[])?;
+    let profile = crate::config::hardware_source(&o.profile_path.to_string_lossy())?;
+    let hw: Hardware = crate::config::load_hardware_str(&profile.label, &profile.text, &[])?;
     let started = now_unix();
     eprintln!("pqsim validate: starting a throwaway PostgreSQL 15 server");
     let server = ThrowawayServer::start().map_err(|e| Error::Postgres(e.to_string()))?;
@@ -463,7 +464,7 @@ pub fn run(o: &Options) -> Result<Report> {
     server.stop().map_err(|e| Error::Postgres(e.to_string()))?;
 
     // Results: measured times rescaled to the profile's machine speed, and raw.
-    let (anchor, anchor_source) = match profile_speed_reference(&o.profile_path) {
+    let (anchor, anchor_source) = match profile_speed_reference(&profile.text) {
         Some(a) => (a, format!("the profile's [calibration] speed_reference_ms ({a:.2} ms)")),
         None => {
             let a = quantile(&all_refs, 0.1);

@@ -11,6 +11,7 @@
 //! or taken from caller-supplied catalog statistics ([`TableStats`], `--table NAME.rows=N`), and
 //! the scenario says which in a comment next to the number. No I/O here except [`import_file`].
 
+use crate::config::TableKey;
 use crate::error::{Error, Result};
 use crate::model::guc::Settings;
 use crate::model::{heap_pages, maxalign, BLCKSZ};
@@ -83,24 +84,15 @@ pub fn run_cli(a: &ImportArgs) -> Result<()> {
     let mut stats: BTreeMap<String, TableStats> = BTreeMap::new();
     for o in &a.table {
         let e = stats.entry(o.table.clone()).or_default();
-        let num: f64 = o.value.trim().replace('_', "").parse().map_err(|_| {
-            Error::input(format!("--table {}.{}: expected a number, got \"{}\"", o.table, o.key, o.value))
-        })?;
-        if !(num.is_finite() && num >= 0.0) {
-            return Err(Error::input(format!("--table {}.{}: must be zero or positive", o.table, o.key)));
-        }
-        match o.key.as_str() {
-            "rows" => e.rows = Some(num),
-            "pages" => e.pages = Some(num.ceil().max(1.0)),
-            "width" => e.width = Some(num.max(1.0)),
-            "parallel_workers" => e.parallel_workers = Some(num.min(1024.0) as u32),
-            "index_pages" => e.index_pages = Some(num.ceil().max(1.0)),
-            other => {
-                return Err(Error::input(format!(
-                    "--table {}.{other}: unknown key (use rows, pages, width, parallel_workers or index_pages)",
-                    o.table
-                )))
-            }
+        // The key and the value's range were checked when the flag was parsed.
+        let num = o.number;
+        match o.key {
+            TableKey::Rows => e.rows = Some(num),
+            TableKey::Pages => e.pages = Some(num.ceil().max(1.0)),
+            TableKey::Size => e.pages = Some((num / BLCKSZ).ceil().max(1.0)),
+            TableKey::Width => e.width = Some(num.max(1.0)),
+            TableKey::ParallelWorkers => e.parallel_workers = Some(num as u32),
+            TableKey::IndexPages => e.index_pages = Some(num.ceil().max(1.0)),
         }
     }
     let stem = a.explain_json.file_stem().and_then(|s| s.to_str()).unwrap_or("imported");
@@ -127,10 +119,8 @@ pub fn run_cli(a: &ImportArgs) -> Result<()> {
 /// Load the produced TOML with the scenario loader: an importer bug must not produce a file
 /// `run` rejects.
 pub fn check_loads(toml_text: &str) -> Result<crate::model::Scenario> {
-    let dir = tempfile::tempdir().map_err(|e| Error::Simulation(format!("temporary directory: {e}")))?;
-    let path = dir.path().join("imported.toml");
-    std::fs::write(&path, toml_text).map_err(|e| Error::io(&path, e))?;
-    crate::config::load_scenario(&path, &[], &[]).map_err(|e| match e {
+    let label = std::path::Path::new("imported.toml");
+    crate::config::load_scenario_str(label, toml_text, &[], &[]).map_err(|e| match e {
         Error::Input { msg, .. } => {
             Error::Simulation(format!("the imported scenario does not load (an importer bug): {msg}"))
         }

@@ -13,6 +13,7 @@
 
 pub mod contract;
 pub mod explain;
+pub mod plan;
 pub mod split;
 pub mod text;
 pub mod waits;

@@ -98,7 +98,7 @@ fn base_node(n: &Node, sc: &Scenario, parent_rel: Option<&'static str>) -> PlanN
             o.alias = Some(sc.tables[*table].name.clone());
         }
         Node::HashJoin { join_type, .. } | Node::NestedLoop { join_type, .. } => {
-            o.join_type = Some(join_type.clone());
+            o.join_type = Some(join_type.name().to_string());
         }
         _ => {}
     }

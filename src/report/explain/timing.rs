@@ -72,7 +72,7 @@ pub fn build_owners<'n>(n: &'n Node, is_worker: bool, settings: &crate::model::g
     match n {
         Node::SeqScan { filter, .. } | Node::IndexScan { filter, .. } => {
             if let Some(sp) = filter.as_ref().and_then(|f| f.subplan.as_ref()) {
-                if crate::exec::compile::subplan_is_hashable(sp.rows, sp.width, settings) || !is_worker {
+                if crate::model::subplan_is_hashable(sp.rows, sp.width, settings) || !is_worker {
                     out.push(n);
                 }
             }
