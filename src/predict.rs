@@ -94,7 +94,7 @@ pub fn run_scenario_with(
         splits: report::mean_splits(std::slice::from_ref(&splits[rep])),
         stalls: stalls[rep],
         events: res.events,
-        explain: report::explain(sc, hw, &d.plan, &compiled, &res),
+        explain: report::explain(sc, hw, &d.plan, Some(&d.report.costed), &compiled, &res),
         wait_samples,
     };
     let p80 = one_run_interval(&walls, summary.mean, hw.run_sigma);

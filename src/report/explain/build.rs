@@ -6,6 +6,7 @@ use super::{r3, Buffers, Explain, HashInfo, PlanNode, SortSpace, WorkerActual};
 use crate::exec::compile::Breaker;
 use crate::exec::{Compiled, Env, Mode, ProcessResult, SimResult};
 use crate::model::*;
+use crate::planner::Costed;
 
 struct Ctx<'a> {
     t: Timing<'a>,
@@ -626,15 +627,52 @@ fn breakers_above_gather(n: &Node) -> usize {
     }
 }
 
-/// The `EXPLAIN (ANALYZE, BUFFERS)` document of one simulated execution.
-pub fn explain(sc: &Scenario, hw: &Hardware, plan: &Node, c: &Compiled, r: &SimResult) -> Explain {
+/// The planner's estimates on the node and its children, position by position (the costed
+/// plan has EXPLAIN's shape): "Startup Cost", "Total Cost", "Plan Rows", "Plan Width", and the
+/// planner's aggregate Strategy, so that `plan` and `run` agree.
+fn attach_costs(o: &mut PlanNode, c: &Costed) {
+    if c.node_type != o.node_type {
+        return;
+    }
+    let r2 = |x: f64| (x * 100.0).round() / 100.0;
+    o.startup_cost = Some(r2(c.startup));
+    o.total_cost = Some(r2(c.total));
+    o.plan_rows = Some(c.rows.max(0.0).round() as u64);
+    o.plan_width = Some(c.width.round() as i64);
+    if let Some((_, s)) = c.details.iter().find(|(k, _)| *k == "Strategy") {
+        o.strategy = match s.as_str() {
+            "Plain" => Some("Plain"),
+            "Sorted" => Some("Sorted"),
+            "Hashed" => Some("Hashed"),
+            "Mixed" => Some("Mixed"),
+            _ => o.strategy,
+        };
+    }
+    for (child, cc) in o.plans.iter_mut().zip(&c.children) {
+        attach_costs(child, cc);
+    }
+}
+
+/// The `EXPLAIN (ANALYZE, BUFFERS)` document of one simulated execution; `costed`: the
+/// planner's estimates for the same plan.
+pub fn explain(
+    sc: &Scenario,
+    hw: &Hardware,
+    plan: &Node,
+    costed: Option<&Costed>,
+    c: &Compiled,
+    r: &SimResult,
+) -> Explain {
     let env =
         Env { tables: &sc.tables, settings: &sc.settings, hw, output: sc.output, workers_planned: c.workers_planned };
     let ctx = Ctx { t: Timing { sc, env, c, r } };
-    let root = if plan.find_gather().is_some() {
+    let mut root = if plan.find_gather().is_some() {
         above_node(&ctx, plan, None, 0.0)
     } else {
         below_node(&ctx, plan, plan, None)
     };
+    if let Some(cp) = costed {
+        attach_costs(&mut root, cp);
+    }
     Explain { plan: root, triggers: vec![], execution_time: r3(ms(r.wall)) }
 }
