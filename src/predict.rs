@@ -9,7 +9,7 @@ use crate::engine::streams;
 use crate::error::{Error, Result};
 use crate::exec::{self, Compiled, RunSpec, SimResult};
 use crate::model::{Hardware, Node, OutputMode, Scenario};
-use crate::planner::decide;
+use crate::planner::{decide, Decision};
 use crate::report::{self, waits, Representative};
 
 pub use crate::report::Prediction;
@@ -34,7 +34,20 @@ pub struct Options {
 
 /// `run_scenario_with` without wait samples (sweeps, compare, calibration).
 pub fn run_scenario(sc: &Scenario, hw: &Hardware, seed: u64, replications: u32, trace: bool) -> Result<Prediction> {
-    run_scenario_with(sc, hw, seed, replications, &Options { trace, sample_period_ms: None })
+    run_decided(sc, hw, &decide(sc), seed, replications, trace)
+}
+
+/// [`run_scenario`] with the plan decision already made (`d` must be `decide(sc)`): callers that
+/// simulate one scenario many times plan it once.
+pub fn run_decided(
+    sc: &Scenario,
+    hw: &Hardware,
+    d: &Decision,
+    seed: u64,
+    replications: u32,
+    trace: bool,
+) -> Result<Prediction> {
+    run_decided_with(sc, hw, d, seed, replications, &Options { trace, sample_period_ms: None })
 }
 
 /// Replicate the scenario, summarise the wall times, and describe the representative one.
@@ -45,7 +58,18 @@ pub fn run_scenario_with(
     replications: u32,
     o: &Options,
 ) -> Result<Prediction> {
-    let d = decide(sc);
+    run_decided_with(sc, hw, &decide(sc), seed, replications, o)
+}
+
+/// [`run_scenario_with`] with the plan decision already made.
+pub fn run_decided_with(
+    sc: &Scenario,
+    hw: &Hardware,
+    d: &Decision,
+    seed: u64,
+    replications: u32,
+    o: &Options,
+) -> Result<Prediction> {
     let detail = o.trace || o.sample_period_ms.is_some();
     let sim = |r: u32, trace: bool| {
         let spec = RunSpec {

@@ -104,9 +104,15 @@ pub fn load_str(label: &Path, scenario: &str, hardware: &str, w: &WhatIf) -> Res
     let source = hardware_source(hardware)?;
     let hw = load_hardware_str(&source.label, &source.text, &w.hw)?;
     let sc = load_scenario_str(label, scenario, &w.set, &w.table)?;
-    let mut sc = sc.with_hardware_settings(&hw);
+    Ok((for_hardware(sc, &hw, w), hw))
+}
+
+/// A loaded scenario made ready for one machine: the machine's settings under the scenario's,
+/// and `--measure` applied.
+pub fn for_hardware(sc: Scenario, hw: &Hardware, w: &WhatIf) -> Scenario {
+    let mut sc = sc.with_hardware_settings(hw);
     if let Some(m) = w.measure {
         sc.output = m;
     }
-    Ok((sc, hw))
+    sc
 }

@@ -5,6 +5,7 @@
 
 use crate::error::{Error, Result};
 use crate::exec::Trace;
+use crate::render::atomic;
 use crate::render::plot::{self, Lane, QueueSeries};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -130,6 +131,25 @@ pub fn write(dir: &Path, trace: &Trace, title: &str, capacity_bytes: f64) -> Res
     Ok(written)
 }
 
+/// `run --trace`: the first replication's state intervals and queue fill as CSV
+/// (`states.csv`, `queues.csv`), each written atomically.
+pub fn write_csv(dir: &Path, out: &crate::predict::RunOutput) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let Some((trace, _)) = &out.trace else { return Ok(()) };
+    let states = trace.intervals.iter().map(|iv| {
+        vec![
+            process_name(iv.process),
+            iv.state.label().to_string(),
+            format!("{:.6}", iv.start as f64 / 1e6),
+            format!("{:.6}", iv.end as f64 / 1e6),
+        ]
+    });
+    atomic::write_csv(&dir.join("states.csv"), &["process", "state", "start_ms", "end_ms"], states)?;
+    let queues =
+        trace.queue.iter().map(|(t, j, b)| vec![format!("{:.6}", *t as f64 / 1e6), j.to_string(), format!("{b:.0}")]);
+    atomic::write_csv(&dir.join("queues.csv"), &["time_ms", "worker", "bytes_used"], queues)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,29 +165,4 @@ mod tests {
         assert!(t.iter().any(|p| p.1 == 1e6));
         assert!(t.windows(2).all(|w| w[0].0 <= w[1].0));
     }
-}
-
-/// `run --trace`: the first replication's state intervals and queue fill as CSV.
-pub fn write_csv(dir: &Path, out: &crate::predict::RunOutput) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let Some((trace, _)) = &out.trace else { return Ok(()) };
-    let mut w = csv::Writer::from_path(dir.join("states.csv")).map_err(|e| Error::Simulation(e.to_string()))?;
-    let _ = w.write_record(["process", "state", "start_ms", "end_ms"]);
-    for iv in &trace.intervals {
-        let name = if iv.process == 0 { "leader".to_string() } else { format!("worker {}", iv.process - 1) };
-        let _ = w.write_record([
-            name,
-            iv.state.label().to_string(),
-            format!("{:.6}", iv.start as f64 / 1e6),
-            format!("{:.6}", iv.end as f64 / 1e6),
-        ]);
-    }
-    w.flush().map_err(|e| Error::io(dir, e))?;
-    let mut q = csv::Writer::from_path(dir.join("queues.csv")).map_err(|e| Error::Simulation(e.to_string()))?;
-    let _ = q.write_record(["time_ms", "worker", "bytes_used"]);
-    for (t, j, b) in &trace.queue {
-        let _ = q.write_record([format!("{:.6}", *t as f64 / 1e6), j.to_string(), format!("{b:.0}")]);
-    }
-    q.flush().map_err(|e| Error::io(dir, e))?;
-    Ok(())
 }
