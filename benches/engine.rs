@@ -50,6 +50,7 @@ fn seed_run(c: &mut Criterion) {
                 workers_launched: 8,
                 seed: 1,
                 trace: false,
+                max_steps: pqsim::exec::DEFAULT_MAX_STEPS,
             };
             black_box(simulate(&spec).unwrap().1.wall)
         })
@@ -69,6 +70,7 @@ fn seed_run(c: &mut Criterion) {
                 workers_launched: 4,
                 seed: 1,
                 trace: false,
+                max_steps: pqsim::exec::DEFAULT_MAX_STEPS,
             };
             black_box(simulate(&spec).unwrap().1.events)
         })

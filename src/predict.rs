@@ -82,8 +82,9 @@ pub fn run_decided_with(
             workers_launched: d.workers_launched,
             seed: replication_seed(seed, r),
             trace,
+            max_steps: exec::DEFAULT_MAX_STEPS,
         };
-        exec::simulate(&spec).map_err(Error::Simulation)
+        exec::simulate(&spec).map_err(Error::from)
     };
     let mut walls = vec![];
     let mut stalls = vec![];

@@ -6,8 +6,13 @@
 //! - `streams`: seeded, independent random streams, one per named consumer.
 //! - `fluid`: fair sharing of capacity-limited resources (cores, disk bandwidth) among the
 //!   activities using them, recomputed by the caller at every transition (SimGrid-style).
+//! - `model`: the run loop. A model implements `Model` (next transition, advance, handle);
+//!   `model::run` drives it from transition to transition.
 
 pub mod fluid;
+pub mod model;
+
+pub use model::{run, Halt, Model};
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashSet};

@@ -10,8 +10,9 @@ pub mod scan;
 pub mod sim;
 
 pub use compile::{compile, Compiled, Env, Mode};
-pub use sim::{Accounting, Interval, ProcessResult, SimResult, State, Trace};
+pub use sim::{Accounting, Interval, Milestones, ProcessResult, SimResult, State, SubPlanGather, Trace};
 
+use crate::error::SimError;
 use crate::model::guc::Settings;
 use crate::model::{Hardware, Node, OutputMode, Table};
 
@@ -29,9 +30,15 @@ pub struct RunSpec<'a> {
     pub workers_launched: u32,
     pub seed: u64,
     pub trace: bool,
+    /// Give up after this many steps (`DEFAULT_MAX_STEPS` unless a caller needs more).
+    pub max_steps: u64,
 }
 
-pub fn simulate(spec: &RunSpec) -> Result<(Compiled, SimResult), String> {
+/// Steps grow with scan chunks and tuple-queue batches, never with rows: fifty million is far
+/// beyond any shipped scenario and stops a model that never ends.
+pub const DEFAULT_MAX_STEPS: u64 = 50_000_000;
+
+pub fn simulate(spec: &RunSpec) -> Result<(Compiled, SimResult), SimError> {
     let planned = spec.workers_planned;
     let env = Env {
         tables: spec.tables,
@@ -45,6 +52,7 @@ pub fn simulate(spec: &RunSpec) -> Result<(Compiled, SimResult), String> {
         Mode::Serial => 0,
         _ => spec.workers_launched.min(compiled.workers_planned),
     };
-    let result = sim::Sim::new(&compiled, spec.hw, spec.settings, launched, spec.seed, spec.trace).run()?;
+    let result =
+        sim::Sim::new(&compiled, spec.hw, spec.settings, launched, spec.seed, spec.trace).run(spec.max_steps)?;
     Ok((compiled, result))
 }

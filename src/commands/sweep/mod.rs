@@ -207,6 +207,7 @@ fn in_pool<T: Send>(threads: Option<u16>, f: impl FnOnce() -> T + Send) -> Resul
 fn with_context(e: Error, ctx: &str) -> Error {
     match e {
         Error::Simulation(m) => Error::Simulation(format!("{ctx}: {m}")),
+        Error::Sim(e) => Error::Simulation(format!("{ctx}: {e}")),
         Error::Input { loc, msg } => Error::Input { loc, msg: format!("{ctx}: {msg}") },
         other => other,
     }

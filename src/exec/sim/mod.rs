@@ -1,0 +1,230 @@
+//! The PostgreSQL executor model: a leader and its workers as processes sharing CPU cores and
+//! disk bandwidth, one byte-bounded tuple queue per worker with shm_mq's flush rules, the
+//! Gather / Gather Merge read policy, Parallel Seq Scan chunks, Parallel Hash barriers and the
+//! tuple bound of a LIMIT. Time advances from transition to transition; between them every
+//! activity progresses at a constant rate (fluid), so the number of events grows with chunks
+//! and queue batches, not with rows.
+
+use super::compile::*;
+use super::scan::{ParticipantScan, SharedScan};
+use crate::engine::fluid::{self, Demand};
+use crate::engine::{streams, EventQueue, Time};
+use crate::model::guc::Settings;
+use crate::model::*;
+use rand::rngs::StdRng;
+use rand::RngExt;
+use rand_distr::{Distribution, LogNormal, Normal};
+
+const EPS: f64 = 1e-9;
+
+mod build;
+mod gather;
+mod pipeline;
+mod process;
+mod queue;
+mod result;
+mod run;
+#[cfg(test)]
+mod tests;
+
+use build::SharedBuild;
+use gather::LeaderMode;
+use process::{Act, Event, Flow, FlowKind, Phase, Proc};
+use queue::Queue;
+pub use result::*;
+
+pub struct Sim<'a> {
+    c: &'a Compiled,
+    hw: &'a Hardware,
+    settings: &'a Settings,
+    q: EventQueue<Event>,
+    procs: Vec<Proc>,
+    queues: Vec<Queue>,
+    scan: SharedScan,
+    shared_builds: Vec<Option<SharedBuild>>,
+    qcap: f64,
+    tuple_bytes: f64,
+    mode: LeaderMode,
+    next_reader: usize,
+    pulled: f64,
+    gather_first_row: Option<Time>,
+    gather_end: Option<Time>,
+    top_rows_in: f64,
+    top_rows_out: f64,
+    local_rows_total: f64,
+    stalls: u64,
+    trace: Option<Trace>,
+    finished_at: Option<Time>,
+    steps: u64,
+    /// The leader runs `Compiled::post` after a SubPlan's Gather.
+    post_phase: bool,
+    subplan_gather: Option<SubPlanGather>,
+}
+
+fn lognormal_around(rng: &mut StdRng, median: f64, sigma: f64) -> f64 {
+    if median <= 0.0 {
+        return 0.0;
+    }
+    if sigma <= 0.0 {
+        return median;
+    }
+    LogNormal::new(median.ln(), sigma).map(|d| d.sample(rng)).unwrap_or(median)
+}
+
+impl<'a> Sim<'a> {
+    pub fn new(
+        c: &'a Compiled,
+        hw: &'a Hardware,
+        settings: &'a Settings,
+        launched: u32,
+        seed: u64,
+        trace: bool,
+    ) -> Self {
+        let n = 1 + launched as usize;
+        let mut procs = Vec::with_capacity(n);
+        for i in 0..n {
+            let pipe = if i == 0 { &c.leader } else { &c.worker };
+            procs.push(Proc {
+                is_worker: i > 0,
+                phase: Phase::Startup,
+                act: Act::Idle,
+                gen: 0,
+                acct: Accounting::default(),
+                stalls: 0,
+                scan: ParticipantScan::default(),
+                build_scans: vec![ParticipantScan::default(); pipe.builds.len()],
+                private_left: pipe.source.pages,
+                tuples_scanned: 0.0,
+                pages_scanned: 0.0,
+                rows_streamed: 0.0,
+                rows_out: 0.0,
+                emit_total: 0.0,
+                build_tuples: vec![0.0; pipe.builds.len()],
+                saved: None,
+                ms: Milestones::default(),
+                rng: streams::stream(seed, i as u64),
+                state_since: 0,
+                last_state: State::Idle,
+                participated: false,
+            });
+        }
+        let shared_builds = c
+            .worker
+            .builds
+            .iter()
+            .map(|b| {
+                b.shared.then(|| SharedBuild {
+                    scan: SharedScan::new(b.pages),
+                    attached: vec![false; n],
+                    arrived: vec![false; n],
+                    done: false,
+                })
+            })
+            .collect();
+        Sim {
+            c,
+            hw,
+            settings,
+            q: EventQueue::new(),
+            procs,
+            queues: vec![Queue::default(); launched as usize],
+            scan: SharedScan::new(c.worker.source.pages),
+            shared_builds,
+            qcap: (hw.parallel.tuple_queue_size - 56.0).max(64.0),
+            tuple_bytes: c.queue_tuple_bytes,
+            mode: if c.mode == Mode::GatherMerge { LeaderMode::MergeInit } else { LeaderMode::Gather },
+            next_reader: 0,
+            pulled: 0.0,
+            gather_first_row: None,
+            gather_end: None,
+            top_rows_in: 0.0,
+            top_rows_out: 0.0,
+            local_rows_total: 0.0,
+            stalls: 0,
+            trace: trace.then(Trace::default),
+            finished_at: None,
+            steps: 0,
+            post_phase: false,
+            subplan_gather: None,
+        }
+    }
+
+    fn now(&self) -> Time {
+        self.q.now()
+    }
+
+    fn pipe(&self, p: usize) -> &'a Pipeline {
+        if p == 0 {
+            match (&self.c.post, self.post_phase) {
+                (Some(post), true) => post,
+                _ => &self.c.leader,
+            }
+        } else {
+            &self.c.worker
+        }
+    }
+
+    /// Workers attached to the current Gather (none once the leader runs the post plan).
+    fn n_workers(&self) -> usize {
+        if self.post_phase {
+            0
+        } else {
+            self.queues.len()
+        }
+    }
+
+    fn serial(&self) -> bool {
+        self.c.mode == Mode::Serial || self.post_phase
+    }
+
+    fn snapshot(&self, i: usize) -> ProcessResult {
+        let p = &self.procs[i];
+        ProcessResult {
+            is_worker: p.is_worker,
+            worker_number: if i == 0 { None } else { Some(i as u32 - 1) },
+            acct: p.acct.clone(),
+            stalls: p.stalls,
+            tuples_scanned: p.tuples_scanned,
+            pages_scanned: p.pages_scanned,
+            rows_streamed: p.rows_streamed,
+            rows_out: p.rows_out,
+            build_tuples: p.build_tuples.clone(),
+            participated: p.participated,
+            ms: p.ms.clone(),
+        }
+    }
+
+    /// Does the leader run the plan itself? Always when no worker was launched.
+    fn leader_local(&self) -> bool {
+        self.c.leader_participates || self.n_workers() == 0
+    }
+
+    fn delay(&mut self, p: usize, state: State, dur: f64) {
+        let until = self.now() + dur.max(0.0).round() as Time;
+        self.procs[p].gen += 1;
+        let gen = self.procs[p].gen;
+        self.procs[p].act = Act::Delay { state };
+        self.q.schedule(until, Event::Wake { p, gen });
+    }
+
+    fn set_flow(&mut self, p: usize, mut f: Flow) {
+        f.stop_at = f.total;
+        self.procs[p].gen += 1;
+        self.procs[p].act = Act::Flow(f);
+        self.retarget(p);
+    }
+
+    fn state_of(&self, p: usize) -> State {
+        match &self.procs[p].act {
+            Act::Idle => State::Idle,
+            Act::Delay { state, .. } | Act::Blocked(state) => *state,
+            Act::Flow(f) => {
+                if f.io_bound {
+                    State::Io
+                } else {
+                    State::Cpu
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,281 @@
+//! A participant's own work: chunks of the scan as fluid flows (page costs, read latency, CPU
+//! noise), the tuple bound, and what happens when a flow stops (chunk done, publish point,
+//! queue full, bound or LIMIT reached).
+
+use super::*;
+
+impl<'a> Sim<'a> {
+    /// A flow over `pages` pages holding `tuples` tuples.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn page_flow(
+        &self,
+        kind: FlowKind,
+        pages: f64,
+        tuples: f64,
+        page: &PageCost,
+        cpu_per_tuple: f64,
+        rows_per_tuple: f64,
+        emits: bool,
+    ) -> Flow {
+        let units = tuples.max(1e-9);
+        let per_page = pages / units;
+        let os = page.os_read_ns * per_page;
+        let cpu = cpu_per_tuple + page.cpu_ns * per_page + os;
+        Flow {
+            kind,
+            total: units,
+            done: 0.0,
+            stop_at: units,
+            cpu: cpu.max(1e-6),
+            io: page.disk_bytes * per_page,
+            os_frac: if cpu > 0.0 { os / cpu } else { 0.0 },
+            rows_per_unit: if emits { rows_per_tuple } else { 0.0 },
+            rate: 0.0,
+            io_bound: false,
+        }
+    }
+
+    /// Start a chunk's flow, after a read latency when the data is on disk.
+    pub(super) fn start_with_latency(&mut self, p: usize, mut f: Flow, pages: f64, page: &PageCost, random_reads: f64) {
+        // CPU noise per chunk: run-to-run variation of the machine.
+        let cv = self.hw.cpu_noise_cv;
+        if cv > 0.0 {
+            let z: f64 = Normal::new(0.0, 1.0).map(|d| d.sample(&mut self.procs[p].rng)).unwrap_or(0.0);
+            f.cpu *= (1.0 + cv * z).clamp(0.5, 1.5);
+        } else {
+            let _: f64 = self.procs[p].rng.random();
+        }
+        let mut latency = 0.0;
+        if page.disk_bytes > 0.0 && pages > 0.0 {
+            // Read-ahead restarts at every chunk: one request latency before data flows.
+            latency += self.hw.disk.request_latency_ns;
+        }
+        if random_reads > 0.0 {
+            let concurrent =
+                self.procs.iter().filter(|x| matches!(x.act, Act::Delay { state: State::Io, .. })).count() as f64 + 1.0;
+            latency +=
+                random_reads * self.hw.disk.request_latency_ns * (concurrent / self.hw.disk.queue_depth).max(1.0);
+        }
+        if latency > 0.0 {
+            self.procs[p].saved = Some(f);
+            self.delay(p, State::Io, latency);
+        } else {
+            self.set_flow(p, f);
+        }
+    }
+
+    pub(super) fn start_chunk(&mut self, p: usize) {
+        let pipe = self.pipe(p);
+        // Stop early once the tuple bound is reached (ExecutorRun with a count).
+        if pipe.breakers.is_empty() {
+            if let Some(b) = pipe.bound {
+                if self.procs[p].rows_out >= b - EPS {
+                    self.scan_done(p);
+                    return;
+                }
+            }
+        }
+        let src = &pipe.source;
+        let pages = match src.kind {
+            SourceKind::Shared => self.scan.next_chunk(&mut self.procs[p].scan),
+            SourceKind::Private => {
+                let left = self.procs[p].private_left;
+                if left <= EPS {
+                    None
+                } else {
+                    let chunk = (src.pages / 64.0).ceil().max(1.0).min(left);
+                    self.procs[p].private_left -= chunk;
+                    Some(chunk)
+                }
+            }
+        };
+        let Some(pages) = pages else {
+            self.scan_done(p);
+            return;
+        };
+        if self.procs[p].ms.first_tuple.is_none() {
+            self.procs[p].ms.first_tuple = Some(self.now());
+        }
+        let tuples = pages * src.tuples / src.pages.max(1.0);
+        let emits = pipe.breakers.is_empty();
+        let mut cpu_per_tuple = pipe.cpu_per_tuple;
+        if emits {
+            cpu_per_tuple += pipe.rows_per_tuple * self.out_row_cost(p);
+        }
+        let f = self.page_flow(FlowKind::Scan, pages, tuples, &src.page, cpu_per_tuple, pipe.rows_per_tuple, emits);
+        let random = tuples * src.random_reads_per_tuple;
+        let page = src.page.clone();
+        self.start_with_latency(p, f, pages, &page, random);
+    }
+
+    pub(super) fn scan_done(&mut self, p: usize) {
+        let now = self.now();
+        let send = self.procs[p].acct.mq_send;
+        self.procs[p].ms.scan_end = Some(now);
+        self.procs[p].ms.send_wait_at_scan_end = send;
+        let pipe = self.pipe(p);
+        if pipe.breakers.is_empty() {
+            self.participant_done(p);
+        } else {
+            self.procs[p].phase = Phase::Finish(0);
+            self.procs[p].act = Act::Blocked(State::Cpu);
+            self.participant_continue(p);
+        }
+    }
+
+    pub(super) fn participant_done(&mut self, p: usize) {
+        let now = self.now();
+        self.procs[p].phase = Phase::Done;
+        self.procs[p].ms.done = Some(now);
+        self.procs[p].ms.send_wait_at_done = self.procs[p].acct.mq_send;
+        if self.procs[p].rows_out > 0.0 {
+            self.procs[p].ms.last_row_out = Some(now);
+        }
+        if p == 0 {
+            self.procs[0].act = Act::Blocked(State::Cpu);
+            self.leader_next();
+        } else {
+            // Detach: publish what is pending, mark the queue, wake the leader.
+            let q = &mut self.queues[p - 1];
+            q.written += q.pending;
+            q.pending = 0.0;
+            q.sender_done = true;
+            self.procs[p].act = Act::Idle;
+            self.trace_queue(p - 1);
+            self.wake_leader_for(p - 1);
+        }
+    }
+
+    pub(super) fn on_flow_stop(&mut self, p: usize) {
+        let f = match &self.procs[p].act {
+            Act::Flow(f) => f.clone(),
+            _ => return,
+        };
+        let finished = f.done >= f.total - EPS * f.total.max(1.0);
+        match f.kind {
+            FlowKind::Build(b) => {
+                if finished {
+                    let shared = self.pipe(p).builds[b].shared;
+                    if shared {
+                        self.procs[p].act = Act::Blocked(State::Cpu);
+                        self.start_build(p, b);
+                    } else {
+                        self.finish_build_phase(p, b);
+                    }
+                }
+            }
+            FlowKind::Scan | FlowKind::Emit => self.after_output_flow(p, f, finished),
+            FlowKind::Finish(i) => {
+                let now = self.now();
+                self.procs[p].ms.breakers_end.push(now);
+                let nb = self.pipe(p).breakers.len();
+                self.procs[p].phase = if i + 1 < nb { Phase::Finish(i + 1) } else { Phase::Emit };
+                self.procs[p].act = Act::Blocked(State::Cpu);
+                self.participant_continue(p);
+            }
+            FlowKind::Drain(j) => self.after_drain(j),
+            FlowKind::Merge => self.after_merge(),
+            FlowKind::TopFinish(i) => {
+                self.procs[0].act = Act::Blocked(State::Cpu);
+                self.top_step(i + 1);
+            }
+            FlowKind::TopEmit => self.finish_query(),
+        }
+    }
+
+    pub(super) fn after_output_flow(&mut self, p: usize, f: Flow, finished: bool) {
+        let pipe = self.pipe(p);
+        let now = self.now();
+        let bound_hit = pipe.bound.is_some_and(|b| self.procs[p].rows_out >= b - 1e-6) && f.rows_per_unit > 0.0;
+        if p > 0 {
+            // Worker: publish / full / detached checks.
+            let s = self.tuple_bytes;
+            let j = p - 1;
+            if self.queues[j].receiver_detached && f.rows_per_unit > 0.0 {
+                self.participant_done(p);
+                return;
+            }
+            if self.queues[j].pending > self.qcap / 4.0 {
+                let q = &mut self.queues[j];
+                q.written += q.pending;
+                q.pending = 0.0;
+                self.trace_queue(j);
+                self.wake_leader_for(j);
+            }
+            if bound_hit {
+                if f.kind == FlowKind::Scan {
+                    self.scan_done(p);
+                } else {
+                    self.participant_done(p);
+                }
+                return;
+            }
+            let q = &self.queues[j];
+            let free = self.qcap - (q.written + q.pending - q.read);
+            if !finished && free < s * 0.5 {
+                // Queue full: publish everything and sleep on MessageQueueSend.
+                let q = &mut self.queues[j];
+                q.written += q.pending;
+                q.pending = 0.0;
+                q.sender_blocked = true;
+                self.stalls += 1;
+                self.procs[p].stalls += 1;
+                self.procs[p].saved = Some(f);
+                self.procs[p].act = Act::Blocked(State::MqSend);
+                self.trace_queue(j);
+                self.wake_leader_for(j);
+                return;
+            }
+            if !finished {
+                // A publish point: continue the same flow.
+                if let Act::Flow(fl) = &mut self.procs[p].act {
+                    fl.stop_at = fl.total;
+                }
+                self.retarget(p);
+                return;
+            }
+        } else {
+            if self.procs[0].ms.first_row_out.is_some()
+                && self.gather_first_row.is_none()
+                && self.procs[0].rows_out > 0.0
+            {
+                self.gather_first_row = self.procs[0].ms.first_row_out;
+            }
+            let limit_hit = self.c.consumer.limit.is_some_and(|l| self.pulled >= l - 1e-6);
+            if bound_hit || limit_hit {
+                if self.serial() || self.n_workers() == 0 {
+                    let _ = now;
+                    if f.kind == FlowKind::Scan && !limit_hit {
+                        self.scan_done(0);
+                    } else {
+                        self.participant_done(0);
+                    }
+                } else {
+                    self.begin_shutdown();
+                }
+                return;
+            }
+            if !finished {
+                // Preempted at a tuple boundary because a queue has tuples.
+                self.procs[0].saved = Some(f);
+                self.procs[0].act = Act::Blocked(State::Cpu);
+                self.leader_next();
+                return;
+            }
+        }
+        // The flow (chunk or emission) is complete.
+        self.procs[p].act = Act::Blocked(State::Cpu);
+        match f.kind {
+            FlowKind::Scan => self.start_or_yield(p),
+            _ => self.participant_done(p),
+        }
+    }
+
+    pub(super) fn start_or_yield(&mut self, p: usize) {
+        if p == 0 && self.n_workers() > 0 && self.mode == LeaderMode::Gather && self.any_queue_ready() {
+            self.leader_next();
+        } else {
+            self.start_chunk(p);
+        }
+    }
+}

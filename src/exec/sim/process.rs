@@ -1,0 +1,370 @@
+//! Processes (leader, workers): their activities, start-up (serialized forks, log-normal
+//! initialization), time accounting by state, and the participant's step from one phase of
+//! the pipeline to the next.
+
+use super::*;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum FlowKind {
+    Build(usize),
+    Scan,
+    Finish(usize),
+    Emit,
+    Drain(usize),
+    Merge,
+    TopFinish(usize),
+    TopEmit,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Flow {
+    pub(super) kind: FlowKind,
+    pub(super) total: f64,
+    pub(super) done: f64,
+    pub(super) stop_at: f64,
+    pub(super) cpu: f64,
+    pub(super) io: f64,
+    /// Share of CPU work that is a kernel copy from the OS cache (shown as DataFileRead).
+    pub(super) os_frac: f64,
+    /// Output rows per unit of progress (to the queue, or to the leader's consumer).
+    pub(super) rows_per_unit: f64,
+    pub(super) rate: f64,
+    pub(super) io_bound: bool,
+}
+
+impl Flow {
+    /// A flow that needs only CPU: `total` units, stopping first at `stop_at`.
+    pub(super) fn cpu_only(kind: FlowKind, total: f64, stop_at: f64, cpu: f64, rows_per_unit: f64) -> Flow {
+        Flow { kind, total, done: 0.0, stop_at, cpu, io: 0.0, os_frac: 0.0, rows_per_unit, rate: 0.0, io_bound: false }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(super) enum Act {
+    Idle,
+    Delay { state: State },
+    Flow(Flow),
+    Blocked(State),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Phase {
+    Startup,
+    Build(usize),
+    Scan,
+    Finish(usize),
+    Emit,
+    Done,
+}
+
+#[derive(Debug)]
+pub(super) struct Proc {
+    pub(super) is_worker: bool,
+    pub(super) phase: Phase,
+    pub(super) act: Act,
+    pub(super) gen: u64,
+    pub(super) acct: Accounting,
+    pub(super) stalls: u64,
+    pub(super) scan: ParticipantScan,
+    pub(super) build_scans: Vec<ParticipantScan>,
+    pub(super) private_left: f64,
+    pub(super) tuples_scanned: f64,
+    pub(super) pages_scanned: f64,
+    pub(super) rows_streamed: f64,
+    pub(super) rows_out: f64,
+    pub(super) emit_total: f64,
+    pub(super) build_tuples: Vec<f64>,
+    /// A local flow set aside while the leader reads queues.
+    pub(super) saved: Option<Flow>,
+    pub(super) ms: Milestones,
+    pub(super) rng: StdRng,
+    pub(super) state_since: Time,
+    pub(super) last_state: State,
+    pub(super) participated: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// A delay of process p ended (start-up, I/O latency, wake-up); `gen` guards staleness.
+    Wake { p: usize, gen: u64 },
+}
+
+impl<'a> Sim<'a> {
+    pub(super) fn record_states(&mut self) {
+        let now = self.now();
+        for p in 0..self.procs.len() {
+            let s = self.state_of(p);
+            if s != self.procs[p].last_state {
+                let since = self.procs[p].state_since;
+                let last = self.procs[p].last_state;
+                if let Some(tr) = self.trace.as_mut() {
+                    if now > since && last != State::Idle {
+                        tr.intervals.push(Interval { process: p, state: last, start: since, end: now });
+                    }
+                }
+                self.procs[p].last_state = s;
+                self.procs[p].state_since = now;
+            }
+        }
+    }
+
+    pub(super) fn solve_rates(&mut self) {
+        let mut idx = vec![];
+        let mut demands = vec![];
+        for (p, pr) in self.procs.iter().enumerate() {
+            if let Act::Flow(f) = &pr.act {
+                idx.push(p);
+                demands.push(Demand { cpu: f.cpu, io: f.io, cpu_cap: 1.0 });
+            }
+        }
+        let rates = fluid::solve(self.hw.cores, self.hw.disk.seq_bytes_per_ns, &demands);
+        for (k, &p) in idx.iter().enumerate() {
+            if let Act::Flow(f) = &mut self.procs[p].act {
+                f.rate = rates[k];
+                // I/O-bound when the disk share, not the CPU, limits progress.
+                f.io_bound = f.io > 0.0 && rates[k] * f.cpu < 0.999;
+            }
+        }
+    }
+
+    pub(super) fn advance_flows(&mut self, t: Time) {
+        let now = self.now();
+        let dt = t.saturating_sub(now) as f64;
+        if dt > 0.0 {
+            for p in 0..self.procs.len() {
+                let pr = &mut self.procs[p];
+                match &mut pr.act {
+                    Act::Idle => {}
+                    Act::Delay { state, .. } | Act::Blocked(state) => match state {
+                        State::Startup => pr.acct.startup += dt,
+                        State::Io => pr.acct.io += dt,
+                        State::MqSend => pr.acct.mq_send += dt,
+                        State::MqReceive => pr.acct.mq_receive += dt,
+                        State::Barrier => pr.acct.barrier += dt,
+                        State::Shutdown => pr.acct.shutdown += dt,
+                        State::Cpu => pr.acct.cpu += dt,
+                        State::Idle => {}
+                    },
+                    Act::Flow(f) => {
+                        let prog = (f.rate * dt).min(f.stop_at - f.done).max(0.0);
+                        let oncpu = if f.io_bound { (f.rate * f.cpu).min(1.0) } else { 1.0 };
+                        pr.acct.cpu += dt * oncpu * (1.0 - f.os_frac);
+                        pr.acct.io += dt * oncpu * f.os_frac + dt * (1.0 - oncpu);
+                        f.done += prog;
+                        let rows = prog * f.rows_per_unit;
+                        let kind = f.kind;
+                        self.account_progress(p, kind, prog, rows);
+                    }
+                }
+            }
+        }
+        // Flows within a rounding nanosecond of their stop point are there.
+        for pr in &mut self.procs {
+            if let Act::Flow(f) = &mut pr.act {
+                if f.rate > 0.0 && (f.stop_at - f.done) / f.rate < 1.0 && t > now {
+                    let rest = (f.stop_at - f.done).max(0.0);
+                    f.done = f.stop_at;
+                    let _ = rest;
+                }
+            }
+        }
+    }
+
+    /// Book rows and queue bytes produced or consumed by a flow's progress.
+    pub(super) fn account_progress(&mut self, p: usize, kind: FlowKind, prog: f64, rows: f64) {
+        match kind {
+            FlowKind::Scan => {
+                let pipe = self.pipe(p);
+                let pr = &mut self.procs[p];
+                pr.tuples_scanned += prog;
+                pr.pages_scanned += prog * pipe.source.pages / pipe.source.tuples.max(1.0);
+                pr.rows_streamed += prog * pipe.rows_per_tuple;
+                if pipe.breakers.is_empty() {
+                    self.emit_rows(p, rows);
+                }
+            }
+            FlowKind::Emit => self.emit_rows(p, rows),
+            FlowKind::Build(b) => self.procs[p].build_tuples[b] += prog,
+            FlowKind::Drain(j) => {
+                let q = &mut self.queues[j];
+                q.consumed_pending += prog * self.tuple_bytes;
+                self.pulled += prog;
+            }
+            FlowKind::Merge => {
+                let srcs = self.merge_sources();
+                let k = srcs.len().max(1) as f64;
+                for s in srcs {
+                    match s {
+                        Some(j) => self.queues[j].consumed_pending += prog / k * self.tuple_bytes,
+                        None => {
+                            self.procs[0].rows_out += prog / k;
+                        }
+                    }
+                }
+                self.pulled += prog;
+            }
+            FlowKind::TopFinish(_) => {}
+            FlowKind::TopEmit => self.top_rows_out += prog,
+            FlowKind::Finish(_) => {}
+        }
+    }
+
+    pub(super) fn emit_rows(&mut self, p: usize, rows: f64) {
+        if rows <= 0.0 {
+            return;
+        }
+        let now = self.now();
+        let pr = &mut self.procs[p];
+        pr.rows_out += rows;
+        if pr.ms.first_row_out.is_none() {
+            pr.ms.first_row_out = Some(now);
+        }
+        if p == 0 {
+            self.pulled += rows;
+            self.local_rows_total += rows;
+        } else {
+            self.queues[p - 1].pending += rows * self.tuple_bytes;
+        }
+    }
+
+    // ---------------------------------------------------------------- start
+
+    pub(super) fn start(&mut self) {
+        let launched = self.n_workers();
+        let par = &self.hw.parallel;
+        let setup = if self.c.mode == Mode::Serial {
+            0.0
+        } else {
+            par.leader_setup_ns + par.launch_per_worker_ns * launched as f64
+        };
+        // Workers are forked one after another by the postmaster, then initialize.
+        for w in 1..=launched {
+            let fork = setup + par.launch_per_worker_ns * w as f64;
+            let init = lognormal_around(&mut self.procs[w].rng, par.worker_startup_ns, par.worker_startup_sigma);
+            self.delay(w, State::Startup, fork + init);
+        }
+        if setup > 0.0 {
+            self.delay(0, State::Startup, setup);
+        } else {
+            self.leader_begin();
+        }
+    }
+
+    pub(super) fn on_event(&mut self, ev: Event) {
+        match ev {
+            Event::Wake { p, gen } => {
+                if self.procs[p].gen != gen {
+                    return;
+                }
+                let state = match &self.procs[p].act {
+                    Act::Delay { state, .. } => *state,
+                    _ => return,
+                };
+                self.procs[p].act = Act::Blocked(State::Cpu);
+                match state {
+                    State::Startup => {
+                        if p == 0 {
+                            self.leader_begin();
+                        } else {
+                            self.participant_begin(p);
+                        }
+                    }
+                    State::Io => {
+                        // Read latency over: start processing the chunk that was fetched.
+                        if let Some(f) = self.procs[p].saved.take() {
+                            self.set_flow(p, f);
+                        }
+                    }
+                    State::MqSend => self.resume_after_send(p),
+                    State::MqReceive => self.leader_next(),
+                    State::Shutdown => self.leader_after_shutdown(),
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    pub(super) fn leader_begin(&mut self) {
+        if self.leader_local() {
+            self.participant_begin(0);
+        } else {
+            self.procs[0].phase = Phase::Done;
+            self.leader_next();
+        }
+    }
+
+    pub(super) fn participant_begin(&mut self, p: usize) {
+        self.procs[p].ms.plan_start = Some(self.now());
+        self.procs[p].participated = true;
+        if self.pipe(p).builds.is_empty() {
+            self.procs[p].phase = Phase::Scan;
+        } else {
+            self.procs[p].phase = Phase::Build(0);
+        }
+        self.participant_continue(p);
+    }
+
+    // ---------------------------------------------------------------- participant pipeline
+
+    /// Start the next piece of work of participant p according to its phase.
+    pub(super) fn participant_continue(&mut self, p: usize) {
+        // Leader in a Gather loop: local work only when no queue has tuples.
+        if p == 0 && self.n_workers() > 0 && self.mode == LeaderMode::Gather && self.any_queue_ready() {
+            // leader_next decides; the local flow (if any) was saved by the caller.
+            self.leader_next();
+            return;
+        }
+        let pipe = self.pipe(p);
+        match self.procs[p].phase {
+            Phase::Startup => self.participant_begin(p),
+            Phase::Build(b) => self.start_build(p, b),
+            Phase::Scan => self.start_chunk(p),
+            Phase::Finish(i) => {
+                let n_in = self.rows_into_breaker(p, i);
+                let (cpu, temp) = breaker_finish(self.hw, self.settings, &pipe.breakers[i], n_in);
+                let work = cpu + temp * self.hw.costs.temp_page_ns / self.hw.cpu_speed;
+                self.set_flow(p, Flow::cpu_only(FlowKind::Finish(i), 1.0, 1.0, work.max(1.0), 0.0));
+            }
+            Phase::Emit => {
+                let n_in = self.procs[p].rows_streamed;
+                let mut total = breaker_output(&pipe.breakers, n_in);
+                if let Some(b) = pipe.bound {
+                    total = total.min(b);
+                }
+                self.procs[p].emit_total = total;
+                let left = total - self.procs[p].rows_out;
+                if left <= EPS {
+                    self.participant_done(p);
+                    return;
+                }
+                let per_row = *pipe.breaker_row_ns.last().unwrap_or(&0.0) + self.out_row_cost(p);
+                self.set_flow(p, Flow::cpu_only(FlowKind::Emit, left, left, per_row.max(1.0), 1.0));
+            }
+            Phase::Done => {
+                if p == 0 {
+                    self.leader_next();
+                }
+            }
+        }
+    }
+
+    pub(super) fn rows_into_breaker(&self, p: usize, i: usize) -> f64 {
+        let pipe = self.pipe(p);
+        breaker_output(&pipe.breakers[..i], self.procs[p].rows_streamed)
+    }
+
+    /// CPU ns for each row leaving the participant's pipeline.
+    pub(super) fn out_row_cost(&self, p: usize) -> f64 {
+        let c = &self.hw.costs;
+        if p == 0 {
+            // Local rows go straight to the leader's consumer (Gather returns them).
+            if self.serial() {
+                self.c.consumer.client_row_ns + if self.post_phase { 0.0 } else { self.c.consumer.per_row_ns }
+            } else {
+                self.c.consumer.per_row_ns
+            }
+        } else {
+            c.tuple_send_ns / self.hw.cpu_speed
+        }
+    }
+}

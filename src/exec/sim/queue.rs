@@ -1,0 +1,166 @@
+//! Tuple queues: one shm_mq byte ring per worker, with its framing and the 1/4-of-ring rules
+//! on both sides (the sender publishes written bytes once a quarter of the ring is pending;
+//! the receiver publishes consumed bytes once a quarter is read, waking a blocked sender).
+
+use super::*;
+
+#[derive(Debug, Clone, Default)]
+pub(super) struct Queue {
+    pub(super) written: f64,
+    pub(super) pending: f64,
+    pub(super) read: f64,
+    pub(super) consumed_pending: f64,
+    pub(super) sender_done: bool,
+    pub(super) receiver_detached: bool,
+    pub(super) exhausted: bool,
+    pub(super) sender_blocked: bool,
+}
+
+impl<'a> Sim<'a> {
+    /// Recompute where flow p must stop next (end, queue full/publish, bound, preemption).
+    pub(super) fn retarget(&mut self, p: usize) {
+        let (kind, done, total, rpu) = match &self.procs[p].act {
+            Act::Flow(f) => (f.kind, f.done, f.total, f.rows_per_unit),
+            _ => return,
+        };
+        let mut stop = total;
+        let pipe = self.pipe(p);
+        let s = self.tuple_bytes;
+        match kind {
+            FlowKind::Scan | FlowKind::Emit if rpu > 0.0 => {
+                // Tuple bound.
+                if let Some(b) = pipe.bound {
+                    let left_rows = (b - self.procs[p].rows_out).max(0.0);
+                    stop = stop.min(done + left_rows / rpu);
+                }
+                if p > 0 {
+                    let q = &self.queues[p - 1];
+                    if q.receiver_detached {
+                        // The leader has gone: stop at the next row we would send.
+                        let next = (self.procs[p].rows_out.floor() + 1.0 - self.procs[p].rows_out).max(EPS);
+                        stop = stop.min(done + next / rpu);
+                    } else {
+                        let free = self.qcap - (q.written + q.pending - q.read);
+                        let to_full = (free / s).max(0.0);
+                        let to_publish = ((self.qcap / 4.0 - q.pending) / s).max(0.0) + 1e-6;
+                        stop = stop.min(done + to_full.min(to_publish) / rpu);
+                    }
+                } else if self.mode == LeaderMode::Gather && self.n_workers() > 0 {
+                    if let Some(l) = self.c.consumer.limit {
+                        stop = stop.min(done + (l - self.pulled).max(0.0) / rpu);
+                    }
+                    if self.any_queue_ready() {
+                        // Return to the queues after the next local tuple.
+                        let r = self.local_rows_total;
+                        let next = (r.floor() + 1.0 - r).max(EPS);
+                        stop = stop.min(done + next / rpu);
+                    }
+                } else if let Some(l) = self.c.consumer.limit {
+                    stop = stop.min(done + (l - self.pulled).max(0.0) / rpu);
+                }
+            }
+            FlowKind::Drain(j) => {
+                let q = &self.queues[j];
+                let avail = ((q.written - q.read - q.consumed_pending) / s).max(0.0);
+                let to_publish = ((self.qcap / 4.0 - q.consumed_pending) / s).max(0.0) + 1e-6;
+                stop = done + avail.min(to_publish);
+                if let Some(l) = self.c.consumer.limit {
+                    stop = stop.min(done + (l - self.pulled).max(0.0));
+                }
+            }
+            FlowKind::Merge => {
+                let srcs = self.merge_sources();
+                let k = srcs.len().max(1) as f64;
+                let mut lim = f64::INFINITY;
+                for src in &srcs {
+                    match src {
+                        Some(j) => {
+                            let q = &self.queues[*j];
+                            let avail = ((q.written - q.read - q.consumed_pending) / s).max(0.0);
+                            let to_publish = ((self.qcap / 4.0 - q.consumed_pending) / s).max(0.0) + 1e-6;
+                            lim = lim.min(avail.min(to_publish) * k);
+                        }
+                        None => {
+                            let left = (self.procs[0].emit_total - self.procs[0].rows_out).max(0.0);
+                            lim = lim.min(left * k);
+                        }
+                    }
+                }
+                if let Some(l) = self.c.consumer.limit {
+                    lim = lim.min((l - self.pulled).max(0.0));
+                }
+                stop = done + lim.min(total - done);
+            }
+            _ => {}
+        }
+        if let Act::Flow(f) = &mut self.procs[p].act {
+            f.stop_at = stop.max(done).min(f.total);
+        }
+    }
+
+    pub(super) fn resume_after_send(&mut self, p: usize) {
+        if let Some(f) = self.procs[p].saved.take() {
+            let j = p - 1;
+            self.queues[j].sender_blocked = false;
+            if self.queues[j].receiver_detached {
+                self.participant_done(p);
+                return;
+            }
+            let mut f = f;
+            f.stop_at = f.total;
+            self.procs[p].gen += 1;
+            self.procs[p].act = Act::Flow(f);
+            self.retarget(p);
+        }
+    }
+
+    // ---------------------------------------------------------------- tuple queues
+
+    pub(super) fn trace_queue(&mut self, j: usize) {
+        let now = self.now();
+        let q = &self.queues[j];
+        let used = q.written - q.read;
+        if let Some(t) = self.trace.as_mut() {
+            t.queue.push((now, j, used));
+        }
+    }
+
+    pub(super) fn queue_ready(&self, j: usize) -> bool {
+        let q = &self.queues[j];
+        !q.exhausted && (q.written - q.read - q.consumed_pending > self.tuple_bytes * 0.5 || q.sender_done)
+    }
+
+    pub(super) fn any_queue_ready(&self) -> bool {
+        (0..self.n_workers()).any(|j| self.queue_ready(j))
+    }
+
+    /// A worker published tuples or detached: the leader may react.
+    pub(super) fn wake_leader_for(&mut self, j: usize) {
+        let _ = j;
+        let wake = self.hw.costs.wakeup_ns / self.hw.cpu_speed;
+        match (&self.procs[0].act, self.mode) {
+            (Act::Blocked(State::MqReceive), LeaderMode::Gather | LeaderMode::MergeInit | LeaderMode::Merge) => {
+                self.delay(0, State::MqReceive, wake);
+            }
+            (Act::Blocked(State::Shutdown), LeaderMode::Shutdown) => self.leader_check_shutdown(),
+            (Act::Flow(_), _) => self.retarget(0),
+            _ => {}
+        }
+    }
+
+    /// The leader published read progress on queue j: wake a blocked sender.
+    pub(super) fn publish_read(&mut self, j: usize) {
+        let q = &mut self.queues[j];
+        if q.consumed_pending <= 0.0 {
+            return;
+        }
+        q.read += q.consumed_pending;
+        q.consumed_pending = 0.0;
+        self.trace_queue(j);
+        let p = j + 1;
+        if matches!(self.procs[p].act, Act::Blocked(State::MqSend)) {
+            let wake = self.hw.costs.wakeup_ns / self.hw.cpu_speed;
+            self.delay(p, State::MqSend, wake);
+        }
+    }
+}
