@@ -109,6 +109,16 @@ pub fn run_decided_with(
     let backends = waits::backends(seed, res.processes.len().saturating_sub(1));
     let wait_samples = match (o.sample_period_ms, res.trace.as_ref()) {
         (Some(period), Some(t)) => {
+            let n = res.wall as f64 / (period * 1e6) * backends.len() as f64;
+            if n > MAX_WAIT_SAMPLES {
+                let min = res.wall as f64 / 1e6 * backends.len() as f64 / MAX_WAIT_SAMPLES;
+                return Err(Error::input(format!(
+                    "--sample-period {period} ms gives {n:.0} wait samples for a {:.1} ms run of {} processes: \
+                     use a period of at least {min:.3} ms",
+                    res.wall as f64 / 1e6,
+                    backends.len()
+                )));
+            }
             waits::samples(t, &backends, res.wall, (period * 1e6).round().max(1.0) as u64, gather_merge)
         }
         _ => vec![],
@@ -149,6 +159,9 @@ pub fn run_decided_with(
         representative,
     })
 }
+
+/// Wait samples one run may produce (rows of --wait-samples), to keep memory bounded.
+const MAX_WAIT_SAMPLES: f64 = 5_000_000.0;
 
 /// Index of the wall time nearest `median` (the first of equals).
 fn nearest_median(walls: &[f64], median: f64) -> usize {

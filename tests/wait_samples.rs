@@ -91,3 +91,24 @@ fn partial_aggregate_workers_are_on_cpu_and_the_period_is_honoured() {
     assert!(r.rows.len() as f64 <= procs * (wall + 1.0));
     assert!(r.rows.len() as f64 >= wall * 0.5, "{} rows for {wall} ms", r.rows.len());
 }
+
+#[test]
+fn a_period_too_small_for_the_run_is_bad_input_not_an_exhausted_machine() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(env!("CARGO_BIN_EXE_pqsim"))
+        .arg("run")
+        .arg(root.join("configs/scenarios/seed-not-in.toml"))
+        .args(["--replications", "1", "--sample-period", "0.001"])
+        .output()
+        .expect("run pqsim");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("use a period of at least"), "{err}");
+    let bad = Command::new(env!("CARGO_BIN_EXE_pqsim"))
+        .arg("run")
+        .arg(root.join("configs/scenarios/testpar-count.toml"))
+        .args(["--sample-period", "0"])
+        .output()
+        .expect("run pqsim");
+    assert_eq!(bad.status.code(), Some(2));
+}
