@@ -146,7 +146,7 @@ proptest! {
                 prop_assert!((total - wall).abs() <= tol, "leader {total} ms vs wall {wall} ms");
             }
         }
-        if let Some(g) = gather(&p.explain.plan) {
+        if let Some(g) = gather(&p.representative.explain.plan) {
             let sent: f64 = p.splits.iter().filter(|s| s.is_worker()).map(|s| s.rows_sent).sum();
             let child = &g.plans[0];
             // The Gather's rows: every participant's output of the node below it.

@@ -430,6 +430,10 @@ pub struct ParallelCosts {
     pub tuple_queue_size: f64,
 }
 
+/// Run-to-run log-normal sigma assumed when a profile has no measured `[variability]`: 10%,
+/// the spread of repeated timings of one query on a quiet small VM.
+pub const DEFAULT_RUN_SIGMA: f64 = 0.10;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hardware {
     pub name: String,
@@ -444,6 +448,11 @@ pub struct Hardware {
     /// Coefficient of variation of the CPU work of a run (run-to-run noise): one factor per
     /// run, shared by its processes.
     pub cpu_noise_cv: f64,
+    /// How much one real run's time varies around the machine's typical time: the log-normal
+    /// sigma measured by calibration (`[variability] run_sigma`), or [`DEFAULT_RUN_SIGMA`].
+    pub run_sigma: f64,
+    /// Whether `run_sigma` was measured (false: the default was assumed).
+    pub run_sigma_measured: bool,
     /// Server settings of this machine (GUC name, value), applied before a scenario's.
     pub settings: Vec<(String, String)>,
 }
