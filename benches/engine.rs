@@ -46,9 +46,11 @@ fn seed_run(c: &mut Criterion) {
                 hw: &hw,
                 output: sc.output,
                 plan: &d.plan,
+                workers_planned: d.workers_planned,
                 workers_launched: 8,
                 seed: 1,
                 trace: false,
+                max_steps: pqsim::exec::DEFAULT_MAX_STEPS,
             };
             black_box(simulate(&spec).unwrap().1.wall)
         })
@@ -64,9 +66,11 @@ fn seed_run(c: &mut Criterion) {
                 hw: &hw,
                 output: gh.output,
                 plan: &dg.plan,
+                workers_planned: dg.workers_planned,
                 workers_launched: 4,
                 seed: 1,
                 trace: false,
+                max_steps: pqsim::exec::DEFAULT_MAX_STEPS,
             };
             black_box(simulate(&spec).unwrap().1.events)
         })

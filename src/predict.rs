@@ -5,21 +5,13 @@ use crate::engine::streams;
 use crate::error::{Error, Result};
 use crate::exec::{self, RunSpec};
 use crate::model::{Hardware, Scenario};
-use crate::planner::decide;
+use crate::planner::{decide, Decision};
 use crate::report;
-use serde_json::{json, Value};
 
-pub struct RunOutput {
-    pub json: Value,
-    pub text: String,
-    pub wall_ms: Vec<f64>,
-    pub summary: Summary,
-    pub workers_planned: u32,
-    pub workers_launched: u32,
-    pub stalls: Vec<f64>,
-    pub splits: Vec<report::ProcessSplit>,
-    pub trace: Option<(exec::Trace, u32)>,
-}
+pub use crate::report::Prediction;
+
+/// The former name of [`Prediction`].
+pub type RunOutput = Prediction;
 
 /// Seed of replication `r` of a run seeded `seed`: the same for every grid point of a sweep
 /// (common random numbers).
@@ -27,8 +19,20 @@ pub fn replication_seed(seed: u64, r: u32) -> u64 {
     streams::mix(seed, 0x5eed_0000 + u64::from(r))
 }
 
-pub fn run_scenario(sc: &Scenario, hw: &Hardware, seed: u64, replications: u32, trace: bool) -> Result<RunOutput> {
-    let d = decide(sc);
+pub fn run_scenario(sc: &Scenario, hw: &Hardware, seed: u64, replications: u32, trace: bool) -> Result<Prediction> {
+    run_decided(sc, hw, &decide(sc), seed, replications, trace)
+}
+
+/// [`run_scenario`] with the plan decision already made (`d` must be `decide(sc)`): callers that
+/// simulate one scenario many times plan it once.
+pub fn run_decided(
+    sc: &Scenario,
+    hw: &Hardware,
+    d: &Decision,
+    seed: u64,
+    replications: u32,
+    trace: bool,
+) -> Result<Prediction> {
     let mut walls = vec![];
     let mut stalls = vec![];
     let mut splits = vec![];
@@ -40,6 +44,7 @@ pub fn run_scenario(sc: &Scenario, hw: &Hardware, seed: u64, replications: u32, 
             hw,
             output: sc.output,
             plan: &d.plan,
+            workers_planned: d.workers_planned,
             workers_launched: d.workers_launched,
             seed: replication_seed(seed, r),
             trace: trace && r == 0,
@@ -53,42 +58,23 @@ pub fn run_scenario(sc: &Scenario, hw: &Hardware, seed: u64, replications: u32, 
             first = Some((compiled, res));
         }
     }
-    let (compiled, res) = first.expect("at least one replication");
+    let (compiled, res) = first.ok_or_else(|| Error::Simulation("no replication ran".into()))?;
     let summary = Summary::from_slice(&walls).map_err(|e| Error::Simulation(format!("{e:?}")))?;
-    let mean_split = report::mean_splits(&splits);
-    let explain = report::explain_json(sc, &d.plan, &compiled, &res);
-    let stall_mean = stalls.iter().sum::<f64>() / stalls.len() as f64;
-    let json = json!({
-        "scenario": sc.name,
-        "wall_time_ms": r3(summary.mean),
-        "wall_time_ms_ci95": [r3(summary.ci95_lo), r3(summary.ci95_hi)],
-        "wall_time_ms_median": r3(summary.median),
-        "wall_time_ms_samples": walls.iter().map(|x| r3(*x)).collect::<Vec<_>>(),
-        "replications": replications,
-        "seed": seed,
-        "hardware": hw.name,
-        "workers_planned": d.workers_planned,
-        "workers_launched": res.workers_launched,
-        "queue_full_stalls": stall_mean.round() as u64,
-        "processes": mean_split,
-        "settings": sc.settings.non_default().into_iter().collect::<std::collections::BTreeMap<_, _>>(),
-        "events": res.events,
-        "explain": explain,
-    });
-    let text = report::run_text(sc, hw, &json, &summary);
-    Ok(RunOutput {
-        json,
-        text,
-        wall_ms: walls,
+    Ok(Prediction {
+        scenario: sc.name.clone(),
+        hardware: hw.name.clone(),
+        hardware_description: hw.description.clone(),
+        seed,
+        replications,
         summary,
+        wall_ms: walls,
         workers_planned: d.workers_planned,
         workers_launched: res.workers_launched,
         stalls,
-        splits: mean_split,
+        splits: report::mean_splits(&splits),
+        settings: sc.settings.non_default().into_iter().collect(),
+        events: res.events,
+        explain: report::explain(sc, &d.plan, &compiled, &res),
         trace: res.trace.clone().map(|t| (t, res.workers_launched)),
     })
-}
-
-fn r3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
 }

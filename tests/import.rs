@@ -21,6 +21,8 @@ fn import_with(name: &str, opts: &ImportOptions) -> (Scenario, Vec<String>, Stri
     let plan = parse_explain_text(&fixture(name)).unwrap();
     let imp = import_plan(&plan, opts).unwrap_or_else(|e| panic!("{name}: {e}"));
     let sc = check_loads(&imp.toml).unwrap_or_else(|e| panic!("{name}: {e}\n{}", imp.toml));
+    // The scenario is built directly; its TOML is an output that loads back to the same.
+    assert_eq!(imp.scenario, sc, "{name}: the written scenario loads back different\n{}", imp.toml);
     (sc, imp.warnings, imp.toml)
 }
 
@@ -129,7 +131,7 @@ fn not_exists_is_a_hash_anti_join() {
     let (sc, _, _) = import("notexists_analyze");
     let hj = find(&sc.plan, &|n| matches!(n, Node::HashJoin { .. })).expect("hash join");
     let Node::HashJoin { join_type, rows_per_outer, parallel, .. } = hj else { panic!() };
-    assert_eq!(join_type, "Anti");
+    assert_eq!(*join_type, pqsim::model::JoinType::Anti);
     assert_eq!(*rows_per_outer, 0.0);
     assert!(!parallel, "session_product_list has parallel_workers = 0: a private hash per participant");
 }

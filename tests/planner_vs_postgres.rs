@@ -307,7 +307,7 @@ fn shapes(
     let join_f = format!("SELECT count(*) FROM {b} a JOIN {m} b ON a.id = b.id WHERE a.id % 10 = 0");
     let join_f_rows = serial_rows(&join_f, "Hash Join");
     let hash_join = |outer: Node, rows: f64, outer_rows: f64| Node::HashJoin {
-        join_type: "Inner".into(),
+        join_type: pqsim::model::JoinType::Inner,
         parallel: false,
         rows_per_outer: rows / outer_rows,
         width: 0.0,

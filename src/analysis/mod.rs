@@ -1,5 +1,8 @@
-//! Statistics and fits: confidence intervals, Amdahl and USL fits, least squares.
+//! Statistics and fits: confidence intervals, Amdahl and USL fits, least squares, and one
+//! optimiser (golden-section search).
 //! Pure functions over numbers; knows nothing of PostgreSQL or files.
 
 pub mod lsq;
+pub mod optimize;
+pub mod robust;
 pub mod stats;

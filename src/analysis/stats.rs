@@ -12,9 +12,11 @@
 //! parallel query with a participating leader that is `workers + 1`) and must
 //! be `>= 1`; `S(1) = 1` by construction.
 
+use super::optimize::golden_section;
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, StudentsT};
 use statrs::statistics::{Data, Median, Statistics};
+use std::convert::Infallible;
 
 /// Why a statistic could not be computed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -206,7 +208,10 @@ pub fn fit_amdahl(points: &[(f64, f64)]) -> Result<AmdahlFit, StatsError> {
         (0..=GRID).map(|i| (i, sse(i as f64 * step))).min_by(|a, b| a.1.total_cmp(&b.1)).map(|(i, _)| i).unwrap_or(0);
     let lo = (best as f64 - 1.0).max(0.0) * step;
     let hi = ((best as f64 + 1.0) * step).min(1.0);
-    let mut s = golden_section(&sse, lo, hi, 1e-13);
+    let mut s = match golden_section(|x| Ok::<_, Infallible>(sse(x)), lo, hi, 1e-13, 200) {
+        Ok(g) => g.midpoint(),
+        Err(never) => match never {},
+    };
     // The golden section never evaluates the bracket ends; keep them if better.
     for edge in [lo, hi] {
         if sse(edge) < sse(s) {
@@ -215,33 +220,6 @@ pub fn fit_amdahl(points: &[(f64, f64)]) -> Result<AmdahlFit, StatsError> {
     }
     let (r2, rmse, _) = goodness(points, |n| amdahl_speedup(s, n));
     Ok(AmdahlFit { s, r2, rmse })
-}
-
-/// Golden-section minimisation of `f` on `[a, b]`.
-fn golden_section(f: &impl Fn(f64) -> f64, mut a: f64, mut b: f64, tol: f64) -> f64 {
-    let inv_phi = (5f64.sqrt() - 1.0) / 2.0;
-    let mut c = b - inv_phi * (b - a);
-    let mut d = a + inv_phi * (b - a);
-    let (mut fc, mut fd) = (f(c), f(d));
-    for _ in 0..200 {
-        if (b - a).abs() <= tol {
-            break;
-        }
-        if fc < fd {
-            b = d;
-            d = c;
-            fd = fc;
-            c = b - inv_phi * (b - a);
-            fc = f(c);
-        } else {
-            a = c;
-            c = d;
-            fc = fd;
-            d = a + inv_phi * (b - a);
-            fd = f(d);
-        }
-    }
-    (a + b) / 2.0
 }
 
 /// Least-squares fit of the Universal Scalability Law to `(n, speedup)`

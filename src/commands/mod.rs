@@ -2,13 +2,15 @@
 //! This is the only layer that reads or writes files and prints.
 
 pub mod calibrate;
+pub mod import;
+pub mod plan;
+pub mod run;
 pub mod sweep;
 pub mod validate;
 
 use crate::config::{self, TableOverride};
 use crate::error::Result;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
 #[command(name = "pqsim", version, about = "Discrete-event simulator of PostgreSQL parallel query execution")]
@@ -43,6 +45,17 @@ pub struct WhatIfArgs {
 }
 
 impl WhatIfArgs {
+    /// The what-ifs as flags, as a user would type them (`--measure` accepts `name()` too).
+    pub fn flags(&self) -> Vec<String> {
+        let mut f: Vec<String> = self.hw.iter().map(|(k, v)| format!("--hw {k}={v}")).collect();
+        f.extend(self.set.iter().map(|(k, v)| format!("--set {k}={v}")));
+        f.extend(self.table.iter().map(|t| format!("--table {}.{}={}", t.table, t.key, t.value)));
+        if let Some(m) = self.measure {
+            f.push(format!("--measure {}", m.name()));
+        }
+        f
+    }
+
     /// The what-ifs as the loaders take them.
     pub fn to_whatif(&self) -> config::WhatIf {
         config::WhatIf { hw: self.hw.clone(), set: self.set.clone(), table: self.table.clone(), measure: self.measure }
@@ -52,39 +65,15 @@ impl WhatIfArgs {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Simulate one scenario on one hardware profile.
-    Run {
-        scenario: PathBuf,
-        /// Hardware profile: a name in configs/hardware/ or a path.
-        #[arg(long, default_value = "reference-2vcpu")]
-        hardware: String,
-        #[command(flatten)]
-        whatif: WhatIfArgs,
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100_000))]
-        replications: u32,
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
-        /// Write a trace of the first replication (state timeline, queue fill) and its plots here.
-        #[arg(long)]
-        trace: Option<PathBuf>,
-    },
+    Run(run::RunArgs),
     /// Show the plan PostgreSQL 15 would choose: Workers Planned, costs, reasons.
-    Plan {
-        scenario: PathBuf,
-        #[arg(long, default_value = "reference-2vcpu")]
-        hardware: String,
-        #[command(flatten)]
-        whatif: WhatIfArgs,
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
-    },
+    Plan(plan::PlanArgs),
     /// Run a grid of simulations (settings x table what-ifs x hardware) and write CSVs, fits and plots.
     Sweep(crate::commands::sweep::SweepArgs),
     /// Run one scenario on several hardware profiles and compare wall times.
     Compare(crate::commands::sweep::CompareArgs),
     /// Turn PostgreSQL's EXPLAIN (FORMAT JSON) output into a scenario (`-` reads stdin).
-    Import(crate::import::ImportArgs),
+    Import(crate::commands::import::ImportArgs),
     /// Measure a local PostgreSQL and write a calibrated hardware profile.
     Calibrate(crate::commands::calibrate::CalibrateArgs),
     /// Hold the model against a throwaway PostgreSQL: predicted vs measured over a grid.
@@ -114,34 +103,11 @@ pub fn main_with_args(args: Vec<String>) -> i32 {
 
 fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Run { scenario, hardware, whatif, seed, replications, format, trace } => {
-            let (sc, hw) = config::load(&scenario, &hardware, &whatif.to_whatif())?;
-            let out = crate::predict::run_scenario(&sc, &hw, seed, replications, trace.is_some())?;
-            if let Some(dir) = trace {
-                crate::render::trace::write_csv(&dir, &out)?;
-                if let Some((t, _)) = &out.trace {
-                    let title = format!("{} on {}", sc.name, hw.name);
-                    crate::render::trace::write(&dir, t, &title, hw.parallel.tuple_queue_size)?;
-                }
-            }
-            match format {
-                Format::Json => println!("{}", serde_json::to_string_pretty(&out.json).expect("json")),
-                Format::Text => print!("{}", out.text),
-            }
-            Ok(())
-        }
-        Command::Plan { scenario, hardware, whatif, format } => {
-            let (sc, _hw) = config::load(&scenario, &hardware, &whatif.to_whatif())?;
-            let d = crate::planner::decide(&sc);
-            match format {
-                Format::Json => println!("{}", serde_json::to_string_pretty(&d.json).expect("json")),
-                Format::Text => print!("{}", d.text),
-            }
-            Ok(())
-        }
+        Command::Run(args) => run::run(args),
+        Command::Plan(args) => plan::run(args),
         Command::Sweep(args) => sweep::run_sweep(args),
         Command::Compare(args) => crate::commands::sweep::run_compare(args),
-        Command::Import(args) => crate::import::run_cli(&args),
+        Command::Import(args) => crate::commands::import::run_cli(&args),
         Command::Calibrate(args) => crate::commands::calibrate::run_cli(&args),
         Command::Validate(args) => crate::commands::validate::run_cli(&args),
     }

@@ -221,12 +221,6 @@ impl Env<'_> {
     }
 }
 
-/// PostgreSQL's hashed-SubPlan test (subselect.c:subplan_is_hashable): the estimated hash
-/// table must fit in hash_mem.
-pub fn subplan_is_hashable(rows: f64, width: f64, settings: &Settings) -> bool {
-    rows * (maxalign(width) + 24.0) <= settings.hash_mem_bytes()
-}
-
 /// Bytes a tuple takes in a sort (SortTuple 24 B + MinimalTuple header + data, MAXALIGNed).
 pub fn sort_tuple_bytes(width: f64) -> f64 {
     24.0 + maxalign(16.0 + width)

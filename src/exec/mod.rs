@@ -23,6 +23,9 @@ pub struct RunSpec<'a> {
     pub output: OutputMode,
     /// The plan to execute, its Gather's worker count already decided.
     pub plan: &'a Node,
+    /// Workers Planned of the Gather that runs, as the planner decided it
+    /// (`planner::Decision::workers_planned`).
+    pub workers_planned: u32,
     pub workers_launched: u32,
     pub seed: u64,
     pub trace: bool,
@@ -35,10 +38,7 @@ pub struct RunSpec<'a> {
 pub const DEFAULT_MAX_STEPS: u64 = 50_000_000;
 
 pub fn simulate(spec: &RunSpec) -> Result<(Compiled, SimResult), SimError> {
-    let planned = match spec.plan.find_gather() {
-        Some(Node::Gather { workers, .. }) | Some(Node::GatherMerge { workers, .. }) => workers.unwrap_or(0),
-        _ => compile::gather_subplan(spec.plan).and_then(|s| s.gather_workers).unwrap_or(0),
-    };
+    let planned = spec.workers_planned;
     let env = Env {
         tables: spec.tables,
         settings: spec.settings,

@@ -274,4 +274,31 @@ mod tests {
         assert!(s.set("parallel_setup_cost", "-5").is_err());
         assert!(s.set("jit", "maybe").is_err());
     }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            /// Every setting shown by `text` (as reports print it) reads back to the same value.
+            #[test]
+            fn shown_values_read_back(i in 0usize..GUCS.len(), r in 0.0f64..1.0) {
+                let g = &GUCS[i];
+                let raw = match g.kind {
+                    Kind::Int { min, max, .. } => format!("{}", (min + (max.min(1e9) - min) * r).round()),
+                    Kind::Real { min, max } => format!("{}", min + (max.min(1e6) - min) * r),
+                    Kind::Bool => if r < 0.5 { "off".into() } else { "on".into() },
+                    Kind::Enum(values) => values[((values.len() as f64 * r) as usize).min(values.len() - 1)].to_string(),
+                };
+                let mut s = Settings::default();
+                s.set(g.name, &raw).unwrap();
+                let shown = s.text(g.name);
+                let mut again = Settings::default();
+                again.set(g.name, &shown).unwrap();
+                prop_assert_eq!(&s.values, &again.values, "{} = {} shown as {}", g.name, raw, shown);
+            }
+        }
+    }
 }

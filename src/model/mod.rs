@@ -2,7 +2,10 @@
 //! Everything here has been checked by `config`; nothing downstream re-validates. No I/O.
 
 pub mod guc;
+mod query;
 pub mod units;
+
+pub use query::{Command, FnSafety, JoinType};
 
 use guc::Settings;
 
@@ -19,6 +22,15 @@ pub fn heap_pages(rows: f64, width: f64) -> f64 {
     let per_tuple = 4.0 + maxalign(24.0 + width);
     let per_page = ((BLCKSZ - 24.0) / per_tuple).floor().max(1.0);
     (rows / per_page).ceil().max(if rows > 0.0 { 1.0 } else { 0.0 })
+}
+
+/// `subplan_is_hashable` (subselect.c): the SubPlan's result fits in hash_mem:
+/// `rows × (MAXALIGN(width) + MAXALIGN(SizeofHeapTupleHeader)) <= work_mem ×
+/// hash_mem_multiplier`. A pure size test on the estimated rows, not cost-based.
+pub fn subplan_is_hashable(rows: f64, width: f64, settings: &Settings) -> bool {
+    // MAXALIGN(SizeofHeapTupleHeader) = MAXALIGN(23) = 24 (heap tuple overhead as fudge).
+    let subquery_size = rows * (maxalign(width) + maxalign(23.0));
+    subquery_size <= settings.hash_mem_bytes()
 }
 
 /// Bytes one tuple of `width` data bytes takes in a tuple queue: 8-byte length word plus the
@@ -119,7 +131,7 @@ pub enum Node {
     /// Hash join; `rows_per_outer` output rows per outer row; the inner is a Hash node whose
     /// input is `inner`. `parallel` = Parallel Hash (shared table, inner must be parallel-aware).
     HashJoin {
-        join_type: String,
+        join_type: JoinType,
         parallel: bool,
         rows_per_outer: f64,
         width: f64,
@@ -130,7 +142,7 @@ pub enum Node {
     /// Nested loop whose inner side is an index scan on `inner_table` returning
     /// `rows_per_outer` rows per outer row.
     NestedLoop {
-        join_type: String,
+        join_type: JoinType,
         rows_per_outer: f64,
         inner_table: usize,
         width: f64,
@@ -192,10 +204,9 @@ impl Node {
 /// Whether the query as a whole may use parallel plans, and why not (issue: planner).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct QueryProps {
-    /// "select" (default), "insert", "update", "delete", "merge", "create_table_as".
-    pub command: String,
-    /// Functions the query calls and their parallel label: (name, 's' | 'r' | 'u').
-    pub functions: Vec<(String, char)>,
+    pub command: Command,
+    /// Functions the query calls and their parallel label.
+    pub functions: Vec<(String, FnSafety)>,
     pub row_locks: bool,
     pub cursor: bool,
     /// Client asked for a row count (extended-protocol Execute max_rows > 0).
@@ -251,7 +262,7 @@ impl Scenario {
             tables,
             settings,
             busy_worker_slots: 0,
-            query: QueryProps { command: "select".into(), server_version: 15, ..Default::default() },
+            query: QueryProps { command: Command::Select, server_version: 15, ..Default::default() },
             output: OutputMode::ExplainAnalyze,
             plan,
             pinned_workers: false,

@@ -134,4 +134,41 @@ mod tests {
         assert!(parse_bool("o").is_err());
         assert!(parse_bool("maybe").is_err());
     }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        const UNITS: [(&str, f64); 5] =
+            [("B", 1.0), ("kB", 1024.0), ("MB", 1048576.0), ("GB", 1073741824.0), ("TB", 1099511627776.0)];
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            /// A size written with any unit reads back as that many bytes, and in kB and
+            /// 8 kB blocks as the same amount.
+            #[test]
+            fn sizes_round_trip(n in 0u64..1_000_000, u in 0usize..5, space in any::<bool>()) {
+                let (suffix, per) = UNITS[u];
+                let text = format!("{n}{}{suffix}", if space { " " } else { "" });
+                let bytes = n as f64 * per;
+                prop_assert_eq!(parse_bytes(&text).unwrap(), bytes);
+                prop_assert_eq!(parse_number(&text, Unit::Kb).unwrap(), bytes / 1024.0);
+                prop_assert_eq!(parse_number(&text, Unit::Blocks).unwrap(), bytes / 8192.0);
+                // A plain number is in the setting's base unit.
+                prop_assert_eq!(parse_number(&n.to_string(), Unit::Kb).unwrap(), n as f64);
+            }
+
+            /// Any text is answered with a value or a message, never a panic.
+            #[test]
+            fn any_text_is_answered(text in ".{0,24}") {
+                for unit in [Unit::None, Unit::Kb, Unit::Blocks, Unit::Ms, Unit::Bytes] {
+                    if let Ok(x) = parse_number(&text, unit) {
+                        prop_assert!(x.is_finite());
+                    }
+                }
+                let _ = parse_bool(&text);
+            }
+        }
+    }
 }

@@ -6,7 +6,7 @@
 //! table drives the parallel scan, ...); pqsim keeps the scenario's join order and builds
 //! the shape PostgreSQL usually picks for it.
 
-use crate::model::{AggMode, Filter, Node, SubPlan};
+use crate::model::{AggMode, Filter, JoinType, Node, SubPlan};
 
 /// What the planner knows about scans, for building parallel shapes.
 pub trait Eligibility {
@@ -60,7 +60,7 @@ pub fn serial_plan(n: &Node) -> Node {
         Node::Sort { keys, input } => Node::Sort { keys: keys.clone(), input: Box::new(serial_plan(input)) },
         Node::Limit { count, input } => Node::Limit { count: *count, input: Box::new(serial_plan(input)) },
         Node::HashJoin { join_type, rows_per_outer, width, outer, inner, cond, .. } => Node::HashJoin {
-            join_type: join_type.clone(),
+            join_type: *join_type,
             parallel: false,
             rows_per_outer: *rows_per_outer,
             width: *width,
@@ -69,7 +69,7 @@ pub fn serial_plan(n: &Node) -> Node {
             cond: cond.clone(),
         },
         Node::NestedLoop { join_type, rows_per_outer, inner_table, width, outer, cond } => Node::NestedLoop {
-            join_type: join_type.clone(),
+            join_type: *join_type,
             rows_per_outer: *rows_per_outer,
             inner_table: *inner_table,
             width: *width,
@@ -149,10 +149,10 @@ pub fn map_children(n: &Node, mut f: impl FnMut(&Node) -> Node) -> Node {
     n
 }
 
-fn join_allows_partial(join_type: &str) -> bool {
+fn join_allows_partial(join_type: JoinType) -> bool {
     // PostgreSQL 15 builds no partial paths for RIGHT or FULL joins
     // (joinpath.c:hash_inner_and_outer, match_unsorted_outer).
-    !matches!(join_type.to_ascii_lowercase().as_str(), "right" | "full")
+    join_type.allows_partial()
 }
 
 /// Whether a serial subtree could run entirely inside each participant, unsplit
@@ -171,12 +171,12 @@ pub fn partialable(n: &Node, e: &dyn Eligibility) -> bool {
     match n {
         Node::SeqScan { .. } | Node::IndexScan { .. } => e.partial_scan(n),
         Node::HashJoin { join_type, outer, inner, .. } => {
-            join_allows_partial(join_type)
+            join_allows_partial(*join_type)
                 && partialable(outer, e)
                 && ((e.parallel_hash() && partialable(inner, e)) || safe_subtree(inner, e))
         }
         Node::NestedLoop { join_type, outer, inner_table, .. } => {
-            join_allows_partial(join_type) && e.safe_table(*inner_table) && partialable(outer, e)
+            join_allows_partial(*join_type) && e.safe_table(*inner_table) && partialable(outer, e)
         }
         _ => false,
     }
@@ -191,7 +191,7 @@ pub fn partial(n: &Node, e: &dyn Eligibility) -> Node {
         Node::HashJoin { join_type, rows_per_outer, width, outer, inner, cond, .. } => {
             let ph = e.parallel_hash() && partialable(inner, e);
             Node::HashJoin {
-                join_type: join_type.clone(),
+                join_type: *join_type,
                 parallel: ph,
                 rows_per_outer: *rows_per_outer,
                 width: *width,
@@ -344,7 +344,7 @@ fn check_partial(n: &Node, e: &dyn Eligibility) -> Option<Node> {
             ok.then_some(out)
         }
         Node::HashJoin { join_type, parallel, rows_per_outer, width, outer, inner, cond } => {
-            if !join_allows_partial(join_type) {
+            if !join_allows_partial(*join_type) {
                 return None;
             }
             let outer = check_partial(outer, e)?;
@@ -357,7 +357,7 @@ fn check_partial(n: &Node, e: &dyn Eligibility) -> Option<Node> {
                 return None;
             };
             Some(Node::HashJoin {
-                join_type: join_type.clone(),
+                join_type: *join_type,
                 parallel: ph,
                 rows_per_outer: *rows_per_outer,
                 width: *width,
@@ -367,7 +367,7 @@ fn check_partial(n: &Node, e: &dyn Eligibility) -> Option<Node> {
             })
         }
         Node::NestedLoop { join_type, inner_table, outer, .. } => {
-            if !join_allows_partial(join_type) || !e.safe_table(*inner_table) {
+            if !join_allows_partial(*join_type) || !e.safe_table(*inner_table) {
                 return None;
             }
             let o = check_partial(outer, e)?;
@@ -393,7 +393,7 @@ pub fn join_order_variants(n: &Node, rel_rows: &dyn Fn(&Node) -> f64) -> Vec<Nod
             for o in &outers {
                 for i in &inners {
                     let join = |outer: &Node, inner: &Node, rpo: f64| Node::HashJoin {
-                        join_type: join_type.clone(),
+                        join_type: *join_type,
                         parallel: false,
                         rows_per_outer: rpo,
                         width: *width,
@@ -402,7 +402,7 @@ pub fn join_order_variants(n: &Node, rel_rows: &dyn Fn(&Node) -> f64) -> Vec<Nod
                         cond: cond.clone(),
                     };
                     v.push(join(o, i, *rows_per_outer));
-                    if join_type.eq_ignore_ascii_case("inner") {
+                    if *join_type == JoinType::Inner {
                         let rows = rel_rows(o) * rows_per_outer;
                         let inner_rows = rel_rows(i).max(1.0);
                         v.push(join(i, o, rows / inner_rows));
@@ -502,9 +502,9 @@ mod tests {
         Node::Aggregate { mode: AggMode::Simple, groups: 1.0, aggregates: 1.0, width: 8.0, input: Box::new(input) }
     }
 
-    fn hj(outer: Node, inner: Node, join_type: &str) -> Node {
+    fn hj(outer: Node, inner: Node, join_type: JoinType) -> Node {
         Node::HashJoin {
-            join_type: join_type.into(),
+            join_type,
             parallel: false,
             rows_per_outer: 1.0,
             width: 16.0,
@@ -545,7 +545,7 @@ mod tests {
 
     #[test]
     fn parallel_hash_or_oblivious() {
-        let p = parallelize(&hj(seq(0), seq(1), "Inner"), &YES).unwrap();
+        let p = parallelize(&hj(seq(0), seq(1), JoinType::Inner), &YES).unwrap();
         assert!(matches!(p.find_gather(), Some(Node::Gather { .. })));
         assert!(p.has_parallel_aware());
         match p.find_gather().unwrap().children()[0] {
@@ -556,7 +556,7 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let no_hash = All { partial: true, hash: false, unsafe_table: None };
-        let p = parallelize(&hj(seq(0), seq(1), "Inner"), &no_hash).unwrap();
+        let p = parallelize(&hj(seq(0), seq(1), JoinType::Inner), &no_hash).unwrap();
         match p.find_gather().unwrap().children()[0] {
             Node::HashJoin { parallel, inner, .. } => {
                 assert!(!*parallel);
@@ -569,7 +569,7 @@ mod tests {
     #[test]
     fn restricted_inner_pushes_gather_down() {
         let temp_inner = All { partial: true, hash: true, unsafe_table: Some(1) };
-        let p = parallelize(&count(hj(seq(0), seq(1), "Inner")), &temp_inner).unwrap();
+        let p = parallelize(&count(hj(seq(0), seq(1), JoinType::Inner)), &temp_inner).unwrap();
         // Aggregate (simple) -> Hash Join -> [Gather -> Parallel Seq Scan 0], [Seq Scan 1]
         match &p {
             Node::Aggregate { mode: AggMode::Simple, input, .. } => match &**input {
@@ -582,7 +582,7 @@ mod tests {
             other => panic!("{other:?}"),
         }
         // Right joins likewise.
-        let p = parallelize(&hj(seq(0), seq(1), "Right"), &YES).unwrap();
+        let p = parallelize(&hj(seq(0), seq(1), JoinType::Right), &YES).unwrap();
         assert!(matches!(p, Node::HashJoin { .. }));
     }
 
@@ -611,9 +611,9 @@ mod tests {
             Node::SeqScan { table, .. } => [1000.0, 10.0][*table],
             _ => 1.0,
         };
-        let v = join_order_variants(&count(hj(seq(0), seq(1), "Inner")), &rows);
+        let v = join_order_variants(&count(hj(seq(0), seq(1), JoinType::Inner)), &rows);
         assert_eq!(v.len(), 2);
-        assert_eq!(v[0], count(hj(seq(0), seq(1), "Inner")));
+        assert_eq!(v[0], count(hj(seq(0), seq(1), JoinType::Inner)));
         match &v[1] {
             Node::Aggregate { input, .. } => match &**input {
                 Node::HashJoin { outer, inner, rows_per_outer, .. } => {
@@ -625,7 +625,7 @@ mod tests {
             },
             other => panic!("{other:?}"),
         }
-        assert_eq!(join_order_variants(&hj(seq(0), seq(1), "Anti"), &rows).len(), 1);
+        assert_eq!(join_order_variants(&hj(seq(0), seq(1), JoinType::Anti), &rows).len(), 1);
     }
 
     #[test]
@@ -634,7 +634,7 @@ mod tests {
             workers: None,
             single_copy: false,
             input: Box::new(Node::HashJoin {
-                join_type: "Inner".into(),
+                join_type: JoinType::Inner,
                 parallel: true,
                 rows_per_outer: 1.0,
                 width: 16.0,

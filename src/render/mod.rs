@@ -1,4 +1,7 @@
-//! Pictures and files made from results: plotters charts (PNG + SVG) and trace outputs.
+//! Pictures and files made from results: plotters charts (PNG + SVG), trace outputs, CSV, and
+//! atomic file writes (every output file appears whole or not at all).
 
+pub mod atomic;
+pub mod html;
 pub mod plot;
 pub mod trace;

@@ -1,0 +1,277 @@
+//! Hardware profiles: the ones shipped in `configs/hardware/` are embedded in the binary (an
+//! installed `pqsim` needs no source tree); a path to a file wins over a name.
+
+use super::{non_negative, parse_table, positive, read_text, size_bytes, toml_error, toml_value_text, Ctx};
+use crate::error::{Error, Result};
+use crate::model::guc::Settings;
+use crate::model::{CacheState, Disk, Hardware, ParallelCosts, UnitCosts};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+/// The profiles shipped with pqsim, by name.
+const EMBEDDED: [(&str, &str); 3] = [
+    ("aurora", include_str!("../../configs/hardware/aurora.toml")),
+    ("laptop", include_str!("../../configs/hardware/laptop.toml")),
+    ("reference-2vcpu", include_str!("../../configs/hardware/reference-2vcpu.toml")),
+];
+
+/// A hardware profile's text and where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HardwareSource {
+    /// The file, or `configs/hardware/NAME.toml` for an embedded profile (for messages).
+    pub label: PathBuf,
+    pub text: String,
+    /// Whether the profile is one shipped inside the binary.
+    pub embedded: bool,
+}
+
+/// Find `--hardware NAME|PATH`: a file that exists, else a profile shipped in the binary,
+/// else `configs/hardware/NAME.toml` relative to the working directory (your own profiles).
+pub fn hardware_source(name_or_path: &str) -> Result<HardwareSource> {
+    let p = Path::new(name_or_path);
+    if p.is_file() {
+        return Ok(HardwareSource { label: p.to_path_buf(), text: read_text(p)?, embedded: false });
+    }
+    if let Some((name, text)) = EMBEDDED.iter().find(|(n, _)| *n == name_or_path) {
+        let label = PathBuf::from(format!("configs/hardware/{name}.toml"));
+        return Ok(HardwareSource { label, text: text.to_string(), embedded: true });
+    }
+    let local = PathBuf::from("configs/hardware").join(format!("{name_or_path}.toml"));
+    if local.is_file() {
+        return Ok(HardwareSource { text: read_text(&local)?, label: local, embedded: false });
+    }
+    let known = list_hardware().join(", ");
+    Err(Error::input(format!(
+        "unknown hardware profile \"{name_or_path}\": no such file and no configs/hardware/{name_or_path}.toml (known: {known})"
+    )))
+}
+
+/// Profile names `--hardware` accepts: the embedded ones and `configs/hardware/*.toml` here.
+pub fn list_hardware() -> Vec<String> {
+    let mut names: Vec<String> = EMBEDDED.iter().map(|(n, _)| n.to_string()).collect();
+    if let Ok(rd) = std::fs::read_dir("configs/hardware") {
+        for e in rd.flatten() {
+            if let Some(n) = e.path().file_stem().and_then(|s| s.to_str()) {
+                if e.path().extension().is_some_and(|x| x == "toml") && !names.contains(&n.to_string()) {
+                    names.push(n.to_string());
+                }
+            }
+        }
+    }
+    names.sort();
+    names
+}
+
+/// Apply `KEY=VALUE` overrides to a TOML table; KEY may be dotted (`disk.queue_depth`).
+pub fn apply_overrides(table: &mut toml::Table, overrides: &[(String, String)], what: &str) -> Result<()> {
+    for (key, value) in overrides {
+        let parts: Vec<&str> = key.split('.').collect();
+        let mut t = &mut *table;
+        for part in &parts[..parts.len() - 1] {
+            t = match t.get_mut(*part) {
+                Some(toml::Value::Table(inner)) => inner,
+                _ => return Err(Error::input(format!("{what}: unknown key \"{key}\""))),
+            };
+        }
+        let last = parts[parts.len() - 1];
+        let existing = t.get(last).ok_or_else(|| Error::input(format!("{what}: unknown key \"{key}\"")))?;
+        let v = match existing {
+            toml::Value::Integer(_) | toml::Value::Float(_) => value
+                .parse::<f64>()
+                .map(toml::Value::Float)
+                .map_err(|_| Error::input(format!("{what}: {key} takes a number, not \"{value}\"")))?,
+            toml::Value::Boolean(_) => toml::Value::Boolean(
+                crate::model::units::parse_bool(value).map_err(|e| Error::input(format!("{what}: {key}: {e}")))?,
+            ),
+            toml::Value::String(_) => toml::Value::String(value.clone()),
+            _ => return Err(Error::input(format!("{what}: {key} cannot be set from the command line"))),
+        };
+        t.insert(last.to_string(), v);
+    }
+    Ok(())
+}
+
+/// Load a hardware profile file, with `--hw KEY=VALUE` overrides (`cores=N`,
+/// `cache=hot|warm|cold`, or any dotted key of the profile).
+pub fn load_hardware(path: &Path, overrides: &[(String, String)]) -> Result<Hardware> {
+    let src = read_text(path)?;
+    load_hardware_str(path, &src, overrides)
+}
+
+/// Load a hardware profile from its text (`label` names it in messages), with `--hw` overrides
+/// applied in memory.
+pub fn load_hardware_str(label: &Path, src: &str, overrides: &[(String, String)]) -> Result<Hardware> {
+    let raw: RawHardware = if overrides.is_empty() {
+        toml::from_str(src).map_err(|e| toml_error(label, src, e))?
+    } else {
+        let mut t = parse_table(label, src)?;
+        apply_overrides(&mut t, overrides, "--hw")?;
+        let text = toml::to_string(&t).map_err(|e| Error::input(e.to_string()))?;
+        toml::from_str(&text).map_err(|e| Error::input(format!("{} (after --hw): {}", label.display(), e.message())))?
+    };
+    let ctx = Ctx { path: label, src: if overrides.is_empty() { src } else { "" } };
+    hardware_from_raw(&ctx, raw)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHardware {
+    name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    source: String,
+    cores: Spanned<f64>,
+    #[serde(default = "one")]
+    cpu_speed: Spanned<f64>,
+    cache: Spanned<String>,
+    #[serde(default)]
+    cpu_noise_cv: Option<Spanned<f64>>,
+    disk: RawDisk,
+    costs: RawCosts,
+    parallel: RawParallel,
+    /// Free-form provenance written by `pqsim calibrate` (fit residuals, server version...).
+    #[serde(default)]
+    calibration: Option<toml::Table>,
+    /// Server settings this machine runs with (e.g. Aurora's shared_buffers); a scenario's
+    /// settings and `--set` override them.
+    #[serde(default)]
+    settings: BTreeMap<String, Spanned<toml::Value>>,
+}
+
+fn one() -> Spanned<f64> {
+    Spanned::new(0..0, 1.0)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDisk {
+    seq_read_mb_per_s: Spanned<f64>,
+    request_latency_us: Spanned<f64>,
+    read_ahead: Spanned<String>,
+    queue_depth: Spanned<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCosts {
+    page_ns: Spanned<f64>,
+    os_read_page_ns: Spanned<f64>,
+    tuple_ns: Spanned<f64>,
+    qual_ns: Spanned<f64>,
+    agg_transition_ns: Spanned<f64>,
+    hash_build_ns: Spanned<f64>,
+    hash_probe_ns: Spanned<f64>,
+    sort_tuple_ns: Spanned<f64>,
+    sort_compare_ns: Spanned<f64>,
+    index_tuple_ns: Spanned<f64>,
+    index_descent_ns: Spanned<f64>,
+    tuple_send_ns: Spanned<f64>,
+    tuple_receive_ns: Spanned<f64>,
+    gather_merge_tuple_ns: Spanned<f64>,
+    client_row_ns: Spanned<f64>,
+    temp_page_ns: Spanned<f64>,
+    wakeup_ns: Spanned<f64>,
+    #[serde(default)]
+    instrument_ns: Option<Spanned<f64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawParallel {
+    leader_setup_us: Spanned<f64>,
+    launch_per_worker_us: Spanned<f64>,
+    worker_startup_ms: Spanned<f64>,
+    worker_startup_sigma: Spanned<f64>,
+    shutdown_per_worker_us: Spanned<f64>,
+    tuple_queue_size: Spanned<String>,
+}
+
+fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
+    let cache = match raw.cache.get_ref().as_str() {
+        "hot" => CacheState::Hot,
+        "warm" => CacheState::Warm,
+        "cold" => CacheState::Cold,
+        other => {
+            return Err(
+                ctx.err::<()>(Some(raw.cache.span()), format!("cache must be hot, warm or cold, not \"{other}\""))
+            )
+        }
+    };
+    let c = &raw.costs;
+    let nn = |v: &Spanned<f64>, w: &str| non_negative(ctx, v, &format!("costs.{w}"));
+    let costs = UnitCosts {
+        page_ns: nn(&c.page_ns, "page_ns")?,
+        os_read_page_ns: nn(&c.os_read_page_ns, "os_read_page_ns")?,
+        tuple_ns: nn(&c.tuple_ns, "tuple_ns")?,
+        qual_ns: nn(&c.qual_ns, "qual_ns")?,
+        agg_transition_ns: nn(&c.agg_transition_ns, "agg_transition_ns")?,
+        hash_build_ns: nn(&c.hash_build_ns, "hash_build_ns")?,
+        hash_probe_ns: nn(&c.hash_probe_ns, "hash_probe_ns")?,
+        sort_tuple_ns: nn(&c.sort_tuple_ns, "sort_tuple_ns")?,
+        sort_compare_ns: nn(&c.sort_compare_ns, "sort_compare_ns")?,
+        index_tuple_ns: nn(&c.index_tuple_ns, "index_tuple_ns")?,
+        index_descent_ns: nn(&c.index_descent_ns, "index_descent_ns")?,
+        tuple_send_ns: nn(&c.tuple_send_ns, "tuple_send_ns")?,
+        tuple_receive_ns: nn(&c.tuple_receive_ns, "tuple_receive_ns")?,
+        gather_merge_tuple_ns: nn(&c.gather_merge_tuple_ns, "gather_merge_tuple_ns")?,
+        client_row_ns: nn(&c.client_row_ns, "client_row_ns")?,
+        temp_page_ns: nn(&c.temp_page_ns, "temp_page_ns")?,
+        wakeup_ns: nn(&c.wakeup_ns, "wakeup_ns")?,
+        // Default: two clock reads of ~30 ns (pg_test_timing on the reference VM) + bookkeeping.
+        instrument_ns: match &c.instrument_ns {
+            Some(v) => nn(v, "instrument_ns")?,
+            None => 75.0,
+        },
+    };
+    let d = &raw.disk;
+    let disk = Disk {
+        seq_bytes_per_ns: positive(ctx, &d.seq_read_mb_per_s, "disk.seq_read_mb_per_s")? * 1024.0 * 1024.0 / 1e9,
+        request_latency_ns: non_negative(ctx, &d.request_latency_us, "disk.request_latency_us")? * 1e3,
+        read_ahead_bytes: size_bytes(ctx, &d.read_ahead, "disk.read_ahead")?,
+        queue_depth: positive(ctx, &d.queue_depth, "disk.queue_depth")?,
+    };
+    let p = &raw.parallel;
+    let queue = size_bytes(ctx, &p.tuple_queue_size, "parallel.tuple_queue_size")?;
+    if queue < 1024.0 {
+        return Err(ctx.err::<()>(Some(p.tuple_queue_size.span()), "parallel.tuple_queue_size must be at least 1kB"));
+    }
+    let parallel = ParallelCosts {
+        leader_setup_ns: non_negative(ctx, &p.leader_setup_us, "parallel.leader_setup_us")? * 1e3,
+        launch_per_worker_ns: non_negative(ctx, &p.launch_per_worker_us, "parallel.launch_per_worker_us")? * 1e3,
+        worker_startup_ns: non_negative(ctx, &p.worker_startup_ms, "parallel.worker_startup_ms")? * 1e6,
+        worker_startup_sigma: non_negative(ctx, &p.worker_startup_sigma, "parallel.worker_startup_sigma")?,
+        shutdown_per_worker_ns: non_negative(ctx, &p.shutdown_per_worker_us, "parallel.shutdown_per_worker_us")? * 1e3,
+        tuple_queue_size: queue,
+    };
+    let cores = positive(ctx, &raw.cores, "cores")?;
+    let cpu_speed = positive(ctx, &raw.cpu_speed, "cpu_speed")?;
+    let cpu_noise_cv = match &raw.cpu_noise_cv {
+        Some(v) => non_negative(ctx, v, "cpu_noise_cv")?,
+        None => 0.02,
+    };
+    let _ = (&raw.source, &raw.calibration);
+    let mut settings = vec![];
+    let mut check = Settings::default();
+    for (k, v) in &raw.settings {
+        let text = toml_value_text(v.get_ref()).ok_or_else(|| {
+            ctx.err::<()>(Some(v.span()), format!("setting {k}: expected a number, string or boolean"))
+        })?;
+        check.set(k, &text).map_err(|e| ctx.err::<()>(Some(v.span()), e))?;
+        settings.push((k.clone(), text));
+    }
+    Ok(Hardware {
+        name: raw.name,
+        description: raw.description,
+        cores,
+        cpu_speed,
+        cache,
+        disk,
+        costs,
+        parallel,
+        cpu_noise_cv,
+        settings,
+    })
+}

@@ -1,0 +1,238 @@
+//! Scenario files: raw serde structs -> `model::Scenario` (tables, settings, query
+//! properties, the plan tree in `plan.rs`).
+
+use super::plan::{node_from_raw, RawNode};
+use super::whatif::{apply_scenario_whatifs, TableOverride};
+use super::{non_negative, positive, read_text, size_bytes, toml_error, toml_value_text, Ctx};
+use crate::error::Result;
+use crate::model::guc::Settings;
+use crate::model::*;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+use toml::Spanned;
+
+/// Load a scenario file, then apply `--set` settings and `--table` what-ifs (later wins).
+pub fn load_scenario(path: &Path, sets: &[(String, String)], tables: &[TableOverride]) -> Result<Scenario> {
+    let src = read_text(path)?;
+    load_scenario_str(path, &src, sets, tables)
+}
+
+/// Load a scenario from its text (`label` names it in messages, with line and column), then
+/// apply `--set` settings and `--table` what-ifs in memory.
+pub fn load_scenario_str(
+    label: &Path,
+    src: &str,
+    sets: &[(String, String)],
+    tables: &[TableOverride],
+) -> Result<Scenario> {
+    let raw: RawScenario = toml::from_str(src).map_err(|e| toml_error(label, src, e))?;
+    let ctx = Ctx { path: label, src };
+    let mut sc = scenario_from_raw(&ctx, raw)?;
+    apply_scenario_whatifs(&mut sc, sets, tables)?;
+    Ok(sc)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScenario {
+    name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    source: String,
+    #[serde(default)]
+    sql: String,
+    #[serde(default)]
+    output: Option<Spanned<String>>,
+    #[serde(default)]
+    busy_worker_slots: Option<Spanned<i64>>,
+    #[serde(default)]
+    settings: BTreeMap<String, Spanned<toml::Value>>,
+    #[serde(default, rename = "table")]
+    tables: Vec<Spanned<RawTable>>,
+    #[serde(default)]
+    query: RawQuery,
+    plan: Spanned<RawNode>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawQuery {
+    command: Option<Spanned<String>>,
+    #[serde(default)]
+    functions: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    row_locks: bool,
+    #[serde(default)]
+    cursor: bool,
+    #[serde(default)]
+    client_max_rows: u64,
+    #[serde(default)]
+    materialized_cte: bool,
+    #[serde(default)]
+    correlated_subplan: bool,
+    #[serde(default)]
+    serializable: bool,
+    #[serde(default)]
+    server_version: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTable {
+    name: Spanned<String>,
+    rows: Option<Spanned<f64>>,
+    width: Option<Spanned<f64>>,
+    pages: Option<Spanned<f64>>,
+    size: Option<Spanned<String>>,
+    parallel_workers: Option<Spanned<i64>>,
+    index_pages: Option<Spanned<f64>>,
+    #[serde(default)]
+    temporary: bool,
+}
+
+fn scenario_from_raw(ctx: &Ctx, raw: RawScenario) -> Result<Scenario> {
+    let mut settings = Settings::default();
+    let mut setting_overrides = vec![];
+    for (k, v) in &raw.settings {
+        let text = toml_value_text(v.get_ref()).ok_or_else(|| {
+            ctx.err::<()>(Some(v.span()), format!("setting {k}: expected a number, string or boolean"))
+        })?;
+        settings.set(k, &text).map_err(|e| ctx.err::<()>(Some(v.span()), e))?;
+        setting_overrides.push((k.clone(), text));
+    }
+    let mut tables = Vec::new();
+    for t in &raw.tables {
+        let table = table_from_raw(ctx, t)?;
+        if tables.iter().any(|x: &Table| x.name == table.name) {
+            return Err(ctx.err::<()>(Some(t.span()), format!("table \"{}\" is defined twice", table.name)));
+        }
+        tables.push(table);
+    }
+    let output = match raw.output.as_ref() {
+        None => OutputMode::ExplainAnalyze,
+        Some(o) => OutputMode::parse(o.get_ref()).ok_or_else(|| {
+            ctx.err::<()>(
+                Some(o.span()),
+                format!(
+                    "output must be \"explain_analyze\", \"explain_analyze_timing_off\" or \"client\", not \"{}\"",
+                    o.get_ref()
+                ),
+            )
+        })?,
+    };
+    let busy = match &raw.busy_worker_slots {
+        Some(b) if *b.get_ref() < 0 => {
+            return Err(ctx.err::<()>(Some(b.span()), "busy_worker_slots must be zero or positive"));
+        }
+        Some(b) => *b.get_ref() as u32,
+        None => 0,
+    };
+    let mut functions = vec![];
+    for (name, label) in &raw.query.functions {
+        let c = FnSafety::parse(label.get_ref()).ok_or_else(|| {
+            ctx.err::<()>(
+                Some(label.span()),
+                format!(
+                    "query.functions.{name}: expected \"safe\", \"restricted\" or \"unsafe\", not \"{}\"",
+                    label.get_ref()
+                ),
+            )
+        })?;
+        functions.push((name.clone(), c));
+    }
+    let q = &raw.query;
+    let command = match &q.command {
+        None => Command::Select,
+        Some(c) => Command::parse(c.get_ref()).ok_or_else(|| {
+            let names: Vec<&str> = Command::ALL.iter().map(|c| c.name()).collect();
+            ctx.err::<()>(
+                Some(c.span()),
+                format!("query.command: expected one of {}, not \"{}\"", names.join(", "), c.get_ref()),
+            )
+        })?,
+    };
+    let query = QueryProps {
+        command,
+        functions,
+        row_locks: q.row_locks,
+        cursor: q.cursor,
+        client_max_rows: q.client_max_rows,
+        materialized_cte: q.materialized_cte,
+        correlated_subplan: q.correlated_subplan,
+        serializable: q.serializable,
+        server_version: q.server_version.unwrap_or(15),
+    };
+    let mut pinned = false;
+    let plan = node_from_raw(ctx, &raw.plan, &tables, &mut pinned)?;
+    let gathers = count_gathers(&plan);
+    if gathers > 1 {
+        return Err(
+            ctx.err::<()>(Some(raw.plan.span()), "plans with more than one Gather/Gather Merge are not supported yet")
+        );
+    }
+    let _ = (&raw.source, &raw.sql);
+    Ok(Scenario {
+        name: raw.name,
+        description: raw.description,
+        tables,
+        settings,
+        busy_worker_slots: busy,
+        query,
+        output,
+        plan,
+        pinned_workers: pinned,
+        setting_overrides,
+    })
+}
+
+fn count_gathers(n: &Node) -> usize {
+    usize::from(n.is_gather()) + n.children().iter().map(|c| count_gathers(c)).sum::<usize>()
+}
+
+fn table_from_raw(ctx: &Ctx, t: &Spanned<RawTable>) -> Result<Table> {
+    let r = t.get_ref();
+    let name = r.name.get_ref().clone();
+    if name.is_empty() {
+        return Err(ctx.err::<()>(Some(r.name.span()), "table name must not be empty"));
+    }
+    let width = match &r.width {
+        Some(w) => positive(ctx, w, &format!("table {name}: width"))?,
+        None => 32.0,
+    };
+    let pages_given = match (&r.pages, &r.size) {
+        (Some(_), Some(s)) => {
+            return Err(ctx.err::<()>(Some(s.span()), format!("table {name}: give pages or size, not both")));
+        }
+        (Some(p), None) => Some(positive(ctx, p, &format!("table {name}: pages"))?.ceil()),
+        (None, Some(s)) => Some((size_bytes(ctx, s, &format!("table {name}: size"))? / BLCKSZ).ceil()),
+        (None, None) => None,
+    };
+    let rows = match &r.rows {
+        Some(v) => non_negative(ctx, v, &format!("table {name}: rows"))?,
+        None => match pages_given {
+            Some(p) => p * ((BLCKSZ - 24.0) / (4.0 + maxalign(24.0 + width))).floor(),
+            None => {
+                return Err(
+                    ctx.err::<()>(Some(t.span()), format!("table {name}: give rows (and optionally pages or size)"))
+                )
+            }
+        },
+    };
+    let pages = pages_given.unwrap_or_else(|| heap_pages(rows, width));
+    let parallel_workers = match &r.parallel_workers {
+        Some(v) if !(0..=1024).contains(v.get_ref()) => {
+            return Err(
+                ctx.err::<()>(Some(v.span()), format!("table {name}: parallel_workers must be between 0 and 1024"))
+            );
+        }
+        Some(v) => Some(*v.get_ref() as u32),
+        None => None,
+    };
+    let index_pages = match &r.index_pages {
+        Some(v) => Some(positive(ctx, v, &format!("table {name}: index_pages"))?.ceil()),
+        None => None,
+    };
+    Ok(Table { name, rows, width, pages, parallel_workers, index_pages, temporary: r.temporary })
+}

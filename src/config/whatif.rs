@@ -1,0 +1,181 @@
+//! What-ifs, typed: `--set GUC=VALUE`, `--table NAME.KEY=VALUE`, `--hw KEY=VALUE`, `--measure`.
+//! Parsed once (the table keys and their values are checked here and nowhere else) and applied
+//! to the loaded model in memory.
+
+use crate::error::{Error, Result};
+use crate::model::units::parse_bytes;
+use crate::model::{heap_pages, OutputMode, Scenario, BLCKSZ};
+
+/// What a `--table NAME.KEY=VALUE` what-if changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TableKey {
+    /// Row count; pages follow at the table's density.
+    Rows,
+    /// Heap pages; rows follow at the table's density.
+    Pages,
+    /// Heap size in bytes (`5GB`), as pages.
+    Size,
+    /// Data bytes per row; pages follow from the rows.
+    Width,
+    /// The table's `parallel_workers` storage option.
+    ParallelWorkers,
+    /// Pages of the table's index.
+    IndexPages,
+}
+
+impl TableKey {
+    pub const ALL: [TableKey; 6] = [
+        TableKey::Rows,
+        TableKey::Pages,
+        TableKey::Size,
+        TableKey::Width,
+        TableKey::ParallelWorkers,
+        TableKey::IndexPages,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            TableKey::Rows => "rows",
+            TableKey::Pages => "pages",
+            TableKey::Size => "size",
+            TableKey::Width => "width",
+            TableKey::ParallelWorkers => "parallel_workers",
+            TableKey::IndexPages => "index_pages",
+        }
+    }
+
+    pub fn parse(key: &str) -> Option<TableKey> {
+        TableKey::ALL.into_iter().find(|k| k.name() == key)
+    }
+
+    /// The value of this key as a number: bytes for `size`, else the number itself. Checks
+    /// the range each key allows.
+    pub fn value(self, v: &str) -> std::result::Result<f64, String> {
+        let x = match self {
+            TableKey::Size => parse_bytes(v)?,
+            _ => v.trim().replace('_', "").parse().map_err(|_| format!("expected a number, got \"{v}\""))?,
+        };
+        if !x.is_finite() || x < 0.0 {
+            return Err("must be zero or positive".into());
+        }
+        match self {
+            TableKey::Pages if x.ceil() <= 0.0 => Err("must be positive".into()),
+            TableKey::Size if (x / BLCKSZ).ceil() <= 0.0 => Err("must be positive".into()),
+            TableKey::Width if x <= 0.0 => Err("must be positive".into()),
+            TableKey::ParallelWorkers if x > 1024.0 || x.fract() != 0.0 => {
+                Err("must be a whole number between 0 and 1024".into())
+            }
+            _ => Ok(x),
+        }
+    }
+}
+
+impl std::fmt::Display for TableKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What-if changes to one table: `--table NAME.KEY=VALUE`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableOverride {
+    pub table: String,
+    pub key: TableKey,
+    /// The value as written.
+    pub value: String,
+    /// The value as a number (bytes for `size`), checked for the key's range.
+    pub number: f64,
+}
+
+impl TableOverride {
+    pub fn new(table: &str, key: TableKey, value: &str) -> std::result::Result<Self, String> {
+        let number = key.value(value).map_err(|e| format!("--table {table}.{key}={value}: {e}"))?;
+        Ok(TableOverride { table: table.to_string(), key, value: value.to_string(), number })
+    }
+}
+
+/// The keys `--table` accepts, for messages.
+pub fn table_keys_text() -> String {
+    let names: Vec<&str> = TableKey::ALL.iter().map(|k| k.name()).collect();
+    format!("{} or {}", names[..names.len() - 1].join(", "), names[names.len() - 1])
+}
+
+impl std::str::FromStr for TableOverride {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let usage = || format!("--table expects NAME.KEY=VALUE, got \"{s}\"");
+        let (lhs, value) = s.split_once('=').ok_or_else(usage)?;
+        let (table, key) = lhs.rsplit_once('.').ok_or_else(usage)?;
+        if table.is_empty() || key.is_empty() {
+            return Err(usage());
+        }
+        let key = TableKey::parse(key)
+            .ok_or_else(|| format!("--table {table}.{key}: unknown key (use {})", table_keys_text()))?;
+        TableOverride::new(table, key, value)
+    }
+}
+
+/// Parse `KEY=VALUE` from the command line.
+pub fn parse_kv(s: &str, flag: &str) -> std::result::Result<(String, String), String> {
+    let (k, v) = s.split_once('=').ok_or_else(|| format!("{flag} expects KEY=VALUE, got \"{s}\""))?;
+    if k.trim().is_empty() {
+        return Err(format!("{flag} expects KEY=VALUE, got \"{s}\""));
+    }
+    Ok((k.trim().to_string(), v.trim().to_string()))
+}
+
+/// The what-ifs of one question, as typed values: `--hw`, `--set`, `--table` and `--measure`.
+#[derive(Debug, Clone, Default)]
+pub struct WhatIf {
+    pub hw: Vec<(String, String)>,
+    pub set: Vec<(String, String)>,
+    pub table: Vec<TableOverride>,
+    pub measure: Option<OutputMode>,
+}
+
+/// Apply `--set` settings, then `--table` what-ifs in the order given (later wins).
+pub fn apply_scenario_whatifs(sc: &mut Scenario, sets: &[(String, String)], tables: &[TableOverride]) -> Result<()> {
+    for (k, v) in sets {
+        sc.settings.set(k, v).map_err(|e| Error::input(format!("--set {k}={v}: {e}")))?;
+        sc.setting_overrides.push((k.clone(), v.clone()));
+    }
+    for o in tables {
+        apply_table_override(sc, o)?;
+    }
+    Ok(())
+}
+
+fn apply_table_override(sc: &mut Scenario, o: &TableOverride) -> Result<()> {
+    let idx = sc.table_index(&o.table).ok_or_else(|| {
+        let names: Vec<&str> = sc.tables.iter().map(|t| t.name.as_str()).collect();
+        Error::input(format!(
+            "--table {}.{}: no table \"{}\" in the scenario (tables: {})",
+            o.table,
+            o.key,
+            o.table,
+            names.join(", ")
+        ))
+    })?;
+    let t = &mut sc.tables[idx];
+    match o.key {
+        TableKey::Rows => {
+            let rows = o.number;
+            // Same density: pages follow rows.
+            t.pages = if t.rows > 0.0 { (t.pages * rows / t.rows).ceil() } else { heap_pages(rows, t.width) };
+            t.rows = rows;
+        }
+        TableKey::Pages | TableKey::Size => {
+            let pages = if o.key == TableKey::Pages { o.number.ceil() } else { (o.number / BLCKSZ).ceil() };
+            // Same density: rows follow pages.
+            t.rows = if t.pages > 0.0 { (t.rows * pages / t.pages).round() } else { t.rows };
+            t.pages = pages;
+        }
+        TableKey::Width => {
+            t.width = o.number;
+            t.pages = heap_pages(t.rows, o.number);
+        }
+        TableKey::ParallelWorkers => t.parallel_workers = Some(o.number as u32),
+        TableKey::IndexPages => t.index_pages = Some(o.number.ceil()),
+    }
+    Ok(())
+}

@@ -1,0 +1,152 @@
+//! Closed sets of the query and plan: the SQL command, a function's parallel label, a join's
+//! type. Parsed from their PostgreSQL spelling; unknown words are rejected where they are read.
+
+/// The SQL command whose plan is simulated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Command {
+    #[default]
+    Select,
+    CreateTableAs,
+    SelectInto,
+    CreateMaterializedView,
+    RefreshMaterializedView,
+    Insert,
+    Update,
+    Delete,
+    Merge,
+}
+
+impl Command {
+    pub const ALL: [Command; 9] = [
+        Command::Select,
+        Command::CreateTableAs,
+        Command::SelectInto,
+        Command::CreateMaterializedView,
+        Command::RefreshMaterializedView,
+        Command::Insert,
+        Command::Update,
+        Command::Delete,
+        Command::Merge,
+    ];
+
+    /// The scenario file's spelling (`create_table_as`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Command::Select => "select",
+            Command::CreateTableAs => "create_table_as",
+            Command::SelectInto => "select_into",
+            Command::CreateMaterializedView => "create_materialized_view",
+            Command::RefreshMaterializedView => "refresh_materialized_view",
+            Command::Insert => "insert",
+            Command::Update => "update",
+            Command::Delete => "delete",
+            Command::Merge => "merge",
+        }
+    }
+
+    /// Case-insensitive.
+    pub fn parse(s: &str) -> Option<Command> {
+        let s = s.to_ascii_lowercase();
+        Command::ALL.into_iter().find(|c| c.name() == s)
+    }
+
+    /// Whether PostgreSQL 15 may plan the command's query in parallel (the SELECT part of
+    /// CREATE TABLE AS, SELECT INTO and materialized views; never a data-modifying command).
+    pub fn allows_parallel(self) -> bool {
+        matches!(
+            self,
+            Command::Select
+                | Command::CreateTableAs
+                | Command::SelectInto
+                | Command::CreateMaterializedView
+                | Command::RefreshMaterializedView
+        )
+    }
+}
+
+/// A function's parallel label (`pg_proc.proparallel`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FnSafety {
+    Safe,
+    Restricted,
+    Unsafe,
+}
+
+impl FnSafety {
+    /// `safe`/`s`, `restricted`/`r`, `unsafe`/`u`.
+    pub fn parse(s: &str) -> Option<FnSafety> {
+        match s {
+            "safe" | "s" => Some(FnSafety::Safe),
+            "restricted" | "r" => Some(FnSafety::Restricted),
+            "unsafe" | "u" => Some(FnSafety::Unsafe),
+            _ => None,
+        }
+    }
+}
+
+/// A join's type as EXPLAIN prints it ("Join Type").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum JoinType {
+    #[default]
+    Inner,
+    Left,
+    Full,
+    Right,
+    Semi,
+    Anti,
+}
+
+impl JoinType {
+    pub const ALL: [JoinType; 6] =
+        [JoinType::Inner, JoinType::Left, JoinType::Full, JoinType::Right, JoinType::Semi, JoinType::Anti];
+
+    /// EXPLAIN's spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            JoinType::Inner => "Inner",
+            JoinType::Left => "Left",
+            JoinType::Full => "Full",
+            JoinType::Right => "Right",
+            JoinType::Semi => "Semi",
+            JoinType::Anti => "Anti",
+        }
+    }
+
+    /// Case-insensitive.
+    pub fn parse(s: &str) -> Option<JoinType> {
+        JoinType::ALL.into_iter().find(|j| j.name().eq_ignore_ascii_case(s))
+    }
+
+    /// Whether the join can have a partial (parallel) path: PostgreSQL 15 builds no partial
+    /// path for a right or full join (the inner side would have to be shared).
+    pub fn allows_partial(self) -> bool {
+        !matches!(self, JoinType::Right | JoinType::Full)
+    }
+}
+
+impl std::fmt::Display for JoinType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for c in Command::ALL {
+            assert_eq!(Command::parse(c.name()), Some(c));
+            assert_eq!(Command::parse(&c.name().to_ascii_uppercase()), Some(c));
+        }
+        for j in JoinType::ALL {
+            assert_eq!(JoinType::parse(j.name()), Some(j));
+            assert_eq!(JoinType::parse(&j.name().to_ascii_lowercase()), Some(j));
+        }
+        assert_eq!(Command::parse("vacuum"), None);
+        assert_eq!(JoinType::parse("sideways"), None);
+        assert_eq!(FnSafety::parse("r"), Some(FnSafety::Restricted));
+        assert_eq!(FnSafety::parse("maybe"), None);
+    }
+}
