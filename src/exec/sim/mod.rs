@@ -24,6 +24,7 @@ mod process;
 mod queue;
 mod result;
 mod run;
+mod sched;
 #[cfg(test)]
 mod tests;
 
@@ -59,6 +60,10 @@ pub struct Sim<'a> {
     /// The leader runs `Compiled::post` after a SubPlan's Gather.
     post_phase: bool,
     subplan_gather: Option<SubPlanGather>,
+    /// Runnable processes in line for a core (the scheduler's run queue), front runs first.
+    run_order: Vec<usize>,
+    /// A turn-end event is scheduled.
+    turn_pending: bool,
 }
 
 fn lognormal_around(rng: &mut StdRng, median: f64, sigma: f64) -> f64 {
@@ -146,6 +151,8 @@ impl<'a> Sim<'a> {
             steps: 0,
             post_phase: false,
             subplan_gather: None,
+            run_order: vec![],
+            turn_pending: false,
         }
     }
 

@@ -87,6 +87,8 @@ pub(super) struct Proc {
 pub enum Event {
     /// A delay of process p ended (start-up, I/O latency, wake-up); `gen` guards staleness.
     Wake { p: usize, gen: u64 },
+    /// The scheduler's turn ended: the processes on the cores make way for the next ones.
+    TurnEnd,
 }
 
 impl<'a> Sim<'a> {
@@ -117,12 +119,16 @@ impl<'a> Sim<'a> {
                 demands.push(Demand { cpu: f.cpu, io: f.io, cpu_cap: 1.0 });
             }
         }
+        let caps = self.cpu_caps(&idx);
+        for (d, cap) in demands.iter_mut().zip(caps) {
+            d.cpu_cap = cap;
+        }
         let rates = fluid::solve(self.hw.cores, self.hw.disk.seq_bytes_per_ns, &demands);
         for (k, &p) in idx.iter().enumerate() {
             if let Act::Flow(f) = &mut self.procs[p].act {
                 f.rate = rates[k];
                 // I/O-bound when the disk share, not the CPU, limits progress.
-                f.io_bound = f.io > 0.0 && rates[k] * f.cpu < 0.999;
+                f.io_bound = f.io > 0.0 && rates[k] * f.cpu < 0.999 && demands[k].cpu_cap > 0.0;
             }
         }
     }
@@ -252,6 +258,7 @@ impl<'a> Sim<'a> {
 
     pub(super) fn on_event(&mut self, ev: Event) {
         match ev {
+            Event::TurnEnd => self.end_turn(),
             Event::Wake { p, gen } => {
                 if self.procs[p].gen != gen {
                     return;

@@ -25,6 +25,7 @@ fn run(sc: &Scenario, hw: &Hardware, trace: bool, max_steps: u64) -> Result<(Com
         hw,
         output: sc.output,
         plan: &d.plan,
+        workers_planned: d.workers_planned,
         workers_launched: d.workers_launched,
         seed: 11,
         trace,
@@ -187,4 +188,97 @@ fn a_runaway_run_stops_at_its_step_limit() {
     let err = run(&sc, &hw, false, 50).expect_err("50 steps are not enough");
     assert!(matches!(err, SimError::StepLimit { limit: 50, .. }), "{err}");
     assert!(err.to_string().contains("max_steps"), "the message says how to raise it: {err}");
+}
+
+// ---------------------------------------------------------------- the CPU scheduler
+
+fn gather_heavy(workers: &str, leader: &str, hw_sets: &[(&str, &str)]) -> (Scenario, Hardware) {
+    let w = crate::config::WhatIf {
+        set: vec![
+            ("max_parallel_workers_per_gather".into(), workers.into()),
+            ("parallel_leader_participation".into(), leader.into()),
+        ],
+        hw: hw_sets.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        ..Default::default()
+    };
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/scenarios/gather-heavy.toml");
+    crate::config::load(&path, "reference-2vcpu", &w).expect("loads")
+}
+
+#[test]
+fn more_runnable_processes_than_cores_take_turns() {
+    let (sc, hw) = gather_heavy("2", "on", &[]);
+    let d = crate::planner::decide(&sc);
+    let env = Env { tables: &sc.tables, settings: &sc.settings, hw: &hw, output: sc.output, workers_planned: 2 };
+    let c = compile(&env, &d.plan);
+    let mut sim = Sim::new(&c, &hw, &sc.settings, 2, 1, false);
+    // Two cores, three runnable: two run at full speed, the third waits for its turn.
+    assert_eq!(sim.cpu_caps(&[0, 1, 2]), vec![1.0, 1.0, 0.0]);
+    assert!(sim.turn_pending, "a turn end is scheduled");
+    assert_eq!(sim.q.peek_time(), Some(hw.scheduler.turn_ns(1.5) as Time));
+    sim.end_turn();
+    // The two that ran go to the back of the line: process 2 runs, then 0; 1 waits.
+    assert_eq!(sim.cpu_caps(&[0, 1, 2]), vec![1.0, 0.0, 1.0]);
+    // No contention: exact sharing, no turns.
+    let mut sim = Sim::new(&c, &hw, &sc.settings, 2, 1, false);
+    assert_eq!(sim.cpu_caps(&[0, 2]), vec![1.0, 1.0]);
+    assert!(!sim.turn_pending);
+}
+
+fn wall_and_split(workers: &str, leader: &str, hw_sets: &[(&str, &str)]) -> (f64, Vec<f64>) {
+    let (sc, hw) = gather_heavy(workers, leader, hw_sets);
+    let (_, res) = run(&sc, &hw, false, DEFAULT_MAX_STEPS).expect("runs");
+    let split = res.processes.iter().filter(|p| p.is_worker).map(|p| p.rows_out).collect();
+    (res.wall as f64 / 1e6, split)
+}
+
+#[test]
+fn time_slicing_changes_a_leader_bound_gather_with_more_runnable_processes_than_cores() {
+    // Same wake-up latency onto an idle core either way (22 + 2 us); only the sharing differs.
+    let sliced = wall_and_split("4", "on", &[("costs.tuple_receive_ns", "45")]);
+    let fluid = wall_and_split(
+        "4",
+        "on",
+        &[("costs.tuple_receive_ns", "45"), ("scheduler.kind", "fluid"), ("costs.wakeup_ns", "24000")],
+    );
+    let rel = (sliced.0 - fluid.0).abs() / fluid.0;
+    assert!(rel > 0.01, "sliced {sliced:?} vs fluid {fluid:?}");
+}
+
+#[test]
+fn wake_up_latency_slows_a_leader_bound_gather() {
+    // Two workers and a leader that only reads, on four cores, the leader faster than the
+    // workers: the queues run dry, the leader sleeps, and a publish wakes it onto an idle core.
+    let (r, c) = (("costs.tuple_receive_ns", "45"), ("cores", "4"));
+    let fast = wall_and_split("2", "off", &[r, c, ("scheduler.wakeup_latency_us", "0")]);
+    let slow = wall_and_split("2", "off", &[r, c, ("scheduler.wakeup_latency_us", "400")]);
+    assert_eq!(fast.1.len(), 2, "two workers launched");
+    assert!(slow.0 > fast.0 * 1.02, "400 us wake-ups: {slow:?}, none: {fast:?}");
+}
+
+#[test]
+fn a_dry_queue_is_acknowledged_and_gather_moves_on() {
+    let (sc, hw) = load("gather-heavy.toml", "reference-2vcpu", &[("parallel_leader_participation", "off")]);
+    let d = crate::planner::decide(&sc);
+    let env = Env { tables: &sc.tables, settings: &sc.settings, hw: &hw, output: sc.output, workers_planned: 2 };
+    let c = compile(&env, &d.plan);
+    let mut sim = Sim::new(&c, &hw, &sc.settings, 2, 1, false);
+    let s = sim.tuple_bytes;
+    // Worker 0 published 10 tuples (far less than a quarter ring) and is still running.
+    sim.queues[0].written = 10.0 * s;
+    sim.queues[1].written = 10.0 * s;
+    sim.procs[1].act = Act::Blocked(State::MqSend);
+    sim.procs[0].phase = Phase::Done;
+    sim.gather_next();
+    let Act::Flow(f) = &sim.procs[0].act else { panic!("the leader should read") };
+    assert_eq!(f.kind, FlowKind::Drain(0));
+    sim.queues[0].consumed_pending += 10.0 * s;
+    sim.pulled += 10.0;
+    sim.after_drain(0);
+    // Dry: the consumption is published at once (the sender may be waiting for room) and the
+    // leader goes on to the next queue.
+    assert!((sim.queues[0].read - 10.0 * s).abs() < 1e-9, "read {}", sim.queues[0].read);
+    assert!(matches!(sim.procs[1].act, Act::Delay { state: State::MqSend }), "the worker is woken");
+    let Act::Flow(f) = &sim.procs[0].act else { panic!("the leader should read on") };
+    assert_eq!(f.kind, FlowKind::Drain(1));
 }
