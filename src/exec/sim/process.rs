@@ -235,6 +235,14 @@ impl<'a> Sim<'a> {
 
     // ---------------------------------------------------------------- start
 
+    /// The fixed costs of a parallel query, each a `[parallel]` profile key: the leader's DSM
+    /// set-up (`leader_setup_us`: InitializeParallelDSM, serializing GUCs, snapshot and
+    /// transaction state) plus registering the workers (`launch_per_worker_us` each); the
+    /// postmaster forks them one after another (`launch_per_worker_us` apart), then each
+    /// initializes (InitPostgres, restoring the state: log-normal around `worker_startup_ms`,
+    /// shape `worker_startup_sigma`). The leader does not wait for workers to attach (Gather
+    /// reads its queues without waiting); it waits for them at the end (ParallelFinish:
+    /// `shutdown_per_worker_us` each, in `leader_check_shutdown`).
     pub(super) fn start(&mut self) {
         let launched = self.n_workers();
         let par = &self.hw.parallel;
