@@ -159,6 +159,8 @@ pub fn provisional() -> Hardware {
         },
         scheduler: Scheduler::linux_default(2.0),
         cpu_noise_cv: 0.03,
+        run_sigma: crate::model::DEFAULT_RUN_SIGMA,
+        run_sigma_measured: false,
         settings: vec![],
     }
 }
