@@ -48,6 +48,10 @@ fn parse_period(s: &str) -> std::result::Result<f64, String> {
 pub fn run(a: RunArgs) -> Result<()> {
     let (sc, hw) = config::load(&a.scenario, &a.hardware, &a.whatif.to_whatif())?;
     super::print_setting_notes(&sc);
+    // What the schema-aware CPU model priced generically, once each.
+    for n in crate::exec::cpu_cost::notes(&sc.tables, &sc.plan) {
+        eprintln!("pqsim: note: {n}");
+    }
     let want_trace = a.trace.is_some() || a.report.is_some();
     let opts = crate::predict::Options { trace: want_trace, sample_period_ms: Some(a.sample_period) };
     let out = crate::predict::run_scenario_with(&sc, &hw, a.seed, a.replications, &opts)?;
