@@ -112,6 +112,7 @@ impl<'a> Sim<'a> {
                 state_since: 0,
                 last_state: State::Idle,
                 participated: false,
+                woken_from: None,
             });
         }
         let shared_builds = c

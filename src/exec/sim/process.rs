@@ -81,6 +81,9 @@ pub(super) struct Proc {
     pub(super) state_since: Time,
     pub(super) last_state: State,
     pub(super) participated: bool,
+    /// The wait a SetLatch ended, until the process next runs: PostgreSQL clears the wait
+    /// event only then, so time runnable but waiting for a core still shows that wait.
+    pub(super) woken_from: Option<State>,
 }
 
 #[derive(Debug, Clone)]
@@ -151,7 +154,14 @@ impl<'a> Sim<'a> {
                         State::Cpu => pr.acct.cpu += dt,
                         State::Idle => {}
                     },
+                    Act::Flow(f) if f.rate <= 0.0 && pr.woken_from.is_some() => match pr.woken_from {
+                        Some(State::MqSend) => pr.acct.mq_send += dt,
+                        _ => pr.acct.mq_receive += dt,
+                    },
                     Act::Flow(f) => {
+                        if f.rate > 0.0 {
+                            pr.woken_from = None;
+                        }
                         let prog = (f.rate * dt).min(f.stop_at - f.done).max(0.0);
                         let oncpu = if f.io_bound { (f.rate * f.cpu).min(1.0) } else { 1.0 };
                         pr.acct.cpu += dt * oncpu * (1.0 - f.os_frac);
@@ -290,8 +300,14 @@ impl<'a> Sim<'a> {
                             self.set_flow(p, f);
                         }
                     }
-                    State::MqSend => self.resume_after_send(p),
-                    State::MqReceive => self.leader_next(),
+                    State::MqSend => {
+                        self.procs[p].woken_from = Some(State::MqSend);
+                        self.resume_after_send(p)
+                    }
+                    State::MqReceive => {
+                        self.procs[p].woken_from = Some(State::MqReceive);
+                        self.leader_next()
+                    }
                     State::Shutdown => self.leader_after_shutdown(),
                     _ => {}
                 }

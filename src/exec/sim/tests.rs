@@ -131,8 +131,9 @@ fn limit_scenario(limit: f64) -> Scenario {
         parallel_workers: None,
         index_pages: None,
         temporary: false,
+        columns: vec![],
     };
-    let scan = Node::SeqScan { table: 0, parallel: true, filter: None, width: 41.0 };
+    let scan = Node::SeqScan { table: 0, parallel: true, filter: None, width: 41.0, output: vec![] };
     let gather = Node::Gather { workers: None, single_copy: false, input: Box::new(scan) };
     let plan = Node::Limit { count: limit, input: Box::new(gather) };
     let sets = [("parallel_setup_cost", "0"), ("parallel_tuple_cost", "0"), ("min_parallel_table_scan_size", "0")];
