@@ -4,7 +4,7 @@
 use super::{non_negative, parse_table, positive, read_text, size_bytes, toml_error, toml_value_text, Ctx};
 use crate::error::{Error, Result};
 use crate::model::guc::Settings;
-use crate::model::{CacheState, Disk, Hardware, ParallelCosts, UnitCosts};
+use crate::model::{CacheState, Disk, Hardware, ParallelCosts, Scheduler, SchedulerKind, UnitCosts};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -132,6 +132,8 @@ struct RawHardware {
     disk: RawDisk,
     costs: RawCosts,
     parallel: RawParallel,
+    #[serde(default)]
+    scheduler: Option<RawScheduler>,
     /// Free-form provenance written by `pqsim calibrate` (fit residuals, server version...).
     #[serde(default)]
     calibration: Option<toml::Table>,
@@ -253,6 +255,48 @@ struct RawParallel {
     tuple_queue_size: Spanned<String>,
 }
 
+/// `[scheduler]`: every key optional; defaults are Linux 6.18's on the profile's cores.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScheduler {
+    kind: Option<Spanned<String>>,
+    base_slice_us: Option<Spanned<f64>>,
+    latency_us: Option<Spanned<f64>>,
+    tick_hz: Option<Spanned<f64>>,
+    wakeup_latency_us: Option<Spanned<f64>>,
+    context_switch_us: Option<Spanned<f64>>,
+}
+
+fn scheduler_from_raw(ctx: &Ctx, raw: Option<&RawScheduler>, cores: f64) -> Result<Scheduler> {
+    let mut s = Scheduler::linux_default(cores);
+    let Some(r) = raw else { return Ok(s) };
+    if let Some(k) = &r.kind {
+        s.kind = match k.get_ref().as_str() {
+            "eevdf" => SchedulerKind::Eevdf,
+            "cfs" => SchedulerKind::Cfs,
+            "fluid" => SchedulerKind::Fluid,
+            other => {
+                return Err(ctx
+                    .err::<()>(Some(k.span()), format!("scheduler.kind must be eevdf, cfs or fluid, not \"{other}\"")))
+            }
+        };
+    }
+    let us = |v: &Option<Spanned<f64>>, key: &str, dflt: f64| -> Result<f64> {
+        match v {
+            Some(v) => Ok(non_negative(ctx, v, &format!("scheduler.{key}"))? * 1e3),
+            None => Ok(dflt),
+        }
+    };
+    s.base_slice_ns = us(&r.base_slice_us, "base_slice_us", s.base_slice_ns)?;
+    s.latency_ns = us(&r.latency_us, "latency_us", s.latency_ns)?;
+    s.wakeup_latency_ns = us(&r.wakeup_latency_us, "wakeup_latency_us", s.wakeup_latency_ns)?;
+    s.context_switch_ns = us(&r.context_switch_us, "context_switch_us", s.context_switch_ns)?;
+    if let Some(hz) = &r.tick_hz {
+        s.tick_ns = 1e9 / positive(ctx, hz, "scheduler.tick_hz")?;
+    }
+    Ok(s)
+}
+
 fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
     let cache = match raw.cache.get_ref().as_str() {
         "hot" => CacheState::Hot,
@@ -347,6 +391,7 @@ fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
     };
     let cores = positive(ctx, &raw.cores, "cores")?;
     let cpu_speed = positive(ctx, &raw.cpu_speed, "cpu_speed")?;
+    let scheduler = scheduler_from_raw(ctx, raw.scheduler.as_ref(), cores)?;
     let cpu_noise_cv = match &raw.cpu_noise_cv {
         Some(v) => non_negative(ctx, v, "cpu_noise_cv")?,
         None => 0.02,
@@ -374,6 +419,7 @@ fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
         disk,
         costs,
         parallel,
+        scheduler,
         cpu_noise_cv,
         run_sigma: run_sigma.unwrap_or(crate::model::DEFAULT_RUN_SIGMA),
         run_sigma_measured: run_sigma.is_some(),
