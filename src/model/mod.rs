@@ -1,8 +1,11 @@
 //! The validated domain model: tables, the plan tree, the hardware profile and the scenario.
 //! Everything here has been checked by `config`; nothing downstream re-validates. No I/O.
 
+pub mod cpu_costs;
+pub mod expr;
 pub mod guc;
 mod query;
+pub mod schema;
 pub mod units;
 
 pub use query::{Command, FnSafety, JoinType};
@@ -55,7 +58,7 @@ pub fn queue_bytes_per_tuple(width: f64) -> f64 {
     8.0 + maxalign(16.0 + width)
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Table {
     pub name: String,
     pub rows: f64,
@@ -69,6 +72,9 @@ pub struct Table {
     pub index_pages: Option<f64>,
     /// Whether this is a temporary table (parallel restricted).
     pub temporary: bool,
+    /// The columns in attnum order (pg_attribute, pg_stats); empty when the schema is unknown
+    /// (then per-row costs are the width-based generic ones).
+    pub columns: Vec<schema::Column>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,6 +116,8 @@ pub enum Node {
         parallel: bool,
         filter: Option<Filter>,
         width: f64,
+        /// EXPLAIN VERBOSE `Output` (empty: unknown, or the physical tlist).
+        output: Vec<String>,
     },
     /// A btree index scan in index order over `fraction` of the table.
     IndexScan {
@@ -119,6 +127,7 @@ pub enum Node {
         width: f64,
         fraction: f64,
         correlation: f64,
+        output: Vec<String>,
     },
     Aggregate {
         mode: AggMode,
@@ -126,6 +135,8 @@ pub enum Node {
         aggregates: f64,
         width: f64,
         input: Box<Node>,
+        /// EXPLAIN VERBOSE `Output`: the aggregate calls (`sum(l_quantity)`) and group keys.
+        output: Vec<String>,
     },
     Sort {
         keys: Vec<String>,
@@ -154,6 +165,7 @@ pub enum Node {
         outer: Box<Node>,
         inner: Box<Node>,
         cond: String,
+        output: Vec<String>,
     },
     /// Nested loop whose inner side is an index scan on `inner_table` returning
     /// `rows_per_outer` rows per outer row.
@@ -164,6 +176,7 @@ pub enum Node {
         width: f64,
         outer: Box<Node>,
         cond: String,
+        output: Vec<String>,
     },
 }
 
@@ -393,6 +406,9 @@ pub struct UnitCosts {
     pub wakeup_ns: f64,
     /// One instrumented node call under EXPLAIN ANALYZE with TIMING ON (two clock reads).
     pub instrument_ns: f64,
+    /// Per-row prices by column layout and expression class (used where the scenario's
+    /// tables have columns).
+    pub cpu: cpu_costs::CpuCosts,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -414,6 +430,10 @@ pub struct ParallelCosts {
     pub tuple_queue_size: f64,
 }
 
+/// Run-to-run log-normal sigma assumed when a profile has no measured `[variability]`: 10%,
+/// the spread of repeated timings of one query on a quiet small VM.
+pub const DEFAULT_RUN_SIGMA: f64 = 0.10;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hardware {
     pub name: String,
@@ -428,6 +448,11 @@ pub struct Hardware {
     /// Coefficient of variation of the CPU work of a run (run-to-run noise): one factor per
     /// run, shared by its processes.
     pub cpu_noise_cv: f64,
+    /// How much one real run's time varies around the machine's typical time: the log-normal
+    /// sigma measured by calibration (`[variability] run_sigma`), or [`DEFAULT_RUN_SIGMA`].
+    pub run_sigma: f64,
+    /// Whether `run_sigma` was measured (false: the default was assumed).
+    pub run_sigma_measured: bool,
     /// Server settings of this machine (GUC name, value), applied before a scenario's.
     pub settings: Vec<(String, String)>,
 }
