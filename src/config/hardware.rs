@@ -303,9 +303,7 @@ fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
         "warm" => CacheState::Warm,
         "cold" => CacheState::Cold,
         other => {
-            return Err(
-                ctx.err::<()>(Some(raw.cache.span()), format!("cache must be hot, warm or cold, not \"{other}\""))
-            )
+            return Err(ctx.err(Some(raw.cache.span()), format!("cache must be hot, warm or cold, not \"{other}\"")))
         }
     };
     let c = &raw.costs;
@@ -379,7 +377,7 @@ fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
     let p = &raw.parallel;
     let queue = size_bytes(ctx, &p.tuple_queue_size, "parallel.tuple_queue_size")?;
     if queue < 1024.0 {
-        return Err(ctx.err::<()>(Some(p.tuple_queue_size.span()), "parallel.tuple_queue_size must be at least 1kB"));
+        return Err(ctx.err(Some(p.tuple_queue_size.span()), "parallel.tuple_queue_size must be at least 1kB"));
     }
     let parallel = ParallelCosts {
         leader_setup_ns: non_negative(ctx, &p.leader_setup_us, "parallel.leader_setup_us")? * 1e3,
@@ -404,10 +402,9 @@ fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
     let mut settings = vec![];
     let mut check = Settings::default();
     for (k, v) in &raw.settings {
-        let text = toml_value_text(v.get_ref()).ok_or_else(|| {
-            ctx.err::<()>(Some(v.span()), format!("setting {k}: expected a number, string or boolean"))
-        })?;
-        check.set(k, &text).map_err(|e| ctx.err::<()>(Some(v.span()), e))?;
+        let text = toml_value_text(v.get_ref())
+            .ok_or_else(|| ctx.err(Some(v.span()), format!("setting {k}: expected a number, string or boolean")))?;
+        check.set(k, &text).map_err(|e| ctx.err(Some(v.span()), e))?;
         settings.push((k.clone(), text));
     }
     Ok(Hardware {
