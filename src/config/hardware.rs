@@ -276,8 +276,9 @@ fn scheduler_from_raw(ctx: &Ctx, raw: Option<&RawScheduler>, cores: f64) -> Resu
             "cfs" => SchedulerKind::Cfs,
             "fluid" => SchedulerKind::Fluid,
             other => {
-                return Err(ctx
-                    .err::<()>(Some(k.span()), format!("scheduler.kind must be eevdf, cfs or fluid, not \"{other}\"")))
+                return Err(
+                    ctx.err(Some(k.span()), format!("scheduler.kind must be eevdf, cfs or fluid, not \"{other}\""))
+                )
             }
         };
     }
