@@ -28,6 +28,10 @@ pub struct RunArgs {
 
 pub fn run(a: RunArgs) -> Result<()> {
     let (sc, hw) = config::load(&a.scenario, &a.hardware, &a.whatif.to_whatif())?;
+    // What the schema-aware CPU model priced generically, once each.
+    for n in crate::exec::cpu_cost::notes(&sc.tables, &sc.plan) {
+        eprintln!("pqsim: note: {n}");
+    }
     let out = crate::predict::run_scenario(&sc, &hw, a.seed, a.replications, a.trace.is_some())?;
     if let Some(dir) = &a.trace {
         crate::render::trace::write_csv(dir, &out)?;

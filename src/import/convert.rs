@@ -2,10 +2,11 @@
 //! where each number came from). Scans are in [`super::scan`].
 
 use super::text::{count_aggregates, output_list};
-use super::write::{f, fc, sig6, tnum, tstr, TNode};
+use super::write::{f, fc, output_field, sig6, tnum, tstr, TNode};
 use super::{ImportOptions, TableStats, SUPPORTED};
 use crate::error::{Error, Result};
 use crate::model::guc::Settings;
+use crate::model::schema::Column;
 use crate::model::{heap_pages, maxalign, AggMode, JoinType, Node, Table, BLCKSZ};
 use crate::pg::ExplainNode;
 
@@ -24,6 +25,8 @@ pub struct TableAcc {
     pub width: Option<f64>,
     pub parallel_workers: Option<u32>,
     pub index_pages: Option<f64>,
+    /// In attnum order, dropped ones included; empty: unknown.
+    pub columns: Vec<Column>,
 }
 
 pub struct Cx<'a> {
@@ -105,6 +108,7 @@ impl Cx<'_> {
             width: st.width,
             parallel_workers: st.parallel_workers,
             index_pages: st.index_pages,
+            columns: st.columns.iter().map(exact_column).collect(),
         });
     }
 
@@ -184,6 +188,7 @@ impl Cx<'_> {
             fields.push(fc("groups", tnum(g), note));
             groups = sig6(g);
         }
+        let out = output_list(n).unwrap_or_default();
         let aggregates = match output_list(n) {
             Some(out) => {
                 let k = count_aggregates(&out).max(1);
@@ -199,9 +204,16 @@ impl Cx<'_> {
         if n.extra.contains_key("Filter") || n.filter.is_some() {
             self.warnings.push(format!("{}: HAVING filter ignored", here.join(" > ")));
         }
+        fields.extend(output_field(&out));
         let c = self.node(child, divisor, here)?;
-        let node =
-            Node::Aggregate { mode: agg_mode, groups, aggregates, width: n.plan_width as f64, input: Box::new(c.node) };
+        let node = Node::Aggregate {
+            mode: agg_mode,
+            groups,
+            aggregates,
+            width: n.plan_width as f64,
+            input: Box::new(c.node),
+            output: out,
+        };
         Ok(Conv { node, toml: TNode { fields, subplan: None, children: vec![("input", c.toml)] } })
     }
 
@@ -288,6 +300,7 @@ impl Cx<'_> {
         if let Some(c) = &n.hash_cond {
             fields.push(f("cond", tstr(c)));
         }
+        fields.extend(output_field(&output_list(n).unwrap_or_default()));
         let o = self.node(outer, divisor, path)?;
         let i = self.node(&hash.plans[0], divisor, &hpath)?;
         let node = Node::HashJoin {
@@ -298,6 +311,7 @@ impl Cx<'_> {
             outer: Box::new(o.node),
             inner: Box::new(i.node),
             cond: n.hash_cond.clone().unwrap_or_default(),
+            output: output_list(n).unwrap_or_default(),
         };
         Ok(Conv { node, toml: TNode { fields, subplan: None, children: vec![("outer", o.toml), ("inner", i.toml)] } })
     }
@@ -345,6 +359,7 @@ impl Cx<'_> {
         if let Some(c) = &inner.index_cond {
             fields.push(f("cond", tstr(c)));
         }
+        fields.extend(output_field(&output_list(n).unwrap_or_default()));
         let node = Node::NestedLoop {
             join_type: self.join_type(n, path)?,
             rows_per_outer: sig6(rpo),
@@ -352,6 +367,7 @@ impl Cx<'_> {
             width: n.plan_width as f64,
             outer: Box::new(o.node),
             cond: inner.index_cond.clone().unwrap_or_default(),
+            output: output_list(n).unwrap_or_default(),
         };
         Ok(Conv { node, toml: TNode { fields, subplan: None, children: vec![("outer", o.toml)] } })
     }
@@ -394,7 +410,13 @@ pub fn written_width(t: &TableAcc) -> Option<f64> {
 
 fn model_table(t: &TableAcc) -> Table {
     let rows = t.rows.round().max(0.0);
-    let width = written_width(t).unwrap_or(32.0);
+    let width = written_width(t).unwrap_or_else(|| {
+        if t.columns.is_empty() {
+            32.0
+        } else {
+            crate::model::schema::row_width(&t.columns).max(1.0)
+        }
+    });
     let pages = match t.pages {
         Some(p) => p.max(1.0).round(),
         None => heap_pages(rows, width),
@@ -407,5 +429,11 @@ fn model_table(t: &TableAcc) -> Table {
         parallel_workers: t.parallel_workers,
         index_pages: t.index_pages.map(|ip| ip.max(1.0).round()),
         temporary: false,
+        columns: t.columns.clone(),
     }
+}
+
+/// A column with its width and null fraction rounded as the writer writes them.
+fn exact_column(c: &Column) -> Column {
+    Column::new(&c.name, &c.type_name, Some(sig6(c.avg_width)), sig6(c.null_frac))
 }

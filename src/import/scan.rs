@@ -2,8 +2,8 @@
 //! SubPlan a filter may reference.
 
 use super::convert::{Conv, Cx};
-use super::text::count_operators;
-use super::write::{f, fc, sig6, tnum, tstr, Field, TNode};
+use super::text::{count_operators, output_list};
+use super::write::{f, fc, output_field, sig6, tnum, tstr, Field, TNode};
 use super::TableStats;
 use crate::error::{Error, Result};
 use crate::model::{heap_pages, Filter, Node, SubPlan};
@@ -84,6 +84,7 @@ impl Cx<'_> {
         }
         fields.push(fc("width", tnum(n.plan_width as f64), "Plan Width"));
         fields.extend(idx_fields);
+        fields.extend(output_field(&output_list(n).unwrap_or_default()));
         let (sub_fields, subplan) = match sub {
             Some(s) => (Some(s.fields), Some(s.subplan)),
             None => (None, None),
@@ -98,11 +99,12 @@ impl Cx<'_> {
             (None, None) => None,
         };
         let t = self.table_index(&table);
+        let output = output_list(n).unwrap_or_default();
         let width = n.plan_width as f64;
         let node = if is_index {
-            Node::IndexScan { table: t, parallel, filter, width, fraction: sig6(fraction), correlation: 1.0 }
+            Node::IndexScan { table: t, parallel, filter, width, fraction: sig6(fraction), correlation: 1.0, output }
         } else {
-            Node::SeqScan { table: t, parallel, filter, width }
+            Node::SeqScan { table: t, parallel, filter, width, output }
         };
         Ok(Conv { node, toml: TNode { fields, subplan: sub_fields, children: vec![] } })
     }

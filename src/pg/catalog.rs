@@ -2,6 +2,7 @@
 //! reloptions. Read over a live connection.
 
 use super::PgError;
+use crate::model::schema::Column;
 use postgres::Client;
 use std::collections::BTreeMap;
 
@@ -14,6 +15,8 @@ pub struct TableStats {
     pub parallel_workers: Option<u32>,
     /// Pages of the btree index an index scan of this table uses.
     pub index_pages: Option<f64>,
+    /// Columns in attnum order (dropped ones as type "dropped"); empty: unknown.
+    pub columns: Vec<Column>,
 }
 
 /// Row counts and pages of the ordinary tables of `schema` (and of their largest index), as
@@ -36,6 +39,7 @@ pub fn catalog_stats(client: &mut Client, schema: &str) -> Result<BTreeMap<Strin
                 width: None,
                 parallel_workers: pw.map(|p| p.max(0) as u32),
                 index_pages: r.get::<_, Option<f64>>(3),
+                columns: vec![],
             },
         );
     }
