@@ -267,3 +267,24 @@ fn find<'a>(n: &'a Node, pred: &dyn Fn(&Node) -> bool) -> Option<&'a Node> {
 fn find_scan(n: &Node) -> &Node {
     find(n, &|x| matches!(x, Node::SeqScan { .. } | Node::IndexScan { .. })).expect("a scan")
 }
+
+#[test]
+fn column_types_from_a_ddl_file_or_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let ddl = dir.path().join("schema.sql");
+    std::fs::write(&ddl, "CREATE TABLE t (id int4, val int4 NOT NULL, pad text) WITH (parallel_workers = 4);\n")
+        .unwrap();
+    let p = fixture_path("sum_filter_analyze_buffers");
+    let (code, stdout, stderr) = run_cli(&["import", p.to_str().unwrap(), "--schema", ddl.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("column types"), "{stderr}");
+    let toml = dir.path().join("s.toml");
+    std::fs::write(&toml, &stdout).unwrap();
+    let sc = pqsim::config::load_scenario(&toml, &[], &[]).unwrap();
+    let t = table(&sc, "t");
+    let cols: Vec<(&str, &str)> = t.columns.iter().map(|c| (c.name.as_str(), c.type_name.as_str())).collect();
+    assert_eq!(cols, [("id", "integer"), ("val", "integer"), ("pad", "text")]);
+    let (code, _, stderr) = run_cli(&["import", p.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert!(stderr.contains("column types of t unknown (give --dsn or --schema)"), "{stderr}");
+}

@@ -16,6 +16,7 @@
 //! No I/O here.
 
 mod convert;
+pub mod ddl;
 mod scan;
 pub mod text;
 pub mod write;
