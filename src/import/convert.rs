@@ -38,6 +38,8 @@ pub struct Cx<'a> {
     pub gathers: usize,
     /// Converting nodes below a Gather (estimates there are per participant).
     pub in_gather: bool,
+    /// InitPlans seen, waiting for the scan that uses their result.
+    pub init_plans: Vec<super::initplan::InitPlanInfo>,
 }
 
 impl Cx<'_> {
@@ -115,14 +117,15 @@ impl Cx<'_> {
     pub fn node(&mut self, n: &ExplainNode, divisor: f64, path: &[String]) -> Result<Conv> {
         let mut here = path.to_vec();
         here.push(n.display_name());
-        for c in &n.plans {
-            if c.parent_relationship.as_deref() == Some("InitPlan") {
-                return Err(self.unsupported(c, &here, "InitPlans (a scalar subquery run once) are not modelled"));
-            }
+        for c in n.plans.iter().filter(|c| c.parent_relationship.as_deref() == Some("InitPlan")) {
+            self.init_plan(c, &here)?;
         }
-        let main: Vec<&ExplainNode> =
-            n.plans.iter().filter(|c| c.parent_relationship.as_deref() != Some("SubPlan")).collect();
-        let has_subplans = main.len() != n.plans.len();
+        let main: Vec<&ExplainNode> = n
+            .plans
+            .iter()
+            .filter(|c| !matches!(c.parent_relationship.as_deref(), Some("SubPlan") | Some("InitPlan")))
+            .collect();
+        let has_subplans = n.plans.iter().any(|c| c.parent_relationship.as_deref() == Some("SubPlan"));
         if has_subplans && !matches!(n.node_type.as_str(), "Seq Scan" | "Index Scan" | "Index Only Scan") {
             return Err(self.unsupported(n, &here, "SubPlans are modelled only in a scan's filter"));
         }
@@ -155,6 +158,22 @@ impl Cx<'_> {
             "Gather" | "Gather Merge" => self.gather(n, &main, &here),
             "Hash Join" => self.hash_join(n, &main, divisor, &here),
             "Nested Loop" => self.nested_loop(n, &main, divisor, &here),
+            "Incremental Sort" => {
+                self.warnings.push(format!(
+                    "{}: modelled as a full Sort (its presorted groups are not modelled)",
+                    here.join(" > ")
+                ));
+                let child = self.only_child(n, &main, &here)?;
+                let keys: Vec<String> = n.sort_key.iter().map(|k| tstr(k)).collect();
+                let fields = vec![f("node", tstr("Sort")), f("keys", format!("[{}]", keys.join(", ")))];
+                let c = self.node(child, divisor, &here)?;
+                let node = Node::Sort { keys: n.sort_key.clone(), input: Box::new(c.node) };
+                Ok(Conv { node, toml: TNode { fields, subplan: None, children: vec![("input", c.toml)] } })
+            }
+            "Materialize" | "Memoize" if main.len() == 1 => {
+                self.warnings.push(format!("{}: modelled as pass-through", here.join(" > ")));
+                self.node(main[0], divisor, &here)
+            }
             "Subquery Scan" | "Result" => {
                 if main.len() != 1 {
                     return Err(self.unsupported(n, &here, "only a pass-through with one input is modelled"));
@@ -203,6 +222,14 @@ impl Cx<'_> {
         fields.push(fc("width", tnum(n.plan_width as f64), "Plan Width"));
         if n.extra.contains_key("Filter") || n.filter.is_some() {
             self.warnings.push(format!("{}: HAVING filter ignored", here.join(" > ")));
+        }
+        let batches = n.extra.get("HashAgg Batches").and_then(|v| v.as_f64()).unwrap_or(0.0);
+        let disk = n.extra.get("Disk Usage").and_then(|v| v.as_f64()).unwrap_or(0.0);
+        if batches > 1.0 || disk > 0.0 {
+            self.warnings.push(format!(
+                "{}: the hash table spilled to disk ({batches} batches, {disk} kB): modelled in memory (spill not modelled)",
+                here.join(" > ")
+            ));
         }
         fields.extend(output_field(&out));
         let c = self.node(child, divisor, here)?;
@@ -320,7 +347,20 @@ impl Cx<'_> {
         let (Some(outer), Some(inner)) = (self.child_by(main, "Outer"), self.child_by(main, "Inner")) else {
             return Err(self.unsupported(n, path, "expected an Outer and an Inner input"));
         };
-        if !matches!(inner.node_type.as_str(), "Index Scan" | "Index Only Scan") || !inner.plans.is_empty() {
+        // Memoize (a cache of inner results per outer key) and Materialize (the inner rows kept
+        // in memory for rescans) are not modelled: the inner scan runs on every outer row.
+        let mut inner = inner;
+        while matches!(inner.node_type.as_str(), "Memoize" | "Materialize") && inner.plans.len() == 1 {
+            self.warnings.push(format!(
+                "{}: {} modelled as its inner {} on every outer row (the cache / rescans in memory are not modelled)",
+                path.join(" > "),
+                inner.node_type,
+                inner.plans[0].display_name()
+            ));
+            inner = &inner.plans[0];
+        }
+        if !matches!(inner.node_type.as_str(), "Index Scan" | "Index Only Scan" | "Seq Scan") || !inner.plans.is_empty()
+        {
             return Err(self.unsupported(
                 n,
                 path,

@@ -10,6 +10,7 @@
 //! Markdown ([`markdown`]).
 
 pub mod markdown;
+pub mod tpch;
 pub mod workload;
 
 use crate::analysis::robust::{median, quantile, robust_cv};
