@@ -276,6 +276,18 @@ impl Cx<'_> {
         let c = self.node(child, div, here);
         self.in_gather = false;
         let c = c?;
+        // PostgreSQL puts a Gather only over a partial path (or a single-copy one): one with
+        // a parallel-aware node. Anything else is not a PostgreSQL 15 plan (found by fuzzing).
+        if !single && !c.node.has_parallel_aware() {
+            return Err(self.unsupported(
+                n,
+                here,
+                "a Gather that is not Single Copy needs a parallel-aware node below it (Parallel Aware: true)",
+            ));
+        }
+        if n.node_type == "Gather Merge" && single {
+            return Err(self.unsupported(n, here, "Gather Merge cannot be Single Copy"));
+        }
         let input = Box::new(c.node);
         let node = if n.node_type == "Gather" {
             Node::Gather { workers: Some(w), single_copy: single, input }
