@@ -194,6 +194,8 @@ pub fn provisional() -> Hardware {
             tuple_queue_size: 65536.0,
         },
         cpu_noise_cv: 0.03,
+        run_sigma: crate::model::DEFAULT_RUN_SIGMA,
+        run_sigma_measured: false,
         settings: vec![],
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod compile;
 pub mod cpu_cost;
+pub mod instrument;
 pub mod scan;
 pub mod sim;
 

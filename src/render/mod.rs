@@ -2,5 +2,6 @@
 //! atomic file writes (every output file appears whole or not at all).
 
 pub mod atomic;
+pub mod html;
 pub mod plot;
 pub mod trace;
