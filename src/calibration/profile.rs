@@ -62,6 +62,54 @@ fn variability(s: &mut String, info: &Info) {
     );
 }
 
+/// A fitted key's standard error, or why it has none.
+fn se_note(fits: &Fits, name: &str) -> String {
+    let fit = &fits.serial.fit;
+    let Some(j) = fits.serial.keys.iter().position(|n| *n == name) else {
+        return "NOT SEPARATED: no probe exercises it in the model; provisional value".to_string();
+    };
+    if fit.at_bound[j] {
+        "held at 0 by the non-negativity constraint".to_string()
+    } else if fit.std_err[j].is_finite() {
+        format!("± {} (1 s.e.)", num(fit.std_err[j]))
+    } else {
+        String::new()
+    }
+}
+
+/// The schema-aware prices and `instrument_ns`, in `[costs]`.
+fn class_costs(s: &mut String, fits: &Fits, l1: &str) {
+    let c = &fits.hw.costs;
+    let se = |name: &str| se_note(fits, name);
+    let line = |s: &mut String, key: &str, v: f64, why: String| {
+        let _ = writeln!(s, "{:<32}# {}", format!("{key} = {}", num(v)), why);
+    };
+    for key in CPU_COSTS {
+        let v = c.cpu.get(key).unwrap_or(0.0);
+        let why = if fits.serial.keys.contains(key) {
+            format!("{l1}, typed probes (typed_*: numerics, dates, char, varchar) ({})", se(key))
+        } else {
+            "NOT SEPARATED by the probes: derived from qual_ns / agg_transition_ns by the model's fixed ratios"
+                .to_string()
+        };
+        line(s, key, v, why);
+    }
+    let pairs: Vec<String> = fits.timing.pairs.iter().map(|p| format!("{} {:.1}", p.0, p.2)).collect();
+    line(
+        s,
+        "instrument_ns",
+        c.instrument_ns,
+        if pairs.is_empty() {
+            "not fitted (no TIMING on/off pair imported): provisional".into()
+        } else {
+            format!(
+                "TIMING on minus off of the same serial probes / the model's clock reads: median of [{}]",
+                pairs.join(", ")
+            )
+        },
+    );
+}
+
 /// The profile written by `pqsim calibrate`.
 pub fn render(fits: &Fits, info: &Info, results: &[ProbeResult]) -> String {
     let mut s = String::new();
@@ -178,18 +226,7 @@ fn costs(s: &mut String, fits: &Fits, info: &Info, results: &[ProbeResult]) {
         results,
         info,
     );
-    let se = |name: &str| {
-        let Some(j) = fits.serial.keys.iter().position(|n| *n == name) else {
-            return "NOT SEPARATED: no probe exercises it in the model; provisional value".to_string();
-        };
-        if fit.at_bound[j] {
-            "held at 0 by the non-negativity constraint".to_string()
-        } else if fit.std_err[j].is_finite() {
-            format!("± {} (1 s.e.)", num(fit.std_err[j]))
-        } else {
-            String::new()
-        }
-    };
+    let se = |name: &str| se_note(fits, name);
     let serial_n = serial.len();
     let l1 = format!("stage-1 NNLS over {serial_n} serial probes");
     let _ = writeln!(s, "\n[costs]                   # ns of CPU per operation at cpu_speed 1.0");
@@ -291,30 +328,7 @@ fn costs(s: &mut String, fits: &Fits, info: &Info, results: &[ProbeResult]) {
         format!("{l1}: spill_m (external merge at work_mem 4MB) vs sort_m ({})", se("temp_page_ns")),
     );
     line(s, "wakeup_ns", c.wakeup_ns, "not measured: provisional (SetLatch -> SIGURG -> epoll wake-up)".into());
-    for key in CPU_COSTS {
-        let v = c.cpu.get(key).unwrap_or(0.0);
-        let why = if fits.serial.keys.contains(key) {
-            format!("{l1}, typed probes (typed_*: numerics, dates, char, varchar) ({})", se(key))
-        } else {
-            "NOT SEPARATED by the probes: derived from qual_ns / agg_transition_ns by the model's fixed ratios"
-                .to_string()
-        };
-        line(s, key, v, why);
-    }
-    let pairs: Vec<String> = fits.timing.pairs.iter().map(|p| format!("{} {:.1}", p.0, p.2)).collect();
-    line(
-        s,
-        "instrument_ns",
-        c.instrument_ns,
-        if pairs.is_empty() {
-            "not fitted (no TIMING on/off pair imported): provisional".into()
-        } else {
-            format!(
-                "TIMING on minus off of the same serial probes / the model's clock reads: median of [{}]",
-                pairs.join(", ")
-            )
-        },
-    );
+    class_costs(s, fits, &l1);
 }
 /// [parallel].
 fn parallel(s: &mut String, fits: &Fits, info: &Info, results: &[ProbeResult]) {
