@@ -54,8 +54,8 @@ fn variability(s: &mut String, info: &Info) {
         s,
         "source = {}",
         toml::Value::String(format!(
-            "pqsim calibrate: {} probes x {} rounds; the profile's costs are at the median machine speed (speed reference {:.2} ms)",
-            info.total_runs / info.reps.max(1),
+            "pqsim calibrate: {} runs in {} interleaved rounds; the profile's costs are at the median machine speed (speed reference {:.2} ms)",
+            info.total_runs,
             info.reps,
             m.anchor
         ))

@@ -5,9 +5,11 @@ use crate::pg::protocol::SPEEDREF_SETUP;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Scale {
-    /// t 1M rows, seed tables 600k / 800k: a few minutes on 2 cores (the test's scale).
+    /// tpch: 60k orders / 240k lineitem rows; reference: t 1M rows; seed tables 600k / 800k:
+    /// a few minutes on 2 cores (the test's scale).
     Small,
-    /// t 3M rows (the reference's table), seed tables 1.6M / 2M (a fifth of the seed).
+    /// tpch: 300k orders / 1.2M lineitem rows; reference: t 3M rows (the reference's table);
+    /// seed tables 1.6M / 2M (a fifth of the seed).
     Default,
 }
 
