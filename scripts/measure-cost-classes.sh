@@ -43,6 +43,7 @@ add date_tstz_c11     "SELECT count(*) FROM li WHERE l_shipdate <= timestamptz '
 add bpchar_eq_c15     "SELECT count(*) FROM li WHERE l_shipmode <> 'x'"
 add text_eq_c16       "SELECT count(*) FROM li WHERE l_comment <> 'x'"
 add like_c16          "SELECT count(*) FROM li WHERE l_comment NOT LIKE '%zzz%'"
+add text_cmp_c16      "SELECT count(*) FROM li WHERE l_comment > ''"
 add saop8_c15         "SELECT count(*) FROM li WHERE NOT (l_shipmode = ANY ('{a,b,c,d,e,f,g,h}'::bpchar[]))"
 add saop9_c15         "SELECT count(*) FROM li WHERE NOT (l_shipmode = ANY ('{a,b,c,d,e,f,g,h,i}'::bpchar[]))"
 add count_c4          "SELECT count(l_linenumber) FROM li"

@@ -265,3 +265,16 @@ fn every_expression_in_the_real_plan_fixtures_parses() {
         assert!(c.unclassified.iter().all(|u| u != t), "the classifier could not parse {t:?}");
     }
 }
+
+#[test]
+fn sorting_by_a_text_key_is_dearer_than_by_an_int_key() {
+    let (_, hw) = load("tpch-lineitem-sum.toml");
+    let t = table(&[("n", "integer"), ("s", "character varying(44)")]);
+    let sorted = |key: &str| Node::Sort {
+        keys: vec![key.into()],
+        input: Box::new(Node::SeqScan { table: 0, parallel: false, filter: None, width: 30.0, output: vec![] }),
+    };
+    let by_int = predict(t.clone(), sorted("n"), &hw);
+    let by_text = predict(t, sorted("s DESC"), &hw);
+    assert!(by_text > by_int * 1.05, "ORDER BY varchar {by_text} vs int {by_int}");
+}

@@ -60,7 +60,9 @@ pub enum Breaker {
     /// Aggregate: consumes everything, then returns `groups` rows.
     Agg { groups: f64 },
     /// Sort: consumes everything, sorts (bounded to `bound` rows if a LIMIT is known), returns rows.
-    Sort { bound: Option<f64>, width: f64 },
+    /// `key_ns`: CPU per comparison beyond `sort_compare_ns` for the first key's type (text
+    /// and bpchar order through the collation; 0 for by-value keys or unknown columns).
+    Sort { bound: Option<f64>, width: f64, key_ns: f64 },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -304,7 +306,7 @@ pub(crate) fn pipeline(env: &Env, cc: &CpuCost, node: &Node, is_worker: bool, bo
                 rows_per_tuple: inner_p.rows_per_tuple,
                 temp_pages,
             });
-            builds.extend(p.builds.drain(..));
+            builds.append(&mut p.builds);
             p.builds = builds;
             debug_assert!(p.breakers.is_empty());
             p.cpu_per_tuple += p.rows_per_tuple * (env.speed(c.hash_probe_ns) + keys);
@@ -342,10 +344,11 @@ pub(crate) fn pipeline(env: &Env, cc: &CpuCost, node: &Node, is_worker: bool, bo
             p.bound = bound;
             p
         }
-        Node::Sort { input, .. } => {
+        Node::Sort { input, keys } => {
             let mut p = pipeline(env, cc, input, is_worker, None);
             let w = p.out_width;
-            add_breaker(&mut p, Breaker::Sort { bound, width: w }, env.speed(c.sort_tuple_ns), env.instr());
+            let key_ns = cc.sort_key_extra(keys);
+            add_breaker(&mut p, Breaker::Sort { bound, width: w, key_ns }, env.speed(c.sort_tuple_ns), env.instr());
             p.bound = bound;
             p
         }
@@ -403,30 +406,31 @@ pub fn breaker_finish(env_hw: &Hardware, settings: &Settings, b: &Breaker, n: f6
     let s = env_hw.cpu_speed;
     match b {
         Breaker::Agg { groups } => (groups.min(n.max(1.0)) * c.agg_transition_ns / s, 0.0),
-        Breaker::Sort { bound, width } => {
+        Breaker::Sort { bound, width, key_ns } => {
             if n <= 1.0 {
                 return (0.0, 0.0);
             }
+            let per_cmp = c.sort_compare_ns / s + key_ns;
             match bound {
                 Some(k) if *k < n && 2.0 * k * sort_tuple_bytes(*width) <= settings.work_mem_bytes() => {
                     // top-N heapsort: heap of k entries; ~n·log2(2k) comparisons in the worst case,
                     // far fewer once the heap is full and most rows lose the first comparison.
                     let cmp = n + k * (2.0 * k).max(2.0).log2() * (n / k).max(1.0).ln().max(1.0);
-                    (cmp * c.sort_compare_ns / s, 0.0)
+                    (cmp * per_cmp, 0.0)
                 }
                 _ => {
                     let bytes = n * sort_tuple_bytes(*width);
                     let cmp = n * n.log2();
                     let mem = settings.work_mem_bytes();
                     if bytes <= mem {
-                        (cmp * c.sort_compare_ns / s, 0.0)
+                        (cmp * per_cmp, 0.0)
                     } else {
                         // External merge: runs of ~work_mem, merge order per tuplesort.c.
                         let runs = (bytes / mem).ceil();
                         let order = (mem / (2.0 * 8192.0 + 262144.0)).clamp(6.0, 500.0);
                         let passes = runs.log(order).ceil().max(1.0);
                         let pages = bytes / BLCKSZ * 2.0 * passes;
-                        (cmp * c.sort_compare_ns / s, pages)
+                        (cmp * per_cmp, pages)
                     }
                 }
             }
@@ -437,7 +441,7 @@ pub fn breaker_finish(env_hw: &Hardware, settings: &Settings, b: &Breaker, n: f6
 /// EXPLAIN's Sort Method, Sort Space Used (kB) and Sort Space Type for `n` input rows.
 pub fn sort_method(settings: &Settings, b: &Breaker, n: f64) -> (&'static str, f64, &'static str) {
     match b {
-        Breaker::Sort { bound, width } => {
+        Breaker::Sort { bound, width, .. } => {
             let per = sort_tuple_bytes(*width);
             let mem = settings.work_mem_bytes();
             match bound {
@@ -490,14 +494,14 @@ fn consumer(env: &Env, cc: &CpuCost, node: &Node) -> Consumer {
                     cons.final_limit = Some(cons.final_limit.map_or(*count, |l: f64| l.min(*count)));
                 }
             }
-            Node::Sort { .. } => {
+            Node::Sort { keys, .. } => {
                 let per = env.speed(c.sort_tuple_ns);
                 if cons.breakers.is_empty() {
                     cons.per_row_ns += per;
                 } else if let Some(x) = cons.breaker_row_ns.last_mut() {
                     *x += per;
                 }
-                cons.breakers.push(Breaker::Sort { bound: None, width: op.width() });
+                cons.breakers.push(Breaker::Sort { bound: None, width: op.width(), key_ns: cc.sort_key_extra(keys) });
                 cons.breaker_row_ns.push(env.instr());
             }
             Node::Aggregate { groups, aggregates, mode, output, .. } => {

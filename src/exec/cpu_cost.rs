@@ -207,6 +207,21 @@ impl<'a> CpuCost<'a> {
         Some(self.expr_ns(&classify(cond, &self.scope())))
     }
 
+    /// CPU per sort comparison beyond `sort_compare_ns` (calibrated on integer keys): the
+    /// first key's ordering operator by type, less a by-value comparison. Ties on the first key
+    /// that reach the next keys are not priced.
+    pub fn sort_key_extra(&self, keys: &[String]) -> f64 {
+        let Some(k) = keys.first() else { return 0.0 };
+        if !self.all_known() {
+            return 0.0;
+        }
+        let k = k.trim();
+        let k = k.strip_suffix(" NULLS FIRST").or_else(|| k.strip_suffix(" NULLS LAST")).unwrap_or(k);
+        let k = k.strip_suffix(" DESC").or_else(|| k.strip_suffix(" ASC")).unwrap_or(k);
+        let e = classify(&format!("({k} < {k})"), &self.scope());
+        (self.expr_ns(&e) - self.ns(self.hw.costs.cpu.op_int_ns)).max(0.0)
+    }
+
     /// The columns of the rows `n` returns, when known: a scan's projection or its table's
     /// columns (physical tlist, up to what the plan needs); an Aggregate's partial states.
     fn out_columns(&self, n: &Node) -> Option<Vec<Column>> {

@@ -13,10 +13,11 @@ use crate::model::guc::Settings;
 use crate::model::{Hardware, Node};
 
 /// The pipeline a subtree alone would run (its builds, source, per-tuple work, breakers).
+/// Its scans deform only as far as the subtree's own expressions read: as in PostgreSQL,
+/// where a parent's expression deforms the child's slot, deforming for the nodes above is
+/// timed in them.
 pub fn subtree(env: &Env, node: &Node, is_worker: bool) -> Pipeline {
-    // Merge of the schema-aware CPU model (helper/costs) with main: prices as for a plan whose
-    // root is this subtree (deform bounds from the subtree's own expressions).
-    let cc = crate::exec::cpu_cost::CpuCost::new(env.tables, env.hw, node);
+    let cc = super::cpu_cost::CpuCost::new(env.tables, env.hw, node);
     compile::pipeline(env, &cc, node, is_worker, None)
 }
 

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::model::schema::Column;
+use crate::model::Table;
 
 fn lineitem() -> Table {
     let cols = [
