@@ -50,6 +50,15 @@ pub fn tnum(x: f64) -> String {
     }
 }
 
+/// `output = [...]`: the node's VERBOSE Output list, when there is one.
+pub fn output_field(out: &[String]) -> Option<Field> {
+    if out.is_empty() {
+        return None;
+    }
+    let items: Vec<String> = out.iter().map(|o| tstr(o)).collect();
+    Some(fc("output", format!("[{}]", items.join(", ")), "EXPLAIN VERBOSE Output"))
+}
+
 /// `x` rounded to the digits [`tnum`] writes: the value a written scenario loads back as.
 pub fn sig6(x: f64) -> f64 {
     tnum(x).parse().unwrap_or(x)
@@ -117,6 +126,9 @@ pub fn render(cx: &Cx, root: &TNode, settings: &[(String, String)]) -> String {
         if let Some(pw) = t.parallel_workers {
             let _ = writeln!(s, "parallel_workers = {pw}");
         }
+        if !t.columns.is_empty() {
+            write_columns(&mut s, &t.columns);
+        }
         if let Some(ip) = t.index_pages {
             let _ =
                 writeln!(s, "index_pages = {:<7} # given (pg_class.relpages of the index)", tnum(ip.max(1.0).round()));
@@ -124,6 +136,22 @@ pub fn render(cx: &Cx, root: &TNode, settings: &[(String, String)]) -> String {
     }
     render_node(&mut s, "plan", root);
     s
+}
+
+/// `columns = [ { name, type, width, null_frac }, ... ]`, one column a line.
+fn write_columns(s: &mut String, columns: &[crate::model::schema::Column]) {
+    let _ = writeln!(s, "columns = [                # pg_attribute (attnum order), pg_stats avg_width / null_frac");
+    for c in columns {
+        let nf = if c.null_frac > 0.0 { format!(", null_frac = {}", tnum(c.null_frac)) } else { String::new() };
+        let _ = writeln!(
+            s,
+            "  {{ name = {}, type = {}, width = {}{nf} }},",
+            tstr(&c.name),
+            tstr(&c.type_name),
+            tnum(c.avg_width)
+        );
+    }
+    let _ = writeln!(s, "]");
 }
 
 fn render_fields(s: &mut String, fields: &[Field]) {
