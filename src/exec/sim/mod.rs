@@ -59,6 +59,16 @@ pub struct Sim<'a> {
     /// The leader runs `Compiled::post` after a SubPlan's Gather.
     post_phase: bool,
     subplan_gather: Option<SubPlanGather>,
+    /// The rate solver and its reused buffers.
+    fluid: FluidScratch,
+}
+
+/// Buffers of `solve_rates`, kept between steps so the steady state does not allocate.
+#[derive(Default)]
+struct FluidScratch {
+    solver: fluid::Solver,
+    idx: Vec<usize>,
+    demands: Vec<Demand>,
 }
 
 fn lognormal_around(rng: &mut StdRng, median: f64, sigma: f64) -> f64 {
@@ -146,6 +156,7 @@ impl<'a> Sim<'a> {
             steps: 0,
             post_phase: false,
             subplan_gather: None,
+            fluid: FluidScratch::default(),
         }
     }
 
