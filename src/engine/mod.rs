@@ -97,6 +97,10 @@ impl<E> EventQueue<E> {
     }
 
     fn skip_cancelled(&mut self) {
+        // Most models never cancel: skip the hash look-up then.
+        if self.cancelled.is_empty() {
+            return;
+        }
         while let Some(Reverse(top)) = self.heap.peek() {
             if self.cancelled.remove(&top.seq) {
                 self.heap.pop();
