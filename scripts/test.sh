@@ -4,6 +4,7 @@
 #   - PostgreSQL 15 (Debian's postgresql-15) for the real-server tests: each test starts and
 #     stops its own throwaway server (scripts/pg-throwaway.sh), nothing is started by hand;
 #   - a Python venv with pinned packages for the notebooks (scripts/setup-python.sh);
+#   - PEV2's npm package for tests/pev2.rs (scripts/setup-node.sh);
 #   - Debian's chromium for the HTML report's headless-browser test (scripts/install-chromium.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +15,8 @@ echo "== installing chromium if missing (HTML report test)" >&2
 bash scripts/install-chromium.sh >&2
 echo "== preparing the notebooks' Python environment" >&2
 bash scripts/setup-python.sh >/dev/null
+echo "== installing PEV2 (npm) for tests/pev2.rs" >&2
+bash scripts/setup-node.sh >/dev/null
 
 # Real-server tests must fail, not skip, when PostgreSQL cannot be started.
 export PQSIM_REQUIRE_PG=1

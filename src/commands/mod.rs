@@ -32,6 +32,7 @@ pub struct WhatIfArgs {
     #[arg(long = "hw", value_name = "KEY=VALUE", value_parser = |s: &str| config::parse_kv(s, "--hw"))]
     pub hw: Vec<(String, String)>,
     /// Set a PostgreSQL setting (GUC), with PostgreSQL's value syntax: work_mem=256MB
+    /// (docs/settings.md lists every setting pqsim accepts and whether it is modelled)
     #[arg(long = "set", value_name = "GUC=VALUE", value_parser = |s: &str| config::parse_kv(s, "--set"))]
     pub set: Vec<(String, String)>,
     /// Change one table: NAME.rows=, NAME.pages=, NAME.size=5GB, NAME.width=, NAME.parallel_workers=
@@ -110,5 +111,13 @@ fn dispatch(cli: Cli) -> Result<()> {
         Command::Import(args) => crate::commands::import::run_cli(&args),
         Command::Calibrate(args) => crate::commands::calibrate::run_cli(&args),
         Command::Validate(args) => crate::commands::validate::run_cli(&args),
+    }
+}
+
+/// Settings that were set but change nothing in the model (or were set by an alias): said
+/// once on stderr, never silently ignored.
+pub fn print_setting_notes(sc: &crate::model::Scenario) {
+    for note in sc.settings.notes() {
+        eprintln!("pqsim: note: {note}");
     }
 }

@@ -200,8 +200,14 @@ impl Cx<'_> {
             self.warnings.push(format!("{}: HAVING filter ignored", here.join(" > ")));
         }
         let c = self.node(child, divisor, here)?;
-        let node =
-            Node::Aggregate { mode: agg_mode, groups, aggregates, width: n.plan_width as f64, input: Box::new(c.node) };
+        let node = Node::Aggregate {
+            mode: agg_mode,
+            groups,
+            aggregates,
+            width: n.plan_width as f64,
+            input: Box::new(c.node),
+            output: vec![],
+        };
         Ok(Conv { node, toml: TNode { fields, subplan: None, children: vec![("input", c.toml)] } })
     }
 
@@ -237,6 +243,18 @@ impl Cx<'_> {
         let c = self.node(child, div, here);
         self.in_gather = false;
         let c = c?;
+        // PostgreSQL puts a Gather only over a partial path (or a single-copy one): one with
+        // a parallel-aware node. Anything else is not a PostgreSQL 15 plan (found by fuzzing).
+        if !single && !c.node.has_parallel_aware() {
+            return Err(self.unsupported(
+                n,
+                here,
+                "a Gather that is not Single Copy needs a parallel-aware node below it (Parallel Aware: true)",
+            ));
+        }
+        if n.node_type == "Gather Merge" && single {
+            return Err(self.unsupported(n, here, "Gather Merge cannot be Single Copy"));
+        }
         let input = Box::new(c.node);
         let node = if n.node_type == "Gather" {
             Node::Gather { workers: Some(w), single_copy: single, input }
@@ -298,6 +316,7 @@ impl Cx<'_> {
             outer: Box::new(o.node),
             inner: Box::new(i.node),
             cond: n.hash_cond.clone().unwrap_or_default(),
+            output: vec![],
         };
         Ok(Conv { node, toml: TNode { fields, subplan: None, children: vec![("outer", o.toml), ("inner", i.toml)] } })
     }
@@ -352,6 +371,7 @@ impl Cx<'_> {
             width: n.plan_width as f64,
             outer: Box::new(o.node),
             cond: inner.index_cond.clone().unwrap_or_default(),
+            output: vec![],
         };
         Ok(Conv { node, toml: TNode { fields, subplan: None, children: vec![("outer", o.toml)] } })
     }
@@ -407,5 +427,6 @@ fn model_table(t: &TableAcc) -> Table {
         parallel_workers: t.parallel_workers,
         index_pages: t.index_pages.map(|ip| ip.max(1.0).round()),
         temporary: false,
+        columns: vec![],
     }
 }

@@ -1,8 +1,11 @@
 //! The validated domain model: tables, the plan tree, the hardware profile and the scenario.
 //! Everything here has been checked by `config`; nothing downstream re-validates. No I/O.
 
+pub mod cpu_costs;
+pub mod expr;
 pub mod guc;
 mod query;
+pub mod schema;
 pub mod units;
 
 pub use query::{Command, FnSafety, JoinType};
@@ -19,9 +22,14 @@ pub fn maxalign(n: f64) -> f64 {
 /// Heap pages for `rows` rows of `width` data bytes at fillfactor 100: page header 24 B,
 /// tuple header 23 B (24 aligned), 4-byte line pointer per tuple (bufpage.h, htup_details.h).
 pub fn heap_pages(rows: f64, width: f64) -> f64 {
-    let per_tuple = 4.0 + maxalign(24.0 + width);
-    let per_page = ((BLCKSZ - 24.0) / per_tuple).floor().max(1.0);
+    let per_page = heap_tuples_per_page(width);
     (rows / per_page).ceil().max(if rows > 0.0 { 1.0 } else { 0.0 })
+}
+
+/// Heap tuples of `width` data bytes that fit in one 8 kB page at fillfactor 100 (at least one).
+pub fn heap_tuples_per_page(width: f64) -> f64 {
+    let per_tuple = 4.0 + maxalign(24.0 + width);
+    ((BLCKSZ - 24.0) / per_tuple).floor().max(1.0)
 }
 
 /// `subplan_is_hashable` (subselect.c): the SubPlan's result fits in hash_mem:
@@ -33,13 +41,24 @@ pub fn subplan_is_hashable(rows: f64, width: f64, settings: &Settings) -> bool {
     subquery_size <= settings.hash_mem_bytes()
 }
 
+/// A filter's text as EXPLAIN prints it for a SubPlan that is (not) hashed: `hashed SubPlan N`
+/// or `SubPlan N`, whatever the scenario wrote.
+pub fn subplan_filter_text(text: &str, hashed: bool) -> String {
+    let plain = text.replace("hashed SubPlan", "SubPlan");
+    if hashed {
+        plain.replace("SubPlan", "hashed SubPlan")
+    } else {
+        plain
+    }
+}
+
 /// Bytes one tuple of `width` data bytes takes in a tuple queue: 8-byte length word plus the
 /// MinimalTuple (16-byte header + data) padded to 8 (shm_mq.c:shm_mq_sendv, tqueue.c).
 pub fn queue_bytes_per_tuple(width: f64) -> f64 {
     8.0 + maxalign(16.0 + width)
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Table {
     pub name: String,
     pub rows: f64,
@@ -53,6 +72,9 @@ pub struct Table {
     pub index_pages: Option<f64>,
     /// Whether this is a temporary table (parallel restricted).
     pub temporary: bool,
+    /// The columns in attnum order (pg_attribute, pg_stats); empty when the schema is unknown
+    /// (then per-row costs are the width-based generic ones).
+    pub columns: Vec<schema::Column>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,6 +116,8 @@ pub enum Node {
         parallel: bool,
         filter: Option<Filter>,
         width: f64,
+        /// EXPLAIN VERBOSE `Output` (empty: unknown, or the physical tlist).
+        output: Vec<String>,
     },
     /// A btree index scan in index order over `fraction` of the table.
     IndexScan {
@@ -103,6 +127,7 @@ pub enum Node {
         width: f64,
         fraction: f64,
         correlation: f64,
+        output: Vec<String>,
     },
     Aggregate {
         mode: AggMode,
@@ -110,6 +135,8 @@ pub enum Node {
         aggregates: f64,
         width: f64,
         input: Box<Node>,
+        /// EXPLAIN VERBOSE `Output`: the aggregate calls (`sum(l_quantity)`) and group keys.
+        output: Vec<String>,
     },
     Sort {
         keys: Vec<String>,
@@ -138,6 +165,7 @@ pub enum Node {
         outer: Box<Node>,
         inner: Box<Node>,
         cond: String,
+        output: Vec<String>,
     },
     /// Nested loop whose inner side is an index scan on `inner_table` returning
     /// `rows_per_outer` rows per outer row.
@@ -148,6 +176,7 @@ pub enum Node {
         width: f64,
         outer: Box<Node>,
         cond: String,
+        output: Vec<String>,
     },
 }
 
@@ -191,6 +220,36 @@ impl Node {
             | Node::Gather { input, .. }
             | Node::GatherMerge { input, .. } => input.width(),
         }
+    }
+
+    /// Visit every scan filter of the tree, in plan order.
+    pub fn for_each_filter_mut(&mut self, f: &mut dyn FnMut(&mut Filter)) {
+        match self {
+            Node::SeqScan { filter, .. } | Node::IndexScan { filter, .. } => {
+                if let Some(filter) = filter.as_mut() {
+                    f(filter);
+                }
+            }
+            Node::Aggregate { input, .. }
+            | Node::Sort { input, .. }
+            | Node::Limit { input, .. }
+            | Node::Gather { input, .. }
+            | Node::GatherMerge { input, .. } => input.for_each_filter_mut(f),
+            Node::HashJoin { outer, inner, .. } => {
+                outer.for_each_filter_mut(f);
+                inner.for_each_filter_mut(f);
+            }
+            Node::NestedLoop { outer, .. } => outer.for_each_filter_mut(f),
+        }
+    }
+
+    /// Visit every SubPlan of the tree (in scan filters), in plan order.
+    pub fn for_each_subplan_mut(&mut self, f: &mut dyn FnMut(&mut SubPlan)) {
+        self.for_each_filter_mut(&mut |filter| {
+            if let Some(sp) = filter.subplan.as_mut() {
+                f(sp);
+            }
+        });
     }
 
     pub fn find_gather(&self) -> Option<&Node> {
@@ -347,6 +406,9 @@ pub struct UnitCosts {
     pub wakeup_ns: f64,
     /// One instrumented node call under EXPLAIN ANALYZE with TIMING ON (two clock reads).
     pub instrument_ns: f64,
+    /// Per-row prices by column layout and expression class (used where the scenario's
+    /// tables have columns).
+    pub cpu: cpu_costs::CpuCosts,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -368,6 +430,10 @@ pub struct ParallelCosts {
     pub tuple_queue_size: f64,
 }
 
+/// Run-to-run log-normal sigma assumed when a profile has no measured `[variability]`: 10%,
+/// the spread of repeated timings of one query on a quiet small VM.
+pub const DEFAULT_RUN_SIGMA: f64 = 0.10;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hardware {
     pub name: String,
@@ -379,8 +445,14 @@ pub struct Hardware {
     pub disk: Disk,
     pub costs: UnitCosts,
     pub parallel: ParallelCosts,
-    /// Coefficient of variation of CPU work per chunk (run-to-run noise).
+    /// Coefficient of variation of the CPU work of a run (run-to-run noise): one factor per
+    /// run, shared by its processes.
     pub cpu_noise_cv: f64,
+    /// How much one real run's time varies around the machine's typical time: the log-normal
+    /// sigma measured by calibration (`[variability] run_sigma`), or [`DEFAULT_RUN_SIGMA`].
+    pub run_sigma: f64,
+    /// Whether `run_sigma` was measured (false: the default was assumed).
+    pub run_sigma_measured: bool,
     /// Server settings of this machine (GUC name, value), applied before a scenario's.
     pub settings: Vec<(String, String)>,
 }

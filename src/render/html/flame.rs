@@ -108,11 +108,12 @@ fn nodes_for(root: &PlanNode, p: &ProcessSplit, c: Category) -> Vec<String> {
 }
 
 /// Folded stacks (`frame;frame;... count`), counts in microseconds: one line per process and
-/// category with time in it (means over the replications).
+/// category with time in it (the representative replication, as the EXPLAIN tree).
 pub(super) fn folded_stacks(pred: &Prediction) -> Vec<String> {
-    let root = &pred.explain.plan;
+    let rep = &pred.representative;
+    let root = &rep.explain.plan;
     let mut lines = vec![];
-    for p in &pred.splits {
+    for p in &rep.splits {
         for c in Category::ALL {
             let us = (p.time(c) * 1000.0).round();
             if us < 1.0 {
@@ -169,7 +170,8 @@ mod tests {
         assert!(has("worker 1 (parallel worker);start-up "), "{lines:?}");
         // Every line is frames and a positive count; the counts add up to the processes' time.
         let total: f64 = lines.iter().map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap()).sum();
-        let want: f64 = p.splits.iter().flat_map(|s| Category::ALL.map(|c| s.time(c))).sum::<f64>() * 1000.0;
+        let want: f64 =
+            p.representative.splits.iter().flat_map(|s| Category::ALL.map(|c| s.time(c))).sum::<f64>() * 1000.0;
         assert!((total - want).abs() <= lines.len() as f64, "{total} vs {want}");
     }
 

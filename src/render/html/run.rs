@@ -184,7 +184,7 @@ pub fn run_report(q: &Question, p: &Prediction, capacity_bytes: f64) -> String {
     let explain = format!(
         "<p class=\"note\">Replication 1 of seed {}, as EXPLAIN ANALYZE prints it.</p><pre>{}</pre>",
         p.seed,
-        escape(&report::explain_text(&p.explain))
+        escape(&report::explain_text(&p.representative.explain))
     );
     let (timeline, queue) = trace_charts(p, capacity_bytes);
     let s = |id: &str, h: &str, body: String| (id.to_string(), h.to_string(), body);
