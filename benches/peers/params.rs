@@ -60,6 +60,7 @@ fn main() {
     kv("rows_per_tuple", w.rows_per_tuple);
     kv("worker_breakers", w.breakers.len() as f64);
     kv("consumer_per_row_ns", c.consumer.per_row_ns);
+    kv("consumer_receive_row_ns", c.consumer.receive_row_ns);
     kv("queue_tuple_bytes", c.queue_tuple_bytes);
     kv("cores", hw.cores);
     kv("cpu_speed", hw.cpu_speed);

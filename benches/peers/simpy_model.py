@@ -4,8 +4,8 @@ batch (shm_mq publishes written bytes once a quarter of the 64 kB ring is pendin
 publishes consumed bytes once a quarter is read). It is the peer pqsim is timed against
 (benches/peers/compare.sh); it reads the compiled costs that pqsim prints (examples peer-params).
 
-Modelled as pqsim does: leader set-up, serialized worker launch and log-normal start-up; per-chunk
-CPU noise; read-ahead latency per chunk when pages come from disk; the worker's send cost per row; a
+Modelled as pqsim does: leader set-up, serialized worker launch and log-normal start-up; a per-run
+CPU work factor; read-ahead latency per chunk when pages come from disk; the worker's send cost per row; a
 full queue blocks the worker until the leader publishes consumption (plus a wake-up); the leader reads
 the queues round robin, drains 16 kB batches at its per-row receive cost, runs its own chunks when
 every queue is empty and returns to the queues as soon as one has tuples (SimPy interrupt); shutdown
@@ -66,6 +66,8 @@ class Model:
         self.leader_local = None  # the leader's local-work process, to interrupt
         self.wake = p["wakeup_ns"] / p["cpu_speed"]
         self.emits = p["worker_breakers"] == 0
+        # The machine's run-to-run variation: one CPU work factor per run for every chunk.
+        self.speed = min(max(1.0 + p["cpu_noise_cv"] * self.rng.gauss(0, 1), 0.5), 1.5)
 
     def share(self):
         return min(1.0, self.p["cores"] / max(self.running, 1))
@@ -74,8 +76,7 @@ class Model:
         p = self.p
         tuples = pages * p["tuples"] / max(p["pages"], 1.0)
         per_page = p["page_cpu_ns"] + p["page_os_read_ns"]  # already scaled by cpu_speed
-        noise = min(max(1.0 + p["cpu_noise_cv"] * self.rng.gauss(0, 1), 0.5), 1.5)
-        return tuples, (tuples * per_tuple + pages * per_page) * noise
+        return tuples, (tuples * per_tuple + pages * per_page) * self.speed
 
     def cpu(self, ns):
         """Run ns of CPU work at the current share (counts this process as running)."""
@@ -150,7 +151,7 @@ class Model:
     def leader(self):
         p, env = self.p, self.env
         yield env.timeout(p["leader_setup_ns"] + p["launch_per_worker_ns"] * self.n if self.n else 0)
-        recv = p["tuple_receive_ns"] / p["cpu_speed"] + p["consumer_per_row_ns"]
+        recv = p["tuple_receive_ns"] / p["cpu_speed"] + p["consumer_receive_row_ns"] + p["consumer_per_row_ns"]
         st, state, nxt = {}, {}, 0
         local = p["leader_participates"] > 0 or self.n == 0
         while True:
