@@ -159,6 +159,7 @@ pub fn provisional() -> Hardware {
             shutdown_per_worker_ns: 700e3,
             tuple_queue_size: 65536.0,
         },
+        scheduler: Scheduler::linux_default(2.0),
         cpu_noise_cv: 0.03,
         run_sigma: crate::model::DEFAULT_RUN_SIGMA,
         run_sigma_measured: false,

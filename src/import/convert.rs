@@ -215,6 +215,13 @@ impl Cx<'_> {
         self.gathers += 1;
         let child = self.only_child(n, main, here)?;
         let w = n.workers_planned.unwrap_or(0);
+        if w > 1024 {
+            return Err(self.unsupported(
+                n,
+                here,
+                "Workers Planned above 1024 (max_parallel_workers_per_gather's limit)",
+            ));
+        }
         let single = n.single_copy.unwrap_or(false);
         let leader = self.gucs.flag("parallel_leader_participation");
         // costsize.c:get_parallel_divisor: per-participant estimates below the Gather.
@@ -335,7 +342,7 @@ impl Cx<'_> {
                 ),
             ));
         }
-        let Some(table) = inner.relation_name.clone() else {
+        let Some(table) = inner.relation_name.clone().filter(|t| !t.is_empty()) else {
             return Err(self.unsupported(inner, path, "index scan without a relation name"));
         };
         let (rpo, src) = match (self.loops(inner), inner.actual_rows) {

@@ -117,7 +117,11 @@ fn plan_settings(plan: &ExplainPlan) -> (Vec<(String, String)>, Vec<String>) {
                 other => other.to_string(),
             };
             if check.set(k, &text).is_ok() {
-                settings.push((k.clone(), text));
+                // PostgreSQL's spelling of the name (settings are case-insensitive): one
+                // entry per setting, the later wins (fuzzing found " work_mem" beside "work_mem").
+                let name = k.trim().to_ascii_lowercase();
+                settings.retain(|(n, _): &(String, String)| *n != name);
+                settings.push((name, text));
             } else {
                 skipped.push(format!("{k} = {text}"));
             }

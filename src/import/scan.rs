@@ -26,7 +26,7 @@ struct ScanInput {
 
 impl Cx<'_> {
     pub fn scan(&mut self, n: &ExplainNode, divisor: f64, path: &[String]) -> Result<Conv> {
-        let Some(table) = n.relation_name.clone() else {
+        let Some(table) = n.relation_name.clone().filter(|t| !t.is_empty()) else {
             return Err(self.unsupported(n, path, "scan without a relation name"));
         };
         let is_index = n.node_type != "Seq Scan";
@@ -132,7 +132,9 @@ impl Cx<'_> {
             }
             return Err(self.unsupported(sp, &sp_path, "a SubPlan must be a Seq Scan of one table"));
         }
-        let sp_table = sp.relation_name.clone().unwrap_or_default();
+        let Some(sp_table) = sp.relation_name.clone().filter(|t| !t.is_empty()) else {
+            return Err(self.unsupported(sp, &sp_path, "SubPlan scan without a relation name"));
+        };
         // A hashed SubPlan runs once (loops = 1): its actual rows are the whole subquery.
         // A plain one is rescanned per outer row and may stop early: use the estimate.
         let once = self.loops(sp).is_some_and(|l| l <= 1.0);
@@ -163,7 +165,7 @@ impl Cx<'_> {
         let hashed = n.filter.as_deref().is_some_and(|t| t.contains(&format!("hashed {name}")));
         let fields = vec![
             f("table", tstr(&sp_table)),
-            fc("width", tnum(sp.plan_width as f64), "SubPlan Plan Width"),
+            fc("width", tnum(sp.plan_width.max(1) as f64), "SubPlan Plan Width (at least 1)"),
             fc("rows", tnum(sp_out), if once { "SubPlan Actual Rows" } else { "SubPlan Plan Rows" }),
             fc(
                 "text",
@@ -177,7 +179,7 @@ impl Cx<'_> {
         ];
         let subplan = SubPlan {
             table: self.table_index(&sp_table),
-            width: sig6(sp.plan_width as f64),
+            width: sig6(sp.plan_width.max(1) as f64),
             rows: sig6(sp_out),
             text: format!("{name}: Seq Scan on {sp_table}"),
             gather_workers: None,

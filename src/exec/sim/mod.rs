@@ -23,6 +23,7 @@ mod process;
 mod queue;
 mod result;
 mod run;
+mod sched;
 #[cfg(test)]
 mod tests;
 
@@ -58,6 +59,10 @@ pub struct Sim<'a> {
     /// The leader runs `Compiled::post` after a SubPlan's Gather.
     post_phase: bool,
     subplan_gather: Option<SubPlanGather>,
+    /// Runnable processes in line for a core (the scheduler's run queue), front runs first.
+    run_order: Vec<usize>,
+    /// A turn-end event is scheduled.
+    turn_pending: bool,
     /// This run's CPU speed factor (the machine's run-to-run variation), see [`run_speed`].
     run_speed: f64,
     /// The rate solver and its reused buffers.
@@ -117,6 +122,7 @@ impl<'a> Sim<'a> {
                 state_since: 0,
                 last_state: State::Idle,
                 participated: false,
+                woken_from: None,
             });
         }
         let shared_builds = c
@@ -157,6 +163,8 @@ impl<'a> Sim<'a> {
             steps: 0,
             post_phase: false,
             subplan_gather: None,
+            run_order: vec![],
+            turn_pending: false,
             run_speed: run_speed(seed, hw.cpu_noise_cv),
             fluid: FluidScratch::default(),
         }
