@@ -65,6 +65,16 @@ pub struct Sim<'a> {
     turn_pending: bool,
     /// This run's CPU speed factor (the machine's run-to-run variation), see [`run_speed`].
     run_speed: f64,
+    /// The rate solver and its reused buffers.
+    fluid: FluidScratch,
+}
+
+/// Buffers of `solve_rates`, kept between steps so the steady state does not allocate.
+#[derive(Default)]
+struct FluidScratch {
+    solver: fluid::Solver,
+    idx: Vec<usize>,
+    demands: Vec<Demand>,
 }
 
 fn lognormal_around(rng: &mut StdRng, median: f64, sigma: f64) -> f64 {
@@ -156,6 +166,7 @@ impl<'a> Sim<'a> {
             run_order: vec![],
             turn_pending: false,
             run_speed: run_speed(seed, hw.cpu_noise_cv),
+            fluid: FluidScratch::default(),
         }
     }
 

@@ -114,24 +114,31 @@ impl<'a> Sim<'a> {
     }
 
     pub(super) fn solve_rates(&mut self) {
-        let mut idx = vec![];
-        let mut demands = vec![];
+        // Reused buffers: no allocation per step; the solver answers from its previous
+        // solution when the running flows and their demands are unchanged.
+        let fl = &mut self.fluid;
+        fl.idx.clear();
+        fl.demands.clear();
         for (p, pr) in self.procs.iter().enumerate() {
             if let Act::Flow(f) = &pr.act {
-                idx.push(p);
-                demands.push(Demand { cpu: f.cpu, io: f.io, cpu_cap: 1.0 });
+                fl.idx.push(p);
+                fl.demands.push(Demand { cpu: f.cpu, io: f.io, cpu_cap: 1.0 });
             }
         }
+        // The scheduler's CPU caps (1 = a core, 0 = waiting for a turn), then the rates.
+        let idx = std::mem::take(&mut self.fluid.idx);
         let caps = self.cpu_caps(&idx);
-        for (d, cap) in demands.iter_mut().zip(caps) {
+        let fl = &mut self.fluid;
+        fl.idx = idx;
+        for (d, cap) in fl.demands.iter_mut().zip(caps) {
             d.cpu_cap = cap;
         }
-        let rates = fluid::solve(self.hw.cores, self.hw.disk.seq_bytes_per_ns, &demands);
-        for (k, &p) in idx.iter().enumerate() {
+        let rates = fl.solver.solve(self.hw.cores, self.hw.disk.seq_bytes_per_ns, &fl.demands);
+        for (k, &p) in fl.idx.iter().enumerate() {
             if let Act::Flow(f) = &mut self.procs[p].act {
                 f.rate = rates[k];
                 // I/O-bound when the disk share, not the CPU, limits progress.
-                f.io_bound = f.io > 0.0 && rates[k] * f.cpu < 0.999 && demands[k].cpu_cap > 0.0;
+                f.io_bound = f.io > 0.0 && rates[k] * f.cpu < 0.999 && fl.demands[k].cpu_cap > 0.0;
             }
         }
     }
