@@ -5,18 +5,13 @@
 //! - `run tpch-lineitem-sum.toml --set max_parallel_workers_per_gather=W` never shows a speedup
 //!   above W + 1 (the participants) on any shipped profile.
 
+mod common;
+
 use serde_json::Value;
 use std::path::Path;
-use std::process::Command;
 
 fn pqsim(args: &[&str]) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_pqsim"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("run pqsim");
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+    common::json(args)
 }
 
 /// The filter texts of the nodes holding a SubPlan, in plan order.

@@ -1,18 +1,12 @@
 //! Bad input: one clear message (file:line:col where known), exit code 2, never a panic.
 
+mod common;
+
 use std::io::Write;
-use std::process::Command;
 
 fn pqsim(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_pqsim"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("run pqsim");
-    let err = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(!err.contains("panicked"), "pqsim panicked: {err}");
-    assert!(!err.contains("RUST_BACKTRACE"), "pqsim printed a backtrace hint: {err}");
-    (out.status.code().unwrap_or(-1), err)
+    let r = common::pqsim(args);
+    (r.code, r.stderr)
 }
 
 const GOOD: &str = r#"

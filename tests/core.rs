@@ -1,19 +1,12 @@
 //! The simulator core's promises (issue "Simulator core"), checked through the real binary.
 
+mod common;
+
 use serde_json::Value;
-use std::process::Command;
 
 fn pqsim(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_pqsim"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("run pqsim");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
+    let r = common::pqsim(args);
+    (r.code, r.stdout, r.stderr)
 }
 
 fn run_json(scenario: &str, extra: &[&str]) -> Value {

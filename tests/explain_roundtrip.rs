@@ -4,12 +4,13 @@
 //! a plan import does not model at all (a Gather inside a SubPlan); there import must say so,
 //! as it does for PostgreSQL's own EXPLAIN of that plan.
 
+mod common;
+
 use serde_json::Value;
 use std::path::Path;
-use std::process::Command;
 
-fn pqsim(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_pqsim")).args(args).output().expect("run pqsim")
+fn pqsim(args: &[&str]) -> common::Run {
+    common::pqsim(args)
 }
 
 fn shape(n: &Value, out: &mut Vec<String>) {
@@ -22,8 +23,8 @@ fn shape(n: &Value, out: &mut Vec<String>) {
 
 fn plan_of(sc: &str) -> Value {
     let o = pqsim(&["plan", sc, "--format", "json"]);
-    assert!(o.status.success(), "plan {sc}: {}", String::from_utf8_lossy(&o.stderr));
-    serde_json::from_slice(&o.stdout).expect("plan json")
+    assert_eq!(o.code, 0, "plan {sc}: {}", o.stderr);
+    serde_json::from_str(&o.stdout).expect("plan json")
 }
 
 #[test]
@@ -39,14 +40,14 @@ fn pqsims_explain_imports_back_into_the_same_plan() {
         let sc = p.to_str().unwrap();
         let name = p.file_stem().unwrap().to_string_lossy().to_string();
         let run = pqsim(&["run", sc, "--replications", "1", "--format", "json"]);
-        assert!(run.status.success());
-        let j: Value = serde_json::from_slice(&run.stdout).expect("run json");
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let j: Value = serde_json::from_str(&run.stdout).expect("run json");
         let explain = dir.path().join(format!("{name}.json"));
         std::fs::write(&explain, serde_json::to_vec(&j["explain"]).unwrap()).unwrap();
         let back = dir.path().join(format!("{name}.toml"));
         let imp = pqsim(&["import", explain.to_str().unwrap(), "--output", back.to_str().unwrap()]);
-        let err = String::from_utf8_lossy(&imp.stderr);
-        if !imp.status.success() {
+        let err = &imp.stderr;
+        if imp.code != 0 {
             assert!(err.contains("a Gather inside a SubPlan"), "{name}: import rejected pqsim's EXPLAIN: {err}");
             continue;
         }

@@ -3,6 +3,8 @@
 //! script error or a console error, and a screenshot shows every chart section painted.
 //! Without chromium the tests say so and pass, unless PQSIM_REQUIRE_BROWSER is set (test.sh).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -22,8 +24,7 @@ fn browser() -> Option<&'static str> {
 }
 
 fn pqsim(args: &[&str]) {
-    let out = Command::new(env!("CARGO_BIN_EXE_pqsim")).args(args).output().expect("run pqsim");
-    assert!(out.status.success(), "pqsim {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    common::ok(args);
 }
 
 /// Headless chromium on `page` with a fresh profile and nothing reaching the network; returns

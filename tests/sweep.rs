@@ -2,20 +2,13 @@
 //! hardware comparisons"): determinism across thread counts, resume, the shapes the core
 //! promises, bad input.
 
+mod common;
+
 use std::path::Path;
-use std::process::Command;
 
 fn pqsim(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_pqsim"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("run pqsim");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
+    let r = common::pqsim(args);
+    (r.code, r.stdout, r.stderr)
 }
 
 fn ok(args: &[&str]) -> (String, String) {

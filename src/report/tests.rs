@@ -47,7 +47,7 @@ fn gather() -> Explain {
         plans: vec![scan()],
         ..Default::default()
     };
-    Explain { plan: g, planning_time: 0.4, triggers: vec![], execution_time: 121.5 }
+    Explain { plan: g, settings: Default::default(), planning_time: 0.4, triggers: vec![], execution_time: 121.5 }
 }
 
 fn prediction() -> Prediction {

@@ -700,5 +700,6 @@ pub fn explain(
         attach_costs(&mut root, cp);
     }
     let planning_time = r3(super::planning_time_ms(root.count(), hw.cpu_speed));
-    Explain { plan: root, planning_time, triggers: vec![], execution_time: r3(ms(r.wall)) }
+    let settings = sc.settings.non_default().into_iter().collect();
+    Explain { plan: root, settings, planning_time, triggers: vec![], execution_time: r3(ms(r.wall)) }
 }

@@ -20,6 +20,10 @@ pub(crate) fn r3(x: f64) -> f64 {
 pub struct Explain {
     #[serde(rename = "Plan")]
     pub plan: PlanNode,
+    /// The settings that differ from PostgreSQL's defaults, as `EXPLAIN (SETTINGS)` lists
+    /// them (so `pqsim import` of this document plans under the same settings).
+    #[serde(rename = "Settings", skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub settings: std::collections::BTreeMap<String, String>,
     /// Modelled, see [`planning_time_ms`].
     #[serde(rename = "Planning Time")]
     pub planning_time: f64,

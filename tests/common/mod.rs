@@ -1,0 +1,43 @@
+//! The one way tests drive the pqsim binary: from the repository root, capturing both
+//! streams, and failing on what no input may cause (a panic, a backtrace).
+#![allow(dead_code)]
+
+use std::process::Command;
+
+/// What one run of the binary gave.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Run `pqsim ARGS` in the repository root.
+pub fn pqsim(args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_pqsim"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run pqsim");
+    let run = Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into(),
+        stderr: String::from_utf8_lossy(&out.stderr).into(),
+    };
+    assert!(!run.stderr.contains("panicked"), "pqsim {args:?} panicked: {}", run.stderr);
+    assert!(!run.stderr.contains("internal error"), "pqsim {args:?} hit a bug: {}", run.stderr);
+    assert!(!run.stderr.contains("RUST_BACKTRACE"), "pqsim {args:?} printed a backtrace hint: {}", run.stderr);
+    run
+}
+
+/// Run `pqsim ARGS` and require success.
+pub fn ok(args: &[&str]) -> Run {
+    let run = pqsim(args);
+    assert_eq!(run.code, 0, "pqsim {args:?} failed ({}): {}", run.code, run.stderr);
+    run
+}
+
+/// Run `pqsim ARGS` (which print JSON) and parse stdout.
+pub fn json(args: &[&str]) -> serde_json::Value {
+    let run = ok(args);
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("pqsim {args:?}: not JSON: {e}"))
+}
