@@ -1,0 +1,250 @@
+//! The docs are tested (issue "Trust under bad input"): every `pqsim ...` command written in the
+//! README and in docs/*.md runs as written, and every figure quoted beside a command (a code
+//! block that starts with `$ pqsim ...` followed by its output) matches what the command prints.
+//!
+//! Conventions the docs follow so that this test can read them:
+//! - A runnable command is a line in a fenced code block that starts with `pqsim ` or
+//!   `$ pqsim ` (continued with a trailing `\`), with no placeholder in it (an all-capitals word
+//!   like `SCENARIO`, `[`, `|` or `...`). Synopsis blocks therefore do not run.
+//! - `pqsim calibrate`, `pqsim validate` and `import --dsn` need a server and are run by their
+//!   own tests (tests/validate_small.rs, tests/pg_server.rs); here they are skipped.
+//! - A block starting with `$ pqsim ...` quotes its output below the command: each quoted line
+//!   (except `...` and blank lines) must appear in the output in order, with the same words, and
+//!   every number within 0.5% (the simulation is deterministic for a given seed; the tolerance
+//!   absorbs rounding in the last digit only); a line cut short with `...` matches a printed
+//!   line that starts the same way.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const SKIP: [&str; 3] = ["pqsim calibrate", "pqsim validate", "--dsn"];
+
+#[derive(Debug)]
+struct DocCommand {
+    file: PathBuf,
+    line: usize,
+    args: Vec<String>,
+    /// The output quoted below the command, when the block starts with `$ pqsim`.
+    quoted: Vec<String>,
+}
+
+fn doc_files(root: &Path) -> Vec<PathBuf> {
+    let mut files = vec![root.join("README.md")];
+    let mut docs: Vec<PathBuf> = std::fs::read_dir(root.join("docs"))
+        .expect("docs/")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "md"))
+        .collect();
+    docs.sort();
+    files.extend(docs);
+    files
+}
+
+fn has_placeholder(cmd: &str) -> bool {
+    cmd.contains('[')
+        || cmd.contains('|')
+        || cmd.contains("...")
+        || cmd.contains('<')
+        || cmd.split(|c: char| !c.is_ascii_alphanumeric() && c != '_').any(|w| {
+            w.len() >= 3 && w.chars().all(|c| c.is_ascii_uppercase() || c == '_') && w.chars().any(|c| c.is_ascii_uppercase())
+        })
+}
+
+/// Split a shell line into words (double and single quotes; no expansions).
+fn shell_words(s: &str) -> Vec<String> {
+    let mut out = vec![];
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    let mut any = false;
+    for c in s.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => cur.push(c),
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                any = true
+            }
+            (None, c) if c.is_whitespace() => {
+                if any || !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+                any = false
+            }
+            (None, c) => cur.push(c),
+        }
+    }
+    if any || !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+fn commands_in(file: &Path) -> Vec<DocCommand> {
+    let text = std::fs::read_to_string(file).expect("doc file");
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = vec![];
+    let mut i = 0;
+    while i < lines.len() {
+        if !lines[i].trim_start().starts_with("```") {
+            i += 1;
+            continue;
+        }
+        // A fenced block: lines[i+1 .. end].
+        let start = i + 1;
+        let mut end = start;
+        while end < lines.len() && !lines[end].trim_start().starts_with("```") {
+            end += 1;
+        }
+        let block = &lines[start..end.min(lines.len())];
+        let quoting = block.first().is_some_and(|l| l.trim_start().starts_with("$ pqsim "));
+        let mut j = 0;
+        while j < block.len() {
+            let l = block[j].trim();
+            let l = l.strip_prefix("cargo run --release -- ").map_or(l.to_string(), |rest| format!("pqsim {rest}"));
+            let l = l.as_str();
+            let is_cmd = l.starts_with("pqsim ") || l.starts_with("$ pqsim ");
+            if !is_cmd {
+                j += 1;
+                continue;
+            }
+            let line_no = start + j + 1;
+            let mut cmd = l.trim_start_matches("$ ").to_string();
+            while cmd.ends_with('\\') && j + 1 < block.len() {
+                cmd.pop();
+                j += 1;
+                cmd.push(' ');
+                cmd.push_str(block[j].trim());
+            }
+            j += 1;
+            let cmd = cmd.split(" #").next().unwrap_or("").trim().to_string();
+            if has_placeholder(&cmd) || SKIP.iter().any(|s| cmd.contains(s)) {
+                continue;
+            }
+            let mut quoted = vec![];
+            if quoting {
+                while j < block.len() && !block[j].trim_start().starts_with("$ ") {
+                    quoted.push(block[j].to_string());
+                    j += 1;
+                }
+            }
+            let args = shell_words(&cmd)[1..].to_vec();
+            out.push(DocCommand { file: file.to_path_buf(), line: line_no, args, quoted });
+        }
+        i = end + 1;
+    }
+    out
+}
+
+fn skeleton(line: &str) -> (String, Vec<f64>) {
+    let mut words = String::new();
+    let mut nums = vec![];
+    let mut num = String::new();
+    let flush = |num: &mut String, words: &mut String, nums: &mut Vec<f64>| {
+        if num.is_empty() {
+            return;
+        }
+        let clean = num.replace(',', "");
+        match clean.trim_end_matches('.').parse::<f64>() {
+            Ok(x) => {
+                nums.push(x);
+                words.push('#');
+            }
+            Err(_) => words.push_str(num),
+        }
+        num.clear();
+    };
+    let chars: Vec<char> = line.chars().collect();
+    for (k, &c) in chars.iter().enumerate() {
+        let digit_context = c.is_ascii_digit()
+            || ((c == '.' || c == ',') && !num.is_empty() && chars.get(k + 1).is_some_and(|n| n.is_ascii_digit()))
+            || (c == '-' && num.is_empty() && chars.get(k + 1).is_some_and(|n| n.is_ascii_digit()));
+        if digit_context {
+            num.push(c);
+        } else {
+            flush(&mut num, &mut words, &mut nums);
+            if c.is_whitespace() {
+                if !words.ends_with(' ') {
+                    words.push(' ');
+                }
+            } else {
+                words.push(c);
+            }
+        }
+    }
+    flush(&mut num, &mut words, &mut nums);
+    (words.trim().to_string(), nums)
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 0.005 * a.abs().max(b.abs()) + 0.051
+}
+
+/// Every quoted line appears in `output`, in order, with numbers within tolerance.
+fn check_quoted(c: &DocCommand, output: &str) -> Result<(), String> {
+    let got: Vec<(String, Vec<f64>)> = output.lines().map(skeleton).collect();
+    let mut from = 0;
+    for q in &c.quoted {
+        let t = q.trim();
+        if t.is_empty() || t == "..." || t.starts_with("# ") {
+            continue;
+        }
+        // A line cut short with "..." matches any printed line that starts the same way.
+        let (q, cut) = match q.find("...") {
+            Some(i) => (&q[..i], true),
+            None => (q.as_str(), false),
+        };
+        let (want_words, want_nums) = skeleton(q);
+        let matches = |w: &String| if cut { w.starts_with(&want_words) } else { *w == want_words };
+        let pos = got[from..].iter().position(|(w, _)| matches(w)).map(|p| p + from);
+        let Some(p) = pos else {
+            return Err(format!("quoted line not printed (in this order): {t:?}"));
+        };
+        let nums = &got[p].1;
+        for (a, b) in want_nums.iter().zip(nums) {
+            if !close(*a, *b) {
+                return Err(format!("quoted line {t:?}: {a} in the docs, {b} printed: {}", output.lines().nth(p).unwrap_or("")));
+            }
+        }
+        from = p + 1;
+    }
+    Ok(())
+}
+
+#[test]
+fn every_documented_command_runs_and_prints_what_the_docs_quote() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let commands: Vec<DocCommand> = doc_files(root).iter().flat_map(|f| commands_in(f)).collect();
+    assert!(commands.len() >= 8, "only {} documented commands found", commands.len());
+    let mut failures = vec![];
+    for (k, c) in commands.iter().enumerate() {
+        let where_ = format!("{}:{}", c.file.strip_prefix(root).unwrap_or(&c.file).display(), c.line);
+        eprintln!("docs [{}/{}] {where_}: pqsim {}", k + 1, commands.len(), c.args.join(" "));
+        let out = Command::new(env!("CARGO_BIN_EXE_pqsim")).args(&c.args).current_dir(root).output().expect("run pqsim");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        if !out.status.success() {
+            failures.push(format!("{where_}: exit {:?}: {}", out.status.code(), String::from_utf8_lossy(&out.stderr)));
+            continue;
+        }
+        if let Err(e) = check_quoted(c, &stdout) {
+            failures.push(format!("{where_}: {e}"));
+        }
+    }
+    assert!(failures.is_empty(), "documented commands that drifted:\n{}", failures.join("\n"));
+}
+
+#[test]
+fn the_checker_catches_a_drifted_figure_and_a_missing_line() {
+    let c = DocCommand {
+        file: PathBuf::from("x.md"),
+        line: 1,
+        args: vec![],
+        quoted: vec!["Predicted wall time: 540.9 ms".into(), "...".into(), "leader  532.8".into()],
+    };
+    assert!(check_quoted(&c, "Predicted wall time: 540.9 ms\nworker 1 3\nleader  532.8\n").is_ok());
+    assert!(check_quoted(&c, "Predicted wall time: 541.0 ms\nleader  532.8\n").is_ok(), "last-digit rounding");
+    assert!(check_quoted(&c, "Predicted wall time: 600.0 ms\nleader  532.8\n").is_err(), "a drifted figure");
+    assert!(check_quoted(&c, "Predicted wall time: 540.9 ms\n").is_err(), "a missing line");
+    assert!(has_placeholder("pqsim run SCENARIO --hardware laptop"));
+    assert!(!has_placeholder("pqsim run configs/scenarios/gather-heavy.toml --hardware laptop"));
+    assert_eq!(shell_words("run --dsn \"host=/tmp dbname=x\" a"), ["run", "--dsn", "host=/tmp dbname=x", "a"]);
+}
