@@ -14,3 +14,4 @@ pub mod planner;
 pub mod predict;
 pub mod render;
 pub mod report;
+pub mod workload;

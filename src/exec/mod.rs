@@ -6,6 +6,7 @@
 
 pub mod compile;
 pub mod scan;
+pub mod server;
 pub mod sim;
 
 pub use compile::{compile, Compiled, Env, Mode};

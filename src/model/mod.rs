@@ -4,6 +4,7 @@
 pub mod guc;
 mod query;
 pub mod units;
+pub mod workload;
 
 pub use query::{Command, FnSafety, JoinType};
 

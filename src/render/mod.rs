@@ -4,3 +4,4 @@
 pub mod atomic;
 pub mod plot;
 pub mod trace;
+pub mod workload;

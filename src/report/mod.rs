@@ -13,6 +13,7 @@ pub mod explain;
 pub mod plan;
 pub mod split;
 pub mod text;
+pub mod workload;
 
 pub use contract::run_json;
 pub use explain::{explain, Explain, PlanNode};

@@ -24,6 +24,7 @@ mod process;
 mod queue;
 mod result;
 mod run;
+mod shared;
 #[cfg(test)]
 mod tests;
 

@@ -295,3 +295,16 @@ pub fn state_timeline(stem: impl AsRef<Path>, title: &str, lanes: &[Lane]) -> Re
     let chart = TimelineChart::new(title, lanes)?;
     render(stem.as_ref(), &chart)
 }
+
+/// A line chart with error bars and axis labels of the caller's choosing (workload latency
+/// percentiles, p95 vs sessions, server state over time).
+pub fn line_chart(
+    stem: impl AsRef<Path>,
+    title: &str,
+    (x_label, y_label): (&str, &str),
+    series: &[SeriesWithError],
+) -> Result<Written, PlotError> {
+    let chart = LineChart { title, x_label, y_label, series, overlays: &[] };
+    chart.validate()?;
+    render(stem.as_ref(), &chart)
+}
