@@ -40,6 +40,8 @@ struct WorkloadJson<'a> {
     run_queue_mean: f64,
     active_queries_mean: f64,
     worker_pool: PoolJson,
+    /// Engine steps of each replication (grows with queries, never with rows).
+    steps: Vec<u64>,
     classes: Vec<ClassJson<'a>>,
 }
 
@@ -90,6 +92,7 @@ pub fn workload_json(o: &WorkloadOutput) -> String {
         run_queue_mean: r3(s.run_queue_mean),
         active_queries_mean: r3(s.active_queries_mean),
         worker_pool: PoolJson { worker_slots: o.pool.slots, max_parallel_workers: o.pool.budget },
+        steps: o.runs.iter().map(|r| r.steps).collect(),
         classes: s.classes.iter().map(class_json).collect(),
     };
     serde_json::to_string_pretty(&j).expect("plain data serialises")
