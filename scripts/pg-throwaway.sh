@@ -246,8 +246,11 @@ EOF
 start_watchdog() {
     local dir="$1" pid="$2"
     [[ "$pid" =~ ^[0-9]+$ ]] || die "--owner-pid wants a process id, got '$pid'"
+    # The watchdog runs from a copy inside DIR: the caller may have run this script from a
+    # temporary file (pqsim embeds it) that is gone by the time the watchdog needs it.
     # Detached from our stdio (callers read our stdout to EOF) and from our session.
-    setsid bash "$SCRIPT_PATH" _watch "$dir" "$pid" </dev/null >/dev/null 2>&1 &
+    cp "$SCRIPT_PATH" "$dir/.pg-throwaway.sh"
+    setsid bash "$dir/.pg-throwaway.sh" _watch "$dir" "$pid" </dev/null >/dev/null 2>&1 &
 }
 
 cmd_watch() {

@@ -6,7 +6,8 @@
 #   1. scripts/setup-python.sh: the pinned venv (.venv), prints its python;
 #   2. a small sweep with the built pqsim (seed NOT IN, 0..4 workers, laptop and aurora,
 #      3 replications) into OUTDIR/sweep (OUTDIR: a new temp dir when not given);
-#   3. every notebooks/*.ipynb executed with PQSIM_SWEEP_DIR=OUTDIR/sweep; executed copies go to
+#   3. wait samples of two runs (seed NOT IN, testpar count) into OUTDIR/waits;
+#   4. every notebooks/*.ipynb executed with PQSIM_SWEEP_DIR=OUTDIR/sweep, PQSIM_WAITS_DIR=OUTDIR/waits; executed copies go to
 #      OUTDIR/executed (the tracked notebooks stay unexecuted), figures next to the sweep's CSVs.
 #
 # Environment: PQSIM_BIN  the pqsim binary (default: cargo build, then target/debug/pqsim under
@@ -40,7 +41,16 @@ log "sweep into $SWEEP"
     --vary max_parallel_workers_per_gather=0..4 --hardware laptop,aurora \
     --replications 3 --output "$SWEEP" >/dev/null
 
+WAITS="$OUT/waits"
+log "wait samples into $WAITS"
+mkdir -p "$WAITS"
+# The seed query runs for seconds: 10 ms samples; the count(*) for ~20 ms: 1 ms samples.
+"$BIN" run configs/scenarios/seed-not-in.toml --replications 3 --wait-samples "$WAITS/seed-not-in.csv" >/dev/null
+"$BIN" run configs/scenarios/testpar-count.toml --replications 3 --sample-period 1 \
+    --wait-samples "$WAITS/testpar-count.csv" >/dev/null
+
 export PQSIM_SWEEP_DIR="$SWEEP"
+export PQSIM_WAITS_DIR="$WAITS"
 export MPLBACKEND=Agg
 status=0
 for nb in notebooks/*.ipynb; do
@@ -52,8 +62,8 @@ for nb in notebooks/*.ipynb; do
     fi
 done
 
-for png in speedup-notebook.png hardware-notebook.png; do
-    [ -s "$SWEEP/$png" ] || { log "missing figure $SWEEP/$png"; status=1; }
+for png in "$SWEEP/speedup-notebook.png" "$SWEEP/hardware-notebook.png" "$WAITS/waits-notebook.png"; do
+    [ -s "$png" ] || { log "missing figure $png"; status=1; }
 done
 [ "$status" -eq 0 ] && log "ok: figures in $SWEEP, executed notebooks in $OUT/executed"
 exit "$status"

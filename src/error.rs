@@ -51,9 +51,9 @@ pub enum Error {
     /// The executor model could not finish, with the processes involved. Exit code 1.
     #[error("simulation failed: {0}")]
     Sim(#[from] SimError),
-    /// Talking to a real PostgreSQL failed. Exit code 1.
-    #[error("PostgreSQL: {0}")]
-    Postgres(String),
+    /// Talking to a real PostgreSQL failed. Exit code 1 (2 for an unusable argument).
+    #[error(transparent)]
+    Postgres(#[from] crate::pg::PgError),
     /// Writing output failed. Exit code 1.
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
@@ -72,6 +72,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Input { .. } => 2,
+            Error::Postgres(crate::pg::PgError::Invalid(_)) => 2,
             _ => 1,
         }
     }

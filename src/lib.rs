@@ -2,6 +2,7 @@
 //! See ARCHITECTURE.md for the map of modules and the data flow.
 
 pub mod analysis;
+pub mod calibration;
 pub mod commands;
 pub mod config;
 pub mod engine;
@@ -14,4 +15,5 @@ pub mod planner;
 pub mod predict;
 pub mod render;
 pub mod report;
+pub mod validation;
 pub mod workload;

@@ -1,12 +1,16 @@
 //! One question answered: a scenario on a hardware profile, replicated with seeded streams.
+//!
+//! The headline is over all replications (mean, model 95% CI, and the 80% interval for one
+//! real run); the EXPLAIN, the process table and the wait samples describe one representative
+//! replication: the one whose wall time is nearest the median.
 
 use crate::analysis::stats::Summary;
 use crate::engine::streams;
 use crate::error::{Error, Result};
-use crate::exec::{self, RunSpec};
-use crate::model::{Hardware, Scenario};
+use crate::exec::{self, Compiled, RunSpec, SimResult};
+use crate::model::{Hardware, Node, OutputMode, Scenario};
 use crate::planner::{decide, Decision};
-use crate::report;
+use crate::report::{self, waits, Representative};
 
 pub use crate::report::Prediction;
 
@@ -19,6 +23,16 @@ pub fn replication_seed(seed: u64, r: u32) -> u64 {
     streams::mix(seed, 0x5eed_0000 + u64::from(r))
 }
 
+/// What to record beyond the headline.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Options {
+    /// Keep the representative replication's trace (state intervals, queue fill).
+    pub trace: bool,
+    /// Sample the representative replication's wait events every this many ms.
+    pub sample_period_ms: Option<f64>,
+}
+
+/// `run_scenario_with` without wait samples (sweeps, compare, calibration).
 pub fn run_scenario(sc: &Scenario, hw: &Hardware, seed: u64, replications: u32, trace: bool) -> Result<Prediction> {
     run_decided(sc, hw, &decide(sc), seed, replications, trace)
 }
@@ -33,11 +47,31 @@ pub fn run_decided(
     replications: u32,
     trace: bool,
 ) -> Result<Prediction> {
-    let mut walls = vec![];
-    let mut stalls = vec![];
-    let mut splits = vec![];
-    let mut first = None;
-    for r in 0..replications {
+    run_decided_with(sc, hw, d, seed, replications, &Options { trace, sample_period_ms: None })
+}
+
+/// Replicate the scenario, summarise the wall times, and describe the representative one.
+pub fn run_scenario_with(
+    sc: &Scenario,
+    hw: &Hardware,
+    seed: u64,
+    replications: u32,
+    o: &Options,
+) -> Result<Prediction> {
+    run_decided_with(sc, hw, &decide(sc), seed, replications, o)
+}
+
+/// [`run_scenario_with`] with the plan decision already made.
+pub fn run_decided_with(
+    sc: &Scenario,
+    hw: &Hardware,
+    d: &Decision,
+    seed: u64,
+    replications: u32,
+    o: &Options,
+) -> Result<Prediction> {
+    let detail = o.trace || o.sample_period_ms.is_some();
+    let sim = |r: u32, trace: bool| {
         let spec = RunSpec {
             tables: &sc.tables,
             settings: &sc.settings,
@@ -47,10 +81,17 @@ pub fn run_decided(
             workers_planned: d.workers_planned,
             workers_launched: d.workers_launched,
             seed: replication_seed(seed, r),
-            trace: trace && r == 0,
+            trace,
             max_steps: exec::DEFAULT_MAX_STEPS,
         };
-        let (compiled, res) = exec::simulate(&spec)?;
+        exec::simulate(&spec).map_err(Error::from)
+    };
+    let mut walls = vec![];
+    let mut stalls = vec![];
+    let mut splits = vec![];
+    let mut first: Option<(Compiled, SimResult)> = None;
+    for r in 0..replications {
+        let (compiled, res) = sim(r, detail && r == 0)?;
         walls.push(res.wall as f64 / 1e6);
         stalls.push(res.queue_full_stalls as f64);
         splits.push(report::process_splits(&res));
@@ -58,23 +99,116 @@ pub fn run_decided(
             first = Some((compiled, res));
         }
     }
-    let (compiled, res) = first.ok_or_else(|| Error::Simulation("no replication ran".into()))?;
     let summary = Summary::from_slice(&walls).map_err(|e| Error::Simulation(format!("{e:?}")))?;
+    let rep = nearest_median(&walls, summary.median);
+    let (compiled, res) = match first {
+        Some(f) if rep == 0 => f,
+        _ => sim(rep as u32, detail)?,
+    };
+    let gather_merge = matches!(d.plan.find_gather(), Some(Node::GatherMerge { .. }));
+    let backends = waits::backends(seed, res.processes.len().saturating_sub(1));
+    let wait_samples = match (o.sample_period_ms, res.trace.as_ref()) {
+        (Some(period), Some(t)) => {
+            let n = res.wall as f64 / (period * 1e6) * backends.len() as f64;
+            if n > MAX_WAIT_SAMPLES {
+                let min = res.wall as f64 / 1e6 * backends.len() as f64 / MAX_WAIT_SAMPLES;
+                return Err(Error::input(format!(
+                    "--sample-period {period} ms gives {n:.0} wait samples for a {:.1} ms run of {} processes: \
+                     use a period of at least {min:.3} ms",
+                    res.wall as f64 / 1e6,
+                    backends.len()
+                )));
+            }
+            waits::samples(t, &backends, res.wall, (period * 1e6).round().max(1.0) as u64, gather_merge)
+        }
+        _ => vec![],
+    };
+    let representative = Representative {
+        index: rep as u32,
+        wall_ms: walls[rep],
+        splits: report::mean_splits(std::slice::from_ref(&splits[rep])),
+        stalls: stalls[rep],
+        events: res.events,
+        explain: report::explain(sc, hw, &d.plan, Some(&d.report.costed), &compiled, &res),
+        wait_samples,
+    };
+    let p80 = one_run_interval(&walls, summary.mean, hw.run_sigma);
     Ok(Prediction {
         scenario: sc.name.clone(),
         hardware: hw.name.clone(),
         hardware_description: hw.description.clone(),
+        measure: match sc.output {
+            OutputMode::ExplainAnalyze => "explain-analyze",
+            OutputMode::ExplainAnalyzeTimingOff => "timing-off",
+            OutputMode::Client => "client",
+        },
         seed,
         replications,
         summary,
+        wall_ms_p80: p80,
+        run_sigma: hw.run_sigma,
+        run_sigma_measured: hw.run_sigma_measured,
         wall_ms: walls,
         workers_planned: d.workers_planned,
         workers_launched: res.workers_launched,
         stalls,
         splits: report::mean_splits(&splits),
         settings: sc.settings.non_default().into_iter().collect(),
-        events: res.events,
-        explain: report::explain(sc, &d.plan, &compiled, &res),
+        sample_period_ms: o.sample_period_ms,
         trace: res.trace.clone().map(|t| (t, res.workers_launched)),
+        representative,
     })
+}
+
+/// Wait samples one run may produce (rows of --wait-samples), to keep memory bounded.
+const MAX_WAIT_SAMPLES: f64 = 5_000_000.0;
+
+/// Index of the wall time nearest `median` (the first of equals).
+fn nearest_median(walls: &[f64], median: f64) -> usize {
+    let mut best = 0;
+    for (i, w) in walls.iter().enumerate() {
+        if (w - median).abs() < (walls[best] - median).abs() {
+            best = i;
+        }
+    }
+    best
+}
+
+/// z of the 90th percentile of the standard normal: an 80% two-sided interval.
+const Z80: f64 = 1.281_551_565_545;
+
+/// 80% interval for one real run: log-normal around `typical` whose log-sigma combines the
+/// model's spread over replications with the machine's own run-to-run sigma.
+pub fn one_run_interval(walls: &[f64], typical: f64, run_sigma: f64) -> [f64; 2] {
+    let logs: Vec<f64> = walls.iter().filter(|w| **w > 0.0).map(|w| w.ln()).collect();
+    let model_sigma = if logs.len() > 1 {
+        let m = logs.iter().sum::<f64>() / logs.len() as f64;
+        (logs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (logs.len() - 1) as f64).sqrt()
+    } else {
+        0.0
+    };
+    let sigma = (model_sigma * model_sigma + run_sigma * run_sigma).sqrt();
+    [typical * (-Z80 * sigma).exp(), typical * (Z80 * sigma).exp()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn representative_is_the_replication_nearest_the_median() {
+        assert_eq!(nearest_median(&[10.0, 30.0, 19.0, 21.0], 20.0), 2);
+        assert_eq!(nearest_median(&[5.0], 5.0), 0);
+    }
+
+    #[test]
+    fn one_run_interval_widens_with_the_machines_sigma_and_the_models_spread() {
+        let [lo, hi] = one_run_interval(&[100.0], 100.0, 0.0);
+        assert!((lo - 100.0).abs() < 1e-9 && (hi - 100.0).abs() < 1e-9);
+        let [lo, hi] = one_run_interval(&[100.0], 100.0, 0.1);
+        assert!((hi / 100.0 - (0.1 * Z80).exp()).abs() < 1e-9);
+        assert!((lo * hi - 100.0 * 100.0).abs() < 1e-6, "log-symmetric");
+        let [lo2, hi2] = one_run_interval(&[90.0, 110.0], 100.0, 0.1);
+        assert!(lo2 < lo && hi2 > hi);
+    }
 }

@@ -21,6 +21,8 @@ fn import_with(name: &str, opts: &ImportOptions) -> (Scenario, Vec<String>, Stri
     let plan = parse_explain_text(&fixture(name)).unwrap();
     let imp = import_plan(&plan, opts).unwrap_or_else(|e| panic!("{name}: {e}"));
     let sc = check_loads(&imp.toml).unwrap_or_else(|e| panic!("{name}: {e}\n{}", imp.toml));
+    // The scenario is built directly; its TOML is an output that loads back to the same.
+    assert_eq!(imp.scenario, sc, "{name}: the written scenario loads back different\n{}", imp.toml);
     (sc, imp.warnings, imp.toml)
 }
 

@@ -21,7 +21,13 @@ fn notebooks_execute_against_a_fresh_sweep() {
         .expect("run scripts/run-notebooks.sh");
     let err = String::from_utf8_lossy(&res.stderr);
     assert!(res.status.success(), "scripts/run-notebooks.sh failed ({}):\n{err}", res.status);
-    for f in ["sweep/speedup-notebook.png", "sweep/hardware-notebook.png", "executed/speedup.ipynb"] {
+    for f in [
+        "sweep/speedup-notebook.png",
+        "sweep/hardware-notebook.png",
+        "executed/speedup.ipynb",
+        "waits/waits-notebook.png",
+        "executed/wait-samples.ipynb",
+    ] {
         let p = out.path().join(f);
         assert!(std::fs::metadata(&p).map(|m| m.len() > 1000).unwrap_or(false), "missing {}", p.display());
     }

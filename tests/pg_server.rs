@@ -152,3 +152,61 @@ fn two_servers_side_by_side() {
         assert_gone(d, p);
     }
 }
+
+/// Run in a child process by `killed_test_leaves_no_server_and_no_tcp`: starts a server,
+/// prints where it is, and waits to be killed.
+#[test]
+#[ignore = "helper: run in a child process by killed_test_leaves_no_server_and_no_tcp"]
+fn helper_start_server_and_wait_to_be_killed() {
+    use std::io::Write as _;
+    let server = ThrowawayServer::start().expect("start");
+    println!("PQSIM_DIR={}", server.dir().display());
+    println!("PQSIM_CONNINFO={}", server.conninfo());
+    std::io::stdout().flush().unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(120));
+}
+
+#[test]
+fn killed_test_leaves_no_server_and_no_tcp() {
+    use std::io::BufRead as _;
+    use std::os::unix::fs::PermissionsExt as _;
+    if !pg_or_skip("killed_test_leaves_no_server_and_no_tcp") {
+        return;
+    }
+    // The embedded script must not need the source tree: run the child from elsewhere.
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--ignored", "--exact", "helper_start_server_and_wait_to_be_killed", "--nocapture", "--test-threads=1"])
+        .current_dir("/")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut dir, mut conninfo) = (None, None);
+    while dir.is_none() || conninfo.is_none() {
+        let line = lines.next().expect("the child printed where its server is").unwrap();
+        // libtest prints "test NAME ... " before the first line, without a newline.
+        if let Some(i) = line.find("PQSIM_DIR=") {
+            dir = Some(PathBuf::from(&line[i + "PQSIM_DIR=".len()..]));
+        } else if let Some(i) = line.find("PQSIM_CONNINFO=") {
+            conninfo = Some(line[i + "PQSIM_CONNINFO=".len()..].to_string());
+        }
+    }
+    let (dir, conninfo) = (dir.unwrap(), conninfo.unwrap());
+    let pid = postmaster_pid(&dir);
+    let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700, "the server directory (and its unix socket) must be private");
+    let mut client = postgres::Client::connect(&conninfo, postgres::NoTls).unwrap();
+    let listen: String = client.query_one("SHOW listen_addresses", &[]).unwrap().get(0);
+    assert_eq!(listen, "", "a throwaway server listens on no TCP address");
+    let sockdir: String = client.query_one("SHOW unix_socket_directories", &[]).unwrap().get(0);
+    assert_eq!(Path::new(&sockdir), dir);
+    drop(client);
+    child.kill().unwrap(); // SIGKILL: no unwinding, no Drop
+    child.wait().unwrap();
+    let t = Instant::now();
+    while (dir.exists() || pid_alive(pid)) && t.elapsed().as_secs() < 30 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    eprintln!("killed child's server removed after {:.1} s", t.elapsed().as_secs_f64());
+    assert_gone(&dir, pid);
+}

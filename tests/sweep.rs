@@ -387,6 +387,12 @@ fn compare_matches_run_and_writes_its_table() {
     for f in ["compare.png", "compare.svg"] {
         assert!(t.path().join(f).exists(), "missing {f}");
     }
+    // report.html carries the chart inline and the table, without the files beside it.
+    let page = read(&t.path().join("report.html"));
+    let svg = read(&t.path().join("compare.svg"));
+    let body = &svg[svg.find("<svg").unwrap()..];
+    assert!(page.contains(body.trim_end()), "the compare chart is inline");
+    assert!(page.contains("<td>aurora</td>") && page.contains("compare.csv"));
 }
 
 #[test]

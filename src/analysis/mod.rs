@@ -4,4 +4,5 @@
 
 pub mod lsq;
 pub mod optimize;
+pub mod robust;
 pub mod stats;

@@ -36,6 +36,21 @@ pub enum StatsError {
     /// All points have `n == 1`, so no model parameter is identifiable.
     #[error("need at least one point with n > 1 to fit a scalability model")]
     NoScalingPoints,
+    /// Fewer points than the model's parameters + 2: any fit would look good and say nothing.
+    #[error("{points} participant counts are too few to fit a {params}-parameter model: need at least {needed} (parameters + 2)")]
+    TooFewPoints { points: usize, params: usize, needed: usize },
+}
+
+/// Refuse a fit on fewer distinct participant counts than `params` + 2.
+fn enough_points(points: &[(f64, f64)], params: usize) -> Result<(), StatsError> {
+    let mut ns: Vec<f64> = points.iter().map(|p| p.0).collect();
+    ns.sort_by(f64::total_cmp);
+    ns.dedup();
+    let needed = params + 2;
+    if ns.len() < needed {
+        return Err(StatsError::TooFewPoints { points: ns.len(), params, needed });
+    }
+    Ok(())
 }
 
 /// Descriptive statistics of one sample.
@@ -155,6 +170,18 @@ impl UslFit {
     pub fn predict(&self, n: f64) -> f64 {
         usl_speedup(self.sigma, self.kappa, n)
     }
+
+    /// A warning when the fitted peak lies beyond the machine's `cores` (the curve is then an
+    /// extrapolation past what the machine can run at once), else `None`.
+    pub fn peak_beyond_cores(&self, cores: f64) -> Option<String> {
+        (self.peak_n > cores).then(|| {
+            let peak = if self.peak_n.is_finite() { format!("{:.1}", self.peak_n) } else { "no finite".into() };
+            format!(
+                "the USL peak ({peak} participants, speedup {:.2}) lies beyond the profile's {cores} cores: an extrapolation, not a prediction",
+                self.peak_speedup
+            )
+        })
+    }
 }
 
 fn check_points(points: &[(f64, f64)]) -> Result<(), StatsError> {
@@ -201,6 +228,7 @@ fn goodness(points: &[(f64, f64)], model: impl Fn(f64) -> f64) -> (f64, f64, f64
 /// about 1e-12. Points need `n >= 1` and at least one `n > 1`.
 pub fn fit_amdahl(points: &[(f64, f64)]) -> Result<AmdahlFit, StatsError> {
     check_points(points)?;
+    enough_points(points, 1)?;
     let sse = |s: f64| -> f64 { points.iter().map(|&(n, y)| (y - amdahl_speedup(s, n)).powi(2)).sum() };
     const GRID: usize = 1000;
     let step = 1.0 / GRID as f64;
@@ -238,6 +266,7 @@ pub fn fit_usl(points: &[(f64, f64)]) -> Result<UslFit, StatsError> {
     if let Some(&(_, y)) = points.iter().find(|&&(_, y)| y <= 0.0) {
         return Err(StatsError::NonPositiveSpeedup(y));
     }
+    enough_points(points, 2)?;
     let (sigma0, kappa0) = usl_linearised_nnls(points);
     let (sigma, kappa) = usl_refine(points, sigma0, kappa0);
     let (r2, rmse, _) = goodness(points, |n| usl_speedup(sigma, kappa, n));
@@ -442,6 +471,26 @@ mod tests {
         assert_eq!(fit_amdahl(&[(0.0, 1.0), (2.0, 1.5)]), Err(StatsError::BadParticipants(0.0)));
         assert_eq!(fit_usl(&[(1.0, 1.0), (2.0, 0.0)]), Err(StatsError::NonPositiveSpeedup(0.0)));
         assert_eq!(fit_usl(&[(2.0, f64::INFINITY)]), Err(StatsError::NonFinite));
+        // Fewer participant counts than parameters + 2: no fit, and the error says so.
+        let two = [(1.0, 1.0), (2.0, 1.9)];
+        assert_eq!(fit_amdahl(&two), Err(StatsError::TooFewPoints { points: 2, params: 1, needed: 3 }));
+        let three = [(1.0, 1.0), (2.0, 1.9), (3.0, 2.7)];
+        assert!(fit_amdahl(&three).is_ok());
+        let e = fit_usl(&three).unwrap_err();
+        assert_eq!(e, StatsError::TooFewPoints { points: 3, params: 2, needed: 4 });
+        assert!(e.to_string().contains("need at least 4 (parameters + 2)"), "{e}");
+        // Repeated participant counts do not count twice.
+        assert!(fit_amdahl(&[(1.0, 1.0), (2.0, 1.9), (2.0, 1.8)]).is_err());
+    }
+
+    #[test]
+    fn usl_peak_beyond_cores_is_flagged() {
+        let pts: Vec<(f64, f64)> = (1..=6).map(|n| (n as f64, usl_speedup(0.02, 0.0005, n as f64))).collect();
+        let fit = fit_usl(&pts).unwrap();
+        assert!(fit.peak_n > 40.0, "{fit:?}");
+        let w = fit.peak_beyond_cores(8.0).expect("flagged");
+        assert!(w.contains("beyond the profile's 8 cores"), "{w}");
+        assert_eq!(fit.peak_beyond_cores(1000.0), None);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! This is the only layer that reads or writes files and prints.
 
 pub mod calibrate;
+pub mod import;
 pub mod plan;
 pub mod run;
 pub mod sweep;
@@ -32,6 +33,7 @@ pub struct WhatIfArgs {
     #[arg(long = "hw", value_name = "KEY=VALUE", value_parser = |s: &str| config::parse_kv(s, "--hw"))]
     pub hw: Vec<(String, String)>,
     /// Set a PostgreSQL setting (GUC), with PostgreSQL's value syntax: work_mem=256MB
+    /// (docs/settings.md lists every setting pqsim accepts and whether it is modelled)
     #[arg(long = "set", value_name = "GUC=VALUE", value_parser = |s: &str| config::parse_kv(s, "--set"))]
     pub set: Vec<(String, String)>,
     /// Change one table: NAME.rows=, NAME.pages=, NAME.size=5GB, NAME.width=, NAME.parallel_workers=
@@ -45,6 +47,17 @@ pub struct WhatIfArgs {
 }
 
 impl WhatIfArgs {
+    /// The what-ifs as flags, as a user would type them (`--measure` accepts `name()` too).
+    pub fn flags(&self) -> Vec<String> {
+        let mut f: Vec<String> = self.hw.iter().map(|(k, v)| format!("--hw {k}={v}")).collect();
+        f.extend(self.set.iter().map(|(k, v)| format!("--set {k}={v}")));
+        f.extend(self.table.iter().map(|t| format!("--table {}.{}={}", t.table, t.key, t.value)));
+        if let Some(m) = self.measure {
+            f.push(format!("--measure {}", m.name()));
+        }
+        f
+    }
+
     /// The what-ifs as the loaders take them.
     pub fn to_whatif(&self) -> config::WhatIf {
         config::WhatIf { hw: self.hw.clone(), set: self.set.clone(), table: self.table.clone(), measure: self.measure }
@@ -62,7 +75,7 @@ pub enum Command {
     /// Run one scenario on several hardware profiles and compare wall times.
     Compare(crate::commands::sweep::CompareArgs),
     /// Turn PostgreSQL's EXPLAIN (FORMAT JSON) output into a scenario (`-` reads stdin).
-    Import(crate::import::ImportArgs),
+    Import(crate::commands::import::ImportArgs),
     /// Measure a local PostgreSQL and write a calibrated hardware profile.
     Calibrate(crate::commands::calibrate::CalibrateArgs),
     /// Hold the model against a throwaway PostgreSQL: predicted vs measured over a grid.
@@ -98,9 +111,17 @@ fn dispatch(cli: Cli) -> Result<()> {
         Command::Plan(args) => plan::run(args),
         Command::Sweep(args) => sweep::run_sweep(args),
         Command::Compare(args) => crate::commands::sweep::run_compare(args),
-        Command::Import(args) => crate::import::run_cli(&args),
+        Command::Import(args) => crate::commands::import::run_cli(&args),
         Command::Calibrate(args) => crate::commands::calibrate::run_cli(&args),
         Command::Validate(args) => crate::commands::validate::run_cli(&args),
         Command::Workload(args) => crate::commands::workload::run(args),
+    }
+}
+
+/// Settings that were set but change nothing in the model (or were set by an alias): said
+/// once on stderr, never silently ignored.
+pub fn print_setting_notes(sc: &crate::model::Scenario) {
+    for note in sc.settings.notes() {
+        eprintln!("pqsim: note: {note}");
     }
 }

@@ -21,6 +21,7 @@ pub struct PlanArgs {
 
 pub fn run(a: PlanArgs) -> Result<()> {
     let (sc, _hw) = config::load(&a.scenario, &a.hardware, &a.whatif.to_whatif())?;
+    super::print_setting_notes(&sc);
     let d = crate::planner::decide(&sc);
     match a.format {
         Format::Json => {

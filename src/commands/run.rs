@@ -21,14 +21,46 @@ pub struct RunArgs {
     pub replications: u32,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
-    /// Write a trace of the first replication (state timeline, queue fill) and its plots here.
+    /// Write a trace of the representative replication (the one nearest the median: state
+    /// timeline, queue fill) and its plots here.
     #[arg(long)]
     pub trace: Option<PathBuf>,
+    /// Write one self-contained HTML page here: the question, the prediction, a flame graph,
+    /// the EXPLAIN tree, the time split, the timeline, queue fill and wait events.
+    #[arg(long, value_name = "FILE.html")]
+    pub report: Option<PathBuf>,
+    /// Write wait-event samples of the representative replication here (CSV: sample_ms, pid,
+    /// backend_type, wait_event_type, wait_event), as pg_wait_sampling's history would hold them.
+    #[arg(long, value_name = "FILE.csv")]
+    pub wait_samples: Option<PathBuf>,
+    /// Sampling period of --wait-samples and of the JSON's wait_event_profile, ms.
+    #[arg(long, value_name = "MS", default_value_t = 10.0, value_parser = parse_period)]
+    pub sample_period: f64,
+}
+
+fn parse_period(s: &str) -> std::result::Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.001 => Ok(v),
+        _ => Err(format!("\"{s}\" is not a sampling period in ms (a number >= 0.001)")),
+    }
 }
 
 pub fn run(a: RunArgs) -> Result<()> {
     let (sc, hw) = config::load(&a.scenario, &a.hardware, &a.whatif.to_whatif())?;
-    let out = crate::predict::run_scenario(&sc, &hw, a.seed, a.replications, a.trace.is_some())?;
+    super::print_setting_notes(&sc);
+    let want_trace = a.trace.is_some() || a.report.is_some();
+    let opts = crate::predict::Options { trace: want_trace, sample_period_ms: Some(a.sample_period) };
+    let out = crate::predict::run_scenario_with(&sc, &hw, a.seed, a.replications, &opts)?;
+    if let Some(path) = &a.wait_samples {
+        std::fs::write(path, out.wait_samples_csv()).map_err(|e| crate::error::Error::io(path, e))?;
+    }
+    if let Some(path) = &a.report {
+        let q = crate::render::html::Question {
+            scenario_file: a.scenario.display().to_string(),
+            what_ifs: a.whatif.flags(),
+        };
+        crate::render::html::write(path, &crate::render::html::run_report(&q, &out, hw.parallel.tuple_queue_size))?;
+    }
     if let Some(dir) = &a.trace {
         crate::render::trace::write_csv(dir, &out)?;
         if let Some((t, _)) = &out.trace {

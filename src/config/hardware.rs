@@ -139,6 +139,19 @@ struct RawHardware {
     /// settings and `--set` override them.
     #[serde(default)]
     settings: BTreeMap<String, Spanned<toml::Value>>,
+    /// The machine's own run-to-run spread, measured by calibration.
+    #[serde(default)]
+    variability: Option<RawVariability>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawVariability {
+    /// Log-normal sigma of one run's time around the typical time.
+    run_sigma: Option<Spanned<f64>>,
+    /// Free-form provenance (how it was measured).
+    #[serde(default)]
+    source: Option<String>,
 }
 
 fn one() -> Spanned<f64> {
@@ -252,7 +265,11 @@ fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
         Some(v) => non_negative(ctx, v, "cpu_noise_cv")?,
         None => 0.02,
     };
-    let _ = (&raw.source, &raw.calibration);
+    let _ = (&raw.source, &raw.calibration, raw.variability.as_ref().map(|v| &v.source));
+    let run_sigma = match raw.variability.as_ref().and_then(|v| v.run_sigma.as_ref()) {
+        Some(v) => Some(non_negative(ctx, v, "variability.run_sigma")?),
+        None => None,
+    };
     let mut settings = vec![];
     let mut check = Settings::default();
     for (k, v) in &raw.settings {
@@ -272,6 +289,8 @@ fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
         costs,
         parallel,
         cpu_noise_cv,
+        run_sigma: run_sigma.unwrap_or(crate::model::DEFAULT_RUN_SIGMA),
+        run_sigma_measured: run_sigma.is_some(),
         settings,
     })
 }

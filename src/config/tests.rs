@@ -189,3 +189,41 @@ fn load_str_applies_every_what_if() {
     assert_eq!(sc.tables[0].rows, 5_000_000.0);
     assert_eq!(sc.output, crate::model::OutputMode::Client);
 }
+
+#[test]
+fn table_what_ifs_by_meaning_not_order() {
+    let both = |a: &str, b: &str| load_text(SCENARIO, &[], &[a, b]).map(|sc| (sc.tables[0].rows, sc.tables[0].pages));
+    let one = both("t.pages=90215", "t.rows=6000000").unwrap();
+    assert_eq!(one, (6_000_000.0, 90_215.0), "explicit pages beat pages derived from rows");
+    assert_eq!(both("t.rows=6000000", "t.pages=90215").unwrap(), one, "order does not matter");
+    // Width then rows, rows then width: pages from both.
+    let w = both("t.width=100", "t.rows=2000000").unwrap();
+    assert_eq!(w, (2_000_000.0, heap_pages(2_000_000.0, 100.0)));
+    assert_eq!(both("t.rows=2000000", "t.width=100").unwrap(), w);
+    // Rows and pages that cannot fit in 8 kB pages: an error naming both flags.
+    let e = both("t.rows=6000000", "t.pages=100").unwrap_err().to_string();
+    assert!(e.starts_with("--table t.rows=6000000 and --table t.pages=100: 6000000 rows of 36 bytes need"), "{e}");
+    let e = load_text(SCENARIO, &[], &["t.pages=100", "t.width=2000", "t.rows=1000"]).unwrap_err().to_string();
+    assert!(e.contains("--table t.rows=1000, --table t.pages=100 and --table t.width=2000"), "{e}");
+    // The same key twice: the last counts.
+    assert_eq!(both("t.rows=5", "t.rows=2000000").unwrap().0, 2_000_000.0);
+}
+
+#[test]
+fn subplan_rows_follow_their_table() {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/configs/scenarios/seed-not-in.toml")).unwrap();
+    let subplan_rows = |sc: &crate::model::Scenario| {
+        let mut rows = vec![];
+        sc.plan.clone().for_each_subplan_mut(&mut |sp| rows.push(sp.rows));
+        rows
+    };
+    let base = load_text(&text, &[], &[]).unwrap();
+    assert_eq!(subplan_rows(&base), vec![15_000_000.0]);
+    let big = load_text(&text, &[], &["session_product_list.rows=150000000"]).unwrap();
+    assert_eq!(subplan_rows(&big), vec![150_000_000.0]);
+    // The planner sees it: 150M rows x 32 B > 512 MB of hash_mem, so the SubPlan is not hashed.
+    let d = crate::planner::decide(&big);
+    assert_eq!(d.report.subplans_hashed, vec![false]);
+    assert_eq!(crate::planner::decide(&base).report.subplans_hashed, vec![true]);
+}

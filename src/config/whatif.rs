@@ -4,7 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::model::units::parse_bytes;
-use crate::model::{heap_pages, OutputMode, Scenario, BLCKSZ};
+use crate::model::{heap_pages, heap_tuples_per_page, OutputMode, Scenario, BLCKSZ};
 
 /// What a `--table NAME.KEY=VALUE` what-if changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -133,49 +133,114 @@ pub struct WhatIf {
     pub measure: Option<OutputMode>,
 }
 
-/// Apply `--set` settings, then `--table` what-ifs in the order given (later wins).
+/// Apply `--set` settings (in order: later wins), then `--table` what-ifs by meaning, not
+/// order: per table the last value of each key counts; explicit `pages` (or `size`) beat pages
+/// derived from `rows` or `width`; rows, pages and width that cannot fit in 8 kB pages are an
+/// error naming the flags. SubPlans over a changed table keep their selectivity: their rows
+/// follow the table's.
 pub fn apply_scenario_whatifs(sc: &mut Scenario, sets: &[(String, String)], tables: &[TableOverride]) -> Result<()> {
     for (k, v) in sets {
         sc.settings.set(k, v).map_err(|e| Error::input(format!("--set {k}={v}: {e}")))?;
         sc.setting_overrides.push((k.clone(), v.clone()));
     }
+    let mut names: Vec<&str> = vec![];
     for o in tables {
-        apply_table_override(sc, o)?;
+        if !names.contains(&o.table.as_str()) {
+            names.push(&o.table);
+        }
+    }
+    for name in names {
+        let ovs: Vec<&TableOverride> = tables.iter().filter(|o| o.table == name).collect();
+        apply_table_whatifs(sc, &ovs)?;
     }
     Ok(())
 }
 
-fn apply_table_override(sc: &mut Scenario, o: &TableOverride) -> Result<()> {
-    let idx = sc.table_index(&o.table).ok_or_else(|| {
+fn flag(o: &TableOverride) -> String {
+    format!("--table {}.{}={}", o.table, o.key, o.value)
+}
+
+/// The what-ifs of one table (`ovs`: all of them, in the order given).
+fn apply_table_whatifs(sc: &mut Scenario, ovs: &[&TableOverride]) -> Result<()> {
+    let first = ovs[0];
+    let idx = sc.table_index(&first.table).ok_or_else(|| {
         let names: Vec<&str> = sc.tables.iter().map(|t| t.name.as_str()).collect();
         Error::input(format!(
             "--table {}.{}: no table \"{}\" in the scenario (tables: {})",
-            o.table,
-            o.key,
-            o.table,
+            first.table,
+            first.key,
+            first.table,
             names.join(", ")
         ))
     })?;
+    let last = |keys: &[TableKey]| ovs.iter().rev().find(|o| keys.contains(&o.key)).copied();
+    let rows = last(&[TableKey::Rows]);
+    let pages = last(&[TableKey::Pages, TableKey::Size]);
+    let width = last(&[TableKey::Width]);
     let t = &mut sc.tables[idx];
-    match o.key {
-        TableKey::Rows => {
-            let rows = o.number;
-            // Same density: pages follow rows.
-            t.pages = if t.rows > 0.0 { (t.pages * rows / t.rows).ceil() } else { heap_pages(rows, t.width) };
-            t.rows = rows;
+    let old_rows = t.rows;
+    if let Some(w) = width {
+        t.width = w.number;
+    }
+    let pages_of = |o: &TableOverride| {
+        if o.key == TableKey::Size {
+            (o.number / BLCKSZ).ceil()
+        } else {
+            o.number.ceil()
         }
-        TableKey::Pages | TableKey::Size => {
-            let pages = if o.key == TableKey::Pages { o.number.ceil() } else { (o.number / BLCKSZ).ceil() };
-            // Same density: rows follow pages.
+    };
+    match (rows, pages) {
+        (Some(r), Some(p)) => {
+            t.rows = r.number;
+            t.pages = pages_of(p);
+        }
+        (Some(r), None) => {
+            // Pages follow rows: at the new width, else at the table's density.
+            t.pages = if width.is_some() || t.rows <= 0.0 {
+                heap_pages(r.number, t.width)
+            } else {
+                (t.pages * r.number / t.rows).ceil()
+            };
+            t.rows = r.number;
+        }
+        (None, Some(p)) => {
+            // Rows follow pages at the table's density.
+            let pages = pages_of(p);
             t.rows = if t.pages > 0.0 { (t.rows * pages / t.pages).round() } else { t.rows };
             t.pages = pages;
         }
-        TableKey::Width => {
-            t.width = o.number;
-            t.pages = heap_pages(t.rows, o.number);
+        (None, None) if width.is_some() => t.pages = heap_pages(t.rows, t.width),
+        (None, None) => {}
+    }
+    // Explicit rows (or width) and pages must fit together; pages alone keep the file's density.
+    if let (Some(p), true) = (pages, rows.is_some() || width.is_some()) {
+        let need = heap_pages(t.rows, t.width);
+        if t.pages < need {
+            let mut flags: Vec<String> = [rows, Some(p), width].into_iter().flatten().map(flag).collect();
+            let last_flag = flags.pop().unwrap_or_default();
+            let named = if flags.is_empty() { last_flag } else { format!("{} and {last_flag}", flags.join(", ")) };
+            return Err(Error::input(format!(
+                "{named}: {} rows of {} bytes need at least {need} pages of 8 kB ({} rows fit in a page), not {}",
+                t.rows,
+                t.width,
+                heap_tuples_per_page(t.width),
+                t.pages
+            )));
         }
-        TableKey::ParallelWorkers => t.parallel_workers = Some(o.number as u32),
-        TableKey::IndexPages => t.index_pages = Some(o.number.ceil()),
+    }
+    if let Some(o) = last(&[TableKey::ParallelWorkers]) {
+        t.parallel_workers = Some(o.number as u32);
+    }
+    if let Some(o) = last(&[TableKey::IndexPages]) {
+        t.index_pages = Some(o.number.ceil());
+    }
+    let new_rows = t.rows;
+    if new_rows != old_rows {
+        sc.plan.for_each_subplan_mut(&mut |sp| {
+            if sp.table == idx {
+                sp.rows = if old_rows > 0.0 { sp.rows * new_rows / old_rows } else { new_rows };
+            }
+        });
     }
     Ok(())
 }

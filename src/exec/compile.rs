@@ -227,7 +227,7 @@ pub fn sort_tuple_bytes(width: f64) -> f64 {
 }
 
 /// Build a pipeline for one role below the Gather (or the whole serial plan).
-fn pipeline(env: &Env, node: &Node, is_worker: bool, bound: Option<f64>) -> Pipeline {
+pub(crate) fn pipeline(env: &Env, node: &Node, is_worker: bool, bound: Option<f64>) -> Pipeline {
     let planned = env.workers_planned;
     let c = &env.hw.costs;
     match node {

@@ -18,6 +18,19 @@ pub struct GucDef {
     pub name: &'static str,
     pub kind: Kind,
     pub default: &'static str,
+    /// What pqsim does with the setting.
+    pub how: How,
+}
+
+/// What pqsim does with a setting it accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum How {
+    /// It changes the model: where and how.
+    Modelled(&'static str),
+    /// Accepted (PostgreSQL has it) but it changes nothing in pqsim: why.
+    NotModelled(&'static str),
+    /// Another name of this setting (PostgreSQL 16's name of a PostgreSQL 15 setting).
+    AliasOf(&'static str),
 }
 
 const INT_MAX: f64 = 2147483647.0;
@@ -28,68 +41,60 @@ pub const GUCS: &[GucDef] = &[
     GucDef {
         name: "max_parallel_workers_per_gather",
         kind: Kind::Int { unit: Unit::None, min: 0.0, max: 1024.0 },
-        default: "2",
-    },
-    GucDef { name: "max_parallel_workers", kind: Kind::Int { unit: Unit::None, min: 0.0, max: 1024.0 }, default: "8" },
+        default: "2", how: How::Modelled("Planner: caps Workers Planned (compute_parallel_worker); 0 disables parallel plans.") },
+    GucDef { name: "max_parallel_workers", kind: Kind::Int { unit: Unit::None, min: 0.0, max: 1024.0 }, default: "8", how: How::Modelled("Executor: Workers Launched is at most this, less other sessions' workers (busy_worker_slots).") },
     GucDef {
         name: "max_worker_processes",
         kind: Kind::Int { unit: Unit::None, min: 0.0, max: 262143.0 },
-        default: "8",
-    },
+        default: "8", how: How::Modelled("Executor: background worker slots for Workers Launched (less one for the logical replication launcher, less busy slots).") },
     GucDef {
         name: "max_logical_replication_workers",
         kind: Kind::Int { unit: Unit::None, min: 0.0, max: 262143.0 },
-        default: "4",
-    },
-    GucDef { name: "parallel_leader_participation", kind: Kind::Bool, default: "on" },
-    GucDef { name: "parallel_setup_cost", kind: Kind::Real { min: 0.0, max: DBL_MAX }, default: "1000" },
-    GucDef { name: "parallel_tuple_cost", kind: Kind::Real { min: 0.0, max: DBL_MAX }, default: "0.1" },
+        default: "4", how: How::Modelled("Executor: when above 0, the logical replication launcher holds one max_worker_processes slot.") },
+    GucDef { name: "parallel_leader_participation", kind: Kind::Bool, default: "on", how: How::Modelled("Planner: the parallel divisor's leader share; executor: the leader runs the plan below the Gather while it waits.") },
+    GucDef { name: "parallel_setup_cost", kind: Kind::Real { min: 0.0, max: DBL_MAX }, default: "1000", how: How::Modelled("Planner: Gather / Gather Merge startup cost.") },
+    GucDef { name: "parallel_tuple_cost", kind: Kind::Real { min: 0.0, max: DBL_MAX }, default: "0.1", how: How::Modelled("Planner: Gather / Gather Merge cost per row.") },
     GucDef {
         name: "min_parallel_table_scan_size",
         kind: Kind::Int { unit: Unit::Blocks, min: 0.0, max: 715827882.0 },
-        default: "1024",
-    },
+        default: "1024", how: How::Modelled("Planner: the worker-count rule's table threshold (tripled per extra worker).") },
     GucDef {
         name: "min_parallel_index_scan_size",
         kind: Kind::Int { unit: Unit::Blocks, min: 0.0, max: 715827882.0 },
-        default: "64",
-    },
-    GucDef { name: "work_mem", kind: Kind::Int { unit: Unit::Kb, min: 64.0, max: INT_MAX }, default: "4096" },
-    GucDef { name: "hash_mem_multiplier", kind: Kind::Real { min: 1.0, max: 1000.0 }, default: "2" },
+        default: "64", how: How::Modelled("Planner: the worker-count rule's index threshold.") },
+    GucDef { name: "work_mem", kind: Kind::Int { unit: Unit::Kb, min: 64.0, max: INT_MAX }, default: "4096", how: How::Modelled("Planner and executor: in-memory or external sort, hash join batches, Materialize spill, hashed SubPlan limit (with hash_mem_multiplier).") },
+    GucDef { name: "hash_mem_multiplier", kind: Kind::Real { min: 1.0, max: 1000.0 }, default: "2", how: How::Modelled("Planner and executor: hash table memory = work_mem x this (hash joins, hashed SubPlans).") },
     GucDef {
         name: "shared_buffers",
         kind: Kind::Int { unit: Unit::Blocks, min: 16.0, max: 1073741823.0 },
-        default: "16384",
-    },
+        default: "16384", how: How::Modelled("Executor: the share of a table's pages found in shared buffers when the cache is warm.") },
     GucDef {
         name: "effective_cache_size",
         kind: Kind::Int { unit: Unit::Blocks, min: 1.0, max: INT_MAX },
-        default: "524288",
-    },
-    GucDef { name: "seq_page_cost", kind: Kind::Real { min: 0.0, max: DBL_MAX }, default: "1" },
-    GucDef { name: "random_page_cost", kind: Kind::Real { min: 0.0, max: DBL_MAX }, default: "4" },
-    GucDef { name: "cpu_tuple_cost", kind: Kind::Real { min: 0.0, max: DBL_MAX }, default: "0.01" },
-    GucDef { name: "cpu_index_tuple_cost", kind: Kind::Real { min: 0.0, max: DBL_MAX }, default: "0.005" },
-    GucDef { name: "cpu_operator_cost", kind: Kind::Real { min: 0.0, max: DBL_MAX }, default: "0.0025" },
+        default: "524288", how: How::Modelled("Planner: index scan page fetches (Mackert-Lohman).") },
+    GucDef { name: "seq_page_cost", kind: Kind::Real { min: 0.0, max: DBL_MAX }, default: "1", how: How::Modelled("Planner: sequential page cost.") },
+    GucDef { name: "random_page_cost", kind: Kind::Real { min: 0.0, max: DBL_MAX }, default: "4", how: How::Modelled("Planner: random page cost (index scans).") },
+    GucDef { name: "cpu_tuple_cost", kind: Kind::Real { min: 0.0, max: DBL_MAX }, default: "0.01", how: How::Modelled("Planner: cost per row processed.") },
+    GucDef { name: "cpu_index_tuple_cost", kind: Kind::Real { min: 0.0, max: DBL_MAX }, default: "0.005", how: How::Modelled("Planner: cost per index entry.") },
+    GucDef { name: "cpu_operator_cost", kind: Kind::Real { min: 0.0, max: DBL_MAX }, default: "0.0025", how: How::Modelled("Planner: cost per operator or function call (quals, aggregates, hashing, sorting).") },
     GucDef {
         name: "effective_io_concurrency",
         kind: Kind::Int { unit: Unit::None, min: 0.0, max: 1000.0 },
-        default: "1",
-    },
-    GucDef { name: "debug_parallel_query", kind: Kind::Enum(&["off", "on", "regress"]), default: "off" },
-    GucDef { name: "force_parallel_mode", kind: Kind::Enum(&["off", "on", "regress"]), default: "off" },
-    GucDef { name: "enable_parallel_hash", kind: Kind::Bool, default: "on" },
-    GucDef { name: "enable_parallel_append", kind: Kind::Bool, default: "on" },
-    GucDef { name: "enable_gathermerge", kind: Kind::Bool, default: "on" },
-    GucDef { name: "enable_hashjoin", kind: Kind::Bool, default: "on" },
-    GucDef { name: "enable_nestloop", kind: Kind::Bool, default: "on" },
-    GucDef { name: "enable_seqscan", kind: Kind::Bool, default: "on" },
-    GucDef { name: "enable_indexscan", kind: Kind::Bool, default: "on" },
-    GucDef { name: "enable_sort", kind: Kind::Bool, default: "on" },
-    GucDef { name: "synchronize_seqscans", kind: Kind::Bool, default: "on" },
-    GucDef { name: "jit", kind: Kind::Bool, default: "off" },
-    GucDef { name: "jit_above_cost", kind: Kind::Real { min: -1.0, max: DBL_MAX }, default: "100000" },
-    GucDef { name: "track_io_timing", kind: Kind::Bool, default: "off" },
+        default: "1", how: How::NotModelled("Prefetching for bitmap heap scans; pqsim models no bitmap scans. The disk's queue depth is a hardware profile key (disk.queue_depth).") },
+    GucDef { name: "debug_parallel_query", kind: Kind::Enum(&["off", "on", "regress"]), default: "off", how: How::AliasOf("force_parallel_mode") },
+    GucDef { name: "force_parallel_mode", kind: Kind::Enum(&["off", "on", "regress"]), default: "off", how: How::Modelled("Planner: on/regress puts a single-copy Gather over a parallel-safe serial plan; regress hides it in EXPLAIN.") },
+    GucDef { name: "enable_parallel_hash", kind: Kind::Bool, default: "on", how: How::Modelled("Planner: Parallel Hash (shared hash table) or a parallel-oblivious Hash Join.") },
+    GucDef { name: "enable_parallel_append", kind: Kind::Bool, default: "on", how: How::NotModelled("pqsim models no Append nodes (partitioned tables, UNION ALL).") },
+    GucDef { name: "enable_gathermerge", kind: Kind::Bool, default: "on", how: How::Modelled("Planner: disable_cost on Gather Merge.") },
+    GucDef { name: "enable_hashjoin", kind: Kind::Bool, default: "on", how: How::Modelled("Planner: disable_cost on Hash Join.") },
+    GucDef { name: "enable_nestloop", kind: Kind::Bool, default: "on", how: How::Modelled("Planner: disable_cost on Nested Loop.") },
+    GucDef { name: "enable_seqscan", kind: Kind::Bool, default: "on", how: How::Modelled("Planner: disable_cost on Seq Scan.") },
+    GucDef { name: "enable_indexscan", kind: Kind::Bool, default: "on", how: How::Modelled("Planner: disable_cost on Index Scan.") },
+    GucDef { name: "enable_sort", kind: Kind::Bool, default: "on", how: How::Modelled("Planner: disable_cost on Sort.") },
+    GucDef { name: "synchronize_seqscans", kind: Kind::Bool, default: "on", how: How::NotModelled("Every scan starts at block 0; concurrent scans of one table are not modelled.") },
+    GucDef { name: "jit", kind: Kind::Bool, default: "on", how: How::NotModelled("No JIT compilation time or speed-up is modelled (PostgreSQL 15 compiles when a plan costs more than jit_above_cost).") },
+    GucDef { name: "jit_above_cost", kind: Kind::Real { min: -1.0, max: DBL_MAX }, default: "100000", how: How::NotModelled("No JIT compilation is modelled (see jit).") },
+    GucDef { name: "track_io_timing", kind: Kind::Bool, default: "off", how: How::NotModelled("The clock reads around each read are not charged; EXPLAIN's I/O timings are not produced.") },
 ];
 
 /// A parsed value in the setting's base unit.
@@ -161,43 +166,76 @@ pub fn parse_value(def: &GucDef, raw: &str) -> Result<Value, String> {
 
 /// The full set of settings in force for one run: defaults overlaid by the scenario's
 /// `[settings]` and then by `--set` flags (later wins).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     values: BTreeMap<&'static str, Value>,
+    /// The names set explicitly (as written: an alias stays an alias), for [`Settings::notes`].
+    explicit: std::collections::BTreeSet<&'static str>,
+}
+
+/// Settings are equal when their values are (however they were set).
+impl PartialEq for Settings {
+    fn eq(&self, other: &Self) -> bool {
+        self.values == other.values
+    }
+}
+
+/// The setting a name stands for: itself, or the setting it is an alias of.
+fn canonical(def: &'static GucDef) -> &'static GucDef {
+    match def.how {
+        How::AliasOf(target) => lookup(target).unwrap_or(def),
+        _ => def,
+    }
 }
 
 impl Default for Settings {
     fn default() -> Self {
         let mut values = BTreeMap::new();
-        for g in GUCS {
+        for g in GUCS.iter().filter(|g| !matches!(g.how, How::AliasOf(_))) {
             values.insert(g.name, parse_value(g, g.default).expect("defaults parse"));
         }
-        Settings { values }
+        Settings { values, explicit: Default::default() }
     }
 }
 
 impl Settings {
-    /// Set one GUC from text; unknown names and bad values give PostgreSQL-like messages.
+    /// Set one GUC from text; unknown names and bad values give PostgreSQL-like messages. An
+    /// alias (PostgreSQL 16's `debug_parallel_query`) sets the PostgreSQL 15 setting it names.
     pub fn set(&mut self, name: &str, raw: &str) -> Result<(), String> {
         let key = name.trim().to_ascii_lowercase();
         let def = lookup(&key).ok_or_else(|| format!("unrecognized configuration parameter \"{}\"", name.trim()))?;
         let v = parse_value(def, raw)?;
-        self.values.insert(def.name, v.clone());
-        // The two spellings of the same setting (renamed in PostgreSQL 16) stay in step.
-        match def.name {
-            "force_parallel_mode" => {
-                self.values.insert("debug_parallel_query", v);
-            }
-            "debug_parallel_query" => {
-                self.values.insert("force_parallel_mode", v);
-            }
-            _ => {}
-        }
+        self.values.insert(canonical(def).name, v);
+        self.explicit.insert(def.name);
         Ok(())
     }
 
+    /// One line per setting that was set but changes nothing in the model, or was set by an
+    /// alias: for the user to read once (stderr), never silently.
+    pub fn notes(&self) -> Vec<String> {
+        let mut out = vec![];
+        for g in GUCS.iter().filter(|g| self.explicit.contains(g.name)) {
+            match g.how {
+                How::Modelled(_) => {}
+                How::NotModelled(why) => {
+                    out.push(format!("setting {} is accepted but not modelled: {why}", g.name))
+                }
+                How::AliasOf(target) => out.push(format!(
+                    "setting {} is PostgreSQL 16's name for {target}; pqsim models PostgreSQL 15 and takes it as {target}",
+                    g.name
+                )),
+            }
+        }
+        out
+    }
+
+    fn get(&self, name: &str) -> Option<&Value> {
+        let name = lookup(name).map(|d| canonical(d).name).unwrap_or(name);
+        self.values.get(name)
+    }
+
     pub fn num(&self, name: &str) -> f64 {
-        match self.values.get(name) {
+        match self.get(name) {
             Some(Value::Num(n)) => *n,
             Some(Value::Bool(b)) => f64::from(u8::from(*b)),
             _ => panic!("setting {name} is not numeric"),
@@ -209,7 +247,7 @@ impl Settings {
     }
 
     pub fn flag(&self, name: &str) -> bool {
-        match self.values.get(name) {
+        match self.get(name) {
             Some(Value::Bool(b)) => *b,
             Some(Value::Enum(e)) => e != "off",
             _ => panic!("setting {name} is not boolean"),
@@ -217,7 +255,7 @@ impl Settings {
     }
 
     pub fn text(&self, name: &str) -> String {
-        match self.values.get(name) {
+        match self.get(name) {
             Some(Value::Enum(e)) => e.clone(),
             Some(Value::Bool(b)) => if *b { "on" } else { "off" }.to_string(),
             Some(Value::Num(n)) => format!("{n}"),
@@ -241,6 +279,51 @@ impl Settings {
 
     pub fn hash_mem_bytes(&self) -> f64 {
         self.work_mem_bytes() * self.num("hash_mem_multiplier")
+    }
+}
+
+/// docs/settings.md: every setting pqsim accepts, PostgreSQL 15's default, and whether and
+/// how pqsim models it. Generated from [`GUCS`]; `tests/settings_doc.rs` keeps the file current.
+pub fn settings_markdown() -> String {
+    let mut out = String::from(
+        "# Settings pqsim accepts\n\n\
+         Generated from the settings table in `src/model/guc.rs` (`tests/settings_doc.rs` fails when this\n\
+         file is out of date; `PQSIM_BLESS=1 cargo test --test settings_doc` rewrites it).\n\n\
+         Settings come from a scenario's `[settings]`, a hardware profile's `[settings]` and `--set NAME=VALUE`\n\
+         (later wins), in PostgreSQL's syntax (`256MB`, `on`). Defaults, units and ranges are PostgreSQL 15's.\n\
+         A setting that pqsim accepts but does not model is reported once on stderr when it is set, so\n\
+         that it never changes nothing silently. Any other name is an error (exit 2).\n\n\
+         | Setting | Default | Unit | Range or values | Modelled | How |\n\
+         | --- | --- | --- | --- | --- | --- |\n",
+    );
+    for g in GUCS {
+        let (unit, range) = match g.kind {
+            Kind::Int { unit, min, max } => (unit_name(unit), format!("{min} .. {max}")),
+            Kind::Real { min, max } => {
+                ("", if max == DBL_MAX { format!(">= {min}") } else { format!("{min} .. {max}") })
+            }
+            Kind::Bool => ("", "on, off".to_string()),
+            Kind::Enum(values) => ("", values.join(", ")),
+        };
+        let (modelled, how) = match g.how {
+            How::Modelled(h) => ("yes", h.to_string()),
+            How::NotModelled(h) => ("no", h.to_string()),
+            How::AliasOf(t) => {
+                ("alias", format!("PostgreSQL 16's name for `{t}`, taken as `{t}` (with a note on stderr)."))
+            }
+        };
+        out.push_str(&format!("| `{}` | {} | {unit} | {range} | {modelled} | {how} |\n", g.name, g.default));
+    }
+    out
+}
+
+fn unit_name(unit: Unit) -> &'static str {
+    match unit {
+        Unit::None => "",
+        Unit::Kb => "kB",
+        Unit::Blocks => "8kB",
+        Unit::Ms => "ms",
+        Unit::Bytes => "B",
     }
 }
 
@@ -268,11 +351,41 @@ mod tests {
         assert!(!s.flag("parallel_leader_participation"));
         s.set("force_parallel_mode", "on").unwrap();
         assert!(s.flag("debug_parallel_query"));
+        assert!(s.notes().is_empty(), "{:?}", s.notes());
         assert!(s.set("work_mem", "32kB").unwrap_err().contains("outside the valid range"));
         assert!(s.set("max_parallel_workers_per_gather", "-1").unwrap_err().contains("outside the valid range"));
         assert!(s.set("no_such_guc", "1").unwrap_err().contains("unrecognized configuration parameter"));
         assert!(s.set("parallel_setup_cost", "-5").is_err());
         assert!(s.set("jit", "maybe").is_err());
+    }
+
+    #[test]
+    fn unmodelled_settings_and_aliases_are_noted() {
+        let d = Settings::default();
+        assert!(d.flag("jit"), "PostgreSQL 15 has jit on by default");
+        let mut s = Settings::default();
+        s.set("work_mem", "64MB").unwrap();
+        assert!(s.notes().is_empty());
+        s.set("effective_io_concurrency", "200").unwrap();
+        s.set("JIT", "off").unwrap();
+        s.set("debug_parallel_query", "regress").unwrap();
+        let notes = s.notes();
+        assert_eq!(notes.len(), 3, "{notes:?}");
+        assert!(notes[0].starts_with("setting effective_io_concurrency is accepted but not modelled"));
+        assert!(notes.iter().any(|n| n.starts_with("setting jit is accepted but not modelled")));
+        assert!(notes
+            .iter()
+            .any(|n| n.contains("debug_parallel_query is PostgreSQL 16's name for force_parallel_mode")));
+        // The alias sets the PostgreSQL 15 setting; only that one is a value.
+        assert_eq!(s.text("force_parallel_mode"), "regress");
+        assert!(!s.non_default().iter().any(|(k, _)| k == "debug_parallel_query"));
+        // Every name in the table is either modelled somewhere, or says why not.
+        for g in GUCS {
+            match g.how {
+                How::Modelled(h) | How::NotModelled(h) => assert!(h.len() > 10, "{}", g.name),
+                How::AliasOf(t) => assert!(lookup(t).is_some_and(|d| matches!(d.how, How::Modelled(_)))),
+            }
+        }
     }
 
     mod properties {

@@ -20,9 +20,14 @@ pub fn maxalign(n: f64) -> f64 {
 /// Heap pages for `rows` rows of `width` data bytes at fillfactor 100: page header 24 B,
 /// tuple header 23 B (24 aligned), 4-byte line pointer per tuple (bufpage.h, htup_details.h).
 pub fn heap_pages(rows: f64, width: f64) -> f64 {
-    let per_tuple = 4.0 + maxalign(24.0 + width);
-    let per_page = ((BLCKSZ - 24.0) / per_tuple).floor().max(1.0);
+    let per_page = heap_tuples_per_page(width);
     (rows / per_page).ceil().max(if rows > 0.0 { 1.0 } else { 0.0 })
+}
+
+/// Heap tuples of `width` data bytes that fit in one 8 kB page at fillfactor 100 (at least one).
+pub fn heap_tuples_per_page(width: f64) -> f64 {
+    let per_tuple = 4.0 + maxalign(24.0 + width);
+    ((BLCKSZ - 24.0) / per_tuple).floor().max(1.0)
 }
 
 /// `subplan_is_hashable` (subselect.c): the SubPlan's result fits in hash_mem:
@@ -32,6 +37,17 @@ pub fn subplan_is_hashable(rows: f64, width: f64, settings: &Settings) -> bool {
     // MAXALIGN(SizeofHeapTupleHeader) = MAXALIGN(23) = 24 (heap tuple overhead as fudge).
     let subquery_size = rows * (maxalign(width) + maxalign(23.0));
     subquery_size <= settings.hash_mem_bytes()
+}
+
+/// A filter's text as EXPLAIN prints it for a SubPlan that is (not) hashed: `hashed SubPlan N`
+/// or `SubPlan N`, whatever the scenario wrote.
+pub fn subplan_filter_text(text: &str, hashed: bool) -> String {
+    let plain = text.replace("hashed SubPlan", "SubPlan");
+    if hashed {
+        plain.replace("SubPlan", "hashed SubPlan")
+    } else {
+        plain
+    }
 }
 
 /// Bytes one tuple of `width` data bytes takes in a tuple queue: 8-byte length word plus the
@@ -192,6 +208,36 @@ impl Node {
             | Node::Gather { input, .. }
             | Node::GatherMerge { input, .. } => input.width(),
         }
+    }
+
+    /// Visit every scan filter of the tree, in plan order.
+    pub fn for_each_filter_mut(&mut self, f: &mut dyn FnMut(&mut Filter)) {
+        match self {
+            Node::SeqScan { filter, .. } | Node::IndexScan { filter, .. } => {
+                if let Some(filter) = filter.as_mut() {
+                    f(filter);
+                }
+            }
+            Node::Aggregate { input, .. }
+            | Node::Sort { input, .. }
+            | Node::Limit { input, .. }
+            | Node::Gather { input, .. }
+            | Node::GatherMerge { input, .. } => input.for_each_filter_mut(f),
+            Node::HashJoin { outer, inner, .. } => {
+                outer.for_each_filter_mut(f);
+                inner.for_each_filter_mut(f);
+            }
+            Node::NestedLoop { outer, .. } => outer.for_each_filter_mut(f),
+        }
+    }
+
+    /// Visit every SubPlan of the tree (in scan filters), in plan order.
+    pub fn for_each_subplan_mut(&mut self, f: &mut dyn FnMut(&mut SubPlan)) {
+        self.for_each_filter_mut(&mut |filter| {
+            if let Some(sp) = filter.subplan.as_mut() {
+                f(sp);
+            }
+        });
     }
 
     pub fn find_gather(&self) -> Option<&Node> {
@@ -369,6 +415,10 @@ pub struct ParallelCosts {
     pub tuple_queue_size: f64,
 }
 
+/// Run-to-run log-normal sigma assumed when a profile has no measured `[variability]`: 10%,
+/// the spread of repeated timings of one query on a quiet small VM.
+pub const DEFAULT_RUN_SIGMA: f64 = 0.10;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hardware {
     pub name: String,
@@ -380,8 +430,14 @@ pub struct Hardware {
     pub disk: Disk,
     pub costs: UnitCosts,
     pub parallel: ParallelCosts,
-    /// Coefficient of variation of CPU work per chunk (run-to-run noise).
+    /// Coefficient of variation of the CPU work of a run (run-to-run noise): one factor per
+    /// run, shared by its processes.
     pub cpu_noise_cv: f64,
+    /// How much one real run's time varies around the machine's typical time: the log-normal
+    /// sigma measured by calibration (`[variability] run_sigma`), or [`DEFAULT_RUN_SIGMA`].
+    pub run_sigma: f64,
+    /// Whether `run_sigma` was measured (false: the default was assumed).
+    pub run_sigma_measured: bool,
     /// Server settings of this machine (GUC name, value), applied before a scenario's.
     pub settings: Vec<(String, String)>,
 }

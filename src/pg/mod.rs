@@ -4,6 +4,10 @@
 //!   `scripts/pg-throwaway.sh`), stopped and deleted on drop.
 //! * [`explain`]: typed `EXPLAIN (FORMAT JSON)` trees ([`ExplainPlan`], [`ExplainNode`]).
 //! * [`probe`]: measuring helpers (`EXPLAIN ANALYZE`, client-side timing, GUCs, load).
+//! * [`protocol`]: the measuring protocol of `calibrate` and `validate` (speed reference,
+//!   CPU meter, quiet waits, interleaved rounds).
+//! * [`catalog`]: row/page counts and index sizes from the catalog ([`TableStats`]).
+//! * [`probes`]: the calibration's probe tables and probe queries.
 //!
 //! ```no_run
 //! use pqsim::pg::{probe, ThrowawayServer};
@@ -15,10 +19,14 @@
 //! # Ok::<(), pqsim::pg::PgError>(())
 //! ```
 
+pub mod catalog;
 pub mod explain;
 pub mod probe;
+pub mod probes;
+pub mod protocol;
 pub mod server;
 
+pub use catalog::TableStats;
 pub use explain::{ExplainError, ExplainNode, ExplainPlan, ExplainWorker};
 pub use probe::LoadInfo;
 pub use server::ThrowawayServer;

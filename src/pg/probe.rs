@@ -83,7 +83,7 @@ pub fn show(client: &mut Client, name: &str) -> Result<String, PgError> {
 }
 
 /// Machine load at one instant (from `/proc/loadavg` and `/proc/stat`).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LoadInfo {
     /// Seconds since the Unix epoch when the snapshot was taken.
     pub unix_time: f64,

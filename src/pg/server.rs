@@ -4,6 +4,9 @@ use super::PgError;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// `scripts/pg-throwaway.sh`, embedded at build time.
+const SCRIPT: &str = include_str!("../../scripts/pg-throwaway.sh");
+
 /// Default location of the Debian server binaries (override: `PQSIM_PG_BINDIR`).
 pub const DEFAULT_BINDIR: &str = "/usr/lib/postgresql/15/bin";
 
@@ -48,9 +51,10 @@ impl ThrowawayServer {
         None
     }
 
-    /// Path of `scripts/pg-throwaway.sh` in this source tree.
-    pub fn script_path() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/pg-throwaway.sh")
+    /// The text of `scripts/pg-throwaway.sh`, built into the binary: an installed `pqsim`
+    /// runs it from a private temporary file, needing no source tree.
+    pub fn script() -> &'static str {
+        SCRIPT
     }
 
     /// initdb's and starts a fresh server (about 1.5-3 s here) and waits until it
@@ -194,11 +198,19 @@ fn path_str(p: &Path) -> Result<&str, PgError> {
 }
 
 fn run_script(args: &[&str]) -> Result<Output, PgError> {
-    let script = ThrowawayServer::script_path();
-    let command = format!("{} {}", script.display(), args.join(" "));
+    // A fresh private copy per call (mode 0600 in a 0700 directory); the script copies itself
+    // into the server's directory for its watchdog, so this one can go when the call returns.
+    let tmp = tempfile::Builder::new()
+        .prefix("pqsim-pg-throwaway-")
+        .tempdir()
+        .map_err(|e| PgError::io("creating a directory for pg-throwaway.sh", e))?;
+    let script = tmp.path().join("pg-throwaway.sh");
+    std::fs::write(&script, SCRIPT).map_err(|e| PgError::io(format!("writing {}", script.display()), e))?;
+    let command = format!("pg-throwaway.sh {}", args.join(" "));
     let out = Command::new("bash")
         .arg(&script)
         .args(args)
+        .current_dir("/")
         .stdin(std::process::Stdio::null())
         .output()
         .map_err(|e| PgError::io(format!("running {command}"), e))?;

@@ -5,7 +5,7 @@ use super::choose::plan;
 use super::launch::workers_launched;
 use super::report::PlanReport;
 use super::shape;
-use crate::model::{Node, Scenario, SubPlan};
+use crate::model::{subplan_filter_text, Node, Scenario, SubPlan};
 
 /// The planner's decision for a scenario: the plan to run and how many workers it gets.
 #[derive(Debug, Clone)]
@@ -56,6 +56,18 @@ pub fn decide(sc: &Scenario) -> Decision {
         subplan_gather: false,
         report,
     };
+    // The plan says whether each SubPlan is hashed (EXPLAIN's filter text), as the planner
+    // decided it, whatever the scenario wrote.
+    let hashed = d.report.subplans_hashed.clone();
+    let mut i = 0;
+    d.plan.for_each_filter_mut(&mut |f| {
+        if f.subplan.is_some() {
+            if let Some(h) = hashed.get(i) {
+                f.text = subplan_filter_text(&f.text, *h);
+            }
+            i += 1;
+        }
+    });
     if !d.report.parallel {
         let sub_workers = d.report.subplan_workers_planned.first().copied().unwrap_or(0);
         let hashed = d.report.subplans_hashed.first().copied().unwrap_or(false);

@@ -2,6 +2,7 @@
 //! atomic file writes (every output file appears whole or not at all).
 
 pub mod atomic;
+pub mod html;
 pub mod plot;
 pub mod trace;
 pub mod workload;

@@ -1,24 +1,28 @@
 //! Results as people and tools read them: an `EXPLAIN (ANALYZE)`-shaped tree (text, and JSON
-//! with PostgreSQL's key names), each process's time split, queue-full stalls, and the
-//! `run --format json` object of the contract. Pure data transformation; the CLI writes it.
+//! with PostgreSQL's key names), each process's time split, queue-full stalls, wait-event
+//! samples, and the `run --format json` object of the contract. Pure data transformation; the
+//! CLI writes it.
 //!
-//! - [`Prediction`]: the typed answer of `predict::run_scenario`.
+//! - [`Prediction`]: the typed answer of `predict::run_scenario`: a headline over all
+//!   replications and one [`Representative`] replication (the one nearest the median) that the
+//!   EXPLAIN, the process table and the wait samples describe.
 //! - [`split`]: the one set of time categories ([`Category`], grouped as [`Group`]) and the
 //!   per-process split.
 //! - [`explain`]: the typed EXPLAIN tree; [`text`] renders it and the `run` answer;
-//!   [`contract`] serialises the JSON contract.
+//!   [`contract`] serialises the JSON contract; [`waits`] samples wait events.
 
 pub mod contract;
 pub mod explain;
 pub mod plan;
 pub mod split;
 pub mod text;
+pub mod waits;
 pub mod workload;
 
 pub use contract::run_json;
-pub use explain::{explain, Explain, PlanNode};
+pub use explain::{explain, explain_text, Explain, PlanNode};
 pub use split::{mean_splits, process_splits, Category, Group, ProcessSplit, Times};
-pub use text::{explain_text, run_text};
+pub use text::run_text;
 
 use crate::analysis::stats::Summary;
 use crate::exec::Trace;
@@ -31,26 +35,50 @@ pub struct Prediction {
     pub hardware: String,
     /// The profile's one-line description.
     pub hardware_description: String,
+    /// What the time measures: "explain-analyze", "timing-off" or "client".
+    pub measure: &'static str,
     pub seed: u64,
     pub replications: u32,
     /// Wall times over the replications (ms).
     pub summary: Summary,
+    /// 80% interval for one real run on the profile's machine (ms).
+    pub wall_ms_p80: [f64; 2],
+    /// The machine's run-to-run log-normal sigma used for `wall_ms_p80`, and whether the
+    /// profile measured it (else the documented default).
+    pub run_sigma: f64,
+    pub run_sigma_measured: bool,
     /// Each replication's wall time (ms), in replication order.
     pub wall_ms: Vec<f64>,
     pub workers_planned: u32,
     pub workers_launched: u32,
     /// Queue-full stalls (all workers) of each replication.
     pub stalls: Vec<f64>,
-    /// Each process's time split, the mean over replications (leader first).
+    /// Each process's time split, the mean over all replications (leader first).
     pub splits: Vec<ProcessSplit>,
     /// The scenario's settings that differ from PostgreSQL's defaults.
     pub settings: BTreeMap<String, String>,
-    /// Simulation events of the replication the EXPLAIN describes.
-    pub events: u64,
-    /// The EXPLAIN ANALYZE of one replication (the first).
-    pub explain: Explain,
-    /// The trace of the first replication with its workers launched, when asked for.
+    /// The wait-sampling period, when samples were taken.
+    pub sample_period_ms: Option<f64>,
+    /// The representative replication's trace with its workers launched, when asked for.
     pub trace: Option<(Trace, u32)>,
+    pub representative: Representative,
+}
+
+/// The replication whose wall time is nearest the median: what the tree, the process table
+/// and the wait samples show.
+#[derive(Debug, Clone)]
+pub struct Representative {
+    /// 0-based replication number.
+    pub index: u32,
+    pub wall_ms: f64,
+    /// Each process's time split in this replication.
+    pub splits: Vec<ProcessSplit>,
+    pub stalls: f64,
+    /// Simulation events.
+    pub events: u64,
+    pub explain: Explain,
+    /// Wait-event samples (empty unless asked for).
+    pub wait_samples: Vec<waits::WaitSample>,
 }
 
 impl Prediction {
@@ -58,6 +86,11 @@ impl Prediction {
     pub fn queue_full_stalls_mean(&self) -> u64 {
         let n = self.stalls.len().max(1) as f64;
         (self.stalls.iter().sum::<f64>() / n).round() as u64
+    }
+
+    /// The `--wait-samples` CSV of the representative replication.
+    pub fn wait_samples_csv(&self) -> String {
+        waits::samples_csv(&self.representative.wait_samples)
     }
 }
 

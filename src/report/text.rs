@@ -1,98 +1,67 @@
-//! Text renderings: the EXPLAIN ANALYZE tree in PostgreSQL's layout and `run`'s answer.
+//! `run`'s text answer: the headline, the EXPLAIN ANALYZE tree, the process table.
 
-use super::explain::{Explain, PlanNode, SortSpace};
+use super::explain::explain_text;
 use super::split::Group;
 use super::Prediction;
 
-/// Render the plan as PostgreSQL's text `EXPLAIN ANALYZE` would.
-pub fn explain_text(doc: &Explain) -> String {
-    let mut out = String::new();
-    text_node(&doc.plan, 0, &mut out);
-    out.push_str(&format!("Planning Time: {:.3} ms\n", doc.planning_time));
-    out.push_str(&format!("Execution Time: {:.3} ms\n", doc.execution_time));
-    out
+fn plural(n: u32, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
-fn space(s: &SortSpace) -> String {
-    format!("{}: {}kB", if s.space_type == "Disk" { "Disk" } else { "Memory" }, s.space_kb)
-}
-
-fn text_node(n: &PlanNode, depth: usize, out: &mut String) {
-    let indent = if depth == 0 { String::new() } else { format!("{}->  ", " ".repeat(depth * 6 - 4)) };
-    if n.parent_relationship == Some("SubPlan") {
-        out.push_str(&format!("{}  {}\n", " ".repeat(depth * 6 - 4), n.subplan_name.as_deref().unwrap_or("SubPlan")));
-    }
-    out.push_str(&format!(
-        "{}{}  (actual time={:.3}..{:.3} rows={} loops={})\n",
-        indent,
-        n.display_name(),
-        n.actual_startup_time.unwrap_or(0.0),
-        n.actual_total_time.unwrap_or(0.0),
-        n.actual_rows,
-        n.actual_loops
-    ));
-    let pad = if depth == 0 { "  ".to_string() } else { " ".repeat(depth * 6) };
-    if let Some(v) = n.workers_planned {
-        out.push_str(&format!("{pad}Workers Planned: {v}\n"));
-    }
-    if let Some(v) = n.workers_launched {
-        out.push_str(&format!("{pad}Workers Launched: {v}\n"));
-    }
-    if n.single_copy == Some(true) {
-        out.push_str(&format!("{pad}Single Copy: true\n"));
-    }
-    for (k, v) in [("Hash Cond", &n.hash_cond), ("Index Cond", &n.index_cond), ("Filter", &n.filter)] {
-        if let Some(v) = v {
-            out.push_str(&format!("{pad}{k}: {v}\n"));
-        }
-    }
-    if let Some(v) = n.rows_removed_by_filter {
-        out.push_str(&format!("{pad}Rows Removed by Filter: {v}\n"));
-    }
-    if let Some(keys) = &n.sort_key {
-        out.push_str(&format!("{pad}Sort Key: {}\n", keys.join(", ")));
-    }
-    if let Some(s) = &n.sort_space {
-        out.push_str(&format!("{pad}Sort Method: {}  {}\n", s.method, space(s)));
-        for w in &n.workers {
-            if let Some(s) = &w.sort_space {
-                out.push_str(&format!("{pad}Worker {}:  Sort Method: {}  {}\n", w.worker_number, s.method, space(s)));
-            }
-        }
-    }
-    for w in &n.workers {
-        out.push_str(&format!(
-            "{pad}Worker {}:  actual time={:.3}..{:.3} rows={} loops=1\n",
-            w.worker_number, w.actual_startup_time, w.actual_total_time, w.actual_rows
-        ));
-    }
-    for p in &n.plans {
-        text_node(p, depth + 1, out);
-    }
-}
-
-/// The text answer of `run`: the EXPLAIN tree, the headline and the per-process table.
+/// The text answer of `run`: the headline over all replications, then the EXPLAIN tree and
+/// the per-process table of the representative replication, each labelled.
 pub fn run_text(p: &Prediction) -> String {
     let mut out = String::new();
     let s = &p.summary;
+    let rep = &p.representative;
     out.push_str(&format!("Scenario: {}  on  {} ({})\n\n", p.scenario, p.hardware, p.hardware_description));
-    out.push_str(&explain_text(&p.explain));
-    out.push('\n');
     out.push_str(&format!(
-        "Predicted wall time: {:.1} ms  (95% CI {:.1} .. {:.1}, {} replications, seed {})\n",
-        s.mean, s.ci95_lo, s.ci95_hi, p.replications, p.seed
+        "Predicted wall time: {}  (mean of {}, seed {}; measured as {})\n",
+        dur(s.mean),
+        plural(p.replications, "replication", "replications"),
+        p.seed,
+        p.measure
+    ));
+    if p.replications > 1 {
+        out.push_str(&format!("  model 95% CI:               {} .. {}\n", dur(s.ci95_lo), dur(s.ci95_hi)));
+    }
+    out.push_str(&format!(
+        "  one real run, 80% interval: {} .. {}  (model spread and the machine's run-to-run sigma {:.3}, {})\n",
+        dur(p.wall_ms_p80[0]),
+        dur(p.wall_ms_p80[1]),
+        p.run_sigma,
+        if p.run_sigma_measured { "measured" } else { "assumed: not measured for this profile" }
     ));
     out.push_str(&format!(
-        "Workers Planned: {}  Workers Launched: {}  Queue-full stalls: {}\n\n",
+        "Workers Planned: {}  Workers Launched: {}  Queue-full stalls: {} (mean per replication)\n\n",
         p.workers_planned,
         p.workers_launched,
         p.queue_full_stalls_mean()
     ));
-    out.push_str(&format!(
+    let which = if p.replications == 1 {
+        format!("the only replication ({})", dur(rep.wall_ms))
+    } else {
+        format!(
+            "replication {} of {} (the one nearest the median, {})",
+            rep.index + 1,
+            p.replications,
+            dur(rep.wall_ms)
+        )
+    };
+    out.push_str(&format!("EXPLAIN ANALYZE of {which}:\n"));
+    out.push_str(&explain_text(&rep.explain));
+    out.push_str("\nProcesses in the same replication:\n");
+    out.push_str(&process_table(&rep.splits));
+    out
+}
+
+/// Time split per process: one row each, columns in [`Group`] order.
+pub fn process_table(splits: &[super::split::ProcessSplit]) -> String {
+    let mut out = format!(
         "{:<10} {:>10} {:>10} {:>12} {:>12} {:>10} {:>9} {:>8}\n",
         "process", "CPU ms", "disk ms", "MQSend ms", "wait tup ms", "start ms", "other ms", "stalls"
-    ));
-    for sp in &p.splits {
+    );
+    for sp in splits {
         let name = match sp.worker {
             Some(w) => format!("worker {w}"),
             None => "leader".into(),
@@ -115,4 +84,17 @@ pub fn run_text(p: &Prediction) -> String {
         "(wait tup = IPC: ExecuteGather / MessageQueueReceive; other = HashBuildHashInner + ParallelFinish)\n",
     );
     out
+}
+
+/// A duration given in ms, as people read it: ms below 10 s, then s, min, h, days.
+pub fn dur(x: f64) -> String {
+    let s = x / 1000.0;
+    match () {
+        _ if !x.is_finite() => format!("{x} ms"),
+        _ if x < 10_000.0 => format!("{x:.1} ms"),
+        _ if s < 600.0 => format!("{s:.2} s"),
+        _ if s < 2.0 * 3600.0 => format!("{:.1} min", s / 60.0),
+        _ if s < 2.0 * 86400.0 => format!("{:.1} h", s / 3600.0),
+        _ => format!("{:.1} days", s / 86400.0),
+    }
 }

@@ -1,6 +1,9 @@
 //! `pqsim compare`: one scenario on several hardware profiles, side by side.
 
-use super::{f3, f4, leader_and_mean_worker_bars, plot_into, progress_bar, text_table, with_context, CompareArgs};
+use super::{
+    common_facts, f3, f4, leader_and_mean_worker_bars, plot_into, progress_bar, text_table, with_context, write_report,
+    CompareArgs,
+};
 use crate::config;
 use crate::error::{Error, Result};
 use crate::model::{Hardware, Scenario};
@@ -30,6 +33,12 @@ pub fn run_compare(a: CompareArgs) -> Result<()> {
         }
         let title = format!("Where the time goes by hardware: {sc_name}");
         written.extend(plot_into(dir, "compare", |s| plot::stacked_time_split(s, &title, &bars))?);
+        let mut facts = vec![
+            ("scenario".to_string(), format!("{sc_name} ({})", a.scenario.display())),
+            ("hardware".to_string(), loaded.iter().map(|(_, h)| h.name.clone()).collect::<Vec<_>>().join(", ")),
+        ];
+        facts.extend(common_facts(&a.whatif, a.seed, a.replications));
+        written.push(write_report(dir, "pqsim compare", &facts, &written, &["compare.csv"])?);
         for f in written {
             eprintln!("wrote {}", f.display());
         }

@@ -74,6 +74,9 @@ pub(super) fn load(a: &SweepArgs, combos: &[Vec<usize>]) -> Result<Grid> {
             })?;
             let sc = config::for_hardware(sc, &hwp, &w);
             let plan = planner::decide(&sc);
+            if points.is_empty() {
+                crate::commands::print_setting_notes(&sc);
+            }
             points.push(Point { hw: h, idx: idx.clone(), sc, hwp: hwp.clone(), plan });
         }
     }

@@ -136,7 +136,14 @@ pub fn run_sweep(a: SweepArgs) -> Result<()> {
     let rows = grid::run(&a, &g, done, &journal)?;
 
     let stats = summary::point_stats(&a, &g.points, &rows)?;
-    let written = outputs::write_sweep_outputs(&a, &g.points, &g.hw_names, &rows, &stats)?;
+    let mut written = outputs::write_sweep_outputs(&a, &g.points, &g.hw_names, &rows, &stats)?;
+    let mut facts = vec![
+        ("scenario".to_string(), format!("{} ({})", g.points[0].sc.name, a.scenario.display())),
+        ("hardware".to_string(), g.hw_names.join(", ")),
+    ];
+    facts.extend(a.vary.iter().map(|v| (format!("varied: {}", v.key), v.values.join(", "))));
+    facts.extend(common_facts(&a.whatif, a.seed, a.replications));
+    written.push(write_report(&a.output, "pqsim sweep", &facts, &written, &["summary.csv"])?);
     print!("{}", outputs::sweep_table(&a, &g.points, &g.hw_names, &stats));
     for f in written {
         eprintln!("wrote {}", f.display());
@@ -237,6 +244,39 @@ fn text_table(rows: &[Vec<String>]) -> String {
         out.push('\n');
     }
     out
+}
+
+/// The question's common lines in a report: what-ifs, seed, replications, version.
+fn common_facts(w: &WhatIfArgs, seed: u64, replications: u32) -> Vec<(String, String)> {
+    let flags = w.flags();
+    vec![
+        ("what-ifs".to_string(), if flags.is_empty() { "none".to_string() } else { flags.join(" ") }),
+        ("seed".to_string(), seed.to_string()),
+        ("replications per point".to_string(), replications.to_string()),
+        ("pqsim version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
+    ]
+}
+
+/// `DIR/report.html`: the charts just written (their SVGs inline) and the CSV tables named.
+fn write_report(
+    dir: &Path,
+    title: &str,
+    facts: &[(String, String)],
+    written: &[PathBuf],
+    tables: &[&str],
+) -> Result<PathBuf> {
+    let svgs: Vec<(String, &Path)> = written
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "svg"))
+        .map(|p| (p.file_stem().map(|s| s.to_string_lossy().replace('-', " ")).unwrap_or_default(), p.as_path()))
+        .collect();
+    let charts: Vec<(&str, &Path)> = svgs.iter().map(|(c, p)| (c.as_str(), *p)).collect();
+    let csvs: Vec<PathBuf> = tables.iter().map(|t| dir.join(t)).collect();
+    let tables: Vec<(&str, &Path)> = tables.iter().zip(&csvs).map(|(t, p)| (*t, p.as_path())).collect();
+    let html = crate::render::html::files_report(title, facts, &tables, &charts)?;
+    let path = dir.join("report.html");
+    crate::render::html::write(&path, &html)?;
+    Ok(path)
 }
 
 /// Draw one chart (PNG + SVG) as `DIR/stem.*`; returns the files written.

@@ -137,6 +137,8 @@ pub(super) struct FitGroup {
     pub(super) points: Vec<(f64, f64)>,
     pub(super) amdahl: std::result::Result<stats::AmdahlFit, String>,
     pub(super) usl: std::result::Result<stats::UslFit, String>,
+    /// The USL peak lies beyond the profile's cores.
+    pub(super) usl_warning: Option<String>,
 }
 
 pub(super) fn fit_groups(a: &SweepArgs, points: &[Point], st: &[PointStats]) -> Vec<FitGroup> {
@@ -163,12 +165,18 @@ pub(super) fn fit_groups(a: &SweepArgs, points: &[Point], st: &[PointStats]) -> 
                 .filter(|(v, _)| v.key != WORKERS_KEY)
                 .map(|(v, &i)| (v.key.clone(), v.values[i].clone()))
                 .collect();
+            let usl = stats::fit_usl(&pts).map_err(|e| e.to_string());
+            let usl_warning = usl.as_ref().ok().and_then(|f| f.peak_beyond_cores(points[m[0]].hwp.cores));
+            if let Some(w) = &usl_warning {
+                eprintln!("pqsim sweep: warning: {} on {}: {w}", a.scenario.display(), points[m[0]].hwp.name);
+            }
             FitGroup {
                 hw: points[m[0]].hw,
                 fixed,
                 members: m,
                 amdahl: stats::fit_amdahl(&pts).map_err(|e| e.to_string()),
-                usl: stats::fit_usl(&pts).map_err(|e| e.to_string()),
+                usl,
+                usl_warning,
                 points: pts,
             }
         })
@@ -196,7 +204,8 @@ pub(super) fn fits_json(a: &SweepArgs, hw_names: &[String], groups: &[FitGroup])
             let usl = match &g.usl {
                 Ok(f) => json!({"sigma": f.sigma, "kappa": f.kappa, "r2": f.r2, "rmse": f.rmse,
                                  "peak_participants": finite_or_null(f.peak_n),
-                                 "peak_speedup": finite_or_null(f.peak_speedup)}),
+                                 "peak_speedup": finite_or_null(f.peak_speedup),
+                                 "warning": g.usl_warning}),
                 Err(e) => json!({"error": e}),
             };
             json!({

@@ -12,7 +12,6 @@ use crate::engine::{streams, EventQueue, Time};
 use crate::model::guc::Settings;
 use crate::model::*;
 use rand::rngs::StdRng;
-use rand::RngExt;
 use rand_distr::{Distribution, LogNormal, Normal};
 
 const EPS: f64 = 1e-9;
@@ -60,6 +59,8 @@ pub struct Sim<'a> {
     /// The leader runs `Compiled::post` after a SubPlan's Gather.
     post_phase: bool,
     subplan_gather: Option<SubPlanGather>,
+    /// This run's CPU speed factor (the machine's run-to-run variation), see [`run_speed`].
+    run_speed: f64,
 }
 
 fn lognormal_around(rng: &mut StdRng, median: f64, sigma: f64) -> f64 {
@@ -147,6 +148,7 @@ impl<'a> Sim<'a> {
             steps: 0,
             post_phase: false,
             subplan_gather: None,
+            run_speed: run_speed(seed, hw.cpu_noise_cv),
         }
     }
 
@@ -228,4 +230,19 @@ impl<'a> Sim<'a> {
             }
         }
     }
+}
+
+/// The machine's run-to-run variation: one CPU work factor per run, shared by every process and
+/// drawn from the seed alone, so the serial and the parallel plan of one seed see the same
+/// machine (common random numbers). Drawn per chunk instead, a run's variation depended on how
+/// its scan was chunked (a serial scan's 64 private chunks vary far more than a parallel scan's
+/// thousands), and the serial plan could look slower than its work: a speedup above the
+/// participants.
+fn run_speed(seed: u64, cv: f64) -> f64 {
+    if cv <= 0.0 {
+        return 1.0;
+    }
+    let mut rng = streams::stream(seed, 0x5eed_cafe);
+    let z: f64 = Normal::new(0.0, 1.0).map(|d| d.sample(&mut rng)).unwrap_or(0.0);
+    (1.0 + cv * z).clamp(0.5, 1.5)
 }

@@ -37,14 +37,8 @@ impl<'a> Sim<'a> {
 
     /// Start a chunk's flow, after a read latency when the data is on disk.
     pub(super) fn start_with_latency(&mut self, p: usize, mut f: Flow, pages: f64, page: &PageCost, random_reads: f64) {
-        // CPU noise per chunk: run-to-run variation of the machine.
-        let cv = self.hw.cpu_noise_cv;
-        if cv > 0.0 {
-            let z: f64 = Normal::new(0.0, 1.0).map(|d| d.sample(&mut self.procs[p].rng)).unwrap_or(0.0);
-            f.cpu *= (1.0 + cv * z).clamp(0.5, 1.5);
-        } else {
-            let _: f64 = self.procs[p].rng.random();
-        }
+        // The machine's run-to-run variation, the same for every chunk and process of a run.
+        f.cpu *= self.run_speed;
         let mut latency = 0.0;
         if page.disk_bytes > 0.0 && pages > 0.0 {
             // Read-ahead restarts at every chunk: one request latency before data flows.

@@ -185,6 +185,10 @@ impl<'a> CostCtx<'a> {
                 let mut c = self.index_scan(t, *fraction, *correlation, 1.0, filter.as_ref(), workers, *fraction < 1.0);
                 c.parallel_aware = *parallel;
                 c.width = *width;
+                // The SubPlan of the filter is a child, as under a Seq Scan (EXPLAIN's shape).
+                if let (_, _, _, Some(sp)) = self.filter_cost(filter.as_ref()) {
+                    c.children.push(sp.plan);
+                }
                 c
             }
             Node::Aggregate { mode, groups, aggregates, width, input } => {

@@ -2,7 +2,7 @@
 
 use super::formulas::*;
 use super::{partial_agg_on_top, CostCtx, Costed};
-use crate::model::{AggMode, Filter, JoinType, Node, Table};
+use crate::model::{subplan_filter_text, AggMode, Filter, JoinType, Node, Table};
 
 impl CostCtx<'_> {
     /// `cost_seqscan`, partial when `parallel` (CPU and rows divided by the divisor).
@@ -38,7 +38,12 @@ impl CostCtx<'_> {
         c.detail("Relation Name", t.name.clone());
         if let Some(f) = filter {
             if !f.text.is_empty() {
-                c.detail("Filter", f.text.clone());
+                // EXPLAIN says whether the SubPlan is hashed, whatever the scenario wrote.
+                let text = match &spc {
+                    Some(sp) => subplan_filter_text(&f.text, sp.hashed),
+                    None => f.text.clone(),
+                };
+                c.detail("Filter", text);
             }
         }
         if let Some(sp) = spc {
@@ -338,7 +343,7 @@ impl CostCtx<'_> {
         };
         let csquared = correlation * correlation;
         let io = max_io + csquared * (min_io - max_io);
-        let (qual_startup, qual_per_tuple, sel, _spc) = self.filter_cost(filter);
+        let (qual_startup, qual_per_tuple, sel, spc) = self.filter_cost(filter);
         let mut cpu = (self.num("cpu_tuple_cost") + qual_per_tuple) * tuples_fetched;
         let rel_rows = clamp_row_est(tuples_fetched * sel);
         let mut rows = rel_rows;
@@ -357,7 +362,11 @@ impl CostCtx<'_> {
         c.detail("Relation Name", t.name.clone());
         if let Some(f) = filter {
             if !f.text.is_empty() {
-                c.detail("Filter", f.text.clone());
+                let text = match &spc {
+                    Some(sp) => subplan_filter_text(&f.text, sp.hashed),
+                    None => f.text.clone(),
+                };
+                c.detail("Filter", text);
             }
         }
         c.parallel_workers = workers;

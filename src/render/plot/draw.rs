@@ -65,6 +65,14 @@ pub(super) fn render(stem: &Path, chart: &impl Chart) -> Result<Written, PlotErr
     Ok(Written { png, svg, width, height })
 }
 
+/// The chart as SVG text, for pages that inline their charts.
+pub(super) fn render_svg(chart: &impl Chart) -> Result<String, PlotError> {
+    ensure_font()?;
+    let mut out = String::new();
+    paint(SVGBackend::with_string(&mut out, chart.size()), chart)?;
+    Ok(out)
+}
+
 pub(super) fn font(px: u32) -> TextStyle<'static> {
     (FONT, px).into_font().color(&BLACK)
 }

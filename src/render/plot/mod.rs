@@ -23,7 +23,7 @@ mod stacked;
 mod tests;
 mod timeline;
 
-use draw::render;
+use draw::{render, render_svg};
 use line::LineChart;
 use queue::QueueChart;
 use stacked::StackedChart;
@@ -294,6 +294,23 @@ pub fn queue_fill(
 pub fn state_timeline(stem: impl AsRef<Path>, title: &str, lanes: &[Lane]) -> Result<Written, PlotError> {
     let chart = TimelineChart::new(title, lanes)?;
     render(stem.as_ref(), &chart)
+}
+
+/// [`stacked_time_split`] as SVG text (for pages that inline their charts); writes no file.
+pub fn stacked_time_split_svg(title: &str, bars: &[StackedBar]) -> Result<String, PlotError> {
+    render_svg(&StackedChart::new(title, bars)?)
+}
+
+/// [`queue_fill`] as SVG text; writes no file.
+pub fn queue_fill_svg(title: &str, series: &[QueueSeries], capacity_bytes: Option<f64>) -> Result<String, PlotError> {
+    let chart = QueueChart { title, series, capacity: capacity_bytes };
+    chart.validate()?;
+    render_svg(&chart)
+}
+
+/// [`state_timeline`] as SVG text; writes no file.
+pub fn state_timeline_svg(title: &str, lanes: &[Lane]) -> Result<String, PlotError> {
+    render_svg(&TimelineChart::new(title, lanes)?)
 }
 
 /// A line chart with error bars and axis labels of the caller's choosing (workload latency

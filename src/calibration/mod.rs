@@ -1,0 +1,264 @@
+//! `pqsim calibrate`'s procedure: measure a real PostgreSQL and fit a hardware profile.
+//!
+//! Method (see docs/validation.md):
+//! 1. Probe tables in a private schema (`pqsim_calibration`, dropped at the end, also on error):
+//!    narrow rows at three sizes (½, 1, 2 × `--scale`), wide rows (fewer tuples per page), a
+//!    table small enough to stay in shared buffers, two hash-join dimensions, tiny tables for
+//!    start-up. `VACUUM ANALYZE`, then every probe once as warm-up ([`crate::pg::probes`]).
+//! 2. Every probe `--reps` times, interleaved (a shuffled round over all probes per
+//!    repetition), `EXPLAIN (ANALYZE, TIMING OFF, BUFFERS)` Execution Time unless said
+//!    otherwise; medians ([`crate::pg::protocol::run_rounds`]).
+//! 3. Serial unit costs by weighted non-negative least squares over the serial probes
+//!    ([`stages::serial`]); worker start-up and tuple-queue costs by fitting the simulator
+//!    itself ([`stages::startup`], [`stages::queues`], [`fit::sim_fit`]).
+//! 4. The profile's TOML text with every number's provenance ([`profile`]).
+//!
+//! The probes' plans are imported once, right after the warm-up, into `model::Scenario`s;
+//! the fits evaluate the simulator on those (see [`fit`]'s invariant).
+
+pub mod fit;
+pub mod profile;
+pub mod stages;
+
+use crate::analysis::robust::{median, quantile, robust_cv};
+use crate::error::Result;
+use crate::import::{import_scenario, ImportOptions};
+use crate::model::{Hardware, Scenario};
+use crate::pg::probes::{self, How, Probe, Sizes, SCHEMA};
+use crate::pg::protocol::{self, apply_gucs, explain_measure, idle_window, Job, Measured, BUSY_LIMIT};
+use crate::pg::{probe, LoadInfo, PgError, TableStats};
+use postgres::{Client, NoTls};
+use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
+
+pub use fit::{model_ms, sim_fit, Param, SimFit};
+
+/// One probe, its runs and its imported plan.
+pub struct ProbeResult {
+    pub probe: Probe,
+    pub runs: Vec<Measured>,
+    pub scenario: Option<Scenario>,
+    /// Fraction of the blocks the plan touched that were read from the OS (BUFFERS).
+    pub read_fraction: f64,
+    pub import_error: Option<String>,
+}
+
+impl ProbeResult {
+    pub fn median_ms(&self) -> f64 {
+        median(&self.runs.iter().map(|r| r.ms).collect::<Vec<_>>())
+    }
+    pub fn cv(&self) -> f64 {
+        robust_cv(&self.runs.iter().map(|m| m.ms).collect::<Vec<_>>())
+    }
+}
+
+/// Everything a calibration produced, for the profile and the report.
+pub struct Calibration {
+    pub hw: Hardware,
+    pub text: String,
+}
+
+/// What the server and this machine are.
+pub struct ServerFacts {
+    pub version: String,
+    pub shared_buffers_pages: i64,
+    pub max_worker_processes: i64,
+    pub cores: f64,
+}
+
+fn is_local(dsn: &str) -> bool {
+    let host = dsn
+        .split_whitespace()
+        .find_map(|kv| kv.strip_prefix("host="))
+        .map(str::to_string)
+        .or_else(|| std::env::var("PGHOST").ok());
+    match host {
+        None => true,
+        Some(h) => h.starts_with('/') || h == "localhost" || h == "127.0.0.1" || h == "::1",
+    }
+}
+
+fn server_facts(client: &mut Client, dsn: &str) -> Result<ServerFacts> {
+    let version = probe::show(client, "server_version")?;
+    if !version.starts_with("15") {
+        eprintln!("pqsim: warning: server {version} is not PostgreSQL 15, the version pqsim models");
+    }
+    let sb_sql = "SELECT setting::int8 FROM pg_settings WHERE name = 'shared_buffers'";
+    let sb_pages: i64 = client.query_one(sb_sql, &[]).map_err(|e| PgError::query(sb_sql, e))?.get(0);
+    let max_wp: i64 = probe::show(client, "max_worker_processes")?.parse().unwrap_or(8);
+    if !is_local(dsn) {
+        eprintln!("pqsim: warning: the server is not on this machine; `cores` is this machine's CPU count");
+    }
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) as f64;
+    Ok(ServerFacts { version, shared_buffers_pages: sb_pages, max_worker_processes: max_wp, cores })
+}
+
+/// Creates and fills the probe tables, `VACUUM ANALYZE`; the catalog's view of them.
+fn load_tables(client: &mut Client, z: &Sizes) -> Result<BTreeMap<String, TableStats>> {
+    let t_load = Instant::now();
+    apply_gucs(client, SCHEMA, &[])?;
+    for sql in probes::setup_sql(z) {
+        client.batch_execute(&sql).map_err(|e| PgError::query(&sql, e))?;
+    }
+    client.batch_execute("VACUUM ANALYZE").map_err(|e| PgError::query("VACUUM ANALYZE", e))?;
+    let stats = crate::pg::catalog::catalog_stats(client, SCHEMA)?;
+    eprintln!("pqsim calibrate: loaded and vacuumed in {:.1} s", t_load.elapsed().as_secs_f64());
+    Ok(stats)
+}
+
+/// Every probe once, with `VERBOSE, SETTINGS` for the model: its plan imported as a scenario.
+fn warm_up(client: &mut Client, probes: &[Probe], stats: &BTreeMap<String, TableStats>) -> Result<Vec<ProbeResult>> {
+    let mut results = vec![];
+    for p in probes {
+        apply_gucs(client, SCHEMA, &p.gucs)?;
+        let (m, plan) = explain_measure(client, "ANALYZE, TIMING OFF, BUFFERS, VERBOSE, SETTINGS", &p.sql)?;
+        let opts = ImportOptions {
+            name: p.id.clone(),
+            source: format!("pqsim calibrate probe {}", p.id),
+            sql: p.sql.clone(),
+            table_stats: stats.clone(),
+            client_output: p.how == How::Client,
+        };
+        let (scenario, import_error) = match import_scenario(&plan, &opts) {
+            Ok(sc) => (Some(sc), None),
+            Err(e) => {
+                eprintln!("pqsim: warning: probe {} left out: {e}", p.id);
+                (None, Some(e.to_string()))
+            }
+        };
+        let rf = if m.hit + m.read > 0 { m.read as f64 / (m.hit + m.read) as f64 } else { 0.0 };
+        results.push(ProbeResult { probe: p.clone(), runs: vec![], scenario, read_fraction: rf, import_error });
+    }
+    Ok(results)
+}
+
+fn jobs(results: &[ProbeResult]) -> Vec<Job> {
+    results
+        .iter()
+        .map(|r| Job {
+            gucs: r.probe.gucs.clone(),
+            sql: r.probe.sql.clone(),
+            options: match r.probe.how {
+                How::Explain => "ANALYZE, TIMING OFF, BUFFERS",
+                How::ExplainTiming => "ANALYZE, BUFFERS",
+                How::Client => "client",
+            },
+            per_round: r.probe.per_rep,
+        })
+        .collect()
+}
+
+/// The machine state over the measurement, for the profile's `[calibration]`.
+pub struct Measurement {
+    pub rounds: protocol::Rounds,
+    pub load_after: LoadInfo,
+    pub raw_cv_median: f64,
+    pub capacity: f64,
+    /// The speed reference runs were rescaled to (10th percentile of the reference times).
+    pub anchor: f64,
+    pub launched_short: Vec<String>,
+}
+
+/// Rescales every run to the machine at its uncontended speed (the 10th percentile of the
+/// reference times), and takes the read fractions of the timed runs.
+fn normalize(results: &mut [ProbeResult], refs: &[f64]) -> f64 {
+    let anchor = quantile(refs, 0.1);
+    for r in results.iter_mut() {
+        let fr: Vec<f64> =
+            r.runs.iter().filter(|m| m.hit + m.read > 0).map(|m| m.read as f64 / (m.hit + m.read) as f64).collect();
+        if !fr.is_empty() {
+            r.read_fraction = median(&fr);
+        }
+        for m in r.runs.iter_mut() {
+            let f = if m.ref_ms > 0.0 { anchor / m.ref_ms } else { 1.0 };
+            m.ms *= f;
+            m.gather_startup_ms = m.gather_startup_ms.map(|v| v * f);
+            m.ref_ms = anchor;
+        }
+    }
+    eprintln!(
+        "pqsim calibrate: speed reference {:.2} ms (10th percentile; median {:.2}, 90th percentile {:.2}): runs rescaled to it",
+        anchor,
+        median(refs),
+        quantile(refs, 0.9)
+    );
+    // Client probes read like their EXPLAIN twins.
+    let twin_rf: HashMap<String, f64> =
+        results.iter().filter(|r| r.probe.how != How::Client).map(|r| (r.probe.sql.clone(), r.read_fraction)).collect();
+    for r in results.iter_mut().filter(|r| r.probe.how == How::Client) {
+        if let Some(rf) = twin_rf.get(&r.probe.sql) {
+            r.read_fraction = *rf;
+        }
+    }
+    anchor
+}
+
+/// Timed rounds, the concurrency diagnostic and the rescaling to a fixed machine speed.
+fn measure(client: &mut Client, dsn: &str, results: &mut [ProbeResult], reps: usize, wait: f64) -> Result<Measurement> {
+    let rounds = protocol::run_rounds(client, SCHEMA, &jobs(results), reps, wait, 20_261_122, "pqsim calibrate")?;
+    for (r, runs) in results.iter_mut().zip(&rounds.runs) {
+        r.runs = runs.clone();
+    }
+    // Diagnostic (not used by the model): how much faster two CPU-bound serial scans run side
+    // by side than one after the other. `cores` says 2; this says what two busy vCPUs give.
+    let capacity = probes::parallel_capacity(client, dsn, reps.min(7))?;
+    eprintln!("pqsim calibrate: two concurrent scans ran {capacity:.2}x as fast as one (2.0 = two full cores)");
+    let (busy_end, load_after) = idle_window(1.0)?;
+    let mut rounds = rounds;
+    rounds.busy_max = rounds.busy_max.max(busy_end);
+    let cvs: Vec<f64> =
+        results.iter().filter(|r| r.runs.len() >= 3).map(|r| r.cv()).filter(|v| v.is_finite()).collect();
+    let raw_cv_median = median(&cvs);
+    let anchor = normalize(results, &rounds.refs);
+    let launched_short: Vec<String> = results
+        .iter()
+        .filter(|r| r.runs.iter().any(|m| m.launched.zip(m.planned).is_some_and(|(l, p)| l < p)))
+        .filter(|r| r.probe.id != "su_noworkers")
+        .map(|r| r.probe.id.clone())
+        .collect();
+    if !launched_short.is_empty() {
+        eprintln!("pqsim: warning: fewer workers than planned in some runs of {}", launched_short.join(", "));
+    }
+    Ok(Measurement { rounds, load_after, raw_cv_median, capacity, anchor, launched_short })
+}
+
+/// Measure the server at `dsn` and fit a profile called `name`.
+pub fn calibrate(dsn: &str, scale: u64, reps: usize, name: &str, wait: f64) -> Result<Calibration> {
+    let t_start = Instant::now();
+    let started_unix = protocol::now_unix();
+    let mut client = Client::connect(dsn, NoTls).map_err(PgError::from)?;
+    let facts = server_facts(&mut client, dsn)?;
+    let z = probes::sizes(scale, facts.shared_buffers_pages.max(16) as u64);
+    let probes = probes::probes();
+    eprintln!(
+        "pqsim calibrate: PostgreSQL {}, {} cores, probe tables {}/{}/{} rows (+ wide {}, in-buffers {}), {} probes x {reps}",
+        facts.version,
+        facts.cores,
+        z.s,
+        z.m,
+        z.l,
+        z.wide,
+        z.hot,
+        probes.len()
+    );
+    let guard = probes::create_schema(&mut client, dsn)?;
+    let stats = load_tables(&mut client, &z)?;
+    let mut results = warm_up(&mut client, &probes, &stats)?;
+    let m = measure(&mut client, dsn, &mut results, reps, wait)?;
+    let fits = stages::fit_all(&results, name, facts.cores)?;
+    drop(client);
+    drop(guard);
+    let info = profile::Info {
+        date: protocol::iso_utc(started_unix),
+        facts,
+        scale,
+        sizes: z,
+        reps,
+        total_runs: results.iter().map(|r| r.runs.len()).sum::<usize>() + results.len(),
+        duration_s: t_start.elapsed().as_secs_f64(),
+        quiet: m.rounds.quiet_before && m.rounds.busy_max < BUSY_LIMIT,
+        measurement: m,
+    };
+    let text = profile::render(&fits, &info, &results);
+    Ok(Calibration { hw: fits.hw.clone(), text })
+}

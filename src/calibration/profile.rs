@@ -1,0 +1,591 @@
+//! The profile's TOML text: every number with the probe and fit that produced it, and a
+//! `[calibration]` section describing the measurement (machine load, speed reference, fits).
+
+use super::fit::LINEAR_COSTS;
+use super::stages::Fits;
+use super::{Measurement, ProbeResult, ServerFacts};
+use crate::analysis::robust::{median, quantile, robust_cv};
+use crate::pg::probes::{How, Sizes};
+use crate::pg::protocol::SPEEDREF_SQL;
+use std::fmt::Write as _;
+
+/// The measurement's circumstances.
+pub struct Info {
+    pub date: String,
+    pub facts: ServerFacts,
+    pub scale: u64,
+    pub sizes: Sizes,
+    pub reps: usize,
+    pub total_runs: usize,
+    pub duration_s: f64,
+    pub quiet: bool,
+    pub measurement: Measurement,
+}
+
+fn r3(x: f64) -> f64 {
+    if x.is_finite() {
+        (x * 1000.0).round() / 1000.0
+    } else {
+        0.0
+    }
+}
+
+/// A number with about 4 significant digits, as TOML.
+fn num(x: f64) -> String {
+    crate::import::tnum(if x.abs() >= 100.0 {
+        x.round()
+    } else if x.abs() >= 1.0 {
+        (x * 100.0).round() / 100.0
+    } else {
+        (x * 10000.0).round() / 10000.0
+    })
+}
+
+/// The profile written by `pqsim calibrate`.
+pub fn render(fits: &Fits, info: &Info, results: &[ProbeResult]) -> String {
+    let mut s = String::new();
+    header(&mut s, fits, info, results);
+    costs(&mut s, fits, info, results);
+    parallel(&mut s, fits, info, results);
+    calibration(&mut s, fits, info, results);
+    probes(&mut s, fits, info, results);
+    s
+}
+
+/// Comments, name, cores and the [disk] section.
+fn header(s: &mut String, fits: &Fits, info: &Info, results: &[ProbeResult]) {
+    let hw = &fits.hw;
+    let c = &hw.costs;
+    let p = &hw.parallel;
+    let fit = &fits.serial.fit;
+    let serial = &fits.serial.idx;
+    let icpt = (fits.serial.icpt_explain, fits.serial.icpt_client);
+    let (su_fit, su_idx, su_meas) = (&fits.startup.fit, &fits.startup.idx, &fits.startup.measured);
+    let (q_fit, q_idx, q_meas) = (&fits.queue.fit, &fits.queue.idx, &fits.queue.measured);
+    let (leader_setup_ms, shutdown_ms, e_serial) =
+        (fits.startup.leader_setup_ms, fits.startup.shutdown_ms, fits.startup.e_serial);
+    let _ = (
+        c,
+        p,
+        fit,
+        serial,
+        icpt,
+        su_fit,
+        su_idx,
+        su_meas,
+        q_fit,
+        q_idx,
+        q_meas,
+        leader_setup_ms,
+        shutdown_ms,
+        e_serial,
+        results,
+        info,
+    );
+    let _ = writeln!(
+        s,
+        "# Hardware profile written by `pqsim calibrate` ({}) against PostgreSQL {}.",
+        info.date, info.facts.version
+    );
+    let _ =
+        writeln!(s, "# Every number says which probe and fit produced it; see [calibration] and docs/validation.md.");
+    let _ =
+        writeln!(s, "# Not measured (kept from the provisional profile): [disk] (cache = \"warm\": no disk reads),");
+    let _ = writeln!(s, "# wakeup_ns, cpu_noise_cv and tuple_queue_size (a PostgreSQL constant).");
+    let _ = writeln!(s, "name = {}", toml::Value::String(hw.name.clone()));
+    let _ = writeln!(
+        s,
+        "description = {}",
+        toml::Value::String(format!(
+            "calibrated on this machine ({} cores), PostgreSQL {}, data in the OS page cache",
+            info.facts.cores, info.facts.version
+        ))
+    );
+    let _ = writeln!(
+        s,
+        "source = {}",
+        toml::Value::String(format!("pqsim calibrate --scale {} ({})", info.scale, info.date))
+    );
+    let _ = writeln!(
+        s,
+        "cores = {:<20} # available_parallelism() of this machine (the server is local)",
+        num(info.facts.cores)
+    );
+    let _ = writeln!(s, "cpu_speed = 1.0           # this machine defines speed 1.0 for its own profile");
+    let _ = writeln!(s, "cache = \"warm\"            # probes read tables larger than shared_buffers/4 through a 32-buffer ring: from the OS cache");
+    let _ = writeln!(
+        s,
+        "cpu_noise_cv = {:<13} # not fitted (per-chunk noise); whole-query run-to-run CV: median {:.3} after speed rescaling, {:.3} raw",
+        num(hw.cpu_noise_cv),
+        run_cv_median(results),
+        info.measurement.raw_cv_median
+    );
+    let _ = writeln!(s, "\n[disk]                    # not measured: cache = \"warm\" never reads the disk (values of the provisional profile)");
+    let _ = writeln!(s, "seq_read_mb_per_s = {}", num(hw.disk.seq_bytes_per_ns * 1e9 / 1024.0 / 1024.0));
+    let _ = writeln!(s, "request_latency_us = {}", num(hw.disk.request_latency_ns / 1e3));
+    let _ = writeln!(s, "read_ahead = \"{}kB\"", (hw.disk.read_ahead_bytes / 1024.0).round());
+    let _ = writeln!(s, "queue_depth = {}", num(hw.disk.queue_depth));
+}
+/// [costs] with each key's provenance.
+fn costs(s: &mut String, fits: &Fits, info: &Info, results: &[ProbeResult]) {
+    let hw = &fits.hw;
+    let c = &hw.costs;
+    let p = &hw.parallel;
+    let fit = &fits.serial.fit;
+    let serial = &fits.serial.idx;
+    let icpt = (fits.serial.icpt_explain, fits.serial.icpt_client);
+    let (su_fit, su_idx, su_meas) = (&fits.startup.fit, &fits.startup.idx, &fits.startup.measured);
+    let (q_fit, q_idx, q_meas) = (&fits.queue.fit, &fits.queue.idx, &fits.queue.measured);
+    let (leader_setup_ms, shutdown_ms, e_serial) =
+        (fits.startup.leader_setup_ms, fits.startup.shutdown_ms, fits.startup.e_serial);
+    let _ = (
+        c,
+        p,
+        fit,
+        serial,
+        icpt,
+        su_fit,
+        su_idx,
+        su_meas,
+        q_fit,
+        q_idx,
+        q_meas,
+        leader_setup_ms,
+        shutdown_ms,
+        e_serial,
+        results,
+        info,
+    );
+    let se = |name: &str| {
+        let j = LINEAR_COSTS.iter().position(|n| *n == name).expect("linear cost");
+        if fit.at_bound[j] {
+            "held at 0 by the non-negativity constraint".to_string()
+        } else if fit.std_err[j].is_finite() {
+            format!("± {} (1 s.e.)", num(fit.std_err[j]))
+        } else {
+            String::new()
+        }
+    };
+    let serial_n = serial.len();
+    let l1 = format!("stage-1 NNLS over {serial_n} serial probes");
+    let _ = writeln!(s, "\n[costs]                   # ns of CPU per operation at cpu_speed 1.0");
+    let line = |s: &mut String, key: &str, v: f64, why: String| {
+        let _ = writeln!(s, "{:<32}# {}", format!("{key} = {}", num(v)), why);
+    };
+    line(
+        s,
+        "page_ns",
+        c.page_ns,
+        format!("{l1}: per page of every scan; separated from os_read by the in-buffers table ({})", se("page_ns")),
+    );
+    line(
+        s,
+        "os_read_page_ns",
+        c.os_read_page_ns,
+        format!("{l1}: per block read from the OS (BUFFERS Shared Read) ({})", se("os_read_page_ns")),
+    );
+    line(
+        s,
+        "tuple_ns",
+        c.tuple_ns,
+        format!("{l1}: count_*/agg2_*/agg4_* at 3 sizes, narrow vs wide rows ({})", se("tuple_ns")),
+    );
+    line(
+        s,
+        "qual_ns",
+        c.qual_ns,
+        format!("{l1}: qual4_*/qual8_* (4 and 8 int comparisons) vs count_* ({})", se("qual_ns")),
+    );
+    line(
+        s,
+        "agg_transition_ns",
+        c.agg_transition_ns,
+        format!("{l1}: count_*, agg2_*, agg4_* (1, 2, 4 aggregates per row) ({})", se("agg_transition_ns")),
+    );
+    line(
+        s,
+        "hash_build_ns",
+        c.hash_build_ns,
+        format!("{l1}: subplan_* (hashed SubPlan builds of 0.5-2M rows), hjs_* vs hjl_* (50k vs 200k-row hash join builds) ({})", se("hash_build_ns")),
+    );
+    line(
+        s,
+        "hash_probe_ns",
+        c.hash_probe_ns,
+        format!("{l1}: hjs_*/hjl_* probes at 3 outer sizes ({})", se("hash_probe_ns")),
+    );
+    line(
+        s,
+        "sort_tuple_ns",
+        c.sort_tuple_ns,
+        format!("{l1}: sort_* (full) vs topn_* (top-100) at 3 sizes ({})", se("sort_tuple_ns")),
+    );
+    line(
+        s,
+        "sort_compare_ns",
+        c.sort_compare_ns,
+        format!("{l1}: sort_*/topn_*, comparisons as the model counts them ({})", se("sort_compare_ns")),
+    );
+    line(
+        s,
+        "index_tuple_ns",
+        c.index_tuple_ns,
+        format!("{l1}: index_m (full index scan, heap in index order) ({})", se("index_tuple_ns")),
+    );
+    line(
+        s,
+        "index_descent_ns",
+        c.index_descent_ns,
+        format!("{l1}: nestloop_m (200k index lookups) ({})", se("index_descent_ns")),
+    );
+    line(s, "tuple_send_ns", c.tuple_send_ns, format!("stage-3 simulator fit to gq_* (every row through the Gather, 1-2 workers, leader on/off): rms {:.1}%, flat over {:.0}..{:.0}", 100.0 * q_fit.rms, q_fit.ranges[0].0, q_fit.ranges[0].1));
+    line(
+        s,
+        "tuple_receive_ns",
+        c.tuple_receive_ns,
+        format!("stage-3 simulator fit, same probes: flat over {:.0}..{:.0}", q_fit.ranges[1].0, q_fit.ranges[1].1),
+    );
+    line(
+        s,
+        "gather_merge_tuple_ns",
+        c.gather_merge_tuple_ns,
+        format!(
+            "stage-3 simulator fit to gm_* (Gather Merge over sorts): flat over {:.0}..{:.0}",
+            q_fit.ranges[2].0, q_fit.ranges[2].1
+        ),
+    );
+    line(
+        s,
+        "client_row_ns",
+        c.client_row_ns,
+        format!("{l1}: client_* (rows sent to a local client, timed by the client) ({})", se("client_row_ns")),
+    );
+    line(
+        s,
+        "temp_page_ns",
+        c.temp_page_ns,
+        format!("{l1}: spill_m (external merge at work_mem 4MB) vs sort_m ({})", se("temp_page_ns")),
+    );
+    line(s, "wakeup_ns", c.wakeup_ns, "not measured: provisional (SetLatch -> SIGURG -> epoll wake-up)".into());
+    line(
+        s,
+        "instrument_ns",
+        c.instrument_ns,
+        "not fitted (probes run TIMING OFF): two clock reads per node call, pg_test_timing 30.5 ns per read + bookkeeping".into(),
+    );
+}
+/// [parallel].
+fn parallel(s: &mut String, fits: &Fits, info: &Info, results: &[ProbeResult]) {
+    let hw = &fits.hw;
+    let c = &hw.costs;
+    let p = &hw.parallel;
+    let fit = &fits.serial.fit;
+    let serial = &fits.serial.idx;
+    let icpt = (fits.serial.icpt_explain, fits.serial.icpt_client);
+    let (su_fit, su_idx, su_meas) = (&fits.startup.fit, &fits.startup.idx, &fits.startup.measured);
+    let (q_fit, q_idx, q_meas) = (&fits.queue.fit, &fits.queue.idx, &fits.queue.measured);
+    let (leader_setup_ms, shutdown_ms, e_serial) =
+        (fits.startup.leader_setup_ms, fits.startup.shutdown_ms, fits.startup.e_serial);
+    let _ = (
+        c,
+        p,
+        fit,
+        serial,
+        icpt,
+        su_fit,
+        su_idx,
+        su_meas,
+        q_fit,
+        q_idx,
+        q_meas,
+        leader_setup_ms,
+        shutdown_ms,
+        e_serial,
+        results,
+        info,
+    );
+    let line = |s: &mut String, key: &str, v: f64, why: String| {
+        let _ = writeln!(s, "{:<32}# {}", format!("{key} = {}", num(v)), why);
+    };
+    let _ = writeln!(s, "\n[parallel]");
+    line(
+        s,
+        "leader_setup_us",
+        p.leader_setup_ns / 1e3,
+        format!("su_noworkers - su_serial: parallel plan with max_parallel_workers = 0 vs serial ({:.3} ms)", e_serial),
+    );
+    line(
+        s,
+        "launch_per_worker_us",
+        p.launch_per_worker_ns / 1e3,
+        format!(
+            "stage-2 simulator fit to su_w1..4 and su_single minus su_serial: rms {:.1}%, flat over {:.0}..{:.0}",
+            100.0 * su_fit.rms,
+            su_fit.ranges[0].0,
+            su_fit.ranges[0].1
+        ),
+    );
+    line(
+        s,
+        "worker_startup_ms",
+        p.worker_startup_ns / 1e6,
+        format!(
+            "stage-2 simulator fit, same probes: flat over {:.2}..{:.2} (median of the log-normal)",
+            su_fit.ranges[1].0, su_fit.ranges[1].1
+        ),
+    );
+    line(
+        s,
+        "worker_startup_sigma",
+        p.worker_startup_sigma,
+        "1.4826 x MAD of ln(single-copy Gather time to first tuple), su_single".into(),
+    );
+    line(s, "shutdown_per_worker_us", p.shutdown_per_worker_ns / 1e3, format!("su_single: Execution Time - Gather Actual Startup Time (median; ParallelFinish + BgWorkerShutdown, {:.3} ms)", shutdown_ms));
+    let _ = writeln!(s, "tuple_queue_size = \"64kB\"   # PARALLEL_TUPLE_QUEUE_SIZE, a PostgreSQL constant");
+    let _ = leader_setup_ms;
+}
+/// [calibration]: the measurement's circumstances and fit quality.
+fn calibration(s: &mut String, fits: &Fits, info: &Info, results: &[ProbeResult]) {
+    let hw = &fits.hw;
+    let c = &hw.costs;
+    let p = &hw.parallel;
+    let fit = &fits.serial.fit;
+    let serial = &fits.serial.idx;
+    let icpt = (fits.serial.icpt_explain, fits.serial.icpt_client);
+    let (su_fit, su_idx, su_meas) = (&fits.startup.fit, &fits.startup.idx, &fits.startup.measured);
+    let (q_fit, q_idx, q_meas) = (&fits.queue.fit, &fits.queue.idx, &fits.queue.measured);
+    let (leader_setup_ms, shutdown_ms, e_serial) =
+        (fits.startup.leader_setup_ms, fits.startup.shutdown_ms, fits.startup.e_serial);
+    let _ = (
+        c,
+        p,
+        fit,
+        serial,
+        icpt,
+        su_fit,
+        su_idx,
+        su_meas,
+        q_fit,
+        q_idx,
+        q_meas,
+        leader_setup_ms,
+        shutdown_ms,
+        e_serial,
+        results,
+        info,
+    );
+    // [calibration]
+    let _ = writeln!(s, "\n[calibration]");
+    let kv = |s: &mut String, k: &str, v: String| {
+        let _ = writeln!(s, "{k} = {v}");
+    };
+    let ts = |v: &str| toml::Value::String(v.to_string()).to_string();
+    kv(s, "server_version", ts(&info.facts.version));
+    kv(s, "date", ts(&info.date));
+    kv(s, "cores", num(info.facts.cores));
+    kv(s, "shared_buffers_pages", info.facts.shared_buffers_pages.to_string());
+    kv(s, "max_worker_processes", info.facts.max_worker_processes.to_string());
+    kv(s, "scale_rows", info.scale.to_string());
+    kv(
+        s,
+        "table_rows",
+        format!(
+            "{{ n_s = {}, n_m = {}, n_l = {}, wide = {}, hot = {}, dim_s = {}, dim_l = {} }}",
+            info.sizes.s,
+            info.sizes.m,
+            info.sizes.l,
+            info.sizes.wide,
+            info.sizes.hot,
+            info.sizes.dim_s,
+            info.sizes.dim_l
+        ),
+    );
+    kv(s, "repetitions", info.reps.to_string());
+    kv(s, "runs", info.total_runs.to_string());
+    kv(s, "duration_s", num(info.duration_s));
+    kv(s, "measure", ts("EXPLAIN (ANALYZE, TIMING OFF, BUFFERS) Execution Time, each run rescaled by speed_reference_ms / (reference before + after)/2, median; client_* timed by the client; su_single with TIMING on"));
+    kv(
+        s,
+        "loadavg_before",
+        format!(
+            "[{}, {}, {}]",
+            num(info.measurement.rounds.load_before.load1),
+            num(info.measurement.rounds.load_before.load5),
+            num(info.measurement.rounds.load_before.load15)
+        ),
+    );
+    kv(
+        s,
+        "loadavg_after",
+        format!(
+            "[{}, {}, {}]",
+            num(info.measurement.load_after.load1),
+            num(info.measurement.load_after.load5),
+            num(info.measurement.load_after.load15)
+        ),
+    );
+    kv(s, "other_cpus_busy_before", num(info.measurement.rounds.busy_before));
+    kv(s, "other_cpus_busy_max", num(info.measurement.rounds.busy_max));
+    kv(
+        s,
+        "other_cpus_busy_per_round",
+        format!("[{}]", info.measurement.rounds.round_busy.iter().map(|v| num(*v)).collect::<Vec<_>>().join(", ")),
+    );
+    kv(s, "rounds_discarded_for_load", info.measurement.rounds.discarded.to_string());
+    kv(s, "quiet", info.quiet.to_string());
+    kv(s, "speed_reference_sql", ts(SPEEDREF_SQL));
+    kv(s, "speed_reference_ms", num(quantile(&info.measurement.rounds.refs, 0.1)));
+    kv(s, "speed_reference_median_ms", num(median(&info.measurement.rounds.refs)));
+    kv(s, "speed_reference_p90_ms", num(quantile(&info.measurement.rounds.refs, 0.9)));
+    kv(s, "speed_reference_runs", info.measurement.rounds.refs.len().to_string());
+    kv(s, "run_to_run_cv_median_raw", num(info.measurement.raw_cv_median));
+    kv(s, "run_to_run_cv_median", num(run_cv_median(results)));
+    kv(s, "warm_tables_read_fraction", num(warm_read_fraction(fits, results)));
+    kv(s, "hot_table_read_fraction", num(hot_read_fraction(fits, results)));
+    if !info.measurement.launched_short.is_empty() {
+        kv(s, "fewer_workers_than_planned", format!("{:?}", info.measurement.launched_short));
+    }
+    kv(s, "serial_fit_r2", num(fit.r2));
+    kv(s, "serial_fit_rms_relative_error", num(fit.rms_weighted));
+    let rel: Vec<f64> = fit.residuals.iter().zip(serial).map(|(r, &i)| (r / results[i].median_ms()).abs()).collect();
+    kv(s, "serial_fit_max_relative_error", num(rel.iter().cloned().fold(0.0, f64::max)));
+    kv(s, "parallel_capacity", num(info.measurement.capacity));
+    kv(
+        s,
+        "parallel_capacity_note",
+        ts("throughput of two concurrent serial count(*) scans of n_m over one alone (2 = two full cores); diagnostic, not used"),
+    );
+    kv(s, "warm_page_total_ns", num(c.page_ns + c.os_read_page_ns));
+    kv(s, "queue_send_plus_receive_ns", num(c.tuple_send_ns + c.tuple_receive_ns));
+    kv(s, "explain_overhead_ms", num(icpt.0));
+    kv(s, "client_overhead_ms", num(icpt.1));
+    kv(s, "startup_fit_rms_relative_error", num(su_fit.rms));
+    kv(s, "queue_fit_rms_relative_error", num(q_fit.rms));
+    let left_out: Vec<String> =
+        results.iter().filter_map(|r| r.import_error.as_ref().map(|e| format!("{}: {e}", r.probe.id))).collect();
+    if !left_out.is_empty() {
+        kv(s, "probes_left_out", format!("{left_out:?}"));
+    }
+}
+/// [calibration.probes]: every probe, measured vs fitted.
+fn probes(s: &mut String, fits: &Fits, info: &Info, results: &[ProbeResult]) {
+    let hw = &fits.hw;
+    let c = &hw.costs;
+    let p = &hw.parallel;
+    let fit = &fits.serial.fit;
+    let serial = &fits.serial.idx;
+    let icpt = (fits.serial.icpt_explain, fits.serial.icpt_client);
+    let (su_fit, su_idx, su_meas) = (&fits.startup.fit, &fits.startup.idx, &fits.startup.measured);
+    let (q_fit, q_idx, q_meas) = (&fits.queue.fit, &fits.queue.idx, &fits.queue.measured);
+    let (leader_setup_ms, shutdown_ms, e_serial) =
+        (fits.startup.leader_setup_ms, fits.startup.shutdown_ms, fits.startup.e_serial);
+    let _ = (
+        c,
+        p,
+        fit,
+        serial,
+        icpt,
+        su_fit,
+        su_idx,
+        su_meas,
+        q_fit,
+        q_idx,
+        q_meas,
+        leader_setup_ms,
+        shutdown_ms,
+        e_serial,
+        results,
+        info,
+    );
+    let _ = writeln!(
+        s,
+        "\n[calibration.probes]       # id = [measured median ms (speed-rescaled), fitted/simulated ms, runs, robust CV of the runs]"
+    );
+    let cv_of = |r: &ProbeResult| r3(robust_cv(&r.runs.iter().map(|m| m.ms).collect::<Vec<_>>()));
+    for (k, &i) in serial.iter().enumerate() {
+        let r = &results[i];
+        let _ = writeln!(
+            s,
+            "{} = [{}, {}, {}, {}]   # {}",
+            r.probe.id,
+            r3(r.median_ms()),
+            r3(fit.fitted[k]),
+            r.runs.len(),
+            cv_of(r),
+            r.probe.what
+        );
+    }
+    for (k, &i) in su_idx.iter().enumerate() {
+        let r = &results[i];
+        let _ = writeln!(
+            s,
+            "{} = [{}, {}, {}, {}]   # {} (minus su_serial)",
+            r.probe.id,
+            r3(su_meas[k]),
+            r3(su_fit.predicted[k]),
+            r.runs.len(),
+            cv_of(r),
+            r.probe.what
+        );
+    }
+    for id in ["su_serial", "su_noworkers"] {
+        if let Some(r) = results.iter().find(|r| r.probe.id == id) {
+            let _ = writeln!(
+                s,
+                "{} = [{}, {}, {}]   # {}",
+                id,
+                r3(r.median_ms()),
+                r3(r.median_ms()),
+                r.runs.len(),
+                r.probe.what
+            );
+        }
+    }
+    for (k, &i) in q_idx.iter().enumerate() {
+        let r = &results[i];
+        let _ = writeln!(
+            s,
+            "{} = [{}, {}, {}, {}]   # {} (minus explain overhead)",
+            r.probe.id,
+            r3(q_meas[k]),
+            r3(q_fit.predicted[k]),
+            r.runs.len(),
+            cv_of(r),
+            r.probe.what
+        );
+    }
+}
+
+fn run_cv_median(results: &[ProbeResult]) -> f64 {
+    let cvs: Vec<f64> =
+        results.iter().filter(|r| r.runs.len() >= 3).map(|r| r.cv()).filter(|v| v.is_finite()).collect();
+    median(&cvs)
+}
+
+/// Median read fraction of the serial EXPLAIN probes that scan the warm tables.
+fn warm_read_fraction(fits: &Fits, results: &[ProbeResult]) -> f64 {
+    let rf: Vec<f64> = fits
+        .serial
+        .idx
+        .iter()
+        .filter(|&&i| ["n_s", "n_m", "n_l", "wide"].iter().any(|t| results[i].probe.sql.contains(&format!("FROM {t}"))))
+        .filter(|&&i| {
+            results[i].probe.how == How::Explain
+                && !results[i].probe.id.starts_with("index")
+                && !results[i].probe.id.starts_with("nestloop")
+        })
+        .map(|&i| results[i].read_fraction)
+        .collect();
+    median(&rf)
+}
+
+fn hot_read_fraction(fits: &Fits, results: &[ProbeResult]) -> f64 {
+    let rf: Vec<f64> = fits
+        .serial
+        .idx
+        .iter()
+        .filter(|&&i| results[i].probe.id.ends_with("_h"))
+        .map(|&i| results[i].read_fraction)
+        .collect();
+    median(&rf)
+}

@@ -1,0 +1,224 @@
+//! The three fitting stages of a calibration, in order: serial unit costs (least squares),
+//! worker start-up (simulator fit), tuple queues (simulator fit).
+
+use super::fit::{cost_mut, model_ms, provisional, sim_fit, zero_costs, Param, SimFit, LINEAR_COSTS};
+use super::ProbeResult;
+use crate::analysis::lsq;
+use crate::analysis::robust::median;
+use crate::error::{Error, Result};
+use crate::model::{Hardware, ParallelCosts};
+use crate::pg::probes::{How, Stage};
+use std::collections::HashMap;
+
+/// Stage 1: serial unit costs by weighted NNLS.
+pub struct SerialFit {
+    pub fit: lsq::Fit,
+    /// Indexes (into the probe results) of the probes in the fit, in the fit's row order.
+    pub idx: Vec<usize>,
+    /// Per-query overheads of EXPLAIN ANALYZE and of a client query (ms).
+    pub icpt_explain: f64,
+    pub icpt_client: f64,
+}
+
+/// Stage 2: start-up.
+pub struct StartupFit {
+    pub leader_setup_ms: f64,
+    pub shutdown_ms: f64,
+    /// Median of the tiny serial query (ms).
+    pub e_serial: f64,
+    pub fit: SimFit,
+    pub idx: Vec<usize>,
+    /// Measured start-up differences to the tiny serial query (ms).
+    pub measured: Vec<f64>,
+}
+
+/// Stage 3: tuple queues.
+pub struct QueueFit {
+    pub fit: SimFit,
+    pub idx: Vec<usize>,
+    /// Measured times minus the EXPLAIN overhead (ms).
+    pub measured: Vec<f64>,
+}
+
+/// The fitted profile and how each stage went.
+pub struct Fits {
+    pub hw: Hardware,
+    pub serial: SerialFit,
+    pub startup: StartupFit,
+    pub queue: QueueFit,
+}
+
+/// All three stages; the profile starts from the provisional one.
+pub fn fit_all(results: &[ProbeResult], name: &str, cores: f64) -> Result<Fits> {
+    let mut hw = provisional();
+    hw.name = name.to_string();
+    hw.cores = cores;
+    let serial = serial(results, &mut hw)?;
+    let startup = startup(results, &mut hw)?;
+    let queue = queues(results, &mut hw, serial.icpt_explain)?;
+    Ok(Fits { hw, serial, startup, queue })
+}
+
+/// The serial unit costs: the features are the model's own operation counts, i.e. for each
+/// unit cost the change of the model's predicted time when that cost alone is set (pqsim's
+/// serial model is linear in its unit costs). OS reads are charged per block the probe
+/// actually read (BUFFERS Shared Read Blocks).
+pub fn serial(results: &[ProbeResult], hw: &mut Hardware) -> Result<SerialFit> {
+    let mut basis = hw.clone();
+    basis.cpu_noise_cv = 0.0;
+    basis.parallel = ParallelCosts {
+        leader_setup_ns: 0.0,
+        launch_per_worker_ns: 0.0,
+        worker_startup_ns: 0.0,
+        worker_startup_sigma: 0.0,
+        shutdown_per_worker_ns: 0.0,
+        tuple_queue_size: 65536.0,
+    };
+    basis.costs = zero_costs();
+    let idx: Vec<usize> = (0..results.len())
+        .filter(|&i| results[i].probe.stage == Stage::Serial && results[i].scenario.is_some())
+        .collect();
+    let unit = 1000.0;
+    let (mut x, mut y) = (vec![], vec![]);
+    for &i in &idx {
+        let r = &results[i];
+        let Some(sc) = r.scenario.as_ref() else { continue };
+        let base = model_ms(sc, &basis, 1)?;
+        let mut row = vec![];
+        for name in LINEAR_COSTS {
+            let mut h = basis.clone();
+            if let Some(c) = cost_mut(&mut h.costs, name) {
+                *c = unit;
+            }
+            let mut f = (model_ms(sc, &h, 1)? - base) / unit; // ms per ns of this cost
+            if *name == "os_read_page_ns" {
+                f *= r.read_fraction;
+            }
+            row.push(f);
+        }
+        let client = r.probe.how == How::Client;
+        row.push(if client { 0.0 } else { 1.0 });
+        row.push(if client { 1.0 } else { 0.0 });
+        x.push(row);
+        y.push(r.median_ms());
+    }
+    let w: Vec<f64> = y.iter().map(|v| 1.0 / v).collect();
+    let fit = lsq::nnls(&x, &y, &w).map_err(|e| Error::Simulation(format!("serial fit: {e}")))?;
+    for (j, name) in LINEAR_COSTS.iter().enumerate() {
+        if let Some(c) = cost_mut(&mut hw.costs, name) {
+            *c = fit.coef[j];
+        }
+    }
+    let n_lin = LINEAR_COSTS.len();
+    let (icpt_explain, icpt_client) = (fit.coef[n_lin], fit.coef[n_lin + 1]);
+    eprintln!(
+        "pqsim calibrate: serial fit over {} probes: R^2 {:.4}, rms relative error {:.1}%",
+        idx.len(),
+        fit.r2,
+        100.0 * fit.rms_weighted
+    );
+    Ok(SerialFit { fit, idx, icpt_explain, icpt_client })
+}
+
+fn by_id(results: &[ProbeResult]) -> HashMap<String, usize> {
+    results.iter().enumerate().map(|(i, r)| (r.probe.id.clone(), i)).collect()
+}
+
+/// Worker start-up from tiny parallel queries (1-4 workers, a single-copy Gather with
+/// `force_parallel_mode`, and a parallel plan that gets no workers).
+pub fn startup(results: &[ProbeResult], hw: &mut Hardware) -> Result<StartupFit> {
+    let by_id = by_id(results);
+    let med = |id: &str| by_id.get(id).map(|&i| results[i].median_ms()).unwrap_or(f64::NAN);
+    let e_serial = med("su_serial");
+    let leader_setup_ms = (med("su_noworkers") - e_serial).max(0.0);
+    let single = by_id.get("su_single").map(|&i| &results[i]);
+    let single_runs = single.map(|s| s.runs.as_slice()).unwrap_or(&[]);
+    let tails: Vec<f64> = single_runs.iter().filter_map(|m| m.gather_startup_ms.map(|s| (m.ms - s).max(0.0))).collect();
+    let shutdown_ms = median(&tails);
+    hw.parallel.leader_setup_ns = leader_setup_ms * 1e6;
+    hw.parallel.shutdown_per_worker_ns = shutdown_ms * 1e6;
+    // Spread of the single-copy worker's time to first tuple (log scale, robust).
+    let logs: Vec<f64> =
+        single_runs.iter().filter_map(|m| m.gather_startup_ms).filter(|v| *v > 0.0).map(|v| v.ln()).collect();
+    let lm = median(&logs);
+    let sigma = 1.4826 * median(&logs.iter().map(|v| (v - lm).abs()).collect::<Vec<_>>());
+    hw.parallel.worker_startup_sigma = if sigma.is_finite() { sigma.clamp(0.0, 2.0) } else { 0.45 };
+    let idx: Vec<usize> = ["su_w1", "su_w2", "su_w3", "su_w4", "su_single"]
+        .iter()
+        .filter_map(|id| by_id.get(*id).copied())
+        .filter(|&i| results[i].scenario.is_some())
+        .collect();
+    // The model has no per-query executor overhead: compare start-up *differences* to the
+    // tiny serial query, predicted the same way.
+    let measured: Vec<f64> = idx.iter().map(|&i| results[i].median_ms() - e_serial).collect();
+    let serial_sc = by_id.get("su_serial").and_then(|&i| results[i].scenario.clone());
+    let params = [
+        Param { name: "launch_per_worker_us", lo: 0.0, hi: 5000.0, init: 400.0 },
+        Param { name: "worker_startup_ms", lo: 0.0, hi: 50.0, init: 2.5 },
+    ];
+    let base_hw = hw.clone();
+    let mut predict = |th: &[f64]| -> Result<Vec<f64>> {
+        let mut h = base_hw.clone();
+        h.parallel.launch_per_worker_ns = th[0] * 1e3;
+        h.parallel.worker_startup_ns = th[1] * 1e6;
+        let base = match &serial_sc {
+            Some(sc) => model_ms(sc, &h, 1)?,
+            None => 0.0,
+        };
+        idx.iter()
+            .filter_map(|&i| results[i].scenario.as_ref())
+            .map(|sc| model_ms(sc, &h, 15).map(|v| (v - base).max(1e-3)))
+            .collect()
+    };
+    let fit = sim_fit(&params, &measured, &mut predict)?;
+    hw.parallel.launch_per_worker_ns = fit.values[0] * 1e3;
+    hw.parallel.worker_startup_ns = fit.values[1] * 1e6;
+    eprintln!(
+        "pqsim calibrate: start-up: leader setup {:.3} ms, launch {:.0} us/worker, worker start-up {:.2} ms (sigma {:.2}), shutdown {:.3} ms/worker; rms {:.1}%",
+        leader_setup_ms,
+        fit.values[0],
+        fit.values[1],
+        hw.parallel.worker_startup_sigma,
+        shutdown_ms,
+        100.0 * fit.rms
+    );
+    Ok(StartupFit { leader_setup_ms, shutdown_ms, e_serial, fit, idx, measured })
+}
+
+/// Tuple-queue costs (`tuple_send_ns`, `tuple_receive_ns`, `gather_merge_tuple_ns`) by
+/// fitting the simulator to Gather-heavy probes (every row crosses a queue, leader
+/// participation on/off) and Gather Merge probes.
+pub fn queues(results: &[ProbeResult], hw: &mut Hardware, icpt_explain: f64) -> Result<QueueFit> {
+    let idx: Vec<usize> = (0..results.len())
+        .filter(|&i| results[i].probe.stage == Stage::Queue && results[i].scenario.is_some())
+        .collect();
+    let measured: Vec<f64> = idx.iter().map(|&i| results[i].median_ms() - icpt_explain).collect();
+    let params = [
+        Param { name: "tuple_send_ns", lo: 0.0, hi: 3000.0, init: hw.costs.tuple_send_ns },
+        Param { name: "tuple_receive_ns", lo: 0.0, hi: 3000.0, init: hw.costs.tuple_receive_ns },
+        Param { name: "gather_merge_tuple_ns", lo: 0.0, hi: 3000.0, init: hw.costs.gather_merge_tuple_ns },
+    ];
+    let mut base_hw = hw.clone();
+    base_hw.cpu_noise_cv = 0.0;
+    base_hw.parallel.worker_startup_sigma = 0.0;
+    let mut predict = |th: &[f64]| -> Result<Vec<f64>> {
+        let mut h = base_hw.clone();
+        h.costs.tuple_send_ns = th[0];
+        h.costs.tuple_receive_ns = th[1];
+        h.costs.gather_merge_tuple_ns = th[2];
+        idx.iter().filter_map(|&i| results[i].scenario.as_ref()).map(|sc| model_ms(sc, &h, 1)).collect()
+    };
+    let fit = sim_fit(&params, &measured, &mut predict)?;
+    hw.costs.tuple_send_ns = fit.values[0];
+    hw.costs.tuple_receive_ns = fit.values[1];
+    hw.costs.gather_merge_tuple_ns = fit.values[2];
+    eprintln!(
+        "pqsim calibrate: queues: send {:.0} ns, receive {:.0} ns, gather merge {:.0} ns per tuple; rms {:.1}% ({} simulations)",
+        fit.values[0],
+        fit.values[1],
+        fit.values[2],
+        100.0 * fit.rms,
+        fit.evaluations
+    );
+    Ok(QueueFit { fit, idx, measured })
+}

@@ -1,0 +1,172 @@
+//! The scenario TOML writer: an output only. Every number is written next to a comment that
+//! says where it came from; the in-memory scenario ([`super::Imported::scenario`]) holds the
+//! same values (numbers rounded to the 6 significant digits written, see [`sig6`]).
+
+use super::convert::{written_width, Cx};
+use std::fmt::Write as _;
+
+// ---------------------------------------------------------------------------------------
+
+/// One `key = value  # comment` line.
+pub struct Field {
+    key: &'static str,
+    value: String,
+    comment: Option<String>,
+}
+
+pub struct TNode {
+    pub fields: Vec<Field>,
+    pub subplan: Option<Vec<Field>>,
+    pub children: Vec<(&'static str, TNode)>,
+}
+
+pub fn f(key: &'static str, value: String) -> Field {
+    Field { key, value, comment: None }
+}
+
+pub fn fc(key: &'static str, value: String, comment: impl Into<String>) -> Field {
+    Field { key, value, comment: Some(comment.into()) }
+}
+
+pub fn tstr(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}
+
+/// A TOML number: integers without a fraction, others with 6 significant digits.
+pub fn tnum(x: f64) -> String {
+    if !x.is_finite() {
+        return "0".into();
+    }
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        return format!("{}", x as i64);
+    }
+    let digits = (6 - (x.abs().log10().floor() as i32) - 1).clamp(0, 12) as usize;
+    let s = format!("{:.*}", digits, x);
+    let s = if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s };
+    if s.contains('.') || s.contains('e') {
+        s
+    } else {
+        format!("{s}.0")
+    }
+}
+
+/// `x` rounded to the digits [`tnum`] writes: the value a written scenario loads back as.
+pub fn sig6(x: f64) -> f64 {
+    tnum(x).parse().unwrap_or(x)
+}
+
+/// The scenario file of an import.
+pub fn render(cx: &Cx, root: &TNode, settings: &[(String, String)]) -> String {
+    let o = cx.opts;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "# Imported by `pqsim import` from PostgreSQL EXPLAIN (FORMAT JSON){}.",
+        if cx.analyze { " with ANALYZE (actual rows used, actual times not)" } else { " (estimates only)" }
+    );
+    let _ = writeln!(
+        s,
+        "# Each number says where it came from; warnings: {}.",
+        if cx.warnings.is_empty() { "none".to_string() } else { cx.warnings.len().to_string() }
+    );
+    for w in &cx.warnings {
+        let _ = writeln!(s, "#   - {w}");
+    }
+    let name = if o.name.is_empty() { "imported" } else { &o.name };
+    let _ = writeln!(s, "name = {}", tstr(name));
+    let _ = writeln!(
+        s,
+        "description = {}",
+        tstr(&format!("imported from {}", if o.source.is_empty() { "EXPLAIN JSON" } else { &o.source }))
+    );
+    if !o.source.is_empty() {
+        let _ = writeln!(s, "source = {}", tstr(&o.source));
+    }
+    if !o.sql.is_empty() {
+        let _ = writeln!(s, "sql = {}", tstr(&o.sql));
+    }
+    if o.client_output {
+        let _ = writeln!(s, "output = \"client\"          # rows are sent to a client");
+    }
+    if !settings.is_empty() {
+        let _ = writeln!(s, "\n[settings]                  # from EXPLAIN's \"Settings\" (SETTINGS option)");
+        for (k, v) in settings {
+            let _ = writeln!(s, "{k} = {}", tstr(v));
+        }
+    }
+    for t in &cx.tables {
+        if t.pages.is_none() {
+            let _ = writeln!(
+                    s,
+                    "\n# {}: pages are not in this plan (index access only, no BUFFERS): pqsim derives them from rows and width",
+                    t.name
+                );
+        }
+        let _ = writeln!(s, "\n[[table]]");
+        let _ = writeln!(s, "name = {}", tstr(&t.name));
+        let _ = writeln!(s, "rows = {:<14} # {}", tnum(t.rows.round().max(0.0)), t.rows_note);
+        if let Some(p) = t.pages {
+            let p = p.max(1.0).round();
+            let _ = writeln!(s, "pages = {:<13} # {}", tnum(p), t.pages_note);
+            let width = written_width(t).unwrap_or(1.0);
+            let note = if t.width.is_some() { "given" } else { "derived from rows per page (what-if use only)" };
+            let _ = writeln!(s, "width = {:<13} # {note}", tnum(width));
+        } else if let Some(w) = t.width {
+            let _ = writeln!(s, "width = {}", tnum(w));
+        }
+        if let Some(pw) = t.parallel_workers {
+            let _ = writeln!(s, "parallel_workers = {pw}");
+        }
+        if let Some(ip) = t.index_pages {
+            let _ =
+                writeln!(s, "index_pages = {:<7} # given (pg_class.relpages of the index)", tnum(ip.max(1.0).round()));
+        }
+    }
+    render_node(&mut s, "plan", root);
+    s
+}
+
+fn render_fields(s: &mut String, fields: &[Field]) {
+    for fl in fields {
+        let line = format!("{} = {}", fl.key, fl.value);
+        match &fl.comment {
+            Some(c) => {
+                let _ = writeln!(s, "{line:<26} # {c}");
+            }
+            None => {
+                let _ = writeln!(s, "{line}");
+            }
+        }
+    }
+}
+
+fn render_node(s: &mut String, path: &str, n: &TNode) {
+    let _ = writeln!(s, "\n[{path}]");
+    render_fields(s, &n.fields);
+    if let Some(sp) = &n.subplan {
+        let _ = writeln!(s, "[{path}.subplan]");
+        render_fields(s, sp);
+    }
+    for (k, c) in &n.children {
+        render_node(s, &format!("{path}.{k}"), c);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_valid_toml() {
+        assert_eq!(tnum(3.0), "3");
+        assert_eq!(tnum(0.5), "0.5");
+        assert_eq!(tnum(0.0052111), "0.0052111");
+        assert_eq!(tnum(123456.789), "123457.0");
+        for x in [1e-9, 0.3333333, 2.5e7 + 0.5, 7.0] {
+            let t: toml::Table = toml::from_str(&format!("x = {}", tnum(x))).unwrap();
+            let v = t["x"].as_float().or(t["x"].as_integer().map(|i| i as f64)).unwrap();
+            assert!((v - x).abs() <= 1e-5 * x.abs().max(1e-9) + 1e-12, "{x} -> {}", tnum(x));
+            assert_eq!(sig6(x), v);
+        }
+    }
+}

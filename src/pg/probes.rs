@@ -1,0 +1,382 @@
+//! The calibration's probes: the probe tables in a private schema (created and dropped by a
+//! [`SchemaGuard`]), and the probe queries with the settings they run under. Each probe is
+//! chosen so that the unit costs of the hardware profile can be separated (docs/validation.md).
+
+use super::protocol::{apply_gucs, explain_measure, lit, SPEEDREF_SETUP};
+use super::PgError;
+use crate::analysis::robust::median;
+use postgres::{Client, NoTls};
+
+type Result<T> = std::result::Result<T, PgError>;
+
+pub const SCHEMA: &str = "pqsim_calibration";
+const MARKER: &str = "pqsim calibrate probe tables (dropped at the end of the run)";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum How {
+    /// EXPLAIN (ANALYZE, TIMING OFF, BUFFERS): Execution Time.
+    Explain,
+    /// EXPLAIN (ANALYZE, BUFFERS) with per-node timing: for the Gather's start-up time.
+    ExplainTiming,
+    /// The bare query timed by this client (rows transferred).
+    Client,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Serial,
+    Startup,
+    Queue,
+}
+
+#[derive(Debug, Clone)]
+pub struct Probe {
+    pub id: String,
+    pub sql: String,
+    pub gucs: Vec<(String, String)>,
+    pub how: How,
+    pub stage: Stage,
+    /// Runs per repetition.
+    pub per_rep: usize,
+    pub what: &'static str,
+}
+
+fn g(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+#[derive(Debug, Clone)]
+pub struct Sizes {
+    pub s: u64,
+    pub m: u64,
+    pub l: u64,
+    pub wide: u64,
+    pub hot: u64,
+    pub dim_s: u64,
+    pub dim_l: u64,
+}
+
+pub fn sizes(scale: u64, shared_buffers_pages: u64) -> Sizes {
+    // A table stays in shared buffers when it has at most shared_buffers/4 pages (larger
+    // ones are read through a 32-buffer ring, heapam.c:initscan); keep the hot table at 60%
+    // of that (97 narrow rows per page).
+    let hot_max = (shared_buffers_pages as f64 / 4.0 * 0.6 * 97.0) as u64;
+    Sizes {
+        s: scale / 2,
+        m: scale,
+        l: scale * 2,
+        wide: scale / 4,
+        hot: (scale * 3 / 10).min(hot_max).max(1000),
+        dim_s: 50_000,
+        dim_l: 200_000,
+    }
+}
+
+pub fn setup_sql(z: &Sizes) -> Vec<String> {
+    let narrow = |name: &str, rows: u64| {
+        format!(
+            "CREATE TABLE {name} (id int4, a int4, b int4, c int4, pad text) WITH (autovacuum_enabled = off);
+             INSERT INTO {name} SELECT g, (hashint4(g)::int8 & 2147483647) % 1000000,
+                 (hashint4(g + 7919)::int8 & 2147483647) % 1000000,
+                 (hashint4(g + 104729)::int8 & 2147483647) % 50000, md5(g::text)
+               FROM generate_series(1, {rows}) g;"
+        )
+    };
+    vec![
+        narrow("n_s", z.s),
+        narrow("n_m", z.m),
+        narrow("n_l", z.l),
+        narrow("hot", z.hot),
+        format!(
+            "CREATE TABLE wide (id int4, a int4, b int4, c int4, pad text) WITH (autovacuum_enabled = off);
+             INSERT INTO wide SELECT g, (hashint4(g)::int8 & 2147483647) % 1000000,
+                 (hashint4(g + 7919)::int8 & 2147483647) % 1000000,
+                 (hashint4(g + 104729)::int8 & 2147483647) % 50000, repeat(md5(g::text), 12)
+               FROM generate_series(1, {}) g;",
+            z.wide
+        ),
+        format!(
+            "CREATE TABLE dim_s (id int4, v int4) WITH (autovacuum_enabled = off);
+             INSERT INTO dim_s SELECT g, g % 97 FROM generate_series(0, {}) g;",
+            z.dim_s - 1
+        ),
+        format!(
+            "CREATE TABLE dim_l (id int4, v int4) WITH (autovacuum_enabled = off);
+             INSERT INTO dim_l SELECT g, g % 97 FROM generate_series(0, {}) g;",
+            z.dim_l - 1
+        ),
+        "CREATE TABLE tiny (id int4, a int4) WITH (autovacuum_enabled = off, parallel_workers = 8);
+         INSERT INTO tiny SELECT g, g FROM generate_series(1, 1000) g;
+         CREATE TABLE tiny_sc (id int4, a int4) WITH (autovacuum_enabled = off);
+         INSERT INTO tiny_sc SELECT g, g FROM generate_series(1, 1000) g;"
+            .into(),
+        "CREATE INDEX n_m_id ON n_m (id);".into(),
+        SPEEDREF_SETUP.into(),
+    ]
+}
+
+fn serial(extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut v = g(&[("max_parallel_workers_per_gather", "0"), ("work_mem", "1GB")]);
+    for (k, val) in extra {
+        v.retain(|(x, _)| x != k);
+        v.push((k.to_string(), val.to_string()));
+    }
+    v
+}
+
+fn par(w: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut v = g(&[
+        ("max_parallel_workers_per_gather", w),
+        ("parallel_setup_cost", "0"),
+        ("parallel_tuple_cost", "0"),
+        ("min_parallel_table_scan_size", "0"),
+        ("work_mem", "1GB"),
+    ]);
+    v.extend(g(extra));
+    v
+}
+
+fn probe(id: String, sql: String, gucs: Vec<(String, String)>, how: How, stage: Stage, what: &'static str) -> Probe {
+    let per_rep = if stage == Stage::Startup { 3 } else { 1 };
+    Probe { id, sql, gucs, how, stage, per_rep, what }
+}
+
+/// Every probe, in a fixed order: serial, start-up, tuple queues.
+pub fn probes() -> Vec<Probe> {
+    let mut p = serial_probes();
+    p.extend(startup_probes());
+    p.extend(queue_probes());
+    p
+}
+
+/// Serial probes: scans, filters, aggregates, sorts, hash joins, rows to a client, at three
+/// sizes; then wide rows and a table resting in shared buffers.
+fn serial_probes() -> Vec<Probe> {
+    let s = Stage::Serial;
+    let mut p = vec![];
+    let mut add =
+        |id: String, sql: String, how: How, what: &'static str| p.push(probe(id, sql, serial(&[]), how, s, what));
+    let q4 = "a >= 0 AND b >= 0 AND c >= 0 AND id >= 0";
+    let q8 =
+        "a >= 0 AND b >= 0 AND c >= 0 AND id >= 0 AND a < 2000000 AND b < 2000000 AND c < 2000000 AND id < 2000000000";
+    let e = How::Explain;
+    for (x, t) in [("s", "n_s"), ("m", "n_m"), ("l", "n_l")] {
+        // Every probe aggregates: a query that returns its rows pays per-row output costs
+        // (projection, ExecutePlan's loop) the model has no separate term for.
+        add(format!("count_{x}"), format!("SELECT count(*) FROM {t}"), e, "count(*)");
+        add(format!("agg2_{x}"), format!("SELECT sum(a), count(*) FROM {t}"), e, "2 aggregates");
+        add(format!("agg4_{x}"), format!("SELECT sum(a), sum(b), sum(c), count(*) FROM {t}"), e, "4 aggregates");
+        add(format!("qual4_{x}"), format!("SELECT count(*) FROM {t} WHERE {q4}"), e, "filter, 4 operators");
+        add(format!("qual8_{x}"), format!("SELECT count(*) FROM {t} WHERE {q8}"), e, "filter, 8 operators");
+        add(format!("sort_{x}"), format!("SELECT a FROM {t} ORDER BY b"), e, "in-memory sort");
+        add(format!("topn_{x}"), format!("SELECT a FROM {t} ORDER BY b LIMIT 100"), e, "top-100 heapsort");
+        let hj = |d: &str| format!("SELECT count(*) FROM {t} JOIN {d} ON {t}.c = {d}.id");
+        add(format!("hjs_{x}"), hj("dim_s"), e, "hash join, 50k-row build");
+        add(format!("hjl_{x}"), hj("dim_l"), e, "hash join, 200k-row build");
+        add(format!("client_{x}"), format!("SELECT a FROM {t}"), How::Client, "rows sent to this client");
+    }
+    for (x, t) in [("w", "wide"), ("h", "hot")] {
+        let what = if x == "w" { "wide rows" } else { "table in shared buffers" };
+        add(format!("count_{x}"), format!("SELECT count(*) FROM {t}"), e, what);
+        add(format!("agg4_{x}"), format!("SELECT sum(a), sum(b), sum(c), count(*) FROM {t}"), e, what);
+        add(format!("qual4_{x}"), format!("SELECT count(*) FROM {t} WHERE {q4}"), e, what);
+    }
+    p.extend(special_serial_probes());
+    p
+}
+
+/// Spilling sort, index scan, hashed SubPlan builds and an index nested loop.
+fn special_serial_probes() -> Vec<Probe> {
+    let (e, s) = (How::Explain, Stage::Serial);
+    let mut p = vec![
+        probe(
+            "spill_m".into(),
+            "SELECT a FROM n_m ORDER BY b".into(),
+            serial(&[("work_mem", "4MB")]),
+            e,
+            s,
+            "external merge sort",
+        ),
+        probe(
+            "index_m".into(),
+            "SELECT sum(b) FROM n_m WHERE id >= 0".into(),
+            serial(&[("enable_seqscan", "off"), ("enable_bitmapscan", "off")]),
+            e,
+            s,
+            "full index scan in heap order",
+        ),
+    ];
+    // Hashed SubPlan builds of 0.5M, 1M and 2M rows probed by only 1,000 outer rows: the
+    // build cost apart from probes into a large table.
+    for (x, t) in [("s", "n_s"), ("m", "n_m"), ("l", "n_l")] {
+        p.push(probe(
+            format!("subplan_{x}"),
+            format!("SELECT count(*) FROM tiny_sc WHERE a NOT IN (SELECT id FROM {t})"),
+            serial(&[]),
+            e,
+            s,
+            "hashed SubPlan build, 1,000 probes",
+        ));
+    }
+    p.push(probe(
+        "nestloop_m".into(),
+        "SELECT count(*) FROM dim_l d JOIN n_m t ON t.id = d.id".into(),
+        serial(&[
+            ("enable_hashjoin", "off"),
+            ("enable_mergejoin", "off"),
+            ("enable_memoize", "off"),
+            ("enable_material", "off"),
+        ]),
+        e,
+        s,
+        "nested loop, index lookup per outer row",
+    ));
+    p
+}
+
+/// Start-up: tiny tables, 3 runs per repetition.
+fn startup_probes() -> Vec<Probe> {
+    let (e, s) = (How::Explain, Stage::Startup);
+    let tiny = || "SELECT count(*) FROM tiny".to_string();
+    let mut p = vec![
+        probe("su_serial".into(), tiny(), serial(&[]), e, s, "tiny serial count(*)"),
+        probe(
+            "su_noworkers".into(),
+            tiny(),
+            par("2", &[("max_parallel_workers", "0")]),
+            e,
+            s,
+            "parallel plan, no worker available",
+        ),
+    ];
+    for w in 1..=4 {
+        p.push(probe(format!("su_w{w}"), tiny(), par(&w.to_string(), &[]), e, s, "tiny parallel count(*)"));
+    }
+    p.push(probe(
+        "su_single".into(),
+        "SELECT count(*) FROM tiny_sc".into(),
+        g(&[("force_parallel_mode", "on"), ("work_mem", "1GB")]),
+        How::ExplainTiming,
+        s,
+        "single-copy Gather (force_parallel_mode)",
+    ));
+    p
+}
+
+/// Tuple queues: every row of n_m crosses a queue; then Gather Merge over full sorts.
+fn queue_probes() -> Vec<Probe> {
+    let (e, s) = (How::Explain, Stage::Queue);
+    let mut p = vec![];
+    for (id, w, leader) in
+        [("gq_w1_off", "1", "off"), ("gq_w2_off", "2", "off"), ("gq_w1_on", "1", "on"), ("gq_w2_on", "2", "on")]
+    {
+        let gucs = par(w, &[("parallel_leader_participation", leader)]);
+        p.push(probe(id.into(), "SELECT a FROM n_m".into(), gucs, e, s, "every row through the Gather"));
+    }
+    for (id, w, leader) in [("gm_w2_on", "2", "on"), ("gm_w1_off", "1", "off")] {
+        let gucs = par(w, &[("parallel_leader_participation", leader)]);
+        p.push(probe(
+            id.into(),
+            "SELECT a FROM n_m ORDER BY b".into(),
+            gucs,
+            e,
+            s,
+            "Gather Merge over per-participant sorts",
+        ));
+    }
+    p
+}
+/// Throughput of two concurrent serial scans over one: median over `pairs` alternations of
+/// (one scan alone, two side by side on two connections).
+pub fn parallel_capacity(client: &mut Client, dsn: &str, pairs: usize) -> Result<f64> {
+    let mut other = Client::connect(dsn, NoTls)?;
+    let gucs = vec![("max_parallel_workers_per_gather".to_string(), "0".to_string())];
+    apply_gucs(client, SCHEMA, &gucs)?;
+    apply_gucs(&mut other, SCHEMA, &gucs)?;
+    let sql = "SELECT count(*) FROM n_m";
+    let mut ratios = vec![];
+    for _ in 0..pairs.max(3) {
+        let alone = explain_measure(client, "ANALYZE, TIMING OFF", sql)?.0.ms;
+        let (a, b) = std::thread::scope(|sc| {
+            let h = sc.spawn(|| explain_measure(&mut other, "ANALYZE, TIMING OFF", sql).map(|m| m.0.ms));
+            let a = explain_measure(client, "ANALYZE, TIMING OFF", sql).map(|m| m.0.ms);
+            (a, h.join().unwrap_or_else(|_| Err(PgError::Protocol("concurrent scan thread panicked".into()))))
+        });
+        let (a, b) = (a?, b?);
+        let after = explain_measure(client, "ANALYZE, TIMING OFF", sql)?.0.ms;
+        ratios.push(2.0 * 0.5 * (alone + after) / (0.5 * (a + b)));
+    }
+    Ok(median(&ratios))
+}
+
+// ---------------------------------------------------------------------------------------
+// Schema guard
+// ---------------------------------------------------------------------------------------
+
+/// Drops the probe schema when dropped (also on error and while unwinding), over its own
+/// connection.
+pub struct SchemaGuard {
+    dsn: String,
+}
+
+impl Drop for SchemaGuard {
+    fn drop(&mut self) {
+        match Client::connect(&self.dsn, NoTls) {
+            Ok(mut c) => {
+                if let Err(e) = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")) {
+                    eprintln!("pqsim: could not drop schema {SCHEMA}: {e}");
+                }
+            }
+            Err(e) => eprintln!("pqsim: could not reconnect to drop schema {SCHEMA}: {e}"),
+        }
+    }
+}
+
+pub fn create_schema(client: &mut Client, dsn: &str) -> Result<SchemaGuard> {
+    let sql = "SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE nspname = $1";
+    let rows = client.query(sql, &[&SCHEMA]).map_err(|e| PgError::query(sql, e))?;
+    if let Some(r) = rows.first() {
+        let comment: Option<String> = r.get(0);
+        if comment.as_deref() != Some(MARKER) {
+            return Err(PgError::Invalid(format!(
+                "schema {SCHEMA} exists and was not made by pqsim calibrate: refusing to touch it"
+            )));
+        }
+        eprintln!("pqsim: dropping probe schema left by an interrupted run");
+        client.batch_execute(&format!("DROP SCHEMA {SCHEMA} CASCADE")).map_err(|e| PgError::query("DROP SCHEMA", e))?;
+    }
+    let sql = format!("CREATE SCHEMA {SCHEMA}; COMMENT ON SCHEMA {SCHEMA} IS {}", lit(MARKER));
+    client.batch_execute(&sql).map_err(|e| PgError::query(&sql, e))?;
+    Ok(SchemaGuard { dsn: dsn.to_string() })
+}
+
+// ---------------------------------------------------------------------------------------
+// Simulation-in-the-loop fit
+// ---------------------------------------------------------------------------------------
+
+/// One parameter of a fit through the simulator.
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probe_sizes_keep_the_hot_table_in_shared_buffers() {
+        let z = sizes(1_000_000, 16384);
+        assert!(z.hot as f64 / 97.0 < 16384.0 / 4.0);
+        assert!(z.s as f64 / 97.0 > 16384.0 / 4.0, "the smallest warm table is read through the ring");
+        let z = sizes(1_000_000, 1024);
+        assert!(z.hot as f64 / 97.0 < 1024.0 / 4.0);
+    }
+
+    #[test]
+    fn probe_ids_are_unique_and_start_up_probes_run_three_times() {
+        let p = probes();
+        let mut ids: Vec<&str> = p.iter().map(|p| p.id.as_str()).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), p.len());
+        assert!(p.iter().all(|p| (p.stage == Stage::Startup) == (p.per_rep == 3)));
+        assert_eq!(p.iter().filter(|p| p.how == How::Client).count(), 3);
+    }
+}

@@ -1,0 +1,360 @@
+//! The measuring protocol shared by `calibrate` and `validate`: one way to set GUCs, the
+//! speed reference run before and after every measured run, `EXPLAIN ANALYZE` measurements,
+//! waiting for a quiet machine, and the CPU meter that tells whether other processes ran
+//! while we measured.
+//!
+//! Invariant: every measured run is bracketed by two speed-reference runs on the same
+//! connection, so a run can be rescaled to a fixed machine speed ([`Measured::normalized`]).
+
+use super::{probe, ExplainNode, ExplainPlan, LoadInfo, PgError};
+use postgres::Client;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+type Result<T> = std::result::Result<T, PgError>;
+
+/// Quote a setting value as a SQL literal.
+pub fn lit(v: &str) -> String {
+    format!("'{}'", v.replace('\'', "''"))
+}
+
+/// `RESET ALL`, then `jit = off`, the search path and `gucs`, in one round trip.
+pub fn apply_gucs(client: &mut Client, search_path: &str, gucs: &[(String, String)]) -> Result<()> {
+    let mut sql = format!("RESET ALL; SET jit = off; SET search_path = {};", lit(search_path));
+    for (k, v) in gucs {
+        if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(PgError::Invalid(format!("bad setting name {k:?}")));
+        }
+        let _ = write!(sql, " SET {k} = {};", lit(v));
+    }
+    client.batch_execute(&sql).map_err(|e| PgError::query(&sql, e))
+}
+#[derive(Debug, Clone)]
+pub struct Measured {
+    pub ms: f64,
+    /// Shared buffer hits / reads of the whole plan (BUFFERS), when measured with EXPLAIN.
+    pub hit: u64,
+    pub read: u64,
+    pub planned: Option<u32>,
+    pub launched: Option<u32>,
+    /// Gather's Actual Startup Time (EXPLAIN ANALYZE with timing only).
+    pub gather_startup_ms: Option<f64>,
+    /// Mean of the speed-reference times measured just before and just after this run.
+    pub ref_ms: f64,
+}
+
+impl Measured {
+    /// This run's time at the machine speed where the reference takes `anchor_ms`.
+    pub fn normalized(&self, anchor_ms: f64) -> f64 {
+        if self.ref_ms > 0.0 && anchor_ms > 0.0 {
+            self.ms * anchor_ms / self.ref_ms
+        } else {
+            self.ms
+        }
+    }
+}
+
+/// The speed reference: a CPU-bound serial scan of a small table that stays in shared
+/// buffers. The machine's speed drifts by up to ~1.8x over seconds to minutes here (other
+/// tenants of the host: the same query takes 17 or 30 ms); a reference run before and after
+/// every measured run tracks it (log-correlation 0.92 with a 1M-row scan measured
+/// alternately), so each run can be rescaled to a fixed machine speed.
+pub const SPEEDREF_SETUP: &str = "CREATE TABLE speedref (a int4, b int4) WITH (autovacuum_enabled = off);
+     INSERT INTO speedref SELECT g, g % 7 FROM generate_series(1, 300000) g;";
+pub const SPEEDREF_SQL: &str = "SELECT sum(a) FROM speedref";
+
+/// One speed-reference run (serial), in ms.
+pub fn speedref(client: &mut Client, search_path: &str) -> Result<f64> {
+    apply_gucs(client, search_path, &[("max_parallel_workers_per_gather".into(), "0".into())])?;
+    Ok(explain_measure(client, "ANALYZE, TIMING OFF", SPEEDREF_SQL)?.0.ms)
+}
+
+/// Runs `runs` in order, each between two speed-reference runs; returns the measurements
+/// with `ref_ms` set, and every reference time.
+pub fn measure_with_reference(
+    client: &mut Client,
+    search_path: &str,
+    runs: &mut dyn Iterator<Item = (Vec<(String, String)>, String, &'static str)>,
+) -> Result<(Vec<Measured>, Vec<f64>)> {
+    let mut refs = vec![speedref(client, search_path)?];
+    let mut out = vec![];
+    for (gucs, sql, options) in runs {
+        apply_gucs(client, search_path, &gucs)?;
+        let mut m = if options == "client" {
+            let ms = probe::timed(client, &sql, 1)?[0];
+            Measured { ms, hit: 0, read: 0, planned: None, launched: None, gather_startup_ms: None, ref_ms: 0.0 }
+        } else {
+            explain_measure(client, options, &sql)?.0
+        };
+        let r = speedref(client, search_path)?;
+        m.ref_ms = 0.5 * (refs[refs.len() - 1] + r);
+        refs.push(r);
+        out.push(m);
+    }
+    Ok((out, refs))
+}
+
+fn gather_of(p: &ExplainPlan) -> Option<&ExplainNode> {
+    p.root.find(|n| n.node_type == "Gather" || n.node_type == "Gather Merge")
+}
+
+/// `EXPLAIN (<options>, FORMAT JSON)` once; the Execution Time and what came with it.
+pub fn explain_measure(client: &mut Client, options: &str, sql: &str) -> Result<(Measured, ExplainPlan)> {
+    let plan = probe::explain_with(client, options, sql)?;
+    let ms = plan
+        .execution_time_ms
+        .ok_or_else(|| PgError::Protocol(format!("EXPLAIN ({options}) returned no Execution Time")))?;
+    let g = gather_of(&plan);
+    let m = Measured {
+        ms,
+        hit: plan.root.shared_hit_blocks.unwrap_or(0),
+        read: plan.root.shared_read_blocks.unwrap_or(0),
+        planned: g.and_then(|g| g.workers_planned),
+        launched: g.and_then(|g| g.workers_launched),
+        gather_startup_ms: g.and_then(|g| g.actual_startup_time),
+        ref_ms: 0.0,
+    };
+    Ok((m, plan))
+}
+
+/// Other processes' CPU use over an idle window of `secs` (nothing of ours runs then).
+pub fn idle_window(secs: f64) -> Result<(f64, LoadInfo)> {
+    let a = probe::load_snapshot()?;
+    std::thread::sleep(Duration::from_secs_f64(secs));
+    let b = probe::load_snapshot()?;
+    Ok((b.busy_cpus_since(&a).unwrap_or(f64::NAN), b))
+}
+
+/// Busy CPUs (of other processes) above which a run is flagged as loaded.
+pub const BUSY_LIMIT: f64 = 0.25;
+
+/// Wait (up to `max_wait` s) until other processes use less than [`BUSY_LIMIT`] CPUs.
+/// Returns the last idle window's busy CPUs and whether it was quiet.
+pub fn wait_quiet(max_wait: f64) -> Result<(f64, LoadInfo, bool)> {
+    let t0 = Instant::now();
+    let mut said = false;
+    loop {
+        let (busy, load) = idle_window(1.0)?;
+        if busy < BUSY_LIMIT {
+            return Ok((busy, load, true));
+        }
+        if t0.elapsed().as_secs_f64() >= max_wait {
+            eprintln!(
+                "pqsim: warning: the machine is busy ({busy:.2} CPUs used by other processes, load {:.2}); measuring anyway, results are flagged",
+                load.load1
+            );
+            return Ok((busy, load, false));
+        }
+        if !said {
+            eprintln!("pqsim: waiting for other processes to go quiet ({busy:.2} CPUs busy)...");
+            said = true;
+        }
+    }
+}
+
+/// `(ppid, own ticks, reaped children's ticks)` of a process, from `/proc/PID/stat`.
+fn proc_ticks(pid: u32) -> Option<(u32, u64, u64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = stat.rsplit_once(") ")?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let n = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok());
+    Some((n(1)? as u32, n(11)? + n(12)?, n(13)? + n(14)?))
+}
+
+/// CPU ticks used by the server (postmaster, its live children and the children it has
+/// reaped, e.g. finished parallel workers) and by this process.
+fn our_ticks(postmaster: Option<u32>) -> u64 {
+    let mut total = proc_ticks(std::process::id()).map(|t| t.1).unwrap_or(0);
+    let Some(pm) = postmaster else { return total };
+    if let Ok(rd) = std::fs::read_dir("/proc") {
+        for e in rd.flatten() {
+            let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
+            if let Some((ppid, own, children)) = proc_ticks(pid) {
+                if pid == pm {
+                    total += own + children;
+                } else if ppid == pm {
+                    total += own;
+                }
+            }
+        }
+    }
+    total
+}
+
+/// The postmaster of the server `client` is connected to, when it runs on this machine.
+pub fn postmaster_pid(client: &mut Client) -> Option<u32> {
+    let pid: i32 = client.query_one("SELECT pg_backend_pid()", &[]).ok()?.get(0);
+    let (ppid, _, _) = proc_ticks(pid as u32)?;
+    let comm = std::fs::read_to_string(format!("/proc/{ppid}/comm")).ok()?;
+    comm.trim().starts_with("postgres").then_some(ppid)
+}
+
+/// Measures how much CPU *other* processes used while we measured: the machine's busy time
+/// minus the server's and our own.
+pub struct CpuMeter {
+    postmaster: Option<u32>,
+    start: LoadInfo,
+    ours: u64,
+}
+
+impl CpuMeter {
+    pub fn start(postmaster: Option<u32>) -> Result<Self> {
+        Ok(CpuMeter { postmaster, start: probe::load_snapshot()?, ours: our_ticks(postmaster) })
+    }
+
+    /// Average CPUs used by other processes since `start` (NaN when the server is not local).
+    pub fn others_busy(&self) -> Result<f64> {
+        let now = probe::load_snapshot()?;
+        if self.postmaster.is_none() {
+            return Ok(f64::NAN);
+        }
+        let total = now.cpu_total_ticks.saturating_sub(self.start.cpu_total_ticks);
+        let busy = now.cpu_busy_ticks.saturating_sub(self.start.cpu_busy_ticks);
+        let ours = our_ticks(self.postmaster).saturating_sub(self.ours);
+        if total == 0 {
+            return Ok(0.0);
+        }
+        Ok((busy.saturating_sub(ours) as f64 / total as f64 * now.cpus as f64).max(0.0))
+    }
+}
+
+/// UTC date and time of a Unix timestamp, ISO 8601.
+pub fn iso_utc(unix: f64) -> String {
+    let secs = unix.max(0.0) as i64;
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+pub fn now_unix() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+}
+
+/// One statement to time in [`run_rounds`]: settings, SQL, how (`EXPLAIN` options, or
+/// `"client"` for the bare query timed by this client) and runs per round.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub gucs: Vec<(String, String)>,
+    pub sql: String,
+    pub options: &'static str,
+    pub per_round: usize,
+}
+
+/// What [`run_rounds`] measured: per job, its runs (raw, `ref_ms` set).
+#[derive(Debug, Clone, Default)]
+pub struct Rounds {
+    pub runs: Vec<Vec<Measured>>,
+    /// Every speed-reference time seen.
+    pub refs: Vec<f64>,
+    /// CPUs used by other processes in each kept round.
+    pub round_busy: Vec<f64>,
+    pub discarded: usize,
+    /// Rounds kept although loaded (after `reps` discarded ones).
+    pub loaded_kept: usize,
+    /// Busy CPUs of other processes before the first round, and the maximum seen.
+    pub busy_before: f64,
+    pub busy_max: f64,
+    pub load_before: LoadInfo,
+    pub quiet_before: bool,
+}
+
+/// Interleaved timed rounds (measuring.md): `reps` rounds, in each every job `per_round`
+/// times in a shuffled order (seeded), each run between two speed-reference runs. A round
+/// during which other processes used more than [`BUSY_LIMIT`] CPUs is discarded and run again
+/// once the machine is quiet (at most `reps` times; later loaded rounds are kept, flagged).
+/// `label` prefixes the progress lines on stderr.
+pub fn run_rounds(
+    client: &mut Client,
+    search_path: &str,
+    jobs: &[Job],
+    reps: usize,
+    wait: f64,
+    seed: u64,
+    label: &str,
+) -> Result<Rounds> {
+    let postmaster = postmaster_pid(client);
+    if postmaster.is_none() {
+        eprintln!("pqsim: warning: cannot see the server's processes: other load is judged from idle windows only");
+    }
+    let (busy0, load0, quiet0) = wait_quiet(wait)?;
+    let mut out = Rounds {
+        runs: vec![vec![]; jobs.len()],
+        busy_before: busy0,
+        busy_max: busy0,
+        load_before: load0,
+        quiet_before: quiet0,
+        ..Default::default()
+    };
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut rep = 0usize;
+    while rep < reps {
+        let mut order: Vec<usize> = vec![];
+        for (i, j) in jobs.iter().enumerate() {
+            order.extend(std::iter::repeat(i).take(j.per_round));
+        }
+        order.shuffle(&mut rng);
+        let t_round = Instant::now();
+        let meter = CpuMeter::start(postmaster)?;
+        let mut it = order.iter().map(|&i| (jobs[i].gucs.clone(), jobs[i].sql.clone(), jobs[i].options));
+        let (measured, refs) = measure_with_reference(client, search_path, &mut it)?;
+        let others = meter.others_busy()?;
+        let (idle_busy, _) = idle_window(1.0)?;
+        let b = if others.is_nan() { idle_busy } else { others };
+        let loaded = b > BUSY_LIMIT;
+        if loaded && out.discarded < reps {
+            out.discarded += 1;
+            eprintln!(
+                "{label}: round {} discarded: other processes used {b:.2} CPUs during it; waiting for quiet",
+                rep + 1
+            );
+            wait_quiet(wait)?;
+            continue;
+        }
+        if loaded {
+            out.loaded_kept += 1;
+        }
+        for (i, m) in order.iter().copied().zip(measured) {
+            out.runs[i].push(m);
+        }
+        out.refs.extend(refs);
+        out.busy_max = out.busy_max.max(b);
+        out.round_busy.push(b);
+        rep += 1;
+        eprintln!(
+            "{label}: round {rep}/{reps} in {:.1} s (other processes: {b:.2} CPUs{})",
+            t_round.elapsed().as_secs_f64(),
+            if loaded { ", LOADED: kept, flagged" } else { "" }
+        );
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(iso_utc(0.0), "1970-01-01T00:00:00Z");
+        assert_eq!(iso_utc(1_795_000_000.0), "2026-11-18T11:06:40Z");
+    }
+
+    #[test]
+    fn literals_are_quoted() {
+        assert_eq!(lit("it's"), "'it''s'");
+    }
+}

@@ -1,0 +1,678 @@
+//! Build the EXPLAIN ANALYZE tree of one simulated execution: node shapes from the plan,
+//! actuals from [`super::timing`], buffers from the model's page counts.
+
+use super::timing::{ms, Actual, Part, Timing, MS};
+use super::{r3, Buffers, Explain, HashInfo, PlanNode, SortSpace, WorkerActual};
+use crate::exec::compile::Breaker;
+use crate::exec::{Compiled, Env, Mode, ProcessResult, SimResult};
+use crate::model::*;
+use crate::planner::Costed;
+
+struct Ctx<'a> {
+    t: Timing<'a>,
+}
+
+fn node_type(n: &Node) -> (&'static str, bool) {
+    match n {
+        Node::SeqScan { parallel, .. } => ("Seq Scan", *parallel),
+        Node::IndexScan { parallel, .. } => ("Index Scan", *parallel),
+        Node::Aggregate { .. } => ("Aggregate", false),
+        Node::Sort { .. } => ("Sort", false),
+        Node::Limit { .. } => ("Limit", false),
+        Node::Gather { .. } => ("Gather", false),
+        Node::GatherMerge { .. } => ("Gather Merge", false),
+        Node::HashJoin { parallel, .. } => ("Hash Join", *parallel),
+        Node::NestedLoop { .. } => ("Nested Loop", false),
+    }
+}
+
+/// Output rows per tuple of the driving (outer-most) scan, for streaming nodes.
+fn stream_factor(n: &Node) -> f64 {
+    match n {
+        Node::SeqScan { filter, .. } | Node::IndexScan { filter, .. } => filter.as_ref().map_or(1.0, |f| f.selectivity),
+        Node::HashJoin { outer, rows_per_outer, .. } | Node::NestedLoop { outer, rows_per_outer, .. } => {
+            stream_factor(outer) * rows_per_outer
+        }
+        _ => 1.0,
+    }
+}
+
+/// Rows a participant's subtree `n` returns given the tuples it scanned.
+fn part_rows(n: &Node, p: &ProcessResult, bound: Option<f64>) -> f64 {
+    match n {
+        Node::SeqScan { .. } | Node::IndexScan { .. } | Node::HashJoin { .. } | Node::NestedLoop { .. } => {
+            let r = p.tuples_scanned * stream_factor(n);
+            bound.map_or(r, |b| r.min(b))
+        }
+        Node::Aggregate { groups, input, .. } => {
+            let inp = part_rows(input, p, None);
+            if inp > 0.0 {
+                groups.min(inp.max(1.0))
+            } else {
+                1.0_f64.min(*groups)
+            }
+        }
+        Node::Sort { input, .. } => {
+            let r = part_rows(input, p, None);
+            bound.map_or(r, |b| r.min(b))
+        }
+        Node::Limit { count, input } => part_rows(input, p, Some(*count)).min(*count),
+        Node::Gather { input, .. } | Node::GatherMerge { input, .. } => part_rows(input, p, bound),
+    }
+}
+
+fn breakers_below(n: &Node) -> usize {
+    match n {
+        Node::Sort { input, .. } | Node::Aggregate { input, .. } => 1 + breakers_below(input),
+        Node::Limit { input, .. } => breakers_below(input),
+        _ => 0,
+    }
+}
+
+/// "Plain" without groups, "Sorted" over sorted input, else "Hashed".
+fn agg_strategy(groups: f64, input: &Node) -> &'static str {
+    if groups <= 1.0 {
+        "Plain"
+    } else if matches!(input, Node::Sort { .. } | Node::GatherMerge { .. }) {
+        "Sorted"
+    } else {
+        "Hashed"
+    }
+}
+
+fn base_node(n: &Node, sc: &Scenario, parent_rel: Option<&'static str>) -> PlanNode {
+    let (ty, parallel) = node_type(n);
+    let mut o =
+        PlanNode { node_type: ty, parallel_aware: parallel, parent_relationship: parent_rel, ..Default::default() };
+    if let Node::Aggregate { mode, groups, input, .. } = n {
+        o.strategy = Some(agg_strategy(*groups, input));
+        o.partial_mode = Some(match mode {
+            AggMode::Simple => "Simple",
+            AggMode::Partial => "Partial",
+            AggMode::Finalize => "Finalize",
+        });
+    }
+    o.async_capable = Some(false);
+    match n {
+        Node::SeqScan { table, .. } | Node::IndexScan { table, .. } => {
+            o.relation_name = Some(sc.tables[*table].name.clone());
+            o.alias = Some(sc.tables[*table].name.clone());
+        }
+        Node::HashJoin { join_type, .. } | Node::NestedLoop { join_type, .. } => {
+            o.join_type = Some(join_type.name().to_string());
+        }
+        _ => {}
+    }
+    o.plan_width = Some(n.width().round() as i64);
+    o
+}
+
+/// EXPLAIN's per-loop averages of the participants' actuals.
+fn put_actual(o: &mut PlanNode, acts: &[Actual]) {
+    let loops = acts.len().max(1) as f64;
+    let s = acts.iter().map(|a| a.startup).sum::<f64>() / loops;
+    let t = acts.iter().map(|a| a.total).sum::<f64>() / loops;
+    let rows = acts.iter().map(|a| a.rows).sum::<f64>() / loops;
+    o.actual_startup_time = Some(r3(s));
+    o.actual_total_time = Some(r3(t.max(s)));
+    o.actual_rows = rows.round() as i64;
+    o.actual_loops = acts.len() as i64;
+}
+
+fn worker_entries(parts: &[Part], acts: &[Actual]) -> Vec<WorkerActual> {
+    parts
+        .iter()
+        .zip(acts)
+        .filter_map(|(p, a)| {
+            p.p.worker_number.map(|w| WorkerActual {
+                worker_number: w,
+                actual_startup_time: r3(a.startup),
+                actual_total_time: r3(a.total.max(a.startup)),
+                actual_rows: a.rows.round() as i64,
+                actual_loops: 1,
+                sort_space: None,
+            })
+        })
+        .collect()
+}
+
+impl<'a> Ctx<'a> {
+    fn sc(&self) -> &Scenario {
+        self.t.sc
+    }
+
+    /// The processes that ran the pipeline below the Gather (or the serial plan).
+    fn parts(&self) -> Vec<Part<'a>> {
+        let r = self.t.r;
+        let gather = self.t.c.mode != Mode::Serial && r.subplan_gather.is_none();
+        let procs: Vec<&ProcessResult> = if r.subplan_gather.is_some() {
+            vec![&r.processes[0]]
+        } else {
+            r.processes.iter().filter(|p| p.participated).collect()
+        };
+        procs
+            .into_iter()
+            .map(|p| Part {
+                p,
+                is_worker: p.is_worker,
+                leader_in_gather: gather && !p.is_worker,
+                t0: p.ms.plan_start.map_or(0.0, ms),
+            })
+            .collect()
+    }
+
+    fn bound(&self) -> Option<f64> {
+        self.t.c.worker.bound
+    }
+
+    /// Shared-buffer pages of a scan of `table` by all participants: (hit, read).
+    fn pages(&self, table: usize, pages: f64) -> Buffers {
+        let t = &self.sc().tables[table];
+        let hit_frac = match self.t.env.hw.cache {
+            CacheState::Hot => {
+                let sb = self.sc().settings.num("shared_buffers");
+                if t.pages <= 0.0 {
+                    1.0
+                } else {
+                    (0.9 * sb / t.pages).min(1.0)
+                }
+            }
+            _ => 0.0,
+        };
+        let hit = (pages * hit_frac).round();
+        Buffers { shared_hit: hit as u64, shared_read: (pages.round() - hit).max(0.0) as u64, ..Default::default() }
+    }
+
+    fn scan_buffers(&self, n: &Node, table: usize, parts: &[Part]) -> Buffers {
+        let pages: f64 = parts.iter().map(|p| p.p.pages_scanned).sum();
+        let _ = n;
+        self.pages(table, pages)
+    }
+}
+
+/// Build a node of the participants' pipeline rooted at `root`.
+fn below_node(ctx: &Ctx, root: &Node, n: &Node, parent_rel: Option<&'static str>) -> PlanNode {
+    let mut o = base_node(n, ctx.sc(), parent_rel);
+    let parts = ctx.parts();
+    let nb = ctx.t.pipeline_breakers(parts.first().unwrap_or(&fallback_part(ctx))).len();
+    let acts: Vec<Actual> = parts.iter().map(|part| node_actual(ctx, root, n, part, nb)).collect();
+    put_actual(&mut o, &acts);
+    let mut plans = vec![];
+    let mut worker_sorts = vec![];
+    let mut buffers = Buffers::default();
+    match n {
+        Node::SeqScan { filter, table, .. } | Node::IndexScan { filter, table, .. } => {
+            if let Some(f) = filter {
+                if !f.text.is_empty() {
+                    o.filter = Some(f.text.clone());
+                }
+                let loops = acts.len().max(1) as f64;
+                let scanned: f64 = parts.iter().map(|p| p.p.tuples_scanned).sum::<f64>() / loops;
+                let rows = acts.iter().map(|a| a.rows).sum::<f64>() / loops;
+                o.rows_removed_by_filter = Some((scanned - rows).max(0.0).round() as i64);
+            }
+            buffers = ctx.scan_buffers(n, *table, &parts);
+            if let Some(sp) = filter.as_ref().and_then(|f| f.subplan.as_ref()) {
+                let sub = match ctx.t.r.subplan_gather.as_ref() {
+                    Some(g) => subplan_gather(ctx, sp, g),
+                    None => subplan_serial(ctx, root, n, sp, &parts),
+                };
+                if let Some(b) = &sub.buffers {
+                    buffers.add(b);
+                }
+                plans.push(sub);
+            }
+        }
+        Node::HashJoin { outer, .. } => {
+            if let Node::HashJoin { cond, .. } = n {
+                if !cond.is_empty() {
+                    o.hash_cond = Some(cond.clone());
+                }
+            }
+            let out = below_node(ctx, root, outer, Some("Outer"));
+            let hash = hash_node(ctx, root, n, &parts);
+            for c in [&out, &hash] {
+                if let Some(b) = &c.buffers {
+                    buffers.add(b);
+                }
+            }
+            plans.push(out);
+            plans.push(hash);
+        }
+        Node::NestedLoop { outer, inner_table, cond, rows_per_outer, .. } => {
+            let out = below_node(ctx, root, outer, Some("Outer"));
+            let t = &ctx.sc().tables[*inner_table];
+            let outer_rows: f64 = parts.iter().map(|p| p.p.tuples_scanned * stream_factor(outer)).sum::<f64>();
+            let inner_time: f64 = parts
+                .iter()
+                .zip(&acts)
+                .map(|(part, a)| {
+                    let o = node_actual(ctx, root, outer, part, nb);
+                    (a.total - o.total).max(0.0)
+                })
+                .sum();
+            let per_loop = if outer_rows >= 1.0 { inner_time / outer_rows } else { 0.0 };
+            let inner_pages = outer_rows * rows_per_outer.max(1.0);
+            let mut inner = PlanNode {
+                node_type: "Index Scan",
+                parent_relationship: Some("Inner"),
+                parallel_aware: false,
+                async_capable: Some(false),
+                relation_name: Some(t.name.clone()),
+                alias: Some(t.name.clone()),
+                plan_width: Some(t.width.round() as i64),
+                actual_startup_time: Some(r3(per_loop / (rows_per_outer + 1.0))),
+                actual_total_time: Some(r3(per_loop)),
+                actual_rows: rows_per_outer.round() as i64,
+                actual_loops: outer_rows.round() as i64,
+                index_cond: Some(cond.clone()),
+                buffers: Some(ctx.pages(*inner_table, inner_pages)),
+                ..Default::default()
+            };
+            if inner.actual_loops == 0 {
+                inner.actual_startup_time = None;
+                inner.actual_total_time = None;
+            }
+            for c in [&out, &inner] {
+                if let Some(b) = &c.buffers {
+                    buffers.add(b);
+                }
+            }
+            plans.push(out);
+            plans.push(inner);
+        }
+        Node::Sort { input, keys } => {
+            o.sort_key = Some(keys.clone());
+            if let Some((node, ws, temp)) = sort_spaces(ctx, input, &parts) {
+                o.sort_space = Some(node);
+                worker_sorts = ws;
+                buffers.temp_read += temp;
+                buffers.temp_written += temp;
+            }
+            let c = below_node(ctx, root, input, Some("Outer"));
+            if let Some(b) = &c.buffers {
+                buffers.add(b);
+            }
+            plans.push(c);
+        }
+        Node::Aggregate { input, .. }
+        | Node::Limit { input, .. }
+        | Node::Gather { input, .. }
+        | Node::GatherMerge { input, .. } => {
+            let c = below_node(ctx, root, input, Some("Outer"));
+            if let Some(b) = &c.buffers {
+                buffers.add(b);
+            }
+            plans.push(c);
+        }
+    }
+    o.workers = worker_entries(&parts, &acts);
+    // PostgreSQL lists each worker's Sort Method inside its "Workers" entry.
+    for w in o.workers.iter_mut() {
+        w.sort_space = worker_sorts.iter().find(|(n, _)| *n == w.worker_number).map(|(_, s)| s.clone());
+    }
+    o.buffers = Some(buffers);
+    o.plans = plans;
+    o
+}
+
+fn fallback_part<'a>(ctx: &Ctx<'a>) -> Part<'a> {
+    let p = &ctx.t.r.processes[0];
+    Part { p, is_worker: false, leader_in_gather: false, t0: 0.0 }
+}
+
+/// One participant's actuals of node `n` of the pipeline rooted at `root` with `nb` breakers.
+fn node_actual(ctx: &Ctx, root: &Node, n: &Node, part: &Part, nb: usize) -> Actual {
+    let rows = part_rows(n, part.p, ctx.bound());
+    match n {
+        Node::SeqScan { .. } | Node::IndexScan { .. } | Node::HashJoin { .. } | Node::NestedLoop { .. } => {
+            ctx.t.streaming(root, n, part, rows)
+        }
+        Node::Sort { .. } | Node::Aggregate { .. } => {
+            let j = breakers_below(n).saturating_sub(1);
+            ctx.t.breaker(j, j + 1 >= nb, part, rows)
+        }
+        Node::Limit { input, .. } | Node::Gather { input, .. } | Node::GatherMerge { input, .. } => {
+            Actual { rows, ..node_actual(ctx, root, input, part, nb) }
+        }
+    }
+}
+
+/// The Hash node of a Hash Join and its input, run inside the join's first call.
+fn hash_node(ctx: &Ctx, root: &Node, hj: &Node, parts: &[Part]) -> PlanNode {
+    let Node::HashJoin { inner, parallel, .. } = hj else { unreachable!("hash_node of a Hash Join") };
+    let mut acts = vec![];
+    let mut in_acts = vec![];
+    for part in parts {
+        let (a, share) = ctx.t.hash(root, hj, part);
+        let sel = match inner.as_ref() {
+            Node::SeqScan { filter, .. } | Node::IndexScan { filter, .. } => {
+                filter.as_ref().map_or(1.0, |f| f.selectivity)
+            }
+            _ => 1.0,
+        };
+        let in_total = a.total * share;
+        let in_rows = a.rows * sel;
+        in_acts.push(Actual { startup: in_total * (1.0 / in_rows.max(1.0)).min(1.0), total: in_total, rows: in_rows });
+        acts.push(Actual { rows: in_rows, ..a });
+    }
+    let mut h = PlanNode {
+        node_type: "Hash",
+        parent_relationship: Some("Inner"),
+        parallel_aware: *parallel,
+        async_capable: Some(false),
+        plan_width: Some(inner.width().round() as i64),
+        ..Default::default()
+    };
+    put_actual(&mut h, &acts);
+    h.workers = worker_entries(parts, &acts);
+    let mut child = base_node(inner, ctx.sc(), Some("Outer"));
+    put_actual(&mut child, &in_acts);
+    child.workers = worker_entries(parts, &in_acts);
+    let mut buffers = Buffers::default();
+    if let Node::SeqScan { table, filter, .. } | Node::IndexScan { table, filter, .. } = inner.as_ref() {
+        if let Some(f) = filter {
+            if !f.text.is_empty() {
+                child.filter = Some(f.text.clone());
+            }
+            let loops = in_acts.len().max(1) as f64;
+            let scanned: f64 = acts.iter().map(|a| a.rows).sum::<f64>() / loops / f.selectivity.max(1e-12);
+            let rows = in_acts.iter().map(|a| a.rows).sum::<f64>() / loops;
+            child.rows_removed_by_filter = Some((scanned - rows).max(0.0).round() as i64);
+        }
+        let t = &ctx.sc().tables[*table];
+        let tuples: f64 = parts.iter().map(|p| ctx.t.hash(root, hj, p).0.rows).sum();
+        let pages = if t.rows > 0.0 { tuples / t.rows * t.pages } else { 0.0 };
+        buffers = ctx.pages(*table, pages);
+    }
+    child.buffers = Some(buffers.clone());
+    // Batches and memory from PostgreSQL's sizing rule for the inner rows.
+    let rows: f64 =
+        in_acts.iter().map(|a| a.rows).sum::<f64>() / if *parallel { 1.0 } else { in_acts.len().max(1) as f64 };
+    h.hash = Some(hash_info(ctx, rows, inner.width(), *parallel));
+    if let Some(hi) = &h.hash {
+        if hi.batches > 1 {
+            let temp = (rows * (inner.width() + 16.0) / BLCKSZ).ceil() as u64;
+            buffers.temp_written += temp;
+            buffers.temp_read += temp;
+        }
+    }
+    h.buffers = Some(buffers);
+    h.plans = vec![child];
+    h
+}
+
+/// Hash Buckets / Batches / Peak Memory as `ExecChooseHashTableSize` would size them.
+fn hash_info(ctx: &Ctx, rows: f64, width: f64, parallel: bool) -> HashInfo {
+    let tuple = 16.0 + maxalign(width) + 8.0;
+    let participants = if parallel { f64::from(ctx.t.c.workers_planned) + 1.0 } else { 1.0 };
+    let mem = ctx.sc().settings.hash_mem_bytes() * participants;
+    let bytes = rows.max(1.0) * tuple;
+    let batches = if bytes <= mem { 1.0 } else { 2f64.powf((bytes / mem).log2().ceil()) };
+    let per_batch = (rows / batches).max(1.0);
+    let buckets = 2f64.powf(per_batch.log2().ceil()).clamp(1024.0, 1_073_741_824.0);
+    let peak = (per_batch * tuple + buckets * 8.0) / 1024.0;
+    HashInfo {
+        buckets: buckets as u64,
+        original_buckets: buckets as u64,
+        batches: batches as u64,
+        original_batches: batches as u64,
+        peak_memory_kb: peak.ceil() as u64,
+    }
+}
+
+/// `SubPlan 1 -> Gather -> Parallel Seq Scan`: the subquery's own parallel plan, run inside
+/// the main scan's first qual check.
+fn subplan_gather(ctx: &Ctx, sp: &SubPlan, g: &crate::exec::sim::SubPlanGather) -> PlanNode {
+    let t = &ctx.sc().tables[sp.table];
+    let r = ctx.t.r;
+    let mut procs: Vec<&ProcessResult> = vec![];
+    if g.leader.participated {
+        procs.push(&g.leader);
+    }
+    procs.extend(r.processes.iter().skip(1).filter(|p| p.participated));
+    let scan_ns = crate::exec::instrument::streaming_ns_per_tuple(&ctx.t.c.worker);
+    let sel = if t.rows > 0.0 { sp.rows / t.rows } else { 0.0 };
+    let send = ctx.t.env.hw.costs.tuple_send_ns / ctx.t.env.hw.cpu_speed;
+    let parts: Vec<Part> = procs
+        .iter()
+        .map(|p| Part {
+            p,
+            is_worker: p.is_worker,
+            leader_in_gather: !p.is_worker,
+            t0: p.ms.plan_start.map_or(0.0, ms),
+        })
+        .collect();
+    let acts: Vec<Actual> = parts
+        .iter()
+        .map(|part| {
+            let p = part.p;
+            let rows = p.tuples_scanned * sel;
+            let total = if part.leader_in_gather {
+                p.tuples_scanned * scan_ns / MS
+            } else {
+                let start = p.ms.first_tuple.map_or(part.t0, ms);
+                let end = p.ms.scan_end.or(p.ms.done).map_or(start, ms);
+                let span = (end - start - p.ms.send_wait_at_scan_end / MS).max(0.0);
+                span * scan_ns / (scan_ns + sel * send).max(1e-12)
+            };
+            Actual { startup: total * (1.0 / rows.max(1.0)).min(1.0), total, rows }
+        })
+        .collect();
+    let mut scan = PlanNode {
+        node_type: "Seq Scan",
+        parent_relationship: Some("Outer"),
+        parallel_aware: true,
+        async_capable: Some(false),
+        relation_name: Some(t.name.clone()),
+        alias: Some(t.name.clone()),
+        plan_width: Some(sp.width.round() as i64),
+        ..Default::default()
+    };
+    put_actual(&mut scan, &acts);
+    scan.workers = worker_entries(&parts, &acts);
+    let pages: f64 = procs.iter().map(|p| p.pages_scanned).sum();
+    scan.buffers = Some(ctx.pages(sp.table, pages));
+    // The SubPlan is first called by the outer scan's first qual check, at the start.
+    let t0 = 0.0;
+    // The hash table insert of each row happens in the SubPlan, outside the Gather.
+    let insert = g.gather_rows * ctx.t.env.hw.costs.hash_build_ns / ctx.t.env.hw.cpu_speed / MS;
+    let startup = g.first_row.map_or(0.0, |x| ms(x) - t0).max(0.0);
+    let total = (g.end.map_or(0.0, |x| ms(x) - t0) - insert).max(startup);
+    PlanNode {
+        node_type: "Gather",
+        parent_relationship: Some("SubPlan"),
+        subplan_name: Some("SubPlan 1".into()),
+        parallel_aware: false,
+        async_capable: Some(false),
+        plan_width: Some(sp.width.round() as i64),
+        actual_startup_time: Some(r3(startup)),
+        actual_total_time: Some(r3(total)),
+        actual_rows: g.gather_rows.round() as i64,
+        actual_loops: 1,
+        workers_planned: Some(sp.gather_workers.unwrap_or(0)),
+        workers_launched: Some(r.workers_launched),
+        single_copy: Some(false),
+        buffers: scan.buffers.clone(),
+        plans: vec![scan],
+        ..Default::default()
+    }
+}
+
+/// `SubPlan 1 -> Seq Scan`: the serial subquery, built once per participant inside the outer
+/// scan's first qual check.
+fn subplan_serial(ctx: &Ctx, root: &Node, owner: &Node, sp: &SubPlan, parts: &[Part]) -> PlanNode {
+    let t = &ctx.sc().tables[sp.table];
+    let mut s = PlanNode {
+        node_type: "Seq Scan",
+        parent_relationship: Some("SubPlan"),
+        subplan_name: Some("SubPlan 1".into()),
+        parallel_aware: false,
+        async_capable: Some(false),
+        relation_name: Some(t.name.clone()),
+        alias: Some(t.name.clone()),
+        plan_width: Some(sp.width.round() as i64),
+        ..Default::default()
+    };
+    let acts: Vec<Actual> = parts
+        .iter()
+        .filter_map(|part| ctx.t.build_of(root, owner, part))
+        .map(|(span, rows): (f64, f64)| Actual { startup: span * (1.0 / rows.max(1.0)).min(1.0), total: span, rows })
+        .collect();
+    put_actual(&mut s, &acts);
+    s.workers = worker_entries(parts, &acts);
+    s.buffers = Some(ctx.pages(sp.table, t.pages * acts.len() as f64));
+    s
+}
+
+/// A Sort's method for the node, per worker, and the temp blocks it wrote.
+type SortSpaces = (SortSpace, Vec<(u32, SortSpace)>, u64);
+
+/// Sort Method of the node (first participant) and of each worker, and temp blocks written.
+fn sort_spaces(ctx: &Ctx, input: &Node, parts: &[Part]) -> Option<SortSpaces> {
+    let b = ctx.t.c.worker.breakers.iter().find(|b| matches!(b, Breaker::Sort { .. }))?;
+    let mut node = None;
+    let mut workers = vec![];
+    let mut temp = 0;
+    for part in parts {
+        let n = part_rows(input, part.p, None);
+        let (m, kb, ty) = crate::exec::compile::sort_method(&ctx.sc().settings, b, n);
+        let s = SortSpace { method: m, space_kb: kb as i64, space_type: ty };
+        if ty == "Disk" {
+            temp += (kb / 8.0).ceil() as u64;
+        }
+        if node.is_none() {
+            node = Some(s.clone());
+        }
+        if let Some(w) = part.p.worker_number {
+            workers.push((w, s));
+        }
+    }
+    node.map(|n| (n, workers, temp))
+}
+
+/// A node at or above the Gather, run by the leader alone. `chain_work` is the leader's own
+/// work (ms) of the nodes above this one: they run outside it.
+fn above_node(ctx: &Ctx, n: &Node, parent_rel: Option<&'static str>, above_ms: f64) -> PlanNode {
+    let r = ctx.t.r;
+    let mut o = base_node(n, ctx.sc(), parent_rel);
+    let end = ms(r.wall);
+    let w = ctx.t.top_work();
+    let top_start = ctx.t.top_start(&w);
+    o.actual_loops = 1;
+    match n {
+        Node::Gather { workers, input, .. } | Node::GatherMerge { workers, input } => {
+            // Operators above run on each row between the Gather's calls.
+            let per_row = ctx.t.c.consumer.per_row_ns * r.gather_rows / MS;
+            let startup = r.gather_first_row.map_or(0.0, ms);
+            let total = (top_start - per_row).min(end - above_ms).max(startup);
+            o.actual_startup_time = Some(r3(startup));
+            o.actual_total_time = Some(r3(total));
+            o.actual_rows = r.gather_rows.round() as i64;
+            o.workers_planned = Some(workers.unwrap_or(0));
+            o.workers_launched = Some(r.workers_launched);
+            if let Node::Gather { single_copy, .. } = n {
+                o.single_copy = Some(*single_copy);
+            }
+            let child = below_node(ctx, input, input, Some("Outer"));
+            o.buffers = child.buffers.clone();
+            o.plans = vec![child];
+        }
+        _ => {
+            let rows_out = match n {
+                Node::Limit { count, .. } => r.result_rows.min(*count),
+                _ => r.result_rows.max(if matches!(n, Node::Aggregate { .. }) { 1.0 } else { 0.0 }),
+            };
+            // This node's own work: its breaker's input rows, finishing and (at the top) output.
+            let (own, startup) = match n {
+                Node::Sort { .. } | Node::Aggregate { .. } => {
+                    let i = breakers_above_gather(n).saturating_sub(1);
+                    let finish_end = top_start + w.finish_ns.iter().take(i + 1).sum::<f64>() / MS;
+                    let input_rows = if i == 0 {
+                        ctx.t.c.consumer.per_row_ns * r.gather_rows
+                    } else {
+                        ctx.t.c.consumer.breaker_row_ns.get(i - 1).copied().unwrap_or(0.0)
+                            * w.rows_in.get(i).copied().unwrap_or(0.0)
+                    };
+                    let mut own = input_rows + w.finish_ns.get(i).copied().unwrap_or(0.0);
+                    if i + 1 == w.finish_ns.len() {
+                        own += w.emit_ns;
+                    }
+                    (own / MS, Some(finish_end))
+                }
+                _ => (0.0, None),
+            };
+            let child = above_node(ctx, n.children()[0], Some("Outer"), above_ms + own);
+            let startup = startup.unwrap_or_else(|| child.actual_startup_time.unwrap_or(0.0));
+            let total = (end - above_ms).max(startup);
+            o.actual_startup_time = Some(r3(startup.min(total)));
+            o.actual_total_time = Some(r3(total));
+            o.actual_rows = rows_out.round() as i64;
+            if let Node::Sort { keys, .. } = n {
+                o.sort_key = Some(keys.clone());
+            }
+            o.buffers = child.buffers.clone();
+            o.plans = vec![child];
+        }
+    }
+    o
+}
+
+/// Breakers between `n` (included) and the Gather below it.
+fn breakers_above_gather(n: &Node) -> usize {
+    match n {
+        Node::Sort { input, .. } | Node::Aggregate { input, .. } => 1 + breakers_above_gather(input),
+        Node::Limit { input, .. } => breakers_above_gather(input),
+        _ => 0,
+    }
+}
+
+/// The planner's estimates on the node and its children, position by position (the costed
+/// plan has EXPLAIN's shape): "Startup Cost", "Total Cost", "Plan Rows", "Plan Width", and the
+/// planner's aggregate Strategy, so that `plan` and `run` agree.
+fn attach_costs(o: &mut PlanNode, c: &Costed) {
+    if c.node_type != o.node_type {
+        return;
+    }
+    let r2 = |x: f64| (x * 100.0).round() / 100.0;
+    o.startup_cost = Some(r2(c.startup));
+    o.total_cost = Some(r2(c.total));
+    o.plan_rows = Some(c.rows.max(0.0).round() as u64);
+    o.plan_width = Some(c.width.round() as i64);
+    if let Some((_, s)) = c.details.iter().find(|(k, _)| *k == "Strategy") {
+        o.strategy = match s.as_str() {
+            "Plain" => Some("Plain"),
+            "Sorted" => Some("Sorted"),
+            "Hashed" => Some("Hashed"),
+            "Mixed" => Some("Mixed"),
+            _ => o.strategy,
+        };
+    }
+    for (child, cc) in o.plans.iter_mut().zip(&c.children) {
+        attach_costs(child, cc);
+    }
+}
+
+/// The `EXPLAIN (ANALYZE, BUFFERS)` document of one simulated execution; `costed`: the
+/// planner's estimates for the same plan.
+pub fn explain(
+    sc: &Scenario,
+    hw: &Hardware,
+    plan: &Node,
+    costed: Option<&Costed>,
+    c: &Compiled,
+    r: &SimResult,
+) -> Explain {
+    let env =
+        Env { tables: &sc.tables, settings: &sc.settings, hw, output: sc.output, workers_planned: c.workers_planned };
+    let ctx = Ctx { t: Timing { sc, env, c, r } };
+    let mut root = if plan.find_gather().is_some() {
+        above_node(&ctx, plan, None, 0.0)
+    } else {
+        below_node(&ctx, plan, plan, None)
+    };
+    if let Some(cp) = costed {
+        attach_costs(&mut root, cp);
+    }
+    Explain { plan: root, triggers: vec![], execution_time: r3(ms(r.wall)) }
+}

@@ -1,0 +1,136 @@
+//! The validation's Markdown report.
+
+use super::{Options, Outcome};
+use crate::analysis::robust::median;
+use crate::pg::protocol::{iso_utc, SPEEDREF_SQL};
+use std::fmt::Write as _;
+
+fn f1(x: Option<f64>) -> String {
+    x.map(|v| format!("{v:.1}")).unwrap_or_else(|| "–".into())
+}
+
+fn f2(x: Option<f64>) -> String {
+    x.map(|v| format!("{v:.2}")).unwrap_or_else(|| "–".into())
+}
+
+/// The report: how it was produced, the summary, every point.
+pub fn markdown(o: &Options, out: &Outcome) -> String {
+    let (rep, hw, version, r) = (&out.report, &out.hw, &out.version, &out.rows);
+    let (started, load_before, load_after) = (out.started_unix, out.load_before, out.load_after);
+    let (round_busy, secs) = (&out.round_busy, out.secs);
+    let mut s = String::new();
+    let _ = writeln!(s, "# pqsim vs PostgreSQL {version}: validation at scale `{}`\n", o.scale.name());
+    let _ = writeln!(s, "Produced by `{}` on {} ({:.0} s).\n", o.command, iso_utc(started), secs);
+    let _ = writeln!(
+        s,
+        "- Data: `t` {} rows (id int4, val int4, md5 text; parallel_workers = 4), `dim` {} rows, `user_session_history` {} rows (parallel_workers = 4), `session_product_list` {} rows (parallel_workers = 0), VACUUM ANALYZE, warm (OS page cache).",
+        r.t, r.dim, r.ush, r.spl
+    );
+    let _ = writeln!(
+        s,
+        "- Predicted: `EXPLAIN (VERBOSE, SETTINGS, FORMAT JSON)` (no ANALYZE) → `pqsim import` (with pg_class row/page counts) → simulated on profile `{}` ({}), median of 5 replications.",
+        hw.name,
+        o.profile_path.display()
+    );
+    let _ = writeln!(
+        s,
+        "- Measured: `EXPLAIN (ANALYZE, TIMING OFF)` Execution Time, median of {} runs per point, all points shuffled in each round; one warm-up run each. Every point sets parallel_setup_cost = 0, parallel_tuple_cost = 0, max_parallel_workers_per_gather = W and parallel_leader_participation.",
+        o.reps
+    );
+    let _ = writeln!(
+        s,
+        "- Load: loadavg {load_before:.2} before, {load_after:.2} after; CPUs used by other processes per round: [{}]; rounds discarded for load: {}; loaded rounds kept: {}.",
+        round_busy.iter().map(|v| format!("{v:.2}")).collect::<Vec<_>>().join(", "),
+        rep.rounds_discarded,
+        rep.loaded_rounds_kept
+    );
+    let _ = writeln!(
+        s,
+        "- Machine speed: `{SPEEDREF_SQL}` (a serial scan of a 300,000-row table in shared buffers) runs before and after every measured run; each run is rescaled by reference / (before + after)/2 with the reference = {}. Reference times seen: 10th percentile {:.2} ms, median {:.2} ms, 90th percentile {:.2} ms. Raw (not rescaled) medians and errors are reported too.",
+        rep.speed_reference_source, rep.speed_seen_ms.0, rep.speed_seen_ms.1, rep.speed_seen_ms.2
+    );
+    let _ = writeln!(s, "- \"noisy\": robust CV of the point's rescaled runs above 10%.\n");
+    let _ = writeln!(s, "## Summary\n");
+    let _ = writeln!(s, "| | median | p90 |");
+    let _ = writeln!(s, "|---|---:|---:|");
+    let _ = writeln!(
+        s,
+        "| abs. error of predicted time (measured rescaled to the profile's machine speed) | {:.1}% | {:.1}% |",
+        rep.median_abs_error_pct, rep.p90_abs_error_pct
+    );
+    let _ = writeln!(
+        s,
+        "| abs. error of predicted time (raw measured) | {:.1}% | {:.1}% |",
+        rep.median_abs_raw_error_pct, rep.p90_abs_raw_error_pct
+    );
+    let _ = writeln!(
+        s,
+        "| abs. error of speedup (W vs W = 0) | {:.1}% | {:.1}% |\n",
+        rep.median_abs_speedup_error_pct, rep.p90_abs_speedup_error_pct
+    );
+    let _ = writeln!(
+        s,
+        "| case | median abs. error | median signed error | median signed error, raw | median abs. speedup error |"
+    );
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|");
+    let mut ids: Vec<&str> = vec![];
+    for p in &rep.points {
+        if !ids.contains(&p.case.as_str()) {
+            ids.push(&p.case);
+        }
+    }
+    for id in ids {
+        let e: Vec<f64> = rep.points.iter().filter(|p| p.case == id).filter_map(|p| p.error_pct).collect();
+        let sp: Vec<f64> =
+            rep.points.iter().filter(|p| p.case == id).filter_map(|p| p.speedup_error_pct.map(f64::abs)).collect();
+        let raw: Vec<f64> = rep.points.iter().filter(|p| p.case == id).filter_map(|p| p.raw_error_pct).collect();
+        let _ = writeln!(
+            s,
+            "| {id} | {:.1}% | {:+.1}% | {:+.1}% | {} |",
+            median(&e.iter().map(|v| v.abs()).collect::<Vec<_>>()),
+            median(&e),
+            median(&raw),
+            if sp.is_empty() { "–".into() } else { format!("{:.1}%", median(&sp)) }
+        );
+    }
+    points_table(&mut s, rep);
+    s
+}
+
+fn points_table(s: &mut String, rep: &super::Report) {
+    let _ = writeln!(s, "\n## All points\n");
+    let _ = writeln!(
+        s,
+        "| case | W | leader | launched | measured ms (CV) | raw ms (CV) | predicted ms | error | raw error | speedup meas. | speedup pred. | speedup error | plan | flags |"
+    );
+    let _ = writeln!(s, "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|");
+    for p in &rep.points {
+        let mut flags = vec![];
+        if p.noisy {
+            flags.push("noisy".to_string());
+        }
+        if !p.note.is_empty() {
+            flags.push(p.note.replace('|', "/"));
+        }
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {:.1} ({:.0}%) | {:.1} ({:.0}%) | {} | {} | {} | {} | {} | {} | {} | {} |",
+            p.case,
+            p.workers,
+            if p.leader { "on" } else { "off" },
+            p.workers_launched_min.map(|v| v.to_string()).unwrap_or_else(|| "–".into()),
+            p.measured_ms,
+            100.0 * p.measured_cv,
+            p.measured_raw_ms,
+            100.0 * p.measured_raw_cv,
+            f1(p.predicted_ms),
+            p.error_pct.map(|v| format!("{v:+.1}%")).unwrap_or_else(|| "–".into()),
+            p.raw_error_pct.map(|v| format!("{v:+.1}%")).unwrap_or_else(|| "–".into()),
+            f2(p.speedup_measured),
+            f2(p.speedup_predicted),
+            p.speedup_error_pct.map(|v| format!("{v:+.1}%")).unwrap_or_else(|| "–".into()),
+            p.plan,
+            flags.join("; ")
+        );
+    }
+}

@@ -1,0 +1,370 @@
+//! `pqsim validate`'s procedure: hold the model against a real PostgreSQL 15.
+//!
+//! Starts a throwaway server, loads the reference table `t`, a dimension table and the seed
+//! query's two tables (reduced), then for every case of a grid (query × workers 0..4 × leader
+//! participation on/off): captures `EXPLAIN (VERBOSE, SETTINGS, FORMAT JSON)` (no ANALYZE),
+//! imports it, predicts its time with the simulator on a calibrated profile (fitted on
+//! `calibrate`'s own probe tables, never on these queries), and measures the real
+//! `EXPLAIN (ANALYZE, TIMING OFF)` Execution Time (median of interleaved runs). The caller
+//! (commands/validate.rs) writes predicted vs measured, errors and speedup errors as CSV and
+//! Markdown ([`markdown`]).
+
+pub mod markdown;
+pub mod workload;
+
+use crate::analysis::robust::{median, quantile, robust_cv};
+use crate::calibration::model_ms;
+use crate::error::Result;
+use crate::import::{import_plan, ImportOptions};
+use crate::model::Hardware;
+use crate::pg::protocol::{self, apply_gucs, explain_measure, Job, Measured, Rounds};
+use crate::pg::{probe, ExplainNode, LoadInfo, PgError, TableStats, ThrowawayServer};
+use postgres::Client;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::Instant;
+pub use workload::{cases, Case, Rows, Scale};
+
+pub struct Options {
+    pub scale: Scale,
+    pub profile_path: PathBuf,
+    pub output: PathBuf,
+    pub reps: usize,
+    pub wait_quiet: f64,
+    /// The command line that produced the report (for the Markdown).
+    pub command: String,
+}
+
+/// One grid point's outcome.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Point {
+    pub case: String,
+    pub workers: u32,
+    pub leader: bool,
+    pub plan: String,
+    pub workers_planned: u32,
+    pub workers_launched_min: Option<u32>,
+    pub predicted_ms: Option<f64>,
+    /// Median of the runs rescaled to the profile's machine speed (speed reference).
+    pub measured_ms: f64,
+    pub measured_cv: f64,
+    /// Median of the raw Execution Times.
+    pub measured_raw_ms: f64,
+    pub measured_raw_cv: f64,
+    pub runs: usize,
+    /// (predicted − measured) / measured, against the speed-rescaled measurement.
+    pub error_pct: Option<f64>,
+    /// The same against the raw measurement.
+    pub raw_error_pct: Option<f64>,
+    pub speedup_measured: Option<f64>,
+    pub speedup_predicted: Option<f64>,
+    pub speedup_error_pct: Option<f64>,
+    pub noisy: bool,
+    pub note: String,
+}
+
+pub struct Report {
+    pub points: Vec<Point>,
+    pub median_abs_error_pct: f64,
+    pub p90_abs_error_pct: f64,
+    pub median_abs_raw_error_pct: f64,
+    pub p90_abs_raw_error_pct: f64,
+    /// Speed reference the measurements were rescaled to, and where it came from.
+    pub speed_reference_ms: f64,
+    pub speed_reference_source: String,
+    /// Reference times seen during the validation: 10th percentile, median, 90th percentile.
+    pub speed_seen_ms: (f64, f64, f64),
+    pub median_abs_speedup_error_pct: f64,
+    pub p90_abs_speedup_error_pct: f64,
+    /// Where the caller wrote the CSV and the Markdown (empty until it did).
+    pub csv_path: PathBuf,
+    pub md_path: PathBuf,
+    pub loaded_rounds_kept: usize,
+    pub rounds_discarded: usize,
+    pub other_cpus_max: f64,
+}
+
+/// What a validation produced: the report, the imported scenarios (name, TOML) and the
+/// circumstances for the Markdown.
+pub struct Outcome {
+    pub report: Report,
+    pub scenarios: Vec<(String, String)>,
+    pub hw: Hardware,
+    pub version: String,
+    pub rows: Rows,
+    pub started_unix: f64,
+    pub load_before: f64,
+    pub load_after: f64,
+    pub round_busy: Vec<f64>,
+    pub secs: f64,
+}
+
+/// The profile's speed reference time (`[calibration] speed_reference_ms`), if it has one.
+pub fn profile_speed_reference(text: &str) -> Option<f64> {
+    let t: toml::Table = toml::from_str(text).ok()?;
+    let c = t.get("calibration")?.as_table()?;
+    let v = c.get("speed_reference_ms")?;
+    v.as_float().or_else(|| v.as_integer().map(|i| i as f64)).filter(|x| *x > 0.0)
+}
+
+/// The plan's shape in one line: `Finalize Aggregate > Gather[2] > ...`.
+pub fn plan_shape(n: &ExplainNode) -> String {
+    let mut parts = vec![];
+    let mut cur = Some(n);
+    while let Some(x) = cur {
+        let mut name = x.display_name();
+        if let Some(w) = x.workers_planned {
+            name.push_str(&format!("[{w}]"));
+        }
+        parts.push(name);
+        let main: Vec<&ExplainNode> =
+            x.plans.iter().filter(|c| c.parent_relationship.as_deref() != Some("SubPlan")).collect();
+        cur = match main.as_slice() {
+            [one] => Some(one),
+            [outer, inner] => {
+                // Joins: show both sides compactly.
+                parts.push(format!("({} ; {})", plan_shape(outer), plan_shape(inner)));
+                None
+            }
+            _ => None,
+        };
+    }
+    parts.join(" > ")
+}
+
+/// One grid point: a case under settings.
+pub struct Grid {
+    pub case: usize,
+    pub workers: u32,
+    pub leader: bool,
+    pub gucs: Vec<(String, String)>,
+}
+
+fn grid(cases: &[Case]) -> Vec<Grid> {
+    let mut grid = vec![];
+    for (ci, c) in cases.iter().enumerate() {
+        for (list, leader) in [(&c.workers_on, true), (&c.workers_off, false)] {
+            for &w in list {
+                let mut gucs = vec![
+                    ("max_parallel_workers_per_gather".to_string(), w.to_string()),
+                    ("parallel_setup_cost".to_string(), "0".to_string()),
+                    ("parallel_tuple_cost".to_string(), "0".to_string()),
+                    ("parallel_leader_participation".to_string(), if leader { "on" } else { "off" }.to_string()),
+                ];
+                gucs.extend(c.gucs.iter().cloned());
+                grid.push(Grid { case: ci, workers: w, leader, gucs });
+            }
+        }
+    }
+    grid
+}
+
+/// A grid point's plan and prediction, made before any timing.
+struct Prep {
+    plan: String,
+    planned: u32,
+    predicted: Option<f64>,
+    note: String,
+}
+
+/// Plans, imports and predictions of every grid point; the imported scenarios' TOML.
+fn prepare(
+    client: &mut Client,
+    o: &Options,
+    hw: &Hardware,
+    cases: &[Case],
+    grid: &[Grid],
+    stats: &BTreeMap<String, TableStats>,
+) -> Result<(Vec<Prep>, Vec<(String, String)>)> {
+    let mut preps = vec![];
+    let mut scenarios = vec![];
+    for g in grid {
+        let c = &cases[g.case];
+        apply_gucs(client, "public", &g.gucs)?;
+        let plan = probe::explain_with(client, "VERBOSE, SETTINGS", c.sql)?;
+        let planned = plan
+            .root
+            .find(|n| n.node_type == "Gather" || n.node_type == "Gather Merge")
+            .and_then(|n| n.workers_planned)
+            .unwrap_or(0);
+        let opts = ImportOptions {
+            name: format!("{}_w{}_{}", c.id, g.workers, if g.leader { "on" } else { "off" }),
+            source: format!("pqsim validate: {}", c.sql),
+            sql: c.sql.to_string(),
+            table_stats: stats.clone(),
+            client_output: false,
+        };
+        let (predicted, note) = match import_plan(&plan, &opts) {
+            Ok(i) => {
+                // Keep the imported scenarios: `pqsim run` can replay them on other profiles.
+                scenarios.push((opts.name.clone(), i.toml));
+                match model_ms(&i.scenario, hw, 5) {
+                    Ok(ms) => (Some(ms), String::new()),
+                    Err(e) => (None, format!("model: {e}")),
+                }
+            }
+            Err(e) => (None, format!("import: {e}")),
+        };
+        preps.push(Prep { plan: plan_shape(&plan.root), planned, predicted, note });
+    }
+    let _ = o;
+    Ok((preps, scenarios))
+}
+
+/// Starts the server, loads the data and restarts it (empty shared buffers, warm OS cache).
+fn load(o: &Options) -> Result<(ThrowawayServer, Client, String, Rows, BTreeMap<String, TableStats>)> {
+    eprintln!("pqsim validate: starting a throwaway PostgreSQL 15 server");
+    let server = ThrowawayServer::start()?;
+    let mut client = server.client()?;
+    let version = probe::show(&mut client, "server_version")?;
+    let r = workload::rows(o.scale);
+    let t_load = Instant::now();
+    apply_gucs(&mut client, "public", &[])?;
+    for sql in workload::load_sql(&r) {
+        client.batch_execute(&sql).map_err(|e| PgError::query(&sql, e))?;
+    }
+    let stats = crate::pg::catalog::catalog_stats(&mut client, "public")?;
+    // Empty shared buffers (the OS page cache keeps the files): large tables are then read
+    // through the 32-buffer ring from the OS cache, the profile's "warm" state.
+    drop(client);
+    server.restart()?;
+    let client = server.client()?;
+    eprintln!("pqsim validate: data loaded in {:.1} s (server restarted: warm cache)", t_load.elapsed().as_secs_f64());
+    Ok((server, client, version, r, stats))
+}
+
+/// Runs the validation; writes nothing.
+pub fn run(o: &Options) -> Result<Outcome> {
+    let t0 = Instant::now();
+    let profile = crate::config::hardware_source(&o.profile_path.to_string_lossy())?;
+    let hw: Hardware = crate::config::load_hardware_str(&profile.label, &profile.text, &[])?;
+    let started = protocol::now_unix();
+    let (server, mut client, version, r, stats) = load(o)?;
+    let cases = cases();
+    let grid = grid(&cases);
+    let (preps, scenarios) = prepare(&mut client, o, &hw, &cases, &grid, &stats)?;
+    eprintln!("pqsim validate: {} grid points planned and predicted; warming up", grid.len());
+    for g in &grid {
+        apply_gucs(&mut client, "public", &g.gucs)?;
+        explain_measure(&mut client, "ANALYZE, TIMING OFF", cases[g.case].sql)?;
+    }
+    let jobs: Vec<Job> = grid
+        .iter()
+        .map(|g| Job {
+            gucs: g.gucs.clone(),
+            sql: cases[g.case].sql.to_string(),
+            options: "ANALYZE, TIMING OFF",
+            per_round: 1,
+        })
+        .collect();
+    let rounds = protocol::run_rounds(&mut client, "public", &jobs, o.reps, o.wait_quiet, 4_151_922, "pqsim validate")?;
+    let load_end: LoadInfo = probe::load_snapshot()?;
+    drop(client);
+    server.stop()?;
+    let report = report(&profile.text, &cases, &grid, &preps, &rounds);
+    Ok(Outcome {
+        report,
+        scenarios,
+        hw,
+        version,
+        rows: r,
+        started_unix: started,
+        load_before: rounds.load_before.load1,
+        load_after: load_end.load1,
+        round_busy: rounds.round_busy.clone(),
+        secs: t0.elapsed().as_secs_f64(),
+    })
+}
+
+/// Measured times rescaled to the profile's machine speed, and raw; errors and speedups.
+fn report(profile_text: &str, cases: &[Case], grid: &[Grid], preps: &[Prep], rounds: &Rounds) -> Report {
+    let all_refs = &rounds.refs;
+    let (anchor, anchor_source) = match profile_speed_reference(profile_text) {
+        Some(a) => (a, format!("the profile's [calibration] speed_reference_ms ({a:.2} ms)")),
+        None => {
+            let a = quantile(all_refs, 0.1);
+            (a, format!("this run's own 10th percentile ({a:.2} ms): the profile has no speed_reference_ms"))
+        }
+    };
+    let mut points: Vec<Point> =
+        grid.iter().enumerate().map(|(i, g)| point(&cases[g.case], g, &preps[i], &rounds.runs[i], anchor)).collect();
+    speedups(&mut points);
+    let abs_err: Vec<f64> = points.iter().filter_map(|p| p.error_pct.map(f64::abs)).collect();
+    let abs_raw: Vec<f64> = points.iter().filter_map(|p| p.raw_error_pct.map(f64::abs)).collect();
+    let abs_sp: Vec<f64> = points.iter().filter_map(|p| p.speedup_error_pct.map(f64::abs)).collect();
+    Report {
+        median_abs_error_pct: median(&abs_err),
+        p90_abs_error_pct: quantile(&abs_err, 0.9),
+        median_abs_raw_error_pct: median(&abs_raw),
+        p90_abs_raw_error_pct: quantile(&abs_raw, 0.9),
+        speed_reference_ms: anchor,
+        speed_reference_source: anchor_source,
+        speed_seen_ms: (quantile(all_refs, 0.1), median(all_refs), quantile(all_refs, 0.9)),
+        median_abs_speedup_error_pct: median(&abs_sp),
+        p90_abs_speedup_error_pct: quantile(&abs_sp, 0.9),
+        points,
+        csv_path: PathBuf::new(),
+        md_path: PathBuf::new(),
+        loaded_rounds_kept: rounds.loaded_kept,
+        rounds_discarded: rounds.discarded,
+        other_cpus_max: rounds.busy_max,
+    }
+}
+
+fn point(case: &Case, g: &Grid, p: &Prep, runs: &[Measured], anchor: f64) -> Point {
+    let raw: Vec<f64> = runs.iter().map(|m| m.ms).collect();
+    let ms: Vec<f64> = runs.iter().map(|m| m.normalized(anchor)).collect();
+    let measured = median(&ms);
+    let cv = robust_cv(&ms);
+    let measured_raw = median(&raw);
+    let launched_min = runs.iter().filter_map(|m| m.launched).min();
+    let mut note = p.note.clone();
+    if g.workers > 0 && p.planned == 0 {
+        let _ = write!(note, "{}PostgreSQL chose a serial plan", if note.is_empty() { "" } else { "; " });
+    }
+    if let Some(l) = launched_min.filter(|l| *l < p.planned) {
+        let sep = if note.is_empty() { "" } else { "; " };
+        let _ = write!(note, "{sep}only {l} of {} workers launched in some runs", p.planned);
+    }
+    Point {
+        case: case.id.to_string(),
+        workers: g.workers,
+        leader: g.leader,
+        plan: p.plan.clone(),
+        workers_planned: p.planned,
+        workers_launched_min: launched_min,
+        predicted_ms: p.predicted,
+        measured_ms: measured,
+        measured_cv: cv,
+        measured_raw_ms: measured_raw,
+        measured_raw_cv: robust_cv(&raw),
+        runs: ms.len(),
+        error_pct: p.predicted.map(|pr| 100.0 * (pr - measured) / measured),
+        raw_error_pct: p.predicted.map(|pr| 100.0 * (pr - measured_raw) / measured_raw),
+        speedup_measured: None,
+        speedup_predicted: None,
+        speedup_error_pct: None,
+        noisy: cv > 0.10,
+        note,
+    }
+}
+
+/// Speedups against the same case's serial point (W = 0).
+fn speedups(points: &mut [Point]) {
+    for i in 0..points.len() {
+        let base = points.iter().find(|q| q.case == points[i].case && q.workers == 0).cloned();
+        if let Some(b) = base {
+            if points[i].workers == 0 {
+                continue;
+            }
+            let sm = b.measured_ms / points[i].measured_ms;
+            points[i].speedup_measured = Some(sm);
+            if let (Some(bp), Some(pp)) = (b.predicted_ms, points[i].predicted_ms) {
+                let sp = bp / pp;
+                points[i].speedup_predicted = Some(sp);
+                points[i].speedup_error_pct = Some(100.0 * (sp - sm) / sm);
+            }
+        }
+    }
+}

@@ -1,0 +1,209 @@
+//! Simulation invariants as property tests over random valid scenarios and hardware profiles
+//! (bounded case counts, so `cargo test` stays fast):
+//! rows are conserved (every tuple scanned once, Gather receives what was sent), no process
+//! time is negative, each process's time split adds up to its own run time (at most the wall
+//! time; the leader's is the wall time), speedup never exceeds the participants, more cores
+//! never slow a query down, a larger table never makes a scan faster, and the same seed gives
+//! the same bytes.
+
+use pqsim::config;
+use pqsim::model::{AggMode, Filter, Hardware, Node, Scenario, Table};
+use pqsim::report::{Category, Prediction};
+use proptest::prelude::*;
+
+fn profile(i: usize) -> Hardware {
+    let name = ["reference-2vcpu", "laptop", "aurora"][i % 3];
+    let src = config::hardware_source(name).expect("embedded profile");
+    config::load_hardware_str(&src.label, &src.text, &[]).expect("profile loads")
+}
+
+/// A random query shape over one table: count(*) with a filter, a grouped aggregate, or an
+/// ORDER BY ... LIMIT.
+#[derive(Debug, Clone)]
+struct Case {
+    rows: f64,
+    width: f64,
+    selectivity: f64,
+    shape: u8,
+    groups: f64,
+    limit: f64,
+    workers: u32,
+    hw: usize,
+    cores: f64,
+    seed: u64,
+}
+
+fn cases() -> impl Strategy<Value = Case> {
+    (
+        // Table sizes spread over orders of magnitude (log-uniform, 10^4 .. 2 x 10^7 rows).
+        4.0f64..7.3,
+        4.0f64..200.0,
+        0.0f64..1.0,
+        0u8..3,
+        1.0f64..100_000.0,
+        1.0f64..1000.0,
+        0u32..9,
+        0usize..3,
+        1.0f64..17.0,
+        any::<u64>(),
+    )
+        .prop_map(|(log_rows, width, selectivity, shape, groups, limit, workers, hw, cores, seed)| Case {
+            rows: 10f64.powf(log_rows).round(),
+            width: width.round(),
+            selectivity,
+            shape,
+            groups: groups.round(),
+            limit: limit.round(),
+            workers,
+            hw,
+            cores: cores.floor(),
+            seed,
+        })
+}
+
+fn scenario(c: &Case, rows: f64, workers: u32) -> Scenario {
+    let table = Table {
+        name: "t".into(),
+        rows,
+        width: c.width,
+        pages: pqsim::model::heap_pages(rows, c.width),
+        parallel_workers: None,
+        index_pages: None,
+        temporary: false,
+    };
+    let filter = Filter { text: "(a > 0)".into(), selectivity: c.selectivity, operators: 1.0, subplan: None };
+    let scan = Node::SeqScan { table: 0, parallel: false, filter: Some(filter), width: c.width };
+    let plan = match c.shape {
+        0 => Node::Aggregate { mode: AggMode::Simple, groups: 1.0, aggregates: 1.0, width: 8.0, input: Box::new(scan) },
+        1 => Node::Aggregate {
+            mode: AggMode::Simple,
+            groups: c.groups,
+            aggregates: 2.0,
+            width: 16.0,
+            input: Box::new(scan),
+        },
+        _ => Node::Limit {
+            count: c.limit,
+            input: Box::new(Node::Sort { keys: vec!["a".into()], input: Box::new(scan) }),
+        },
+    };
+    let w = workers.to_string();
+    let sets = [
+        ("max_parallel_workers_per_gather", w.as_str()),
+        ("parallel_setup_cost", "0"),
+        ("parallel_tuple_cost", "0"),
+        ("min_parallel_table_scan_size", "0"),
+    ];
+    Scenario::build("prop", vec![table], plan, &sets).expect("valid scenario")
+}
+
+fn run(sc: &Scenario, hw: &Hardware, seed: u64) -> Prediction {
+    let sc = sc.with_hardware_settings(hw);
+    pqsim::predict::run_scenario(&sc, hw, seed, 1, false).expect("a valid scenario runs")
+}
+
+fn hw_with_cores(c: &Case, cores: f64) -> Hardware {
+    let mut hw = profile(c.hw);
+    hw.cores = cores;
+    hw
+}
+
+const EPS: f64 = 1e-9;
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    /// Every tuple is scanned exactly once across the processes; what the workers send is what
+    /// the Gather receives; no time is negative; each process's split adds up to its run time,
+    /// the leader's to the wall time.
+    #[test]
+    fn rows_conserved_and_times_add_up(c in cases()) {
+        let hw = hw_with_cores(&c, c.cores);
+        let p = run(&scenario(&c, c.rows, c.workers), &hw, c.seed);
+        let scanned: f64 = p.splits.iter().map(|s| s.tuples_scanned).sum();
+        // Each process's count is reported as a whole number: 0.5 of rounding each.
+        let rounding = 0.5 * p.splits.len() as f64 + 1e-9 * c.rows;
+        prop_assert!((scanned - c.rows).abs() <= rounding, "scanned {scanned} of {} rows", c.rows);
+        let wall = p.wall_ms[0];
+        // The split is reported to the microsecond: up to 0.5 us of rounding per category.
+        let tol = 0.0005 * Category::ALL.len() as f64 + wall * 1e-9;
+        for s in &p.splits {
+            let total: f64 = Category::ALL.iter().map(|&k| s.time(k)).sum();
+            for &k in Category::ALL.iter() {
+                prop_assert!(s.time(k) >= 0.0, "{:?} {k:?} = {}", s.role, s.time(k));
+            }
+            prop_assert!(total <= wall + tol, "{} {:?}: {total} ms > wall {wall} ms", s.role, s.worker);
+            if !s.is_worker() {
+                prop_assert!((total - wall).abs() <= tol, "leader {total} ms vs wall {wall} ms");
+            }
+        }
+        if let Some(g) = gather(&p.explain.plan) {
+            let sent: f64 = p.splits.iter().filter(|s| s.is_worker()).map(|s| s.rows_sent).sum();
+            let child = &g.plans[0];
+            // The Gather's rows: every participant's output of the node below it.
+            let below: f64 = child.actual_rows as f64 * child.actual_loops as f64;
+            let rounding = child.actual_loops as f64;
+            if c.shape == 2 {
+                // Under a LIMIT the Gather stops reading once it has enough: never more.
+                prop_assert!((g.actual_rows as f64) <= below + rounding, "Gather {} rows, below {below}", g.actual_rows);
+            } else {
+                prop_assert!(
+                    ((g.actual_rows as f64) - below).abs() <= rounding,
+                    "Gather {} rows, below {} x {} loops", g.actual_rows, child.actual_rows, child.actual_loops
+                );
+            }
+            if c.shape != 2 {
+                // Without a LIMIT every row a worker sends reaches the Gather.
+                prop_assert!(sent <= g.actual_rows as f64 + 0.5, "workers sent {sent}, Gather got {}", g.actual_rows);
+            }
+        }
+    }
+
+    /// Speedup over the serial plan never exceeds the participants (launched workers + leader).
+    #[test]
+    fn speedup_at_most_participants(c in cases()) {
+        prop_assume!(c.workers > 0);
+        let hw = hw_with_cores(&c, c.cores);
+        let serial = run(&scenario(&c, c.rows, 0), &hw, c.seed);
+        let par = run(&scenario(&c, c.rows, c.workers), &hw, c.seed);
+        let participants = f64::from(par.workers_launched) + 1.0;
+        let speedup = serial.wall_ms[0] / par.wall_ms[0];
+        prop_assert!(speedup <= participants * (1.0 + 1e-6), "speedup {speedup} with {participants} participants");
+    }
+
+    /// More cores never slow a query down (same scenario, same seed).
+    #[test]
+    fn more_cores_never_slower(c in cases(), extra in 1.0f64..16.0) {
+        let few = run(&scenario(&c, c.rows, c.workers), &hw_with_cores(&c, c.cores), c.seed);
+        let many = run(&scenario(&c, c.rows, c.workers), &hw_with_cores(&c, c.cores + extra.floor()), c.seed);
+        prop_assert!(many.wall_ms[0] <= few.wall_ms[0] * (1.0 + EPS), "{} cores: {} ms, {} cores: {} ms",
+            c.cores, few.wall_ms[0], c.cores + extra.floor(), many.wall_ms[0]);
+    }
+
+    /// A larger table never makes the scan faster, at the same worker count.
+    #[test]
+    fn larger_table_never_faster(c in cases(), factor in 1.0f64..4.0) {
+        let hw = hw_with_cores(&c, c.cores);
+        let small = run(&scenario(&c, c.rows, 0), &hw, c.seed);
+        let big = run(&scenario(&c, (c.rows * factor).round(), 0), &hw, c.seed);
+        prop_assert!(big.wall_ms[0] >= small.wall_ms[0] * (1.0 - EPS), "{} rows: {} ms, {} rows: {} ms",
+            c.rows, small.wall_ms[0], (c.rows * factor).round(), big.wall_ms[0]);
+    }
+
+    /// Same seed, same bytes.
+    #[test]
+    fn same_seed_same_bytes(c in cases()) {
+        let hw = hw_with_cores(&c, c.cores);
+        let sc = scenario(&c, c.rows, c.workers);
+        let a = pqsim::report::run_json(&run(&sc, &hw, c.seed));
+        let b = pqsim::report::run_json(&run(&sc, &hw, c.seed));
+        prop_assert_eq!(a, b);
+    }
+}
+
+fn gather(n: &pqsim::report::PlanNode) -> Option<&pqsim::report::PlanNode> {
+    if n.node_type == "Gather" || n.node_type == "Gather Merge" {
+        return Some(n);
+    }
+    n.plans.iter().find_map(gather)
+}

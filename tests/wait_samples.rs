@@ -1,0 +1,114 @@
+//! `run --wait-samples`: pg_wait_sampling-style rows with PostgreSQL's names, one per process
+//! per period, and `wait_event_profile` in the JSON counting the same samples. The seed query
+//! shows the article's picture (workers in IPC/MessageQueueSend, the leader on CPU); a partial
+//! aggregate's workers are on CPU.
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+struct Run {
+    rows: Vec<Vec<String>>,
+    json: Value,
+}
+
+fn run(scenario: &str, period: &str) -> Run {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = dir.path().join("w.csv");
+    let out = Command::new(env!("CARGO_BIN_EXE_pqsim"))
+        .arg("run")
+        .arg(root.join("configs/scenarios").join(scenario))
+        .args(["--replications", "3", "--format", "json", "--sample-period", period, "--wait-samples"])
+        .arg(&csv)
+        .output()
+        .expect("run pqsim");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(&csv).expect("csv written");
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("sample_ms,pid,backend_type,wait_event_type,wait_event"));
+    let rows = lines.map(|l| l.split(',').map(str::to_string).collect::<Vec<_>>()).collect();
+    Run { rows, json: serde_json::from_slice(&out.stdout).expect("json") }
+}
+
+/// Share of a backend type's samples in `event` ("" = CPU).
+fn share(rows: &[Vec<String>], backend: &str, event: &str) -> f64 {
+    let mine: Vec<_> = rows.iter().filter(|r| r[2] == backend).collect();
+    mine.iter().filter(|r| r[4] == event).count() as f64 / mine.len().max(1) as f64
+}
+
+#[test]
+fn the_seed_query_shows_workers_in_message_queue_send_and_the_leader_on_cpu() {
+    let r = run("seed-not-in.toml", "10");
+    assert!(share(&r.rows, "parallel worker", "MessageQueueSend") > 0.5);
+    assert!(share(&r.rows, "client backend", "") > 0.5);
+    // Every row: PostgreSQL's names only; one row per process per sample time.
+    let known = [
+        "",
+        "MessageQueueSend",
+        "ExecuteGather",
+        "MessageQueueReceive",
+        "DataFileRead",
+        "HashBuildHashInner",
+        "ParallelFinish",
+    ];
+    let mut per_time: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for row in &r.rows {
+        assert!(["client backend", "parallel worker"].contains(&row[2].as_str()), "{row:?}");
+        assert!(known.contains(&row[4].as_str()), "{row:?}");
+        assert_eq!(row[3].is_empty(), row[4].is_empty(), "{row:?}");
+        *per_time.entry((row[0].clone(), row[1].clone())).or_default() += 1;
+    }
+    assert!(per_time.values().all(|n| *n == 1), "a process sampled twice at one time");
+    // Leader first: the lowest pid is the client backend.
+    let leader = r.rows.iter().filter(|x| x[2] == "client backend").map(|x| x[1].parse::<u32>().unwrap()).min();
+    let worker = r.rows.iter().filter(|x| x[2] == "parallel worker").map(|x| x[1].parse::<u32>().unwrap()).min();
+    assert!(leader < worker);
+    // Sample times are multiples of the period, within the representative run's wall time.
+    let wall = r.json["representative_wall_time_ms"].as_f64().unwrap();
+    for row in &r.rows {
+        let t: f64 = row[0].parse().unwrap();
+        assert!(t < wall && (t / 10.0 - (t / 10.0).round()).abs() < 1e-6, "{row:?}");
+    }
+    // The JSON profile counts the same samples.
+    let profile = r.json["wait_event_profile"].as_array().expect("profile");
+    let total: u64 = profile.iter().map(|e| e["count"].as_u64().unwrap()).sum();
+    assert_eq!(total as usize, r.rows.len());
+    let send: u64 =
+        profile.iter().filter(|e| e["wait_event"] == "MessageQueueSend").map(|e| e["count"].as_u64().unwrap()).sum();
+    assert_eq!(send as usize, r.rows.iter().filter(|x| x[4] == "MessageQueueSend").count());
+    assert!(profile.iter().all(|e| e["wait_event"].is_null() == e["wait_event_type"].is_null()));
+}
+
+#[test]
+fn partial_aggregate_workers_are_on_cpu_and_the_period_is_honoured() {
+    let r = run("testpar-count.toml", "1");
+    assert!(share(&r.rows, "parallel worker", "") > 0.5);
+    let wall = r.json["representative_wall_time_ms"].as_f64().unwrap();
+    let procs = 1.0 + r.json["workers_launched"].as_u64().unwrap() as f64;
+    // About one row per process per ms (workers exist for part of the run only).
+    assert!(r.rows.len() as f64 <= procs * (wall + 1.0));
+    assert!(r.rows.len() as f64 >= wall * 0.5, "{} rows for {wall} ms", r.rows.len());
+}
+
+#[test]
+fn a_period_too_small_for_the_run_is_bad_input_not_an_exhausted_machine() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(env!("CARGO_BIN_EXE_pqsim"))
+        .arg("run")
+        .arg(root.join("configs/scenarios/seed-not-in.toml"))
+        .args(["--replications", "1", "--sample-period", "0.001"])
+        .output()
+        .expect("run pqsim");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("use a period of at least"), "{err}");
+    let bad = Command::new(env!("CARGO_BIN_EXE_pqsim"))
+        .arg("run")
+        .arg(root.join("configs/scenarios/testpar-count.toml"))
+        .args(["--sample-period", "0"])
+        .output()
+        .expect("run pqsim");
+    assert_eq!(bad.status.code(), Some(2));
+}
