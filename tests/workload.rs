@@ -163,3 +163,39 @@ fn a_bad_workload_file_exits_2_with_file_line_and_column() {
         assert!(err.contains(&format!("bad{i}.toml{at}")), "case {i}: expected bad{i}.toml{at} in {err}");
     }
 }
+
+#[test]
+fn sweep_varies_a_workloads_sessions_and_settings() {
+    let d = tempfile::tempdir().unwrap();
+    let w = count_workload(d.path(), 1, 2, "");
+    let out = d.path().join("sweep");
+    let (code, stdout, err) = pqsim(
+        &[
+            "sweep",
+            w.to_str().unwrap(),
+            "--table",
+            "testpar.rows=60000",
+            "--vary",
+            "sessions=1,4",
+            "--vary",
+            "max_parallel_workers_per_gather=0,2",
+            "--replications",
+            "1",
+            "--output",
+            out.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let csv = std::fs::read_to_string(out.join("workload-sweep.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 4, "{csv}");
+    assert!(stdout.contains("sessions"));
+    assert!(out.join("p95-vs-sessions-count.png").is_file());
+    // A scenario has no arrivals to vary.
+    let (code, _, err) = pqsim(
+        &["sweep", &scenario("testpar-count.toml"), "--vary", "sessions=1,2", "--output", out.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("workload file"), "{err}");
+}

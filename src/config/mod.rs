@@ -19,7 +19,7 @@ mod tests;
 pub use hardware::{apply_overrides, hardware_source, list_hardware, load_hardware, load_hardware_str, HardwareSource};
 pub use scenario::{load_scenario, load_scenario_str};
 pub use whatif::{apply_scenario_whatifs, parse_kv, table_keys_text, TableKey, TableOverride, WhatIf};
-pub use workload::{load_workload, load_workload_str};
+pub use workload::{is_workload_text, load_workload, load_workload_str};
 
 use crate::error::{Error, Location, Result};
 use crate::model::units::parse_bytes;

@@ -212,3 +212,8 @@ fn class(
     let scenario = super::for_hardware(sc, hw, w);
     Ok(WorkloadClass { name, scenario, weight, arrival })
 }
+
+/// Whether TOML text is a workload file (it has `[[class]]`) rather than a scenario.
+pub fn is_workload_text(src: &str) -> bool {
+    toml::from_str::<toml::Table>(src).map(|t| t.contains_key("class")).unwrap_or(false)
+}

@@ -82,3 +82,88 @@ impl Workload {
         own(&self.shared) + self.classes.iter().map(|c| own(&c.arrival)).sum::<u32>()
     }
 }
+
+/// A workload key `sweep --vary` can change (the arrivals, not a setting).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkloadKey {
+    /// Closed sessions: the shared sessions if the workload has them, else every class's own.
+    Sessions,
+    /// Every open class's arrival rate.
+    RatePerS,
+    /// Every closed source's mean think time.
+    ThinkTimeMs,
+}
+
+impl WorkloadKey {
+    pub const ALL: [WorkloadKey; 3] = [WorkloadKey::Sessions, WorkloadKey::RatePerS, WorkloadKey::ThinkTimeMs];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            WorkloadKey::Sessions => "sessions",
+            WorkloadKey::RatePerS => "rate_per_s",
+            WorkloadKey::ThinkTimeMs => "think_time_ms",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<WorkloadKey> {
+        WorkloadKey::ALL.into_iter().find(|k| k.name() == s)
+    }
+
+    /// The value as a number, checked: sessions a whole number from 1, rates positive, think
+    /// times zero or positive.
+    pub fn value(self, v: &str) -> Result<f64, String> {
+        let x: f64 = v.trim().parse().map_err(|_| format!("{}: expected a number, got \"{v}\"", self.name()))?;
+        let ok = match self {
+            WorkloadKey::Sessions => x >= 1.0 && x <= 100_000.0 && x.fract() == 0.0,
+            WorkloadKey::RatePerS => x.is_finite() && x > 0.0,
+            WorkloadKey::ThinkTimeMs => x.is_finite() && x >= 0.0,
+        };
+        if !ok {
+            return Err(format!(
+                "{}: {v} is out of range ({})",
+                self.name(),
+                match self {
+                    WorkloadKey::Sessions => "a whole number from 1 to 100000",
+                    WorkloadKey::RatePerS => "positive",
+                    WorkloadKey::ThinkTimeMs => "zero or positive",
+                }
+            ));
+        }
+        Ok(x)
+    }
+}
+
+impl Workload {
+    /// Change the arrivals; an error when the workload has no arrivals of that kind.
+    pub fn set(&mut self, key: WorkloadKey, x: f64) -> Result<(), String> {
+        let mut arrivals: Vec<&mut Arrival> = vec![];
+        match key {
+            WorkloadKey::Sessions if self.shared.is_some() => arrivals.extend(self.shared.as_mut()),
+            _ => {
+                arrivals.extend(self.shared.as_mut());
+                arrivals.extend(self.classes.iter_mut().filter_map(|c| c.arrival.as_mut()));
+            }
+        }
+        let mut changed = false;
+        for a in arrivals {
+            match (key, a) {
+                (WorkloadKey::Sessions, Arrival::Closed { sessions, .. }) => *sessions = x as u32,
+                (WorkloadKey::ThinkTimeMs, Arrival::Closed { think, .. }) => {
+                    *think = match think {
+                        ThinkTime::Fixed(_) => ThinkTime::Fixed(x),
+                        ThinkTime::Exponential(_) => ThinkTime::Exponential(x),
+                    }
+                }
+                (WorkloadKey::RatePerS, Arrival::Open { rate_per_s }) => *rate_per_s = x,
+                _ => continue,
+            }
+            changed = true;
+        }
+        if changed {
+            Ok(())
+        } else {
+            let kind = if key == WorkloadKey::RatePerS { "open (rate_per_s)" } else { "closed (sessions)" };
+            Err(format!("{}: the workload has no {kind} arrivals to change", key.name()))
+        }
+    }
+}
