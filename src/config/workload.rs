@@ -116,6 +116,16 @@ pub fn load_workload_str(label: &Path, src: &str, hardware: &str, w: &WhatIf) ->
         }
         classes.push(c);
     }
+    if let Some(o) =
+        w.table.iter().find(|o| !classes.iter().any(|c| c.scenario.tables.iter().any(|t| t.name == o.table)))
+    {
+        return Err(Error::input(format!(
+            "--table {}.{}: no class's scenario has a table \"{}\"",
+            o.table,
+            o.key.name(),
+            o.table
+        )));
+    }
     if let (Some(_), Some(n)) = (&shared, &raw.sessions) {
         if classes.iter().all(|c| c.arrival.is_some()) {
             return Err(
@@ -208,7 +218,11 @@ fn class(
         ctx.err::<()>(Some(rc.scenario.span()), format!("cannot read scenario {}: {e}", path.display()))
     })?;
     let sets: Vec<(String, String)> = server_sets.iter().chain(&class_sets).chain(&w.set).cloned().collect();
-    let sc = load_scenario_str(&path, &text, &sets, &w.table)?;
+    // `--table` changes the classes whose scenario has that table (a mix names many tables).
+    let mut sc = load_scenario_str(&path, &text, &sets, &[])?;
+    let tables: Vec<super::TableOverride> =
+        w.table.iter().filter(|o| sc.tables.iter().any(|t| t.name == o.table)).cloned().collect();
+    super::apply_scenario_whatifs(&mut sc, &[], &tables)?;
     let scenario = super::for_hardware(sc, hw, w);
     Ok(WorkloadClass { name, scenario, weight, arrival })
 }
