@@ -107,18 +107,14 @@ pub fn run_decided_with(
     };
     let gather_merge = matches!(d.plan.find_gather(), Some(Node::GatherMerge { .. }));
     let backends = waits::backends(seed, res.processes.len().saturating_sub(1));
-    let wait_samples = match (o.sample_period_ms, res.trace.as_ref()) {
+    // A long run sampled every few ms would make millions of samples: the period widens to
+    // keep at most MAX_WAIT_SAMPLES (the period used is reported in the prediction).
+    let sample_period_ms = o.sample_period_ms.map(|period| {
+        let min = res.wall as f64 / 1e6 * backends.len() as f64 / MAX_WAIT_SAMPLES;
+        period.max(min)
+    });
+    let wait_samples = match (sample_period_ms, res.trace.as_ref()) {
         (Some(period), Some(t)) => {
-            let n = res.wall as f64 / (period * 1e6) * backends.len() as f64;
-            if n > MAX_WAIT_SAMPLES {
-                let min = res.wall as f64 / 1e6 * backends.len() as f64 / MAX_WAIT_SAMPLES;
-                return Err(Error::input(format!(
-                    "--sample-period {period} ms gives {n:.0} wait samples for a {:.1} ms run of {} processes: \
-                     use a period of at least {min:.3} ms",
-                    res.wall as f64 / 1e6,
-                    backends.len()
-                )));
-            }
             waits::samples(t, &backends, res.wall, (period * 1e6).round().max(1.0) as u64, gather_merge)
         }
         _ => vec![],
@@ -154,14 +150,14 @@ pub fn run_decided_with(
         stalls,
         splits: report::mean_splits(&splits),
         settings: sc.settings.non_default().into_iter().collect(),
-        sample_period_ms: o.sample_period_ms,
+        sample_period_ms,
         trace: res.trace.clone().map(|t| (t, res.workers_launched)),
         representative,
     })
 }
 
 /// Wait samples one run may produce (rows of --wait-samples), to keep memory bounded.
-const MAX_WAIT_SAMPLES: f64 = 5_000_000.0;
+pub const MAX_WAIT_SAMPLES: f64 = 5_000_000.0;
 
 /// Index of the wall time nearest `median` (the first of equals).
 fn nearest_median(walls: &[f64], median: f64) -> usize {

@@ -152,3 +152,21 @@ fn bad_hardware_profile_points_into_the_file() {
     assert_eq!(code, 2);
     assert!(err.contains("disk.queue_depth must be a positive number") && err.contains(".toml:"), "{err}");
 }
+
+#[test]
+fn bad_columns_point_at_the_column() {
+    let cols = "width = 40\ncolumns = [ { name = \"a\", type = \"integer\", width = -1 } ]";
+    expect_bad(&GOOD.replace("width = 40", cols), &["column a: width", ".toml:8:"]);
+    let cols = "width = 40\ncolumns = [ { name = \"a\", type = \"integer\", null_frac = 2 } ]";
+    expect_bad(&GOOD.replace("width = 40", cols), &["null_frac must be between 0 and 1", ".toml:8:"]);
+    let cols = "width = 40\ncolumns = [ { name = \"a\", type = \"integer\" }, { name = \"a\", type = \"text\" } ]";
+    expect_bad(&GOOD.replace("width = 40", cols), &["unique"]);
+}
+
+#[test]
+fn a_scenario_without_columns_runs_with_one_note() {
+    let f = scenario_file(GOOD);
+    let (code, err) = pqsim(&["run", f.path().to_str().unwrap(), "--replications", "1"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(err.matches("no columns").count(), 1, "{err}");
+}

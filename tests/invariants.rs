@@ -70,17 +70,26 @@ fn scenario(c: &Case, rows: f64, workers: u32) -> Scenario {
         parallel_workers: None,
         index_pages: None,
         temporary: false,
+        columns: vec![],
     };
     let filter = Filter { text: "(a > 0)".into(), selectivity: c.selectivity, operators: 1.0, subplan: None };
-    let scan = Node::SeqScan { table: 0, parallel: false, filter: Some(filter), width: c.width };
+    let scan = Node::SeqScan { table: 0, parallel: false, filter: Some(filter), width: c.width, output: vec![] };
     let plan = match c.shape {
-        0 => Node::Aggregate { mode: AggMode::Simple, groups: 1.0, aggregates: 1.0, width: 8.0, input: Box::new(scan) },
+        0 => Node::Aggregate {
+            mode: AggMode::Simple,
+            groups: 1.0,
+            aggregates: 1.0,
+            width: 8.0,
+            input: Box::new(scan),
+            output: vec![],
+        },
         1 => Node::Aggregate {
             mode: AggMode::Simple,
             groups: c.groups,
             aggregates: 2.0,
             width: 16.0,
             input: Box::new(scan),
+            output: vec![],
         },
         _ => Node::Limit {
             count: c.limit,
@@ -137,7 +146,7 @@ proptest! {
                 prop_assert!((total - wall).abs() <= tol, "leader {total} ms vs wall {wall} ms");
             }
         }
-        if let Some(g) = gather(&p.explain.plan) {
+        if let Some(g) = gather(&p.representative.explain.plan) {
             let sent: f64 = p.splits.iter().filter(|s| s.is_worker()).map(|s| s.rows_sent).sum();
             let child = &g.plans[0];
             // The Gather's rows: every participant's output of the node below it.

@@ -44,6 +44,7 @@ impl RealTable {
             parallel_workers: option,
             index_pages: None,
             temporary: false,
+            columns: vec![],
         }
     }
 }
@@ -54,7 +55,8 @@ fn count_star(table: usize) -> Node {
         groups: 1.0,
         aggregates: 1.0,
         width: 8.0,
-        input: Box::new(Node::SeqScan { table, parallel: false, filter: None, width: 0.0 }),
+        input: Box::new(Node::SeqScan { table, parallel: false, filter: None, width: 0.0, output: vec![] }),
+        output: vec![],
     }
 }
 
@@ -263,7 +265,7 @@ fn filter(operators: f64, selectivity: f64) -> Option<Filter> {
 }
 
 fn scan(table: usize, filter: Option<Filter>, width: f64) -> Node {
-    Node::SeqScan { table, parallel: false, filter, width }
+    Node::SeqScan { table, parallel: false, filter, width, output: vec![] }
 }
 
 fn sort(input: Node) -> Node {
@@ -314,6 +316,7 @@ fn shapes(
         outer: Box::new(outer),
         inner: Box::new(scan(1, None, 4.0)),
         cond: "(a.id = b.id)".into(),
+        output: vec![],
     };
     let count = |input: Node| Node::Aggregate {
         mode: AggMode::Simple,
@@ -321,6 +324,7 @@ fn shapes(
         aggregates: 1.0,
         width: 8.0,
         input: Box::new(input),
+        output: vec![],
     };
     // x NOT IN (SELECT id FROM sub): the testexpr `=` is the filter's one operator,
     // NOT of a SubPlan is estimated at selectivity 0.5.

@@ -48,11 +48,22 @@ fn parse_period(s: &str) -> std::result::Result<f64, String> {
 pub fn run(a: RunArgs) -> Result<()> {
     let (sc, hw) = config::load(&a.scenario, &a.hardware, &a.whatif.to_whatif())?;
     super::print_setting_notes(&sc);
+    // What the schema-aware CPU model priced generically, once each.
+    for n in crate::exec::cpu_cost::notes(&sc.tables, &sc.plan) {
+        eprintln!("pqsim: note: {n}");
+    }
     let want_trace = a.trace.is_some() || a.report.is_some();
     let opts = crate::predict::Options { trace: want_trace, sample_period_ms: Some(a.sample_period) };
     let out = crate::predict::run_scenario_with(&sc, &hw, a.seed, a.replications, &opts)?;
+    if let Some(used) = out.sample_period_ms.filter(|&p| p > a.sample_period) {
+        eprintln!(
+            "pqsim: note: wait samples every {used:.3} ms instead of {} ms: a sample per process per period would exceed {} samples for this run",
+            a.sample_period,
+            crate::predict::MAX_WAIT_SAMPLES
+        );
+    }
     if let Some(path) = &a.wait_samples {
-        std::fs::write(path, out.wait_samples_csv()).map_err(|e| crate::error::Error::io(path, e))?;
+        crate::render::atomic::write(path, out.wait_samples_csv().as_bytes())?;
     }
     if let Some(path) = &a.report {
         let q = crate::render::html::Question {

@@ -189,6 +189,57 @@ struct RawCosts {
     wakeup_ns: Spanned<f64>,
     #[serde(default)]
     instrument_ns: Option<Spanned<f64>>,
+    // Schema- and expression-aware prices (model::cpu_costs); absent ones are derived.
+    #[serde(default)]
+    deform_attr_ns: Option<Spanned<f64>>,
+    #[serde(default)]
+    deform_slow_attr_ns: Option<Spanned<f64>>,
+    #[serde(default)]
+    project_attr_ns: Option<Spanned<f64>>,
+    #[serde(default)]
+    form_attr_ns: Option<Spanned<f64>>,
+    #[serde(default)]
+    op_int_ns: Option<Spanned<f64>>,
+    #[serde(default)]
+    op_numeric_cmp_ns: Option<Spanned<f64>>,
+    #[serde(default)]
+    op_numeric_arith_ns: Option<Spanned<f64>>,
+    #[serde(default)]
+    op_numeric_cast_ns: Option<Spanned<f64>>,
+    #[serde(default)]
+    op_date_timestamp_ns: Option<Spanned<f64>>,
+    #[serde(default)]
+    op_date_timestamptz_ns: Option<Spanned<f64>>,
+    #[serde(default)]
+    op_text_eq_ns: Option<Spanned<f64>>,
+    #[serde(default)]
+    op_bpchar_eq_ns: Option<Spanned<f64>>,
+    #[serde(default)]
+    op_text_cmp_ns: Option<Spanned<f64>>,
+    #[serde(default)]
+    op_like_ns: Option<Spanned<f64>>,
+    #[serde(default)]
+    op_hashed_saop_ns: Option<Spanned<f64>>,
+    #[serde(default)]
+    op_generic_ns: Option<Spanned<f64>>,
+    #[serde(default)]
+    agg_count_star_ns: Option<Spanned<f64>>,
+    #[serde(default)]
+    agg_count_ns: Option<Spanned<f64>>,
+    #[serde(default)]
+    agg_sum_int_ns: Option<Spanned<f64>>,
+    #[serde(default)]
+    agg_sum_int8_ns: Option<Spanned<f64>>,
+    #[serde(default)]
+    agg_sum_float_ns: Option<Spanned<f64>>,
+    #[serde(default)]
+    agg_sum_numeric_ns: Option<Spanned<f64>>,
+    #[serde(default)]
+    agg_minmax_ns: Option<Spanned<f64>>,
+    #[serde(default)]
+    agg_minmax_varlena_ns: Option<Spanned<f64>>,
+    #[serde(default)]
+    agg_generic_ns: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -238,7 +289,42 @@ fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
             Some(v) => nn(v, "instrument_ns")?,
             None => 75.0,
         },
+        cpu: crate::model::cpu_costs::CpuCosts::zero(),
     };
+    let mut costs = costs;
+    costs.cpu = crate::model::cpu_costs::CpuCosts::derived(costs.qual_ns, costs.agg_transition_ns);
+    let given: [(&str, &Option<Spanned<f64>>); 25] = [
+        ("deform_attr_ns", &c.deform_attr_ns),
+        ("deform_slow_attr_ns", &c.deform_slow_attr_ns),
+        ("project_attr_ns", &c.project_attr_ns),
+        ("form_attr_ns", &c.form_attr_ns),
+        ("op_int_ns", &c.op_int_ns),
+        ("op_numeric_cmp_ns", &c.op_numeric_cmp_ns),
+        ("op_numeric_arith_ns", &c.op_numeric_arith_ns),
+        ("op_numeric_cast_ns", &c.op_numeric_cast_ns),
+        ("op_date_timestamp_ns", &c.op_date_timestamp_ns),
+        ("op_date_timestamptz_ns", &c.op_date_timestamptz_ns),
+        ("op_text_eq_ns", &c.op_text_eq_ns),
+        ("op_bpchar_eq_ns", &c.op_bpchar_eq_ns),
+        ("op_text_cmp_ns", &c.op_text_cmp_ns),
+        ("op_like_ns", &c.op_like_ns),
+        ("op_hashed_saop_ns", &c.op_hashed_saop_ns),
+        ("op_generic_ns", &c.op_generic_ns),
+        ("agg_count_star_ns", &c.agg_count_star_ns),
+        ("agg_count_ns", &c.agg_count_ns),
+        ("agg_sum_int_ns", &c.agg_sum_int_ns),
+        ("agg_sum_int8_ns", &c.agg_sum_int8_ns),
+        ("agg_sum_float_ns", &c.agg_sum_float_ns),
+        ("agg_sum_numeric_ns", &c.agg_sum_numeric_ns),
+        ("agg_minmax_ns", &c.agg_minmax_ns),
+        ("agg_minmax_varlena_ns", &c.agg_minmax_varlena_ns),
+        ("agg_generic_ns", &c.agg_generic_ns),
+    ];
+    for (k, v) in given {
+        if let (Some(v), Some(slot)) = (v, costs.cpu.get_mut(k)) {
+            *slot = nn(v, k)?;
+        }
+    }
     let d = &raw.disk;
     let disk = Disk {
         seq_bytes_per_ns: positive(ctx, &d.seq_read_mb_per_s, "disk.seq_read_mb_per_s")? * 1024.0 * 1024.0 / 1e9,

@@ -40,6 +40,8 @@ pub(super) struct RawNode {
     rows_per_outer: Option<Spanned<f64>>,
     cond: Option<String>,
     inner_table: Option<Spanned<String>>,
+    /// EXPLAIN VERBOSE `Output` of the node (aggregate calls for an Aggregate).
+    output: Option<Vec<String>>,
     input: Option<Box<Spanned<RawNode>>>,
     outer: Option<Box<Spanned<RawNode>>>,
     inner: Option<Box<Spanned<RawNode>>>,
@@ -54,7 +56,7 @@ fn table_ref(ctx: &Ctx, tables: &[Table], t: &Option<Spanned<String>>, n: &Spann
     })
 }
 
-fn fraction(ctx: &Ctx, v: &Option<Spanned<f64>>, what: &str, default: f64) -> Result<f64> {
+pub(super) fn fraction(ctx: &Ctx, v: &Option<Spanned<f64>>, what: &str, default: f64) -> Result<f64> {
     match v {
         None => Ok(default),
         Some(s) => {
@@ -123,6 +125,7 @@ pub(super) fn node_from_raw(ctx: &Ctx, n: &Spanned<RawNode>, tables: &[Table], p
             }
         }
     };
+    let output = r.output.clone().unwrap_or_default();
     let node = match kind {
         "Seq Scan" | "Parallel Seq Scan" => {
             let table = table_ref(ctx, tables, &r.table, n)?;
@@ -131,6 +134,7 @@ pub(super) fn node_from_raw(ctx: &Ctx, n: &Spanned<RawNode>, tables: &[Table], p
                 parallel: r.parallel.unwrap_or(kind.starts_with("Parallel")),
                 filter: filter_from_raw(ctx, r, tables)?,
                 width: width_or(tables[table].width)?,
+                output: output.clone(),
             }
         }
         "Index Scan" | "Parallel Index Scan" | "Index Only Scan" => {
@@ -142,6 +146,7 @@ pub(super) fn node_from_raw(ctx: &Ctx, n: &Spanned<RawNode>, tables: &[Table], p
                 width: width_or(tables[table].width)?,
                 fraction: fraction(ctx, &r.fraction, "fraction", 1.0)?,
                 correlation: fraction(ctx, &r.correlation, "correlation", 1.0)?,
+                output: output.clone(),
             }
         }
         "Aggregate" | "Partial Aggregate" | "Finalize Aggregate" => {
@@ -150,11 +155,22 @@ pub(super) fn node_from_raw(ctx: &Ctx, n: &Spanned<RawNode>, tables: &[Table], p
                 Some(g) => positive(ctx, g, "groups")?,
                 None => 1.0,
             };
+            // Without `aggregates`, the number of aggregate calls in `output`.
+            let scope = crate::model::expr::Scope::new(tables.iter().collect());
+            let calls = output.iter().filter(|o| crate::model::expr::classify_aggregate(o, &scope).is_some()).count();
             let aggregates = match &r.aggregates {
                 Some(g) => non_negative(ctx, g, "aggregates")?,
+                None if calls > 0 => calls as f64,
                 None => 1.0,
             };
-            Node::Aggregate { mode, groups, aggregates, width: width_or(8.0 * aggregates.max(1.0))?, input: sub(&r.input, "input", pinned)? }
+            Node::Aggregate {
+                mode,
+                groups,
+                aggregates,
+                width: width_or(8.0 * aggregates.max(1.0))?,
+                input: sub(&r.input, "input", pinned)?,
+                output: output.clone(),
+            }
         }
         "Sort" => Node::Sort { keys: r.keys.clone().unwrap_or_default(), input: sub(&r.input, "input", pinned)? },
         "Limit" => {
@@ -192,6 +208,7 @@ pub(super) fn node_from_raw(ctx: &Ctx, n: &Spanned<RawNode>, tables: &[Table], p
                 outer,
                 inner,
                 cond: r.cond.clone().unwrap_or_default(),
+                output: output.clone(),
             }
         }
         "Nested Loop" => {
@@ -210,6 +227,7 @@ pub(super) fn node_from_raw(ctx: &Ctx, n: &Spanned<RawNode>, tables: &[Table], p
                 width,
                 outer,
                 cond: r.cond.clone().unwrap_or_default(),
+                output: output.clone(),
             }
         }
         other => {

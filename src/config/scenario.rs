@@ -90,6 +90,19 @@ struct RawTable {
     index_pages: Option<Spanned<f64>>,
     #[serde(default)]
     temporary: bool,
+    /// Columns in attnum order: `{ name, type, width, null_frac }`.
+    #[serde(default)]
+    columns: Vec<Spanned<RawColumn>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawColumn {
+    name: String,
+    #[serde(rename = "type")]
+    type_name: String,
+    width: Option<Spanned<f64>>,
+    null_frac: Option<Spanned<f64>>,
 }
 
 fn scenario_from_raw(ctx: &Ctx, raw: RawScenario) -> Result<Scenario> {
@@ -197,8 +210,25 @@ fn table_from_raw(ctx: &Ctx, t: &Spanned<RawTable>) -> Result<Table> {
     if name.is_empty() {
         return Err(ctx.err::<()>(Some(r.name.span()), "table name must not be empty"));
     }
+    let mut columns = vec![];
+    for c in &r.columns {
+        let rc = c.get_ref();
+        let w = match &rc.width {
+            Some(w) => Some(positive(ctx, w, &format!("table {name}: column {}: width", rc.name))?),
+            None => None,
+        };
+        let what = format!("table {name}: column {}: null_frac", rc.name);
+        let nf = super::plan::fraction(ctx, &rc.null_frac, &what, 0.0)?;
+        if rc.name.is_empty() || columns.iter().any(|x: &crate::model::schema::Column| x.name == rc.name) {
+            return Err(
+                ctx.err::<()>(Some(c.span()), format!("table {name}: column names must be unique and not empty"))
+            );
+        }
+        columns.push(crate::model::schema::Column::new(&rc.name, &rc.type_name, w, nf));
+    }
     let width = match &r.width {
         Some(w) => positive(ctx, w, &format!("table {name}: width"))?,
+        None if !columns.is_empty() => crate::model::schema::row_width(&columns).max(1.0),
         None => 32.0,
     };
     let pages_given = match (&r.pages, &r.size) {
@@ -234,5 +264,5 @@ fn table_from_raw(ctx: &Ctx, t: &Spanned<RawTable>) -> Result<Table> {
         Some(v) => Some(positive(ctx, v, &format!("table {name}: index_pages"))?.ceil()),
         None => None,
     };
-    Ok(Table { name, rows, width, pages, parallel_workers, index_pages, temporary: r.temporary })
+    Ok(Table { name, rows, width, pages, parallel_workers, index_pages, temporary: r.temporary, columns })
 }

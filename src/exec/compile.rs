@@ -3,6 +3,7 @@
 //! leader's consumer above it (per-row work, a LIMIT, breakers). Costs come from the
 //! hardware profile's unit costs; row counts from the plan's selectivities.
 
+use super::cpu_cost::CpuCost;
 use crate::model::guc::Settings;
 use crate::model::*;
 
@@ -59,7 +60,9 @@ pub enum Breaker {
     /// Aggregate: consumes everything, then returns `groups` rows.
     Agg { groups: f64 },
     /// Sort: consumes everything, sorts (bounded to `bound` rows if a LIMIT is known), returns rows.
-    Sort { bound: Option<f64>, width: f64 },
+    /// `key_ns`: CPU per comparison beyond `sort_compare_ns` for the first key's type (text
+    /// and bpchar order through the collation; 0 for by-value keys or unknown columns).
+    Sort { bound: Option<f64>, width: f64, key_ns: f64 },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -94,6 +97,9 @@ pub struct Consumer {
     pub final_limit: Option<f64>,
     /// CPU ns per row returned to the client (0 under EXPLAIN ANALYZE).
     pub client_row_ns: f64,
+    /// CPU ns for the leader to deform a row received from a worker's tuple queue (the
+    /// leader's own rows skip it).
+    pub receive_row_ns: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,12 +178,15 @@ impl Env<'_> {
         }
     }
 
-    fn filter_cost(&self, f: &Option<Filter>, is_worker: bool) -> (f64, f64, Vec<Build>) {
+    fn filter_cost(&self, cc: &CpuCost, table: usize, f: &Option<Filter>, is_worker: bool) -> (f64, f64, Vec<Build>) {
         let c = &self.hw.costs;
         match f {
             None => (0.0, 1.0, vec![]),
             Some(f) => {
-                let mut cpu = self.speed(c.qual_ns) * f.operators;
+                // Schema-aware: the qual's clauses priced by operator class; else the generic
+                // price per operator.
+                let schema = if cc.known(table) { cc.qual(&f.text, f.selectivity) } else { None };
+                let mut cpu = schema.unwrap_or(self.speed(c.qual_ns) * f.operators);
                 let mut builds = vec![];
                 if let Some(sp) = &f.subplan {
                     let t = &self.tables[sp.table];
@@ -227,13 +236,21 @@ pub fn sort_tuple_bytes(width: f64) -> f64 {
 }
 
 /// Build a pipeline for one role below the Gather (or the whole serial plan).
-pub(crate) fn pipeline(env: &Env, node: &Node, is_worker: bool, bound: Option<f64>) -> Pipeline {
+pub(crate) fn pipeline(env: &Env, cc: &CpuCost, node: &Node, is_worker: bool, bound: Option<f64>) -> Pipeline {
     let planned = env.workers_planned;
     let c = &env.hw.costs;
     match node {
-        Node::SeqScan { table, parallel, filter, width } | Node::IndexScan { table, parallel, filter, width, .. } => {
+        Node::SeqScan { table, parallel, filter, width, output }
+        | Node::IndexScan { table, parallel, filter, width, output, .. } => {
             let t = &env.tables[*table];
-            let (fcpu, sel, builds) = env.filter_cost(filter, is_worker);
+            let (fcpu, sel, builds) = env.filter_cost(cc, *table, filter, is_worker);
+            // Deforming (and projecting) by the table's columns, when known; tuple_ns is then
+            // the rest of fetching a row (the generic tuple_ns includes deforming).
+            let (deform_all, deform_passing) = if cc.known(*table) {
+                cc.scan_row(*table, filter.as_ref().map(|f| f.text.as_str()), output)
+            } else {
+                (0.0, 0.0)
+            };
             let (pages, per_tuple, random) = match node {
                 Node::IndexScan { fraction, correlation, .. } => {
                     let idx_pages = t.index_pages.unwrap_or((t.rows / 300.0).ceil().max(1.0));
@@ -258,7 +275,7 @@ pub(crate) fn pipeline(env: &Env, node: &Node, is_worker: bool, bound: Option<f6
                     page: env.page_cost(pages),
                     random_reads_per_tuple: random,
                 },
-                cpu_per_tuple: per_tuple + fcpu + sel * env.instr(),
+                cpu_per_tuple: per_tuple + deform_all + fcpu + sel * (env.instr() + deform_passing),
                 rows_per_tuple: sel,
                 breakers: vec![],
                 breaker_row_ns: vec![0.0],
@@ -266,9 +283,11 @@ pub(crate) fn pipeline(env: &Env, node: &Node, is_worker: bool, bound: Option<f6
                 out_width: *width,
             }
         }
-        Node::HashJoin { parallel, rows_per_outer, width, outer, inner, .. } => {
-            let mut p = pipeline(env, outer, is_worker, None);
-            let inner_p = pipeline(env, inner, is_worker, None);
+        Node::HashJoin { parallel, rows_per_outer, width, outer, inner, cond, .. } => {
+            let mut p = pipeline(env, cc, outer, is_worker, None);
+            // Hashing the key(s) of each built and probed row, by the keys' types.
+            let keys = cc.hash_keys(cond).unwrap_or(0.0);
+            let inner_p = pipeline(env, cc, inner, is_worker, None);
             let t = &env.tables[inner_p.source.table];
             let inner_rows = inner_p.source.tuples * inner_p.rows_per_tuple;
             let bytes = inner_rows * (32.0 + maxalign(inner.width()));
@@ -283,14 +302,14 @@ pub(crate) fn pipeline(env: &Env, node: &Node, is_worker: bool, bound: Option<f6
                 pages: inner_p.source.pages,
                 tuples: inner_p.source.tuples,
                 page: inner_p.source.page.clone(),
-                cpu_per_tuple: inner_p.cpu_per_tuple + inner_p.rows_per_tuple * env.speed(c.hash_build_ns),
+                cpu_per_tuple: inner_p.cpu_per_tuple + inner_p.rows_per_tuple * (env.speed(c.hash_build_ns) + keys),
                 rows_per_tuple: inner_p.rows_per_tuple,
                 temp_pages,
             });
             builds.extend(p.builds.drain(..));
             p.builds = builds;
             debug_assert!(p.breakers.is_empty());
-            p.cpu_per_tuple += p.rows_per_tuple * env.speed(c.hash_probe_ns);
+            p.cpu_per_tuple += p.rows_per_tuple * (env.speed(c.hash_probe_ns) + keys);
             p.rows_per_tuple *= rows_per_outer;
             p.cpu_per_tuple += p.rows_per_tuple * (env.speed(c.tuple_ns * 0.5) + env.instr());
             p.out_width = *width;
@@ -298,11 +317,14 @@ pub(crate) fn pipeline(env: &Env, node: &Node, is_worker: bool, bound: Option<f6
             p
         }
         Node::NestedLoop { rows_per_outer, inner_table, width, outer, .. } => {
-            let mut p = pipeline(env, outer, is_worker, None);
+            let mut p = pipeline(env, cc, outer, is_worker, None);
             let t = &env.tables[*inner_table];
             let pc = env.page_cost(t.pages);
+            // Each inner row is deformed as far as the plan reads the inner table.
+            let inner_deform = if cc.known(*inner_table) { cc.scan_row(*inner_table, None, &[]).1 } else { 0.0 };
             let per_outer = env.speed(c.index_descent_ns)
-                + rows_per_outer * (env.speed(c.index_tuple_ns + c.tuple_ns) + pc.cpu_ns + pc.os_read_ns)
+                + rows_per_outer
+                    * (env.speed(c.index_tuple_ns + c.tuple_ns) + inner_deform + pc.cpu_ns + pc.os_read_ns)
                 + (rows_per_outer + 1.0) * env.instr()
                 + rows_per_outer * env.instr();
             p.cpu_per_tuple += p.rows_per_tuple * per_outer;
@@ -314,29 +336,40 @@ pub(crate) fn pipeline(env: &Env, node: &Node, is_worker: bool, bound: Option<f6
             p.bound = bound;
             p
         }
-        Node::Aggregate { groups, aggregates, width, input, mode } => {
-            let mut p = pipeline(env, input, is_worker, None);
-            let per_row = env.speed(c.agg_transition_ns)
-                * aggregates.max(1.0)
-                * if *mode == AggMode::Finalize { 1.5 } else { 1.0 };
+        Node::Aggregate { groups, aggregates, width, input, mode, output } => {
+            let mut p = pipeline(env, cc, input, is_worker, None);
+            let per_row = agg_row_ns(env, cc, *mode, *aggregates, *groups > 1.0, output);
             add_breaker(&mut p, Breaker::Agg { groups: *groups }, per_row, env.instr());
             p.out_width = *width;
             p.bound = bound;
             p
         }
-        Node::Sort { input, .. } => {
-            let mut p = pipeline(env, input, is_worker, None);
+        Node::Sort { input, keys } => {
+            let mut p = pipeline(env, cc, input, is_worker, None);
             let w = p.out_width;
-            add_breaker(&mut p, Breaker::Sort { bound, width: w }, env.speed(c.sort_tuple_ns), env.instr());
+            let key_ns = cc.sort_key_extra(keys);
+            add_breaker(&mut p, Breaker::Sort { bound, width: w, key_ns }, env.speed(c.sort_tuple_ns), env.instr());
             p.bound = bound;
             p
         }
         Node::Limit { count, input } => {
             let b = Some(bound.map_or(*count, |x| x.min(*count)));
-            pipeline(env, input, is_worker, b)
+            pipeline(env, cc, input, is_worker, b)
         }
-        Node::Gather { input, .. } | Node::GatherMerge { input, .. } => pipeline(env, input, is_worker, bound),
+        Node::Gather { input, .. } | Node::GatherMerge { input, .. } => pipeline(env, cc, input, is_worker, bound),
     }
+}
+
+/// CPU per input row of an Aggregate: its transitions by function and argument type when
+/// the scenario's tables have columns and the node lists its calls; else the generic price
+/// per aggregate (a Finalize's combine functions at 1.5 transitions).
+fn agg_row_ns(env: &Env, cc: &CpuCost, mode: AggMode, aggregates: f64, grouped: bool, output: &[String]) -> f64 {
+    let schema = if cc.all_known() { cc.agg_row(output, mode, grouped) } else { None };
+    schema.unwrap_or_else(|| {
+        env.speed(env.hw.costs.agg_transition_ns)
+            * aggregates.max(1.0)
+            * if mode == AggMode::Finalize { 1.5 } else { 1.0 }
+    })
 }
 
 fn add_breaker(p: &mut Pipeline, b: Breaker, per_row: f64, instr: f64) {
@@ -373,30 +406,31 @@ pub fn breaker_finish(env_hw: &Hardware, settings: &Settings, b: &Breaker, n: f6
     let s = env_hw.cpu_speed;
     match b {
         Breaker::Agg { groups } => (groups.min(n.max(1.0)) * c.agg_transition_ns / s, 0.0),
-        Breaker::Sort { bound, width } => {
+        Breaker::Sort { bound, width, key_ns } => {
             if n <= 1.0 {
                 return (0.0, 0.0);
             }
+            let per_cmp = c.sort_compare_ns / s + key_ns;
             match bound {
                 Some(k) if *k < n && 2.0 * k * sort_tuple_bytes(*width) <= settings.work_mem_bytes() => {
                     // top-N heapsort: heap of k entries; ~n·log2(2k) comparisons in the worst case,
                     // far fewer once the heap is full and most rows lose the first comparison.
                     let cmp = n + k * (2.0 * k).max(2.0).log2() * (n / k).max(1.0).ln().max(1.0);
-                    (cmp * c.sort_compare_ns / s, 0.0)
+                    (cmp * per_cmp, 0.0)
                 }
                 _ => {
                     let bytes = n * sort_tuple_bytes(*width);
                     let cmp = n * n.log2();
                     let mem = settings.work_mem_bytes();
                     if bytes <= mem {
-                        (cmp * c.sort_compare_ns / s, 0.0)
+                        (cmp * per_cmp, 0.0)
                     } else {
                         // External merge: runs of ~work_mem, merge order per tuplesort.c.
                         let runs = (bytes / mem).ceil();
                         let order = (mem / (2.0 * 8192.0 + 262144.0)).clamp(6.0, 500.0);
                         let passes = runs.log(order).ceil().max(1.0);
                         let pages = bytes / BLCKSZ * 2.0 * passes;
-                        (cmp * c.sort_compare_ns / s, pages)
+                        (cmp * per_cmp, pages)
                     }
                 }
             }
@@ -407,7 +441,7 @@ pub fn breaker_finish(env_hw: &Hardware, settings: &Settings, b: &Breaker, n: f6
 /// EXPLAIN's Sort Method, Sort Space Used (kB) and Sort Space Type for `n` input rows.
 pub fn sort_method(settings: &Settings, b: &Breaker, n: f64) -> (&'static str, f64, &'static str) {
     match b {
-        Breaker::Sort { bound, width } => {
+        Breaker::Sort { bound, width, .. } => {
             let per = sort_tuple_bytes(*width);
             let mem = settings.work_mem_bytes();
             match bound {
@@ -423,7 +457,7 @@ pub fn sort_method(settings: &Settings, b: &Breaker, n: f64) -> (&'static str, f
     }
 }
 
-fn consumer(env: &Env, node: &Node) -> Consumer {
+fn consumer(env: &Env, cc: &CpuCost, node: &Node) -> Consumer {
     // Walk from the root down to the Gather, collecting the leader's work per row.
     let c = &env.hw.costs;
     let mut chain: Vec<&Node> = vec![];
@@ -443,6 +477,7 @@ fn consumer(env: &Env, node: &Node) -> Consumer {
         breaker_row_ns: vec![],
         final_limit: None,
         client_row_ns: env.client_row(),
+        receive_row_ns: 0.0,
     };
     // Bottom-up: from just above the Gather to the root.
     for op in chain.iter().rev() {
@@ -459,20 +494,18 @@ fn consumer(env: &Env, node: &Node) -> Consumer {
                     cons.final_limit = Some(cons.final_limit.map_or(*count, |l: f64| l.min(*count)));
                 }
             }
-            Node::Sort { .. } => {
+            Node::Sort { keys, .. } => {
                 let per = env.speed(c.sort_tuple_ns);
                 if cons.breakers.is_empty() {
                     cons.per_row_ns += per;
                 } else if let Some(x) = cons.breaker_row_ns.last_mut() {
                     *x += per;
                 }
-                cons.breakers.push(Breaker::Sort { bound: None, width: op.width() });
+                cons.breakers.push(Breaker::Sort { bound: None, width: op.width(), key_ns: cc.sort_key_extra(keys) });
                 cons.breaker_row_ns.push(env.instr());
             }
-            Node::Aggregate { groups, aggregates, mode, .. } => {
-                let per = env.speed(c.agg_transition_ns)
-                    * aggregates.max(1.0)
-                    * if *mode == AggMode::Finalize { 1.5 } else { 1.0 };
+            Node::Aggregate { groups, aggregates, mode, output, .. } => {
+                let per = agg_row_ns(env, cc, *mode, *aggregates, *groups > 1.0, output);
                 if cons.breakers.is_empty() {
                     cons.per_row_ns += per;
                 } else if let Some(x) = cons.breaker_row_ns.last_mut() {
@@ -506,7 +539,7 @@ pub fn gather_subplan(n: &Node) -> Option<&SubPlan> {
 
 /// The subquery of a hashed SubPlan run as `Gather > Parallel Seq Scan`, feeding the
 /// leader's hash table; then `post`, the main plan, serially in the leader.
-fn compile_subplan_gather(env: &Env, plan: &Node, sp: &SubPlan, workers: u32) -> Compiled {
+fn compile_subplan_gather(env: &Env, cc: &CpuCost, plan: &Node, sp: &SubPlan, workers: u32) -> Compiled {
     let c = &env.hw.costs;
     let t = &env.tables[sp.table];
     let scan = Pipeline {
@@ -526,7 +559,7 @@ fn compile_subplan_gather(env: &Env, plan: &Node, sp: &SubPlan, workers: u32) ->
         bound: None,
         out_width: sp.width,
     };
-    let mut post = pipeline(env, plan, false, None);
+    let mut post = pipeline(env, cc, plan, false, None);
     // The hash table is filled by the Gather's rows, not by a private scan.
     post.builds.retain(|b| !b.label.starts_with("hashed SubPlan"));
     Compiled {
@@ -542,6 +575,7 @@ fn compile_subplan_gather(env: &Env, plan: &Node, sp: &SubPlan, workers: u32) ->
             breaker_row_ns: vec![],
             final_limit: None,
             client_row_ns: 0.0,
+            receive_row_ns: 0.0,
         },
         queue_tuple_bytes: queue_bytes_per_tuple(sp.width),
         leader_participates: env.settings.flag("parallel_leader_participation"),
@@ -551,17 +585,18 @@ fn compile_subplan_gather(env: &Env, plan: &Node, sp: &SubPlan, workers: u32) ->
 
 /// Compile a plan (with its Gather's worker count decided) for simulation.
 pub fn compile(env: &Env, plan: &Node) -> Compiled {
+    let cc = &CpuCost::new(env.tables, env.hw, plan);
     let leader_participates = env.settings.flag("parallel_leader_participation");
     if plan.find_gather().is_none() {
         if let Some(sp) = gather_subplan(plan) {
             if subplan_is_hashable(sp.rows, sp.width, env.settings) {
-                return compile_subplan_gather(env, plan, sp, sp.gather_workers.unwrap_or(0));
+                return compile_subplan_gather(env, cc, plan, sp, sp.gather_workers.unwrap_or(0));
             }
         }
     }
     match plan.find_gather() {
         None => {
-            let leader = pipeline(env, plan, false, None);
+            let leader = pipeline(env, cc, plan, false, None);
             let worker = leader.clone();
             let out_width = leader.out_width;
             Compiled {
@@ -576,6 +611,7 @@ pub fn compile(env: &Env, plan: &Node) -> Compiled {
                     breaker_row_ns: vec![],
                     final_limit: None,
                     client_row_ns: env.client_row(),
+                    receive_row_ns: 0.0,
                 },
                 queue_tuple_bytes: queue_bytes_per_tuple(out_width),
                 leader_participates: true,
@@ -583,7 +619,7 @@ pub fn compile(env: &Env, plan: &Node) -> Compiled {
             }
         }
         Some(g) => {
-            let cons = consumer(env, plan);
+            let mut cons = consumer(env, cc, plan);
             let (mode, workers, input) = match g {
                 Node::Gather { workers, single_copy, input } => {
                     (Mode::Gather { single_copy: *single_copy }, *workers, input)
@@ -593,8 +629,17 @@ pub fn compile(env: &Env, plan: &Node) -> Compiled {
             };
             // PostgreSQL passes a LIMIT's bound through Gather / Gather Merge to the workers.
             let bound = cons.limit;
-            let leader = pipeline(env, input, false, bound);
-            let worker = pipeline(env, input, true, bound);
+            let leader = pipeline(env, cc, input, false, bound);
+            let mut worker = pipeline(env, cc, input, true, bound);
+            // A worker forms a MinimalTuple of each row it sends; the leader deforms it again
+            // (tqueue.c: tqueueReceiveSlot, TupleQueueReaderNext). Local rows skip both.
+            let form = cc.form_row(input);
+            if worker.breakers.is_empty() {
+                worker.cpu_per_tuple += worker.rows_per_tuple * form;
+            } else if let Some(x) = worker.breaker_row_ns.last_mut() {
+                *x += form;
+            }
+            cons.receive_row_ns = cc.receive_row(input);
             let single_copy = matches!(mode, Mode::Gather { single_copy: true });
             Compiled {
                 mode,

@@ -13,8 +13,12 @@ use crate::model::guc::Settings;
 use crate::model::{Hardware, Node};
 
 /// The pipeline a subtree alone would run (its builds, source, per-tuple work, breakers).
+/// Its scans deform only as far as the subtree's own expressions read: as in PostgreSQL,
+/// where a parent's expression deforms the child's slot, deforming for the nodes above is
+/// timed in them.
 pub fn subtree(env: &Env, node: &Node, is_worker: bool) -> Pipeline {
-    compile::pipeline(env, node, is_worker, None)
+    let cc = super::cpu_cost::CpuCost::new(env.tables, env.hw, node);
+    compile::pipeline(env, &cc, node, is_worker, None)
 }
 
 /// CPU ns of page work (buffer access, OS page cache copy) per scanned tuple.

@@ -200,8 +200,14 @@ impl Cx<'_> {
             self.warnings.push(format!("{}: HAVING filter ignored", here.join(" > ")));
         }
         let c = self.node(child, divisor, here)?;
-        let node =
-            Node::Aggregate { mode: agg_mode, groups, aggregates, width: n.plan_width as f64, input: Box::new(c.node) };
+        let node = Node::Aggregate {
+            mode: agg_mode,
+            groups,
+            aggregates,
+            width: n.plan_width as f64,
+            input: Box::new(c.node),
+            output: vec![],
+        };
         Ok(Conv { node, toml: TNode { fields, subplan: None, children: vec![("input", c.toml)] } })
     }
 
@@ -310,6 +316,7 @@ impl Cx<'_> {
             outer: Box::new(o.node),
             inner: Box::new(i.node),
             cond: n.hash_cond.clone().unwrap_or_default(),
+            output: vec![],
         };
         Ok(Conv { node, toml: TNode { fields, subplan: None, children: vec![("outer", o.toml), ("inner", i.toml)] } })
     }
@@ -364,6 +371,7 @@ impl Cx<'_> {
             width: n.plan_width as f64,
             outer: Box::new(o.node),
             cond: inner.index_cond.clone().unwrap_or_default(),
+            output: vec![],
         };
         Ok(Conv { node, toml: TNode { fields, subplan: None, children: vec![("outer", o.toml)] } })
     }
@@ -419,5 +427,6 @@ fn model_table(t: &TableAcc) -> Table {
         parallel_workers: t.parallel_workers,
         index_pages: t.index_pages.map(|ip| ip.max(1.0).round()),
         temporary: false,
+        columns: vec![],
     }
 }

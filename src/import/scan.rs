@@ -100,9 +100,17 @@ impl Cx<'_> {
         let t = self.table_index(&table);
         let width = n.plan_width as f64;
         let node = if is_index {
-            Node::IndexScan { table: t, parallel, filter, width, fraction: sig6(fraction), correlation: 1.0 }
+            Node::IndexScan {
+                table: t,
+                parallel,
+                filter,
+                width,
+                fraction: sig6(fraction),
+                correlation: 1.0,
+                output: vec![],
+            }
         } else {
-            Node::SeqScan { table: t, parallel, filter, width }
+            Node::SeqScan { table: t, parallel, filter, width, output: vec![] }
         };
         Ok(Conv { node, toml: TNode { fields, subplan: sub_fields, children: vec![] } })
     }

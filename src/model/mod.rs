@@ -1,8 +1,11 @@
 //! The validated domain model: tables, the plan tree, the hardware profile and the scenario.
 //! Everything here has been checked by `config`; nothing downstream re-validates. No I/O.
 
+pub mod cpu_costs;
+pub mod expr;
 pub mod guc;
 mod query;
+pub mod schema;
 pub mod units;
 pub mod workload;
 
@@ -56,7 +59,7 @@ pub fn queue_bytes_per_tuple(width: f64) -> f64 {
     8.0 + maxalign(16.0 + width)
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Table {
     pub name: String,
     pub rows: f64,
@@ -70,6 +73,9 @@ pub struct Table {
     pub index_pages: Option<f64>,
     /// Whether this is a temporary table (parallel restricted).
     pub temporary: bool,
+    /// The columns in attnum order (pg_attribute, pg_stats); empty when the schema is unknown
+    /// (then per-row costs are the width-based generic ones).
+    pub columns: Vec<schema::Column>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,6 +117,8 @@ pub enum Node {
         parallel: bool,
         filter: Option<Filter>,
         width: f64,
+        /// EXPLAIN VERBOSE `Output` (empty: unknown, or the physical tlist).
+        output: Vec<String>,
     },
     /// A btree index scan in index order over `fraction` of the table.
     IndexScan {
@@ -120,6 +128,7 @@ pub enum Node {
         width: f64,
         fraction: f64,
         correlation: f64,
+        output: Vec<String>,
     },
     Aggregate {
         mode: AggMode,
@@ -127,6 +136,8 @@ pub enum Node {
         aggregates: f64,
         width: f64,
         input: Box<Node>,
+        /// EXPLAIN VERBOSE `Output`: the aggregate calls (`sum(l_quantity)`) and group keys.
+        output: Vec<String>,
     },
     Sort {
         keys: Vec<String>,
@@ -155,6 +166,7 @@ pub enum Node {
         outer: Box<Node>,
         inner: Box<Node>,
         cond: String,
+        output: Vec<String>,
     },
     /// Nested loop whose inner side is an index scan on `inner_table` returning
     /// `rows_per_outer` rows per outer row.
@@ -165,6 +177,7 @@ pub enum Node {
         width: f64,
         outer: Box<Node>,
         cond: String,
+        output: Vec<String>,
     },
 }
 
@@ -394,6 +407,9 @@ pub struct UnitCosts {
     pub wakeup_ns: f64,
     /// One instrumented node call under EXPLAIN ANALYZE with TIMING ON (two clock reads).
     pub instrument_ns: f64,
+    /// Per-row prices by column layout and expression class (used where the scenario's
+    /// tables have columns).
+    pub cpu: cpu_costs::CpuCosts,
 }
 
 #[derive(Debug, Clone, PartialEq)]

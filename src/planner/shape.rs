@@ -28,18 +28,23 @@ pub trait Eligibility {
 pub fn serial_plan(n: &Node) -> Node {
     match n {
         Node::Gather { input, .. } | Node::GatherMerge { input, .. } => serial_plan(input),
-        Node::SeqScan { table, filter, width, .. } => {
-            Node::SeqScan { table: *table, parallel: false, filter: filter.clone(), width: *width }
-        }
-        Node::IndexScan { table, filter, width, fraction, correlation, .. } => Node::IndexScan {
+        Node::SeqScan { table, filter, width, output, .. } => Node::SeqScan {
+            table: *table,
+            parallel: false,
+            filter: filter.clone(),
+            width: *width,
+            output: output.clone(),
+        },
+        Node::IndexScan { table, filter, width, fraction, correlation, output, .. } => Node::IndexScan {
             table: *table,
             parallel: false,
             filter: filter.clone(),
             width: *width,
             fraction: *fraction,
             correlation: *correlation,
+            output: output.clone(),
         },
-        Node::Aggregate { mode, groups, aggregates, width, input } => {
+        Node::Aggregate { mode, groups, aggregates, width, input, output } => {
             let input = match mode {
                 AggMode::Finalize => strip_partial(input).unwrap_or_else(|| serial_plan(input)),
                 _ => serial_plan(input),
@@ -55,11 +60,12 @@ pub fn serial_plan(n: &Node) -> Node {
                 aggregates,
                 width: *width,
                 input: Box::new(input),
+                output: output.clone(),
             }
         }
         Node::Sort { keys, input } => Node::Sort { keys: keys.clone(), input: Box::new(serial_plan(input)) },
         Node::Limit { count, input } => Node::Limit { count: *count, input: Box::new(serial_plan(input)) },
-        Node::HashJoin { join_type, rows_per_outer, width, outer, inner, cond, .. } => Node::HashJoin {
+        Node::HashJoin { join_type, rows_per_outer, width, outer, inner, cond, output, .. } => Node::HashJoin {
             join_type: *join_type,
             parallel: false,
             rows_per_outer: *rows_per_outer,
@@ -67,14 +73,16 @@ pub fn serial_plan(n: &Node) -> Node {
             outer: Box::new(serial_plan(outer)),
             inner: Box::new(serial_plan(inner)),
             cond: cond.clone(),
+            output: output.clone(),
         },
-        Node::NestedLoop { join_type, rows_per_outer, inner_table, width, outer, cond } => Node::NestedLoop {
+        Node::NestedLoop { join_type, rows_per_outer, inner_table, width, outer, cond, output } => Node::NestedLoop {
             join_type: *join_type,
             rows_per_outer: *rows_per_outer,
             inner_table: *inner_table,
             width: *width,
             outer: Box::new(serial_plan(outer)),
             cond: cond.clone(),
+            output: output.clone(),
         },
     }
 }
@@ -188,7 +196,7 @@ pub fn partialable(n: &Node, e: &dyn Eligibility) -> bool {
 pub fn partial(n: &Node, e: &dyn Eligibility) -> Node {
     match n {
         Node::SeqScan { .. } | Node::IndexScan { .. } => set_scan_parallel(n, true),
-        Node::HashJoin { join_type, rows_per_outer, width, outer, inner, cond, .. } => {
+        Node::HashJoin { join_type, rows_per_outer, width, outer, inner, cond, output, .. } => {
             let ph = e.parallel_hash() && partialable(inner, e);
             Node::HashJoin {
                 join_type: *join_type,
@@ -198,6 +206,7 @@ pub fn partial(n: &Node, e: &dyn Eligibility) -> Node {
                 outer: Box::new(partial(outer, e)),
                 inner: Box::new(if ph { partial(inner, e) } else { serial_plan(inner) }),
                 cond: cond.clone(),
+                output: output.clone(),
             }
         }
         Node::NestedLoop { .. } => map_children(n, |c| partial(c, e)),
@@ -238,13 +247,14 @@ pub fn parallelize(n: &Node, e: &dyn Eligibility) -> Option<Node> {
                 Some(Node::Sort { keys: keys.clone(), input: Box::new(parallelize(input, e)?) })
             }
         }
-        Node::Aggregate { groups, aggregates, width, input, .. } => {
+        Node::Aggregate { groups, aggregates, width, input, output, .. } => {
             let agg = |mode, input: Node| Node::Aggregate {
                 mode,
                 groups: *groups,
                 aggregates: *aggregates,
                 width: *width,
                 input: Box::new(input),
+                output: output.clone(),
             };
             if partialable(input, e) {
                 return Some(agg(
@@ -343,7 +353,7 @@ fn check_partial(n: &Node, e: &dyn Eligibility) -> Option<Node> {
             });
             ok.then_some(out)
         }
-        Node::HashJoin { join_type, parallel, rows_per_outer, width, outer, inner, cond } => {
+        Node::HashJoin { join_type, parallel, rows_per_outer, width, outer, inner, cond, output } => {
             if !join_allows_partial(*join_type) {
                 return None;
             }
@@ -364,6 +374,7 @@ fn check_partial(n: &Node, e: &dyn Eligibility) -> Option<Node> {
                 outer: Box::new(outer),
                 inner: Box::new(inner),
                 cond: cond.clone(),
+                output: output.clone(),
             })
         }
         Node::NestedLoop { join_type, inner_table, outer, .. } => {
@@ -386,7 +397,7 @@ pub const MAX_JOIN_VARIANTS: usize = 16;
 /// `rows_per_outer` for the new outer side. Other join types keep their order.
 pub fn join_order_variants(n: &Node, rel_rows: &dyn Fn(&Node) -> f64) -> Vec<Node> {
     let mut out = match n {
-        Node::HashJoin { join_type, rows_per_outer, width, outer, inner, cond, .. } => {
+        Node::HashJoin { join_type, rows_per_outer, width, outer, inner, cond, output, .. } => {
             let outers = join_order_variants(outer, rel_rows);
             let inners = join_order_variants(inner, rel_rows);
             let mut v = vec![];
@@ -400,6 +411,7 @@ pub fn join_order_variants(n: &Node, rel_rows: &dyn Fn(&Node) -> f64) -> Vec<Nod
                         outer: Box::new(outer.clone()),
                         inner: Box::new(inner.clone()),
                         cond: cond.clone(),
+                        output: output.clone(),
                     };
                     v.push(join(o, i, *rows_per_outer));
                     if *join_type == JoinType::Inner {
@@ -495,11 +507,18 @@ mod tests {
     }
 
     fn seq(table: usize) -> Node {
-        Node::SeqScan { table, parallel: false, filter: None, width: 8.0 }
+        Node::SeqScan { table, parallel: false, filter: None, width: 8.0, output: vec![] }
     }
 
     fn count(input: Node) -> Node {
-        Node::Aggregate { mode: AggMode::Simple, groups: 1.0, aggregates: 1.0, width: 8.0, input: Box::new(input) }
+        Node::Aggregate {
+            mode: AggMode::Simple,
+            groups: 1.0,
+            aggregates: 1.0,
+            width: 8.0,
+            output: vec![],
+            input: Box::new(input),
+        }
     }
 
     fn hj(outer: Node, inner: Node, join_type: JoinType) -> Node {
@@ -511,6 +530,7 @@ mod tests {
             outer: Box::new(outer),
             inner: Box::new(inner),
             cond: String::new(),
+            output: vec![],
         }
     }
 
@@ -597,6 +617,7 @@ mod tests {
                     parallel: false,
                     filter: Some(Filter { text: "x".into(), selectivity: 0.5, operators: 1.0, subplan: None }),
                     width: 8.0,
+                    output: vec![],
                 }),
             }),
         };
@@ -641,6 +662,7 @@ mod tests {
                 outer: Box::new(set_scan_parallel(&seq(0), true)),
                 inner: Box::new(set_scan_parallel(&seq(1), true)),
                 cond: String::new(),
+                output: vec![],
             }),
         };
         let no_hash = All { partial: true, hash: false, unsafe_table: None };
@@ -665,16 +687,21 @@ pub fn map_subplans(n: &Node, f: &dyn Fn(&SubPlan) -> SubPlan) -> Node {
         flt.as_ref().map(|x| Filter { subplan: x.subplan.as_ref().map(f), ..x.clone() })
     };
     match n {
-        Node::SeqScan { table, parallel, filter, width } => {
-            Node::SeqScan { table: *table, parallel: *parallel, filter: fix(filter), width: *width }
-        }
-        Node::IndexScan { table, parallel, filter, width, fraction, correlation } => Node::IndexScan {
+        Node::SeqScan { table, parallel, filter, width, output } => Node::SeqScan {
+            table: *table,
+            parallel: *parallel,
+            filter: fix(filter),
+            width: *width,
+            output: output.clone(),
+        },
+        Node::IndexScan { table, parallel, filter, width, fraction, correlation, output } => Node::IndexScan {
             table: *table,
             parallel: *parallel,
             filter: fix(filter),
             width: *width,
             fraction: *fraction,
             correlation: *correlation,
+            output: output.clone(),
         },
         _ => map_children(n, |c| map_subplans(c, f)),
     }

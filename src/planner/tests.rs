@@ -4,15 +4,22 @@ use crate::model::AggMode;
 use crate::model::{Command, Filter, FnSafety, JoinType, Node, QueryProps, Scenario, SubPlan, Table};
 
 fn table(name: &str, rows: f64, pages: f64) -> Table {
-    Table { name: name.into(), rows, width: 36.0, pages, parallel_workers: None, index_pages: None, temporary: false }
+    Table { name: name.into(), rows, width: 36.0, pages, ..Default::default() }
 }
 
 fn seq(table: usize, filter: Option<Filter>) -> Node {
-    Node::SeqScan { table, parallel: false, filter, width: 36.0 }
+    Node::SeqScan { table, parallel: false, filter, width: 36.0, output: vec![] }
 }
 
 fn count(input: Node) -> Node {
-    Node::Aggregate { mode: AggMode::Simple, groups: 1.0, aggregates: 1.0, width: 8.0, input: Box::new(input) }
+    Node::Aggregate {
+        mode: AggMode::Simple,
+        groups: 1.0,
+        aggregates: 1.0,
+        width: 8.0,
+        input: Box::new(input),
+        output: vec![],
+    }
 }
 
 fn scenario(tables: Vec<Table>, plan: Node, sets: &[(&str, &str)]) -> Scenario {
@@ -241,6 +248,7 @@ fn temporary_tables() {
         outer: Box::new(seq(0, Some(Filter { text: String::new(), selectivity: 0.01, operators: 1.0, subplan: None }))),
         inner: Box::new(seq(1, None)),
         cond: String::new(),
+        output: vec![],
     };
     let mut tmp = table("tmp", 1000.0, 10.0);
     tmp.temporary = true;
@@ -321,6 +329,7 @@ fn pinned_workers_are_used_as_given() {
         groups: 1.0,
         aggregates: 1.0,
         width: 8.0,
+        output: vec![],
         input: Box::new(Node::Gather {
             workers: Some(6),
             single_copy: false,
@@ -329,7 +338,8 @@ fn pinned_workers_are_used_as_given() {
                 groups: 1.0,
                 aggregates: 1.0,
                 width: 8.0,
-                input: Box::new(Node::SeqScan { table: 0, parallel: true, filter: None, width: 36.0 }),
+                output: vec![],
+                input: Box::new(Node::SeqScan { table: 0, parallel: true, filter: None, width: 36.0, output: vec![] }),
             }),
         }),
     };
@@ -350,6 +360,7 @@ fn scenario_parallel_shape_is_kept_and_workers_filled() {
         groups: 1.0,
         aggregates: 1.0,
         width: 8.0,
+        output: vec![],
         input: Box::new(Node::Gather {
             workers: None,
             single_copy: false,
@@ -358,7 +369,8 @@ fn scenario_parallel_shape_is_kept_and_workers_filled() {
                 groups: 1.0,
                 aggregates: 1.0,
                 width: 8.0,
-                input: Box::new(Node::SeqScan { table: 0, parallel: true, filter: None, width: 36.0 }),
+                output: vec![],
+                input: Box::new(Node::SeqScan { table: 0, parallel: true, filter: None, width: 36.0, output: vec![] }),
             }),
         }),
     };
@@ -384,6 +396,7 @@ fn parallel_hash_needs_a_partial_inner() {
             )),
             inner: Box::new(seq(1, None)),
             cond: String::new(),
+            output: vec![],
         };
         plan(&scenario(vec![outer.clone(), inner], count(j), &[("max_parallel_workers_per_gather", "4")]))
     };

@@ -104,10 +104,17 @@ mod tests {
             parallel_workers: None,
             index_pages: None,
             temporary: false,
+            columns: vec![],
         };
-        let scan = Node::SeqScan { table: 0, parallel: false, filter: None, width: 36.0 };
-        let plan =
-            Node::Aggregate { mode: AggMode::Simple, groups: 1.0, aggregates: 1.0, width: 8.0, input: Box::new(scan) };
+        let scan = Node::SeqScan { table: 0, parallel: false, filter: None, width: 36.0, output: vec![] };
+        let plan = Node::Aggregate {
+            mode: AggMode::Simple,
+            groups: 1.0,
+            aggregates: 1.0,
+            width: 8.0,
+            input: Box::new(scan),
+            output: vec![],
+        };
         let sc = Scenario::build("t", vec![t], plan, &[]).unwrap();
         let d = crate::planner::decide(&sc);
         let j = serde_json::to_value(PlanJson::new(&d)).unwrap();

@@ -47,7 +47,7 @@ fn gather() -> Explain {
         plans: vec![scan()],
         ..Default::default()
     };
-    Explain { plan: g, triggers: vec![], execution_time: 121.5 }
+    Explain { plan: g, planning_time: 0.4, triggers: vec![], execution_time: 121.5 }
 }
 
 fn prediction() -> Prediction {
@@ -110,6 +110,7 @@ Gather  (cost=1000.00..2000.50 rows=3000 width=4) (actual time=2.000..120.000 ro
         Filter: (x > 1)
         Rows Removed by Filter: 7
         Worker 0:  actual time=1.000..99.000 rows=900 loops=1
+Planning Time: 0.400 ms
 Execution Time: 121.500 ms
 ";
     assert_eq!(t, want);
@@ -162,7 +163,7 @@ fn aggregates_are_named_by_strategy_and_unrun_nodes_say_never_executed() {
 fn plan_node_json_has_postgresql_keys_in_order_and_omits_what_does_not_apply() {
     let v = serde_json::to_value(gather()).unwrap();
     let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(keys, ["Plan", "Triggers", "Execution Time"]);
+    assert_eq!(keys, ["Plan", "Planning Time", "Triggers", "Execution Time"]);
     let g = &v["Plan"];
     let keys: Vec<&str> = g.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(

@@ -119,7 +119,10 @@ impl<'a> Sim<'a> {
     }
 
     pub(super) fn start_drain(&mut self, j: usize) {
-        let per = (self.hw.costs.tuple_receive_ns / self.hw.cpu_speed + self.c.consumer.per_row_ns).max(1.0);
+        let per = (self.hw.costs.tuple_receive_ns / self.hw.cpu_speed
+            + self.c.consumer.receive_row_ns
+            + self.c.consumer.per_row_ns)
+            .max(1.0);
         let s = self.tuple_bytes;
         if self.gather_first_row.is_none() {
             self.gather_first_row = Some(self.now());
@@ -238,7 +241,7 @@ impl<'a> Sim<'a> {
         let sp = self.hw.cpu_speed;
         let n_w = srcs.iter().filter(|x| x.is_some()).count() as f64;
         let local_row = *self.c.leader.breaker_row_ns.last().unwrap_or(&0.0);
-        let per = (n_w / k) * (c.tuple_receive_ns + c.gather_merge_tuple_ns) / sp
+        let per = (n_w / k) * ((c.tuple_receive_ns + c.gather_merge_tuple_ns) / sp + self.c.consumer.receive_row_ns)
             + (1.0 - n_w / k) * local_row
             + c.sort_compare_ns / sp * (k.log2().max(1.0))
             + self.c.consumer.per_row_ns;

@@ -123,7 +123,13 @@ impl<'a> CostCtx<'a> {
             operators: 1.0,
             subplan: None,
         });
-        let scan = |parallel| Node::SeqScan { table: sp.table, parallel, filter: filter.clone(), width: sp.width };
+        let scan = |parallel| Node::SeqScan {
+            table: sp.table,
+            parallel,
+            filter: filter.clone(),
+            width: sp.width,
+            output: vec![],
+        };
         let serial = self.cost(&scan(false), None);
         let mut chosen = serial.clone();
         let mut parallel_inner = false;
@@ -178,8 +184,10 @@ impl<'a> CostCtx<'a> {
     /// (`limit_tuples`), through Gather Merge too.
     pub fn cost(&self, node: &Node, bound: Option<f64>) -> Costed {
         match node {
-            Node::SeqScan { table, parallel, filter, width } => self.seq_scan(node, *table, *parallel, filter, *width),
-            Node::IndexScan { table, parallel, filter, width, fraction, correlation } => {
+            Node::SeqScan { table, parallel, filter, width, .. } => {
+                self.seq_scan(node, *table, *parallel, filter, *width)
+            }
+            Node::IndexScan { table, parallel, filter, width, fraction, correlation, .. } => {
                 let t = &self.tables[*table];
                 let workers = if *parallel { self.scan_workers(node).workers } else { 0 };
                 let mut c = self.index_scan(t, *fraction, *correlation, 1.0, filter.as_ref(), workers, *fraction < 1.0);
@@ -191,17 +199,17 @@ impl<'a> CostCtx<'a> {
                 }
                 c
             }
-            Node::Aggregate { mode, groups, aggregates, width, input } => {
+            Node::Aggregate { mode, groups, aggregates, width, input, .. } => {
                 self.aggregate(*mode, *groups, *aggregates, *width, input)
             }
             Node::Sort { keys, input } => self.sort(keys, input, bound),
             Node::Limit { count, input } => self.limit(*count, input),
             Node::Gather { workers, single_copy, input } => self.gather(*workers, *single_copy, input),
             Node::GatherMerge { workers, input } => self.gather_merge(*workers, input, bound),
-            Node::HashJoin { join_type, parallel, rows_per_outer, width, outer, inner, cond } => {
+            Node::HashJoin { join_type, parallel, rows_per_outer, width, outer, inner, cond, .. } => {
                 self.hash_join(*join_type, *parallel, *rows_per_outer, *width, outer, inner, cond)
             }
-            Node::NestedLoop { join_type, rows_per_outer, inner_table, width, outer, cond } => {
+            Node::NestedLoop { join_type, rows_per_outer, inner_table, width, outer, cond, .. } => {
                 self.nested_loop(*join_type, *rows_per_outer, *inner_table, *width, outer, cond)
             }
         }

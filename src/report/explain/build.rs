@@ -674,5 +674,6 @@ pub fn explain(
     if let Some(cp) = costed {
         attach_costs(&mut root, cp);
     }
-    Explain { plan: root, triggers: vec![], execution_time: r3(ms(r.wall)) }
+    let planning_time = r3(super::planning_time_ms(root.count(), hw.cpu_speed));
+    Explain { plan: root, planning_time, triggers: vec![], execution_time: r3(ms(r.wall)) }
 }

@@ -10,6 +10,7 @@ use super::{Buffers, Explain, HashInfo, PlanNode, SortSpace};
 pub fn explain_text(doc: &Explain) -> String {
     let mut out = String::new();
     text_node(&doc.plan, None, &mut out);
+    out.push_str(&format!("Planning Time: {:.3} ms\n", doc.planning_time));
     out.push_str(&format!("Execution Time: {:.3} ms\n", doc.execution_time));
     out
 }

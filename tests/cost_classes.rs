@@ -1,0 +1,280 @@
+//! The schema- and expression-aware CPU prices each matter: dropping a class (pricing it like
+//! the cheapest one, or at 0) moves predictions the way PostgreSQL's mechanics say it must.
+//! Through the library: shipped scenarios and the reference-2vcpu profile, noise off.
+
+use pqsim::config::{self, WhatIf};
+use pqsim::exec::compile::{compile, Env};
+use pqsim::exec::cpu_cost;
+use pqsim::model::schema::Column;
+use pqsim::model::{AggMode, Filter, Hardware, Node, OutputMode, Scenario, Table};
+use pqsim::predict::run_scenario;
+use std::path::Path;
+
+fn load(scenario: &str) -> (Scenario, Hardware) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (sc, mut hw) =
+        config::load(&root.join("configs/scenarios").join(scenario), "reference-2vcpu", &WhatIf::default()).unwrap();
+    hw.cpu_noise_cv = 0.0;
+    (sc, hw)
+}
+
+fn wall(sc: &Scenario, hw: &Hardware) -> f64 {
+    run_scenario(sc, hw, 1, 1, false).unwrap().wall_ms[0]
+}
+
+fn serial(mut sc: Scenario) -> Scenario {
+    sc.settings.set("max_parallel_workers_per_gather", "0").unwrap();
+    sc.setting_overrides.push(("max_parallel_workers_per_gather".into(), "0".into()));
+    sc
+}
+
+/// A table `w` whose last column is wide-row text, and a plan summing `agg` with `filter`.
+fn table(cols: &[(&str, &str)]) -> Table {
+    let columns: Vec<Column> = cols.iter().map(|(n, t)| Column::new(n, t, None, 0.0)).collect();
+    let width = pqsim::model::schema::row_width(&columns);
+    Table {
+        name: "w".into(),
+        rows: 2_000_000.0,
+        width,
+        pages: pqsim::model::heap_pages(2_000_000.0, width),
+        columns,
+        ..Default::default()
+    }
+}
+
+fn sum_plan(agg: &str, filter: Option<&str>) -> Node {
+    Node::Aggregate {
+        mode: AggMode::Simple,
+        groups: 1.0,
+        aggregates: 1.0,
+        width: 8.0,
+        output: vec![agg.into()],
+        input: Box::new(Node::SeqScan {
+            table: 0,
+            parallel: false,
+            filter: filter.map(|f| Filter { text: f.into(), selectivity: 1.0, operators: 1.0, subplan: None }),
+            width: 8.0,
+            output: vec![],
+        }),
+    }
+}
+
+fn predict(t: Table, plan: Node, hw: &Hardware) -> f64 {
+    let sc = Scenario::build("t", vec![t], plan, &[("max_parallel_workers_per_gather", "0")]).unwrap();
+    wall(&sc, hw)
+}
+
+#[test]
+fn deforming_priced_zero_moves_a_wide_row_prediction_by_more_than_ten_percent() {
+    let (sc, hw) = load("tpch-lineitem-sum.toml");
+    for sc in [sc.clone(), serial(sc)] {
+        let base = wall(&sc, &hw);
+        let mut free = hw.clone();
+        free.costs.cpu.deform_attr_ns = 0.0;
+        free.costs.cpu.deform_slow_attr_ns = 0.0;
+        let without = wall(&sc, &free);
+        assert!(base > without * 1.10, "deforming 11 of lineitem's columns: {base} vs {without} ms without it");
+    }
+}
+
+#[test]
+fn deforming_the_twelfth_column_costs_more_than_the_second() {
+    let (_, hw) = load("tpch-lineitem-sum.toml");
+    let mut cols = vec![("k", "bigint"), ("a", "integer")];
+    let names: Vec<String> = (0..10).map(|i| format!("c{i}")).collect();
+    for n in &names {
+        cols.push((n, "integer"));
+    }
+    let t = table(&cols);
+    let second = predict(t.clone(), sum_plan("count(*)", Some("(a IS NOT NULL)")), &hw);
+    let twelfth = predict(t, sum_plan("count(*)", Some("(c9 IS NOT NULL)")), &hw);
+    assert!(twelfth > second * 1.03, "column 12 {twelfth} vs column 2 {second}");
+    // After a varlena every further column is priced at the slow rate.
+    let mut with_text = cols.clone();
+    with_text[1] = ("a", "text");
+    let slow = predict(table(&with_text), sum_plan("count(*)", Some("(c9 IS NOT NULL)")), &hw);
+    assert!(slow > twelfth, "slow deforming {slow} vs cached offsets {twelfth}");
+}
+
+#[test]
+fn a_numeric_sum_is_dearer_than_an_int_sum() {
+    let (_, hw) = load("tpch-lineitem-sum.toml");
+    // The int column is the deeper one, so deforming cannot explain the difference.
+    let t = table(&[("q", "numeric(15,2)"), ("n", "integer")]);
+    let numeric = predict(t.clone(), sum_plan("sum(q)", None), &hw);
+    let int = predict(t.clone(), sum_plan("sum(n)", None), &hw);
+    assert!(numeric > int * 1.05, "sum(numeric) {numeric} vs sum(int4) {int}");
+    // Numeric arithmetic inside the argument is dearer still.
+    let arith = predict(t.clone(), sum_plan("sum((q * ('1'::numeric - q)))", None), &hw);
+    assert!(arith > numeric * 1.2, "sum(q*(1-q)) {arith} vs sum(q) {numeric}");
+    // And pricing the numeric class like the int one removes the difference.
+    let mut flat = hw.clone();
+    flat.costs.cpu.agg_sum_numeric_ns = flat.costs.cpu.agg_sum_int_ns;
+    let numeric_flat = predict(t, sum_plan("sum(q)", None), &flat);
+    assert!(numeric_flat < numeric, "{numeric_flat} vs {numeric}");
+}
+
+#[test]
+fn a_date_vs_timestamp_filter_is_dearer_than_date_vs_date() {
+    let (_, hw) = load("tpch-lineitem-sum.toml");
+    let t = table(&[("k", "bigint"), ("d", "date")]);
+    let date = predict(t.clone(), sum_plan("count(*)", Some("(d <= '1998-08-18'::date)")), &hw);
+    let ts = predict(
+        t.clone(),
+        sum_plan("count(*)", Some("(d <= '1998-08-18 00:00:00'::timestamp without time zone)")),
+        &hw,
+    );
+    let tz = predict(t, sum_plan("count(*)", Some("(d <= '1998-08-18 00:00:00+00'::timestamp with time zone)")), &hw);
+    assert!(ts > date * 1.01, "date vs timestamp {ts} vs date vs date {date}");
+    assert!(tz > ts, "date vs timestamptz {tz} vs date vs timestamp {ts}");
+}
+
+#[test]
+fn text_equality_and_like_are_dearer_than_int_comparison() {
+    let (_, hw) = load("tpch-lineitem-sum.toml");
+    let t = table(&[("n", "integer"), ("s", "character varying(44)")]);
+    let int = predict(t.clone(), sum_plan("count(*)", Some("((n <> 0) AND (s IS NOT NULL))")), &hw);
+    let eq = predict(t.clone(), sum_plan("count(*)", Some("((n <> 0) AND ((s)::text <> 'x'::text))")), &hw);
+    let like = predict(t, sum_plan("count(*)", Some("((n <> 0) AND ((s)::text !~~ '%zzz%'::text))")), &hw);
+    assert!(eq > int && like > eq, "int {int}, text = {eq}, LIKE {like}");
+}
+
+#[test]
+fn serial_and_parallel_pipelines_charge_the_same_work_per_row() {
+    let (sc, hw) = load("tpch-lineitem-sum.toml");
+    let d = pqsim::planner::decide(&sc);
+    let par = Env {
+        tables: &sc.tables,
+        settings: &sc.settings,
+        hw: &hw,
+        output: OutputMode::ExplainAnalyze,
+        workers_planned: 4,
+    };
+    let c = compile(&par, &d.plan);
+    let s = pqsim::planner::shape::serial_plan(&d.plan);
+    let ser = Env { workers_planned: 0, ..par };
+    let cs = compile(&ser, &s);
+    assert!((c.worker.cpu_per_tuple - cs.leader.cpu_per_tuple).abs() < 1e-9);
+    assert!((c.leader.cpu_per_tuple - cs.leader.cpu_per_tuple).abs() < 1e-9);
+}
+
+#[test]
+fn rows_through_a_tuple_queue_pay_forming_and_deforming() {
+    let (sc, hw) = load("gather-heavy.toml");
+    let base = wall(&sc, &hw);
+    let mut free = hw.clone();
+    free.costs.cpu.form_attr_ns = 0.0;
+    free.costs.cpu.deform_attr_ns = 0.0;
+    free.costs.cpu.deform_slow_attr_ns = 0.0;
+    assert!(wall(&sc, &free) < base);
+}
+
+#[test]
+fn scenarios_without_columns_ignore_the_new_prices_and_say_so() {
+    let (mut sc, hw) = load("tpch-lineitem-sum.toml");
+    for t in &mut sc.tables {
+        t.columns.clear();
+    }
+    let base = wall(&sc, &hw);
+    let mut other = hw.clone();
+    other.costs.cpu = pqsim::model::cpu_costs::CpuCosts::zero();
+    assert_eq!(wall(&sc, &other), base);
+    let notes = cpu_cost::notes(&sc.tables, &sc.plan);
+    assert_eq!(notes.len(), 1);
+    assert!(notes[0].contains("lineitem") && notes[0].contains("no columns"), "{notes:?}");
+}
+
+#[test]
+fn unclassifiable_expressions_are_priced_generically_and_noted_once() {
+    let (_, hw) = load("tpch-lineitem-sum.toml");
+    let t = table(&[("n", "integer"), ("s", "text")]);
+    let f = "((upper(s) = 'X'::text) AND (upper(s) = 'X'::text))";
+    let plan = sum_plan("count(*)", Some(f));
+    let notes = cpu_cost::notes(std::slice::from_ref(&t), &plan);
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(notes[0].contains("upper()"));
+    let mut dear = hw.clone();
+    dear.costs.cpu.op_generic_ns *= 10.0;
+    assert!(predict(t.clone(), plan.clone(), &dear) > predict(t, plan, &hw));
+}
+
+#[test]
+fn grouping_by_a_bpchar_key_is_dearer_than_by_an_int_key() {
+    let (_, hw) = load("tpch-lineitem-sum.toml");
+    let t = table(&[("n", "integer"), ("m", "character(10)")]);
+    let grouped = |key: &str| Node::Aggregate {
+        mode: AggMode::Simple,
+        groups: 7.0,
+        aggregates: 1.0,
+        width: 16.0,
+        output: vec![key.into(), "count(*)".into()],
+        input: Box::new(Node::SeqScan { table: 0, parallel: false, filter: None, width: 16.0, output: vec![] }),
+    };
+    // Grouping by m also deforms one more column (a few ns); the key's equality per row
+    // (bpchareq vs an int compare) is what must show.
+    let by_int = predict(t.clone(), grouped("n"), &hw);
+    let by_bpchar = predict(t, grouped("m"), &hw);
+    assert!(by_bpchar > by_int, "group by char(10) {by_bpchar} vs by int {by_int}");
+}
+
+/// Every expression text of the real plans in the fixtures (EXPLAIN VERBOSE `Output`, `Filter`,
+/// `Hash Cond`, `Sort Key`, `Index Cond`, `Group Key`) parses: nothing falls back to "the whole
+/// text is one generic call". The tables' columns are not known here, so operator classes may
+/// stay generic; the grammar is what is checked.
+#[test]
+fn every_expression_in_the_real_plan_fixtures_parses() {
+    use pqsim::model::expr::{classify, Scope};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut texts = vec![];
+    fn collect(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, x) in m {
+                    let keys = ["Output", "Filter", "Hash Cond", "Sort Key", "Index Cond", "Group Key", "Join Filter"];
+                    if keys.contains(&k.as_str()) {
+                        match x {
+                            serde_json::Value::String(s) => out.push(s.clone()),
+                            serde_json::Value::Array(a) => {
+                                out.extend(a.iter().filter_map(|e| e.as_str().map(String::from)))
+                            }
+                            _ => {}
+                        }
+                    }
+                    collect(x, out);
+                }
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|x| collect(x, out)),
+            _ => {}
+        }
+    }
+    for dir in ["tests/fixtures/explain", "src/pg/testdata"] {
+        for e in std::fs::read_dir(root.join(dir)).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "json") {
+                let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+                collect(&v, &mut texts);
+            }
+        }
+    }
+    assert!(texts.len() > 30, "only {} texts", texts.len());
+    let scope = Scope::new(vec![]);
+    for t in &texts {
+        // Sort keys may carry a direction.
+        let t = t.trim_end_matches(" DESC").trim_end_matches(" NULLS LAST").trim_end_matches(" NULLS FIRST");
+        let c = classify(t, &scope);
+        assert!(c.unclassified.iter().all(|u| u != t), "the classifier could not parse {t:?}");
+    }
+}
+
+#[test]
+fn sorting_by_a_text_key_is_dearer_than_by_an_int_key() {
+    let (_, hw) = load("tpch-lineitem-sum.toml");
+    let t = table(&[("n", "integer"), ("s", "character varying(44)")]);
+    let sorted = |key: &str| Node::Sort {
+        keys: vec![key.into()],
+        input: Box::new(Node::SeqScan { table: 0, parallel: false, filter: None, width: 30.0, output: vec![] }),
+    };
+    let by_int = predict(t.clone(), sorted("n"), &hw);
+    let by_text = predict(t, sorted("s DESC"), &hw);
+    assert!(by_text > by_int * 1.05, "ORDER BY varchar {by_text} vs int {by_int}");
+}
