@@ -84,7 +84,7 @@ done
 # Worker pool exhaustion: 4 clients asking 2 workers each from max_parallel_workers = 2.
 setting max_parallel_workers 2
 setting max_parallel_workers_per_gather 2
-psql_ -c "ALTER SYSTEM SET session_preload_libraries = 'auto_explain'" \
+psql_ -c "LOAD 'auto_explain'" -c "ALTER SYSTEM SET session_preload_libraries = 'auto_explain'" \
       -c "ALTER SYSTEM SET auto_explain.log_min_duration = 0" \
       -c "ALTER SYSTEM SET auto_explain.log_analyze = on" \
       -c "ALTER SYSTEM SET auto_explain.log_timing = off" -c "SELECT pg_reload_conf()" >/dev/null

@@ -223,7 +223,12 @@ fn class(
     let tables: Vec<super::TableOverride> =
         w.table.iter().filter(|o| sc.tables.iter().any(|t| t.name == o.table)).cloned().collect();
     super::apply_scenario_whatifs(&mut sc, &[], &tables)?;
-    let scenario = super::for_hardware(sc, hw, w);
+    let mut scenario = super::for_hardware(sc, hw, w);
+    // A workload's queries come from clients: every row goes to the client, no EXPLAIN ANALYZE
+    // timing, unless --measure says otherwise.
+    if w.measure.is_none() {
+        scenario.output = crate::model::OutputMode::Client;
+    }
     Ok(WorkloadClass { name, scenario, weight, arrival })
 }
 
