@@ -18,10 +18,14 @@ use std::collections::HashMap;
 /// query for client scenarios), like the probes. The same numbers as
 /// `predict::run_scenario(.., 1, replications, false)`, without building its report.
 pub fn model_ms(sc: &Scenario, hw: &Hardware, replications: u32) -> Result<f64> {
+    let output = if sc.output == OutputMode::ExplainAnalyze { OutputMode::ExplainAnalyzeTimingOff } else { sc.output };
+    model_ms_as(sc, hw, replications, output)
+}
+
+/// [`model_ms`] measured as `output` says (e.g. EXPLAIN ANALYZE with per-node timing).
+pub fn model_ms_as(sc: &Scenario, hw: &Hardware, replications: u32, output: OutputMode) -> Result<f64> {
     let mut s = sc.with_hardware_settings(hw);
-    if s.output == OutputMode::ExplainAnalyze {
-        s.output = OutputMode::ExplainAnalyzeTimingOff;
-    }
+    s.output = output;
     let d = decide(&s);
     let mut walls = Vec::with_capacity(replications as usize);
     for r in 0..replications.max(1) {
@@ -68,6 +72,36 @@ pub const LINEAR_COSTS: &[&str] = &[
     "client_row_ns",
 ];
 
+/// The schema- and expression-aware prices (`model::cpu_costs`), fitted with the linear costs
+/// when some probe exercises them (and said to be not separated when none does).
+pub const CPU_COSTS: &[&str] = &[
+    "deform_attr_ns",
+    "deform_slow_attr_ns",
+    "project_attr_ns",
+    "form_attr_ns",
+    "op_int_ns",
+    "op_numeric_cmp_ns",
+    "op_numeric_arith_ns",
+    "op_numeric_cast_ns",
+    "op_date_timestamp_ns",
+    "op_date_timestamptz_ns",
+    "op_text_eq_ns",
+    "op_bpchar_eq_ns",
+    "op_text_cmp_ns",
+    "op_like_ns",
+    "op_hashed_saop_ns",
+    "op_generic_ns",
+    "agg_count_star_ns",
+    "agg_count_ns",
+    "agg_sum_int_ns",
+    "agg_sum_int8_ns",
+    "agg_sum_float_ns",
+    "agg_sum_numeric_ns",
+    "agg_minmax_ns",
+    "agg_minmax_varlena_ns",
+    "agg_generic_ns",
+];
+
 /// The unit cost called `name` (its key in a profile's `[costs]`), if there is one.
 pub fn cost_mut<'a>(c: &'a mut UnitCosts, name: &str) -> Option<&'a mut f64> {
     Some(match name {
@@ -88,7 +122,7 @@ pub fn cost_mut<'a>(c: &'a mut UnitCosts, name: &str) -> Option<&'a mut f64> {
         "client_row_ns" => &mut c.client_row_ns,
         "temp_page_ns" => &mut c.temp_page_ns,
         "wakeup_ns" => &mut c.wakeup_ns,
-        _ => return None,
+        other => return c.cpu.get_mut(other),
     })
 }
 
@@ -159,6 +193,7 @@ pub fn provisional() -> Hardware {
             shutdown_per_worker_ns: 700e3,
             tuple_queue_size: 65536.0,
         },
+        scheduler: Scheduler::linux_default(2.0),
         cpu_noise_cv: 0.03,
         run_sigma: crate::model::DEFAULT_RUN_SIGMA,
         run_sigma_measured: false,

@@ -154,15 +154,19 @@ pub struct Measurement {
     pub load_after: LoadInfo,
     pub raw_cv_median: f64,
     pub capacity: f64,
-    /// The speed reference runs were rescaled to (10th percentile of the reference times).
+    /// The speed reference runs were rescaled to: the median of the reference times, the
+    /// machine's typical speed (not its fastest).
     pub anchor: f64,
+    /// Log-normal sigma of one run's time around its probe's typical (median) time, pooled
+    /// over every probe (raw times: the machine's variability as a user sees it).
+    pub run_sigma: f64,
     pub launched_short: Vec<String>,
 }
 
-/// Rescales every run to the machine at its uncontended speed (the 10th percentile of the
-/// reference times), and takes the read fractions of the timed runs.
+/// Rescales every run to the machine at its typical speed (the median of the reference
+/// times), and takes the read fractions of the timed runs.
 fn normalize(results: &mut [ProbeResult], refs: &[f64]) -> f64 {
-    let anchor = quantile(refs, 0.1);
+    let anchor = median(refs);
     for r in results.iter_mut() {
         let fr: Vec<f64> =
             r.runs.iter().filter(|m| m.hit + m.read > 0).map(|m| m.read as f64 / (m.hit + m.read) as f64).collect();
@@ -177,9 +181,9 @@ fn normalize(results: &mut [ProbeResult], refs: &[f64]) -> f64 {
         }
     }
     eprintln!(
-        "pqsim calibrate: speed reference {:.2} ms (10th percentile; median {:.2}, 90th percentile {:.2}): runs rescaled to it",
+        "pqsim calibrate: speed reference {:.2} ms (median, the typical speed; 10th percentile {:.2}, 90th {:.2}): runs rescaled to it",
         anchor,
-        median(refs),
+        quantile(refs, 0.1),
         quantile(refs, 0.9)
     );
     // Client probes read like their EXPLAIN twins.
@@ -209,6 +213,7 @@ fn measure(client: &mut Client, dsn: &str, results: &mut [ProbeResult], reps: us
     let cvs: Vec<f64> =
         results.iter().filter(|r| r.runs.len() >= 3).map(|r| r.cv()).filter(|v| v.is_finite()).collect();
     let raw_cv_median = median(&cvs);
+    let run_sigma = pooled_log_sigma(results);
     let anchor = normalize(results, &rounds.refs);
     let launched_short: Vec<String> = results
         .iter()
@@ -219,7 +224,7 @@ fn measure(client: &mut Client, dsn: &str, results: &mut [ProbeResult], reps: us
     if !launched_short.is_empty() {
         eprintln!("pqsim: warning: fewer workers than planned in some runs of {}", launched_short.join(", "));
     }
-    Ok(Measurement { rounds, load_after, raw_cv_median, capacity, anchor, launched_short })
+    Ok(Measurement { rounds, load_after, raw_cv_median, capacity, anchor, run_sigma, launched_short })
 }
 
 /// Measure the server at `dsn` and fit a profile called `name`.
@@ -261,4 +266,17 @@ pub fn calibrate(dsn: &str, scale: u64, reps: usize, name: &str, wait: f64) -> R
     };
     let text = profile::render(&fits, &info, &results);
     Ok(Calibration { hw: fits.hw.clone(), text })
+}
+
+/// 1.4826 × the median absolute deviation of ln(run / its probe's median), over every run of
+/// every probe with at least 3 runs: a robust log-normal sigma of one run.
+pub fn pooled_log_sigma(results: &[ProbeResult]) -> f64 {
+    let mut dev = vec![];
+    for r in results.iter().filter(|r| r.runs.len() >= 3) {
+        let m = r.median_ms();
+        if m > 0.0 {
+            dev.extend(r.runs.iter().filter(|x| x.ms > 0.0).map(|x| (x.ms / m).ln().abs()));
+        }
+    }
+    1.4826 * median(&dev)
 }

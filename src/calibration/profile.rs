@@ -1,7 +1,7 @@
 //! The profile's TOML text: every number with the probe and fit that produced it, and a
 //! `[calibration]` section describing the measurement (machine load, speed reference, fits).
 
-use super::fit::LINEAR_COSTS;
+use super::fit::CPU_COSTS;
 use super::stages::Fits;
 use super::{Measurement, ProbeResult, ServerFacts};
 use crate::analysis::robust::{median, quantile, robust_cv};
@@ -41,12 +41,82 @@ fn num(x: f64) -> String {
     })
 }
 
+/// `[variability]`: how much one run varies around the typical time the profile states.
+fn variability(s: &mut String, info: &Info) {
+    let m = &info.measurement;
+    let _ = writeln!(s, "\n[variability]");
+    let _ = writeln!(
+        s,
+        "{:<32}# 1.4826 x MAD of ln(run / probe median) over every raw run of every probe",
+        format!("run_sigma = {}", num(m.run_sigma))
+    );
+    let _ = writeln!(
+        s,
+        "source = {}",
+        toml::Value::String(format!(
+            "pqsim calibrate: {} runs in {} interleaved rounds; the profile's costs are at the median machine speed (speed reference {:.2} ms)",
+            info.total_runs,
+            info.reps,
+            m.anchor
+        ))
+    );
+}
+
+/// A fitted key's standard error, or why it has none.
+fn se_note(fits: &Fits, name: &str) -> String {
+    let fit = &fits.serial.fit;
+    let Some(j) = fits.serial.keys.iter().position(|n| *n == name) else {
+        return "NOT SEPARATED: no probe exercises it in the model; provisional value".to_string();
+    };
+    if fit.at_bound[j] {
+        "held at 0 by the non-negativity constraint".to_string()
+    } else if fit.std_err[j].is_finite() {
+        format!("± {} (1 s.e.)", num(fit.std_err[j]))
+    } else {
+        String::new()
+    }
+}
+
+/// The schema-aware prices and `instrument_ns`, in `[costs]`.
+fn class_costs(s: &mut String, fits: &Fits, l1: &str) {
+    let c = &fits.hw.costs;
+    let se = |name: &str| se_note(fits, name);
+    let line = |s: &mut String, key: &str, v: f64, why: String| {
+        let _ = writeln!(s, "{:<32}# {}", format!("{key} = {}", num(v)), why);
+    };
+    for key in CPU_COSTS {
+        let v = c.cpu.get(key).unwrap_or(0.0);
+        let why = if fits.serial.keys.contains(key) {
+            format!("{l1}, typed probes (typed_*: numerics, dates, char, varchar) ({})", se(key))
+        } else {
+            "NOT SEPARATED by the probes: derived from qual_ns / agg_transition_ns by the model's fixed ratios"
+                .to_string()
+        };
+        line(s, key, v, why);
+    }
+    let pairs: Vec<String> = fits.timing.pairs.iter().map(|p| format!("{} {:.1}", p.0, p.2)).collect();
+    line(
+        s,
+        "instrument_ns",
+        c.instrument_ns,
+        if pairs.is_empty() {
+            "not fitted (no TIMING on/off pair imported): provisional".into()
+        } else {
+            format!(
+                "TIMING on minus off of the same serial probes / the model's clock reads: median of [{}]",
+                pairs.join(", ")
+            )
+        },
+    );
+}
+
 /// The profile written by `pqsim calibrate`.
 pub fn render(fits: &Fits, info: &Info, results: &[ProbeResult]) -> String {
     let mut s = String::new();
     header(&mut s, fits, info, results);
     costs(&mut s, fits, info, results);
     parallel(&mut s, fits, info, results);
+    variability(&mut s, info);
     calibration(&mut s, fits, info, results);
     probes(&mut s, fits, info, results);
     s
@@ -156,16 +226,7 @@ fn costs(s: &mut String, fits: &Fits, info: &Info, results: &[ProbeResult]) {
         results,
         info,
     );
-    let se = |name: &str| {
-        let j = LINEAR_COSTS.iter().position(|n| *n == name).expect("linear cost");
-        if fit.at_bound[j] {
-            "held at 0 by the non-negativity constraint".to_string()
-        } else if fit.std_err[j].is_finite() {
-            format!("± {} (1 s.e.)", num(fit.std_err[j]))
-        } else {
-            String::new()
-        }
-    };
+    let se = |name: &str| se_note(fits, name);
     let serial_n = serial.len();
     let l1 = format!("stage-1 NNLS over {serial_n} serial probes");
     let _ = writeln!(s, "\n[costs]                   # ns of CPU per operation at cpu_speed 1.0");
@@ -267,12 +328,7 @@ fn costs(s: &mut String, fits: &Fits, info: &Info, results: &[ProbeResult]) {
         format!("{l1}: spill_m (external merge at work_mem 4MB) vs sort_m ({})", se("temp_page_ns")),
     );
     line(s, "wakeup_ns", c.wakeup_ns, "not measured: provisional (SetLatch -> SIGURG -> epoll wake-up)".into());
-    line(
-        s,
-        "instrument_ns",
-        c.instrument_ns,
-        "not fitted (probes run TIMING OFF): two clock reads per node call, pg_test_timing 30.5 ns per read + bookkeeping".into(),
-    );
+    class_costs(s, fits, &l1);
 }
 /// [parallel].
 fn parallel(s: &mut String, fits: &Fits, info: &Info, results: &[ProbeResult]) {
@@ -390,12 +446,13 @@ fn calibration(s: &mut String, fits: &Fits, info: &Info, results: &[ProbeResult]
         s,
         "table_rows",
         format!(
-            "{{ n_s = {}, n_m = {}, n_l = {}, wide = {}, hot = {}, dim_s = {}, dim_l = {} }}",
+            "{{ n_s = {}, n_m = {}, n_l = {}, wide = {}, hot = {}, typed = {}, dim_s = {}, dim_l = {} }}",
             info.sizes.s,
             info.sizes.m,
             info.sizes.l,
             info.sizes.wide,
             info.sizes.hot,
+            info.sizes.typed,
             info.sizes.dim_s,
             info.sizes.dim_l
         ),
@@ -434,7 +491,8 @@ fn calibration(s: &mut String, fits: &Fits, info: &Info, results: &[ProbeResult]
     kv(s, "rounds_discarded_for_load", info.measurement.rounds.discarded.to_string());
     kv(s, "quiet", info.quiet.to_string());
     kv(s, "speed_reference_sql", ts(SPEEDREF_SQL));
-    kv(s, "speed_reference_ms", num(quantile(&info.measurement.rounds.refs, 0.1)));
+    kv(s, "speed_reference_ms", num(info.measurement.anchor));
+    kv(s, "speed_reference_p10_ms", num(quantile(&info.measurement.rounds.refs, 0.1)));
     kv(s, "speed_reference_median_ms", num(median(&info.measurement.rounds.refs)));
     kv(s, "speed_reference_p90_ms", num(quantile(&info.measurement.rounds.refs, 0.9)));
     kv(s, "speed_reference_runs", info.measurement.rounds.refs.len().to_string());

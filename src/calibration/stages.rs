@@ -1,18 +1,24 @@
 //! The three fitting stages of a calibration, in order: serial unit costs (least squares),
 //! worker start-up (simulator fit), tuple queues (simulator fit).
 
-use super::fit::{cost_mut, model_ms, provisional, sim_fit, zero_costs, Param, SimFit, LINEAR_COSTS};
+use super::fit::{
+    cost_mut, model_ms, model_ms_as, provisional, sim_fit, zero_costs, Param, SimFit, CPU_COSTS, LINEAR_COSTS,
+};
 use super::ProbeResult;
 use crate::analysis::lsq;
 use crate::analysis::robust::median;
 use crate::error::{Error, Result};
-use crate::model::{Hardware, ParallelCosts};
+use crate::model::{Hardware, OutputMode, ParallelCosts};
 use crate::pg::probes::{How, Stage};
 use std::collections::HashMap;
 
 /// Stage 1: serial unit costs by weighted NNLS.
 pub struct SerialFit {
     pub fit: lsq::Fit,
+    /// The unit costs in the fit, in its column order (then the two intercepts).
+    pub keys: Vec<&'static str>,
+    /// Unit costs no probe exercises in the model: not separated, kept at their defaults.
+    pub unseparated: Vec<&'static str>,
     /// Indexes (into the probe results) of the probes in the fit, in the fit's row order.
     pub idx: Vec<usize>,
     /// Per-query overheads of EXPLAIN ANALYZE and of a client query (ms).
@@ -40,9 +46,16 @@ pub struct QueueFit {
     pub measured: Vec<f64>,
 }
 
+/// `instrument_ns` from TIMING on vs off twins: one estimate per pair.
+pub struct TimingFit {
+    /// (probe id, measured extra ms, instrument_ns it implies)
+    pub pairs: Vec<(String, f64, f64)>,
+}
+
 /// The fitted profile and how each stage went.
 pub struct Fits {
     pub hw: Hardware,
+    pub timing: TimingFit,
     pub serial: SerialFit,
     pub startup: StartupFit,
     pub queue: QueueFit,
@@ -56,7 +69,8 @@ pub fn fit_all(results: &[ProbeResult], name: &str, cores: f64) -> Result<Fits> 
     let serial = serial(results, &mut hw)?;
     let startup = startup(results, &mut hw)?;
     let queue = queues(results, &mut hw, serial.icpt_explain)?;
-    Ok(Fits { hw, serial, startup, queue })
+    let timing = timing(results, &mut hw)?;
+    Ok(Fits { hw, timing, serial, startup, queue })
 }
 
 /// The serial unit costs: the features are the model's own operation counts, i.e. for each
@@ -79,13 +93,14 @@ pub fn serial(results: &[ProbeResult], hw: &mut Hardware) -> Result<SerialFit> {
         .filter(|&i| results[i].probe.stage == Stage::Serial && results[i].scenario.is_some())
         .collect();
     let unit = 1000.0;
+    let all: Vec<&'static str> = LINEAR_COSTS.iter().chain(CPU_COSTS).copied().collect();
     let (mut x, mut y) = (vec![], vec![]);
     for &i in &idx {
         let r = &results[i];
         let Some(sc) = r.scenario.as_ref() else { continue };
         let base = model_ms(sc, &basis, 1)?;
         let mut row = vec![];
-        for name in LINEAR_COSTS {
+        for name in &all {
             let mut h = basis.clone();
             if let Some(c) = cost_mut(&mut h.costs, name) {
                 *c = unit;
@@ -96,20 +111,37 @@ pub fn serial(results: &[ProbeResult], hw: &mut Hardware) -> Result<SerialFit> {
             }
             row.push(f);
         }
-        let client = r.probe.how == How::Client;
-        row.push(if client { 0.0 } else { 1.0 });
-        row.push(if client { 1.0 } else { 0.0 });
         x.push(row);
         y.push(r.median_ms());
     }
+    // Costs no probe's model exercises cannot be fitted: said so, kept at their defaults.
+    let used: Vec<usize> = (0..all.len()).filter(|&j| x.iter().any(|row| row[j].abs() > 1e-12)).collect();
+    let keys: Vec<&'static str> = used.iter().map(|&j| all[j]).collect();
+    let unseparated: Vec<&'static str> = (0..all.len()).filter(|j| !used.contains(j)).map(|j| all[j]).collect();
+    let mut xs: Vec<Vec<f64>> = vec![];
+    for (k, &i) in idx.iter().enumerate() {
+        let client = results[i].probe.how == How::Client;
+        let mut row: Vec<f64> = used.iter().map(|&j| x[k][j]).collect();
+        row.push(if client { 0.0 } else { 1.0 });
+        row.push(if client { 1.0 } else { 0.0 });
+        xs.push(row);
+    }
     let w: Vec<f64> = y.iter().map(|v| 1.0 / v).collect();
-    let fit = lsq::nnls(&x, &y, &w).map_err(|e| Error::Simulation(format!("serial fit: {e}")))?;
-    for (j, name) in LINEAR_COSTS.iter().enumerate() {
+    let fit = lsq::nnls(&xs, &y, &w).map_err(|e| Error::Simulation(format!("serial fit: {e}")))?;
+    for (j, name) in keys.iter().enumerate() {
         if let Some(c) = cost_mut(&mut hw.costs, name) {
             *c = fit.coef[j];
         }
     }
-    let n_lin = LINEAR_COSTS.len();
+    // The prices the probes do not separate follow the fitted generic costs by the model's
+    // fixed ratios.
+    let derived = crate::model::cpu_costs::CpuCosts::derived(hw.costs.qual_ns, hw.costs.agg_transition_ns);
+    for name in unseparated.iter().filter(|n| CPU_COSTS.contains(n)) {
+        if let (Some(c), Some(v)) = (hw.costs.cpu.get_mut(name), derived.get(name)) {
+            *c = v;
+        }
+    }
+    let n_lin = keys.len();
     let (icpt_explain, icpt_client) = (fit.coef[n_lin], fit.coef[n_lin + 1]);
     eprintln!(
         "pqsim calibrate: serial fit over {} probes: R^2 {:.4}, rms relative error {:.1}%",
@@ -117,7 +149,7 @@ pub fn serial(results: &[ProbeResult], hw: &mut Hardware) -> Result<SerialFit> {
         fit.r2,
         100.0 * fit.rms_weighted
     );
-    Ok(SerialFit { fit, idx, icpt_explain, icpt_client })
+    Ok(SerialFit { fit, keys, unseparated, idx, icpt_explain, icpt_client })
 }
 
 fn by_id(results: &[ProbeResult]) -> HashMap<String, usize> {
@@ -221,4 +253,40 @@ pub fn queues(results: &[ProbeResult], hw: &mut Hardware, icpt_explain: f64) -> 
         fit.evaluations
     );
     Ok(QueueFit { fit, idx, measured })
+}
+
+/// `instrument_ns`: the extra time of a TIMING-on run over its TIMING-off twin (same SQL,
+/// same settings) divided by the model's per-ns sensitivity to `instrument_ns` on that plan;
+/// the median over the pairs (their spread is the uncertainty).
+pub fn timing(results: &[ProbeResult], hw: &mut Hardware) -> Result<TimingFit> {
+    let mut pairs = vec![];
+    for r in results.iter().filter(|r| r.probe.stage == Stage::Timing) {
+        let Some(twin) = results
+            .iter()
+            .find(|t| t.probe.stage == Stage::Serial && t.probe.sql == r.probe.sql && t.probe.how == How::Explain)
+        else {
+            continue;
+        };
+        let Some(sc) = r.scenario.as_ref() else { continue };
+        let extra = r.median_ms() - twin.median_ms();
+        let mut h = hw.clone();
+        h.cpu_noise_cv = 0.0;
+        h.costs.instrument_ns = 0.0;
+        let base = model_ms_as(sc, &h, 1, OutputMode::ExplainAnalyze)?;
+        h.costs.instrument_ns = 1000.0;
+        let per_ns = (model_ms_as(sc, &h, 1, OutputMode::ExplainAnalyze)? - base) / 1000.0;
+        if per_ns > 0.0 {
+            pairs.push((r.probe.id.clone(), extra, (extra / per_ns).max(0.0)));
+        }
+    }
+    let v: Vec<f64> = pairs.iter().map(|p| p.2).collect();
+    if !v.is_empty() {
+        hw.costs.instrument_ns = median(&v);
+    }
+    eprintln!(
+        "pqsim calibrate: EXPLAIN ANALYZE timing overhead: instrument_ns {:.1} (pairs: {})",
+        hw.costs.instrument_ns,
+        pairs.iter().map(|p| format!("{} {:.1}", p.0, p.2)).collect::<Vec<_>>().join(", ")
+    );
+    Ok(TimingFit { pairs })
 }

@@ -1,37 +1,93 @@
 //! `pqsim import EXPLAIN_JSON`: read a plan (a file or stdin), write its scenario (the mapping:
-//! [`crate::import`]).
+//! [`crate::import`]). Column types come from a live server (`--dsn`) or from CREATE TABLE
+//! statements (`--schema`); without either the scenario prices rows by width and says so.
 
 use crate::config::TableKey;
 use crate::error::{Error, Result};
-use crate::import::{import_plan, parse_explain_text, ImportOptions, Imported, TableStats};
+use crate::import::{import_plan, parse_explain_text, ImportOptions, TableStats};
 use crate::model::BLCKSZ;
+use crate::pg::{ExplainNode, ExplainPlan, PgError};
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct ImportArgs {
     /// File with the output of `EXPLAIN (FORMAT JSON) ...` (with or without ANALYZE, BUFFERS,
     /// VERBOSE, SETTINGS; psql's aligned output is accepted too); `-` reads stdin.
-    pub explain_json: std::path::PathBuf,
+    pub explain_json: PathBuf,
     /// Write the scenario here (default: stdout).
     #[arg(long)]
-    pub output: Option<std::path::PathBuf>,
+    pub output: Option<PathBuf>,
     /// Scenario name (default: the file's stem).
     #[arg(long)]
     pub name: Option<String>,
     /// Catalog facts the plan lacks: NAME.rows=N, NAME.pages=N, NAME.width=N,
-    /// NAME.parallel_workers=N (e.g. from pg_class.reltuples / relpages).
+    /// NAME.parallel_workers=N (e.g. from pg_class.reltuples / relpages). Win over --dsn.
     #[arg(long = "table", value_name = "NAME.KEY=VALUE")]
     pub table: Vec<crate::config::TableOverride>,
     /// The rows go to a client (plain query) instead of being discarded by EXPLAIN ANALYZE.
     #[arg(long)]
     pub client: bool,
+    /// Read the plan's tables from this server (libpq conninfo): pg_class rows and pages,
+    /// index sizes, parallel_workers, and the columns from pg_attribute / pg_stats.
+    #[arg(long, value_name = "CONNINFO", conflicts_with = "schema")]
+    pub dsn: Option<String>,
+    /// Read the plan's tables' columns from CREATE TABLE statements in this file.
+    #[arg(long, value_name = "FILE.sql")]
+    pub schema: Option<PathBuf>,
 }
 
-/// The `import` subcommand: warnings to stderr, the scenario to stdout or `--output`.
-pub fn run_cli(a: &ImportArgs) -> Result<()> {
-    let mut stats: BTreeMap<String, TableStats> = BTreeMap::new();
-    for o in &a.table {
+/// The relations a plan scans: (schema if VERBOSE printed it, name), each once.
+pub fn plan_relations(plan: &ExplainPlan) -> Vec<(Option<String>, String)> {
+    fn walk(n: &ExplainNode, out: &mut Vec<(Option<String>, String)>) {
+        if let Some(r) = &n.relation_name {
+            let schema = n.extra.get("Schema").and_then(|v| v.as_str()).map(str::to_string);
+            if !out.iter().any(|(_, x)| x == r) {
+                out.push((schema, r.clone()));
+            }
+        }
+        for c in &n.plans {
+            walk(c, out);
+        }
+    }
+    let mut out = vec![];
+    walk(&plan.root, &mut out);
+    out
+}
+
+/// Catalog facts of the plan's tables from a live server.
+fn stats_from_server(dsn: &str, plan: &ExplainPlan) -> Result<BTreeMap<String, TableStats>> {
+    let mut client = postgres::Client::connect(dsn, postgres::NoTls).map_err(PgError::from)?;
+    let mut out = BTreeMap::new();
+    for (schema, rel) in plan_relations(plan) {
+        match crate::pg::catalog::relation_stats(&mut client, schema.as_deref(), &rel)? {
+            Some(st) => {
+                out.insert(rel, st);
+            }
+            None => eprintln!("pqsim import: warning: table {rel} is not on the server {dsn}"),
+        }
+    }
+    Ok(out)
+}
+
+/// Columns of the plan's tables from a DDL file.
+fn stats_from_schema(path: &Path, plan: &ExplainPlan) -> Result<BTreeMap<String, TableStats>> {
+    let ddl = crate::import::ddl::parse_create_tables(&crate::config::read_text(path)?);
+    let mut out = BTreeMap::new();
+    for (_, rel) in plan_relations(plan) {
+        match ddl.get(&rel).or_else(|| ddl.get(&rel.to_ascii_lowercase())) {
+            Some(cols) => {
+                out.insert(rel, TableStats { columns: cols.clone(), ..Default::default() });
+            }
+            None => eprintln!("pqsim import: warning: no CREATE TABLE {rel} in {}", path.display()),
+        }
+    }
+    Ok(out)
+}
+
+/// `--table` overrides on top of what the server or the DDL said.
+fn apply_overrides(stats: &mut BTreeMap<String, TableStats>, table: &[crate::config::TableOverride]) {
+    for o in table {
         let e = stats.entry(o.table.clone()).or_default();
         // The key and the value's range were checked when the flag was parsed.
         let num = o.number;
@@ -44,6 +100,28 @@ pub fn run_cli(a: &ImportArgs) -> Result<()> {
             TableKey::IndexPages => e.index_pages = Some(num.ceil().max(1.0)),
         }
     }
+}
+
+/// The `import` subcommand: warnings to stderr, the scenario to stdout or `--output`.
+pub fn run_cli(a: &ImportArgs) -> Result<()> {
+    let plan = read_plan(&a.explain_json)?;
+    let mut stats = match (&a.dsn, &a.schema) {
+        (Some(dsn), _) => stats_from_server(dsn, &plan)?,
+        (None, Some(path)) => stats_from_schema(path, &plan)?,
+        (None, None) => BTreeMap::new(),
+    };
+    apply_overrides(&mut stats, &a.table);
+    let unknown: Vec<String> = plan_relations(&plan)
+        .into_iter()
+        .map(|(_, r)| r)
+        .filter(|r| stats.get(r).is_none_or(|s| s.columns.is_empty()))
+        .collect();
+    if !unknown.is_empty() {
+        eprintln!(
+            "pqsim import: warning: column types of {} unknown (give --dsn or --schema): their rows are priced by width, not by column",
+            unknown.join(", ")
+        );
+    }
     let stem = a.explain_json.file_stem().and_then(|s| s.to_str()).unwrap_or("imported");
     let name = a.name.clone().unwrap_or_else(|| if stem == "-" { "imported".into() } else { stem.to_string() });
     let opts = ImportOptions {
@@ -53,7 +131,7 @@ pub fn run_cli(a: &ImportArgs) -> Result<()> {
         table_stats: stats,
         client_output: a.client,
     };
-    let imported = import_file(&a.explain_json, &opts)?;
+    let imported = import_plan(&plan, &opts)?;
     for w in &imported.warnings {
         eprintln!("pqsim import: warning: {w}");
     }
@@ -64,8 +142,8 @@ pub fn run_cli(a: &ImportArgs) -> Result<()> {
     Ok(())
 }
 
-/// Read an EXPLAIN JSON file (or `-` for stdin) and import it.
-pub fn import_file(path: &Path, opts: &ImportOptions) -> Result<Imported> {
+/// Read an EXPLAIN JSON file (or `-` for stdin).
+pub fn read_plan(path: &Path) -> Result<ExplainPlan> {
     let text = if path.as_os_str() == "-" {
         let mut s = String::new();
         std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
@@ -74,6 +152,5 @@ pub fn import_file(path: &Path, opts: &ImportOptions) -> Result<Imported> {
     } else {
         crate::config::read_text(path)?
     };
-    let plan = parse_explain_text(&text).map_err(|e| Error::input(format!("{}: {e}", path.display())))?;
-    import_plan(&plan, opts)
+    parse_explain_text(&text).map_err(|e| Error::input(format!("{}: {e}", path.display())))
 }

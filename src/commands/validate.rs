@@ -3,11 +3,14 @@
 //! scenarios.
 
 use crate::error::{Error, Result};
-pub use crate::validation::{Options, Point, Report, Scale};
+pub use crate::validation::{Options, Point, Report, Scale, Workload};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct ValidateArgs {
+    /// The grid: tpch (TPC-H-like tables, the seed queries) or reference (the first grid).
+    #[arg(long, value_enum, default_value_t = Workload::Tpch)]
+    pub workload: Workload,
     #[arg(long, value_enum, default_value_t = Scale::Small)]
     pub scale: Scale,
     /// Calibrated hardware profile: a name in configs/hardware/ or a path.
@@ -27,13 +30,15 @@ pub fn run_cli(a: &ValidateArgs) -> Result<()> {
     // A profile name (embedded or configs/hardware/NAME.toml) or a path.
     let profile_path = PathBuf::from(&a.profile);
     let command = format!(
-        "pqsim validate --scale {} --profile {} --output {} --reps {}",
+        "pqsim validate --workload {} --scale {} --profile {} --output {} --reps {}",
+        a.workload.name(),
         a.scale.name(),
         a.profile,
         a.output.display(),
         a.reps
     );
     let rep = run(&Options {
+        workload: a.workload,
         scale: a.scale,
         profile_path,
         output: a.output.clone(),
@@ -51,6 +56,10 @@ pub fn run_cli(a: &ValidateArgs) -> Result<()> {
         rep.p90_abs_speedup_error_pct,
         rep.points.len()
     );
+    println!(
+        "against bare client times: median |error| {:.1}%, p90 {:.1}%; speedup error median {:.1}%",
+        rep.median_abs_client_error_pct, rep.p90_abs_client_error_pct, rep.median_abs_client_speedup_error_pct
+    );
     println!("wrote {} and {}", rep.csv_path.display(), rep.md_path.display());
     Ok(())
 }
@@ -59,15 +68,16 @@ pub fn run_cli(a: &ValidateArgs) -> Result<()> {
 /// (`scenarios-SCALE/`), `validation-SCALE.csv` and `validation-SCALE.md`.
 pub fn run(o: &Options) -> Result<Report> {
     let out = crate::validation::run(o)?;
-    let dir = o.output.join(format!("scenarios-{}", o.scale.name()));
+    let tag = format!("{}-{}", o.workload.name(), o.scale.name());
+    let dir = o.output.join(format!("scenarios-{tag}"));
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     for (name, toml) in &out.scenarios {
         let f = dir.join(format!("{name}.toml"));
         std::fs::write(&f, toml).map_err(|e| Error::io(&f, e))?;
     }
     std::fs::create_dir_all(&o.output).map_err(|e| Error::io(&o.output, e))?;
-    let csv_path = o.output.join(format!("validation-{}.csv", o.scale.name()));
-    let md_path = o.output.join(format!("validation-{}.md", o.scale.name()));
+    let csv_path = o.output.join(format!("validation-{tag}.csv"));
+    let md_path = o.output.join(format!("validation-{tag}.md"));
     write_csv(&csv_path, &out.report.points)?;
     let md = crate::validation::markdown::markdown(o, &out);
     std::fs::write(&md_path, md).map_err(|e| Error::io(&md_path, e))?;

@@ -4,7 +4,7 @@
 use super::{non_negative, parse_table, positive, read_text, size_bytes, toml_error, toml_value_text, Ctx};
 use crate::error::{Error, Result};
 use crate::model::guc::Settings;
-use crate::model::{CacheState, Disk, Hardware, ParallelCosts, UnitCosts};
+use crate::model::{CacheState, Disk, Hardware, ParallelCosts, Scheduler, SchedulerKind, UnitCosts};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -132,6 +132,8 @@ struct RawHardware {
     disk: RawDisk,
     costs: RawCosts,
     parallel: RawParallel,
+    #[serde(default)]
+    scheduler: Option<RawScheduler>,
     /// Free-form provenance written by `pqsim calibrate` (fit residuals, server version...).
     #[serde(default)]
     calibration: Option<toml::Table>,
@@ -253,15 +255,56 @@ struct RawParallel {
     tuple_queue_size: Spanned<String>,
 }
 
+/// `[scheduler]`: every key optional; defaults are Linux 6.18's on the profile's cores.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScheduler {
+    kind: Option<Spanned<String>>,
+    base_slice_us: Option<Spanned<f64>>,
+    latency_us: Option<Spanned<f64>>,
+    tick_hz: Option<Spanned<f64>>,
+    wakeup_latency_us: Option<Spanned<f64>>,
+    context_switch_us: Option<Spanned<f64>>,
+}
+
+fn scheduler_from_raw(ctx: &Ctx, raw: Option<&RawScheduler>, cores: f64) -> Result<Scheduler> {
+    let mut s = Scheduler::linux_default(cores);
+    let Some(r) = raw else { return Ok(s) };
+    if let Some(k) = &r.kind {
+        s.kind = match k.get_ref().as_str() {
+            "eevdf" => SchedulerKind::Eevdf,
+            "cfs" => SchedulerKind::Cfs,
+            "fluid" => SchedulerKind::Fluid,
+            other => {
+                return Err(
+                    ctx.err(Some(k.span()), format!("scheduler.kind must be eevdf, cfs or fluid, not \"{other}\""))
+                )
+            }
+        };
+    }
+    let us = |v: &Option<Spanned<f64>>, key: &str, dflt: f64| -> Result<f64> {
+        match v {
+            Some(v) => Ok(non_negative(ctx, v, &format!("scheduler.{key}"))? * 1e3),
+            None => Ok(dflt),
+        }
+    };
+    s.base_slice_ns = us(&r.base_slice_us, "base_slice_us", s.base_slice_ns)?;
+    s.latency_ns = us(&r.latency_us, "latency_us", s.latency_ns)?;
+    s.wakeup_latency_ns = us(&r.wakeup_latency_us, "wakeup_latency_us", s.wakeup_latency_ns)?;
+    s.context_switch_ns = us(&r.context_switch_us, "context_switch_us", s.context_switch_ns)?;
+    if let Some(hz) = &r.tick_hz {
+        s.tick_ns = 1e9 / positive(ctx, hz, "scheduler.tick_hz")?;
+    }
+    Ok(s)
+}
+
 fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
     let cache = match raw.cache.get_ref().as_str() {
         "hot" => CacheState::Hot,
         "warm" => CacheState::Warm,
         "cold" => CacheState::Cold,
         other => {
-            return Err(
-                ctx.err::<()>(Some(raw.cache.span()), format!("cache must be hot, warm or cold, not \"{other}\""))
-            )
+            return Err(ctx.err(Some(raw.cache.span()), format!("cache must be hot, warm or cold, not \"{other}\"")))
         }
     };
     let c = &raw.costs;
@@ -335,7 +378,7 @@ fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
     let p = &raw.parallel;
     let queue = size_bytes(ctx, &p.tuple_queue_size, "parallel.tuple_queue_size")?;
     if queue < 1024.0 {
-        return Err(ctx.err::<()>(Some(p.tuple_queue_size.span()), "parallel.tuple_queue_size must be at least 1kB"));
+        return Err(ctx.err(Some(p.tuple_queue_size.span()), "parallel.tuple_queue_size must be at least 1kB"));
     }
     let parallel = ParallelCosts {
         leader_setup_ns: non_negative(ctx, &p.leader_setup_us, "parallel.leader_setup_us")? * 1e3,
@@ -347,6 +390,7 @@ fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
     };
     let cores = positive(ctx, &raw.cores, "cores")?;
     let cpu_speed = positive(ctx, &raw.cpu_speed, "cpu_speed")?;
+    let scheduler = scheduler_from_raw(ctx, raw.scheduler.as_ref(), cores)?;
     let cpu_noise_cv = match &raw.cpu_noise_cv {
         Some(v) => non_negative(ctx, v, "cpu_noise_cv")?,
         None => 0.02,
@@ -359,10 +403,9 @@ fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
     let mut settings = vec![];
     let mut check = Settings::default();
     for (k, v) in &raw.settings {
-        let text = toml_value_text(v.get_ref()).ok_or_else(|| {
-            ctx.err::<()>(Some(v.span()), format!("setting {k}: expected a number, string or boolean"))
-        })?;
-        check.set(k, &text).map_err(|e| ctx.err::<()>(Some(v.span()), e))?;
+        let text = toml_value_text(v.get_ref())
+            .ok_or_else(|| ctx.err(Some(v.span()), format!("setting {k}: expected a number, string or boolean")))?;
+        check.set(k, &text).map_err(|e| ctx.err(Some(v.span()), e))?;
         settings.push((k.clone(), text));
     }
     Ok(Hardware {
@@ -374,6 +417,7 @@ fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
         disk,
         costs,
         parallel,
+        scheduler,
         cpu_noise_cv,
         run_sigma: run_sigma.unwrap_or(crate::model::DEFAULT_RUN_SIGMA),
         run_sigma_measured: run_sigma.is_some(),

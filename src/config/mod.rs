@@ -52,7 +52,7 @@ pub(super) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn err<T>(&self, span: Option<std::ops::Range<usize>>, msg: impl Into<String>) -> Error {
+    fn err(&self, span: Option<std::ops::Range<usize>>, msg: impl Into<String>) -> Error {
         match span {
             Some(s) if !self.src.is_empty() => Error::input_at(Location::at_offset(self.path, self.src, s.start), msg),
             _ => Error::input_at(Location::file(self.path), msg),
@@ -63,7 +63,7 @@ impl Ctx<'_> {
 pub(super) fn positive(ctx: &Ctx, v: &Spanned<f64>, what: &str) -> Result<f64> {
     let x = *v.get_ref();
     if !(x.is_finite() && x > 0.0) {
-        return Err(ctx.err::<()>(Some(v.span()), format!("{what} must be a positive number, got {x}")));
+        return Err(ctx.err(Some(v.span()), format!("{what} must be a positive number, got {x}")));
     }
     Ok(x)
 }
@@ -71,15 +71,15 @@ pub(super) fn positive(ctx: &Ctx, v: &Spanned<f64>, what: &str) -> Result<f64> {
 pub(super) fn non_negative(ctx: &Ctx, v: &Spanned<f64>, what: &str) -> Result<f64> {
     let x = *v.get_ref();
     if !(x.is_finite() && x >= 0.0) {
-        return Err(ctx.err::<()>(Some(v.span()), format!("{what} must be zero or positive, got {x}")));
+        return Err(ctx.err(Some(v.span()), format!("{what} must be zero or positive, got {x}")));
     }
     Ok(x)
 }
 
 pub(super) fn size_bytes(ctx: &Ctx, v: &Spanned<String>, what: &str) -> Result<f64> {
-    let b = parse_bytes(v.get_ref()).map_err(|e| ctx.err::<()>(Some(v.span()), format!("{what}: {e}")))?;
+    let b = parse_bytes(v.get_ref()).map_err(|e| ctx.err(Some(v.span()), format!("{what}: {e}")))?;
     if b <= 0.0 {
-        return Err(ctx.err::<()>(Some(v.span()), format!("{what} must be positive")));
+        return Err(ctx.err(Some(v.span()), format!("{what} must be positive")));
     }
     Ok(b)
 }

@@ -48,11 +48,10 @@ pub(super) struct RawNode {
 }
 
 fn table_ref(ctx: &Ctx, tables: &[Table], t: &Option<Spanned<String>>, n: &Spanned<RawNode>) -> Result<usize> {
-    let t = t
-        .as_ref()
-        .ok_or_else(|| ctx.err::<()>(Some(n.span()), format!("{} needs a `table`", n.get_ref().node.get_ref())))?;
+    let t =
+        t.as_ref().ok_or_else(|| ctx.err(Some(n.span()), format!("{} needs a `table`", n.get_ref().node.get_ref())))?;
     tables.iter().position(|x| &x.name == t.get_ref()).ok_or_else(|| {
-        ctx.err::<()>(Some(t.span()), format!("unknown table \"{}\" (define it in a [[table]] section)", t.get_ref()))
+        ctx.err(Some(t.span()), format!("unknown table \"{}\" (define it in a [[table]] section)", t.get_ref()))
     })
 }
 
@@ -62,7 +61,7 @@ pub(super) fn fraction(ctx: &Ctx, v: &Option<Spanned<f64>>, what: &str, default:
         Some(s) => {
             let x = *s.get_ref();
             if !(0.0..=1.0).contains(&x) {
-                return Err(ctx.err::<()>(Some(s.span()), format!("{what} must be between 0 and 1, got {x}")));
+                return Err(ctx.err(Some(s.span()), format!("{what} must be between 0 and 1, got {x}")));
             }
             Ok(x)
         }
@@ -81,9 +80,10 @@ fn filter_from_raw(ctx: &Ctx, r: &RawNode, tables: &[Table]) -> Result<Option<Fi
     let subplan = match &r.subplan {
         None => None,
         Some(s) => {
-            let idx = tables.iter().position(|x| &x.name == s.table.get_ref()).ok_or_else(|| {
-                ctx.err::<()>(Some(s.table.span()), format!("unknown table \"{}\"", s.table.get_ref()))
-            })?;
+            let idx = tables
+                .iter()
+                .position(|x| &x.name == s.table.get_ref())
+                .ok_or_else(|| ctx.err(Some(s.table.span()), format!("unknown table \"{}\"", s.table.get_ref())))?;
             let width = match &s.width {
                 Some(w) => positive(ctx, w, "subplan.width")?,
                 None => 8.0,
@@ -104,7 +104,7 @@ pub(super) fn node_from_raw(ctx: &Ctx, n: &Spanned<RawNode>, tables: &[Table], p
     let sub = |c: &Option<Box<Spanned<RawNode>>>, which: &str, pinned: &mut bool| -> Result<Box<Node>> {
         match c {
             Some(c) => Ok(Box::new(node_from_raw(ctx, c, tables, pinned)?)),
-            None => Err(ctx.err::<()>(Some(n.span()), format!("{kind} needs an `{which}` node"))),
+            None => Err(ctx.err(Some(n.span()), format!("{kind} needs an `{which}` node"))),
         }
     };
     let width_or = |default: f64| -> Result<f64> {
@@ -117,7 +117,7 @@ pub(super) fn node_from_raw(ctx: &Ctx, n: &Spanned<RawNode>, tables: &[Table], p
         match &r.workers {
             None => Ok(None),
             Some(w) if !(0..=1024).contains(w.get_ref()) => {
-                Err(ctx.err::<()>(Some(w.span()), format!("workers must be between 0 and 1024, got {}", w.get_ref())))
+                Err(ctx.err(Some(w.span()), format!("workers must be between 0 and 1024, got {}", w.get_ref())))
             }
             Some(w) => {
                 *pinned = true;
@@ -176,7 +176,7 @@ pub(super) fn node_from_raw(ctx: &Ctx, n: &Spanned<RawNode>, tables: &[Table], p
         "Limit" => {
             let count = match &r.count {
                 Some(c) => non_negative(ctx, c, "count")?,
-                None => return Err(ctx.err::<()>(Some(n.span()), "Limit needs a `count`")),
+                None => return Err(ctx.err(Some(n.span()), "Limit needs a `count`")),
             };
             Node::Limit { count, input: sub(&r.input, "input", pinned)? }
         }
@@ -196,7 +196,7 @@ pub(super) fn node_from_raw(ctx: &Ctx, n: &Spanned<RawNode>, tables: &[Table], p
             let inner = sub(&r.inner, "inner", pinned)?;
             let parallel = r.parallel.unwrap_or(kind.starts_with("Parallel"));
             if parallel && !inner.has_parallel_aware() {
-                return Err(ctx.err::<()>(Some(n.span()), "Parallel Hash Join needs a parallel-aware inner (its Hash input must be a Parallel Seq Scan)"));
+                return Err(ctx.err(Some(n.span()), "Parallel Hash Join needs a parallel-aware inner (its Hash input must be a Parallel Seq Scan)"));
             }
             let rpo = rows_per_outer(ctx, r)?;
             let width = width_or(outer.width() + inner.width())?;
@@ -213,11 +213,11 @@ pub(super) fn node_from_raw(ctx: &Ctx, n: &Spanned<RawNode>, tables: &[Table], p
         }
         "Nested Loop" => {
             let outer = sub(&r.outer, "outer", pinned)?;
-            let it = r.inner_table.as_ref().ok_or_else(|| ctx.err::<()>(Some(n.span()), "Nested Loop needs `inner_table` (the table its inner Index Scan reads)"))?;
+            let it = r.inner_table.as_ref().ok_or_else(|| ctx.err(Some(n.span()), "Nested Loop needs `inner_table` (the table its inner Index Scan reads)"))?;
             let inner_table = tables
                 .iter()
                 .position(|x| &x.name == it.get_ref())
-                .ok_or_else(|| ctx.err::<()>(Some(it.span()), format!("unknown table \"{}\"", it.get_ref())))?;
+                .ok_or_else(|| ctx.err(Some(it.span()), format!("unknown table \"{}\"", it.get_ref())))?;
             let rpo = rows_per_outer(ctx, r)?;
             let width = width_or(outer.width() + tables[inner_table].width)?;
             Node::NestedLoop {
@@ -231,7 +231,7 @@ pub(super) fn node_from_raw(ctx: &Ctx, n: &Spanned<RawNode>, tables: &[Table], p
             }
         }
         other => {
-            return Err(ctx.err::<()>(
+            return Err(ctx.err(
                 Some(r.node.span()),
                 format!("unknown node type \"{other}\" (supported: Seq Scan, Index Scan, Aggregate, Sort, Limit, Gather, Gather Merge, Hash Join, Nested Loop)"),
             ))
@@ -249,7 +249,7 @@ fn agg_mode(ctx: &Ctx, r: &RawNode, kind: &str) -> Result<AggMode> {
         Some("Partial") => AggMode::Partial,
         Some("Finalize") => AggMode::Finalize,
         Some(other) => {
-            return Err(ctx.err::<()>(
+            return Err(ctx.err(
                 r.mode.as_ref().map(|m| m.span()),
                 format!("mode must be Simple, Partial or Finalize, not \"{other}\""),
             ))
@@ -260,16 +260,16 @@ fn agg_mode(ctx: &Ctx, r: &RawNode, kind: &str) -> Result<AggMode> {
 /// What a Gather / Gather Merge needs below it.
 fn check_gather(ctx: &Ctx, n: &Spanned<RawNode>, kind: &str, single_copy: bool, input: &Node) -> Result<()> {
     if kind == "Gather Merge" && single_copy {
-        return Err(ctx.err::<()>(Some(n.span()), "Gather Merge cannot be single-copy"));
+        return Err(ctx.err(Some(n.span()), "Gather Merge cannot be single-copy"));
     }
     if !single_copy && !input.has_parallel_aware() {
-        return Err(ctx.err::<()>(
+        return Err(ctx.err(
             Some(n.span()),
             format!("{kind} has no parallel-aware node below it (e.g. a Seq Scan with parallel = true): every worker would run the whole plan"),
         ));
     }
     if input.find_gather().is_some() {
-        return Err(ctx.err::<()>(Some(n.span()), format!("{kind} below another Gather is not possible")));
+        return Err(ctx.err(Some(n.span()), format!("{kind} below another Gather is not possible")));
     }
     Ok(())
 }
@@ -286,10 +286,7 @@ fn join_type(ctx: &Ctx, r: &RawNode) -> Result<JoinType> {
         None => Ok(JoinType::Inner),
         Some(j) => JoinType::parse(j.get_ref()).ok_or_else(|| {
             let names: Vec<&str> = JoinType::ALL.iter().map(|j| j.name()).collect();
-            ctx.err::<()>(
-                Some(j.span()),
-                format!("join_type must be one of {}, not \"{}\"", names.join(", "), j.get_ref()),
-            )
+            ctx.err(Some(j.span()), format!("join_type must be one of {}, not \"{}\"", names.join(", "), j.get_ref()))
         }),
     }
 }

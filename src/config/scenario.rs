@@ -109,24 +109,23 @@ fn scenario_from_raw(ctx: &Ctx, raw: RawScenario) -> Result<Scenario> {
     let mut settings = Settings::default();
     let mut setting_overrides = vec![];
     for (k, v) in &raw.settings {
-        let text = toml_value_text(v.get_ref()).ok_or_else(|| {
-            ctx.err::<()>(Some(v.span()), format!("setting {k}: expected a number, string or boolean"))
-        })?;
-        settings.set(k, &text).map_err(|e| ctx.err::<()>(Some(v.span()), e))?;
+        let text = toml_value_text(v.get_ref())
+            .ok_or_else(|| ctx.err(Some(v.span()), format!("setting {k}: expected a number, string or boolean")))?;
+        settings.set(k, &text).map_err(|e| ctx.err(Some(v.span()), e))?;
         setting_overrides.push((k.clone(), text));
     }
     let mut tables = Vec::new();
     for t in &raw.tables {
         let table = table_from_raw(ctx, t)?;
         if tables.iter().any(|x: &Table| x.name == table.name) {
-            return Err(ctx.err::<()>(Some(t.span()), format!("table \"{}\" is defined twice", table.name)));
+            return Err(ctx.err(Some(t.span()), format!("table \"{}\" is defined twice", table.name)));
         }
         tables.push(table);
     }
     let output = match raw.output.as_ref() {
         None => OutputMode::ExplainAnalyze,
         Some(o) => OutputMode::parse(o.get_ref()).ok_or_else(|| {
-            ctx.err::<()>(
+            ctx.err(
                 Some(o.span()),
                 format!(
                     "output must be \"explain_analyze\", \"explain_analyze_timing_off\" or \"client\", not \"{}\"",
@@ -137,7 +136,7 @@ fn scenario_from_raw(ctx: &Ctx, raw: RawScenario) -> Result<Scenario> {
     };
     let busy = match &raw.busy_worker_slots {
         Some(b) if *b.get_ref() < 0 => {
-            return Err(ctx.err::<()>(Some(b.span()), "busy_worker_slots must be zero or positive"));
+            return Err(ctx.err(Some(b.span()), "busy_worker_slots must be zero or positive"));
         }
         Some(b) => *b.get_ref() as u32,
         None => 0,
@@ -145,7 +144,7 @@ fn scenario_from_raw(ctx: &Ctx, raw: RawScenario) -> Result<Scenario> {
     let mut functions = vec![];
     for (name, label) in &raw.query.functions {
         let c = FnSafety::parse(label.get_ref()).ok_or_else(|| {
-            ctx.err::<()>(
+            ctx.err(
                 Some(label.span()),
                 format!(
                     "query.functions.{name}: expected \"safe\", \"restricted\" or \"unsafe\", not \"{}\"",
@@ -160,7 +159,7 @@ fn scenario_from_raw(ctx: &Ctx, raw: RawScenario) -> Result<Scenario> {
         None => Command::Select,
         Some(c) => Command::parse(c.get_ref()).ok_or_else(|| {
             let names: Vec<&str> = Command::ALL.iter().map(|c| c.name()).collect();
-            ctx.err::<()>(
+            ctx.err(
                 Some(c.span()),
                 format!("query.command: expected one of {}, not \"{}\"", names.join(", "), c.get_ref()),
             )
@@ -182,7 +181,7 @@ fn scenario_from_raw(ctx: &Ctx, raw: RawScenario) -> Result<Scenario> {
     let gathers = count_gathers(&plan);
     if gathers > 1 {
         return Err(
-            ctx.err::<()>(Some(raw.plan.span()), "plans with more than one Gather/Gather Merge are not supported yet")
+            ctx.err(Some(raw.plan.span()), "plans with more than one Gather/Gather Merge are not supported yet")
         );
     }
     let _ = (&raw.source, &raw.sql);
@@ -208,7 +207,7 @@ fn table_from_raw(ctx: &Ctx, t: &Spanned<RawTable>) -> Result<Table> {
     let r = t.get_ref();
     let name = r.name.get_ref().clone();
     if name.is_empty() {
-        return Err(ctx.err::<()>(Some(r.name.span()), "table name must not be empty"));
+        return Err(ctx.err(Some(r.name.span()), "table name must not be empty"));
     }
     let mut columns = vec![];
     for c in &r.columns {
@@ -220,9 +219,7 @@ fn table_from_raw(ctx: &Ctx, t: &Spanned<RawTable>) -> Result<Table> {
         let what = format!("table {name}: column {}: null_frac", rc.name);
         let nf = super::plan::fraction(ctx, &rc.null_frac, &what, 0.0)?;
         if rc.name.is_empty() || columns.iter().any(|x: &crate::model::schema::Column| x.name == rc.name) {
-            return Err(
-                ctx.err::<()>(Some(c.span()), format!("table {name}: column names must be unique and not empty"))
-            );
+            return Err(ctx.err(Some(c.span()), format!("table {name}: column names must be unique and not empty")));
         }
         columns.push(crate::model::schema::Column::new(&rc.name, &rc.type_name, w, nf));
     }
@@ -233,7 +230,7 @@ fn table_from_raw(ctx: &Ctx, t: &Spanned<RawTable>) -> Result<Table> {
     };
     let pages_given = match (&r.pages, &r.size) {
         (Some(_), Some(s)) => {
-            return Err(ctx.err::<()>(Some(s.span()), format!("table {name}: give pages or size, not both")));
+            return Err(ctx.err(Some(s.span()), format!("table {name}: give pages or size, not both")));
         }
         (Some(p), None) => Some(positive(ctx, p, &format!("table {name}: pages"))?.ceil()),
         (None, Some(s)) => Some((size_bytes(ctx, s, &format!("table {name}: size"))? / BLCKSZ).ceil()),
@@ -244,18 +241,14 @@ fn table_from_raw(ctx: &Ctx, t: &Spanned<RawTable>) -> Result<Table> {
         None => match pages_given {
             Some(p) => p * ((BLCKSZ - 24.0) / (4.0 + maxalign(24.0 + width))).floor(),
             None => {
-                return Err(
-                    ctx.err::<()>(Some(t.span()), format!("table {name}: give rows (and optionally pages or size)"))
-                )
+                return Err(ctx.err(Some(t.span()), format!("table {name}: give rows (and optionally pages or size)")))
             }
         },
     };
     let pages = pages_given.unwrap_or_else(|| heap_pages(rows, width));
     let parallel_workers = match &r.parallel_workers {
         Some(v) if !(0..=1024).contains(v.get_ref()) => {
-            return Err(
-                ctx.err::<()>(Some(v.span()), format!("table {name}: parallel_workers must be between 0 and 1024"))
-            );
+            return Err(ctx.err(Some(v.span()), format!("table {name}: parallel_workers must be between 0 and 1024")));
         }
         Some(v) => Some(*v.get_ref() as u32),
         None => None,

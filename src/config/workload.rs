@@ -76,13 +76,11 @@ pub fn load_workload_str(label: &Path, src: &str, hardware: &str, w: &WhatIf) ->
     };
     if let (Stop::Duration { seconds }, Some(v)) = (stop, &raw.warmup_s) {
         if warmup_s >= seconds {
-            return Err(
-                ctx.err::<()>(Some(v.span()), format!("warmup_s ({warmup_s}) must be below duration_s ({seconds})"))
-            );
+            return Err(ctx.err(Some(v.span()), format!("warmup_s ({warmup_s}) must be below duration_s ({seconds})")));
         }
     }
     let seed = match &raw.seed {
-        Some(s) if *s.get_ref() < 0 => return Err(ctx.err::<()>(Some(s.span()), "seed must be zero or positive")),
+        Some(s) if *s.get_ref() < 0 => return Err(ctx.err(Some(s.span()), "seed must be zero or positive")),
         Some(s) => Some(*s.get_ref() as u64),
         None => None,
     };
@@ -90,23 +88,23 @@ pub fn load_workload_str(label: &Path, src: &str, hardware: &str, w: &WhatIf) ->
         Some(n) => Some(closed(&ctx, n, raw.think_time_ms.as_ref(), raw.think_time.as_ref())?),
         None => {
             if let Some(t) = raw.think_time_ms.as_ref() {
-                return Err(ctx.err::<()>(Some(t.span()), "think_time_ms needs sessions (closed arrivals)"));
+                return Err(ctx.err(Some(t.span()), "think_time_ms needs sessions (closed arrivals)"));
             }
             None
         }
     };
     if raw.classes.is_empty() {
-        return Err(ctx.err::<()>(None, "a workload needs at least one [[class]]"));
+        return Err(ctx.err(None, "a workload needs at least one [[class]]"));
     }
     let dir = label.parent().unwrap_or(Path::new("."));
     let mut classes: Vec<WorkloadClass> = vec![];
     for rc in &raw.classes {
         let c = class(&ctx, rc.get_ref(), dir, &server_sets, &hw, w)?;
         if classes.iter().any(|x| x.name == c.name) {
-            return Err(ctx.err::<()>(Some(rc.get_ref().name.span()), format!("class \"{}\" is defined twice", c.name)));
+            return Err(ctx.err(Some(rc.get_ref().name.span()), format!("class \"{}\" is defined twice", c.name)));
         }
         if c.arrival.is_none() && shared.is_none() {
-            return Err(ctx.err::<()>(
+            return Err(ctx.err(
                 Some(rc.span()),
                 format!(
                     "class \"{}\" has no arrivals: give it sessions or rate_per_s, or give the workload sessions",
@@ -128,9 +126,7 @@ pub fn load_workload_str(label: &Path, src: &str, hardware: &str, w: &WhatIf) ->
     }
     if let (Some(_), Some(n)) = (&shared, &raw.sessions) {
         if classes.iter().all(|c| c.arrival.is_some()) {
-            return Err(
-                ctx.err::<()>(Some(n.span()), "sessions: every class has arrivals of its own, none would use these")
-            );
+            return Err(ctx.err(Some(n.span()), "sessions: every class has arrivals of its own, none would use these"));
         }
     }
     let name = raw
@@ -145,10 +141,9 @@ fn settings_list(ctx: &Ctx, raw: &BTreeMap<String, Spanned<toml::Value>>) -> Res
     let mut check = Settings::default();
     let mut out = vec![];
     for (k, v) in raw {
-        let text = toml_value_text(v.get_ref()).ok_or_else(|| {
-            ctx.err::<()>(Some(v.span()), format!("setting {k}: expected a number, string or boolean"))
-        })?;
-        check.set(k, &text).map_err(|e| ctx.err::<()>(Some(v.span()), e))?;
+        let text = toml_value_text(v.get_ref())
+            .ok_or_else(|| ctx.err(Some(v.span()), format!("setting {k}: expected a number, string or boolean")))?;
+        check.set(k, &text).map_err(|e| ctx.err(Some(v.span()), e))?;
         out.push((k.clone(), text));
     }
     Ok(out)
@@ -158,16 +153,16 @@ fn stop(ctx: &Ctx, raw: &RawWorkload) -> Result<Stop> {
     match (&raw.duration_s, &raw.queries) {
         (Some(d), None) => Ok(Stop::Duration { seconds: super::positive(ctx, d, "duration_s")? }),
         (None, Some(q)) if *q.get_ref() >= 1 => Ok(Stop::Queries(*q.get_ref() as u64)),
-        (None, Some(q)) => Err(ctx.err::<()>(Some(q.span()), "queries must be at least 1")),
-        (Some(_), Some(q)) => Err(ctx.err::<()>(Some(q.span()), "give duration_s or queries, not both")),
-        (None, None) => Err(ctx.err::<()>(None, "a workload needs duration_s (seconds) or queries (a count)")),
+        (None, Some(q)) => Err(ctx.err(Some(q.span()), "queries must be at least 1")),
+        (Some(_), Some(q)) => Err(ctx.err(Some(q.span()), "give duration_s or queries, not both")),
+        (None, None) => Err(ctx.err(None, "a workload needs duration_s (seconds) or queries (a count)")),
     }
 }
 
 fn closed(ctx: &Ctx, n: &Spanned<i64>, ms: Option<&Spanned<f64>>, dist: Option<&Spanned<String>>) -> Result<Arrival> {
     let sessions = *n.get_ref();
     if !(1..=100_000).contains(&sessions) {
-        return Err(ctx.err::<()>(Some(n.span()), format!("sessions must be between 1 and 100000, got {sessions}")));
+        return Err(ctx.err(Some(n.span()), format!("sessions must be between 1 and 100000, got {sessions}")));
     }
     let mean = match ms {
         Some(v) => super::non_negative(ctx, v, "think_time_ms")?,
@@ -177,9 +172,7 @@ fn closed(ctx: &Ctx, n: &Spanned<i64>, ms: Option<&Spanned<f64>>, dist: Option<&
         None | Some(("fixed", _)) => ThinkTime::Fixed(mean),
         Some(("exponential", _)) => ThinkTime::Exponential(mean),
         Some((other, span)) => {
-            return Err(
-                ctx.err::<()>(Some(span), format!("think_time must be \"fixed\" or \"exponential\", not \"{other}\""))
-            )
+            return Err(ctx.err(Some(span), format!("think_time must be \"fixed\" or \"exponential\", not \"{other}\"")))
         }
     };
     Ok(Arrival::Closed { sessions: sessions as u32, think })
@@ -195,28 +188,25 @@ fn class(
 ) -> Result<WorkloadClass> {
     let name = rc.name.get_ref().trim().to_string();
     if name.is_empty() {
-        return Err(ctx.err::<()>(Some(rc.name.span()), "class name must not be empty"));
+        return Err(ctx.err(Some(rc.name.span()), "class name must not be empty"));
     }
     let weight = match &rc.weight {
         Some(v) => super::positive(ctx, v, "weight")?,
         None => 1.0,
     };
     let arrival = match (&rc.sessions, &rc.rate_per_s) {
-        (Some(_), Some(r)) => {
-            return Err(ctx.err::<()>(Some(r.span()), "give a class sessions or rate_per_s, not both"))
-        }
+        (Some(_), Some(r)) => return Err(ctx.err(Some(r.span()), "give a class sessions or rate_per_s, not both")),
         (Some(n), None) => Some(closed(ctx, n, rc.think_time_ms.as_ref(), rc.think_time.as_ref())?),
         (None, Some(r)) => Some(Arrival::Open { rate_per_s: super::positive(ctx, r, "rate_per_s")? }),
         (None, None) => None,
     };
     if let (None | Some(Arrival::Open { .. }), Some(t)) = (&arrival, rc.think_time_ms.as_ref()) {
-        return Err(ctx.err::<()>(Some(t.span()), "think_time_ms needs the class's own sessions"));
+        return Err(ctx.err(Some(t.span()), "think_time_ms needs the class's own sessions"));
     }
     let class_sets = settings_list(ctx, &rc.settings)?;
     let path = dir.join(rc.scenario.get_ref());
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        ctx.err::<()>(Some(rc.scenario.span()), format!("cannot read scenario {}: {e}", path.display()))
-    })?;
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| ctx.err(Some(rc.scenario.span()), format!("cannot read scenario {}: {e}", path.display())))?;
     let sets: Vec<(String, String)> = server_sets.iter().chain(&class_sets).chain(&w.set).cloned().collect();
     // `--table` changes the classes whose scenario has that table (a mix names many tables).
     let mut sc = load_scenario_str(&path, &text, &sets, &[])?;

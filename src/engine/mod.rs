@@ -5,7 +5,8 @@
 //!   they were scheduled; cancellation by handle.
 //! - `streams`: seeded, independent random streams, one per named consumer.
 //! - `fluid`: fair sharing of capacity-limited resources (cores, disk bandwidth) among the
-//!   activities using them, recomputed by the caller at every transition (SimGrid-style).
+//!   activities using them, asked by the caller at every transition (SimGrid-style); its
+//!   `Solver` re-solves only when the demands changed and allocates nothing once warm.
 //! - `model`: the run loop. A model implements `Model` (next transition, advance, handle);
 //!   `model::run` drives it from transition to transition.
 
@@ -97,6 +98,10 @@ impl<E> EventQueue<E> {
     }
 
     fn skip_cancelled(&mut self) {
+        // Most models never cancel: skip the hash look-up then.
+        if self.cancelled.is_empty() {
+            return;
+        }
         while let Some(Reverse(top)) = self.heap.peek() {
             if self.cancelled.remove(&top.seq) {
                 self.heap.pop();

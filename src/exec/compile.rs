@@ -306,7 +306,7 @@ pub(crate) fn pipeline(env: &Env, cc: &CpuCost, node: &Node, is_worker: bool, bo
                 rows_per_tuple: inner_p.rows_per_tuple,
                 temp_pages,
             });
-            builds.extend(p.builds.drain(..));
+            builds.append(&mut p.builds);
             p.builds = builds;
             debug_assert!(p.breakers.is_empty());
             p.cpu_per_tuple += p.rows_per_tuple * (env.speed(c.hash_probe_ns) + keys);

@@ -2,10 +2,11 @@
 //! where each number came from). Scans are in [`super::scan`].
 
 use super::text::{count_aggregates, output_list};
-use super::write::{f, fc, sig6, tnum, tstr, TNode};
+use super::write::{f, fc, output_field, sig6, tnum, tstr, TNode};
 use super::{ImportOptions, TableStats, SUPPORTED};
 use crate::error::{Error, Result};
 use crate::model::guc::Settings;
+use crate::model::schema::Column;
 use crate::model::{heap_pages, maxalign, AggMode, JoinType, Node, Table, BLCKSZ};
 use crate::pg::ExplainNode;
 
@@ -24,6 +25,8 @@ pub struct TableAcc {
     pub width: Option<f64>,
     pub parallel_workers: Option<u32>,
     pub index_pages: Option<f64>,
+    /// In attnum order, dropped ones included; empty: unknown.
+    pub columns: Vec<Column>,
 }
 
 pub struct Cx<'a> {
@@ -35,6 +38,8 @@ pub struct Cx<'a> {
     pub gathers: usize,
     /// Converting nodes below a Gather (estimates there are per participant).
     pub in_gather: bool,
+    /// InitPlans seen, waiting for the scan that uses their result.
+    pub init_plans: Vec<super::initplan::InitPlanInfo>,
 }
 
 impl Cx<'_> {
@@ -105,20 +110,22 @@ impl Cx<'_> {
             width: st.width,
             parallel_workers: st.parallel_workers,
             index_pages: st.index_pages,
+            columns: st.columns.iter().map(exact_column).collect(),
         });
     }
 
     pub fn node(&mut self, n: &ExplainNode, divisor: f64, path: &[String]) -> Result<Conv> {
         let mut here = path.to_vec();
         here.push(n.display_name());
-        for c in &n.plans {
-            if c.parent_relationship.as_deref() == Some("InitPlan") {
-                return Err(self.unsupported(c, &here, "InitPlans (a scalar subquery run once) are not modelled"));
-            }
+        for c in n.plans.iter().filter(|c| c.parent_relationship.as_deref() == Some("InitPlan")) {
+            self.init_plan(c, &here)?;
         }
-        let main: Vec<&ExplainNode> =
-            n.plans.iter().filter(|c| c.parent_relationship.as_deref() != Some("SubPlan")).collect();
-        let has_subplans = main.len() != n.plans.len();
+        let main: Vec<&ExplainNode> = n
+            .plans
+            .iter()
+            .filter(|c| !matches!(c.parent_relationship.as_deref(), Some("SubPlan") | Some("InitPlan")))
+            .collect();
+        let has_subplans = n.plans.iter().any(|c| c.parent_relationship.as_deref() == Some("SubPlan"));
         if has_subplans && !matches!(n.node_type.as_str(), "Seq Scan" | "Index Scan" | "Index Only Scan") {
             return Err(self.unsupported(n, &here, "SubPlans are modelled only in a scan's filter"));
         }
@@ -151,6 +158,22 @@ impl Cx<'_> {
             "Gather" | "Gather Merge" => self.gather(n, &main, &here),
             "Hash Join" => self.hash_join(n, &main, divisor, &here),
             "Nested Loop" => self.nested_loop(n, &main, divisor, &here),
+            "Incremental Sort" => {
+                self.warnings.push(format!(
+                    "{}: modelled as a full Sort (its presorted groups are not modelled)",
+                    here.join(" > ")
+                ));
+                let child = self.only_child(n, &main, &here)?;
+                let keys: Vec<String> = n.sort_key.iter().map(|k| tstr(k)).collect();
+                let fields = vec![f("node", tstr("Sort")), f("keys", format!("[{}]", keys.join(", ")))];
+                let c = self.node(child, divisor, &here)?;
+                let node = Node::Sort { keys: n.sort_key.clone(), input: Box::new(c.node) };
+                Ok(Conv { node, toml: TNode { fields, subplan: None, children: vec![("input", c.toml)] } })
+            }
+            "Materialize" | "Memoize" if main.len() == 1 => {
+                self.warnings.push(format!("{}: modelled as pass-through", here.join(" > ")));
+                self.node(main[0], divisor, &here)
+            }
             "Subquery Scan" | "Result" => {
                 if main.len() != 1 {
                     return Err(self.unsupported(n, &here, "only a pass-through with one input is modelled"));
@@ -184,6 +207,7 @@ impl Cx<'_> {
             fields.push(fc("groups", tnum(g), note));
             groups = sig6(g);
         }
+        let out = output_list(n).unwrap_or_default();
         let aggregates = match output_list(n) {
             Some(out) => {
                 let k = count_aggregates(&out).max(1);
@@ -199,6 +223,15 @@ impl Cx<'_> {
         if n.extra.contains_key("Filter") || n.filter.is_some() {
             self.warnings.push(format!("{}: HAVING filter ignored", here.join(" > ")));
         }
+        let batches = n.extra.get("HashAgg Batches").and_then(|v| v.as_f64()).unwrap_or(0.0);
+        let disk = n.extra.get("Disk Usage").and_then(|v| v.as_f64()).unwrap_or(0.0);
+        if batches > 1.0 || disk > 0.0 {
+            self.warnings.push(format!(
+                "{}: the hash table spilled to disk ({batches} batches, {disk} kB): modelled in memory (spill not modelled)",
+                here.join(" > ")
+            ));
+        }
+        fields.extend(output_field(&out));
         let c = self.node(child, divisor, here)?;
         let node = Node::Aggregate {
             mode: agg_mode,
@@ -206,7 +239,7 @@ impl Cx<'_> {
             aggregates,
             width: n.plan_width as f64,
             input: Box::new(c.node),
-            output: vec![],
+            output: out,
         };
         Ok(Conv { node, toml: TNode { fields, subplan: None, children: vec![("input", c.toml)] } })
     }
@@ -215,6 +248,13 @@ impl Cx<'_> {
         self.gathers += 1;
         let child = self.only_child(n, main, here)?;
         let w = n.workers_planned.unwrap_or(0);
+        if w > 1024 {
+            return Err(self.unsupported(
+                n,
+                here,
+                "Workers Planned above 1024 (max_parallel_workers_per_gather's limit)",
+            ));
+        }
         let single = n.single_copy.unwrap_or(false);
         let leader = self.gucs.flag("parallel_leader_participation");
         // costsize.c:get_parallel_divisor: per-participant estimates below the Gather.
@@ -306,6 +346,7 @@ impl Cx<'_> {
         if let Some(c) = &n.hash_cond {
             fields.push(f("cond", tstr(c)));
         }
+        fields.extend(output_field(&output_list(n).unwrap_or_default()));
         let o = self.node(outer, divisor, path)?;
         let i = self.node(&hash.plans[0], divisor, &hpath)?;
         let node = Node::HashJoin {
@@ -316,7 +357,7 @@ impl Cx<'_> {
             outer: Box::new(o.node),
             inner: Box::new(i.node),
             cond: n.hash_cond.clone().unwrap_or_default(),
-            output: vec![],
+            output: output_list(n).unwrap_or_default(),
         };
         Ok(Conv { node, toml: TNode { fields, subplan: None, children: vec![("outer", o.toml), ("inner", i.toml)] } })
     }
@@ -325,7 +366,20 @@ impl Cx<'_> {
         let (Some(outer), Some(inner)) = (self.child_by(main, "Outer"), self.child_by(main, "Inner")) else {
             return Err(self.unsupported(n, path, "expected an Outer and an Inner input"));
         };
-        if !matches!(inner.node_type.as_str(), "Index Scan" | "Index Only Scan") || !inner.plans.is_empty() {
+        // Memoize (a cache of inner results per outer key) and Materialize (the inner rows kept
+        // in memory for rescans) are not modelled: the inner scan runs on every outer row.
+        let mut inner = inner;
+        while matches!(inner.node_type.as_str(), "Memoize" | "Materialize") && inner.plans.len() == 1 {
+            self.warnings.push(format!(
+                "{}: {} modelled as its inner {} on every outer row (the cache / rescans in memory are not modelled)",
+                path.join(" > "),
+                inner.node_type,
+                inner.plans[0].display_name()
+            ));
+            inner = &inner.plans[0];
+        }
+        if !matches!(inner.node_type.as_str(), "Index Scan" | "Index Only Scan" | "Seq Scan") || !inner.plans.is_empty()
+        {
             return Err(self.unsupported(
                 n,
                 path,
@@ -335,7 +389,7 @@ impl Cx<'_> {
                 ),
             ));
         }
-        let Some(table) = inner.relation_name.clone() else {
+        let Some(table) = inner.relation_name.clone().filter(|t| !t.is_empty()) else {
             return Err(self.unsupported(inner, path, "index scan without a relation name"));
         };
         let (rpo, src) = match (self.loops(inner), inner.actual_rows) {
@@ -364,6 +418,7 @@ impl Cx<'_> {
         if let Some(c) = &inner.index_cond {
             fields.push(f("cond", tstr(c)));
         }
+        fields.extend(output_field(&output_list(n).unwrap_or_default()));
         let node = Node::NestedLoop {
             join_type: self.join_type(n, path)?,
             rows_per_outer: sig6(rpo),
@@ -371,7 +426,7 @@ impl Cx<'_> {
             width: n.plan_width as f64,
             outer: Box::new(o.node),
             cond: inner.index_cond.clone().unwrap_or_default(),
-            output: vec![],
+            output: output_list(n).unwrap_or_default(),
         };
         Ok(Conv { node, toml: TNode { fields, subplan: None, children: vec![("outer", o.toml)] } })
     }
@@ -414,7 +469,13 @@ pub fn written_width(t: &TableAcc) -> Option<f64> {
 
 fn model_table(t: &TableAcc) -> Table {
     let rows = t.rows.round().max(0.0);
-    let width = written_width(t).unwrap_or(32.0);
+    let width = written_width(t).unwrap_or_else(|| {
+        if t.columns.is_empty() {
+            32.0
+        } else {
+            crate::model::schema::row_width(&t.columns).max(1.0)
+        }
+    });
     let pages = match t.pages {
         Some(p) => p.max(1.0).round(),
         None => heap_pages(rows, width),
@@ -427,6 +488,11 @@ fn model_table(t: &TableAcc) -> Table {
         parallel_workers: t.parallel_workers,
         index_pages: t.index_pages.map(|ip| ip.max(1.0).round()),
         temporary: false,
-        columns: vec![],
+        columns: t.columns.clone(),
     }
+}
+
+/// A column with its width and null fraction rounded as the writer writes them.
+fn exact_column(c: &Column) -> Column {
+    Column::new(&c.name, &c.type_name, Some(sig6(c.avg_width)), sig6(c.null_frac))
 }

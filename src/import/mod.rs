@@ -16,6 +16,8 @@
 //! No I/O here.
 
 mod convert;
+pub mod ddl;
+mod initplan;
 mod scan;
 pub mod text;
 pub mod write;
@@ -116,8 +118,15 @@ fn plan_settings(plan: &ExplainPlan) -> (Vec<(String, String)>, Vec<String>) {
                 serde_json::Value::String(s) => s.clone(),
                 other => other.to_string(),
             };
+            if k == "search_path" {
+                continue; // names, not costs
+            }
             if check.set(k, &text).is_ok() {
-                settings.push((k.clone(), text));
+                // PostgreSQL's spelling of the name (settings are case-insensitive): one
+                // entry per setting, the later wins (fuzzing found " work_mem" beside "work_mem").
+                let name = k.trim().to_ascii_lowercase();
+                settings.retain(|(n, _): &(String, String)| *n != name);
+                settings.push((name, text));
             } else {
                 skipped.push(format!("{k} = {text}"));
             }
@@ -141,6 +150,7 @@ pub fn import_plan(plan: &ExplainPlan, opts: &ImportOptions) -> Result<Imported>
         opts,
         gathers: 0,
         in_gather: false,
+        init_plans: vec![],
     };
     if !skipped.is_empty() {
         cx.warnings.push(format!("settings pqsim does not model were left out: {}", skipped.join(", ")));
@@ -150,6 +160,9 @@ pub fn import_plan(plan: &ExplainPlan, opts: &ImportOptions) -> Result<Imported>
         return Err(Error::input(
             "the plan has more than one Gather/Gather Merge (e.g. one inside a SubPlan); pqsim's model runs one Gather per query",
         ));
+    }
+    for ip in cx.init_plans.iter().filter(|p| !p.attached) {
+        cx.warnings.push(format!("{}: no scan's filter uses its result: not modelled", ip.name));
     }
     let toml = write::render(&cx, &root.toml, &settings);
     let scenario = Scenario {

@@ -2,10 +2,10 @@
 //! SubPlan a filter may reference.
 
 use super::convert::{Conv, Cx};
-use super::text::count_operators;
-use super::write::{f, fc, sig6, tnum, tstr, Field, TNode};
+use super::text::{count_operators, output_list};
+use super::write::{f, fc, output_field, sig6, tnum, tstr, Field, TNode};
 use super::TableStats;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::{heap_pages, Filter, Node, SubPlan};
 use crate::pg::ExplainNode;
 
@@ -26,7 +26,7 @@ struct ScanInput {
 
 impl Cx<'_> {
     pub fn scan(&mut self, n: &ExplainNode, divisor: f64, path: &[String]) -> Result<Conv> {
-        let Some(table) = n.relation_name.clone() else {
+        let Some(table) = n.relation_name.clone().filter(|t| !t.is_empty()) else {
             return Err(self.unsupported(n, path, "scan without a relation name"));
         };
         let is_index = n.node_type != "Seq Scan";
@@ -41,7 +41,10 @@ impl Cx<'_> {
         }
         let sub = match subs.first() {
             Some(sp) => Some(self.subplan(n, sp, path)?),
-            None => None,
+            None => match n.filter.as_deref().and_then(|t| self.attach_init_plan(t)) {
+                Some((fields, subplan)) => Some(SubConv { fields, subplan, pages: 0 }),
+                None => None,
+            },
         };
         let input = self.scan_input(n, &table, div, ops, is_index, &stats);
         let pages = self.scan_pages(n, is_index, sub.as_ref().map_or(0, |s| s.pages), input.rows_in, ops, div);
@@ -84,6 +87,7 @@ impl Cx<'_> {
         }
         fields.push(fc("width", tnum(n.plan_width as f64), "Plan Width"));
         fields.extend(idx_fields);
+        fields.extend(output_field(&output_list(n).unwrap_or_default()));
         let (sub_fields, subplan) = match sub {
             Some(s) => (Some(s.fields), Some(s.subplan)),
             None => (None, None),
@@ -98,19 +102,12 @@ impl Cx<'_> {
             (None, None) => None,
         };
         let t = self.table_index(&table);
+        let output = output_list(n).unwrap_or_default();
         let width = n.plan_width as f64;
         let node = if is_index {
-            Node::IndexScan {
-                table: t,
-                parallel,
-                filter,
-                width,
-                fraction: sig6(fraction),
-                correlation: 1.0,
-                output: vec![],
-            }
+            Node::IndexScan { table: t, parallel, filter, width, fraction: sig6(fraction), correlation: 1.0, output }
         } else {
-            Node::SeqScan { table: t, parallel, filter, width, output: vec![] }
+            Node::SeqScan { table: t, parallel, filter, width, output }
         };
         Ok(Conv { node, toml: TNode { fields, subplan: sub_fields, children: vec![] } })
     }
@@ -121,24 +118,40 @@ impl Cx<'_> {
         let mut subplan_pages = 0u64;
         let mut sp_path = path.to_vec();
         sp_path.push(format!("{} {}", sp.subplan_name.as_deref().unwrap_or("SubPlan"), sp.display_name()));
+        // A SubPlan with its own Gather over a Parallel Seq Scan: the planner models that Gather
+        // itself (from the subquery table's size and the settings), as PostgreSQL plans it.
+        let gather = sp;
+        let sp = if matches!(sp.node_type.as_str(), "Gather" | "Gather Merge")
+            && sp.plans.len() == 1
+            && sp.plans[0].node_type == "Seq Scan"
+            && sp.plans[0].plans.is_empty()
+        {
+            self.warnings.push(format!(
+                "{}: a Gather inside the SubPlan (Workers Planned {}): pqsim's planner decides that Gather's workers itself",
+                sp_path.join(" > "),
+                sp.workers_planned.unwrap_or(0)
+            ));
+            &sp.plans[0]
+        } else {
+            sp
+        };
         if sp.node_type != "Seq Scan" || !sp.plans.is_empty() {
-            if sp.node_type == "Gather" || sp.node_type == "Gather Merge" {
-                return Err(Error::input(format!(
-                        "unsupported plan node \"{}\" at {}: a Gather inside a SubPlan (a parallel subquery under a serial scan) is not modelled; \
-                         pqsim models SubPlans that scan one table serially (e.g. ALTER TABLE ... SET (parallel_workers = 0) on the subquery's table gives that plan)",
-                        sp.display_name(),
-                        sp_path.join(" > ")
-                    )));
-            }
-            return Err(self.unsupported(sp, &sp_path, "a SubPlan must be a Seq Scan of one table"));
+            return Err(self.unsupported(
+                sp,
+                &sp_path,
+                "a SubPlan must be a Seq Scan of one table (or a Gather over one)",
+            ));
         }
-        let sp_table = sp.relation_name.clone().unwrap_or_default();
+        let Some(sp_table) = sp.relation_name.clone().filter(|t| !t.is_empty()) else {
+            return Err(self.unsupported(sp, &sp_path, "SubPlan scan without a relation name"));
+        };
         // A hashed SubPlan runs once (loops = 1): its actual rows are the whole subquery.
         // A plain one is rescanned per outer row and may stop early: use the estimate.
-        let once = self.loops(sp).is_some_and(|l| l <= 1.0);
-        let (sp_in, sp_out) = match (once, sp.actual_rows) {
-            (true, Some(r)) => (r + sp.rows_removed_by_filter.unwrap_or(0.0), r),
-            _ => (sp.plan_rows, sp.plan_rows),
+        let once = self.loops(gather).is_some_and(|l| l <= 1.0);
+        let (sp_in, sp_out) = match (once, gather.actual_rows) {
+            (true, Some(r)) if std::ptr::eq(gather, sp) => (r + sp.rows_removed_by_filter.unwrap_or(0.0), r),
+            (true, Some(r)) => (r, r),
+            _ => (gather.plan_rows, gather.plan_rows),
         };
         let sp_pages = sp.shared_hit_blocks.zip(sp.shared_read_blocks).map(|(h, r)| h + r);
         if let Some(p) = sp_pages {
@@ -163,7 +176,7 @@ impl Cx<'_> {
         let hashed = n.filter.as_deref().is_some_and(|t| t.contains(&format!("hashed {name}")));
         let fields = vec![
             f("table", tstr(&sp_table)),
-            fc("width", tnum(sp.plan_width as f64), "SubPlan Plan Width"),
+            fc("width", tnum(sp.plan_width.max(1) as f64), "SubPlan Plan Width (at least 1)"),
             fc("rows", tnum(sp_out), if once { "SubPlan Actual Rows" } else { "SubPlan Plan Rows" }),
             fc(
                 "text",
@@ -177,7 +190,7 @@ impl Cx<'_> {
         ];
         let subplan = SubPlan {
             table: self.table_index(&sp_table),
-            width: sig6(sp.plan_width as f64),
+            width: sig6(sp.plan_width.max(1) as f64),
             rows: sig6(sp_out),
             text: format!("{name}: Seq Scan on {sp_table}"),
             gather_workers: None,

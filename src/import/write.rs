@@ -50,6 +50,15 @@ pub fn tnum(x: f64) -> String {
     }
 }
 
+/// `output = [...]`: the node's VERBOSE Output list, when there is one.
+pub fn output_field(out: &[String]) -> Option<Field> {
+    if out.is_empty() {
+        return None;
+    }
+    let items: Vec<String> = out.iter().map(|o| tstr(o)).collect();
+    Some(fc("output", format!("[{}]", items.join(", ")), "EXPLAIN VERBOSE Output"))
+}
+
 /// `x` rounded to the digits [`tnum`] writes: the value a written scenario loads back as.
 pub fn sig6(x: f64) -> f64 {
     tnum(x).parse().unwrap_or(x)
@@ -70,7 +79,7 @@ pub fn render(cx: &Cx, root: &TNode, settings: &[(String, String)]) -> String {
         if cx.warnings.is_empty() { "none".to_string() } else { cx.warnings.len().to_string() }
     );
     for w in &cx.warnings {
-        let _ = writeln!(s, "#   - {w}");
+        let _ = writeln!(s, "#   - {}", comment_text(w));
     }
     let name = if o.name.is_empty() { "imported" } else { &o.name };
     let _ = writeln!(s, "name = {}", tstr(name));
@@ -99,15 +108,15 @@ pub fn render(cx: &Cx, root: &TNode, settings: &[(String, String)]) -> String {
             let _ = writeln!(
                     s,
                     "\n# {}: pages are not in this plan (index access only, no BUFFERS): pqsim derives them from rows and width",
-                    t.name
+                    comment_text(&t.name)
                 );
         }
         let _ = writeln!(s, "\n[[table]]");
         let _ = writeln!(s, "name = {}", tstr(&t.name));
-        let _ = writeln!(s, "rows = {:<14} # {}", tnum(t.rows.round().max(0.0)), t.rows_note);
+        let _ = writeln!(s, "rows = {:<14} # {}", tnum(t.rows.round().max(0.0)), comment_text(&t.rows_note));
         if let Some(p) = t.pages {
             let p = p.max(1.0).round();
-            let _ = writeln!(s, "pages = {:<13} # {}", tnum(p), t.pages_note);
+            let _ = writeln!(s, "pages = {:<13} # {}", tnum(p), comment_text(&t.pages_note));
             let width = written_width(t).unwrap_or(1.0);
             let note = if t.width.is_some() { "given" } else { "derived from rows per page (what-if use only)" };
             let _ = writeln!(s, "width = {:<13} # {note}", tnum(width));
@@ -116,6 +125,9 @@ pub fn render(cx: &Cx, root: &TNode, settings: &[(String, String)]) -> String {
         }
         if let Some(pw) = t.parallel_workers {
             let _ = writeln!(s, "parallel_workers = {pw}");
+        }
+        if !t.columns.is_empty() {
+            write_columns(&mut s, &t.columns);
         }
         if let Some(ip) = t.index_pages {
             let _ =
@@ -126,12 +138,28 @@ pub fn render(cx: &Cx, root: &TNode, settings: &[(String, String)]) -> String {
     s
 }
 
+/// `columns = [ { name, type, width, null_frac }, ... ]`, one column a line.
+fn write_columns(s: &mut String, columns: &[crate::model::schema::Column]) {
+    let _ = writeln!(s, "columns = [                # pg_attribute (attnum order), pg_stats avg_width / null_frac");
+    for c in columns {
+        let nf = if c.null_frac > 0.0 { format!(", null_frac = {}", tnum(c.null_frac)) } else { String::new() };
+        let _ = writeln!(
+            s,
+            "  {{ name = {}, type = {}, width = {}{nf} }},",
+            tstr(&c.name),
+            tstr(&c.type_name),
+            tnum(c.avg_width)
+        );
+    }
+    let _ = writeln!(s, "]");
+}
+
 fn render_fields(s: &mut String, fields: &[Field]) {
     for fl in fields {
         let line = format!("{} = {}", fl.key, fl.value);
         match &fl.comment {
             Some(c) => {
-                let _ = writeln!(s, "{line:<26} # {c}");
+                let _ = writeln!(s, "{line:<26} # {}", comment_text(c));
             }
             None => {
                 let _ = writeln!(s, "{line}");
@@ -169,4 +197,10 @@ mod tests {
             assert_eq!(sig6(x), v);
         }
     }
+}
+
+/// Text for a TOML comment: control characters (newlines included) cannot appear there, so
+/// they become U+FFFD (names and filter texts from EXPLAIN may hold them; found by fuzzing).
+fn comment_text(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() && c != '\t' { '\u{fffd}' } else { c }).collect()
 }

@@ -431,6 +431,69 @@ pub struct ParallelCosts {
     pub tuple_queue_size: f64,
 }
 
+/// How the kernel shares cores when more processes are runnable than there are cores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SchedulerKind {
+    /// Linux 6.6+: each runnable task gets a base slice; a woken task waits for the running
+    /// one's protected slice (RUN_TO_PARITY) to end, seen at the next tick.
+    Eevdf,
+    /// Linux before 6.6: slice = max(sched_latency / runnable, min_granularity), seen at ticks.
+    Cfs,
+    /// Ideal processor sharing (every runnable process progresses at cores / runnable) and a
+    /// fixed wake-up delay (`costs.wakeup_ns`): the model before scheduling was modelled.
+    Fluid,
+}
+
+/// The CPU scheduler's parameters (profile table `[scheduler]`), times in ns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scheduler {
+    pub kind: SchedulerKind,
+    /// EEVDF: sysctl_sched_base_slice; CFS: sched_min_granularity.
+    pub base_slice_ns: f64,
+    /// CFS only: sched_latency (the period shared by the runnable tasks of one CPU).
+    pub latency_ns: f64,
+    /// One scheduler tick (1 / CONFIG_HZ): without HRTICK a used-up slice is seen at a tick.
+    pub tick_ns: f64,
+    /// SetLatch to a sleeping process until it runs, when a core is idle (signal, epoll
+    /// return, resuming a halted vCPU).
+    pub wakeup_latency_ns: f64,
+    /// One context switch (the CPU the switched-in process loses).
+    pub context_switch_ns: f64,
+}
+
+impl Scheduler {
+    /// Linux 6.18's defaults on `cores` CPUs: base slice 0.70 ms x (1 + ilog2(min(cores, 8)))
+    /// (kernel/sched/fair.c:get_update_sysctl_factor), CONFIG_HZ=250, and the wake-up and
+    /// switch costs measured with `perf bench sched pipe` on a 2-vCPU cloud VM (22 us to wake a
+    /// process onto an idle vCPU, 4.3 us per round trip of 2 wake-ups + 2 switches on one CPU).
+    pub fn linux_default(cores: f64) -> Scheduler {
+        let factor = 1.0 + (cores.clamp(1.0, 8.0).floor() as u32).ilog2() as f64;
+        Scheduler {
+            kind: SchedulerKind::Eevdf,
+            base_slice_ns: 700e3 * factor,
+            latency_ns: 6e6 * factor,
+            tick_ns: 4e6,
+            wakeup_latency_ns: 22e3,
+            context_switch_ns: 2e3,
+        }
+    }
+
+    /// How long a process runs before the next one in line gets its core, when `per_cpu`
+    /// processes are runnable on each CPU (more than one).
+    pub fn turn_ns(&self, per_cpu: f64) -> f64 {
+        let slice = match self.kind {
+            SchedulerKind::Cfs => (self.latency_ns / per_cpu.max(1.0)).max(self.base_slice_ns),
+            _ => self.base_slice_ns,
+        };
+        // Without HRTICK the end of a slice is noticed at the next tick.
+        if self.tick_ns > 0.0 {
+            (slice / self.tick_ns).ceil().max(1.0) * self.tick_ns
+        } else {
+            slice.max(1.0)
+        }
+    }
+}
+
 /// Run-to-run log-normal sigma assumed when a profile has no measured `[variability]`: 10%,
 /// the spread of repeated timings of one query on a quiet small VM.
 pub const DEFAULT_RUN_SIGMA: f64 = 0.10;
@@ -446,6 +509,7 @@ pub struct Hardware {
     pub disk: Disk,
     pub costs: UnitCosts,
     pub parallel: ParallelCosts,
+    pub scheduler: Scheduler,
     /// Coefficient of variation of the CPU work of a run (run-to-run noise): one factor per
     /// run, shared by its processes.
     pub cpu_noise_cv: f64,

@@ -25,6 +25,8 @@ pub enum How {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
     Serial,
+    /// EXPLAIN ANALYZE with per-node timing, twin of a serial TIMING OFF probe: `instrument_ns`.
+    Timing,
     Startup,
     Queue,
 }
@@ -52,6 +54,8 @@ pub struct Sizes {
     pub l: u64,
     pub wide: u64,
     pub hot: u64,
+    /// The typed table (TPC-H-like column types).
+    pub typed: u64,
     pub dim_s: u64,
     pub dim_l: u64,
 }
@@ -67,6 +71,7 @@ pub fn sizes(scale: u64, shared_buffers_pages: u64) -> Sizes {
         l: scale * 2,
         wide: scale / 4,
         hot: (scale * 3 / 10).min(hot_max).max(1000),
+        typed: scale / 2,
         dim_s: 50_000,
         dim_l: 200_000,
     }
@@ -110,6 +115,17 @@ pub fn setup_sql(z: &Sizes) -> Vec<String> {
          CREATE TABLE tiny_sc (id int4, a int4) WITH (autovacuum_enabled = off);
          INSERT INTO tiny_sc SELECT g, g FROM generate_series(1, 1000) g;"
             .into(),
+        format!(
+            "CREATE TABLE typed (k8 bigint, k4 integer, n1 numeric(15,2), n2 numeric(15,2), n3 numeric(15,2), d1 date,
+                 c1 character(1), c10 character(10), v44 character varying(44), d2 date) WITH (autovacuum_enabled = off);
+             INSERT INTO typed SELECT g, (g % 7)::int4, ((hashint4(g)::int8 & 2147483647) % 5000) / 100.0,
+                 ((hashint4(g + 1)::int8 & 2147483647) % 11) / 100.0, ((hashint4(g + 2)::int8 & 2147483647) % 9) / 100.0,
+                 date '1992-01-01' + ((hashint4(g + 3)::int8 & 2147483647) % 2500)::int4, (ARRAY['A','N','R'])[1 + g % 3],
+                 (ARRAY['MAIL','SHIP','AIR','RAIL','TRUCK','REG AIR','FOB'])[1 + g % 7], left(md5(g::text), 10 + (g % 30)::int4),
+                 date '1992-01-01' + (g % 2000)::int4
+               FROM generate_series(1, {}) g;",
+            z.typed
+        ),
         "CREATE INDEX n_m_id ON n_m (id);".into(),
         SPEEDREF_SETUP.into(),
     ]
@@ -144,6 +160,7 @@ fn probe(id: String, sql: String, gucs: Vec<(String, String)>, how: How, stage: 
 /// Every probe, in a fixed order: serial, start-up, tuple queues.
 pub fn probes() -> Vec<Probe> {
     let mut p = serial_probes();
+    p.extend(timing_probes());
     p.extend(startup_probes());
     p.extend(queue_probes());
     p
@@ -182,7 +199,50 @@ fn serial_probes() -> Vec<Probe> {
         add(format!("qual4_{x}"), format!("SELECT count(*) FROM {t} WHERE {q4}"), e, what);
     }
     p.extend(special_serial_probes());
+    p.extend(typed_probes());
     p
+}
+
+/// The same table with TPC-H's column types, each probe differing from a partner in one
+/// class of work: deforming past varlenas, numeric vs integer comparisons and sums, numeric
+/// arithmetic, date vs timestamp, char(n) and varchar equality, LIKE, `= ANY` of 8 vs 9
+/// constants, min(date), count(col).
+fn typed_probes() -> Vec<Probe> {
+    let q = |id: &str, sql: &str, what: &'static str| {
+        probe(
+            format!("typed_{id}"),
+            sql.replace("FROM t", "FROM typed"),
+            serial(&[]),
+            How::Explain,
+            Stage::Serial,
+            what,
+        )
+    };
+    vec![
+        q("count", "SELECT count(*) FROM t", "typed: count(*)"),
+        q("deform_d1", "SELECT count(*) FROM t WHERE d1 IS NOT NULL", "typed: deform to column 6"),
+        q("deform_d2", "SELECT count(*) FROM t WHERE d2 IS NOT NULL", "typed: deform to column 10, past a varchar"),
+        q("int_cmp", "SELECT count(*) FROM t WHERE k4 < 0", "typed: integer comparison"),
+        q("num_cmp", "SELECT count(*) FROM t WHERE n1 < 0", "typed: numeric comparison"),
+        q("num_cast", "SELECT count(*) FROM t WHERE k4 < 100.5", "typed: integer cast to numeric"),
+        q("sum_int", "SELECT sum(k4) FROM t", "typed: sum(int4)"),
+        q("sum_int8", "SELECT sum(k8) FROM t", "typed: sum(int8)"),
+        q("sum_num", "SELECT sum(n1) FROM t", "typed: sum(numeric)"),
+        q("num_arith", "SELECT sum(n1 * (1 - n2)) FROM t", "typed: numeric arithmetic"),
+        q("date_cmp", "SELECT count(*) FROM t WHERE d1 <= date '1998-09-02'", "typed: date comparison"),
+        q("date_ts", "SELECT count(*) FROM t WHERE d1 <= '1998-09-02'::timestamp", "typed: date vs timestamp"),
+        q("bpchar_eq", "SELECT count(*) FROM t WHERE c10 = 'MAIL'", "typed: char(10) equality"),
+        q("text_eq", "SELECT count(*) FROM t WHERE v44 = 'abc'", "typed: varchar equality"),
+        q("like", "SELECT count(*) FROM t WHERE v44 LIKE '%ab%'", "typed: LIKE"),
+        q("any8", "SELECT count(*) FROM t WHERE c1 IN ('B','C','D','E','F','G','H','I')", "typed: = ANY of 8"),
+        q(
+            "any9",
+            "SELECT count(*) FROM t WHERE c1 IN ('B','C','D','E','F','G','H','I','J')",
+            "typed: = ANY of 9 (hashed)",
+        ),
+        q("min_date", "SELECT min(d1) FROM t", "typed: min(date)"),
+        q("count_col", "SELECT count(v44) FROM t", "typed: count(varchar)"),
+    ]
 }
 
 /// Spilling sort, index scan, hashed SubPlan builds and an index nested loop.
@@ -232,6 +292,30 @@ fn special_serial_probes() -> Vec<Probe> {
         "nested loop, index lookup per outer row",
     ));
     p
+}
+
+/// EXPLAIN ANALYZE's own clock reads: serial probes run again with TIMING on (their TIMING OFF
+/// twins are in the serial set), one node and three nodes per row.
+fn timing_probes() -> Vec<Probe> {
+    let s = Stage::Timing;
+    vec![
+        probe(
+            "timing_count_m".into(),
+            "SELECT count(*) FROM n_m".into(),
+            serial(&[]),
+            How::ExplainTiming,
+            s,
+            "count(*) with TIMING on",
+        ),
+        probe(
+            "timing_hjs_m".into(),
+            "SELECT count(*) FROM n_m JOIN dim_s ON n_m.c = dim_s.id".into(),
+            serial(&[]),
+            How::ExplainTiming,
+            s,
+            "hash join with TIMING on",
+        ),
+    ]
 }
 
 /// Start-up: tiny tables, 3 runs per repetition.
@@ -363,6 +447,7 @@ mod tests {
     #[test]
     fn probe_sizes_keep_the_hot_table_in_shared_buffers() {
         let z = sizes(1_000_000, 16384);
+        assert!(z.typed >= z.hot);
         assert!(z.hot as f64 / 97.0 < 16384.0 / 4.0);
         assert!(z.s as f64 / 97.0 > 16384.0 / 4.0, "the smallest warm table is read through the ring");
         let z = sizes(1_000_000, 1024);

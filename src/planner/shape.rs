@@ -478,6 +478,32 @@ pub fn scans(n: &Node) -> Vec<(&Node, bool)> {
     out
 }
 
+/// Apply `f` to every SubPlan of the plan's scan filters.
+pub fn map_subplans(n: &Node, f: &dyn Fn(&SubPlan) -> SubPlan) -> Node {
+    let fix = |flt: &Option<Filter>| -> Option<Filter> {
+        flt.as_ref().map(|x| Filter { subplan: x.subplan.as_ref().map(f), ..x.clone() })
+    };
+    match n {
+        Node::SeqScan { table, parallel, filter, width, output } => Node::SeqScan {
+            table: *table,
+            parallel: *parallel,
+            filter: fix(filter),
+            width: *width,
+            output: output.clone(),
+        },
+        Node::IndexScan { table, parallel, filter, width, fraction, correlation, output } => Node::IndexScan {
+            table: *table,
+            parallel: *parallel,
+            filter: fix(filter),
+            width: *width,
+            fraction: *fraction,
+            correlation: *correlation,
+            output: output.clone(),
+        },
+        _ => map_children(n, |c| map_subplans(c, f)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -678,31 +704,5 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(check_parallel(&given, &YES).unwrap(), given);
-    }
-}
-
-/// Apply `f` to every SubPlan of the plan's scan filters.
-pub fn map_subplans(n: &Node, f: &dyn Fn(&SubPlan) -> SubPlan) -> Node {
-    let fix = |flt: &Option<Filter>| -> Option<Filter> {
-        flt.as_ref().map(|x| Filter { subplan: x.subplan.as_ref().map(f), ..x.clone() })
-    };
-    match n {
-        Node::SeqScan { table, parallel, filter, width, output } => Node::SeqScan {
-            table: *table,
-            parallel: *parallel,
-            filter: fix(filter),
-            width: *width,
-            output: output.clone(),
-        },
-        Node::IndexScan { table, parallel, filter, width, fraction, correlation, output } => Node::IndexScan {
-            table: *table,
-            parallel: *parallel,
-            filter: fix(filter),
-            width: *width,
-            fraction: *fraction,
-            correlation: *correlation,
-            output: output.clone(),
-        },
-        _ => map_children(n, |c| map_subplans(c, f)),
     }
 }

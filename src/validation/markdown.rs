@@ -19,13 +19,14 @@ pub fn markdown(o: &Options, out: &Outcome) -> String {
     let (started, load_before, load_after) = (out.started_unix, out.load_before, out.load_after);
     let (round_busy, secs) = (&out.round_busy, out.secs);
     let mut s = String::new();
-    let _ = writeln!(s, "# pqsim vs PostgreSQL {version}: validation at scale `{}`\n", o.scale.name());
-    let _ = writeln!(s, "Produced by `{}` on {} ({:.0} s).\n", o.command, iso_utc(started), secs);
     let _ = writeln!(
         s,
-        "- Data: `t` {} rows (id int4, val int4, md5 text; parallel_workers = 4), `dim` {} rows, `user_session_history` {} rows (parallel_workers = 4), `session_product_list` {} rows (parallel_workers = 0), VACUUM ANALYZE, warm (OS page cache).",
-        r.t, r.dim, r.ush, r.spl
+        "# pqsim vs PostgreSQL {version}: validation, workload `{}`, scale `{}`\n",
+        o.workload.name(),
+        o.scale.name()
     );
+    let _ = writeln!(s, "Produced by `{}` on {} ({:.0} s).\n", o.command, iso_utc(started), secs);
+    let _ = writeln!(s, "- Data: {}, VACUUM ANALYZE, warm (OS page cache).", super::workload::describe(o.workload, r));
     let _ = writeln!(
         s,
         "- Predicted: `EXPLAIN (VERBOSE, SETTINGS, FORMAT JSON)` (no ANALYZE) → `pqsim import` (with pg_class row/page counts) → simulated on profile `{}` ({}), median of 5 replications.",
@@ -65,9 +66,16 @@ pub fn markdown(o: &Options, out: &Outcome) -> String {
     );
     let _ = writeln!(
         s,
-        "| abs. error of speedup (W vs W = 0) | {:.1}% | {:.1}% |\n",
+        "| abs. error of speedup (W vs W = 0) | {:.1}% | {:.1}% |",
         rep.median_abs_speedup_error_pct, rep.p90_abs_speedup_error_pct
     );
+    let _ = writeln!(
+        s,
+        "| abs. error against bare client times (rescaled) | {:.1}% | {:.1}% |",
+        rep.median_abs_client_error_pct, rep.p90_abs_client_error_pct
+    );
+    let _ =
+        writeln!(s, "| abs. error of client-time speedup | {:.1}% | – |\n", rep.median_abs_client_speedup_error_pct);
     let _ = writeln!(
         s,
         "| case | median abs. error | median signed error | median signed error, raw | median abs. speedup error |"
@@ -101,9 +109,9 @@ fn points_table(s: &mut String, rep: &super::Report) {
     let _ = writeln!(s, "\n## All points\n");
     let _ = writeln!(
         s,
-        "| case | W | leader | launched | measured ms (CV) | raw ms (CV) | predicted ms | error | raw error | speedup meas. | speedup pred. | speedup error | plan | flags |"
+        "| case | W | leader | launched | measured ms (CV) | raw ms (CV) | predicted ms | error | raw error | client ms (CV) | predicted client ms | client error | speedup meas. | speedup pred. | speedup error | plan | flags |"
     );
-    let _ = writeln!(s, "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|");
+    let _ = writeln!(s, "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|");
     for p in &rep.points {
         let mut flags = vec![];
         if p.noisy {
@@ -114,7 +122,7 @@ fn points_table(s: &mut String, rep: &super::Report) {
         }
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {:.1} ({:.0}%) | {:.1} ({:.0}%) | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {:.1} ({:.0}%) | {:.1} ({:.0}%) | {} | {} | {} | {:.1} ({:.0}%) | {} | {} | {} | {} | {} | {} | {} |",
             p.case,
             p.workers,
             if p.leader { "on" } else { "off" },
@@ -126,6 +134,10 @@ fn points_table(s: &mut String, rep: &super::Report) {
             f1(p.predicted_ms),
             p.error_pct.map(|v| format!("{v:+.1}%")).unwrap_or_else(|| "–".into()),
             p.raw_error_pct.map(|v| format!("{v:+.1}%")).unwrap_or_else(|| "–".into()),
+            p.client_ms,
+            100.0 * p.client_cv,
+            f1(p.predicted_client_ms),
+            p.client_error_pct.map(|v| format!("{v:+.1}%")).unwrap_or_else(|| "–".into()),
             f2(p.speedup_measured),
             f2(p.speedup_predicted),
             p.speedup_error_pct.map(|v| format!("{v:+.1}%")).unwrap_or_else(|| "–".into()),

@@ -10,6 +10,7 @@
 //! Markdown ([`markdown`]).
 
 pub mod markdown;
+pub mod tpch;
 pub mod workload;
 
 use crate::analysis::robust::{median, quantile, robust_cv};
@@ -24,9 +25,10 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Instant;
-pub use workload::{cases, Case, Rows, Scale};
+pub use workload::{cases, Case, Rows, Scale, Workload};
 
 pub struct Options {
+    pub workload: Workload,
     pub scale: Scale,
     pub profile_path: PathBuf,
     pub output: PathBuf,
@@ -57,6 +59,11 @@ pub struct Point {
     pub error_pct: Option<f64>,
     /// The same against the raw measurement.
     pub raw_error_pct: Option<f64>,
+    /// The bare query timed by this client (rows sent to it), rescaled; and its prediction.
+    pub client_ms: f64,
+    pub client_cv: f64,
+    pub predicted_client_ms: Option<f64>,
+    pub client_error_pct: Option<f64>,
     pub speedup_measured: Option<f64>,
     pub speedup_predicted: Option<f64>,
     pub speedup_error_pct: Option<f64>,
@@ -70,6 +77,10 @@ pub struct Report {
     pub p90_abs_error_pct: f64,
     pub median_abs_raw_error_pct: f64,
     pub p90_abs_raw_error_pct: f64,
+    /// Against bare client times (what users feel).
+    pub median_abs_client_error_pct: f64,
+    pub p90_abs_client_error_pct: f64,
+    pub median_abs_client_speedup_error_pct: f64,
     /// Speed reference the measurements were rescaled to, and where it came from.
     pub speed_reference_ms: f64,
     pub speed_reference_source: String,
@@ -165,6 +176,7 @@ struct Prep {
     plan: String,
     planned: u32,
     predicted: Option<f64>,
+    predicted_client: Option<f64>,
     note: String,
 }
 
@@ -195,18 +207,20 @@ fn prepare(
             table_stats: stats.clone(),
             client_output: false,
         };
-        let (predicted, note) = match import_plan(&plan, &opts) {
+        let (predicted, predicted_client, note) = match import_plan(&plan, &opts) {
             Ok(i) => {
                 // Keep the imported scenarios: `pqsim run` can replay them on other profiles.
                 scenarios.push((opts.name.clone(), i.toml));
-                match model_ms(&i.scenario, hw, 5) {
-                    Ok(ms) => (Some(ms), String::new()),
-                    Err(e) => (None, format!("model: {e}")),
+                let mut client = i.scenario.clone();
+                client.output = crate::model::OutputMode::Client;
+                match (model_ms(&i.scenario, hw, 5), model_ms(&client, hw, 5)) {
+                    (Ok(ms), Ok(c)) => (Some(ms), Some(c), String::new()),
+                    (Err(e), _) | (_, Err(e)) => (None, None, format!("model: {e}")),
                 }
             }
-            Err(e) => (None, format!("import: {e}")),
+            Err(e) => (None, None, format!("import: {e}")),
         };
-        preps.push(Prep { plan: plan_shape(&plan.root), planned, predicted, note });
+        preps.push(Prep { plan: plan_shape(&plan.root), planned, predicted, predicted_client, note });
     }
     let _ = o;
     Ok((preps, scenarios))
@@ -221,7 +235,7 @@ fn load(o: &Options) -> Result<(ThrowawayServer, Client, String, Rows, BTreeMap<
     let r = workload::rows(o.scale);
     let t_load = Instant::now();
     apply_gucs(&mut client, "public", &[])?;
-    for sql in workload::load_sql(&r) {
+    for sql in workload::load_sql(o.workload, &r) {
         client.batch_execute(&sql).map_err(|e| PgError::query(&sql, e))?;
     }
     let stats = crate::pg::catalog::catalog_stats(&mut client, "public")?;
@@ -241,7 +255,7 @@ pub fn run(o: &Options) -> Result<Outcome> {
     let hw: Hardware = crate::config::load_hardware_str(&profile.label, &profile.text, &[])?;
     let started = protocol::now_unix();
     let (server, mut client, version, r, stats) = load(o)?;
-    let cases = cases();
+    let cases = cases(o.workload);
     let grid = grid(&cases);
     let (preps, scenarios) = prepare(&mut client, o, &hw, &cases, &grid, &stats)?;
     eprintln!("pqsim validate: {} grid points planned and predicted; warming up", grid.len());
@@ -249,13 +263,16 @@ pub fn run(o: &Options) -> Result<Outcome> {
         apply_gucs(&mut client, "public", &g.gucs)?;
         explain_measure(&mut client, "ANALYZE, TIMING OFF", cases[g.case].sql)?;
     }
+    // Every point twice: EXPLAIN (ANALYZE, TIMING OFF), and the bare query timed by this client.
     let jobs: Vec<Job> = grid
         .iter()
-        .map(|g| Job {
-            gucs: g.gucs.clone(),
-            sql: cases[g.case].sql.to_string(),
-            options: "ANALYZE, TIMING OFF",
-            per_round: 1,
+        .flat_map(|g| {
+            ["ANALYZE, TIMING OFF", "client"].map(|options| Job {
+                gucs: g.gucs.clone(),
+                sql: cases[g.case].sql.to_string(),
+                options,
+                per_round: 1,
+            })
         })
         .collect();
     let rounds = protocol::run_rounds(&mut client, "public", &jobs, o.reps, o.wait_quiet, 4_151_922, "pqsim validate")?;
@@ -283,21 +300,29 @@ fn report(profile_text: &str, cases: &[Case], grid: &[Grid], preps: &[Prep], rou
     let (anchor, anchor_source) = match profile_speed_reference(profile_text) {
         Some(a) => (a, format!("the profile's [calibration] speed_reference_ms ({a:.2} ms)")),
         None => {
-            let a = quantile(all_refs, 0.1);
-            (a, format!("this run's own 10th percentile ({a:.2} ms): the profile has no speed_reference_ms"))
+            let a = median(all_refs);
+            (a, format!("this run's own median ({a:.2} ms): the profile has no speed_reference_ms"))
         }
     };
-    let mut points: Vec<Point> =
-        grid.iter().enumerate().map(|(i, g)| point(&cases[g.case], g, &preps[i], &rounds.runs[i], anchor)).collect();
+    let mut points: Vec<Point> = grid
+        .iter()
+        .enumerate()
+        .map(|(i, g)| point(&cases[g.case], g, &preps[i], &rounds.runs[2 * i], &rounds.runs[2 * i + 1], anchor))
+        .collect();
     speedups(&mut points);
     let abs_err: Vec<f64> = points.iter().filter_map(|p| p.error_pct.map(f64::abs)).collect();
     let abs_raw: Vec<f64> = points.iter().filter_map(|p| p.raw_error_pct.map(f64::abs)).collect();
     let abs_sp: Vec<f64> = points.iter().filter_map(|p| p.speedup_error_pct.map(f64::abs)).collect();
+    let abs_client: Vec<f64> = points.iter().filter_map(|p| p.client_error_pct.map(f64::abs)).collect();
+    let abs_client_sp = client_speedup_errors(&points);
     Report {
         median_abs_error_pct: median(&abs_err),
         p90_abs_error_pct: quantile(&abs_err, 0.9),
         median_abs_raw_error_pct: median(&abs_raw),
         p90_abs_raw_error_pct: quantile(&abs_raw, 0.9),
+        median_abs_client_error_pct: median(&abs_client),
+        p90_abs_client_error_pct: quantile(&abs_client, 0.9),
+        median_abs_client_speedup_error_pct: median(&abs_client_sp),
         speed_reference_ms: anchor,
         speed_reference_source: anchor_source,
         speed_seen_ms: (quantile(all_refs, 0.1), median(all_refs), quantile(all_refs, 0.9)),
@@ -312,7 +337,9 @@ fn report(profile_text: &str, cases: &[Case], grid: &[Grid], preps: &[Prep], rou
     }
 }
 
-fn point(case: &Case, g: &Grid, p: &Prep, runs: &[Measured], anchor: f64) -> Point {
+fn point(case: &Case, g: &Grid, p: &Prep, runs: &[Measured], client_runs: &[Measured], anchor: f64) -> Point {
+    let client: Vec<f64> = client_runs.iter().map(|m| m.normalized(anchor)).collect();
+    let client_ms = median(&client);
     let raw: Vec<f64> = runs.iter().map(|m| m.ms).collect();
     let ms: Vec<f64> = runs.iter().map(|m| m.normalized(anchor)).collect();
     let measured = median(&ms);
@@ -342,6 +369,10 @@ fn point(case: &Case, g: &Grid, p: &Prep, runs: &[Measured], anchor: f64) -> Poi
         runs: ms.len(),
         error_pct: p.predicted.map(|pr| 100.0 * (pr - measured) / measured),
         raw_error_pct: p.predicted.map(|pr| 100.0 * (pr - measured_raw) / measured_raw),
+        client_ms,
+        client_cv: robust_cv(&client),
+        predicted_client_ms: p.predicted_client,
+        client_error_pct: p.predicted_client.map(|pr| 100.0 * (pr - client_ms) / client_ms),
         speedup_measured: None,
         speedup_predicted: None,
         speedup_error_pct: None,
@@ -367,4 +398,18 @@ fn speedups(points: &mut [Point]) {
             }
         }
     }
+}
+
+/// |error| of the client-time speedups T(0)/T(W), per point with W > 0.
+fn client_speedup_errors(points: &[Point]) -> Vec<f64> {
+    let mut out = vec![];
+    for p in points.iter().filter(|p| p.workers > 0) {
+        let Some(b) = points.iter().find(|q| q.case == p.case && q.workers == 0) else { continue };
+        if let (Some(bp), Some(pp)) = (b.predicted_client_ms, p.predicted_client_ms) {
+            let sm = b.client_ms / p.client_ms;
+            let sp = bp / pp;
+            out.push((100.0 * (sp - sm) / sm).abs());
+        }
+    }
+    out
 }

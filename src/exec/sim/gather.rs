@@ -276,7 +276,7 @@ impl<'a> Sim<'a> {
             let p = j + 1;
             match &self.procs[p].act {
                 Act::Blocked(State::MqSend) => {
-                    let wake = self.hw.costs.wakeup_ns / self.hw.cpu_speed;
+                    let wake = self.wake_latency();
                     self.delay(p, State::MqSend, wake);
                 }
                 Act::Flow(_) => self.retarget(p),

@@ -23,6 +23,7 @@ mod process;
 mod queue;
 mod result;
 mod run;
+mod sched;
 mod shared;
 #[cfg(test)]
 mod tests;
@@ -59,8 +60,22 @@ pub struct Sim<'a> {
     /// The leader runs `Compiled::post` after a SubPlan's Gather.
     post_phase: bool,
     subplan_gather: Option<SubPlanGather>,
+    /// Runnable processes in line for a core (the scheduler's run queue), front runs first.
+    run_order: Vec<usize>,
+    /// A turn-end event is scheduled.
+    turn_pending: bool,
     /// This run's CPU speed factor (the machine's run-to-run variation), see [`run_speed`].
     run_speed: f64,
+    /// The rate solver and its reused buffers.
+    fluid: FluidScratch,
+}
+
+/// Buffers of `solve_rates`, kept between steps so the steady state does not allocate.
+#[derive(Default)]
+struct FluidScratch {
+    solver: fluid::Solver,
+    idx: Vec<usize>,
+    demands: Vec<Demand>,
 }
 
 fn lognormal_around(rng: &mut StdRng, median: f64, sigma: f64) -> f64 {
@@ -108,6 +123,7 @@ impl<'a> Sim<'a> {
                 state_since: 0,
                 last_state: State::Idle,
                 participated: false,
+                woken_from: None,
             });
         }
         let shared_builds = c
@@ -148,7 +164,10 @@ impl<'a> Sim<'a> {
             steps: 0,
             post_phase: false,
             subplan_gather: None,
+            run_order: vec![],
+            turn_pending: false,
             run_speed: run_speed(seed, hw.cpu_noise_cv),
+            fluid: FluidScratch::default(),
         }
     }
 

@@ -81,12 +81,17 @@ pub(super) struct Proc {
     pub(super) state_since: Time,
     pub(super) last_state: State,
     pub(super) participated: bool,
+    /// The wait a SetLatch ended, until the process next runs: PostgreSQL clears the wait
+    /// event only then, so time runnable but waiting for a core still shows that wait.
+    pub(super) woken_from: Option<State>,
 }
 
 #[derive(Debug, Clone)]
 pub enum Event {
     /// A delay of process p ended (start-up, I/O latency, wake-up); `gen` guards staleness.
     Wake { p: usize, gen: u64 },
+    /// The scheduler's turn ended: the processes on the cores make way for the next ones.
+    TurnEnd,
 }
 
 impl<'a> Sim<'a> {
@@ -109,20 +114,31 @@ impl<'a> Sim<'a> {
     }
 
     pub(super) fn solve_rates(&mut self) {
-        let mut idx = vec![];
-        let mut demands = vec![];
+        // Reused buffers: no allocation per step; the solver answers from its previous
+        // solution when the running flows and their demands are unchanged.
+        let fl = &mut self.fluid;
+        fl.idx.clear();
+        fl.demands.clear();
         for (p, pr) in self.procs.iter().enumerate() {
             if let Act::Flow(f) = &pr.act {
-                idx.push(p);
-                demands.push(Demand { cpu: f.cpu, io: f.io, cpu_cap: 1.0 });
+                fl.idx.push(p);
+                fl.demands.push(Demand { cpu: f.cpu, io: f.io, cpu_cap: 1.0 });
             }
         }
-        let rates = fluid::solve(self.hw.cores, self.hw.disk.seq_bytes_per_ns, &demands);
-        for (k, &p) in idx.iter().enumerate() {
+        // The scheduler's CPU caps (1 = a core, 0 = waiting for a turn), then the rates.
+        let idx = std::mem::take(&mut self.fluid.idx);
+        let caps = self.cpu_caps(&idx);
+        let fl = &mut self.fluid;
+        fl.idx = idx;
+        for (d, cap) in fl.demands.iter_mut().zip(caps) {
+            d.cpu_cap = cap;
+        }
+        let rates = fl.solver.solve(self.hw.cores, self.hw.disk.seq_bytes_per_ns, &fl.demands);
+        for (k, &p) in fl.idx.iter().enumerate() {
             if let Act::Flow(f) = &mut self.procs[p].act {
                 f.rate = rates[k];
                 // I/O-bound when the disk share, not the CPU, limits progress.
-                f.io_bound = f.io > 0.0 && rates[k] * f.cpu < 0.999;
+                f.io_bound = f.io > 0.0 && rates[k] * f.cpu < 0.999 && fl.demands[k].cpu_cap > 0.0;
             }
         }
     }
@@ -145,7 +161,14 @@ impl<'a> Sim<'a> {
                         State::Cpu => pr.acct.cpu += dt,
                         State::Idle => {}
                     },
+                    Act::Flow(f) if f.rate <= 0.0 && pr.woken_from.is_some() => match pr.woken_from {
+                        Some(State::MqSend) => pr.acct.mq_send += dt,
+                        _ => pr.acct.mq_receive += dt,
+                    },
                     Act::Flow(f) => {
+                        if f.rate > 0.0 {
+                            pr.woken_from = None;
+                        }
                         let prog = (f.rate * dt).min(f.stop_at - f.done).max(0.0);
                         let oncpu = if f.io_bound { (f.rate * f.cpu).min(1.0) } else { 1.0 };
                         pr.acct.cpu += dt * oncpu * (1.0 - f.os_frac);
@@ -229,6 +252,14 @@ impl<'a> Sim<'a> {
 
     // ---------------------------------------------------------------- start
 
+    /// The fixed costs of a parallel query, each a `[parallel]` profile key: the leader's DSM
+    /// set-up (`leader_setup_us`: InitializeParallelDSM, serializing GUCs, snapshot and
+    /// transaction state) plus registering the workers (`launch_per_worker_us` each); the
+    /// postmaster forks them one after another (`launch_per_worker_us` apart), then each
+    /// initializes (InitPostgres, restoring the state: log-normal around `worker_startup_ms`,
+    /// shape `worker_startup_sigma`). The leader does not wait for workers to attach (Gather
+    /// reads its queues without waiting); it waits for them at the end (ParallelFinish:
+    /// `shutdown_per_worker_us` each, in `leader_check_shutdown`).
     pub(super) fn start(&mut self) {
         let launched = self.n_workers();
         let par = &self.hw.parallel;
@@ -252,6 +283,7 @@ impl<'a> Sim<'a> {
 
     pub(super) fn on_event(&mut self, ev: Event) {
         match ev {
+            Event::TurnEnd => self.end_turn(),
             Event::Wake { p, gen } => {
                 if self.procs[p].gen != gen {
                     return;
@@ -275,8 +307,14 @@ impl<'a> Sim<'a> {
                             self.set_flow(p, f);
                         }
                     }
-                    State::MqSend => self.resume_after_send(p),
-                    State::MqReceive => self.leader_next(),
+                    State::MqSend => {
+                        self.procs[p].woken_from = Some(State::MqSend);
+                        self.resume_after_send(p)
+                    }
+                    State::MqReceive => {
+                        self.procs[p].woken_from = Some(State::MqReceive);
+                        self.leader_next()
+                    }
                     State::Shutdown => self.leader_after_shutdown(),
                     _ => {}
                 }

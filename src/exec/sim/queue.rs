@@ -137,7 +137,7 @@ impl<'a> Sim<'a> {
     /// A worker published tuples or detached: the leader may react.
     pub(super) fn wake_leader_for(&mut self, j: usize) {
         let _ = j;
-        let wake = self.hw.costs.wakeup_ns / self.hw.cpu_speed;
+        let wake = self.wake_latency();
         match (&self.procs[0].act, self.mode) {
             (Act::Blocked(State::MqReceive), LeaderMode::Gather | LeaderMode::MergeInit | LeaderMode::Merge) => {
                 self.delay(0, State::MqReceive, wake);
@@ -159,7 +159,7 @@ impl<'a> Sim<'a> {
         self.trace_queue(j);
         let p = j + 1;
         if matches!(self.procs[p].act, Act::Blocked(State::MqSend)) {
-            let wake = self.hw.costs.wakeup_ns / self.hw.cpu_speed;
+            let wake = self.wake_latency();
             self.delay(p, State::MqSend, wake);
         }
     }

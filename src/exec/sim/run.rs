@@ -60,6 +60,11 @@ impl<'a> Model for Sim<'a> {
 impl<'a> Sim<'a> {
     pub fn run(mut self, max_steps: u64) -> Result<SimResult, SimError> {
         self.start();
+        self.drive(max_steps)
+    }
+
+    /// Run the engine from the current state to the end of the query.
+    pub(super) fn drive(mut self, max_steps: u64) -> Result<SimResult, SimError> {
         self.steps = match engine::run(&mut self, max_steps) {
             Ok(steps) => steps,
             Err(Halt::Stalled { at }) => {

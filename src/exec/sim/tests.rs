@@ -1,1 +1,285 @@
+//! Unit tests of the executor model's rules: the tuple queue's 1/4-of-ring publish and
+//! acknowledge points, Gather's read order, the LIMIT shutdown, and the errors of a run that
+//! cannot finish.
 
+use super::*;
+use crate::error::{ProcessName, SimError, WaitsOn};
+use crate::exec::{simulate, RunSpec, DEFAULT_MAX_STEPS};
+use crate::model::{Node, Scenario, Table};
+use std::path::Path;
+
+fn load(scenario: &str, hardware: &str, sets: &[(&str, &str)]) -> (Scenario, Hardware) {
+    let w = crate::config::WhatIf {
+        set: sets.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        ..Default::default()
+    };
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/scenarios").join(scenario);
+    crate::config::load(&path, hardware, &w).expect("shipped scenario loads")
+}
+
+fn run(sc: &Scenario, hw: &Hardware, trace: bool, max_steps: u64) -> Result<(Compiled, SimResult), SimError> {
+    let d = crate::planner::decide(sc);
+    let spec = RunSpec {
+        tables: &sc.tables,
+        settings: &sc.settings,
+        hw,
+        output: sc.output,
+        plan: &d.plan,
+        workers_planned: d.workers_planned,
+        workers_launched: d.workers_launched,
+        seed: 11,
+        trace,
+        max_steps,
+    };
+    simulate(&spec)
+}
+
+/// The ring's usable bytes, as the simulator frames it.
+fn ring(hw: &Hardware) -> f64 {
+    (hw.parallel.tuple_queue_size - 56.0).max(64.0)
+}
+
+#[test]
+fn tuple_queues_publish_and_acknowledge_in_quarters_of_the_ring() {
+    let (sc, hw) = load("gather-heavy.toml", "reference-2vcpu", &[("max_parallel_workers_per_gather", "2")]);
+    let (c, res) = run(&sc, &hw, true, DEFAULT_MAX_STEPS).expect("runs");
+    let tr = res.trace.expect("trace");
+    let full = ring(&hw) - c.queue_tuple_bytes;
+    let quarter = ring(&hw) / 4.0;
+    let (mut publishes, mut acks) = (0, 0);
+    for w in 0..2 {
+        let used: Vec<f64> = tr.queue.iter().filter(|e| e.1 == w).map(|e| e.2).collect();
+        assert!(used.len() > 10, "worker {w}: too few queue changes");
+        // The worker's last publish is its detach at the end of its scan: any size.
+        let detach = used.windows(2).rposition(|p| p[1] > p[0]).expect("a publish");
+        for (k, pair) in used.windows(2).enumerate() {
+            let (before, after) = (pair[0], pair[1]);
+            assert!(after <= ring(&hw) + 1e-6, "worker {w}: queue over its ring: {after}");
+            let last = k == detach;
+            if after > before {
+                // Written bytes become visible only once a quarter of the ring is pending
+                // (or the queue is full, or the worker detaches at its end).
+                assert!(
+                    after - before > quarter - 1.0 || after >= full || last,
+                    "worker {w}: published only {} bytes",
+                    after - before
+                );
+                publishes += 1;
+            } else if after < before {
+                // Read bytes are acknowledged at a quarter of the ring, or when the queue ran dry.
+                assert!(
+                    before - after > quarter - 1.0 || after < quarter,
+                    "worker {w}: acknowledged {}",
+                    before - after
+                );
+                acks += 1;
+            }
+        }
+    }
+    assert!(publishes > 10 && acks > 10, "publishes {publishes}, acknowledgements {acks}");
+}
+
+/// A Sim with `workers` launched, the leader in its Gather loop and not participating, and
+/// queue j holding `tuples[j]` published tuples.
+fn gather_with_queues(c: &Compiled, hw: &Hardware, sc: &Scenario, tuples: &[f64]) -> Vec<(usize, f64)> {
+    let mut sim = Sim::new(c, hw, &sc.settings, tuples.len() as u32, 1, false);
+    assert!(!sim.leader_local(), "the test wants a leader that does not participate");
+    let s = sim.tuple_bytes;
+    for (j, n) in tuples.iter().enumerate() {
+        sim.queues[j].written = n * s;
+        sim.procs[j + 1].act = Act::Blocked(State::MqSend);
+    }
+    sim.procs[0].phase = Phase::Done;
+    // Let the leader drain: record which queue it reads, and how much, batch after batch.
+    let mut reads = vec![];
+    sim.gather_next();
+    for _ in 0..8 {
+        let Act::Flow(f) = &sim.procs[0].act else { break };
+        let FlowKind::Drain(j) = f.kind else { break };
+        let n = f.stop_at - f.done;
+        sim.queues[j].consumed_pending += n * s;
+        sim.pulled += n;
+        reads.push((j, n));
+        sim.after_drain(j);
+    }
+    reads
+}
+
+#[test]
+fn gather_drains_the_current_queue_then_moves_on_round_robin() {
+    let (sc, hw) = load("gather-heavy.toml", "reference-2vcpu", &[("parallel_leader_participation", "off")]);
+    let d = crate::planner::decide(&sc);
+    let env = Env { tables: &sc.tables, settings: &sc.settings, hw: &hw, output: sc.output, workers_planned: 3 };
+    let c = compile(&env, &d.plan);
+    let s = c.queue_tuple_bytes;
+    // A quarter ring's worth of tuples, plus a few: two batches from one queue.
+    let per_quarter = (ring(&hw) / 4.0 / s).ceil();
+    let reads = gather_with_queues(&c, &hw, &sc, &[0.0, per_quarter + 5.0, 3.0]);
+    let order: Vec<usize> = reads.iter().map(|r| r.0).collect();
+    // Queue 0 is empty: skipped. Queue 1 is drained to the end (two batches: the leader
+    // acknowledges at a quarter ring and keeps reading) before queue 2 is read.
+    assert_eq!(order, vec![1, 1, 2], "reads {reads:?}");
+    assert!((reads[0].1 + reads[1].1 - (per_quarter + 5.0)).abs() < 1e-3, "reads {reads:?}");
+}
+
+fn limit_scenario(limit: f64) -> Scenario {
+    let t = Table {
+        name: "t".into(),
+        rows: 3_000_000.0,
+        width: 41.0,
+        pages: 28_038.0,
+        parallel_workers: None,
+        index_pages: None,
+        temporary: false,
+        columns: vec![],
+    };
+    let scan = Node::SeqScan { table: 0, parallel: true, filter: None, width: 41.0, output: vec![] };
+    let gather = Node::Gather { workers: None, single_copy: false, input: Box::new(scan) };
+    let plan = Node::Limit { count: limit, input: Box::new(gather) };
+    let sets = [("parallel_setup_cost", "0"), ("parallel_tuple_cost", "0"), ("min_parallel_table_scan_size", "0")];
+    Scenario::build("limit", vec![t], plan, &sets).expect("scenario")
+}
+
+#[test]
+fn limit_stops_the_workers_at_their_next_send() {
+    let (_, hw) = load("gather-heavy.toml", "reference-2vcpu", &[]);
+    let sc = limit_scenario(1000.0);
+    let (_, res) = run(&sc, &hw, false, DEFAULT_MAX_STEPS).expect("runs");
+    assert!(res.workers_launched >= 1, "the plan must be parallel");
+    assert!((res.gather_rows - 1000.0).abs() < 1e-6, "Gather returned {}", res.gather_rows);
+    assert!((res.result_rows - 1000.0).abs() < 1e-6, "LIMIT returned {}", res.result_rows);
+    let scanned: f64 = res.processes.iter().map(|p| p.tuples_scanned).sum();
+    // Workers stop once the leader has detached: nowhere near the 3M rows of the table.
+    assert!(scanned < 300_000.0, "scanned {scanned} tuples for LIMIT 1000");
+    for w in res.processes.iter().filter(|p| p.is_worker) {
+        assert!(w.ms.done.is_some_and(|d| d <= res.wall), "a worker outlived the query");
+    }
+    assert!(res.processes[0].acct.shutdown > 0.0, "the leader waits for its workers (ParallelFinish)");
+}
+
+#[test]
+fn a_deadlock_names_each_blocked_process_and_what_it_waits_on() {
+    let (sc, hw) = load("gather-heavy.toml", "reference-2vcpu", &[]);
+    let d = crate::planner::decide(&sc);
+    let env = Env { tables: &sc.tables, settings: &sc.settings, hw: &hw, output: sc.output, workers_planned: 2 };
+    let c = compile(&env, &d.plan);
+    let mut sim = Sim::new(&c, &hw, &sc.settings, 2, 1, false);
+    // Worker 0's queue is full and nobody reads it; worker 1 has exited; the leader sleeps on
+    // its queues with no wake-up scheduled.
+    sim.procs[0].act = Act::Blocked(State::MqReceive);
+    sim.procs[1].act = Act::Blocked(State::MqSend);
+    sim.procs[2].act = Act::Idle;
+    sim.queues[1].exhausted = true;
+    let err = sim.drive(1000).expect_err("cannot finish");
+    let SimError::Deadlock { processes, .. } = &err else { panic!("not a deadlock: {err}") };
+    assert_eq!(processes.len(), 2, "{processes:?}");
+    assert_eq!(processes[0].process, ProcessName::Leader);
+    assert_eq!(processes[0].waits_on, WaitsOn::TupleQueues(vec![0]));
+    assert_eq!(processes[1].process, ProcessName::Worker(0));
+    assert_eq!(processes[1].wait_event, "IPC: MessageQueueSend");
+    assert_eq!(processes[1].waits_on, WaitsOn::OwnTupleQueue);
+    let text = crate::error::Error::from(err.clone()).to_string();
+    assert!(text.contains("deadlock") && text.contains("leader") && text.contains("worker 0"), "{text}");
+    assert_eq!(crate::error::Error::from(err).exit_code(), 1);
+}
+
+#[test]
+fn a_runaway_run_stops_at_its_step_limit() {
+    let (sc, hw) = load("gather-heavy.toml", "reference-2vcpu", &[]);
+    let err = run(&sc, &hw, false, 50).expect_err("50 steps are not enough");
+    assert!(matches!(err, SimError::StepLimit { limit: 50, .. }), "{err}");
+    assert!(err.to_string().contains("max_steps"), "the message says how to raise it: {err}");
+}
+
+// ---------------------------------------------------------------- the CPU scheduler
+
+fn gather_heavy(workers: &str, leader: &str, hw_sets: &[(&str, &str)]) -> (Scenario, Hardware) {
+    let w = crate::config::WhatIf {
+        set: vec![
+            ("max_parallel_workers_per_gather".into(), workers.into()),
+            ("parallel_leader_participation".into(), leader.into()),
+        ],
+        hw: hw_sets.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        ..Default::default()
+    };
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/scenarios/gather-heavy.toml");
+    crate::config::load(&path, "reference-2vcpu", &w).expect("loads")
+}
+
+#[test]
+fn more_runnable_processes_than_cores_take_turns() {
+    let (sc, hw) = gather_heavy("2", "on", &[]);
+    let d = crate::planner::decide(&sc);
+    let env = Env { tables: &sc.tables, settings: &sc.settings, hw: &hw, output: sc.output, workers_planned: 2 };
+    let c = compile(&env, &d.plan);
+    let mut sim = Sim::new(&c, &hw, &sc.settings, 2, 1, false);
+    // Two cores, three runnable: two run at full speed, the third waits for its turn.
+    assert_eq!(sim.cpu_caps(&[0, 1, 2]), vec![1.0, 1.0, 0.0]);
+    assert!(sim.turn_pending, "a turn end is scheduled");
+    assert_eq!(sim.q.peek_time(), Some(hw.scheduler.turn_ns(1.5) as Time));
+    sim.end_turn();
+    // The two that ran go to the back of the line: process 2 runs, then 0; 1 waits.
+    assert_eq!(sim.cpu_caps(&[0, 1, 2]), vec![1.0, 0.0, 1.0]);
+    // No contention: exact sharing, no turns.
+    let mut sim = Sim::new(&c, &hw, &sc.settings, 2, 1, false);
+    assert_eq!(sim.cpu_caps(&[0, 2]), vec![1.0, 1.0]);
+    assert!(!sim.turn_pending);
+}
+
+fn wall_and_split(workers: &str, leader: &str, hw_sets: &[(&str, &str)]) -> (f64, Vec<f64>) {
+    let (sc, hw) = gather_heavy(workers, leader, hw_sets);
+    let (_, res) = run(&sc, &hw, false, DEFAULT_MAX_STEPS).expect("runs");
+    let split = res.processes.iter().filter(|p| p.is_worker).map(|p| p.rows_out).collect();
+    (res.wall as f64 / 1e6, split)
+}
+
+#[test]
+fn time_slicing_changes_a_leader_bound_gather_with_more_runnable_processes_than_cores() {
+    // Same wake-up latency onto an idle core either way (22 + 2 us); only the sharing differs.
+    let sliced = wall_and_split("4", "on", &[("costs.tuple_receive_ns", "45")]);
+    let fluid = wall_and_split(
+        "4",
+        "on",
+        &[("costs.tuple_receive_ns", "45"), ("scheduler.kind", "fluid"), ("costs.wakeup_ns", "24000")],
+    );
+    let rel = (sliced.0 - fluid.0).abs() / fluid.0;
+    assert!(rel > 0.01, "sliced {sliced:?} vs fluid {fluid:?}");
+}
+
+#[test]
+fn wake_up_latency_slows_a_leader_bound_gather() {
+    // Two workers and a leader that only reads, on four cores, the leader faster than the
+    // workers: the queues run dry, the leader sleeps, and a publish wakes it onto an idle core.
+    let (r, c) = (("costs.tuple_receive_ns", "45"), ("cores", "4"));
+    let fast = wall_and_split("2", "off", &[r, c, ("scheduler.wakeup_latency_us", "0")]);
+    let slow = wall_and_split("2", "off", &[r, c, ("scheduler.wakeup_latency_us", "400")]);
+    assert_eq!(fast.1.len(), 2, "two workers launched");
+    assert!(slow.0 > fast.0 * 1.02, "400 us wake-ups: {slow:?}, none: {fast:?}");
+}
+
+#[test]
+fn a_dry_queue_is_acknowledged_and_gather_moves_on() {
+    let (sc, hw) = load("gather-heavy.toml", "reference-2vcpu", &[("parallel_leader_participation", "off")]);
+    let d = crate::planner::decide(&sc);
+    let env = Env { tables: &sc.tables, settings: &sc.settings, hw: &hw, output: sc.output, workers_planned: 2 };
+    let c = compile(&env, &d.plan);
+    let mut sim = Sim::new(&c, &hw, &sc.settings, 2, 1, false);
+    let s = sim.tuple_bytes;
+    // Worker 0 published 10 tuples (far less than a quarter ring) and is still running.
+    sim.queues[0].written = 10.0 * s;
+    sim.queues[1].written = 10.0 * s;
+    sim.procs[1].act = Act::Blocked(State::MqSend);
+    sim.procs[0].phase = Phase::Done;
+    sim.gather_next();
+    let Act::Flow(f) = &sim.procs[0].act else { panic!("the leader should read") };
+    assert_eq!(f.kind, FlowKind::Drain(0));
+    sim.queues[0].consumed_pending += 10.0 * s;
+    sim.pulled += 10.0;
+    sim.after_drain(0);
+    // Dry: the consumption is published at once (the sender may be waiting for room) and the
+    // leader goes on to the next queue.
+    assert!((sim.queues[0].read - 10.0 * s).abs() < 1e-9, "read {}", sim.queues[0].read);
+    assert!(matches!(sim.procs[1].act, Act::Delay { state: State::MqSend }), "the worker is woken");
+    let Act::Flow(f) = &sim.procs[0].act else { panic!("the leader should read on") };
+    assert_eq!(f.kind, FlowKind::Drain(1));
+}

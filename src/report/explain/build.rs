@@ -602,7 +602,24 @@ fn above_node(ctx: &Ctx, n: &Node, parent_rel: Option<&'static str>, above_ms: f
                 }
                 _ => (0.0, None),
             };
-            let child = above_node(ctx, n.children()[0], Some("Outer"), above_ms + own);
+            // Follow the child that holds the Gather; a join's other side (e.g. a serial outer
+            // scan over a Gather on the inner side) runs in the leader like a node below.
+            let kids = n.children();
+            let gi = kids.iter().position(|c| c.find_gather().is_some()).unwrap_or(0);
+            let rel = |i: usize| if i == 0 { "Outer" } else { "Inner" };
+            let Some(gchild) = kids.get(gi) else {
+                o.actual_startup_time = Some(0.0);
+                o.actual_total_time = Some(r3((end - above_ms).max(0.0)));
+                o.actual_rows = rows_out.round() as i64;
+                return o;
+            };
+            let child = above_node(ctx, gchild, Some(rel(gi)), above_ms + own);
+            let others: Vec<PlanNode> = kids
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != gi)
+                .map(|(i, k)| below_node(ctx, k, k, Some(rel(i))))
+                .collect();
             let startup = startup.unwrap_or_else(|| child.actual_startup_time.unwrap_or(0.0));
             let total = (end - above_ms).max(startup);
             o.actual_startup_time = Some(r3(startup.min(total)));
@@ -612,7 +629,15 @@ fn above_node(ctx: &Ctx, n: &Node, parent_rel: Option<&'static str>, above_ms: f
                 o.sort_key = Some(keys.clone());
             }
             o.buffers = child.buffers.clone();
-            o.plans = vec![child];
+            let mut plans = vec![child];
+            for (i, k) in others.into_iter().enumerate() {
+                if i < gi {
+                    plans.insert(i, k);
+                } else {
+                    plans.push(k);
+                }
+            }
+            o.plans = plans;
         }
     }
     o
