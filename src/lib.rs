@@ -16,3 +16,4 @@ pub mod predict;
 pub mod render;
 pub mod report;
 pub mod validation;
+pub mod workload;

@@ -7,6 +7,7 @@ pub mod plan;
 pub mod run;
 pub mod sweep;
 pub mod validate;
+pub mod workload;
 
 use crate::config::{self, TableOverride};
 use crate::error::Result;
@@ -79,6 +80,8 @@ pub enum Command {
     Calibrate(crate::commands::calibrate::CalibrateArgs),
     /// Hold the model against a throwaway PostgreSQL: predicted vs measured over a grid.
     Validate(crate::commands::validate::ValidateArgs),
+    /// Simulate many sessions on one server: latency percentiles, throughput, the worker pool.
+    Workload(crate::commands::workload::WorkloadArgs),
 }
 
 /// Entry point used by main: returns the process exit code.
@@ -111,6 +114,7 @@ fn dispatch(cli: Cli) -> Result<()> {
         Command::Import(args) => crate::commands::import::run_cli(&args),
         Command::Calibrate(args) => crate::commands::calibrate::run_cli(&args),
         Command::Validate(args) => crate::commands::validate::run_cli(&args),
+        Command::Workload(args) => crate::commands::workload::run(args),
     }
 }
 

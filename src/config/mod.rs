@@ -11,6 +11,7 @@ mod hardware;
 mod plan;
 mod scenario;
 mod whatif;
+mod workload;
 
 #[cfg(test)]
 mod tests;
@@ -18,6 +19,7 @@ mod tests;
 pub use hardware::{apply_overrides, hardware_source, list_hardware, load_hardware, load_hardware_str, HardwareSource};
 pub use scenario::{load_scenario, load_scenario_str};
 pub use whatif::{apply_scenario_whatifs, parse_kv, table_keys_text, TableKey, TableOverride, WhatIf};
+pub use workload::{is_workload_text, load_workload, load_workload_str};
 
 use crate::error::{Error, Location, Result};
 use crate::model::units::parse_bytes;

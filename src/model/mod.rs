@@ -7,6 +7,7 @@ pub mod guc;
 mod query;
 pub mod schema;
 pub mod units;
+pub mod workload;
 
 pub use query::{Command, FnSafety, JoinType};
 

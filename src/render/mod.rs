@@ -5,3 +5,4 @@ pub mod atomic;
 pub mod html;
 pub mod plot;
 pub mod trace;
+pub mod workload;

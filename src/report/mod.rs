@@ -17,6 +17,7 @@ pub mod plan;
 pub mod split;
 pub mod text;
 pub mod waits;
+pub mod workload;
 
 pub use contract::run_json;
 pub use explain::{explain, explain_text, Explain, PlanNode};

@@ -26,6 +26,7 @@ mod outputs;
 mod plots;
 mod summary;
 mod vary;
+mod workload;
 
 pub use compare::run_compare;
 pub use vary::{parse_vary, Target, Vary};
@@ -114,6 +115,15 @@ pub struct CompareArgs {
 }
 
 pub fn run_sweep(a: SweepArgs) -> Result<()> {
+    if let Some(text) = workload::detect(&a)? {
+        return workload::run(&a, &text);
+    }
+    if let Some(v) = a.vary.iter().find(|v| matches!(v.target, Target::Workload(_))) {
+        return Err(Error::input(format!(
+            "--vary {}: only a workload file (with [[class]]) has arrivals to vary",
+            v.key
+        )));
+    }
     // Keys must be distinct.
     for (i, v) in a.vary.iter().enumerate() {
         if a.vary[..i].iter().any(|w| w.key == v.key) {

@@ -5,6 +5,7 @@ use super::{MAX_POINTS, WORKERS_KEY};
 use crate::commands::WhatIfArgs;
 use crate::config::{self, TableKey, TableOverride};
 use crate::model::guc;
+use crate::model::workload::WorkloadKey;
 
 /// Keys that change how many processes run, not what the query does: the serial baseline of a
 /// point may differ from it in these keys only.
@@ -15,7 +16,12 @@ const PARALLELISM_KEYS: [&str; 4] =
 #[derive(Debug, Clone)]
 pub enum Target {
     Guc(&'static guc::GucDef),
-    Table { table: String, key: TableKey },
+    Table {
+        table: String,
+        key: TableKey,
+    },
+    /// A workload's arrivals (`sessions`, `rate_per_s`, `think_time_ms`): workload files only.
+    Workload(WorkloadKey),
 }
 
 impl PartialEq for Target {
@@ -23,6 +29,7 @@ impl PartialEq for Target {
         match (self, other) {
             (Target::Guc(a), Target::Guc(b)) => a.name == b.name,
             (Target::Table { table: a, key: k }, Target::Table { table: b, key: l }) => a == b && k == l,
+            (Target::Workload(a), Target::Workload(b)) => a == b,
             _ => false,
         }
     }
@@ -45,7 +52,9 @@ pub fn parse_vary(s: &str) -> std::result::Result<Vary, String> {
     if key.is_empty() {
         return Err(format!("expected KEY=LIST (e.g. {WORKERS_KEY}=0..8), got \"{s}\""));
     }
-    let target = if let Some((table, tkey)) = key.rsplit_once('.') {
+    let target = if let Some(k) = WorkloadKey::parse(key) {
+        Target::Workload(k)
+    } else if let Some((table, tkey)) = key.rsplit_once('.') {
         let tkey = match TableKey::parse(tkey) {
             Some(k) if !table.is_empty() => k,
             _ => {
@@ -73,11 +82,14 @@ pub fn parse_vary(s: &str) -> std::result::Result<Vary, String> {
             Target::Table { key: tkey, .. } => {
                 tkey.value(v).map_err(|e| format!("{key}={v}: {e}"))?;
             }
+            Target::Workload(k) => {
+                k.value(v)?;
+            }
         }
     }
     let key = match &target {
         Target::Guc(def) => def.name.to_string(),
-        Target::Table { .. } => key.to_string(),
+        Target::Table { .. } | Target::Workload(_) => key.to_string(),
     };
     Ok(Vary { key, target, values })
 }
@@ -128,6 +140,7 @@ impl Vary {
                 _ => i as f64,
             },
             Target::Table { key, .. } => key.value(v).unwrap_or(i as f64),
+            Target::Workload(k) => k.value(v).unwrap_or(i as f64),
         }
     }
 
@@ -154,6 +167,8 @@ pub(super) fn point_whatif(base: &WhatIfArgs, vary: &[Vary], idx: &[usize]) -> W
             Target::Table { table, key } => {
                 w.table.push(TableOverride::new(table, *key, &v.values[i]).expect("checked when parsed"))
             }
+            // Applied to the loaded workload (`sweep::workload`).
+            Target::Workload(_) => {}
         }
     }
     w

@@ -24,6 +24,7 @@ mod queue;
 mod result;
 mod run;
 mod sched;
+mod shared;
 #[cfg(test)]
 mod tests;
 

@@ -312,3 +312,16 @@ pub fn queue_fill_svg(title: &str, series: &[QueueSeries], capacity_bytes: Optio
 pub fn state_timeline_svg(title: &str, lanes: &[Lane]) -> Result<String, PlotError> {
     render_svg(&TimelineChart::new(title, lanes)?)
 }
+
+/// A line chart with error bars and axis labels of the caller's choosing (workload latency
+/// percentiles, p95 vs sessions, server state over time).
+pub fn line_chart(
+    stem: impl AsRef<Path>,
+    title: &str,
+    (x_label, y_label): (&str, &str),
+    series: &[SeriesWithError],
+) -> Result<Written, PlotError> {
+    let chart = LineChart { title, x_label, y_label, series, overlays: &[] };
+    chart.validate()?;
+    render(stem.as_ref(), &chart)
+}

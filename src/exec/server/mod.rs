@@ -1,0 +1,373 @@
+//! One PostgreSQL server running many queries at once: every query is the executor model of
+//! `run` (`exec::sim`: its leader, its workers, its tuple queues), and all their processes
+//! share the machine's cores and disk bandwidth in one fluid solve per step. Queries arrive
+//! from closed sessions or open Poisson streams; each Gather asks the worker pool for its
+//! workers when the query starts and gets what is free (`pool`).
+//!
+//! **Invariant:** the work per step is proportional to the queries in flight, and the steps
+//! of a run are the sum of its queries' own steps (chunks and queue batches) plus one per
+//! arrival: never proportional to rows. Same inputs and seed, same result.
+
+mod pool;
+mod sources;
+mod timeline;
+
+pub use pool::Pool;
+pub use sources::{Pick, Source};
+pub use timeline::{Sample, Timeline};
+
+use super::compile::Compiled;
+use super::sim::Sim;
+use crate::engine::fluid::{self, Demand};
+use crate::engine::{self, streams, EventQueue, Halt, Model, Time};
+use crate::error::SimError;
+use crate::model::guc::Settings;
+use crate::model::workload::Stop;
+use crate::model::Hardware;
+use sources::SourceState;
+
+/// A query class ready to run: its compiled plan and how many workers its Gather asks for.
+#[derive(Debug, Clone)]
+pub struct ClassPlan {
+    pub name: String,
+    pub compiled: Compiled,
+    /// The class's settings (its session's GUCs).
+    pub settings: Settings,
+    /// Workers Planned of the Gather that runs (0 for a serial plan).
+    pub planned: u32,
+    /// Workers the Gather asks the pool for (Workers Planned after the executor's own
+    /// fallbacks, e.g. a client row limit); 0 for a serial plan.
+    pub request: u32,
+    /// Share of the shared sessions' queries.
+    pub weight: f64,
+}
+
+/// Everything one run of the server needs.
+pub struct ServerSpec<'a> {
+    pub classes: &'a [ClassPlan],
+    pub sources: &'a [Source],
+    pub hw: &'a Hardware,
+    pub pool: Pool,
+    pub stop: Stop,
+    pub warmup_ns: Time,
+    pub seed: u64,
+    /// Width of one bucket of the over-time series.
+    pub bucket_ns: Time,
+    pub max_steps: u64,
+}
+
+/// One query, as it ran.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryRecord {
+    pub class: usize,
+    /// The session (closed) or stream (open) that sent it.
+    pub source: usize,
+    pub arrival: Time,
+    /// When it started executing (the same as `arrival`: a backend starts at once).
+    pub start: Time,
+    pub end: Time,
+    pub planned: u32,
+    pub launched: u32,
+    /// Summed over the query's processes, ms.
+    pub cpu_ms: f64,
+    pub io_wait_ms: f64,
+    pub mq_send_wait_ms: f64,
+    pub mq_receive_wait_ms: f64,
+    pub startup_ms: f64,
+    /// Arrived during the warm-up: not counted in the statistics.
+    pub warmup: bool,
+}
+
+impl QueryRecord {
+    pub fn latency_ms(&self) -> f64 {
+        (self.end - self.arrival) as f64 / 1e6
+    }
+}
+
+/// What one run of the server returns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerResult {
+    /// Every query that finished, in order of completion.
+    pub queries: Vec<QueryRecord>,
+    /// Queries still running when a duration-limited run ended.
+    pub unfinished: u64,
+    /// The measured window (after the warm-up), ns.
+    pub window_ns: Time,
+    /// Time-weighted means over the measured window.
+    pub cpu_utilization: f64,
+    pub worker_slots_busy_mean: f64,
+    pub run_queue_mean: f64,
+    pub active_queries_mean: f64,
+    pub timeline: Vec<Sample>,
+    pub steps: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Event {
+    /// Source s sends a query.
+    Arrive(usize),
+    /// The duration is over.
+    End,
+}
+
+struct Running<'a> {
+    sim: Sim<'a>,
+    class: usize,
+    source: usize,
+    arrival: Time,
+    planned: u32,
+    launched: u32,
+}
+
+struct Server<'a> {
+    spec: &'a ServerSpec<'a>,
+    q: EventQueue<Event>,
+    running: Vec<Running<'a>>,
+    sources: Vec<SourceState>,
+    issued: u64,
+    ended: bool,
+    done: Vec<QueryRecord>,
+    slots_busy: u32,
+    cores_busy: f64,
+    runnable: u32,
+    timeline: Timeline,
+    demands: Vec<Demand>,
+    /// The demands and rates of the last solve: a step that only replaces a finished chunk by
+    /// the next one leaves the demands as they were, and the solve is skipped.
+    last_demands: Vec<Demand>,
+    rates: Vec<f64>,
+}
+
+/// Run the server until the workload stops.
+pub fn simulate(spec: &ServerSpec) -> Result<ServerResult, SimError> {
+    let mut s = Server {
+        spec,
+        q: EventQueue::new(),
+        running: vec![],
+        sources: spec.sources.iter().enumerate().map(|(i, src)| SourceState::new(src, spec.seed, i)).collect(),
+        issued: 0,
+        ended: false,
+        done: vec![],
+        slots_busy: 0,
+        cores_busy: 0.0,
+        runnable: 0,
+        timeline: Timeline::new(spec.warmup_ns, spec.bucket_ns),
+        demands: vec![],
+        last_demands: vec![],
+        rates: vec![],
+    };
+    for i in 0..s.sources.len() {
+        let first = s.sources[i].first_arrival(&spec.sources[i]);
+        if let Some(t) = first {
+            s.q.schedule(t, Event::Arrive(i));
+        }
+    }
+    if let Stop::Duration { seconds } = spec.stop {
+        s.q.schedule((seconds * 1e9).round() as Time, Event::End);
+    }
+    let steps = match engine::run(&mut s, spec.max_steps) {
+        Ok(n) => n,
+        Err(Halt::Stalled { at }) => {
+            let processes = s.running.iter().flat_map(|r| r.sim.blocked()).collect();
+            return Err(SimError::Deadlock { at_ns: at, processes });
+        }
+        Err(Halt::StepLimit { limit, at }) => return Err(SimError::StepLimit { limit, at_ns: at }),
+    };
+    let end = s.q.now();
+    let unfinished = s.running.len() as u64;
+    let t = s.timeline.finish(end);
+    Ok(ServerResult {
+        queries: s.done,
+        unfinished,
+        window_ns: end.saturating_sub(spec.warmup_ns),
+        cpu_utilization: t.cores_busy / spec.hw.cores.max(1e-9),
+        worker_slots_busy_mean: t.slots,
+        run_queue_mean: t.runnable,
+        active_queries_mean: t.active,
+        timeline: t.samples,
+        steps,
+    })
+}
+
+/// `fluid::solve`, with a fast path for the common case of flows that need only CPU, one core
+/// at most each: the same water-filling arithmetic in the same order, without the sort (equal
+/// caps keep index order) or the alternating rounds (no disk share to balance).
+fn solve(cores: f64, bandwidth: f64, flows: &[Demand]) -> Vec<f64> {
+    if flows.iter().all(|f| f.io == 0.0 && f.cpu > 0.0 && f.cpu_cap == 1.0) {
+        let mut remaining = cores;
+        let mut left = flows.len();
+        return flows
+            .iter()
+            .map(|f| {
+                if cores <= 0.0 {
+                    return 0.0;
+                }
+                let a = 1.0f64.min(remaining / left as f64);
+                remaining -= a;
+                left -= 1;
+                a / f.cpu
+            })
+            .collect();
+    }
+    fluid::solve(cores, bandwidth, flows)
+}
+
+impl<'a> Server<'a> {
+    /// Send the next query of source `s`.
+    fn issue(&mut self, s: usize) {
+        let now = self.q.now();
+        let spec = self.spec;
+        if let Stop::Queries(n) = spec.stop {
+            if self.issued >= n {
+                return;
+            }
+        }
+        let class = self.sources[s].pick(&spec.sources[s], spec.classes);
+        let cp = &spec.classes[class];
+        let free = spec.pool.free(self.live_workers());
+        let launched = cp.request.min(free);
+        let seed = streams::mix(spec.seed, 0x51_0000_0000 + self.issued);
+        self.issued += 1;
+        let mut sim = Sim::new(&cp.compiled, spec.hw, &cp.settings, launched, seed, false);
+        sim.start_at(now);
+        self.running.push(Running { sim, class, source: s, arrival: now, planned: cp.planned, launched });
+        if let Some(t) = self.sources[s].after_arrival(&spec.sources[s], now) {
+            self.q.schedule(t, Event::Arrive(s));
+        }
+    }
+
+    fn live_workers(&self) -> u32 {
+        self.running.iter().map(|r| r.sim.live_workers()).sum()
+    }
+
+    /// Move finished queries to the records; their sessions think, then send the next.
+    fn collect_finished(&mut self) {
+        let mut k = 0;
+        while k < self.running.len() {
+            if self.running[k].sim.observe_shared() {
+                let r = self.running.remove(k);
+                let end = r.sim.finished_at().unwrap_or(self.q.now());
+                let mut rec = QueryRecord {
+                    class: r.class,
+                    source: r.source,
+                    arrival: r.arrival,
+                    start: r.arrival,
+                    end,
+                    planned: r.planned,
+                    launched: r.launched,
+                    cpu_ms: 0.0,
+                    io_wait_ms: 0.0,
+                    mq_send_wait_ms: 0.0,
+                    mq_receive_wait_ms: 0.0,
+                    startup_ms: 0.0,
+                    warmup: r.arrival < self.spec.warmup_ns,
+                };
+                for a in r.sim.accounting() {
+                    rec.cpu_ms += a.cpu / 1e6;
+                    rec.io_wait_ms += a.io / 1e6;
+                    rec.mq_send_wait_ms += a.mq_send / 1e6;
+                    rec.mq_receive_wait_ms += a.mq_receive / 1e6;
+                    rec.startup_ms += a.startup / 1e6;
+                }
+                self.done.push(rec);
+                let s = r.source;
+                if let Some(t) = self.sources[s].after_completion(&self.spec.sources[s], end) {
+                    self.q.schedule(t, Event::Arrive(s));
+                }
+            } else {
+                k += 1;
+            }
+        }
+    }
+}
+
+impl<'a> Model for Server<'a> {
+    type Event = Event;
+
+    fn events(&mut self) -> &mut EventQueue<Event> {
+        &mut self.q
+    }
+
+    fn observe(&mut self) -> bool {
+        self.collect_finished();
+        self.slots_busy = self.live_workers();
+        match self.spec.stop {
+            Stop::Duration { .. } => self.ended,
+            Stop::Queries(n) => self.issued >= n && self.running.is_empty(),
+        }
+    }
+
+    fn next_transition(&mut self) -> Option<Time> {
+        self.demands.clear();
+        for r in &self.running {
+            r.sim.push_demands(&mut self.demands);
+        }
+        if self.demands != self.last_demands {
+            let hw = self.spec.hw;
+            self.rates = solve(hw.cores, hw.disk.seq_bytes_per_ns, &self.demands);
+            self.cores_busy = self.rates.iter().zip(&self.demands).map(|(r, d)| (r * d.cpu).min(d.cpu_cap)).sum();
+            self.runnable = self.demands.iter().filter(|d| d.cpu > 0.0).count() as u32;
+            std::mem::swap(&mut self.demands, &mut self.last_demands);
+        }
+        let rates = &self.rates;
+        let mut used = 0;
+        let mut next: Option<Time> = None;
+        for r in &mut self.running {
+            used += r.sim.take_rates(&rates[used..]);
+            if let Some(t) = r.sim.next_time() {
+                next = Some(next.map_or(t, |x| x.min(t)));
+            }
+        }
+        next
+    }
+
+    fn advance(&mut self, t: Time) {
+        let now = self.q.now();
+        self.timeline.add(
+            now,
+            t,
+            self.cores_busy,
+            self.slots_busy as f64,
+            self.runnable as f64,
+            self.running.len() as f64,
+        );
+        for r in &mut self.running {
+            r.sim.advance_shared(t);
+        }
+    }
+
+    fn fire_transitions(&mut self) -> bool {
+        let mut any = false;
+        for r in &mut self.running {
+            any |= r.sim.fire_shared();
+        }
+        any
+    }
+
+    fn handle(&mut self, ev: Event) {
+        match ev {
+            Event::Arrive(s) => {
+                if !self.ended {
+                    self.issue(s)
+                }
+            }
+            Event::End => self.ended = true,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fast_path_gives_the_rates_of_the_full_solve() {
+        for n in 1..12 {
+            let flows: Vec<Demand> =
+                (0..n).map(|i| Demand { cpu: 1.0 + i as f64 * 0.37, io: 0.0, cpu_cap: 1.0 }).collect();
+            for cores in [1.0, 2.0, 3.5, 16.0] {
+                assert_eq!(solve(cores, 1.0, &flows), fluid::solve(cores, 1.0, &flows), "n {n} cores {cores}");
+            }
+        }
+    }
+}

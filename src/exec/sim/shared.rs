@@ -1,0 +1,113 @@
+//! Hooks that let several executors share one machine (`exec::server`): the run loop of
+//! `run.rs` taken apart so that a server model can solve every query's flows together.
+//! Nothing here changes how one query runs: stepping a lone `Sim` through these hooks with
+//! the rates of `solve_rates` is the same as `Sim::run`.
+
+use super::*;
+use crate::engine::Model;
+
+impl<'a> Sim<'a> {
+    /// Start the query at absolute time `at` (its clock and milestones are then absolute).
+    pub(crate) fn start_at(&mut self, at: Time) {
+        self.q.advance_to(at);
+        for p in &mut self.procs {
+            p.state_since = at;
+        }
+        self.start();
+    }
+
+    /// Record state changes; true once the query has finished.
+    pub(crate) fn observe_shared(&mut self) -> bool {
+        Model::observe(self)
+    }
+
+    /// The demands of the flows in progress, in process order.
+    pub(crate) fn push_demands(&self, out: &mut Vec<Demand>) {
+        for pr in &self.procs {
+            if let Act::Flow(f) = &pr.act {
+                out.push(Demand { cpu: f.cpu, io: f.io, cpu_cap: 1.0 });
+            }
+        }
+    }
+
+    /// Take rates for the flows in progress (same order as `push_demands`) from `rates`,
+    /// returning how many were used.
+    pub(crate) fn take_rates(&mut self, rates: &[f64]) -> usize {
+        let mut k = 0;
+        for pr in &mut self.procs {
+            if let Act::Flow(f) = &mut pr.act {
+                let r = rates.get(k).copied().unwrap_or(0.0);
+                f.rate = r;
+                f.io_bound = f.io > 0.0 && r * f.cpu < 0.999;
+                k += 1;
+            }
+        }
+        k
+    }
+
+    /// The earliest flow stop point with the rates taken, or the next delay's end.
+    pub(crate) fn next_time(&mut self) -> Option<Time> {
+        let now = self.now();
+        let mut t_next = self.q.peek_time();
+        for pr in &self.procs {
+            if let Act::Flow(f) = &pr.act {
+                if f.rate > 0.0 {
+                    let dt = ((f.stop_at - f.done).max(0.0) / f.rate).ceil();
+                    let t = now.saturating_add(dt.min(1e18) as Time);
+                    t_next = Some(t_next.map_or(t, |x: Time| x.min(t)));
+                }
+            }
+        }
+        t_next
+    }
+
+    /// Let the flows progress to `t` and move the clock there.
+    pub(crate) fn advance_shared(&mut self, t: Time) {
+        self.advance_flows(t);
+        self.q.advance_to(t);
+    }
+
+    /// Fire the transitions due now, then deliver the delays ending now, exactly as
+    /// `engine::run` does for one query. True if anything happened.
+    pub(crate) fn fire_shared(&mut self) -> bool {
+        self.steps += 1;
+        let fired = Model::fire_transitions(self);
+        let mut delivered = false;
+        if !fired || self.q.peek_time() == Some(self.q.now()) {
+            while self.q.peek_time() == Some(self.q.now()) {
+                match self.q.pop() {
+                    Some((_, ev)) => {
+                        delivered = true;
+                        self.on_event(ev)
+                    }
+                    None => break,
+                }
+            }
+        }
+        fired || delivered
+    }
+
+    /// Workers that still hold a background-worker slot (launched and not yet exited).
+    pub(crate) fn live_workers(&self) -> u32 {
+        if self.finished_at.is_some() {
+            return 0;
+        }
+        (1..self.procs.len())
+            .filter(|&w| self.procs[w].phase != Phase::Done && !matches!(self.procs[w].act, Act::Idle))
+            .count() as u32
+    }
+
+    pub(crate) fn finished_at(&self) -> Option<Time> {
+        self.finished_at
+    }
+
+    /// Per-process time splits so far (for the per-query wait columns).
+    pub(crate) fn accounting(&self) -> Vec<Accounting> {
+        self.procs.iter().map(|p| p.acct.clone()).collect()
+    }
+
+    /// Processes that have not exited, with what they wait on (for a stalled server).
+    pub(crate) fn blocked(&self) -> Vec<crate::error::BlockedProcess> {
+        self.blocked_processes()
+    }
+}

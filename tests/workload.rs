@@ -1,0 +1,201 @@
+//! `pqsim workload` through the binary: saturation as the seeds describe it, the worker pool
+//! running dry, determinism whatever the thread count, outputs, and bad workload files.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn pqsim(args: &[&str], threads: Option<&str>) -> (i32, String, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pqsim"));
+    cmd.args(args).current_dir(env!("CARGO_MANIFEST_DIR"));
+    if let Some(t) = threads {
+        cmd.env("RAYON_NUM_THREADS", t);
+    }
+    let out = cmd.output().expect("run pqsim");
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!err.contains("panicked"), "pqsim panicked: {err}");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).to_string(), err)
+}
+
+fn scenario(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/scenarios").join(name).display().to_string()
+}
+
+/// A small count(*) the planner runs in parallel (every tiny cost threshold at zero), on
+/// closed sessions without think time, as pgbench -c N -T duration does.
+fn count_workload(dir: &Path, sessions: u32, per_gather: u32, extra: &str) -> PathBuf {
+    let text = format!(
+        r#"name = "count-{sessions}-{per_gather}"
+duration_s = 2
+warmup_s = 0.3
+sessions = {sessions}
+[settings]
+max_parallel_workers_per_gather = {per_gather}
+min_parallel_table_scan_size = 0
+parallel_setup_cost = 0
+{extra}
+[[class]]
+name = "count"
+scenario = "{}"
+"#,
+        scenario("testpar-count.toml")
+    );
+    let p = dir.join(format!("w-{sessions}-{per_gather}.toml"));
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn run_json(path: &Path, extra: &[&str]) -> Value {
+    let p = path.display().to_string();
+    let mut args =
+        vec!["workload", p.as_str(), "--table", "testpar.rows=60000", "--format", "json", "--replications", "2"];
+    args.extend_from_slice(extra);
+    let (code, out, err) = pqsim(&args, None);
+    assert_eq!(code, 0, "{err}");
+    serde_json::from_str(&out).expect("JSON")
+}
+
+fn f(v: &Value, path: &[&str]) -> f64 {
+    let mut x = v;
+    for k in path {
+        x = match k.parse::<usize>() {
+            Ok(i) => &x[i],
+            Err(_) => &x[*k],
+        };
+    }
+    x.as_f64().unwrap_or_else(|| panic!("{path:?} is not a number in {v}"))
+}
+
+#[test]
+fn on_two_cores_at_eight_clients_parallelism_does_not_raise_throughput_and_p95_grows() {
+    let d = tempfile::tempdir().unwrap();
+    let serial8 = run_json(&count_workload(d.path(), 8, 0, ""), &[]);
+    let par8 = run_json(&count_workload(d.path(), 8, 2, ""), &[]);
+    let par1 = run_json(&count_workload(d.path(), 1, 2, ""), &[]);
+    assert!(f(&par8, &["classes", "0", "workers_planned_mean"]) >= 2.0, "the plan must be parallel: {par8}");
+    assert!(f(&serial8, &["cpu_utilization"]) > 0.95, "8 clients saturate 2 cores: {serial8}");
+    let (t0, t2) = (f(&serial8, &["throughput_qps"]), f(&par8, &["throughput_qps"]));
+    assert!(t2 <= t0 * 1.02, "per_gather 2 ({t2} q/s) beats per_gather 0 ({t0} q/s) on a saturated machine");
+    let p95 = |v: &Value| f(v, &["classes", "0", "latency_ms", "p95"]);
+    assert!(p95(&par8) > p95(&serial8), "parallel queries steal CPU from the others: p95 should grow");
+    assert!(p95(&par8) > 2.0 * p95(&par1), "p95 at 8 clients should be far above 1 client's");
+}
+
+#[test]
+fn a_short_worker_pool_launches_fewer_workers_than_planned() {
+    let d = tempfile::tempdir().unwrap();
+    let w = count_workload(d.path(), 4, 2, "max_parallel_workers = 2");
+    let v = run_json(&w, &[]);
+    let share = f(&v, &["classes", "0", "launched_below_planned_share"]);
+    assert!(share > 0.3, "4 clients asking 2 workers each from a budget of 2: {v}");
+    assert!(f(&v, &["classes", "0", "workers_launched_mean"]) < f(&v, &["classes", "0", "workers_planned_mean"]));
+    assert!(f(&v, &["worker_slots_busy_mean"]) <= 2.0 + 1e-9, "never more workers than max_parallel_workers");
+    // With room for everyone, nobody is short.
+    let roomy = run_json(&count_workload(d.path(), 1, 2, ""), &[]);
+    assert_eq!(f(&roomy, &["classes", "0", "launched_below_planned_share"]), 0.0);
+}
+
+#[test]
+fn same_seed_same_bytes_whatever_the_thread_count() {
+    let d = tempfile::tempdir().unwrap();
+    let w = count_workload(d.path(), 3, 2, "max_parallel_workers = 3");
+    let p = w.display().to_string();
+    let args = [
+        "workload",
+        p.as_str(),
+        "--table",
+        "testpar.rows=60000",
+        "--format",
+        "json",
+        "--replications",
+        "4",
+        "--seed",
+        "7",
+    ];
+    let (c1, a, e1) = pqsim(&args, Some("1"));
+    let (c4, b, e4) = pqsim(&args, Some("4"));
+    assert_eq!((c1, c4), (0, 0), "{e1}{e4}");
+    assert_eq!(a, b);
+    let (_, c, _) = pqsim(&[&args[..8], &["--seed", "8"]].concat(), Some("2"));
+    assert_ne!(a, c, "another seed draws other sessions");
+}
+
+#[test]
+fn output_dir_holds_one_row_per_query_and_the_plots() {
+    let d = tempfile::tempdir().unwrap();
+    let w = count_workload(d.path(), 2, 2, "");
+    let out = d.path().join("out");
+    let v = run_json(&w, &["--output", out.to_str().unwrap()]);
+    let csv = std::fs::read_to_string(out.join("queries.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert!(lines.next().unwrap().starts_with(
+        "replication,class,session,arrival_ms,start_ms,end_ms,latency_ms,workers_planned,workers_launched"
+    ));
+    let rows: Vec<&str> = lines.collect();
+    let counted = rows.iter().filter(|r| r.ends_with(",false")).count() as f64;
+    // Two replications: the JSON gives the mean per replication.
+    assert!((counted / 2.0 - f(&v, &["queries_completed"])).abs() <= 0.5, "{counted} rows vs {v}");
+    for name in
+        ["latency-percentiles.png", "latency-percentiles.svg", "server-timeline.png", "timeline.csv", "summary.json"]
+    {
+        assert!(out.join(name).is_file(), "{name} missing");
+    }
+}
+
+#[test]
+fn a_bad_workload_file_exits_2_with_file_line_and_column() {
+    let d = tempfile::tempdir().unwrap();
+    let cases = [
+        ("duration_s = 5\nsessions = 2\nbogus = 1\n[[class]]\nname = \"a\"\nscenario = \"x.toml\"\n", ":3:1"),
+        (
+            &format!("duration_s = 5\nsessions = 2\n[[class]]\nname = \"a\"\nscenario = \"{}\"\nrate = 3\n", scenario("testpar-count.toml")),
+            ":6:1",
+        ),
+        ("duration_s = 5\nsessions = 2\n[[class]]\nname = \"a\"\nscenario = \"missing.toml\"\n", ":5:12"),
+        ("duration_s = 5\nsessions = 0\n[[class]]\nname = \"a\"\nscenario = \"x.toml\"\n", ":2:12"),
+        ("duration_s = 1\nsessions = 2\n[settings]\nmax_parallel_workers = \"lots\"\n[[class]]\nname = \"a\"\nscenario = \"x.toml\"\n", ":4:24"),
+    ];
+    for (i, (text, at)) in cases.iter().enumerate() {
+        let p = d.path().join(format!("bad{i}.toml"));
+        std::fs::write(&p, text).unwrap();
+        let (code, _, err) = pqsim(&["workload", p.to_str().unwrap()], None);
+        assert_eq!(code, 2, "case {i}: {err}");
+        assert!(err.contains(&format!("bad{i}.toml{at}")), "case {i}: expected bad{i}.toml{at} in {err}");
+    }
+}
+
+#[test]
+fn sweep_varies_a_workloads_sessions_and_settings() {
+    let d = tempfile::tempdir().unwrap();
+    let w = count_workload(d.path(), 1, 2, "");
+    let out = d.path().join("sweep");
+    let (code, stdout, err) = pqsim(
+        &[
+            "sweep",
+            w.to_str().unwrap(),
+            "--table",
+            "testpar.rows=60000",
+            "--vary",
+            "sessions=1,4",
+            "--vary",
+            "max_parallel_workers_per_gather=0,2",
+            "--replications",
+            "1",
+            "--output",
+            out.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let csv = std::fs::read_to_string(out.join("workload-sweep.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 4, "{csv}");
+    assert!(stdout.contains("sessions"));
+    assert!(out.join("p95-vs-sessions-count.png").is_file());
+    // A scenario has no arrivals to vary.
+    let (code, _, err) = pqsim(
+        &["sweep", &scenario("testpar-count.toml"), "--vary", "sessions=1,2", "--output", out.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("workload file"), "{err}");
+}
