@@ -8,6 +8,10 @@ fn main() {
             .map(|s| s.to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_default();
+        if msg.contains("failed printing to stdout") {
+            // The reader went away (`pqsim run ... | head`): nothing left to say.
+            std::process::exit(0);
+        }
         let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
         eprintln!("pqsim: internal error{at}: {msg} (a bug in pqsim: please report it with the command line)");
     }));

@@ -5,7 +5,6 @@
 //! replication: the one whose wall time is nearest the median.
 
 use crate::analysis::stats::Summary;
-use crate::engine::streams;
 use crate::error::{Error, Result};
 use crate::exec::{self, Compiled, RunSpec, SimResult};
 use crate::model::{Hardware, Node, OutputMode, Scenario};
@@ -17,11 +16,7 @@ pub use crate::report::Prediction;
 /// The former name of [`Prediction`].
 pub type RunOutput = Prediction;
 
-/// Seed of replication `r` of a run seeded `seed`: the same for every grid point of a sweep
-/// (common random numbers).
-pub fn replication_seed(seed: u64, r: u32) -> u64 {
-    streams::mix(seed, 0x5eed_0000 + u64::from(r))
-}
+pub use crate::engine::streams::replication_seed;
 
 /// What to record beyond the headline.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]

@@ -46,7 +46,9 @@ fn has_placeholder(cmd: &str) -> bool {
         || cmd.contains("...")
         || cmd.contains('<')
         || cmd.split(|c: char| !c.is_ascii_alphanumeric() && c != '_').any(|w| {
-            w.len() >= 3 && w.chars().all(|c| c.is_ascii_uppercase() || c == '_') && w.chars().any(|c| c.is_ascii_uppercase())
+            w.len() >= 3
+                && w.chars().all(|c| c.is_ascii_uppercase() || c == '_')
+                && w.chars().any(|c| c.is_ascii_uppercase())
         })
 }
 
@@ -202,7 +204,10 @@ fn check_quoted(c: &DocCommand, output: &str) -> Result<(), String> {
         let nums = &got[p].1;
         for (a, b) in want_nums.iter().zip(nums) {
             if !close(*a, *b) {
-                return Err(format!("quoted line {t:?}: {a} in the docs, {b} printed: {}", output.lines().nth(p).unwrap_or("")));
+                return Err(format!(
+                    "quoted line {t:?}: {a} in the docs, {b} printed: {}",
+                    output.lines().nth(p).unwrap_or("")
+                ));
             }
         }
         from = p + 1;
@@ -219,7 +224,8 @@ fn every_documented_command_runs_and_prints_what_the_docs_quote() {
     for (k, c) in commands.iter().enumerate() {
         let where_ = format!("{}:{}", c.file.strip_prefix(root).unwrap_or(&c.file).display(), c.line);
         eprintln!("docs [{}/{}] {where_}: pqsim {}", k + 1, commands.len(), c.args.join(" "));
-        let out = Command::new(env!("CARGO_BIN_EXE_pqsim")).args(&c.args).current_dir(root).output().expect("run pqsim");
+        let out =
+            Command::new(env!("CARGO_BIN_EXE_pqsim")).args(&c.args).current_dir(root).output().expect("run pqsim");
         let stdout = String::from_utf8_lossy(&out.stdout);
         if !out.status.success() {
             failures.push(format!("{where_}: exit {:?}: {}", out.status.code(), String::from_utf8_lossy(&out.stderr)));

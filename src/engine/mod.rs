@@ -156,6 +156,12 @@ pub mod streams {
     pub fn stream(seed: u64, stream: u64) -> StdRng {
         StdRng::seed_from_u64(mix(seed, stream))
     }
+
+    /// Seed of replication `r` of a run seeded `seed`: the same for every grid point of a
+    /// sweep and every query of a workload (common random numbers).
+    pub fn replication_seed(seed: u64, r: u32) -> u64 {
+        mix(seed, 0x5eed_0000 + u64::from(r))
+    }
 }
 
 #[cfg(test)]

@@ -1,45 +1,19 @@
 //! EXPLAIN nodes -> model nodes (and the same nodes as the TOML writer shows them, with
 //! where each number came from). Scans are in [`super::scan`].
 
+use super::context::{written_width, Cx, TableAcc};
+use super::fields::{f, fc, output_field, sig6, tnum, tstr, TNode};
 use super::text::{count_aggregates, output_list};
-use super::write::{f, fc, output_field, sig6, tnum, tstr, TNode};
-use super::{ImportOptions, TableStats, SUPPORTED};
+use super::{TableStats, SUPPORTED};
 use crate::error::{Error, Result};
-use crate::model::guc::Settings;
 use crate::model::schema::Column;
-use crate::model::{heap_pages, maxalign, AggMode, JoinType, Node, Table, BLCKSZ};
+use crate::model::{heap_pages, AggMode, JoinType, Node, Table};
 use crate::pg::ExplainNode;
 
 /// A converted node: the model's node and its written form.
 pub struct Conv {
     pub node: Node,
     pub toml: TNode,
-}
-
-pub struct TableAcc {
-    pub name: String,
-    pub rows: f64,
-    pub rows_note: String,
-    pub pages: Option<f64>,
-    pub pages_note: String,
-    pub width: Option<f64>,
-    pub parallel_workers: Option<u32>,
-    pub index_pages: Option<f64>,
-    /// In attnum order, dropped ones included; empty: unknown.
-    pub columns: Vec<Column>,
-}
-
-pub struct Cx<'a> {
-    pub analyze: bool,
-    pub gucs: Settings,
-    pub tables: Vec<TableAcc>,
-    pub warnings: Vec<String>,
-    pub opts: &'a ImportOptions,
-    pub gathers: usize,
-    /// Converting nodes below a Gather (estimates there are per participant).
-    pub in_gather: bool,
-    /// InitPlans seen, waiting for the scan that uses their result.
-    pub init_plans: Vec<super::initplan::InitPlanInfo>,
 }
 
 impl Cx<'_> {
@@ -447,23 +421,6 @@ impl Cx<'_> {
     /// The model's tables, with the values the writer writes (and the loader derives).
     pub fn model_tables(&self) -> Vec<Table> {
         self.tables.iter().map(model_table).collect()
-    }
-}
-
-/// The width a table's entry says: given, or derived from rows per page when its pages are
-/// known; `None` when the scenario leaves it to the loader's default.
-pub fn written_width(t: &TableAcc) -> Option<f64> {
-    match t.pages {
-        Some(p) => {
-            let p = p.max(1.0).round();
-            let w = t.width.unwrap_or_else(|| {
-                let per_page = (t.rows / p).max(1.0);
-                let per_tuple = (BLCKSZ - 24.0) / per_page - 4.0;
-                (maxalign(per_tuple) - 24.0).clamp(1.0, 8000.0)
-            });
-            Some(w.round().max(1.0))
-        }
-        None => t.width.map(sig6),
     }
 }
 

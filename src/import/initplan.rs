@@ -3,20 +3,11 @@
 //! filter uses `$N`: the InitPlan's scan of its table is charged once per participant that runs
 //! the filter, its aggregate is not. The import says so in its warnings.
 
-use super::convert::Cx;
-use super::write::{f, fc, tnum, tstr, Field};
+use super::context::{Cx, InitPlanInfo};
+use super::fields::{f, fc, tnum, tstr, Field};
 use crate::error::Result;
 use crate::model::SubPlan;
 use crate::pg::ExplainNode;
-
-/// An InitPlan waiting for the scan whose filter uses one of its parameters.
-pub struct InitPlanInfo {
-    pub name: String,
-    pub params: Vec<String>,
-    pub table: String,
-    pub width: f64,
-    pub attached: bool,
-}
 
 /// `$1`, `$2` of "InitPlan 1 (returns $1,$2)".
 fn params(name: &str) -> Vec<String> {

@@ -15,8 +15,10 @@
 //! ([`write`]) is an output only, and loads back to the same scenario (tests/import.rs).
 //! No I/O here.
 
+mod context;
 mod convert;
 pub mod ddl;
+mod fields;
 mod initplan;
 mod scan;
 pub mod text;
@@ -26,12 +28,12 @@ use crate::error::{Error, Result};
 use crate::model::guc::Settings;
 use crate::model::{OutputMode, QueryProps, Scenario};
 use crate::pg::ExplainPlan;
-use convert::Cx;
+use context::Cx;
 use std::collections::BTreeMap;
 
 pub use crate::pg::TableStats;
+pub use fields::tnum;
 pub use text::count_operators;
-pub use write::tnum;
 
 #[derive(Debug, Clone, Default)]
 pub struct ImportOptions {

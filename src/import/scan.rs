@@ -1,9 +1,10 @@
 //! Scans: Seq Scan, Index Scan, Index Only Scan (parallel or not), their filters and the
 //! SubPlan a filter may reference.
 
-use super::convert::{Conv, Cx};
+use super::context::Cx;
+use super::convert::Conv;
+use super::fields::{f, fc, output_field, sig6, tnum, tstr, Field, TNode};
 use super::text::{count_operators, output_list};
-use super::write::{f, fc, output_field, sig6, tnum, tstr, Field, TNode};
 use super::TableStats;
 use crate::error::Result;
 use crate::model::{heap_pages, Filter, Node, SubPlan};

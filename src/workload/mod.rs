@@ -112,7 +112,7 @@ pub fn run_workload(w: &Workload, seed: u64, replications: u32) -> Result<Worklo
                 pool,
                 stop: w.stop,
                 warmup_ns: (w.warmup_s * 1e9).round() as Time,
-                seed: crate::predict::replication_seed(seed, r),
+                seed: crate::engine::streams::replication_seed(seed, r),
                 bucket_ns: bucket_ns(w.stop),
                 max_steps: MAX_STEPS,
             };
