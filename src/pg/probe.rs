@@ -1,6 +1,6 @@
 //! Measuring helpers for calibration and validation runs against a real server.
 //!
-//! Which number is which (see shared/measuring.md): [`explain_analyze`] reports the
+//! Which number is which (see docs/validation.md): [`explain_analyze`] reports the
 //! server's own `Execution Time` with per-row clock reads (costs real time);
 //! [`explain_with`] with `"ANALYZE, TIMING OFF"` is cheaper; [`timed`] is the bare query
 //! timed by the client, what a user feels. Record [`load_snapshot`] with every run.

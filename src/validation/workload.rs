@@ -213,7 +213,7 @@ pub fn describe(w: Workload, r: &Rows) -> String {
 
 fn reference_sql(r: &Rows) -> Vec<String> {
     vec![
-        // The reference's test table (shared/reference, tests/pg_server.rs).
+        // The reference's test table (docs/sources.md#postgresql, tests/pg_server.rs).
         format!(
             "CREATE TABLE t (id int4, val int4, pad text) WITH (autovacuum_enabled = off, parallel_workers = 4);
              INSERT INTO t SELECT g, (hashint4(g)::int8 & 2147483647) % 1000000, md5(g::text) FROM generate_series(1, {}) g;",
@@ -229,7 +229,7 @@ fn reference_sql(r: &Rows) -> Vec<String> {
 
 fn seed_sql(r: &Rows) -> Vec<String> {
     vec![
-        // The seed's DDL and data generator (shared/seeds/000), fewer rows. The subquery's
+        // The seed's DDL and data generator (docs/sources.md#seed-not-in), fewer rows. The subquery's
         // table gets parallel_workers = 0 so that its SubPlan stays serial and the outer scan
         // can be parallel (the plan the seed article depicts; a Gather inside a SubPlan is
         // not modelled).
