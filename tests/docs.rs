@@ -224,6 +224,14 @@ fn every_documented_command_runs_and_prints_what_the_docs_quote() {
     for (k, c) in commands.iter().enumerate() {
         let where_ = format!("{}:{}", c.file.strip_prefix(root).unwrap_or(&c.file).display(), c.line);
         eprintln!("docs [{}/{}] {where_}: pqsim {}", k + 1, commands.len(), c.args.join(" "));
+        // Documented outputs go under output/ (never into tracked folders); a sweep's output
+        // directory from an earlier build would be refused as another sweep's, so it starts empty.
+        for w in c.args.windows(2).filter(|w| w[0] == "--output" || w[0] == "--trace" || w[0] == "--report") {
+            assert!(w[1].starts_with("output/"), "{where_}: {} writes outside output/: {}", w[0], w[1]);
+            if w[0] == "--output" && c.args.first().is_some_and(|a| a == "sweep") {
+                let _ = std::fs::remove_dir_all(root.join(&w[1]));
+            }
+        }
         let out =
             Command::new(env!("CARGO_BIN_EXE_pqsim")).args(&c.args).current_dir(root).output().expect("run pqsim");
         let stdout = String::from_utf8_lossy(&out.stdout);
