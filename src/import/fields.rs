@@ -57,3 +57,22 @@ pub fn output_field(out: &[String]) -> Option<Field> {
 pub fn sig6(x: f64) -> f64 {
     tnum(x).parse().unwrap_or(x)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_valid_toml() {
+        assert_eq!(tnum(3.0), "3");
+        assert_eq!(tnum(0.5), "0.5");
+        assert_eq!(tnum(0.0052111), "0.0052111");
+        assert_eq!(tnum(123456.789), "123457.0");
+        for x in [1e-9, 0.3333333, 2.5e7 + 0.5, 7.0] {
+            let t: toml::Table = toml::from_str(&format!("x = {}", tnum(x))).unwrap();
+            let v = t["x"].as_float().or(t["x"].as_integer().map(|i| i as f64)).unwrap();
+            assert!((v - x).abs() <= 1e-5 * x.abs().max(1e-9) + 1e-12, "{x} -> {}", tnum(x));
+            assert_eq!(sig6(x), v);
+        }
+    }
+}
