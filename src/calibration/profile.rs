@@ -114,44 +114,17 @@ fn class_costs(s: &mut String, fits: &Fits, l1: &str) {
 pub fn render(fits: &Fits, info: &Info, results: &[ProbeResult]) -> String {
     let mut s = String::new();
     header(&mut s, fits, info, results);
-    costs(&mut s, fits, info, results);
-    parallel(&mut s, fits, info, results);
+    costs(&mut s, fits);
+    parallel(&mut s, fits);
     variability(&mut s, info);
     calibration(&mut s, fits, info, results);
-    probes(&mut s, fits, info, results);
+    probes(&mut s, fits, results);
     s
 }
 
 /// Comments, name, cores and the [disk] section.
 fn header(s: &mut String, fits: &Fits, info: &Info, results: &[ProbeResult]) {
     let hw = &fits.hw;
-    let c = &hw.costs;
-    let p = &hw.parallel;
-    let fit = &fits.serial.fit;
-    let serial = &fits.serial.idx;
-    let icpt = (fits.serial.icpt_explain, fits.serial.icpt_client);
-    let (su_fit, su_idx, su_meas) = (&fits.startup.fit, &fits.startup.idx, &fits.startup.measured);
-    let (q_fit, q_idx, q_meas) = (&fits.queue.fit, &fits.queue.idx, &fits.queue.measured);
-    let (leader_setup_ms, shutdown_ms, e_serial) =
-        (fits.startup.leader_setup_ms, fits.startup.shutdown_ms, fits.startup.e_serial);
-    let _ = (
-        c,
-        p,
-        fit,
-        serial,
-        icpt,
-        su_fit,
-        su_idx,
-        su_meas,
-        q_fit,
-        q_idx,
-        q_meas,
-        leader_setup_ms,
-        shutdown_ms,
-        e_serial,
-        results,
-        info,
-    );
     let _ = writeln!(
         s,
         "# Hardware profile written by `pqsim calibrate` ({}) against PostgreSQL {}.",
@@ -197,35 +170,11 @@ fn header(s: &mut String, fits: &Fits, info: &Info, results: &[ProbeResult]) {
     let _ = writeln!(s, "queue_depth = {}", num(hw.disk.queue_depth));
 }
 /// [costs] with each key's provenance.
-fn costs(s: &mut String, fits: &Fits, info: &Info, results: &[ProbeResult]) {
+fn costs(s: &mut String, fits: &Fits) {
     let hw = &fits.hw;
     let c = &hw.costs;
-    let p = &hw.parallel;
-    let fit = &fits.serial.fit;
     let serial = &fits.serial.idx;
-    let icpt = (fits.serial.icpt_explain, fits.serial.icpt_client);
-    let (su_fit, su_idx, su_meas) = (&fits.startup.fit, &fits.startup.idx, &fits.startup.measured);
-    let (q_fit, q_idx, q_meas) = (&fits.queue.fit, &fits.queue.idx, &fits.queue.measured);
-    let (leader_setup_ms, shutdown_ms, e_serial) =
-        (fits.startup.leader_setup_ms, fits.startup.shutdown_ms, fits.startup.e_serial);
-    let _ = (
-        c,
-        p,
-        fit,
-        serial,
-        icpt,
-        su_fit,
-        su_idx,
-        su_meas,
-        q_fit,
-        q_idx,
-        q_meas,
-        leader_setup_ms,
-        shutdown_ms,
-        e_serial,
-        results,
-        info,
-    );
+    let q_fit = &fits.queue.fit;
     let se = |name: &str| se_note(fits, name);
     let serial_n = serial.len();
     let l1 = format!("stage-1 NNLS over {serial_n} serial probes");
@@ -331,35 +280,13 @@ fn costs(s: &mut String, fits: &Fits, info: &Info, results: &[ProbeResult]) {
     class_costs(s, fits, &l1);
 }
 /// [parallel].
-fn parallel(s: &mut String, fits: &Fits, info: &Info, results: &[ProbeResult]) {
+fn parallel(s: &mut String, fits: &Fits) {
     let hw = &fits.hw;
-    let c = &hw.costs;
     let p = &hw.parallel;
-    let fit = &fits.serial.fit;
-    let serial = &fits.serial.idx;
-    let icpt = (fits.serial.icpt_explain, fits.serial.icpt_client);
-    let (su_fit, su_idx, su_meas) = (&fits.startup.fit, &fits.startup.idx, &fits.startup.measured);
-    let (q_fit, q_idx, q_meas) = (&fits.queue.fit, &fits.queue.idx, &fits.queue.measured);
-    let (leader_setup_ms, shutdown_ms, e_serial) =
-        (fits.startup.leader_setup_ms, fits.startup.shutdown_ms, fits.startup.e_serial);
-    let _ = (
-        c,
-        p,
-        fit,
-        serial,
-        icpt,
-        su_fit,
-        su_idx,
-        su_meas,
-        q_fit,
-        q_idx,
-        q_meas,
-        leader_setup_ms,
-        shutdown_ms,
-        e_serial,
-        results,
-        info,
-    );
+    let su_fit = &fits.startup.fit;
+    let leader_setup_ms = fits.startup.leader_setup_ms;
+    let shutdown_ms = fits.startup.shutdown_ms;
+    let e_serial = fits.startup.e_serial;
     let line = |s: &mut String, key: &str, v: f64, why: String| {
         let _ = writeln!(s, "{:<32}# {}", format!("{key} = {}", num(v)), why);
     };
@@ -404,32 +331,11 @@ fn parallel(s: &mut String, fits: &Fits, info: &Info, results: &[ProbeResult]) {
 fn calibration(s: &mut String, fits: &Fits, info: &Info, results: &[ProbeResult]) {
     let hw = &fits.hw;
     let c = &hw.costs;
-    let p = &hw.parallel;
     let fit = &fits.serial.fit;
     let serial = &fits.serial.idx;
     let icpt = (fits.serial.icpt_explain, fits.serial.icpt_client);
-    let (su_fit, su_idx, su_meas) = (&fits.startup.fit, &fits.startup.idx, &fits.startup.measured);
-    let (q_fit, q_idx, q_meas) = (&fits.queue.fit, &fits.queue.idx, &fits.queue.measured);
-    let (leader_setup_ms, shutdown_ms, e_serial) =
-        (fits.startup.leader_setup_ms, fits.startup.shutdown_ms, fits.startup.e_serial);
-    let _ = (
-        c,
-        p,
-        fit,
-        serial,
-        icpt,
-        su_fit,
-        su_idx,
-        su_meas,
-        q_fit,
-        q_idx,
-        q_meas,
-        leader_setup_ms,
-        shutdown_ms,
-        e_serial,
-        results,
-        info,
-    );
+    let su_fit = &fits.startup.fit;
+    let q_fit = &fits.queue.fit;
     // [calibration]
     let _ = writeln!(s, "\n[calibration]");
     let kv = |s: &mut String, k: &str, v: String| {
@@ -526,35 +432,15 @@ fn calibration(s: &mut String, fits: &Fits, info: &Info, results: &[ProbeResult]
     }
 }
 /// [calibration.probes]: every probe, measured vs fitted.
-fn probes(s: &mut String, fits: &Fits, info: &Info, results: &[ProbeResult]) {
-    let hw = &fits.hw;
-    let c = &hw.costs;
-    let p = &hw.parallel;
+fn probes(s: &mut String, fits: &Fits, results: &[ProbeResult]) {
     let fit = &fits.serial.fit;
     let serial = &fits.serial.idx;
-    let icpt = (fits.serial.icpt_explain, fits.serial.icpt_client);
-    let (su_fit, su_idx, su_meas) = (&fits.startup.fit, &fits.startup.idx, &fits.startup.measured);
-    let (q_fit, q_idx, q_meas) = (&fits.queue.fit, &fits.queue.idx, &fits.queue.measured);
-    let (leader_setup_ms, shutdown_ms, e_serial) =
-        (fits.startup.leader_setup_ms, fits.startup.shutdown_ms, fits.startup.e_serial);
-    let _ = (
-        c,
-        p,
-        fit,
-        serial,
-        icpt,
-        su_fit,
-        su_idx,
-        su_meas,
-        q_fit,
-        q_idx,
-        q_meas,
-        leader_setup_ms,
-        shutdown_ms,
-        e_serial,
-        results,
-        info,
-    );
+    let su_fit = &fits.startup.fit;
+    let su_idx = &fits.startup.idx;
+    let su_meas = &fits.startup.measured;
+    let q_fit = &fits.queue.fit;
+    let q_idx = &fits.queue.idx;
+    let q_meas = &fits.queue.measured;
     let _ = writeln!(
         s,
         "\n[calibration.probes]       # id = [measured median ms (speed-rescaled), fitted/simulated ms, runs, robust CV of the runs]"
