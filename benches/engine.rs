@@ -42,18 +42,7 @@ fn scenario(path: &Path, sets: &[(String, String)], rows: Option<u64>, hw: &Hard
 
 /// One replication with `launched` workers; returns the events delivered.
 fn one_run(sc: &Scenario, d: &Decision, hw: &Hardware, launched: u32, seed: u64) -> u64 {
-    let spec = RunSpec {
-        tables: &sc.tables,
-        settings: &sc.settings,
-        hw,
-        output: sc.output,
-        plan: &d.plan,
-        workers_planned: d.workers_planned,
-        workers_launched: launched,
-        seed,
-        trace: false,
-        max_steps: pqsim::exec::DEFAULT_MAX_STEPS,
-    };
+    let spec = RunSpec::new(sc, hw, &d.plan, d.workers_planned, launched, seed);
     simulate(&spec).expect("simulation").1.events
 }
 

@@ -68,16 +68,8 @@ pub fn run_decided_with(
     let detail = o.trace || o.sample_period_ms.is_some();
     let sim = |r: u32, trace: bool| {
         let spec = RunSpec {
-            tables: &sc.tables,
-            settings: &sc.settings,
-            hw,
-            output: sc.output,
-            plan: &d.plan,
-            workers_planned: d.workers_planned,
-            workers_launched: d.workers_launched,
-            seed: replication_seed(seed, r),
             trace,
-            max_steps: exec::DEFAULT_MAX_STEPS,
+            ..RunSpec::new(sc, hw, &d.plan, d.workers_planned, d.workers_launched, replication_seed(seed, r))
         };
         exec::simulate(&spec).map_err(Error::from)
     };

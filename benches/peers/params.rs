@@ -20,18 +20,7 @@ fn main() {
     let reps: u64 = args[3].parse().expect("replications");
     let sc = pqsim::config::load_scenario(Path::new(&args[1]), &[], &[]).expect("scenario").with_hardware_settings(&hw);
     let d = pqsim::planner::decide(&sc);
-    let spec = |seed| RunSpec {
-        tables: &sc.tables,
-        settings: &sc.settings,
-        hw: &hw,
-        output: sc.output,
-        plan: &d.plan,
-        workers_planned: d.workers_planned,
-        workers_launched: launched,
-        seed,
-        trace: false,
-        max_steps: pqsim::exec::DEFAULT_MAX_STEPS,
-    };
+    let spec = |seed| RunSpec::new(&sc, &hw, &d.plan, d.workers_planned, launched, seed);
     let (c, _) = simulate(&spec(0)).expect("simulation");
     let t0 = Instant::now();
     let mut walls = Vec::new();

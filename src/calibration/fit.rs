@@ -29,18 +29,7 @@ pub fn model_ms_as(sc: &Scenario, hw: &Hardware, replications: u32, output: Outp
     let d = decide(&s);
     let mut walls = Vec::with_capacity(replications as usize);
     for r in 0..replications.max(1) {
-        let spec = RunSpec {
-            tables: &s.tables,
-            settings: &s.settings,
-            hw,
-            output: s.output,
-            plan: &d.plan,
-            workers_planned: d.workers_planned,
-            workers_launched: d.workers_launched,
-            seed: replication_seed(1, r),
-            trace: false,
-            max_steps: exec::DEFAULT_MAX_STEPS,
-        };
+        let spec = RunSpec::new(&s, hw, &d.plan, d.workers_planned, d.workers_launched, replication_seed(1, r));
         let (_, res) = exec::simulate(&spec)?;
         walls.push(res.wall as f64 / 1e6);
     }

@@ -16,7 +16,7 @@ pub use sim::{Accounting, Interval, Milestones, ProcessResult, SimResult, State,
 
 use crate::error::SimError;
 use crate::model::guc::Settings;
-use crate::model::{Hardware, Node, OutputMode, Table};
+use crate::model::{Hardware, Node, OutputMode, Scenario, Table};
 
 /// Everything one simulation run needs.
 pub struct RunSpec<'a> {
@@ -39,6 +39,25 @@ pub struct RunSpec<'a> {
 /// Steps grow with scan chunks and tuple-queue batches, never with rows: fifty million is far
 /// beyond any shipped scenario and stops a model that never ends.
 pub const DEFAULT_MAX_STEPS: u64 = 50_000_000;
+
+impl<'a> RunSpec<'a> {
+    /// A run of `plan` (its Gather's workers decided: `planned`, `launched`) over the
+    /// scenario's tables, settings and measurement mode; no trace, the default step limit.
+    pub fn new(sc: &'a Scenario, hw: &'a Hardware, plan: &'a Node, planned: u32, launched: u32, seed: u64) -> Self {
+        RunSpec {
+            tables: &sc.tables,
+            settings: &sc.settings,
+            hw,
+            output: sc.output,
+            plan,
+            workers_planned: planned,
+            workers_launched: launched,
+            seed,
+            trace: false,
+            max_steps: DEFAULT_MAX_STEPS,
+        }
+    }
+}
 
 pub fn simulate(spec: &RunSpec) -> Result<(Compiled, SimResult), SimError> {
     let planned = spec.workers_planned;

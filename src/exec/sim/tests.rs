@@ -20,16 +20,9 @@ fn load(scenario: &str, hardware: &str, sets: &[(&str, &str)]) -> (Scenario, Har
 fn run(sc: &Scenario, hw: &Hardware, trace: bool, max_steps: u64) -> Result<(Compiled, SimResult), SimError> {
     let d = crate::planner::decide(sc);
     let spec = RunSpec {
-        tables: &sc.tables,
-        settings: &sc.settings,
-        hw,
-        output: sc.output,
-        plan: &d.plan,
-        workers_planned: d.workers_planned,
-        workers_launched: d.workers_launched,
-        seed: 11,
-        trace,
-        max_steps,
+        trace: trace,
+        max_steps: max_steps,
+        ..RunSpec::new(sc, hw, &d.plan, d.workers_planned, d.workers_launched, 11)
     };
     simulate(&spec)
 }
