@@ -5,6 +5,7 @@
 //! fit starts ([`model_ms`] plans and simulates; it formats no EXPLAIN text and reads no
 //! file), so an evaluation costs one simulation per replication and nothing else.
 
+use crate::analysis::optimize::golden_section;
 use crate::analysis::stats::Summary;
 use crate::error::{Error, Result};
 use crate::exec::{self, RunSpec};
@@ -302,33 +303,11 @@ fn coordinate_step(obj: &mut Objective, params: &[Param], theta: &mut [f64], bes
         scores.push(obj.along(theta, k, v)?);
     }
     let i = (0..grid.len()).min_by(|a, b| scores[*a].total_cmp(&scores[*b])).unwrap_or(0);
-    let (mut a, mut b) = (grid[i.saturating_sub(1)], grid[(i + 1).min(grid.len() - 1)]);
+    let (a, b) = (grid[i.saturating_sub(1)], grid[(i + 1).min(grid.len() - 1)]);
     let mut x_best = grid[i];
     let mut f_best = scores[i];
-    let gr = (5f64.sqrt() - 1.0) / 2.0;
-    let mut c = b - gr * (b - a);
-    let mut d = a + gr * (b - a);
-    let mut fc = obj.along(theta, k, c)?;
-    let mut fd = obj.along(theta, k, d)?;
-    for _ in 0..14 {
-        if (b - a).abs() <= 1e-3 * (1.0 + x_best.abs()) {
-            break;
-        }
-        if fc < fd {
-            b = d;
-            d = c;
-            fd = fc;
-            c = b - gr * (b - a);
-            fc = obj.along(theta, k, c)?;
-        } else {
-            a = c;
-            c = d;
-            fc = fd;
-            d = a + gr * (b - a);
-            fd = obj.along(theta, k, d)?;
-        }
-    }
-    for (x, fx) in [(c, fc), (d, fd)] {
+    let gs = golden_section(|x| obj.along(theta, k, x), a, b, 1e-3 * (1.0 + x_best.abs()), 14)?;
+    for (x, fx) in gs.interior {
         if fx < f_best {
             f_best = fx;
             x_best = x;
