@@ -72,6 +72,9 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Input { .. } => 2,
+            // A file that cannot be read or written (missing, read-only directory, full disk)
+            // is the user's input to fix, not a simulation that failed.
+            Error::Io { .. } => 2,
             Error::Postgres(crate::pg::PgError::Invalid(_)) => 2,
             _ => 1,
         }

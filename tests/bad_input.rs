@@ -164,3 +164,34 @@ fn a_scenario_without_columns_runs_with_one_note() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(err.matches("no columns").count(), 1, "{err}");
 }
+
+/// An output that cannot be written (here: a path through a regular file, which fails even for
+/// root) is the user's to fix: exit 2, naming the path, and an earlier output stays whole.
+#[test]
+fn an_unwritable_output_exits_2_with_its_path_and_leaves_earlier_outputs_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("not-a-dir");
+    std::fs::write(&file, "x").unwrap();
+    let bad = file.join("w.csv");
+    let (code, err) = pqsim(&[
+        "run",
+        "configs/scenarios/gather-heavy.toml",
+        "--replications",
+        "1",
+        "--wait-samples",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("not-a-dir"), "the message names the path: {err}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "x", "the file in the way is untouched");
+    // A good run writes the samples; a failing one elsewhere leaves them as they were.
+    let good = dir.path().join("w.csv");
+    let args = ["run", "configs/scenarios/gather-heavy.toml", "--replications", "1", "--wait-samples"];
+    let (code, err) = pqsim(&[&args[..], &[good.to_str().unwrap()]].concat());
+    assert_eq!(code, 0, "{err}");
+    let before = std::fs::read_to_string(&good).unwrap();
+    assert!(before.starts_with("sample_ms,pid,backend_type,wait_event_type,wait_event"), "{before}");
+    let (code, _) = pqsim(&[&args[..], &[bad.to_str().unwrap()]].concat());
+    assert_eq!(code, 2);
+    assert_eq!(std::fs::read_to_string(&good).unwrap(), before);
+}
