@@ -197,19 +197,19 @@ fn check_quoted(c: &DocCommand, output: &str) -> Result<(), String> {
         };
         let (want_words, want_nums) = skeleton(q);
         let matches = |w: &String| if cut { w.starts_with(&want_words) } else { *w == want_words };
-        let pos = got[from..].iter().position(|(w, _)| matches(w)).map(|p| p + from);
-        let Some(p) = pos else {
+        // The first printed line with the same words whose numbers all agree; rows of a table
+        // share their words, so a row is found by its numbers.
+        let agree = |nums: &[f64]| want_nums.iter().zip(nums).all(|(a, b)| close(*a, *b));
+        let same_words: Vec<usize> = (from..got.len()).filter(|&i| matches(&got[i].0)).collect();
+        let Some(&first) = same_words.first() else {
             return Err(format!("quoted line not printed (in this order): {t:?}"));
         };
-        let nums = &got[p].1;
-        for (a, b) in want_nums.iter().zip(nums) {
-            if !close(*a, *b) {
-                return Err(format!(
-                    "quoted line {t:?}: {a} in the docs, {b} printed: {}",
-                    output.lines().nth(p).unwrap_or("")
-                ));
-            }
-        }
+        let Some(&p) = same_words.iter().find(|&&i| agree(&got[i].1)) else {
+            return Err(format!(
+                "quoted line {t:?}: no printed line agrees; nearest: {}",
+                output.lines().nth(first).unwrap_or("")
+            ));
+        };
         from = p + 1;
     }
     Ok(())
@@ -258,6 +258,9 @@ fn the_checker_catches_a_drifted_figure_and_a_missing_line() {
     assert!(check_quoted(&c, "Predicted wall time: 541.0 ms\nleader  532.8\n").is_ok(), "last-digit rounding");
     assert!(check_quoted(&c, "Predicted wall time: 600.0 ms\nleader  532.8\n").is_err(), "a drifted figure");
     assert!(check_quoted(&c, "Predicted wall time: 540.9 ms\n").is_err(), "a missing line");
+    let rows = DocCommand { file: PathBuf::from("x.md"), line: 1, args: vec![], quoted: vec!["laptop 4 9.5".into()] };
+    assert!(check_quoted(&rows, "laptop 3 9.4\nlaptop 4 9.5\n").is_ok(), "a table row is found by its numbers");
+    assert!(check_quoted(&rows, "laptop 3 9.4\nlaptop 4 12.0\n").is_err(), "a drifted table row");
     assert!(has_placeholder("pqsim run SCENARIO --hardware laptop"));
     assert!(!has_placeholder("pqsim run configs/scenarios/gather-heavy.toml --hardware laptop"));
     assert_eq!(shell_words("run --dsn \"host=/tmp dbname=x\" a"), ["run", "--dsn", "host=/tmp dbname=x", "a"]);
