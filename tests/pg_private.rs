@@ -3,22 +3,11 @@
 //! mode 0700 (trust authentication is then reachable only by its owner). Skipped, with a message,
 //! when PostgreSQL 15 is not installed (`PQSIM_REQUIRE_PG=1` makes that a failure).
 
+mod common;
+
 use pqsim::pg::ThrowawayServer;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-
-fn pg_or_skip(test: &str) -> bool {
-    match ThrowawayServer::unavailable_reason() {
-        None => true,
-        Some(why) => {
-            if std::env::var_os("PQSIM_REQUIRE_PG").is_some_and(|v| v != "0") {
-                panic!("{test}: PQSIM_REQUIRE_PG is set but {why}");
-            }
-            eprintln!("SKIPPED {test}: {why}");
-            false
-        }
-    }
-}
 
 /// Socket inodes the process holds open.
 fn socket_inodes(pid: u32) -> Vec<String> {
@@ -52,7 +41,7 @@ fn tcp_listen_inodes() -> Vec<String> {
 
 #[test]
 fn throwaway_server_listens_on_no_tcp_address_and_its_socket_dir_is_private() {
-    if !pg_or_skip("throwaway_server_listens_on_no_tcp_address_and_its_socket_dir_is_private") {
+    if !common::pg_or_skip("throwaway_server_listens_on_no_tcp_address_and_its_socket_dir_is_private") {
         return;
     }
     let server = ThrowawayServer::start().expect("start a throwaway server");

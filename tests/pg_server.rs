@@ -4,6 +4,8 @@
 //! (`scripts/pg-throwaway.sh install` installs them). Set `PQSIM_REQUIRE_PG=1` to make
 //! a missing PostgreSQL a failure instead (CI).
 
+mod common;
+
 use pqsim::pg::{probe, PgError, ThrowawayServer};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -11,19 +13,6 @@ use std::time::Instant;
 
 /// Rows in the test table; the reference's table has 3,000,000 (28,038 pages).
 const ROWS: u32 = 3_000_000;
-
-fn pg_or_skip(test: &str) -> bool {
-    match ThrowawayServer::unavailable_reason() {
-        None => true,
-        Some(why) => {
-            if std::env::var_os("PQSIM_REQUIRE_PG").is_some_and(|v| v != "0") {
-                panic!("{test}: PQSIM_REQUIRE_PG is set but {why}");
-            }
-            eprintln!("SKIPPED {test}: {why}");
-            false
-        }
-    }
-}
 
 /// Alive and not a zombie (orphans are reaped by PID 1 only now and then here).
 fn pid_alive(pid: u32) -> bool {
@@ -48,7 +37,7 @@ fn assert_gone(dir: &Path, pid: u32) {
 
 #[test]
 fn parallel_count_plan_on_reference_table() {
-    if !pg_or_skip("parallel_count_plan_on_reference_table") {
+    if !common::pg_or_skip("parallel_count_plan_on_reference_table") {
         return;
     }
     let t0 = Instant::now();
@@ -113,7 +102,7 @@ fn parallel_count_plan_on_reference_table() {
 
 #[test]
 fn server_is_stopped_and_removed_when_a_test_panics() {
-    if !pg_or_skip("server_is_stopped_and_removed_when_a_test_panics") {
+    if !common::pg_or_skip("server_is_stopped_and_removed_when_a_test_panics") {
         return;
     }
     eprintln!("(the panic printed by this test is deliberate)");
@@ -132,7 +121,7 @@ fn server_is_stopped_and_removed_when_a_test_panics() {
 
 #[test]
 fn two_servers_side_by_side() {
-    if !pg_or_skip("two_servers_side_by_side") {
+    if !common::pg_or_skip("two_servers_side_by_side") {
         return;
     }
     let a = ThrowawayServer::start().unwrap();
@@ -170,7 +159,7 @@ fn helper_start_server_and_wait_to_be_killed() {
 fn killed_test_leaves_no_server_and_no_tcp() {
     use std::io::BufRead as _;
     use std::os::unix::fs::PermissionsExt as _;
-    if !pg_or_skip("killed_test_leaves_no_server_and_no_tcp") {
+    if !common::pg_or_skip("killed_test_leaves_no_server_and_no_tcp") {
         return;
     }
     // The embedded script must not need the source tree: run the child from elsewhere.

@@ -41,3 +41,19 @@ pub fn json(args: &[&str]) -> serde_json::Value {
     let run = ok(args);
     serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("pqsim {args:?}: not JSON: {e}"))
 }
+
+/// Whether a throwaway PostgreSQL can run here. Without one the test is skipped with a line
+/// on stderr, unless `PQSIM_REQUIRE_PG` is set (as the project's test command sets it): then it
+/// fails.
+pub fn pg_or_skip(test: &str) -> bool {
+    match pqsim::pg::ThrowawayServer::unavailable_reason() {
+        None => true,
+        Some(why) => {
+            if std::env::var_os("PQSIM_REQUIRE_PG").is_some_and(|v| v != "0") {
+                panic!("{test}: PQSIM_REQUIRE_PG is set but {why}");
+            }
+            eprintln!("SKIPPED {test}: {why}");
+            false
+        }
+    }
+}

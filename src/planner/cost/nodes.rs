@@ -36,16 +36,7 @@ impl CostCtx<'_> {
         let display = format!("{}Seq Scan on {}", if parallel { "Parallel " } else { "" }, t.name);
         let mut c = Costed::new("Seq Scan", display, startup, startup + cpu + disk, rows, width);
         c.detail("Relation Name", t.name.clone());
-        if let Some(f) = filter {
-            if !f.text.is_empty() {
-                // EXPLAIN says whether the SubPlan is hashed, whatever the scenario wrote.
-                let text = match &spc {
-                    Some(sp) => subplan_filter_text(&f.text, sp.hashed),
-                    None => f.text.clone(),
-                };
-                c.detail("Filter", text);
-            }
-        }
+        filter_detail(&mut c, filter.as_ref(), spc.as_ref());
         if let Some(sp) = spc {
             c.children.push(sp.plan);
         }
@@ -360,18 +351,22 @@ impl CostCtx<'_> {
         let display = format!("{}Index Scan on {}", if workers > 0 { "Parallel " } else { "" }, t.name);
         let mut c = Costed::new("Index Scan", display, startup, total, rows, t.width);
         c.detail("Relation Name", t.name.clone());
-        if let Some(f) = filter {
-            if !f.text.is_empty() {
-                let text = match &spc {
-                    Some(sp) => subplan_filter_text(&f.text, sp.hashed),
-                    None => f.text.clone(),
-                };
-                c.detail("Filter", text);
-            }
-        }
+        filter_detail(&mut c, filter, spc.as_ref());
         c.parallel_workers = workers;
         c.parallel_aware = workers > 0;
         c.rel_rows = rel_rows;
         c
+    }
+}
+
+/// A scan's `Filter` line; EXPLAIN says whether the SubPlan is hashed, whatever the scenario
+/// wrote.
+fn filter_detail(c: &mut Costed, filter: Option<&Filter>, spc: Option<&super::SubPlanCost>) {
+    if let Some(f) = filter.filter(|f| !f.text.is_empty()) {
+        let text = match spc {
+            Some(sp) => subplan_filter_text(&f.text, sp.hashed),
+            None => f.text.clone(),
+        };
+        c.detail("Filter", text);
     }
 }
