@@ -7,9 +7,10 @@
 //! the same bytes.
 
 use pqsim::config;
-use pqsim::model::{AggMode, Filter, Hardware, Node, Scenario, Table};
+use pqsim::model::{AggMode, Filter, Hardware, Node, Scenario, SchedulerKind, Table};
 use pqsim::report::{Category, Prediction};
 use proptest::prelude::*;
+use proptest::test_runner::RngSeed;
 
 fn profile(i: usize) -> Hardware {
     let name = ["reference-2vcpu", "laptop", "aurora"][i % 3];
@@ -62,6 +63,10 @@ fn cases() -> impl Strategy<Value = Case> {
 }
 
 fn scenario(c: &Case, rows: f64, workers: u32) -> Scenario {
+    scenario_with(c, rows, workers, &[])
+}
+
+fn scenario_with(c: &Case, rows: f64, workers: u32, extra: &[(&str, &str)]) -> Scenario {
     let table = Table {
         name: "t".into(),
         rows,
@@ -97,12 +102,13 @@ fn scenario(c: &Case, rows: f64, workers: u32) -> Scenario {
         },
     };
     let w = workers.to_string();
-    let sets = [
+    let mut sets = vec![
         ("max_parallel_workers_per_gather", w.as_str()),
         ("parallel_setup_cost", "0"),
         ("parallel_tuple_cost", "0"),
         ("min_parallel_table_scan_size", "0"),
     ];
+    sets.extend_from_slice(extra);
     Scenario::build("prop", vec![table], plan, &sets).expect("valid scenario")
 }
 
@@ -120,7 +126,14 @@ fn hw_with_cores(c: &Case, cores: f64) -> Hardware {
 const EPS: f64 = 1e-9;
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+    // A fixed generator seed: CI sees the same cases every run, so a failure is a change in
+    // the model, not a new draw. `PROPTEST_CASES=1000 cargo test --test invariants` explores
+    // further from the same start.
+    #![proptest_config(ProptestConfig {
+        cases: cases_from_env(32),
+        rng_seed: RngSeed::Fixed(0x7071_5349_4d00),
+        ..ProptestConfig::default()
+    })]
 
     /// Every tuple is scanned exactly once across the processes; what the workers send is what
     /// the Gather receives; no time is negative; each process's split adds up to its run time,
@@ -180,11 +193,23 @@ proptest! {
         prop_assert!(speedup <= participants * (1.0 + 1e-6), "speedup {speedup} with {participants} participants");
     }
 
-    /// More cores never slow a query down (same scenario, same seed).
+    /// More cores never slow a query down (same scenario, same seed) when cores are shared
+    /// ideally and the leader only gathers. Neither holds in general, in PostgreSQL as in the
+    /// model: on a leader-bound Gather with the leader participating, faster workers take
+    /// blocks the leader would have scanned and send those rows through the tuple queue, which
+    /// can cost the leader more than scanning them (`leader_bound_gather_can_slow_with_more_cores`
+    /// below); and under a modelled Linux scheduler a leader woken onto an idle core pays the
+    /// wake-up latency, which it does not when every core is busy and it waits its turn.
     #[test]
     fn more_cores_never_slower(c in cases(), extra in 1.0f64..16.0) {
-        let few = run(&scenario(&c, c.rows, c.workers), &hw_with_cores(&c, c.cores), c.seed);
-        let many = run(&scenario(&c, c.rows, c.workers), &hw_with_cores(&c, c.cores + extra.floor()), c.seed);
+        let off = [("parallel_leader_participation", "off")];
+        let ideal = |cores: f64| {
+            let mut hw = hw_with_cores(&c, cores);
+            hw.scheduler.kind = SchedulerKind::Fluid;
+            hw
+        };
+        let few = run(&scenario_with(&c, c.rows, c.workers, &off), &ideal(c.cores), c.seed);
+        let many = run(&scenario_with(&c, c.rows, c.workers, &off), &ideal(c.cores + extra.floor()), c.seed);
         prop_assert!(many.wall_ms[0] <= few.wall_ms[0] * (1.0 + EPS), "{} cores: {} ms, {} cores: {} ms",
             c.cores, few.wall_ms[0], c.cores + extra.floor(), many.wall_ms[0]);
     }
@@ -215,4 +240,35 @@ fn gather(n: &pqsim::report::PlanNode) -> Option<&pqsim::report::PlanNode> {
         return Some(n);
     }
     n.plans.iter().find_map(gather)
+}
+
+fn cases_from_env(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// The case proptest found (CI, 2026-11-30): a grouped aggregate whose every row crosses the
+/// Gather, three workers, the leader participating. On two cores the leader scans most of the
+/// table itself; with four, the workers take more blocks and the leader spends its time
+/// receiving their rows instead: the leader's own share of the scan must shrink.
+#[test]
+fn leader_bound_gather_can_slow_with_more_cores() {
+    let c = Case {
+        rows: 77826.0,
+        width: 4.0,
+        selectivity: 0.8388250444766272,
+        shape: 1,
+        groups: 27321.0,
+        limit: 1.0,
+        workers: 3,
+        hw: 1,
+        cores: 2.0,
+        seed: 1765629083399546971,
+    };
+    let sc = scenario(&c, c.rows, c.workers);
+    let leader_scanned = |cores: f64| {
+        let p = run(&sc, &hw_with_cores(&c, cores), c.seed);
+        p.splits.iter().find(|s| !s.is_worker()).expect("a leader").tuples_scanned
+    };
+    let (two, four) = (leader_scanned(2.0), leader_scanned(4.0));
+    assert!(four < two, "with more cores the workers take more of the scan: leader {two} rows on 2 cores, {four} on 4");
 }
