@@ -5,6 +5,7 @@ use super::fit::CPU_COSTS;
 use super::stages::Fits;
 use super::{Measurement, ProbeResult, ServerFacts};
 use crate::analysis::robust::{median, quantile, robust_cv};
+use crate::model::SchedulerKind;
 use crate::pg::probes::{How, Sizes};
 use crate::pg::protocol::SPEEDREF_SQL;
 use std::fmt::Write as _;
@@ -42,6 +43,38 @@ fn num(x: f64) -> String {
 }
 
 /// `[variability]`: how much one run varies around the typical time the profile states.
+/// [scheduler]: the values the simulator-in-the-loop fits ran with (not measured here), so
+/// the profile predicts with the model it was fitted under.
+fn scheduler(s: &mut String, fits: &Fits) {
+    let k = &fits.hw.scheduler;
+    let kind = match k.kind {
+        SchedulerKind::Eevdf => "eevdf",
+        SchedulerKind::Cfs => "cfs",
+        SchedulerKind::Fluid => "fluid",
+    };
+    let _ = writeln!(s, "\n[scheduler]               # how Linux shares cores (not measured by calibrate: the values its fits ran with)");
+    let _ = writeln!(s, "kind = \"{kind}\"            # Linux >= 6.6 (EEVDF); \"cfs\" for older kernels; \"fluid\" = ideal sharing + costs.wakeup_ns");
+    let _ = writeln!(
+        s,
+        "base_slice_us = {}      # sysctl_sched_base_slice = 0.70 ms x (1 + ilog2(min(CPUs, 8)))",
+        num(k.base_slice_ns / 1e3)
+    );
+    let _ =
+        writeln!(s, "latency_us = {}        # CFS only: sched_latency 6 ms x the same factor", num(k.latency_ns / 1e3));
+    let hz = if k.tick_ns > 0.0 { 1e9 / k.tick_ns } else { 0.0 };
+    let _ = writeln!(
+        s,
+        "tick_hz = {}             # CONFIG_HZ; without HRTICK a used-up slice is seen at the next tick",
+        num(hz)
+    );
+    let _ = writeln!(s, "wakeup_latency_us = {}    # SetLatch -> epoll return onto an idle CPU (perf bench sched pipe on this machine kind)", num(k.wakeup_latency_ns / 1e3));
+    let _ = writeln!(
+        s,
+        "context_switch_us = {}     # one switch on a busy CPU (perf bench sched pipe, one CPU)",
+        num(k.context_switch_ns / 1e3)
+    );
+}
+
 fn variability(s: &mut String, info: &Info) {
     let m = &info.measurement;
     let _ = writeln!(s, "\n[variability]");
@@ -116,6 +149,7 @@ pub fn render(fits: &Fits, info: &Info, results: &[ProbeResult]) -> String {
     header(&mut s, fits, info, results);
     costs(&mut s, fits);
     parallel(&mut s, fits);
+    scheduler(&mut s, fits);
     variability(&mut s, info);
     calibration(&mut s, fits, info, results);
     probes(&mut s, fits, results);
