@@ -10,6 +10,7 @@
 //! Markdown ([`markdown`]).
 
 pub mod markdown;
+pub mod nodes;
 pub mod tpch;
 pub mod workload;
 
