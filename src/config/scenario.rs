@@ -88,6 +88,8 @@ struct RawTable {
     size: Option<Spanned<String>>,
     parallel_workers: Option<Spanned<i64>>,
     index_pages: Option<Spanned<f64>>,
+    /// The name of the index its index scans use (EXPLAIN's `Index Name`).
+    index: Option<String>,
     #[serde(default)]
     temporary: bool,
     /// Columns in attnum order: `{ name, type, width, null_frac }`.
@@ -257,5 +259,6 @@ fn table_from_raw(ctx: &Ctx, t: &Spanned<RawTable>) -> Result<Table> {
         Some(v) => Some(positive(ctx, v, &format!("table {name}: index_pages"))?.ceil()),
         None => None,
     };
-    Ok(Table { name, rows, width, pages, parallel_workers, index_pages, temporary: r.temporary, columns })
+    let index = r.index.clone();
+    Ok(Table { name, rows, width, pages, parallel_workers, index_pages, index, temporary: r.temporary, columns })
 }

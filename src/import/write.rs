@@ -71,6 +71,9 @@ pub fn render(cx: &Cx, root: &TNode, settings: &[(String, String)]) -> String {
         if !t.columns.is_empty() {
             write_columns(&mut s, &t.columns);
         }
+        if let Some(i) = &t.index {
+            let _ = writeln!(s, "index = {}", super::fields::tstr(i));
+        }
         if let Some(ip) = t.index_pages {
             let _ =
                 writeln!(s, "index_pages = {:<7} # given (pg_class.relpages of the index)", tnum(ip.max(1.0).round()));

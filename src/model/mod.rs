@@ -73,9 +73,19 @@ pub struct Table {
     pub index_pages: Option<f64>,
     /// Whether this is a temporary table (parallel restricted).
     pub temporary: bool,
+    /// The name of the btree index its index scans use (EXPLAIN's `Index Name`), if known.
+    pub index: Option<String>,
     /// The columns in attnum order (pg_attribute, pg_stats); empty when the schema is unknown
     /// (then per-row costs are the width-based generic ones).
     pub columns: Vec<schema::Column>,
+}
+
+impl Table {
+    /// The index name EXPLAIN prints: the scenario's `index`, else `<table>_index` (a name
+    /// pqsim makes up: the model needs only the index's size).
+    pub fn index_name(&self) -> String {
+        self.index.clone().unwrap_or_else(|| format!("{}_index", self.name))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

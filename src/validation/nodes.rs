@@ -39,7 +39,10 @@ pub struct NodeRow {
     pub loops_measured: u64,
     /// Actual Total Time × Actual Loops, ms.
     pub predicted_ms: f64,
+    /// Rescaled to the profile's machine speed (the speed reference run before and after).
     pub measured_ms: f64,
+    /// As PostgreSQL printed it.
+    pub measured_raw_ms: f64,
     /// (predicted − measured) / measured, %; empty when the measured time is 0.
     pub error_pct: Option<f64>,
 }
@@ -145,7 +148,15 @@ pub fn table(types: &[TypeRow], rows: &[NodeRow]) -> String {
     s
 }
 
-fn rows_of(case: &str, workers: u32, leader: bool, real: &ExplainPlan, pred: &PlanNode) -> (Vec<NodeRow>, usize) {
+/// The paired rows of one grid point; `scale` rescales the real times to the profile's speed.
+pub fn rows_of(
+    case: &str,
+    workers: u32,
+    leader: bool,
+    real: &ExplainPlan,
+    scale: f64,
+    pred: &PlanNode,
+) -> (Vec<NodeRow>, usize) {
     let mut pairs = vec![];
     let unpaired = pair(&real.root, pred, "root", &mut pairs);
     let rows = pairs
@@ -159,8 +170,9 @@ fn rows_of(case: &str, workers: u32, leader: bool, real: &ExplainPlan, pred: &Pl
             loops_predicted: pl,
             loops_measured: ml,
             predicted_ms: (p * 1000.0).round() / 1000.0,
-            measured_ms: m,
-            error_pct: (m > 0.0).then(|| 100.0 * (p - m) / m),
+            measured_ms: (m * scale * 1000.0).round() / 1000.0,
+            measured_raw_ms: m,
+            error_pct: (m > 0.0).then(|| 100.0 * (p - m * scale) / (m * scale)),
         })
         .collect();
     (rows, unpaired)
@@ -216,13 +228,20 @@ pub fn run(o: &Options, only: &[&str]) -> Result<NodesOutcome> {
         grid.len(),
         o.reps
     );
-    let mut runs: Vec<Vec<ExplainPlan>> = vec![vec![]; grid.len()];
+    // Each run between two speed-reference runs: the machine's speed drifts with its other
+    // tenants, and each run is rescaled to the profile's speed (as the timing grid is).
+    let mut runs: Vec<Vec<(ExplainPlan, f64)>> = vec![vec![]; grid.len()];
+    let mut refs = vec![protocol::speedref(&mut client, "public")?];
     for _ in 0..o.reps {
         for (i, g) in grid.iter().enumerate() {
             apply_gucs(&mut client, "public", &g.gucs)?;
-            runs[i].push(probe::explain_with(&mut client, "ANALYZE, TIMING ON", cases[g.case].sql)?);
+            let plan = probe::explain_with(&mut client, "ANALYZE, TIMING ON", cases[g.case].sql)?;
+            let r = protocol::speedref(&mut client, "public")?;
+            runs[i].push((plan, 0.5 * (refs[refs.len() - 1] + r)));
+            refs.push(r);
         }
     }
+    let anchor = super::profile_speed_reference(&profile.text).unwrap_or_else(|| median(&refs));
     let load_end = probe::load_snapshot()?;
     drop(client);
     server.stop()?;
@@ -238,8 +257,8 @@ pub fn run(o: &Options, only: &[&str]) -> Result<NodesOutcome> {
                 continue;
             }
         };
-        let real = representative(&runs[i]);
-        let (rs, unpaired) = rows_of(c.id, g.workers, g.leader, real, pred);
+        let (real, scale) = representative(&runs[i], anchor);
+        let (rs, unpaired) = rows_of(c.id, g.workers, g.leader, real, scale, pred);
         if unpaired > 0 {
             skipped.push(format!("{tag}: {unpaired} real node(s) not paired (the trees differ there)"));
         }
@@ -254,6 +273,7 @@ pub fn run(o: &Options, only: &[&str]) -> Result<NodesOutcome> {
         started,
         t0.elapsed().as_secs_f64(),
         (&load_start, &load_end),
+        anchor,
         &types,
         &rows,
         &skipped,
@@ -261,12 +281,14 @@ pub fn run(o: &Options, only: &[&str]) -> Result<NodesOutcome> {
     Ok(NodesOutcome { rows, types, skipped, markdown: md })
 }
 
-/// The run nearest the median Execution Time.
-fn representative(runs: &[ExplainPlan]) -> &ExplainPlan {
-    let t: Vec<f64> = runs.iter().map(|p| p.execution_time_ms.unwrap_or(0.0)).collect();
+/// The run nearest the median rescaled Execution Time, and its rescaling factor
+/// (`anchor / reference time around the run`).
+fn representative(runs: &[(ExplainPlan, f64)], anchor: f64) -> (&ExplainPlan, f64) {
+    let scale = |r: f64| if r > 0.0 && anchor > 0.0 { anchor / r } else { 1.0 };
+    let t: Vec<f64> = runs.iter().map(|(p, r)| p.execution_time_ms.unwrap_or(0.0) * scale(*r)).collect();
     let m = median(&t);
     let i = (0..t.len()).min_by(|&a, &b| (t[a] - m).abs().total_cmp(&(t[b] - m).abs())).unwrap_or(0);
-    &runs[i]
+    (&runs[i].0, scale(runs[i].1))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -278,6 +300,7 @@ fn markdown(
     started: f64,
     secs: f64,
     load: (&crate::pg::LoadInfo, &crate::pg::LoadInfo),
+    anchor: f64,
     types: &[TypeRow],
     rows: &[NodeRow],
     skipped: &[String],
@@ -296,10 +319,21 @@ fn markdown(
     let _ = writeln!(s, "- Per node, both sides: Actual Total Time × Actual Loops (inclusive of children, summed over the processes that ran it); nodes paired by position in the plan tree.");
     let _ = writeln!(
         s,
-        "- Machine: /proc/loadavg {:.2} {:.2} {:.2} before, {:.2} {:.2} {:.2} after. A shared machine: other processes ran during the measurements; times are raw (not rescaled).\n",
-        load.0.load1, load.0.load5, load.0.load15, load.1.load1, load.1.load5, load.1.load15
+        "- Machine: /proc/loadavg {:.2} {:.2} {:.2} before, {:.2} {:.2} {:.2} after. A shared machine: other processes ran during the measurements; each run is rescaled to the profile's speed by a speed-reference query (`{}`) run just before and after it (anchor {:.2} ms).\n",
+        load.0.load1, load.0.load5, load.0.load15, load.1.load1, load.1.load5, load.1.load15, protocol::SPEEDREF_SQL, anchor
     );
     s.push_str(&table(types, rows));
+    let raw: Vec<f64> = rows
+        .iter()
+        .filter(|r| r.measured_raw_ms > 0.0)
+        .map(|r| (100.0 * (r.predicted_ms - r.measured_raw_ms) / r.measured_raw_ms).abs())
+        .collect();
+    let _ = writeln!(
+        s,
+        "\nAgainst the raw times (not rescaled): median |error| {:.1}% over {} nodes.",
+        median(&raw),
+        raw.len()
+    );
     if !skipped.is_empty() {
         s.push_str("\nLeft out:\n\n");
         for k in skipped {

@@ -123,6 +123,7 @@ fn limit_scenario(limit: f64) -> Scenario {
         pages: 28_038.0,
         parallel_workers: None,
         index_pages: None,
+        index: None,
         temporary: false,
         columns: vec![],
     };
