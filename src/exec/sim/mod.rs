@@ -51,6 +51,8 @@ pub struct Sim<'a> {
     gather_first_row: Option<Time>,
     gather_end: Option<Time>,
     top_rows_in: f64,
+    /// Stage of a spilling breaker above the Gather (see `finish_stage_work`).
+    top_stage: u8,
     top_rows_out: f64,
     local_rows_total: f64,
     stalls: u64,
@@ -124,6 +126,7 @@ impl<'a> Sim<'a> {
                 last_state: State::Idle,
                 participated: false,
                 woken_from: None,
+                finish_stage: 0,
             });
         }
         let shared_builds = c
@@ -156,6 +159,7 @@ impl<'a> Sim<'a> {
             gather_first_row: None,
             gather_end: None,
             top_rows_in: 0.0,
+            top_stage: 0,
             top_rows_out: 0.0,
             local_rows_total: 0.0,
             stalls: 0,
@@ -241,7 +245,9 @@ impl<'a> Sim<'a> {
             Act::Idle => State::Idle,
             Act::Delay { state, .. } | Act::Blocked(state) => *state,
             Act::Flow(f) => {
-                if f.io_bound {
+                if let Some(s) = f.shown_as {
+                    s
+                } else if f.io_bound {
                     State::Io
                 } else {
                     State::Cpu
