@@ -345,8 +345,10 @@ impl<'a> Sim<'a> {
             let n_in = breaker_output(&cons.breakers[..i], self.top_rows_in);
             let (cpu, temp) = breaker_finish(self.hw, self.settings, &cons.breakers[i], n_in);
             let (work, shown_as) = self.finish_stage_work(cpu, temp, self.top_stage);
-            if work > 0.0 || temp > 0.0 {
-                let mut f = Flow::cpu_only(FlowKind::TopFinish(i), 1.0, 1.0, work.max(1.0), 0.0);
+            let staged = self.finish_has_next(temp, 0);
+            if work > 0.0 || staged {
+                let work = if staged { work.max(1.0) } else { work };
+                let mut f = Flow::cpu_only(FlowKind::TopFinish(i), 1.0, 1.0, work, 0.0);
                 f.shown_as = shown_as;
                 self.set_flow(0, f);
                 return;

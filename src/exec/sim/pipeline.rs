@@ -165,7 +165,7 @@ impl<'a> Sim<'a> {
                 let pipe = self.pipe(p);
                 let n_in = self.rows_into_breaker(p, i);
                 let temp = breaker_finish(self.hw, self.settings, &pipe.breakers[i], n_in).1;
-                if Self::finish_has_next(temp, stage) {
+                if self.finish_has_next(temp, stage) {
                     self.procs[p].finish_stage = stage + 1;
                     self.procs[p].act = Act::Blocked(State::Cpu);
                     self.participant_continue(p);
@@ -186,7 +186,7 @@ impl<'a> Sim<'a> {
                 let cons = &self.c.consumer;
                 let n_in = breaker_output(&cons.breakers[..i], self.top_rows_in);
                 let temp = breaker_finish(self.hw, self.settings, &cons.breakers[i], n_in).1;
-                if Self::finish_has_next(temp, self.top_stage) {
+                if self.finish_has_next(temp, self.top_stage) {
                     self.top_stage += 1;
                     self.top_step(i);
                 } else {

@@ -420,9 +420,10 @@ impl<'a> Sim<'a> {
         }
     }
 
-    /// Whether a finishing flow at `stage` has another stage after it.
-    pub(super) fn finish_has_next(temp_pages: f64, stage: u8) -> bool {
-        temp_pages > 0.0 && stage < 2
+    /// Whether a finishing flow at `stage` has another stage after it (only when temp pages
+    /// cost time: a profile with `temp_page_ns = 0` finishes in one flow, as before).
+    pub(super) fn finish_has_next(&self, temp_pages: f64, stage: u8) -> bool {
+        temp_pages * self.hw.costs.temp_page_ns > 0.0 && stage < 2
     }
 
     pub(super) fn rows_into_breaker(&self, p: usize, i: usize) -> f64 {
