@@ -178,6 +178,7 @@ pub fn import_plan(plan: &ExplainPlan, opts: &ImportOptions) -> Result<Imported>
         pinned_workers: cx.gathers > 0,
         plan: root.node,
         setting_overrides: settings,
+        measured: None,
     };
     let mut warnings = cx.warnings;
     warnings.dedup();
