@@ -267,75 +267,83 @@ pub fn sort_tuple_bytes(width: f64) -> f64 {
     24.0 + maxalign(16.0 + width)
 }
 
+/// A Seq Scan's or Index Scan's pipeline: pages, rows, its filter (and SubPlan builds).
+fn scan_pipeline(env: &Env, cc: &CpuCost, node: &Node, is_worker: bool, bound: Option<f64>) -> Pipeline {
+    let c = &env.hw.costs;
+    let (Node::SeqScan { table, parallel, filter, width, output }
+    | Node::IndexScan { table, parallel, filter, width, output, .. }) = node
+    else {
+        unreachable!("scan_pipeline is called on scans");
+    };
+    let t = &env.tables[*table];
+    let (fcpu, sel, builds) = env.filter_cost(cc, *table, filter, is_worker);
+    // Deforming (and projecting) by the table's columns, when known; tuple_ns is then
+    // the rest of fetching a row (the generic tuple_ns includes deforming).
+    let (deform_all, deform_passing) = if cc.known(*table) {
+        cc.scan_row(*table, filter.as_ref().map(|f| f.text.as_str()), output)
+    } else {
+        (0.0, 0.0)
+    };
+    let (pages, per_tuple, random) = match node {
+        Node::IndexScan { fraction, correlation, .. } => {
+            let idx_pages = t.index_pages.unwrap_or((t.rows / 300.0).ceil().max(1.0));
+            let heap = t.pages * fraction * correlation + t.rows * fraction * (1.0 - correlation);
+            let pages = (heap + idx_pages * fraction).max(1.0);
+            let random = if env.hw.cache == CacheState::Cold { 1.0 - correlation } else { 0.0 };
+            (pages, env.speed(c.index_tuple_ns + c.tuple_ns), random)
+        }
+        _ => (t.pages, env.speed(c.tuple_ns), 0.0),
+    };
+    let fraction = match node {
+        Node::IndexScan { fraction, .. } => *fraction,
+        _ => 1.0,
+    };
+    let mut page = env.page_cost(pages);
+    let mut row = per_tuple + deform_all + fcpu + sel * deform_passing;
+    let mut builds = builds;
+    if let Some(m) = env.measured(node) {
+        // This query's measured costs: a row read (filter, deforming, projection) and
+        // a page (buffer access, OS page-cache copy), instead of the class costs.
+        if let Some(r) = m.row_ns {
+            row = r;
+        }
+        if let Some(p) = m.page_ns {
+            page.cpu_ns = p;
+            page.os_read_ns = 0.0;
+        }
+        if let Some(b) = m.build_row_ns {
+            for build in &mut builds {
+                build.cpu_per_tuple = b + env.instr();
+                build.page.cpu_ns = 0.0;
+                build.page.os_read_ns = 0.0;
+            }
+        }
+    }
+    Pipeline {
+        builds,
+        source: Source {
+            kind: if *parallel { SourceKind::Shared } else { SourceKind::Private },
+            table: *table,
+            pages,
+            tuples: t.rows * fraction,
+            page,
+            random_reads_per_tuple: random,
+        },
+        cpu_per_tuple: row + sel * env.instr(),
+        rows_per_tuple: sel,
+        breakers: vec![],
+        breaker_row_ns: vec![0.0],
+        bound,
+        out_width: *width,
+    }
+}
+
 /// Build a pipeline for one role below the Gather (or the whole serial plan).
 pub(crate) fn pipeline(env: &Env, cc: &CpuCost, node: &Node, is_worker: bool, bound: Option<f64>) -> Pipeline {
     let planned = env.workers_planned;
     let c = &env.hw.costs;
     match node {
-        Node::SeqScan { table, parallel, filter, width, output }
-        | Node::IndexScan { table, parallel, filter, width, output, .. } => {
-            let t = &env.tables[*table];
-            let (fcpu, sel, builds) = env.filter_cost(cc, *table, filter, is_worker);
-            // Deforming (and projecting) by the table's columns, when known; tuple_ns is then
-            // the rest of fetching a row (the generic tuple_ns includes deforming).
-            let (deform_all, deform_passing) = if cc.known(*table) {
-                cc.scan_row(*table, filter.as_ref().map(|f| f.text.as_str()), output)
-            } else {
-                (0.0, 0.0)
-            };
-            let (pages, per_tuple, random) = match node {
-                Node::IndexScan { fraction, correlation, .. } => {
-                    let idx_pages = t.index_pages.unwrap_or((t.rows / 300.0).ceil().max(1.0));
-                    let heap = t.pages * fraction * correlation + t.rows * fraction * (1.0 - correlation);
-                    let pages = (heap + idx_pages * fraction).max(1.0);
-                    let random = if env.hw.cache == CacheState::Cold { 1.0 - correlation } else { 0.0 };
-                    (pages, env.speed(c.index_tuple_ns + c.tuple_ns), random)
-                }
-                _ => (t.pages, env.speed(c.tuple_ns), 0.0),
-            };
-            let fraction = match node {
-                Node::IndexScan { fraction, .. } => *fraction,
-                _ => 1.0,
-            };
-            let mut page = env.page_cost(pages);
-            let mut row = per_tuple + deform_all + fcpu + sel * deform_passing;
-            let mut builds = builds;
-            if let Some(m) = env.measured(node) {
-                // This query's measured costs: a row read (filter, deforming, projection) and
-                // a page (buffer access, OS page-cache copy), instead of the class costs.
-                if let Some(r) = m.row_ns {
-                    row = r;
-                }
-                if let Some(p) = m.page_ns {
-                    page.cpu_ns = p;
-                    page.os_read_ns = 0.0;
-                }
-                if let Some(b) = m.build_row_ns {
-                    for build in &mut builds {
-                        build.cpu_per_tuple = b + env.instr();
-                        build.page.cpu_ns = 0.0;
-                        build.page.os_read_ns = 0.0;
-                    }
-                }
-            }
-            Pipeline {
-                builds,
-                source: Source {
-                    kind: if *parallel { SourceKind::Shared } else { SourceKind::Private },
-                    table: *table,
-                    pages,
-                    tuples: t.rows * fraction,
-                    page,
-                    random_reads_per_tuple: random,
-                },
-                cpu_per_tuple: row + sel * env.instr(),
-                rows_per_tuple: sel,
-                breakers: vec![],
-                breaker_row_ns: vec![0.0],
-                bound,
-                out_width: *width,
-            }
-        }
+        Node::SeqScan { .. } | Node::IndexScan { .. } => scan_pipeline(env, cc, node, is_worker, bound),
         Node::HashJoin { parallel, rows_per_outer, width, outer, inner, cond, .. } => {
             let mut p = pipeline(env, cc, outer, is_worker, None);
             // Hashing the key(s) of each built and probed row, by the keys' types.

@@ -7,6 +7,7 @@
 pub mod compile;
 pub mod cpu_cost;
 pub mod instrument;
+pub mod measured;
 pub mod scan;
 pub mod server;
 pub mod sim;
