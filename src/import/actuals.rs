@@ -168,6 +168,19 @@ fn merged(models: Vec<NodeModel>) -> (Vec<String>, BTreeMap<String, (Vec<Part>, 
     (order, map)
 }
 
+/// A node's parts as priced from a measured time: the model's, or, where the model prices the
+/// node at 0 (a profile key held at 0), one ns per unit of its first counted field, so that the
+/// measured time still becomes a price.
+fn effective(parts: &[Part]) -> Vec<Part> {
+    if total(parts) > 0.0 {
+        return parts.to_vec();
+    }
+    match parts.iter().find(|p| p.amount > 0.0) {
+        Some(first) => vec![Part { ns: 1.0, ..*first }],
+        None => vec![],
+    }
+}
+
 /// The amount-weighted price of one field over some parts, times `f`.
 fn price(parts: &[Part], field: Field, f: f64) -> Option<f64> {
     let amount: f64 = parts.iter().filter(|p| p.field == field).map(|p| p.amount).sum();
@@ -194,6 +207,7 @@ pub fn derive(plan: &ExplainPlan, sc: &Scenario, hw: &Hardware) -> Result<Derive
         ));
     }
     let sc = sc.with_hardware_settings(hw);
+    let timing = plan.root.actual_total_time.is_some();
     let workers = sc.plan.find_gather().map_or(0, |g| match g {
         crate::model::Node::Gather { workers, .. } | crate::model::Node::GatherMerge { workers, .. } => {
             workers.unwrap_or(0)
@@ -208,8 +222,13 @@ pub fn derive(plan: &ExplainPlan, sc: &Scenario, hw: &Hardware) -> Result<Derive
         workers_planned: workers,
         measured: None,
     };
-    let (order, models) = merged(node_models(&env, &sc.plan));
-    let timing = plan.root.actual_total_time.is_some();
+    let (order, mut models) = merged(node_models(&env, &sc.plan));
+    if timing {
+        for (main, build) in models.values_mut() {
+            *main = effective(main);
+            *build = effective(build);
+        }
+    }
     let execution_ms = plan.execution_time_ms.unwrap_or_else(|| span_ms(&plan.root));
     let mut warnings = vec![];
     let mut sources = BTreeMap::new();
@@ -294,4 +313,91 @@ pub fn derive(plan: &ExplainPlan, sc: &Scenario, hw: &Hardware) -> Result<Derive
         nodes,
     };
     Ok(Derived { costs, sources, warnings, execution_ms, overhead_ms })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::import::{import_plan, ImportOptions};
+
+    fn hw(instrument_ns: f64) -> Hardware {
+        let src = crate::config::hardware_source("reference-2vcpu").unwrap();
+        let mut hw = crate::config::load_hardware_str(&src.label, &src.text, &[]).unwrap();
+        hw.costs.instrument_ns = instrument_ns;
+        hw
+    }
+
+    fn node(kind: &str, extra: &str, total_ms: f64, rows: f64, plans: &[String]) -> String {
+        let plans = if plans.is_empty() { String::new() } else { format!(", \"Plans\": [{}]", plans.join(", ")) };
+        format!(
+            "{{\"Node Type\": \"{kind}\", {extra} \"Startup Cost\": 0, \"Total Cost\": 100, \"Plan Rows\": {rows}, \
+             \"Plan Width\": 8, \"Actual Startup Time\": 0, \"Actual Total Time\": {total_ms}, \"Actual Rows\": {rows}, \
+             \"Actual Loops\": 1{plans}}}"
+        )
+    }
+
+    /// Aggregate > Result > Hash Join (Seq Scan a ; Hash > Seq Scan b), 100 ms in all.
+    fn plan() -> ExplainPlan {
+        let scan = |rel: &str, rel_kind: &str, ms: f64, rows: f64| {
+            node(
+                "Seq Scan",
+                &format!("\"Parent Relationship\": \"{rel_kind}\", \"Relation Name\": \"{rel}\", \"Shared Hit Blocks\": 100,"),
+                ms,
+                rows,
+                &[],
+            )
+        };
+        let hash = node("Hash", "\"Parent Relationship\": \"Inner\",", 25.0, 500.0, &[scan("b", "Outer", 20.0, 500.0)]);
+        let join = node(
+            "Hash Join",
+            "\"Parent Relationship\": \"Outer\", \"Join Type\": \"Inner\", \"Hash Cond\": \"(a.x = b.y)\",",
+            90.0,
+            1000.0,
+            &[scan("a", "Outer", 30.0, 1000.0), hash],
+        );
+        let result = node("Result", "\"Parent Relationship\": \"Outer\",", 94.0, 1000.0, &[join]);
+        let agg = node(
+            "Aggregate",
+            "\"Strategy\": \"Plain\", \"Partial Mode\": \"Simple\", \"Output\": [\"count(*)\"],",
+            100.0,
+            1.0,
+            &[result],
+        );
+        ExplainPlan::from_json(&format!("[{{\"Plan\": {agg}, \"Execution Time\": 100.5}}]")).unwrap()
+    }
+
+    fn derived(instrument_ns: f64) -> Derived {
+        let p = plan();
+        let sc = import_plan(&p, &ImportOptions::default()).unwrap().scenario;
+        derive(&p, &sc, &hw(instrument_ns)).unwrap()
+    }
+
+    #[test]
+    fn own_times_go_to_the_nodes_the_model_keeps() {
+        let d = derived(0.0);
+        let src = |k: &str| d.sources[k].clone();
+        assert!(src("Aggregate: count(*)").starts_with("own time 6.000 ms"), "{}", src("Aggregate: count(*)"));
+        // The Hash's own 5 ms is the join's build; the join's own 35 ms its probe.
+        // The Result's own 4 ms goes to the node below it, the join.
+        assert!(src("Hash Join: (a.x = b.y)").starts_with("own time 39.000 ms, build 5.000 ms"), "{:?}", d.sources);
+        assert!(src("Seq Scan on a").starts_with("own time 30.000 ms"));
+        assert!(src("Seq Scan on b").starts_with("own time 20.000 ms"));
+        assert_eq!(d.overhead_ms, 0.0);
+        for n in &d.costs.nodes {
+            for v in [n.row_ns, n.page_ns, n.build_row_ns, n.cmp_ns].into_iter().flatten() {
+                assert!(v > 0.0, "{n:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn clock_reads_of_child_calls_leave_the_parent() {
+        // 100 ns a call: the Aggregate loses its child's 1001 calls (0.1001 ms), the join its
+        // children's 1001 + 1 (the Hash: once per loop).
+        let d = derived(100.0);
+        assert!(d.sources["Aggregate: count(*)"].starts_with("own time 5.900 ms"), "{:?}", d.sources);
+        assert!(d.sources["Hash Join: (a.x = b.y)"].starts_with("own time 38.800 ms"), "{:?}", d.sources);
+        // Every call below the root: 1001 (Result) + 1001 (join) + 1001 (a) + 1 (Hash) + 501 (b).
+        assert!((d.overhead_ms - 100.0 * 3505.0 / 1e6).abs() < 1e-9, "{}", d.overhead_ms);
+    }
 }
