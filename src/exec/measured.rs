@@ -16,6 +16,9 @@ pub enum Field {
     Row,
     Page,
     BuildRow,
+    /// The hash-table insert of a hashed SubPlan's row: timed inside the scan that runs the
+    /// SubPlan (not inside the SubPlan's own nodes), priced into `build_row_ns`.
+    BuildInsert,
     Cmp,
 }
 
@@ -83,14 +86,16 @@ fn parts(env: &Env, cc: &CpuCost, n: &Node, bound: Option<f64>) -> (Vec<Part>, V
                 part(Field::Row, p.source.tuples, p.cpu_per_tuple),
                 part(Field::Page, p.source.pages, p.source.page.cpu_ns + p.source.page.os_read_ns),
             ];
-            let build = p
-                .builds
-                .iter()
-                .map(|b| {
-                    let pages_per = if b.tuples > 0.0 { b.pages / b.tuples } else { 0.0 };
-                    part(Field::BuildRow, b.tuples, b.cpu_per_tuple + pages_per * (b.page.cpu_ns + b.page.os_read_ns))
-                })
-                .collect();
+            let mut build = vec![];
+            for b in &p.builds {
+                let pages_per = if b.tuples > 0.0 { b.pages / b.tuples } else { 0.0 };
+                let insert = if b.label.starts_with("hashed SubPlan") { sp(c.hash_build_ns) } else { 0.0 };
+                let scan = b.cpu_per_tuple - insert + pages_per * (b.page.cpu_ns + b.page.os_read_ns);
+                build.push(part(Field::BuildRow, b.tuples, scan));
+                if insert > 0.0 {
+                    build.push(part(Field::BuildInsert, b.tuples, insert));
+                }
+            }
             (main, build)
         }
         Node::Aggregate { mode, aggregates, groups, output, input, .. } => {

@@ -181,11 +181,31 @@ fn effective(parts: &[Part]) -> Vec<Part> {
     }
 }
 
-/// The amount-weighted price of one field over some parts, times `f`.
+/// The amount-weighted price of one field over some parts, times `f` (a built row's price
+/// includes its hash-table insert).
 fn price(parts: &[Part], field: Field, f: f64) -> Option<f64> {
+    let counted = |p: &&Part| p.field == field || (field == Field::BuildRow && p.field == Field::BuildInsert);
     let amount: f64 = parts.iter().filter(|p| p.field == field).map(|p| p.amount).sum();
-    let ns: f64 = parts.iter().filter(|p| p.field == field).map(|p| p.amount * p.ns).sum();
+    let ns: f64 = parts.iter().filter(counted).map(|p| p.amount * p.ns).sum();
     (amount > 0.0).then(|| super::fields::sig6(ns / amount * f))
+}
+
+/// A hashed SubPlan fills its hash table inside the scan that runs it (nodeSubplan.c
+/// `buildSubPlanHash`), so the inserts are timed in the scan, not in the SubPlan's nodes. Move
+/// the model's share of them, at the SubPlan's measured-over-model factor, from the scan's own
+/// time to its build: every participant builds its own table, while the scan's rows are shared.
+fn move_subplan_inserts(acc: &mut BTreeMap<Target, f64>, key: &str, build: &[Part]) {
+    let insert: f64 = build.iter().filter(|p| p.field == Field::BuildInsert).map(|p| p.amount * p.ns).sum();
+    let scan: f64 = build.iter().filter(|p| p.field == Field::BuildRow).map(|p| p.amount * p.ns).sum();
+    let (Some(&built), Some(&main)) = (acc.get(&(key.to_string(), true)), acc.get(&(key.to_string(), false))) else {
+        return;
+    };
+    if insert <= 0.0 || scan <= 0.0 {
+        return;
+    }
+    let moved = (insert * built / scan).min(0.8 * main);
+    acc.insert((key.to_string(), false), main - moved);
+    acc.insert((key.to_string(), true), built + moved);
 }
 
 /// The model's serial time of the scenario on `hw` with TIMING OFF, ms.
@@ -259,6 +279,7 @@ pub fn derive(plan: &ExplainPlan, sc: &Scenario, hw: &Hardware) -> Result<Derive
         }
         for key in &order {
             let (main, build) = &models[key];
+            move_subplan_inserts(&mut w.acc, key, build);
             let f = |build_side: bool, parts: &[Part]| -> Option<f64> {
                 let ms = *w.acc.get(&(key.clone(), build_side))?;
                 let model = total(parts) / 1e6;
@@ -266,7 +287,7 @@ pub fn derive(plan: &ExplainPlan, sc: &Scenario, hw: &Hardware) -> Result<Derive
             };
             let (mf, bf) = (f(false, main), f(true, build));
             if mf.is_none() && bf.is_none() {
-                warnings.push(format!("{key}: no actual time found for it: the profile's class costs stay"));
+                warnings.push(format!("{key}: no own time or no rows measured for it: the profile's class costs stay"));
                 continue;
             }
             let ms = |b: bool| w.acc.get(&(key.clone(), b)).copied().unwrap_or(0.0);
