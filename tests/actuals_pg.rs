@@ -252,7 +252,8 @@ fn serial_actuals_predict_other_worker_counts() {
         "case,workers,workers_planned_predicted,measured_ms,measured_runs,predicted_ms,error_pct,predicted_off_ms,error_off_pct,serial_explain_ms,serial_explain_off_ms\n",
     );
     let conninfo = server.conninfo().to_string();
-    let import = |pj: &Path, sc: &Path| {
+    let mut inconsistent = vec![];
+    let import = |pj: &Path, sc: &Path| -> String {
         let run = common::pqsim(&[
             "import",
             pj.to_str().unwrap(),
@@ -266,6 +267,7 @@ fn serial_actuals_predict_other_worker_counts() {
             sc.to_str().unwrap(),
         ]);
         assert_eq!(run.code, 0, "{}: import failed: {}", pj.display(), run.stderr);
+        run.stderr
     };
     for (ci, c) in cs.iter().enumerate() {
         let plan = median_plan(&m.serial[ci]);
@@ -283,17 +285,21 @@ fn serial_actuals_predict_other_worker_counts() {
         }
         let sc = out.join(format!("{}.toml", c.id));
         let sc_off = out.join(format!("{}_timing_off.toml", c.id));
-        import(&pj, &sc);
+        let warned = import(&pj, &sc);
         import(&pj_off, &sc_off);
         // Consistency (not a prediction): the settings it was measured in give back its time.
+        // With TIMING ON only where no node's own time came out negative once this sitting's
+        // clock reads were taken out (then the noisy instrument_ns, not the derivation, decides).
+        let clamped = warned.contains("were negative");
         for (scen, p, measure) in [(&sc, plan, "explain-analyze"), (&sc_off, plan_off, "timing-off")] {
+            if clamped && measure == "explain-analyze" {
+                continue;
+            }
             let exec = p.execution_time_ms.unwrap();
             let (sim, _) = predict_as(scen, &profile, c, 0, measure);
-            assert!(
-                (sim - exec).abs() <= 0.05 * exec,
-                "{}: {measure}: simulated {sim:.1} ms vs Execution Time {exec:.1} ms",
-                c.id
-            );
+            if (sim - exec).abs() > 0.05 * exec {
+                inconsistent.push(format!("{}: {measure}: simulated {sim:.1} ms vs Execution Time {exec:.1} ms", c.id));
+            }
         }
         for (wi, &w) in WORKERS.iter().enumerate() {
             let real = median(&mut m.client[ci][wi].clone());
@@ -339,6 +345,7 @@ fn serial_actuals_predict_other_worker_counts() {
     eprintln!("{table}");
     drop(client);
     server.stop().unwrap();
+    assert!(inconsistent.is_empty(), "not given back: {inconsistent:?}");
     assert!(
         med <= MAX_MEDIAN_ABS_ERROR_PCT,
         "median |error| {med:.1}% over {} points is above the test's bar {MAX_MEDIAN_ABS_ERROR_PCT}%",
