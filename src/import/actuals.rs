@@ -45,6 +45,9 @@ pub struct Derived {
 /// Where a node's time goes: a model node's own work or its build.
 type Target = (String, bool);
 
+/// The model's parts of each node by key: (own work, build).
+type Models = BTreeMap<String, (Vec<Part>, Vec<Part>)>;
+
 /// The key an EXPLAIN node maps to (see `model::measured::node_key`), if the model keeps it.
 fn explain_key(n: &ExplainNode) -> Option<String> {
     let rel = n.relation_name.clone().unwrap_or_default();
@@ -76,7 +79,7 @@ fn is_side(c: &ExplainNode) -> bool {
 
 /// Per-node times of a TIMING ON plan, clock reads taken out.
 struct Walk<'a> {
-    models: &'a BTreeMap<String, (Vec<Part>, Vec<Part>)>,
+    models: &'a Models,
     /// ms per instrumented call (two clock reads).
     instr_ms: f64,
     acc: BTreeMap<Target, f64>,
@@ -154,9 +157,9 @@ impl Walk<'_> {
 }
 
 /// Merge the model's nodes by key (a key seen twice adds up).
-fn merged(models: Vec<NodeModel>) -> (Vec<String>, BTreeMap<String, (Vec<Part>, Vec<Part>)>) {
+fn merged(models: Vec<NodeModel>) -> (Vec<String>, Models) {
     let mut order = vec![];
-    let mut map: BTreeMap<String, (Vec<Part>, Vec<Part>)> = BTreeMap::new();
+    let mut map: Models = BTreeMap::new();
     for m in models {
         if !map.contains_key(&m.key) {
             order.push(m.key.clone());
