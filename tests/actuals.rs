@@ -214,3 +214,23 @@ fn a_plan_without_actuals_is_refused() {
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("EXPLAIN (ANALYZE"), "{}", r.stderr);
 }
+
+#[test]
+fn a_bad_measured_section_is_refused_where_it_is() {
+    let (sc, text) = derived("a_bad_measured_section_is_refused_where_it_is", "actuals_q6_w0.json");
+    let bad = text.replacen("row_ns = ", "row_ns = -", 1);
+    let line = bad.lines().position(|l| l.starts_with("row_ns = -")).unwrap() + 1;
+    let p = sc.with_extension("bad.toml");
+    std::fs::write(&p, bad).unwrap();
+    let r = common::pqsim(&["run", p.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains(&format!("bad.toml:{line}:")), "{}", r.stderr);
+    assert!(r.stderr.contains("row_ns must be zero or positive"), "{}", r.stderr);
+    let twice = text.replacen("[[measured.node]]", "[[measured.node]]\nnode = \"x\"\n[[measured.node]]", 1);
+    let twice = twice.replacen("node = \"x\"", "node = \"Seq Scan on lineitem\"", 1);
+    let p = sc.with_extension("twice.toml");
+    std::fs::write(&p, twice).unwrap();
+    let r = common::pqsim(&["run", p.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("given twice"), "{}", r.stderr);
+}
