@@ -118,6 +118,7 @@ fn warm_up(client: &mut Client, probes: &[Probe], stats: &BTreeMap<String, Table
             sql: p.sql.clone(),
             table_stats: stats.clone(),
             client_output: p.how == How::Client,
+            costs_from_actuals: None,
         };
         let (scenario, import_error) = match import_scenario(&plan, &opts) {
             Ok(sc) => (Some(sc), None),

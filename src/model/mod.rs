@@ -4,6 +4,7 @@
 pub mod cpu_costs;
 pub mod expr;
 pub mod guc;
+pub mod measured;
 mod query;
 pub mod schema;
 pub mod units;
@@ -316,6 +317,9 @@ pub struct Scenario {
     /// The scenario's `[settings]` and then `--set`, in order (re-applied over a hardware
     /// profile's settings).
     pub setting_overrides: Vec<(String, String)>,
+    /// This query's per-node costs measured by a real EXPLAIN ANALYZE (`[measured]`), used
+    /// instead of the profile's class costs for those nodes.
+    pub measured: Option<measured::MeasuredCosts>,
 }
 
 impl Scenario {
@@ -337,6 +341,7 @@ impl Scenario {
             plan,
             pinned_workers: false,
             setting_overrides: sets.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            measured: None,
         })
     }
 

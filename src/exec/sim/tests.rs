@@ -102,7 +102,14 @@ fn gather_with_queues(c: &Compiled, hw: &Hardware, sc: &Scenario, tuples: &[f64]
 fn gather_drains_the_current_queue_then_moves_on_round_robin() {
     let (sc, hw) = load("gather-heavy.toml", "reference-2vcpu", &[("parallel_leader_participation", "off")]);
     let d = crate::planner::decide(&sc);
-    let env = Env { tables: &sc.tables, settings: &sc.settings, hw: &hw, output: sc.output, workers_planned: 3 };
+    let env = Env {
+        tables: &sc.tables,
+        settings: &sc.settings,
+        hw: &hw,
+        output: sc.output,
+        workers_planned: 3,
+        measured: None,
+    };
     let c = compile(&env, &d.plan);
     let s = c.queue_tuple_bytes;
     // A quarter ring's worth of tuples, plus a few: two batches from one queue.
@@ -155,7 +162,14 @@ fn limit_stops_the_workers_at_their_next_send() {
 fn a_deadlock_names_each_blocked_process_and_what_it_waits_on() {
     let (sc, hw) = load("gather-heavy.toml", "reference-2vcpu", &[]);
     let d = crate::planner::decide(&sc);
-    let env = Env { tables: &sc.tables, settings: &sc.settings, hw: &hw, output: sc.output, workers_planned: 2 };
+    let env = Env {
+        tables: &sc.tables,
+        settings: &sc.settings,
+        hw: &hw,
+        output: sc.output,
+        workers_planned: 2,
+        measured: None,
+    };
     let c = compile(&env, &d.plan);
     let mut sim = Sim::new(&c, &hw, &sc.settings, 2, 1, false);
     // Worker 0's queue is full and nobody reads it; worker 1 has exited; the leader sleeps on
@@ -204,7 +218,14 @@ fn gather_heavy(workers: &str, leader: &str, hw_sets: &[(&str, &str)]) -> (Scena
 fn more_runnable_processes_than_cores_take_turns() {
     let (sc, hw) = gather_heavy("2", "on", &[]);
     let d = crate::planner::decide(&sc);
-    let env = Env { tables: &sc.tables, settings: &sc.settings, hw: &hw, output: sc.output, workers_planned: 2 };
+    let env = Env {
+        tables: &sc.tables,
+        settings: &sc.settings,
+        hw: &hw,
+        output: sc.output,
+        workers_planned: 2,
+        measured: None,
+    };
     let c = compile(&env, &d.plan);
     let mut sim = Sim::new(&c, &hw, &sc.settings, 2, 1, false);
     // Two cores, three runnable: two run at full speed, the third waits for its turn.
@@ -255,7 +276,14 @@ fn wake_up_latency_slows_a_leader_bound_gather() {
 fn a_dry_queue_is_acknowledged_and_gather_moves_on() {
     let (sc, hw) = load("gather-heavy.toml", "reference-2vcpu", &[("parallel_leader_participation", "off")]);
     let d = crate::planner::decide(&sc);
-    let env = Env { tables: &sc.tables, settings: &sc.settings, hw: &hw, output: sc.output, workers_planned: 2 };
+    let env = Env {
+        tables: &sc.tables,
+        settings: &sc.settings,
+        hw: &hw,
+        output: sc.output,
+        workers_planned: 2,
+        measured: None,
+    };
     let c = compile(&env, &d.plan);
     let mut sim = Sim::new(&c, &hw, &sc.settings, 2, 1, false);
     let s = sim.tuple_bytes;

@@ -764,8 +764,14 @@ pub fn explain(
     c: &Compiled,
     r: &SimResult,
 ) -> Explain {
-    let env =
-        Env { tables: &sc.tables, settings: &sc.settings, hw, output: sc.output, workers_planned: c.workers_planned };
+    let env = Env {
+        tables: &sc.tables,
+        settings: &sc.settings,
+        hw,
+        output: sc.output,
+        workers_planned: c.workers_planned,
+        measured: sc.measured.as_ref(),
+    };
     let ctx = Ctx { t: Timing { sc, env, c, r } };
     let mut root = if plan.find_gather().is_some() {
         above_node(&ctx, plan, None, 0.0)
