@@ -193,6 +193,7 @@ fn predict(
         sql: sql.to_string(),
         table_stats: stats.clone(),
         client_output: false,
+        costs_from_actuals: None,
     };
     let _ = o;
     let i = import_plan(plan, &opts).map_err(|e| format!("import: {e}"))?;
