@@ -19,6 +19,8 @@
 pub mod fit;
 pub mod profile;
 pub mod stages;
+#[cfg(test)]
+mod tests;
 
 use crate::analysis::robust::{median, quantile, robust_cv};
 use crate::error::Result;
