@@ -84,6 +84,10 @@ pub(super) struct Proc {
     /// The wait a SetLatch ended, until the process next runs: PostgreSQL clears the wait
     /// event only then, so time runnable but waiting for a core still shows that wait.
     pub(super) woken_from: Option<State>,
+    /// CPU time this process has had on a core (ns): the scheduler's virtual runtime.
+    pub(super) vruntime: f64,
+    /// CPU time it was owed when it last left the run queue (lag, >= 0, clamped).
+    pub(super) lag: f64,
 }
 
 #[derive(Debug, Clone)]
@@ -171,6 +175,9 @@ impl<'a> Sim<'a> {
                         }
                         let prog = (f.rate * dt).min(f.stop_at - f.done).max(0.0);
                         let oncpu = if f.io_bound { (f.rate * f.cpu).min(1.0) } else { 1.0 };
+                        if f.rate > 0.0 {
+                            pr.vruntime += dt * oncpu;
+                        }
                         pr.acct.cpu += dt * oncpu * (1.0 - f.os_frac);
                         pr.acct.io += dt * oncpu * f.os_frac + dt * (1.0 - oncpu);
                         f.done += prog;
