@@ -371,6 +371,25 @@ pub fn run_rounds(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_leaders_row_share_is_the_scan_total_minus_the_worker_entries() {
+        // PostgreSQL 15.18, EXPLAIN (ANALYZE, TIMING OFF, VERBOSE) of a sum over every row of
+        // a 6M-row table through a Gather with 2 workers: the Parallel Seq Scan shows 2000000
+        // rows per loop over 3 loops, Worker 0 2232496 and Worker 1 2469741 rows.
+        let plan = ExplainPlan::from_json(include_str!("testdata/gather_bound_verbose.json")).unwrap();
+        let share = leader_row_share(&plan).expect("a share");
+        let want = (6_000_000.0 - 2_232_496.0 - 2_469_741.0) / 6_000_000.0;
+        assert!((share - want).abs() < 1e-9, "{share} vs {want}");
+        // Without VERBOSE there are no Worker entries, hence no share.
+        let mut plain = plan.clone();
+        fn strip(n: &mut crate::pg::ExplainNode) {
+            n.workers.clear();
+            n.plans.iter_mut().for_each(strip);
+        }
+        strip(&mut plain.root);
+        assert_eq!(leader_row_share(&plain), None);
+    }
+
     use super::*;
 
     #[test]
