@@ -507,6 +507,19 @@ impl Scheduler {
             slice.max(1.0)
         }
     }
+
+    /// The most CPU time a process that slept is still owed when it wakes (its lag, kept
+    /// across the sleep). EEVDF: lag is clamped to max(2 x slice, one tick)
+    /// (kernel/sched/fair.c:update_entity_lag) and kept by PLACE_LAG; a process that blocked
+    /// while it had used more than its share leaves with lag 0 (DELAY_DEQUEUE, DELAY_ZERO).
+    /// CFS: a sleeper is placed at most sched_latency / 2 behind the queue's min_vruntime
+    /// (place_entity with GENTLE_FAIR_SLEEPERS).
+    pub fn max_lag_ns(&self) -> f64 {
+        match self.kind {
+            SchedulerKind::Cfs => self.latency_ns / 2.0,
+            _ => (2.0 * self.base_slice_ns).max(self.tick_ns),
+        }
+    }
 }
 
 /// Run-to-run log-normal sigma assumed when a profile has no measured `[variability]`: 10%,

@@ -62,7 +62,8 @@ pub struct Sim<'a> {
     /// The leader runs `Compiled::post` after a SubPlan's Gather.
     post_phase: bool,
     subplan_gather: Option<SubPlanGather>,
-    /// Runnable processes in line for a core (the scheduler's run queue), front runs first.
+    /// Runnable processes in line for a core (the scheduler's run queue): the first `cores`
+    /// run this turn, the others wait in order of the CPU time they have had (vruntime).
     run_order: Vec<usize>,
     /// A turn-end event is scheduled.
     turn_pending: bool,
@@ -127,6 +128,8 @@ impl<'a> Sim<'a> {
                 participated: false,
                 woken_from: None,
                 finish_stage: 0,
+                vruntime: 0.0,
+                lag: 0.0,
             });
         }
         let shared_builds = c

@@ -100,6 +100,10 @@ pub(super) struct Proc {
     pub(super) woken_from: Option<State>,
     /// Stage of a spilling breaker's finishing work (0 write runs, 1 sort, 2 merge-read).
     pub(super) finish_stage: u8,
+    /// CPU time this process has had on a core (ns): the scheduler's virtual runtime.
+    pub(super) vruntime: f64,
+    /// CPU time it was owed when it last left the run queue (lag, >= 0, clamped).
+    pub(super) lag: f64,
 }
 
 #[derive(Debug, Clone)]
@@ -187,6 +191,9 @@ impl<'a> Sim<'a> {
                         }
                         let prog = (f.rate * dt).min(f.stop_at - f.done).max(0.0);
                         let oncpu = if f.io_bound { (f.rate * f.cpu).min(1.0) } else { 1.0 };
+                        if f.rate > 0.0 {
+                            pr.vruntime += dt * oncpu;
+                        }
                         pr.acct.cpu += dt * oncpu * (1.0 - f.os_frac);
                         pr.acct.io += dt * oncpu * f.os_frac + dt * (1.0 - oncpu);
                         f.done += prog;

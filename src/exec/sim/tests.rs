@@ -241,6 +241,34 @@ fn more_runnable_processes_than_cores_take_turns() {
     assert!(!sim.turn_pending);
 }
 
+#[test]
+fn a_process_that_blocked_early_is_not_sent_to_the_back_of_the_line() {
+    let (sc, hw) = gather_heavy("2", "on", &[]);
+    let d = crate::planner::decide(&sc);
+    let env = Env {
+        tables: &sc.tables,
+        settings: &sc.settings,
+        hw: &hw,
+        output: sc.output,
+        workers_planned: 2,
+        measured: None,
+    };
+    let c = compile(&env, &d.plan);
+    let mut sim = Sim::new(&c, &hw, &sc.settings, 2, 1, false);
+    assert_eq!(sim.cpu_caps(&[0, 1, 2]), vec![1.0, 1.0, 0.0]);
+    // Process 1 (a worker) ran 0.3 ms and blocked on a full queue; the leader used 4 ms.
+    sim.procs[0].vruntime = 4e6;
+    sim.procs[1].vruntime = 0.3e6;
+    assert_eq!(sim.cpu_caps(&[0, 2]), vec![1.0, 1.0]);
+    assert!(sim.procs[1].lag > 0.0, "it leaves owed CPU time");
+    // Woken, it joins again while 0 and 2 hold the cores; at the turn's end it and the one
+    // that waited run, the leader that used its whole turn waits. (A first-come line would
+    // run 0 and 2 again and leave 1 at the back.)
+    assert_eq!(sim.cpu_caps(&[0, 1, 2]), vec![1.0, 0.0, 1.0]);
+    sim.end_turn();
+    assert_eq!(sim.cpu_caps(&[0, 1, 2]), vec![0.0, 1.0, 1.0]);
+}
+
 fn wall_and_split(workers: &str, leader: &str, hw_sets: &[(&str, &str)]) -> (f64, Vec<f64>) {
     let (sc, hw) = gather_heavy(workers, leader, hw_sets);
     let (_, res) = run(&sc, &hw, false, DEFAULT_MAX_STEPS).expect("runs");
