@@ -29,6 +29,8 @@ mod vary;
 mod workload;
 
 pub use compare::run_compare;
+#[doc(hidden)]
+pub use journal::fuzz_journal;
 pub use vary::{parse_vary, Target, Vary};
 
 use super::WhatIfArgs;
