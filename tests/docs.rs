@@ -243,7 +243,7 @@ fn every_documented_command_runs_and_prints_what_the_docs_quote() {
     let mut failures = vec![];
     for (k, c) in commands.iter().enumerate() {
         let where_ = format!("{}:{}", c.file.strip_prefix(root).unwrap_or(&c.file).display(), c.line);
-        eprintln!("docs [{}/{}] {where_}: pqsim {}", k + 1, commands.len(), c.args.join(" "));
+        progress(&format!("docs [{}/{}] {where_}: pqsim {}", k + 1, commands.len(), c.args.join(" ")));
         // Documented outputs go under output/ (never into tracked folders); a sweep's output
         // directory from an earlier build would be refused as another sweep's, so it starts empty.
         for w in c.args.windows(2).filter(|w| w[0] == "--output" || w[0] == "--trace" || w[0] == "--report") {
@@ -265,6 +265,13 @@ fn every_documented_command_runs_and_prints_what_the_docs_quote() {
     }
     failures.extend(check_tables(root, &commands));
     assert!(failures.is_empty(), "documented commands that drifted:\n{}", failures.join("\n"));
+}
+
+/// A progress line on the real stderr: `eprintln!` in a test is captured until the test ends,
+/// and this test runs for minutes in a debug build.
+fn progress(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
 /// A line of a fenced block that starts a runnable command writing files (see the header).
@@ -300,7 +307,7 @@ fn check_tables(root: &Path, commands: &[DocCommand]) -> Vec<String> {
             failures.push(format!("{where_}: no command in this file writes {} (--output)", c.csv));
             continue;
         }
-        eprintln!("docs table {where_}: against {}", c.csv);
+        progress(&format!("docs table {where_}: against {}", c.csv));
         match std::fs::read_to_string(root.join(&c.csv)) {
             Ok(text) => {
                 if let Err(e) = tables::check_table(&t, c, &text) {
