@@ -93,3 +93,48 @@ pub fn explain_json(data: &[u8]) {
         Err(e) => check_rejection(&e, "", false),
     }
 }
+
+/// The repository root, whether this file is compiled by the fuzz crate (fuzz/) or by the tests.
+fn repo_root() -> &'static Path {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    if dir.ends_with("fuzz") {
+        dir.parent().expect("fuzz/ has a parent")
+    } else {
+        dir
+    }
+}
+
+/// A workload file, as if it lay in configs/workloads/ (so the shipped `../scenarios/*.toml`
+/// resolve), on the laptop profile: load it with its classes' scenarios.
+pub fn workload_toml(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    // A class's scenario is a path it reads: keep the fuzzer away from device files that never end.
+    if ["/dev", "/proc", "/sys", "\\"].iter().any(|p| text.contains(p)) {
+        return;
+    }
+    let root = repo_root();
+    let label = root.join("configs/workloads/fuzz.toml");
+    let hardware = root.join("configs/hardware/laptop.toml");
+    let w = config::WhatIf::default();
+    if let Err(e) = config::load_workload_str(&label, text, &hardware.to_string_lossy(), &w) {
+        assert_eq!(e.exit_code(), 2, "not an input error: {e}");
+        // Errors in the workload file point at its line and column; a class's scenario file
+        // (a shipped one, or one the input names) is reported under its own path.
+        let msg = e.to_string();
+        let mut parts = msg.splitn(4, ':');
+        let file = parts.next().unwrap_or("");
+        let (line, col) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+        // An empty file has no line to point at: the file alone is named.
+        let lines = !text.trim().is_empty();
+        assert!(
+            !file.is_empty() && (!lines || (line.parse::<usize>().is_ok() && col.parse::<usize>().is_ok())),
+            "no file:line:col in: {msg}"
+        );
+    }
+}
+
+/// The sweep journal (`points.journal.jsonl`) as an interrupted sweep finds it: any bytes are
+/// read (torn or foreign lines dropped) or refused, never a panic; rows read round-trip.
+pub fn sweep_journal(data: &[u8]) {
+    let _ = pqsim::commands::sweep::fuzz_journal(data);
+}

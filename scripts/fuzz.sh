@@ -14,7 +14,7 @@ runs=${1:-1000000}
 secs=${2:-1800}
 shift $(( $# > 2 ? 2 : $# ))
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(scenario_toml hardware_toml whatif explain_json)
+[ ${#targets[@]} -gt 0 ] || targets=(scenario_toml hardware_toml whatif explain_json workload_toml sweep_journal)
 
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 export RUSTC_BOOTSTRAP=1
@@ -28,6 +28,8 @@ seed() { # seed TARGET FILES...
 seed scenario_toml configs/scenarios/*.toml
 seed hardware_toml configs/hardware/*.toml
 seed explain_json tests/fixtures/explain/*.json src/pg/testdata/*.json
+seed workload_toml configs/workloads/*.toml
+seed sweep_journal
 mkdir -p fuzz/corpus/whatif
 printf '\000work_mem=64MB' > fuzz/corpus/whatif/seed-set
 printf '\001session_product_list.rows=150000000' > fuzz/corpus/whatif/seed-table

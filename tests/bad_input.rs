@@ -195,3 +195,115 @@ fn an_unwritable_output_exits_2_with_its_path_and_leaves_earlier_outputs_whole()
     assert_eq!(code, 2);
     assert_eq!(std::fs::read_to_string(&good).unwrap(), before);
 }
+
+const SWEEP: [&str; 9] = [
+    "sweep",
+    "configs/scenarios/gather-heavy.toml",
+    "--vary",
+    "max_parallel_workers_per_gather=0..2",
+    "--replications",
+    "2",
+    "--hardware",
+    "laptop",
+    "--output",
+];
+
+/// Every file in `dir` with its bytes, sorted by name; the journal's rows sorted (a run that
+/// resumes rewrites them in grid order, the first run appended them as they finished).
+fn files(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let read = |e: std::fs::DirEntry| {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let mut bytes = std::fs::read(e.path()).unwrap();
+        if name == "points.journal.jsonl" {
+            let text = String::from_utf8(bytes).unwrap();
+            let mut lines: Vec<&str> = text.lines().collect();
+            lines[1..].sort();
+            bytes = lines.join("\n").into_bytes();
+        }
+        (name, bytes)
+    };
+    let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir).unwrap().map(|e| read(e.unwrap())).collect();
+    v.sort();
+    v
+}
+
+/// The files in `dir` are those of `before`, byte for byte (no temporary left, none changed).
+fn assert_same_files(dir: &std::path::Path, before: &[(String, Vec<u8>)]) {
+    let now = files(dir);
+    let names = |v: &[(String, Vec<u8>)]| v.iter().map(|f| f.0.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&now), names(before), "files in {}", dir.display());
+    let changed: Vec<&String> = now.iter().zip(before).filter(|(a, b)| a.1 != b.1).map(|(a, _)| &a.0).collect();
+    assert!(changed.is_empty(), "earlier results changed: {changed:?}");
+}
+
+/// A full disk: a sweep whose output writes fail for lack of space exits 2 naming the file,
+/// and the results of the earlier run in that directory stay whole, with no temporary left.
+/// Without root a disk cannot be filled on purpose here, so the file-size limit stands in for
+/// it (RLIMIT_FSIZE with SIGXFSZ ignored: a write past the limit fails with EFBIG, "File too
+/// large", where a full disk fails with ENOSPC; both are the same io::Error path in pqsim).
+#[test]
+fn a_full_disk_exits_2_naming_the_file_and_keeps_earlier_results() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("sweep");
+    let mut args = SWEEP.to_vec();
+    args.push(dir.to_str().unwrap());
+    let (code, err) = pqsim(&args);
+    assert_eq!(code, 0, "{err}");
+    let before = files(&dir);
+    let journal = before.iter().find(|f| f.0 == "points.journal.jsonl").unwrap().1.len() as u64;
+    let largest = before.iter().map(|f| f.1.len() as u64).max().unwrap();
+    // Room for the journal (rewritten first on every run) but not for the largest output.
+    let blocks = journal / 512 + 1;
+    assert!(largest > blocks * 512, "no output is larger than the journal: {largest} bytes");
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("trap '' XFSZ; ulimit -f {blocks}; exec \"$0\" \"$@\""))
+        .arg(env!("CARGO_BIN_EXE_pqsim"))
+        .args(&args[..])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains(dir.to_str().unwrap()) && err.contains("File too large"), "names the file: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert_same_files(&dir, &before);
+}
+
+/// A read-only output directory: exit 2 naming it, earlier results untouched. Root writes into
+/// a read-only directory anyway: run as root, the test runs pqsim as `nobody` (setpriv) when it
+/// can, and otherwise says it cannot check and passes.
+#[test]
+fn a_read_only_output_directory_exits_2_naming_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(t.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let dir = t.path().join("sweep");
+    let mut args = SWEEP.to_vec();
+    args.push(dir.to_str().unwrap());
+    let (code, err) = pqsim(&args);
+    assert_eq!(code, 0, "{err}");
+    let before = files(&dir);
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let probe = dir.join(".probe");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_pqsim"));
+    if std::fs::write(&probe, "x").is_ok() {
+        let _ = std::fs::remove_file(&probe);
+        let setpriv = std::process::Command::new("setpriv").arg("--version").output().is_ok_and(|o| o.status.success());
+        if !setpriv {
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+            eprintln!("SKIPPED read-only check: this user (root) writes into a 0555 directory and setpriv is missing");
+            return;
+        }
+        eprintln!("running as root: pqsim runs as nobody (setpriv) for the read-only check");
+        cmd = std::process::Command::new("setpriv");
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", env!("CARGO_BIN_EXE_pqsim")]);
+    }
+    let out = cmd.args(&args[..]).current_dir(env!("CARGO_MANIFEST_DIR")).output().unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains(dir.to_str().unwrap()) && err.contains("ermission denied"), "names the directory: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert_same_files(&dir, &before);
+}

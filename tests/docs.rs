@@ -13,6 +13,26 @@
 //!   every number within 0.5% (the simulation is deterministic for a given seed; the tolerance
 //!   absorbs rounding in the last digit only); a line cut short with `...` matches a printed
 //!   line that starts the same way.
+//! - A Markdown table quoted beside a command that writes files (`sweep`, `compare`, `workload`
+//!   with `--output`) says where its figures come from, in an HTML comment on the line above it
+//!   (blank lines between allowed):
+//!   `<!-- pqsim-table: output/DIR/FILE.csv [rows=COL columns=COL cells=COL] [where COL=V]... [tolerance=P%] -->`
+//!   * Without `rows/columns/cells`, each header cell names a CSV column (the backticked name
+//!     in the cell, else the cell's text) and every row of the table must agree with some row
+//!     of the CSV (text cells equal, numbers within tolerance).
+//!   * With them the table is a pivot: the first word of a row's first cell is a value of
+//!     `rows`, the first word of each header cell a value of `columns`, and each cell's number
+//!     must agree with `cells` of the one CSV row that has both (after the `where` filters).
+//!   * A number agrees when it is within half a unit of its last quoted digit plus `tolerance`
+//!     relative (default 0.5%: the simulation is deterministic for a seed, so only rounding is
+//!     expected; a doc states a wider tolerance in the comment, with its reason in the text).
+//!   * The CSV must lie under the `--output` directory of a command in the same file, which
+//!     the test has run; a drifted table fails with the table regenerated from the CSV.
+//!   * `<!-- pqsim-table: unchecked REASON -->` marks a table beside such a command that is not
+//!     the command's output (timings, say). An unmarked table with numbers beside one fails.
+
+#[path = "docs/tables.rs"]
+mod tables;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -223,7 +243,7 @@ fn every_documented_command_runs_and_prints_what_the_docs_quote() {
     let mut failures = vec![];
     for (k, c) in commands.iter().enumerate() {
         let where_ = format!("{}:{}", c.file.strip_prefix(root).unwrap_or(&c.file).display(), c.line);
-        eprintln!("docs [{}/{}] {where_}: pqsim {}", k + 1, commands.len(), c.args.join(" "));
+        progress(&format!("docs [{}/{}] {where_}: pqsim {}", k + 1, commands.len(), c.args.join(" ")));
         // Documented outputs go under output/ (never into tracked folders); a sweep's output
         // directory from an earlier build would be refused as another sweep's, so it starts empty.
         for w in c.args.windows(2).filter(|w| w[0] == "--output" || w[0] == "--trace" || w[0] == "--report") {
@@ -243,7 +263,103 @@ fn every_documented_command_runs_and_prints_what_the_docs_quote() {
             failures.push(format!("{where_}: {e}"));
         }
     }
+    failures.extend(check_tables(root, &commands));
     assert!(failures.is_empty(), "documented commands that drifted:\n{}", failures.join("\n"));
+}
+
+/// A progress line on the real stderr: `eprintln!` in a test is captured until the test ends,
+/// and this test runs for minutes in a debug build.
+fn progress(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
+/// A line of a fenced block that starts a runnable command writing files (see the header).
+fn is_output_command(line: &str) -> bool {
+    let l = line.trim().trim_start_matches("$ ");
+    let l = l.strip_prefix("cargo run --release -- ").map_or(l.to_string(), |rest| format!("pqsim {rest}"));
+    ["pqsim sweep ", "pqsim compare ", "pqsim workload "].iter().any(|p| l.starts_with(p)) && !has_placeholder(&l)
+}
+
+/// Every annotated table agrees with the CSV its command wrote; a table with numbers beside
+/// such a command is annotated.
+fn check_tables(root: &Path, commands: &[DocCommand]) -> Vec<String> {
+    let mut failures = vec![];
+    for t in doc_files(root).iter().flat_map(|f| tables::tables_in(f, is_output_command)) {
+        let where_ = format!("{}:{}", t.file.strip_prefix(root).unwrap_or(&t.file).display(), t.line);
+        let has_numbers = t.rows.iter().flatten().any(|c| tables::first_number(c).is_some());
+        let c = match &t.check {
+            None if t.beside_output_command && has_numbers => {
+                failures.push(format!(
+                    "{where_}: a table beside a command that writes files needs a <!-- pqsim-table: ... --> line"
+                ));
+                continue;
+            }
+            Some(Some(c)) => c,
+            _ => continue,
+        };
+        let written_here = commands.iter().filter(|d| d.file == t.file).any(|d| {
+            d.args
+                .windows(2)
+                .any(|w| w[0] == "--output" && c.csv.starts_with(&format!("{}/", w[1].trim_end_matches('/'))))
+        });
+        if !written_here {
+            failures.push(format!("{where_}: no command in this file writes {} (--output)", c.csv));
+            continue;
+        }
+        progress(&format!("docs table {where_}: against {}", c.csv));
+        match std::fs::read_to_string(root.join(&c.csv)) {
+            Ok(text) => {
+                if let Err(e) = tables::check_table(&t, c, &text) {
+                    failures.push(format!("{where_}: table drifted: {e}"));
+                }
+            }
+            Err(e) => failures.push(format!("{where_}: {}: {e}", c.csv)),
+        }
+    }
+    failures
+}
+
+#[test]
+fn the_table_checker_catches_a_drifted_cell() {
+    let csv = "hardware,max_parallel_workers_per_gather,speedup,note\n\
+               laptop,1,1.9989,a\nlaptop,2,2.9966,b\naurora,1,1.9990,c\naurora,2,2.9970,d\n";
+    let ann = "<!-- pqsim-table: output/x/summary.csv rows=hardware columns=max_parallel_workers_per_gather cells=speedup -->";
+    let c = tables::parse_annotation(ann).unwrap().unwrap();
+    let table = |rows: Vec<Vec<&str>>| tables::DocTable {
+        file: PathBuf::from("x.md"),
+        line: 1,
+        check: Some(Some(c.clone())),
+        header: vec!["workers".into(), "1".into(), "2".into()],
+        rows: rows.into_iter().map(|r| r.into_iter().map(String::from).collect()).collect(),
+        beside_output_command: true,
+    };
+    let good = table(vec![vec!["laptop (8 cores)", "2.00", "3.00"], vec!["aurora", "2.00", "3.00x"]]);
+    assert!(tables::check_table(&good, &c, csv).is_ok(), "{:?}", tables::check_table(&good, &c, csv));
+    let drifted = table(vec![vec!["laptop (8 cores)", "2.00", "3.10"], vec!["aurora", "2.00", "3.00"]]);
+    let e = tables::check_table(&drifted, &c, csv).unwrap_err();
+    assert!(e.contains("max_parallel_workers_per_gather=2") && e.contains("2.9966"), "{e}");
+    assert!(e.contains("| laptop (8 cores) | 2.00 | 3.00 |"), "the regenerated table: {e}");
+    // A stated tolerance widens the check; rounding to fewer digits is allowed by itself.
+    let mut wide = c.clone();
+    wide.tolerance = 0.05;
+    assert!(tables::check_table(&drifted, &wide, csv).is_ok());
+    assert!(tables::agrees("3", "2.9966", 0.0) && !tables::agrees("3.1", "2.9966", 0.005));
+    // The columns form: header cells name columns; text cells must be equal.
+    let cols = tables::parse_annotation("<!-- pqsim-table: output/x/s.csv where hardware=laptop tolerance=1% -->")
+        .unwrap()
+        .unwrap();
+    assert_eq!(cols.filters, [("hardware".to_string(), "laptop".to_string())]);
+    assert_eq!(cols.tolerance, 0.01);
+    let mut t = table(vec![vec!["2", "3.0", "b"]]);
+    t.header = vec!["workers (`max_parallel_workers_per_gather`)".into(), "speedup".into(), "note".into()];
+    assert!(tables::check_table(&t, &cols, csv).is_ok());
+    t.rows = vec![vec!["2".into(), "3.0".into(), "c".into()]];
+    assert!(tables::check_table(&t, &cols, csv).is_err(), "a text cell that differs");
+    t.rows = vec![vec!["2".into(), "3.2".into(), "b".into()]];
+    assert!(tables::check_table(&t, &cols, csv).is_err(), "a drifted number");
+    assert!(tables::parse_annotation("<!-- pqsim-table: unchecked timings -->").unwrap().is_none());
+    assert!(tables::parse_annotation("<!-- pqsim-table: f.csv rows=a -->").is_err());
 }
 
 #[test]

@@ -51,3 +51,13 @@ fn whatif_corpus() {
 fn explain_json_corpus() {
     replay("explain_json", targets::explain_json);
 }
+
+#[test]
+fn workload_toml_corpus() {
+    replay("workload_toml", targets::workload_toml);
+}
+
+#[test]
+fn sweep_journal_corpus() {
+    replay("sweep_journal", targets::sweep_journal);
+}

@@ -399,3 +399,143 @@ fn run_trace_draws_queue_fill_and_timeline() {
     let svg = read(&t.path().join("timeline.svg"));
     assert!(svg.contains("MessageQueueSend") && svg.contains("worker 3"));
 }
+
+/// A fixed-seed xorshift: the kill points are the same on every run of the test.
+struct Xorshift(u64);
+
+impl Xorshift {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n.max(1)
+    }
+}
+
+/// Every file of a finished sweep directory except the journal, and the journal's lines sorted
+/// (its rows are appended in completion order, which threads and resumes change).
+fn sweep_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = vec![];
+    for e in std::fs::read_dir(dir).unwrap() {
+        let e = e.unwrap();
+        let name = e.file_name().to_string_lossy().into_owned();
+        let bytes = std::fs::read(e.path()).unwrap();
+        if name == "points.journal.jsonl" {
+            let text = String::from_utf8(bytes).unwrap();
+            let mut lines: Vec<&str> = text.lines().collect();
+            lines[1..].sort();
+            out.push((name, lines.join("\n").into_bytes()));
+        } else {
+            out.push((name, bytes));
+        }
+    }
+    out.sort();
+    out
+}
+
+const KILL_SWEEP: [&str; 11] = [
+    "sweep",
+    "configs/scenarios/gather-heavy.toml",
+    "--vary",
+    "max_parallel_workers_per_gather=0..4",
+    "--replications",
+    "10",
+    "--seed",
+    "7",
+    "--hardware",
+    "reference-2vcpu,laptop",
+    "--output",
+];
+
+/// Run the kill sweep into `dir` once, stopped by `how`: `Err(blocks)`: death by SIGXFSZ past
+/// that many 512-byte blocks; `Ok(ms)`: SIGKILL after that delay. Returns whether it was
+/// stopped (not finished first) and whether the journal's last line is torn.
+fn interrupted_sweep(dir: &Path, how: Result<u64, u64>) -> (bool, bool) {
+    let bin = env!("CARGO_BIN_EXE_pqsim");
+    let mut args: Vec<String> = KILL_SWEEP.iter().map(|s| s.to_string()).collect();
+    args.push(dir.to_str().unwrap().to_string());
+    let quiet = || std::process::Stdio::null();
+    let status = match how {
+        Err(blocks) => std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("ulimit -f {blocks}; exec \"$0\" \"$@\" --threads 1"))
+            .arg(bin)
+            .args(&args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdout(quiet())
+            .stderr(quiet())
+            .status()
+            .unwrap(),
+        Ok(delay) => {
+            let mut child = std::process::Command::new(bin)
+                .args(&args)
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .stdout(quiet())
+                .stderr(quiet())
+                .spawn()
+                .unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(delay));
+            let _ = child.kill(); // SIGKILL; an error means it had already finished
+            child.wait().unwrap()
+        }
+    };
+    if status.success() {
+        eprintln!("  finished before it was stopped");
+        return (false, false);
+    }
+    assert!(status.code().is_none(), "{how:?} ended with {status}, not by a signal");
+    let journal = std::fs::read(dir.join("points.journal.jsonl")).unwrap_or_default();
+    let torn = !journal.is_empty() && !journal.ends_with(b"\n");
+    eprintln!("  stopped by {status}; journal {} bytes, last line torn: {torn}", journal.len());
+    (true, torn)
+}
+
+#[test]
+fn sweeps_killed_at_random_moments_resume_to_the_same_files() {
+    let t = tempfile::tempdir().unwrap();
+    let full = t.path().join("full");
+    let t0 = std::time::Instant::now();
+    let mut args = KILL_SWEEP.to_vec();
+    args.push(full.to_str().unwrap());
+    ok(&args);
+    let full_ms = t0.elapsed().as_millis() as u64;
+    let journal_len = std::fs::metadata(full.join("points.journal.jsonl")).unwrap().len();
+    let expected = sweep_files(&full);
+
+    // Two chains of interruptions, each resuming what the last one left, then a run to the end.
+    // `fsize`: death by SIGXFSZ at growing random file sizes, which stops the process inside a
+    // write (a journal line, or the journal rewritten atomically on resume) exactly as a kill
+    // there would. `sigkill`: SIGKILL after random delays, anywhere in the run, output writes
+    // included (each resume has less left to do, so the delays shrink).
+    let mut rng = Xorshift(0x9e37_79b9_7f4a_7c15);
+    let mut limits: Vec<u64> = (0..3).map(|_| 1 + rng.below(journal_len / 512)).collect();
+    limits.sort_unstable();
+    let (mut torn, mut killed) = (0, 0);
+    for (chain, hows) in [
+        ("fsize", limits.iter().map(|&b| Err(b)).collect::<Vec<_>>()),
+        ("sigkill", (0..3).map(|k| Ok(rng.below(full_ms >> k) + 1)).collect()),
+    ] {
+        let dir = t.path().join(chain);
+        for how in hows {
+            match how {
+                Err(b) => eprintln!("{chain}: SIGXFSZ past {} bytes (the journal grows to {journal_len})", b * 512),
+                Ok(ms) => eprintln!("{chain}: SIGKILL after {ms} ms (the whole sweep took {full_ms} ms)"),
+            }
+            let (k, tr) = interrupted_sweep(&dir, how);
+            killed += usize::from(k);
+            torn += usize::from(tr);
+        }
+        let mut args = KILL_SWEEP.to_vec();
+        args.push(dir.to_str().unwrap());
+        let (_, err) = ok(&args);
+        eprintln!("{chain}: resumed: {}", err.lines().next().unwrap_or(""));
+        let got = sweep_files(&dir);
+        let names = |v: &[(String, Vec<u8>)]| v.iter().map(|f| f.0.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&got), names(&expected), "{chain}: the resumed sweep's files (no temporary left)");
+        for ((name, a), (_, b)) in got.iter().zip(&expected) {
+            assert!(a == b, "{chain}: {name} differs between the resumed and the uninterrupted sweep");
+        }
+    }
+    assert!(killed >= 4, "only {killed} of 6 runs were stopped before they finished");
+    assert!(torn >= 1, "no interruption tore a journal line");
+}

@@ -94,7 +94,8 @@ pub fn load_workload_str(label: &Path, src: &str, hardware: &str, w: &WhatIf) ->
         }
     };
     if raw.classes.is_empty() {
-        return Err(ctx.err(None, "a workload needs at least one [[class]]"));
+        // Nothing to point at: the file's start, as TOML reports a missing field.
+        return Err(ctx.err(Some(0..0), "a workload needs at least one [[class]]"));
     }
     let dir = label.parent().unwrap_or(Path::new("."));
     let mut classes: Vec<WorkloadClass> = vec![];
@@ -155,7 +156,7 @@ fn stop(ctx: &Ctx, raw: &RawWorkload) -> Result<Stop> {
         (None, Some(q)) if *q.get_ref() >= 1 => Ok(Stop::Queries(*q.get_ref() as u64)),
         (None, Some(q)) => Err(ctx.err(Some(q.span()), "queries must be at least 1")),
         (Some(_), Some(q)) => Err(ctx.err(Some(q.span()), "give duration_s or queries, not both")),
-        (None, None) => Err(ctx.err(None, "a workload needs duration_s (seconds) or queries (a count)")),
+        (None, None) => Err(ctx.err(Some(0..0), "a workload needs duration_s (seconds) or queries (a count)")),
     }
 }
 

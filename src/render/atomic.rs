@@ -43,6 +43,18 @@ pub fn write_with<E: From<std::io::Error>>(path: &Path, fill: impl FnOnce(&Path)
     Ok(())
 }
 
+/// Remove the temporaries (`.pqsim-*`) that writes into `dir` left when their process was
+/// killed mid-write (a killed process cannot clean up). Call it only for a directory this run
+/// owns, such as a sweep's output directory after its journal was accepted. Returns how many.
+pub fn remove_leftovers(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    entries
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".pqsim-") && e.path().is_file())
+        .filter(|e| std::fs::remove_file(e.path()).is_ok())
+        .count()
+}
+
 /// CSV text of a header and rows, as the `csv` crate writes it (quoting where needed).
 pub fn csv_bytes<S: AsRef<[u8]>>(
     header: &[S],
@@ -72,6 +84,18 @@ mod tests {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .filter(|n| n.starts_with(".pqsim-"))
             .collect()
+    }
+
+    #[test]
+    fn leftovers_of_a_killed_write_are_removed_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(".pqsim-abc.csv"), "half").unwrap();
+        std::fs::write(dir.path().join("points.csv"), "whole").unwrap();
+        std::fs::write(dir.path().join(".other"), "kept").unwrap();
+        assert_eq!(remove_leftovers(dir.path()), 1);
+        assert!(leftovers(dir.path()).is_empty());
+        assert!(dir.path().join("points.csv").exists() && dir.path().join(".other").exists());
+        assert_eq!(remove_leftovers(&dir.path().join("missing")), 0);
     }
 
     #[test]

@@ -122,7 +122,7 @@ pub fn lanes(trace: &Trace) -> Vec<Lane> {
 /// `capacity_bytes` is the tuple queue size of the hardware profile.
 pub fn write(dir: &Path, trace: &Trace, title: &str, capacity_bytes: f64) -> Result<Vec<PathBuf>> {
     let mut written = vec![];
-    let perr = |what: &str, e: plot::PlotError| Error::Simulation(format!("plot {what}: {e}"));
+    let perr = |what: &str, e: plot::PlotError| e.into_error(&dir.join(what));
 
     // Queue fill: one step line per worker's queue.
     let series = queue_series(trace);

@@ -9,8 +9,8 @@ use std::path::Path;
 
 const PERCENTILES: [f64; 7] = [10.0, 25.0, 50.0, 75.0, 90.0, 95.0, 99.0];
 
-fn perr(what: &str, e: plot::PlotError) -> Error {
-    Error::Simulation(format!("plot {what}: {e}"))
+fn perr(dir: &Path, what: &str, e: plot::PlotError) -> Error {
+    e.into_error(&dir.join(what))
 }
 
 /// Per class: (percentile, mean over replications, min, max) of latency.
@@ -68,13 +68,13 @@ pub fn write_plots(dir: &Path, o: &WorkloadOutput) -> Result<()> {
     if !lat.is_empty() {
         let title = format!("{}: latency percentiles on {} ({} sessions)", o.name, o.hardware, o.sessions);
         plot::line_chart(dir.join("latency-percentiles"), &title, ("percentile", "latency (ms)"), &lat)
-            .map_err(|e| perr("latency-percentiles", e))?;
+            .map_err(|e| perr(dir, "latency-percentiles", e))?;
     }
     let srv = server_series(o);
     if srv.iter().any(|s| !s.points.is_empty()) {
         let title = format!("{}: server over time (replication 1, {} cores)", o.name, o.cores);
         plot::line_chart(dir.join("server-timeline"), &title, ("time (s)", "count (mean per bucket)"), &srv)
-            .map_err(|e| perr("server-timeline", e))?;
+            .map_err(|e| perr(dir, "server-timeline", e))?;
     }
     Ok(())
 }

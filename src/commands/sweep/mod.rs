@@ -29,6 +29,8 @@ mod vary;
 mod workload;
 
 pub use compare::run_compare;
+#[doc(hidden)]
+pub use journal::fuzz_journal;
 pub use vary::{parse_vary, Target, Vary};
 
 use super::WhatIfArgs;
@@ -143,6 +145,8 @@ pub fn run_sweep(a: SweepArgs) -> Result<()> {
     // Resume from the journal when it belongs to this sweep.
     let identity = journal::identity(&a, &g.scenario_text, g.hw_hashes.clone());
     let (done, journal) = journal::resume(dir, &identity, a.fresh)?;
+    // The directory is this sweep's: half-written temporaries of a killed run go.
+    crate::render::atomic::remove_leftovers(dir);
     let rows = grid::run(&a, &g, done, &journal)?;
 
     let stats = summary::point_stats(&a, &g.points, &rows)?;
@@ -298,8 +302,7 @@ fn plot_into(
     let path = dir.join(stem);
     match draw(&path) {
         Ok(w) => Ok(vec![w.png, w.svg]),
-        Err(PlotError::Io(e)) => Err(Error::io(&path, e)),
-        Err(e) => Err(Error::Simulation(format!("plot {stem}: {e}"))),
+        Err(e) => Err(e.into_error(&path)),
     }
 }
 

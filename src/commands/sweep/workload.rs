@@ -159,8 +159,7 @@ fn plots(a: &SweepArgs, points: &[Point]) -> Result<()> {
         }
         let stem = a.output.join(format!("p95-vs-{}-{}", file_safe(&xv.key), file_safe(&class.name)));
         let title = format!("{}: p95 latency of {} vs {}", first.out.name, class.name, xv.key);
-        plot::line_chart(&stem, &title, (&xv.key, "p95 latency (ms)"), &series)
-            .map_err(|e| Error::Simulation(format!("plot p95: {e}")))?;
+        plot::line_chart(&stem, &title, (&xv.key, "p95 latency (ms)"), &series).map_err(|e| e.into_error(&stem))?;
     }
     Ok(())
 }

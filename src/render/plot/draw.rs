@@ -13,6 +13,7 @@ use plotters::style::{register_font, FontStyle};
 
 use super::*;
 use crate::render::atomic;
+use image::ImageEncoder;
 
 // ---------------------------------------------------------------------------
 // Rendering machinery
@@ -59,9 +60,19 @@ pub(super) fn render(stem: &Path, chart: &impl Chart) -> Result<Written, PlotErr
         }
     }
     let (width, height) = chart.size();
-    // Each file appears whole (temporary beside it, then renamed) or not at all.
-    atomic::write_with(&png, |tmp| paint(BitMapBackend::new(tmp, (width, height)), chart))?;
-    atomic::write_with(&svg, |tmp| paint(SVGBackend::new(tmp, (width, height)), chart))?;
+    // Drawn in memory, then each file appears whole (temporary beside it, then renamed) or not
+    // at all; a write that fails (full disk, read-only directory) is an I/O error naming it.
+    let mut rgb = vec![0u8; width as usize * height as usize * 3];
+    paint(BitMapBackend::with_buffer(&mut rgb, (width, height)), chart)?;
+    let mut png_bytes = vec![];
+    // The encoder plotters' file backend uses, with its defaults: the same bytes.
+    image::codecs::png::PngEncoder::new(&mut png_bytes)
+        .write_image(&rgb, width, height, image::ColorType::Rgb8)
+        .map_err(|e| PlotError::Draw(e.to_string()))?;
+    let svg_text = render_svg(chart)?;
+    for (path, bytes) in [(&png, png_bytes.as_slice()), (&svg, svg_text.as_bytes())] {
+        atomic::write_with(path, |tmp| std::fs::write(tmp, bytes)).map_err(|e| PlotError::Write(path.clone(), e))?;
+    }
     Ok(Written { png, svg, width, height })
 }
 

@@ -90,8 +90,22 @@ pub enum PlotError {
     Invalid(String),
     #[error("could not create output directory: {0}")]
     Io(#[from] std::io::Error),
+    #[error("cannot write {}: {}", .0.display(), .1)]
+    Write(PathBuf, std::io::Error),
     #[error("drawing failed: {0}")]
     Draw(String),
+}
+
+impl PlotError {
+    /// As pqsim's error: a file that cannot be written (full disk, read-only directory) is an
+    /// I/O error naming it, bad input to fix (exit 2); anything else a plot that failed.
+    pub fn into_error(self, stem: &Path) -> crate::error::Error {
+        match self {
+            PlotError::Write(path, e) => crate::error::Error::io(&path, e),
+            PlotError::Io(e) => crate::error::Error::io(stem, e),
+            e => crate::error::Error::Simulation(format!("plot {}: {e}", stem.display())),
+        }
+    }
 }
 
 impl<E: std::error::Error + Send + Sync> From<DrawingAreaErrorKind<E>> for PlotError {
