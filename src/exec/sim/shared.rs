@@ -21,13 +21,40 @@ impl<'a> Sim<'a> {
         Model::observe(self)
     }
 
-    /// The demands of the flows in progress, in process order.
-    pub(crate) fn push_demands(&self, out: &mut Vec<Demand>) {
-        for pr in &self.procs {
+    /// The demands of the flows in progress, in process order, with the process of each and
+    /// the work left to its stop point.
+    pub(crate) fn push_demands(&self, out: &mut Vec<Demand>, procs: &mut Vec<u32>, left: &mut Vec<f64>) {
+        for (p, pr) in self.procs.iter().enumerate() {
             if let Act::Flow(f) = &pr.act {
                 out.push(Demand { cpu: f.cpu, io: f.io, cpu_cap: 1.0 });
+                procs.push(p as u32);
+                left.push((f.stop_at - f.done).max(0.0));
             }
         }
+    }
+
+    /// Processes of other queries that hold or wait for a core (see `wake_latency`).
+    pub(crate) fn set_others_busy(&mut self, n: usize) {
+        self.others_busy = n;
+    }
+
+    /// The progress rates of the flows in progress until the next step (same order as
+    /// `push_demands`): under the server's turns, a flow's rate on a core times its share of
+    /// the step spent on one. Leaves the I/O-bound flags of `take_rates` alone.
+    pub(crate) fn set_progress_rates(&mut self, rates: &[f64]) -> usize {
+        let mut k = 0;
+        for pr in &mut self.procs {
+            if let Act::Flow(f) = &mut pr.act {
+                f.rate = rates.get(k).copied().unwrap_or(0.0);
+                k += 1;
+            }
+        }
+        k
+    }
+
+    /// When the next delay (start-up, read latency, wake-up) ends.
+    pub(crate) fn next_delay(&mut self) -> Option<Time> {
+        self.q.peek_time()
     }
 
     /// Take rates for the flows in progress (same order as `push_demands`) from `rates`,
