@@ -316,6 +316,7 @@ impl<'a> Sim<'a> {
     }
 
     pub(super) fn leader_after_shutdown(&mut self) {
+        self.slots_released = true;
         if self.mode == LeaderMode::Top || self.mode == LeaderMode::Finished {
             return;
         }

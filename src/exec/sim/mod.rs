@@ -67,6 +67,9 @@ pub struct Sim<'a> {
     /// Processes of other queries on a core or in line for one (set by `exec::server`; 0 for a
     /// query alone): a woken process finds an idle core only if all of them leave one free.
     others_busy: usize,
+    /// The leader has seen its workers exit (ParallelFinish, then WaitForParallelWorkersToExit):
+    /// their background-worker slots are free again.
+    slots_released: bool,
     /// This run's CPU speed factor (the machine's run-to-run variation), see [`run_speed`].
     run_speed: f64,
     /// The rate solver and its reused buffers.
@@ -170,6 +173,7 @@ impl<'a> Sim<'a> {
             run_order: vec![],
             turn_pending: false,
             others_busy: 0,
+            slots_released: false,
             run_speed: run_speed(seed, hw.cpu_noise_cv),
             fluid: FluidScratch::default(),
         }

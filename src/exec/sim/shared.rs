@@ -114,14 +114,18 @@ impl<'a> Sim<'a> {
         fired || delivered
     }
 
-    /// Workers that still hold a background-worker slot (launched and not yet exited).
+    /// Workers that still hold a background-worker slot. A slot is taken when the Gather
+    /// registers its worker and freed when the postmaster reaps the exited worker
+    /// (ForgetBackgroundWorker counts it terminated), which the leader waits for before its
+    /// Gather ends (DestroyParallelContext -> WaitForParallelWorkersToExit; the profile's
+    /// `shutdown_per_worker_us`). A worker that has sent its last tuple still holds its slot
+    /// until then: counting it free from there let the next query take slots PostgreSQL
+    /// would not yet give.
     pub(crate) fn live_workers(&self) -> u32 {
-        if self.finished_at.is_some() {
+        if self.finished_at.is_some() || self.slots_released {
             return 0;
         }
-        (1..self.procs.len())
-            .filter(|&w| self.procs[w].phase != Phase::Done && !matches!(self.procs[w].act, Act::Idle))
-            .count() as u32
+        self.queues.len() as u32
     }
 
     pub(crate) fn finished_at(&self) -> Option<Time> {
