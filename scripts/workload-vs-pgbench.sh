@@ -43,7 +43,7 @@ setting() { psql_ -c "ALTER SYSTEM SET $1 = '$2'" -c "SELECT pg_reload_conf()" >
 HZ=$(getconf CLK_TCK)
 busy_jiffies() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9}' /proc/stat; }
 # CPU of our server: the postmaster and its reaped children (backends, parallel workers).
-server_jiffies() { awk '{print $14+$15+$16+$17}' "/proc/$(head -1 "$DIR/postmaster.pid")/stat"; }
+server_jiffies() { awk '{print $14+$15+$16+$17}' "/proc/$(head -1 "$DIR/data/postmaster.pid")/stat"; }
 
 # measured: p50_ms p95_ms tps load1 others_cores  (from the -l logs: 3rd column is the latency in us)
 measure() { # clients prefix

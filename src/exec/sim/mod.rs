@@ -70,6 +70,8 @@ pub struct Sim<'a> {
     /// The leader has seen its workers exit (ParallelFinish, then WaitForParallelWorkersToExit):
     /// their background-worker slots are free again.
     slots_released: bool,
+    /// When the leader began waiting for its workers to exit (all had finished their plans).
+    shutdown_from: Option<Time>,
     /// This run's CPU speed factor (the machine's run-to-run variation), see [`run_speed`].
     run_speed: f64,
     /// The rate solver and its reused buffers.
@@ -174,6 +176,7 @@ impl<'a> Sim<'a> {
             turn_pending: false,
             others_busy: 0,
             slots_released: false,
+            shutdown_from: None,
             run_speed: run_speed(seed, hw.cpu_noise_cv),
             fluid: FluidScratch::default(),
         }

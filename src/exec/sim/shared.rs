@@ -121,11 +121,23 @@ impl<'a> Sim<'a> {
     /// `shutdown_per_worker_us`). A worker that has sent its last tuple still holds its slot
     /// until then: counting it free from there let the next query take slots PostgreSQL
     /// would not yet give.
+    ///
+    /// The workers exit one after another while the leader waits (`shutdown_per_worker_us`
+    /// each): the k-th slot is free k of those intervals after the wait began, so a query that
+    /// starts meanwhile can get one worker of two, as on a real server.
     pub(crate) fn live_workers(&self) -> u32 {
         if self.finished_at.is_some() || self.slots_released {
             return 0;
         }
-        self.queues.len() as u32
+        let n = self.queues.len() as u32;
+        let per = self.hw.parallel.shutdown_per_worker_ns;
+        match self.shutdown_from {
+            Some(t0) if per > 0.0 => {
+                let exited = ((self.q.now().saturating_sub(t0)) as f64 / per).floor();
+                n - (exited.min(n as f64) as u32)
+            }
+            _ => n,
+        }
     }
 
     pub(crate) fn finished_at(&self) -> Option<Time> {
