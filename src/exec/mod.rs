@@ -7,6 +7,7 @@
 pub mod compile;
 pub mod cpu_cost;
 pub mod instrument;
+pub mod measured;
 pub mod scan;
 pub mod server;
 pub mod sim;
@@ -16,6 +17,7 @@ pub use sim::{Accounting, Interval, Milestones, ProcessResult, SimResult, State,
 
 use crate::error::SimError;
 use crate::model::guc::Settings;
+use crate::model::measured::MeasuredCosts;
 use crate::model::{Hardware, Node, OutputMode, Scenario, Table};
 
 /// Everything one simulation run needs.
@@ -34,6 +36,8 @@ pub struct RunSpec<'a> {
     pub trace: bool,
     /// Give up after this many steps (`DEFAULT_MAX_STEPS` unless a caller needs more).
     pub max_steps: u64,
+    /// The scenario's measured per-node costs (`[measured]`).
+    pub measured: Option<&'a MeasuredCosts>,
 }
 
 /// Steps grow with scan chunks and tuple-queue batches, never with rows: fifty million is far
@@ -55,6 +59,7 @@ impl<'a> RunSpec<'a> {
             seed,
             trace: false,
             max_steps: DEFAULT_MAX_STEPS,
+            measured: sc.measured.as_ref(),
         }
     }
 }
@@ -67,6 +72,7 @@ pub fn simulate(spec: &RunSpec) -> Result<(Compiled, SimResult), SimError> {
         hw: spec.hw,
         output: spec.output,
         workers_planned: planned,
+        measured: spec.measured,
     };
     let compiled = compile(&env, spec.plan);
     let launched = match compiled.mode {

@@ -17,18 +17,40 @@ impl<'a> Sim<'a> {
 
     /// CPU share each of the flows of processes `idx` may use (1 = a whole core, 0 = waiting
     /// for its turn). Keeps the line of runnable processes and the turn timer.
+    ///
+    /// The line is fair in CPU time, as EEVDF and CFS are: a process that leaves it (blocks)
+    /// keeps what it was owed (its lag, clamped), and rejoins ahead of processes that have
+    /// had more CPU; those that wait are ordered by the CPU time they have had. A process
+    /// that blocks early in its turn, like a worker whose tuple queue fills, is thus not
+    /// sent to the back of the line each time it wakes.
     pub(super) fn cpu_caps(&mut self, idx: &[usize]) -> Vec<f64> {
         if !self.scheduled() {
             return vec![1.0; idx.len()];
         }
-        // Processes that stopped running leave the line; new ones join at its back.
-        self.run_order.retain(|p| idx.contains(p));
+        let cores = self.hw.cores as usize;
+        // Processes that stopped running leave the line, keeping their lag.
+        if self.run_order.iter().any(|p| !idx.contains(p)) {
+            let v = self.avg_vruntime();
+            let max_lag = self.hw.scheduler.max_lag_ns();
+            for k in 0..self.run_order.len() {
+                let p = self.run_order[k];
+                if !idx.contains(&p) {
+                    self.procs[p].lag = (v - self.procs[p].vruntime).clamp(0.0, max_lag);
+                }
+            }
+            self.run_order.retain(|p| idx.contains(p));
+        }
+        // New ones join, placed at the line's average CPU time minus their lag.
         for &p in idx {
             if !self.run_order.contains(&p) {
+                if !self.run_order.is_empty() {
+                    let v = self.avg_vruntime();
+                    self.procs[p].vruntime = v - self.procs[p].lag;
+                }
                 self.run_order.push(p);
+                self.sort_waiting(cores);
             }
         }
-        let cores = self.hw.cores as usize;
         if idx.len() <= cores {
             return vec![1.0; idx.len()];
         }
@@ -42,11 +64,28 @@ impl<'a> Sim<'a> {
         idx.iter().map(|p| if running.contains(p) { 1.0 } else { 0.0 }).collect()
     }
 
-    /// A turn ended: the processes that ran go to the back of the line.
+    /// The average CPU time of the processes in line (EEVDF's V).
+    fn avg_vruntime(&self) -> f64 {
+        let n = self.run_order.len().max(1) as f64;
+        self.run_order.iter().map(|&p| self.procs[p].vruntime).sum::<f64>() / n
+    }
+
+    /// Order the waiting part of the line (after the `cores` running) by CPU time had; ties
+    /// keep their order.
+    fn sort_waiting(&mut self, cores: usize) {
+        if self.run_order.len() > cores + 1 {
+            let procs = &self.procs;
+            self.run_order[cores..].sort_by(|a, b| procs[*a].vruntime.total_cmp(&procs[*b].vruntime));
+        }
+    }
+
+    /// A turn ended: the processes that ran go behind the others, then the line is ordered
+    /// by CPU time had (the earliest virtual deadline runs next, all slices being equal).
     pub(super) fn end_turn(&mut self) {
         self.turn_pending = false;
         let cores = (self.hw.cores as usize).min(self.run_order.len());
         self.run_order.rotate_left(cores);
+        self.sort_waiting(0);
     }
 
     /// From SetLatch on a sleeping process until it can run. On a shared server the cores are
