@@ -13,7 +13,7 @@ for hw in reference-2vcpu aurora; do
     if [ "$scale" != 1 ]; then
       extra=(--table "lineitem.rows=599860520" --table "orders.rows=150000000")
     fi
-    out=$( { /usr/bin/time -f "wall_s=%e max_rss_kb=%M" \
+    out=$( { /usr/bin/time -f "wall_s=%e cpu_user_s=%U max_rss_kb=%M" \
       target/release/pqsim workload benches/workloads/mix-10k.toml --hardware "$hw" \
       --replications 1 --format json "${extra[@]}" > /tmp/bench-workload.$$.json; } 2>&1 )
     steps=$(tr -d ' \n' < /tmp/bench-workload.$$.json | sed -E 's/.*"steps":\[([0-9]+)\].*/\1/')

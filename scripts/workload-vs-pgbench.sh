@@ -9,8 +9,9 @@
 # query's Workers Planned / Launched. pqsim predicts each run with the same sessions, duration
 # and settings on PROFILE (default reference-2vcpu, the profile calibrated on this machine kind).
 # Writes docs/workload-validation.md (predicted vs measured p50, p95, throughput, and the share
-# of queries launched below planned) with /proc/loadavg before and after: timings on a busy
-# machine are noisy.
+# of queries launched below planned). Beside every measured row: the 1-minute /proc/loadavg at
+# its end and the CPU other programs used meanwhile (machine busy time from /proc/stat less our
+# server's and pgbench's own), in cores: timings on a busy machine are noisy.
 #
 # Usage: scripts/workload-vs-pgbench.sh [SECONDS_PER_RUN (default 20)] [PROFILE]
 set -euo pipefail
@@ -39,20 +40,33 @@ LOAD_BEFORE="$(cat /proc/loadavg)"
 
 setting() { psql_ -c "ALTER SYSTEM SET $1 = '$2'" -c "SELECT pg_reload_conf()" >/dev/null; }
 
-# measured: p50_ms p95_ms tps  (from the -l logs: 3rd column is the latency in us)
+HZ=$(getconf CLK_TCK)
+busy_jiffies() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9}' /proc/stat; }
+# CPU of our server: the postmaster and its reaped children (backends, parallel workers).
+server_jiffies() { awk '{print $14+$15+$16+$17}' "/proc/$(head -1 "$DIR/data/postmaster.pid")/stat"; }
+
+# measured: p50_ms p95_ms tps load1 others_cores  (from the -l logs: 3rd column is the latency in us)
 measure() { # clients prefix
   local c=$1 prefix=$2
-  (cd "$WORK" && pgbench -n -h "$HOST" -p "$PORT" -U postgres -f count.sql -c "$c" -j "$c" -T "$T" \
+  local b0 s0 b1 s1 t0 t1
+  b0=$(busy_jiffies); s0=$(server_jiffies); t0=$(date +%s.%N)
+  (cd "$WORK" && /usr/bin/time -f "%U %S" -o "$prefix.time" \
+      pgbench -n -h "$HOST" -p "$PORT" -U postgres -f count.sql -c "$c" -j "$c" -T "$T" \
       -l --log-prefix="$prefix" postgres > "$prefix.out" 2>&1)
+  sleep 0.2   # let the postmaster reap the run's backends
+  b1=$(busy_jiffies); s1=$(server_jiffies); t1=$(date +%s.%N)
+  local others
+  others=$(awk -v b="$((b1 - b0))" -v s="$((s1 - s0))" -v hz="$HZ" -v t0="$t0" -v t1="$t1" -v f="$WORK/$prefix.time" \
+      'BEGIN{getline l < f; split(l, u, " "); own = s / hz + u[1] + u[2]; o = (b / hz - own) / (t1 - t0); if (o < 0) o = 0; printf "%.2f", o}')
   cat "$WORK/$prefix".[0-9]* 2>/dev/null | awk '{print $3/1000}' | sort -g > "$WORK/$prefix.lat"
   local n; n=$(wc -l < "$WORK/$prefix.lat")
   local p50 p95
   p50=$(awk -v n="$n" 'NR==int((n-1)*0.50)+1' "$WORK/$prefix.lat")
   p95=$(awk -v n="$n" 'NR==int((n-1)*0.95)+1' "$WORK/$prefix.lat")
-  echo "$p50 $p95 $(awk -v n="$n" -v t="$T" 'BEGIN{printf "%.3f", n/t}')"
+  echo "$p50 $p95 $(awk -v n="$n" -v t="$T" 'BEGIN{printf "%.3f", n/t}') $(cut -d' ' -f1 /proc/loadavg) $others"
 }
 
-# predicted: p50_ms p95_ms tps launched_below_share
+# predicted: p50_ms p95_ms tps launched_below_share launched_0 launched_1 launched_2 (shares)
 predict() { # clients per_gather extra-settings-line
   cat > "$WORK/w.toml" <<TOML
 name = "pgbench-count"
@@ -66,18 +80,20 @@ name = "count"
 scenario = "$PWD/configs/scenarios/testpar-count.toml"
 TOML
   "$PQSIM" workload "$WORK/w.toml" --hardware "$PROFILE" --table "testpar.rows=$ROWS" \
-      --replications 3 --format json |
-    python3 -c 'import json,sys; d=json.load(sys.stdin); c=d["classes"][0]; l=c["latency_ms"]; print(l["p50"], l["p95"], d["throughput_qps"], c["launched_below_planned_share"])'
+      --replications 3 --format json --output "$WORK/pred" |
+    python3 -c 'import json,sys; d=json.load(sys.stdin); c=d["classes"][0]; l=c["latency_ms"]; print(l["p50"], l["p95"], d["throughput_qps"], c["launched_below_planned_share"])' |
+    tr '\n' ' '
+  awk -F, 'NR>1 && $NF=="false" {n++; k[$9]++} END{printf "%.3f %.3f %.3f\n", k[0]/n, k[1]/n, k[2]/n}' "$WORK/pred/queries.csv"
 }
 
 ROWS_MD=()
 for pg in 0 2; do
   setting max_parallel_workers_per_gather "$pg"
   for c in 1 2 4 8; do
-    read -r mp50 mp95 mtps <<< "$(measure "$c" "pg$pg-c$c")"
+    read -r mp50 mp95 mtps mload mothers <<< "$(measure "$c" "pg$pg-c$c")"
     read -r pp50 pp95 ptps _ <<< "$(predict "$c" "$pg" "")"
-    ROWS_MD+=("| $pg | $c | $pp50 | $mp50 | $pp95 | $mp95 | $ptps | $mtps |")
-    echo "per_gather=$pg clients=$c predicted p50/p95/tps $pp50 $pp95 $ptps measured $mp50 $mp95 $mtps" >&2
+    ROWS_MD+=("| $pg | $c | $pp50 | $mp50 | $pp95 | $mp95 | $ptps | $mtps | $mload | $mothers |")
+    echo "per_gather=$pg clients=$c predicted p50/p95/tps $pp50 $pp95 $ptps measured $mp50 $mp95 $mtps load $mload others $mothers" >&2
   done
 done
 
@@ -90,11 +106,17 @@ psql_ -c "LOAD 'auto_explain'" -c "ALTER SYSTEM SET session_preload_libraries = 
       -c "ALTER SYSTEM SET auto_explain.log_timing = off" -c "SELECT pg_reload_conf()" >/dev/null
 LOG="$DIR/log/postgresql.log"
 START_LINE=$(wc -l < "$LOG")
-read -r mp50 mp95 mtps <<< "$(measure 4 exhaust)"
+read -r mp50 mp95 mtps mload mothers <<< "$(measure 4 exhaust)"
 planned=$(tail -n +"$START_LINE" "$LOG" | grep -c "Workers Planned: 2" || true)
 launched_below=$(tail -n +"$START_LINE" "$LOG" | grep -Ec "Workers Launched: [01]\b" || true)
 mshare=$(awk -v a="$launched_below" -v b="$planned" 'BEGIN{ if (b>0) printf "%.3f", a/b; else print "n/a"}')
-read -r pp50 pp95 ptps pshare <<< "$(predict 4 2 "max_parallel_workers = 2")"
+mdist=""
+for k in 0 1 2; do
+  n=$(tail -n +"$START_LINE" "$LOG" | grep -Ec "Workers Launched: $k\b" || true)
+  mdist+="$(awk -v a="$n" -v b="$planned" 'BEGIN{ if (b>0) printf "%.3f", a/b; else print "n/a"}') "
+done
+mdist="${mdist% }"
+read -r pp50 pp95 ptps pshare p0 p1 p2 <<< "$(predict 4 2 "max_parallel_workers = 2")"
 LOAD_AFTER="$(cat /proc/loadavg)"
 
 {
@@ -108,8 +130,8 @@ LOAD_AFTER="$(cat /proc/loadavg)"
   echo "measured latencies include waiting for other programs' CPU use: rerun on a quiet machine before"
   echo "judging the model."
   echo
-  echo "| per_gather | clients | p50 predicted (ms) | p50 measured | p95 predicted | p95 measured | q/s predicted | q/s measured |"
-  echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| per_gather | clients | p50 predicted (ms) | p50 measured | p95 predicted | p95 measured | q/s predicted | q/s measured | load (1 min) | others' CPU (cores) |"
+  echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   printf '%s\n' "${ROWS_MD[@]}"
   echo
   echo "## Worker pool exhaustion"
@@ -117,9 +139,9 @@ LOAD_AFTER="$(cat /proc/loadavg)"
   echo "4 clients, max_parallel_workers_per_gather = 2, max_parallel_workers = 2; Workers Launched from"
   echo "auto_explain in the server log ($planned Gathers logged, $launched_below below planned)."
   echo
-  echo "| | p50 (ms) | p95 (ms) | q/s | share launched below planned |"
-  echo "|---|---:|---:|---:|---:|"
-  echo "| predicted | $pp50 | $pp95 | $ptps | $pshare |"
-  echo "| measured | $mp50 | $mp95 | $mtps | $mshare |"
+  echo "| | p50 (ms) | p95 (ms) | q/s | share launched below planned | launched 0 / 1 / 2 | load (1 min) | others' CPU (cores) |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| predicted | $pp50 | $pp95 | $ptps | $pshare | $p0 / $p1 / $p2 | | |"
+  echo "| measured | $mp50 | $mp95 | $mtps | $mshare | ${mdist// / \/ } | $mload | $mothers |"
 } > "$OUT"
 echo "wrote $OUT" >&2

@@ -8,6 +8,7 @@
 //! of a run are the sum of its queries' own steps (chunks and queue batches) plus one per
 //! arrival: never proportional to rows. Same inputs and seed, same result.
 
+mod cpu;
 mod pool;
 mod sources;
 mod timeline;
@@ -23,7 +24,8 @@ use crate::engine::{self, streams, EventQueue, Halt, Model, Time};
 use crate::error::SimError;
 use crate::model::guc::Settings;
 use crate::model::workload::Stop;
-use crate::model::Hardware;
+use crate::model::{Hardware, SchedulerKind};
+use cpu::{Key, Line};
 use sources::SourceState;
 
 /// A query class ready to run: its compiled plan and how many workers its Gather asks for.
@@ -112,6 +114,8 @@ pub enum Event {
 
 struct Running<'a> {
     sim: Sim<'a>,
+    /// Issue number: with a process index, the process's key in the server's run queue.
+    seq: u64,
     class: usize,
     source: usize,
     arrival: Time,
@@ -136,6 +140,17 @@ struct Server<'a> {
     /// the next one leaves the demands as they were, and the solve is skipped.
     last_demands: Vec<Demand>,
     rates: Vec<f64>,
+    /// Turns of the profile's scheduler across all queries (not ideal sharing).
+    scheduled: bool,
+    /// The run queue of every process of every query (`cpu`).
+    line: Line,
+    keys: Vec<Key>,
+    procs: Vec<u32>,
+    /// Work left to each flow's stop point, its place in line, its rate while on a core.
+    left: Vec<f64>,
+    pos: Vec<usize>,
+    on_rates: Vec<f64>,
+    progress: Vec<f64>,
 }
 
 /// Run the server until the workload stops.
@@ -155,6 +170,16 @@ pub fn simulate(spec: &ServerSpec) -> Result<ServerResult, SimError> {
         demands: vec![],
         last_demands: vec![],
         rates: vec![],
+        scheduled: spec.hw.scheduler.kind != SchedulerKind::Fluid
+            && spec.hw.cores.fract() == 0.0
+            && spec.hw.cores >= 1.0,
+        line: Line::new(spec.hw.cores.max(1.0) as usize),
+        keys: vec![],
+        procs: vec![],
+        left: vec![],
+        pos: vec![],
+        on_rates: vec![],
+        progress: vec![],
     };
     for i in 0..s.sources.len() {
         let first = s.sources[i].first_arrival(&spec.sources[i]);
@@ -189,11 +214,13 @@ pub fn simulate(spec: &ServerSpec) -> Result<ServerResult, SimError> {
     })
 }
 
-/// `fluid::solve`, with a fast path for the common case of flows that need only CPU, one core
-/// at most each: the same water-filling arithmetic in the same order, without the sort (equal
-/// caps keep index order) or the alternating rounds (no disk share to balance).
+/// `fluid::solve`, with a fast path for the common case of flows that need only CPU, all with
+/// the same cap (one core, or their share under the scheduler's turns): the same water-filling
+/// arithmetic in the same order, without the sort (equal caps keep index order) or the
+/// alternating rounds (no disk share to balance).
 fn solve(cores: f64, bandwidth: f64, flows: &[Demand]) -> Vec<f64> {
-    if flows.iter().all(|f| f.io == 0.0 && f.cpu > 0.0 && f.cpu_cap == 1.0) {
+    let cap = flows.first().map_or(1.0, |f| f.cpu_cap);
+    if flows.iter().all(|f| f.io == 0.0 && f.cpu > 0.0 && f.cpu_cap == cap) {
         let mut remaining = cores;
         let mut left = flows.len();
         return flows
@@ -202,7 +229,7 @@ fn solve(cores: f64, bandwidth: f64, flows: &[Demand]) -> Vec<f64> {
                 if cores <= 0.0 {
                     return 0.0;
                 }
-                let a = 1.0f64.min(remaining / left as f64);
+                let a = cap.min(remaining / left as f64);
                 remaining -= a;
                 left -= 1;
                 a / f.cpu
@@ -227,12 +254,32 @@ impl<'a> Server<'a> {
         let free = spec.pool.free(self.live_workers());
         let launched = cp.request.min(free);
         let seed = streams::mix(spec.seed, 0x51_0000_0000 + self.issued);
+        let seq = self.issued;
         self.issued += 1;
         let mut sim = Sim::new(&cp.compiled, spec.hw, &cp.settings, launched, seed, false);
         sim.start_at(now);
-        self.running.push(Running { sim, class, source: s, arrival: now, planned: cp.planned, launched });
+        self.running.push(Running { sim, seq, class, source: s, arrival: now, planned: cp.planned, launched });
         if let Some(t) = self.sources[s].after_arrival(&spec.sources[s], now) {
             self.q.schedule(t, Event::Arrive(s));
+        }
+    }
+
+    /// Every flow's demand, process key and work left, in query then process order; each
+    /// query learns how many processes of the others hold or wait for a core.
+    fn gather_demands(&mut self) {
+        self.demands.clear();
+        self.keys.clear();
+        self.left.clear();
+        let mut own = Vec::with_capacity(self.running.len());
+        for r in &self.running {
+            self.procs.clear();
+            r.sim.push_demands(&mut self.demands, &mut self.procs, &mut self.left);
+            self.keys.extend(self.procs.iter().map(|&p| (r.seq, p)));
+            own.push(self.procs.len());
+        }
+        let total = self.demands.len();
+        for (r, n) in self.running.iter_mut().zip(own) {
+            r.sim.set_others_busy(total - n);
         }
     }
 
@@ -298,24 +345,44 @@ impl<'a> Model for Server<'a> {
     }
 
     fn next_transition(&mut self) -> Option<Time> {
-        self.demands.clear();
-        for r in &self.running {
-            r.sim.push_demands(&mut self.demands);
+        self.gather_demands();
+        let now = self.q.now();
+        let hw = self.spec.hw;
+        let n = self.demands.len();
+        let turn = hw.scheduler.turn_ns(n as f64 / hw.cores.max(1.0)).round().max(1.0) as Time;
+        self.line.update(&self.keys, now, turn, &mut self.pos);
+        let turning = self.scheduled && self.line.turning();
+        // Under turns each flow has, on average, its share of the cores; on a core it runs
+        // as fast as that share allows times runnable / cores.
+        let share = if turning { hw.cores / n as f64 } else { 1.0 };
+        for d in &mut self.demands {
+            d.cpu_cap = share;
         }
         if self.demands != self.last_demands {
-            let hw = self.spec.hw;
             self.rates = solve(hw.cores, hw.disk.seq_bytes_per_ns, &self.demands);
             self.cores_busy = self.rates.iter().zip(&self.demands).map(|(r, d)| (r * d.cpu).min(d.cpu_cap)).sum();
             self.runnable = self.demands.iter().filter(|d| d.cpu > 0.0).count() as u32;
             std::mem::swap(&mut self.demands, &mut self.last_demands);
         }
-        let rates = &self.rates;
+        self.on_rates.clear();
+        self.on_rates.extend(self.rates.iter().map(|r| r / share));
         let mut used = 0;
         let mut next: Option<Time> = None;
+        let mut earliest = |t: Time| next = Some(next.map_or(t, |x: Time| x.min(t)));
         for r in &mut self.running {
-            used += r.sim.take_rates(&rates[used..]);
-            if let Some(t) = r.sim.next_time() {
-                next = Some(next.map_or(t, |x| x.min(t)));
+            let k = r.sim.take_rates(&self.on_rates[used..]);
+            let t = if turning { r.sim.next_delay() } else { r.sim.next_time() };
+            if let Some(t) = t {
+                earliest(t);
+            }
+            used += k;
+        }
+        if turning {
+            // Flows end when they have had enough time on a core, turns counted.
+            for k in 0..n {
+                if self.on_rates[k] > 0.0 {
+                    earliest(self.line.finish(self.pos[k], now, self.left[k] / self.on_rates[k]));
+                }
             }
         }
         next
@@ -331,9 +398,21 @@ impl<'a> Model for Server<'a> {
             self.runnable as f64,
             self.running.len() as f64,
         );
+        if self.scheduled && self.line.turning() && t > now {
+            let dt = (t - now) as f64;
+            self.progress.clear();
+            for k in 0..self.on_rates.len() {
+                self.progress.push(self.on_rates[k] * self.line.on_core(self.pos[k], now, t) / dt);
+            }
+            let mut used = 0;
+            for r in &mut self.running {
+                used += r.sim.set_progress_rates(&self.progress[used..]);
+            }
+        }
         for r in &mut self.running {
             r.sim.advance_shared(t);
         }
+        self.line.advance(t);
     }
 
     fn fire_transitions(&mut self) -> bool {
@@ -367,6 +446,13 @@ mod tests {
                 (0..n).map(|i| Demand { cpu: 1.0 + i as f64 * 0.37, io: 0.0, cpu_cap: 1.0 }).collect();
             for cores in [1.0, 2.0, 3.5, 16.0] {
                 assert_eq!(solve(cores, 1.0, &flows), fluid::solve(cores, 1.0, &flows), "n {n} cores {cores}");
+                // Under turns every flow is capped at its share of the cores.
+                let share = (cores / n as f64).min(1.0);
+                let capped: Vec<Demand> = flows.iter().map(|f| Demand { cpu_cap: share, ..*f }).collect();
+                let (fast, full) = (solve(cores, 1.0, &capped), fluid::solve(cores, 1.0, &capped));
+                for (a, b) in fast.iter().zip(&full) {
+                    assert!((a - b).abs() <= 1e-12 * b.abs(), "n {n} cores {cores}: {a} vs {b}");
+                }
             }
         }
     }

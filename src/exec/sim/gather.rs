@@ -297,6 +297,7 @@ impl<'a> Sim<'a> {
             (1..self.procs.len()).all(|p| self.procs[p].phase == Phase::Done || matches!(self.procs[p].act, Act::Idle));
         if all_done {
             let per = self.hw.parallel.shutdown_per_worker_ns * self.n_workers() as f64;
+            self.shutdown_from.get_or_insert(self.q.now());
             self.delay(0, State::Shutdown, per);
         } else {
             self.procs[0].act = Act::Blocked(State::Shutdown);
@@ -316,6 +317,7 @@ impl<'a> Sim<'a> {
     }
 
     pub(super) fn leader_after_shutdown(&mut self) {
+        self.slots_released = true;
         if self.mode == LeaderMode::Top || self.mode == LeaderMode::Finished {
             return;
         }

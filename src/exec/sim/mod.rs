@@ -67,6 +67,14 @@ pub struct Sim<'a> {
     run_order: Vec<usize>,
     /// A turn-end event is scheduled.
     turn_pending: bool,
+    /// Processes of other queries on a core or in line for one (set by `exec::server`; 0 for a
+    /// query alone): a woken process finds an idle core only if all of them leave one free.
+    others_busy: usize,
+    /// The leader has seen its workers exit (ParallelFinish, then WaitForParallelWorkersToExit):
+    /// their background-worker slots are free again.
+    slots_released: bool,
+    /// When the leader began waiting for its workers to exit (all had finished their plans).
+    shutdown_from: Option<Time>,
     /// This run's CPU speed factor (the machine's run-to-run variation), see [`run_speed`].
     run_speed: f64,
     /// The rate solver and its reused buffers.
@@ -173,6 +181,9 @@ impl<'a> Sim<'a> {
             subplan_gather: None,
             run_order: vec![],
             turn_pending: false,
+            others_busy: 0,
+            slots_released: false,
+            shutdown_from: None,
             run_speed: run_speed(seed, hw.cpu_noise_cv),
             fluid: FluidScratch::default(),
         }

@@ -88,13 +88,16 @@ impl<'a> Sim<'a> {
         self.sort_waiting(0);
     }
 
-    /// From SetLatch on a sleeping process until it can run.
+    /// From SetLatch on a sleeping process until it can run. On a shared server the cores are
+    /// idle only if the other queries' processes leave one free (`others_busy`); when none is,
+    /// the server's line (`exec::server::cpu`) makes the woken process wait for its turn.
     pub(super) fn wake_latency(&self) -> f64 {
         let s = &self.hw.scheduler;
         if !self.scheduled() {
             return self.hw.costs.wakeup_ns / self.hw.cpu_speed;
         }
-        let busy = self.procs.iter().filter(|p| matches!(p.act, Act::Flow(_))).count() as f64;
+        let own = self.procs.iter().filter(|p| matches!(p.act, Act::Flow(_))).count();
+        let busy = (own + self.others_busy) as f64;
         if busy < self.hw.cores {
             s.wakeup_latency_ns + s.context_switch_ns
         } else {

@@ -21,13 +21,40 @@ impl<'a> Sim<'a> {
         Model::observe(self)
     }
 
-    /// The demands of the flows in progress, in process order.
-    pub(crate) fn push_demands(&self, out: &mut Vec<Demand>) {
-        for pr in &self.procs {
+    /// The demands of the flows in progress, in process order, with the process of each and
+    /// the work left to its stop point.
+    pub(crate) fn push_demands(&self, out: &mut Vec<Demand>, procs: &mut Vec<u32>, left: &mut Vec<f64>) {
+        for (p, pr) in self.procs.iter().enumerate() {
             if let Act::Flow(f) = &pr.act {
                 out.push(Demand { cpu: f.cpu, io: f.io, cpu_cap: 1.0 });
+                procs.push(p as u32);
+                left.push((f.stop_at - f.done).max(0.0));
             }
         }
+    }
+
+    /// Processes of other queries that hold or wait for a core (see `wake_latency`).
+    pub(crate) fn set_others_busy(&mut self, n: usize) {
+        self.others_busy = n;
+    }
+
+    /// The progress rates of the flows in progress until the next step (same order as
+    /// `push_demands`): under the server's turns, a flow's rate on a core times its share of
+    /// the step spent on one. Leaves the I/O-bound flags of `take_rates` alone.
+    pub(crate) fn set_progress_rates(&mut self, rates: &[f64]) -> usize {
+        let mut k = 0;
+        for pr in &mut self.procs {
+            if let Act::Flow(f) = &mut pr.act {
+                f.rate = rates.get(k).copied().unwrap_or(0.0);
+                k += 1;
+            }
+        }
+        k
+    }
+
+    /// When the next delay (start-up, read latency, wake-up) ends.
+    pub(crate) fn next_delay(&mut self) -> Option<Time> {
+        self.q.peek_time()
     }
 
     /// Take rates for the flows in progress (same order as `push_demands`) from `rates`,
@@ -87,14 +114,30 @@ impl<'a> Sim<'a> {
         fired || delivered
     }
 
-    /// Workers that still hold a background-worker slot (launched and not yet exited).
+    /// Workers that still hold a background-worker slot. A slot is taken when the Gather
+    /// registers its worker and freed when the postmaster reaps the exited worker
+    /// (ForgetBackgroundWorker counts it terminated), which the leader waits for before its
+    /// Gather ends (DestroyParallelContext -> WaitForParallelWorkersToExit; the profile's
+    /// `shutdown_per_worker_us`). A worker that has sent its last tuple still holds its slot
+    /// until then: counting it free from there let the next query take slots PostgreSQL
+    /// would not yet give.
+    ///
+    /// The workers exit one after another while the leader waits (`shutdown_per_worker_us`
+    /// each): the k-th slot is free k of those intervals after the wait began, so a query that
+    /// starts meanwhile can get one worker of two, as on a real server.
     pub(crate) fn live_workers(&self) -> u32 {
-        if self.finished_at.is_some() {
+        if self.finished_at.is_some() || self.slots_released {
             return 0;
         }
-        (1..self.procs.len())
-            .filter(|&w| self.procs[w].phase != Phase::Done && !matches!(self.procs[w].act, Act::Idle))
-            .count() as u32
+        let n = self.queues.len() as u32;
+        let per = self.hw.parallel.shutdown_per_worker_ns;
+        match self.shutdown_from {
+            Some(t0) if per > 0.0 => {
+                let exited = ((self.q.now().saturating_sub(t0)) as f64 / per).floor();
+                n - (exited.min(n as f64) as u32)
+            }
+            _ => n,
+        }
     }
 
     pub(crate) fn finished_at(&self) -> Option<Time> {
