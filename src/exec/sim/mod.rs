@@ -76,6 +76,8 @@ struct FluidScratch {
     solver: fluid::Solver,
     idx: Vec<usize>,
     demands: Vec<Demand>,
+    /// Per-process marks of the scheduler's line update (see `sched::apply_cpu_caps`).
+    mark: Vec<u8>,
 }
 
 fn lognormal_around(rng: &mut StdRng, median: f64, sigma: f64) -> f64 {

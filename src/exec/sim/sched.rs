@@ -15,31 +15,50 @@ impl<'a> Sim<'a> {
         self.hw.scheduler.kind != SchedulerKind::Fluid && self.hw.cores.fract() == 0.0
     }
 
-    /// CPU share each of the flows of processes `idx` may use (1 = a whole core, 0 = waiting
-    /// for its turn). Keeps the line of runnable processes and the turn timer.
-    pub(super) fn cpu_caps(&mut self, idx: &[usize]) -> Vec<f64> {
+    /// Set the CPU share each running flow may use (`cpu_cap` of the demands in
+    /// `self.fluid`, in the order of `self.fluid.idx`: 1 = a whole core, 0 = waiting for its
+    /// turn). Keeps the line of runnable processes and the turn timer. Allocates nothing once
+    /// warm: membership is a reused mark per process, so the update is linear in processes.
+    pub(super) fn apply_cpu_caps(&mut self) {
         if !self.scheduled() {
-            return vec![1.0; idx.len()];
+            return; // the demands were built with cap 1
+        }
+        let fl = &mut self.fluid;
+        let mark = &mut fl.mark;
+        mark.clear();
+        mark.resize(self.procs.len(), 0);
+        // 1 = runnable now; 2 = runnable and already in line; 3 = on a core this turn.
+        for &p in &fl.idx {
+            mark[p] = 1;
         }
         // Processes that stopped running leave the line; new ones join at its back.
-        self.run_order.retain(|p| idx.contains(p));
-        for &p in idx {
-            if !self.run_order.contains(&p) {
+        self.run_order.retain(|&p| mark[p] == 1);
+        for &p in &self.run_order {
+            mark[p] = 2;
+        }
+        for &p in &fl.idx {
+            if mark[p] == 1 {
                 self.run_order.push(p);
+                mark[p] = 2;
             }
         }
         let cores = self.hw.cores as usize;
-        if idx.len() <= cores {
-            return vec![1.0; idx.len()];
+        let n = fl.idx.len();
+        if n <= cores {
+            return;
         }
         if !self.turn_pending {
-            let turn = self.hw.scheduler.turn_ns(idx.len() as f64 / self.hw.cores);
+            let turn = self.hw.scheduler.turn_ns(n as f64 / self.hw.cores);
             self.turn_pending = true;
-            let at = self.now() + turn.round().max(1.0) as Time;
+            let at = self.q.now() + turn.round().max(1.0) as Time;
             self.q.schedule(at, Event::TurnEnd);
         }
-        let running = &self.run_order[..cores];
-        idx.iter().map(|p| if running.contains(p) { 1.0 } else { 0.0 }).collect()
+        for &p in &self.run_order[..cores] {
+            mark[p] = 3;
+        }
+        for (d, &p) in fl.demands.iter_mut().zip(&fl.idx) {
+            d.cpu_cap = if mark[p] == 3 { 1.0 } else { 0.0 };
+        }
     }
 
     /// A turn ended: the processes that ran go to the back of the line.
