@@ -17,6 +17,7 @@ use rand_distr::{Distribution, LogNormal, Normal};
 const EPS: f64 = 1e-9;
 
 mod build;
+mod ffwd;
 mod gather;
 mod pipeline;
 mod process;
@@ -68,6 +69,8 @@ pub struct Sim<'a> {
     run_speed: f64,
     /// The rate solver and its reused buffers.
     fluid: FluidScratch,
+    /// Steady-state fast-forward (off unless asked for, see [`Sim::fast_forward`]).
+    ff: ffwd::FastForward,
 }
 
 /// Buffers of `solve_rates`, kept between steps so the steady state does not allocate.
@@ -170,7 +173,14 @@ impl<'a> Sim<'a> {
             turn_pending: false,
             run_speed: run_speed(seed, hw.cpu_noise_cv),
             fluid: FluidScratch::default(),
+            ff: ffwd::FastForward::default(),
         }
+    }
+
+    /// Jump over whole periods of a repeating steady state (see `ffwd`); never with a trace.
+    pub fn fast_forward(mut self, on: bool) -> Self {
+        self.ff.enabled = on;
+        self
     }
 
     fn now(&self) -> Time {
