@@ -26,7 +26,7 @@ const R_TOL: f64 = 1e-4;
 /// Relative tolerance to which the growth of counters must repeat.
 const D_TOL: f64 = 1e-4;
 const WINDOW: usize = 3 * K_MAX;
-const MAX_BACKOFF: usize = 64 * K_MAX;
+const MAX_BACKOFF: usize = 1024 * K_MAX;
 
 // Per-process counters (offsets in a process's block of the extrapolated vector).
 const X_ACCT: usize = 0; // 7 fields
@@ -143,20 +143,20 @@ impl<'a> Sim<'a> {
             self.ff.sleep -= 1;
             return 0;
         }
+        if !self.ff_eligible() {
+            self.ff.n = 0;
+            return 0;
+        }
         let mut ff = std::mem::take(&mut self.ff);
-        let skipped = if self.ff_eligible() {
-            self.ff_step(&mut ff)
-        } else {
-            ff.n = 0;
-            0
-        };
+        let skipped = self.ff_step(&mut ff);
         self.ff = ff;
         skipped
     }
 
     /// States the detector may look at: the Gather (or Gather Merge) running, no trace.
     fn ff_eligible(&self) -> bool {
-        self.trace.is_none()
+        self.ff.enabled
+            && self.trace.is_none()
             && self.finished_at.is_none()
             && matches!(self.mode, LeaderMode::Gather | LeaderMode::Merge)
             && !self.procs.iter().any(|p| matches!(p.phase, Phase::Build(_)))
@@ -213,7 +213,7 @@ impl<'a> Sim<'a> {
             return skipped;
         }
         if ff.n >= WINDOW && !ff.seen {
-            ff.backoff = (ff.backoff * 2).clamp(K_MAX, MAX_BACKOFF);
+            ff.backoff = (ff.backoff * 2).clamp(4 * K_MAX, MAX_BACKOFF);
             ff.sleep = ff.backoff;
             ff.n = 0;
         }
