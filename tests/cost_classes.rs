@@ -149,6 +149,7 @@ fn serial_and_parallel_pipelines_charge_the_same_work_per_row() {
         hw: &hw,
         output: OutputMode::ExplainAnalyze,
         workers_planned: 4,
+        measured: None,
     };
     let c = compile(&par, &d.plan);
     let s = pqsim::planner::shape::serial_plan(&d.plan);

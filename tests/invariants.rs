@@ -74,6 +74,7 @@ fn scenario_with(c: &Case, rows: f64, workers: u32, extra: &[(&str, &str)]) -> S
         pages: pqsim::model::heap_pages(rows, c.width),
         parallel_workers: None,
         index_pages: None,
+        index: None,
         temporary: false,
         columns: vec![],
     };

@@ -43,6 +43,7 @@ impl RealTable {
             pages: self.curpages,
             parallel_workers: option,
             index_pages: None,
+            index: None,
             temporary: false,
             columns: vec![],
         }

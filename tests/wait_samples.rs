@@ -118,3 +118,70 @@ fn a_period_too_small_for_the_run_widens_with_a_note_and_a_zero_period_is_bad_in
         .expect("run pqsim");
     assert_eq!(bad.status.code(), Some(2));
 }
+
+/// A sort that spills (work_mem 1MB, 100 MB of rows in each of 2 workers) under a Gather
+/// Merge, on a profile that prices temp pages: the workers' samples show `IO`/`BufFileWrite`
+/// (writing the sorted runs) before `IO`/`BufFileRead` (reading them back to merge), with
+/// PostgreSQL's names, and the same counts in `wait_event_profile`. With work_mem large
+/// enough to sort in memory there are none.
+#[test]
+fn a_spilling_sort_shows_buffile_waits() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sc = dir.path().join("spill.toml");
+    std::fs::write(
+        &sc,
+        r#"name = "spill"
+sql = "SELECT * FROM t ORDER BY a"
+[[table]]
+name = "t"
+rows = 2000000
+width = 100
+[plan]
+node = "Gather Merge"
+[plan.input]
+node = "Sort"
+keys = ["t.a"]
+[plan.input.input]
+node = "Seq Scan"
+parallel = true
+table = "t"
+"#,
+    )
+    .unwrap();
+    let spill = |work_mem: &str| {
+        let csv = dir.path().join(format!("w-{work_mem}.csv"));
+        let out = Command::new(env!("CARGO_BIN_EXE_pqsim"))
+            .arg("run")
+            .arg(&sc)
+            .args(["--replications", "1", "--format", "json", "--hw", "costs.temp_page_ns=5000"])
+            .args(["--set", &format!("work_mem={work_mem}"), "--set", "max_parallel_workers_per_gather=2"])
+            .arg("--wait-samples")
+            .arg(&csv)
+            .output()
+            .expect("run pqsim");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let text = std::fs::read_to_string(&csv).expect("csv");
+        let rows: Vec<Vec<String>> = text.lines().skip(1).map(|l| l.split(',').map(str::to_string).collect()).collect();
+        (rows, serde_json::from_slice::<Value>(&out.stdout).expect("json"))
+    };
+    let (rows, json) = spill("1MB");
+    let first = |ev: &str| {
+        rows.iter()
+            .filter(|r| r[2] == "parallel worker" && r[3] == "IO" && r[4] == ev)
+            .map(|r| r[0].parse::<f64>().unwrap())
+            .fold(f64::INFINITY, f64::min)
+    };
+    let (w, r) = (first("BufFileWrite"), first("BufFileRead"));
+    assert!(w.is_finite() && r.is_finite(), "no BufFile samples: write {w}, read {r}");
+    assert!(w < r, "runs are written ({w} ms) before they are read back ({r} ms)");
+    let profile = json["wait_event_profile"].as_array().expect("profile");
+    let counted: u64 = profile
+        .iter()
+        .filter(|e| e["wait_event"].as_str().is_some_and(|e| e.starts_with("BufFile")))
+        .map(|e| e["count"].as_u64().unwrap())
+        .sum();
+    let sampled = rows.iter().filter(|r| r[4].starts_with("BufFile")).count() as u64;
+    assert_eq!(counted, sampled);
+    let (rows, _) = spill("1GB");
+    assert!(rows.iter().all(|r| !r[4].starts_with("BufFile")), "an in-memory sort has no temp files");
+}

@@ -42,6 +42,22 @@ pub fn model_ms_as(sc: &Scenario, hw: &Hardware, replications: u32, output: Outp
     }
 }
 
+/// One simulation (seed 1) of a scenario measured as `EXPLAIN (ANALYZE, TIMING OFF)`: its
+/// wall time (ms) and the leader's share of the rows scanned by all participants (None when
+/// nothing was scanned), the model's counterpart of EXPLAIN VERBOSE's `Worker N` rows.
+pub fn model_split(sc: &Scenario, hw: &Hardware) -> Result<(f64, Option<f64>)> {
+    let mut s = sc.with_hardware_settings(hw);
+    if s.output == OutputMode::ExplainAnalyze {
+        s.output = OutputMode::ExplainAnalyzeTimingOff;
+    }
+    let d = decide(&s);
+    let spec = RunSpec::new(&s, hw, &d.plan, d.workers_planned, d.workers_launched, replication_seed(1, 0));
+    let (_, res) = exec::simulate(&spec)?;
+    let total: f64 = res.processes.iter().map(|p| p.tuples_scanned).sum();
+    let leader = res.processes.iter().find(|p| !p.is_worker).map_or(0.0, |p| p.tuples_scanned);
+    Ok((res.wall as f64 / 1e6, (total > 0.0).then(|| leader / total)))
+}
+
 // Unit costs by name
 // ---------------------------------------------------------------------------------------
 

@@ -19,6 +19,8 @@
 pub mod fit;
 pub mod profile;
 pub mod stages;
+#[cfg(test)]
+mod tests;
 
 use crate::analysis::robust::{median, quantile, robust_cv};
 use crate::error::Result;
@@ -118,6 +120,7 @@ fn warm_up(client: &mut Client, probes: &[Probe], stats: &BTreeMap<String, Table
             sql: p.sql.clone(),
             table_stats: stats.clone(),
             client_output: p.how == How::Client,
+            costs_from_actuals: None,
         };
         let (scenario, import_error) = match import_scenario(&plan, &opts) {
             Ok(sc) => (Some(sc), None),
@@ -139,6 +142,9 @@ fn jobs(results: &[ProbeResult]) -> Vec<Job> {
             gucs: r.probe.gucs.clone(),
             sql: r.probe.sql.clone(),
             options: match r.probe.how {
+                // VERBOSE prints the `Worker N` rows the queue fit uses; it costs nothing at
+                // run time (the per-worker counts are kept under ANALYZE anyway).
+                How::Explain if r.probe.stage == probes::Stage::Queue => "ANALYZE, TIMING OFF, BUFFERS, VERBOSE",
                 How::Explain => "ANALYZE, TIMING OFF, BUFFERS",
                 How::ExplainTiming => "ANALYZE, BUFFERS",
                 How::Client => "client",

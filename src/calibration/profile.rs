@@ -282,7 +282,7 @@ fn costs(s: &mut String, fits: &Fits) {
         c.index_descent_ns,
         format!("{l1}: nestloop_m (200k index lookups) ({})", se("index_descent_ns")),
     );
-    line(s, "tuple_send_ns", c.tuple_send_ns, format!("stage-3 simulator fit to gq_* (every row through the Gather, 1-2 workers, leader on/off): rms {:.1}%, flat over {:.0}..{:.0}", 100.0 * q_fit.rms, q_fit.ranges[0].0, q_fit.ranges[0].1));
+    line(s, "tuple_send_ns", c.tuple_send_ns, format!("stage-3 simulator fit to gq_* (every row through the Gather: single-copy, 1-2 workers, leader on/off; times and the leader's row shares): rms {:.1}%, flat over {:.0}..{:.0}", 100.0 * q_fit.rms, q_fit.ranges[0].0, q_fit.ranges[0].1));
     line(
         s,
         "tuple_receive_ns",
@@ -530,6 +530,17 @@ fn probes(s: &mut String, fits: &Fits, results: &[ProbeResult]) {
             r.runs.len(),
             cv_of(r),
             r.probe.what
+        );
+    }
+    for (k, (i, share)) in fits.queue.shares.iter().enumerate() {
+        let r = &results[*i];
+        let _ = writeln!(
+            s,
+            "{}_leader_rows = [{}, {}, {}]   # the leader's share of the scanned rows (EXPLAIN VERBOSE Worker N entries)",
+            r.probe.id,
+            r3(*share),
+            r3(q_fit.predicted[q_idx.len() + k]),
+            r.runs.len()
         );
     }
 }

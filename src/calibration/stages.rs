@@ -2,7 +2,8 @@
 //! worker start-up (simulator fit), tuple queues (simulator fit).
 
 use super::fit::{
-    cost_mut, model_ms, model_ms_as, provisional, sim_fit, zero_costs, Param, SimFit, CPU_COSTS, LINEAR_COSTS,
+    cost_mut, model_ms, model_ms_as, model_split, provisional, sim_fit, zero_costs, Param, SimFit, CPU_COSTS,
+    LINEAR_COSTS,
 };
 use super::ProbeResult;
 use crate::analysis::lsq;
@@ -44,6 +45,10 @@ pub struct QueueFit {
     pub idx: Vec<usize>,
     /// Measured times minus the EXPLAIN overhead (ms).
     pub measured: Vec<f64>,
+    /// Probes whose leader's share of the scanned rows is a fit target too: (index into the
+    /// probe results, median measured share). Their predictions follow the times' in
+    /// `fit.predicted`.
+    pub shares: Vec<(usize, f64)>,
 }
 
 /// `instrument_ns` from TIMING on vs off twins: one estimate per pair.
@@ -218,13 +223,30 @@ pub fn startup(results: &[ProbeResult], hw: &mut Hardware) -> Result<StartupFit>
 }
 
 /// Tuple-queue costs (`tuple_send_ns`, `tuple_receive_ns`, `gather_merge_tuple_ns`) by
-/// fitting the simulator to Gather-heavy probes (every row crosses a queue, leader
-/// participation on/off) and Gather Merge probes.
+/// fitting the simulator to Gather-heavy probes (every row crosses a queue; a single-copy
+/// Gather, two workers with the leader only receiving, one and two workers with the leader
+/// participating) and Gather Merge probes.
+///
+/// Times alone hardly separate the sender's cost from the receiver's: a pipeline runs at the
+/// pace of its slower side, so the fit could trade one for the other. The leader's share of
+/// the scanned rows where it participates (`Worker N` entries of EXPLAIN VERBOSE) does: Gather
+/// scans locally only while every queue is dry, so that share grows as draining a row gets
+/// cheaper than a worker's scanning and sending it. Those shares are fit targets beside the
+/// times (relative errors, like the times).
 pub fn queues(results: &[ProbeResult], hw: &mut Hardware, icpt_explain: f64) -> Result<QueueFit> {
     let idx: Vec<usize> = (0..results.len())
         .filter(|&i| results[i].probe.stage == Stage::Queue && results[i].scenario.is_some())
         .collect();
-    let measured: Vec<f64> = idx.iter().map(|&i| results[i].median_ms() - icpt_explain).collect();
+    let mut measured: Vec<f64> = idx.iter().map(|&i| results[i].median_ms() - icpt_explain).collect();
+    let shares: Vec<(usize, f64)> = idx
+        .iter()
+        .filter_map(|&i| {
+            let v: Vec<f64> = results[i].runs.iter().filter_map(|m| m.leader_row_share).collect();
+            // A share near 0 has no relative error to speak of; it says little anyway.
+            (!v.is_empty() && median(&v) >= 0.02).then(|| (i, median(&v)))
+        })
+        .collect();
+    measured.extend(shares.iter().map(|s| s.1));
     let params = [
         Param { name: "tuple_send_ns", lo: 0.0, hi: 3000.0, init: hw.costs.tuple_send_ns },
         Param { name: "tuple_receive_ns", lo: 0.0, hi: 3000.0, init: hw.costs.tuple_receive_ns },
@@ -238,21 +260,37 @@ pub fn queues(results: &[ProbeResult], hw: &mut Hardware, icpt_explain: f64) -> 
         h.costs.tuple_send_ns = th[0];
         h.costs.tuple_receive_ns = th[1];
         h.costs.gather_merge_tuple_ns = th[2];
-        idx.iter().filter_map(|&i| results[i].scenario.as_ref()).map(|sc| model_ms(sc, &h, 1)).collect()
+        let mut out = vec![];
+        let mut share_of = HashMap::new();
+        for &i in &idx {
+            let Some(sc) = results[i].scenario.as_ref() else { continue };
+            let (ms, share) = model_split(sc, &h)?;
+            out.push(ms);
+            share_of.insert(i, share);
+        }
+        out.extend(shares.iter().map(|(i, _)| share_of.get(i).copied().flatten().unwrap_or(0.0)));
+        Ok(out)
     };
     let fit = sim_fit(&params, &measured, &mut predict)?;
     hw.costs.tuple_send_ns = fit.values[0];
     hw.costs.tuple_receive_ns = fit.values[1];
     hw.costs.gather_merge_tuple_ns = fit.values[2];
     eprintln!(
-        "pqsim calibrate: queues: send {:.0} ns, receive {:.0} ns, gather merge {:.0} ns per tuple; rms {:.1}% ({} simulations)",
+        "pqsim calibrate: queues: send {:.0} ns, receive {:.0} ns, gather merge {:.0} ns per tuple; rms {:.1}% ({} simulations; leader's row shares {})",
         fit.values[0],
         fit.values[1],
         fit.values[2],
         100.0 * fit.rms,
-        fit.evaluations
+        fit.evaluations,
+        shares
+            .iter()
+            .enumerate()
+            .map(|(k, (i, m))| format!("{} {:.2} vs {:.2}", results[*i].probe.id, m, fit.predicted[idx.len() + k]))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
-    Ok(QueueFit { fit, idx, measured })
+    measured.truncate(idx.len());
+    Ok(QueueFit { fit, idx, measured, shares })
 }
 
 /// `instrument_ns`: the extra time of a TIMING-on run over its TIMING-off twin (same SQL,

@@ -35,6 +35,15 @@ pub struct ImportArgs {
     /// Read the plan's tables' columns from CREATE TABLE statements in this file.
     #[arg(long, value_name = "FILE.sql")]
     pub schema: Option<PathBuf>,
+    /// Derive this query's per-node costs from the plan's actual times (EXPLAIN ANALYZE, timing
+    /// on or off) and write them into the scenario's [measured] section, for re-simulation under
+    /// other settings, table sizes or hardware.
+    #[arg(long)]
+    pub costs_from_actuals: bool,
+    /// With --costs-from-actuals: the hardware profile that describes the machine the EXPLAIN
+    /// ANALYZE ran on (its instrument_ns, its class costs and its cpu_speed).
+    #[arg(long, value_name = "NAME|PATH", default_value = "reference-2vcpu", requires = "costs_from_actuals")]
+    pub hardware: String,
 }
 
 /// The relations a plan scans: (schema if VERBOSE printed it, name), each once.
@@ -130,6 +139,12 @@ pub fn run_cli(a: &ImportArgs) -> Result<()> {
         sql: String::new(),
         table_stats: stats,
         client_output: a.client,
+        costs_from_actuals: if a.costs_from_actuals {
+            let src = crate::config::hardware_source(&a.hardware)?;
+            Some(crate::config::load_hardware_str(&src.label, &src.text, &[])?)
+        } else {
+            None
+        },
     };
     let imported = import_plan(&plan, &opts)?;
     for w in &imported.warnings {

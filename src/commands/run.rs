@@ -56,6 +56,9 @@ pub fn run(a: RunArgs) -> Result<()> {
     for n in crate::exec::cpu_cost::notes(&sc.tables, &sc.plan) {
         eprintln!("pqsim: note: {n}");
     }
+    if let Some(n) = measured_note(&sc, &hw) {
+        eprintln!("pqsim: note: {n}");
+    }
     let want_trace = a.trace.is_some() || a.report.is_some();
     let opts = crate::predict::Options { trace: want_trace, sample_period_ms: Some(a.sample_period) };
     let out = crate::predict::run_scenario_with(&sc, &hw, a.seed, a.replications, &opts)?;
@@ -88,4 +91,34 @@ pub fn run(a: RunArgs) -> Result<()> {
         Format::Text => print!("{}", crate::report::run_text(&out)),
     }
     Ok(())
+}
+
+/// Which nodes run on the scenario's own measured costs (`[measured]`), and on what scale.
+fn measured_note(sc: &crate::model::Scenario, hw: &crate::model::Hardware) -> Option<String> {
+    let m = sc.measured.as_ref()?;
+    let plan = crate::planner::decide(sc).plan;
+    let mut keys = vec![];
+    fn walk(n: &crate::model::Node, sc: &crate::model::Scenario, keys: &mut Vec<String>) {
+        if let Some(k) = crate::model::measured::node_key(n, &sc.tables) {
+            keys.push(k);
+        }
+        for c in n.children() {
+            walk(c, sc, keys);
+        }
+    }
+    walk(&plan, sc, &mut keys);
+    let used = m.nodes.iter().filter(|n| keys.contains(&n.node)).count();
+    let unused: Vec<&str> = m.nodes.iter().filter(|n| !keys.contains(&n.node)).map(|n| n.node.as_str()).collect();
+    let mut s = format!(
+        "{used} of {} plan nodes priced by this query's own EXPLAIN ANALYZE on {} (x{:.3} for {}'s cpu_speed), the rest by {}'s class costs",
+        m.nodes.len(),
+        m.profile,
+        m.cpu_speed / hw.cpu_speed,
+        hw.name,
+        hw.name
+    );
+    if !unused.is_empty() {
+        s.push_str(&format!("; not in this plan: {}", unused.join(", ")));
+    }
+    Some(s)
 }

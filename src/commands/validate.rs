@@ -24,20 +24,25 @@ pub struct ValidateArgs {
     /// Wait up to this many seconds for other processes to go quiet before a round.
     #[arg(long, default_value_t = 120.0)]
     pub wait_quiet: f64,
+    /// Instead of the timing grid: per-node times of EXPLAIN (ANALYZE, TIMING ON) against the
+    /// prediction's EXPLAIN, node by node; writes nodes-WORKLOAD-SCALE.csv and .md.
+    #[arg(long)]
+    pub per_node: bool,
 }
 
 pub fn run_cli(a: &ValidateArgs) -> Result<()> {
     // A profile name (embedded or configs/hardware/NAME.toml) or a path.
     let profile_path = PathBuf::from(&a.profile);
     let command = format!(
-        "pqsim validate --workload {} --scale {} --profile {} --output {} --reps {}",
+        "pqsim validate --workload {} --scale {} --profile {} --output {} --reps {}{}",
         a.workload.name(),
         a.scale.name(),
         a.profile,
         a.output.display(),
-        a.reps
+        a.reps,
+        if a.per_node { " --per-node" } else { "" }
     );
-    let rep = run(&Options {
+    let o = Options {
         workload: a.workload,
         scale: a.scale,
         profile_path,
@@ -45,7 +50,16 @@ pub fn run_cli(a: &ValidateArgs) -> Result<()> {
         reps: a.reps as usize,
         wait_quiet: a.wait_quiet,
         command,
-    })?;
+    };
+    if a.per_node {
+        let (out, csv, md) = run_nodes(&o, &[])?;
+        for t in &out.types {
+            println!("{:<28} {:>4} nodes  median |error| {:>6.1}%", t.node, t.count, t.median_abs_error_pct);
+        }
+        println!("wrote {} and {}", csv.display(), md.display());
+        return Ok(());
+    }
+    let rep = run(&o)?;
     println!(
         "median |error| {:.1}%, p90 {:.1}% (raw: {:.1}%, {:.1}%); speedup error median {:.1}%, p90 {:.1}% ({} points)",
         rep.median_abs_error_pct,
@@ -85,6 +99,25 @@ pub fn run(o: &Options) -> Result<Report> {
     rep.csv_path = csv_path;
     rep.md_path = md_path;
     Ok(rep)
+}
+
+/// The per-node validation of the cases in `only` (all when empty); writes
+/// `nodes-WORKLOAD-SCALE.csv` (one row per paired node) and `.md` (the per-type table) under
+/// `o.output`.
+pub fn run_nodes(o: &Options, only: &[&str]) -> Result<(crate::validation::nodes::NodesOutcome, PathBuf, PathBuf)> {
+    let out = crate::validation::nodes::run(o, only)?;
+    std::fs::create_dir_all(&o.output).map_err(|e| Error::io(&o.output, e))?;
+    let tag = format!("{}-{}", o.workload.name(), o.scale.name());
+    let csv_path = o.output.join(format!("nodes-{tag}.csv"));
+    let md_path = o.output.join(format!("nodes-{tag}.md"));
+    let mut w =
+        csv::Writer::from_path(&csv_path).map_err(|e| Error::Simulation(format!("{}: {e}", csv_path.display())))?;
+    for r in &out.rows {
+        w.serialize(r).map_err(|e| Error::Simulation(format!("{}: {e}", csv_path.display())))?;
+    }
+    w.flush().map_err(|e| Error::io(&csv_path, e))?;
+    std::fs::write(&md_path, &out.markdown).map_err(|e| Error::io(&md_path, e))?;
+    Ok((out, csv_path, md_path))
 }
 
 fn write_csv(path: &Path, points: &[Point]) -> Result<()> {

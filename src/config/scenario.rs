@@ -54,6 +54,61 @@ struct RawScenario {
     #[serde(default)]
     query: RawQuery,
     plan: Spanned<RawNode>,
+    #[serde(default)]
+    measured: Option<RawMeasured>,
+}
+
+/// `[measured]`: per-node costs from a real EXPLAIN ANALYZE (`import --costs-from-actuals`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMeasured {
+    profile: String,
+    cpu_speed: Spanned<f64>,
+    per_node_times: bool,
+    /// For the reader: the measured Execution Time and the timing overhead taken out.
+    #[serde(default)]
+    execution_time_ms: Option<f64>,
+    #[serde(default)]
+    timing_overhead_ms: Option<f64>,
+    #[serde(default, rename = "node")]
+    nodes: Vec<RawNodeCost>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNodeCost {
+    node: String,
+    row_ns: Option<Spanned<f64>>,
+    page_ns: Option<Spanned<f64>>,
+    build_row_ns: Option<Spanned<f64>>,
+    cmp_ns: Option<Spanned<f64>>,
+}
+
+fn measured_from_raw(ctx: &Ctx, m: &RawMeasured) -> Result<crate::model::measured::MeasuredCosts> {
+    use crate::model::measured::{MeasuredCosts, NodeCost};
+    let _ = (m.execution_time_ms, m.timing_overhead_ms);
+    let mut nodes: Vec<NodeCost> = vec![];
+    for n in &m.nodes {
+        let field = |v: &Option<Spanned<f64>>, what: &str| -> Result<Option<f64>> {
+            v.as_ref().map(|x| non_negative(ctx, x, &format!("measured node \"{}\": {what}", n.node))).transpose()
+        };
+        if nodes.iter().any(|x| x.node == n.node) {
+            return Err(ctx.err(None, format!("measured node \"{}\" is given twice", n.node)));
+        }
+        nodes.push(NodeCost {
+            node: n.node.clone(),
+            row_ns: field(&n.row_ns, "row_ns")?,
+            page_ns: field(&n.page_ns, "page_ns")?,
+            build_row_ns: field(&n.build_row_ns, "build_row_ns")?,
+            cmp_ns: field(&n.cmp_ns, "cmp_ns")?,
+        });
+    }
+    Ok(MeasuredCosts {
+        profile: m.profile.clone(),
+        cpu_speed: positive(ctx, &m.cpu_speed, "measured.cpu_speed")?,
+        per_node_times: m.per_node_times,
+        nodes,
+    })
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -88,6 +143,8 @@ struct RawTable {
     size: Option<Spanned<String>>,
     parallel_workers: Option<Spanned<i64>>,
     index_pages: Option<Spanned<f64>>,
+    /// The name of the index its index scans use (EXPLAIN's `Index Name`).
+    index: Option<String>,
     #[serde(default)]
     temporary: bool,
     /// Columns in attnum order: `{ name, type, width, null_frac }`.
@@ -185,6 +242,7 @@ fn scenario_from_raw(ctx: &Ctx, raw: RawScenario) -> Result<Scenario> {
         );
     }
     let _ = (&raw.source, &raw.sql);
+    let measured = raw.measured.as_ref().map(|m| measured_from_raw(ctx, m)).transpose()?;
     Ok(Scenario {
         name: raw.name,
         description: raw.description,
@@ -196,6 +254,7 @@ fn scenario_from_raw(ctx: &Ctx, raw: RawScenario) -> Result<Scenario> {
         plan,
         pinned_workers: pinned,
         setting_overrides,
+        measured,
     })
 }
 
@@ -257,5 +316,6 @@ fn table_from_raw(ctx: &Ctx, t: &Spanned<RawTable>) -> Result<Table> {
         Some(v) => Some(positive(ctx, v, &format!("table {name}: index_pages"))?.ceil()),
         None => None,
     };
-    Ok(Table { name, rows, width, pages, parallel_workers, index_pages, temporary: r.temporary, columns })
+    let index = r.index.clone();
+    Ok(Table { name, rows, width, pages, parallel_workers, index_pages, index, temporary: r.temporary, columns })
 }

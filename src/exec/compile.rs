@@ -5,6 +5,7 @@
 
 use super::cpu_cost::CpuCost;
 use crate::model::guc::Settings;
+use crate::model::measured::{MeasuredCosts, NodeCost};
 use crate::model::*;
 
 /// Where rows of a relation come from, and what reading one page costs.
@@ -134,11 +135,26 @@ pub struct Env<'a> {
     pub output: OutputMode,
     /// Workers Planned of the plan's Gather (sizes Parallel Hash memory).
     pub workers_planned: u32,
+    /// The query's own per-node costs from a real EXPLAIN ANALYZE, used instead of the class
+    /// costs for the nodes they name.
+    pub measured: Option<&'a MeasuredCosts>,
 }
 
 impl Env<'_> {
     fn speed(&self, ns: f64) -> f64 {
         ns / self.hw.cpu_speed
+    }
+
+    /// The measured costs of `node` (ns on this machine: the factor applied), if any.
+    pub fn measured(&self, node: &Node) -> Option<Measured> {
+        let (nc, scale) = self.measured?.find(node, self.tables, self.hw.cpu_speed)?;
+        let s = |v: Option<f64>| v.map(|x| x * scale);
+        Some(Measured {
+            row_ns: s(nc.row_ns),
+            page_ns: s(nc.page_ns),
+            build_row_ns: s(nc.build_row_ns),
+            cmp_ns: s(nc.cmp_ns),
+        })
     }
 
     /// CPU ns of one instrumented node call (EXPLAIN ANALYZE with TIMING ON reads the clock
@@ -230,9 +246,96 @@ impl Env<'_> {
     }
 }
 
+/// A node's measured costs in ns on the running machine ([`NodeCost`] scaled by the
+/// machines' cpu_speed ratio).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Measured {
+    pub row_ns: Option<f64>,
+    pub page_ns: Option<f64>,
+    pub build_row_ns: Option<f64>,
+    pub cmp_ns: Option<f64>,
+}
+
+impl From<&NodeCost> for Measured {
+    fn from(n: &NodeCost) -> Self {
+        Measured { row_ns: n.row_ns, page_ns: n.page_ns, build_row_ns: n.build_row_ns, cmp_ns: n.cmp_ns }
+    }
+}
+
 /// Bytes a tuple takes in a sort (SortTuple 24 B + MinimalTuple header + data, MAXALIGNed).
 pub fn sort_tuple_bytes(width: f64) -> f64 {
     24.0 + maxalign(16.0 + width)
+}
+
+/// A Seq Scan's or Index Scan's pipeline: pages, rows, its filter (and SubPlan builds).
+fn scan_pipeline(env: &Env, cc: &CpuCost, node: &Node, is_worker: bool, bound: Option<f64>) -> Pipeline {
+    let c = &env.hw.costs;
+    let (Node::SeqScan { table, parallel, filter, width, output }
+    | Node::IndexScan { table, parallel, filter, width, output, .. }) = node
+    else {
+        unreachable!("scan_pipeline is called on scans");
+    };
+    let t = &env.tables[*table];
+    let (fcpu, sel, builds) = env.filter_cost(cc, *table, filter, is_worker);
+    // Deforming (and projecting) by the table's columns, when known; tuple_ns is then
+    // the rest of fetching a row (the generic tuple_ns includes deforming).
+    let (deform_all, deform_passing) = if cc.known(*table) {
+        cc.scan_row(*table, filter.as_ref().map(|f| f.text.as_str()), output)
+    } else {
+        (0.0, 0.0)
+    };
+    let (pages, per_tuple, random) = match node {
+        Node::IndexScan { fraction, correlation, .. } => {
+            let idx_pages = t.index_pages.unwrap_or((t.rows / 300.0).ceil().max(1.0));
+            let heap = t.pages * fraction * correlation + t.rows * fraction * (1.0 - correlation);
+            let pages = (heap + idx_pages * fraction).max(1.0);
+            let random = if env.hw.cache == CacheState::Cold { 1.0 - correlation } else { 0.0 };
+            (pages, env.speed(c.index_tuple_ns + c.tuple_ns), random)
+        }
+        _ => (t.pages, env.speed(c.tuple_ns), 0.0),
+    };
+    let fraction = match node {
+        Node::IndexScan { fraction, .. } => *fraction,
+        _ => 1.0,
+    };
+    let mut page = env.page_cost(pages);
+    let mut row = per_tuple + deform_all + fcpu + sel * deform_passing;
+    let mut builds = builds;
+    if let Some(m) = env.measured(node) {
+        // This query's measured costs: a row read (filter, deforming, projection) and
+        // a page (buffer access, OS page-cache copy), instead of the class costs.
+        if let Some(r) = m.row_ns {
+            row = r;
+        }
+        if let Some(p) = m.page_ns {
+            page.cpu_ns = p;
+            page.os_read_ns = 0.0;
+        }
+        if let Some(b) = m.build_row_ns {
+            for build in &mut builds {
+                build.cpu_per_tuple = b + env.instr();
+                build.page.cpu_ns = 0.0;
+                build.page.os_read_ns = 0.0;
+            }
+        }
+    }
+    Pipeline {
+        builds,
+        source: Source {
+            kind: if *parallel { SourceKind::Shared } else { SourceKind::Private },
+            table: *table,
+            pages,
+            tuples: t.rows * fraction,
+            page,
+            random_reads_per_tuple: random,
+        },
+        cpu_per_tuple: row + sel * env.instr(),
+        rows_per_tuple: sel,
+        breakers: vec![],
+        breaker_row_ns: vec![0.0],
+        bound,
+        out_width: *width,
+    }
 }
 
 /// Build a pipeline for one role below the Gather (or the whole serial plan).
@@ -240,49 +343,7 @@ pub(crate) fn pipeline(env: &Env, cc: &CpuCost, node: &Node, is_worker: bool, bo
     let planned = env.workers_planned;
     let c = &env.hw.costs;
     match node {
-        Node::SeqScan { table, parallel, filter, width, output }
-        | Node::IndexScan { table, parallel, filter, width, output, .. } => {
-            let t = &env.tables[*table];
-            let (fcpu, sel, builds) = env.filter_cost(cc, *table, filter, is_worker);
-            // Deforming (and projecting) by the table's columns, when known; tuple_ns is then
-            // the rest of fetching a row (the generic tuple_ns includes deforming).
-            let (deform_all, deform_passing) = if cc.known(*table) {
-                cc.scan_row(*table, filter.as_ref().map(|f| f.text.as_str()), output)
-            } else {
-                (0.0, 0.0)
-            };
-            let (pages, per_tuple, random) = match node {
-                Node::IndexScan { fraction, correlation, .. } => {
-                    let idx_pages = t.index_pages.unwrap_or((t.rows / 300.0).ceil().max(1.0));
-                    let heap = t.pages * fraction * correlation + t.rows * fraction * (1.0 - correlation);
-                    let pages = (heap + idx_pages * fraction).max(1.0);
-                    let random = if env.hw.cache == CacheState::Cold { 1.0 - correlation } else { 0.0 };
-                    (pages, env.speed(c.index_tuple_ns + c.tuple_ns), random)
-                }
-                _ => (t.pages, env.speed(c.tuple_ns), 0.0),
-            };
-            let fraction = match node {
-                Node::IndexScan { fraction, .. } => *fraction,
-                _ => 1.0,
-            };
-            Pipeline {
-                builds,
-                source: Source {
-                    kind: if *parallel { SourceKind::Shared } else { SourceKind::Private },
-                    table: *table,
-                    pages,
-                    tuples: t.rows * fraction,
-                    page: env.page_cost(pages),
-                    random_reads_per_tuple: random,
-                },
-                cpu_per_tuple: per_tuple + deform_all + fcpu + sel * (env.instr() + deform_passing),
-                rows_per_tuple: sel,
-                breakers: vec![],
-                breaker_row_ns: vec![0.0],
-                bound,
-                out_width: *width,
-            }
-        }
+        Node::SeqScan { .. } | Node::IndexScan { .. } => scan_pipeline(env, cc, node, is_worker, bound),
         Node::HashJoin { parallel, rows_per_outer, width, outer, inner, cond, .. } => {
             let mut p = pipeline(env, cc, outer, is_worker, None);
             // Hashing the key(s) of each built and probed row, by the keys' types.
@@ -295,6 +356,8 @@ pub(crate) fn pipeline(env: &Env, cc: &CpuCost, node: &Node, is_worker: bool, bo
             let participants = if *parallel { f64::from(planned) + 1.0 } else { 1.0 };
             let budget = env.settings.hash_mem_bytes() * participants;
             let temp_pages = if bytes > budget { 2.0 * bytes / BLCKSZ } else { 0.0 };
+            let m = env.measured(node);
+            let build_row = m.and_then(|m| m.build_row_ns).unwrap_or(env.speed(c.hash_build_ns) + keys);
             let mut builds = inner_p.builds.clone();
             builds.push(Build {
                 label: format!("{}Hash on {}", if *parallel { "Parallel " } else { "" }, t.name),
@@ -302,16 +365,26 @@ pub(crate) fn pipeline(env: &Env, cc: &CpuCost, node: &Node, is_worker: bool, bo
                 pages: inner_p.source.pages,
                 tuples: inner_p.source.tuples,
                 page: inner_p.source.page.clone(),
-                cpu_per_tuple: inner_p.cpu_per_tuple + inner_p.rows_per_tuple * (env.speed(c.hash_build_ns) + keys),
+                cpu_per_tuple: inner_p.cpu_per_tuple + inner_p.rows_per_tuple * build_row,
                 rows_per_tuple: inner_p.rows_per_tuple,
                 temp_pages,
             });
             builds.append(&mut p.builds);
             p.builds = builds;
             debug_assert!(p.breakers.is_empty());
-            p.cpu_per_tuple += p.rows_per_tuple * (env.speed(c.hash_probe_ns) + keys);
-            p.rows_per_tuple *= rows_per_outer;
-            p.cpu_per_tuple += p.rows_per_tuple * (env.speed(c.tuple_ns * 0.5) + env.instr());
+            match m.and_then(|m| m.row_ns) {
+                // Measured: per outer row, probing and forming the join rows.
+                Some(r) => {
+                    p.cpu_per_tuple += p.rows_per_tuple * r;
+                    p.rows_per_tuple *= rows_per_outer;
+                    p.cpu_per_tuple += p.rows_per_tuple * env.instr();
+                }
+                None => {
+                    p.cpu_per_tuple += p.rows_per_tuple * (env.speed(c.hash_probe_ns) + keys);
+                    p.rows_per_tuple *= rows_per_outer;
+                    p.cpu_per_tuple += p.rows_per_tuple * (env.speed(c.tuple_ns * 0.5) + env.instr());
+                }
+            }
             p.out_width = *width;
             p.bound = bound;
             p
@@ -322,11 +395,12 @@ pub(crate) fn pipeline(env: &Env, cc: &CpuCost, node: &Node, is_worker: bool, bo
             let pc = env.page_cost(t.pages);
             // Each inner row is deformed as far as the plan reads the inner table.
             let inner_deform = if cc.known(*inner_table) { cc.scan_row(*inner_table, None, &[]).1 } else { 0.0 };
-            let per_outer = env.speed(c.index_descent_ns)
-                + rows_per_outer
-                    * (env.speed(c.index_tuple_ns + c.tuple_ns) + inner_deform + pc.cpu_ns + pc.os_read_ns)
-                + (rows_per_outer + 1.0) * env.instr()
-                + rows_per_outer * env.instr();
+            let work = env.measured(node).and_then(|m| m.row_ns).unwrap_or_else(|| {
+                env.speed(c.index_descent_ns)
+                    + rows_per_outer
+                        * (env.speed(c.index_tuple_ns + c.tuple_ns) + inner_deform + pc.cpu_ns + pc.os_read_ns)
+            });
+            let per_outer = work + (rows_per_outer + 1.0) * env.instr() + rows_per_outer * env.instr();
             p.cpu_per_tuple += p.rows_per_tuple * per_outer;
             if env.hw.cache == CacheState::Cold {
                 p.source.random_reads_per_tuple += p.rows_per_tuple * rows_per_outer.max(1.0);
@@ -338,7 +412,10 @@ pub(crate) fn pipeline(env: &Env, cc: &CpuCost, node: &Node, is_worker: bool, bo
         }
         Node::Aggregate { groups, aggregates, width, input, mode, output } => {
             let mut p = pipeline(env, cc, input, is_worker, None);
-            let per_row = agg_row_ns(env, cc, *mode, *aggregates, *groups > 1.0, output);
+            let per_row = env
+                .measured(node)
+                .and_then(|m| m.row_ns)
+                .unwrap_or_else(|| agg_row_ns(env, cc, *mode, *aggregates, *groups > 1.0, output));
             add_breaker(&mut p, Breaker::Agg { groups: *groups }, per_row, env.instr());
             p.out_width = *width;
             p.bound = bound;
@@ -347,8 +424,8 @@ pub(crate) fn pipeline(env: &Env, cc: &CpuCost, node: &Node, is_worker: bool, bo
         Node::Sort { input, keys } => {
             let mut p = pipeline(env, cc, input, is_worker, None);
             let w = p.out_width;
-            let key_ns = cc.sort_key_extra(keys);
-            add_breaker(&mut p, Breaker::Sort { bound, width: w, key_ns }, env.speed(c.sort_tuple_ns), env.instr());
+            let (per_row, key_ns) = sort_costs(env, cc, node, keys);
+            add_breaker(&mut p, Breaker::Sort { bound, width: w, key_ns }, per_row, env.instr());
             p.bound = bound;
             p
         }
@@ -360,10 +437,30 @@ pub(crate) fn pipeline(env: &Env, cc: &CpuCost, node: &Node, is_worker: bool, bo
     }
 }
 
+/// A Sort's CPU per input row and its comparison's price beyond `sort_compare_ns`: the class
+/// costs, or the query's measured ones (a measured comparison price is expressed as the
+/// extra over `sort_compare_ns` that `breaker_finish` adds to it).
+fn sort_costs(env: &Env, cc: &CpuCost, node: &Node, keys: &[String]) -> (f64, f64) {
+    let m = env.measured(node);
+    let per_row = m.and_then(|m| m.row_ns).unwrap_or(env.speed(env.hw.costs.sort_tuple_ns));
+    let key_ns = match m.and_then(|m| m.cmp_ns) {
+        Some(cmp) => cmp - env.speed(env.hw.costs.sort_compare_ns),
+        None => cc.sort_key_extra(keys),
+    };
+    (per_row, key_ns)
+}
+
 /// CPU per input row of an Aggregate: its transitions by function and argument type when
 /// the scenario's tables have columns and the node lists its calls; else the generic price
 /// per aggregate (a Finalize's combine functions at 1.5 transitions).
-fn agg_row_ns(env: &Env, cc: &CpuCost, mode: AggMode, aggregates: f64, grouped: bool, output: &[String]) -> f64 {
+pub(crate) fn agg_row_ns(
+    env: &Env,
+    cc: &CpuCost,
+    mode: AggMode,
+    aggregates: f64,
+    grouped: bool,
+    output: &[String],
+) -> f64 {
     let schema = if cc.all_known() { cc.agg_row(output, mode, grouped) } else { None };
     schema.unwrap_or_else(|| {
         env.speed(env.hw.costs.agg_transition_ns)
@@ -495,17 +592,20 @@ fn consumer(env: &Env, cc: &CpuCost, node: &Node) -> Consumer {
                 }
             }
             Node::Sort { keys, .. } => {
-                let per = env.speed(c.sort_tuple_ns);
+                let (per, key_ns) = sort_costs(env, cc, op, keys);
                 if cons.breakers.is_empty() {
                     cons.per_row_ns += per;
                 } else if let Some(x) = cons.breaker_row_ns.last_mut() {
                     *x += per;
                 }
-                cons.breakers.push(Breaker::Sort { bound: None, width: op.width(), key_ns: cc.sort_key_extra(keys) });
+                cons.breakers.push(Breaker::Sort { bound: None, width: op.width(), key_ns });
                 cons.breaker_row_ns.push(env.instr());
             }
             Node::Aggregate { groups, aggregates, mode, output, .. } => {
-                let per = agg_row_ns(env, cc, *mode, *aggregates, *groups > 1.0, output);
+                let per = env
+                    .measured(op)
+                    .and_then(|m| m.row_ns)
+                    .unwrap_or_else(|| agg_row_ns(env, cc, *mode, *aggregates, *groups > 1.0, output));
                 if cons.breakers.is_empty() {
                     cons.per_row_ns += per;
                 } else if let Some(x) = cons.breaker_row_ns.last_mut() {

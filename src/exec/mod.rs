@@ -7,6 +7,7 @@
 pub mod compile;
 pub mod cpu_cost;
 pub mod instrument;
+pub mod measured;
 pub mod scan;
 pub mod server;
 pub mod sim;
@@ -16,6 +17,7 @@ pub use sim::{Accounting, Interval, Milestones, ProcessResult, SimResult, State,
 
 use crate::error::SimError;
 use crate::model::guc::Settings;
+use crate::model::measured::MeasuredCosts;
 use crate::model::{Hardware, Node, OutputMode, Scenario, Table};
 
 /// Everything one simulation run needs.
@@ -37,6 +39,8 @@ pub struct RunSpec<'a> {
     pub fast_forward: bool,
     /// Give up after this many steps (`DEFAULT_MAX_STEPS` unless a caller needs more).
     pub max_steps: u64,
+    /// The scenario's measured per-node costs (`[measured]`).
+    pub measured: Option<&'a MeasuredCosts>,
 }
 
 /// Steps grow with scan chunks and tuple-queue batches, never with rows: fifty million is far
@@ -59,6 +63,7 @@ impl<'a> RunSpec<'a> {
             trace: false,
             fast_forward: fast_forward_default(),
             max_steps: DEFAULT_MAX_STEPS,
+            measured: sc.measured.as_ref(),
         }
     }
 }
@@ -84,6 +89,7 @@ pub fn simulate(spec: &RunSpec) -> Result<(Compiled, SimResult), SimError> {
         hw: spec.hw,
         output: spec.output,
         workers_planned: planned,
+        measured: spec.measured,
     };
     let compiled = compile(&env, spec.plan);
     let launched = match compiled.mode {

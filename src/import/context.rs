@@ -16,6 +16,8 @@ pub struct TableAcc {
     pub width: Option<f64>,
     pub parallel_workers: Option<u32>,
     pub index_pages: Option<f64>,
+    /// The index its index scans use (the plan's `Index Name`).
+    pub index: Option<String>,
     /// In attnum order, dropped ones included; empty: unknown.
     pub columns: Vec<Column>,
 }

@@ -84,6 +84,7 @@ impl Cx<'_> {
             width: st.width,
             parallel_workers: st.parallel_workers,
             index_pages: st.index_pages,
+            index: None,
             columns: st.columns.iter().map(exact_column).collect(),
         });
     }
@@ -393,6 +394,7 @@ impl Cx<'_> {
             fields.push(f("cond", tstr(c)));
         }
         fields.extend(output_field(&output_list(n).unwrap_or_default()));
+        self.note_index(&table, inner.index_name.as_ref());
         let node = Node::NestedLoop {
             join_type: self.join_type(n, path)?,
             rows_per_outer: sig6(rpo),
@@ -414,6 +416,13 @@ impl Cx<'_> {
     }
 
     /// Index of a table already noted.
+    /// Remembers the index a scan of `table` uses (the plan's `Index Name`).
+    pub fn note_index(&mut self, table: &str, index: Option<&String>) {
+        if let (Some(t), Some(i)) = (self.tables.iter_mut().find(|t| t.name == table), index) {
+            t.index.get_or_insert_with(|| i.clone());
+        }
+    }
+
     pub fn table_index(&self, name: &str) -> usize {
         self.tables.iter().position(|t| t.name == name).unwrap_or(0)
     }
@@ -444,6 +453,7 @@ fn model_table(t: &TableAcc) -> Table {
         pages,
         parallel_workers: t.parallel_workers,
         index_pages: t.index_pages.map(|ip| ip.max(1.0).round()),
+        index: t.index.clone(),
         temporary: false,
         columns: t.columns.clone(),
     }

@@ -15,6 +15,7 @@
 //! ([`write`]) is an output only, and loads back to the same scenario (tests/import.rs).
 //! No I/O here.
 
+pub mod actuals;
 mod context;
 mod convert;
 pub mod ddl;
@@ -47,6 +48,9 @@ pub struct ImportOptions {
     /// The query's rows go to a client (a plain query) rather than being discarded by
     /// EXPLAIN ANALYZE.
     pub client_output: bool,
+    /// `--costs-from-actuals`: derive the query's per-node costs from the plan's actual
+    /// times, on the machine this profile describes ([`actuals`]).
+    pub costs_from_actuals: Option<crate::model::Hardware>,
 }
 
 #[derive(Debug, Clone)]
@@ -166,8 +170,8 @@ pub fn import_plan(plan: &ExplainPlan, opts: &ImportOptions) -> Result<Imported>
     for ip in cx.init_plans.iter().filter(|p| !p.attached) {
         cx.warnings.push(format!("{}: no scan's filter uses its result: not modelled", ip.name));
     }
-    let toml = write::render(&cx, &root.toml, &settings);
-    let scenario = Scenario {
+    let mut toml = write::render(&cx, &root.toml, &settings);
+    let mut scenario = Scenario {
         name: if opts.name.is_empty() { "imported".into() } else { opts.name.clone() },
         description: format!("imported from {}", if opts.source.is_empty() { "EXPLAIN JSON" } else { &opts.source }),
         tables: cx.model_tables(),
@@ -178,8 +182,15 @@ pub fn import_plan(plan: &ExplainPlan, opts: &ImportOptions) -> Result<Imported>
         pinned_workers: cx.gathers > 0,
         plan: root.node,
         setting_overrides: settings,
+        measured: None,
     };
     let mut warnings = cx.warnings;
+    if let Some(hw) = &opts.costs_from_actuals {
+        let d = actuals::derive(plan, &scenario, hw)?;
+        toml.push_str(&write::render_measured(&d));
+        warnings.extend(d.warnings.iter().cloned());
+        scenario.measured = Some(d.costs);
+    }
     warnings.dedup();
     Ok(Imported { scenario, toml, warnings })
 }

@@ -102,6 +102,9 @@ impl Cx<'_> {
             }
             (None, None) => None,
         };
+        if is_index {
+            self.note_index(&table, n.index_name.as_ref());
+        }
         let t = self.table_index(&table);
         let output = output_list(n).unwrap_or_default();
         let width = n.plan_width as f64;

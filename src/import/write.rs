@@ -13,7 +13,11 @@ pub fn render(cx: &Cx, root: &TNode, settings: &[(String, String)]) -> String {
     let _ = writeln!(
         s,
         "# Imported by `pqsim import` from PostgreSQL EXPLAIN (FORMAT JSON){}.",
-        if cx.analyze { " with ANALYZE (actual rows used, actual times not)" } else { " (estimates only)" }
+        match (cx.analyze, cx.opts.costs_from_actuals.is_some()) {
+            (true, true) => " with ANALYZE (actual rows used; actual times in [measured] only)",
+            (true, false) => " with ANALYZE (actual rows used, actual times not)",
+            _ => " (estimates only)",
+        }
     );
     let _ = writeln!(
         s,
@@ -71,12 +75,70 @@ pub fn render(cx: &Cx, root: &TNode, settings: &[(String, String)]) -> String {
         if !t.columns.is_empty() {
             write_columns(&mut s, &t.columns);
         }
+        if let Some(i) = &t.index {
+            let _ = writeln!(s, "index = {}", super::fields::tstr(i));
+        }
         if let Some(ip) = t.index_pages {
             let _ =
                 writeln!(s, "index_pages = {:<7} # given (pg_class.relpages of the index)", tnum(ip.max(1.0).round()));
         }
     }
     render_node(&mut s, "plan", root);
+    s
+}
+
+/// The `[measured]` section of `--costs-from-actuals`: every node's prices with where they
+/// came from.
+pub fn render_measured(d: &super::actuals::Derived) -> String {
+    let m = &d.costs;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "\n# This query's own per-node costs, from its EXPLAIN ANALYZE (import --costs-from-actuals):\n\
+         # ns on the machine that ran it, used instead of the profile's class costs for these nodes\n\
+         # and scaled by cpu_speed / the running profile's cpu_speed on another profile. Rows and\n\
+         # pages scale with --table what-ifs; tuple queues, worker start-up and scheduling stay the\n\
+         # profile's. Predict other settings, sizes or hardware with them: the configuration they\n\
+         # were measured in only checks the derivation."
+    );
+    let _ = writeln!(s, "[measured]");
+    let _ = writeln!(s, "profile = {:<18} # the hardware profile describing the measuring machine", tstr(&m.profile));
+    let _ = writeln!(s, "cpu_speed = {:<16} # that profile's cpu_speed", tnum(m.cpu_speed));
+    let _ = writeln!(
+        s,
+        "per_node_times = {:<11} # {}",
+        m.per_node_times,
+        if m.per_node_times {
+            "TIMING ON: each node's own time"
+        } else {
+            "TIMING OFF: only the total, spread over the nodes by the model's class costs"
+        }
+    );
+    let _ = writeln!(s, "execution_time_ms = {:<8} # Execution Time", tnum(d.execution_ms));
+    if m.per_node_times {
+        let _ = writeln!(
+            s,
+            "timing_overhead_ms = {:<7} # clock reads taken out: instrument_ns x child node calls",
+            tnum(d.overhead_ms)
+        );
+    }
+    for n in &m.nodes {
+        let _ = writeln!(s, "\n[[measured.node]]");
+        let _ = writeln!(s, "node = {}", tstr(&n.node));
+        if let Some(src) = d.sources.get(&n.node) {
+            let _ = writeln!(s, "# {}", comment_text(src));
+        }
+        for (k, v, what) in [
+            ("row_ns", n.row_ns, "per row"),
+            ("page_ns", n.page_ns, "per page read"),
+            ("build_row_ns", n.build_row_ns, "per row built"),
+            ("cmp_ns", n.cmp_ns, "per sort comparison"),
+        ] {
+            if let Some(v) = v {
+                let _ = writeln!(s, "{:<26} # {what}", format!("{k} = {}", tnum(v)));
+            }
+        }
+    }
     s
 }
 

@@ -4,6 +4,7 @@
 pub mod cpu_costs;
 pub mod expr;
 pub mod guc;
+pub mod measured;
 mod query;
 pub mod schema;
 pub mod units;
@@ -73,9 +74,19 @@ pub struct Table {
     pub index_pages: Option<f64>,
     /// Whether this is a temporary table (parallel restricted).
     pub temporary: bool,
+    /// The name of the btree index its index scans use (EXPLAIN's `Index Name`), if known.
+    pub index: Option<String>,
     /// The columns in attnum order (pg_attribute, pg_stats); empty when the schema is unknown
     /// (then per-row costs are the width-based generic ones).
     pub columns: Vec<schema::Column>,
+}
+
+impl Table {
+    /// The index name EXPLAIN prints: the scenario's `index`, else `<table>_index` (a name
+    /// pqsim makes up: the model needs only the index's size).
+    pub fn index_name(&self) -> String {
+        self.index.clone().unwrap_or_else(|| format!("{}_index", self.name))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -306,6 +317,9 @@ pub struct Scenario {
     /// The scenario's `[settings]` and then `--set`, in order (re-applied over a hardware
     /// profile's settings).
     pub setting_overrides: Vec<(String, String)>,
+    /// This query's per-node costs measured by a real EXPLAIN ANALYZE (`[measured]`), used
+    /// instead of the profile's class costs for those nodes.
+    pub measured: Option<measured::MeasuredCosts>,
 }
 
 impl Scenario {
@@ -327,6 +341,7 @@ impl Scenario {
             plan,
             pinned_workers: false,
             setting_overrides: sets.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            measured: None,
         })
     }
 
@@ -490,6 +505,19 @@ impl Scheduler {
             (slice / self.tick_ns).ceil().max(1.0) * self.tick_ns
         } else {
             slice.max(1.0)
+        }
+    }
+
+    /// The most CPU time a process that slept is still owed when it wakes (its lag, kept
+    /// across the sleep). EEVDF: lag is clamped to max(2 x slice, one tick)
+    /// (kernel/sched/fair.c:update_entity_lag) and kept by PLACE_LAG; a process that blocked
+    /// while it had used more than its share leaves with lag 0 (DELAY_DEQUEUE, DELAY_ZERO).
+    /// CFS: a sleeper is placed at most sched_latency / 2 behind the queue's min_vruntime
+    /// (place_entity with GENTLE_FAIR_SLEEPERS).
+    pub fn max_lag_ns(&self) -> f64 {
+        match self.kind {
+            SchedulerKind::Cfs => self.latency_ns / 2.0,
+            _ => (2.0 * self.base_slice_ns).max(self.tick_ns),
         }
     }
 }

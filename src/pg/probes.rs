@@ -348,12 +348,24 @@ fn startup_probes() -> Vec<Probe> {
 }
 
 /// Tuple queues: every row of n_m crosses a queue; then Gather Merge over full sorts.
+///
+/// One worker with the leader only receiving is a single-copy Gather (`force_parallel_mode`):
+/// with `parallel_leader_participation = off` and one worker PostgreSQL 15's planner keeps
+/// the serial Seq Scan (the parallel path costs the same plus the Gather), so that setting
+/// alone would time a serial plan. The leader-participating probes are timed with VERBOSE
+/// too, for their `Worker N` rows: the leader's share of the scan says how fast it drains a
+/// queue compared with a worker scanning and sending (it scans only when every queue is dry).
 fn queue_probes() -> Vec<Probe> {
     let (e, s) = (How::Explain, Stage::Queue);
-    let mut p = vec![];
-    for (id, w, leader) in
-        [("gq_w1_off", "1", "off"), ("gq_w2_off", "2", "off"), ("gq_w1_on", "1", "on"), ("gq_w2_on", "2", "on")]
-    {
+    let mut p = vec![probe(
+        "gq_single".into(),
+        "SELECT a FROM n_m".into(),
+        par("1", &[("parallel_leader_participation", "off"), ("force_parallel_mode", "on")]),
+        e,
+        s,
+        "every row through a single-copy Gather (the leader only receives)",
+    )];
+    for (id, w, leader) in [("gq_w2_off", "2", "off"), ("gq_w1_on", "1", "on"), ("gq_w2_on", "2", "on")] {
         let gucs = par(w, &[("parallel_leader_participation", leader)]);
         p.push(probe(id.into(), "SELECT a FROM n_m".into(), gucs, e, s, "every row through the Gather"));
     }

@@ -42,6 +42,10 @@ pub struct Measured {
     pub launched: Option<u32>,
     /// Gather's Actual Startup Time (EXPLAIN ANALYZE with timing only).
     pub gather_startup_ms: Option<f64>,
+    /// The leader's share of the rows of the parallel-aware scan under a Gather: its total
+    /// rows minus the `Worker N` entries' rows, over the total (EXPLAIN ANALYZE with VERBOSE,
+    /// which prints the per-worker entries).
+    pub leader_row_share: Option<f64>,
     /// Mean of the speed-reference times measured just before and just after this run.
     pub ref_ms: f64,
 }
@@ -85,7 +89,16 @@ pub fn measure_with_reference(
         apply_gucs(client, search_path, &gucs)?;
         let mut m = if options == "client" {
             let ms = probe::timed(client, &sql, 1)?[0];
-            Measured { ms, hit: 0, read: 0, planned: None, launched: None, gather_startup_ms: None, ref_ms: 0.0 }
+            Measured {
+                ms,
+                hit: 0,
+                read: 0,
+                planned: None,
+                launched: None,
+                gather_startup_ms: None,
+                leader_row_share: None,
+                ref_ms: 0.0,
+            }
         } else {
             explain_measure(client, options, &sql)?.0
         };
@@ -115,9 +128,22 @@ pub fn explain_measure(client: &mut Client, options: &str, sql: &str) -> Result<
         planned: g.and_then(|g| g.workers_planned),
         launched: g.and_then(|g| g.workers_launched),
         gather_startup_ms: g.and_then(|g| g.actual_startup_time),
+        leader_row_share: leader_row_share(&plan),
         ref_ms: 0.0,
     };
     Ok((m, plan))
+}
+
+/// The leader's share of the rows of the first parallel-aware node that has `Worker N`
+/// entries (a Parallel Seq Scan under a Gather with leader participation): the node's total
+/// (rows per loop x loops) minus the workers' rows, over the total. None without the
+/// entries (EXPLAIN without VERBOSE) or rows.
+pub fn leader_row_share(p: &ExplainPlan) -> Option<f64> {
+    let n = p.root.find(|n| n.parallel_aware && !n.workers.is_empty())?;
+    let total = n.actual_rows_total()?;
+    let workers: f64 =
+        n.workers.iter().filter_map(|w| w.actual_rows.map(|r| r * w.actual_loops.unwrap_or(1) as f64)).sum();
+    (total > 0.0).then(|| ((total - workers) / total).clamp(0.0, 1.0))
 }
 
 /// Other processes' CPU use over an idle window of `secs` (nothing of ours runs then).
@@ -345,6 +371,25 @@ pub fn run_rounds(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_leaders_row_share_is_the_scan_total_minus_the_worker_entries() {
+        // PostgreSQL 15.18, EXPLAIN (ANALYZE, TIMING OFF, VERBOSE) of a sum over every row of
+        // a 6M-row table through a Gather with 2 workers: the Parallel Seq Scan shows 2000000
+        // rows per loop over 3 loops, Worker 0 2232496 and Worker 1 2469741 rows.
+        let plan = ExplainPlan::from_json(include_str!("testdata/gather_bound_verbose.json")).unwrap();
+        let share = leader_row_share(&plan).expect("a share");
+        let want = (6_000_000.0 - 2_232_496.0 - 2_469_741.0) / 6_000_000.0;
+        assert!((share - want).abs() < 1e-9, "{share} vs {want}");
+        // Without VERBOSE there are no Worker entries, hence no share.
+        let mut plain = plan.clone();
+        fn strip(n: &mut crate::pg::ExplainNode) {
+            n.workers.clear();
+            n.plans.iter_mut().for_each(strip);
+        }
+        strip(&mut plain.root);
+        assert_eq!(leader_row_share(&plain), None);
+    }
+
     use super::*;
 
     #[test]

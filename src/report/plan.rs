@@ -103,6 +103,7 @@ mod tests {
             pages: 12_544.0,
             parallel_workers: None,
             index_pages: None,
+            index: None,
             temporary: false,
             columns: vec![],
         };

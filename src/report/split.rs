@@ -44,7 +44,9 @@ impl Category {
     /// The category of a simulator state; `None` for a process not running (idle).
     pub fn of_state(s: State) -> Option<Category> {
         Some(match s {
-            State::Cpu => Category::Cpu,
+            // Temp-file I/O is CPU-bound copying in the model (its time is CPU in the split);
+            // the wait samples name it as PostgreSQL does (BufFileWrite/BufFileRead).
+            State::Cpu | State::TempWrite | State::TempRead => Category::Cpu,
             State::Io => Category::Io,
             State::MqSend => Category::MqSend,
             State::MqReceive => Category::MqReceive,

@@ -112,7 +112,11 @@ pub fn samples(trace: &Trace, procs: &[Backend], wall: Time, period: Time, gathe
                 continue;
             }
             let Some(cat) = Category::of_state(state) else { continue };
-            let ev = cat.wait_event(gather_merge);
+            let ev = match state {
+                State::TempWrite => Some(("IO", "BufFileWrite")),
+                State::TempRead => Some(("IO", "BufFileRead")),
+                _ => cat.wait_event(gather_merge),
+            };
             out.push(WaitSample {
                 sample_ms: t as f64 / 1e6,
                 pid: b.pid,

@@ -10,6 +10,7 @@
 //! Markdown ([`markdown`]).
 
 pub mod markdown;
+pub mod nodes;
 pub mod tpch;
 pub mod workload;
 
@@ -206,6 +207,7 @@ fn prepare(
             sql: c.sql.to_string(),
             table_stats: stats.clone(),
             client_output: false,
+            costs_from_actuals: None,
         };
         let (predicted, predicted_client, note) = match import_plan(&plan, &opts) {
             Ok(i) => {

@@ -48,6 +48,7 @@ pub fn plan_classes(w: &Workload) -> Vec<ClassPlan> {
                 hw: &w.hardware,
                 output: sc.output,
                 workers_planned: d.workers_planned,
+                measured: sc.measured.as_ref(),
             };
             let compiled = compile(&env, &d.plan);
             let (planned, request) = match compiled.mode {

@@ -35,7 +35,7 @@ const X_PRIVATE: usize = 12;
 const X_DONE: usize = 14;
 const X_SDONE: usize = 16;
 const X_GEN: usize = 18;
-const XP: usize = 20;
+const XP: usize = 21;
 const XQ: usize = 2;
 
 /// The detector's history and the counters of what it skipped. Buffers are reused: no
@@ -391,15 +391,21 @@ impl<'a> Sim<'a> {
                     Act::Idle => 1,
                     Act::Delay { state } => 2 + 16 * *state as u64,
                     Act::Blocked(state) => 3 + 16 * *state as u64,
-                    Act::Flow(f) => 4 + 16 * kind_code(f.kind) + 8 * f.io_bound as u64,
+                    Act::Flow(f) => {
+                        4 + 16 * kind_code(f.kind)
+                            + 8 * f.io_bound as u64
+                            + (1 << 40) * f.shown_as.map_or(0, |s| 1 + s as u64)
+                    }
                 },
             );
+            h = mix(h, pr.finish_stage as u64);
             h = mix(h, pr.woken_from.map_or(0, |s| 1 + s as u64) + 64 * pr.last_state as u64);
             h = mix(h, pr.saved.as_ref().map_or(0, |f| 1 + kind_code(f.kind)) + 4096 * pr.scan.started() as u64);
             push_flow(r, if let Act::Flow(f) = &pr.act { Some(f) } else { None });
             push_flow(r, pr.saved.as_ref());
             r.push(pr.scan.chunk_size());
             r.push(pr.emit_total);
+            r.push(pr.lag);
         }
         for q in &self.queues {
             h = mix(
@@ -479,6 +485,7 @@ impl<'a> Sim<'a> {
             flow(f, pr.saved.as_mut());
             int(f, &mut pr.gen);
             int(f, &mut pr.state_since);
+            f(&mut pr.vruntime);
         }
         for q in &mut self.queues {
             f(&mut q.written);

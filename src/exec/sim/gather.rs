@@ -344,11 +344,16 @@ impl<'a> Sim<'a> {
         if i < cons.breakers.len() {
             let n_in = breaker_output(&cons.breakers[..i], self.top_rows_in);
             let (cpu, temp) = breaker_finish(self.hw, self.settings, &cons.breakers[i], n_in);
-            let work = cpu + temp * self.hw.costs.temp_page_ns / self.hw.cpu_speed;
-            if work > 0.0 {
-                self.set_flow(0, Flow::cpu_only(FlowKind::TopFinish(i), 1.0, 1.0, work, 0.0));
+            let (work, shown_as) = self.finish_stage_work(cpu, temp, self.top_stage);
+            let staged = self.finish_has_next(temp, 0);
+            if work > 0.0 || staged {
+                let work = if staged { work.max(1.0) } else { work };
+                let mut f = Flow::cpu_only(FlowKind::TopFinish(i), 1.0, 1.0, work, 0.0);
+                f.shown_as = shown_as;
+                self.set_flow(0, f);
                 return;
             }
+            self.top_stage = 0;
             self.top_step(i + 1);
             return;
         }

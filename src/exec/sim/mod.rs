@@ -52,6 +52,8 @@ pub struct Sim<'a> {
     gather_first_row: Option<Time>,
     gather_end: Option<Time>,
     top_rows_in: f64,
+    /// Stage of a spilling breaker above the Gather (see `finish_stage_work`).
+    top_stage: u8,
     top_rows_out: f64,
     local_rows_total: f64,
     stalls: u64,
@@ -61,7 +63,8 @@ pub struct Sim<'a> {
     /// The leader runs `Compiled::post` after a SubPlan's Gather.
     post_phase: bool,
     subplan_gather: Option<SubPlanGather>,
-    /// Runnable processes in line for a core (the scheduler's run queue), front runs first.
+    /// Runnable processes in line for a core (the scheduler's run queue): the first `cores`
+    /// run this turn, the others wait in order of the CPU time they have had (vruntime).
     run_order: Vec<usize>,
     /// A turn-end event is scheduled.
     turn_pending: bool,
@@ -129,6 +132,9 @@ impl<'a> Sim<'a> {
                 last_state: State::Idle,
                 participated: false,
                 woken_from: None,
+                finish_stage: 0,
+                vruntime: 0.0,
+                lag: 0.0,
             });
         }
         let shared_builds = c
@@ -161,6 +167,7 @@ impl<'a> Sim<'a> {
             gather_first_row: None,
             gather_end: None,
             top_rows_in: 0.0,
+            top_stage: 0,
             top_rows_out: 0.0,
             local_rows_total: 0.0,
             stalls: 0,
@@ -253,7 +260,9 @@ impl<'a> Sim<'a> {
             Act::Idle => State::Idle,
             Act::Delay { state, .. } | Act::Blocked(state) => *state,
             Act::Flow(f) => {
-                if f.io_bound {
+                if let Some(s) = f.shown_as {
+                    s
+                } else if f.io_bound {
                     State::Io
                 } else {
                     State::Cpu

@@ -32,6 +32,7 @@ impl<'a> Sim<'a> {
             rows_per_unit: if emits { rows_per_tuple } else { 0.0 },
             rate: 0.0,
             io_bound: false,
+            shown_as: None,
         }
     }
 
@@ -160,6 +161,17 @@ impl<'a> Sim<'a> {
             }
             FlowKind::Scan | FlowKind::Emit => self.after_output_flow(p, f, finished),
             FlowKind::Finish(i) => {
+                let stage = self.procs[p].finish_stage;
+                let pipe = self.pipe(p);
+                let n_in = self.rows_into_breaker(p, i);
+                let temp = breaker_finish(self.hw, self.settings, &pipe.breakers[i], n_in).1;
+                if self.finish_has_next(temp, stage) {
+                    self.procs[p].finish_stage = stage + 1;
+                    self.procs[p].act = Act::Blocked(State::Cpu);
+                    self.participant_continue(p);
+                    return;
+                }
+                self.procs[p].finish_stage = 0;
                 let now = self.now();
                 self.procs[p].ms.breakers_end.push(now);
                 let nb = self.pipe(p).breakers.len();
@@ -171,7 +183,16 @@ impl<'a> Sim<'a> {
             FlowKind::Merge => self.after_merge(),
             FlowKind::TopFinish(i) => {
                 self.procs[0].act = Act::Blocked(State::Cpu);
-                self.top_step(i + 1);
+                let cons = &self.c.consumer;
+                let n_in = breaker_output(&cons.breakers[..i], self.top_rows_in);
+                let temp = breaker_finish(self.hw, self.settings, &cons.breakers[i], n_in).1;
+                if self.finish_has_next(temp, self.top_stage) {
+                    self.top_stage += 1;
+                    self.top_step(i);
+                } else {
+                    self.top_stage = 0;
+                    self.top_step(i + 1);
+                }
             }
             FlowKind::TopEmit => self.finish_query(),
         }

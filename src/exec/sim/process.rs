@@ -30,12 +30,26 @@ pub(super) struct Flow {
     pub(super) rows_per_unit: f64,
     pub(super) rate: f64,
     pub(super) io_bound: bool,
+    /// The state this CPU flow shows as (a spilling sort's temp-file I/O), if not CPU.
+    pub(super) shown_as: Option<State>,
 }
 
 impl Flow {
     /// A flow that needs only CPU: `total` units, stopping first at `stop_at`.
     pub(super) fn cpu_only(kind: FlowKind, total: f64, stop_at: f64, cpu: f64, rows_per_unit: f64) -> Flow {
-        Flow { kind, total, done: 0.0, stop_at, cpu, io: 0.0, os_frac: 0.0, rows_per_unit, rate: 0.0, io_bound: false }
+        Flow {
+            kind,
+            total,
+            done: 0.0,
+            stop_at,
+            cpu,
+            io: 0.0,
+            os_frac: 0.0,
+            rows_per_unit,
+            rate: 0.0,
+            io_bound: false,
+            shown_as: None,
+        }
     }
 }
 
@@ -84,6 +98,12 @@ pub(super) struct Proc {
     /// The wait a SetLatch ended, until the process next runs: PostgreSQL clears the wait
     /// event only then, so time runnable but waiting for a core still shows that wait.
     pub(super) woken_from: Option<State>,
+    /// Stage of a spilling breaker's finishing work (0 write runs, 1 sort, 2 merge-read).
+    pub(super) finish_stage: u8,
+    /// CPU time this process has had on a core (ns): the scheduler's virtual runtime.
+    pub(super) vruntime: f64,
+    /// CPU time it was owed when it last left the run queue (lag, >= 0, clamped).
+    pub(super) lag: f64,
 }
 
 #[derive(Debug, Clone)]
@@ -153,7 +173,7 @@ impl<'a> Sim<'a> {
                         State::MqReceive => pr.acct.mq_receive += dt,
                         State::Barrier => pr.acct.barrier += dt,
                         State::Shutdown => pr.acct.shutdown += dt,
-                        State::Cpu => pr.acct.cpu += dt,
+                        State::Cpu | State::TempWrite | State::TempRead => pr.acct.cpu += dt,
                         State::Idle => {}
                     },
                     Act::Flow(f) if f.rate <= 0.0 && pr.woken_from.is_some() => match pr.woken_from {
@@ -166,6 +186,9 @@ impl<'a> Sim<'a> {
                         }
                         let prog = (f.rate * dt).min(f.stop_at - f.done).max(0.0);
                         let oncpu = if f.io_bound { (f.rate * f.cpu).min(1.0) } else { 1.0 };
+                        if f.rate > 0.0 {
+                            pr.vruntime += dt * oncpu;
+                        }
                         pr.acct.cpu += dt * oncpu * (1.0 - f.os_frac);
                         pr.acct.io += dt * oncpu * f.os_frac + dt * (1.0 - oncpu);
                         f.done += prog;
@@ -355,8 +378,10 @@ impl<'a> Sim<'a> {
             Phase::Finish(i) => {
                 let n_in = self.rows_into_breaker(p, i);
                 let (cpu, temp) = breaker_finish(self.hw, self.settings, &pipe.breakers[i], n_in);
-                let work = cpu + temp * self.hw.costs.temp_page_ns / self.hw.cpu_speed;
-                self.set_flow(p, Flow::cpu_only(FlowKind::Finish(i), 1.0, 1.0, work.max(1.0), 0.0));
+                let (work, shown_as) = self.finish_stage_work(cpu, temp, self.procs[p].finish_stage);
+                let mut f = Flow::cpu_only(FlowKind::Finish(i), 1.0, 1.0, work.max(1.0), 0.0);
+                f.shown_as = shown_as;
+                self.set_flow(p, f);
             }
             Phase::Emit => {
                 let n_in = self.procs[p].rows_streamed;
@@ -379,6 +404,28 @@ impl<'a> Sim<'a> {
                 }
             }
         }
+    }
+
+    /// A breaker's finishing work, in stages when it spills: writing its sorted runs to temp
+    /// files (BufFileWrite, half the temp pages), sorting, reading them back to merge
+    /// (BufFileRead). The stages add up to the same work as one flow. Returns the stage's
+    /// work (ns at one core) and the state it shows as; stage 3 and above: none left.
+    pub(super) fn finish_stage_work(&self, cpu: f64, temp_pages: f64, stage: u8) -> (f64, Option<State>) {
+        let temp = temp_pages * self.hw.costs.temp_page_ns / self.hw.cpu_speed;
+        if temp <= 0.0 {
+            return (cpu, None);
+        }
+        match stage {
+            0 => (temp / 2.0, Some(State::TempWrite)),
+            1 => (cpu, None),
+            _ => (temp / 2.0, Some(State::TempRead)),
+        }
+    }
+
+    /// Whether a finishing flow at `stage` has another stage after it (only when temp pages
+    /// cost time: a profile with `temp_page_ns = 0` finishes in one flow, as before).
+    pub(super) fn finish_has_next(&self, temp_pages: f64, stage: u8) -> bool {
+        temp_pages * self.hw.costs.temp_page_ns > 0.0 && stage < 2
     }
 
     pub(super) fn rows_into_breaker(&self, p: usize, i: usize) -> f64 {

@@ -20,6 +20,11 @@ pub enum State {
     Barrier,
     /// IPC: ParallelFinish / BgWorkerShutdown — the leader waits for workers to exit.
     Shutdown,
+    /// IO: BufFileWrite — a spilling sort writing its runs to temp files (CPU-bound copies
+    /// into the OS page cache, shown as PostgreSQL shows them: a wait event of type IO).
+    TempWrite,
+    /// IO: BufFileRead — a spilling sort reading its runs back to merge them.
+    TempRead,
     /// Not started or finished.
     Idle,
 }
@@ -34,6 +39,8 @@ impl State {
             State::MqReceive => "IPC: ExecuteGather/MessageQueueReceive",
             State::Barrier => "IPC: HashBuildHashInner",
             State::Shutdown => "IPC: ParallelFinish",
+            State::TempWrite => "IO: BufFileWrite",
+            State::TempRead => "IO: BufFileRead",
             State::Idle => "idle",
         }
     }

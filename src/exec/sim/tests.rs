@@ -102,7 +102,14 @@ fn gather_with_queues(c: &Compiled, hw: &Hardware, sc: &Scenario, tuples: &[f64]
 fn gather_drains_the_current_queue_then_moves_on_round_robin() {
     let (sc, hw) = load("gather-heavy.toml", "reference-2vcpu", &[("parallel_leader_participation", "off")]);
     let d = crate::planner::decide(&sc);
-    let env = Env { tables: &sc.tables, settings: &sc.settings, hw: &hw, output: sc.output, workers_planned: 3 };
+    let env = Env {
+        tables: &sc.tables,
+        settings: &sc.settings,
+        hw: &hw,
+        output: sc.output,
+        workers_planned: 3,
+        measured: None,
+    };
     let c = compile(&env, &d.plan);
     let s = c.queue_tuple_bytes;
     // A quarter ring's worth of tuples, plus a few: two batches from one queue.
@@ -123,6 +130,7 @@ fn limit_scenario(limit: f64) -> Scenario {
         pages: 28_038.0,
         parallel_workers: None,
         index_pages: None,
+        index: None,
         temporary: false,
         columns: vec![],
     };
@@ -154,7 +162,14 @@ fn limit_stops_the_workers_at_their_next_send() {
 fn a_deadlock_names_each_blocked_process_and_what_it_waits_on() {
     let (sc, hw) = load("gather-heavy.toml", "reference-2vcpu", &[]);
     let d = crate::planner::decide(&sc);
-    let env = Env { tables: &sc.tables, settings: &sc.settings, hw: &hw, output: sc.output, workers_planned: 2 };
+    let env = Env {
+        tables: &sc.tables,
+        settings: &sc.settings,
+        hw: &hw,
+        output: sc.output,
+        workers_planned: 2,
+        measured: None,
+    };
     let c = compile(&env, &d.plan);
     let mut sim = Sim::new(&c, &hw, &sc.settings, 2, 1, false);
     // Worker 0's queue is full and nobody reads it; worker 1 has exited; the leader sleeps on
@@ -213,7 +228,14 @@ impl<'a> Sim<'a> {
 fn more_runnable_processes_than_cores_take_turns() {
     let (sc, hw) = gather_heavy("2", "on", &[]);
     let d = crate::planner::decide(&sc);
-    let env = Env { tables: &sc.tables, settings: &sc.settings, hw: &hw, output: sc.output, workers_planned: 2 };
+    let env = Env {
+        tables: &sc.tables,
+        settings: &sc.settings,
+        hw: &hw,
+        output: sc.output,
+        workers_planned: 2,
+        measured: None,
+    };
     let c = compile(&env, &d.plan);
     let mut sim = Sim::new(&c, &hw, &sc.settings, 2, 1, false);
     // Two cores, three runnable: two run at full speed, the third waits for its turn.
@@ -227,6 +249,34 @@ fn more_runnable_processes_than_cores_take_turns() {
     let mut sim = Sim::new(&c, &hw, &sc.settings, 2, 1, false);
     assert_eq!(sim.cpu_caps(&[0, 2]), vec![1.0, 1.0]);
     assert!(!sim.turn_pending);
+}
+
+#[test]
+fn a_process_that_blocked_early_is_not_sent_to_the_back_of_the_line() {
+    let (sc, hw) = gather_heavy("2", "on", &[]);
+    let d = crate::planner::decide(&sc);
+    let env = Env {
+        tables: &sc.tables,
+        settings: &sc.settings,
+        hw: &hw,
+        output: sc.output,
+        workers_planned: 2,
+        measured: None,
+    };
+    let c = compile(&env, &d.plan);
+    let mut sim = Sim::new(&c, &hw, &sc.settings, 2, 1, false);
+    assert_eq!(sim.cpu_caps(&[0, 1, 2]), vec![1.0, 1.0, 0.0]);
+    // Process 1 (a worker) ran 0.3 ms and blocked on a full queue; the leader used 4 ms.
+    sim.procs[0].vruntime = 4e6;
+    sim.procs[1].vruntime = 0.3e6;
+    assert_eq!(sim.cpu_caps(&[0, 2]), vec![1.0, 1.0]);
+    assert!(sim.procs[1].lag > 0.0, "it leaves owed CPU time");
+    // Woken, it joins again while 0 and 2 hold the cores; at the turn's end it and the one
+    // that waited run, the leader that used its whole turn waits. (A first-come line would
+    // run 0 and 2 again and leave 1 at the back.)
+    assert_eq!(sim.cpu_caps(&[0, 1, 2]), vec![1.0, 0.0, 1.0]);
+    sim.end_turn();
+    assert_eq!(sim.cpu_caps(&[0, 1, 2]), vec![0.0, 1.0, 1.0]);
 }
 
 fn wall_and_split(workers: &str, leader: &str, hw_sets: &[(&str, &str)]) -> (f64, Vec<f64>) {
@@ -264,7 +314,14 @@ fn wake_up_latency_slows_a_leader_bound_gather() {
 fn a_dry_queue_is_acknowledged_and_gather_moves_on() {
     let (sc, hw) = load("gather-heavy.toml", "reference-2vcpu", &[("parallel_leader_participation", "off")]);
     let d = crate::planner::decide(&sc);
-    let env = Env { tables: &sc.tables, settings: &sc.settings, hw: &hw, output: sc.output, workers_planned: 2 };
+    let env = Env {
+        tables: &sc.tables,
+        settings: &sc.settings,
+        hw: &hw,
+        output: sc.output,
+        workers_planned: 2,
+        measured: None,
+    };
     let c = compile(&env, &d.plan);
     let mut sim = Sim::new(&c, &hw, &sc.settings, 2, 1, false);
     let s = sim.tuple_bytes;

@@ -94,17 +94,38 @@ fn base_node(n: &Node, sc: &Scenario, parent_rel: Option<&'static str>) -> PlanN
     }
     o.async_capable = Some(false);
     match n {
-        Node::SeqScan { table, .. } | Node::IndexScan { table, .. } => {
+        Node::SeqScan { table, .. } => {
             o.relation_name = Some(sc.tables[*table].name.clone());
             o.alias = Some(sc.tables[*table].name.clone());
         }
+        Node::IndexScan { table, .. } => index_scan_keys(&mut o, &sc.tables[*table]),
         Node::HashJoin { join_type, .. } | Node::NestedLoop { join_type, .. } => {
             o.join_type = Some(join_type.name().to_string());
+            o.inner_unique = Some(false);
         }
+        Node::Aggregate { output, .. } if o.strategy != Some("Plain") => o.group_key = group_key(output, sc),
         _ => {}
     }
     o.plan_width = Some(n.width().round() as i64);
     o
+}
+
+/// An index scan's relation, index and direction.
+fn index_scan_keys(o: &mut PlanNode, t: &Table) {
+    o.relation_name = Some(t.name.clone());
+    o.alias = Some(t.name.clone());
+    o.index_name = Some(t.index_name());
+    o.scan_direction = Some("Forward");
+    o.rows_removed_by_index_recheck = Some(0);
+}
+
+/// A grouped Aggregate's `Group Key`: the grouping columns of its `Output` (the entries that
+/// are not aggregate calls); None when the scenario gives no output list.
+fn group_key(output: &[String], sc: &Scenario) -> Option<Vec<String>> {
+    let scope = crate::model::expr::Scope::new(sc.tables.iter().collect());
+    let keys: Vec<String> =
+        output.iter().filter(|o| crate::model::expr::classify_aggregate(o, &scope).is_none()).cloned().collect();
+    (!keys.is_empty()).then_some(keys)
 }
 
 /// EXPLAIN's per-loop averages of the participants' actuals.
@@ -258,8 +279,6 @@ fn below_node(ctx: &Ctx, root: &Node, n: &Node, parent_rel: Option<&'static str>
                 parent_relationship: Some("Inner"),
                 parallel_aware: false,
                 async_capable: Some(false),
-                relation_name: Some(t.name.clone()),
-                alias: Some(t.name.clone()),
                 plan_width: Some(t.width.round() as i64),
                 actual_startup_time: Some(r3(per_loop / (rows_per_outer + 1.0))),
                 actual_total_time: Some(r3(per_loop)),
@@ -269,6 +288,7 @@ fn below_node(ctx: &Ctx, root: &Node, n: &Node, parent_rel: Option<&'static str>
                 buffers: Some(ctx.pages(*inner_table, inner_pages)),
                 ..Default::default()
             };
+            index_scan_keys(&mut inner, t);
             if inner.actual_loops == 0 {
                 inner.actual_startup_time = None;
                 inner.actual_total_time = None;
@@ -530,7 +550,16 @@ type SortSpaces = (SortSpace, Vec<(u32, SortSpace)>, u64);
 
 /// Sort Method of the node (first participant) and of each worker, and temp blocks written.
 fn sort_spaces(ctx: &Ctx, input: &Node, parts: &[Part]) -> Option<SortSpaces> {
-    let b = ctx.t.c.worker.breakers.iter().find(|b| matches!(b, Breaker::Sort { .. }))?;
+    let is_sort = |b: &&Breaker| matches!(b, Breaker::Sort { .. });
+    // A serial plan's (or a leader-only subtree's) Sort is in the leader's pipeline.
+    let c = ctx.t.c;
+    let b = c
+        .worker
+        .breakers
+        .iter()
+        .find(is_sort)
+        .or_else(|| c.leader.breakers.iter().find(is_sort))
+        .or_else(|| c.post.as_ref().and_then(|p| p.breakers.iter().find(is_sort)))?;
     let mut node = None;
     let mut workers = vec![];
     let mut temp = 0;
@@ -549,6 +578,44 @@ fn sort_spaces(ctx: &Ctx, input: &Node, parts: &[Part]) -> Option<SortSpaces> {
         }
     }
     node.map(|n| (n, workers, temp))
+}
+
+/// The Hash node of a Hash Join whose inner side holds the Gather: it returns once it has
+/// pulled every row of its child (startup = total = the child's total), in the leader alone.
+fn hash_over(ctx: &Ctx, child: PlanNode, inner: &Node) -> PlanNode {
+    let t = child.actual_total_time;
+    PlanNode {
+        node_type: "Hash",
+        parent_relationship: Some("Inner"),
+        async_capable: Some(false),
+        plan_width: child.plan_width,
+        actual_startup_time: t,
+        actual_total_time: t,
+        actual_rows: child.actual_rows,
+        actual_loops: child.actual_loops,
+        hash: Some(hash_info(ctx, child.actual_rows as f64, inner.width(), false)),
+        buffers: child.buffers.clone(),
+        plans: vec![PlanNode { parent_relationship: Some("Outer"), ..child }],
+        ..Default::default()
+    }
+}
+
+/// Sort Method of a Sort above the Gather (the leader's breaker), and the temp blocks it wrote.
+fn leader_sort_space(ctx: &Ctx, n: &Node, w: &crate::exec::instrument::TopWork, o: &mut PlanNode) {
+    let i = breakers_above_gather(n).saturating_sub(1);
+    let Some(b) = ctx.t.c.consumer.breakers.get(i) else { return };
+    let rows = w.rows_in.get(i).copied().unwrap_or(ctx.t.r.gather_rows);
+    let (m, kb, ty) = crate::exec::compile::sort_method(&ctx.sc().settings, b, rows);
+    if m.is_empty() {
+        return;
+    }
+    o.sort_space = Some(SortSpace { method: m, space_kb: kb as i64, space_type: ty });
+    if ty == "Disk" {
+        let temp = (kb / 8.0).ceil() as u64;
+        let buf = o.buffers.get_or_insert_with(Buffers::default);
+        buf.temp_read += temp;
+        buf.temp_written += temp;
+    }
 }
 
 /// A node at or above the Gather, run by the leader alone. `chain_work` is the leader's own
@@ -613,7 +680,15 @@ fn above_node(ctx: &Ctx, n: &Node, parent_rel: Option<&'static str>, above_ms: f
                 o.actual_rows = rows_out.round() as i64;
                 return o;
             };
-            let child = above_node(ctx, gchild, Some(rel(gi)), above_ms + own);
+            let mut child = above_node(ctx, gchild, Some(rel(gi)), above_ms + own);
+            if let Node::HashJoin { cond, .. } = n {
+                if !cond.is_empty() {
+                    o.hash_cond = Some(cond.clone());
+                }
+                if gi == 1 {
+                    child = hash_over(ctx, child, gchild);
+                }
+            }
             let others: Vec<PlanNode> = kids
                 .iter()
                 .enumerate()
@@ -625,10 +700,11 @@ fn above_node(ctx: &Ctx, n: &Node, parent_rel: Option<&'static str>, above_ms: f
             o.actual_startup_time = Some(r3(startup.min(total)));
             o.actual_total_time = Some(r3(total));
             o.actual_rows = rows_out.round() as i64;
+            o.buffers = child.buffers.clone();
             if let Node::Sort { keys, .. } = n {
                 o.sort_key = Some(keys.clone());
+                leader_sort_space(ctx, n, &w, &mut o);
             }
-            o.buffers = child.buffers.clone();
             let mut plans = vec![child];
             for (i, k) in others.into_iter().enumerate() {
                 if i < gi {
@@ -688,8 +764,14 @@ pub fn explain(
     c: &Compiled,
     r: &SimResult,
 ) -> Explain {
-    let env =
-        Env { tables: &sc.tables, settings: &sc.settings, hw, output: sc.output, workers_planned: c.workers_planned };
+    let env = Env {
+        tables: &sc.tables,
+        settings: &sc.settings,
+        hw,
+        output: sc.output,
+        workers_planned: c.workers_planned,
+        measured: sc.measured.as_ref(),
+    };
     let ctx = Ctx { t: Timing { sc, env, c, r } };
     let mut root = if plan.find_gather().is_some() {
         above_node(&ctx, plan, None, 0.0)

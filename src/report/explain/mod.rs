@@ -53,6 +53,13 @@ pub struct PlanNode {
     pub async_capable: Option<bool>,
     #[serde(rename = "Join Type", skip_serializing_if = "Option::is_none")]
     pub join_type: Option<String>,
+    /// Joins: whether the planner proved each outer row matches at most one inner row
+    /// (not modelled: pqsim prints false).
+    #[serde(rename = "Inner Unique", skip_serializing_if = "Option::is_none")]
+    pub inner_unique: Option<bool>,
+    /// Index scans: `Forward` (pqsim's index scans read in index order).
+    #[serde(rename = "Scan Direction", skip_serializing_if = "Option::is_none")]
+    pub scan_direction: Option<&'static str>,
     #[serde(rename = "Index Name", skip_serializing_if = "Option::is_none")]
     pub index_name: Option<String>,
     #[serde(rename = "Relation Name", skip_serializing_if = "Option::is_none")]
@@ -79,6 +86,9 @@ pub struct PlanNode {
     pub group_key: Option<Vec<String>>,
     #[serde(rename = "Index Cond", skip_serializing_if = "Option::is_none")]
     pub index_cond: Option<String>,
+    /// Index scans under ANALYZE: 0 (a btree scan rechecks nothing).
+    #[serde(rename = "Rows Removed by Index Recheck", skip_serializing_if = "Option::is_none")]
+    pub rows_removed_by_index_recheck: Option<i64>,
     #[serde(rename = "Workers Planned", skip_serializing_if = "Option::is_none")]
     pub workers_planned: Option<u32>,
     #[serde(rename = "Workers Launched", skip_serializing_if = "Option::is_none")]
@@ -205,6 +215,9 @@ impl PlanNode {
         };
         if self.parallel_aware {
             name = format!("Parallel {name}");
+        }
+        if let Some(idx) = &self.index_name {
+            name = format!("{name} using {idx}");
         }
         if let Some(rel) = &self.relation_name {
             name = format!("{name} on {rel}");

@@ -1,0 +1,236 @@
+//! `import --costs-from-actuals` without a server, from real PostgreSQL 15.18 EXPLAIN ANALYZE
+//! plans in tests/fixtures/explain/ (the TPC-H-like workload of `pqsim validate`, serial,
+//! captured by tests/actuals_pg.rs and tests/capture_fixtures.rs):
+//! - every derived price is positive;
+//! - EXPLAIN ANALYZE's clock reads are taken out (the profile's instrument_ns x the child
+//!   calls counted from the plan);
+//! - simulated with the settings it was measured in, the derived scenario gives back the
+//!   measured Execution Time within a few % (a consistency check of the derivation, not a
+//!   prediction);
+//! - predictions for other worker counts, other table sizes and other hardware use them.
+
+mod common;
+
+use pqsim::pg::{ExplainNode, ExplainPlan};
+use std::path::{Path, PathBuf};
+
+/// Serial plans with TIMING ON (VERBOSE, SETTINGS).
+const TIMED: [&str; 4] =
+    ["actuals_q1_w0.json", "actuals_q6_w0.json", "actuals_q12_w0.json", "actuals_not_exists_w0.json"];
+/// A serial plan with TIMING OFF.
+const TIMING_OFF: &str = "actuals_q6_w0_timing_off.json";
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/explain").join(name)
+}
+
+fn plan(name: &str) -> ExplainPlan {
+    let text = std::fs::read_to_string(fixture(name)).unwrap();
+    pqsim::import::parse_explain_text(&text).unwrap()
+}
+
+/// Import a fixture with --costs-from-actuals into a scenario file (a folder per test: tests
+/// run in parallel); its path and text.
+fn derived(test: &str, name: &str) -> (PathBuf, String) {
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("actuals").join(test);
+    std::fs::create_dir_all(&out).unwrap();
+    let sc = out.join(name.replace(".json", ".toml"));
+    let f = fixture(name);
+    common::ok(&[
+        "import",
+        f.to_str().unwrap(),
+        "--schema",
+        "configs/schemas/tpch.sql",
+        "--costs-from-actuals",
+        "--output",
+        sc.to_str().unwrap(),
+    ]);
+    let text = std::fs::read_to_string(&sc).unwrap();
+    (sc, text)
+}
+
+fn measured(text: &str) -> toml::Table {
+    let t: toml::Table = toml::from_str(text).unwrap();
+    t["measured"].as_table().expect("a [measured] section").clone()
+}
+
+fn num(v: &toml::Value) -> f64 {
+    v.as_float().or_else(|| v.as_integer().map(|i| i as f64)).unwrap()
+}
+
+fn run(sc: &Path, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["run", sc.to_str().unwrap(), "--format", "json"];
+    args.extend_from_slice(extra);
+    common::json(&args)
+}
+
+fn wall(sc: &Path, extra: &[&str]) -> f64 {
+    run(sc, extra)["wall_time_ms"].as_f64().unwrap()
+}
+
+/// Calls of every node below the root: (rows + 1) per loop, a Hash once per loop.
+fn child_calls(n: &ExplainNode) -> f64 {
+    n.plans
+        .iter()
+        .map(|c| {
+            let loops = c.actual_loops.unwrap() as f64;
+            let own = if c.node_type == "Hash" { loops } else { (c.actual_rows.unwrap() + 1.0) * loops };
+            own + child_calls(c)
+        })
+        .sum()
+}
+
+#[test]
+fn every_derived_price_is_positive_and_sourced() {
+    for name in TIMED.iter().chain([&TIMING_OFF]) {
+        let (_, text) = derived("every_derived_price_is_positive_and_sourced", name);
+        let m = measured(&text);
+        let nodes = m["node"].as_array().unwrap();
+        assert!(!nodes.is_empty(), "{name}: no node costs");
+        for n in nodes {
+            let n = n.as_table().unwrap();
+            let prices: Vec<(&String, f64)> =
+                n.iter().filter(|(k, _)| k.ends_with("_ns")).map(|(k, v)| (k, num(v))).collect();
+            assert!(!prices.is_empty(), "{name}: {n:?} has no price");
+            for (k, v) in prices {
+                assert!(v > 0.0 && v.is_finite(), "{name}: {} {k} = {v}", n["node"]);
+            }
+        }
+        // Each node says where its numbers came from.
+        let sourced = text.lines().filter(|l| l.starts_with("# own time") || l.starts_with("# TIMING OFF")).count();
+        assert_eq!(sourced, nodes.len(), "{name}");
+    }
+}
+
+#[test]
+fn clock_reads_are_taken_out() {
+    for name in TIMED {
+        let p = plan(name);
+        let (sc, text) = derived("clock_reads_are_taken_out", name);
+        let m = measured(&text);
+        // reference-2vcpu's instrument_ns (ns per instrumented call) x every child call.
+        let instrument_ns = 70.0;
+        let expect = instrument_ns * child_calls(&p.root) / 1e6;
+        let got = num(&m["timing_overhead_ms"]);
+        assert!((got - expect).abs() <= 0.01 * expect + 1e-3, "{name}: overhead {got} ms, expected {expect} ms");
+        // Without the clock reads (TIMING OFF, or a bare query), the same scenario runs faster
+        // by about that overhead.
+        let timed = wall(&sc, &["--measure", "explain-analyze"]);
+        let off = wall(&sc, &["--measure", "timing-off"]);
+        let gap = timed - off;
+        assert!(
+            gap > 0.5 * expect && gap < 1.5 * expect,
+            "{name}: timed {timed} - off {off} = {gap} vs overhead {expect}"
+        );
+    }
+}
+
+#[test]
+fn same_settings_give_back_the_measured_time() {
+    // A consistency check of the derivation (the actuals are never a prediction of the
+    // configuration they were measured in).
+    for (name, measure) in TIMED.iter().map(|n| (*n, "explain-analyze")).chain([(TIMING_OFF, "timing-off")]) {
+        let p = plan(name);
+        let (sc, _) = derived("same_settings_give_back_the_measured_time", name);
+        let exec = p.execution_time_ms.unwrap();
+        let sim = wall(&sc, &["--measure", measure]);
+        let err = (sim - exec) / exec;
+        assert!(
+            err.abs() <= 0.04,
+            "{name}: simulated {sim:.2} ms vs Execution Time {exec:.2} ms ({:+.1}%)",
+            err * 100.0
+        );
+    }
+}
+
+/// The scenario without its [measured] section (the class costs only).
+fn without_measured(sc: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(sc).unwrap();
+    let cut = text.find("\n# This query's own per-node costs").unwrap_or(text.len());
+    let p = sc.with_extension("class.toml");
+    std::fs::write(&p, &text[..cut]).unwrap();
+    p
+}
+
+/// The scenario with every measured price multiplied by `k`.
+fn scaled(sc: &Path, k: f64) -> PathBuf {
+    let text = std::fs::read_to_string(sc).unwrap();
+    let mut out = String::new();
+    let mut in_measured = false;
+    for line in text.lines() {
+        in_measured |= line.starts_with("[measured]");
+        let key = line.split('=').next().unwrap_or("").trim();
+        if in_measured && key.ends_with("_ns") {
+            let v: f64 = line.split('=').nth(1).unwrap().split('#').next().unwrap().trim().parse().unwrap();
+            out.push_str(&format!("{key} = {}\n", v * k));
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    let p = sc.with_extension(format!("x{k}.toml"));
+    std::fs::write(&p, out).unwrap();
+    p
+}
+
+#[test]
+fn other_worker_counts_use_the_measured_costs() {
+    for name in TIMED {
+        let (sc, _) = derived("other_worker_counts_use_the_measured_costs", name);
+        let set = ["--set", "max_parallel_workers_per_gather=2", "--measure", "client"];
+        let j = run(&sc, &set);
+        assert!(j["workers_planned"].as_u64().unwrap() >= 1, "{name}: no parallel plan at W=2");
+        let par = j["wall_time_ms"].as_f64().unwrap();
+        // Doubling every measured price makes the parallel prediction much slower: the
+        // parallel plan runs on them (worker start-up and tuple queues stay the profile's).
+        let par2 = wall(&scaled(&sc, 2.0), &set);
+        assert!(par2 > 1.6 * par, "{name}: W=2 {par} ms, with measured prices doubled {par2} ms");
+        // And they are not the class costs: the class-cost scenario predicts something else.
+        let class = wall(&without_measured(&sc), &set);
+        assert!((class - par).abs() > 0.01 * par, "{name}: measured {par} vs class {class}");
+    }
+}
+
+#[test]
+fn table_sizes_and_hardware_scale_the_measured_costs() {
+    let name = "actuals_q6_w0.json";
+    let (sc, _) = derived("table_sizes_and_hardware_scale_the_measured_costs", name);
+    let t: toml::Table = toml::from_str(&std::fs::read_to_string(&sc).unwrap()).unwrap();
+    let li = t["table"].as_array().unwrap().iter().find(|x| x["name"].as_str() == Some("lineitem")).unwrap().clone();
+    let rows = num(&li["rows"]);
+    let base = wall(&sc, &["--measure", "timing-off"]);
+    // Pages follow rows (at the table's width).
+    let big = wall(&sc, &["--measure", "timing-off", "--table", &format!("lineitem.rows={}", rows * 4.0)]);
+    assert!(big > 3.5 * base && big < 4.5 * base, "4x lineitem: {base} -> {big} ms");
+    // A machine twice as fast (cpu_speed 2 against the measuring profile's 1): half the time.
+    let fast = wall(&sc, &["--measure", "timing-off", "--hw", "cpu_speed=2"]);
+    assert!(fast > 0.45 * base && fast < 0.55 * base, "cpu_speed 2: {base} -> {fast} ms");
+}
+
+#[test]
+fn a_plan_without_actuals_is_refused() {
+    let f = fixture("pg15_q6_w0.json");
+    let r = common::pqsim(&["import", f.to_str().unwrap(), "--costs-from-actuals"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("EXPLAIN (ANALYZE"), "{}", r.stderr);
+}
+
+#[test]
+fn a_bad_measured_section_is_refused_where_it_is() {
+    let (sc, text) = derived("a_bad_measured_section_is_refused_where_it_is", "actuals_q6_w0.json");
+    let bad = text.replacen("row_ns = ", "row_ns = -", 1);
+    let line = bad.lines().position(|l| l.starts_with("row_ns = -")).unwrap() + 1;
+    let p = sc.with_extension("bad.toml");
+    std::fs::write(&p, bad).unwrap();
+    let r = common::pqsim(&["run", p.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains(&format!("bad.toml:{line}:")), "{}", r.stderr);
+    assert!(r.stderr.contains("row_ns must be zero or positive"), "{}", r.stderr);
+    let twice = text.replacen("[[measured.node]]", "[[measured.node]]\nnode = \"x\"\n[[measured.node]]", 1);
+    let twice = twice.replacen("node = \"x\"", "node = \"Seq Scan on lineitem\"", 1);
+    let p = sc.with_extension("twice.toml");
+    std::fs::write(&p, twice).unwrap();
+    let r = common::pqsim(&["run", p.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("given twice"), "{}", r.stderr);
+}
