@@ -106,12 +106,37 @@ fn imported_postgres_plans_agree() {
 }
 
 #[test]
-fn a_trace_turns_fast_forward_off() {
+fn a_trace_is_repeated_across_jumps() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/scenarios/seed-not-in.toml");
     let (sc, hw) = config::load(&path, "laptop", &WhatIf::default()).unwrap();
     let d = pqsim::planner::decide(&sc);
-    let spec = RunSpec { trace: true, ..RunSpec::new(&sc, &hw, &d.plan, d.workers_planned, d.workers_launched, 1) };
-    assert!(spec.fast_forward);
-    let (_, res) = simulate(&spec).unwrap();
-    assert_eq!(res.fast_forward_steps, 0, "trace intervals are never extrapolated");
+    let traced = |ff: bool| {
+        let spec = RunSpec {
+            trace: true,
+            fast_forward: ff,
+            ..RunSpec::new(&sc, &hw, &d.plan, d.workers_planned, d.workers_launched, 1)
+        };
+        simulate(&spec).unwrap().1
+    };
+    let (on, off) = (traced(true), traced(false));
+    assert!(on.fast_forward_steps > 10_000, "a traced run fast-forwards too");
+    let (t1, t0) = (on.trace.unwrap(), off.trace.unwrap());
+    let n = |t: &pqsim::exec::Trace| t.intervals.len() as f64;
+    assert!((n(&t1) - n(&t0)).abs() <= 0.01 * n(&t0), "intervals {} vs {}", n(&t1), n(&t0));
+    // Time in each state, per process, from the trace: within 0.1% of the wall time.
+    let per_state = |t: &pqsim::exec::Trace| {
+        let mut m = std::collections::BTreeMap::new();
+        for iv in &t.intervals {
+            *m.entry((iv.process, format!("{:?}", iv.state))).or_insert(0.0) += (iv.end - iv.start) as f64;
+        }
+        m
+    };
+    let (m1, m0) = (per_state(&t1), per_state(&t0));
+    for (k, v0) in &m0 {
+        let v1 = m1.get(k).copied().unwrap_or(0.0);
+        assert!((v1 - v0).abs() <= 1e-3 * off.wall as f64, "{k:?}: {v1} vs {v0} ns");
+    }
+    for w in t1.intervals.windows(2).filter(|w| w[0].process == w[1].process) {
+        assert!(w[0].end <= w[1].start, "a process's intervals do not overlap");
+    }
 }

@@ -8,7 +8,8 @@
 //! chosen so that no threshold that would end the regime is crossed: a flow's end (a chunk, an
 //! emission), the scan's ramp-down and end, a private scan's end, a tuple bound, the LIMIT,
 //! the leader's own rows running out in a Gather Merge. What cannot be extrapolated is not
-//! jumped over: traces (intervals, queue fill points), shared hash builds, the shutdown.
+//! jumped over: shared hash builds, the shutdown. A trace gets the last period's intervals
+//! and queue points again, shifted, for every period jumped.
 //!
 //! Exactness: the state must repeat to `R_TOL` (relative) and the per-period growth of every
 //! counter to `D_TOL`; a period's duration may differ by one nanosecond between the two
@@ -50,6 +51,8 @@ pub(super) struct FastForward {
     hash: Vec<u64>,
     time: Vec<Time>,
     delivered: Vec<u64>,
+    /// Lengths of the trace's intervals and queue points at each recorded step.
+    trace_len: Vec<(usize, usize)>,
     r: Vec<f64>,
     x: Vec<f64>,
     cur_r: Vec<f64>,
@@ -156,7 +159,6 @@ impl<'a> Sim<'a> {
     /// States the detector may look at: the Gather (or Gather Merge) running, no trace.
     fn ff_eligible(&self) -> bool {
         self.ff.enabled
-            && self.trace.is_none()
             && self.finished_at.is_none()
             && matches!(self.mode, LeaderMode::Gather | LeaderMode::Merge)
             && !self.procs.iter().any(|p| matches!(p.phase, Phase::Build(_)))
@@ -172,6 +174,7 @@ impl<'a> Sim<'a> {
             ff.hash.resize(RING, 0);
             ff.time.resize(RING, 0);
             ff.delivered.resize(RING, 0);
+            ff.trace_len.resize(RING, (0, 0));
             ff.r.resize(RING * nr, 0.0);
             ff.x.resize(RING * nx, 0.0);
             ff.nr = nr;
@@ -183,6 +186,7 @@ impl<'a> Sim<'a> {
         ff.hash[s] = h;
         ff.time[s] = self.now();
         ff.delivered[s] = self.q.delivered();
+        ff.trace_len[s] = self.trace.as_ref().map_or((0, 0), |t| (t.intervals.len(), t.queue.len()));
         ff.r[s * nr..(s + 1) * nr].copy_from_slice(&ff.cur_r);
         ff.x[s * nx..(s + 1) * nx].copy_from_slice(&ff.cur_x);
         ff.n += 1;
@@ -335,6 +339,26 @@ impl<'a> Sim<'a> {
             }
         });
         self.ff_claim_crossed_chunks();
+        self.ff_repeat_trace(ff.trace_len[a], ff.trace_len[s], ff.time[s] - ff.time[a], n);
+    }
+
+    /// A traced run gets the intervals and queue points of the last period again for every
+    /// period jumped, shifted by whole periods (what stepping would have recorded).
+    fn ff_repeat_trace(&mut self, from: (usize, usize), to: (usize, usize), d: Time, n: u64) {
+        let Some(t) = self.trace.as_mut() else { return };
+        for m in 1..=n {
+            let dt = d * m;
+            for k in from.0..to.0 {
+                let mut iv = t.intervals[k].clone();
+                iv.start += dt;
+                iv.end += dt;
+                t.intervals.push(iv);
+            }
+            for k in from.1..to.1 {
+                let (at, j, used) = t.queue[k];
+                t.queue.push((at + dt, j, used));
+            }
+        }
     }
 
     /// Flows that crossed chunk ends during a jump take the chunks they would have claimed.
