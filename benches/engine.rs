@@ -138,6 +138,45 @@ fn seed_sweep(c: &mut Criterion) {
     g.finish();
 }
 
+/// The seed sweep again with fast-forward off: the step-by-step cost it saves.
+fn seed_sweep_step_by_step(c: &mut Criterion) {
+    let hw = laptop();
+    let path = root().join("configs/scenarios/seed-not-in.toml");
+    let points: Vec<(Scenario, Decision)> = (0..=16)
+        .map(|k| scenario(&path, &[("max_parallel_workers_per_gather".into(), k.to_string())], None, &hw))
+        .collect();
+    let mut g = c.benchmark_group("sweep");
+    g.sample_size(10);
+    g.bench_function("seed-not-in mpwpg=0..16 x 30 replications, --no-fast-forward", |b| {
+        b.iter(|| {
+            let mut total = 0u64;
+            for (sc, d) in &points {
+                for r in 0..30 {
+                    let spec = RunSpec {
+                        fast_forward: false,
+                        ..RunSpec::new(sc, &hw, &d.plan, d.workers_planned, d.workers_launched, r)
+                    };
+                    total += simulate(&spec).expect("runs").1.wall;
+                }
+            }
+            black_box(total)
+        })
+    });
+    g.finish();
+}
+
+/// A workload run: the shipped reporting mix (queries share the cores and worker slots).
+fn workload(c: &mut Criterion) {
+    let path = root().join("configs/workloads/reporting-mix.toml");
+    let w = pqsim::config::load_workload(&path, "laptop", &Default::default()).expect("workload loads");
+    let mut g = c.benchmark_group("workload");
+    g.sample_size(10);
+    g.bench_function("reporting-mix, one replication", |b| {
+        b.iter(|| black_box(pqsim::workload::run_workload(&w, 1, 1).expect("runs").runs.len()))
+    });
+    g.finish();
+}
+
 fn rows_scaling(c: &mut Criterion) {
     let hw = laptop();
     let path = root().join("configs/scenarios/gather-heavy.toml");
@@ -152,5 +191,14 @@ fn rows_scaling(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, kernel_events, fluid_solver, scenarios, seed_sweep, rows_scaling);
+criterion_group!(
+    benches,
+    kernel_events,
+    fluid_solver,
+    scenarios,
+    seed_sweep,
+    seed_sweep_step_by_step,
+    workload,
+    rows_scaling
+);
 criterion_main!(benches);

@@ -107,14 +107,26 @@ pub fn main_with_args(args: Vec<String>) -> i32 {
 
 fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Run(args) => run::run(args),
+        Command::Run(args) => {
+            crate::exec::set_fast_forward_default(!args.no_fast_forward);
+            run::run(args)
+        }
         Command::Plan(args) => plan::run(args),
-        Command::Sweep(args) => sweep::run_sweep(args),
-        Command::Compare(args) => crate::commands::sweep::run_compare(args),
+        Command::Sweep(args) => {
+            crate::exec::set_fast_forward_default(!args.no_fast_forward);
+            sweep::run_sweep(args)
+        }
+        Command::Compare(args) => {
+            crate::exec::set_fast_forward_default(!args.no_fast_forward);
+            crate::commands::sweep::run_compare(args)
+        }
         Command::Import(args) => crate::commands::import::run_cli(&args),
         Command::Calibrate(args) => crate::commands::calibrate::run_cli(&args),
         Command::Validate(args) => crate::commands::validate::run_cli(&args),
-        Command::Workload(args) => crate::commands::workload::run(args),
+        Command::Workload(args) => {
+            crate::exec::set_fast_forward_default(!args.no_fast_forward);
+            crate::commands::workload::run(args)
+        }
     }
 }
 

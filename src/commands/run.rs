@@ -15,6 +15,10 @@ pub struct RunArgs {
     pub hardware: String,
     #[command(flatten)]
     pub whatif: WhatIfArgs,
+    /// Simulate every step: no steady-state fast-forward (for checking it; results agree
+    /// within the tolerance docs/performance.md states)
+    #[arg(long)]
+    pub no_fast_forward: bool,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100_000))]

@@ -19,6 +19,10 @@ pub struct WorkloadArgs {
     pub hardware: String,
     #[command(flatten)]
     pub whatif: WhatIfArgs,
+    /// Simulate every step: no steady-state fast-forward (for checking it; results agree
+    /// within the tolerance docs/performance.md states)
+    #[arg(long)]
+    pub no_fast_forward: bool,
     /// Seed (default: the workload file's `seed`, else 1).
     #[arg(long)]
     pub seed: Option<u64>,

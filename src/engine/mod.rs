@@ -138,6 +138,31 @@ impl<E> EventQueue<E> {
     pub fn delivered(&self) -> u64 {
         self.popped
     }
+
+    /// Were events ever cancelled and not yet skipped?
+    pub fn has_cancelled(&self) -> bool {
+        !self.cancelled.is_empty()
+    }
+
+    /// Every pending event as (time, sequence number, event), in no particular order.
+    pub fn pending(&self) -> impl Iterator<Item = (Time, u64, &E)> {
+        self.heap.iter().map(|Reverse(e)| (e.time, e.seq, &e.event))
+    }
+
+    /// Move the clock and every pending event `dt` later, letting `f` rewrite each event, and
+    /// count `delivered` more events as delivered: a fast-forward over a stretch of time whose
+    /// events the caller accounted for. The order of pending events is unchanged (the shift is
+    /// the same for all); the heap keeps its allocation.
+    pub fn shift(&mut self, dt: Time, delivered: u64, mut f: impl FnMut(&mut E)) {
+        let mut v = std::mem::take(&mut self.heap).into_vec();
+        for Reverse(e) in v.iter_mut() {
+            e.time = e.time.saturating_add(dt);
+            f(&mut e.event);
+        }
+        self.heap = BinaryHeap::from(v);
+        self.now = self.now.saturating_add(dt);
+        self.popped += delivered;
+    }
 }
 
 /// Seeded random streams: stream `k` of seed `s` is the same whatever else is drawn.

@@ -29,6 +29,13 @@ pub trait Model {
 
     /// Handle one scheduled event, delivered at the current time.
     fn handle(&mut self, event: Self::Event);
+
+    /// Called at the top of every step once `observe` said the model goes on: the model may
+    /// jump over stretches it can account for without stepping (e.g. whole periods of a
+    /// repeating cycle), moving its clock itself. Returns the steps it stands for (0: none).
+    fn fast_forward(&mut self) -> u64 {
+        0
+    }
 }
 
 /// Why a run stopped before the model finished.
@@ -51,6 +58,7 @@ pub fn run<M: Model>(model: &mut M, max_steps: u64) -> Result<u64, Halt> {
         if model.observe() {
             return Ok(steps);
         }
+        steps += model.fast_forward();
         steps += 1;
         let now = model.events().now();
         if steps > max_steps {

@@ -34,6 +34,9 @@ pub struct RunSpec<'a> {
     pub workers_launched: u32,
     pub seed: u64,
     pub trace: bool,
+    /// Jump over whole periods of a repeating steady state (`exec::sim::ffwd`): the default
+    /// is [`fast_forward_default`]; never with a trace.
+    pub fast_forward: bool,
     /// Give up after this many steps (`DEFAULT_MAX_STEPS` unless a caller needs more).
     pub max_steps: u64,
     /// The scenario's measured per-node costs (`[measured]`).
@@ -58,10 +61,24 @@ impl<'a> RunSpec<'a> {
             workers_launched: launched,
             seed,
             trace: false,
+            fast_forward: fast_forward_default(),
             max_steps: DEFAULT_MAX_STEPS,
             measured: sc.measured.as_ref(),
         }
     }
+}
+
+static FAST_FORWARD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// Whether new [`RunSpec`]s fast-forward over steady states (on unless a command was given
+/// `--no-fast-forward`, which turns it off for the whole process, for checking).
+pub fn fast_forward_default() -> bool {
+    FAST_FORWARD.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Set [`fast_forward_default`] for the rest of the process.
+pub fn set_fast_forward_default(on: bool) {
+    FAST_FORWARD.store(on, std::sync::atomic::Ordering::Relaxed);
 }
 
 pub fn simulate(spec: &RunSpec) -> Result<(Compiled, SimResult), SimError> {
@@ -79,7 +96,8 @@ pub fn simulate(spec: &RunSpec) -> Result<(Compiled, SimResult), SimError> {
         Mode::Serial => 0,
         _ => spec.workers_launched.min(compiled.workers_planned),
     };
-    let result =
-        sim::Sim::new(&compiled, spec.hw, spec.settings, launched, spec.seed, spec.trace).run(spec.max_steps)?;
+    let result = sim::Sim::new(&compiled, spec.hw, spec.settings, launched, spec.seed, spec.trace)
+        .fast_forward(spec.fast_forward)
+        .run(spec.max_steps)?;
     Ok((compiled, result))
 }

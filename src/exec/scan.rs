@@ -29,6 +29,27 @@ fn next_pow2(x: f64) -> f64 {
     p
 }
 
+impl ParticipantScan {
+    /// Blocks per claim now (0 before the first claim).
+    pub fn chunk_size(&self) -> f64 {
+        self.chunk_size
+    }
+
+    /// First block of the last claim.
+    pub fn last_allocated(&self) -> f64 {
+        self.last_allocated
+    }
+
+    /// Move the last claim (a fast-forward over claims of the same size).
+    pub fn set_last_allocated(&mut self, block: f64) {
+        self.last_allocated = block;
+    }
+
+    pub fn started(&self) -> bool {
+        self.started
+    }
+}
+
 impl SharedScan {
     pub fn new(nblocks: f64) -> Self {
         let nblocks = nblocks.max(0.0).ceil();

@@ -88,6 +88,10 @@ pub struct SweepArgs {
     pub output: PathBuf,
     #[command(flatten)]
     pub whatif: WhatIfArgs,
+    /// Simulate every step: no steady-state fast-forward (for checking it; results agree
+    /// within the tolerance docs/performance.md states)
+    #[arg(long)]
+    pub no_fast_forward: bool,
     /// Worker threads (default: one per CPU). Results are identical for any value.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=4096))]
     pub threads: Option<u16>,
@@ -106,6 +110,10 @@ pub struct CompareArgs {
     pub hardware: Vec<String>,
     #[command(flatten)]
     pub whatif: WhatIfArgs,
+    /// Simulate every step: no steady-state fast-forward (for checking it; results agree
+    /// within the tolerance docs/performance.md states)
+    #[arg(long)]
+    pub no_fast_forward: bool,
     /// Seed, as in `pqsim run`: the numbers match `run` on each profile.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,

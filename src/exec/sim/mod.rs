@@ -17,6 +17,7 @@ use rand_distr::{Distribution, LogNormal, Normal};
 const EPS: f64 = 1e-9;
 
 mod build;
+mod ffwd;
 mod gather;
 mod pipeline;
 mod process;
@@ -79,6 +80,8 @@ pub struct Sim<'a> {
     run_speed: f64,
     /// The rate solver and its reused buffers.
     fluid: FluidScratch,
+    /// Steady-state fast-forward (off unless asked for, see [`Sim::fast_forward`]).
+    ff: ffwd::FastForward,
 }
 
 /// Buffers of `solve_rates`, kept between steps so the steady state does not allocate.
@@ -87,6 +90,8 @@ struct FluidScratch {
     solver: fluid::Solver,
     idx: Vec<usize>,
     demands: Vec<Demand>,
+    /// Per-process marks of the scheduler's line update (see `sched::apply_cpu_caps`).
+    mark: Vec<u8>,
 }
 
 fn lognormal_around(rng: &mut StdRng, median: f64, sigma: f64) -> f64 {
@@ -186,7 +191,14 @@ impl<'a> Sim<'a> {
             shutdown_from: None,
             run_speed: run_speed(seed, hw.cpu_noise_cv),
             fluid: FluidScratch::default(),
+            ff: ffwd::FastForward::default(),
         }
+    }
+
+    /// Jump over whole periods of a repeating steady state (see `ffwd`); never with a trace.
+    pub fn fast_forward(mut self, on: bool) -> Self {
+        self.ff.enabled = on;
+        self
     }
 
     fn now(&self) -> Time {

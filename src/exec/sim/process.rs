@@ -146,13 +146,8 @@ impl<'a> Sim<'a> {
             }
         }
         // The scheduler's CPU caps (1 = a core, 0 = waiting for a turn), then the rates.
-        let idx = std::mem::take(&mut self.fluid.idx);
-        let caps = self.cpu_caps(&idx);
+        self.apply_cpu_caps();
         let fl = &mut self.fluid;
-        fl.idx = idx;
-        for (d, cap) in fl.demands.iter_mut().zip(caps) {
-            d.cpu_cap = cap;
-        }
         let rates = fl.solver.solve(self.hw.cores, self.hw.disk.seq_bytes_per_ns, &fl.demands);
         for (k, &p) in fl.idx.iter().enumerate() {
             if let Act::Flow(f) = &mut self.procs[p].act {

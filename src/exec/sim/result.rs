@@ -132,6 +132,8 @@ pub struct SimResult {
     /// Rows returned by the top of the plan.
     pub result_rows: f64,
     pub events: u64,
+    /// Steps of `events` that fast-forward jumped over instead of simulating (0 when off).
+    pub fast_forward_steps: u64,
     pub trace: Option<Trace>,
     pub subplan_gather: Option<SubPlanGather>,
 }

@@ -55,6 +55,10 @@ impl<'a> Model for Sim<'a> {
     fn handle(&mut self, ev: Event) {
         self.on_event(ev);
     }
+
+    fn fast_forward(&mut self) -> u64 {
+        self.try_fast_forward()
+    }
 }
 
 impl<'a> Sim<'a> {
@@ -84,6 +88,7 @@ impl<'a> Sim<'a> {
             gather_end: self.gather_end,
             result_rows: self.top_rows_out,
             events: self.q.delivered() + self.steps,
+            fast_forward_steps: self.ff.skipped_steps,
             trace: self.trace,
             subplan_gather: self.subplan_gather,
         })

@@ -15,53 +15,74 @@ impl<'a> Sim<'a> {
         self.hw.scheduler.kind != SchedulerKind::Fluid && self.hw.cores.fract() == 0.0
     }
 
-    /// CPU share each of the flows of processes `idx` may use (1 = a whole core, 0 = waiting
-    /// for its turn). Keeps the line of runnable processes and the turn timer.
+    /// Set the CPU share each running flow may use (`cpu_cap` of the demands in
+    /// `self.fluid`, in the order of `self.fluid.idx`: 1 = a whole core, 0 = waiting for its
+    /// turn). Keeps the line of runnable processes and the turn timer. Allocates nothing once
+    /// warm: membership is a reused mark per process.
     ///
     /// The line is fair in CPU time, as EEVDF and CFS are: a process that leaves it (blocks)
     /// keeps what it was owed (its lag, clamped), and rejoins ahead of processes that have
     /// had more CPU; those that wait are ordered by the CPU time they have had. A process
     /// that blocks early in its turn, like a worker whose tuple queue fills, is thus not
     /// sent to the back of the line each time it wakes.
-    pub(super) fn cpu_caps(&mut self, idx: &[usize]) -> Vec<f64> {
+    pub(super) fn apply_cpu_caps(&mut self) {
         if !self.scheduled() {
-            return vec![1.0; idx.len()];
+            return; // the demands were built with cap 1
         }
         let cores = self.hw.cores as usize;
+        // 1 = runnable now; 2 = runnable and in line; 3 = on a core this turn.
+        self.fluid.mark.clear();
+        self.fluid.mark.resize(self.procs.len(), 0);
+        for k in 0..self.fluid.idx.len() {
+            let p = self.fluid.idx[k];
+            self.fluid.mark[p] = 1;
+        }
         // Processes that stopped running leave the line, keeping their lag.
-        if self.run_order.iter().any(|p| !idx.contains(p)) {
+        if self.run_order.iter().any(|&p| self.fluid.mark[p] != 1) {
             let v = self.avg_vruntime();
             let max_lag = self.hw.scheduler.max_lag_ns();
             for k in 0..self.run_order.len() {
                 let p = self.run_order[k];
-                if !idx.contains(&p) {
+                if self.fluid.mark[p] != 1 {
                     self.procs[p].lag = (v - self.procs[p].vruntime).clamp(0.0, max_lag);
                 }
             }
-            self.run_order.retain(|p| idx.contains(p));
+            let mark = &self.fluid.mark;
+            self.run_order.retain(|&p| mark[p] == 1);
+        }
+        for &p in &self.run_order {
+            self.fluid.mark[p] = 2;
         }
         // New ones join, placed at the line's average CPU time minus their lag.
-        for &p in idx {
-            if !self.run_order.contains(&p) {
+        for k in 0..self.fluid.idx.len() {
+            let p = self.fluid.idx[k];
+            if self.fluid.mark[p] == 1 {
                 if !self.run_order.is_empty() {
                     let v = self.avg_vruntime();
                     self.procs[p].vruntime = v - self.procs[p].lag;
                 }
                 self.run_order.push(p);
+                self.fluid.mark[p] = 2;
                 self.sort_waiting(cores);
             }
         }
-        if idx.len() <= cores {
-            return vec![1.0; idx.len()];
+        let n = self.fluid.idx.len();
+        if n <= cores {
+            return;
         }
         if !self.turn_pending {
-            let turn = self.hw.scheduler.turn_ns(idx.len() as f64 / self.hw.cores);
+            let turn = self.hw.scheduler.turn_ns(n as f64 / self.hw.cores);
             self.turn_pending = true;
-            let at = self.now() + turn.round().max(1.0) as Time;
+            let at = self.q.now() + turn.round().max(1.0) as Time;
             self.q.schedule(at, Event::TurnEnd);
         }
-        let running = &self.run_order[..cores];
-        idx.iter().map(|p| if running.contains(p) { 1.0 } else { 0.0 }).collect()
+        let fl = &mut self.fluid;
+        for &p in &self.run_order[..cores] {
+            fl.mark[p] = 3;
+        }
+        for (d, &p) in fl.demands.iter_mut().zip(&fl.idx) {
+            d.cpu_cap = if fl.mark[p] == 3 { 1.0 } else { 0.0 };
+        }
     }
 
     /// The average CPU time of the processes in line (EEVDF's V).

@@ -214,6 +214,16 @@ fn gather_heavy(workers: &str, leader: &str, hw_sets: &[(&str, &str)]) -> (Scena
     crate::config::load(&path, "reference-2vcpu", &w).expect("loads")
 }
 
+impl<'a> Sim<'a> {
+    /// The caps `apply_cpu_caps` gives the flows of processes `idx`.
+    fn cpu_caps(&mut self, idx: &[usize]) -> Vec<f64> {
+        self.fluid.idx = idx.to_vec();
+        self.fluid.demands = vec![Demand { cpu: 1.0, io: 0.0, cpu_cap: 1.0 }; idx.len()];
+        self.apply_cpu_caps();
+        self.fluid.demands.iter().map(|d| d.cpu_cap).collect()
+    }
+}
+
 #[test]
 fn more_runnable_processes_than_cores_take_turns() {
     let (sc, hw) = gather_heavy("2", "on", &[]);

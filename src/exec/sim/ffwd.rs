@@ -1,0 +1,524 @@
+//! Steady-state fast-forward. After start-up the executor is deterministic (no random draw
+//! once every process runs), so when its whole state — what each process does, its flow's
+//! rates and distances to their stop points, each tuple queue's fill, the scheduler's line,
+//! the pending events relative to now — is the same at three step boundaries `k` steps apart,
+//! and every counter grew by the same amount over both periods, the next periods repeat it too.
+//! Counters (time, per-state times, rows, pages, stalls, queue bytes, blocks handed out, flow
+//! progress, generations, events) are then extrapolated over `N` whole periods at once, `N`
+//! chosen so that no threshold that would end the regime is crossed: a flow's end (a chunk, an
+//! emission), the scan's ramp-down and end, a private scan's end, a tuple bound, the LIMIT,
+//! the leader's own rows running out in a Gather Merge. What cannot be extrapolated is not
+//! jumped over: shared hash builds, the shutdown. A trace gets the last period's intervals
+//! and queue points again, shifted, for every period jumped.
+//!
+//! Exactness: the state must repeat to `R_TOL` (relative) and the per-period growth of every
+//! counter to `D_TOL`; a period's duration may differ by one nanosecond between the two
+//! periods (ceil rounding of transition times). The extrapolated counters are then those of
+//! the step-by-step run to within these tolerances per period (`tests/fast_forward.rs`
+//! checks the end results).
+
+use super::*;
+
+/// Longest period looked for, in steps.
+const K_MAX: usize = 96;
+const RING: usize = 2 * K_MAX + 1;
+/// Relative tolerance to which the state must repeat.
+const R_TOL: f64 = 1e-4;
+/// Relative tolerance to which the growth of counters must repeat.
+const D_TOL: f64 = 1e-4;
+const WINDOW: usize = 3 * K_MAX;
+const MAX_BACKOFF: usize = 1024 * K_MAX;
+
+// Per-process counters (offsets in a process's block of the extrapolated vector).
+const X_ACCT: usize = 0; // 7 fields
+const X_ROWS_OUT: usize = 11;
+const X_PRIVATE: usize = 12;
+const X_DONE: usize = 14;
+const X_SDONE: usize = 16;
+const X_GEN: usize = 18;
+const XP: usize = 21;
+const XQ: usize = 2;
+
+/// The detector's history and the counters of what it skipped. Buffers are reused: no
+/// allocation once warm.
+#[derive(Default)]
+pub(super) struct FastForward {
+    pub(super) enabled: bool,
+    /// Records since the history was last cleared.
+    n: usize,
+    nr: usize,
+    nx: usize,
+    hash: Vec<u64>,
+    time: Vec<Time>,
+    delivered: Vec<u64>,
+    /// Lengths of the trace's intervals and queue points at each recorded step.
+    trace_len: Vec<(usize, usize)>,
+    r: Vec<f64>,
+    x: Vec<f64>,
+    cur_r: Vec<f64>,
+    cur_x: Vec<f64>,
+    ev: Vec<(Time, u64, u64)>,
+    /// Steps to wait before looking again (a period was found but could not be jumped).
+    holdoff: usize,
+    /// Steps left not even recorded: after a window of `WINDOW` steps without any repeating
+    /// period, the detector sleeps `backoff` steps (doubling up to `MAX_BACKOFF`), so a run
+    /// without a steady state pays little for it.
+    sleep: usize,
+    backoff: usize,
+    /// A period repeated (jumpable or not) since the history was cleared.
+    seen: bool,
+    pub(super) jumps: u64,
+    pub(super) skipped_steps: u64,
+}
+
+fn mix(h: u64, v: u64) -> u64 {
+    (h ^ v).wrapping_mul(0x0000_0100_0000_01b3).rotate_left(17)
+}
+
+fn close(a: f64, b: f64, tol: f64) -> bool {
+    (a - b).abs() <= tol * a.abs().max(b.abs()) + 1e-12
+}
+
+fn phase_code(ph: Phase) -> u64 {
+    match ph {
+        Phase::Startup => 1,
+        Phase::Build(b) => 2 + 16 * b as u64,
+        Phase::Scan => 3,
+        Phase::Finish(i) => 4 + 16 * i as u64,
+        Phase::Emit => 5,
+        Phase::Done => 6,
+    }
+}
+
+fn kind_code(k: FlowKind) -> u64 {
+    match k {
+        FlowKind::Build(b) => 1 + 16 * b as u64,
+        FlowKind::Scan => 2,
+        FlowKind::Finish(i) => 3 + 16 * i as u64,
+        FlowKind::Emit => 4,
+        FlowKind::Drain(j) => 5 + 16 * j as u64,
+        FlowKind::Merge => 6,
+        FlowKind::TopFinish(i) => 7 + 16 * i as u64,
+        FlowKind::TopEmit => 8,
+    }
+}
+
+impl Proc {
+    fn act_flow(&self) -> Option<&Flow> {
+        if let Act::Flow(f) = &self.act {
+            Some(f)
+        } else {
+            None
+        }
+    }
+}
+
+fn push_flow(r: &mut Vec<f64>, f: Option<&Flow>) {
+    match f {
+        Some(f) => r.extend_from_slice(&[f.total, f.stop_at - f.done, f.rate, f.cpu, f.io, f.os_frac, f.rows_per_unit]),
+        None => r.extend_from_slice(&[0.0; 7]),
+    }
+}
+
+impl<'a> Sim<'a> {
+    /// Is the chunk end of worker p's scan flow `f` a non-event for the regime? A worker's
+    /// next chunk of a shared, in-memory scan starts at once (no read latency) at the same
+    /// rate and the same distance to its queue's next stop, so a jump may cross it: the
+    /// chunks are claimed at the jump, all of the initial size (the jump stops before the
+    /// ramp-down), which makes the order of claims irrelevant.
+    fn ff_crosses_chunks(&self, p: usize, f: &Flow) -> bool {
+        let src = &self.pipe(p).source;
+        p > 0
+            && f.kind == FlowKind::Scan
+            && src.kind == SourceKind::Shared
+            && src.page.disk_bytes == 0.0
+            && src.random_reads_per_tuple == 0.0
+            && self.procs[p].scan.chunk_size() == self.scan.initial_chunk()
+    }
+
+    /// The engine's fast-forward hook: record this step boundary, and jump whole periods
+    /// when the last two periods repeat. Returns the steps jumped over.
+    pub(super) fn try_fast_forward(&mut self) -> u64 {
+        if !self.ff.enabled {
+            return 0;
+        }
+        if self.ff.sleep > 0 {
+            self.ff.sleep -= 1;
+            return 0;
+        }
+        if !self.ff_eligible() {
+            self.ff.n = 0;
+            return 0;
+        }
+        let mut ff = std::mem::take(&mut self.ff);
+        let skipped = self.ff_step(&mut ff);
+        self.ff = ff;
+        skipped
+    }
+
+    /// States the detector may look at: the Gather (or Gather Merge) running, no trace.
+    fn ff_eligible(&self) -> bool {
+        self.ff.enabled
+            && self.finished_at.is_none()
+            && matches!(self.mode, LeaderMode::Gather | LeaderMode::Merge)
+            && !self.procs.iter().any(|p| matches!(p.phase, Phase::Build(_)))
+            && !self.queues.iter().any(|q| q.receiver_detached)
+            && !self.q.has_cancelled()
+            && self.q.len() <= self.procs.len() + 4
+    }
+
+    fn ff_step(&mut self, ff: &mut FastForward) -> u64 {
+        let h = self.ff_capture(ff);
+        let (nr, nx) = (ff.cur_r.len(), ff.cur_x.len());
+        if ff.hash.len() != RING || ff.nr != nr || ff.nx != nx {
+            ff.hash.resize(RING, 0);
+            ff.time.resize(RING, 0);
+            ff.delivered.resize(RING, 0);
+            ff.trace_len.resize(RING, (0, 0));
+            ff.r.resize(RING * nr, 0.0);
+            ff.x.resize(RING * nx, 0.0);
+            ff.nr = nr;
+            ff.nx = nx;
+            ff.n = 0;
+        }
+        let i = ff.n;
+        let s = i % RING;
+        ff.hash[s] = h;
+        ff.time[s] = self.now();
+        ff.delivered[s] = self.q.delivered();
+        ff.trace_len[s] = self.trace.as_ref().map_or((0, 0), |t| (t.intervals.len(), t.queue.len()));
+        ff.r[s * nr..(s + 1) * nr].copy_from_slice(&ff.cur_r);
+        ff.x[s * nx..(s + 1) * nx].copy_from_slice(&ff.cur_x);
+        ff.n += 1;
+        if ff.holdoff > 0 {
+            ff.holdoff -= 1;
+            return 0;
+        }
+        for k in 1..=K_MAX.min(i / 2) {
+            let (a, b) = ((i - k) % RING, (i - 2 * k) % RING);
+            if ff.hash[a] != h || ff.hash[b] != h {
+                continue;
+            }
+            if !self.ff_repeats(ff, s, a, b) {
+                continue;
+            }
+            ff.seen = true;
+            let n = self.ff_periods(ff, s, a);
+            if n == 0 {
+                ff.holdoff = k;
+                return 0;
+            }
+            self.ff_jump(ff, s, a, n);
+            let skipped = n * k as u64;
+            ff.jumps += 1;
+            ff.skipped_steps += skipped;
+            ff.n = 0;
+            ff.backoff = 0;
+            return skipped;
+        }
+        if ff.n >= WINDOW && !ff.seen {
+            ff.backoff = (ff.backoff * 2).clamp(4 * K_MAX, MAX_BACKOFF);
+            ff.sleep = ff.backoff;
+            ff.n = 0;
+        }
+        if ff.n == 0 || ff.n >= WINDOW {
+            ff.seen = false;
+        }
+        0
+    }
+
+    /// The state at `s` repeats the states at `a` and `b`, and counters grew alike over both.
+    fn ff_repeats(&self, ff: &FastForward, s: usize, a: usize, b: usize) -> bool {
+        let (nr, nx) = (ff.nr, ff.nx);
+        let r = |i: usize| &ff.r[i * nr..(i + 1) * nr];
+        let x = |i: usize| &ff.x[i * nx..(i + 1) * nx];
+        let (rs, ra, rb) = (r(s), r(a), r(b));
+        if !(0..nr).all(|j| close(rs[j], ra[j], R_TOL) && close(ra[j], rb[j], R_TOL)) {
+            return false;
+        }
+        let d1 = ff.time[s] - ff.time[a];
+        let d2 = ff.time[a] - ff.time[b];
+        if d1 == 0 || d1.abs_diff(d2) > 1 || ff.delivered[s] - ff.delivered[a] != ff.delivered[a] - ff.delivered[b] {
+            return false;
+        }
+        let (xs, xa, xb) = (x(s), x(a), x(b));
+        // Time-like counters may differ by the nanosecond the periods differ by.
+        let slack = d1.abs_diff(d2) as f64 + 1e-9;
+        (0..nx).all(|j| {
+            let (g1, g2) = (xs[j] - xa[j], xa[j] - xb[j]);
+            (g1 - g2).abs() <= D_TOL * g1.abs().max(g2.abs()) + slack * 1e-3
+        })
+    }
+
+    /// How many whole periods can be jumped without crossing a threshold that ends the regime.
+    fn ff_periods(&self, ff: &FastForward, s: usize, a: usize) -> u64 {
+        let nx = ff.nx;
+        let xs = &ff.x[s * nx..(s + 1) * nx];
+        let xa = &ff.x[a * nx..(a + 1) * nx];
+        let g = |j: usize| xs[j] - xa[j];
+        let d = (ff.time[s] - ff.time[a]) as f64;
+        // Whole periods before `v` (growing by `dv` per period) comes within `margin` of `limit`,
+        // keeping one period in hand for the step-by-step run to cross it.
+        let fit = |v: f64, dv: f64, limit: f64, margin: f64| -> f64 {
+            if dv.abs() <= 1e-12 * v.abs().max(1.0) {
+                return f64::INFINITY;
+            }
+            let room = if dv > 0.0 { limit - margin - v } else { v - limit - margin };
+            (room / dv.abs()).floor() - 1.0
+        };
+        let mut n = (1e15 / d).floor();
+        let nprocs = self.procs.len();
+        // Tuples per period of the flows that may cross chunk ends, and the chunks they hold.
+        let (mut crossing, mut held) = (0.0, 0.0);
+        for p in 0..nprocs {
+            let o = p * XP;
+            let pr = &self.procs[p];
+            let flows = [(pr.act_flow(), o + X_DONE), (pr.saved.as_ref(), o + X_SDONE)];
+            for (f, j) in flows {
+                let Some(f) = f else { continue };
+                if g(j) > 0.0 && self.ff_crosses_chunks(p, f) {
+                    crossing += g(j);
+                    held += 1.0;
+                    continue;
+                }
+                n = n.min(fit(f.done, g(j), f.total, 1.0 + 1e-6 * f.total));
+                n = n.min(fit(f.done, g(j), 0.0, 0.0));
+            }
+            let pipe = self.pipe(p);
+            if let Some(b) = pipe.bound {
+                n = n.min(fit(pr.rows_out, g(o + X_ROWS_OUT), b, 2.0));
+            }
+            if pr.emit_total > 0.0 {
+                n = n.min(fit(pr.rows_out, g(o + X_ROWS_OUT), pr.emit_total, 2.0));
+            }
+            let chunk = (pipe.source.pages / 64.0).ceil().max(1.0);
+            n = n.min(fit(pr.private_left, g(o + X_PRIVATE), 0.0, chunk + 1.0));
+        }
+        let go = nprocs * XP + self.queues.len() * XQ;
+        let (pulled, dpulled, dalloc) = (self.pulled, g(go + 1), g(go + 4));
+        if let Some(l) = self.c.consumer.limit {
+            n = n.min(fit(pulled, dpulled, l, 2.0));
+        }
+        // The scan's ramp-down (PARALLEL_SEQSCAN_RAMPDOWN_CHUNKS) and end.
+        let chunk = self.procs.iter().map(|p| p.scan.chunk_size()).fold(self.scan.initial_chunk(), f64::max);
+        let ramp = self.scan.nblocks - chunk * crate::exec::scan::PARALLEL_SEQSCAN_RAMPDOWN_CHUNKS;
+        n = n.min(fit(self.scan.nallocated, dalloc, ramp, 2.0 * chunk + 1.0));
+        if crossing > 0.0 {
+            // Chunks claimed by crossing flows must all come before the ramp-down.
+            let src = &self.c.worker.source;
+            let per_chunk = chunk * src.tuples / src.pages.max(1.0);
+            let left = (ramp - self.scan.nallocated - (2.0 + held) * chunk - 1.0) / chunk;
+            let via_alloc = if dalloc > 0.0 { dalloc / chunk * per_chunk } else { 0.0 };
+            n = n.min((left * per_chunk / (crossing + via_alloc)).floor() - 1.0);
+        }
+        if n.is_finite() && n >= 1.0 {
+            n as u64
+        } else {
+            0
+        }
+    }
+
+    /// Move every counter `n` periods on and the clock `n` periods later.
+    fn ff_jump(&mut self, ff: &mut FastForward, s: usize, a: usize, n: u64) {
+        let nx = ff.nx;
+        let nf = n as f64;
+        for j in 0..nx {
+            let g = ff.x[s * nx + j] - ff.x[a * nx + j];
+            ff.cur_x[j] = ff.x[s * nx + j] + nf * g;
+        }
+        let dgen: Vec<u64> = (0..self.procs.len())
+            .map(|p| (ff.x[s * nx + p * XP + X_GEN] - ff.x[a * nx + p * XP + X_GEN]).round() as u64)
+            .collect();
+        let mut it = ff.cur_x.iter();
+        self.ff_visit_x(&mut |v| *v = *it.next().expect("same layout"));
+        let dt = (ff.time[s] - ff.time[a]) * n;
+        let dev = (ff.delivered[s] - ff.delivered[a]) * n;
+        self.q.shift(dt, dev, |e| {
+            if let Event::Wake { p, gen } = e {
+                *gen += dgen[*p] * n;
+            }
+        });
+        self.ff_claim_crossed_chunks();
+        self.ff_repeat_trace(ff.trace_len[a], ff.trace_len[s], ff.time[s] - ff.time[a], n);
+    }
+
+    /// A traced run gets the intervals and queue points of the last period again for every
+    /// period jumped, shifted by whole periods (what stepping would have recorded).
+    fn ff_repeat_trace(&mut self, from: (usize, usize), to: (usize, usize), d: Time, n: u64) {
+        let Some(t) = self.trace.as_mut() else { return };
+        for m in 1..=n {
+            let dt = d * m;
+            for k in from.0..to.0 {
+                let mut iv = t.intervals[k].clone();
+                iv.start += dt;
+                iv.end += dt;
+                t.intervals.push(iv);
+            }
+            for k in from.1..to.1 {
+                let (at, j, used) = t.queue[k];
+                t.queue.push((at + dt, j, used));
+            }
+        }
+    }
+
+    /// Flows that crossed chunk ends during a jump take the chunks they would have claimed.
+    fn ff_claim_crossed_chunks(&mut self) {
+        let src = &self.c.worker.source;
+        for p in 1..self.procs.len() {
+            for saved in [false, true] {
+                let Proc { act, saved: kept, scan: pscan, .. } = &mut self.procs[p];
+                let f = match (saved, act) {
+                    (true, _) => kept.as_mut(),
+                    (false, Act::Flow(f)) => Some(f),
+                    _ => None,
+                };
+                let Some(f) = f else { continue };
+                if f.kind != FlowKind::Scan {
+                    continue;
+                }
+                if f.done < f.total - 1e-9 * f.total.max(1.0) {
+                    f.stop_at = f.stop_at.min(f.total);
+                    continue;
+                }
+                let mut wrapped = false;
+                while f.done >= f.total - 1e-9 * f.total.max(1.0) {
+                    let Some(pages) = self.scan.next_chunk(pscan) else { break };
+                    f.done -= f.total;
+                    f.total = pages * src.tuples / src.pages.max(1.0);
+                    wrapped = true;
+                }
+                f.done = f.done.max(0.0);
+                f.stop_at = f.total;
+                if wrapped && !saved {
+                    self.retarget(p);
+                }
+            }
+        }
+    }
+
+    /// Hash the discrete state, fill `ff.cur_r` (what must repeat) and `ff.cur_x` (counters).
+    fn ff_capture(&mut self, ff: &mut FastForward) -> u64 {
+        let now = self.now();
+        let mut h = mix(0, self.mode as u64);
+        h = mix(h, self.next_reader as u64);
+        h = mix(h, self.post_phase as u64 + 2 * self.turn_pending as u64);
+        for &p in &self.run_order {
+            h = mix(h, p as u64 + 100);
+        }
+        let r = &mut ff.cur_r;
+        r.clear();
+        for pr in &self.procs {
+            h = mix(h, phase_code(pr.phase));
+            h = mix(
+                h,
+                match &pr.act {
+                    Act::Idle => 1,
+                    Act::Delay { state } => 2 + 16 * *state as u64,
+                    Act::Blocked(state) => 3 + 16 * *state as u64,
+                    Act::Flow(f) => {
+                        4 + 16 * kind_code(f.kind)
+                            + 8 * f.io_bound as u64
+                            + (1 << 40) * f.shown_as.map_or(0, |s| 1 + s as u64)
+                    }
+                },
+            );
+            h = mix(h, pr.finish_stage as u64);
+            h = mix(h, pr.woken_from.map_or(0, |s| 1 + s as u64) + 64 * pr.last_state as u64);
+            h = mix(h, pr.saved.as_ref().map_or(0, |f| 1 + kind_code(f.kind)) + 4096 * pr.scan.started() as u64);
+            push_flow(r, if let Act::Flow(f) = &pr.act { Some(f) } else { None });
+            push_flow(r, pr.saved.as_ref());
+            r.push(pr.scan.chunk_size());
+            r.push(pr.emit_total);
+            r.push(pr.lag);
+        }
+        for q in &self.queues {
+            h = mix(
+                h,
+                q.sender_done as u64
+                    + 2 * q.receiver_detached as u64
+                    + 4 * q.exhausted as u64
+                    + 8 * q.sender_blocked as u64,
+            );
+            r.extend_from_slice(&[q.written - q.read, q.pending, q.consumed_pending]);
+        }
+        r.push(self.local_rows_total.fract());
+        // Pending events, relative to now and to their process's generation, in delivery order.
+        ff.ev.clear();
+        for (t, seq, e) in self.q.pending() {
+            let code = match e {
+                Event::Wake { p, gen } => 1 + 4 * *p as u64 + (1 << 20) * self.procs[*p].gen.wrapping_sub(*gen),
+                Event::TurnEnd => 2,
+            };
+            ff.ev.push((t - now, seq, code));
+        }
+        ff.ev.sort_unstable();
+        h = mix(h, ff.ev.len() as u64);
+        for &(dt, _, code) in &ff.ev {
+            h = mix(h, code);
+            r.push(dt as f64);
+        }
+        r.resize(r.len() + (self.procs.len() + 4 - ff.ev.len()), 0.0);
+        let mut x = std::mem::take(&mut ff.cur_x);
+        x.clear();
+        self.ff_visit_x(&mut |v| x.push(*v));
+        ff.cur_x = x;
+        h
+    }
+
+    /// Every extrapolated counter, in a fixed order (the layout of `FastForward::x`).
+    fn ff_visit_x(&mut self, f: &mut dyn FnMut(&mut f64)) {
+        let int = |f: &mut dyn FnMut(&mut f64), v: &mut u64| {
+            let mut x = *v as f64;
+            f(&mut x);
+            *v = x.round().max(0.0) as u64;
+        };
+        let flow = |f: &mut dyn FnMut(&mut f64), fl: Option<&mut Flow>| match fl {
+            Some(fl) => {
+                f(&mut fl.done);
+                f(&mut fl.stop_at);
+            }
+            None => {
+                f(&mut 0.0);
+                f(&mut 0.0);
+            }
+        };
+        for pr in &mut self.procs {
+            let a = &mut pr.acct;
+            for v in [
+                &mut a.cpu,
+                &mut a.io,
+                &mut a.mq_send,
+                &mut a.mq_receive,
+                &mut a.startup,
+                &mut a.barrier,
+                &mut a.shutdown,
+            ] {
+                f(v);
+            }
+            debug_assert_eq!(X_ACCT, 0);
+            int(f, &mut pr.stalls);
+            f(&mut pr.tuples_scanned);
+            f(&mut pr.pages_scanned);
+            f(&mut pr.rows_streamed);
+            f(&mut pr.rows_out);
+            f(&mut pr.private_left);
+            let mut last = pr.scan.last_allocated();
+            f(&mut last);
+            pr.scan.set_last_allocated(last);
+            flow(f, if let Act::Flow(fl) = &mut pr.act { Some(fl) } else { None });
+            flow(f, pr.saved.as_mut());
+            int(f, &mut pr.gen);
+            int(f, &mut pr.state_since);
+            f(&mut pr.vruntime);
+        }
+        for q in &mut self.queues {
+            f(&mut q.written);
+            f(&mut q.read);
+        }
+        int(f, &mut self.stalls);
+        f(&mut self.pulled);
+        f(&mut self.local_rows_total);
+        f(&mut self.top_rows_out);
+        f(&mut self.scan.nallocated);
+    }
+}

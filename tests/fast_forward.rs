@@ -1,0 +1,142 @@
+//! Steady-state fast-forward agrees with the step-by-step simulation: on every shipped scenario
+//! x every shipped profile, and on the real PostgreSQL 15 plans the validation imports
+//! (tests/fixtures/explain/pg15_*.json), at several worker counts and two seeds.
+//!
+//! Tolerance (docs/performance.md): wall time within 0.1%; queue-full stalls within 1% (or 2);
+//! each process's CPU, I/O, MessageQueueSend and MessageQueueReceive times within 0.1% of the
+//! wall time; rows exact to 1e-6. In practice the differences are microseconds.
+
+use pqsim::config::{self, WhatIf};
+use pqsim::exec::{simulate, RunSpec, SimResult};
+use pqsim::import::{import_plan, parse_explain_text, ImportOptions};
+use pqsim::model::{Hardware, Scenario};
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn files(dir: &str, prefix: &str, ext: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(root().join(dir))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_string_lossy().to_string();
+            n.starts_with(prefix) && n.ends_with(ext)
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn sim(sc: &Scenario, hw: &Hardware, seed: u64, ff: bool) -> SimResult {
+    let d = pqsim::planner::decide(sc);
+    let spec =
+        RunSpec { fast_forward: ff, ..RunSpec::new(sc, hw, &d.plan, d.workers_planned, d.workers_launched, seed) };
+    simulate(&spec).unwrap_or_else(|e| panic!("{}: {e}", sc.name)).1
+}
+
+/// Runs both ways; returns the steps fast-forward jumped over.
+fn agree(what: &str, sc: &Scenario, hw: &Hardware, seed: u64) -> u64 {
+    let on = sim(sc, hw, seed, true);
+    let off = sim(sc, hw, seed, false);
+    assert_eq!(off.fast_forward_steps, 0);
+    let (w1, w0) = (on.wall as f64, off.wall as f64);
+    assert!((w1 - w0).abs() <= 1e-3 * w0, "{what}: wall {w1} vs {w0} ns");
+    let (s1, s0) = (on.queue_full_stalls as f64, off.queue_full_stalls as f64);
+    assert!((s1 - s0).abs() <= (0.01 * s0).max(2.0), "{what}: stalls {s1} vs {s0}");
+    let rows = |a: f64, b: f64| (a - b).abs() <= 1e-6 * b.abs().max(1.0);
+    assert!(rows(on.gather_rows, off.gather_rows), "{what}: gather rows {} vs {}", on.gather_rows, off.gather_rows);
+    assert!(rows(on.result_rows, off.result_rows), "{what}: result rows");
+    for (a, b) in on.processes.iter().zip(&off.processes) {
+        let t = |x: f64, y: f64| (x - y).abs() <= 1e-3 * w0;
+        assert!(t(a.acct.cpu, b.acct.cpu), "{what}: cpu {} vs {}", a.acct.cpu, b.acct.cpu);
+        assert!(t(a.acct.io, b.acct.io), "{what}: io");
+        assert!(t(a.acct.mq_send, b.acct.mq_send), "{what}: mq_send {} vs {}", a.acct.mq_send, b.acct.mq_send);
+        assert!(t(a.acct.mq_receive, b.acct.mq_receive), "{what}: mq_receive");
+        assert!(rows(a.rows_out, b.rows_out), "{what}: rows out {} vs {}", a.rows_out, b.rows_out);
+        assert!(rows(a.tuples_scanned, b.tuples_scanned), "{what}: tuples scanned");
+        assert!((a.stalls as f64 - b.stalls as f64).abs() <= (0.01 * b.stalls as f64).max(2.0), "{what}: stalls");
+    }
+    on.fast_forward_steps
+}
+
+fn with_workers(sc: &Scenario, w: u32) -> Scenario {
+    let mut sc = sc.clone();
+    let sets = [("max_parallel_workers_per_gather".to_string(), w.to_string())];
+    config::apply_scenario_whatifs(&mut sc, &sets, &[]).unwrap();
+    sc
+}
+
+#[test]
+fn shipped_scenarios_agree_on_every_profile() {
+    let mut skipped = 0;
+    for path in files("configs/scenarios", "", ".toml") {
+        for hw in ["laptop", "reference-2vcpu", "aurora"] {
+            let (sc, hwm) = config::load(&path, hw, &WhatIf::default()).unwrap();
+            for w in [1, 4, 8] {
+                let sc = with_workers(&sc, w);
+                for seed in [1, 7] {
+                    skipped += agree(&format!("{} on {hw}, {w} workers, seed {seed}", sc.name), &sc, &hwm, seed);
+                }
+            }
+        }
+    }
+    assert!(skipped > 100_000, "fast-forward jumped over {skipped} steps only: it no longer finds steady states");
+}
+
+#[test]
+fn imported_postgres_plans_agree() {
+    let hws: Vec<Hardware> = ["laptop", "reference-2vcpu"]
+        .iter()
+        .map(|h| config::load_hardware(&root().join(format!("configs/hardware/{h}.toml")), &[]).unwrap())
+        .collect();
+    for path in files("tests/fixtures/explain", "pg15_", ".json") {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let plan = parse_explain_text(&text).unwrap();
+        let name = path.file_stem().unwrap().to_string_lossy().to_string();
+        let sc = import_plan(&plan, &ImportOptions { name: name.clone(), ..Default::default() }).unwrap().scenario;
+        for hw in &hws {
+            for w in [2, 4] {
+                let sc = with_workers(&sc, w);
+                agree(&format!("{name} on {}, {w} workers", hw.name), &sc, hw, 3);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_trace_is_repeated_across_jumps() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/scenarios/seed-not-in.toml");
+    let (sc, hw) = config::load(&path, "laptop", &WhatIf::default()).unwrap();
+    let d = pqsim::planner::decide(&sc);
+    let traced = |ff: bool| {
+        let spec = RunSpec {
+            trace: true,
+            fast_forward: ff,
+            ..RunSpec::new(&sc, &hw, &d.plan, d.workers_planned, d.workers_launched, 1)
+        };
+        simulate(&spec).unwrap().1
+    };
+    let (on, off) = (traced(true), traced(false));
+    assert!(on.fast_forward_steps > 10_000, "a traced run fast-forwards too");
+    let (t1, t0) = (on.trace.unwrap(), off.trace.unwrap());
+    let n = |t: &pqsim::exec::Trace| t.intervals.len() as f64;
+    assert!((n(&t1) - n(&t0)).abs() <= 0.01 * n(&t0), "intervals {} vs {}", n(&t1), n(&t0));
+    // Time in each state, per process, from the trace: within 0.1% of the wall time.
+    let per_state = |t: &pqsim::exec::Trace| {
+        let mut m = std::collections::BTreeMap::new();
+        for iv in &t.intervals {
+            *m.entry((iv.process, format!("{:?}", iv.state))).or_insert(0.0) += (iv.end - iv.start) as f64;
+        }
+        m
+    };
+    let (m1, m0) = (per_state(&t1), per_state(&t0));
+    for (k, v0) in &m0 {
+        let v1 = m1.get(k).copied().unwrap_or(0.0);
+        assert!((v1 - v0).abs() <= 1e-3 * off.wall as f64, "{k:?}: {v1} vs {v0} ns");
+    }
+    for w in t1.intervals.windows(2).filter(|w| w[0].process == w[1].process) {
+        assert!(w[0].end <= w[1].start, "a process's intervals do not overlap");
+    }
+}
