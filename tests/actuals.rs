@@ -15,8 +15,16 @@ use pqsim::pg::{ExplainNode, ExplainPlan};
 use std::path::{Path, PathBuf};
 
 /// Serial plans with TIMING ON (VERBOSE, SETTINGS).
-const TIMED: [&str; 4] =
-    ["actuals_q1_w0.json", "actuals_q6_w0.json", "actuals_q12_w0.json", "actuals_not_exists_w0.json"];
+/// q14 hashes `part` and probes with the filtered `lineitem` as PostgreSQL chose from its
+/// estimates, though the actual rows would favour the other order (`keep_join_order`).
+const TIMED: [&str; 6] = [
+    "actuals_q1_w0.json",
+    "actuals_q6_w0.json",
+    "actuals_q12_w0.json",
+    "actuals_q14_w0.json",
+    "actuals_not_in_w0.json",
+    "actuals_not_exists_w0.json",
+];
 /// A serial plan with TIMING OFF.
 const TIMING_OFF: &str = "actuals_q6_w0_timing_off.json";
 
@@ -175,7 +183,8 @@ fn scaled(sc: &Path, k: f64) -> PathBuf {
 
 #[test]
 fn other_worker_counts_use_the_measured_costs() {
-    for name in TIMED {
+    // (The seed NOT IN, a Limit over a hashed SubPlan, is checked by the give-back test only.)
+    for name in TIMED.into_iter().filter(|n| !n.contains("not_in")) {
         let (sc, _) = derived("other_worker_counts_use_the_measured_costs", name);
         let set = ["--set", "max_parallel_workers_per_gather=2", "--measure", "client"];
         let j = run(&sc, &set);

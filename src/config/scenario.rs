@@ -131,6 +131,8 @@ struct RawQuery {
     serializable: bool,
     #[serde(default)]
     server_version: Option<u32>,
+    #[serde(default)]
+    keep_join_order: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -232,6 +234,7 @@ fn scenario_from_raw(ctx: &Ctx, raw: RawScenario) -> Result<Scenario> {
         correlated_subplan: q.correlated_subplan,
         serializable: q.serializable,
         server_version: q.server_version.unwrap_or(15),
+        keep_join_order: q.keep_join_order,
     };
     let mut pinned = false;
     let plan = node_from_raw(ctx, &raw.plan, &tables, &mut pinned)?;

@@ -170,14 +170,17 @@ pub fn import_plan(plan: &ExplainPlan, opts: &ImportOptions) -> Result<Imported>
     for ip in cx.init_plans.iter().filter(|p| !p.attached) {
         cx.warnings.push(format!("{}: no scan's filter uses its result: not modelled", ip.name));
     }
-    let mut toml = write::render(&cx, &root.toml, &settings);
+    // PostgreSQL chose the order of its hash joins from its own estimates; pqsim's costs
+    // (from actual rows, after ANALYZE) may prefer the other order: keep PostgreSQL's.
+    let keep_join_order = root.node.has_inner_hash_join();
+    let mut toml = write::render(&cx, &root.toml, &settings, keep_join_order);
     let mut scenario = Scenario {
         name: if opts.name.is_empty() { "imported".into() } else { opts.name.clone() },
         description: format!("imported from {}", if opts.source.is_empty() { "EXPLAIN JSON" } else { &opts.source }),
         tables: cx.model_tables(),
         settings: gucs,
         busy_worker_slots: 0,
-        query: QueryProps { server_version: 15, ..Default::default() },
+        query: QueryProps { server_version: 15, keep_join_order, ..Default::default() },
         output: if opts.client_output { OutputMode::Client } else { OutputMode::ExplainAnalyze },
         pinned_workers: cx.gathers > 0,
         plan: root.node,

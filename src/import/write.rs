@@ -7,7 +7,7 @@ use super::fields::{tnum, tstr, Field, TNode};
 use std::fmt::Write as _;
 
 /// The scenario file of an import.
-pub fn render(cx: &Cx, root: &TNode, settings: &[(String, String)]) -> String {
+pub fn render(cx: &Cx, root: &TNode, settings: &[(String, String)], keep_join_order: bool) -> String {
     let o = cx.opts;
     let mut s = String::new();
     let _ = writeln!(
@@ -48,6 +48,13 @@ pub fn render(cx: &Cx, root: &TNode, settings: &[(String, String)]) -> String {
         for (k, v) in settings {
             let _ = writeln!(s, "{k} = {}", tstr(v));
         }
+    }
+    if keep_join_order {
+        let _ = writeln!(s, "\n[query]");
+        let _ = writeln!(
+            s,
+            "keep_join_order = true      # PostgreSQL's order of the hash join sides (delete to let pqsim choose)"
+        );
     }
     for t in &cx.tables {
         if t.pages.is_none() {

@@ -206,6 +206,12 @@ impl Node {
         }
     }
 
+    /// Whether this subtree holds an inner hash join (whose sides the planner may swap).
+    pub fn has_inner_hash_join(&self) -> bool {
+        matches!(self, Node::HashJoin { join_type: JoinType::Inner, .. })
+            || self.children().into_iter().any(Node::has_inner_hash_join)
+    }
+
     pub fn is_gather(&self) -> bool {
         matches!(self, Node::Gather { .. } | Node::GatherMerge { .. })
     }
@@ -287,6 +293,9 @@ pub struct QueryProps {
     pub serializable: bool,
     /// Server major version for version-dependent rules (default 15).
     pub server_version: u32,
+    /// Keep the plan's inner hash joins in the order written (a plan PostgreSQL chose from
+    /// its own row estimates, e.g. one imported); otherwise the planner tries both orders.
+    pub keep_join_order: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
