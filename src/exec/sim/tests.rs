@@ -240,7 +240,7 @@ fn more_runnable_processes_than_cores_take_turns() {
     let mut sim = Sim::new(&c, &hw, &sc.settings, 2, 1, false);
     // Two cores, three runnable: two run at full speed, the third waits for its turn.
     assert_eq!(sim.cpu_caps(&[0, 1, 2]), vec![1.0, 1.0, 0.0]);
-    assert!(sim.turn_pending, "a turn end is scheduled");
+    assert!(sim.rq.turn_pending(), "a turn end is scheduled");
     assert_eq!(sim.q.peek_time(), Some(hw.scheduler.turn_ns(1.5) as Time));
     sim.end_turn();
     // The two that ran go to the back of the line: process 2 runs, then 0; 1 waits.
@@ -248,7 +248,7 @@ fn more_runnable_processes_than_cores_take_turns() {
     // No contention: exact sharing, no turns.
     let mut sim = Sim::new(&c, &hw, &sc.settings, 2, 1, false);
     assert_eq!(sim.cpu_caps(&[0, 2]), vec![1.0, 1.0]);
-    assert!(!sim.turn_pending);
+    assert!(!sim.rq.turn_pending());
 }
 
 #[test]
