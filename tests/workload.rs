@@ -196,6 +196,24 @@ fn one_session_is_scheduled_as_run_schedules_the_query_alone_on_any_cores_and_wo
 }
 
 #[test]
+fn steps_per_simulated_second_do_not_grow_with_rows_when_processes_take_turns() {
+    // 8 clients on 2 cores, ~20 processes in line: the server's steps are the queries' chunks
+    // and queue batches plus one per scheduler turn, so a second of simulated time costs about
+    // the same however many rows each query reads (never one event per tuple).
+    let d = tempfile::tempdir().unwrap();
+    let busy = gather_heavy_workload(d.path(), 8).display().to_string();
+    let per_sim_s = |rows: &str| {
+        let args = ["workload", busy.as_str(), "--table", rows, "--format", "json", "--replications", "1"];
+        let (code, out, err) = pqsim(&args, None);
+        assert_eq!(code, 0, "{err}");
+        let v: Value = serde_json::from_str(&out).expect("JSON");
+        f(&v, &["steps", "0"]) / f(&v, &["duration_s"])
+    };
+    let (small, large) = (per_sim_s("t.rows=100000"), per_sim_s("t.rows=1000000"));
+    assert!(large < 1.5 * small && small < 1.5 * large, "steps per simulated s: {small} vs {large} with 10x rows");
+}
+
+#[test]
 fn a_short_worker_pool_launches_fewer_workers_than_planned() {
     let d = tempfile::tempdir().unwrap();
     let w = count_workload(d.path(), 4, 2, "max_parallel_workers = 2");
