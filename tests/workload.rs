@@ -126,7 +126,9 @@ fn every_process_of_every_query_takes_turns_on_the_servers_cores() {
     // ideal sharing across queries (the scheduler acting within a query only) both are equal.
     let busy = gather_heavy_workload(d.path(), 8);
     let (turns, ideal) = (gather_heavy_p50(&busy, "eevdf", &[]), gather_heavy_p50(&busy, "fluid", &[]));
-    assert!(ideal > 1.5 * turns, "p50 {turns} ms under EEVDF turns vs {ideal} ms with ideal sharing");
+    // (A line fair in CPU time narrows the gap a plain round robin left, 1.7x: a worker that
+    // blocked early keeps its lag and is back on a core sooner; 1.4x on this machine model.)
+    assert!(ideal > 1.25 * turns, "p50 {turns} ms under EEVDF turns vs {ideal} ms with ideal sharing");
     // No more runnable processes than cores: sharing is exact, the scheduler changes nothing.
     let serial1 = count_workload(d.path(), 1, 0, "");
     assert_eq!(p50_under(&serial1, "eevdf", &[]), p50_under(&serial1, "fluid", &[]));
@@ -210,7 +212,9 @@ fn steps_per_simulated_second_do_not_grow_with_rows_when_processes_take_turns() 
         f(&v, &["steps", "0"]) / f(&v, &["duration_s"])
     };
     let (small, large) = (per_sim_s("t.rows=100000"), per_sim_s("t.rows=1000000"));
-    assert!(large < 1.5 * small && small < 1.5 * large, "steps per simulated s: {small} vs {large} with 10x rows");
+    // (Fewer with more rows: a query's fixed steps, start-up to shutdown, spread over longer
+    // queries.)
+    assert!(large < 1.2 * small, "steps per simulated s: {small} vs {large} with 10x rows");
 }
 
 #[test]
