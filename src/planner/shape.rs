@@ -20,6 +20,23 @@ pub trait Eligibility {
     fn safe_scan(&self, scan: &Node) -> bool;
     /// `enable_parallel_hash`.
     fn parallel_hash(&self) -> bool;
+    /// `enable_parallel_append`.
+    fn parallel_append(&self) -> bool {
+        true
+    }
+    /// Whether a scan that is an Append's input gets a partial path (the minimum size does
+    /// not apply to append members).
+    fn partial_member_scan(&self, scan: &Node) -> bool {
+        self.partial_scan(scan)
+    }
+}
+
+/// Whether an Append's input can be partial (a scan by the members' rule).
+fn partialable_member(n: &Node, e: &dyn Eligibility) -> bool {
+    match n {
+        Node::SeqScan { .. } => e.partial_member_scan(n),
+        _ => partialable(n, e),
+    }
 }
 
 /// The plan PostgreSQL would run serially: Gather/Gather Merge removed, parallel scans
@@ -83,6 +100,13 @@ pub fn serial_plan(n: &Node) -> Node {
             outer: Box::new(serial_plan(outer)),
             cond: cond.clone(),
             output: output.clone(),
+        },
+        Node::MergeJoin { .. } => map_children(n, serial_plan),
+        Node::Append { width, inputs, subplans_removed, .. } => Node::Append {
+            parallel: false,
+            width: *width,
+            inputs: inputs.iter().map(serial_plan).collect(),
+            subplans_removed: *subplans_removed,
         },
     }
 }
@@ -148,11 +172,12 @@ pub fn map_children(n: &Node, mut f: impl FnMut(&Node) -> Node) -> Node {
         | Node::Limit { input, .. }
         | Node::Gather { input, .. }
         | Node::GatherMerge { input, .. } => **input = f(input),
-        Node::HashJoin { outer, inner, .. } => {
+        Node::HashJoin { outer, inner, .. } | Node::MergeJoin { outer, inner, .. } => {
             **outer = f(outer);
             **inner = f(inner);
         }
         Node::NestedLoop { outer, .. } => **outer = f(outer),
+        Node::Append { inputs, .. } => inputs.iter_mut().for_each(|i| *i = f(i)),
     }
     n
 }
@@ -186,7 +211,32 @@ pub fn partialable(n: &Node, e: &dyn Eligibility) -> bool {
         Node::NestedLoop { join_type, outer, inner_table, .. } => {
             join_allows_partial(*join_type) && e.safe_table(*inner_table) && partialable(outer, e)
         }
+        // A partial merge join: a partial outer (sorted in each participant) and the whole
+        // inner in every participant (joinpath.c: consider_parallel_mergejoin).
+        Node::MergeJoin { join_type, outer, inner, .. } => {
+            join_allows_partial(*join_type) && partialable_sorted(outer, e) && safe_subtree(inner, e)
+        }
+        // Parallel Append: some input partial, the others at least safe; a plain Append of
+        // partial inputs when enable_parallel_append is off (allpaths.c:add_paths_to_append_rel).
+        Node::Append { inputs, .. } => {
+            let some = inputs.iter().any(|i| partialable_member(i, e));
+            let all = inputs.iter().all(|i| partialable_member(i, e));
+            let safe = inputs.iter().all(|i| partialable_member(i, e) || safe_subtree(i, e));
+            if e.parallel_append() {
+                some && safe
+            } else {
+                all
+            }
+        }
         _ => false,
+    }
+}
+
+/// A partialable subtree, or a Sort over one (a merge join's outer side).
+fn partialable_sorted(n: &Node, e: &dyn Eligibility) -> bool {
+    match n {
+        Node::Sort { input, .. } => partialable(input, e),
+        _ => partialable(n, e),
     }
 }
 
@@ -210,6 +260,26 @@ pub fn partial(n: &Node, e: &dyn Eligibility) -> Node {
             }
         }
         Node::NestedLoop { .. } => map_children(n, |c| partial(c, e)),
+        Node::MergeJoin { outer, inner, .. } => {
+            let mut m = n.clone();
+            if let Node::MergeJoin { outer: o, inner: i, .. } = &mut m {
+                **o = match outer.as_ref() {
+                    Node::Sort { keys, input } => Node::Sort { keys: keys.clone(), input: Box::new(partial(input, e)) },
+                    x => partial(x, e),
+                };
+                **i = serial_plan(inner);
+            }
+            m
+        }
+        Node::Append { width, inputs, subplans_removed, .. } => Node::Append {
+            parallel: e.parallel_append(),
+            width: *width,
+            inputs: inputs
+                .iter()
+                .map(|i| if partialable_member(i, e) { partial(i, e) } else { serial_plan(i) })
+                .collect(),
+            subplans_removed: *subplans_removed,
+        },
         other => other.clone(),
     }
 }
@@ -282,7 +352,12 @@ pub fn parallelize(n: &Node, e: &dyn Eligibility) -> Option<Node> {
             }
             Some(agg(AggMode::Simple, parallelize(input, e)?))
         }
-        Node::SeqScan { .. } | Node::IndexScan { .. } | Node::HashJoin { .. } | Node::NestedLoop { .. } => {
+        Node::SeqScan { .. }
+        | Node::IndexScan { .. }
+        | Node::HashJoin { .. }
+        | Node::NestedLoop { .. }
+        | Node::MergeJoin { .. }
+        | Node::Append { .. } => {
             if partialable(n, e) {
                 return Some(Node::Gather { workers: None, single_copy: false, input: Box::new(partial(n, e)) });
             }
@@ -338,6 +413,14 @@ fn check_parallel_or_keep(n: &Node, e: &dyn Eligibility) -> Option<Node> {
     }
 }
 
+/// [`check_partial`] of an Append's input (a scan by the members' rule).
+fn check_partial_member(n: &Node, e: &dyn Eligibility) -> Option<Node> {
+    match n {
+        Node::SeqScan { parallel: true, .. } if e.partial_member_scan(n) => Some(n.clone()),
+        _ => check_partial(n, e),
+    }
+}
+
 fn check_partial(n: &Node, e: &dyn Eligibility) -> Option<Node> {
     match n {
         Node::SeqScan { parallel, .. } | Node::IndexScan { parallel, .. } => {
@@ -383,6 +466,39 @@ fn check_partial(n: &Node, e: &dyn Eligibility) -> Option<Node> {
             }
             let o = check_partial(outer, e)?;
             Some(map_children(n, |_| o.clone()))
+        }
+        Node::MergeJoin { join_type, outer, inner, .. } => {
+            let serial_inner = serial_plan(inner);
+            if !join_allows_partial(*join_type) || !safe_subtree(&serial_inner, e) {
+                return None;
+            }
+            let o = check_partial(outer, e)?;
+            let mut k = 0;
+            Some(map_children(n, |_| {
+                k += 1;
+                if k == 1 {
+                    o.clone()
+                } else {
+                    serial_inner.clone()
+                }
+            }))
+        }
+        Node::Append { parallel, inputs, .. } => {
+            let mut out = vec![];
+            for i in inputs {
+                if i.has_parallel_aware() {
+                    out.push(check_partial_member(i, e)?);
+                } else if *parallel && safe_subtree(i, e) {
+                    out.push(i.clone());
+                } else {
+                    return None;
+                }
+            }
+            let mut m = n.clone();
+            if let Node::Append { inputs, .. } = &mut m {
+                *inputs = out;
+            }
+            Some(m)
         }
         Node::Gather { .. } | Node::GatherMerge { .. } => None,
     }
@@ -456,7 +572,10 @@ pub fn driving_scan(n: &Node) -> &Node {
         | Node::Limit { input, .. }
         | Node::Gather { input, .. }
         | Node::GatherMerge { input, .. } => driving_scan(input),
-        Node::HashJoin { outer, .. } | Node::NestedLoop { outer, .. } => driving_scan(outer),
+        Node::HashJoin { outer, .. } | Node::NestedLoop { outer, .. } | Node::MergeJoin { outer, .. } => {
+            driving_scan(outer)
+        }
+        Node::Append { inputs, .. } => inputs.first().map_or(n, driving_scan),
     }
 }
 
