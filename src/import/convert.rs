@@ -26,6 +26,7 @@ impl Cx<'_> {
             return None;
         }
         match n.actual_loops {
+            Some(l) if l > 0 && self.whole_per_loop => Some(1.0),
             Some(l) if l > 0 => Some(l as f64),
             _ => None,
         }

@@ -62,10 +62,11 @@ impl Cx<'_> {
         fields.extend(output_field(&output));
         let o = self.node(outer, divisor, path)?;
         // Every participant reads the whole inner side: its rows are not divided.
-        let gather = self.in_gather;
+        let (gather, whole) = (self.in_gather, self.whole_per_loop);
         self.in_gather = false;
+        self.whole_per_loop = true;
         let i = self.node(inner, 1.0, path);
-        self.in_gather = gather;
+        (self.in_gather, self.whole_per_loop) = (gather, whole);
         let i = i?;
         if i.node.has_parallel_aware() || i.node.find_gather().is_some() {
             return Err(self.unsupported(n, path, "a parallel-aware node or a Gather on the inner side"));

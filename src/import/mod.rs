@@ -158,6 +158,7 @@ pub fn import_plan(plan: &ExplainPlan, opts: &ImportOptions) -> Result<Imported>
         gathers: 0,
         in_gather: false,
         init_plans: vec![],
+        whole_per_loop: false,
     };
     if !skipped.is_empty() {
         cx.warnings.push(format!("settings pqsim does not model were left out: {}", skipped.join(", ")));
