@@ -70,7 +70,8 @@ pub(super) fn base_node(n: &Node, sc: &Scenario, parent_rel: Option<&'static str
                 o.merge_cond = (!cond.is_empty()).then(|| cond.clone());
             }
         }
-        Node::Append { subplans_removed, .. } if *subplans_removed > 0 => o.subplans_removed = Some(*subplans_removed),
+        // Non-text formats always print it (explain.c: ExplainMissingMembers).
+        Node::Append { subplans_removed, .. } => o.subplans_removed = Some(*subplans_removed),
         Node::Aggregate { output, .. } if o.strategy != Some("Plain") => o.group_key = group_key(output, sc),
         _ => {}
     }

@@ -78,7 +78,7 @@ fn details(n: &PlanNode) -> Vec<String> {
     if let Some(k) = &n.group_key {
         d.push(format!("Group Key: {}", k.join(", ")));
     }
-    if let Some(v) = n.subplans_removed {
+    if let Some(v) = n.subplans_removed.filter(|v| *v > 0) {
         d.push(format!("Subplans Removed: {v}"));
     }
     for (k, v) in [
