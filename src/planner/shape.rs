@@ -539,6 +539,17 @@ pub fn join_order_variants(n: &Node, rel_rows: &dyn Fn(&Node) -> f64) -> Vec<Nod
             }
             v
         }
+        // PostgreSQL tries both orders of a merge join too; each side keeps its own Sort.
+        Node::MergeJoin { join_type: JoinType::Inner, rows_per_outer, outer, inner, .. } => {
+            let rows = rel_rows(outer) * rows_per_outer;
+            let inner_rows = rel_rows(inner).max(1.0);
+            let mut swapped = n.clone();
+            if let Node::MergeJoin { outer: o, inner: i, rows_per_outer: r, .. } = &mut swapped {
+                std::mem::swap(o, i);
+                *r = rows / inner_rows;
+            }
+            vec![n.clone(), swapped]
+        }
         _ => {
             let mut v = vec![n.clone()];
             for (k, child) in n.children().into_iter().enumerate() {
