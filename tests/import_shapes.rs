@@ -316,3 +316,27 @@ fn other_plan_nodes_still_exit_2_naming_the_node() {
     assert!(run.stderr.contains("\"Function Scan\""), "{}", run.stderr);
     assert!(run.stderr.contains("Merge Join, Append, Parallel Append"), "{}", run.stderr);
 }
+
+#[test]
+fn bad_merge_join_and_append_scenarios_exit_2_with_the_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let head = "name = \"x\"\n[[table]]\nname = \"t\"\nrows = 1000\nwidth = 8\n";
+    let cases = [
+        ("[plan]\nnode = \"Append\"\n", "needs `inputs`"),
+        ("[plan]\nnode = \"Append\"\n[[plan.inputs]]\nnode = \"Sort\"\n[plan.inputs.input]\nnode = \"Seq Scan\"\ntable = \"t\"\n", "Append input"),
+        ("[plan]\nnode = \"Parallel Append\"\n[[plan.inputs]]\nnode = \"Seq Scan\"\ntable = \"t\"\n", "parallel-aware input"),
+        ("[plan]\nnode = \"Merge Join\"\n[plan.outer]\nnode = \"Seq Scan\"\ntable = \"t\"\n", "needs an `inner`"),
+        (
+            "[plan]\nnode = \"Merge Join\"\n[plan.outer]\nnode = \"Seq Scan\"\ntable = \"t\"\n[plan.inner]\nnode = \"Parallel Seq Scan\"\ntable = \"t\"\n",
+            "read whole by every participant",
+        ),
+    ];
+    for (i, (plan, why)) in cases.iter().enumerate() {
+        let path = dir.path().join(format!("bad{i}.toml"));
+        std::fs::write(&path, format!("{head}{plan}")).unwrap();
+        let run = common::pqsim(&["run", path.to_str().unwrap(), "--replications", "1"]);
+        assert_eq!(run.code, 2, "case {i}: {}", run.stderr);
+        assert!(run.stderr.contains(why), "case {i}: {}", run.stderr);
+        assert!(run.stderr.contains(&format!("bad{i}.toml:")), "case {i}: the file and place: {}", run.stderr);
+    }
+}

@@ -234,23 +234,7 @@ pub(super) fn node_from_raw(ctx: &Ctx, n: &Spanned<RawNode>, tables: &[Table], p
                 output: output.clone(),
             }
         }
-        "Merge Join" => {
-            let outer = sub(&r.outer, "outer", pinned)?;
-            let inner = sub(&r.inner, "inner", pinned)?;
-            if inner.has_parallel_aware() || inner.find_gather().is_some() {
-                return Err(ctx.err(Some(n.span()), "a Merge Join's inner side is read whole by every participant: it cannot be parallel-aware or hold a Gather"));
-            }
-            let width = width_or(outer.width() + inner.width())?;
-            Node::MergeJoin {
-                join_type: join_type(ctx, r)?,
-                rows_per_outer: rows_per_outer(ctx, r)?,
-                width,
-                outer,
-                inner,
-                cond: r.cond.clone().unwrap_or_default(),
-                output: output.clone(),
-            }
-        }
+        "Merge Join" => merge_join_from_raw(ctx, n, tables, pinned)?,
         "Append" | "Parallel Append" => append_from_raw(ctx, n, kind, tables, pinned)?,
         other => {
             return Err(ctx.err(
@@ -260,6 +244,39 @@ pub(super) fn node_from_raw(ctx: &Ctx, n: &Spanned<RawNode>, tables: &[Table], p
         }
     };
     Ok(node)
+}
+
+/// A Merge Join: `outer` (sorted on the key) and `inner`, which every participant reads whole
+/// (so nothing parallel-aware and no Gather on that side).
+fn merge_join_from_raw(ctx: &Ctx, n: &Spanned<RawNode>, tables: &[Table], pinned: &mut bool) -> Result<Node> {
+    let r = n.get_ref();
+    let side = |c: &Option<Box<Spanned<RawNode>>>, which: &str, pinned: &mut bool| -> Result<Box<Node>> {
+        match c {
+            Some(c) => Ok(Box::new(node_from_raw(ctx, c, tables, pinned)?)),
+            None => Err(ctx.err(Some(n.span()), format!("Merge Join needs an `{which}` node"))),
+        }
+    };
+    let outer = side(&r.outer, "outer", pinned)?;
+    let inner = side(&r.inner, "inner", pinned)?;
+    if inner.has_parallel_aware() || inner.find_gather().is_some() {
+        return Err(ctx.err(
+            Some(n.span()),
+            "a Merge Join's inner side is read whole by every participant: it cannot be parallel-aware or hold a Gather",
+        ));
+    }
+    let width = match &r.width {
+        Some(w) => non_negative(ctx, w, "width")?,
+        None => outer.width() + inner.width(),
+    };
+    Ok(Node::MergeJoin {
+        join_type: join_type(ctx, r)?,
+        rows_per_outer: rows_per_outer(ctx, r)?,
+        width,
+        outer,
+        inner,
+        cond: r.cond.clone().unwrap_or_default(),
+        output: r.output.clone().unwrap_or_default(),
+    })
 }
 
 /// An Append (Parallel Append): its `inputs`, each a scan or a join over scans (no Sort,
