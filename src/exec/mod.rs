@@ -9,6 +9,7 @@ pub mod cpu;
 pub mod cpu_cost;
 pub mod instrument;
 pub mod measured;
+mod merge_append;
 pub mod scan;
 pub mod server;
 pub mod sim;
