@@ -20,7 +20,7 @@
 use super::*;
 
 /// Longest period looked for, in steps.
-const K_MAX: usize = 256;
+const K_MAX: usize = 512;
 const RING: usize = 2 * K_MAX + 1;
 /// Relative tolerance to which the state must repeat.
 const R_TOL: f64 = 1e-4;
