@@ -255,8 +255,8 @@ impl<'a> Sim<'a> {
     fn ff_step(&mut self, ff: &mut FastForward) -> u64 {
         let h = self.ff_capture(ff);
         let (nr, nx) = (ff.cur_r.len(), ff.cur_x.len());
-        if ff.hash.len() != RING || ff.nr != nr || ff.nx != nx {
-            ff.hash.resize(RING, 0);
+        if ff.hash.len() != 2 * RING || ff.nr != nr || ff.nx != nx {
+            ff.hash.resize(2 * RING, 0);
             ff.time.resize(RING, 0);
             ff.delivered.resize(RING, 0);
             ff.trace_len.resize(RING, (0, 0));
@@ -268,7 +268,9 @@ impl<'a> Sim<'a> {
         }
         let i = ff.n;
         let s = i % RING;
+        // Twice, so that the hashes `k` steps back are at `s + RING - k`, no modulo.
         ff.hash[s] = h;
+        ff.hash[s + RING] = h;
         ff.time[s] = self.now();
         ff.delivered[s] = self.q.delivered();
         ff.trace_len[s] = self.trace.as_ref().map_or((0, 0), |t| (t.intervals.len(), t.queue.len()));
@@ -280,10 +282,10 @@ impl<'a> Sim<'a> {
             return 0;
         }
         for k in 1..=K_MAX.min(i / 2) {
-            let (a, b) = ((i - k) % RING, (i - 2 * k) % RING);
-            if ff.hash[a] != h || ff.hash[b] != h {
+            if ff.hash[s + RING - k] != h || ff.hash[s + RING - 2 * k] != h {
                 continue;
             }
+            let (a, b) = ((i - k) % RING, (i - 2 * k) % RING);
             if !self.ff_repeats(ff, s, a, b) {
                 continue;
             }
