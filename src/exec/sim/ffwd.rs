@@ -133,6 +133,11 @@ impl<'a> Sim<'a> {
         if !self.ff.enabled || p == 0 || self.post_phase || self.c.consumer.limit.is_some() {
             return false;
         }
+        // With more processes than cores a chunk end is a scheduling point (the worker goes to
+        // the back of the run queue): not a non-event, so no fusion.
+        if self.procs.len() as f64 > self.hw.cores as f64 || self.others_busy > 0 {
+            return false;
+        }
         let Act::Flow(f) = &self.procs[p].act else { return false };
         let pipe = self.pipe(p);
         let src = &pipe.source;
@@ -144,6 +149,7 @@ impl<'a> Sim<'a> {
             || pipe.bound.is_some()
             || !pipe.breakers.is_empty()
             || !self.procs[p].scan.started()
+            || !src.whole_pages.is_empty()
         {
             return false;
         }
@@ -455,7 +461,7 @@ impl<'a> Sim<'a> {
     /// Hash the discrete state, fill `ff.cur_r` (what must repeat) and `ff.cur_x` (counters).
     fn ff_capture(&mut self, ff: &mut FastForward) -> u64 {
         let now = self.now();
-        let mut h = mix(0, self.mode as u64);
+        let mut h = mix(0, self.mode as u64 + (self.whole_next as u64) * 256);
         h = mix(h, self.next_reader as u64);
         h = mix(h, self.post_phase as u64 + 2 * self.turn_pending as u64);
         for &p in &self.run_order {

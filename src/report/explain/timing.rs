@@ -83,6 +83,12 @@ pub fn build_owners<'n>(n: &'n Node, is_worker: bool, settings: &crate::model::g
             build_owners(outer, is_worker, settings, out);
         }
         Node::NestedLoop { outer, .. } => build_owners(outer, is_worker, settings, out),
+        Node::MergeJoin { outer, inner, .. } => {
+            build_owners(inner, is_worker, settings, out);
+            out.push(n);
+            build_owners(outer, is_worker, settings, out);
+        }
+        Node::Append { inputs, .. } => inputs.iter().for_each(|i| build_owners(i, is_worker, settings, out)),
         Node::Aggregate { input, .. }
         | Node::Sort { input, .. }
         | Node::Limit { input, .. }
