@@ -20,7 +20,7 @@
 use super::*;
 
 /// Longest period looked for, in steps.
-const K_MAX: usize = 96;
+const K_MAX: usize = 512;
 const RING: usize = 2 * K_MAX + 1;
 /// Relative tolerance to which the state must repeat.
 const R_TOL: f64 = 1e-4;
@@ -121,20 +121,110 @@ fn push_flow(r: &mut Vec<f64>, f: Option<&Flow>) {
 }
 
 impl<'a> Sim<'a> {
-    /// Is the chunk end of worker p's scan flow `f` a non-event for the regime? A worker's
-    /// next chunk of a shared, in-memory scan starts at once (no read latency) at the same
-    /// rate and the same distance to its queue's next stop, so a jump may cross it: the
-    /// chunks are claimed at the jump, all of the initial size (the jump stops before the
-    /// ramp-down), which makes the order of claims irrelevant.
-    fn ff_crosses_chunks(&self, p: usize, f: &Flow) -> bool {
-        let src = &self.pipe(p).source;
-        p > 0
-            && f.kind == FlowKind::Scan
-            && src.kind == SourceKind::Shared
-            && src.page.disk_bytes == 0.0
-            && src.random_reads_per_tuple == 0.0
-            && self.procs[p].scan.chunk_size() == self.scan.initial_chunk()
-            && self.whole_next >= src.whole_pages.len()
+    /// May worker p's scan flow run on past its chunk's end? Only with fast-forward on, for a
+    /// shared in-memory scan whose rows go to the worker's queue (no bound, no LIMIT): there
+    /// the next chunk starts at once at the same rate (no read latency, same CPU per tuple),
+    /// so a chunk end changes nothing but which blocks the worker holds. Its chunk ends then
+    /// cease to be steps (they would break every period, at a different place each time), and
+    /// the chunks it crosses are claimed when fusion ends (`ff_settle_chunks`). Fusion stops
+    /// while every participant can still claim two chunks and a queue's worth of blocks, so the
+    /// scan's end is stepped exactly.
+    pub(super) fn ff_fuse_ok(&mut self, p: usize) -> bool {
+        if !self.ff.enabled || p == 0 || self.post_phase || self.c.consumer.limit.is_some() {
+            return false;
+        }
+        // With more processes than cores a chunk end is a scheduling point (the worker goes to
+        // the back of the run queue): not a non-event, so no fusion.
+        if self.procs.len() as f64 > self.hw.cores as f64 || self.others_busy > 0 {
+            return false;
+        }
+        let Act::Flow(f) = &self.procs[p].act else { return false };
+        let pipe = self.pipe(p);
+        let src = &pipe.source;
+        if f.kind != FlowKind::Scan
+            || f.rows_per_unit <= 0.0
+            || src.kind != SourceKind::Shared
+            || src.page.disk_bytes != 0.0
+            || src.random_reads_per_tuple != 0.0
+            || pipe.bound.is_some()
+            || !pipe.breakers.is_empty()
+            || !self.procs[p].scan.started()
+            || !src.whole_pages.is_empty()
+        {
+            return false;
+        }
+        let q = &self.queues[p - 1];
+        if q.receiver_detached || q.sender_done {
+            return false;
+        }
+        let (free, need) = self.ff_fuse_budget();
+        if free >= need {
+            return true;
+        }
+        // Near the scan's end: every fused flow, running or waiting, claims what it owes now.
+        for w in 1..self.procs.len() {
+            self.ff_settle_chunks(w);
+        }
+        false
+    }
+
+    /// Blocks not yet claimed, less those fused flows owe; and the blocks fusion keeps in hand:
+    /// two chunks and a queue's worth of rows per worker, so that every owed claim can be met
+    /// and the scan's last chunks are stepped.
+    fn ff_fuse_budget(&self) -> (f64, f64) {
+        let tpp = self.ff_tuples_per_page();
+        // A queue stop comes within a queue's worth of rows: that many tuples, at most.
+        let rows_per_tuple = self.c.worker.rows_per_tuple.max(1e-12);
+        let stop_blocks = self.qcap / self.tuple_bytes.max(1e-9) / rows_per_tuple / tpp + 1.0;
+        let (mut owed, mut need) = (0.0, 1.0);
+        for pr in &self.procs[1..] {
+            for f in [pr.act_flow(), pr.saved.as_ref()].into_iter().flatten() {
+                if f.fused {
+                    owed += (f.done - f.total).max(0.0) / tpp;
+                }
+            }
+            need += 2.0 * (pr.scan.chunk_size().max(1.0) + stop_blocks);
+        }
+        (self.scan.nblocks - self.scan.nallocated - owed, need)
+    }
+
+    fn ff_tuples_per_page(&self) -> f64 {
+        let src = &self.c.worker.source;
+        (src.tuples / src.pages.max(1.0)).max(1e-9)
+    }
+
+    /// End worker p's fusion (its running or its waiting flow): claim the chunks the flow
+    /// ran past, as stepping would have at each chunk end.
+    pub(super) fn ff_settle_chunks(&mut self, p: usize) {
+        self.ff_claim_owed(p, true);
+    }
+
+    /// Claim the chunks worker p's fused flows ran past (ending their fusion if `unfuse`).
+    fn ff_claim_owed(&mut self, p: usize, unfuse: bool) {
+        if p == 0 {
+            return;
+        }
+        let tpp = self.ff_tuples_per_page();
+        let Proc { act, saved, scan: pscan, .. } = &mut self.procs[p];
+        let running = if let Act::Flow(f) = act { Some(f) } else { None };
+        for f in [running, saved.as_mut()].into_iter().flatten() {
+            if !f.fused {
+                continue;
+            }
+            while f.done >= f.total - 1e-9 * f.total.max(1.0) {
+                let Some(pages) = self.scan.next_chunk(pscan) else { break };
+                f.done -= f.total;
+                f.stop_at -= f.total;
+                f.total = pages * tpp;
+            }
+            f.done = f.done.clamp(0.0, f.total);
+            if unfuse {
+                f.fused = false;
+                f.stop_at = f.stop_at.clamp(f.done, f.total);
+            } else {
+                f.stop_at = f.stop_at.max(f.done);
+            }
+        }
     }
 
     /// The engine's fast-forward hook: record this step boundary, and jump whole periods
@@ -171,8 +261,8 @@ impl<'a> Sim<'a> {
     fn ff_step(&mut self, ff: &mut FastForward) -> u64 {
         let h = self.ff_capture(ff);
         let (nr, nx) = (ff.cur_r.len(), ff.cur_x.len());
-        if ff.hash.len() != RING || ff.nr != nr || ff.nx != nx {
-            ff.hash.resize(RING, 0);
+        if ff.hash.len() != 2 * RING || ff.nr != nr || ff.nx != nx {
+            ff.hash.resize(2 * RING, 0);
             ff.time.resize(RING, 0);
             ff.delivered.resize(RING, 0);
             ff.trace_len.resize(RING, (0, 0));
@@ -184,7 +274,9 @@ impl<'a> Sim<'a> {
         }
         let i = ff.n;
         let s = i % RING;
+        // Twice, so that the hashes `k` steps back are at `s + RING - k`, no modulo.
         ff.hash[s] = h;
+        ff.hash[s + RING] = h;
         ff.time[s] = self.now();
         ff.delivered[s] = self.q.delivered();
         ff.trace_len[s] = self.trace.as_ref().map_or((0, 0), |t| (t.intervals.len(), t.queue.len()));
@@ -196,10 +288,10 @@ impl<'a> Sim<'a> {
             return 0;
         }
         for k in 1..=K_MAX.min(i / 2) {
-            let (a, b) = ((i - k) % RING, (i - 2 * k) % RING);
-            if ff.hash[a] != h || ff.hash[b] != h {
+            if ff.hash[s + RING - k] != h || ff.hash[s + RING - 2 * k] != h {
                 continue;
             }
+            let (a, b) = ((i - k) % RING, (i - 2 * k) % RING);
             if !self.ff_repeats(ff, s, a, b) {
                 continue;
             }
@@ -269,17 +361,16 @@ impl<'a> Sim<'a> {
         };
         let mut n = (1e15 / d).floor();
         let nprocs = self.procs.len();
-        // Tuples per period of the flows that may cross chunk ends, and the chunks they hold.
-        let (mut crossing, mut held) = (0.0, 0.0);
+        // Tuples per period of fused flows (they cross chunk ends).
+        let mut fused = 0.0;
         for p in 0..nprocs {
             let o = p * XP;
             let pr = &self.procs[p];
             let flows = [(pr.act_flow(), o + X_DONE), (pr.saved.as_ref(), o + X_SDONE)];
             for (f, j) in flows {
                 let Some(f) = f else { continue };
-                if g(j) > 0.0 && self.ff_crosses_chunks(p, f) {
-                    crossing += g(j);
-                    held += 1.0;
+                if f.fused {
+                    fused += g(j).max(0.0);
                     continue;
                 }
                 n = n.min(fit(f.done, g(j), f.total, 1.0 + 1e-6 * f.total));
@@ -304,13 +395,15 @@ impl<'a> Sim<'a> {
         let chunk = self.procs.iter().map(|p| p.scan.chunk_size()).fold(self.scan.initial_chunk(), f64::max);
         let ramp = self.scan.nblocks - chunk * crate::exec::scan::PARALLEL_SEQSCAN_RAMPDOWN_CHUNKS;
         n = n.min(fit(self.scan.nallocated, dalloc, ramp, 2.0 * chunk + 1.0));
-        if crossing > 0.0 {
-            // Chunks claimed by crossing flows must all come before the ramp-down.
-            let src = &self.c.worker.source;
-            let per_chunk = chunk * src.tuples / src.pages.max(1.0);
-            let left = (ramp - self.scan.nallocated - (2.0 + held) * chunk - 1.0) / chunk;
-            let via_alloc = if dalloc > 0.0 { dalloc / chunk * per_chunk } else { 0.0 };
-            n = n.min((left * per_chunk / (crossing + via_alloc)).floor() - 1.0);
+        if fused > 0.0 || dalloc > 0.0 {
+            // Fusion must still hold after the jump, with a period in hand.
+            let (free, need) = self.ff_fuse_budget();
+            let per = fused / self.ff_tuples_per_page() + dalloc.max(0.0);
+            if free < need {
+                n = 0.0;
+            } else if fused > 0.0 {
+                n = n.min(((free - need) / per).floor() - 1.0);
+            }
         }
         if n.is_finite() && n >= 1.0 {
             n as u64
@@ -339,7 +432,10 @@ impl<'a> Sim<'a> {
                 *gen += dgen[*p] * n;
             }
         });
-        self.ff_claim_crossed_chunks();
+        // Fused flows claim the chunks they crossed (so what they owe stays small).
+        for p in 1..self.procs.len() {
+            self.ff_claim_owed(p, false);
+        }
         self.ff_repeat_trace(ff.trace_len[a], ff.trace_len[s], ff.time[s] - ff.time[a], n);
     }
 
@@ -358,41 +454,6 @@ impl<'a> Sim<'a> {
             for k in from.1..to.1 {
                 let (at, j, used) = t.queue[k];
                 t.queue.push((at + dt, j, used));
-            }
-        }
-    }
-
-    /// Flows that crossed chunk ends during a jump take the chunks they would have claimed.
-    fn ff_claim_crossed_chunks(&mut self) {
-        let src = &self.c.worker.source;
-        for p in 1..self.procs.len() {
-            for saved in [false, true] {
-                let Proc { act, saved: kept, scan: pscan, .. } = &mut self.procs[p];
-                let f = match (saved, act) {
-                    (true, _) => kept.as_mut(),
-                    (false, Act::Flow(f)) => Some(f),
-                    _ => None,
-                };
-                let Some(f) = f else { continue };
-                if f.kind != FlowKind::Scan {
-                    continue;
-                }
-                if f.done < f.total - 1e-9 * f.total.max(1.0) {
-                    f.stop_at = f.stop_at.min(f.total);
-                    continue;
-                }
-                let mut wrapped = false;
-                while f.done >= f.total - 1e-9 * f.total.max(1.0) {
-                    let Some(pages) = self.scan.next_chunk(pscan) else { break };
-                    f.done -= f.total;
-                    f.total = pages * src.tuples / src.pages.max(1.0);
-                    wrapped = true;
-                }
-                f.done = f.done.max(0.0);
-                f.stop_at = f.total;
-                if wrapped && !saved {
-                    self.retarget(p);
-                }
             }
         }
     }
@@ -419,6 +480,7 @@ impl<'a> Sim<'a> {
                     Act::Flow(f) => {
                         4 + 16 * kind_code(f.kind)
                             + 8 * f.io_bound as u64
+                            + (1 << 36) * f.fused as u64
                             + (1 << 40) * f.shown_as.map_or(0, |s| 1 + s as u64)
                     }
                 },

@@ -33,6 +33,7 @@ impl<'a> Sim<'a> {
             rate: 0.0,
             io_bound: false,
             shown_as: None,
+            fused: false,
         }
     }
 
@@ -166,7 +167,9 @@ impl<'a> Sim<'a> {
             Act::Flow(f) => f.clone(),
             _ => return,
         };
-        let finished = f.done >= f.total - EPS * f.total.max(1.0);
+        // A fused scan flow only stops at its queue's stop points (its chunk ends are claimed
+        // later, see `ffwd`).
+        let finished = !f.fused && f.done >= f.total - EPS * f.total.max(1.0);
         match f.kind {
             FlowKind::Build(b) => {
                 if finished {

@@ -32,6 +32,9 @@ pub(super) struct Flow {
     pub(super) io_bound: bool,
     /// The state this CPU flow shows as (a spilling sort's temp-file I/O), if not CPU.
     pub(super) shown_as: Option<State>,
+    /// A worker's scan flow that runs on past its chunk's end (fast-forward only, see
+    /// `ffwd::Sim::ff_fuse_ok`): the chunks it crosses are claimed later, all at once.
+    pub(super) fused: bool,
 }
 
 impl Flow {
@@ -49,6 +52,7 @@ impl Flow {
             rate: 0.0,
             io_bound: false,
             shown_as: None,
+            fused: false,
         }
     }
 }

@@ -19,11 +19,18 @@ pub(super) struct Queue {
 impl<'a> Sim<'a> {
     /// Recompute where flow p must stop next (end, queue full/publish, bound, preemption).
     pub(super) fn retarget(&mut self, p: usize) {
-        let (kind, done, total, rpu) = match &self.procs[p].act {
-            Act::Flow(f) => (f.kind, f.done, f.total, f.rows_per_unit),
+        let fuse = self.ff_fuse_ok(p);
+        if !fuse {
+            self.ff_settle_chunks(p);
+        }
+        let (kind, done, total, rpu) = match &mut self.procs[p].act {
+            Act::Flow(f) => {
+                f.fused = fuse;
+                (f.kind, f.done, f.total, f.rows_per_unit)
+            }
             _ => return,
         };
-        let mut stop = total;
+        let mut stop = if fuse { f64::INFINITY } else { total };
         let pipe = self.pipe(p);
         let s = self.tuple_bytes;
         match kind {
@@ -94,7 +101,7 @@ impl<'a> Sim<'a> {
             _ => {}
         }
         if let Act::Flow(f) = &mut self.procs[p].act {
-            f.stop_at = stop.max(done).min(f.total);
+            f.stop_at = if fuse { stop.max(done) } else { stop.max(done).min(f.total) };
         }
     }
 
