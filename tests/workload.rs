@@ -26,7 +26,7 @@ fn scenario(name: &str) -> String {
 fn count_workload(dir: &Path, sessions: u32, per_gather: u32, extra: &str) -> PathBuf {
     let text = format!(
         r#"name = "count-{sessions}-{per_gather}"
-duration_s = 2
+duration_s = 6
 warmup_s = 0.3
 sessions = {sessions}
 [settings]
