@@ -88,7 +88,7 @@ impl Cx<'_> {
             fc("text", tstr(&text), "an InitPlan, modelled as a hashed SubPlan of one row"),
         ];
         let table = self.table_index(&ip.table);
-        Some((fields, SubPlan { table, width: ip.width, rows: 1.0, text, gather_workers: None }))
+        Some((fields, SubPlan { table, width: ip.width, rows: 1.0, text, hashed: true, gather_workers: None }))
     }
 }
 

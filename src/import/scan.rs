@@ -197,6 +197,7 @@ impl Cx<'_> {
             width: sig6(sp.plan_width.max(1) as f64),
             rows: sig6(sp_out),
             text: format!("{name}: Seq Scan on {sp_table}"),
+            hashed,
             gather_workers: None,
         };
         Ok(SubConv { fields, subplan, pages: subplan_pages })

@@ -19,6 +19,10 @@ impl Serialize for ExplainNode<'_> {
         for (k, v) in &c.details {
             m.serialize_entry(k, v)?;
         }
+        if let Some(name) = &c.subplan_name {
+            m.serialize_entry("Parent Relationship", "SubPlan")?;
+            m.serialize_entry("Subplan Name", name)?;
+        }
         m.serialize_entry("Parallel Aware", &c.parallel_aware)?;
         m.serialize_entry("Startup Cost", &round2(c.startup))?;
         m.serialize_entry("Total Cost", &round2(c.total))?;

@@ -233,11 +233,8 @@ fn below_node(ctx: &Ctx, root: &Node, n: &Node, parent_rel: Option<&'static str>
                 o.rows_removed_by_filter = Some((scanned - rows).max(0.0).round() as i64);
             }
             buffers = ctx.scan_buffers(n, *table, &parts);
-            if let Some(sp) = filter.as_ref().and_then(|f| f.subplan.as_ref()) {
-                let sub = match ctx.t.r.subplan_gather.as_ref() {
-                    Some(g) => subplan_gather(ctx, sp, g),
-                    None => subplan_serial(ctx, root, n, sp, &parts),
-                };
+            if let Some((f, sp)) = filter.as_ref().and_then(|f| f.subplan.as_ref().map(|sp| (f, sp))) {
+                let sub = subplan_node(ctx, root, n, sp, &f.text, &parts);
                 if let Some(b) = &sub.buffers {
                     buffers.add(b);
                 }
@@ -441,9 +438,59 @@ fn hash_info(ctx: &Ctx, rows: f64, width: f64, parallel: bool) -> HashInfo {
     }
 }
 
-/// `SubPlan 1 -> Gather -> Parallel Seq Scan`: the subquery's own parallel plan, run inside
-/// the main scan's first qual check.
-fn subplan_gather(ctx: &Ctx, sp: &SubPlan, g: &crate::exec::sim::SubPlanGather) -> PlanNode {
+/// The plan under a scan's SubPlan as EXPLAIN shows it, the plan the planner decided:
+/// `SubPlan N -> [Materialize ->] (Gather -> Parallel Seq Scan | Seq Scan)`, Materialize when
+/// the SubPlan is not hashed (§7.3).
+fn subplan_node(ctx: &Ctx, root: &Node, owner: &Node, sp: &SubPlan, filter: &str, parts: &[Part]) -> PlanNode {
+    let (mut sub, first_ms) = match ctx.t.r.subplan_gather.as_ref() {
+        Some(g) => subplan_gather(ctx, sp, g),
+        None => {
+            let s = subplan_serial(ctx, root, owner, sp, parts);
+            let first = s.actual_total_time.unwrap_or(0.0);
+            (s, first)
+        }
+    };
+    if !sp.hashed {
+        // The leader evaluates the SubPlan once per outer row it scans.
+        let outer: f64 = parts.iter().filter(|p| !p.is_worker).map(|p| p.p.tuples_scanned).sum();
+        sub = materialize_over(ctx, sub, sp, first_ms, outer);
+    }
+    sub.parent_relationship = Some("SubPlan");
+    sub.subplan_name = Some(subplan_name(filter));
+    sub
+}
+
+/// `Materialize` over a non-hashed SubPlan's plan: the leader fills its tuplestore on the
+/// first call (`first_ms`, the child's run and the puts) and rereads it for every further
+/// outer row, the whole result each time as the executor model charges it. Its child runs
+/// once.
+fn materialize_over(ctx: &Ctx, mut child: PlanNode, sp: &SubPlan, first_ms: f64, outer_rows: f64) -> PlanNode {
+    let loops = outer_rows.round().max(1.0);
+    let hw = ctx.t.env.hw;
+    let reread_ms = sp.rows * hw.costs.tuple_ns * 0.25 / hw.cpu_speed / MS;
+    let total = first_ms + (loops - 1.0) * reread_ms;
+    let startup = child.actual_startup_time.unwrap_or(0.0);
+    child.parent_relationship = Some("Outer");
+    child.subplan_name = None;
+    PlanNode {
+        node_type: "Materialize",
+        parallel_aware: false,
+        async_capable: Some(false),
+        plan_width: child.plan_width,
+        actual_startup_time: Some(r3(startup / loops)),
+        actual_total_time: Some(r3((total / loops).max(startup / loops))),
+        actual_rows: sp.rows.round() as i64,
+        actual_loops: loops as i64,
+        buffers: child.buffers.clone(),
+        plans: vec![child],
+        ..Default::default()
+    }
+}
+
+/// `Gather -> Parallel Seq Scan`: the subquery's own parallel plan, run inside the main
+/// scan's first qual check, and when it ended (ms, with the rows' puts into the hash table or
+/// tuplestore).
+fn subplan_gather(ctx: &Ctx, sp: &SubPlan, g: &crate::exec::sim::SubPlanGather) -> (PlanNode, f64) {
     let t = &ctx.sc().tables[sp.table];
     let r = ctx.t.r;
     let mut procs: Vec<&ProcessResult> = vec![];
@@ -495,14 +542,16 @@ fn subplan_gather(ctx: &Ctx, sp: &SubPlan, g: &crate::exec::sim::SubPlanGather) 
     scan.buffers = Some(ctx.pages(sp.table, pages));
     // The SubPlan is first called by the outer scan's first qual check, at the start.
     let t0 = 0.0;
-    // The hash table insert of each row happens in the SubPlan, outside the Gather.
-    let insert = g.gather_rows * ctx.t.env.hw.costs.hash_build_ns / ctx.t.env.hw.cpu_speed / MS;
+    // Each row's insert into the hash table (or put into the tuplestore) happens in the
+    // SubPlan (or the Materialize), outside the Gather; compile prices it the same way.
+    let hw = ctx.t.env.hw;
+    let store_ns = if sp.hashed { hw.costs.hash_build_ns } else { hw.costs.tuple_ns };
+    let insert = g.gather_rows * store_ns / hw.cpu_speed / MS;
     let startup = g.first_row.map_or(0.0, |x| ms(x) - t0).max(0.0);
-    let total = (g.end.map_or(0.0, |x| ms(x) - t0) - insert).max(startup);
-    PlanNode {
+    let end = g.end.map_or(0.0, |x| ms(x) - t0);
+    let total = (end - insert).max(startup);
+    let node = PlanNode {
         node_type: "Gather",
-        parent_relationship: Some("SubPlan"),
-        subplan_name: Some("SubPlan 1".into()),
         parallel_aware: false,
         async_capable: Some(false),
         plan_width: Some(sp.width.round() as i64),
@@ -516,17 +565,16 @@ fn subplan_gather(ctx: &Ctx, sp: &SubPlan, g: &crate::exec::sim::SubPlanGather) 
         buffers: scan.buffers.clone(),
         plans: vec![scan],
         ..Default::default()
-    }
+    };
+    (node, end.max(total))
 }
 
-/// `SubPlan 1 -> Seq Scan`: the serial subquery, built once per participant inside the outer
-/// scan's first qual check.
+/// `Seq Scan`: the serial subquery, built once per participant that keeps its result (a
+/// hash table, or the leader's tuplestore) inside the outer scan's first qual check.
 fn subplan_serial(ctx: &Ctx, root: &Node, owner: &Node, sp: &SubPlan, parts: &[Part]) -> PlanNode {
     let t = &ctx.sc().tables[sp.table];
     let mut s = PlanNode {
         node_type: "Seq Scan",
-        parent_relationship: Some("SubPlan"),
-        subplan_name: Some("SubPlan 1".into()),
         parallel_aware: false,
         async_capable: Some(false),
         relation_name: Some(t.name.clone()),
