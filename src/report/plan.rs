@@ -67,7 +67,7 @@ pub struct PlanJson<'a> {
 
 impl<'a> PlanJson<'a> {
     /// The decision as the contract shows it: when only a SubPlan's subquery runs a
-    /// Gather, Workers Planned is that Gather's and `parallel` is true.
+    /// Gather, Workers Planned (and Launched) are that Gather's and `parallel` is true.
     pub fn new(d: &'a Decision) -> Self {
         let r = &d.report;
         PlanJson {
@@ -76,7 +76,7 @@ impl<'a> PlanJson<'a> {
             reasons: &r.reasons,
             serial_total_cost: round2(r.serial_total_cost),
             parallel_total_cost: r.parallel_total_cost.map(round2),
-            workers_launched: r.workers_launched,
+            workers_launched: if d.subplan_gather { d.workers_launched } else { r.workers_launched },
             single_copy: r.single_copy,
             explain_hidden: r.explain_hidden,
             pinned: r.pinned,
