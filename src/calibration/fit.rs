@@ -25,6 +25,17 @@ pub fn model_ms(sc: &Scenario, hw: &Hardware, replications: u32) -> Result<f64> 
 
 /// [`model_ms`] measured as `output` says (e.g. EXPLAIN ANALYZE with per-node timing).
 pub fn model_ms_as(sc: &Scenario, hw: &Hardware, replications: u32, output: OutputMode) -> Result<f64> {
+    let walls = model_walls_as(sc, hw, replications, output)?;
+    if replications > 1 {
+        let summary = Summary::from_slice(&walls).map_err(|e| Error::Simulation(format!("{e:?}")))?;
+        Ok(summary.median)
+    } else {
+        Ok(walls[0])
+    }
+}
+
+/// The wall times (ms) of `replications` simulations (seed 1) measured as `output` says.
+pub fn model_walls_as(sc: &Scenario, hw: &Hardware, replications: u32, output: OutputMode) -> Result<Vec<f64>> {
     let mut s = sc.with_hardware_settings(hw);
     s.output = output;
     let d = decide(&s);
@@ -34,12 +45,7 @@ pub fn model_ms_as(sc: &Scenario, hw: &Hardware, replications: u32, output: Outp
         let (_, res) = exec::simulate(&spec)?;
         walls.push(res.wall as f64 / 1e6);
     }
-    if replications > 1 {
-        let summary = Summary::from_slice(&walls).map_err(|e| Error::Simulation(format!("{e:?}")))?;
-        Ok(summary.median)
-    } else {
-        Ok(walls[0])
-    }
+    Ok(walls)
 }
 
 /// One simulation (seed 1) of a scenario measured as `EXPLAIN (ANALYZE, TIMING OFF)`: its

@@ -74,6 +74,11 @@ pub fn run_cli(a: &ValidateArgs) -> Result<()> {
         "against bare client times: median |error| {:.1}%, p90 {:.1}%; speedup error median {:.1}%",
         rep.median_abs_client_error_pct, rep.p90_abs_client_error_pct, rep.median_abs_client_speedup_error_pct
     );
+    println!(
+        "bare runs inside the predicted 80% interval: {:.0}% rescaled, {:.0}% raw",
+        100.0 * rep.client_p80_coverage,
+        100.0 * rep.client_p80_coverage_raw
+    );
     println!("wrote {} and {}", rep.csv_path.display(), rep.md_path.display());
     Ok(())
 }

@@ -47,10 +47,10 @@ pub enum PgError {
         source: std::io::Error,
     },
     /// Could not connect, or a non-query call failed.
-    #[error("PostgreSQL: {0}")]
+    #[error("PostgreSQL: {}", server_message(.0))]
     Postgres(#[from] postgres::Error),
     /// A statement failed; `sql` is the statement sent.
-    #[error("PostgreSQL error running `{sql}`: {source}")]
+    #[error("PostgreSQL error running `{sql}`: {}", server_message(.source))]
     Query {
         sql: String,
         #[source]
@@ -64,6 +64,28 @@ pub enum PgError {
     /// The server answered something this code does not expect.
     #[error("unexpected reply: {0}")]
     Protocol(String),
+}
+
+/// What the server said (severity, SQLSTATE, message, detail, hint), not the client's bare
+/// "db error"; for errors that are not the server's, the error and its causes.
+fn server_message(e: &postgres::Error) -> String {
+    if let Some(d) = e.as_db_error() {
+        let mut m = format!("{} {}: {}", d.severity(), d.code().code(), d.message());
+        if let Some(x) = d.detail() {
+            m.push_str(&format!(" (DETAIL: {x})"));
+        }
+        if let Some(x) = d.hint() {
+            m.push_str(&format!(" (HINT: {x})"));
+        }
+        return m;
+    }
+    let mut m = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        m.push_str(&format!(": {s}"));
+        src = s.source();
+    }
+    m
 }
 
 impl PgError {

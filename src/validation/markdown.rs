@@ -74,8 +74,13 @@ pub fn markdown(o: &Options, out: &Outcome) -> String {
         "| abs. error against bare client times (rescaled) | {:.1}% | {:.1}% |",
         rep.median_abs_client_error_pct, rep.p90_abs_client_error_pct
     );
-    let _ =
-        writeln!(s, "| abs. error of client-time speedup | {:.1}% | – |\n", rep.median_abs_client_speedup_error_pct);
+    let _ = writeln!(s, "| abs. error of client-time speedup | {:.1}% | – |", rep.median_abs_client_speedup_error_pct);
+    let _ = writeln!(
+        s,
+        "\nMeasured bare runs inside their point's predicted 80% interval (`wall_time_ms_p80`: model spread and the profile's `run_sigma`): {:.0}% rescaled to the profile's speed, {:.0}% raw (80% when the interval is honest).\n",
+        100.0 * rep.client_p80_coverage,
+        100.0 * rep.client_p80_coverage_raw
+    );
     let _ = writeln!(
         s,
         "| case | median abs. error | median signed error | median signed error, raw | median abs. speedup error |"

@@ -15,7 +15,7 @@ pub mod tpch;
 pub mod workload;
 
 use crate::analysis::robust::{median, quantile, robust_cv};
-use crate::calibration::model_ms;
+use crate::calibration::{model_ms, model_walls_as};
 use crate::error::Result;
 use crate::import::{import_plan, ImportOptions};
 use crate::model::Hardware;
@@ -70,6 +70,14 @@ pub struct Point {
     pub speedup_error_pct: Option<f64>,
     pub noisy: bool,
     pub note: String,
+    /// The predicted 80% interval of one bare run (model spread and the profile's
+    /// `run_sigma`), and how many of the measured bare runs fell inside it: rescaled to the
+    /// profile's speed, and raw.
+    pub client_p80_lo_ms: Option<f64>,
+    pub client_p80_hi_ms: Option<f64>,
+    pub client_runs_in_p80: usize,
+    pub client_raw_runs_in_p80: usize,
+    pub client_runs: usize,
 }
 
 pub struct Report {
@@ -82,6 +90,10 @@ pub struct Report {
     pub median_abs_client_error_pct: f64,
     pub p90_abs_client_error_pct: f64,
     pub median_abs_client_speedup_error_pct: f64,
+    /// Share of the measured bare runs inside their point's predicted 80% interval (rescaled,
+    /// raw); 0.8 when the interval is honest.
+    pub client_p80_coverage: f64,
+    pub client_p80_coverage_raw: f64,
     /// Speed reference the measurements were rescaled to, and where it came from.
     pub speed_reference_ms: f64,
     pub speed_reference_source: String,
@@ -178,6 +190,7 @@ struct Prep {
     planned: u32,
     predicted: Option<f64>,
     predicted_client: Option<f64>,
+    client_p80: Option<[f64; 2]>,
     note: String,
 }
 
@@ -209,20 +222,24 @@ fn prepare(
             client_output: false,
             costs_from_actuals: None,
         };
-        let (predicted, predicted_client, note) = match import_plan(&plan, &opts) {
+        let (predicted, predicted_client, client_p80, note) = match import_plan(&plan, &opts) {
             Ok(i) => {
                 // Keep the imported scenarios: `pqsim run` can replay them on other profiles.
                 scenarios.push((opts.name.clone(), i.toml));
-                let mut client = i.scenario.clone();
-                client.output = crate::model::OutputMode::Client;
-                match (model_ms(&i.scenario, hw, 5), model_ms(&client, hw, 5)) {
-                    (Ok(ms), Ok(c)) => (Some(ms), Some(c), String::new()),
-                    (Err(e), _) | (_, Err(e)) => (None, None, format!("model: {e}")),
+                let client = crate::model::OutputMode::Client;
+                match (model_ms(&i.scenario, hw, 5), model_walls_as(&i.scenario, hw, 5, client)) {
+                    (Ok(ms), Ok(walls)) => {
+                        let mean = walls.iter().sum::<f64>() / walls.len() as f64;
+                        let p80 = crate::predict::one_run_interval(&walls, mean, hw.run_sigma);
+                        (Some(ms), Some(median(&walls)), Some(p80), String::new())
+                    }
+                    (Err(e), _) | (_, Err(e)) => (None, None, None, format!("model: {e}")),
                 }
             }
-            Err(e) => (None, None, format!("import: {e}")),
+            Err(e) => (None, None, None, format!("import: {e}")),
         };
-        preps.push(Prep { plan: plan_shape(&plan.root), planned, predicted, predicted_client, note });
+        let shape = plan_shape(&plan.root);
+        preps.push(Prep { plan: shape, planned, predicted, predicted_client, client_p80, note });
     }
     let _ = o;
     Ok((preps, scenarios))
@@ -317,7 +334,14 @@ fn report(profile_text: &str, cases: &[Case], grid: &[Grid], preps: &[Prep], rou
     let abs_sp: Vec<f64> = points.iter().filter_map(|p| p.speedup_error_pct.map(f64::abs)).collect();
     let abs_client: Vec<f64> = points.iter().filter_map(|p| p.client_error_pct.map(f64::abs)).collect();
     let abs_client_sp = client_speedup_errors(&points);
+    let with_interval = || points.iter().filter(|p| p.client_p80_lo_ms.is_some());
+    let runs: usize = with_interval().map(|p| p.client_runs).sum();
+    let share = |n: usize| if runs > 0 { n as f64 / runs as f64 } else { f64::NAN };
+    let client_p80_coverage = share(with_interval().map(|p| p.client_runs_in_p80).sum());
+    let client_p80_coverage_raw = share(with_interval().map(|p| p.client_raw_runs_in_p80).sum());
     Report {
+        client_p80_coverage,
+        client_p80_coverage_raw,
         median_abs_error_pct: median(&abs_err),
         p90_abs_error_pct: quantile(&abs_err, 0.9),
         median_abs_raw_error_pct: median(&abs_raw),
@@ -380,7 +404,17 @@ fn point(case: &Case, g: &Grid, p: &Prep, runs: &[Measured], client_runs: &[Meas
         speedup_error_pct: None,
         noisy: cv > 0.10,
         note,
+        client_p80_lo_ms: p.client_p80.map(|i| i[0]),
+        client_p80_hi_ms: p.client_p80.map(|i| i[1]),
+        client_runs_in_p80: inside(&client, p.client_p80),
+        client_raw_runs_in_p80: inside(&client_runs.iter().map(|m| m.ms).collect::<Vec<_>>(), p.client_p80),
+        client_runs: client.len(),
     }
+}
+
+/// How many of `runs` fall inside `interval` (none without one).
+fn inside(runs: &[f64], interval: Option<[f64; 2]>) -> usize {
+    interval.map_or(0, |[lo, hi]| runs.iter().filter(|r| (lo..=hi).contains(*r)).count())
 }
 
 /// Speedups against the same case's serial point (W = 0).

@@ -582,10 +582,16 @@ fn subplan_serial(ctx: &Ctx, root: &Node, owner: &Node, sp: &SubPlan, parts: &[P
         plan_width: Some(sp.width.round() as i64),
         ..Default::default()
     };
+    // PostgreSQL inserts each row into the hash table in buildSubPlanHash, outside the scan
+    // node's own calls: the insert counts in the owner's time, not in the SubPlan's scan.
+    let insert_ns = ctx.t.env.hw.costs.hash_build_ns / ctx.t.env.hw.cpu_speed;
     let acts: Vec<Actual> = parts
         .iter()
         .filter_map(|part| ctx.t.build_of(root, owner, part))
-        .map(|(span, rows): (f64, f64)| Actual { startup: span * (1.0 / rows.max(1.0)).min(1.0), total: span, rows })
+        .map(|(span, rows): (f64, f64)| {
+            let scan = (span - rows * insert_ns / MS).max(0.0);
+            Actual { startup: scan * (1.0 / rows.max(1.0)).min(1.0), total: scan, rows }
+        })
         .collect();
     put_actual(&mut s, &acts);
     s.workers = worker_entries(parts, &acts);
