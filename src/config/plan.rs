@@ -93,7 +93,7 @@ fn filter_from_raw(ctx: &Ctx, r: &RawNode, tables: &[Table]) -> Result<Option<Fi
                 None => tables[idx].rows,
             };
             // Hashed as the plan's filter says until the planner decides (planner::decide).
-            let hashed = crate::model::filter_says_hashed(r.filter.as_deref().unwrap_or(""));
+            let hashed = crate::model::written_hashed(r.filter.as_deref().unwrap_or(""), &s.text);
             Some(SubPlan { table: idx, width, rows, text: s.text.clone(), hashed, gather_workers: None })
         }
     };

@@ -54,9 +54,11 @@ pub fn subplan_filter_text(text: &str, hashed: bool) -> String {
     }
 }
 
-/// Whether a filter's text says its SubPlan is hashed (`hashed SubPlan N`), as EXPLAIN prints it.
-pub fn filter_says_hashed(text: &str) -> bool {
-    text.contains("hashed SubPlan")
+/// Whether a plan as written hashes its SubPlan: the filter says `hashed SubPlan N` (as
+/// EXPLAIN prints it), or the SubPlan stands for an InitPlan (`InitPlan N: ...`, run once and
+/// modelled as a hashed SubPlan of one row). What loaders set until the planner decides.
+pub fn written_hashed(filter_text: &str, subplan_text: &str) -> bool {
+    filter_text.contains("hashed SubPlan") || subplan_text.starts_with("InitPlan")
 }
 
 /// The SubPlan's name EXPLAIN prints above its plan (`SubPlan N`): the first `SubPlan N` of

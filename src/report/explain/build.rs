@@ -444,11 +444,7 @@ fn hash_info(ctx: &Ctx, rows: f64, width: f64, parallel: bool) -> HashInfo {
 fn subplan_node(ctx: &Ctx, root: &Node, owner: &Node, sp: &SubPlan, filter: &str, parts: &[Part]) -> PlanNode {
     let (mut sub, first_ms) = match ctx.t.r.subplan_gather.as_ref() {
         Some(g) => subplan_gather(ctx, sp, g),
-        None => {
-            let s = subplan_serial(ctx, root, owner, sp, parts);
-            let first = s.actual_total_time.unwrap_or(0.0);
-            (s, first)
-        }
+        None => subplan_serial(ctx, root, owner, sp, parts),
     };
     if !sp.hashed {
         // The leader evaluates the SubPlan once per outer row it scans.
@@ -570,8 +566,9 @@ fn subplan_gather(ctx: &Ctx, sp: &SubPlan, g: &crate::exec::sim::SubPlanGather) 
 }
 
 /// `Seq Scan`: the serial subquery, built once per participant that keeps its result (a
-/// hash table, or the leader's tuplestore) inside the outer scan's first qual check.
-fn subplan_serial(ctx: &Ctx, root: &Node, owner: &Node, sp: &SubPlan, parts: &[Part]) -> PlanNode {
+/// hash table, or the leader's tuplestore) inside the outer scan's first qual check; and the
+/// build's mean span (ms), the puts included.
+fn subplan_serial(ctx: &Ctx, root: &Node, owner: &Node, sp: &SubPlan, parts: &[Part]) -> (PlanNode, f64) {
     let t = &ctx.sc().tables[sp.table];
     let mut s = PlanNode {
         node_type: "Seq Scan",
@@ -582,13 +579,15 @@ fn subplan_serial(ctx: &Ctx, root: &Node, owner: &Node, sp: &SubPlan, parts: &[P
         plan_width: Some(sp.width.round() as i64),
         ..Default::default()
     };
-    // PostgreSQL inserts each row into the hash table in buildSubPlanHash, outside the scan
-    // node's own calls: the insert counts in the owner's time, not in the SubPlan's scan.
-    let insert_ns = ctx.t.env.hw.costs.hash_build_ns / ctx.t.env.hw.cpu_speed;
-    let acts: Vec<Actual> = parts
+    // PostgreSQL inserts each row into the hash table in buildSubPlanHash (or puts it into the
+    // Materialize's tuplestore) outside the scan node's own calls: the insert counts in the
+    // owner's (or the Materialize's) time, not in the SubPlan's scan.
+    let hw = ctx.t.env.hw;
+    let insert_ns = if sp.hashed { hw.costs.hash_build_ns } else { hw.costs.tuple_ns } / hw.cpu_speed;
+    let builds: Vec<(f64, f64)> = parts.iter().filter_map(|part| ctx.t.build_of(root, owner, part)).collect();
+    let acts: Vec<Actual> = builds
         .iter()
-        .filter_map(|part| ctx.t.build_of(root, owner, part))
-        .map(|(span, rows): (f64, f64)| {
+        .map(|&(span, rows)| {
             let scan = (span - rows * insert_ns / MS).max(0.0);
             Actual { startup: scan * (1.0 / rows.max(1.0)).min(1.0), total: scan, rows }
         })
@@ -596,7 +595,8 @@ fn subplan_serial(ctx: &Ctx, root: &Node, owner: &Node, sp: &SubPlan, parts: &[P
     put_actual(&mut s, &acts);
     s.workers = worker_entries(parts, &acts);
     s.buffers = Some(ctx.pages(sp.table, t.pages * acts.len() as f64));
-    s
+    let first = builds.iter().map(|b| b.0).sum::<f64>() / builds.len().max(1) as f64;
+    (s, first)
 }
 
 /// A Sort's method for the node, per worker, and the temp blocks it wrote.
