@@ -106,8 +106,53 @@ pub fn markdown(o: &Options, out: &Outcome) -> String {
             if sp.is_empty() { "–".into() } else { format!("{:.1}%", median(&sp)) }
         );
     }
+    leader_shares(&mut s, rep);
     points_table(&mut s, rep);
     s
+}
+
+/// How the rows of each Gather's parallel scan split between the leader and the workers,
+/// measured (EXPLAIN VERBOSE's `Worker N` entries) and predicted: leader participation on.
+fn leader_shares(s: &mut String, rep: &super::Report) {
+    let pts: Vec<&super::Point> = rep
+        .points
+        .iter()
+        .filter(|p| p.leader_row_share_measured.is_some() && p.leader_row_share_predicted.is_some())
+        .collect();
+    if pts.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "\n## Rows per participant (leader participation on)\n");
+    let _ = writeln!(
+        s,
+        "The leader's share of the rows its Gather's parallel scan produced (measured: the scan's rows less its `Worker N` entries, EXPLAIN VERBOSE, median of the runs), and the error of the rows per worker that follows from it.\n"
+    );
+    let _ = writeln!(s, "| case | W | launched | leader share measured | predicted | rows per worker error |");
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|");
+    let mut errs = vec![];
+    for p in &pts {
+        let (m, pr) = (p.leader_row_share_measured.unwrap_or(0.0), p.leader_row_share_predicted.unwrap_or(0.0));
+        // Workers share (1 - share) of the rows equally: the error of one worker's rows.
+        let err = if m < 1.0 { 100.0 * (m - pr) / (1.0 - m) } else { f64::NAN };
+        if err.is_finite() {
+            errs.push((p.case.clone(), err.abs()));
+        }
+        let launched = p.workers_launched_min.map_or("–".to_string(), |l| l.to_string());
+        let _ = writeln!(s, "| {} | {} | {launched} | {m:.3} | {pr:.3} | {err:+.1}% |", p.case, p.workers);
+    }
+    let all: Vec<f64> = errs.iter().map(|e| e.1).collect();
+    let gb: Vec<f64> = errs.iter().filter(|e| e.0 == "gather_bound").map(|e| e.1).collect();
+    let _ = writeln!(
+        s,
+        "\nRows per worker: median |error| {:.1}% over {} points; the leader-bound Gather (`gather_bound`): {}.",
+        median(&all),
+        all.len(),
+        if gb.is_empty() {
+            "no points".to_string()
+        } else {
+            format!("median {:.1}%, max {:.1}%", median(&gb), gb.iter().cloned().fold(0.0, f64::max))
+        }
+    );
 }
 
 fn points_table(s: &mut String, rep: &super::Report) {

@@ -15,7 +15,7 @@ pub mod tpch;
 pub mod workload;
 
 use crate::analysis::robust::{median, quantile, robust_cv};
-use crate::calibration::{model_ms, model_walls_as};
+use crate::calibration::{model_ms, model_split, model_walls_as};
 use crate::error::Result;
 use crate::import::{import_plan, ImportOptions};
 use crate::model::Hardware;
@@ -78,6 +78,10 @@ pub struct Point {
     pub client_runs_in_p80: usize,
     pub client_raw_runs_in_p80: usize,
     pub client_runs: usize,
+    /// The leader's share of the rows of the Gather's parallel scan: measured (median of the
+    /// runs' `Worker N` entries, EXPLAIN VERBOSE) and predicted; leader participation only.
+    pub leader_row_share_measured: Option<f64>,
+    pub leader_row_share_predicted: Option<f64>,
 }
 
 pub struct Report {
@@ -191,6 +195,8 @@ struct Prep {
     predicted: Option<f64>,
     predicted_client: Option<f64>,
     client_p80: Option<[f64; 2]>,
+    /// The leader's share of the rows its Gather's parallel scan produced, in the model.
+    leader_share: Option<f64>,
     note: String,
 }
 
@@ -222,11 +228,14 @@ fn prepare(
             client_output: false,
             costs_from_actuals: None,
         };
+        let mut leader_share = None;
         let (predicted, predicted_client, client_p80, note) = match import_plan(&plan, &opts) {
             Ok(i) => {
                 // Keep the imported scenarios: `pqsim run` can replay them on other profiles.
                 scenarios.push((opts.name.clone(), i.toml));
                 let client = crate::model::OutputMode::Client;
+                let leader = g.leader && planned > 0;
+                leader_share = if leader { model_split(&i.scenario, hw).ok().and_then(|x| x.1) } else { None };
                 match (model_ms(&i.scenario, hw, 5), model_walls_as(&i.scenario, hw, 5, client)) {
                     (Ok(ms), Ok(walls)) => {
                         let mean = walls.iter().sum::<f64>() / walls.len() as f64;
@@ -239,7 +248,7 @@ fn prepare(
             Err(e) => (None, None, None, format!("import: {e}")),
         };
         let shape = plan_shape(&plan.root);
-        preps.push(Prep { plan: shape, planned, predicted, predicted_client, client_p80, note });
+        preps.push(Prep { plan: shape, planned, predicted, predicted_client, client_p80, leader_share, note });
     }
     let _ = o;
     Ok((preps, scenarios))
@@ -286,7 +295,8 @@ pub fn run(o: &Options) -> Result<Outcome> {
     let jobs: Vec<Job> = grid
         .iter()
         .flat_map(|g| {
-            ["ANALYZE, TIMING OFF", "client"].map(|options| Job {
+            // VERBOSE: the scan's `Worker N` entries give the leader's share of the rows.
+            ["ANALYZE, TIMING OFF, VERBOSE", "client"].map(|options| Job {
                 gucs: g.gucs.clone(),
                 sql: cases[g.case].sql.to_string(),
                 options,
@@ -409,6 +419,11 @@ fn point(case: &Case, g: &Grid, p: &Prep, runs: &[Measured], client_runs: &[Meas
         client_runs_in_p80: inside(&client, p.client_p80),
         client_raw_runs_in_p80: inside(&client_runs.iter().map(|m| m.ms).collect::<Vec<_>>(), p.client_p80),
         client_runs: client.len(),
+        leader_row_share_measured: {
+            let shares: Vec<f64> = runs.iter().filter_map(|m| m.leader_row_share).collect();
+            (g.leader && !shares.is_empty()).then(|| median(&shares))
+        },
+        leader_row_share_predicted: p.leader_share,
     }
 }
 
