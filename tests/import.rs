@@ -218,11 +218,20 @@ fn run_cli(args: &[&str]) -> (i32, String, String) {
 
 #[test]
 fn unsupported_nodes_exit_2_naming_the_node() {
-    let p = fixture_path("mergejoin_plain");
+    // A Merge Join imports now (tests/import_shapes.rs); a node pqsim does not model still
+    // exits 2 and names it.
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("cte.json");
+    std::fs::write(
+        &p,
+        r#"[{"Plan": {"Node Type": "CTE Scan", "Parallel Aware": false, "CTE Name": "x", "Startup Cost": 0,
+        "Total Cost": 10, "Plan Rows": 1000, "Plan Width": 4}}]"#,
+    )
+    .unwrap();
     let (code, stdout, stderr) = run_cli(&["import", p.to_str().unwrap()]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stdout.is_empty());
-    assert!(stderr.contains("\"Merge Join\""), "{stderr}");
+    assert!(stderr.contains("\"CTE Scan\""), "{stderr}");
     assert!(!stderr.contains("panicked"));
 
     // A Gather inside a SubPlan imports now: the planner decides that Gather.
@@ -231,7 +240,6 @@ fn unsupported_nodes_exit_2_naming_the_node() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("a Gather inside the SubPlan"), "{stderr}");
 
-    let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.json");
     std::fs::write(&bad, "[{\"Plan\": {\"Node Type\": 3}}]").unwrap();
     let (code, _, stderr) = run_cli(&["import", bad.to_str().unwrap()]);

@@ -45,6 +45,10 @@ pub(super) struct RawNode {
     input: Option<Box<Spanned<RawNode>>>,
     outer: Option<Box<Spanned<RawNode>>>,
     inner: Option<Box<Spanned<RawNode>>>,
+    /// An Append's inputs, in order (`[[plan....inputs]]`).
+    inputs: Option<Vec<Spanned<RawNode>>>,
+    /// An Append's `Subplans Removed` (partitions pruned at executor start-up).
+    subplans_removed: Option<Spanned<i64>>,
 }
 
 fn table_ref(ctx: &Ctx, tables: &[Table], t: &Option<Spanned<String>>, n: &Spanned<RawNode>) -> Result<usize> {
@@ -232,14 +236,96 @@ pub(super) fn node_from_raw(ctx: &Ctx, n: &Spanned<RawNode>, tables: &[Table], p
                 output: output.clone(),
             }
         }
+        "Merge Join" => merge_join_from_raw(ctx, n, tables, pinned)?,
+        "Append" | "Parallel Append" => append_from_raw(ctx, n, kind, tables, pinned)?,
         other => {
             return Err(ctx.err(
                 Some(r.node.span()),
-                format!("unknown node type \"{other}\" (supported: Seq Scan, Index Scan, Aggregate, Sort, Limit, Gather, Gather Merge, Hash Join, Nested Loop)"),
+                format!("unknown node type \"{other}\" (supported: Seq Scan, Index Scan, Aggregate, Sort, Limit, Gather, Gather Merge, Hash Join, Nested Loop, Merge Join, Append, Parallel Append)"),
             ))
         }
     };
     Ok(node)
+}
+
+/// A Merge Join: `outer` (sorted on the key) and `inner`, which every participant reads whole
+/// (so nothing parallel-aware and no Gather on that side).
+fn merge_join_from_raw(ctx: &Ctx, n: &Spanned<RawNode>, tables: &[Table], pinned: &mut bool) -> Result<Node> {
+    let r = n.get_ref();
+    let side = |c: &Option<Box<Spanned<RawNode>>>, which: &str, pinned: &mut bool| -> Result<Box<Node>> {
+        match c {
+            Some(c) => Ok(Box::new(node_from_raw(ctx, c, tables, pinned)?)),
+            None => Err(ctx.err(Some(n.span()), format!("Merge Join needs an `{which}` node"))),
+        }
+    };
+    let outer = side(&r.outer, "outer", pinned)?;
+    let inner = side(&r.inner, "inner", pinned)?;
+    if inner.has_parallel_aware() || inner.find_gather().is_some() {
+        return Err(ctx.err(
+            Some(n.span()),
+            "a Merge Join's inner side is read whole by every participant: it cannot be parallel-aware or hold a Gather",
+        ));
+    }
+    let width = match &r.width {
+        Some(w) => non_negative(ctx, w, "width")?,
+        None => outer.width() + inner.width(),
+    };
+    Ok(Node::MergeJoin {
+        join_type: join_type(ctx, r)?,
+        rows_per_outer: rows_per_outer(ctx, r)?,
+        width,
+        outer,
+        inner,
+        cond: r.cond.clone().unwrap_or_default(),
+        output: r.output.clone().unwrap_or_default(),
+    })
+}
+
+/// An Append (Parallel Append): its `inputs`, each a scan or a join over scans (no Sort,
+/// Aggregate, Limit or Gather: the model runs the inputs as one stream of rows).
+fn append_from_raw(ctx: &Ctx, n: &Spanned<RawNode>, kind: &str, tables: &[Table], pinned: &mut bool) -> Result<Node> {
+    let r = n.get_ref();
+    let raw = r.inputs.as_deref().unwrap_or_default();
+    if raw.is_empty() {
+        return Err(ctx.err(Some(n.span()), format!("{kind} needs `inputs` ([[...inputs]] tables, one per input)")));
+    }
+    let mut inputs = vec![];
+    for i in raw {
+        let node = node_from_raw(ctx, i, tables, pinned)?;
+        if !streams(&node) {
+            return Err(ctx.err(
+                Some(i.span()),
+                "an Append input must be a scan or a join of scans (a Sort, Aggregate, Limit or Gather below an Append is not modelled)",
+            ));
+        }
+        inputs.push(node);
+    }
+    let parallel = r.parallel.unwrap_or(kind.starts_with("Parallel"));
+    if parallel && !inputs.iter().any(Node::has_parallel_aware) {
+        return Err(ctx.err(Some(n.span()), "a Parallel Append needs at least one parallel-aware input"));
+    }
+    let subplans_removed = match &r.subplans_removed {
+        None => 0,
+        Some(v) if (0..=i64::from(u32::MAX)).contains(v.get_ref()) => *v.get_ref() as u32,
+        Some(v) => {
+            return Err(ctx.err(Some(v.span()), format!("subplans_removed must be 0 or more, got {}", v.get_ref())))
+        }
+    };
+    let width = match &r.width {
+        Some(w) => non_negative(ctx, w, "width")?,
+        None => inputs.iter().map(Node::width).fold(0.0, f64::max),
+    };
+    Ok(Node::Append { parallel, width, inputs, subplans_removed })
+}
+
+/// Whether a subtree streams rows from its scans without a pipeline breaker or a Gather.
+fn streams(n: &Node) -> bool {
+    match n {
+        Node::SeqScan { .. } | Node::IndexScan { .. } => true,
+        Node::HashJoin { .. } | Node::NestedLoop { .. } | Node::Append { .. } => n.children().into_iter().all(streams),
+        Node::MergeJoin { outer, .. } => streams(outer),
+        _ => false,
+    }
 }
 
 /// An Aggregate's mode: `mode = "..."`, else from the node name.

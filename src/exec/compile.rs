@@ -54,6 +54,9 @@ pub struct Source {
     pub page: PageCost,
     /// Random reads per tuple that cannot be read ahead (index scans on cold data).
     pub random_reads_per_tuple: f64,
+    /// Pages of a Parallel Append's non-partial inputs (part of `pages`): each is run by one
+    /// participant alone, workers taking them first (nodeAppend.c); the rest is shared.
+    pub whole_pages: Vec<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -64,6 +67,10 @@ pub enum Breaker {
     /// `key_ns`: CPU per comparison beyond `sort_compare_ns` for the first key's type (text
     /// and bpchar order through the collation; 0 for by-value keys or unknown columns).
     Sort { bound: Option<f64>, width: f64, key_ns: f64 },
+    /// A streaming node above a breaker that returns `rows_per_row` rows per input row (a
+    /// Merge Join over a sorted outer side): its work per input row and per row it returns
+    /// (with the per-row input work of the node above) is its finishing flow.
+    Join { rows_per_row: f64, in_row_ns: f64, out_row_ns: f64 },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -141,7 +148,7 @@ pub struct Env<'a> {
 }
 
 impl Env<'_> {
-    fn speed(&self, ns: f64) -> f64 {
+    pub(crate) fn speed(&self, ns: f64) -> f64 {
         ns / self.hw.cpu_speed
     }
 
@@ -328,6 +335,7 @@ fn scan_pipeline(env: &Env, cc: &CpuCost, node: &Node, is_worker: bool, bound: O
             tuples: t.rows * fraction,
             page,
             random_reads_per_tuple: random,
+            whole_pages: vec![],
         },
         cpu_per_tuple: row + sel * env.instr(),
         rows_per_tuple: sel,
@@ -434,6 +442,8 @@ pub(crate) fn pipeline(env: &Env, cc: &CpuCost, node: &Node, is_worker: bool, bo
             pipeline(env, cc, input, is_worker, b)
         }
         Node::Gather { input, .. } | Node::GatherMerge { input, .. } => pipeline(env, cc, input, is_worker, bound),
+        Node::MergeJoin { .. } => super::merge_append::merge_join(env, cc, node, is_worker, bound),
+        Node::Append { .. } => super::merge_append::append(env, cc, node, is_worker, bound),
     }
 }
 
@@ -469,8 +479,10 @@ pub(crate) fn agg_row_ns(
     })
 }
 
-fn add_breaker(p: &mut Pipeline, b: Breaker, per_row: f64, instr: f64) {
-    if p.breakers.is_empty() {
+pub(crate) fn add_breaker(p: &mut Pipeline, b: Breaker, per_row: f64, instr: f64) {
+    if super::merge_append::charge_join_rows(p, per_row) {
+        // Charged to the Merge Join's rows.
+    } else if p.breakers.is_empty() {
         p.cpu_per_tuple += p.rows_per_tuple * per_row;
     } else {
         *p.breaker_row_ns.last_mut().expect("row costs") += per_row;
@@ -492,6 +504,7 @@ pub fn breaker_output(breakers: &[Breaker], mut n: f64) -> f64 {
                 }
             }
             Breaker::Sort { bound, .. } => bound.map_or(n, |b| n.min(b)),
+            Breaker::Join { rows_per_row, .. } => n * rows_per_row,
         };
     }
     n
@@ -503,6 +516,7 @@ pub fn breaker_finish(env_hw: &Hardware, settings: &Settings, b: &Breaker, n: f6
     let s = env_hw.cpu_speed;
     match b {
         Breaker::Agg { groups } => (groups.min(n.max(1.0)) * c.agg_transition_ns / s, 0.0),
+        Breaker::Join { rows_per_row, in_row_ns, out_row_ns } => (n * (in_row_ns + rows_per_row * out_row_ns), 0.0),
         Breaker::Sort { bound, width, key_ns } => {
             if n <= 1.0 {
                 return (0.0, 0.0);
@@ -550,7 +564,7 @@ pub fn sort_method(settings: &Settings, b: &Breaker, n: f64) -> (&'static str, f
                 _ => ("external merge", (n * (width + 12.0) / 1024.0).ceil(), "Disk"),
             }
         }
-        Breaker::Agg { .. } => ("", 0.0, ""),
+        Breaker::Agg { .. } | Breaker::Join { .. } => ("", 0.0, ""),
     }
 }
 
@@ -652,6 +666,7 @@ fn compile_subplan_gather(env: &Env, cc: &CpuCost, plan: &Node, sp: &SubPlan, wo
             tuples: t.rows,
             page: env.page_cost(t.pages),
             random_reads_per_tuple: 0.0,
+            whole_pages: vec![],
         },
         cpu_per_tuple: env.speed(c.tuple_ns) + if t.rows > 0.0 { sp.rows / t.rows } else { 0.0 } * env.instr(),
         rows_per_tuple: if t.rows > 0.0 { sp.rows / t.rows } else { 0.0 },

@@ -130,6 +130,10 @@ fn parts(env: &Env, cc: &CpuCost, n: &Node, bound: Option<f64>) -> (Vec<Part>, V
                 + rows_per_outer * (sp(c.index_tuple_ns + c.tuple_ns) + inner_deform + pc.cpu_ns + pc.os_read_ns);
             (vec![part(Field::Row, outer_rows, per_outer)], vec![])
         }
-        Node::Limit { .. } | Node::Gather { .. } | Node::GatherMerge { .. } => (vec![], vec![]),
+        Node::Limit { .. }
+        | Node::Gather { .. }
+        | Node::GatherMerge { .. }
+        | Node::MergeJoin { .. }
+        | Node::Append { .. } => (vec![], vec![]),
     }
 }

@@ -8,6 +8,7 @@ pub mod compile;
 pub mod cpu_cost;
 pub mod instrument;
 pub mod measured;
+mod merge_append;
 pub mod scan;
 pub mod server;
 pub mod sim;

@@ -33,6 +33,9 @@ pub struct Cx<'a> {
     pub in_gather: bool,
     /// InitPlans seen, waiting for the scan that uses their result.
     pub init_plans: Vec<InitPlanInfo>,
+    /// Converting a merge join's inner side, which every participant runs whole: ANALYZE's
+    /// loops are participants, each with all the rows (one loop's rows are the table's).
+    pub whole_per_loop: bool,
 }
 
 /// An InitPlan waiting for the scan whose filter uses one of its parameters.

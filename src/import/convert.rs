@@ -26,6 +26,7 @@ impl Cx<'_> {
             return None;
         }
         match n.actual_loops {
+            Some(l) if l > 0 && self.whole_per_loop => Some(1.0),
             Some(l) if l > 0 => Some(l as f64),
             _ => None,
         }
@@ -133,6 +134,8 @@ impl Cx<'_> {
             "Gather" | "Gather Merge" => self.gather(n, &main, &here),
             "Hash Join" => self.hash_join(n, &main, divisor, &here),
             "Nested Loop" => self.nested_loop(n, &main, divisor, &here),
+            "Merge Join" => self.merge_join(n, &main, divisor, &here),
+            "Append" => self.append(n, &main, divisor, &here),
             "Incremental Sort" => {
                 self.warnings.push(format!(
                     "{}: modelled as a full Sort (its presorted groups are not modelled)",
@@ -408,7 +411,7 @@ impl Cx<'_> {
     }
 
     /// The node's Join Type (Inner when absent).
-    fn join_type(&self, n: &ExplainNode, path: &[String]) -> Result<JoinType> {
+    pub(super) fn join_type(&self, n: &ExplainNode, path: &[String]) -> Result<JoinType> {
         match n.join_type.as_deref() {
             None => Ok(JoinType::Inner),
             Some(j) => JoinType::parse(j).ok_or_else(|| self.unsupported(n, path, &format!("join type {j}"))),

@@ -21,6 +21,7 @@ mod convert;
 pub mod ddl;
 mod fields;
 mod initplan;
+mod merge_append;
 mod scan;
 pub mod text;
 pub mod write;
@@ -67,7 +68,7 @@ pub struct Imported {
 pub const SUPPORTED: &str =
     "Seq Scan, Parallel Seq Scan, Index Scan, Index Only Scan, Aggregate (Plain/Hashed/Sorted, \
 Simple/Partial/Finalize), Sort, Limit, Gather, Gather Merge, Hash Join, Parallel Hash Join, Nested Loop over an \
-Index Scan, Subquery Scan and Result (pass-through)";
+Index Scan, Merge Join, Append, Parallel Append, Subquery Scan and Result (pass-through)";
 
 /// Load a written scenario with the scenario loader: the writer's output must load (and, the
 /// tests check, load back equal to [`Imported::scenario`]).
@@ -157,6 +158,7 @@ pub fn import_plan(plan: &ExplainPlan, opts: &ImportOptions) -> Result<Imported>
         gathers: 0,
         in_gather: false,
         init_plans: vec![],
+        whole_per_loop: false,
     };
     if !skipped.is_empty() {
         cx.warnings.push(format!("settings pqsim does not model were left out: {}", skipped.join(", ")));

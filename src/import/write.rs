@@ -187,7 +187,21 @@ fn render_node(s: &mut String, path: &str, n: &TNode) {
         render_fields(s, sp);
     }
     for (k, c) in &n.children {
-        render_node(s, &format!("{path}.{k}"), c);
+        if *k == "inputs" {
+            // An Append's inputs: an array of tables, each followed by its own subtree
+            // (`[path.inputs.input]` belongs to the last `[[path.inputs]]`).
+            let _ = writeln!(s, "\n[[{path}.{k}]]");
+            render_fields(s, &c.fields);
+            if let Some(sp) = &c.subplan {
+                let _ = writeln!(s, "[{path}.{k}.subplan]");
+                render_fields(s, sp);
+            }
+            for (k2, c2) in &c.children {
+                render_node(s, &format!("{path}.{k}.{k2}"), c2);
+            }
+        } else {
+            render_node(s, &format!("{path}.{k}"), c);
+        }
     }
 }
 

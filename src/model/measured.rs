@@ -74,6 +74,8 @@ pub fn node_key(n: &Node, tables: &[Table]) -> Option<String> {
         Node::HashJoin { cond, .. } => Some(format!("Hash Join: {cond}")),
         Node::NestedLoop { inner_table, cond, .. } => Some(format!("Nested Loop on {}: {cond}", tname(inner_table))),
         Node::Limit { .. } | Node::Gather { .. } | Node::GatherMerge { .. } => None,
+        // Not derived from actuals yet: their work is the profile's.
+        Node::MergeJoin { .. } | Node::Append { .. } => None,
     }
 }
 

@@ -217,6 +217,28 @@ pub enum Node {
         cond: String,
         output: Vec<String>,
     },
+    /// Merge join of two inputs sorted on the join keys (`Merge Cond`): the outer streams
+    /// (partial under a Gather), the inner (a Sort or an index-ordered scan, never partial)
+    /// is read in full by every participant; `rows_per_outer` output rows per outer row.
+    MergeJoin {
+        join_type: JoinType,
+        rows_per_outer: f64,
+        width: f64,
+        outer: Box<Node>,
+        inner: Box<Node>,
+        cond: String,
+        output: Vec<String>,
+    },
+    /// Append (UNION ALL, a partitioned table): its inputs one after another. `parallel` =
+    /// Parallel Append: participants spread over the inputs; an input that is not
+    /// parallel-aware is run by one participant (nodeAppend.c).
+    Append {
+        parallel: bool,
+        width: f64,
+        inputs: Vec<Node>,
+        /// EXPLAIN's `Subplans Removed` (partitions pruned at executor start-up).
+        subplans_removed: u32,
+    },
 }
 
 impl Node {
@@ -228,8 +250,9 @@ impl Node {
             | Node::Limit { input, .. }
             | Node::Gather { input, .. }
             | Node::GatherMerge { input, .. } => vec![input],
-            Node::HashJoin { outer, inner, .. } => vec![outer, inner],
+            Node::HashJoin { outer, inner, .. } | Node::MergeJoin { outer, inner, .. } => vec![outer, inner],
             Node::NestedLoop { outer, .. } => vec![outer],
+            Node::Append { inputs, .. } => inputs.iter().collect(),
         }
     }
 
@@ -247,7 +270,7 @@ impl Node {
     pub fn has_parallel_aware(&self) -> bool {
         match self {
             Node::SeqScan { parallel, .. } | Node::IndexScan { parallel, .. } => *parallel,
-            Node::HashJoin { parallel: true, .. } => true,
+            Node::HashJoin { parallel: true, .. } | Node::Append { parallel: true, .. } => true,
             _ => self.children().iter().any(|c| c.has_parallel_aware()),
         }
     }
@@ -259,6 +282,8 @@ impl Node {
             | Node::IndexScan { width, .. }
             | Node::Aggregate { width, .. }
             | Node::HashJoin { width, .. }
+            | Node::MergeJoin { width, .. }
+            | Node::Append { width, .. }
             | Node::NestedLoop { width, .. } => *width,
             Node::Sort { input, .. }
             | Node::Limit { input, .. }
@@ -280,11 +305,12 @@ impl Node {
             | Node::Limit { input, .. }
             | Node::Gather { input, .. }
             | Node::GatherMerge { input, .. } => input.for_each_filter_mut(f),
-            Node::HashJoin { outer, inner, .. } => {
+            Node::HashJoin { outer, inner, .. } | Node::MergeJoin { outer, inner, .. } => {
                 outer.for_each_filter_mut(f);
                 inner.for_each_filter_mut(f);
             }
             Node::NestedLoop { outer, .. } => outer.for_each_filter_mut(f),
+            Node::Append { inputs, .. } => inputs.iter_mut().for_each(|i| i.for_each_filter_mut(f)),
         }
     }
 
@@ -295,6 +321,18 @@ impl Node {
                 f(sp);
             }
         });
+    }
+
+    /// Tuples the driving scan(s) of this subtree read: a scan's table rows (times an index
+    /// scan's fraction), an Append's inputs together, a join's outer side. Weighs an Append's
+    /// inputs in the executor model and its EXPLAIN.
+    pub fn driving_tuples(&self, tables: &[Table]) -> f64 {
+        match self {
+            Node::SeqScan { table, .. } => tables.get(*table).map_or(0.0, |t| t.rows),
+            Node::IndexScan { table, fraction, .. } => tables.get(*table).map_or(0.0, |t| t.rows * fraction),
+            Node::Append { inputs, .. } => inputs.iter().map(|i| i.driving_tuples(tables)).sum(),
+            _ => self.children().first().map_or(0.0, |c| c.driving_tuples(tables)),
+        }
     }
 
     pub fn find_gather(&self) -> Option<&Node> {

@@ -181,12 +181,24 @@ fn plan_free(sc: &Scenario) -> PlanReport {
         launch(sc, &mut report, &mut reasons);
     }
     if serial_plan(&report.plan) != given_serial {
-        reasons.push("join order differs from the scenario's: the cheaper plan hashes the other side of a hash join (PostgreSQL tries both orders)".to_string());
+        reasons.push(if given_serial.has_inner_hash_join() {
+            "join order differs from the scenario's: the cheaper plan hashes the other side of a hash join (PostgreSQL tries both orders)".to_string()
+        } else {
+            "join order differs from the scenario's: the cheaper plan swaps a merge join's sides (PostgreSQL tries both orders)".to_string()
+        });
     }
     reasons.extend(sp_notes);
     report.reasons = reasons;
     report.restricted_above_gather = restricted;
     report
+}
+
+/// The number of inputs of the first Parallel Append in a subtree.
+fn parallel_append_inputs(n: &Node) -> Option<usize> {
+    match n {
+        Node::Append { parallel: true, inputs, .. } => Some(inputs.len()),
+        _ => n.children().into_iter().find_map(parallel_append_inputs),
+    }
 }
 
 /// Cost the parallel candidate with its worker count and keep it when `add_path` would:
@@ -207,7 +219,13 @@ fn compare_parallel(
     let gather_node = cand.find_gather().expect("gather");
     let driving = shape::driving_scan(gather_node);
     let name = scan_table(driving).map(|(t, _)| ctx.tables[t].name.clone()).unwrap_or_default();
-    report.worker_calculation = Some(format!("table {name}, {}", ctx.scan_workers(driving).explanation));
+    report.worker_calculation = Some(match parallel_append_inputs(gather_node) {
+        Some(k) => format!(
+            "Parallel Append of {k} inputs: the most any input gets, at least fls({k}) = {}, capped by max_parallel_workers_per_gather",
+            usize::BITS - k.leading_zeros()
+        ),
+        None => format!("table {name}, {}", ctx.scan_workers(driving).explanation),
+    });
     candidate_notes(&cand, e, reasons, restricted);
     report.parallel_total_cost = Some(c.total);
     report.parallel_costed = Some(c.clone());

@@ -35,6 +35,15 @@ impl Eligibility for Elig<'_> {
     fn parallel_hash(&self) -> bool {
         self.ctx.settings.flag("enable_parallel_hash")
     }
+    fn parallel_append(&self) -> bool {
+        self.ctx.settings.flag("enable_parallel_append")
+    }
+    fn partial_member_scan(&self, scan: &Node) -> bool {
+        self.partial_scan(scan)
+            || (self.safe_scan(scan)
+                && self.ctx.settings.num("max_parallel_workers_per_gather") >= 1.0
+                && scan_table(scan).is_some_and(|(t, _)| self.ctx.tables[t].parallel_workers != Some(0)))
+    }
 }
 
 pub(super) fn scan_table(scan: &Node) -> Option<(usize, &Option<Filter>)> {

@@ -20,6 +20,23 @@ pub trait Eligibility {
     fn safe_scan(&self, scan: &Node) -> bool;
     /// `enable_parallel_hash`.
     fn parallel_hash(&self) -> bool;
+    /// `enable_parallel_append`.
+    fn parallel_append(&self) -> bool {
+        true
+    }
+    /// Whether a scan that is an Append's input gets a partial path (the minimum size does
+    /// not apply to append members).
+    fn partial_member_scan(&self, scan: &Node) -> bool {
+        self.partial_scan(scan)
+    }
+}
+
+/// Whether an Append's input can be partial (a scan by the members' rule).
+fn partialable_member(n: &Node, e: &dyn Eligibility) -> bool {
+    match n {
+        Node::SeqScan { .. } => e.partial_member_scan(n),
+        _ => partialable(n, e),
+    }
 }
 
 /// The plan PostgreSQL would run serially: Gather/Gather Merge removed, parallel scans
@@ -83,6 +100,13 @@ pub fn serial_plan(n: &Node) -> Node {
             outer: Box::new(serial_plan(outer)),
             cond: cond.clone(),
             output: output.clone(),
+        },
+        Node::MergeJoin { .. } => map_children(n, serial_plan),
+        Node::Append { width, inputs, subplans_removed, .. } => Node::Append {
+            parallel: false,
+            width: *width,
+            inputs: inputs.iter().map(serial_plan).collect(),
+            subplans_removed: *subplans_removed,
         },
     }
 }
@@ -148,11 +172,12 @@ pub fn map_children(n: &Node, mut f: impl FnMut(&Node) -> Node) -> Node {
         | Node::Limit { input, .. }
         | Node::Gather { input, .. }
         | Node::GatherMerge { input, .. } => **input = f(input),
-        Node::HashJoin { outer, inner, .. } => {
+        Node::HashJoin { outer, inner, .. } | Node::MergeJoin { outer, inner, .. } => {
             **outer = f(outer);
             **inner = f(inner);
         }
         Node::NestedLoop { outer, .. } => **outer = f(outer),
+        Node::Append { inputs, .. } => inputs.iter_mut().for_each(|i| *i = f(i)),
     }
     n
 }
@@ -186,7 +211,32 @@ pub fn partialable(n: &Node, e: &dyn Eligibility) -> bool {
         Node::NestedLoop { join_type, outer, inner_table, .. } => {
             join_allows_partial(*join_type) && e.safe_table(*inner_table) && partialable(outer, e)
         }
+        // A partial merge join: a partial outer (sorted in each participant) and the whole
+        // inner in every participant (joinpath.c: consider_parallel_mergejoin).
+        Node::MergeJoin { join_type, outer, inner, .. } => {
+            join_allows_partial(*join_type) && partialable_sorted(outer, e) && safe_subtree(inner, e)
+        }
+        // Parallel Append: some input partial, the others at least safe; a plain Append of
+        // partial inputs when enable_parallel_append is off (allpaths.c:add_paths_to_append_rel).
+        Node::Append { inputs, .. } => {
+            let some = inputs.iter().any(|i| partialable_member(i, e));
+            let all = inputs.iter().all(|i| partialable_member(i, e));
+            let safe = inputs.iter().all(|i| partialable_member(i, e) || safe_subtree(i, e));
+            if e.parallel_append() {
+                some && safe
+            } else {
+                all
+            }
+        }
         _ => false,
+    }
+}
+
+/// A partialable subtree, or a Sort over one (a merge join's outer side).
+fn partialable_sorted(n: &Node, e: &dyn Eligibility) -> bool {
+    match n {
+        Node::Sort { input, .. } => partialable(input, e),
+        _ => partialable(n, e),
     }
 }
 
@@ -210,6 +260,26 @@ pub fn partial(n: &Node, e: &dyn Eligibility) -> Node {
             }
         }
         Node::NestedLoop { .. } => map_children(n, |c| partial(c, e)),
+        Node::MergeJoin { outer, inner, .. } => {
+            let mut m = n.clone();
+            if let Node::MergeJoin { outer: o, inner: i, .. } = &mut m {
+                **o = match outer.as_ref() {
+                    Node::Sort { keys, input } => Node::Sort { keys: keys.clone(), input: Box::new(partial(input, e)) },
+                    x => partial(x, e),
+                };
+                **i = serial_plan(inner);
+            }
+            m
+        }
+        Node::Append { width, inputs, subplans_removed, .. } => Node::Append {
+            parallel: e.parallel_append(),
+            width: *width,
+            inputs: inputs
+                .iter()
+                .map(|i| if partialable_member(i, e) { partial(i, e) } else { serial_plan(i) })
+                .collect(),
+            subplans_removed: *subplans_removed,
+        },
         other => other.clone(),
     }
 }
@@ -282,7 +352,12 @@ pub fn parallelize(n: &Node, e: &dyn Eligibility) -> Option<Node> {
             }
             Some(agg(AggMode::Simple, parallelize(input, e)?))
         }
-        Node::SeqScan { .. } | Node::IndexScan { .. } | Node::HashJoin { .. } | Node::NestedLoop { .. } => {
+        Node::SeqScan { .. }
+        | Node::IndexScan { .. }
+        | Node::HashJoin { .. }
+        | Node::NestedLoop { .. }
+        | Node::MergeJoin { .. }
+        | Node::Append { .. } => {
             if partialable(n, e) {
                 return Some(Node::Gather { workers: None, single_copy: false, input: Box::new(partial(n, e)) });
             }
@@ -338,6 +413,14 @@ fn check_parallel_or_keep(n: &Node, e: &dyn Eligibility) -> Option<Node> {
     }
 }
 
+/// [`check_partial`] of an Append's input (a scan by the members' rule).
+fn check_partial_member(n: &Node, e: &dyn Eligibility) -> Option<Node> {
+    match n {
+        Node::SeqScan { parallel: true, .. } if e.partial_member_scan(n) => Some(n.clone()),
+        _ => check_partial(n, e),
+    }
+}
+
 fn check_partial(n: &Node, e: &dyn Eligibility) -> Option<Node> {
     match n {
         Node::SeqScan { parallel, .. } | Node::IndexScan { parallel, .. } => {
@@ -384,6 +467,39 @@ fn check_partial(n: &Node, e: &dyn Eligibility) -> Option<Node> {
             let o = check_partial(outer, e)?;
             Some(map_children(n, |_| o.clone()))
         }
+        Node::MergeJoin { join_type, outer, inner, .. } => {
+            let serial_inner = serial_plan(inner);
+            if !join_allows_partial(*join_type) || !safe_subtree(&serial_inner, e) {
+                return None;
+            }
+            let o = check_partial(outer, e)?;
+            let mut k = 0;
+            Some(map_children(n, |_| {
+                k += 1;
+                if k == 1 {
+                    o.clone()
+                } else {
+                    serial_inner.clone()
+                }
+            }))
+        }
+        Node::Append { parallel, inputs, .. } => {
+            let mut out = vec![];
+            for i in inputs {
+                if i.has_parallel_aware() {
+                    out.push(check_partial_member(i, e)?);
+                } else if *parallel && safe_subtree(i, e) {
+                    out.push(i.clone());
+                } else {
+                    return None;
+                }
+            }
+            let mut m = n.clone();
+            if let Node::Append { inputs, .. } = &mut m {
+                *inputs = out;
+            }
+            Some(m)
+        }
         Node::Gather { .. } | Node::GatherMerge { .. } => None,
     }
 }
@@ -423,6 +539,17 @@ pub fn join_order_variants(n: &Node, rel_rows: &dyn Fn(&Node) -> f64) -> Vec<Nod
             }
             v
         }
+        // PostgreSQL tries both orders of a merge join too; each side keeps its own Sort.
+        Node::MergeJoin { join_type: JoinType::Inner, rows_per_outer, outer, inner, .. } => {
+            let rows = rel_rows(outer) * rows_per_outer;
+            let inner_rows = rel_rows(inner).max(1.0);
+            let mut swapped = n.clone();
+            if let Node::MergeJoin { outer: o, inner: i, rows_per_outer: r, .. } = &mut swapped {
+                std::mem::swap(o, i);
+                *r = rows / inner_rows;
+            }
+            vec![n.clone(), swapped]
+        }
         _ => {
             let mut v = vec![n.clone()];
             for (k, child) in n.children().into_iter().enumerate() {
@@ -456,7 +583,10 @@ pub fn driving_scan(n: &Node) -> &Node {
         | Node::Limit { input, .. }
         | Node::Gather { input, .. }
         | Node::GatherMerge { input, .. } => driving_scan(input),
-        Node::HashJoin { outer, .. } | Node::NestedLoop { outer, .. } => driving_scan(outer),
+        Node::HashJoin { outer, .. } | Node::NestedLoop { outer, .. } | Node::MergeJoin { outer, .. } => {
+            driving_scan(outer)
+        }
+        Node::Append { inputs, .. } => inputs.first().map_or(n, driving_scan),
     }
 }
 
@@ -505,204 +635,5 @@ pub fn map_subplans(n: &Node, f: &dyn Fn(&SubPlan) -> SubPlan) -> Node {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::Filter;
-
-    struct All {
-        partial: bool,
-        hash: bool,
-        unsafe_table: Option<usize>,
-    }
-    impl Eligibility for All {
-        fn partial_scan(&self, scan: &Node) -> bool {
-            self.partial && self.safe_scan(scan)
-        }
-        fn safe_table(&self, table: usize) -> bool {
-            Some(table) != self.unsafe_table
-        }
-        fn safe_scan(&self, scan: &Node) -> bool {
-            match scan {
-                Node::SeqScan { table, .. } | Node::IndexScan { table, .. } => self.safe_table(*table),
-                _ => true,
-            }
-        }
-        fn parallel_hash(&self) -> bool {
-            self.hash
-        }
-    }
-
-    fn seq(table: usize) -> Node {
-        Node::SeqScan { table, parallel: false, filter: None, width: 8.0, output: vec![] }
-    }
-
-    fn count(input: Node) -> Node {
-        Node::Aggregate {
-            mode: AggMode::Simple,
-            groups: 1.0,
-            aggregates: 1.0,
-            width: 8.0,
-            output: vec![],
-            input: Box::new(input),
-        }
-    }
-
-    fn hj(outer: Node, inner: Node, join_type: JoinType) -> Node {
-        Node::HashJoin {
-            join_type,
-            parallel: false,
-            rows_per_outer: 1.0,
-            width: 16.0,
-            outer: Box::new(outer),
-            inner: Box::new(inner),
-            cond: String::new(),
-            output: vec![],
-        }
-    }
-
-    const YES: All = All { partial: true, hash: true, unsafe_table: None };
-
-    #[test]
-    fn count_star_round_trip() {
-        let serial = count(seq(0));
-        let par = parallelize(&serial, &YES).unwrap();
-        match &par {
-            Node::Aggregate { mode: AggMode::Finalize, input, .. } => match &**input {
-                Node::Gather { input, workers: None, .. } => match &**input {
-                    Node::Aggregate { mode: AggMode::Partial, input, .. } => {
-                        assert!(matches!(**input, Node::SeqScan { parallel: true, .. }))
-                    }
-                    other => panic!("{other:?}"),
-                },
-                other => panic!("{other:?}"),
-            },
-            other => panic!("{other:?}"),
-        }
-        assert_eq!(serial_plan(&par), serial);
-        let w = with_workers(&par, 3, false);
-        assert!(matches!(w.find_gather(), Some(Node::Gather { workers: Some(3), .. })));
-    }
-
-    #[test]
-    fn no_partial_scan_no_parallel_plan() {
-        let none = All { partial: false, hash: true, unsafe_table: None };
-        assert!(parallelize(&count(seq(0)), &none).is_none());
-    }
-
-    #[test]
-    fn parallel_hash_or_oblivious() {
-        let p = parallelize(&hj(seq(0), seq(1), JoinType::Inner), &YES).unwrap();
-        assert!(matches!(p.find_gather(), Some(Node::Gather { .. })));
-        assert!(p.has_parallel_aware());
-        match p.find_gather().unwrap().children()[0] {
-            Node::HashJoin { parallel, inner, .. } => {
-                assert!(*parallel);
-                assert!(matches!(**inner, Node::SeqScan { parallel: true, .. }));
-            }
-            other => panic!("{other:?}"),
-        }
-        let no_hash = All { partial: true, hash: false, unsafe_table: None };
-        let p = parallelize(&hj(seq(0), seq(1), JoinType::Inner), &no_hash).unwrap();
-        match p.find_gather().unwrap().children()[0] {
-            Node::HashJoin { parallel, inner, .. } => {
-                assert!(!*parallel);
-                assert!(matches!(**inner, Node::SeqScan { parallel: false, .. }));
-            }
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[test]
-    fn restricted_inner_pushes_gather_down() {
-        let temp_inner = All { partial: true, hash: true, unsafe_table: Some(1) };
-        let p = parallelize(&count(hj(seq(0), seq(1), JoinType::Inner)), &temp_inner).unwrap();
-        // Aggregate (simple) -> Hash Join -> [Gather -> Parallel Seq Scan 0], [Seq Scan 1]
-        match &p {
-            Node::Aggregate { mode: AggMode::Simple, input, .. } => match &**input {
-                Node::HashJoin { outer, inner, .. } => {
-                    assert!(matches!(**outer, Node::Gather { .. }));
-                    assert!(matches!(**inner, Node::SeqScan { parallel: false, .. }));
-                }
-                other => panic!("{other:?}"),
-            },
-            other => panic!("{other:?}"),
-        }
-        // Right joins likewise.
-        let p = parallelize(&hj(seq(0), seq(1), JoinType::Right), &YES).unwrap();
-        assert!(matches!(p, Node::HashJoin { .. }));
-    }
-
-    #[test]
-    fn sort_gets_gather_merge_and_serial_strips_it() {
-        let serial = Node::Limit {
-            count: 80.0,
-            input: Box::new(Node::Sort {
-                keys: vec!["id".into()],
-                input: Box::new(Node::SeqScan {
-                    table: 0,
-                    parallel: false,
-                    filter: Some(Filter { text: "x".into(), selectivity: 0.5, operators: 1.0, subplan: None }),
-                    width: 8.0,
-                    output: vec![],
-                }),
-            }),
-        };
-        let p = parallelize(&serial, &YES).unwrap();
-        assert!(matches!(p.find_gather(), Some(Node::GatherMerge { .. })));
-        assert_eq!(serial_plan(&p), serial);
-    }
-
-    #[test]
-    fn join_orders() {
-        let rows = |n: &Node| match n {
-            Node::SeqScan { table, .. } => [1000.0, 10.0][*table],
-            _ => 1.0,
-        };
-        let v = join_order_variants(&count(hj(seq(0), seq(1), JoinType::Inner)), &rows);
-        assert_eq!(v.len(), 2);
-        assert_eq!(v[0], count(hj(seq(0), seq(1), JoinType::Inner)));
-        match &v[1] {
-            Node::Aggregate { input, .. } => match &**input {
-                Node::HashJoin { outer, inner, rows_per_outer, .. } => {
-                    assert_eq!(**outer, seq(1));
-                    assert_eq!(**inner, seq(0));
-                    assert_eq!(*rows_per_outer, 100.0, "1000 join rows / 10 outer rows");
-                }
-                other => panic!("{other:?}"),
-            },
-            other => panic!("{other:?}"),
-        }
-        assert_eq!(join_order_variants(&hj(seq(0), seq(1), JoinType::Anti), &rows).len(), 1);
-    }
-
-    #[test]
-    fn check_parallel_demotes_parallel_hash() {
-        let given = Node::Gather {
-            workers: None,
-            single_copy: false,
-            input: Box::new(Node::HashJoin {
-                join_type: JoinType::Inner,
-                parallel: true,
-                rows_per_outer: 1.0,
-                width: 16.0,
-                outer: Box::new(set_scan_parallel(&seq(0), true)),
-                inner: Box::new(set_scan_parallel(&seq(1), true)),
-                cond: String::new(),
-                output: vec![],
-            }),
-        };
-        let no_hash = All { partial: true, hash: false, unsafe_table: None };
-        let c = check_parallel(&given, &no_hash).unwrap();
-        match &c {
-            Node::Gather { input, .. } => match &**input {
-                Node::HashJoin { parallel, inner, .. } => {
-                    assert!(!*parallel);
-                    assert!(matches!(**inner, Node::SeqScan { parallel: false, .. }));
-                }
-                other => panic!("{other:?}"),
-            },
-            other => panic!("{other:?}"),
-        }
-        assert_eq!(check_parallel(&given, &YES).unwrap(), given);
-    }
-}
+#[path = "shape_tests.rs"]
+mod tests;

@@ -134,6 +134,7 @@ impl<'a> Sim<'a> {
             && src.page.disk_bytes == 0.0
             && src.random_reads_per_tuple == 0.0
             && self.procs[p].scan.chunk_size() == self.scan.initial_chunk()
+            && self.whole_next >= src.whole_pages.len()
     }
 
     /// The engine's fast-forward hook: record this step boundary, and jump whole periods
@@ -399,7 +400,7 @@ impl<'a> Sim<'a> {
     /// Hash the discrete state, fill `ff.cur_r` (what must repeat) and `ff.cur_x` (counters).
     fn ff_capture(&mut self, ff: &mut FastForward) -> u64 {
         let now = self.now();
-        let mut h = mix(0, self.mode as u64);
+        let mut h = mix(0, self.mode as u64 + (self.whole_next as u64) * 256);
         h = mix(h, self.next_reader as u64);
         h = mix(h, self.post_phase as u64 + 2 * self.turn_pending as u64);
         for &p in &self.run_order {

@@ -43,6 +43,8 @@ pub struct Sim<'a> {
     procs: Vec<Proc>,
     queues: Vec<Queue>,
     scan: SharedScan,
+    /// A Parallel Append's non-partial inputs handed out so far (`Source::whole_pages`).
+    whole_next: usize,
     shared_builds: Vec<Option<SharedBuild>>,
     qcap: f64,
     tuple_bytes: f64,
@@ -165,7 +167,8 @@ impl<'a> Sim<'a> {
             q: EventQueue::new(),
             procs,
             queues: vec![Queue::default(); launched as usize],
-            scan: SharedScan::new(c.worker.source.pages),
+            scan: SharedScan::new(c.worker.source.pages - c.worker.source.whole_pages.iter().sum::<f64>()),
+            whole_next: 0,
             shared_builds,
             qcap: (hw.parallel.tuple_queue_size - 56.0).max(64.0),
             tuple_bytes: c.queue_tuple_bytes,

@@ -72,7 +72,7 @@ impl<'a> Sim<'a> {
         }
         let src = &pipe.source;
         let pages = match src.kind {
-            SourceKind::Shared => self.scan.next_chunk(&mut self.procs[p].scan),
+            SourceKind::Shared => self.next_shared_chunk(p),
             SourceKind::Private => {
                 let left = self.procs[p].private_left;
                 if left <= EPS {
@@ -101,6 +101,26 @@ impl<'a> Sim<'a> {
         let random = tuples * src.random_reads_per_tuple;
         let page = src.page.clone();
         self.start_with_latency(p, f, pages, &page, random);
+    }
+
+    /// The next pages of a shared source for participant p: a Parallel Append's non-partial
+    /// input whole (workers take them first, the leader only when the shared blocks are
+    /// gone: nodeAppend.c choose_next_subplan_for_worker / _for_leader), else a chunk of the
+    /// shared blocks (tableam.c).
+    fn next_shared_chunk(&mut self, p: usize) -> Option<f64> {
+        let whole = &self.c.worker.source.whole_pages;
+        if p > 0 && self.whole_next < whole.len() {
+            self.whole_next += 1;
+            return Some(whole[self.whole_next - 1]);
+        }
+        match self.scan.next_chunk(&mut self.procs[p].scan) {
+            Some(n) => Some(n),
+            None if self.whole_next < whole.len() => {
+                self.whole_next += 1;
+                Some(whole[self.whole_next - 1])
+            }
+            None => None,
+        }
     }
 
     pub(super) fn scan_done(&mut self, p: usize) {

@@ -25,6 +25,7 @@
 
 mod costed;
 mod formulas;
+mod merge_append;
 mod nodes;
 
 pub use costed::{Costed, SubPlanCost};
@@ -42,6 +43,9 @@ pub struct CostCtx<'a> {
     pub total_table_pages: f64,
     /// When set, every parallel-aware scan uses this worker count (the scenario pinned it).
     pub pinned_workers: Option<u32>,
+    /// Costing an Append's inputs: a partial scan of an append member ignores the minimum
+    /// size (allpaths.c: the threshold applies to base relations only).
+    append_child: std::cell::Cell<bool>,
 }
 
 impl<'a> CostCtx<'a> {
@@ -49,7 +53,7 @@ impl<'a> CostCtx<'a> {
         let mut used = vec![false; tables.len()];
         mark_tables(plan, &mut used);
         let total_table_pages = tables.iter().zip(&used).filter(|(_, u)| **u).map(|(t, _)| t.pages).sum();
-        CostCtx { tables, settings, total_table_pages, pinned_workers: None }
+        CostCtx { tables, settings, total_table_pages, pinned_workers: None, append_child: std::cell::Cell::new(false) }
     }
 
     fn num(&self, name: &str) -> f64 {
@@ -79,7 +83,11 @@ impl<'a> CostCtx<'a> {
         match scan {
             Node::SeqScan { table, .. } => {
                 let t = &self.tables[*table];
-                explain_parallel_worker(t.pages, -1.0, t.parallel_workers, self.settings)
+                let w = explain_parallel_worker(t.pages, -1.0, t.parallel_workers, self.settings);
+                if w.workers == 0 && self.append_child.get() {
+                    return self.append_member_workers(t).unwrap_or(w);
+                }
+                w
             }
             Node::IndexScan { table, fraction, .. } => {
                 let t = &self.tables[*table];
@@ -91,6 +99,19 @@ impl<'a> CostCtx<'a> {
             }
             _ => WorkerCalc { workers: 0, explanation: "not a scan".into() },
         }
+    }
+
+    /// `compute_parallel_worker` for an append member below the minimum size: the size
+    /// loop from one worker (None when the table or the settings allow none).
+    fn append_member_workers(&self, t: &Table) -> Option<WorkerCalc> {
+        let max = self.num("max_parallel_workers_per_gather");
+        if t.parallel_workers == Some(0) || max < 1.0 {
+            return None;
+        }
+        Some(WorkerCalc {
+            workers: 1,
+            explanation: format!("append member {}: below min_parallel_table_scan_size, 1 worker (the size rule applies to base relations only)", t.name),
+        })
     }
 
     /// Cost of a qual: (startup, per tuple, selectivity, subplan).
@@ -213,6 +234,10 @@ impl<'a> CostCtx<'a> {
             Node::NestedLoop { join_type, rows_per_outer, inner_table, width, outer, cond, .. } => {
                 self.nested_loop(*join_type, *rows_per_outer, *inner_table, *width, outer, cond)
             }
+            Node::MergeJoin { join_type, rows_per_outer, width, outer, inner, cond, .. } => {
+                self.merge_join(*join_type, *rows_per_outer, *width, outer, inner, cond)
+            }
+            Node::Append { parallel, width, inputs, .. } => self.append(*parallel, *width, inputs),
         }
     }
 }

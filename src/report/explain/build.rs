@@ -1,6 +1,8 @@
 //! Build the EXPLAIN ANALYZE tree of one simulated execution: node shapes from the plan,
 //! actuals from [`super::timing`], buffers from the model's page counts.
 
+use super::merge_append::{append_children, breakers_below, merge_children, merge_is_breaker, part_rows, scaled};
+use super::merge_append::{stream_factor, sum_buffers};
 use super::timing::{ms, Actual, Part, Timing, MS};
 use super::{r3, Buffers, Explain, HashInfo, PlanNode, SortSpace, WorkerActual};
 use crate::exec::compile::Breaker;
@@ -11,8 +13,11 @@ use crate::planner::Costed;
 mod subplan;
 use subplan::subplan_node;
 
-struct Ctx<'a> {
-    t: Timing<'a>,
+pub(super) struct Ctx<'a> {
+    pub(super) t: Timing<'a>,
+    /// The share of the participants' tuples and pages of the subtree being built (an
+    /// Append's input: below 1).
+    pub(super) share: std::cell::Cell<(f64, f64)>,
 }
 
 fn node_type(n: &Node) -> (&'static str, bool) {
@@ -26,49 +31,8 @@ fn node_type(n: &Node) -> (&'static str, bool) {
         Node::GatherMerge { .. } => ("Gather Merge", false),
         Node::HashJoin { parallel, .. } => ("Hash Join", *parallel),
         Node::NestedLoop { .. } => ("Nested Loop", false),
-    }
-}
-
-/// Output rows per tuple of the driving (outer-most) scan, for streaming nodes.
-fn stream_factor(n: &Node) -> f64 {
-    match n {
-        Node::SeqScan { filter, .. } | Node::IndexScan { filter, .. } => filter.as_ref().map_or(1.0, |f| f.selectivity),
-        Node::HashJoin { outer, rows_per_outer, .. } | Node::NestedLoop { outer, rows_per_outer, .. } => {
-            stream_factor(outer) * rows_per_outer
-        }
-        _ => 1.0,
-    }
-}
-
-/// Rows a participant's subtree `n` returns given the tuples it scanned.
-fn part_rows(n: &Node, p: &ProcessResult, bound: Option<f64>) -> f64 {
-    match n {
-        Node::SeqScan { .. } | Node::IndexScan { .. } | Node::HashJoin { .. } | Node::NestedLoop { .. } => {
-            let r = p.tuples_scanned * stream_factor(n);
-            bound.map_or(r, |b| r.min(b))
-        }
-        Node::Aggregate { groups, input, .. } => {
-            let inp = part_rows(input, p, None);
-            if inp > 0.0 {
-                groups.min(inp.max(1.0))
-            } else {
-                1.0_f64.min(*groups)
-            }
-        }
-        Node::Sort { input, .. } => {
-            let r = part_rows(input, p, None);
-            bound.map_or(r, |b| r.min(b))
-        }
-        Node::Limit { count, input } => part_rows(input, p, Some(*count)).min(*count),
-        Node::Gather { input, .. } | Node::GatherMerge { input, .. } => part_rows(input, p, bound),
-    }
-}
-
-fn breakers_below(n: &Node) -> usize {
-    match n {
-        Node::Sort { input, .. } | Node::Aggregate { input, .. } => 1 + breakers_below(input),
-        Node::Limit { input, .. } => breakers_below(input),
-        _ => 0,
+        Node::MergeJoin { .. } => ("Merge Join", false),
+        Node::Append { parallel, .. } => ("Append", *parallel),
     }
 }
 
@@ -83,7 +47,7 @@ fn agg_strategy(groups: f64, input: &Node) -> &'static str {
     }
 }
 
-fn base_node(n: &Node, sc: &Scenario, parent_rel: Option<&'static str>) -> PlanNode {
+pub(super) fn base_node(n: &Node, sc: &Scenario, parent_rel: Option<&'static str>) -> PlanNode {
     let (ty, parallel) = node_type(n);
     let mut o =
         PlanNode { node_type: ty, parallel_aware: parallel, parent_relationship: parent_rel, ..Default::default() };
@@ -102,10 +66,15 @@ fn base_node(n: &Node, sc: &Scenario, parent_rel: Option<&'static str>) -> PlanN
             o.alias = Some(sc.tables[*table].name.clone());
         }
         Node::IndexScan { table, .. } => index_scan_keys(&mut o, &sc.tables[*table]),
-        Node::HashJoin { join_type, .. } | Node::NestedLoop { join_type, .. } => {
+        Node::HashJoin { join_type, .. } | Node::NestedLoop { join_type, .. } | Node::MergeJoin { join_type, .. } => {
             o.join_type = Some(join_type.name().to_string());
             o.inner_unique = Some(false);
+            if let Node::MergeJoin { cond, .. } = n {
+                o.merge_cond = (!cond.is_empty()).then(|| cond.clone());
+            }
         }
+        // Non-text formats always print it (explain.c: ExplainMissingMembers).
+        Node::Append { subplans_removed, .. } => o.subplans_removed = Some(*subplans_removed),
         Node::Aggregate { output, .. } if o.strategy != Some("Plain") => o.group_key = group_key(output, sc),
         _ => {}
     }
@@ -132,7 +101,7 @@ fn group_key(output: &[String], sc: &Scenario) -> Option<Vec<String>> {
 }
 
 /// EXPLAIN's per-loop averages of the participants' actuals.
-fn put_actual(o: &mut PlanNode, acts: &[Actual]) {
+pub(super) fn put_actual(o: &mut PlanNode, acts: &[Actual]) {
     let loops = acts.len().max(1) as f64;
     let s = acts.iter().map(|a| a.startup).sum::<f64>() / loops;
     let t = acts.iter().map(|a| a.total).sum::<f64>() / loops;
@@ -143,7 +112,7 @@ fn put_actual(o: &mut PlanNode, acts: &[Actual]) {
     o.actual_loops = acts.len() as i64;
 }
 
-fn worker_entries(parts: &[Part], acts: &[Actual]) -> Vec<WorkerActual> {
+pub(super) fn worker_entries(parts: &[Part], acts: &[Actual]) -> Vec<WorkerActual> {
     parts
         .iter()
         .zip(acts)
@@ -161,7 +130,7 @@ fn worker_entries(parts: &[Part], acts: &[Actual]) -> Vec<WorkerActual> {
 }
 
 impl<'a> Ctx<'a> {
-    fn sc(&self) -> &Scenario {
+    pub(super) fn sc(&self) -> &Scenario {
         self.t.sc
     }
 
@@ -190,7 +159,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// Shared-buffer pages of a scan of `table` by all participants: (hit, read).
-    fn pages(&self, table: usize, pages: f64) -> Buffers {
+    pub(super) fn pages(&self, table: usize, pages: f64) -> Buffers {
         let t = &self.sc().tables[table];
         let hit_frac = match self.t.env.hw.cache {
             CacheState::Hot => {
@@ -208,14 +177,14 @@ impl<'a> Ctx<'a> {
     }
 
     fn scan_buffers(&self, n: &Node, table: usize, parts: &[Part]) -> Buffers {
-        let pages: f64 = parts.iter().map(|p| p.p.pages_scanned).sum();
+        let pages: f64 = parts.iter().map(|p| p.p.pages_scanned).sum::<f64>() * self.share.get().1;
         let _ = n;
         self.pages(table, pages)
     }
 }
 
 /// Build a node of the participants' pipeline rooted at `root`.
-fn below_node(ctx: &Ctx, root: &Node, n: &Node, parent_rel: Option<&'static str>) -> PlanNode {
+pub(super) fn below_node(ctx: &Ctx, root: &Node, n: &Node, parent_rel: Option<&'static str>) -> PlanNode {
     let mut o = base_node(n, ctx.sc(), parent_rel);
     let parts = ctx.parts();
     let nb = ctx.t.pipeline_breakers(parts.first().unwrap_or(&fallback_part(ctx))).len();
@@ -231,7 +200,7 @@ fn below_node(ctx: &Ctx, root: &Node, n: &Node, parent_rel: Option<&'static str>
                     o.filter = Some(f.text.clone());
                 }
                 let loops = acts.len().max(1) as f64;
-                let scanned: f64 = parts.iter().map(|p| p.p.tuples_scanned).sum::<f64>() / loops;
+                let scanned: f64 = parts.iter().map(|p| p.p.tuples_scanned).sum::<f64>() / loops * ctx.share.get().0;
                 let rows = acts.iter().map(|a| a.rows).sum::<f64>() / loops;
                 o.rows_removed_by_filter = Some((scanned - rows).max(0.0).round() as i64);
             }
@@ -263,7 +232,8 @@ fn below_node(ctx: &Ctx, root: &Node, n: &Node, parent_rel: Option<&'static str>
         Node::NestedLoop { outer, inner_table, cond, rows_per_outer, .. } => {
             let out = below_node(ctx, root, outer, Some("Outer"));
             let t = &ctx.sc().tables[*inner_table];
-            let outer_rows: f64 = parts.iter().map(|p| p.p.tuples_scanned * stream_factor(outer)).sum::<f64>();
+            let tables = &ctx.sc().tables;
+            let outer_rows: f64 = parts.iter().map(|p| p.p.tuples_scanned * stream_factor(outer, tables)).sum::<f64>();
             let inner_time: f64 = parts
                 .iter()
                 .zip(&acts)
@@ -315,6 +285,13 @@ fn below_node(ctx: &Ctx, root: &Node, n: &Node, parent_rel: Option<&'static str>
             }
             plans.push(c);
         }
+        Node::MergeJoin { .. } | Node::Append { .. } => {
+            plans = match n {
+                Node::MergeJoin { .. } => merge_children(ctx, root, n, &parts),
+                _ => append_children(ctx, root, n),
+            };
+            buffers.add(&sum_buffers(&plans));
+        }
         Node::Aggregate { input, .. }
         | Node::Limit { input, .. }
         | Node::Gather { input, .. }
@@ -343,12 +320,16 @@ fn fallback_part<'a>(ctx: &Ctx<'a>) -> Part<'a> {
 
 /// One participant's actuals of node `n` of the pipeline rooted at `root` with `nb` breakers.
 fn node_actual(ctx: &Ctx, root: &Node, n: &Node, part: &Part, nb: usize) -> Actual {
-    let rows = part_rows(n, part.p, ctx.bound());
+    let (share, _) = ctx.share.get();
+    let rows = part_rows(n, part.p, ctx.bound(), &ctx.sc().tables) * share;
     match n {
-        Node::SeqScan { .. } | Node::IndexScan { .. } | Node::HashJoin { .. } | Node::NestedLoop { .. } => {
-            ctx.t.streaming(root, n, part, rows)
-        }
-        Node::Sort { .. } | Node::Aggregate { .. } => {
+        Node::SeqScan { .. }
+        | Node::IndexScan { .. }
+        | Node::HashJoin { .. }
+        | Node::NestedLoop { .. }
+        | Node::Append { .. } => scaled(ctx.t.streaming(root, n, part, rows), share),
+        Node::MergeJoin { .. } if !merge_is_breaker(n) => scaled(ctx.t.streaming(root, n, part, rows), share),
+        Node::Sort { .. } | Node::Aggregate { .. } | Node::MergeJoin { .. } => {
             let j = breakers_below(n).saturating_sub(1);
             ctx.t.breaker(j, j + 1 >= nb, part, rows)
         }
@@ -460,7 +441,7 @@ fn sort_spaces(ctx: &Ctx, input: &Node, parts: &[Part]) -> Option<SortSpaces> {
     let mut workers = vec![];
     let mut temp = 0;
     for part in parts {
-        let n = part_rows(input, part.p, None);
+        let n = part_rows(input, part.p, None, &ctx.sc().tables);
         let (m, kb, ty) = crate::exec::compile::sort_method(&ctx.sc().settings, b, n);
         let s = SortSpace { method: m, space_kb: kb as i64, space_type: ty };
         if ty == "Disk" {
@@ -628,6 +609,10 @@ fn breakers_above_gather(n: &Node) -> usize {
 /// plan has EXPLAIN's shape): "Startup Cost", "Total Cost", "Plan Rows", "Plan Width", and the
 /// planner's aggregate Strategy, so that `plan` and `run` agree.
 fn attach_costs(o: &mut PlanNode, c: &Costed) {
+    if c.node_type == "Materialize" && o.node_type != "Materialize" && c.children.len() == 1 {
+        // The planner's Materialize over a merge join's inner side: the model's plan has none.
+        return attach_costs(o, &c.children[0]);
+    }
     if c.node_type != o.node_type {
         return;
     }
@@ -668,7 +653,7 @@ pub fn explain(
         workers_planned: c.workers_planned,
         measured: sc.measured.as_ref(),
     };
-    let ctx = Ctx { t: Timing { sc, env, c, r } };
+    let ctx = Ctx { t: Timing { sc, env, c, r }, share: std::cell::Cell::new((1.0, 1.0)) };
     let mut root = if plan.find_gather().is_some() {
         above_node(&ctx, plan, None, 0.0)
     } else {

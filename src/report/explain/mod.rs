@@ -2,6 +2,7 @@
 //! PostgreSQL's `EXPLAIN (ANALYZE, FORMAT JSON)` key names and order.
 
 mod build;
+mod merge_append;
 mod text;
 pub mod timing;
 
@@ -97,6 +98,11 @@ pub struct PlanNode {
     pub single_copy: Option<bool>,
     #[serde(rename = "Hash Cond", skip_serializing_if = "Option::is_none")]
     pub hash_cond: Option<String>,
+    #[serde(rename = "Merge Cond", skip_serializing_if = "Option::is_none")]
+    pub merge_cond: Option<String>,
+    /// Append: partitions pruned when the executor started.
+    #[serde(rename = "Subplans Removed", skip_serializing_if = "Option::is_none")]
+    pub subplans_removed: Option<u32>,
     #[serde(rename = "Filter", skip_serializing_if = "Option::is_none")]
     pub filter: Option<String>,
     #[serde(rename = "Rows Removed by Filter", skip_serializing_if = "Option::is_none")]

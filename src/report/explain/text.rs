@@ -78,7 +78,15 @@ fn details(n: &PlanNode) -> Vec<String> {
     if let Some(k) = &n.group_key {
         d.push(format!("Group Key: {}", k.join(", ")));
     }
-    for (k, v) in [("Hash Cond", &n.hash_cond), ("Index Cond", &n.index_cond), ("Filter", &n.filter)] {
+    if let Some(v) = n.subplans_removed.filter(|v| *v > 0) {
+        d.push(format!("Subplans Removed: {v}"));
+    }
+    for (k, v) in [
+        ("Hash Cond", &n.hash_cond),
+        ("Merge Cond", &n.merge_cond),
+        ("Index Cond", &n.index_cond),
+        ("Filter", &n.filter),
+    ] {
         if let Some(v) = v {
             d.push(format!("{k}: {v}"));
         }

@@ -83,6 +83,12 @@ pub fn build_owners<'n>(n: &'n Node, is_worker: bool, out: &mut Vec<&'n Node>) {
             build_owners(outer, is_worker, out);
         }
         Node::NestedLoop { outer, .. } => build_owners(outer, is_worker, out),
+        Node::MergeJoin { outer, inner, .. } => {
+            build_owners(inner, is_worker, out);
+            out.push(n);
+            build_owners(outer, is_worker, out);
+        }
+        Node::Append { inputs, .. } => inputs.iter().for_each(|i| build_owners(i, is_worker, out)),
         Node::Aggregate { input, .. }
         | Node::Sort { input, .. }
         | Node::Limit { input, .. }
