@@ -99,16 +99,7 @@ fn subplan_gather(ctx: &Ctx, sp: &SubPlan, g: &crate::exec::sim::SubPlanGather) 
             Actual { startup: total * (1.0 / rows.max(1.0)).min(1.0), total, rows }
         })
         .collect();
-    let mut scan = PlanNode {
-        node_type: "Seq Scan",
-        parent_relationship: Some("Outer"),
-        parallel_aware: true,
-        async_capable: Some(false),
-        relation_name: Some(t.name.clone()),
-        alias: Some(t.name.clone()),
-        plan_width: Some(sp.width.round() as i64),
-        ..Default::default()
-    };
+    let mut scan = PlanNode { parent_relationship: Some("Outer"), ..subquery_scan(t, sp, true) };
     put_actual(&mut scan, &acts);
     scan.workers = worker_entries(&parts, &acts);
     let pages: f64 = procs.iter().map(|p| p.pages_scanned).sum();
@@ -147,15 +138,7 @@ fn subplan_gather(ctx: &Ctx, sp: &SubPlan, g: &crate::exec::sim::SubPlanGather) 
 /// build's mean span (ms), the puts included.
 fn subplan_serial(ctx: &Ctx, root: &Node, owner: &Node, sp: &SubPlan, parts: &[Part]) -> (PlanNode, f64) {
     let t = &ctx.sc().tables[sp.table];
-    let mut s = PlanNode {
-        node_type: "Seq Scan",
-        parallel_aware: false,
-        async_capable: Some(false),
-        relation_name: Some(t.name.clone()),
-        alias: Some(t.name.clone()),
-        plan_width: Some(sp.width.round() as i64),
-        ..Default::default()
-    };
+    let mut s = subquery_scan(t, sp, false);
     // PostgreSQL inserts each row into the hash table in buildSubPlanHash (or puts it into the
     // Materialize's tuplestore) outside the scan node's own calls: the insert counts in the
     // owner's (or the Materialize's) time, not in the SubPlan's scan.
@@ -174,4 +157,17 @@ fn subplan_serial(ctx: &Ctx, root: &Node, owner: &Node, sp: &SubPlan, parts: &[P
     s.buffers = Some(ctx.pages(sp.table, t.pages * acts.len() as f64));
     let first = builds.iter().map(|b| b.0).sum::<f64>() / builds.len().max(1) as f64;
     (s, first)
+}
+
+/// The subquery's `Seq Scan` of its table (`Parallel` under the subquery's own Gather).
+fn subquery_scan(t: &Table, sp: &SubPlan, parallel: bool) -> PlanNode {
+    PlanNode {
+        node_type: "Seq Scan",
+        parallel_aware: parallel,
+        async_capable: Some(false),
+        relation_name: Some(t.name.clone()),
+        alias: Some(t.name.clone()),
+        plan_width: Some(sp.width.round() as i64),
+        ..Default::default()
+    }
 }
