@@ -126,10 +126,41 @@ fn every_process_of_every_query_takes_turns_on_the_servers_cores() {
     // ideal sharing across queries (the scheduler acting within a query only) both are equal.
     let busy = gather_heavy_workload(d.path(), 8);
     let (turns, ideal) = (gather_heavy_p50(&busy, "eevdf", &[]), gather_heavy_p50(&busy, "fluid", &[]));
-    assert!(ideal > 1.5 * turns, "p50 {turns} ms under EEVDF turns vs {ideal} ms with ideal sharing");
+    // (A line fair in CPU time narrows the gap a plain round robin left, 1.7x: a worker that
+    // blocked early keeps its lag and is back on a core sooner; 1.4x on this machine model.)
+    assert!(ideal > 1.25 * turns, "p50 {turns} ms under EEVDF turns vs {ideal} ms with ideal sharing");
     // No more runnable processes than cores: sharing is exact, the scheduler changes nothing.
     let serial1 = count_workload(d.path(), 1, 0, "");
     assert_eq!(p50_under(&serial1, "eevdf", &[]), p50_under(&serial1, "fluid", &[]));
+}
+
+/// The p50 latency of `workload` with one session running gather-heavy alone, and the wall
+/// time `run` predicts for the same query, on `cores` cores with `workers` workers under the
+/// scheduler `kind`; `extra` adds arguments to both.
+fn alone_on_server_and_run(dir: &Path, cores: u32, workers: u32, kind: &str, extra: &[&str]) -> (f64, f64) {
+    let w = dir.join(format!("gh-{workers}.toml"));
+    std::fs::write(
+        &w,
+        format!(
+            "duration_s = 1\nsessions = 1\n[settings]\nmax_parallel_workers_per_gather = {workers}\n\
+             min_parallel_table_scan_size = 0\n[[class]]\nname = \"gh\"\nscenario = \"{}\"\n",
+            scenario("gather-heavy.toml")
+        ),
+    )
+    .unwrap();
+    let (cores, kind) = (format!("cores={cores}"), format!("scheduler.kind={kind}"));
+    let common = ["--hw", &cores, "--hw", &kind, "--format", "json", "--replications", "2"];
+    let json = |args: &[&str]| {
+        let (code, out, err) = pqsim(&[args, &common[..], extra].concat(), None);
+        assert_eq!(code, 0, "{err}");
+        serde_json::from_str::<Value>(&out).expect("JSON")
+    };
+    let (gh, wl, per_gather) =
+        (scenario("gather-heavy.toml"), w.display().to_string(), format!("max_parallel_workers_per_gather={workers}"));
+    let server = json(&["workload", wl.as_str()]);
+    let alone =
+        json(&["run", &gh, "--set", &per_gather, "--set", "min_parallel_table_scan_size=0", "--measure", "client"]);
+    (f(&server, &["classes", "0", "latency_ms", "p50"]), f(&alone, &["wall_time_ms"]))
 }
 
 #[test]
@@ -138,33 +169,52 @@ fn one_session_on_one_core_is_scheduled_as_run_schedules_the_query_alone() {
     // its worker take turns. The server's scheduler must give the latency `run` gives (the
     // query's own scheduler), far from ideal sharing's.
     let d = tempfile::tempdir().unwrap();
-    let w = d.path().join("gh.toml");
-    std::fs::write(
-        &w,
-        format!(
-            "duration_s = 1\nsessions = 1\n[settings]\nmax_parallel_workers_per_gather = 1\nmin_parallel_table_scan_size = 0\n\
-             [[class]]\nname = \"gh\"\nscenario = \"{}\"\n",
-            scenario("gather-heavy.toml")
-        ),
-    )
-    .unwrap();
-    let one_core = ["--hw", "cores=1", "--table", "t.rows=100000", "--format", "json", "--replications", "2"];
-    let p50 = |cmd: &[&str], kind: &str, key: &[&str]| {
-        let hw = format!("scheduler.kind={kind}");
-        let args = [cmd, &["--hw", hw.as_str()], &one_core[..]].concat();
-        let (code, out, err) = pqsim(&args, None);
-        assert_eq!(code, 0, "{err}");
-        f(&serde_json::from_str(&out).expect("JSON"), key)
-    };
-    let (gh, wl) = (scenario("gather-heavy.toml"), w.display().to_string());
-    let run = ["run", gh.as_str(), "--set", "max_parallel_workers_per_gather=1"];
-    let run = [&run[..], &["--set", "min_parallel_table_scan_size=0", "--measure", "client"]].concat();
-    let server = |kind| p50(&["workload", wl.as_str()], kind, &["classes", "0", "latency_ms", "p50"]);
+    let rows = ["--table", "t.rows=100000"];
     for kind in ["eevdf", "fluid"] {
-        let (on_server, alone) = (server(kind), p50(&run, kind, &["wall_time_ms"]));
+        let (on_server, alone) = alone_on_server_and_run(d.path(), 1, 1, kind, &rows);
         assert!((on_server - alone).abs() <= 0.05 * alone, "{kind}: workload p50 {on_server} ms vs run {alone} ms");
     }
+    let server = |kind| alone_on_server_and_run(d.path(), 1, 1, kind, &rows).0;
     assert!(server("fluid") > 1.3 * server("eevdf"), "turns and ideal sharing should differ on one core");
+}
+
+#[test]
+fn one_session_is_scheduled_as_run_schedules_the_query_alone_on_any_cores_and_workers() {
+    // Both commands run the query's processes on one run queue model (exec::cpu): with more
+    // runnable processes than cores the leader and its workers take turns fair in CPU time,
+    // and a woken process waits for its turn. Without the machine's run-to-run noise (the
+    // only thing that differs: a workload draws a seed per query, `run` one per replication)
+    // the query's latency on a server where it runs alone is what `run` predicts. (A server
+    // line that was plain round robin, not fair in CPU time, gave 1-3% less here.)
+    let d = tempfile::tempdir().unwrap();
+    let quiet = ["--hw", "cpu_noise_cv=0", "--hw", "parallel.worker_startup_sigma=0", "--table", "t.rows=300000"];
+    for (cores, workers, kind) in [(1, 2, "eevdf"), (2, 2, "eevdf"), (2, 3, "eevdf"), (2, 4, "cfs"), (4, 6, "eevdf")] {
+        let (on_server, alone) = alone_on_server_and_run(d.path(), cores, workers, kind, &quiet);
+        assert!(
+            (on_server - alone).abs() <= 1e-3 * alone,
+            "{cores} cores, {workers} workers, {kind}: workload p50 {on_server} ms vs run {alone} ms"
+        );
+    }
+}
+
+#[test]
+fn steps_per_simulated_second_do_not_grow_with_rows_when_processes_take_turns() {
+    // 8 clients on 2 cores, ~20 processes in line: the server's steps are the queries' chunks
+    // and queue batches plus one per scheduler turn, so a second of simulated time costs about
+    // the same however many rows each query reads (never one event per tuple).
+    let d = tempfile::tempdir().unwrap();
+    let busy = gather_heavy_workload(d.path(), 8).display().to_string();
+    let per_sim_s = |rows: &str| {
+        let args = ["workload", busy.as_str(), "--table", rows, "--format", "json", "--replications", "1"];
+        let (code, out, err) = pqsim(&args, None);
+        assert_eq!(code, 0, "{err}");
+        let v: Value = serde_json::from_str(&out).expect("JSON");
+        f(&v, &["steps", "0"]) / f(&v, &["duration_s"])
+    };
+    let (small, large) = (per_sim_s("t.rows=100000"), per_sim_s("t.rows=1000000"));
+    // (Fewer with more rows: a query's fixed steps, start-up to shutdown, spread over longer
+    // queries.)
+    assert!(large < 1.2 * small, "steps per simulated s: {small} vs {large} with 10x rows");
 }
 
 #[test]

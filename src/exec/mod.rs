@@ -5,6 +5,7 @@
 //! the model cannot finish is reported as an error (exit code 1).
 
 pub mod compile;
+pub mod cpu;
 pub mod cpu_cost;
 pub mod instrument;
 pub mod measured;

@@ -1,14 +1,16 @@
 //! One PostgreSQL server running many queries at once: every query is the executor model of
 //! `run` (`exec::sim`: its leader, its workers, its tuple queues), and all their processes
-//! share the machine's cores and disk bandwidth in one fluid solve per step. Queries arrive
+//! share the machine's cores and disk bandwidth in one fluid solve per step, and one run queue
+//! (`exec::cpu`, the very one a query alone runs on, keyed here by query and process), so a
+//! query alone on the server runs as `pqsim run` runs it. Queries arrive
 //! from closed sessions or open Poisson streams; each Gather asks the worker pool for its
 //! workers when the query starts and gets what is free (`pool`).
 //!
 //! **Invariant:** the work per step is proportional to the queries in flight, and the steps
 //! of a run are the sum of its queries' own steps (chunks and queue batches) plus one per
-//! arrival: never proportional to rows. Same inputs and seed, same result.
+//! arrival and one per scheduler turn while more processes are runnable than cores: never
+//! proportional to rows. Same inputs and seed, same result.
 
-mod cpu;
 mod pool;
 mod sources;
 mod timeline;
@@ -22,11 +24,14 @@ use super::sim::Sim;
 use crate::engine::fluid::{self, Demand};
 use crate::engine::{self, streams, EventQueue, Halt, Model, Time};
 use crate::error::SimError;
+use crate::exec::cpu::{self, RunQueue, Tasks};
 use crate::model::guc::Settings;
 use crate::model::workload::Stop;
-use crate::model::{Hardware, SchedulerKind};
-use cpu::{Key, Line};
+use crate::model::Hardware;
 use sources::SourceState;
+
+/// A process of the server: (query's issue number, process index within the query).
+type Key = (u64, u32);
 
 /// A query class ready to run: its compiled plan and how many workers its Gather asks for.
 #[derive(Debug, Clone)]
@@ -110,6 +115,8 @@ pub enum Event {
     Arrive(usize),
     /// The duration is over.
     End,
+    /// The scheduler's turn ended: the processes on the cores make way for the next ones.
+    TurnEnd,
 }
 
 struct Running<'a> {
@@ -142,15 +149,13 @@ struct Server<'a> {
     rates: Vec<f64>,
     /// Turns of the profile's scheduler across all queries (not ideal sharing).
     scheduled: bool,
-    /// The run queue of every process of every query (`cpu`).
-    line: Line,
+    /// The run queue of every process of every query (`exec::cpu`).
+    rq: RunQueue<Key>,
     keys: Vec<Key>,
     procs: Vec<u32>,
-    /// Work left to each flow's stop point, its place in line, its rate while on a core.
+    /// Work left to each flow's stop point (unused here; `push_demands` fills it).
     left: Vec<f64>,
-    pos: Vec<usize>,
-    on_rates: Vec<f64>,
-    progress: Vec<f64>,
+    caps: Vec<f64>,
 }
 
 /// Run the server until the workload stops.
@@ -170,16 +175,12 @@ pub fn simulate(spec: &ServerSpec) -> Result<ServerResult, SimError> {
         demands: vec![],
         last_demands: vec![],
         rates: vec![],
-        scheduled: spec.hw.scheduler.kind != SchedulerKind::Fluid
-            && spec.hw.cores.fract() == 0.0
-            && spec.hw.cores >= 1.0,
-        line: Line::new(spec.hw.cores.max(1.0) as usize),
+        scheduled: cpu::scheduled(spec.hw),
+        rq: RunQueue::new(spec.hw.cores.max(1.0) as usize),
         keys: vec![],
         procs: vec![],
         left: vec![],
-        pos: vec![],
-        on_rates: vec![],
-        progress: vec![],
+        caps: vec![],
     };
     for i in 0..s.sources.len() {
         let first = s.sources[i].first_arrival(&spec.sources[i]);
@@ -239,6 +240,35 @@ fn solve(cores: f64, bandwidth: f64, flows: &[Demand]) -> Vec<f64> {
     fluid::solve(cores, bandwidth, flows)
 }
 
+/// The server's run queue reads and places the processes of the queries in flight, which are
+/// in issue order (`running` is sorted by `seq`).
+struct InFlight<'s, 'a>(&'s mut [Running<'a>]);
+
+impl<'s, 'a> InFlight<'s, 'a> {
+    fn find(&self, seq: u64) -> Option<usize> {
+        self.0.binary_search_by_key(&seq, |r| r.seq).ok()
+    }
+}
+
+impl<'s, 'a> Tasks<Key> for InFlight<'s, 'a> {
+    fn vruntime(&self, (seq, p): Key) -> f64 {
+        self.find(seq).map_or(0.0, |i| self.0[i].sim.vruntime(p))
+    }
+    fn set_vruntime(&mut self, (seq, p): Key, v: f64) {
+        if let Some(i) = self.find(seq) {
+            self.0[i].sim.set_vruntime(p, v)
+        }
+    }
+    fn lag(&self, (seq, p): Key) -> f64 {
+        self.find(seq).map_or(0.0, |i| self.0[i].sim.lag(p))
+    }
+    fn set_lag(&mut self, (seq, p): Key, lag: f64) {
+        if let Some(i) = self.find(seq) {
+            self.0[i].sim.set_lag(p, lag)
+        }
+    }
+}
+
 impl<'a> Server<'a> {
     /// Send the next query of source `s`.
     fn issue(&mut self, s: usize) {
@@ -293,6 +323,7 @@ impl<'a> Server<'a> {
         while k < self.running.len() {
             if self.running[k].sim.observe_shared() {
                 let r = self.running.remove(k);
+                self.rq.remove(|key| key.0 == r.seq);
                 let end = r.sim.finished_at().unwrap_or(self.q.now());
                 let mut rec = QueryRecord {
                     class: r.class,
@@ -348,15 +379,17 @@ impl<'a> Model for Server<'a> {
         self.gather_demands();
         let now = self.q.now();
         let hw = self.spec.hw;
-        let n = self.demands.len();
-        let turn = hw.scheduler.turn_ns(n as f64 / hw.cores.max(1.0)).round().max(1.0) as Time;
-        self.line.update(&self.keys, now, turn, &mut self.pos);
-        let turning = self.scheduled && self.line.turning();
-        // Under turns each flow has, on average, its share of the cores; on a core it runs
-        // as fast as that share allows times runnable / cores.
-        let share = if turning { hw.cores / n as f64 } else { 1.0 };
-        for d in &mut self.demands {
-            d.cpu_cap = share;
+        if self.scheduled {
+            // The run queue's caps: 1 = on a core this turn, 0 = waiting for its turn.
+            self.caps.clear();
+            self.caps.resize(self.keys.len(), 1.0);
+            let turn = self.rq.apply(&self.keys, &mut InFlight(&mut self.running), hw, &mut self.caps);
+            for (d, &c) in self.demands.iter_mut().zip(&self.caps) {
+                d.cpu_cap = c;
+            }
+            if let Some(turn) = turn {
+                self.q.schedule(now + turn.round().max(1.0) as Time, Event::TurnEnd);
+            }
         }
         if self.demands != self.last_demands {
             self.rates = solve(hw.cores, hw.disk.seq_bytes_per_ns, &self.demands);
@@ -364,26 +397,14 @@ impl<'a> Model for Server<'a> {
             self.runnable = self.demands.iter().filter(|d| d.cpu > 0.0).count() as u32;
             std::mem::swap(&mut self.demands, &mut self.last_demands);
         }
-        self.on_rates.clear();
-        self.on_rates.extend(self.rates.iter().map(|r| r / share));
         let mut used = 0;
         let mut next: Option<Time> = None;
-        let mut earliest = |t: Time| next = Some(next.map_or(t, |x: Time| x.min(t)));
         for r in &mut self.running {
-            let k = r.sim.take_rates(&self.on_rates[used..]);
-            let t = if turning { r.sim.next_delay() } else { r.sim.next_time() };
-            if let Some(t) = t {
-                earliest(t);
+            let k = r.sim.take_rates(&self.rates[used..], &self.last_demands[used..]);
+            if let Some(t) = r.sim.next_time() {
+                next = Some(next.map_or(t, |x: Time| x.min(t)));
             }
             used += k;
-        }
-        if turning {
-            // Flows end when they have had enough time on a core, turns counted.
-            for k in 0..n {
-                if self.on_rates[k] > 0.0 {
-                    earliest(self.line.finish(self.pos[k], now, self.left[k] / self.on_rates[k]));
-                }
-            }
         }
         next
     }
@@ -398,21 +419,9 @@ impl<'a> Model for Server<'a> {
             self.runnable as f64,
             self.running.len() as f64,
         );
-        if self.scheduled && self.line.turning() && t > now {
-            let dt = (t - now) as f64;
-            self.progress.clear();
-            for k in 0..self.on_rates.len() {
-                self.progress.push(self.on_rates[k] * self.line.on_core(self.pos[k], now, t) / dt);
-            }
-            let mut used = 0;
-            for r in &mut self.running {
-                used += r.sim.set_progress_rates(&self.progress[used..]);
-            }
-        }
         for r in &mut self.running {
             r.sim.advance_shared(t);
         }
-        self.line.advance(t);
     }
 
     fn fire_transitions(&mut self) -> bool {
@@ -431,6 +440,7 @@ impl<'a> Model for Server<'a> {
                 }
             }
             Event::End => self.ended = true,
+            Event::TurnEnd => self.rq.end_turn(&InFlight(&mut self.running)),
         }
     }
 }

@@ -402,8 +402,8 @@ impl<'a> Sim<'a> {
         let now = self.now();
         let mut h = mix(0, self.mode as u64 + (self.whole_next as u64) * 256);
         h = mix(h, self.next_reader as u64);
-        h = mix(h, self.post_phase as u64 + 2 * self.turn_pending as u64);
-        for &p in &self.run_order {
+        h = mix(h, self.post_phase as u64 + 2 * self.rq.turn_pending() as u64);
+        for &p in self.rq.order() {
             h = mix(h, p as u64 + 100);
         }
         let r = &mut ff.cur_r;

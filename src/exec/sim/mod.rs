@@ -6,6 +6,7 @@
 //! and queue batches, not with rows.
 
 use super::compile::*;
+use super::cpu::RunQueue;
 use super::scan::{ParticipantScan, SharedScan};
 use crate::engine::fluid::{self, Demand};
 use crate::engine::{streams, EventQueue, Time};
@@ -65,11 +66,10 @@ pub struct Sim<'a> {
     /// The leader runs `Compiled::post` after a SubPlan's Gather.
     post_phase: bool,
     subplan_gather: Option<SubPlanGather>,
-    /// Runnable processes in line for a core (the scheduler's run queue): the first `cores`
-    /// run this turn, the others wait in order of the CPU time they have had (vruntime).
-    run_order: Vec<usize>,
-    /// A turn-end event is scheduled.
-    turn_pending: bool,
+    /// Runnable processes in line for a core (`exec::cpu`): the first `cores` run this
+    /// turn, the others wait in order of the CPU time they have had (vruntime). Unused when a
+    /// server drives the query: its run queue holds every query's processes.
+    rq: RunQueue<usize>,
     /// Processes of other queries on a core or in line for one (set by `exec::server`; 0 for a
     /// query alone): a woken process finds an idle core only if all of them leave one free.
     others_busy: usize,
@@ -92,8 +92,8 @@ struct FluidScratch {
     solver: fluid::Solver,
     idx: Vec<usize>,
     demands: Vec<Demand>,
-    /// Per-process marks of the scheduler's line update (see `sched::apply_cpu_caps`).
-    mark: Vec<u8>,
+    /// The run queue's CPU caps, aligned with `idx` (see `sched::apply_cpu_caps`).
+    caps: Vec<f64>,
 }
 
 fn lognormal_around(rng: &mut StdRng, median: f64, sigma: f64) -> f64 {
@@ -187,8 +187,7 @@ impl<'a> Sim<'a> {
             steps: 0,
             post_phase: false,
             subplan_gather: None,
-            run_order: vec![],
-            turn_pending: false,
+            rq: RunQueue::new(hw.cores.max(1.0) as usize),
             others_busy: 0,
             slots_released: false,
             shutdown_from: None,

@@ -5,6 +5,23 @@
 
 use super::*;
 use crate::engine::Model;
+use crate::exec::cpu::Tasks;
+
+/// A server's run queue reads and places this query's processes (by process index).
+impl<'a> Tasks<u32> for Sim<'a> {
+    fn vruntime(&self, p: u32) -> f64 {
+        self.procs[p as usize].vruntime
+    }
+    fn set_vruntime(&mut self, p: u32, v: f64) {
+        self.procs[p as usize].vruntime = v;
+    }
+    fn lag(&self, p: u32) -> f64 {
+        self.procs[p as usize].lag
+    }
+    fn set_lag(&mut self, p: u32, lag: f64) {
+        self.procs[p as usize].lag = lag;
+    }
+}
 
 impl<'a> Sim<'a> {
     /// Start the query at absolute time `at` (its clock and milestones are then absolute).
@@ -38,34 +55,18 @@ impl<'a> Sim<'a> {
         self.others_busy = n;
     }
 
-    /// The progress rates of the flows in progress until the next step (same order as
-    /// `push_demands`): under the server's turns, a flow's rate on a core times its share of
-    /// the step spent on one. Leaves the I/O-bound flags of `take_rates` alone.
-    pub(crate) fn set_progress_rates(&mut self, rates: &[f64]) -> usize {
-        let mut k = 0;
-        for pr in &mut self.procs {
-            if let Act::Flow(f) = &mut pr.act {
-                f.rate = rates.get(k).copied().unwrap_or(0.0);
-                k += 1;
-            }
-        }
-        k
-    }
-
-    /// When the next delay (start-up, read latency, wake-up) ends.
-    pub(crate) fn next_delay(&mut self) -> Option<Time> {
-        self.q.peek_time()
-    }
-
-    /// Take rates for the flows in progress (same order as `push_demands`) from `rates`,
-    /// returning how many were used.
-    pub(crate) fn take_rates(&mut self, rates: &[f64]) -> usize {
+    /// Take rates for the flows in progress (same order as `push_demands`) from `rates`, with
+    /// the CPU caps the run queue gave them (`demands`), returning how many were used. As
+    /// `solve_rates` does for a query alone: I/O-bound when the disk share, not the CPU,
+    /// limits a flow that has a core.
+    pub(crate) fn take_rates(&mut self, rates: &[f64], demands: &[Demand]) -> usize {
         let mut k = 0;
         for pr in &mut self.procs {
             if let Act::Flow(f) = &mut pr.act {
                 let r = rates.get(k).copied().unwrap_or(0.0);
+                let cap = demands.get(k).map_or(1.0, |d| d.cpu_cap);
                 f.rate = r;
-                f.io_bound = f.io > 0.0 && r * f.cpu < 0.999;
+                f.io_bound = f.io > 0.0 && r * f.cpu < 0.999 && cap > 0.0;
                 k += 1;
             }
         }
