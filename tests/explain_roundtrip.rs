@@ -61,3 +61,29 @@ fn pqsims_explain_imports_back_into_the_same_plan() {
     }
     assert!(checked >= 4, "only {checked} scenarios round-tripped");
 }
+
+/// A SubPlan that is not hashed shows a Materialize over its plan (as PostgreSQL's EXPLAIN
+/// does): import reads it back into a scenario planned the same way.
+#[test]
+fn a_non_hashed_subplans_explain_imports_back() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sc = "configs/scenarios/seed-not-in.toml";
+    let set = ["--set", "work_mem=64MB"];
+    let run =
+        pqsim(&["run", sc, "--replications", "1", "--format", "json", "--sample-period", "100000000", set[0], set[1]]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let j: Value = serde_json::from_str(&run.stdout).expect("run json");
+    assert!(run.stdout.contains("\"Materialize\""), "run's EXPLAIN has the SubPlan's Materialize");
+    let explain = dir.path().join("seed.json");
+    std::fs::write(&explain, serde_json::to_vec(&j["explain"]).unwrap()).unwrap();
+    let back = dir.path().join("seed.toml");
+    let imp = pqsim(&["import", explain.to_str().unwrap(), "--output", back.to_str().unwrap()]);
+    assert_eq!(imp.code, 0, "import rejected pqsim's EXPLAIN: {}", imp.stderr);
+    let a = common::json(&["plan", sc, "--format", "json", set[0], set[1]]);
+    let b = plan_of(back.to_str().unwrap());
+    assert_eq!(a["subplans_hashed"], b["subplans_hashed"]);
+    let (mut sa, mut sb) = (vec![], vec![]);
+    shape(&a["plan"], &mut sa);
+    shape(&b["plan"], &mut sb);
+    assert_eq!(sa, sb, "plan shape after the round trip");
+}

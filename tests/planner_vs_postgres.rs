@@ -336,7 +336,14 @@ fn shapes(
                 text: String::new(),
                 selectivity: 0.5,
                 operators: 1.0,
-                subplan: Some(SubPlan { table: sub, width: 4.0, rows, text: String::new(), gather_workers: None }),
+                subplan: Some(SubPlan {
+                    table: sub,
+                    width: 4.0,
+                    rows,
+                    text: String::new(),
+                    hashed: false,
+                    gather_workers: None,
+                }),
             }),
             0.0,
         ))

@@ -96,7 +96,9 @@ fn filter_from_raw(ctx: &Ctx, r: &RawNode, tables: &[Table]) -> Result<Option<Fi
                 Some(w) => non_negative(ctx, w, "subplan.rows")?,
                 None => tables[idx].rows,
             };
-            Some(SubPlan { table: idx, width, rows, text: s.text.clone(), gather_workers: None })
+            // Hashed as the plan's filter says until the planner decides (planner::decide).
+            let hashed = crate::model::written_hashed(r.filter.as_deref().unwrap_or(""), &s.text);
+            Some(SubPlan { table: idx, width, rows, text: s.text.clone(), hashed, gather_workers: None })
         }
     };
     Ok(Some(Filter { text: r.filter.clone().unwrap_or_default(), selectivity, operators, subplan }))

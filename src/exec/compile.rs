@@ -213,7 +213,7 @@ impl Env<'_> {
                 let mut builds = vec![];
                 if let Some(sp) = &f.subplan {
                     let t = &self.tables[sp.table];
-                    if subplan_is_hashable(sp.rows, sp.width, self.settings) {
+                    if sp.hashed {
                         cpu += self.speed(c.hash_probe_ns);
                         builds.push(Build {
                             label: format!("hashed SubPlan on {}", t.name),
@@ -651,8 +651,9 @@ pub fn gather_subplan(n: &Node) -> Option<&SubPlan> {
     }
 }
 
-/// The subquery of a hashed SubPlan run as `Gather > Parallel Seq Scan`, feeding the
-/// leader's hash table; then `post`, the main plan, serially in the leader.
+/// The subquery of a SubPlan run as `Gather > Parallel Seq Scan`, feeding the leader's hash
+/// table (hashed) or its Materialize's tuplestore (not hashed, §7.3); then `post`, the main
+/// plan, serially in the leader.
 fn compile_subplan_gather(env: &Env, cc: &CpuCost, plan: &Node, sp: &SubPlan, workers: u32) -> Compiled {
     let c = &env.hw.costs;
     let t = &env.tables[sp.table];
@@ -675,16 +676,23 @@ fn compile_subplan_gather(env: &Env, cc: &CpuCost, plan: &Node, sp: &SubPlan, wo
         out_width: sp.width,
     };
     let mut post = pipeline(env, cc, plan, false, None);
-    // The hash table is filled by the Gather's rows, not by a private scan.
-    post.builds.retain(|b| !b.label.starts_with("hashed SubPlan"));
+    // The hash table (or tuplestore) is filled by the Gather's rows, not by a private scan.
+    let (label, store_ns) = if sp.hashed {
+        ("hashed SubPlan", env.speed(c.hash_build_ns))
+    } else {
+        // A tuplestore put (the private build's second tuple_ns beside the scan's own).
+        ("Materialize SubPlan", env.speed(c.tuple_ns))
+    };
+    post.builds.retain(|b| !b.label.starts_with(label));
     Compiled {
         mode: Mode::Gather { single_copy: false },
         workers_planned: workers,
         leader: scan.clone(),
         worker: scan,
         consumer: Consumer {
-            // Each row: one Gather call (instrumented) and an insert into the hash table.
-            per_row_ns: env.instr() + env.speed(c.hash_build_ns),
+            // Each row: one Gather call (instrumented) and an insert into the hash table
+            // or the tuplestore.
+            per_row_ns: env.instr() + store_ns,
             limit: None,
             breakers: vec![],
             breaker_row_ns: vec![],
@@ -704,9 +712,7 @@ pub fn compile(env: &Env, plan: &Node) -> Compiled {
     let leader_participates = env.settings.flag("parallel_leader_participation");
     if plan.find_gather().is_none() {
         if let Some(sp) = gather_subplan(plan) {
-            if subplan_is_hashable(sp.rows, sp.width, env.settings) {
-                return compile_subplan_gather(env, cc, plan, sp, sp.gather_workers.unwrap_or(0));
-            }
+            return compile_subplan_gather(env, cc, plan, sp, sp.gather_workers.unwrap_or(0));
         }
     }
     match plan.find_gather() {

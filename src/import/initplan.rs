@@ -6,7 +6,7 @@
 use super::context::{Cx, InitPlanInfo};
 use super::fields::{f, fc, tnum, tstr, Field};
 use crate::error::Result;
-use crate::model::SubPlan;
+use crate::model::{written_hashed, SubPlan};
 use crate::pg::ExplainNode;
 
 /// `$1`, `$2` of "InitPlan 1 (returns $1,$2)".
@@ -88,7 +88,17 @@ impl Cx<'_> {
             fc("text", tstr(&text), "an InitPlan, modelled as a hashed SubPlan of one row"),
         ];
         let table = self.table_index(&ip.table);
-        Some((fields, SubPlan { table, width: ip.width, rows: 1.0, text, gather_workers: None }))
+        Some((
+            fields,
+            SubPlan {
+                table,
+                width: ip.width,
+                rows: 1.0,
+                hashed: written_hashed("", &text),
+                text,
+                gather_workers: None,
+            },
+        ))
     }
 }
 

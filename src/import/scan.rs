@@ -122,6 +122,10 @@ impl Cx<'_> {
         let mut subplan_pages = 0u64;
         let mut sp_path = path.to_vec();
         sp_path.push(format!("{} {}", sp.subplan_name.as_deref().unwrap_or("SubPlan"), sp.display_name()));
+        // A SubPlan PostgreSQL did not hash has a Materialize over its plan (rescanned per
+        // outer row): the planner puts it back itself when it does not hash the SubPlan.
+        let top = sp;
+        let sp = if sp.node_type == "Materialize" && sp.plans.len() == 1 { &sp.plans[0] } else { sp };
         // A SubPlan with its own Gather over a Parallel Seq Scan: the planner models that Gather
         // itself (from the subquery table's size and the settings), as PostgreSQL plans it.
         let gather = sp;
@@ -143,7 +147,7 @@ impl Cx<'_> {
             return Err(self.unsupported(
                 sp,
                 &sp_path,
-                "a SubPlan must be a Seq Scan of one table (or a Gather over one)",
+                "a SubPlan must be a Seq Scan of one table (or a Gather over one, under a Materialize or not)",
             ));
         }
         let Some(sp_table) = sp.relation_name.clone().filter(|t| !t.is_empty()) else {
@@ -151,7 +155,7 @@ impl Cx<'_> {
         };
         // A hashed SubPlan runs once (loops = 1): its actual rows are the whole subquery.
         // A plain one is rescanned per outer row and may stop early: use the estimate.
-        let once = self.loops(gather).is_some_and(|l| l <= 1.0);
+        let once = self.loops(top).is_some_and(|l| l <= 1.0);
         let (sp_in, sp_out) = match (once, gather.actual_rows) {
             (true, Some(r)) if std::ptr::eq(gather, sp) => (r + sp.rows_removed_by_filter.unwrap_or(0.0), r),
             (true, Some(r)) => (r, r),
@@ -197,6 +201,7 @@ impl Cx<'_> {
             width: sig6(sp.plan_width.max(1) as f64),
             rows: sig6(sp_out),
             text: format!("{name}: Seq Scan on {sp_table}"),
+            hashed,
             gather_workers: None,
         };
         Ok(SubConv { fields, subplan, pages: subplan_pages })

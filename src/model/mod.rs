@@ -54,6 +54,27 @@ pub fn subplan_filter_text(text: &str, hashed: bool) -> String {
     }
 }
 
+/// Whether a plan as written hashes its SubPlan: the filter says `hashed SubPlan N` (as
+/// EXPLAIN prints it), or the SubPlan stands for an InitPlan (`InitPlan N: ...`, run once and
+/// modelled as a hashed SubPlan of one row). What loaders set until the planner decides.
+pub fn written_hashed(filter_text: &str, subplan_text: &str) -> bool {
+    filter_text.contains("hashed SubPlan") || subplan_text.starts_with("InitPlan")
+}
+
+/// The SubPlan's name EXPLAIN prints above its plan (`SubPlan N`): the first `SubPlan N` of
+/// the filter's text, else `SubPlan 1`.
+pub fn subplan_name(filter_text: &str) -> String {
+    let Some(i) = filter_text.find("SubPlan ") else {
+        return "SubPlan 1".into();
+    };
+    let digits: String = filter_text[i + 8..].chars().take_while(char::is_ascii_digit).collect();
+    if digits.is_empty() {
+        "SubPlan 1".into()
+    } else {
+        format!("SubPlan {digits}")
+    }
+}
+
 /// Bytes one tuple of `width` data bytes takes in a tuple queue: 8-byte length word plus the
 /// MinimalTuple (16-byte header + data) padded to 8 (shm_mq.c:shm_mq_sendv, tqueue.c).
 pub fn queue_bytes_per_tuple(width: f64) -> f64 {
@@ -105,8 +126,14 @@ pub struct SubPlan {
     /// Rows the subquery returns (defaults to the table's rows).
     pub rows: f64,
     pub text: String,
+    /// Whether the SubPlan uses a hash table (`useHashTable`, EXPLAIN's `hashed SubPlan N`).
+    /// `planner::decide` sets it by PostgreSQL's rule (§7.1) for the plan it chooses, and the
+    /// executor model and EXPLAIN only read it. Loaders take it from the plan's own filter
+    /// text (what PostgreSQL did, for a plan re-timed as it ran).
+    pub hashed: bool,
     /// Workers Planned of a Gather inside the subquery's own plan (set by the planner when
-    /// the subquery is big enough for a parallel plan; reference §7.4). None: serial subquery.
+    /// the subquery is big enough for a parallel plan and the main plan is serial; reference
+    /// §7.4). None: serial subquery.
     pub gather_workers: Option<u32>,
 }
 

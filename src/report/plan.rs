@@ -19,6 +19,10 @@ impl Serialize for ExplainNode<'_> {
         for (k, v) in &c.details {
             m.serialize_entry(k, v)?;
         }
+        if let Some(name) = &c.subplan_name {
+            m.serialize_entry("Parent Relationship", "SubPlan")?;
+            m.serialize_entry("Subplan Name", name)?;
+        }
         m.serialize_entry("Parallel Aware", &c.parallel_aware)?;
         m.serialize_entry("Startup Cost", &round2(c.startup))?;
         m.serialize_entry("Total Cost", &round2(c.total))?;
@@ -63,7 +67,7 @@ pub struct PlanJson<'a> {
 
 impl<'a> PlanJson<'a> {
     /// The decision as the contract shows it: when only a SubPlan's subquery runs a
-    /// Gather, Workers Planned is that Gather's and `parallel` is true.
+    /// Gather, Workers Planned (and Launched) are that Gather's and `parallel` is true.
     pub fn new(d: &'a Decision) -> Self {
         let r = &d.report;
         PlanJson {
@@ -72,7 +76,7 @@ impl<'a> PlanJson<'a> {
             reasons: &r.reasons,
             serial_total_cost: round2(r.serial_total_cost),
             parallel_total_cost: r.parallel_total_cost.map(round2),
-            workers_launched: r.workers_launched,
+            workers_launched: if d.subplan_gather { d.workers_launched } else { r.workers_launched },
             single_copy: r.single_copy,
             explain_hidden: r.explain_hidden,
             pinned: r.pinned,

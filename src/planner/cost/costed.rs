@@ -27,6 +27,9 @@ pub struct Costed {
     pub children: Vec<Costed>,
     /// The relation-level row estimate (`rel->rows`), for Gather's row count.
     pub rel_rows: f64,
+    /// The top node of a SubPlan's plan, under the node whose qual holds it: its name
+    /// (`SubPlan 1`), which EXPLAIN prints above it (and as "Subplan Name").
+    pub subplan_name: Option<String>,
 }
 
 impl Costed {
@@ -46,6 +49,7 @@ impl Costed {
             single_copy: false,
             children: vec![],
             rel_rows: rows,
+            subplan_name: None,
         }
     }
 
@@ -90,8 +94,17 @@ impl Costed {
         if self.single_copy {
             out.push(format!("{inner_pad}Single Copy: true"));
         }
+        // Children first, then each SubPlan under its name at the details' column, its plan's
+        // arrow 2 further (explain.c's layout).
+        let col = indent + if first { 2 } else { 6 };
+        for c in self.children.iter().filter(|c| c.subplan_name.is_none()) {
+            c.explain_lines(out, col, false);
+        }
         for c in &self.children {
-            c.explain_lines(out, indent + if first { 2 } else { 6 }, false);
+            if let Some(name) = &c.subplan_name {
+                out.push(format!("{inner_pad}{name}"));
+                c.explain_lines(out, col + 2, false);
+            }
         }
     }
 }

@@ -32,7 +32,7 @@ pub use costed::{Costed, SubPlanCost};
 pub use formulas::*;
 
 use crate::model::guc::Settings;
-use crate::model::{subplan_is_hashable, AggMode, Filter, Node, SubPlan, Table, BLCKSZ};
+use crate::model::{subplan_is_hashable, subplan_name, AggMode, Filter, Node, SubPlan, Table, BLCKSZ};
 
 /// Costing context: the tables, settings and worker counts of one query.
 #[derive(Debug, Clone)]
@@ -123,7 +123,8 @@ impl<'a> CostCtx<'a> {
         let mut per_tuple = f.operators * self.num("cpu_operator_cost");
         let mut spc = None;
         if let Some(sp) = &f.subplan {
-            let c = self.subplan_cost(sp);
+            let mut c = self.subplan_cost(sp);
+            c.plan.subplan_name = Some(subplan_name(&f.text));
             startup += c.startup;
             per_tuple += c.per_call;
             spc = Some(c);

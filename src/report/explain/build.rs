@@ -10,6 +10,9 @@ use crate::exec::{Compiled, Env, Mode, ProcessResult, SimResult};
 use crate::model::*;
 use crate::planner::Costed;
 
+mod subplan;
+use subplan::subplan_node;
+
 pub(super) struct Ctx<'a> {
     pub(super) t: Timing<'a>,
     /// The share of the participants' tuples and pages of the subtree being built (an
@@ -202,11 +205,8 @@ pub(super) fn below_node(ctx: &Ctx, root: &Node, n: &Node, parent_rel: Option<&'
                 o.rows_removed_by_filter = Some((scanned - rows).max(0.0).round() as i64);
             }
             buffers = ctx.scan_buffers(n, *table, &parts);
-            if let Some(sp) = filter.as_ref().and_then(|f| f.subplan.as_ref()) {
-                let sub = match ctx.t.r.subplan_gather.as_ref() {
-                    Some(g) => subplan_gather(ctx, sp, g),
-                    None => subplan_serial(ctx, root, n, sp, &parts),
-                };
+            if let Some((f, sp)) = filter.as_ref().and_then(|f| f.subplan.as_ref().map(|sp| (f, sp))) {
+                let sub = subplan_node(ctx, root, n, sp, &f.text, &parts);
                 if let Some(b) = &sub.buffers {
                     buffers.add(b);
                 }
@@ -420,116 +420,6 @@ fn hash_info(ctx: &Ctx, rows: f64, width: f64, parallel: bool) -> HashInfo {
         original_batches: batches as u64,
         peak_memory_kb: peak.ceil() as u64,
     }
-}
-
-/// `SubPlan 1 -> Gather -> Parallel Seq Scan`: the subquery's own parallel plan, run inside
-/// the main scan's first qual check.
-fn subplan_gather(ctx: &Ctx, sp: &SubPlan, g: &crate::exec::sim::SubPlanGather) -> PlanNode {
-    let t = &ctx.sc().tables[sp.table];
-    let r = ctx.t.r;
-    let mut procs: Vec<&ProcessResult> = vec![];
-    if g.leader.participated {
-        procs.push(&g.leader);
-    }
-    procs.extend(r.processes.iter().skip(1).filter(|p| p.participated));
-    let scan_ns = crate::exec::instrument::streaming_ns_per_tuple(&ctx.t.c.worker);
-    let sel = if t.rows > 0.0 { sp.rows / t.rows } else { 0.0 };
-    let send = ctx.t.env.hw.costs.tuple_send_ns / ctx.t.env.hw.cpu_speed;
-    let parts: Vec<Part> = procs
-        .iter()
-        .map(|p| Part {
-            p,
-            is_worker: p.is_worker,
-            leader_in_gather: !p.is_worker,
-            t0: p.ms.plan_start.map_or(0.0, ms),
-        })
-        .collect();
-    let acts: Vec<Actual> = parts
-        .iter()
-        .map(|part| {
-            let p = part.p;
-            let rows = p.tuples_scanned * sel;
-            let total = if part.leader_in_gather {
-                p.tuples_scanned * scan_ns / MS
-            } else {
-                let start = p.ms.first_tuple.map_or(part.t0, ms);
-                let end = p.ms.scan_end.or(p.ms.done).map_or(start, ms);
-                let span = (end - start - p.ms.send_wait_at_scan_end / MS).max(0.0);
-                span * scan_ns / (scan_ns + sel * send).max(1e-12)
-            };
-            Actual { startup: total * (1.0 / rows.max(1.0)).min(1.0), total, rows }
-        })
-        .collect();
-    let mut scan = PlanNode {
-        node_type: "Seq Scan",
-        parent_relationship: Some("Outer"),
-        parallel_aware: true,
-        async_capable: Some(false),
-        relation_name: Some(t.name.clone()),
-        alias: Some(t.name.clone()),
-        plan_width: Some(sp.width.round() as i64),
-        ..Default::default()
-    };
-    put_actual(&mut scan, &acts);
-    scan.workers = worker_entries(&parts, &acts);
-    let pages: f64 = procs.iter().map(|p| p.pages_scanned).sum();
-    scan.buffers = Some(ctx.pages(sp.table, pages));
-    // The SubPlan is first called by the outer scan's first qual check, at the start.
-    let t0 = 0.0;
-    // The hash table insert of each row happens in the SubPlan, outside the Gather.
-    let insert = g.gather_rows * ctx.t.env.hw.costs.hash_build_ns / ctx.t.env.hw.cpu_speed / MS;
-    let startup = g.first_row.map_or(0.0, |x| ms(x) - t0).max(0.0);
-    let total = (g.end.map_or(0.0, |x| ms(x) - t0) - insert).max(startup);
-    PlanNode {
-        node_type: "Gather",
-        parent_relationship: Some("SubPlan"),
-        subplan_name: Some("SubPlan 1".into()),
-        parallel_aware: false,
-        async_capable: Some(false),
-        plan_width: Some(sp.width.round() as i64),
-        actual_startup_time: Some(r3(startup)),
-        actual_total_time: Some(r3(total)),
-        actual_rows: g.gather_rows.round() as i64,
-        actual_loops: 1,
-        workers_planned: Some(sp.gather_workers.unwrap_or(0)),
-        workers_launched: Some(r.workers_launched),
-        single_copy: Some(false),
-        buffers: scan.buffers.clone(),
-        plans: vec![scan],
-        ..Default::default()
-    }
-}
-
-/// `SubPlan 1 -> Seq Scan`: the serial subquery, built once per participant inside the outer
-/// scan's first qual check.
-fn subplan_serial(ctx: &Ctx, root: &Node, owner: &Node, sp: &SubPlan, parts: &[Part]) -> PlanNode {
-    let t = &ctx.sc().tables[sp.table];
-    let mut s = PlanNode {
-        node_type: "Seq Scan",
-        parent_relationship: Some("SubPlan"),
-        subplan_name: Some("SubPlan 1".into()),
-        parallel_aware: false,
-        async_capable: Some(false),
-        relation_name: Some(t.name.clone()),
-        alias: Some(t.name.clone()),
-        plan_width: Some(sp.width.round() as i64),
-        ..Default::default()
-    };
-    // PostgreSQL inserts each row into the hash table in buildSubPlanHash, outside the scan
-    // node's own calls: the insert counts in the owner's time, not in the SubPlan's scan.
-    let insert_ns = ctx.t.env.hw.costs.hash_build_ns / ctx.t.env.hw.cpu_speed;
-    let acts: Vec<Actual> = parts
-        .iter()
-        .filter_map(|part| ctx.t.build_of(root, owner, part))
-        .map(|(span, rows): (f64, f64)| {
-            let scan = (span - rows * insert_ns / MS).max(0.0);
-            Actual { startup: scan * (1.0 / rows.max(1.0)).min(1.0), total: scan, rows }
-        })
-        .collect();
-    put_actual(&mut s, &acts);
-    s.workers = worker_entries(parts, &acts);
-    s.buffers = Some(ctx.pages(sp.table, t.pages * acts.len() as f64));
-    s
 }
 
 /// A Sort's method for the node, per worker, and the temp blocks it wrote.

@@ -68,32 +68,32 @@ pub struct Timing<'a> {
 }
 
 /// Build owners in the order `compile::pipeline` lists a pipeline's builds.
-pub fn build_owners<'n>(n: &'n Node, is_worker: bool, settings: &crate::model::guc::Settings, out: &mut Vec<&'n Node>) {
+pub fn build_owners<'n>(n: &'n Node, is_worker: bool, out: &mut Vec<&'n Node>) {
     match n {
         Node::SeqScan { filter, .. } | Node::IndexScan { filter, .. } => {
             if let Some(sp) = filter.as_ref().and_then(|f| f.subplan.as_ref()) {
-                if crate::model::subplan_is_hashable(sp.rows, sp.width, settings) || !is_worker {
+                if sp.hashed || !is_worker {
                     out.push(n);
                 }
             }
         }
         Node::HashJoin { outer, inner, .. } => {
-            build_owners(inner, is_worker, settings, out);
+            build_owners(inner, is_worker, out);
             out.push(n);
-            build_owners(outer, is_worker, settings, out);
+            build_owners(outer, is_worker, out);
         }
-        Node::NestedLoop { outer, .. } => build_owners(outer, is_worker, settings, out),
+        Node::NestedLoop { outer, .. } => build_owners(outer, is_worker, out),
         Node::MergeJoin { outer, inner, .. } => {
-            build_owners(inner, is_worker, settings, out);
+            build_owners(inner, is_worker, out);
             out.push(n);
-            build_owners(outer, is_worker, settings, out);
+            build_owners(outer, is_worker, out);
         }
-        Node::Append { inputs, .. } => inputs.iter().for_each(|i| build_owners(i, is_worker, settings, out)),
+        Node::Append { inputs, .. } => inputs.iter().for_each(|i| build_owners(i, is_worker, out)),
         Node::Aggregate { input, .. }
         | Node::Sort { input, .. }
         | Node::Limit { input, .. }
         | Node::Gather { input, .. }
-        | Node::GatherMerge { input, .. } => build_owners(input, is_worker, settings, out),
+        | Node::GatherMerge { input, .. } => build_owners(input, is_worker, out),
     }
 }
 
@@ -135,9 +135,10 @@ impl Timing<'_> {
     /// The nodes owning the participant's builds, in build order.
     fn owners<'n>(&self, root: &'n Node, part: &Part) -> Vec<&'n Node> {
         let mut owners = vec![];
-        build_owners(root, part.is_worker, self.env.settings, &mut owners);
+        build_owners(root, part.is_worker, &mut owners);
         if self.r.subplan_gather.is_some() {
-            // The SubPlan's hash table is filled by its Gather, not by a build of the main plan.
+            // The SubPlan's hash table (or tuplestore) is filled by its Gather, not by a build of
+            // the main plan.
             owners.retain(|o| matches!(o, Node::HashJoin { .. }));
         }
         owners
