@@ -110,6 +110,13 @@ fn every_derived_price_is_positive_and_sourced() {
     }
 }
 
+/// `[costs] instrument_ns` of the shipped reference-2vcpu profile (each calibration moves it).
+fn reference_instrument_ns() -> f64 {
+    let f = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/hardware/reference-2vcpu.toml");
+    let t: toml::Table = toml::from_str(&std::fs::read_to_string(f).unwrap()).unwrap();
+    num(&t["costs"]["instrument_ns"])
+}
+
 #[test]
 fn clock_reads_are_taken_out() {
     for name in TIMED {
@@ -117,7 +124,7 @@ fn clock_reads_are_taken_out() {
         let (sc, text) = derived("clock_reads_are_taken_out", name);
         let m = measured(&text);
         // reference-2vcpu's instrument_ns (ns per instrumented call) x every child call.
-        let instrument_ns = 70.0;
+        let instrument_ns = reference_instrument_ns();
         let expect = instrument_ns * child_calls(&p.root) / 1e6;
         let got = num(&m["timing_overhead_ms"]);
         assert!((got - expect).abs() <= 0.01 * expect + 1e-3, "{name}: overhead {got} ms, expected {expect} ms");

@@ -98,6 +98,13 @@ fn variability(s: &mut String, info: &Info) {
 /// A fitted key's standard error, or why it has none.
 fn se_note(fits: &Fits, name: &str) -> String {
     let fit = &fits.serial.fit;
+    if let Some((_, v, se)) = fits.serial.weak.iter().find(|w| w.0 == name) {
+        return format!(
+            "NOT SEPARATED: {} ± {} in the joint fit (s.e. above the value); held at the prior profile's value",
+            num(*v),
+            num(*se)
+        );
+    }
     let Some(j) = fits.serial.keys.iter().position(|n| *n == name) else {
         return "NOT SEPARATED: no probe exercises it in the model; provisional value".to_string();
     };
@@ -119,7 +126,9 @@ fn class_costs(s: &mut String, fits: &Fits, l1: &str) {
     };
     for key in CPU_COSTS {
         let v = c.cpu.get(key).unwrap_or(0.0);
-        let why = if fits.serial.keys.contains(key) {
+        let why = if fits.serial.weak.iter().any(|w| w.0 == *key) {
+            se(key)
+        } else if fits.serial.keys.contains(key) {
             format!("{l1}, typed probes (typed_*: numerics, dates, char, varchar) ({})", se(key))
         } else {
             "NOT SEPARATED by the probes: derived from qual_ns / agg_transition_ns by the model's fixed ratios"

@@ -20,6 +20,10 @@ pub struct SerialFit {
     pub keys: Vec<&'static str>,
     /// Unit costs no probe exercises in the model: not separated, kept at their defaults.
     pub unseparated: Vec<&'static str>,
+    /// Unit costs the probes exercise but do not pin down: in a joint fit their standard
+    /// error exceeded their value (name, that value, its s.e.). Held at the profile's prior
+    /// value and the rest refitted without them.
+    pub weak: Vec<(&'static str, f64, f64)>,
     /// Indexes (into the probe results) of the probes in the fit, in the fit's row order.
     pub idx: Vec<usize>,
     /// Per-query overheads of EXPLAIN ANALYZE and of a client query (ms).
@@ -120,19 +124,46 @@ pub fn serial(results: &[ProbeResult], hw: &mut Hardware) -> Result<SerialFit> {
         y.push(r.median_ms());
     }
     // Costs no probe's model exercises cannot be fitted: said so, kept at their defaults.
-    let used: Vec<usize> = (0..all.len()).filter(|&j| x.iter().any(|row| row[j].abs() > 1e-12)).collect();
-    let keys: Vec<&'static str> = used.iter().map(|&j| all[j]).collect();
+    let mut used: Vec<usize> = (0..all.len()).filter(|&j| x.iter().any(|row| row[j].abs() > 1e-12)).collect();
     let unseparated: Vec<&'static str> = (0..all.len()).filter(|j| !used.contains(j)).map(|j| all[j]).collect();
-    let mut xs: Vec<Vec<f64>> = vec![];
-    for (k, &i) in idx.iter().enumerate() {
-        let client = results[i].probe.how == How::Client;
-        let mut row: Vec<f64> = used.iter().map(|&j| x[k][j]).collect();
-        row.push(if client { 0.0 } else { 1.0 });
-        row.push(if client { 1.0 } else { 0.0 });
-        xs.push(row);
-    }
+    let prior: Vec<f64> = all.iter().map(|n| cost_mut(&mut hw.costs.clone(), n).map_or(0.0, |c| *c)).collect();
     let w: Vec<f64> = y.iter().map(|v| 1.0 / v).collect();
-    let fit = lsq::nnls(&xs, &y, &w).map_err(|e| Error::Simulation(format!("serial fit: {e}")))?;
+    let mut weak: Vec<(&'static str, f64, f64)> = vec![];
+    let mut held: Vec<usize> = vec![];
+    // A cost whose standard error exceeds its value is not pinned down by the probes: the
+    // least squares can trade it against the others at will (one fit put a generic
+    // aggregate transition at 113 us +- 677 us). Hold such costs at the prior profile's value
+    // and refit the rest, until every fitted cost is either determined or at zero.
+    let fit = loop {
+        let mut xs: Vec<Vec<f64>> = vec![];
+        let mut ys: Vec<f64> = vec![];
+        for (k, &i) in idx.iter().enumerate() {
+            let client = results[i].probe.how == How::Client;
+            let mut row: Vec<f64> = used.iter().map(|&j| x[k][j]).collect();
+            row.push(if client { 0.0 } else { 1.0 });
+            row.push(if client { 1.0 } else { 0.0 });
+            xs.push(row);
+            ys.push(y[k] - held.iter().map(|&j| x[k][j] * prior[j]).sum::<f64>());
+        }
+        let fit = lsq::nnls(&xs, &ys, &w).map_err(|e| Error::Simulation(format!("serial fit: {e}")))?;
+        let loose: Vec<usize> = (0..used.len())
+            .filter(|&c| !fit.at_bound[c] && fit.std_err[c].is_finite() && fit.std_err[c] > fit.coef[c])
+            .collect();
+        if loose.is_empty() || used.len() <= loose.len() {
+            break fit;
+        }
+        for &c in &loose {
+            weak.push((all[used[c]], fit.coef[c], fit.std_err[c]));
+            held.push(used[c]);
+        }
+        used.retain(|j| !held.contains(j));
+    };
+    let keys: Vec<&'static str> = used.iter().map(|&j| all[j]).collect();
+    for &j in &held {
+        if let Some(c) = cost_mut(&mut hw.costs, all[j]) {
+            *c = prior[j];
+        }
+    }
     for (j, name) in keys.iter().enumerate() {
         if let Some(c) = cost_mut(&mut hw.costs, name) {
             *c = fit.coef[j];
@@ -154,7 +185,10 @@ pub fn serial(results: &[ProbeResult], hw: &mut Hardware) -> Result<SerialFit> {
         fit.r2,
         100.0 * fit.rms_weighted
     );
-    Ok(SerialFit { fit, keys, unseparated, idx, icpt_explain, icpt_client })
+    for (name, v, se) in &weak {
+        eprintln!("pqsim calibrate: {name} not pinned down by the probes ({v:.1} +- {se:.1} ns): held at the prior profile's value");
+    }
+    Ok(SerialFit { fit, keys, unseparated, weak, idx, icpt_explain, icpt_client })
 }
 
 fn by_id(results: &[ProbeResult]) -> HashMap<String, usize> {
