@@ -128,36 +128,11 @@ pub fn serial(results: &[ProbeResult], hw: &mut Hardware) -> Result<SerialFit> {
     let unseparated: Vec<&'static str> = (0..all.len()).filter(|j| !used.contains(j)).map(|j| all[j]).collect();
     let prior: Vec<f64> = all.iter().map(|n| cost_mut(&mut hw.costs.clone(), n).map_or(0.0, |c| *c)).collect();
     let w: Vec<f64> = y.iter().map(|v| 1.0 / v).collect();
-    let mut weak: Vec<(&'static str, f64, f64)> = vec![];
-    let mut held: Vec<usize> = vec![];
-    // A cost whose standard error exceeds its value is not pinned down by the probes: the
-    // least squares can trade it against the others at will (one fit put a generic
-    // aggregate transition at 113 us +- 677 us). Hold such costs at the prior profile's value
-    // and refit the rest, until every fitted cost is either determined or at zero.
-    let fit = loop {
-        let mut xs: Vec<Vec<f64>> = vec![];
-        let mut ys: Vec<f64> = vec![];
-        for (k, &i) in idx.iter().enumerate() {
-            let client = results[i].probe.how == How::Client;
-            let mut row: Vec<f64> = used.iter().map(|&j| x[k][j]).collect();
-            row.push(if client { 0.0 } else { 1.0 });
-            row.push(if client { 1.0 } else { 0.0 });
-            xs.push(row);
-            ys.push(y[k] - held.iter().map(|&j| x[k][j] * prior[j]).sum::<f64>());
-        }
-        let fit = lsq::nnls(&xs, &ys, &w).map_err(|e| Error::Simulation(format!("serial fit: {e}")))?;
-        let loose: Vec<usize> = (0..used.len())
-            .filter(|&c| !fit.at_bound[c] && fit.std_err[c].is_finite() && fit.std_err[c] > fit.coef[c])
-            .collect();
-        if loose.is_empty() || used.len() <= loose.len() {
-            break fit;
-        }
-        for &c in &loose {
-            weak.push((all[used[c]], fit.coef[c], fit.std_err[c]));
-            held.push(used[c]);
-        }
-        used.retain(|j| !held.contains(j));
-    };
+    let client: Vec<bool> = idx.iter().map(|&i| results[i].probe.how == How::Client).collect();
+    let tails: Vec<[f64; 2]> = client.iter().map(|&c| if c { [0.0, 1.0] } else { [1.0, 0.0] }).collect();
+    let (fit, held) = determined_fit(&x, &y, &w, &tails, &prior, &mut used)?;
+    let weak: Vec<(&'static str, f64, f64)> = held.iter().map(|h| (all[h.0], h.1, h.2)).collect();
+    let held: Vec<usize> = held.iter().map(|h| h.0).collect();
     let keys: Vec<&'static str> = used.iter().map(|&j| all[j]).collect();
     for &j in &held {
         if let Some(c) = cost_mut(&mut hw.costs, all[j]) {
@@ -189,6 +164,38 @@ pub fn serial(results: &[ProbeResult], hw: &mut Hardware) -> Result<SerialFit> {
         eprintln!("pqsim calibrate: {name} not pinned down by the probes ({v:.1} +- {se:.1} ns): held at the prior profile's value");
     }
     Ok(SerialFit { fit, keys, unseparated, weak, idx, icpt_explain, icpt_client })
+}
+
+/// Non-negative least squares of `y` on the columns `used` of `x` plus two intercept
+/// columns per row (`tails`), where a column whose standard error exceeds its value is not
+/// pinned down by the data: the fit could trade it against the others at will (one sitting
+/// put a generic aggregate transition at 113 us +- 677 us). Such columns are held at their
+/// `prior` value (taken out of `y`) and the rest refitted, until every fitted column is
+/// determined or at zero. Returns the last fit (over the final `used`, then the intercepts)
+/// and the held columns with the value and s.e. that disqualified them.
+pub fn determined_fit(
+    x: &[Vec<f64>],
+    y: &[f64],
+    w: &[f64],
+    tails: &[[f64; 2]],
+    prior: &[f64],
+    used: &mut Vec<usize>,
+) -> Result<(lsq::Fit, Vec<(usize, f64, f64)>)> {
+    let mut held: Vec<(usize, f64, f64)> = vec![];
+    loop {
+        let xs: Vec<Vec<f64>> = (0..y.len()).map(|k| used.iter().map(|&j| x[k][j]).chain(tails[k]).collect()).collect();
+        let ys: Vec<f64> =
+            (0..y.len()).map(|k| y[k] - held.iter().map(|h| x[k][h.0] * prior[h.0]).sum::<f64>()).collect();
+        let fit = lsq::nnls(&xs, &ys, w).map_err(|e| Error::Simulation(format!("serial fit: {e}")))?;
+        let loose: Vec<usize> = (0..used.len())
+            .filter(|&c| !fit.at_bound[c] && fit.std_err[c].is_finite() && fit.std_err[c] > fit.coef[c])
+            .collect();
+        if loose.is_empty() || used.len() <= loose.len() {
+            return Ok((fit, held));
+        }
+        held.extend(loose.iter().map(|&c| (used[c], fit.coef[c], fit.std_err[c])));
+        used.retain(|j| !held.iter().any(|h| h.0 == *j));
+    }
 }
 
 fn by_id(results: &[ProbeResult]) -> HashMap<String, usize> {

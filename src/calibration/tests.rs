@@ -88,3 +88,43 @@ fn queue_fit_separates_send_from_receive_with_the_leaders_row_share() {
         truth
     );
 }
+
+/// A deterministic noise in [-1, 1) (a linear congruential generator).
+fn noise(k: usize) -> f64 {
+    let v = (k as u64).wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+    ((v >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+}
+
+/// Rows (a, b, c) with y = 2a + 3b + `c_price` c + 1 and 2% noise (deterministic).
+fn rows(c_price: f64) -> (Vec<Vec<f64>>, Vec<f64>) {
+    let mut x = vec![];
+    let mut y = vec![];
+    for k in 0..40 {
+        let (a, b, c) = (1.0 + (k % 7) as f64, 1.0 + (k % 5) as f64, 1.0 + (k % 3) as f64);
+        x.push(vec![a, b, c]);
+        y.push((2.0 * a + 3.0 * b + c_price * c + 1.0) * (1.0 - 0.02 * noise(k)));
+    }
+    (x, y)
+}
+
+#[test]
+fn a_cost_the_data_cannot_pin_down_is_held_at_its_prior_and_the_rest_refitted() {
+    use super::stages::determined_fit;
+    let tails = vec![[1.0, 0.0]; 40];
+    let w = vec![1.0; 40];
+    let prior = [0.0, 0.0, 0.1];
+    // c's price is small beside the noise: these data cannot pin it down.
+    let (x, y) = rows(0.1);
+    let mut used = vec![0, 1, 2];
+    let (fit, held) = determined_fit(&x, &y, &w, &tails, &prior, &mut used).unwrap();
+    assert_eq!(used, vec![0, 1], "c must be held: {held:?}, fit {:?} +- {:?}", fit.coef, fit.std_err);
+    assert_eq!(held.len(), 1);
+    assert!(held[0].2 > held[0].1, "held for its s.e. above its value: {held:?}");
+    assert!((fit.coef[0] - 2.0).abs() < 0.2 && (fit.coef[1] - 3.0).abs() < 0.2, "a, b refitted: {:?}", fit.coef);
+    // A c that moves y as the others do is fitted, not held.
+    let (x, y) = rows(5.0);
+    let mut used = vec![0, 1, 2];
+    let (fit, held) = determined_fit(&x, &y, &w, &tails, &prior, &mut used).unwrap();
+    assert!(held.is_empty(), "a determined cost must not be held: {held:?}");
+    assert!((fit.coef[2] - 5.0).abs() < 0.5, "c fitted: {:?}", fit.coef);
+}
