@@ -79,7 +79,12 @@ fn deforming_priced_zero_moves_a_wide_row_prediction_by_more_than_ten_percent() 
 
 #[test]
 fn deforming_the_twelfth_column_costs_more_than_the_second() {
-    let (_, hw) = load("tpch-lineitem-sum.toml");
+    let (_, mut hw) = load("tpch-lineitem-sum.toml");
+    // The mechanism, not a calibration's values: the slow path (offsets not cacheable after a
+    // varlena) priced above the cached one, as in slot_deform_heap_tuple. (A calibration may
+    // fit them the other way round within their errors: reference-2vcpu has 11.1 and 3.7.)
+    hw.costs.cpu.deform_attr_ns = 3.0;
+    hw.costs.cpu.deform_slow_attr_ns = 9.0;
     let mut cols = vec![("k", "bigint"), ("a", "integer")];
     let names: Vec<String> = (0..10).map(|i| format!("c{i}")).collect();
     for n in &names {
