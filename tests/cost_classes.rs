@@ -82,7 +82,7 @@ fn deforming_the_twelfth_column_costs_more_than_the_second() {
     let (_, mut hw) = load("tpch-lineitem-sum.toml");
     // The mechanism, not a calibration's values: the slow path (offsets not cacheable after a
     // varlena) priced above the cached one, as in slot_deform_heap_tuple. (A calibration may
-    // fit them the other way round within their errors: reference-2vcpu has 11.1 and 3.7.)
+    // fit them the other way round: reference-2vcpu has 11.1 +- 4.7 and 3.7 +- 3.0.)
     hw.costs.cpu.deform_attr_ns = 3.0;
     hw.costs.cpu.deform_slow_attr_ns = 9.0;
     let mut cols = vec![("k", "bigint"), ("a", "integer")];
