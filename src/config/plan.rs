@@ -292,7 +292,7 @@ fn append_from_raw(ctx: &Ctx, n: &Spanned<RawNode>, kind: &str, tables: &[Table]
     let mut inputs = vec![];
     for i in raw {
         let node = node_from_raw(ctx, i, tables, pinned)?;
-        if !streams(&node) {
+        if !node.streams_from_scans() {
             return Err(ctx.err(
                 Some(i.span()),
                 "an Append input must be a scan or a join of scans (a Sort, Aggregate, Limit or Gather below an Append is not modelled)",
@@ -316,16 +316,6 @@ fn append_from_raw(ctx: &Ctx, n: &Spanned<RawNode>, kind: &str, tables: &[Table]
         None => inputs.iter().map(Node::width).fold(0.0, f64::max),
     };
     Ok(Node::Append { parallel, width, inputs, subplans_removed })
-}
-
-/// Whether a subtree streams rows from its scans without a pipeline breaker or a Gather.
-fn streams(n: &Node) -> bool {
-    match n {
-        Node::SeqScan { .. } | Node::IndexScan { .. } => true,
-        Node::HashJoin { .. } | Node::NestedLoop { .. } | Node::Append { .. } => n.children().into_iter().all(streams),
-        Node::MergeJoin { outer, .. } => streams(outer),
-        _ => false,
-    }
 }
 
 /// An Aggregate's mode: `mode = "..."`, else from the node name.

@@ -117,7 +117,7 @@ impl Cx<'_> {
                 divisor
             };
             let conv = self.node(c, d, path)?;
-            if !streams(&conv.node) {
+            if !conv.node.streams_from_scans() {
                 return Err(self.unsupported(
                     n,
                     path,
@@ -158,15 +158,5 @@ impl Cx<'_> {
             .filter(|x| *x <= divisor + 1e-9)
             .min_by(|a, b| (a - d).abs().total_cmp(&(b - d).abs()))
             .unwrap_or(d)
-    }
-}
-
-/// Whether a subtree streams rows from its scans (what an Append input may be in the model).
-fn streams(n: &Node) -> bool {
-    match n {
-        Node::SeqScan { .. } | Node::IndexScan { .. } => true,
-        Node::HashJoin { .. } | Node::NestedLoop { .. } | Node::Append { .. } => n.children().into_iter().all(streams),
-        Node::MergeJoin { outer, .. } => streams(outer),
-        _ => false,
     }
 }

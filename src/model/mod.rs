@@ -256,6 +256,19 @@ impl Node {
         }
     }
 
+    /// Whether this subtree streams rows from its scans without a pipeline breaker or a
+    /// Gather (what an Append input may be in the model).
+    pub fn streams_from_scans(&self) -> bool {
+        match self {
+            Node::SeqScan { .. } | Node::IndexScan { .. } => true,
+            Node::HashJoin { .. } | Node::NestedLoop { .. } | Node::Append { .. } => {
+                self.children().into_iter().all(Node::streams_from_scans)
+            }
+            Node::MergeJoin { outer, .. } => outer.streams_from_scans(),
+            _ => false,
+        }
+    }
+
     /// Whether this subtree holds an inner hash join (whose sides the planner may swap).
     pub fn has_inner_hash_join(&self) -> bool {
         matches!(self, Node::HashJoin { join_type: JoinType::Inner, .. })
