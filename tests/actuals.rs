@@ -250,3 +250,30 @@ fn a_bad_measured_section_is_refused_where_it_is() {
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("given twice"), "{}", r.stderr);
 }
+
+/// The relation the Hash node of the first Hash Join below `n` reads.
+fn hashed_relation(n: &serde_json::Value) -> Option<String> {
+    if n["Node Type"] == "Hash" {
+        return n["Plans"][0]["Relation Name"].as_str().map(String::from);
+    }
+    n["Plans"].as_array()?.iter().find_map(hashed_relation)
+}
+
+#[test]
+fn an_imported_plan_keeps_postgresqls_hash_join_order() {
+    // PostgreSQL hashed `part` and probed with the filtered lineitem, from its estimates; the
+    // actual rows (3,053 lineitem rows, 8,000 parts) would make pqsim's planner hash lineitem.
+    let name = "actuals_q14_w0.json";
+    let (sc, text) = derived("an_imported_plan_keeps_postgresqls_hash_join_order", name);
+    assert!(text.contains("keep_join_order = true"), "import must say it keeps the order");
+    for w in ["0", "2"] {
+        let set = format!("max_parallel_workers_per_gather={w}");
+        let j = run(&sc, &["--set", &set]);
+        assert_eq!(hashed_relation(&j["explain"][0]["Plan"]).as_deref(), Some("part"), "W={w}: {}", j["explain"]);
+    }
+    // Without the key the planner chooses by its own costs: the other order.
+    let free = sc.with_file_name("q14_free.toml");
+    std::fs::write(&free, text.replace("keep_join_order = true", "keep_join_order = false")).unwrap();
+    let j = run(&free, &["--set", "max_parallel_workers_per_gather=0"]);
+    assert_eq!(hashed_relation(&j["explain"][0]["Plan"]).as_deref(), Some("lineitem"));
+}

@@ -64,6 +64,28 @@ fn small_validation_within_bar() {
         .collect();
     assert!(unpredicted.is_empty(), "points the model could not predict: {unpredicted:?}");
     assert!(rep.points.iter().all(|p| p.runs >= 5 && p.measured_ms > 0.0 && p.client_ms > 0.0));
+    // Every predicted point has its 80% interval, holding its prediction, and the coverage
+    // counts every bare run (a share, not a count).
+    for p in &rep.points {
+        let (lo, hi, c) = (p.client_p80_lo_ms.unwrap(), p.client_p80_hi_ms.unwrap(), p.predicted_client_ms.unwrap());
+        assert!(lo < c && c < hi, "{} W={}: {c} ms outside its own interval {lo}..{hi}", p.case, p.workers);
+        assert!(p.client_runs_in_p80 <= p.client_runs && p.client_runs >= 5);
+    }
+    assert!((0.0..=1.0).contains(&rep.client_p80_coverage) && (0.0..=1.0).contains(&rep.client_p80_coverage_raw));
+    // Rows per participant: the leader's share measured (EXPLAIN VERBOSE's Worker entries)
+    // beside the model's, for the parallel points with leader participation (the seed NOT IN's
+    // plan has no Worker entries on a parallel-aware node; 28 points in a full sitting).
+    let shares: Vec<_> = rep.points.iter().filter(|p| p.leader_row_share_measured.is_some()).collect();
+    assert!(shares.len() >= 20, "only {} points with the leader's measured share", shares.len());
+    for p in shares {
+        assert!(
+            p.leader && p.workers_planned > 0,
+            "{} W={}: a share without a participating leader",
+            p.case,
+            p.workers
+        );
+        assert!(p.leader_row_share_predicted.is_some_and(|s| (0.0..=1.0).contains(&s)), "{} W={}", p.case, p.workers);
+    }
     assert!(
         rep.median_abs_error_pct <= MAX_MEDIAN_ABS_ERROR_PCT,
         "median absolute error {:.1}% exceeds the bar {MAX_MEDIAN_ABS_ERROR_PCT}% ({MEASURED}); \
