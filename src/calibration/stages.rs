@@ -126,7 +126,8 @@ pub fn serial(results: &[ProbeResult], hw: &mut Hardware) -> Result<SerialFit> {
     // Costs no probe's model exercises cannot be fitted: said so, kept at their defaults.
     let mut used: Vec<usize> = (0..all.len()).filter(|&j| x.iter().any(|row| row[j].abs() > 1e-12)).collect();
     let unseparated: Vec<&'static str> = (0..all.len()).filter(|j| !used.contains(j)).map(|j| all[j]).collect();
-    let prior: Vec<f64> = all.iter().map(|n| cost_mut(&mut hw.costs.clone(), n).map_or(0.0, |c| *c)).collect();
+    let mut before = hw.costs.clone();
+    let prior: Vec<f64> = all.iter().map(|n| cost_mut(&mut before, n).map_or(0.0, |c| *c)).collect();
     let w: Vec<f64> = y.iter().map(|v| 1.0 / v).collect();
     let client: Vec<bool> = idx.iter().map(|&i| results[i].probe.how == How::Client).collect();
     let tails: Vec<[f64; 2]> = client.iter().map(|&c| if c { [0.0, 1.0] } else { [1.0, 0.0] }).collect();
