@@ -169,6 +169,7 @@ pub fn provisional() -> Hardware {
         description: String::new(),
         cores: 2.0,
         cpu_speed: 1.0,
+        all_cores_busy_speed: 1.0,
         cache: CacheState::Warm,
         disk: Disk {
             seq_bytes_per_ns: 400.0 * 1024.0 * 1024.0 / 1e9,

@@ -209,9 +209,9 @@ fn measure(client: &mut Client, dsn: &str, results: &mut [ProbeResult], reps: us
     for (r, runs) in results.iter_mut().zip(&rounds.runs) {
         r.runs = runs.clone();
     }
-    // Diagnostic (not used by the model): how much faster two CPU-bound serial scans run side
-    // by side than one after the other. `cores` says 2; this says what two busy vCPUs give.
-    let capacity = probes::parallel_capacity(client, dsn, reps.min(7))?;
+    // How much faster two CPU-bound serial scans run side by side than one after the other:
+    // `cores` says 2; this says what two busy vCPUs give (`all_cores_busy_speed`).
+    let capacity = probes::parallel_capacity(client, dsn, reps.clamp(5, 9))?;
     eprintln!("pqsim calibrate: two concurrent scans ran {capacity:.2}x as fast as one (2.0 = two full cores)");
     let (busy_end, load_after) = idle_window(1.0)?;
     let mut rounds = rounds;
@@ -231,6 +231,18 @@ fn measure(client: &mut Client, dsn: &str, results: &mut [ProbeResult], reps: us
         eprintln!("pqsim: warning: fewer workers than planned in some runs of {}", launched_short.join(", "));
     }
     Ok(Measurement { rounds, load_after, raw_cv_median, capacity, anchor, run_sigma, launched_short })
+}
+
+/// The speed of each busy core, relative to one busy alone, that two serial scans side by side
+/// imply: `capacity` (their throughput over one alone, in cores) spread over the two cores
+/// they keep busy, at most 1. The profile's `core_speed` interpolates between one busy core
+/// and all of them, so on a machine with more cores this is the speed at two busy, used as the
+/// speed with all busy: the measurement says nothing about more.
+pub fn busy_core_speed(capacity: f64, cores: f64) -> f64 {
+    if !capacity.is_finite() || capacity <= 0.0 || cores < 2.0 {
+        return 1.0;
+    }
+    (capacity / 2.0).min(1.0)
 }
 
 /// Measure the server at `dsn` and fit a profile called `name`.
@@ -256,7 +268,7 @@ pub fn calibrate(dsn: &str, scale: u64, reps: usize, name: &str, wait: f64) -> R
     let stats = load_tables(&mut client, &z)?;
     let mut results = warm_up(&mut client, &probes, &stats)?;
     let m = measure(&mut client, dsn, &mut results, reps, wait)?;
-    let fits = stages::fit_all(&results, name, facts.cores)?;
+    let fits = stages::fit_all(&results, name, facts.cores, busy_core_speed(m.capacity, facts.cores))?;
     drop(client);
     drop(guard);
     let info = profile::Info {

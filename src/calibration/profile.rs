@@ -198,6 +198,12 @@ fn header(s: &mut String, fits: &Fits, info: &Info, results: &[ProbeResult]) {
         num(info.facts.cores)
     );
     let _ = writeln!(s, "cpu_speed = 1.0           # this machine defines speed 1.0 for its own profile");
+    let _ = writeln!(
+        s,
+        "all_cores_busy_speed = {:<7} # each busy core's speed relative to one busy alone: two concurrent serial scans ran {:.2}x as fast as one ([calibration] parallel_capacity / 2)",
+        num(super::busy_core_speed(info.measurement.capacity, info.facts.cores)),
+        info.measurement.capacity
+    );
     let _ = writeln!(s, "cache = \"warm\"            # probes read tables larger than shared_buffers/4 through a 32-buffer ring: from the OS cache");
     let _ = writeln!(
         s,
@@ -460,7 +466,7 @@ fn calibration(s: &mut String, fits: &Fits, info: &Info, results: &[ProbeResult]
     kv(
         s,
         "parallel_capacity_note",
-        ts("throughput of two concurrent serial count(*) scans of n_m over one alone (2 = two full cores); diagnostic, not used"),
+        ts("throughput of two concurrent serial count(*) scans of n_m over one alone (2 = two full cores); sets all_cores_busy_speed"),
     );
     kv(s, "warm_page_total_ns", num(c.page_ns + c.os_read_page_ns));
     kv(s, "queue_send_plus_receive_ns", num(c.tuple_send_ns + c.tuple_receive_ns));

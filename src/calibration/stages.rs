@@ -71,10 +71,13 @@ pub struct Fits {
 }
 
 /// All three stages; the profile starts from the provisional one.
-pub fn fit_all(results: &[ProbeResult], name: &str, cores: f64) -> Result<Fits> {
+pub fn fit_all(results: &[ProbeResult], name: &str, cores: f64, all_cores_busy_speed: f64) -> Result<Fits> {
     let mut hw = provisional();
     hw.name = name.to_string();
     hw.cores = cores;
+    // Measured before the fits (two serial scans side by side against one), so that the
+    // simulator-fitted stages see busy cores as slow as they are.
+    hw.all_cores_busy_speed = all_cores_busy_speed;
     let serial = serial(results, &mut hw)?;
     let startup = startup(results, &mut hw)?;
     let queue = queues(results, &mut hw, serial.icpt_explain)?;

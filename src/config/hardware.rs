@@ -107,6 +107,12 @@ pub fn load_hardware_str(label: &Path, src: &str, overrides: &[(String, String)]
         toml::from_str(src).map_err(|e| toml_error(label, src, e))?
     } else {
         let mut t = parse_table(label, src)?;
+        // Optional top-level numbers a profile may leave out but `--hw` may still set.
+        for (key, default) in [("all_cores_busy_speed", 1.0), ("cpu_noise_cv", 0.02)] {
+            if overrides.iter().any(|(k, _)| k == key) && !t.contains_key(key) {
+                t.insert(key.to_string(), toml::Value::Float(default));
+            }
+        }
         apply_overrides(&mut t, overrides, "--hw")?;
         let text = toml::to_string(&t).map_err(|e| Error::input(e.to_string()))?;
         toml::from_str(&text).map_err(|e| Error::input(format!("{} (after --hw): {}", label.display(), e.message())))?
@@ -126,6 +132,8 @@ struct RawHardware {
     cores: Spanned<f64>,
     #[serde(default = "one")]
     cpu_speed: Spanned<f64>,
+    #[serde(default)]
+    all_cores_busy_speed: Option<Spanned<f64>>,
     cache: Spanned<String>,
     #[serde(default)]
     cpu_noise_cv: Option<Spanned<f64>>,
@@ -390,6 +398,19 @@ fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
     };
     let cores = positive(ctx, &raw.cores, "cores")?;
     let cpu_speed = positive(ctx, &raw.cpu_speed, "cpu_speed")?;
+    let all_cores_busy_speed = match &raw.all_cores_busy_speed {
+        Some(v) => {
+            let x = positive(ctx, v, "all_cores_busy_speed")?;
+            if x > 1.0 {
+                return Err(ctx.err(
+                    Some(v.span()),
+                    format!("all_cores_busy_speed must be at most 1 (a core's speed when all are busy, relative to one busy core), got {x}"),
+                ));
+            }
+            x
+        }
+        None => 1.0,
+    };
     let scheduler = scheduler_from_raw(ctx, raw.scheduler.as_ref(), cores)?;
     let cpu_noise_cv = match &raw.cpu_noise_cv {
         Some(v) => non_negative(ctx, v, "cpu_noise_cv")?,
@@ -413,6 +434,7 @@ fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
         description: raw.description,
         cores,
         cpu_speed,
+        all_cores_busy_speed,
         cache,
         disk,
         costs,

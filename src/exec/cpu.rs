@@ -17,7 +17,27 @@
 //! Cost: the owner schedules one event per turn (`apply` says when); membership and order
 //! updates are O(runnable log runnable) per step, never per tuple.
 
+use crate::engine::fluid::Demand;
 use crate::model::{Hardware, SchedulerKind};
+
+/// Busy cores run slower when they share a core's execution units, caches or memory
+/// bandwidth (`Hardware::core_speed`): before the fluid solve, the CPU work per unit of every
+/// flow that has a core is divided by the speed of a core at the number of cores busy (the
+/// flows' CPU caps, at most `cores`; a flow held back by the disk is counted as a whole
+/// core). Exact sharing stays exact: only the work per unit changes, so a CPU-bound flow
+/// still holds its core the whole time, at the slower speed.
+pub fn slow_busy_cores(demands: &mut [Demand], hw: &Hardware) {
+    if hw.all_cores_busy_speed >= 1.0 || hw.cores <= 1.0 {
+        return;
+    }
+    let busy: f64 = demands.iter().filter(|d| d.cpu > 0.0).map(|d| d.cpu_cap.min(1.0)).sum();
+    let speed = hw.core_speed(busy.min(hw.cores));
+    if speed < 1.0 {
+        for d in demands.iter_mut().filter(|d| d.cpu > 0.0) {
+            d.cpu /= speed;
+        }
+    }
+}
 
 /// Are turns and wake-up latencies modelled (rather than ideal sharing)?
 pub fn scheduled(hw: &Hardware) -> bool {

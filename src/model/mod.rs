@@ -620,6 +620,11 @@ pub struct Hardware {
     pub cores: f64,
     /// Relative core speed; unit costs are divided by it.
     pub cpu_speed: f64,
+    /// Speed of each core while every core is busy, relative to one core busy alone (1 =
+    /// independent cores). Below 1 when busy cores share something: SMT siblings, caches,
+    /// memory bandwidth, a host's time. Measured by calibration (two serial scans side by side
+    /// against one alone); see [`Hardware::core_speed`].
+    pub all_cores_busy_speed: f64,
     pub cache: CacheState,
     pub disk: Disk,
     pub costs: UnitCosts,
@@ -635,4 +640,16 @@ pub struct Hardware {
     pub run_sigma_measured: bool,
     /// Server settings of this machine (GUC name, value), applied before a scenario's.
     pub settings: Vec<(String, String)>,
+}
+
+impl Hardware {
+    /// Speed of a core while `busy` cores (fractional while some are only partly used) are
+    /// busy: 1 with one busy core, `all_cores_busy_speed` with all of them, linear between.
+    pub fn core_speed(&self, busy: f64) -> f64 {
+        if self.cores <= 1.0 || self.all_cores_busy_speed >= 1.0 {
+            return 1.0;
+        }
+        let k = busy.clamp(1.0, self.cores);
+        1.0 - (1.0 - self.all_cores_busy_speed) * (k - 1.0) / (self.cores - 1.0)
+    }
 }

@@ -391,6 +391,7 @@ impl<'a> Model for Server<'a> {
                 self.q.schedule(now + turn.round().max(1.0) as Time, Event::TurnEnd);
             }
         }
+        crate::exec::cpu::slow_busy_cores(&mut self.demands, hw);
         if self.demands != self.last_demands {
             self.rates = solve(hw.cores, hw.disk.seq_bytes_per_ns, &self.demands);
             self.cores_busy = self.rates.iter().zip(&self.demands).map(|(r, d)| (r * d.cpu).min(d.cpu_cap)).sum();

@@ -31,6 +31,7 @@ impl<'a> Sim<'a> {
             os_frac: if cpu > 0.0 { os / cpu } else { 0.0 },
             rows_per_unit: if emits { rows_per_tuple } else { 0.0 },
             rate: 0.0,
+            cpu_now: cpu.max(1e-6),
             io_bound: false,
             shown_as: None,
             fused: false,
@@ -218,6 +219,7 @@ impl<'a> Sim<'a> {
                 }
             }
             FlowKind::TopEmit => self.finish_query(),
+            FlowKind::Startup => self.participant_begin(p),
         }
     }
 

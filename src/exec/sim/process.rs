@@ -14,6 +14,9 @@ pub(super) enum FlowKind {
     Merge,
     TopFinish(usize),
     TopEmit,
+    /// A worker initializing after its fork (InitPostgres, restoring the leader's state): CPU
+    /// work that needs a core like any other, shown as start-up.
+    Startup,
 }
 
 #[derive(Debug, Clone)]
@@ -29,6 +32,10 @@ pub(super) struct Flow {
     /// Output rows per unit of progress (to the queue, or to the leader's consumer).
     pub(super) rows_per_unit: f64,
     pub(super) rate: f64,
+    /// CPU work per unit at the current step's core speed (`cpu` divided by the speed of a
+    /// core with this many busy: `exec::cpu::slow_busy_cores`); `cpu` when cores are
+    /// independent.
+    pub(super) cpu_now: f64,
     pub(super) io_bound: bool,
     /// The state this CPU flow shows as (a spilling sort's temp-file I/O), if not CPU.
     pub(super) shown_as: Option<State>,
@@ -50,6 +57,7 @@ impl Flow {
             os_frac: 0.0,
             rows_per_unit,
             rate: 0.0,
+            cpu_now: cpu,
             io_bound: false,
             shown_as: None,
             fused: false,
@@ -152,12 +160,15 @@ impl<'a> Sim<'a> {
         // The scheduler's CPU caps (1 = a core, 0 = waiting for a turn), then the rates.
         self.apply_cpu_caps();
         let fl = &mut self.fluid;
+        crate::exec::cpu::slow_busy_cores(&mut fl.demands, self.hw);
         let rates = fl.solver.solve(self.hw.cores, self.hw.disk.seq_bytes_per_ns, &fl.demands);
         for (k, &p) in fl.idx.iter().enumerate() {
             if let Act::Flow(f) = &mut self.procs[p].act {
                 f.rate = rates[k];
+                // The CPU work per unit at this step's core speed.
+                f.cpu_now = fl.demands[k].cpu;
                 // I/O-bound when the disk share, not the CPU, limits progress.
-                f.io_bound = f.io > 0.0 && rates[k] * f.cpu < 0.999 && fl.demands[k].cpu_cap > 0.0;
+                f.io_bound = f.io > 0.0 && rates[k] * f.cpu_now < 0.999 && fl.demands[k].cpu_cap > 0.0;
             }
         }
     }
@@ -189,9 +200,15 @@ impl<'a> Sim<'a> {
                             pr.woken_from = None;
                         }
                         let prog = (f.rate * dt).min(f.stop_at - f.done).max(0.0);
-                        let oncpu = if f.io_bound { (f.rate * f.cpu).min(1.0) } else { 1.0 };
+                        let oncpu = if f.io_bound { (f.rate * f.cpu_now).min(1.0) } else { 1.0 };
                         if f.rate > 0.0 {
                             pr.vruntime += dt * oncpu;
+                        }
+                        if f.kind == FlowKind::Startup {
+                            // Initializing: start-up time, whether on a core or waiting for one.
+                            pr.acct.startup += dt;
+                            f.done += prog;
+                            continue;
                         }
                         pr.acct.cpu += dt * oncpu * (1.0 - f.os_frac);
                         pr.acct.io += dt * oncpu * f.os_frac + dt * (1.0 - oncpu);
@@ -250,7 +267,7 @@ impl<'a> Sim<'a> {
             }
             FlowKind::TopFinish(_) => {}
             FlowKind::TopEmit => self.top_rows_out += prog,
-            FlowKind::Finish(_) => {}
+            FlowKind::Finish(_) | FlowKind::Startup => {}
         }
     }
 
@@ -290,11 +307,18 @@ impl<'a> Sim<'a> {
         } else {
             par.leader_setup_ns + par.launch_per_worker_ns * launched as f64
         };
-        // Workers are forked one after another by the postmaster, then initialize.
+        // Workers are forked one after another by the postmaster, then initialize: CPU work
+        // on a core, so on a machine whose cores are busy (the leader scanning, other workers
+        // initializing) a worker takes its turn and arrives later.
         for w in 1..=launched {
             let fork = setup + par.launch_per_worker_ns * w as f64;
             let init = lognormal_around(&mut self.procs[w].rng, par.worker_startup_ns, par.worker_startup_sigma);
-            self.delay(w, State::Startup, fork + init);
+            if init > 0.0 {
+                let mut f = Flow::cpu_only(FlowKind::Startup, 1.0, 1.0, init, 0.0);
+                f.shown_as = Some(State::Startup);
+                self.procs[w].saved = Some(f);
+            }
+            self.delay(w, State::Startup, fork);
         }
         if setup > 0.0 {
             self.delay(0, State::Startup, setup);
@@ -319,6 +343,9 @@ impl<'a> Sim<'a> {
                     State::Startup => {
                         if p == 0 {
                             self.leader_begin();
+                        } else if let Some(f) = self.procs[p].saved.take() {
+                            // Forked: now initialize on a core.
+                            self.set_flow(p, f);
                         } else {
                             self.participant_begin(p);
                         }

@@ -66,7 +66,8 @@ impl<'a> Sim<'a> {
                 let r = rates.get(k).copied().unwrap_or(0.0);
                 let cap = demands.get(k).map_or(1.0, |d| d.cpu_cap);
                 f.rate = r;
-                f.io_bound = f.io > 0.0 && r * f.cpu < 0.999 && cap > 0.0;
+                f.cpu_now = demands.get(k).map_or(f.cpu, |d| d.cpu);
+                f.io_bound = f.io > 0.0 && r * f.cpu_now < 0.999 && cap > 0.0;
                 k += 1;
             }
         }

@@ -295,8 +295,10 @@ fn time_slicing_changes_a_leader_bound_gather_with_more_runnable_processes_than_
         "on",
         &[("costs.tuple_receive_ns", "45"), ("scheduler.kind", "fluid"), ("costs.wakeup_ns", "24000")],
     );
+    // Deterministic runs (same seed, same draws): any difference is the sharing's. Since
+    // workers initialize on a core (and so arrive later on two busy cores) it is about 0.9%.
     let rel = (sliced.0 - fluid.0).abs() / fluid.0;
-    assert!(rel > 0.01, "sliced {sliced:?} vs fluid {fluid:?}");
+    assert!(rel > 0.005, "sliced {sliced:?} vs fluid {fluid:?}");
 }
 
 #[test]
@@ -351,8 +353,82 @@ fn a_leader_bound_gather_reads_every_workers_queue_in_turn() {
     // its next quarter ring) it moves on. So both workers' rows reach the leader: PostgreSQL
     // 15 on 2 vCPUs split 15M rows 6.2M / 8.75M. Draining one queue until its worker is done
     // sends nearly all rows through one worker while the other stays blocked.
-    let (_, split) = wall_and_split("2", "on", &[]);
-    assert_eq!(split.len(), 2);
-    let (lo, hi) = (split[0].min(split[1]), split[0].max(split[1]));
-    assert!(lo > 0.6 * hi, "rows per worker {split:?}");
+    // Which worker gets more depends on how the two workers' start-ups and turns fall (an
+    // even split in some seeds, about 1:2 in others); never one worker with almost nothing.
+    let (sc, hw) = gather_heavy("2", "on", &[]);
+    let d = crate::planner::decide(&sc);
+    let mut ratios = vec![];
+    for seed in 1..=8 {
+        let spec =
+            RunSpec { trace: false, ..RunSpec::new(&sc, &hw, &d.plan, d.workers_planned, d.workers_launched, seed) };
+        let (_, res) = simulate(&spec).expect("runs");
+        let split: Vec<f64> = res.processes.iter().filter(|p| p.is_worker).map(|p| p.rows_out).collect();
+        assert_eq!(split.len(), 2);
+        let (lo, hi) = (split[0].min(split[1]), split[0].max(split[1]));
+        assert!(lo > 0.3 * hi, "seed {seed}: rows per worker {split:?}");
+        ratios.push(lo / hi);
+    }
+    let mean = ratios.iter().sum::<f64>() / ratios.len() as f64;
+    assert!(mean > 0.6, "mean smaller/larger worker share {mean:.2} over seeds: {ratios:?}");
+}
+
+// ---------------------------------------------------------------- start-up and core speed
+
+fn count(workers: &str, hw_sets: &[(&str, &str)]) -> SimResult {
+    let w = crate::config::WhatIf {
+        set: vec![("max_parallel_workers_per_gather".into(), workers.into())],
+        hw: hw_sets.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        table: vec![crate::config::TableOverride::new(
+            "testpar",
+            crate::config::TableKey::parse("rows").expect("rows"),
+            "1200000",
+        )
+        .expect("valid")],
+        ..Default::default()
+    };
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/scenarios/testpar-count.toml");
+    let (sc, hw) = crate::config::load(&path, "reference-2vcpu", &w).expect("loads");
+    run(&sc, &hw, false, DEFAULT_MAX_STEPS).expect("runs").1
+}
+
+fn startups(r: &SimResult) -> Vec<f64> {
+    r.processes.iter().filter(|p| p.is_worker).map(|p| p.acct.startup / 1e6).collect()
+}
+
+#[test]
+fn a_worker_initializes_on_a_core_and_waits_for_one_when_all_are_busy() {
+    let fixed = [
+        ("cpu_noise_cv", "0"),
+        ("parallel.worker_startup_sigma", "0"),
+        ("parallel.launch_per_worker_us", "0"),
+        ("all_cores_busy_speed", "1"),
+    ];
+    // Forked once the leader's DSM is set up, then 3.33 ms of initialization.
+    let init = 3.33 + 0.366;
+    // Four cores: the leader scans on one, the two workers initialize on two others.
+    let roomy = count("2", &[&fixed[..], &[("cores", "4")]].concat());
+    for s in startups(&roomy) {
+        assert!((s - init).abs() < 0.01, "start-up {s} ms with idle cores, expected {init}");
+    }
+    // One core, busy with the leader's scan: the workers' initialization takes turns with it.
+    let tight = count("2", &[&fixed[..], &[("cores", "1")]].concat());
+    for s in startups(&tight) {
+        assert!(s > 1.5 * init, "start-up {s} ms on one busy core, expected about 3 x {init}");
+    }
+}
+
+#[test]
+fn busy_cores_run_slower_when_the_profile_says_they_share() {
+    let fixed = [("cpu_noise_cv", "0"), ("parallel.worker_startup_sigma", "0"), ("all_cores_busy_speed", "1")];
+    let serial = count("0", &fixed).wall as f64;
+    let independent = count("1", &fixed).wall as f64;
+    let shared = count("1", &[&fixed[..], &[("all_cores_busy_speed", "0.6")]].concat()).wall as f64;
+    // One process alone runs at full speed whatever the setting.
+    let alone = count("0", &[&fixed[..], &[("all_cores_busy_speed", "0.6")]].concat()).wall as f64;
+    assert_eq!(alone, serial);
+    // Two busy cores at 0.6 each give 1.2 cores' worth: the parallel count is slower than on
+    // independent cores and its speedup stays under 1.2 (plus the start-up it pays).
+    assert!(shared > 1.3 * independent, "shared {shared} vs independent {independent}");
+    assert!(serial / shared < 1.2, "speedup {} with 1.2 cores' worth", serial / shared);
+    assert!(serial / independent > 1.6, "speedup {} on two independent cores", serial / independent);
 }
