@@ -136,10 +136,13 @@ fn normal(k: usize) -> f64 {
     (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
 }
 
+/// A stage-1 design: features, measured ms, weights, intercept columns, prior prices.
+type Design = (Vec<Vec<f64>>, Vec<f64>, Vec<f64>, Vec<[f64; 2]>, Vec<f64>);
+
 /// Synthetic serial probes: `n` rows of `p` non-negative features (operation counts), true
 /// prices 1..=p ns and a 2 ms EXPLAIN intercept; every measured time multiplied by
 /// exp(sigma x N(0, 1)), the model's error on that probe.
-fn probes(n: usize, p: usize, sigma: f64) -> (Vec<Vec<f64>>, Vec<f64>, Vec<f64>, Vec<[f64; 2]>, Vec<f64>) {
+fn probes(n: usize, p: usize, sigma: f64) -> Design {
     let mut x = vec![];
     let mut y = vec![];
     for k in 0..n {
@@ -242,4 +245,58 @@ fn the_profile_line_of_the_models_error_loads_back() {
     assert!(line.starts_with("# model_sigma not estimated"), "{line}");
     let hw = load(&line);
     assert!(!hw.model_sigma_measured && hw.model_sigma == crate::model::DEFAULT_MODEL_SIGMA);
+}
+
+#[test]
+fn the_models_error_pools_the_three_stages_out_of_sample() {
+    use super::fit::SimFit;
+    use super::model_error::{estimate, sigma_of};
+    use super::stages::{QueueFit, SerialFit, StartupFit};
+    let sim = |values: usize, predicted: Vec<f64>| SimFit {
+        values: vec![1.0; values],
+        rms: 0.0,
+        ranges: vec![(0.0, 1.0); values],
+        predicted,
+        evaluations: 0,
+    };
+    let lsq = crate::analysis::lsq::nnls(&[vec![1.0], vec![2.0]], &[1.0, 2.0], &[1.0, 1.0]).unwrap();
+    let loo: Vec<Option<f64>> = (0..12).map(|k| if k == 3 { None } else { Some(0.1 * normal(k)) }).collect();
+    let serial = SerialFit {
+        fit: lsq,
+        keys: vec![],
+        unseparated: vec![],
+        weak: vec![],
+        idx: vec![],
+        icpt_explain: 0.0,
+        icpt_client: 0.0,
+        loo: loo.clone(),
+    };
+    // Start-up: 2 values over 5 targets; queues: 3 values over 4 times and 2 row shares.
+    let startup = StartupFit {
+        leader_setup_ms: 0.3,
+        shutdown_ms: 2.0,
+        e_serial: 0.1,
+        fit: sim(2, vec![7.0, 9.0, 12.0, 14.0, 6.0]),
+        idx: vec![],
+        measured: vec![7.7, 8.1, 12.0, 14.0, 6.0],
+    };
+    let queue = QueueFit {
+        fit: sim(3, vec![50.0, 40.0, 30.0, 30.0, 0.5, 0.4]),
+        idx: vec![],
+        measured: vec![55.0, 40.0, 30.0, 27.0],
+        shares: vec![(0, 0.5), (1, 0.4)],
+    };
+    let me = estimate(&serial, &startup, &queue);
+    assert_eq!((me.serial.len(), me.serial_sole), (11, 1));
+    assert!((me.startup_factor - 5.0 / 3.0).abs() < 1e-12 && (me.queue_factor - 2.0).abs() < 1e-12);
+    assert_eq!(me.startup.len(), 5);
+    assert_eq!(me.queue.len(), 4, "times only: the row shares are not times");
+    assert!((me.startup[0] - 5.0 / 3.0 * 1.1f64.ln()).abs() < 1e-12);
+    assert!((me.queue[3] - 2.0 * 0.9f64.ln()).abs() < 1e-12);
+    assert_eq!(me.sigma, Some(sigma_of(&me.all())));
+    // Too few errors: no estimate (the profile leaves the key out).
+    let serial = SerialFit { loo: vec![Some(0.1)], ..serial };
+    let startup = StartupFit { measured: vec![], ..startup };
+    let queue = QueueFit { measured: vec![], ..queue };
+    assert_eq!(estimate(&serial, &startup, &queue).sigma, None);
 }
