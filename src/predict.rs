@@ -115,7 +115,7 @@ pub fn run_decided_with(
         explain: report::explain(sc, hw, &d.plan, Some(&d.report.costed), &compiled, &res),
         wait_samples,
     };
-    let p80 = one_run_interval(&walls, summary.mean, hw.run_sigma);
+    let p80 = one_run_interval(&walls, summary.mean, hw.run_sigma, hw.model_sigma);
     Ok(Prediction {
         scenario: sc.name.clone(),
         hardware: hw.name.clone(),
@@ -131,6 +131,8 @@ pub fn run_decided_with(
         wall_ms_p80: p80,
         run_sigma: hw.run_sigma,
         run_sigma_measured: hw.run_sigma_measured,
+        model_sigma: hw.model_sigma,
+        model_sigma_measured: hw.model_sigma_measured,
         wall_ms: walls,
         workers_planned: d.workers_planned,
         workers_launched: res.workers_launched,
@@ -158,20 +160,28 @@ fn nearest_median(walls: &[f64], median: f64) -> usize {
 }
 
 /// z of the 90th percentile of the standard normal: an 80% two-sided interval.
-const Z80: f64 = 1.281_551_565_545;
+pub const Z80: f64 = 1.281_551_565_545;
 
-/// 80% interval for one real run: log-normal around `typical` whose log-sigma combines the
-/// model's spread over replications with the machine's own run-to-run sigma.
-pub fn one_run_interval(walls: &[f64], typical: f64, run_sigma: f64) -> [f64; 2] {
+/// 80% interval for one real run: log-normal around `typical`. One run's log time is the
+/// prediction plus three independent parts, so their variances add: the model's spread over
+/// its replications (the simulated start-up delays and CPU noise), the machine's run-to-run
+/// sigma (`run_sigma`) and the model's own error on a query it was not fitted to
+/// (`model_sigma`, estimated out of sample by calibration).
+pub fn one_run_interval(walls: &[f64], typical: f64, run_sigma: f64, model_sigma: f64) -> [f64; 2] {
+    let sigma = one_run_sigma(walls, run_sigma, model_sigma);
+    [typical * (-Z80 * sigma).exp(), typical * (Z80 * sigma).exp()]
+}
+
+/// The log-sigma of [`one_run_interval`]: sqrt(replications' spread² + run_sigma² + model_sigma²).
+pub fn one_run_sigma(walls: &[f64], run_sigma: f64, model_sigma: f64) -> f64 {
     let logs: Vec<f64> = walls.iter().filter(|w| **w > 0.0).map(|w| w.ln()).collect();
-    let model_sigma = if logs.len() > 1 {
+    let replication_sigma = if logs.len() > 1 {
         let m = logs.iter().sum::<f64>() / logs.len() as f64;
         (logs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (logs.len() - 1) as f64).sqrt()
     } else {
         0.0
     };
-    let sigma = (model_sigma * model_sigma + run_sigma * run_sigma).sqrt();
-    [typical * (-Z80 * sigma).exp(), typical * (Z80 * sigma).exp()]
+    (replication_sigma.powi(2) + run_sigma.powi(2) + model_sigma.powi(2)).sqrt()
 }
 
 #[cfg(test)]
@@ -186,12 +196,43 @@ mod tests {
 
     #[test]
     fn one_run_interval_widens_with_the_machines_sigma_and_the_models_spread() {
-        let [lo, hi] = one_run_interval(&[100.0], 100.0, 0.0);
+        let [lo, hi] = one_run_interval(&[100.0], 100.0, 0.0, 0.0);
         assert!((lo - 100.0).abs() < 1e-9 && (hi - 100.0).abs() < 1e-9);
-        let [lo, hi] = one_run_interval(&[100.0], 100.0, 0.1);
+        let [lo, hi] = one_run_interval(&[100.0], 100.0, 0.1, 0.0);
         assert!((hi / 100.0 - (0.1 * Z80).exp()).abs() < 1e-9);
         assert!((lo * hi - 100.0 * 100.0).abs() < 1e-6, "log-symmetric");
-        let [lo2, hi2] = one_run_interval(&[90.0, 110.0], 100.0, 0.1);
+        let [lo2, hi2] = one_run_interval(&[90.0, 110.0], 100.0, 0.1, 0.0);
         assert!(lo2 < lo && hi2 > hi);
+    }
+
+    #[test]
+    fn one_run_interval_widens_with_the_models_own_error() {
+        let walls = [95.0, 100.0, 105.0];
+        let [lo0, hi0] = one_run_interval(&walls, 100.0, 0.117, 0.0);
+        let [lo1, hi1] = one_run_interval(&walls, 100.0, 0.117, 0.15);
+        let [lo2, hi2] = one_run_interval(&walls, 100.0, 0.117, 0.30);
+        assert!(lo2 < lo1 && lo1 < lo0 && hi0 < hi1 && hi1 < hi2, "{lo0} {lo1} {lo2} .. {hi0} {hi1} {hi2}");
+        // Independent parts: the variances add (here with no spread over replications).
+        let [_, hi] = one_run_interval(&[100.0], 100.0, 0.3, 0.4);
+        assert!((hi / 100.0 - (0.5 * Z80).exp()).abs() < 1e-9, "sqrt(0.3² + 0.4²) = 0.5");
+        // Runs whose log time is prediction + machine noise (0.3) + model error (0.4): the
+        // interval with both parts holds about 80% of them, the machine's part alone far fewer.
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut uniform = || {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+        };
+        let runs: Vec<f64> = (0..4000)
+            .map(|_| {
+                let (u1, u2) = (uniform(), uniform());
+                let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+                100.0 * (0.5 * z).exp()
+            })
+            .collect();
+        let share = |[lo, hi]: [f64; 2]| runs.iter().filter(|r| (lo..=hi).contains(*r)).count() as f64 / 4000.0;
+        let both = share(one_run_interval(&[100.0], 100.0, 0.3, 0.4));
+        let machine_only = share(one_run_interval(&[100.0], 100.0, 0.3, 0.0));
+        assert!((both - 0.8).abs() < 0.03, "{both}");
+        assert!(machine_only < 0.6, "{machine_only}");
     }
 }

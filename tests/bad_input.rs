@@ -147,6 +147,27 @@ fn bad_hardware_profile_points_into_the_file() {
     assert!(err.contains("disk.queue_depth must be a positive number") && err.contains(".toml:"), "{err}");
 }
 
+/// `[variability] model_sigma` (the model's own error, read for `wall_time_ms_p80`) that is not
+/// a log-normal sigma: exit 2 and one message with file:line:col of the value.
+#[test]
+fn a_malformed_model_sigma_points_at_its_value() {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/configs/hardware/reference-2vcpu.toml")).unwrap();
+    let line = text.lines().position(|l| l.starts_with("model_sigma = ")).expect("the shipped profile has it") + 1;
+    for (bad, want) in [
+        ("model_sigma = -0.2", "variability.model_sigma must be zero or positive"),
+        ("model_sigma = 20", "variability.model_sigma must be a log-normal sigma between 0 and 2"),
+        ("model_sigma = \"20%\"", "invalid type"),
+    ] {
+        let f = scenario_file(&text.replace("model_sigma = 0.135", bad));
+        let path = f.path().to_str().unwrap();
+        let (code, err) = pqsim(&["run", "configs/scenarios/testpar-count.toml", "--hardware", path]);
+        assert_eq!(code, 2, "{bad}: {err}");
+        assert!(err.contains(want) && err.contains(&format!(".toml:{line}:15")), "{bad}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "one clear message, got: {err}");
+    }
+}
+
 #[test]
 fn bad_columns_point_at_the_column() {
     let cols = "width = 40\ncolumns = [ { name = \"a\", type = \"integer\", width = -1 } ]";

@@ -210,6 +210,8 @@ pub fn provisional() -> Hardware {
         cpu_noise_cv: 0.03,
         run_sigma: crate::model::DEFAULT_RUN_SIGMA,
         run_sigma_measured: false,
+        model_sigma: crate::model::DEFAULT_MODEL_SIGMA,
+        model_sigma_measured: false,
         settings: vec![],
     }
 }

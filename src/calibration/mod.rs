@@ -11,12 +11,15 @@
 //! 3. Serial unit costs by weighted non-negative least squares over the serial probes
 //!    ([`stages::serial`]); worker start-up and tuple-queue costs by fitting the simulator
 //!    itself ([`stages::startup`], [`stages::queues`], [`fit::sim_fit`]).
-//! 4. The profile's TOML text with every number's provenance ([`profile`]).
+//! 4. The model's own error out of sample ([`model_error`]): leave-one-out over the serial
+//!    probes, leverage-corrected residuals of the simulator fits; `[variability] model_sigma`.
+//! 5. The profile's TOML text with every number's provenance ([`profile`]).
 //!
 //! The probes' plans are imported once, right after the warm-up, into `model::Scenario`s;
 //! the fits evaluate the simulator on those (see [`fit`]'s invariant).
 
 pub mod fit;
+pub mod model_error;
 pub mod profile;
 pub mod stages;
 #[cfg(test)]

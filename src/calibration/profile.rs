@@ -2,6 +2,7 @@
 //! `[calibration]` section describing the measurement (machine load, speed reference, fits).
 
 use super::fit::CPU_COSTS;
+use super::model_error::{self, sigma_of, ModelError};
 use super::stages::Fits;
 use super::{Measurement, ProbeResult, ServerFacts};
 use crate::analysis::robust::{median, quantile, robust_cv};
@@ -75,7 +76,7 @@ fn scheduler(s: &mut String, fits: &Fits) {
     );
 }
 
-fn variability(s: &mut String, info: &Info) {
+fn variability(s: &mut String, fits: &Fits, info: &Info) {
     let m = &info.measurement;
     let _ = writeln!(s, "\n[variability]");
     let _ = writeln!(
@@ -83,6 +84,7 @@ fn variability(s: &mut String, info: &Info) {
         "{:<32}# 1.4826 x MAD of ln(run / probe median) over every raw run of every probe",
         format!("run_sigma = {}", num(m.run_sigma))
     );
+    s.push_str(&model_sigma_line(&fits.model_error));
     let _ = writeln!(
         s,
         "source = {}",
@@ -93,6 +95,35 @@ fn variability(s: &mut String, info: &Info) {
             m.anchor
         ))
     );
+}
+
+/// `[variability] model_sigma` with how it was computed (or a comment saying why it is not
+/// there), one line.
+pub fn model_sigma_line(me: &ModelError) -> String {
+    let parts = format!(
+        "{} serial probes each predicted by the stage-1 fit redone without it ({} probes that alone exercise a price not counted; sigma {} alone), the start-up ({}) and tuple-queue ({}) probes' residuals of the simulator fits x {} and x {} (1 / (1 - fitted values / fit targets))",
+        me.serial.len(),
+        me.serial_sole,
+        num(sigma_of(&me.serial)),
+        me.startup.len(),
+        me.queue.len(),
+        num(me.startup_factor),
+        num(me.queue_factor)
+    );
+    match me.sigma {
+        Some(sigma) => format!(
+            "{:<32}# the model's own error out of sample: 80th percentile of |ln(measured / predicted)| / 1.2816 over {}; rms of the same errors {}\n",
+            format!("model_sigma = {}", num(sigma)),
+            parts,
+            num(model_error::rms(&me.all()))
+        ),
+        None => format!(
+            "# model_sigma not estimated: {} errors ({parts}), fewer than {}; pqsim assumes {}\n",
+            me.all().len(),
+            model_error::MIN_ERRORS,
+            crate::model::DEFAULT_MODEL_SIGMA
+        ),
+    }
 }
 
 /// A fitted key's standard error, or why it has none.
@@ -159,7 +190,7 @@ pub fn render(fits: &Fits, info: &Info, results: &[ProbeResult]) -> String {
     costs(&mut s, fits);
     parallel(&mut s, fits);
     scheduler(&mut s, fits);
-    variability(&mut s, info);
+    variability(&mut s, fits, info);
     calibration(&mut s, fits, info, results);
     probes(&mut s, fits, results);
     s

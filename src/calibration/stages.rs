@@ -5,6 +5,7 @@ use super::fit::{
     cost_mut, model_ms, model_ms_as, model_split, provisional, sim_fit, zero_costs, Param, SimFit, CPU_COSTS,
     LINEAR_COSTS,
 };
+use super::model_error::{self, ModelError};
 use super::ProbeResult;
 use crate::analysis::lsq;
 use crate::analysis::robust::median;
@@ -29,6 +30,10 @@ pub struct SerialFit {
     /// Per-query overheads of EXPLAIN ANALYZE and of a client query (ms).
     pub icpt_explain: f64,
     pub icpt_client: f64,
+    /// Per probe of the fit (its row order), ln(measured / predicted) by the same fit over
+    /// the other probes (None: the probe alone exercises some price);
+    /// [`super::model_error::loo_log_errors`].
+    pub loo: Vec<Option<f64>>,
 }
 
 /// Stage 2: start-up.
@@ -68,6 +73,8 @@ pub struct Fits {
     pub serial: SerialFit,
     pub startup: StartupFit,
     pub queue: QueueFit,
+    /// The model's own error out of sample (`[variability] model_sigma`).
+    pub model_error: ModelError,
 }
 
 /// All three stages; the profile starts from the provisional one.
@@ -82,7 +89,20 @@ pub fn fit_all(results: &[ProbeResult], name: &str, cores: f64, all_cores_busy_s
     let startup = startup(results, &mut hw)?;
     let queue = queues(results, &mut hw, serial.icpt_explain)?;
     let timing = timing(results, &mut hw)?;
-    Ok(Fits { hw, timing, serial, startup, queue })
+    let model_error = model_error::estimate(&serial, &startup, &queue);
+    if let Some(sigma) = model_error.sigma {
+        hw.model_sigma = sigma;
+        hw.model_sigma_measured = true;
+    }
+    eprintln!(
+        "pqsim calibrate: the model's own error out of sample: sigma {} over {} errors (serial leave-one-out {}, start-up {}, queues {})",
+        model_error.sigma.map_or("not estimated".to_string(), |s| format!("{s:.3}")),
+        model_error.all().len(),
+        model_error.serial.len(),
+        model_error.startup.len(),
+        model_error.queue.len()
+    );
+    Ok(Fits { hw, timing, serial, startup, queue, model_error })
 }
 
 /// The serial unit costs: the features are the model's own operation counts, i.e. for each
@@ -134,6 +154,7 @@ pub fn serial(results: &[ProbeResult], hw: &mut Hardware) -> Result<SerialFit> {
     let w: Vec<f64> = y.iter().map(|v| 1.0 / v).collect();
     let client: Vec<bool> = idx.iter().map(|&i| results[i].probe.how == How::Client).collect();
     let tails: Vec<[f64; 2]> = client.iter().map(|&c| if c { [0.0, 1.0] } else { [1.0, 0.0] }).collect();
+    let loo = model_error::loo_log_errors(&x, &y, &w, &tails, &prior)?;
     let (fit, held) = determined_fit(&x, &y, &w, &tails, &prior, &mut used)?;
     let weak: Vec<(&'static str, f64, f64)> = held.iter().map(|h| (all[h.0], h.1, h.2)).collect();
     let held: Vec<usize> = held.iter().map(|h| h.0).collect();
@@ -167,7 +188,7 @@ pub fn serial(results: &[ProbeResult], hw: &mut Hardware) -> Result<SerialFit> {
     for (name, v, se) in &weak {
         eprintln!("pqsim calibrate: {name} not pinned down by the probes ({v:.1} +- {se:.1} ns): held at the prior profile's value");
     }
-    Ok(SerialFit { fit, keys, unseparated, weak, idx, icpt_explain, icpt_client })
+    Ok(SerialFit { fit, keys, unseparated, weak, idx, icpt_explain, icpt_client, loo })
 }
 
 /// Non-negative least squares of `y` on the columns `used` of `x` plus two intercept

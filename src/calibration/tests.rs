@@ -128,3 +128,175 @@ fn a_cost_the_data_cannot_pin_down_is_held_at_its_prior_and_the_rest_refitted() 
     assert!(held.is_empty(), "a determined cost must not be held: {held:?}");
     assert!((fit.coef[2] - 5.0).abs() < 0.5, "c fitted: {:?}", fit.coef);
 }
+
+/// A deterministic standard normal (Box-Muller over the generator of [`noise`]).
+fn normal(k: usize) -> f64 {
+    let u1 = 0.5 * (noise(2 * k) + 1.0) + 1e-12;
+    let u2 = 0.5 * (noise(2 * k + 1) + 1.0);
+    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+}
+
+/// A stage-1 design: features, measured ms, weights, intercept columns, prior prices.
+type Design = (Vec<Vec<f64>>, Vec<f64>, Vec<f64>, Vec<[f64; 2]>, Vec<f64>);
+
+/// Synthetic serial probes: `n` rows of `p` non-negative features (operation counts), true
+/// prices 1..=p ns and a 2 ms EXPLAIN intercept; every measured time multiplied by
+/// exp(sigma x N(0, 1)), the model's error on that probe.
+fn probes(n: usize, p: usize, sigma: f64) -> Design {
+    let mut x = vec![];
+    let mut y = vec![];
+    for k in 0..n {
+        let row: Vec<f64> = (0..p).map(|j| 1.0 + 9.0 * 0.5 * (noise(1000 + k * p + j) + 1.0)).collect();
+        let truth = row.iter().enumerate().map(|(j, v)| v * (j + 1) as f64).sum::<f64>() + 2.0;
+        x.push(row);
+        y.push(truth * (sigma * normal(k)).exp());
+    }
+    let w = y.iter().map(|v| 1.0 / v).collect();
+    (x, y, w, vec![[1.0, 0.0]; n], vec![0.0; p])
+}
+
+#[test]
+fn leave_one_out_finds_no_error_in_a_model_that_fits_exactly() {
+    use super::model_error::{loo_log_errors, sigma_of};
+    let (x, y, w, tails, prior) = probes(40, 4, 0.0);
+    let loo = loo_log_errors(&x, &y, &w, &tails, &prior).unwrap();
+    let e: Vec<f64> = loo.iter().map(|e| e.expect("every probe shares its prices")).collect();
+    assert!(sigma_of(&e) < 1e-6, "{e:?}");
+}
+
+#[test]
+fn leave_one_out_finds_an_error_of_the_size_put_in() {
+    use super::model_error::{loo_log_errors, sigma_of};
+    for sigma in [0.05, 0.15] {
+        let (x, y, w, tails, prior) = probes(200, 4, sigma);
+        let e: Vec<f64> = loo_log_errors(&x, &y, &w, &tails, &prior).unwrap().into_iter().flatten().collect();
+        assert_eq!(e.len(), 200);
+        let got = sigma_of(&e);
+        eprintln!("put in {sigma}, found {got:.4}");
+        assert!((got / sigma - 1.0).abs() < 0.2, "put in {sigma}, found {got:.4}");
+    }
+}
+
+#[test]
+fn leave_one_out_sees_the_error_an_overfitted_fit_hides() {
+    // 12 probes, 8 prices: the in-sample residuals are small because the fit chose the prices
+    // to make them so; a probe the fit has not seen is predicted as badly as the noise says.
+    use super::model_error::{loo_log_errors, sigma_of};
+    let (x, y, w, tails, prior) = probes(12, 8, 0.15);
+    let tails_cols: Vec<Vec<f64>> = x.iter().zip(&tails).map(|(r, t)| r.iter().copied().chain(*t).collect()).collect();
+    let fit = crate::analysis::lsq::nnls(&tails_cols, &y, &w).unwrap();
+    let in_sample: Vec<f64> = y.iter().zip(&fit.fitted).map(|(m, p)| (m / p).ln()).collect();
+    let loo: Vec<f64> = loo_log_errors(&x, &y, &w, &tails, &prior).unwrap().into_iter().flatten().collect();
+    let (s_in, s_out) = (sigma_of(&in_sample), sigma_of(&loo));
+    eprintln!("in sample {s_in:.3}, out of sample {s_out:.3}");
+    assert!(s_out > 1.5 * s_in, "in sample {s_in:.3}, out of sample {s_out:.3}");
+}
+
+#[test]
+fn a_probe_that_alone_prices_something_is_not_counted() {
+    use super::model_error::loo_log_errors;
+    let (mut x, y, w, tails, _) = probes(20, 3, 0.05);
+    // A fourth price only probe 7 exercises.
+    for (k, row) in x.iter_mut().enumerate() {
+        row.push(if k == 7 { 3.0 } else { 0.0 });
+    }
+    let loo = loo_log_errors(&x, &y, &w, &tails, &[0.0; 4]).unwrap();
+    assert!(loo[7].is_none());
+    assert_eq!(loo.iter().filter(|e| e.is_some()).count(), 19);
+}
+
+#[test]
+fn simulator_fit_residuals_are_widened_by_the_mean_leverage() {
+    use super::model_error::in_sample_to_out;
+    // 6 targets, 3 fitted values: a residual is (1 - 1/2) of the error out of sample.
+    let (e, f) = in_sample_to_out(&[110.0, 90.0, 100.0], &[100.0, 100.0, 0.0], 3, 6);
+    assert_eq!(f, 2.0);
+    assert_eq!(e.len(), 2, "a non-positive prediction is skipped");
+    assert!((e[0] - 2.0 * 1.1f64.ln()).abs() < 1e-12 && (e[1] - 2.0 * 0.9f64.ln()).abs() < 1e-12);
+    assert!(in_sample_to_out(&[1.0], &[1.0], 2, 2).0.is_empty(), "no degrees of freedom, no estimate");
+}
+
+#[test]
+fn the_profile_line_of_the_models_error_loads_back() {
+    use super::model_error::{sigma_of, ModelError};
+    use super::profile::model_sigma_line;
+    let serial: Vec<f64> = (0..40).map(|k| 0.12 * normal(k)).collect();
+    let mut me = ModelError {
+        sigma: Some(sigma_of(&serial)),
+        serial,
+        serial_sole: 3,
+        startup: vec![0.2, -0.1],
+        startup_factor: 1.67,
+        queue: vec![0.03],
+        queue_factor: 1.5,
+    };
+    let shipped = crate::config::hardware_source("reference-2vcpu").unwrap().text;
+    let old = shipped.lines().find(|l| l.starts_with("model_sigma = ")).unwrap();
+    let load = |line: &str| {
+        let text = shipped.replace(old, line.trim_end());
+        crate::config::load_hardware_str(Path::new("p.toml"), &text, &[]).expect("the written profile loads")
+    };
+    let hw = load(&model_sigma_line(&me));
+    let want = me.sigma.unwrap();
+    assert!(hw.model_sigma_measured && (hw.model_sigma - want).abs() < 1e-3, "{} vs {want}", hw.model_sigma);
+    // Too few errors: a comment only, and the loader assumes the default.
+    me.sigma = None;
+    let line = model_sigma_line(&me);
+    assert!(line.starts_with("# model_sigma not estimated"), "{line}");
+    let hw = load(&line);
+    assert!(!hw.model_sigma_measured && hw.model_sigma == crate::model::DEFAULT_MODEL_SIGMA);
+}
+
+#[test]
+fn the_models_error_pools_the_three_stages_out_of_sample() {
+    use super::fit::SimFit;
+    use super::model_error::{estimate, sigma_of};
+    use super::stages::{QueueFit, SerialFit, StartupFit};
+    let sim = |values: usize, predicted: Vec<f64>| SimFit {
+        values: vec![1.0; values],
+        rms: 0.0,
+        ranges: vec![(0.0, 1.0); values],
+        predicted,
+        evaluations: 0,
+    };
+    let lsq = crate::analysis::lsq::nnls(&[vec![1.0], vec![2.0]], &[1.0, 2.0], &[1.0, 1.0]).unwrap();
+    let loo: Vec<Option<f64>> = (0..12).map(|k| if k == 3 { None } else { Some(0.1 * normal(k)) }).collect();
+    let serial = SerialFit {
+        fit: lsq,
+        keys: vec![],
+        unseparated: vec![],
+        weak: vec![],
+        idx: vec![],
+        icpt_explain: 0.0,
+        icpt_client: 0.0,
+        loo: loo.clone(),
+    };
+    // Start-up: 2 values over 5 targets; queues: 3 values over 4 times and 2 row shares.
+    let startup = StartupFit {
+        leader_setup_ms: 0.3,
+        shutdown_ms: 2.0,
+        e_serial: 0.1,
+        fit: sim(2, vec![7.0, 9.0, 12.0, 14.0, 6.0]),
+        idx: vec![],
+        measured: vec![7.7, 8.1, 12.0, 14.0, 6.0],
+    };
+    let queue = QueueFit {
+        fit: sim(3, vec![50.0, 40.0, 30.0, 30.0, 0.5, 0.4]),
+        idx: vec![],
+        measured: vec![55.0, 40.0, 30.0, 27.0],
+        shares: vec![(0, 0.5), (1, 0.4)],
+    };
+    let me = estimate(&serial, &startup, &queue);
+    assert_eq!((me.serial.len(), me.serial_sole), (11, 1));
+    assert!((me.startup_factor - 5.0 / 3.0).abs() < 1e-12 && (me.queue_factor - 2.0).abs() < 1e-12);
+    assert_eq!(me.startup.len(), 5);
+    assert_eq!(me.queue.len(), 4, "times only: the row shares are not times");
+    assert!((me.startup[0] - 5.0 / 3.0 * 1.1f64.ln()).abs() < 1e-12);
+    assert!((me.queue[3] - 2.0 * 0.9f64.ln()).abs() < 1e-12);
+    assert_eq!(me.sigma, Some(sigma_of(&me.all())));
+    // Too few errors: no estimate (the profile leaves the key out).
+    let serial = SerialFit { loo: vec![Some(0.1)], ..serial };
+    let startup = StartupFit { measured: vec![], ..startup };
+    let queue = QueueFit { measured: vec![], ..queue };
+    assert_eq!(estimate(&serial, &startup, &queue).sigma, None);
+}

@@ -159,6 +159,8 @@ struct RawHardware {
 struct RawVariability {
     /// Log-normal sigma of one run's time around the typical time.
     run_sigma: Option<Spanned<f64>>,
+    /// Log-normal sigma of the model's own error (ln(measured / predicted)) out of sample.
+    model_sigma: Option<Spanned<f64>>,
     /// Free-form provenance (how it was measured).
     #[serde(default)]
     source: Option<String>,
@@ -421,6 +423,18 @@ fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
         Some(v) => Some(non_negative(ctx, v, "variability.run_sigma")?),
         None => None,
     };
+    let model_sigma = match raw.variability.as_ref().and_then(|v| v.model_sigma.as_ref()) {
+        // A log-sigma above 2 would put one run anywhere within 13x of the prediction: no
+        // longer an interval, surely a mistake (a percentage written as a number, say).
+        Some(v) if *v.get_ref() > 2.0 => {
+            return Err(ctx.err(
+                Some(v.span()),
+                format!("variability.model_sigma must be a log-normal sigma between 0 and 2, got {}", v.get_ref()),
+            ))
+        }
+        Some(v) => Some(non_negative(ctx, v, "variability.model_sigma")?),
+        None => None,
+    };
     let mut settings = vec![];
     let mut check = Settings::default();
     for (k, v) in &raw.settings {
@@ -443,6 +457,8 @@ fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
         cpu_noise_cv,
         run_sigma: run_sigma.unwrap_or(crate::model::DEFAULT_RUN_SIGMA),
         run_sigma_measured: run_sigma.is_some(),
+        model_sigma: model_sigma.unwrap_or(crate::model::DEFAULT_MODEL_SIGMA),
+        model_sigma_measured: model_sigma.is_some(),
         settings,
     })
 }

@@ -176,6 +176,30 @@ fn hardware_what_ifs_in_memory() {
 }
 
 #[test]
+fn the_models_own_error_is_read_or_assumed_and_said_so() {
+    let src = hardware_source("reference-2vcpu").unwrap();
+    let hw = load_hardware_str(&src.label, &src.text, &[]).unwrap();
+    assert!(hw.model_sigma_measured && hw.model_sigma > 0.0 && hw.model_sigma < 1.0, "{}", hw.model_sigma);
+    let hw = load_hardware_str(&src.label, &src.text, &[("variability.model_sigma".into(), "0.3".into())]).unwrap();
+    assert_eq!(hw.model_sigma, 0.3);
+    // Absent: the documented default, flagged as assumed.
+    let laptop = hardware_source("laptop").unwrap();
+    let hw = load_hardware_str(&laptop.label, &laptop.text, &[]).unwrap();
+    assert!(!hw.model_sigma_measured && hw.model_sigma == crate::model::DEFAULT_MODEL_SIGMA);
+    // Malformed: one message pointing at the value.
+    let line = src.text.lines().position(|l| l.starts_with("model_sigma = ")).unwrap() + 1;
+    for (bad, want) in [
+        ("model_sigma = -0.1", "variability.model_sigma must be zero or positive"),
+        ("model_sigma = 13.5", "variability.model_sigma must be a log-normal sigma between 0 and 2"),
+        ("model_sigma = \"wide\"", "invalid type"),
+    ] {
+        let text = src.text.replace("model_sigma = 0.135", bad);
+        let e = load_hardware_str(Path::new("hw.toml"), &text, &[]).unwrap_err().to_string();
+        assert!(e.starts_with(&format!("hw.toml:{line}:")) && e.contains(want), "{bad}: {e}");
+    }
+}
+
+#[test]
 fn load_str_applies_every_what_if() {
     let w = WhatIf {
         hw: vec![("cores".into(), "5".into())],

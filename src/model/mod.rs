@@ -613,6 +613,14 @@ impl Scheduler {
 /// the spread of repeated timings of one query on a quiet small VM.
 pub const DEFAULT_RUN_SIGMA: f64 = 0.10;
 
+/// The model's own error (log-normal sigma of ln(measured / predicted) for a query it has not
+/// been fitted to) assumed when a profile has no `[variability] model_sigma`: 0.20, the spread
+/// of pqsim's errors against PostgreSQL 15 on the TPC-H-like validation queries with a
+/// calibrated profile (2026-12-01: median |error| 12.9% against bare client times, i.e. a sigma
+/// of 0.129 / 0.6745 = 0.19; 90th percentile 36%, i.e. 0.36 / 1.645 = 0.22), rounded. An
+/// uncalibrated profile is unlikely to do better.
+pub const DEFAULT_MODEL_SIGMA: f64 = 0.20;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hardware {
     pub name: String,
@@ -638,6 +646,12 @@ pub struct Hardware {
     pub run_sigma: f64,
     /// Whether `run_sigma` was measured (false: the default was assumed).
     pub run_sigma_measured: bool,
+    /// The model's own prediction error on this machine: the log-normal sigma of
+    /// ln(measured / predicted) for a query the fit has not seen, estimated out of sample by
+    /// calibration (`[variability] model_sigma`), or [`DEFAULT_MODEL_SIGMA`].
+    pub model_sigma: f64,
+    /// Whether `model_sigma` was estimated by calibration (false: the default was assumed).
+    pub model_sigma_measured: bool,
     /// Server settings of this machine (GUC name, value), applied before a scenario's.
     pub settings: Vec<(String, String)>,
 }

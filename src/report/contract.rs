@@ -15,7 +15,8 @@ pub struct RunJson<'a> {
     wall_time_ms: f64,
     /// Model replications only.
     wall_time_ms_ci95: [f64; 2],
-    /// One real run on the profile's machine, 80%.
+    /// One real run on the profile's machine, 80%: the replications' spread, the machine's
+    /// `run_sigma` and the model's own error `model_sigma`.
     wall_time_ms_p80: [f64; 2],
     wall_time_ms_median: f64,
     wall_time_ms_samples: Vec<f64>,
@@ -25,6 +26,8 @@ pub struct RunJson<'a> {
     hardware: &'a str,
     run_sigma: f64,
     run_sigma_measured: bool,
+    model_sigma: f64,
+    model_sigma_measured: bool,
     workers_planned: u32,
     workers_launched: u32,
     /// Mean per replication.
@@ -57,6 +60,8 @@ impl<'a> From<&'a Prediction> for RunJson<'a> {
             hardware: &p.hardware,
             run_sigma: p.run_sigma,
             run_sigma_measured: p.run_sigma_measured,
+            model_sigma: p.model_sigma,
+            model_sigma_measured: p.model_sigma_measured,
             workers_planned: p.workers_planned,
             workers_launched: p.workers_launched,
             queue_full_stalls: p.queue_full_stalls_mean(),

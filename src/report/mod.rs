@@ -47,6 +47,10 @@ pub struct Prediction {
     /// profile measured it (else the documented default).
     pub run_sigma: f64,
     pub run_sigma_measured: bool,
+    /// The model's own error (log-normal sigma, out of sample) used for `wall_ms_p80`, and
+    /// whether calibration estimated it (else the documented default).
+    pub model_sigma: f64,
+    pub model_sigma_measured: bool,
     /// Each replication's wall time (ms), in replication order.
     pub wall_ms: Vec<f64>,
     pub workers_planned: u32,

@@ -71,6 +71,8 @@ fn prediction() -> Prediction {
         wall_ms_p80: [90.0, 125.0],
         run_sigma: 0.1,
         run_sigma_measured: false,
+        model_sigma: 0.2,
+        model_sigma_measured: false,
         wall_ms: vec![100.0, 110.0],
         workers_planned: 2,
         workers_launched: 1,
@@ -210,6 +212,8 @@ fn run_json_has_the_contract_keys_in_order() {
             "hardware",
             "run_sigma",
             "run_sigma_measured",
+            "model_sigma",
+            "model_sigma_measured",
             "workers_planned",
             "workers_launched",
             "queue_full_stalls",
@@ -243,6 +247,7 @@ fn run_text_labels_the_headline_and_the_representative_replication() {
     );
     assert!(t.contains("\n  model 95% CI: "), "{t}");
     assert!(t.contains("\n  one real run, 80% interval: 90.0 ms .. 125.0 ms  ("), "{t}");
+    assert!(t.contains("model error sigma 0.200 assumed: not estimated for this profile)"), "{t}");
     assert!(
         t.contains("Workers Planned: 2  Workers Launched: 1  Queue-full stalls: 4 (mean per replication)\n"),
         "{t}"

@@ -77,7 +77,10 @@ pub fn markdown(o: &Options, out: &Outcome) -> String {
     let _ = writeln!(s, "| abs. error of client-time speedup | {:.1}% | – |", rep.median_abs_client_speedup_error_pct);
     let _ = writeln!(
         s,
-        "\nMeasured bare runs inside their point's predicted 80% interval (`wall_time_ms_p80`: model spread and the profile's `run_sigma`): {:.0}% rescaled to the profile's speed, {:.0}% raw (80% when the interval is honest).\n",
+        "\nMeasured bare runs inside their point's predicted 80% interval (`wall_time_ms_p80`: the model's spread over replications, the machine's `run_sigma` {:.3} and the model's own error `model_sigma` {:.3}{}): {:.0}% rescaled to the profile's speed, {:.0}% raw (80% when the interval is honest).\n",
+        hw.run_sigma,
+        hw.model_sigma,
+        if hw.model_sigma_measured { ", estimated out of sample by the profile's calibration" } else { ", assumed: the profile does not estimate it" },
         100.0 * rep.client_p80_coverage,
         100.0 * rep.client_p80_coverage_raw
     );

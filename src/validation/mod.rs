@@ -70,8 +70,8 @@ pub struct Point {
     pub speedup_error_pct: Option<f64>,
     pub noisy: bool,
     pub note: String,
-    /// The predicted 80% interval of one bare run (model spread and the profile's
-    /// `run_sigma`), and how many of the measured bare runs fell inside it: rescaled to the
+    /// The predicted 80% interval of one bare run (`run`'s `wall_time_ms_p80`: the model's
+    /// spread over replications, the profile's `run_sigma` and its `model_sigma`), and how many of the measured bare runs fell inside it: rescaled to the
     /// profile's speed, and raw.
     pub client_p80_lo_ms: Option<f64>,
     pub client_p80_hi_ms: Option<f64>,
@@ -239,7 +239,7 @@ fn prepare(
                 match (model_ms(&i.scenario, hw, 5), model_walls_as(&i.scenario, hw, 5, client)) {
                     (Ok(ms), Ok(walls)) => {
                         let mean = walls.iter().sum::<f64>() / walls.len() as f64;
-                        let p80 = crate::predict::one_run_interval(&walls, mean, hw.run_sigma);
+                        let p80 = crate::predict::one_run_interval(&walls, mean, hw.run_sigma, hw.model_sigma);
                         (Some(ms), Some(median(&walls)), Some(p80), String::new())
                     }
                     (Err(e), _) | (_, Err(e)) => (None, None, None, format!("model: {e}")),
