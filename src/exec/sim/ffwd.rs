@@ -53,6 +53,8 @@ pub(super) struct FastForward {
     delivered: Vec<u64>,
     /// Lengths of the trace's intervals and queue points at each recorded step.
     trace_len: Vec<(usize, usize)>,
+    /// The wait sampler's interval mark at each recorded step (`sampler::Sampler::mark`).
+    sample_mark: Vec<usize>,
     r: Vec<f64>,
     x: Vec<f64>,
     cur_r: Vec<f64>,
@@ -235,10 +237,12 @@ impl<'a> Sim<'a> {
         }
         if self.ff.sleep > 0 {
             self.ff.sleep -= 1;
+            self.ff_forget_samples();
             return 0;
         }
         if !self.ff_eligible() {
             self.ff.n = 0;
+            self.ff_forget_samples();
             return 0;
         }
         let mut ff = std::mem::take(&mut self.ff);
@@ -266,6 +270,7 @@ impl<'a> Sim<'a> {
             ff.time.resize(RING, 0);
             ff.delivered.resize(RING, 0);
             ff.trace_len.resize(RING, (0, 0));
+            ff.sample_mark.resize(RING, 0);
             ff.r.resize(RING * nr, 0.0);
             ff.x.resize(RING * nx, 0.0);
             ff.nr = nr;
@@ -280,6 +285,11 @@ impl<'a> Sim<'a> {
         ff.time[s] = self.now();
         ff.delivered[s] = self.q.delivered();
         ff.trace_len[s] = self.trace.as_ref().map_or((0, 0), |t| (t.intervals.len(), t.queue.len()));
+        if let Some(sm) = self.sampler.as_mut() {
+            ff.sample_mark[s] = sm.mark();
+            // A jump repeats intervals from at most K_MAX records back.
+            sm.keep_from(ff.sample_mark[(i - i.min(K_MAX)) % RING]);
+        }
         ff.r[s * nr..(s + 1) * nr].copy_from_slice(&ff.cur_r);
         ff.x[s * nx..(s + 1) * nx].copy_from_slice(&ff.cur_x);
         ff.n += 1;
@@ -437,6 +447,17 @@ impl<'a> Sim<'a> {
             self.ff_claim_owed(p, false);
         }
         self.ff_repeat_trace(ff.trace_len[a], ff.trace_len[s], ff.time[s] - ff.time[a], n);
+        if let Some(sm) = self.sampler.as_mut() {
+            sm.repeat(ff.sample_mark[a], ff.sample_mark[s], ff.time[s] - ff.time[a], n);
+        }
+    }
+
+    /// The detector starts afresh: no interval closed so far will be repeated.
+    fn ff_forget_samples(&mut self) {
+        if let Some(sm) = self.sampler.as_mut() {
+            let m = sm.mark();
+            sm.keep_from(m);
+        }
     }
 
     /// A traced run gets the intervals and queue points of the last period again for every
