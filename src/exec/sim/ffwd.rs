@@ -49,6 +49,11 @@ pub(super) struct FastForward {
     nr: usize,
     nx: usize,
     hash: Vec<u64>,
+    /// For each record (at `i % RING`), the previous record of the window with the same hash
+    /// (`usize::MAX`: none), and the last record of each hash: the periods `k` worth checking
+    /// are found by walking this chain, not by trying every `k` up to `K_MAX` at every step.
+    prev: Vec<usize>,
+    last: std::collections::HashMap<u64, usize, std::hash::BuildHasherDefault<IdHasher>>,
     time: Vec<Time>,
     delivered: Vec<u64>,
     /// Lengths of the trace's intervals and queue points at each recorded step.
@@ -71,6 +76,24 @@ pub(super) struct FastForward {
     seen: bool,
     pub(super) jumps: u64,
     pub(super) skipped_steps: u64,
+}
+
+/// The state hashes are already mixed: a map keyed by them needs no second hash.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) ^ b as u64;
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
 }
 
 fn mix(h: u64, v: u64) -> u64 {
@@ -267,6 +290,7 @@ impl<'a> Sim<'a> {
         let (nr, nx) = (ff.cur_r.len(), ff.cur_x.len());
         if ff.hash.len() != 2 * RING || ff.nr != nr || ff.nx != nx {
             ff.hash.resize(2 * RING, 0);
+            ff.prev.resize(RING, usize::MAX);
             ff.time.resize(RING, 0);
             ff.delivered.resize(RING, 0);
             ff.trace_len.resize(RING, (0, 0));
@@ -282,6 +306,12 @@ impl<'a> Sim<'a> {
         // Twice, so that the hashes `k` steps back are at `s + RING - k`, no modulo.
         ff.hash[s] = h;
         ff.hash[s + RING] = h;
+        if i == 0 {
+            ff.last.clear();
+        } else if ff.last.len() > 4 * RING {
+            ff.last.retain(|_, j| i - *j <= K_MAX);
+        }
+        ff.prev[s] = ff.last.insert(h, i).unwrap_or(usize::MAX);
         ff.time[s] = self.now();
         ff.delivered[s] = self.q.delivered();
         ff.trace_len[s] = self.trace.as_ref().map_or((0, 0), |t| (t.intervals.len(), t.queue.len()));
@@ -297,8 +327,13 @@ impl<'a> Sim<'a> {
             ff.holdoff -= 1;
             return 0;
         }
-        for k in 1..=K_MAX.min(i / 2) {
-            if ff.hash[s + RING - k] != h || ff.hash[s + RING - 2 * k] != h {
+        // The earlier records with this hash, nearest first: the candidate periods in
+        // increasing order (the same ones, in the same order, as trying every k).
+        let mut j = ff.prev[s];
+        while j != usize::MAX && i - j <= K_MAX.min(i / 2) {
+            let k = i - j;
+            j = ff.prev[j % RING];
+            if ff.hash[s + RING - 2 * k] != h {
                 continue;
             }
             let (a, b) = ((i - k) % RING, (i - 2 * k) % RING);
