@@ -252,6 +252,44 @@ impl<'a> Sim<'a> {
         }
     }
 
+    /// Claim the chunks fused flows ran past, one at a time, the flow that crossed its chunk
+    /// end longest ago first (its progress past the end over its progress per period, `rates`:
+    /// running, waiting flow), as stepping would have claimed them. Claimed worker by worker
+    /// instead, the first workers would take theirs before the scan's ramp-down and keep their
+    /// initial chunk size into it, so fusion would end (and stepping start) as many initial
+    /// chunks before the scan's end: a tail that grows with the table.
+    fn ff_claim_in_order(&mut self, rates: &[(f64, f64)]) {
+        let tpp = self.ff_tuples_per_page();
+        loop {
+            let mut best: Option<(f64, usize, bool)> = None;
+            for (p, &(r_run, r_saved)) in rates.iter().enumerate().skip(1) {
+                let pr = &self.procs[p];
+                for (is_saved, f, r) in [(false, pr.act_flow(), r_run), (true, pr.saved.as_ref(), r_saved)] {
+                    let Some(f) = f else { continue };
+                    if !f.fused || f.done < f.total - 1e-9 * f.total.max(1.0) {
+                        continue;
+                    }
+                    let late = (f.done - f.total) / r.max(1e-300);
+                    if best.is_none_or(|b| late > b.0) {
+                        best = Some((late, p, is_saved));
+                    }
+                }
+            }
+            let Some((_, p, is_saved)) = best else { return };
+            let Proc { act, saved, scan: pscan, .. } = &mut self.procs[p];
+            let f = match (is_saved, act) {
+                (true, _) => saved.as_mut(),
+                (false, Act::Flow(f)) => Some(f),
+                _ => None,
+            };
+            let Some(f) = f else { return };
+            let Some(pages) = self.scan.next_chunk(pscan) else { return };
+            f.done -= f.total;
+            f.stop_at -= f.total;
+            f.total = pages * tpp;
+        }
+    }
+
     /// The engine's fast-forward hook: record this step boundary, and jump whole periods
     /// when the last two periods repeat. Returns the steps jumped over.
     pub(super) fn try_fast_forward(&mut self) -> u64 {
@@ -477,7 +515,15 @@ impl<'a> Sim<'a> {
                 *gen += dgen[*p] * n;
             }
         });
-        // Fused flows claim the chunks they crossed (so what they owe stays small).
+        // Fused flows claim the chunks they crossed (so what they owe stays small), in the
+        // order stepping would have claimed them.
+        let rates: Vec<(f64, f64)> = (0..self.procs.len())
+            .map(|p| {
+                let g = |j: usize| ff.x[s * nx + p * XP + j] - ff.x[a * nx + p * XP + j];
+                (g(X_DONE), g(X_SDONE))
+            })
+            .collect();
+        self.ff_claim_in_order(&rates);
         for p in 1..self.procs.len() {
             self.ff_claim_owed(p, false);
         }
