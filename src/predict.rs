@@ -23,8 +23,11 @@ pub use crate::engine::streams::replication_seed;
 pub struct Options {
     /// Keep the representative replication's trace (state intervals, queue fill).
     pub trace: bool,
-    /// Sample the representative replication's wait events every this many ms.
+    /// Sample the representative replication's wait events every this many ms (as the run
+    /// goes: no trace is kept for it).
     pub sample_period_ms: Option<f64>,
+    /// Keep every wait sample as a row (`run --wait-samples`), not only the profile's counts.
+    pub sample_rows: bool,
 }
 
 /// `run_scenario_with` without wait samples (sweeps, compare, calibration).
@@ -42,7 +45,7 @@ pub fn run_decided(
     replications: u32,
     trace: bool,
 ) -> Result<Prediction> {
-    run_decided_with(sc, hw, d, seed, replications, &Options { trace, sample_period_ms: None })
+    run_decided_with(sc, hw, d, seed, replications, &Options { trace, sample_period_ms: None, sample_rows: false })
 }
 
 /// Replicate the scenario, summarise the wall times, and describe the representative one.
@@ -65,10 +68,14 @@ pub fn run_decided_with(
     replications: u32,
     o: &Options,
 ) -> Result<Prediction> {
-    let detail = o.trace || o.sample_period_ms.is_some();
-    let sim = |r: u32, trace: bool| {
+    let period_ns = |ms: f64| (ms * 1e6).round().max(1.0) as u64;
+    // Rows beyond this can only come from a period that must widen (see below).
+    let max_rows = 2 * MAX_WAIT_SAMPLES as usize;
+    let sim = |r: u32, trace: bool, sample_ms: Option<f64>| {
         let spec = RunSpec {
             trace,
+            wait_sample_period: sample_ms.map(period_ns),
+            wait_sample_rows: (o.sample_rows && sample_ms.is_some()).then_some(max_rows),
             ..RunSpec::new(sc, hw, &d.plan, d.workers_planned, d.workers_launched, replication_seed(seed, r))
         };
         exec::simulate(&spec).map_err(Error::from)
@@ -78,7 +85,7 @@ pub fn run_decided_with(
     let mut splits = vec![];
     let mut first: Option<(Compiled, SimResult)> = None;
     for r in 0..replications {
-        let (compiled, res) = sim(r, detail && r == 0)?;
+        let (compiled, res) = if r == 0 { sim(r, o.trace, o.sample_period_ms)? } else { sim(r, false, None)? };
         walls.push(res.wall as f64 / 1e6);
         stalls.push(res.queue_full_stalls as f64);
         splits.push(report::process_splits(&res));
@@ -88,23 +95,29 @@ pub fn run_decided_with(
     }
     let summary = Summary::from_slice(&walls).map_err(|e| Error::Simulation(format!("{e:?}")))?;
     let rep = nearest_median(&walls, summary.median);
+    // Every replication launches the same workers.
+    let processes = first.as_ref().map_or(1, |f| f.1.processes.len());
+    // A long run sampled every few ms would make millions of samples: the period widens to
+    // keep at most MAX_WAIT_SAMPLES (the period used is reported in the prediction). The
+    // representative's wall time is known before it is (re-)simulated, except for the first
+    // replication, which is simulated again in the rare case its period must widen.
+    let widen = |wall_ms: f64, procs: usize| {
+        o.sample_period_ms.map(|period| period.max(wall_ms * procs as f64 / MAX_WAIT_SAMPLES))
+    };
+    let sample_period_ms = widen(walls[rep], processes);
     let (compiled, res) = match first {
-        Some(f) if rep == 0 => f,
-        _ => sim(rep as u32, detail)?,
+        Some(f) if rep == 0 && sample_period_ms.map(period_ns) == o.sample_period_ms.map(period_ns) => f,
+        _ => sim(rep as u32, o.trace, sample_period_ms)?,
     };
     let gather_merge = matches!(d.plan.find_gather(), Some(Node::GatherMerge { .. }));
     let backends = waits::backends(seed, res.processes.len().saturating_sub(1));
-    // A long run sampled every few ms would make millions of samples: the period widens to
-    // keep at most MAX_WAIT_SAMPLES (the period used is reported in the prediction).
-    let sample_period_ms = o.sample_period_ms.map(|period| {
-        let min = res.wall as f64 / 1e6 * backends.len() as f64 / MAX_WAIT_SAMPLES;
-        period.max(min)
-    });
-    let wait_samples = match (sample_period_ms, res.trace.as_ref()) {
-        (Some(period), Some(t)) => {
-            waits::samples(t, &backends, res.wall, (period * 1e6).round().max(1.0) as u64, gather_merge)
+    let (wait_samples, wait_profile) = match res.wait_samples.as_ref() {
+        Some(w) => {
+            debug_assert_eq!(Some(w.period), sample_period_ms.map(period_ns));
+            debug_assert!(!w.rows_overflow, "the period widens before rows overflow");
+            (waits::rows(w, &backends, gather_merge), waits::profile_of(w, &backends, gather_merge))
         }
-        _ => vec![],
+        None => (vec![], vec![]),
     };
     let representative = Representative {
         index: rep as u32,
@@ -114,6 +127,7 @@ pub fn run_decided_with(
         events: res.events,
         explain: report::explain(sc, hw, &d.plan, Some(&d.report.costed), &compiled, &res),
         wait_samples,
+        wait_profile,
     };
     let p80 = one_run_interval(&walls, summary.mean, hw.run_sigma, hw.model_sigma);
     Ok(Prediction {

@@ -185,3 +185,121 @@ table = "t"
     let (rows, _) = spill("1GB");
     assert!(rows.iter().all(|r| !r[4].starts_with("BufFile")), "an in-memory sort has no temp files");
 }
+
+// ---------------------------------------------------------------- the streaming sampler
+
+use pqsim::config::{self, WhatIf};
+use pqsim::exec::{simulate, RunSpec, SimResult};
+use pqsim::model::{Hardware, Node, Scenario};
+use pqsim::report::waits;
+
+fn load(scenario: &str, hardware: &str, table: &[(&str, &str)]) -> (Scenario, Hardware) {
+    let w = WhatIf {
+        table: table.iter().map(|(k, v)| format!("{k}={v}").parse().expect("a table what-if")).collect(),
+        ..Default::default()
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    config::load(&root.join("configs/scenarios").join(scenario), hardware, &w).expect("shipped scenario loads")
+}
+
+/// One replication with the streaming sampler (every row kept) and, when `trace`, a trace.
+fn sampled(sc: &Scenario, hw: &Hardware, seed: u64, period_ns: u64, ff: bool, trace: bool) -> SimResult {
+    let d = pqsim::planner::decide(sc);
+    let spec = RunSpec {
+        trace,
+        fast_forward: ff,
+        wait_sample_period: Some(period_ns),
+        wait_sample_rows: trace.then_some(usize::MAX),
+        ..RunSpec::new(sc, hw, &d.plan, d.workers_planned, d.workers_launched, seed)
+    };
+    simulate(&spec).unwrap_or_else(|e| panic!("{}: {e}", sc.name)).1
+}
+
+/// The samples counted as the run went (no trace) are the samples a stored trace gives: the
+/// same rows, in the same order, and the same profile from the counts alone, on every shipped
+/// scenario x profile, fast-forward on and off, at a round and an odd period; and at 30x rows,
+/// where a jump repeats thousands of periods. Fails if the sampler drops, doubles or misplaces
+/// a sample (an off-by-one in the closed-form count of a jump, a wrong first sample).
+#[test]
+fn streaming_samples_equal_the_samples_of_a_stored_trace() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut scenarios: Vec<String> = std::fs::read_dir(root.join("configs/scenarios"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|n| n.ends_with(".toml"))
+        .collect();
+    scenarios.sort();
+    let mut cases: Vec<(String, &str, Vec<(&str, &str)>)> = vec![];
+    for s in &scenarios {
+        for hw in ["laptop", "reference-2vcpu", "aurora"] {
+            cases.push((s.clone(), hw, vec![]));
+        }
+    }
+    cases.push(("gather-heavy.toml".into(), "laptop", vec![("t.rows", "90000000")]));
+    let (mut jumped, mut compared) = (0, 0);
+    for (scenario, hw_name, table) in &cases {
+        let (sc, hw) = load(scenario, hw_name, table);
+        let gm = matches!(pqsim::planner::decide(&sc).plan.find_gather(), Some(Node::GatherMerge { .. }));
+        for ff in [true, false] {
+            for period in [10_000_000u64, 733_331] {
+                let what = format!("{scenario} on {hw_name} {table:?}, fast-forward {ff}, period {period} ns");
+                let res = sampled(&sc, &hw, 7, period, ff, true);
+                let w = res.wait_samples.as_ref().expect("sampled");
+                assert_eq!(w.period, period);
+                let procs = waits::backends(7, res.processes.len() - 1);
+                let reference = waits::samples(res.trace.as_ref().expect("trace"), &procs, res.wall, period, gm);
+                assert!(!reference.is_empty(), "{what}: no samples");
+                assert_eq!(waits::rows(w, &procs, gm), reference, "{what}: rows");
+                assert_eq!(waits::profile_of(w, &procs, gm), waits::profile(&reference), "{what}: profile");
+                // Without rows or trace the counts are the same.
+                let d = pqsim::planner::decide(&sc);
+                let spec = RunSpec {
+                    fast_forward: ff,
+                    wait_sample_period: Some(period),
+                    ..RunSpec::new(&sc, &hw, &d.plan, d.workers_planned, d.workers_launched, 7)
+                };
+                let bare = simulate(&spec).unwrap().1;
+                assert!(bare.trace.is_none() && bare.wait_samples.as_ref().unwrap().rows.is_none());
+                assert_eq!(bare.wait_samples.as_ref().unwrap().per_process, w.per_process, "{what}: counts");
+                if res.fast_forward_steps > 0 {
+                    jumped += 1;
+                }
+                compared += 1;
+            }
+        }
+    }
+    assert!(jumped >= 10, "only {jumped} of {compared} runs jumped: the jump's counting went untested");
+}
+
+/// `run` without --trace/--report keeps no trace, and what the sampler holds for fast-forward
+/// (the intervals of the detector's window) does not grow with rows: gather-heavy at 1x and
+/// 100x rows holds about as many, a few thousand at most, while the run at 100x is 100x
+/// longer and its samples 100x more.
+#[test]
+fn the_sampler_keeps_no_trace_and_its_memory_does_not_grow_with_rows() {
+    let run = |rows: &str| {
+        let (sc, hw) = load("gather-heavy.toml", "laptop", &[("t.rows", rows)]);
+        let d = pqsim::planner::decide(&sc);
+        let spec = RunSpec {
+            wait_sample_period: Some(10_000_000),
+            ..RunSpec::new(&sc, &hw, &d.plan, d.workers_planned, d.workers_launched, 3)
+        };
+        simulate(&spec).unwrap().1
+    };
+    let (small, big) = (run("3000000"), run("300000000"));
+    for r in [&small, &big] {
+        assert!(r.trace.is_none(), "a trace was kept");
+        assert!(r.fast_forward_steps > 0, "no jump: the test would not exercise the jump's memory");
+    }
+    let (ws, wb) = (small.wait_samples.as_ref().unwrap(), big.wait_samples.as_ref().unwrap());
+    assert!(wb.rows.is_none());
+    let total = |w: &pqsim::exec::WaitSamples| w.per_process.iter().flatten().map(|s| s.count).sum::<u64>();
+    assert!(total(wb) > 50 * total(ws), "samples {} vs {}", total(wb), total(ws));
+    assert!(
+        wb.log_peak <= 2 * ws.log_peak.max(1000),
+        "intervals held: {} at 100x rows, {} at 1x",
+        wb.log_peak,
+        ws.log_peak
+    );
+    assert!(wb.log_peak <= 20_000, "intervals held: {}", wb.log_peak);
+}

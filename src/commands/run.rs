@@ -60,7 +60,11 @@ pub fn run(a: RunArgs) -> Result<()> {
         eprintln!("pqsim: note: {n}");
     }
     let want_trace = a.trace.is_some() || a.report.is_some();
-    let opts = crate::predict::Options { trace: want_trace, sample_period_ms: Some(a.sample_period) };
+    let opts = crate::predict::Options {
+        trace: want_trace,
+        sample_period_ms: Some(a.sample_period),
+        sample_rows: a.wait_samples.is_some(),
+    };
     let out = crate::predict::run_scenario_with(&sc, &hw, a.seed, a.replications, &opts)?;
     if let Some(used) = out.sample_period_ms.filter(|&p| p > a.sample_period) {
         eprintln!(

@@ -15,7 +15,10 @@ pub mod server;
 pub mod sim;
 
 pub use compile::{compile, Compiled, Env, Mode};
-pub use sim::{Accounting, Interval, Milestones, ProcessResult, SimResult, State, SubPlanGather, Trace};
+pub use sim::{
+    Accounting, Interval, Milestones, ProcessResult, SimResult, State, StateSamples, SubPlanGather, Trace, WaitSamples,
+    N_STATES,
+};
 
 use crate::error::SimError;
 use crate::model::guc::Settings;
@@ -36,6 +39,11 @@ pub struct RunSpec<'a> {
     pub workers_launched: u32,
     pub seed: u64,
     pub trace: bool,
+    /// Sample every process's state every this many ns as the run goes (no trace needed):
+    /// `SimResult::wait_samples`.
+    pub wait_sample_period: Option<crate::engine::Time>,
+    /// Keep every sample as a row too (at most this many), not only the counts.
+    pub wait_sample_rows: Option<usize>,
     /// Jump over whole periods of a repeating steady state (`exec::sim::ffwd`): the default
     /// is [`fast_forward_default`]; never with a trace.
     pub fast_forward: bool,
@@ -63,6 +71,8 @@ impl<'a> RunSpec<'a> {
             workers_launched: launched,
             seed,
             trace: false,
+            wait_sample_period: None,
+            wait_sample_rows: None,
             fast_forward: fast_forward_default(),
             max_steps: DEFAULT_MAX_STEPS,
             measured: sc.measured.as_ref(),
@@ -98,8 +108,11 @@ pub fn simulate(spec: &RunSpec) -> Result<(Compiled, SimResult), SimError> {
         Mode::Serial => 0,
         _ => spec.workers_launched.min(compiled.workers_planned),
     };
-    let result = sim::Sim::new(&compiled, spec.hw, spec.settings, launched, spec.seed, spec.trace)
-        .fast_forward(spec.fast_forward)
-        .run(spec.max_steps)?;
+    let mut sim = sim::Sim::new(&compiled, spec.hw, spec.settings, launched, spec.seed, spec.trace)
+        .fast_forward(spec.fast_forward);
+    if let Some(period) = spec.wait_sample_period {
+        sim = sim.wait_sampling(period, spec.wait_sample_rows.is_some(), spec.wait_sample_rows.unwrap_or(0));
+    }
+    let result = sim.run(spec.max_steps)?;
     Ok((compiled, result))
 }

@@ -2,7 +2,7 @@
 
 use super::explain::{r3, Explain};
 use super::split::ProcessJson;
-use super::waits::{profile, WaitProfileEntry};
+use super::waits::WaitProfileEntry;
 use super::Prediction;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -72,7 +72,7 @@ impl<'a> From<&'a Prediction> for RunJson<'a> {
             events: rep.events,
             explain: [&rep.explain],
             wait_sample_period_ms: p.sample_period_ms,
-            wait_event_profile: profile(&rep.wait_samples),
+            wait_event_profile: rep.wait_profile.clone(),
         }
     }
 }

@@ -81,8 +81,10 @@ pub struct Representative {
     /// Simulation events.
     pub events: u64,
     pub explain: Explain,
-    /// Wait-event samples (empty unless asked for).
+    /// Wait-event samples as rows (empty unless asked for).
     pub wait_samples: Vec<waits::WaitSample>,
+    /// Their counts per process and event (`pg_wait_sampling_profile`; empty unless sampled).
+    pub wait_profile: Vec<waits::WaitProfileEntry>,
 }
 
 impl Prediction {

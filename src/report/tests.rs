@@ -89,6 +89,7 @@ fn prediction() -> Prediction {
             events: 42,
             explain: gather(),
             wait_samples: vec![],
+            wait_profile: vec![],
         },
     }
 }

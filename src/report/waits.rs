@@ -21,7 +21,7 @@
 
 use super::split::Category;
 use crate::engine::Time;
-use crate::exec::{State, Trace};
+use crate::exec::{State, Trace, WaitSamples, N_STATES};
 use serde::Serialize;
 
 /// One row of `--wait-samples`.
@@ -85,6 +85,85 @@ impl Category {
     }
 }
 
+/// PostgreSQL's (wait_event_type, wait_event) of a sampled state; `None` on CPU (or idle).
+fn event_of(state: State, gather_merge: bool) -> Option<(&'static str, &'static str)> {
+    match state {
+        State::TempWrite => Some(("IO", "BufFileWrite")),
+        State::TempRead => Some(("IO", "BufFileRead")),
+        _ => Category::of_state(state).and_then(|c| c.wait_event(gather_merge)),
+    }
+}
+
+const STATES: [State; N_STATES] = [
+    State::Startup,
+    State::Cpu,
+    State::Io,
+    State::MqSend,
+    State::MqReceive,
+    State::Barrier,
+    State::Shutdown,
+    State::TempWrite,
+    State::TempRead,
+    State::Idle,
+];
+
+/// The rows of samples taken as the run went (`exec::WaitSamples::rows`), named.
+pub fn rows(w: &WaitSamples, procs: &[Backend], gather_merge: bool) -> Vec<WaitSample> {
+    let Some(rows) = w.rows.as_ref() else { return vec![] };
+    rows.iter()
+        .filter_map(|&(t, p, state)| {
+            let b = procs.get(p as usize)?;
+            Category::of_state(state)?;
+            let ev = event_of(state, gather_merge);
+            Some(WaitSample {
+                sample_ms: t as f64 / 1e6,
+                pid: b.pid,
+                backend_type: b.backend_type(),
+                wait_event_type: ev.map(|e| e.0),
+                wait_event: ev.map(|e| e.1),
+            })
+        })
+        .collect()
+}
+
+/// [`profile`] of the samples taken as the run went, from their counts alone (no rows): per
+/// process in order of pid, its events in order of their first sample.
+pub fn profile_of(w: &WaitSamples, procs: &[Backend], gather_merge: bool) -> Vec<WaitProfileEntry> {
+    let mut out = vec![];
+    for (b, counts) in procs.iter().zip(&w.per_process) {
+        // (first sample, entry) per event.
+        let mut mine: Vec<(crate::engine::Time, WaitProfileEntry)> = vec![];
+        for st in STATES {
+            let c = counts[st as usize];
+            if c.count == 0 || Category::of_state(st).is_none() {
+                continue;
+            }
+            let ev = event_of(st, gather_merge);
+            let (ty, name) = (ev.map(|e| e.0), ev.map(|e| e.1));
+            match mine.iter_mut().find(|(_, e)| e.wait_event == name && e.wait_event_type == ty) {
+                Some((first, e)) => {
+                    e.count += c.count;
+                    *first = (*first).min(c.first);
+                }
+                None => mine.push((
+                    c.first,
+                    WaitProfileEntry {
+                        pid: b.pid,
+                        backend_type: b.backend_type(),
+                        wait_event_type: ty,
+                        wait_event: name,
+                        count: c.count,
+                    },
+                )),
+            }
+        }
+        mine.sort_by_key(|(first, _)| *first);
+        out.extend(mine.into_iter().map(|(_, e)| e));
+    }
+    out.sort_by_key(|e| e.pid);
+    out
+}
+
 /// Samples every `period` ns from 0 while `t < wall`: for each process present at `t` (in a
 /// state other than idle), one row.
 pub fn samples(trace: &Trace, procs: &[Backend], wall: Time, period: Time, gather_merge: bool) -> Vec<WaitSample> {
@@ -111,12 +190,10 @@ pub fn samples(trace: &Trace, procs: &[Backend], wall: Time, period: Time, gathe
             if start > t {
                 continue;
             }
-            let Some(cat) = Category::of_state(state) else { continue };
-            let ev = match state {
-                State::TempWrite => Some(("IO", "BufFileWrite")),
-                State::TempRead => Some(("IO", "BufFileRead")),
-                _ => cat.wait_event(gather_merge),
-            };
+            if Category::of_state(state).is_none() {
+                continue;
+            }
+            let ev = event_of(state, gather_merge);
             out.push(WaitSample {
                 sample_ms: t as f64 / 1e6,
                 pid: b.pid,

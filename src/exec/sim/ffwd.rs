@@ -49,10 +49,17 @@ pub(super) struct FastForward {
     nr: usize,
     nx: usize,
     hash: Vec<u64>,
+    /// For each record (at `i % RING`), the previous record of the window with the same hash
+    /// (`usize::MAX`: none), and the last record of each hash: the periods `k` worth checking
+    /// are found by walking this chain, not by trying every `k` up to `K_MAX` at every step.
+    prev: Vec<usize>,
+    last: std::collections::HashMap<u64, usize, std::hash::BuildHasherDefault<IdHasher>>,
     time: Vec<Time>,
     delivered: Vec<u64>,
     /// Lengths of the trace's intervals and queue points at each recorded step.
     trace_len: Vec<(usize, usize)>,
+    /// The wait sampler's interval mark at each recorded step (`sampler::Sampler::mark`).
+    sample_mark: Vec<usize>,
     r: Vec<f64>,
     x: Vec<f64>,
     cur_r: Vec<f64>,
@@ -69,6 +76,24 @@ pub(super) struct FastForward {
     seen: bool,
     pub(super) jumps: u64,
     pub(super) skipped_steps: u64,
+}
+
+/// The state hashes are already mixed: a map keyed by them needs no second hash.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) ^ b as u64;
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
 }
 
 fn mix(h: u64, v: u64) -> u64 {
@@ -228,6 +253,44 @@ impl<'a> Sim<'a> {
         }
     }
 
+    /// Claim the chunks fused flows ran past, one at a time, the flow that crossed its chunk
+    /// end longest ago first (its progress past the end over its progress per period, `rates`:
+    /// running, waiting flow), as stepping would have claimed them. Claimed worker by worker
+    /// instead, the first workers would take theirs before the scan's ramp-down and keep their
+    /// initial chunk size into it, so fusion would end (and stepping start) as many initial
+    /// chunks before the scan's end: a tail that grows with the table.
+    fn ff_claim_in_order(&mut self, rates: &[(f64, f64)]) {
+        let tpp = self.ff_tuples_per_page();
+        loop {
+            let mut best: Option<(f64, usize, bool)> = None;
+            for (p, &(r_run, r_saved)) in rates.iter().enumerate().skip(1) {
+                let pr = &self.procs[p];
+                for (is_saved, f, r) in [(false, pr.act_flow(), r_run), (true, pr.saved.as_ref(), r_saved)] {
+                    let Some(f) = f else { continue };
+                    if !f.fused || f.done < f.total - 1e-9 * f.total.max(1.0) {
+                        continue;
+                    }
+                    let late = (f.done - f.total) / r.max(1e-300);
+                    if best.is_none_or(|b| late > b.0) {
+                        best = Some((late, p, is_saved));
+                    }
+                }
+            }
+            let Some((_, p, is_saved)) = best else { return };
+            let Proc { act, saved, scan: pscan, .. } = &mut self.procs[p];
+            let f = match (is_saved, act) {
+                (true, _) => saved.as_mut(),
+                (false, Act::Flow(f)) => Some(f),
+                _ => None,
+            };
+            let Some(f) = f else { return };
+            let Some(pages) = self.scan.next_chunk(pscan) else { return };
+            f.done -= f.total;
+            f.stop_at -= f.total;
+            f.total = pages * tpp;
+        }
+    }
+
     /// The engine's fast-forward hook: record this step boundary, and jump whole periods
     /// when the last two periods repeat. Returns the steps jumped over.
     pub(super) fn try_fast_forward(&mut self) -> u64 {
@@ -236,10 +299,12 @@ impl<'a> Sim<'a> {
         }
         if self.ff.sleep > 0 {
             self.ff.sleep -= 1;
+            self.ff_forget_samples();
             return 0;
         }
         if !self.ff_eligible() {
             self.ff.n = 0;
+            self.ff_forget_samples();
             return 0;
         }
         let mut ff = std::mem::take(&mut self.ff);
@@ -264,9 +329,11 @@ impl<'a> Sim<'a> {
         let (nr, nx) = (ff.cur_r.len(), ff.cur_x.len());
         if ff.hash.len() != 2 * RING || ff.nr != nr || ff.nx != nx {
             ff.hash.resize(2 * RING, 0);
+            ff.prev.resize(RING, usize::MAX);
             ff.time.resize(RING, 0);
             ff.delivered.resize(RING, 0);
             ff.trace_len.resize(RING, (0, 0));
+            ff.sample_mark.resize(RING, 0);
             ff.r.resize(RING * nr, 0.0);
             ff.x.resize(RING * nx, 0.0);
             ff.nr = nr;
@@ -278,9 +345,20 @@ impl<'a> Sim<'a> {
         // Twice, so that the hashes `k` steps back are at `s + RING - k`, no modulo.
         ff.hash[s] = h;
         ff.hash[s + RING] = h;
+        if i == 0 {
+            ff.last.clear();
+        } else if ff.last.len() > 4 * RING {
+            ff.last.retain(|_, j| i - *j <= K_MAX);
+        }
+        ff.prev[s] = ff.last.insert(h, i).unwrap_or(usize::MAX);
         ff.time[s] = self.now();
         ff.delivered[s] = self.q.delivered();
         ff.trace_len[s] = self.trace.as_ref().map_or((0, 0), |t| (t.intervals.len(), t.queue.len()));
+        if let Some(sm) = self.sampler.as_mut() {
+            ff.sample_mark[s] = sm.mark();
+            // A jump repeats intervals from at most K_MAX records back.
+            sm.keep_from(ff.sample_mark[(i - i.min(K_MAX)) % RING]);
+        }
         ff.r[s * nr..(s + 1) * nr].copy_from_slice(&ff.cur_r);
         ff.x[s * nx..(s + 1) * nx].copy_from_slice(&ff.cur_x);
         ff.n += 1;
@@ -288,8 +366,13 @@ impl<'a> Sim<'a> {
             ff.holdoff -= 1;
             return 0;
         }
-        for k in 1..=K_MAX.min(i / 2) {
-            if ff.hash[s + RING - k] != h || ff.hash[s + RING - 2 * k] != h {
+        // The earlier records with this hash, nearest first: the candidate periods in
+        // increasing order (the same ones, in the same order, as trying every k).
+        let mut j = ff.prev[s];
+        while j != usize::MAX && i - j <= K_MAX.min(i / 2) {
+            let k = i - j;
+            j = ff.prev[j % RING];
+            if ff.hash[s + RING - 2 * k] != h {
                 continue;
             }
             let (a, b) = ((i - k) % RING, (i - 2 * k) % RING);
@@ -433,11 +516,30 @@ impl<'a> Sim<'a> {
                 *gen += dgen[*p] * n;
             }
         });
-        // Fused flows claim the chunks they crossed (so what they owe stays small).
+        // Fused flows claim the chunks they crossed (so what they owe stays small), in the
+        // order stepping would have claimed them.
+        let rates: Vec<(f64, f64)> = (0..self.procs.len())
+            .map(|p| {
+                let g = |j: usize| ff.x[s * nx + p * XP + j] - ff.x[a * nx + p * XP + j];
+                (g(X_DONE), g(X_SDONE))
+            })
+            .collect();
+        self.ff_claim_in_order(&rates);
         for p in 1..self.procs.len() {
             self.ff_claim_owed(p, false);
         }
         self.ff_repeat_trace(ff.trace_len[a], ff.trace_len[s], ff.time[s] - ff.time[a], n);
+        if let Some(sm) = self.sampler.as_mut() {
+            sm.repeat(ff.sample_mark[a], ff.sample_mark[s], ff.time[s] - ff.time[a], n);
+        }
+    }
+
+    /// The detector starts afresh: no interval closed so far will be repeated.
+    fn ff_forget_samples(&mut self) {
+        if let Some(sm) = self.sampler.as_mut() {
+            let m = sm.mark();
+            sm.keep_from(m);
+        }
     }
 
     /// A traced run gets the intervals and queue points of the last period again for every

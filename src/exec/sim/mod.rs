@@ -25,6 +25,7 @@ mod process;
 mod queue;
 mod result;
 mod run;
+mod sampler;
 mod sched;
 mod shared;
 #[cfg(test)]
@@ -35,6 +36,7 @@ use gather::LeaderMode;
 use process::{Act, Event, Flow, FlowKind, Phase, Proc};
 use queue::Queue;
 pub use result::*;
+pub use sampler::{StateSamples, WaitSamples, N_STATES};
 
 pub struct Sim<'a> {
     c: &'a Compiled,
@@ -61,6 +63,8 @@ pub struct Sim<'a> {
     local_rows_total: f64,
     stalls: u64,
     trace: Option<Trace>,
+    /// Wait-event sampling without a trace (see `sampler`), when asked for.
+    sampler: Option<sampler::Sampler>,
     finished_at: Option<Time>,
     steps: u64,
     /// The leader runs `Compiled::post` after a SubPlan's Gather.
@@ -183,6 +187,7 @@ impl<'a> Sim<'a> {
             local_rows_total: 0.0,
             stalls: 0,
             trace: trace.then(Trace::default),
+            sampler: None,
             finished_at: None,
             steps: 0,
             post_phase: false,
@@ -200,6 +205,18 @@ impl<'a> Sim<'a> {
     /// Jump over whole periods of a repeating steady state (see `ffwd`); never with a trace.
     pub fn fast_forward(mut self, on: bool) -> Self {
         self.ff.enabled = on;
+        if let Some(s) = self.sampler.as_mut() {
+            s.set_logging(on);
+        }
+        self
+    }
+
+    /// Sample every process's state every `period` ns (`run`'s wait samples) as the run goes,
+    /// keeping every sample as a row only when `rows` (at most `max_rows` of them).
+    pub fn wait_sampling(mut self, period: Time, rows: bool, max_rows: usize) -> Self {
+        let mut s = sampler::Sampler::new(period, self.procs.len(), rows, max_rows);
+        s.set_logging(self.ff.enabled);
+        self.sampler = Some(s);
         self
     }
 

@@ -134,9 +134,12 @@ impl<'a> Sim<'a> {
             if s != self.procs[p].last_state {
                 let since = self.procs[p].state_since;
                 let last = self.procs[p].last_state;
-                if let Some(tr) = self.trace.as_mut() {
-                    if now > since && last != State::Idle {
+                if now > since && last != State::Idle {
+                    if let Some(tr) = self.trace.as_mut() {
                         tr.intervals.push(Interval { process: p, state: last, start: since, end: now });
+                    }
+                    if let Some(s) = self.sampler.as_mut() {
+                        s.interval(p, last, since, now);
                     }
                 }
                 self.procs[p].last_state = s;

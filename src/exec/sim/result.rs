@@ -135,5 +135,7 @@ pub struct SimResult {
     /// Steps of `events` that fast-forward jumped over instead of simulating (0 when off).
     pub fast_forward_steps: u64,
     pub trace: Option<Trace>,
+    /// Wait-event samples, when asked for (`RunSpec::wait_sample_period`).
+    pub wait_samples: Option<super::WaitSamples>,
     pub subplan_gather: Option<SubPlanGather>,
 }

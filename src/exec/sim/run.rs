@@ -90,6 +90,7 @@ impl<'a> Sim<'a> {
             events: self.q.delivered() + self.steps,
             fast_forward_steps: self.ff.skipped_steps,
             trace: self.trace,
+            wait_samples: self.sampler.map(|s| s.finish()),
             subplan_gather: self.subplan_gather,
         })
     }
