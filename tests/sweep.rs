@@ -539,3 +539,44 @@ fn sweeps_killed_at_random_moments_resume_to_the_same_files() {
     assert!(killed >= 4, "only {killed} of 6 runs were stopped before they finished");
     assert!(torn >= 1, "no interruption tore a journal line");
 }
+
+/// summary.csv carries each point's 80% interval for one real run (as `run` gives it), and it
+/// widens with the model's own error.
+#[test]
+fn summary_has_the_one_run_interval_and_it_grows_with_the_model_error() {
+    let t = tempfile::tempdir().unwrap();
+    let widths = |sigma: &str, dir: &Path| -> Vec<f64> {
+        let d = dir.to_str().unwrap();
+        ok(&[
+            "sweep",
+            "configs/scenarios/testpar-count.toml",
+            "--vary",
+            "max_parallel_workers_per_gather=0..2",
+            "--replications",
+            "3",
+            "--hardware",
+            "reference-2vcpu",
+            "--hw",
+            &format!("variability.model_sigma={sigma}"),
+            "--output",
+            d,
+        ]);
+        let (h, rows) = csv(&dir.join("summary.csv"));
+        let (m, lo, hi) = (col(&h, "wall_time_ms_mean"), col(&h, "p80_lo"), col(&h, "p80_hi"));
+        rows.iter()
+            .map(|r| {
+                let (m, lo, hi): (f64, f64, f64) =
+                    (r[m].parse().unwrap(), r[lo].parse().unwrap(), r[hi].parse().unwrap());
+                assert!(lo < m && m < hi, "interval {lo} .. {hi} around {m}");
+                hi / lo
+            })
+            .collect()
+    };
+    let narrow = widths("0", &t.path().join("a"));
+    let wide = widths("0.4", &t.path().join("b"));
+    assert_eq!(narrow.len(), 3);
+    for (n, w) in narrow.iter().zip(&wide) {
+        // exp(2 x 1.2816 x sigma): at least the model error's 0.4 in the wide one.
+        assert!(*w > n * 1.5 && *w > (2.0 * 1.2816 * 0.4f64).exp() * 0.99, "hi/lo {n} vs {w}");
+    }
+}

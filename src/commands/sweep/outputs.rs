@@ -119,6 +119,8 @@ fn summary_csv(a: &SweepArgs, points: &[Point], hw_names: &[String], st: &[Point
             "participants",
             "queue_full_stalls_mean",
             "mq_send_wait_ms_mean",
+            "p80_lo",
+            "p80_hi",
         ],
     );
     let mut lines = vec![];
@@ -146,6 +148,8 @@ fn summary_csv(a: &SweepArgs, points: &[Point], hw_names: &[String], st: &[Point
             f3(s.participants),
             f3(s.stalls_mean),
             f3(s.mq_send_mean),
+            f3(s.p80[0]),
+            f3(s.p80[1]),
         ]);
         lines.push(l);
     }

@@ -157,13 +157,21 @@ fn wall_time_chart(c: &Charts) -> Result<Vec<PathBuf>> {
             )
         })
         .collect();
+    // Each line's 80% interval for one real run: its two edges, dashed in the line's colour.
+    let mut bands = vec![];
+    for (gi, g) in c.groups.iter().enumerate() {
+        for (edge, label) in [(0, format!("{}: one real run, 80%", g.label)), (1, String::new())] {
+            let pts = g.members.iter().map(|&pi| (c.x_of(pi), c.st[pi].p80[edge])).collect();
+            bands.push(Overlay::new(label, OverlayKind::Interval, pts).for_series(gi));
+        }
+    }
     let scenario = c.scenario();
     let (stem, title) = if c.hw_names.len() > 1 {
         ("hardware", format!("Wall time by hardware: {scenario}"))
     } else {
         ("wall-time", format!("Wall time: {scenario} on {}", c.hw_names[0]))
     };
-    plot_into(&c.a.output, stem, |s| plot::hardware_comparison(s, &title, &c.x_label, &wall_series))
+    plot_into(&c.a.output, stem, |s| plot::hardware_comparison(s, &title, &c.x_label, &wall_series, &bands))
 }
 
 /// Time split per hardware: the leader and the mean worker at every grid point.

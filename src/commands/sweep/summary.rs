@@ -19,6 +19,9 @@ pub(super) struct PointStats {
     pub(super) participants: f64,
     /// (speedup, lo, hi)
     pub(super) speedup: Option<(f64, f64, f64)>,
+    /// 80% interval of one real run's wall time on the point's profile (the replications'
+    /// spread, the machine's `run_sigma` and the model's `model_sigma`), as `run` reports it.
+    pub(super) p80: [f64; 2],
     /// Mean split per process index, and how many replications had that process.
     pub(super) procs: Vec<(bool, [f64; 6])>,
 }
@@ -96,6 +99,7 @@ pub(super) fn point_stats(a: &SweepArgs, points: &[Point], rows: &[Row]) -> Resu
             mq_send_mean: rs.iter().map(|r| r.mq_send_workers()).sum::<f64>() / reps as f64,
             participants: participants.max(1.0),
             speedup: None,
+            p80: crate::predict::one_run_interval(&walls, wall.mean, p.hwp.run_sigma, p.hwp.model_sigma),
             procs: mean_processes(&rs),
         });
     }

@@ -92,7 +92,8 @@ pub(super) const GRID: RGBColor = RGBColor(225, 225, 225);
 
 pub(super) fn overlay_color(o: &Overlay) -> RGBColor {
     match (o.kind, o.series_index) {
-        (OverlayKind::Fit, Some(i)) => series_color(i),
+        (OverlayKind::Fit | OverlayKind::Interval, Some(i)) => series_color(i),
+        (OverlayKind::Interval, None) => RGBColor(70, 70, 70),
         (OverlayKind::Fit, None) => RGBColor(70, 70, 70),
         (OverlayKind::Ideal, _) => RGBColor(130, 130, 130),
         (OverlayKind::Bound, _) => RGBColor(40, 40, 40),
@@ -100,7 +101,7 @@ pub(super) fn overlay_color(o: &Overlay) -> RGBColor {
 }
 
 pub(super) fn overlay_width(kind: OverlayKind) -> u32 {
-    if kind == OverlayKind::Fit {
+    if matches!(kind, OverlayKind::Fit | OverlayKind::Interval) {
         1
     } else {
         2

@@ -92,6 +92,9 @@ impl Chart for LineChart<'_> {
                 OverlayKind::Bound => {
                     chart.draw_series(DashedLineSeries::new(pts, 5, 4, style))?;
                 }
+                OverlayKind::Interval => {
+                    chart.draw_series(DashedLineSeries::new(pts, 3, 4, style))?;
+                }
             }
         }
 

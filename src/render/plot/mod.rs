@@ -159,6 +159,9 @@ pub enum OverlayKind {
     /// A fitted model curve (e.g. USL): thin solid line, in the colour of
     /// series `series_index` when given, else dark grey.
     Fit,
+    /// One edge of an interval around a series (e.g. the 80% interval of one real run):
+    /// thin short dashes in the colour of series `series_index`.
+    Interval,
 }
 
 /// A reference line drawn under the data of a line chart.
@@ -268,14 +271,15 @@ pub fn speedup_chart(
 }
 
 /// Wall time per x value (e.g. workers), one line per hardware profile, with
-/// error bars.
+/// error bars, and optional overlays (e.g. each line's 80% interval for one real run).
 pub fn hardware_comparison(
     stem: impl AsRef<Path>,
     title: &str,
     x_label: &str,
     groups: &[HardwareSeries],
+    overlays: &[Overlay],
 ) -> Result<Written, PlotError> {
-    let chart = LineChart { title, x_label, y_label: "wall time (ms)", series: groups, overlays: &[] };
+    let chart = LineChart { title, x_label, y_label: "wall time (ms)", series: groups, overlays };
     chart.validate()?;
     render(stem.as_ref(), &chart)
 }

@@ -148,7 +148,7 @@ fn hardware_comparison_writes_png_and_svg() {
     };
     let groups = [mk("laptop NVMe", 1800.0), mk("cloud EBS", 2600.0)];
     let title = "Wall time by hardware profile";
-    let w = hardware_comparison(dir.path().join("sub/hw"), title, "workers", &groups).unwrap();
+    let w = hardware_comparison(dir.path().join("sub/hw"), title, "workers", &groups, &[]).unwrap();
     check_written(&w, title, (WIDTH, HEIGHT));
     assert!(std::fs::read_to_string(&w.svg).unwrap().contains("wall time (ms)"));
 }
