@@ -65,6 +65,9 @@ pub(super) struct FastForward {
     cur_r: Vec<f64>,
     cur_x: Vec<f64>,
     ev: Vec<(Time, u64, u64)>,
+    /// The entries of the repeating and growing vectors that last failed a repeat test.
+    r_hint: usize,
+    x_hint: usize,
     /// Steps to wait before looking again (a period was found but could not be jumped).
     holdoff: usize,
     /// Steps left not even recorded: after a window of `WINDOW` steps without any repeating
@@ -98,6 +101,14 @@ impl std::hash::Hasher for IdHasher {
 
 fn mix(h: u64, v: u64) -> u64 {
     (h ^ v).wrapping_mul(0x0000_0100_0000_01b3).rotate_left(17)
+}
+
+/// An entry `j < n` for which `ok(j)` fails, trying `hint` first; `None` when all pass.
+fn first_failing(n: usize, hint: usize, ok: impl Fn(usize) -> bool) -> Option<usize> {
+    if hint < n && !ok(hint) {
+        return Some(hint);
+    }
+    (0..n).find(|&j| !ok(j))
 }
 
 fn close(a: f64, b: f64, tol: f64) -> bool {
@@ -405,26 +416,37 @@ impl<'a> Sim<'a> {
     }
 
     /// The state at `s` repeats the states at `a` and `b`, and counters grew alike over both.
-    fn ff_repeats(&self, ff: &FastForward, s: usize, a: usize, b: usize) -> bool {
-        let (nr, nx) = (ff.nr, ff.nx);
-        let r = |i: usize| &ff.r[i * nr..(i + 1) * nr];
-        let x = |i: usize| &ff.x[i * nx..(i + 1) * nx];
-        let (rs, ra, rb) = (r(s), r(a), r(b));
-        if !(0..nr).all(|j| close(rs[j], ra[j], R_TOL) && close(ra[j], rb[j], R_TOL)) {
-            return false;
-        }
+    /// A conjunction of independent tests, so their order does not change the answer: the
+    /// cheap ones (durations, events delivered) go first, and each vector is tested from the
+    /// entry that failed last time (a candidate that does not repeat mostly fails on the same
+    /// entry as the one before), which spares the full comparison of most rejected candidates.
+    fn ff_repeats(&self, ff: &mut FastForward, s: usize, a: usize, b: usize) -> bool {
         let d1 = ff.time[s] - ff.time[a];
         let d2 = ff.time[a] - ff.time[b];
         if d1 == 0 || d1.abs_diff(d2) > 1 || ff.delivered[s] - ff.delivered[a] != ff.delivered[a] - ff.delivered[b] {
             return false;
         }
+        let (nr, nx) = (ff.nr, ff.nx);
+        let r = |i: usize| &ff.r[i * nr..(i + 1) * nr];
+        let (rs, ra, rb) = (r(s), r(a), r(b));
+        let r_ok = |j: usize| close(rs[j], ra[j], R_TOL) && close(ra[j], rb[j], R_TOL);
+        if let Some(j) = first_failing(nr, ff.r_hint, r_ok) {
+            ff.r_hint = j;
+            return false;
+        }
+        let x = |i: usize| &ff.x[i * nx..(i + 1) * nx];
         let (xs, xa, xb) = (x(s), x(a), x(b));
         // Time-like counters may differ by the nanosecond the periods differ by.
         let slack = d1.abs_diff(d2) as f64 + 1e-9;
-        (0..nx).all(|j| {
+        let x_ok = |j: usize| {
             let (g1, g2) = (xs[j] - xa[j], xa[j] - xb[j]);
             (g1 - g2).abs() <= D_TOL * g1.abs().max(g2.abs()) + slack * 1e-3
-        })
+        };
+        if let Some(j) = first_failing(nx, ff.x_hint, x_ok) {
+            ff.x_hint = j;
+            return false;
+        }
+        true
     }
 
     /// How many whole periods can be jumped without crossing a threshold that ends the regime.
