@@ -38,6 +38,10 @@ const X_SDONE: usize = 16;
 const X_GEN: usize = 18;
 const XP: usize = 21;
 const XQ: usize = 2;
+// Entries of the repeating vector per process (two flows of 7, chunk size, emit total, lag)
+// and per queue (published, pending, consumed-but-unpublished bytes).
+const RP: usize = 17;
+const RQ: usize = 3;
 
 /// The detector's history and the counters of what it skipped. Buffers are reused: no
 /// allocation once warm.
@@ -62,7 +66,7 @@ pub(super) struct FastForward {
     sample_mark: Vec<usize>,
     r: Vec<f64>,
     x: Vec<f64>,
-    cur_r: Vec<f64>,
+    /// Scratch for a jump's extrapolated counters.
     cur_x: Vec<f64>,
     ev: Vec<(Time, u64, u64)>,
     /// The entries of the repeating and growing vectors that last failed a repeat test.
@@ -150,10 +154,30 @@ impl Proc {
     }
 }
 
-fn push_flow(r: &mut Vec<f64>, f: Option<&Flow>) {
-    match f {
-        Some(f) => r.extend_from_slice(&[f.total, f.stop_at - f.done, f.rate, f.cpu, f.io, f.os_frac, f.rows_per_unit]),
-        None => r.extend_from_slice(&[0.0; 7]),
+/// Writes a record's entries in order into its slot of the ring (no allocation, no copy).
+struct Slot<'s> {
+    buf: &'s mut [f64],
+    at: usize,
+}
+
+impl Slot<'_> {
+    #[inline]
+    fn put(&mut self, v: f64) {
+        self.buf[self.at] = v;
+        self.at += 1;
+    }
+
+    #[inline]
+    fn put_all(&mut self, vs: &[f64]) {
+        self.buf[self.at..self.at + vs.len()].copy_from_slice(vs);
+        self.at += vs.len();
+    }
+
+    fn flow(&mut self, f: Option<&Flow>) {
+        match f {
+            Some(f) => self.put_all(&[f.total, f.stop_at - f.done, f.rate, f.cpu, f.io, f.os_frac, f.rows_per_unit]),
+            None => self.put_all(&[0.0; 7]),
+        }
     }
 }
 
@@ -336,8 +360,7 @@ impl<'a> Sim<'a> {
     }
 
     fn ff_step(&mut self, ff: &mut FastForward) -> u64 {
-        let h = self.ff_capture(ff);
-        let (nr, nx) = (ff.cur_r.len(), ff.cur_x.len());
+        let (nr, nx) = self.ff_sizes();
         if ff.hash.len() != 2 * RING || ff.nr != nr || ff.nx != nx {
             ff.hash.resize(2 * RING, 0);
             ff.prev.resize(RING, usize::MAX);
@@ -353,6 +376,7 @@ impl<'a> Sim<'a> {
         }
         let i = ff.n;
         let s = i % RING;
+        let h = self.ff_capture(ff, s);
         // Twice, so that the hashes `k` steps back are at `s + RING - k`, no modulo.
         ff.hash[s] = h;
         ff.hash[s + RING] = h;
@@ -370,8 +394,6 @@ impl<'a> Sim<'a> {
             // A jump repeats intervals from at most K_MAX records back.
             sm.keep_from(ff.sample_mark[(i - i.min(K_MAX)) % RING]);
         }
-        ff.r[s * nr..(s + 1) * nr].copy_from_slice(&ff.cur_r);
-        ff.x[s * nx..(s + 1) * nx].copy_from_slice(&ff.cur_x);
         ff.n += 1;
         if ff.holdoff > 0 {
             ff.holdoff -= 1;
@@ -522,6 +544,15 @@ impl<'a> Sim<'a> {
     fn ff_jump(&mut self, ff: &mut FastForward, s: usize, a: usize, n: u64) {
         let nx = ff.nx;
         let nf = n as f64;
+        // The record (`ff_read_x`) and the write-back (`ff_visit_x`) must agree on the layout;
+        // checked at every jump, which is rare.
+        let (xs, mut at) = (&ff.x[s * nx..(s + 1) * nx], 0);
+        self.ff_visit_x(&mut |v| {
+            assert_eq!(v.to_bits(), xs[at].to_bits(), "ff_read_x and ff_visit_x differ at {at}");
+            at += 1;
+        });
+        assert_eq!(at, nx);
+        ff.cur_x.resize(nx, 0.0);
         for j in 0..nx {
             let g = ff.x[s * nx + j] - ff.x[a * nx + j];
             ff.cur_x[j] = ff.x[s * nx + j] + nf * g;
@@ -583,8 +614,16 @@ impl<'a> Sim<'a> {
         }
     }
 
-    /// Hash the discrete state, fill `ff.cur_r` (what must repeat) and `ff.cur_x` (counters).
-    fn ff_capture(&mut self, ff: &mut FastForward) -> u64 {
+    /// Lengths of the repeating and the growing vector (the layout of `FastForward::r`, `x`):
+    /// pending events are at most `procs + 4` in an eligible state, the rest padded with 0.
+    fn ff_sizes(&self) -> (usize, usize) {
+        let (np, nq) = (self.procs.len(), self.queues.len());
+        (np * RP + nq * RQ + 1 + np + 4, np * XP + nq * XQ + 5)
+    }
+
+    /// Hash the discrete state, and write the repeating and the growing vector straight into
+    /// ring slot `s` of `ff.r` and `ff.x`.
+    fn ff_capture(&self, ff: &mut FastForward, s: usize) -> u64 {
         let now = self.now();
         let mut h = mix(0, self.mode as u64 + (self.whole_next as u64) * 256);
         h = mix(h, self.next_reader as u64);
@@ -592,8 +631,8 @@ impl<'a> Sim<'a> {
         for &p in self.rq.order() {
             h = mix(h, p as u64 + 100);
         }
-        let r = &mut ff.cur_r;
-        r.clear();
+        let (nr, nx) = (ff.nr, ff.nx);
+        let r = &mut Slot { buf: &mut ff.r[s * nr..(s + 1) * nr], at: 0 };
         for pr in &self.procs {
             h = mix(h, phase_code(pr.phase));
             h = mix(
@@ -613,11 +652,9 @@ impl<'a> Sim<'a> {
             h = mix(h, pr.finish_stage as u64);
             h = mix(h, pr.woken_from.map_or(0, |s| 1 + s as u64) + 64 * pr.last_state as u64);
             h = mix(h, pr.saved.as_ref().map_or(0, |f| 1 + kind_code(f.kind)) + 4096 * pr.scan.started() as u64);
-            push_flow(r, if let Act::Flow(f) = &pr.act { Some(f) } else { None });
-            push_flow(r, pr.saved.as_ref());
-            r.push(pr.scan.chunk_size());
-            r.push(pr.emit_total);
-            r.push(pr.lag);
+            r.flow(pr.act_flow());
+            r.flow(pr.saved.as_ref());
+            r.put_all(&[pr.scan.chunk_size(), pr.emit_total, pr.lag]);
         }
         for q in &self.queues {
             h = mix(
@@ -627,9 +664,9 @@ impl<'a> Sim<'a> {
                     + 4 * q.exhausted as u64
                     + 8 * q.sender_blocked as u64,
             );
-            r.extend_from_slice(&[q.written - q.read, q.pending, q.consumed_pending]);
+            r.put_all(&[q.written - q.read, q.pending, q.consumed_pending]);
         }
-        r.push(self.local_rows_total.fract());
+        r.put(self.local_rows_total.fract());
         // Pending events, relative to now and to their process's generation, in delivery order.
         ff.ev.clear();
         for (t, seq, e) in self.q.pending() {
@@ -643,14 +680,41 @@ impl<'a> Sim<'a> {
         h = mix(h, ff.ev.len() as u64);
         for &(dt, _, code) in &ff.ev {
             h = mix(h, code);
-            r.push(dt as f64);
+            r.put(dt as f64);
         }
-        r.resize(r.len() + (self.procs.len() + 4 - ff.ev.len()), 0.0);
-        let mut x = std::mem::take(&mut ff.cur_x);
-        x.clear();
-        self.ff_visit_x(&mut |v| x.push(*v));
-        ff.cur_x = x;
+        r.buf[r.at..].fill(0.0);
+        let x = &mut Slot { buf: &mut ff.x[s * nx..(s + 1) * nx], at: 0 };
+        self.ff_read_x(x);
+        debug_assert_eq!(x.at, nx);
         h
+    }
+
+    /// The growing vector, as `ff_visit_x` visits it (same entries, same order), read only.
+    fn ff_read_x(&self, x: &mut Slot) {
+        let flow = |x: &mut Slot, fl: Option<&Flow>| match fl {
+            Some(fl) => x.put_all(&[fl.done, fl.stop_at]),
+            None => x.put_all(&[0.0, 0.0]),
+        };
+        for pr in &self.procs {
+            let a = &pr.acct;
+            x.put_all(&[a.cpu, a.io, a.mq_send, a.mq_receive, a.startup, a.barrier, a.shutdown]);
+            x.put_all(&[
+                pr.stalls as f64,
+                pr.tuples_scanned,
+                pr.pages_scanned,
+                pr.rows_streamed,
+                pr.rows_out,
+                pr.private_left,
+                pr.scan.last_allocated(),
+            ]);
+            flow(x, pr.act_flow());
+            flow(x, pr.saved.as_ref());
+            x.put_all(&[pr.gen as f64, pr.state_since as f64, pr.vruntime]);
+        }
+        for q in &self.queues {
+            x.put_all(&[q.written, q.read]);
+        }
+        x.put_all(&[self.stalls as f64, self.pulled, self.local_rows_total, self.top_rows_out, self.scan.nallocated]);
     }
 
     /// Every extrapolated counter, in a fixed order (the layout of `FastForward::x`).
