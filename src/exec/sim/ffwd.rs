@@ -368,8 +368,13 @@ impl<'a> Sim<'a> {
             ff.delivered.resize(RING, 0);
             ff.trace_len.resize(RING, (0, 0));
             ff.sample_mark.resize(RING, 0);
-            ff.r.resize(RING * nr, 0.0);
-            ff.x.resize(RING * nx, 0.0);
+            // The state vectors' slots are added as the history first reaches them (see
+            // `ff_capture`): a run whose periods are found early never touches most of the ring.
+            // The capacity is reserved at once (allocated, not written), so no slot moves.
+            ff.r.clear();
+            ff.x.clear();
+            ff.r.reserve_exact(RING * nr);
+            ff.x.reserve_exact(RING * nx);
             ff.nr = nr;
             ff.nx = nx;
             ff.n = 0;
@@ -632,6 +637,12 @@ impl<'a> Sim<'a> {
             h = mix(h, p as u64 + 100);
         }
         let (nr, nx) = (ff.nr, ff.nx);
+        // Slots are written in order from 0 after every reset, so slot `s` is either there
+        // already or the next one; only written slots are ever read.
+        if ff.r.len() < (s + 1) * nr {
+            ff.r.resize((s + 1) * nr, 0.0);
+            ff.x.resize((s + 1) * nx, 0.0);
+        }
         let r = &mut Slot { buf: &mut ff.r[s * nr..(s + 1) * nr], at: 0 };
         for pr in &self.procs {
             h = mix(h, phase_code(pr.phase));
