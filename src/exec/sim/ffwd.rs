@@ -107,12 +107,27 @@ fn mix(h: u64, v: u64) -> u64 {
     (h ^ v).wrapping_mul(0x0000_0100_0000_01b3).rotate_left(17)
 }
 
-/// An entry `j < n` for which `ok(j)` fails, trying `hint` first; `None` when all pass.
-fn first_failing(n: usize, hint: usize, ok: impl Fn(usize) -> bool) -> Option<usize> {
-    if hint < n && !ok(hint) {
+/// An entry `j` for which `ok(s[j], a[j], b[j])` fails, trying `hint` first; `None` when all
+/// pass. `ok` is pure, so entries are tested eight at a time without a branch each, and only
+/// a failing group is searched entry by entry.
+fn first_failing(s: &[f64], a: &[f64], b: &[f64], hint: usize, ok: impl Fn(f64, f64, f64) -> bool) -> Option<usize> {
+    let n = s.len();
+    let (a, b) = (&a[..n], &b[..n]);
+    if hint < n && !ok(s[hint], a[hint], b[hint]) {
         return Some(hint);
     }
-    (0..n).find(|&j| !ok(j))
+    let mut at = 0;
+    for ((cs, ca), cb) in s.chunks(8).zip(a.chunks(8)).zip(b.chunks(8)) {
+        let mut all = true;
+        for ((&x, &y), &z) in cs.iter().zip(ca).zip(cb) {
+            all &= ok(x, y, z);
+        }
+        if !all {
+            return (0..cs.len()).find(|&j| !ok(cs[j], ca[j], cb[j])).map(|j| at + j);
+        }
+        at += cs.len();
+    }
+    None
 }
 
 fn close(a: f64, b: f64, tol: f64) -> bool {
@@ -456,8 +471,8 @@ impl<'a> Sim<'a> {
         let (nr, nx) = (ff.nr, ff.nx);
         let r = |i: usize| &ff.r[i * nr..(i + 1) * nr];
         let (rs, ra, rb) = (r(s), r(a), r(b));
-        let r_ok = |j: usize| close(rs[j], ra[j], R_TOL) && close(ra[j], rb[j], R_TOL);
-        if let Some(j) = first_failing(nr, ff.r_hint, r_ok) {
+        let r_ok = |s: f64, a: f64, b: f64| close(s, a, R_TOL) & close(a, b, R_TOL);
+        if let Some(j) = first_failing(rs, ra, rb, ff.r_hint, r_ok) {
             ff.r_hint = j;
             return false;
         }
@@ -465,11 +480,11 @@ impl<'a> Sim<'a> {
         let (xs, xa, xb) = (x(s), x(a), x(b));
         // Time-like counters may differ by the nanosecond the periods differ by.
         let slack = d1.abs_diff(d2) as f64 + 1e-9;
-        let x_ok = |j: usize| {
-            let (g1, g2) = (xs[j] - xa[j], xa[j] - xb[j]);
+        let x_ok = |s: f64, a: f64, b: f64| {
+            let (g1, g2) = (s - a, a - b);
             (g1 - g2).abs() <= D_TOL * g1.abs().max(g2.abs()) + slack * 1e-3
         };
-        if let Some(j) = first_failing(nx, ff.x_hint, x_ok) {
+        if let Some(j) = first_failing(xs, xa, xb, ff.x_hint, x_ok) {
             ff.x_hint = j;
             return false;
         }
