@@ -19,6 +19,8 @@
 
 use super::*;
 
+mod record;
+
 /// Longest period looked for, in steps.
 const K_MAX: usize = 512;
 const RING: usize = 2 * K_MAX + 1;
@@ -38,6 +40,10 @@ const X_SDONE: usize = 16;
 const X_GEN: usize = 18;
 const XP: usize = 21;
 const XQ: usize = 2;
+// Entries of the repeating vector per process (two flows of 7, chunk size, emit total, lag)
+// and per queue (published, pending, consumed-but-unpublished bytes).
+const RP: usize = 17;
+const RQ: usize = 3;
 
 /// The detector's history and the counters of what it skipped. Buffers are reused: no
 /// allocation once warm.
@@ -62,9 +68,12 @@ pub(super) struct FastForward {
     sample_mark: Vec<usize>,
     r: Vec<f64>,
     x: Vec<f64>,
-    cur_r: Vec<f64>,
+    /// Scratch for a jump's extrapolated counters.
     cur_x: Vec<f64>,
     ev: Vec<(Time, u64, u64)>,
+    /// The entries of the repeating and growing vectors that last failed a repeat test.
+    r_hint: usize,
+    x_hint: usize,
     /// Steps to wait before looking again (a period was found but could not be jumped).
     holdoff: usize,
     /// Steps left not even recorded: after a window of `WINDOW` steps without any repeating
@@ -98,6 +107,29 @@ impl std::hash::Hasher for IdHasher {
 
 fn mix(h: u64, v: u64) -> u64 {
     (h ^ v).wrapping_mul(0x0000_0100_0000_01b3).rotate_left(17)
+}
+
+/// An entry `j` for which `ok(s[j], a[j], b[j])` fails, trying `hint` first; `None` when all
+/// pass. `ok` is pure, so entries are tested eight at a time without a branch each, and only
+/// a failing group is searched entry by entry.
+fn first_failing(s: &[f64], a: &[f64], b: &[f64], hint: usize, ok: impl Fn(f64, f64, f64) -> bool) -> Option<usize> {
+    let n = s.len();
+    let (a, b) = (&a[..n], &b[..n]);
+    if hint < n && !ok(s[hint], a[hint], b[hint]) {
+        return Some(hint);
+    }
+    let mut at = 0;
+    for ((cs, ca), cb) in s.chunks(8).zip(a.chunks(8)).zip(b.chunks(8)) {
+        let mut all = true;
+        for ((&x, &y), &z) in cs.iter().zip(ca).zip(cb) {
+            all &= ok(x, y, z);
+        }
+        if !all {
+            return (0..cs.len()).find(|&j| !ok(cs[j], ca[j], cb[j])).map(|j| at + j);
+        }
+        at += cs.len();
+    }
+    None
 }
 
 fn close(a: f64, b: f64, tol: f64) -> bool {
@@ -136,13 +168,6 @@ impl Proc {
         } else {
             None
         }
-    }
-}
-
-fn push_flow(r: &mut Vec<f64>, f: Option<&Flow>) {
-    match f {
-        Some(f) => r.extend_from_slice(&[f.total, f.stop_at - f.done, f.rate, f.cpu, f.io, f.os_frac, f.rows_per_unit]),
-        None => r.extend_from_slice(&[0.0; 7]),
     }
 }
 
@@ -325,8 +350,7 @@ impl<'a> Sim<'a> {
     }
 
     fn ff_step(&mut self, ff: &mut FastForward) -> u64 {
-        let h = self.ff_capture(ff);
-        let (nr, nx) = (ff.cur_r.len(), ff.cur_x.len());
+        let (nr, nx) = self.ff_sizes();
         if ff.hash.len() != 2 * RING || ff.nr != nr || ff.nx != nx {
             ff.hash.resize(2 * RING, 0);
             ff.prev.resize(RING, usize::MAX);
@@ -334,14 +358,20 @@ impl<'a> Sim<'a> {
             ff.delivered.resize(RING, 0);
             ff.trace_len.resize(RING, (0, 0));
             ff.sample_mark.resize(RING, 0);
-            ff.r.resize(RING * nr, 0.0);
-            ff.x.resize(RING * nx, 0.0);
+            // The state vectors' slots are added as the history first reaches them (see
+            // `ff_capture`): a run whose periods are found early never touches most of the ring.
+            // The capacity is reserved at once (allocated, not written), so no slot moves.
+            ff.r.clear();
+            ff.x.clear();
+            ff.r.reserve_exact(RING * nr);
+            ff.x.reserve_exact(RING * nx);
             ff.nr = nr;
             ff.nx = nx;
             ff.n = 0;
         }
         let i = ff.n;
         let s = i % RING;
+        let h = self.ff_capture(ff, s);
         // Twice, so that the hashes `k` steps back are at `s + RING - k`, no modulo.
         ff.hash[s] = h;
         ff.hash[s + RING] = h;
@@ -359,8 +389,6 @@ impl<'a> Sim<'a> {
             // A jump repeats intervals from at most K_MAX records back.
             sm.keep_from(ff.sample_mark[(i - i.min(K_MAX)) % RING]);
         }
-        ff.r[s * nr..(s + 1) * nr].copy_from_slice(&ff.cur_r);
-        ff.x[s * nx..(s + 1) * nx].copy_from_slice(&ff.cur_x);
         ff.n += 1;
         if ff.holdoff > 0 {
             ff.holdoff -= 1;
@@ -405,26 +433,37 @@ impl<'a> Sim<'a> {
     }
 
     /// The state at `s` repeats the states at `a` and `b`, and counters grew alike over both.
-    fn ff_repeats(&self, ff: &FastForward, s: usize, a: usize, b: usize) -> bool {
-        let (nr, nx) = (ff.nr, ff.nx);
-        let r = |i: usize| &ff.r[i * nr..(i + 1) * nr];
-        let x = |i: usize| &ff.x[i * nx..(i + 1) * nx];
-        let (rs, ra, rb) = (r(s), r(a), r(b));
-        if !(0..nr).all(|j| close(rs[j], ra[j], R_TOL) && close(ra[j], rb[j], R_TOL)) {
-            return false;
-        }
+    /// A conjunction of independent tests, so their order does not change the answer: the
+    /// cheap ones (durations, events delivered) go first, and each vector is tested from the
+    /// entry that failed last time (a candidate that does not repeat mostly fails on the same
+    /// entry as the one before), which spares the full comparison of most rejected candidates.
+    fn ff_repeats(&self, ff: &mut FastForward, s: usize, a: usize, b: usize) -> bool {
         let d1 = ff.time[s] - ff.time[a];
         let d2 = ff.time[a] - ff.time[b];
         if d1 == 0 || d1.abs_diff(d2) > 1 || ff.delivered[s] - ff.delivered[a] != ff.delivered[a] - ff.delivered[b] {
             return false;
         }
+        let (nr, nx) = (ff.nr, ff.nx);
+        let r = |i: usize| &ff.r[i * nr..(i + 1) * nr];
+        let (rs, ra, rb) = (r(s), r(a), r(b));
+        let r_ok = |s: f64, a: f64, b: f64| close(s, a, R_TOL) & close(a, b, R_TOL);
+        if let Some(j) = first_failing(rs, ra, rb, ff.r_hint, r_ok) {
+            ff.r_hint = j;
+            return false;
+        }
+        let x = |i: usize| &ff.x[i * nx..(i + 1) * nx];
         let (xs, xa, xb) = (x(s), x(a), x(b));
         // Time-like counters may differ by the nanosecond the periods differ by.
         let slack = d1.abs_diff(d2) as f64 + 1e-9;
-        (0..nx).all(|j| {
-            let (g1, g2) = (xs[j] - xa[j], xa[j] - xb[j]);
+        let x_ok = |s: f64, a: f64, b: f64| {
+            let (g1, g2) = (s - a, a - b);
             (g1 - g2).abs() <= D_TOL * g1.abs().max(g2.abs()) + slack * 1e-3
-        })
+        };
+        if let Some(j) = first_failing(xs, xa, xb, ff.x_hint, x_ok) {
+            ff.x_hint = j;
+            return false;
+        }
+        true
     }
 
     /// How many whole periods can be jumped without crossing a threshold that ends the regime.
@@ -500,6 +539,15 @@ impl<'a> Sim<'a> {
     fn ff_jump(&mut self, ff: &mut FastForward, s: usize, a: usize, n: u64) {
         let nx = ff.nx;
         let nf = n as f64;
+        // The record (`ff_read_x`) and the write-back (`ff_visit_x`) must agree on the layout;
+        // checked at every jump, which is rare.
+        let (xs, mut at) = (&ff.x[s * nx..(s + 1) * nx], 0);
+        self.ff_visit_x(&mut |v| {
+            assert_eq!(v.to_bits(), xs[at].to_bits(), "ff_read_x and ff_visit_x differ at {at}");
+            at += 1;
+        });
+        assert_eq!(at, nx);
+        ff.cur_x.resize(nx, 0.0);
         for j in 0..nx {
             let g = ff.x[s * nx + j] - ff.x[a * nx + j];
             ff.cur_x[j] = ff.x[s * nx + j] + nf * g;
@@ -559,76 +607,6 @@ impl<'a> Sim<'a> {
                 t.queue.push((at + dt, j, used));
             }
         }
-    }
-
-    /// Hash the discrete state, fill `ff.cur_r` (what must repeat) and `ff.cur_x` (counters).
-    fn ff_capture(&mut self, ff: &mut FastForward) -> u64 {
-        let now = self.now();
-        let mut h = mix(0, self.mode as u64 + (self.whole_next as u64) * 256);
-        h = mix(h, self.next_reader as u64);
-        h = mix(h, self.post_phase as u64 + 2 * self.rq.turn_pending() as u64);
-        for &p in self.rq.order() {
-            h = mix(h, p as u64 + 100);
-        }
-        let r = &mut ff.cur_r;
-        r.clear();
-        for pr in &self.procs {
-            h = mix(h, phase_code(pr.phase));
-            h = mix(
-                h,
-                match &pr.act {
-                    Act::Idle => 1,
-                    Act::Delay { state } => 2 + 16 * *state as u64,
-                    Act::Blocked(state) => 3 + 16 * *state as u64,
-                    Act::Flow(f) => {
-                        4 + 16 * kind_code(f.kind)
-                            + 8 * f.io_bound as u64
-                            + (1 << 36) * f.fused as u64
-                            + (1 << 40) * f.shown_as.map_or(0, |s| 1 + s as u64)
-                    }
-                },
-            );
-            h = mix(h, pr.finish_stage as u64);
-            h = mix(h, pr.woken_from.map_or(0, |s| 1 + s as u64) + 64 * pr.last_state as u64);
-            h = mix(h, pr.saved.as_ref().map_or(0, |f| 1 + kind_code(f.kind)) + 4096 * pr.scan.started() as u64);
-            push_flow(r, if let Act::Flow(f) = &pr.act { Some(f) } else { None });
-            push_flow(r, pr.saved.as_ref());
-            r.push(pr.scan.chunk_size());
-            r.push(pr.emit_total);
-            r.push(pr.lag);
-        }
-        for q in &self.queues {
-            h = mix(
-                h,
-                q.sender_done as u64
-                    + 2 * q.receiver_detached as u64
-                    + 4 * q.exhausted as u64
-                    + 8 * q.sender_blocked as u64,
-            );
-            r.extend_from_slice(&[q.written - q.read, q.pending, q.consumed_pending]);
-        }
-        r.push(self.local_rows_total.fract());
-        // Pending events, relative to now and to their process's generation, in delivery order.
-        ff.ev.clear();
-        for (t, seq, e) in self.q.pending() {
-            let code = match e {
-                Event::Wake { p, gen } => 1 + 4 * *p as u64 + (1 << 20) * self.procs[*p].gen.wrapping_sub(*gen),
-                Event::TurnEnd => 2,
-            };
-            ff.ev.push((t - now, seq, code));
-        }
-        ff.ev.sort_unstable();
-        h = mix(h, ff.ev.len() as u64);
-        for &(dt, _, code) in &ff.ev {
-            h = mix(h, code);
-            r.push(dt as f64);
-        }
-        r.resize(r.len() + (self.procs.len() + 4 - ff.ev.len()), 0.0);
-        let mut x = std::mem::take(&mut ff.cur_x);
-        x.clear();
-        self.ff_visit_x(&mut |v| x.push(*v));
-        ff.cur_x = x;
-        h
     }
 
     /// Every extrapolated counter, in a fixed order (the layout of `FastForward::x`).

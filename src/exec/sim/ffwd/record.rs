@@ -1,0 +1,142 @@
+//! The detector's per-step record: the discrete state's hash, and the repeating and growing
+//! vectors written straight into their ring slot.
+
+use super::*;
+
+/// Writes a record's entries in order into its slot of the ring (no allocation, no copy).
+struct Slot<'s> {
+    buf: &'s mut [f64],
+    at: usize,
+}
+
+impl Slot<'_> {
+    #[inline]
+    fn put(&mut self, v: f64) {
+        self.buf[self.at] = v;
+        self.at += 1;
+    }
+
+    #[inline]
+    fn put_all(&mut self, vs: &[f64]) {
+        self.buf[self.at..self.at + vs.len()].copy_from_slice(vs);
+        self.at += vs.len();
+    }
+
+    fn flow(&mut self, f: Option<&Flow>) {
+        match f {
+            Some(f) => self.put_all(&[f.total, f.stop_at - f.done, f.rate, f.cpu, f.io, f.os_frac, f.rows_per_unit]),
+            None => self.put_all(&[0.0; 7]),
+        }
+    }
+}
+
+impl<'a> Sim<'a> {
+    /// Lengths of the repeating and the growing vector (the layout of `FastForward::r`, `x`):
+    /// pending events are at most `procs + 4` in an eligible state, the rest padded with 0.
+    pub(super) fn ff_sizes(&self) -> (usize, usize) {
+        let (np, nq) = (self.procs.len(), self.queues.len());
+        (np * RP + nq * RQ + 1 + np + 4, np * XP + nq * XQ + 5)
+    }
+
+    /// Hash the discrete state, and write the repeating and the growing vector straight into
+    /// ring slot `s` of `ff.r` and `ff.x`.
+    pub(super) fn ff_capture(&self, ff: &mut FastForward, s: usize) -> u64 {
+        let now = self.now();
+        let mut h = mix(0, self.mode as u64 + (self.whole_next as u64) * 256);
+        h = mix(h, self.next_reader as u64);
+        h = mix(h, self.post_phase as u64 + 2 * self.rq.turn_pending() as u64);
+        for &p in self.rq.order() {
+            h = mix(h, p as u64 + 100);
+        }
+        let (nr, nx) = (ff.nr, ff.nx);
+        // Slots are written in order from 0 after every reset, so slot `s` is either there
+        // already or the next one; only written slots are ever read.
+        if ff.r.len() < (s + 1) * nr {
+            ff.r.resize((s + 1) * nr, 0.0);
+            ff.x.resize((s + 1) * nx, 0.0);
+        }
+        let r = &mut Slot { buf: &mut ff.r[s * nr..(s + 1) * nr], at: 0 };
+        for pr in &self.procs {
+            h = mix(h, phase_code(pr.phase));
+            h = mix(
+                h,
+                match &pr.act {
+                    Act::Idle => 1,
+                    Act::Delay { state } => 2 + 16 * *state as u64,
+                    Act::Blocked(state) => 3 + 16 * *state as u64,
+                    Act::Flow(f) => {
+                        4 + 16 * kind_code(f.kind)
+                            + 8 * f.io_bound as u64
+                            + (1 << 36) * f.fused as u64
+                            + (1 << 40) * f.shown_as.map_or(0, |s| 1 + s as u64)
+                    }
+                },
+            );
+            h = mix(h, pr.finish_stage as u64);
+            h = mix(h, pr.woken_from.map_or(0, |s| 1 + s as u64) + 64 * pr.last_state as u64);
+            h = mix(h, pr.saved.as_ref().map_or(0, |f| 1 + kind_code(f.kind)) + 4096 * pr.scan.started() as u64);
+            r.flow(pr.act_flow());
+            r.flow(pr.saved.as_ref());
+            r.put_all(&[pr.scan.chunk_size(), pr.emit_total, pr.lag]);
+        }
+        for q in &self.queues {
+            h = mix(
+                h,
+                q.sender_done as u64
+                    + 2 * q.receiver_detached as u64
+                    + 4 * q.exhausted as u64
+                    + 8 * q.sender_blocked as u64,
+            );
+            r.put_all(&[q.written - q.read, q.pending, q.consumed_pending]);
+        }
+        r.put(self.local_rows_total.fract());
+        // Pending events, relative to now and to their process's generation, in delivery order.
+        ff.ev.clear();
+        for (t, seq, e) in self.q.pending() {
+            let code = match e {
+                Event::Wake { p, gen } => 1 + 4 * *p as u64 + (1 << 20) * self.procs[*p].gen.wrapping_sub(*gen),
+                Event::TurnEnd => 2,
+            };
+            ff.ev.push((t - now, seq, code));
+        }
+        ff.ev.sort_unstable();
+        h = mix(h, ff.ev.len() as u64);
+        for &(dt, _, code) in &ff.ev {
+            h = mix(h, code);
+            r.put(dt as f64);
+        }
+        r.buf[r.at..].fill(0.0);
+        let x = &mut Slot { buf: &mut ff.x[s * nx..(s + 1) * nx], at: 0 };
+        self.ff_read_x(x);
+        debug_assert_eq!(x.at, nx);
+        h
+    }
+
+    /// The growing vector, as `ff_visit_x` visits it (same entries, same order), read only.
+    fn ff_read_x(&self, x: &mut Slot) {
+        let flow = |x: &mut Slot, fl: Option<&Flow>| match fl {
+            Some(fl) => x.put_all(&[fl.done, fl.stop_at]),
+            None => x.put_all(&[0.0, 0.0]),
+        };
+        for pr in &self.procs {
+            let a = &pr.acct;
+            x.put_all(&[a.cpu, a.io, a.mq_send, a.mq_receive, a.startup, a.barrier, a.shutdown]);
+            x.put_all(&[
+                pr.stalls as f64,
+                pr.tuples_scanned,
+                pr.pages_scanned,
+                pr.rows_streamed,
+                pr.rows_out,
+                pr.private_left,
+                pr.scan.last_allocated(),
+            ]);
+            flow(x, pr.act_flow());
+            flow(x, pr.saved.as_ref());
+            x.put_all(&[pr.gen as f64, pr.state_since as f64, pr.vruntime]);
+        }
+        for q in &self.queues {
+            x.put_all(&[q.written, q.read]);
+        }
+        x.put_all(&[self.stalls as f64, self.pulled, self.local_rows_total, self.top_rows_out, self.scan.nallocated]);
+    }
+}
