@@ -2,26 +2,40 @@
 # Hold `pqsim workload` against a real PostgreSQL 15 driven by pgbench.
 #
 # A throwaway server (scripts/pg-throwaway.sh) gets the tutorial's testpar table at 1,200,000
-# rows; pgbench runs `SELECT count(*) FROM testpar` (one custom script, -n, -c N -j N -T S,
+# rows; pgbench runs `SELECT count(*) FROM testpar` (one custom script, -n, -c N -j N,
 # per-transaction latency logs -l) at 1, 2, 4 and 8 clients with
 # max_parallel_workers_per_gather 0 and 2, then a worker-pool-exhaustion run
 # (max_parallel_workers = 2, per_gather 2, 4 clients) with auto_explain logging every
 # query's Workers Planned / Launched. pqsim predicts each run with the same sessions, duration
 # and settings on PROFILE (default reference-2vcpu, the profile calibrated on this machine kind).
-# Writes docs/workload-validation.md (predicted vs measured p50, p95, throughput, and the share
-# of queries launched below planned). Beside every measured row: the 1-minute /proc/loadavg at
-# its end and the CPU other programs used meanwhile (machine busy time from /proc/stat less our
-# server's and pgbench's own), in cores: timings on a busy machine are noisy.
 #
-# Usage: scripts/workload-vs-pgbench.sh [SECONDS_PER_RUN (default 20)] [PROFILE]
+# The machine's speed wanders (a VM shares its host: the same scan takes 1.7x as long some
+# minutes later), so the measurements are taken in ROUNDS interleaved rounds (default 4) of
+# SECONDS/ROUNDS each, every configuration once per round, and each pgbench run sits between two
+# runs of the profile's speed reference (`SELECT sum(a) FROM speedref`, serial, EXPLAIN ANALYZE
+# TIMING OFF, the query the calibration timed): its latencies are rescaled by the profile's
+# speed_reference_ms / (before + after)/2, as the calibration and `pqsim validate` rescale
+# theirs, and the throughput by the inverse. Raw (not rescaled) figures are reported beside.
+# Writes docs/workload-validation.md (predicted vs measured p50, p95, throughput, and the share
+# of queries launched below planned). Beside every measured row: the highest 1-minute
+# /proc/loadavg at the end of its runs and the CPU other programs used meanwhile (machine busy
+# time from /proc/stat less our server's and pgbench's own), in cores.
+#
+# Usage: scripts/workload-vs-pgbench.sh [SECONDS_PER_CONFIGURATION (default 20)] [PROFILE]
+#        ROUNDS=4 OUT=docs/workload-validation.md (environment)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 T="${1:-20}"
 PROFILE="${2:-reference-2vcpu}"
 ROWS=1200000
-OUT=docs/workload-validation.md
+OUT="${OUT:-docs/workload-validation.md}"
+ROUNDS="${ROUNDS:-4}"
+S=$(awk -v t="$T" -v r="$ROUNDS" 'BEGIN{printf "%.0f", (t / r < 1 ? 1 : t / r)}')
 cargo build --release --quiet
 PQSIM="$PWD/target/release/pqsim"
+PROFILE_FILE="$PROFILE"; [ -f "$PROFILE_FILE" ] || PROFILE_FILE="configs/hardware/$PROFILE.toml"
+REF_MS=$(awk -F'=' '/^speed_reference_ms/ {sub(/^ */, "", $2); sub(/[ #].*/, "", $2); print $2}' "$PROFILE_FILE")
+[ -n "$REF_MS" ] || { echo "$PROFILE_FILE has no speed_reference_ms (a calibrated profile has): cannot rescale" >&2; exit 2; }
 DIR="$(mktemp -d /tmp/pqsim-wl-pg.XXXXXX)"
 rmdir "$DIR"
 WORK="$(mktemp -d /tmp/pqsim-wl-work.XXXXXX)"
@@ -33,7 +47,10 @@ HOST="$DIR"; PORT="$(cat "$DIR/port")"
 psql_() { psql -X -q -v ON_ERROR_STOP=1 -h "$HOST" -p "$PORT" -U postgres -d postgres "$@"; }
 psql_ -c "CREATE TABLE testpar (id int, str text)" \
       -c "INSERT INTO testpar SELECT i, repeat(chr(65 + mod(i, 26)), 64) FROM generate_series(1, $ROWS) i" \
-      -c "VACUUM ANALYZE testpar"
+      -c "VACUUM ANALYZE testpar" \
+      -c "CREATE TABLE speedref (a int4, b int4) WITH (autovacuum_enabled = off)" \
+      -c "INSERT INTO speedref SELECT g, g % 7 FROM generate_series(1, 300000) g" \
+      -c "VACUUM ANALYZE speedref"
 echo "SELECT count(*) FROM testpar;" > "$WORK/count.sql"
 for _ in 1 2 3; do psql_ -c "SELECT count(*) FROM testpar" >/dev/null; done   # warm the caches
 LOAD_BEFORE="$(cat /proc/loadavg)"
@@ -45,25 +62,43 @@ busy_jiffies() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9}' /proc/stat; }
 # CPU of our server: the postmaster and its reaped children (backends, parallel workers).
 server_jiffies() { awk '{print $14+$15+$16+$17}' "/proc/$(head -1 "$DIR/data/postmaster.pid")/stat"; }
 
-# measured: p50_ms p95_ms tps load1 others_cores  (from the -l logs: 3rd column is the latency in us)
-measure() { # clients prefix
-  local c=$1 prefix=$2
-  local b0 s0 b1 s1 t0 t1
+speedref() { psql_ -At -c "SET max_parallel_workers_per_gather = 0" \
+    -c "EXPLAIN (ANALYZE, TIMING OFF) SELECT sum(a) FROM speedref" | sed -n 's/^Execution Time: \([0-9.]*\) ms$/\1/p'; }
+
+# One pgbench run of S seconds between two speed-reference runs. Appends its latencies (ms)
+# raw to $prefix.raw and rescaled to $prefix.lat; appends "queries seconds rescaled_seconds
+# load1 others_cores" to $prefix.runs.
+run_once() { # clients prefix round
+  local c=$1 prefix=$2 r=$3
+  local b0 s0 b1 s1 t0 t1 ref0 ref1
+  ref0=$(speedref)
   b0=$(busy_jiffies); s0=$(server_jiffies); t0=$(date +%s.%N)
-  (cd "$WORK" && /usr/bin/time -f "%U %S" -o "$prefix.time" \
-      pgbench -n -h "$HOST" -p "$PORT" -U postgres -f count.sql -c "$c" -j "$c" -T "$T" \
-      -l --log-prefix="$prefix" postgres > "$prefix.out" 2>&1)
+  (cd "$WORK" && /usr/bin/time -f "%U %S" -o "$prefix-$r.time" \
+      pgbench -n -h "$HOST" -p "$PORT" -U postgres -f count.sql -c "$c" -j "$c" -T "$S" \
+      -l --log-prefix="$prefix-$r" postgres > "$prefix-$r.out" 2>&1)
   sleep 0.2   # let the postmaster reap the run's backends
   b1=$(busy_jiffies); s1=$(server_jiffies); t1=$(date +%s.%N)
-  local others
-  others=$(awk -v b="$((b1 - b0))" -v s="$((s1 - s0))" -v hz="$HZ" -v t0="$t0" -v t1="$t1" -v f="$WORK/$prefix.time" \
-      'BEGIN{getline l < f; split(l, u, " "); own = s / hz + u[1] + u[2]; o = (b / hz - own) / (t1 - t0); if (o < 0) o = 0; printf "%.2f", o}')
-  cat "$WORK/$prefix".[0-9]* 2>/dev/null | awk '{print $3/1000}' | sort -g > "$WORK/$prefix.lat"
-  local n; n=$(wc -l < "$WORK/$prefix.lat")
-  local p50 p95
-  p50=$(awk -v n="$n" 'NR==int((n-1)*0.50)+1' "$WORK/$prefix.lat")
-  p95=$(awk -v n="$n" 'NR==int((n-1)*0.95)+1' "$WORK/$prefix.lat")
-  echo "$p50 $p95 $(awk -v n="$n" -v t="$T" 'BEGIN{printf "%.3f", n/t}') $(cut -d' ' -f1 /proc/loadavg) $others"
+  ref1=$(speedref)
+  local others f
+  others=$(awk -v b="$((b1 - b0))" -v s="$((s1 - s0))" -v hz="$HZ" -v t0="$t0" -v t1="$t1" -v f="$WORK/$prefix-$r.time" \
+      'BEGIN{getline l < f; split(l, u, " "); own = s / hz + u[1] + u[2]; o = (b / hz - own) / (t1 - t0 - 0.2); if (o < 0) o = 0; printf "%.2f", o}')
+  f=$(awk -v ref="$REF_MS" -v a="$ref0" -v b="$ref1" 'BEGIN{printf "%.6f", ref / ((a + b) / 2)}')
+  cat "$WORK/$prefix-$r".[0-9]* 2>/dev/null | awk '{print $3/1000}' > "$WORK/$prefix-$r.ms"
+  cat "$WORK/$prefix-$r.ms" >> "$WORK/$prefix.raw"
+  awk -v f="$f" '{print $1 * f}' "$WORK/$prefix-$r.ms" >> "$WORK/$prefix.lat"
+  echo "$(wc -l < "$WORK/$prefix-$r.ms") $S $(awk -v s="$S" -v f="$f" 'BEGIN{print s * f}') $(cut -d' ' -f1 /proc/loadavg) $others $ref0 $ref1" >> "$WORK/$prefix.runs"
+}
+
+pct() { sort -g "$1" | awk -v n="$(wc -l < "$1")" -v q="$2" 'NR==int((n-1)*q)+1'; }
+
+# measured over every round: p50 p95 tps (rescaled), p50 p95 tps (raw), max load1, max others,
+# reference ms min..max
+summarize() { # prefix
+  local p=$WORK/$1
+  echo "$(pct "$p.lat" 0.50) $(pct "$p.lat" 0.95) $(awk '{n+=$1; t+=$3} END{printf "%.3f", n/t}' "$p.runs")" \
+       "$(pct "$p.raw" 0.50) $(pct "$p.raw" 0.95) $(awk '{n+=$1; t+=$2} END{printf "%.3f", n/t}' "$p.runs")" \
+       "$(awk 'BEGIN{l=0; o=0} {if ($4>l) l=$4; if ($5>o) o=$5} END{printf "%.2f %.2f", l, o}' "$p.runs")" \
+       "$(awk 'NR==1{lo=$6; hi=$6} {for (i=6; i<=7; i++) {if ($i<lo) lo=$i; if ($i>hi) hi=$i}} END{printf "%.1f..%.1f", lo, hi}' "$p.runs")"
 }
 
 # predicted: p50_ms p95_ms tps launched_below_share launched_0 launched_1 launched_2 (shares)
@@ -87,13 +122,21 @@ TOML
 }
 
 ROWS_MD=()
+for r in $(seq 1 "$ROUNDS"); do
+  for pg in 0 2; do
+    setting max_parallel_workers_per_gather "$pg"
+    for c in 1 2 4 8; do
+      run_once "$c" "pg$pg-c$c" "$r"
+    done
+  done
+  echo "round $r of $ROUNDS done" >&2
+done
 for pg in 0 2; do
-  setting max_parallel_workers_per_gather "$pg"
   for c in 1 2 4 8; do
-    read -r mp50 mp95 mtps mload mothers <<< "$(measure "$c" "pg$pg-c$c")"
+    read -r mp50 mp95 mtps rp50 rp95 rtps mload mothers mref <<< "$(summarize "pg$pg-c$c")"
     read -r pp50 pp95 ptps _ <<< "$(predict "$c" "$pg" "")"
-    ROWS_MD+=("| $pg | $c | $pp50 | $mp50 | $pp95 | $mp95 | $ptps | $mtps | $mload | $mothers |")
-    echo "per_gather=$pg clients=$c predicted p50/p95/tps $pp50 $pp95 $ptps measured $mp50 $mp95 $mtps load $mload others $mothers" >&2
+    ROWS_MD+=("| $pg | $c | $pp50 | $mp50 | $rp50 | $pp95 | $mp95 | $rp95 | $ptps | $mtps | $rtps | $mref | $mload | $mothers |")
+    echo "per_gather=$pg clients=$c predicted p50/p95/tps $pp50 $pp95 $ptps measured $mp50 $mp95 $mtps raw $rp50 $rp95 $rtps ref $mref load $mload others $mothers" >&2
   done
 done
 
@@ -106,7 +149,8 @@ psql_ -c "LOAD 'auto_explain'" -c "ALTER SYSTEM SET session_preload_libraries = 
       -c "ALTER SYSTEM SET auto_explain.log_timing = off" -c "SELECT pg_reload_conf()" >/dev/null
 LOG="$DIR/log/postgresql.log"
 START_LINE=$(wc -l < "$LOG")
-read -r mp50 mp95 mtps mload mothers <<< "$(measure 4 exhaust)"
+for r in $(seq 1 "$ROUNDS"); do run_once 4 exhaust "$r"; done
+read -r mp50 mp95 mtps rp50 rp95 rtps mload mothers mref <<< "$(summarize exhaust)"
 planned=$(tail -n +"$START_LINE" "$LOG" | grep -c "Workers Planned: 2" || true)
 launched_below=$(tail -n +"$START_LINE" "$LOG" | grep -Ec "Workers Launched: [01]\b" || true)
 mshare=$(awk -v a="$launched_below" -v b="$planned" 'BEGIN{ if (b>0) printf "%.3f", a/b; else print "n/a"}')
@@ -122,16 +166,19 @@ LOAD_AFTER="$(cat /proc/loadavg)"
 {
   echo "# Workload mode against PostgreSQL 15 (pgbench)"
   echo
-  echo "Generated by \`scripts/workload-vs-pgbench.sh $T $PROFILE\` on $(date -u +%Y-%m-%d): \`SELECT count(*) FROM testpar\`"
-  echo "($ROWS rows, ~98 MB, in shared buffers / the OS cache), pgbench \`-n -c N -j N -T $T -l\`, no think time;"
+  echo "Generated by \`ROUNDS=$ROUNDS scripts/workload-vs-pgbench.sh $T $PROFILE\` on $(date -u +%Y-%m-%d): \`SELECT count(*) FROM testpar\`"
+  echo "($ROWS rows, ~98 MB, in shared buffers / the OS cache), pgbench \`-n -c N -j N -T $S -l\` in $ROUNDS interleaved rounds"
+  echo "($T s per configuration), no think time; every run between two runs of the speed reference, measured"
+  echo "latencies rescaled by the profile's speed_reference_ms ($REF_MS) / the run's reference, throughput by the"
+  echo "inverse (\"rescaled\"); \"raw\" as timed;"
   echo "pqsim \`workload\` with the same sessions, duration and settings on \`$PROFILE\`, 3 replications."
   echo
   echo "Machine load: before \`$LOAD_BEFORE\`, after \`$LOAD_AFTER\` (/proc/loadavg). On a busy machine the"
   echo "measured latencies include waiting for other programs' CPU use: rerun on a quiet machine before"
   echo "judging the model."
   echo
-  echo "| per_gather | clients | p50 predicted (ms) | p50 measured | p95 predicted | p95 measured | q/s predicted | q/s measured | load (1 min) | others' CPU (cores) |"
-  echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| per_gather | clients | p50 predicted (ms) | p50 rescaled | p50 raw | p95 predicted | p95 rescaled | p95 raw | q/s predicted | q/s rescaled | q/s raw | reference (ms) | load (1 min) | others' CPU (cores) |"
+  echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   printf '%s\n' "${ROWS_MD[@]}"
   echo
   echo "## Worker pool exhaustion"
@@ -139,9 +186,10 @@ LOAD_AFTER="$(cat /proc/loadavg)"
   echo "4 clients, max_parallel_workers_per_gather = 2, max_parallel_workers = 2; Workers Launched from"
   echo "auto_explain in the server log ($planned Gathers logged, $launched_below below planned)."
   echo
-  echo "| | p50 (ms) | p95 (ms) | q/s | share launched below planned | launched 0 / 1 / 2 | load (1 min) | others' CPU (cores) |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---:|"
-  echo "| predicted | $pp50 | $pp95 | $ptps | $pshare | $p0 / $p1 / $p2 | | |"
-  echo "| measured | $mp50 | $mp95 | $mtps | $mshare | ${mdist// / \/ } | $mload | $mothers |"
+  echo "| | p50 (ms) | p95 (ms) | q/s | share launched below planned | launched 0 / 1 / 2 | reference (ms) | load (1 min) | others' CPU (cores) |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| predicted | $pp50 | $pp95 | $ptps | $pshare | $p0 / $p1 / $p2 | | | |"
+  echo "| measured, rescaled | $mp50 | $mp95 | $mtps | $mshare | ${mdist// / \/ } | $mref | $mload | $mothers |"
+  echo "| measured, raw | $rp50 | $rp95 | $rtps | | | | | |"
 } > "$OUT"
 echo "wrote $OUT" >&2
