@@ -204,3 +204,35 @@ fn explain_analyze_timing_costs_clock_reads_per_node_call() {
     assert!(on > off * 1.2, "TIMING ON {on:.1} ms should cost clearly more than TIMING OFF {off:.1} ms");
     assert!((client - off).abs() / off < 0.01, "one result row: client {client:.1} vs timing off {off:.1}");
 }
+
+#[test]
+fn a_table_over_a_quarter_of_shared_buffers_is_read_from_the_os_cache_at_every_scan() {
+    // testpar (240,000 rows, about 2,300 pages) on a "warm" profile: PostgreSQL keeps a table
+    // of at most shared_buffers/4 pages in shared buffers, and reads a larger one through its
+    // bulk-read ring, from the OS page cache, at every sequential scan.
+    let at = |sb: &str| {
+        let set = format!("shared_buffers={sb}");
+        wall(&run_json(
+            "testpar-count",
+            &[
+                "--hardware",
+                "laptop",
+                "--hw",
+                "costs.os_read_page_ns=20000",
+                "--set",
+                &set,
+                "--set",
+                "max_parallel_workers_per_gather=0",
+                "--replications",
+                "1",
+            ],
+        ))
+    };
+    let (resident, ring, small_ring) = (at("128MB"), at("16MB"), at("8MB"));
+    // About 2,300 pages (the width the scenario gives) x 20 us = 46 ms of reads, all or nothing.
+    assert!(ring - resident > 35.0, "the ring table pays its reads: {ring:.1} vs {resident:.1} ms");
+    assert!(
+        (ring - small_ring).abs() < 0.02 * ring,
+        "past the threshold every block is read: {ring:.1} vs {small_ring:.1} ms"
+    );
+}

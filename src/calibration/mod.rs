@@ -271,7 +271,13 @@ pub fn calibrate(dsn: &str, scale: u64, reps: usize, name: &str, wait: f64) -> R
     let stats = load_tables(&mut client, &z)?;
     let mut results = warm_up(&mut client, &probes, &stats)?;
     let m = measure(&mut client, dsn, &mut results, reps, wait)?;
-    let fits = stages::fit_all(&results, name, facts.cores, busy_core_speed(m.capacity, facts.cores))?;
+    let fits = stages::fit_all(
+        &results,
+        name,
+        facts.cores,
+        busy_core_speed(m.capacity, facts.cores),
+        facts.shared_buffers_pages,
+    )?;
     drop(client);
     drop(guard);
     let info = profile::Info {

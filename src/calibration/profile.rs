@@ -191,9 +191,21 @@ pub fn render(fits: &Fits, info: &Info, results: &[ProbeResult]) -> String {
     parallel(&mut s, fits);
     scheduler(&mut s, fits);
     variability(&mut s, fits, info);
+    settings(&mut s, info);
     calibration(&mut s, fits, info, results);
     probes(&mut s, fits, results);
     s
+}
+
+/// `[settings]`: the calibrated server's shared_buffers, which decides which tables the model
+/// reads through the bulk-read ring.
+fn settings(s: &mut String, info: &Info) {
+    let _ = writeln!(s, "\n[settings]                # the calibrated server's");
+    let _ = writeln!(
+        s,
+        "shared_buffers = \"{}kB\" # a sequential scan of a table over a quarter of it reads through the bulk-read ring",
+        info.facts.shared_buffers_pages.max(16) * 8
+    );
 }
 
 /// Comments, name, cores and the [disk] section.
@@ -235,7 +247,7 @@ fn header(s: &mut String, fits: &Fits, info: &Info, results: &[ProbeResult]) {
         num(super::busy_core_speed(info.measurement.capacity, info.facts.cores)),
         info.measurement.capacity
     );
-    let _ = writeln!(s, "cache = \"warm\"            # probes read tables larger than shared_buffers/4 through a 32-buffer ring: from the OS cache");
+    let _ = writeln!(s, "cache = \"warm\"            # in memory: tables up to shared_buffers/4 in shared buffers; a sequential scan of a larger one reads through a 32-buffer ring, from the OS cache");
     let _ = writeln!(
         s,
         "cpu_noise_cv = {:<13} # not fitted (per-chunk noise); whole-query run-to-run CV: median {:.3} after speed rescaling, {:.3} raw",

@@ -78,10 +78,19 @@ pub struct Fits {
 }
 
 /// All three stages; the profile starts from the provisional one.
-pub fn fit_all(results: &[ProbeResult], name: &str, cores: f64, all_cores_busy_speed: f64) -> Result<Fits> {
+pub fn fit_all(
+    results: &[ProbeResult],
+    name: &str,
+    cores: f64,
+    all_cores_busy_speed: f64,
+    shared_buffers_pages: i64,
+) -> Result<Fits> {
     let mut hw = provisional();
     hw.name = name.to_string();
     hw.cores = cores;
+    // The server's shared_buffers decides which probe tables the model reads through the
+    // bulk-read ring.
+    hw.settings.push(("shared_buffers".into(), format!("{}kB", shared_buffers_pages.max(16) * 8)));
     // Measured before the fits (two serial scans side by side against one), so that the
     // simulator-fitted stages see busy cores as slow as they are.
     hw.all_cores_busy_speed = all_cores_busy_speed;

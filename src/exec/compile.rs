@@ -19,6 +19,14 @@ pub struct PageCost {
     pub disk_bytes: f64,
 }
 
+/// How a relation's pages are read: a sequential scan (which may use PostgreSQL's bulk-read
+/// ring) or by index (buffers kept as usual).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Sequential,
+    Index,
+}
+
 /// A hash table or hashed SubPlan every participant (or all together) builds before probing.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Build {
@@ -180,24 +188,40 @@ impl Env<'_> {
         }
     }
 
-    /// Per-page cost of reading `table` given the cache state and shared_buffers.
+    /// Per-page cost of a sequential scan of a table of `pages` given the cache state and
+    /// shared_buffers (see [`Env::page_cost_of`]).
     pub fn page_cost(&self, pages: f64) -> PageCost {
+        self.page_cost_of(pages, Access::Sequential)
+    }
+
+    /// Per-page cost of reading `pages` pages of a relation by `access`, given the cache state
+    /// and shared_buffers. "warm" is a server that has been running with its data in memory:
+    /// a relation shared_buffers holds (90% of it for all relations) is in shared buffers,
+    /// except that a sequential scan of a table larger than a quarter of shared_buffers reads
+    /// through a small ring of buffers (heapam.c `initscan`: `BAS_BULKREAD` when
+    /// `rs_nblocks > NBuffers / 4`), so its pages come from the OS page cache at every scan.
+    pub fn page_cost_of(&self, pages: f64, access: Access) -> PageCost {
         let c = &self.hw.costs;
-        let shared_buffers = self.settings.num("shared_buffers");
-        let (hit, os, disk) = match self.hw.cache {
-            CacheState::Hot => {
-                // Resident in shared buffers as far as they hold it; the rest from the OS cache.
-                let hit = if pages <= 0.0 { 1.0 } else { (0.9 * shared_buffers / pages).min(1.0) };
-                (hit, 1.0 - hit, 0.0)
-            }
-            CacheState::Warm => (0.0, 1.0, 0.0),
-            CacheState::Cold => (0.0, 1.0, 1.0),
-        };
-        let _ = hit;
+        let (os, disk) = self.read_fractions(pages, access);
         PageCost {
             cpu_ns: self.speed(c.page_ns),
             os_read_ns: self.speed(c.os_read_page_ns) * os,
             disk_bytes: BLCKSZ * disk,
+        }
+    }
+
+    /// The share of a relation's page accesses that are reads (from the OS page cache or
+    /// disk, the rest being shared-buffer hits), and the share that goes to the disk, for a
+    /// relation of `pages` pages read by `access` (see [`Env::page_cost_of`]).
+    pub fn read_fractions(&self, pages: f64, access: Access) -> (f64, f64) {
+        let shared_buffers = self.settings.num("shared_buffers");
+        let resident = if pages <= 0.0 { 1.0 } else { (0.9 * shared_buffers / pages).min(1.0) };
+        match self.hw.cache {
+            // Resident in shared buffers as far as they hold it; the rest from the OS cache.
+            CacheState::Hot => (1.0 - resident, 0.0),
+            CacheState::Warm if access == Access::Sequential && pages > shared_buffers / 4.0 => (1.0, 0.0),
+            CacheState::Warm => (1.0 - resident, 0.0),
+            CacheState::Cold => (1.0, 1.0),
         }
     }
 
@@ -305,7 +329,8 @@ fn scan_pipeline(env: &Env, cc: &CpuCost, node: &Node, is_worker: bool, bound: O
         Node::IndexScan { fraction, .. } => *fraction,
         _ => 1.0,
     };
-    let mut page = env.page_cost(pages);
+    let access = if matches!(node, Node::IndexScan { .. }) { Access::Index } else { Access::Sequential };
+    let mut page = env.page_cost_of(pages, access);
     let mut row = per_tuple + deform_all + fcpu + sel * deform_passing;
     let mut builds = builds;
     if let Some(m) = env.measured(node) {
@@ -400,7 +425,7 @@ pub(crate) fn pipeline(env: &Env, cc: &CpuCost, node: &Node, is_worker: bool, bo
         Node::NestedLoop { rows_per_outer, inner_table, width, outer, .. } => {
             let mut p = pipeline(env, cc, outer, is_worker, None);
             let t = &env.tables[*inner_table];
-            let pc = env.page_cost(t.pages);
+            let pc = env.page_cost_of(t.pages, Access::Index);
             // Each inner row is deformed as far as the plan reads the inner table.
             let inner_deform = if cc.known(*inner_table) { cc.scan_row(*inner_table, None, &[]).1 } else { 0.0 };
             let work = env.measured(node).and_then(|m| m.row_ns).unwrap_or_else(|| {

@@ -67,7 +67,7 @@ pub const GUCS: &[GucDef] = &[
     GucDef {
         name: "shared_buffers",
         kind: Kind::Int { unit: Unit::Blocks, min: 16.0, max: 1073741823.0 },
-        default: "16384", how: How::Modelled("Executor: the share of a table's pages found in shared buffers when the cache is warm.") },
+        default: "16384", how: How::Modelled("Executor: the share of a table's pages found in shared buffers; with the warm cache state a sequential scan of a table over a quarter of it reads every block through the bulk-read ring.") },
     GucDef {
         name: "effective_cache_size",
         kind: Kind::Int { unit: Unit::Blocks, min: 1.0, max: INT_MAX },

@@ -58,7 +58,15 @@ pub struct Sizes {
     pub typed: u64,
     pub dim_s: u64,
     pub dim_l: u64,
+    /// The ring table: narrow rows filling about half of shared_buffers, so that a sequential
+    /// scan reads it through PostgreSQL's bulk-read ring (more than shared_buffers/4 pages)
+    /// and its blocks come from the OS page cache at every scan; 0 when shared_buffers is too
+    /// large for a table of at most `RING_MAX_ROWS` to exceed a quarter of it.
+    pub ring: u64,
 }
+
+/// The largest ring table calibration loads (about 31,000 pages, 240 MB).
+pub const RING_MAX_ROWS: u64 = 3_000_000;
 
 pub fn sizes(scale: u64, shared_buffers_pages: u64) -> Sizes {
     // A table stays in shared buffers when it has at most shared_buffers/4 pages (larger
@@ -74,6 +82,15 @@ pub fn sizes(scale: u64, shared_buffers_pages: u64) -> Sizes {
         typed: scale / 2,
         dim_s: 50_000,
         dim_l: 200_000,
+        ring: {
+            // 97 narrow rows per page; half of shared_buffers is twice the ring threshold.
+            let rows = shared_buffers_pages * 97 / 2;
+            if rows <= RING_MAX_ROWS {
+                rows.max(10_000)
+            } else {
+                0
+            }
+        },
     }
 }
 
@@ -92,6 +109,16 @@ pub fn setup_sql(z: &Sizes) -> Vec<String> {
         narrow("n_m", z.m),
         narrow("n_l", z.l),
         narrow("hot", z.hot),
+        // CREATE TABLE AS writes through PostgreSQL's bulk-write ring, so few of its pages stay
+        // in shared buffers; scans read it through the bulk-read ring, from the OS cache.
+        format!(
+            "CREATE TABLE ring WITH (autovacuum_enabled = off) AS SELECT g::int4 AS id,
+                 ((hashint4(g)::int8 & 2147483647) % 1000000)::int4 AS a,
+                 ((hashint4(g + 7919)::int8 & 2147483647) % 1000000)::int4 AS b,
+                 ((hashint4(g + 104729)::int8 & 2147483647) % 50000)::int4 AS c, md5(g::text) AS pad
+               FROM generate_series(1, {}) g;",
+            z.ring.max(1)
+        ),
         format!(
             "CREATE TABLE wide (id int4, a int4, b int4, c int4, pad text) WITH (autovacuum_enabled = off);
              INSERT INTO wide SELECT g, (hashint4(g)::int8 & 2147483647) % 1000000,
@@ -198,6 +225,10 @@ fn serial_probes() -> Vec<Probe> {
         add(format!("agg4_{x}"), format!("SELECT sum(a), sum(b), sum(c), count(*) FROM {t}"), e, what);
         add(format!("qual4_{x}"), format!("SELECT count(*) FROM {t} WHERE {q4}"), e, what);
     }
+    // Blocks read from the OS page cache through the bulk-read ring: `os_read_page_ns`.
+    let ring = "table read through the bulk-read ring";
+    add("count_r".into(), "SELECT count(*) FROM ring".into(), e, ring);
+    add("agg4_r".into(), "SELECT sum(a), sum(b), sum(c), count(*) FROM ring".into(), e, ring);
     p.extend(special_serial_probes());
     p.extend(typed_probes());
     p
@@ -464,6 +495,11 @@ mod tests {
         assert!(z.s as f64 / 97.0 > 16384.0 / 4.0, "the smallest warm table is read through the ring");
         let z = sizes(1_000_000, 1024);
         assert!(z.hot as f64 / 97.0 < 1024.0 / 4.0);
+        // The ring table exceeds a quarter of shared_buffers, or is not loaded at all.
+        for sb in [16384u64, 1024, 60_000] {
+            assert!(sizes(200_000, sb).ring as f64 / 97.0 > sb as f64 / 4.0);
+        }
+        assert_eq!(sizes(200_000, 1 << 20).ring, 0);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use super::merge_append::{append_children, breakers_below, merge_children, merge
 use super::merge_append::{stream_factor, sum_buffers};
 use super::timing::{ms, Actual, Part, Timing, MS};
 use super::{r3, Buffers, Explain, HashInfo, PlanNode, SortSpace, WorkerActual};
-use crate::exec::compile::Breaker;
+use crate::exec::compile::{Access, Breaker};
 use crate::exec::{Compiled, Env, Mode, ProcessResult, SimResult};
 use crate::model::*;
 use crate::planner::Costed;
@@ -159,27 +159,17 @@ impl<'a> Ctx<'a> {
     }
 
     /// Shared-buffer pages of a scan of `table` by all participants: (hit, read).
-    pub(super) fn pages(&self, table: usize, pages: f64) -> Buffers {
+    pub(super) fn pages(&self, table: usize, pages: f64, access: Access) -> Buffers {
         let t = &self.sc().tables[table];
-        let hit_frac = match self.t.env.hw.cache {
-            CacheState::Hot => {
-                let sb = self.sc().settings.num("shared_buffers");
-                if t.pages <= 0.0 {
-                    1.0
-                } else {
-                    (0.9 * sb / t.pages).min(1.0)
-                }
-            }
-            _ => 0.0,
-        };
-        let hit = (pages * hit_frac).round();
+        let (read_frac, _) = self.t.env.read_fractions(t.pages, access);
+        let hit = (pages * (1.0 - read_frac)).round();
         Buffers { shared_hit: hit as u64, shared_read: (pages.round() - hit).max(0.0) as u64, ..Default::default() }
     }
 
     fn scan_buffers(&self, n: &Node, table: usize, parts: &[Part]) -> Buffers {
         let pages: f64 = parts.iter().map(|p| p.p.pages_scanned).sum::<f64>() * self.share.get().1;
-        let _ = n;
-        self.pages(table, pages)
+        let access = if matches!(n, Node::IndexScan { .. }) { Access::Index } else { Access::Sequential };
+        self.pages(table, pages, access)
     }
 }
 
@@ -255,7 +245,7 @@ pub(super) fn below_node(ctx: &Ctx, root: &Node, n: &Node, parent_rel: Option<&'
                 actual_rows: rows_per_outer.round() as i64,
                 actual_loops: outer_rows.round() as i64,
                 index_cond: Some(cond.clone()),
-                buffers: Some(ctx.pages(*inner_table, inner_pages)),
+                buffers: Some(ctx.pages(*inner_table, inner_pages, Access::Index)),
                 ..Default::default()
             };
             index_scan_keys(&mut inner, t);
@@ -384,7 +374,7 @@ fn hash_node(ctx: &Ctx, root: &Node, hj: &Node, parts: &[Part]) -> PlanNode {
         let t = &ctx.sc().tables[*table];
         let tuples: f64 = parts.iter().map(|p| ctx.t.hash(root, hj, p).0.rows).sum();
         let pages = if t.rows > 0.0 { tuples / t.rows * t.pages } else { 0.0 };
-        buffers = ctx.pages(*table, pages);
+        buffers = ctx.pages(*table, pages, Access::Sequential);
     }
     child.buffers = Some(buffers.clone());
     // Batches and memory from PostgreSQL's sizing rule for the inner rows.

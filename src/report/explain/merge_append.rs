@@ -10,7 +10,7 @@
 use super::build::{base_node, below_node, Ctx};
 use super::timing::{Actual, Part};
 use super::{Buffers, PlanNode};
-use crate::exec::compile::{breaker_finish, breaker_output};
+use crate::exec::compile::{breaker_finish, breaker_output, Access};
 use crate::exec::instrument;
 use crate::exec::ProcessResult;
 use crate::model::*;
@@ -167,7 +167,8 @@ fn static_node(ctx: &Ctx, n: &Node, rel: &'static str, parts: &[Part], spans: &[
             o.rows_removed_by_filter = Some((n.driving_tuples(&sc.tables) - rows).max(0.0).round() as i64);
         }
         let pages = sc.tables[*table].pages * spans.len() as f64;
-        o.buffers = Some(ctx.pages(*table, pages));
+        let access = if matches!(n, Node::IndexScan { .. }) { Access::Index } else { Access::Sequential };
+        o.buffers = Some(ctx.pages(*table, pages, access));
     }
     let mut buffers = o.buffers.clone().unwrap_or_default();
     for (k, c) in n.children().into_iter().enumerate() {

@@ -3,6 +3,7 @@
 //! planner decided (`SubPlan::hashed`, `SubPlan::gather_workers`).
 
 use super::{put_actual, worker_entries, Ctx};
+use crate::exec::compile::Access;
 use crate::exec::ProcessResult;
 use crate::model::*;
 use crate::report::explain::timing::{ms, Actual, Part, MS};
@@ -103,7 +104,7 @@ fn subplan_gather(ctx: &Ctx, sp: &SubPlan, g: &crate::exec::sim::SubPlanGather) 
     put_actual(&mut scan, &acts);
     scan.workers = worker_entries(&parts, &acts);
     let pages: f64 = procs.iter().map(|p| p.pages_scanned).sum();
-    scan.buffers = Some(ctx.pages(sp.table, pages));
+    scan.buffers = Some(ctx.pages(sp.table, pages, Access::Sequential));
     // The SubPlan is first called by the outer scan's first qual check, at the start.
     let t0 = 0.0;
     // Each row's insert into the hash table (or put into the tuplestore) happens in the
@@ -154,7 +155,7 @@ fn subplan_serial(ctx: &Ctx, root: &Node, owner: &Node, sp: &SubPlan, parts: &[P
         .collect();
     put_actual(&mut s, &acts);
     s.workers = worker_entries(parts, &acts);
-    s.buffers = Some(ctx.pages(sp.table, t.pages * acts.len() as f64));
+    s.buffers = Some(ctx.pages(sp.table, t.pages * acts.len() as f64, Access::Sequential));
     let first = builds.iter().map(|b| b.0).sum::<f64>() / builds.len().max(1) as f64;
     (s, first)
 }
