@@ -45,7 +45,8 @@ trap cleanup EXIT
 CONN="$(scripts/pg-throwaway.sh start "$DIR")"
 HOST="$DIR"; PORT="$(cat "$DIR/port")"
 psql_() { psql -X -q -v ON_ERROR_STOP=1 -h "$HOST" -p "$PORT" -U postgres -d postgres "$@"; }
-psql_ -c "CREATE TABLE testpar (id int, str text)" \
+# Commits flushed before VACUUM (so that it marks the pages all-visible), as calibration loads.
+psql_ -c "SET synchronous_commit = on" -c "CREATE TABLE testpar (id int, str text)" \
       -c "INSERT INTO testpar SELECT i, repeat(chr(65 + mod(i, 26)), 64) FROM generate_series(1, $ROWS) i" \
       -c "VACUUM ANALYZE testpar" \
       -c "CREATE TABLE speedref (a int4, b int4) WITH (autovacuum_enabled = off)" \

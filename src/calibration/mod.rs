@@ -102,10 +102,15 @@ fn server_facts(client: &mut Client, dsn: &str) -> Result<ServerFacts> {
 fn load_tables(client: &mut Client, z: &Sizes) -> Result<BTreeMap<String, TableStats>> {
     let t_load = Instant::now();
     apply_gucs(client, SCHEMA, &[])?;
+    // Commits flushed before VACUUM, so that it marks every page all-visible (see
+    // `catalog::not_all_visible`).
+    client.batch_execute("SET synchronous_commit = on").map_err(|e| PgError::query("SET synchronous_commit", e))?;
     for sql in probes::setup_sql(z) {
         client.batch_execute(&sql).map_err(|e| PgError::query(&sql, e))?;
     }
     client.batch_execute("VACUUM ANALYZE").map_err(|e| PgError::query("VACUUM ANALYZE", e))?;
+    client.batch_execute("RESET synchronous_commit").map_err(|e| PgError::query("RESET synchronous_commit", e))?;
+    crate::pg::catalog::warn_not_all_visible(client, SCHEMA, "pqsim calibrate")?;
     let stats = crate::pg::catalog::catalog_stats(client, SCHEMA)?;
     eprintln!("pqsim calibrate: loaded and vacuumed in {:.1} s", t_load.elapsed().as_secs_f64());
     Ok(stats)

@@ -103,3 +103,29 @@ pub fn relation_stats(client: &mut Client, schema: Option<&str>, table: &str) ->
         columns: table_columns(client, schema, table)?,
     }))
 }
+
+/// The ordinary tables of `schema` whose visibility map marks fewer than 99% of their pages
+/// all-visible (`pg_class.relallvisible` against `relpages`, as VACUUM left them), with that
+/// share. A sequential scan checks every row's visibility on a page that is not all-visible,
+/// a cost the model does not charge; loads commit synchronously before their VACUUM so that
+/// it can set the bits (with `synchronous_commit = off` it cannot until the commit record is
+/// flushed).
+pub fn not_all_visible(client: &mut Client, schema: &str) -> Result<Vec<(String, f64)>, PgError> {
+    let sql = "SELECT c.relname, c.relallvisible::float8 / greatest(c.relpages, 1) \
+               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+               WHERE n.nspname = $1 AND c.relkind = 'r' AND c.relpages > 0 \
+               AND c.relallvisible < 0.99 * c.relpages ORDER BY c.relname";
+    let rows = client.query(sql, &[&schema]).map_err(|e| PgError::query(sql, e))?;
+    Ok(rows.iter().map(|r| (r.get::<_, String>(0), r.get::<_, f64>(1))).collect())
+}
+
+/// Warns on stderr (as `who`) about tables VACUUM did not mark all-visible.
+pub fn warn_not_all_visible(client: &mut Client, schema: &str, who: &str) -> Result<(), PgError> {
+    for (t, share) in not_all_visible(client, schema)? {
+        eprintln!(
+            "{who}: warning: table {t} has {:.0}% of its pages all-visible after VACUUM: its scans check each row's visibility",
+            100.0 * share
+        );
+    }
+    Ok(())
+}

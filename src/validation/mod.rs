@@ -263,9 +263,13 @@ fn load(o: &Options) -> Result<(ThrowawayServer, Client, String, Rows, BTreeMap<
     let r = workload::rows(o.scale);
     let t_load = Instant::now();
     apply_gucs(&mut client, "public", &[])?;
+    // Commits flushed before VACUUM, so that it marks every page all-visible (see
+    // `catalog::not_all_visible`).
+    client.batch_execute("SET synchronous_commit = on").map_err(|e| PgError::query("SET synchronous_commit", e))?;
     for sql in workload::load_sql(o.workload, &r) {
         client.batch_execute(&sql).map_err(|e| PgError::query(&sql, e))?;
     }
+    crate::pg::catalog::warn_not_all_visible(&mut client, "public", "pqsim validate")?;
     let stats = crate::pg::catalog::catalog_stats(&mut client, "public")?;
     // Empty shared buffers (the OS page cache keeps the files): large tables are then read
     // through the 32-buffer ring from the OS cache, the profile's "warm" state.
