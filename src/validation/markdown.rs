@@ -109,9 +109,40 @@ pub fn markdown(o: &Options, out: &Outcome) -> String {
             if sp.is_empty() { "–".into() } else { format!("{:.1}%", median(&sp)) }
         );
     }
+    blocks_read(&mut s, rep);
     leader_shares(&mut s, rep);
     points_table(&mut s, rep);
     s
+}
+
+/// Where the blocks came from: the share read from the OS page cache (not shared-buffer
+/// hits), per case, serial and parallel, as EXPLAIN's BUFFERS counted them.
+fn blocks_read(s: &mut String, rep: &super::Report) {
+    let mut cases: Vec<&str> = rep.points.iter().map(|p| p.case.as_str()).collect();
+    cases.dedup();
+    let _ = writeln!(s, "\n## Blocks read, not found in shared buffers\n");
+    let _ = writeln!(
+        s,
+        "The share of each plan's blocks that were reads from the OS page cache (EXPLAIN BUFFERS: shared read / (hit + read)), median of the runs, then over the case's points: what the server really had in shared buffers, to set against the profile's cache state.\n"
+    );
+    let _ = writeln!(s, "| case | blocks read, serial | blocks read, parallel (median) |");
+    let _ = writeln!(s, "|---|---:|---:|");
+    for id in cases {
+        let share = |serial: bool| {
+            let v: Vec<f64> = rep
+                .points
+                .iter()
+                .filter(|p| p.case == id && (p.workers_planned == 0) == serial)
+                .filter_map(|p| p.blocks_read_share)
+                .collect();
+            if v.is_empty() {
+                "–".to_string()
+            } else {
+                format!("{:.0}%", 100.0 * median(&v))
+            }
+        };
+        let _ = writeln!(s, "| {id} | {} | {} |", share(true), share(false));
+    }
 }
 
 /// How the rows of each Gather's parallel scan split between the leader and the workers,

@@ -82,6 +82,9 @@ pub struct Point {
     /// runs' `Worker N` entries, EXPLAIN VERBOSE) and predicted; leader participation only.
     pub leader_row_share_measured: Option<f64>,
     pub leader_row_share_predicted: Option<f64>,
+    /// Median over the EXPLAIN runs of the share of the plan's blocks read (from the OS page
+    /// cache) rather than found in shared buffers (BUFFERS: shared read / (hit + read)).
+    pub blocks_read_share: Option<f64>,
 }
 
 pub struct Report {
@@ -299,8 +302,9 @@ pub fn run(o: &Options) -> Result<Outcome> {
     let jobs: Vec<Job> = grid
         .iter()
         .flat_map(|g| {
-            // VERBOSE: the scan's `Worker N` entries give the leader's share of the rows.
-            ["ANALYZE, TIMING OFF, VERBOSE", "client"].map(|options| Job {
+            // VERBOSE: the scan's `Worker N` entries give the leader's share of the rows;
+            // BUFFERS (as the calibration's probes): how many blocks were read, not hits.
+            ["ANALYZE, TIMING OFF, VERBOSE, BUFFERS", "client"].map(|options| Job {
                 gucs: g.gucs.clone(),
                 sql: cases[g.case].sql.to_string(),
                 options,
@@ -428,6 +432,11 @@ fn point(case: &Case, g: &Grid, p: &Prep, runs: &[Measured], client_runs: &[Meas
             (g.leader && !shares.is_empty()).then(|| median(&shares))
         },
         leader_row_share_predicted: p.leader_share,
+        blocks_read_share: {
+            let shares: Vec<f64> =
+                runs.iter().filter(|m| m.hit + m.read > 0).map(|m| m.read as f64 / (m.hit + m.read) as f64).collect();
+            (!shares.is_empty()).then(|| median(&shares))
+        },
     }
 }
 
