@@ -45,11 +45,26 @@ const XQ: usize = 2;
 const RP: usize = 17;
 const RQ: usize = 3;
 
-/// The detector's history and the counters of what it skipped. Buffers are reused: no
-/// allocation once warm.
+/// Fast-forward's switch and its detector. The detector lives in a box that `try_fast_forward`
+/// takes out for the step and puts back (a pointer move: the detector is a few hundred bytes,
+/// moved out and back at every step before).
 #[derive(Default)]
 pub(super) struct FastForward {
     pub(super) enabled: bool,
+    det: Option<Box<Detector>>,
+}
+
+impl FastForward {
+    /// Steps jumped over so far.
+    pub(super) fn skipped_steps(&self) -> u64 {
+        self.det.as_ref().map_or(0, |d| d.skipped_steps)
+    }
+}
+
+/// The detector's history and the counters of what it skipped. Buffers are reused: no
+/// allocation once warm.
+#[derive(Default)]
+struct Detector {
     /// Records since the history was last cleared.
     n: usize,
     nr: usize,
@@ -83,8 +98,8 @@ pub(super) struct FastForward {
     backoff: usize,
     /// A period repeated (jumpable or not) since the history was cleared.
     seen: bool,
-    pub(super) jumps: u64,
-    pub(super) skipped_steps: u64,
+    jumps: u64,
+    skipped_steps: u64,
 }
 
 /// The state hashes are already mixed: a map keyed by them needs no second hash.
@@ -322,19 +337,19 @@ impl<'a> Sim<'a> {
         if !self.ff.enabled {
             return 0;
         }
-        if self.ff.sleep > 0 {
-            self.ff.sleep -= 1;
+        let mut ff = self.ff.det.take().unwrap_or_default();
+        let skipped = if ff.sleep > 0 {
+            ff.sleep -= 1;
             self.ff_forget_samples();
-            return 0;
-        }
-        if !self.ff_eligible() {
-            self.ff.n = 0;
+            0
+        } else if !self.ff_eligible() {
+            ff.n = 0;
             self.ff_forget_samples();
-            return 0;
-        }
-        let mut ff = std::mem::take(&mut self.ff);
-        let skipped = self.ff_step(&mut ff);
-        self.ff = ff;
+            0
+        } else {
+            self.ff_step(&mut ff)
+        };
+        self.ff.det = Some(ff);
         skipped
     }
 
@@ -349,7 +364,7 @@ impl<'a> Sim<'a> {
             && self.q.len() <= self.procs.len() + 4
     }
 
-    fn ff_step(&mut self, ff: &mut FastForward) -> u64 {
+    fn ff_step(&mut self, ff: &mut Detector) -> u64 {
         let (nr, nx) = self.ff_sizes();
         if ff.hash.len() != 2 * RING || ff.nr != nr || ff.nx != nx {
             ff.hash.resize(2 * RING, 0);
@@ -437,7 +452,7 @@ impl<'a> Sim<'a> {
     /// cheap ones (durations, events delivered) go first, and each vector is tested from the
     /// entry that failed last time (a candidate that does not repeat mostly fails on the same
     /// entry as the one before), which spares the full comparison of most rejected candidates.
-    fn ff_repeats(&self, ff: &mut FastForward, s: usize, a: usize, b: usize) -> bool {
+    fn ff_repeats(&self, ff: &mut Detector, s: usize, a: usize, b: usize) -> bool {
         let d1 = ff.time[s] - ff.time[a];
         let d2 = ff.time[a] - ff.time[b];
         if d1 == 0 || d1.abs_diff(d2) > 1 || ff.delivered[s] - ff.delivered[a] != ff.delivered[a] - ff.delivered[b] {
@@ -467,7 +482,7 @@ impl<'a> Sim<'a> {
     }
 
     /// How many whole periods can be jumped without crossing a threshold that ends the regime.
-    fn ff_periods(&self, ff: &FastForward, s: usize, a: usize) -> u64 {
+    fn ff_periods(&self, ff: &Detector, s: usize, a: usize) -> u64 {
         let nx = ff.nx;
         let xs = &ff.x[s * nx..(s + 1) * nx];
         let xa = &ff.x[a * nx..(a + 1) * nx];
@@ -536,7 +551,7 @@ impl<'a> Sim<'a> {
     }
 
     /// Move every counter `n` periods on and the clock `n` periods later.
-    fn ff_jump(&mut self, ff: &mut FastForward, s: usize, a: usize, n: u64) {
+    fn ff_jump(&mut self, ff: &mut Detector, s: usize, a: usize, n: u64) {
         let nx = ff.nx;
         let nf = n as f64;
         // The record (`ff_read_x`) and the write-back (`ff_visit_x`) must agree on the layout;
@@ -609,7 +624,7 @@ impl<'a> Sim<'a> {
         }
     }
 
-    /// Every extrapolated counter, in a fixed order (the layout of `FastForward::x`).
+    /// Every extrapolated counter, in a fixed order (the layout of `Detector::x`).
     fn ff_visit_x(&mut self, f: &mut dyn FnMut(&mut f64)) {
         let int = |f: &mut dyn FnMut(&mut f64), v: &mut u64| {
             let mut x = *v as f64;
