@@ -342,7 +342,7 @@ impl<'a> Sim<'a> {
             ff.sleep -= 1;
             self.ff_forget_samples();
             0
-        } else if !self.ff_eligible() {
+        } else if !self.ff_eligible() || self.ff_in_rampdown() {
             ff.n = 0;
             self.ff_forget_samples();
             0
@@ -362,6 +362,33 @@ impl<'a> Sim<'a> {
             && !self.queues.iter().any(|q| q.receiver_detached)
             && !self.q.has_cancelled()
             && self.q.len() <= self.procs.len() + 4
+    }
+
+    /// The scan's ramp-down and end, where no period that claims a block can be jumped
+    /// (`ff_periods` keeps the jump short of the ramp-down with that margin), and no flow is
+    /// fused (a fused flow's claims wait for the jump, so its periods may claim nothing). Left
+    /// are periods over which no participant claims a chunk, in the last 64 small chunks: a
+    /// few periods within a chunk at most, not worth recording every step for. The detector
+    /// keeps no history there; it starts afresh once the last block is handed out (the
+    /// workers' last chunks and the shutdown).
+    fn ff_in_rampdown(&self) -> bool {
+        let (alloc, nblocks) = (self.scan.nallocated, self.scan.nblocks);
+        if alloc >= nblocks {
+            return false;
+        }
+        let (ramp, margin) = self.ff_ramp();
+        alloc > ramp - margin
+            && !self
+                .procs
+                .iter()
+                .any(|p| p.act_flow().is_some_and(|f| f.fused) || p.saved.as_ref().is_some_and(|f| f.fused))
+    }
+
+    /// Where the scan's ramp-down (PARALLEL_SEQSCAN_RAMPDOWN_CHUNKS) starts, and the margin a
+    /// jump keeps before it.
+    fn ff_ramp(&self) -> (f64, f64) {
+        let chunk = self.procs.iter().map(|p| p.scan.chunk_size()).fold(self.scan.initial_chunk(), f64::max);
+        (self.scan.nblocks - chunk * crate::exec::scan::PARALLEL_SEQSCAN_RAMPDOWN_CHUNKS, 2.0 * chunk + 1.0)
     }
 
     fn ff_step(&mut self, ff: &mut Detector) -> u64 {
@@ -530,9 +557,8 @@ impl<'a> Sim<'a> {
             n = n.min(fit(pulled, dpulled, l, 2.0));
         }
         // The scan's ramp-down (PARALLEL_SEQSCAN_RAMPDOWN_CHUNKS) and end.
-        let chunk = self.procs.iter().map(|p| p.scan.chunk_size()).fold(self.scan.initial_chunk(), f64::max);
-        let ramp = self.scan.nblocks - chunk * crate::exec::scan::PARALLEL_SEQSCAN_RAMPDOWN_CHUNKS;
-        n = n.min(fit(self.scan.nallocated, dalloc, ramp, 2.0 * chunk + 1.0));
+        let (ramp, margin) = self.ff_ramp();
+        n = n.min(fit(self.scan.nallocated, dalloc, ramp, margin));
         if fused > 0.0 || dalloc > 0.0 {
             // Fusion must still hold after the jump, with a period in hand.
             let (free, need) = self.ff_fuse_budget();
