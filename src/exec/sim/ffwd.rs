@@ -227,9 +227,12 @@ impl<'a> Sim<'a> {
         if free >= need {
             return true;
         }
-        // Near the scan's end: every fused flow, running or waiting, claims what it owes now.
-        for w in 1..self.procs.len() {
-            self.ff_settle_chunks(w);
+        // Near the scan's end: every fused flow, running or waiting, claims what it owes now
+        // (asked at every flow start of every worker there: nothing to do once none is fused).
+        if self.ff_any_fused() {
+            for w in 1..self.procs.len() {
+                self.ff_settle_chunks(w);
+            }
         }
         false
     }
@@ -377,11 +380,12 @@ impl<'a> Sim<'a> {
             return false;
         }
         let (ramp, margin) = self.ff_ramp();
-        alloc > ramp - margin
-            && !self
-                .procs
-                .iter()
-                .any(|p| p.act_flow().is_some_and(|f| f.fused) || p.saved.as_ref().is_some_and(|f| f.fused))
+        alloc > ramp - margin && !self.ff_any_fused()
+    }
+
+    /// Some process's running or waiting flow is fused.
+    fn ff_any_fused(&self) -> bool {
+        self.procs.iter().any(|p| p.act_flow().is_some_and(|f| f.fused) || p.saved.as_ref().is_some_and(|f| f.fused))
     }
 
     /// Where the scan's ramp-down (PARALLEL_SEQSCAN_RAMPDOWN_CHUNKS) starts, and the margin a
