@@ -83,30 +83,36 @@ pub fn run_decided_with(
     let mut walls = vec![];
     let mut stalls = vec![];
     let mut splits = vec![];
-    let mut first: Option<(Compiled, SimResult)> = None;
+    // Without a trace or sample rows, every replication is simulated as the representative
+    // would be (wait samples counted as the run goes cost little) and kept, so the
+    // representative is not simulated a second time; otherwise only the first is kept.
+    let keep_all = !o.trace && !o.sample_rows;
+    let mut kept: Vec<Option<(Compiled, SimResult)>> = vec![];
     for r in 0..replications {
-        let (compiled, res) = if r == 0 { sim(r, o.trace, o.sample_period_ms)? } else { sim(r, false, None)? };
+        let (compiled, res) =
+            if r == 0 || keep_all { sim(r, o.trace, o.sample_period_ms)? } else { sim(r, false, None)? };
         walls.push(res.wall as f64 / 1e6);
         stalls.push(res.queue_full_stalls as f64);
         splits.push(report::process_splits(&res));
-        if first.is_none() {
-            first = Some((compiled, res));
+        if r == 0 || keep_all {
+            kept.push(Some((compiled, res)));
         }
     }
     let summary = Summary::from_slice(&walls).map_err(|e| Error::Simulation(format!("{e:?}")))?;
     let rep = nearest_median(&walls, summary.median);
     // Every replication launches the same workers.
-    let processes = first.as_ref().map_or(1, |f| f.1.processes.len());
+    let processes = kept.first().and_then(|f| f.as_ref()).map_or(1, |f| f.1.processes.len());
     // A long run sampled every few ms would make millions of samples: the period widens to
     // keep at most MAX_WAIT_SAMPLES (the period used is reported in the prediction). The
-    // representative's wall time is known before it is (re-)simulated, except for the first
-    // replication, which is simulated again in the rare case its period must widen.
+    // representative's wall time is known before it is (re-)simulated; a kept replication is
+    // simulated again in the rare case its period must widen.
     let widen = |wall_ms: f64, procs: usize| {
         o.sample_period_ms.map(|period| period.max(wall_ms * procs as f64 / MAX_WAIT_SAMPLES))
     };
     let sample_period_ms = widen(walls[rep], processes);
-    let (compiled, res) = match first {
-        Some(f) if rep == 0 && sample_period_ms.map(period_ns) == o.sample_period_ms.map(period_ns) => f,
+    let same_period = sample_period_ms.map(period_ns) == o.sample_period_ms.map(period_ns);
+    let (compiled, res) = match kept.get_mut(rep).and_then(Option::take) {
+        Some(f) if same_period => f,
         _ => sim(rep as u32, o.trace, sample_period_ms)?,
     };
     let gather_merge = matches!(d.plan.find_gather(), Some(Node::GatherMerge { .. }));

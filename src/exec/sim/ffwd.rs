@@ -45,11 +45,26 @@ const XQ: usize = 2;
 const RP: usize = 17;
 const RQ: usize = 3;
 
-/// The detector's history and the counters of what it skipped. Buffers are reused: no
-/// allocation once warm.
+/// Fast-forward's switch and its detector. The detector lives in a box that `try_fast_forward`
+/// takes out for the step and puts back (a pointer move: the detector is a few hundred bytes,
+/// moved out and back at every step before).
 #[derive(Default)]
 pub(super) struct FastForward {
     pub(super) enabled: bool,
+    det: Option<Box<Detector>>,
+}
+
+impl FastForward {
+    /// Steps jumped over so far.
+    pub(super) fn skipped_steps(&self) -> u64 {
+        self.det.as_ref().map_or(0, |d| d.skipped_steps)
+    }
+}
+
+/// The detector's history and the counters of what it skipped. Buffers are reused: no
+/// allocation once warm.
+#[derive(Default)]
+struct Detector {
     /// Records since the history was last cleared.
     n: usize,
     nr: usize,
@@ -83,8 +98,8 @@ pub(super) struct FastForward {
     backoff: usize,
     /// A period repeated (jumpable or not) since the history was cleared.
     seen: bool,
-    pub(super) jumps: u64,
-    pub(super) skipped_steps: u64,
+    jumps: u64,
+    skipped_steps: u64,
 }
 
 /// The state hashes are already mixed: a map keyed by them needs no second hash.
@@ -212,9 +227,12 @@ impl<'a> Sim<'a> {
         if free >= need {
             return true;
         }
-        // Near the scan's end: every fused flow, running or waiting, claims what it owes now.
-        for w in 1..self.procs.len() {
-            self.ff_settle_chunks(w);
+        // Near the scan's end: every fused flow, running or waiting, claims what it owes now
+        // (asked at every flow start of every worker there: nothing to do once none is fused).
+        if self.ff_any_fused() {
+            for w in 1..self.procs.len() {
+                self.ff_settle_chunks(w);
+            }
         }
         false
     }
@@ -322,19 +340,19 @@ impl<'a> Sim<'a> {
         if !self.ff.enabled {
             return 0;
         }
-        if self.ff.sleep > 0 {
-            self.ff.sleep -= 1;
+        let mut ff = self.ff.det.take().unwrap_or_default();
+        let skipped = if ff.sleep > 0 {
+            ff.sleep -= 1;
             self.ff_forget_samples();
-            return 0;
-        }
-        if !self.ff_eligible() {
-            self.ff.n = 0;
+            0
+        } else if !self.ff_eligible() || self.ff_in_rampdown() {
+            ff.n = 0;
             self.ff_forget_samples();
-            return 0;
-        }
-        let mut ff = std::mem::take(&mut self.ff);
-        let skipped = self.ff_step(&mut ff);
-        self.ff = ff;
+            0
+        } else {
+            self.ff_step(&mut ff)
+        };
+        self.ff.det = Some(ff);
         skipped
     }
 
@@ -349,7 +367,35 @@ impl<'a> Sim<'a> {
             && self.q.len() <= self.procs.len() + 4
     }
 
-    fn ff_step(&mut self, ff: &mut FastForward) -> u64 {
+    /// The scan's ramp-down and end, where no period that claims a block can be jumped
+    /// (`ff_periods` keeps the jump short of the ramp-down with that margin), and no flow is
+    /// fused (a fused flow's claims wait for the jump, so its periods may claim nothing). Left
+    /// are periods over which no participant claims a chunk, in the last 64 small chunks: a
+    /// few periods within a chunk at most, not worth recording every step for. The detector
+    /// keeps no history there; it starts afresh once the last block is handed out (the
+    /// workers' last chunks and the shutdown).
+    fn ff_in_rampdown(&self) -> bool {
+        let (alloc, nblocks) = (self.scan.nallocated, self.scan.nblocks);
+        if alloc >= nblocks {
+            return false;
+        }
+        let (ramp, margin) = self.ff_ramp();
+        alloc > ramp - margin && !self.ff_any_fused()
+    }
+
+    /// Some process's running or waiting flow is fused.
+    fn ff_any_fused(&self) -> bool {
+        self.procs.iter().any(|p| p.act_flow().is_some_and(|f| f.fused) || p.saved.as_ref().is_some_and(|f| f.fused))
+    }
+
+    /// Where the scan's ramp-down (PARALLEL_SEQSCAN_RAMPDOWN_CHUNKS) starts, and the margin a
+    /// jump keeps before it.
+    fn ff_ramp(&self) -> (f64, f64) {
+        let chunk = self.procs.iter().map(|p| p.scan.chunk_size()).fold(self.scan.initial_chunk(), f64::max);
+        (self.scan.nblocks - chunk * crate::exec::scan::PARALLEL_SEQSCAN_RAMPDOWN_CHUNKS, 2.0 * chunk + 1.0)
+    }
+
+    fn ff_step(&mut self, ff: &mut Detector) -> u64 {
         let (nr, nx) = self.ff_sizes();
         if ff.hash.len() != 2 * RING || ff.nr != nr || ff.nx != nx {
             ff.hash.resize(2 * RING, 0);
@@ -437,7 +483,7 @@ impl<'a> Sim<'a> {
     /// cheap ones (durations, events delivered) go first, and each vector is tested from the
     /// entry that failed last time (a candidate that does not repeat mostly fails on the same
     /// entry as the one before), which spares the full comparison of most rejected candidates.
-    fn ff_repeats(&self, ff: &mut FastForward, s: usize, a: usize, b: usize) -> bool {
+    fn ff_repeats(&self, ff: &mut Detector, s: usize, a: usize, b: usize) -> bool {
         let d1 = ff.time[s] - ff.time[a];
         let d2 = ff.time[a] - ff.time[b];
         if d1 == 0 || d1.abs_diff(d2) > 1 || ff.delivered[s] - ff.delivered[a] != ff.delivered[a] - ff.delivered[b] {
@@ -467,7 +513,7 @@ impl<'a> Sim<'a> {
     }
 
     /// How many whole periods can be jumped without crossing a threshold that ends the regime.
-    fn ff_periods(&self, ff: &FastForward, s: usize, a: usize) -> u64 {
+    fn ff_periods(&self, ff: &Detector, s: usize, a: usize) -> u64 {
         let nx = ff.nx;
         let xs = &ff.x[s * nx..(s + 1) * nx];
         let xa = &ff.x[a * nx..(a + 1) * nx];
@@ -515,9 +561,8 @@ impl<'a> Sim<'a> {
             n = n.min(fit(pulled, dpulled, l, 2.0));
         }
         // The scan's ramp-down (PARALLEL_SEQSCAN_RAMPDOWN_CHUNKS) and end.
-        let chunk = self.procs.iter().map(|p| p.scan.chunk_size()).fold(self.scan.initial_chunk(), f64::max);
-        let ramp = self.scan.nblocks - chunk * crate::exec::scan::PARALLEL_SEQSCAN_RAMPDOWN_CHUNKS;
-        n = n.min(fit(self.scan.nallocated, dalloc, ramp, 2.0 * chunk + 1.0));
+        let (ramp, margin) = self.ff_ramp();
+        n = n.min(fit(self.scan.nallocated, dalloc, ramp, margin));
         if fused > 0.0 || dalloc > 0.0 {
             // Fusion must still hold after the jump, with a period in hand.
             let (free, need) = self.ff_fuse_budget();
@@ -536,7 +581,7 @@ impl<'a> Sim<'a> {
     }
 
     /// Move every counter `n` periods on and the clock `n` periods later.
-    fn ff_jump(&mut self, ff: &mut FastForward, s: usize, a: usize, n: u64) {
+    fn ff_jump(&mut self, ff: &mut Detector, s: usize, a: usize, n: u64) {
         let nx = ff.nx;
         let nf = n as f64;
         // The record (`ff_read_x`) and the write-back (`ff_visit_x`) must agree on the layout;
@@ -609,7 +654,7 @@ impl<'a> Sim<'a> {
         }
     }
 
-    /// Every extrapolated counter, in a fixed order (the layout of `FastForward::x`).
+    /// Every extrapolated counter, in a fixed order (the layout of `Detector::x`).
     fn ff_visit_x(&mut self, f: &mut dyn FnMut(&mut f64)) {
         let int = |f: &mut dyn FnMut(&mut f64), v: &mut u64| {
             let mut x = *v as f64;

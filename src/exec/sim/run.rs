@@ -88,7 +88,7 @@ impl<'a> Sim<'a> {
             gather_end: self.gather_end,
             result_rows: self.top_rows_out,
             events: self.q.delivered() + self.steps,
-            fast_forward_steps: self.ff.skipped_steps,
+            fast_forward_steps: self.ff.skipped_steps(),
             trace: self.trace,
             wait_samples: self.sampler.map(|s| s.finish()),
             subplan_gather: self.subplan_gather,

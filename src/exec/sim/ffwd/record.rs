@@ -31,7 +31,7 @@ impl Slot<'_> {
 }
 
 impl<'a> Sim<'a> {
-    /// Lengths of the repeating and the growing vector (the layout of `FastForward::r`, `x`):
+    /// Lengths of the repeating and the growing vector (the layout of `Detector::r`, `x`):
     /// pending events are at most `procs + 4` in an eligible state, the rest padded with 0.
     pub(super) fn ff_sizes(&self) -> (usize, usize) {
         let (np, nq) = (self.procs.len(), self.queues.len());
@@ -40,7 +40,7 @@ impl<'a> Sim<'a> {
 
     /// Hash the discrete state, and write the repeating and the growing vector straight into
     /// ring slot `s` of `ff.r` and `ff.x`.
-    pub(super) fn ff_capture(&self, ff: &mut FastForward, s: usize) -> u64 {
+    pub(super) fn ff_capture(&self, ff: &mut Detector, s: usize) -> u64 {
         let now = self.now();
         let mut h = mix(0, self.mode as u64 + (self.whole_next as u64) * 256);
         h = mix(h, self.next_reader as u64);
