@@ -52,6 +52,11 @@ pub trait Tasks<K> {
     fn set_vruntime(&mut self, k: K, v: f64);
     fn lag(&self, k: K) -> f64;
     fn set_lag(&mut self, k: K, lag: f64);
+    /// The process whose query this process works for (its leader; a leader is its own).
+    /// Placement keeps a query's workers off its leader's CPU while it can.
+    fn leader_of(&self, k: K) -> K {
+        k
+    }
 }
 
 /// The run queue: runnable processes in line, the first `cores` on a core this turn.
@@ -63,11 +68,22 @@ pub struct RunQueue<K> {
     turn_pending: bool,
     /// Scratch: the line sorted by key, for membership tests. Allocates nothing once warm.
     sorted: Vec<K>,
+    /// Each process's CPU (Linux keeps one run queue per CPU), sorted by key.
+    home: Vec<(K, usize)>,
+    /// Scratch: per CPU, the runnable processes homed there.
+    per_cpu: Vec<usize>,
 }
 
 impl<K: Copy + Ord> RunQueue<K> {
     pub fn new(cores: usize) -> RunQueue<K> {
-        RunQueue { cores: cores.max(1), order: vec![], turn_pending: false, sorted: vec![] }
+        RunQueue {
+            cores: cores.max(1),
+            order: vec![],
+            turn_pending: false,
+            sorted: vec![],
+            home: vec![],
+            per_cpu: vec![],
+        }
     }
 
     pub fn turn_pending(&self) -> bool {
@@ -117,15 +133,26 @@ impl<K: Copy + Ord> RunQueue<K> {
                 self.sort_waiting(cores, tasks);
             }
         }
+        self.place(runnable, tasks);
         let n = runnable.len();
         if n <= cores {
+            // Every runnable process has a CPU of its own (an idle CPU pulls a waiting one).
             caps.iter_mut().for_each(|c| *c = 1.0);
             return None;
         }
         let turn = (!self.turn_pending).then(|| hw.scheduler.turn_ns(n as f64 / hw.cores));
         self.turn_pending = true;
+        // Each CPU runs the first process of the line that lives on it.
         self.sorted.clear();
-        self.sorted.extend_from_slice(&self.order[..cores]);
+        self.per_cpu.clear();
+        self.per_cpu.resize(cores, 0);
+        for &k in &self.order {
+            let c = self.home_of(k).unwrap_or(0);
+            if self.per_cpu[c] == 0 {
+                self.sorted.push(k);
+            }
+            self.per_cpu[c] += 1;
+        }
         self.sorted.sort_unstable();
         for (c, k) in caps.iter_mut().zip(runnable) {
             *c = if self.sorted.binary_search(k).is_ok() { 1.0 } else { 0.0 };
@@ -133,18 +160,88 @@ impl<K: Copy + Ord> RunQueue<K> {
         turn
     }
 
+    fn home_of(&self, k: K) -> Option<usize> {
+        self.home.binary_search_by(|h| h.0.cmp(&k)).ok().map(|i| self.home[i].1)
+    }
+
+    fn set_home(&mut self, k: K, c: usize) {
+        match self.home.binary_search_by(|h| h.0.cmp(&k)) {
+            Ok(i) => self.home[i].1 = c,
+            Err(i) => self.home.insert(i, (k, c)),
+        }
+    }
+
+    /// Per-CPU run queues, as Linux keeps them (simplified): a process stays on its CPU. A new
+    /// process goes to an idle CPU if there is one, else (a parallel worker) to the CPU with
+    /// the fewest runnable processes other than its leader's: a leader that has been running
+    /// carries its full load, a just-forked worker almost none, so fork balancing leaves the
+    /// leader alone. A woken process whose CPU is busy moves to an idle one
+    /// (select_idle_sibling), and a CPU that goes idle pulls a waiting process from a busy one
+    /// (newidle balancing), so no CPU idles while another has two runnable. Periodic load
+    /// balancing (which would, after tens of milliseconds, move a worker onto the leader's
+    /// CPU) is not modelled.
+    fn place<T: Tasks<K> + ?Sized>(&mut self, runnable: &[K], tasks: &T) {
+        let cores = self.cores;
+        if cores <= 1 {
+            return;
+        }
+        self.per_cpu.clear();
+        self.per_cpu.resize(cores, 0);
+        for &k in runnable {
+            if let Some(c) = self.home_of(k) {
+                self.per_cpu[c] += 1;
+            }
+        }
+        for &k in runnable {
+            let homed = self.home_of(k);
+            let crowded = homed.is_some_and(|c| self.per_cpu[c] > 1);
+            if homed.is_some() && !crowded {
+                continue;
+            }
+            let idle = (0..cores).find(|&c| self.per_cpu[c] == 0);
+            let target = match (idle, homed) {
+                (Some(c), _) => c,
+                (None, Some(_)) => continue,
+                (None, None) => {
+                    let avoid = (tasks.leader_of(k) != k).then(|| self.home_of(tasks.leader_of(k))).flatten();
+                    (0..cores).filter(|&c| Some(c) != avoid).min_by_key(|&c| self.per_cpu[c]).unwrap_or(0)
+                }
+            };
+            if let Some(c) = homed {
+                self.per_cpu[c] -= 1;
+            }
+            self.per_cpu[target] += 1;
+            self.set_home(k, target);
+        }
+    }
+
     /// A turn ended: the processes that ran go behind the others, then the line is ordered
     /// by CPU time had (the earliest virtual deadline runs next, all slices being equal).
     pub fn end_turn<T: Tasks<K> + ?Sized>(&mut self, tasks: &T) {
         self.turn_pending = false;
-        let cores = self.cores.min(self.order.len());
-        self.order.rotate_left(cores);
+        // The runners (each CPU's first in line) go behind the others, in order.
+        self.per_cpu.clear();
+        self.per_cpu.resize(self.cores, 0);
+        let mut ran = Vec::with_capacity(self.cores);
+        let mut rest = Vec::with_capacity(self.order.len());
+        for &k in &self.order {
+            let c = self.home_of(k).unwrap_or(0);
+            if self.per_cpu[c] == 0 {
+                ran.push(k);
+            } else {
+                rest.push(k);
+            }
+            self.per_cpu[c] += 1;
+        }
+        rest.extend(ran);
+        self.order = rest;
         self.sort_waiting(0, tasks);
     }
 
     /// Forget processes for good (a query that finished).
     pub fn remove(&mut self, gone: impl Fn(&K) -> bool) {
         self.order.retain(|k| !gone(k));
+        self.home.retain(|h| !gone(&h.0));
     }
 
     /// The average CPU time of the processes in line (EEVDF's V).

@@ -267,6 +267,9 @@ impl<'s, 'a> Tasks<Key> for InFlight<'s, 'a> {
             self.0[i].sim.set_lag(p, lag)
         }
     }
+    fn leader_of(&self, (seq, _): Key) -> Key {
+        (seq, 0)
+    }
 }
 
 impl<'a> Server<'a> {

@@ -17,6 +17,9 @@ pub(super) enum FlowKind {
     /// A worker initializing after its fork (InitPostgres, restoring the leader's state): CPU
     /// work that needs a core like any other, shown as start-up.
     Startup,
+    /// A worker exiting after its last tuple (detaching, ShutdownPostgres, proc exit): CPU
+    /// work on a core, while its leader waits in WaitForParallelWorkersToExit.
+    Exit,
 }
 
 #[derive(Debug, Clone)]
@@ -213,6 +216,11 @@ impl<'a> Sim<'a> {
                             f.done += prog;
                             continue;
                         }
+                        if f.kind == FlowKind::Exit {
+                            pr.acct.shutdown += dt;
+                            f.done += prog;
+                            continue;
+                        }
                         pr.acct.cpu += dt * oncpu * (1.0 - f.os_frac);
                         pr.acct.io += dt * oncpu * f.os_frac + dt * (1.0 - oncpu);
                         f.done += prog;
@@ -270,7 +278,7 @@ impl<'a> Sim<'a> {
             }
             FlowKind::TopFinish(_) => {}
             FlowKind::TopEmit => self.top_rows_out += prog,
-            FlowKind::Finish(_) | FlowKind::Startup => {}
+            FlowKind::Finish(_) | FlowKind::Startup | FlowKind::Exit => {}
         }
     }
 

@@ -20,6 +20,9 @@ impl Tasks<usize> for [Proc] {
     fn set_lag(&mut self, p: usize, lag: f64) {
         self[p].lag = lag;
     }
+    fn leader_of(&self, _p: usize) -> usize {
+        0
+    }
 }
 
 impl<'a> Sim<'a> {

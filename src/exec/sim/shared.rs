@@ -21,6 +21,9 @@ impl<'a> Tasks<u32> for Sim<'a> {
     fn set_lag(&mut self, p: u32, lag: f64) {
         self.procs[p as usize].lag = lag;
     }
+    fn leader_of(&self, _p: u32) -> u32 {
+        0
+    }
 }
 
 impl<'a> Sim<'a> {
@@ -131,15 +134,10 @@ impl<'a> Sim<'a> {
         if self.finished_at.is_some() || self.slots_released {
             return 0;
         }
-        let n = self.queues.len() as u32;
-        let per = self.hw.parallel.shutdown_per_worker_ns;
-        match self.shutdown_from {
-            Some(t0) if per > 0.0 => {
-                let exited = ((self.q.now().saturating_sub(t0)) as f64 / per).floor();
-                n - (exited.min(n as f64) as u32)
-            }
-            _ => n,
-        }
+        // A worker holds its slot until it has exited (its `FlowKind::Exit` work done).
+        (1..self.procs.len())
+            .filter(|&p| !(self.procs[p].phase == Phase::Done && matches!(self.procs[p].act, Act::Idle)))
+            .count() as u32
     }
 
     pub(crate) fn finished_at(&self) -> Option<Time> {
