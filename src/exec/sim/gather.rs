@@ -296,7 +296,6 @@ impl<'a> Sim<'a> {
         // Every worker has exited (each worker's exit is its own CPU work: `FlowKind::Exit`).
         let all_done = (1..self.procs.len()).all(|p| matches!(self.procs[p].act, Act::Idle));
         if all_done {
-            self.shutdown_from.get_or_insert(self.q.now());
             self.delay(0, State::Shutdown, 0.0);
         } else {
             self.procs[0].act = Act::Blocked(State::Shutdown);

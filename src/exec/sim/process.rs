@@ -308,8 +308,9 @@ impl<'a> Sim<'a> {
     /// postmaster forks them one after another (`launch_per_worker_us` apart), then each
     /// initializes (InitPostgres, restoring the state: log-normal around `worker_startup_ms`,
     /// shape `worker_startup_sigma`). The leader does not wait for workers to attach (Gather
-    /// reads its queues without waiting); it waits for them at the end (ParallelFinish:
-    /// `shutdown_per_worker_us` each, in `leader_check_shutdown`).
+    /// reads its queues without waiting); it waits for them at the end (ParallelFinish, then
+    /// WaitForParallelWorkersToExit: each worker's exit is `shutdown_per_worker_us` of its own
+    /// CPU work, the workers exiting side by side: `FlowKind::Exit`, `leader_check_shutdown`).
     pub(super) fn start(&mut self) {
         let launched = self.n_workers();
         let par = &self.hw.parallel;

@@ -127,9 +127,10 @@ impl<'a> Sim<'a> {
     /// until then: counting it free from there let the next query take slots PostgreSQL
     /// would not yet give.
     ///
-    /// The workers exit one after another while the leader waits (`shutdown_per_worker_us`
-    /// each): the k-th slot is free k of those intervals after the wait began, so a query that
-    /// starts meanwhile can get one worker of two, as on a real server.
+    /// Each worker exits on its own after its last tuple (`shutdown_per_worker_us` of CPU
+    /// work on a core, `FlowKind::Exit`), the workers side by side: a slot is free as soon as
+    /// its worker has exited, so a query that starts meanwhile can get one worker of two, as
+    /// on a real server.
     pub(crate) fn live_workers(&self) -> u32 {
         if self.finished_at.is_some() || self.slots_released {
             return 0;

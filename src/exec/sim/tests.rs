@@ -243,8 +243,11 @@ fn more_runnable_processes_than_cores_take_turns() {
     assert!(sim.rq.turn_pending(), "a turn end is scheduled");
     assert_eq!(sim.q.peek_time(), Some(hw.scheduler.turn_ns(1.5) as Time));
     sim.end_turn();
-    // The two that ran go to the back of the line: process 2 runs, then 0; 1 waits.
+    // Per-CPU lines: the leader has a CPU of its own and runs again; the workers share the
+    // other, and the one that ran goes behind the one that waited.
     assert_eq!(sim.cpu_caps(&[0, 1, 2]), vec![1.0, 0.0, 1.0]);
+    sim.end_turn();
+    assert_eq!(sim.cpu_caps(&[0, 1, 2]), vec![1.0, 1.0, 0.0]);
     // No contention: exact sharing, no turns.
     let mut sim = Sim::new(&c, &hw, &sc.settings, 2, 1, false);
     assert_eq!(sim.cpu_caps(&[0, 2]), vec![1.0, 1.0]);
@@ -265,18 +268,20 @@ fn a_process_that_blocked_early_is_not_sent_to_the_back_of_the_line() {
     };
     let c = compile(&env, &d.plan);
     let mut sim = Sim::new(&c, &hw, &sc.settings, 2, 1, false);
+    // The leader has a CPU of its own; workers 1 and 2 share the other.
     assert_eq!(sim.cpu_caps(&[0, 1, 2]), vec![1.0, 1.0, 0.0]);
-    // Process 1 (a worker) ran 0.3 ms and blocked on a full queue; the leader used 4 ms.
+    // Worker 1 ran 0.3 ms and blocked on a full queue; the leader used 4 ms, worker 2 2.5 ms.
     sim.procs[0].vruntime = 4e6;
     sim.procs[1].vruntime = 0.3e6;
+    sim.procs[2].vruntime = 2.5e6;
     assert_eq!(sim.cpu_caps(&[0, 2]), vec![1.0, 1.0]);
     assert!(sim.procs[1].lag > 0.0, "it leaves owed CPU time");
-    // Woken, it joins again while 0 and 2 hold the cores; at the turn's end it and the one
-    // that waited run, the leader that used its whole turn waits. (A first-come line would
-    // run 0 and 2 again and leave 1 at the back.)
+    // Woken, it joins its CPU's line while worker 2 holds that core; at the turn's end it
+    // runs ahead of worker 2, which had more CPU time. (Placed at the line's average, 3.25 ms,
+    // without what it was owed, it would wait behind worker 2's 2.5 ms for another turn.)
     assert_eq!(sim.cpu_caps(&[0, 1, 2]), vec![1.0, 0.0, 1.0]);
     sim.end_turn();
-    assert_eq!(sim.cpu_caps(&[0, 1, 2]), vec![0.0, 1.0, 1.0]);
+    assert_eq!(sim.cpu_caps(&[0, 1, 2]), vec![1.0, 1.0, 0.0]);
 }
 
 fn wall_and_split(workers: &str, leader: &str, hw_sets: &[(&str, &str)]) -> (f64, Vec<f64>) {
