@@ -73,8 +73,10 @@ fn balance_after_ns(cores: usize) -> f64 {
 pub struct RunQueue<K> {
     cores: usize,
     order: Vec<K>,
-    /// A turn end is scheduled by the owner and not yet delivered (`end_turn`).
+    /// A turn end is scheduled by the owner and not yet delivered (`turn_ended`).
     turn_pending: bool,
+    /// Which turn is pending: a turn end delivered for an earlier one is stale.
+    turn_gen: u64,
     /// The length of the last turn scheduled (ns).
     turn_len: f64,
     /// Turn time the CPUs have been out of balance (0 while balanced; see `balance`).
@@ -98,6 +100,7 @@ impl<K: Copy + Ord> RunQueue<K> {
             cores,
             order: vec![],
             turn_pending: false,
+            turn_gen: 0,
             turn_len: 0.0,
             imbalanced_ns: 0.0,
             sorted: vec![],
@@ -110,6 +113,12 @@ impl<K: Copy + Ord> RunQueue<K> {
 
     pub fn turn_pending(&self) -> bool {
         self.turn_pending
+    }
+
+    /// The turn the owner schedules the end of when `apply` returns a turn's length: it
+    /// hands this back to `turn_ended`.
+    pub fn turn_gen(&self) -> u64 {
+        self.turn_gen
     }
 
     /// The line, front first (each CPU runs the first process homed there).
@@ -141,6 +150,11 @@ impl<K: Copy + Ord> RunQueue<K> {
         caps: &mut [f64],
     ) -> Option<f64> {
         let cores = self.cores;
+        if runnable.is_empty() {
+            // Every CPU idle: the turn in progress is over (a process that runs next starts a
+            // slice of its own); its end, still scheduled, will be stale.
+            self.turn_pending = false;
+        }
         // Processes that stopped running leave the line, keeping their lag.
         if self.order.iter().any(|k| runnable.binary_search(k).is_err()) {
             let v = self.avg_vruntime(tasks);
@@ -174,13 +188,16 @@ impl<K: Copy + Ord> RunQueue<K> {
         }
         let n = runnable.len();
         if n <= cores {
-            // Every runnable process has a CPU of its own (an idle CPU pulls a waiting one).
+            // Every runnable process has a CPU of its own (an idle CPU pulls a waiting one):
+            // the CPUs are balanced.
+            self.imbalanced_ns = 0.0;
             caps.iter_mut().for_each(|c| *c = 1.0);
             return None;
         }
         let turn = (!self.turn_pending).then(|| hw.scheduler.turn_ns(n as f64 / hw.cores));
         if let Some(t) = turn {
             self.turn_len = t;
+            self.turn_gen += 1;
         }
         self.turn_pending = true;
         self.sorted.clear();
@@ -329,11 +346,22 @@ impl<K: Copy + Ord> RunQueue<K> {
     /// ordered by CPU time had (the earliest virtual deadline runs next, all slices being
     /// equal).
     pub fn end_turn<T: Tasks<K> + ?Sized>(&mut self, tasks: &T) {
+        if !self.turn_pending {
+            return;
+        }
         self.turn_pending = false;
         self.balance();
         let running = self.runners_first();
         self.order.rotate_left(running);
         self.sort_waiting(0, tasks);
+    }
+
+    /// The end of turn `gen` is delivered: ends the turn unless it is stale (a turn that
+    /// ended early because every CPU went idle, as between one session's queries).
+    pub fn turn_ended<T: Tasks<K> + ?Sized>(&mut self, gen: u64, tasks: &T) {
+        if gen == self.turn_gen {
+            self.end_turn(tasks);
+        }
     }
 
     /// Forget processes for good (a query that finished).

@@ -125,8 +125,9 @@ pub(super) struct Proc {
 pub enum Event {
     /// A delay of process p ended (start-up, I/O latency, wake-up); `gen` guards staleness.
     Wake { p: usize, gen: u64 },
-    /// The scheduler's turn ended: the processes on the cores make way for the next ones.
-    TurnEnd,
+    /// The scheduler's turn ended (the run queue's `turn_gen`, which makes a stale one
+    /// harmless): the processes on the cores make way for the next ones.
+    TurnEnd(u64),
 }
 
 impl<'a> Sim<'a> {
@@ -341,7 +342,7 @@ impl<'a> Sim<'a> {
 
     pub(super) fn on_event(&mut self, ev: Event) {
         match ev {
-            Event::TurnEnd => self.end_turn(),
+            Event::TurnEnd(gen) => self.end_turn(gen),
             Event::Wake { p, gen } => {
                 if self.procs[p].gen != gen {
                     return;

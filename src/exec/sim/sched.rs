@@ -48,13 +48,13 @@ impl<'a> Sim<'a> {
         }
         if let Some(turn) = turn {
             let at = self.q.now() + turn.round().max(1.0) as Time;
-            self.q.schedule(at, Event::TurnEnd);
+            self.q.schedule(at, Event::TurnEnd(self.rq.turn_gen()));
         }
     }
 
-    /// A turn ended: the processes that ran go behind the others (`RunQueue::end_turn`).
-    pub(super) fn end_turn(&mut self) {
-        self.rq.end_turn(&self.procs[..]);
+    /// Turn `gen` ended: the processes that ran go behind the others (`RunQueue::turn_ended`).
+    pub(super) fn end_turn(&mut self, gen: u64) {
+        self.rq.turn_ended(gen, &self.procs[..]);
     }
 
     /// From SetLatch on a sleeping process until it can run. On a shared server the cores are

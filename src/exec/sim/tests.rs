@@ -242,11 +242,11 @@ fn more_runnable_processes_than_cores_take_turns() {
     assert_eq!(sim.cpu_caps(&[0, 1, 2]), vec![1.0, 1.0, 0.0]);
     assert!(sim.rq.turn_pending(), "a turn end is scheduled");
     assert_eq!(sim.q.peek_time(), Some(hw.scheduler.turn_ns(1.5) as Time));
-    sim.end_turn();
+    sim.end_turn(sim.rq.turn_gen());
     // Per-CPU lines: the leader has a CPU of its own and runs again; the workers share the
     // other, and the one that ran goes behind the one that waited.
     assert_eq!(sim.cpu_caps(&[0, 1, 2]), vec![1.0, 0.0, 1.0]);
-    sim.end_turn();
+    sim.end_turn(sim.rq.turn_gen());
     assert_eq!(sim.cpu_caps(&[0, 1, 2]), vec![1.0, 1.0, 0.0]);
     // No contention: exact sharing, no turns.
     let mut sim = Sim::new(&c, &hw, &sc.settings, 2, 1, false);
@@ -280,8 +280,28 @@ fn a_process_that_blocked_early_is_not_sent_to_the_back_of_the_line() {
     // runs ahead of worker 2, which had more CPU time. (Placed at the line's average, 3.25 ms,
     // without what it was owed, it would wait behind worker 2's 2.5 ms for another turn.)
     assert_eq!(sim.cpu_caps(&[0, 1, 2]), vec![1.0, 0.0, 1.0]);
-    sim.end_turn();
+    sim.end_turn(sim.rq.turn_gen());
     assert_eq!(sim.cpu_caps(&[0, 1, 2]), vec![1.0, 1.0, 0.0]);
+}
+
+#[test]
+fn workers_exit_side_by_side_and_the_leader_waits_about_one_exit() {
+    // Four workers on eight cores, a partial aggregate each: they finish together, then each
+    // exits on a core of its own (`shutdown_per_worker_us` of CPU work) while the leader waits
+    // in WaitForParallelWorkersToExit. Exits in parallel: the wait is about one exit, not four.
+    let w = crate::config::WhatIf { hw: vec![("cores".into(), "8".into())], ..Default::default() };
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/scenarios/gather-heavy-pushed-down.toml");
+    let (sc, hw) = crate::config::load(&path, "reference-2vcpu", &w).expect("loads");
+    let (_, res) = run(&sc, &hw, false, DEFAULT_MAX_STEPS).expect("runs");
+    assert_eq!(res.workers_launched, 4);
+    let exit = hw.parallel.shutdown_per_worker_ns;
+    assert!(exit > 0.0);
+    let wait = res.processes[0].acct.shutdown;
+    assert!(wait > 0.5 * exit && wait < 1.5 * exit, "the leader waited {wait} ns; one exit is {exit} ns");
+    // Each worker's own exit is its CPU work, shown as shut-down time.
+    for p in res.processes.iter().filter(|p| p.is_worker) {
+        assert!((p.acct.shutdown - exit).abs() < 0.05 * exit, "a worker's exit took {} ns", p.acct.shutdown);
+    }
 }
 
 fn wall_and_split(workers: &str, leader: &str, hw_sets: &[(&str, &str)]) -> (f64, Vec<f64>) {

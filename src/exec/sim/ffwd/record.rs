@@ -101,7 +101,7 @@ impl<'a> Sim<'a> {
         for (t, seq, e) in self.q.pending() {
             let code = match e {
                 Event::Wake { p, gen } => 1 + 4 * *p as u64 + (1 << 20) * self.procs[*p].gen.wrapping_sub(*gen),
-                Event::TurnEnd => 2,
+                Event::TurnEnd(gen) => 2 + 4 * self.rq.turn_gen().wrapping_sub(*gen),
             };
             ff.ev.push((t - now, seq, code));
         }
