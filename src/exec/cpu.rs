@@ -155,12 +155,14 @@ impl<K: Copy + Ord> RunQueue<K> {
             // slice of its own); its end, still scheduled, will be stale.
             self.turn_pending = false;
         }
-        // Processes that stopped running leave the line, keeping their lag.
+        // Processes that stopped running leave the line, keeping their lag (behind their
+        // CPU's average: each CPU's line keeps its own, as each Linux run queue does).
         if self.order.iter().any(|k| runnable.binary_search(k).is_err()) {
-            let v = self.avg_vruntime(tasks);
             let max_lag = hw.scheduler.max_lag_ns();
-            for &k in &self.order {
+            for i in 0..self.order.len() {
+                let k = self.order[i];
                 if runnable.binary_search(&k).is_err() {
+                    let v = self.cpu_avg(self.cpu(k), self.order.len(), tasks).unwrap_or(tasks.vruntime(k));
                     tasks.set_lag(k, (v - tasks.vruntime(k)).clamp(0.0, max_lag));
                 }
             }
@@ -169,18 +171,20 @@ impl<K: Copy + Ord> RunQueue<K> {
         self.sorted.clear();
         self.sorted.extend_from_slice(&self.order);
         self.sorted.sort_unstable();
-        // New ones join, placed at the line's average CPU time minus their lag.
+        // New ones join a CPU (`place`), at its line's average CPU time minus their lag.
         let had = self.order.len();
         for &k in runnable {
             if self.sorted.binary_search(&k).is_err() {
-                if !self.order.is_empty() {
-                    let v = self.avg_vruntime(tasks);
-                    tasks.set_vruntime(k, v - tasks.lag(k));
-                }
                 self.order.push(k);
             }
         }
         self.place(tasks);
+        for i in had..self.order.len() {
+            let k = self.order[i];
+            if let Some(v) = self.cpu_avg(self.cpu(k), i, tasks) {
+                tasks.set_vruntime(k, v - tasks.lag(k));
+            }
+        }
         // Each CPU's first in line runs; a newcomer waits behind it, ordered by CPU time had.
         let running = self.runners_first();
         if self.order.len() > had {
@@ -309,7 +313,7 @@ impl<K: Copy + Ord> RunQueue<K> {
     /// the last in line of the busiest CPU to the least busy, until no CPU has two more than
     /// another. A transient imbalance (a worker blocked on its queue for part of a turn) is
     /// left alone, as the balancer's interval leaves it.
-    fn balance(&mut self) {
+    fn balance<T: Tasks<K> + ?Sized>(&mut self, tasks: &mut T) {
         if self.cores <= 1 {
             return;
         }
@@ -327,7 +331,13 @@ impl<K: Copy + Ord> RunQueue<K> {
             let Some(i) = (0..self.order.len()).rev().find(|&i| self.cpu(self.order[i]) == from) else {
                 break;
             };
-            self.set_home(self.order[i], to);
+            // It keeps its place relative to its CPU's average (Linux keeps its lag).
+            let k = self.order[i];
+            let n = self.order.len();
+            if let (Some(a), Some(b)) = (self.cpu_avg(from, n, tasks), self.cpu_avg(to, n, tasks)) {
+                tasks.set_vruntime(k, tasks.vruntime(k) - a + b);
+            }
+            self.set_home(k, to);
             self.per_cpu[from] -= 1;
             self.per_cpu[to] += 1;
         }
@@ -345,12 +355,12 @@ impl<K: Copy + Ord> RunQueue<K> {
     /// processes that ran (each CPU's first in line) go behind the others, then the line is
     /// ordered by CPU time had (the earliest virtual deadline runs next, all slices being
     /// equal).
-    pub fn end_turn<T: Tasks<K> + ?Sized>(&mut self, tasks: &T) {
+    pub fn end_turn<T: Tasks<K> + ?Sized>(&mut self, tasks: &mut T) {
         if !self.turn_pending {
             return;
         }
         self.turn_pending = false;
-        self.balance();
+        self.balance(tasks);
         let running = self.runners_first();
         self.order.rotate_left(running);
         self.sort_waiting(0, tasks);
@@ -358,7 +368,7 @@ impl<K: Copy + Ord> RunQueue<K> {
 
     /// The end of turn `gen` is delivered: ends the turn unless it is stale (a turn that
     /// ended early because every CPU went idle, as between one session's queries).
-    pub fn turn_ended<T: Tasks<K> + ?Sized>(&mut self, gen: u64, tasks: &T) {
+    pub fn turn_ended<T: Tasks<K> + ?Sized>(&mut self, gen: u64, tasks: &mut T) {
         if gen == self.turn_gen {
             self.end_turn(tasks);
         }
@@ -370,10 +380,17 @@ impl<K: Copy + Ord> RunQueue<K> {
         self.home.retain(|h| !gone(&h.0));
     }
 
-    /// The average CPU time of the processes in line (EEVDF's V).
-    fn avg_vruntime<T: Tasks<K> + ?Sized>(&self, tasks: &T) -> f64 {
-        let n = self.order.len().max(1) as f64;
-        self.order.iter().map(|&k| tasks.vruntime(k)).sum::<f64>() / n
+    /// The average CPU time of the processes among the first `upto` in line homed on CPU `c`
+    /// (EEVDF's V of that CPU's run queue); None if there are none.
+    fn cpu_avg<T: Tasks<K> + ?Sized>(&self, c: usize, upto: usize, tasks: &T) -> Option<f64> {
+        let (mut sum, mut n) = (0.0, 0usize);
+        for &k in &self.order[..upto] {
+            if self.cpu(k) == c {
+                sum += tasks.vruntime(k);
+                n += 1;
+            }
+        }
+        (n > 0).then(|| sum / n as f64)
     }
 
     /// Order the waiting part of the line (after the first `from`) by CPU time had; ties
@@ -527,7 +544,7 @@ mod tests {
         // It wakes: placed at the average minus its lag, ahead of 0 and 2 when the turn ends
         // (a first-come line would run 2, then 0, then 1).
         rq.apply(&[0, 1, 2], &mut t, &hw, &mut caps);
-        rq.end_turn(&t);
+        rq.end_turn(&mut t);
         rq.apply(&[0, 1, 2], &mut t, &hw, &mut caps);
         assert_eq!(caps, [0.0, 1.0, 0.0], "line {:?}", rq.order());
     }

@@ -444,7 +444,7 @@ impl<'a> Model for Server<'a> {
                 }
             }
             Event::End => self.ended = true,
-            Event::TurnEnd(gen) => self.rq.turn_ended(gen, &InFlight(&mut self.running)),
+            Event::TurnEnd(gen) => self.rq.turn_ended(gen, &mut InFlight(&mut self.running)),
         }
     }
 }

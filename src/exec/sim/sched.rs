@@ -54,7 +54,7 @@ impl<'a> Sim<'a> {
 
     /// Turn `gen` ended: the processes that ran go behind the others (`RunQueue::turn_ended`).
     pub(super) fn end_turn(&mut self, gen: u64) {
-        self.rq.turn_ended(gen, &self.procs[..]);
+        self.rq.turn_ended(gen, &mut self.procs[..]);
     }
 
     /// From SetLatch on a sleeping process until it can run. On a shared server the cores are

@@ -256,32 +256,33 @@ fn more_runnable_processes_than_cores_take_turns() {
 
 #[test]
 fn a_process_that_blocked_early_is_not_sent_to_the_back_of_the_line() {
-    let (sc, hw) = gather_heavy("2", "on", &[]);
+    let (sc, hw) = gather_heavy("3", "on", &[]);
     let d = crate::planner::decide(&sc);
     let env = Env {
         tables: &sc.tables,
         settings: &sc.settings,
         hw: &hw,
         output: sc.output,
-        workers_planned: 2,
+        workers_planned: 3,
         measured: None,
     };
     let c = compile(&env, &d.plan);
-    let mut sim = Sim::new(&c, &hw, &sc.settings, 2, 1, false);
-    // The leader has a CPU of its own; workers 1 and 2 share the other.
-    assert_eq!(sim.cpu_caps(&[0, 1, 2]), vec![1.0, 1.0, 0.0]);
-    // Worker 1 ran 0.3 ms and blocked on a full queue; the leader used 4 ms, worker 2 2.5 ms.
+    let mut sim = Sim::new(&c, &hw, &sc.settings, 3, 1, false);
+    // The leader has a CPU of its own; workers 1, 2 and 3 share the other.
+    assert_eq!(sim.cpu_caps(&[0, 1, 2, 3]), vec![1.0, 1.0, 0.0, 0.0]);
+    // Worker 1 ran 0.3 ms and blocked on a full queue; worker 2 had 2.5 ms, worker 3 2 ms.
     sim.procs[0].vruntime = 4e6;
     sim.procs[1].vruntime = 0.3e6;
     sim.procs[2].vruntime = 2.5e6;
-    assert_eq!(sim.cpu_caps(&[0, 2]), vec![1.0, 1.0]);
+    sim.procs[3].vruntime = 2e6;
+    assert_eq!(sim.cpu_caps(&[0, 2, 3]), vec![1.0, 1.0, 0.0]);
     assert!(sim.procs[1].lag > 0.0, "it leaves owed CPU time");
     // Woken, it joins its CPU's line while worker 2 holds that core; at the turn's end it
-    // runs ahead of worker 2, which had more CPU time. (Placed at the line's average, 3.25 ms,
-    // without what it was owed, it would wait behind worker 2's 2.5 ms for another turn.)
-    assert_eq!(sim.cpu_caps(&[0, 1, 2]), vec![1.0, 0.0, 1.0]);
+    // runs ahead of worker 3, which had more CPU time. (Placed at its CPU's average, 2.25 ms,
+    // without what it was owed, it would wait behind worker 3's 2 ms.)
+    assert_eq!(sim.cpu_caps(&[0, 1, 2, 3]), vec![1.0, 0.0, 1.0, 0.0]);
     sim.end_turn(sim.rq.turn_gen());
-    assert_eq!(sim.cpu_caps(&[0, 1, 2]), vec![1.0, 1.0, 0.0]);
+    assert_eq!(sim.cpu_caps(&[0, 1, 2, 3]), vec![1.0, 1.0, 0.0, 0.0]);
 }
 
 #[test]
