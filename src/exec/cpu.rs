@@ -52,38 +52,96 @@ pub trait Tasks<K> {
     fn set_vruntime(&mut self, k: K, v: f64);
     fn lag(&self, k: K) -> f64;
     fn set_lag(&mut self, k: K, lag: f64);
+    /// The process whose query this process works for (its leader; a leader is its own).
+    /// Placement keeps a query's workers off its leader's CPU while it can.
+    fn leader_of(&self, k: K) -> K {
+        k
+    }
 }
 
-/// The run queue: runnable processes in line, the first `cores` on a core this turn.
+/// How long (turn time) an imbalance of two or more runnable processes between CPUs lasts
+/// before the periodic load balancer moves one: Linux balances a busy CPU every
+/// `busy_factor` (16) times the domain's `balance_interval` (its CPU count, in ms), and an
+/// imbalance arises on average half an interval before the next balance.
+fn balance_after_ns(cores: usize) -> f64 {
+    16e6 * cores as f64 / 2.0
+}
+
+/// The run queue: runnable processes in line, each homed on a CPU; each CPU runs the first
+/// process of the line homed there.
 #[derive(Debug, Clone)]
 pub struct RunQueue<K> {
     cores: usize,
     order: Vec<K>,
-    /// A turn end is scheduled by the owner and not yet delivered (`end_turn`).
+    /// A turn end is scheduled by the owner and not yet delivered (`turn_ended`).
     turn_pending: bool,
+    /// Which turn is pending: a turn end delivered for an earlier one is stale.
+    turn_gen: u64,
+    /// The length of the last turn scheduled (ns).
+    turn_len: f64,
+    /// Turn time the CPUs have been out of balance (0 while balanced; see `balance`).
+    imbalanced_ns: f64,
     /// Scratch: the line sorted by key, for membership tests. Allocates nothing once warm.
     sorted: Vec<K>,
+    /// Each process's CPU (Linux keeps one run queue per CPU), sorted by key.
+    home: Vec<(K, usize)>,
+    /// Scratch: per CPU, the runnable processes homed there.
+    per_cpu: Vec<usize>,
+    /// Scratch: per CPU, whether a process of the line homed there has been met.
+    seen: Vec<bool>,
+    /// Scratch: the line being reordered.
+    buf: Vec<K>,
 }
 
 impl<K: Copy + Ord> RunQueue<K> {
     pub fn new(cores: usize) -> RunQueue<K> {
-        RunQueue { cores: cores.max(1), order: vec![], turn_pending: false, sorted: vec![] }
+        let cores = cores.max(1);
+        RunQueue {
+            cores,
+            order: vec![],
+            turn_pending: false,
+            turn_gen: 0,
+            turn_len: 0.0,
+            imbalanced_ns: 0.0,
+            sorted: vec![],
+            home: vec![],
+            per_cpu: vec![0; cores],
+            seen: vec![false; cores],
+            buf: vec![],
+        }
     }
 
     pub fn turn_pending(&self) -> bool {
         self.turn_pending
     }
 
-    /// The line, front first (the first `cores` run this turn).
+    /// The turn the owner schedules the end of when `apply` returns a turn's length: it
+    /// hands this back to `turn_ended`.
+    pub fn turn_gen(&self) -> u64 {
+        self.turn_gen
+    }
+
+    /// The line, front first (each CPU runs the first process homed there).
     pub fn order(&self) -> &[K] {
         &self.order
     }
 
+    /// The CPU a process is homed on (None before it first ran, or on one core).
+    pub fn cpu_of(&self, k: K) -> Option<usize> {
+        self.home.binary_search_by(|h| h.0.cmp(&k)).ok().map(|i| self.home[i].1)
+    }
+
+    /// Turn time the CPUs have been out of balance, not yet corrected (0 while balanced).
+    pub fn imbalanced_ns(&self) -> f64 {
+        self.imbalanced_ns
+    }
+
     /// The runnable set is now `runnable` (sorted ascending). Those gone leave the line
     /// keeping their lag; new ones join at the line's average virtual runtime minus their
-    /// lag. Writes each process's CPU cap into `caps` (aligned with `runnable`: 1 = on a core,
-    /// 0 = waiting for its turn). Returns the length of a turn to schedule (the owner delivers
-    /// it to `end_turn`) when turns begin and none is pending.
+    /// lag, and are placed on a CPU (`place`). Writes each process's CPU cap into `caps`
+    /// (aligned with `runnable`: 1 = on a core, 0 = waiting for its turn). Returns the length
+    /// of a turn to schedule (the owner delivers it to `end_turn`) when turns begin and none
+    /// is pending.
     pub fn apply<T: Tasks<K> + ?Sized>(
         &mut self,
         runnable: &[K],
@@ -92,12 +150,19 @@ impl<K: Copy + Ord> RunQueue<K> {
         caps: &mut [f64],
     ) -> Option<f64> {
         let cores = self.cores;
-        // Processes that stopped running leave the line, keeping their lag.
+        if runnable.is_empty() {
+            // Every CPU idle: the turn in progress is over (a process that runs next starts a
+            // slice of its own); its end, still scheduled, will be stale.
+            self.turn_pending = false;
+        }
+        // Processes that stopped running leave the line, keeping their lag (behind their
+        // CPU's average: each CPU's line keeps its own, as each Linux run queue does).
         if self.order.iter().any(|k| runnable.binary_search(k).is_err()) {
-            let v = self.avg_vruntime(tasks);
             let max_lag = hw.scheduler.max_lag_ns();
-            for &k in &self.order {
+            for i in 0..self.order.len() {
+                let k = self.order[i];
                 if runnable.binary_search(&k).is_err() {
+                    let v = self.cpu_avg(self.cpu(k), self.order.len(), tasks).unwrap_or(tasks.vruntime(k));
                     tasks.set_lag(k, (v - tasks.vruntime(k)).clamp(0.0, max_lag));
                 }
             }
@@ -106,26 +171,41 @@ impl<K: Copy + Ord> RunQueue<K> {
         self.sorted.clear();
         self.sorted.extend_from_slice(&self.order);
         self.sorted.sort_unstable();
-        // New ones join, placed at the line's average CPU time minus their lag.
+        // New ones join a CPU (`place`), at its line's average CPU time minus their lag.
+        let had = self.order.len();
         for &k in runnable {
             if self.sorted.binary_search(&k).is_err() {
-                if !self.order.is_empty() {
-                    let v = self.avg_vruntime(tasks);
-                    tasks.set_vruntime(k, v - tasks.lag(k));
-                }
                 self.order.push(k);
-                self.sort_waiting(cores, tasks);
             }
+        }
+        self.place(tasks);
+        for i in had..self.order.len() {
+            let k = self.order[i];
+            if let Some(v) = self.cpu_avg(self.cpu(k), i, tasks) {
+                tasks.set_vruntime(k, v - tasks.lag(k));
+            }
+        }
+        // Each CPU's first in line runs; a newcomer waits behind it, ordered by CPU time had.
+        let running = self.runners_first();
+        if self.order.len() > had {
+            self.sort_waiting(running, tasks);
         }
         let n = runnable.len();
         if n <= cores {
+            // Every runnable process has a CPU of its own (an idle CPU pulls a waiting one):
+            // the CPUs are balanced.
+            self.imbalanced_ns = 0.0;
             caps.iter_mut().for_each(|c| *c = 1.0);
             return None;
         }
         let turn = (!self.turn_pending).then(|| hw.scheduler.turn_ns(n as f64 / hw.cores));
+        if let Some(t) = turn {
+            self.turn_len = t;
+            self.turn_gen += 1;
+        }
         self.turn_pending = true;
         self.sorted.clear();
-        self.sorted.extend_from_slice(&self.order[..cores]);
+        self.sorted.extend_from_slice(&self.order[..running]);
         self.sorted.sort_unstable();
         for (c, k) in caps.iter_mut().zip(runnable) {
             *c = if self.sorted.binary_search(k).is_ok() { 1.0 } else { 0.0 };
@@ -133,24 +213,184 @@ impl<K: Copy + Ord> RunQueue<K> {
         turn
     }
 
-    /// A turn ended: the processes that ran go behind the others, then the line is ordered
-    /// by CPU time had (the earliest virtual deadline runs next, all slices being equal).
-    pub fn end_turn<T: Tasks<K> + ?Sized>(&mut self, tasks: &T) {
+    /// The CPU of a process in line (0 on one core).
+    fn cpu(&self, k: K) -> usize {
+        self.cpu_of(k).unwrap_or(0)
+    }
+
+    fn set_home(&mut self, k: K, c: usize) {
+        match self.home.binary_search_by(|h| h.0.cmp(&k)) {
+            Ok(i) => self.home[i].1 = c,
+            Err(i) => self.home.insert(i, (k, c)),
+        }
+    }
+
+    fn reset_seen(&mut self) {
+        self.seen.iter_mut().for_each(|s| *s = false);
+    }
+
+    /// Count the processes in line homed on each CPU into `per_cpu`.
+    fn count_per_cpu(&mut self) {
+        self.per_cpu.iter_mut().for_each(|n| *n = 0);
+        for i in 0..self.order.len() {
+            if let Some(c) = self.cpu_of(self.order[i]) {
+                self.per_cpu[c] += 1;
+            }
+        }
+    }
+
+    /// Per-CPU run queues, as Linux keeps them (simplified): a process stays on its CPU. A new
+    /// process goes to an idle CPU if there is one, else (a parallel worker) to the CPU with
+    /// the fewest runnable processes other than its leader's: a leader that has been running
+    /// carries its full load, a just-forked worker almost none, so fork balancing leaves the
+    /// leader alone. A process waiting behind another on its CPU moves to an idle one
+    /// (select_idle_sibling for a woken process; newidle balancing for a CPU that goes idle),
+    /// so no CPU idles while another has two runnable. The line is walked front first: the
+    /// first process of each CPU stays, the ones behind it move.
+    fn place<T: Tasks<K> + ?Sized>(&mut self, tasks: &T) {
+        let cores = self.cores;
+        if cores <= 1 {
+            return;
+        }
+        self.count_per_cpu();
+        self.reset_seen();
+        for i in 0..self.order.len() {
+            let k = self.order[i];
+            let homed = self.cpu_of(k);
+            if let Some(c) = homed {
+                if !self.seen[c] {
+                    self.seen[c] = true;
+                    continue;
+                }
+            }
+            let idle = (0..cores).find(|&c| self.per_cpu[c] == 0);
+            let target = match (idle, homed) {
+                (Some(c), _) => c,
+                (None, Some(_)) => continue,
+                (None, None) => {
+                    let leader = tasks.leader_of(k);
+                    let avoid = if leader != k { self.cpu_of(leader) } else { None };
+                    let per_cpu = &self.per_cpu;
+                    (0..cores).filter(|&c| Some(c) != avoid).min_by_key(|&c| per_cpu[c]).unwrap_or(0)
+                }
+            };
+            if let Some(c) = homed {
+                self.per_cpu[c] -= 1;
+            }
+            self.per_cpu[target] += 1;
+            self.seen[target] = true;
+            self.set_home(k, target);
+        }
+    }
+
+    /// Move each CPU's first in line to the front of the line, the rest keeping their order;
+    /// returns how many run.
+    fn runners_first(&mut self) -> usize {
+        self.buf.clear();
+        self.reset_seen();
+        for i in 0..self.order.len() {
+            let (k, c) = (self.order[i], self.cpu(self.order[i]));
+            if !self.seen[c] {
+                self.seen[c] = true;
+                self.buf.push(k);
+            }
+        }
+        let running = self.buf.len();
+        self.reset_seen();
+        for i in 0..self.order.len() {
+            let (k, c) = (self.order[i], self.cpu(self.order[i]));
+            if self.seen[c] {
+                self.buf.push(k);
+            }
+            self.seen[c] = true;
+        }
+        std::mem::swap(&mut self.order, &mut self.buf);
+        running
+    }
+
+    /// Periodic load balancing: once the CPUs have been out of balance (one with two or more
+    /// runnable processes more than another) for `balance_after_ns` of turns, processes move,
+    /// the last in line of the busiest CPU to the least busy, until no CPU has two more than
+    /// another. A transient imbalance (a worker blocked on its queue for part of a turn) is
+    /// left alone, as the balancer's interval leaves it.
+    fn balance<T: Tasks<K> + ?Sized>(&mut self, tasks: &mut T) {
+        if self.cores <= 1 {
+            return;
+        }
+        self.count_per_cpu();
+        if self.imbalance().is_none() {
+            self.imbalanced_ns = 0.0;
+            return;
+        }
+        self.imbalanced_ns += self.turn_len;
+        if self.imbalanced_ns < balance_after_ns(self.cores) {
+            return;
+        }
+        self.imbalanced_ns = 0.0;
+        while let Some((from, to)) = self.imbalance() {
+            let Some(i) = (0..self.order.len()).rev().find(|&i| self.cpu(self.order[i]) == from) else {
+                break;
+            };
+            // It keeps its place relative to its CPU's average (Linux keeps its lag).
+            let k = self.order[i];
+            let n = self.order.len();
+            if let (Some(a), Some(b)) = (self.cpu_avg(from, n, tasks), self.cpu_avg(to, n, tasks)) {
+                tasks.set_vruntime(k, tasks.vruntime(k) - a + b);
+            }
+            self.set_home(k, to);
+            self.per_cpu[from] -= 1;
+            self.per_cpu[to] += 1;
+        }
+    }
+
+    /// The busiest and the least busy CPU (by `per_cpu`) if they differ by two or more.
+    fn imbalance(&self) -> Option<(usize, usize)> {
+        let n = &self.per_cpu;
+        let from = (0..self.cores).max_by_key(|&c| (n[c], std::cmp::Reverse(c)))?;
+        let to = (0..self.cores).min_by_key(|&c| n[c])?;
+        (n[from] >= n[to] + 2).then_some((from, to))
+    }
+
+    /// A turn ended: the CPUs are balanced if they have long been out of balance, the
+    /// processes that ran (each CPU's first in line) go behind the others, then the line is
+    /// ordered by CPU time had (the earliest virtual deadline runs next, all slices being
+    /// equal).
+    pub fn end_turn<T: Tasks<K> + ?Sized>(&mut self, tasks: &mut T) {
+        if !self.turn_pending {
+            return;
+        }
         self.turn_pending = false;
-        let cores = self.cores.min(self.order.len());
-        self.order.rotate_left(cores);
+        self.balance(tasks);
+        let running = self.runners_first();
+        self.order.rotate_left(running);
         self.sort_waiting(0, tasks);
+    }
+
+    /// The end of turn `gen` is delivered: ends the turn unless it is stale (a turn that
+    /// ended early because every CPU went idle, as between one session's queries).
+    pub fn turn_ended<T: Tasks<K> + ?Sized>(&mut self, gen: u64, tasks: &mut T) {
+        if gen == self.turn_gen {
+            self.end_turn(tasks);
+        }
     }
 
     /// Forget processes for good (a query that finished).
     pub fn remove(&mut self, gone: impl Fn(&K) -> bool) {
         self.order.retain(|k| !gone(k));
+        self.home.retain(|h| !gone(&h.0));
     }
 
-    /// The average CPU time of the processes in line (EEVDF's V).
-    fn avg_vruntime<T: Tasks<K> + ?Sized>(&self, tasks: &T) -> f64 {
-        let n = self.order.len().max(1) as f64;
-        self.order.iter().map(|&k| tasks.vruntime(k)).sum::<f64>() / n
+    /// The average CPU time of the processes among the first `upto` in line homed on CPU `c`
+    /// (EEVDF's V of that CPU's run queue); None if there are none.
+    fn cpu_avg<T: Tasks<K> + ?Sized>(&self, c: usize, upto: usize, tasks: &T) -> Option<f64> {
+        let (mut sum, mut n) = (0.0, 0usize);
+        for &k in &self.order[..upto] {
+            if self.cpu(k) == c {
+                sum += tasks.vruntime(k);
+                n += 1;
+            }
+        }
+        (n > 0).then(|| sum / n as f64)
     }
 
     /// Order the waiting part of the line (after the first `from`) by CPU time had; ties
@@ -166,8 +406,10 @@ impl<K: Copy + Ord> RunQueue<K> {
 mod tests {
     use super::*;
 
+    /// Processes with their (vruntime, lag); with `Some(l)`, one query whose leader is `l`
+    /// (the others its workers), else each process its own query.
     #[derive(Default)]
-    struct Plain(Vec<(f64, f64)>);
+    struct Plain(Vec<(f64, f64)>, Option<usize>);
 
     impl Tasks<usize> for Plain {
         fn vruntime(&self, k: usize) -> f64 {
@@ -182,6 +424,9 @@ mod tests {
         fn set_lag(&mut self, k: usize, lag: f64) {
             self.0[k].1 = lag
         }
+        fn leader_of(&self, k: usize) -> usize {
+            self.1.unwrap_or(k)
+        }
     }
 
     fn hw(cores: &str) -> Hardware {
@@ -189,35 +434,104 @@ mod tests {
         crate::config::load_hardware(&path, &[("cores".into(), cores.into())]).expect("profile")
     }
 
+    /// Run `turns` turns of `turn` ns with `all` runnable throughout, charging each process
+    /// the CPU time its cap gives it; returns what each had, and checks every core is busy.
+    fn take_turns(rq: &mut RunQueue<usize>, t: &mut Plain, hw: &Hardware, all: &[usize], turns: usize) -> Vec<f64> {
+        let mut caps = vec![0.0; all.len()];
+        let mut had = vec![0.0; all.len()];
+        rq.apply(all, t, hw, &mut caps);
+        for _ in 0..turns {
+            assert_eq!(caps.iter().sum::<f64>(), hw.cores, "every core busy every turn: {caps:?}");
+            let turn = hw.scheduler.turn_ns(all.len() as f64 / hw.cores);
+            for (i, c) in caps.iter().enumerate() {
+                t.0[all[i]].0 += c * turn;
+                had[i] += c * turn;
+            }
+            rq.end_turn(t);
+            assert!(rq.apply(all, t, hw, &mut caps).is_some(), "turns go on");
+        }
+        had
+    }
+
     #[test]
-    fn turns_rotate_through_the_line_and_are_fair_over_a_rotation() {
+    fn turns_rotate_through_each_cpus_line_and_are_fair_on_each_cpu() {
         let hw = hw("2");
         let mut rq = RunQueue::new(2);
-        let mut t = Plain(vec![(0.0, 0.0); 5]);
+        let mut t = Plain(vec![(0.0, 0.0); 5], None);
         let all = [0, 1, 2, 3, 4];
         let mut caps = [0.0; 5];
         let turn = rq.apply(&all, &mut t, &hw, &mut caps).expect("a turn to schedule");
         assert_eq!(turn, hw.scheduler.turn_ns(2.5));
         assert_eq!(caps, [1.0, 1.0, 0.0, 0.0, 0.0]);
-        let mut had = [0.0; 5];
-        for _ in 0..5 {
-            for (k, c) in caps.iter().enumerate() {
-                t.0[k].0 += c * turn;
-                had[k] += c * turn;
-            }
-            rq.end_turn(&t);
-            assert_eq!(rq.apply(&all, &mut t, &hw, &mut caps).is_some(), true);
-            assert_eq!(caps.iter().sum::<f64>(), 2.0, "two cores busy every turn");
+        // Five processes of five queries: spread three and two over the CPUs (an imbalance
+        // of one, which no balancer corrects).
+        let on = |rq: &RunQueue<usize>, c| all.iter().filter(|&&k| rq.cpu_of(k) == Some(c)).count();
+        let mut counts = [on(&rq, 0), on(&rq, 1)];
+        counts.sort();
+        assert_eq!(counts, [2, 3]);
+        // Six turns (the two lines' common rotation): each process had its CPU's share, the
+        // same as the others of its CPU.
+        let had = take_turns(&mut rq, &mut t, &hw, &all, 6);
+        for k in all {
+            let share = 6.0 * turn / on(&rq, rq.cpu_of(k).expect("placed")) as f64;
+            assert_eq!(had[k], share, "process {k}: {had:?}");
         }
-        // Five turns of two cores: each of the five had two turns.
-        assert!(had.iter().all(|&h| h == 2.0 * turn), "{had:?}");
+    }
+
+    #[test]
+    fn a_leader_keeps_its_cpu_while_its_workers_share_the_other() {
+        let hw = hw("2");
+        let mut rq = RunQueue::new(2);
+        // A leader and two workers forked at once (a Gather's start): the leader takes a
+        // CPU, the first worker the idle one, the second joins it rather than the leader.
+        let mut t = Plain(vec![(0.0, 0.0); 3], Some(0));
+        let had = take_turns(&mut rq, &mut t, &hw, &[0, 1, 2], 6);
+        let turn = hw.scheduler.turn_ns(1.5);
+        assert_eq!(had, vec![6.0 * turn, 3.0 * turn, 3.0 * turn], "a whole core for the leader");
+        // The same when the leader ran first and the workers come later.
+        let mut rq = RunQueue::new(2);
+        let mut t = Plain(vec![(0.0, 0.0); 3], Some(0));
+        rq.apply(&[0], &mut t, &hw, &mut [0.0]);
+        t.0[0].0 = 5e6;
+        let had = take_turns(&mut rq, &mut t, &hw, &[0, 1, 2], 6);
+        assert_eq!(had, vec![6.0 * turn, 3.0 * turn, 3.0 * turn], "a whole core for the leader");
+    }
+
+    #[test]
+    fn a_lasting_imbalance_is_balanced_after_the_balance_interval() {
+        let hw = hw("2");
+        let mut rq = RunQueue::new(2);
+        // A leader and three workers on two CPUs: 1 + 3 at first (fork placement), then the
+        // periodic balancer moves a worker to the leader's CPU: 2 + 2.
+        let mut t = Plain(vec![(0.0, 0.0); 4], Some(0));
+        let all = [0, 1, 2, 3];
+        let turn = hw.scheduler.turn_ns(2.0);
+        let before = (balance_after_ns(2) / turn).ceil() as usize;
+        let had = take_turns(&mut rq, &mut t, &hw, &all, before - 1);
+        assert_eq!(had[0], (before - 1) as f64 * turn, "the leader alone on its CPU until the balance");
+        let leader_cpu = rq.cpu_of(0);
+        let mates = |rq: &RunQueue<usize>| all.iter().filter(|&&k| rq.cpu_of(k) == leader_cpu).count();
+        assert_eq!(mates(&rq), 1);
+        let had = take_turns(&mut rq, &mut t, &hw, &all, 1);
+        assert_eq!(mates(&rq), 2, "a worker moved to the leader's CPU");
+        assert_eq!(had[0], turn);
+        // From then on the leader shares its CPU: the moved worker, which had less CPU time
+        // on the crowded CPU, runs until it has caught up, then they alternate. Each CPU's
+        // line is fair: its two processes end within a turn of each other in CPU time.
+        let had = take_turns(&mut rq, &mut t, &hw, &all, 16);
+        assert!(had[0] < 12.0 * turn, "the leader shares its CPU: {had:?}");
+        for c in 0..2 {
+            let v: Vec<f64> = all.iter().filter(|&&k| rq.cpu_of(k) == Some(c)).map(|&k| t.0[k].0).collect();
+            assert_eq!(v.len(), 2, "two on CPU {c}");
+            assert!((v[0] - v[1]).abs() <= turn, "CPU {c}: CPU time had {v:?}");
+        }
     }
 
     #[test]
     fn a_sleeper_rejoins_ahead_of_those_that_had_more_cpu() {
         let hw = hw("1");
         let mut rq = RunQueue::new(1);
-        let mut t = Plain(vec![(0.0, 0.0); 3]);
+        let mut t = Plain(vec![(0.0, 0.0); 3], None);
         let mut caps = [0.0; 3];
         rq.apply(&[0, 1, 2], &mut t, &hw, &mut caps);
         // Then 0 ran 5 ms, 1 only 0.2 ms before it blocked, 2 ran 2 ms.
@@ -230,7 +544,7 @@ mod tests {
         // It wakes: placed at the average minus its lag, ahead of 0 and 2 when the turn ends
         // (a first-come line would run 2, then 0, then 1).
         rq.apply(&[0, 1, 2], &mut t, &hw, &mut caps);
-        rq.end_turn(&t);
+        rq.end_turn(&mut t);
         rq.apply(&[0, 1, 2], &mut t, &hw, &mut caps);
         assert_eq!(caps, [0.0, 1.0, 0.0], "line {:?}", rq.order());
     }
@@ -239,7 +553,7 @@ mod tests {
     fn no_more_runnable_than_cores_is_exact_sharing() {
         let hw = hw("4");
         let mut rq = RunQueue::new(4);
-        let mut t = Plain(vec![(0.0, 0.0); 4]);
+        let mut t = Plain(vec![(0.0, 0.0); 4], None);
         let mut caps = [0.0; 4];
         assert_eq!(rq.apply(&[0, 1, 2, 3], &mut t, &hw, &mut caps), None);
         assert_eq!(caps, [1.0; 4]);

@@ -116,7 +116,7 @@ pub enum Event {
     /// The duration is over.
     End,
     /// The scheduler's turn ended: the processes on the cores make way for the next ones.
-    TurnEnd,
+    TurnEnd(u64),
 }
 
 struct Running<'a> {
@@ -267,6 +267,9 @@ impl<'s, 'a> Tasks<Key> for InFlight<'s, 'a> {
             self.0[i].sim.set_lag(p, lag)
         }
     }
+    fn leader_of(&self, (seq, _): Key) -> Key {
+        (seq, 0)
+    }
 }
 
 impl<'a> Server<'a> {
@@ -388,7 +391,7 @@ impl<'a> Model for Server<'a> {
                 d.cpu_cap = c;
             }
             if let Some(turn) = turn {
-                self.q.schedule(now + turn.round().max(1.0) as Time, Event::TurnEnd);
+                self.q.schedule(now + turn.round().max(1.0) as Time, Event::TurnEnd(self.rq.turn_gen()));
             }
         }
         crate::exec::cpu::slow_busy_cores(&mut self.demands, hw);
@@ -441,7 +444,7 @@ impl<'a> Model for Server<'a> {
                 }
             }
             Event::End => self.ended = true,
-            Event::TurnEnd => self.rq.end_turn(&InFlight(&mut self.running)),
+            Event::TurnEnd(gen) => self.rq.turn_ended(gen, &mut InFlight(&mut self.running)),
         }
     }
 }

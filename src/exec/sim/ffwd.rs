@@ -173,6 +173,7 @@ fn kind_code(k: FlowKind) -> u64 {
         FlowKind::TopFinish(i) => 7 + 16 * i as u64,
         FlowKind::TopEmit => 8,
         FlowKind::Startup => 9,
+        FlowKind::Exit => 10,
     }
 }
 

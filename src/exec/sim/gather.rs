@@ -293,12 +293,10 @@ impl<'a> Sim<'a> {
     }
 
     pub(super) fn leader_check_shutdown(&mut self) {
-        let all_done =
-            (1..self.procs.len()).all(|p| self.procs[p].phase == Phase::Done || matches!(self.procs[p].act, Act::Idle));
+        // Every worker has exited (each worker's exit is its own CPU work: `FlowKind::Exit`).
+        let all_done = (1..self.procs.len()).all(|p| matches!(self.procs[p].act, Act::Idle));
         if all_done {
-            let per = self.hw.parallel.shutdown_per_worker_ns * self.n_workers() as f64;
-            self.shutdown_from.get_or_insert(self.q.now());
-            self.delay(0, State::Shutdown, per);
+            self.delay(0, State::Shutdown, 0.0);
         } else {
             self.procs[0].act = Act::Blocked(State::Shutdown);
         }

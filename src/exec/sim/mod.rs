@@ -80,8 +80,6 @@ pub struct Sim<'a> {
     /// The leader has seen its workers exit (ParallelFinish, then WaitForParallelWorkersToExit):
     /// their background-worker slots are free again.
     slots_released: bool,
-    /// When the leader began waiting for its workers to exit (all had finished their plans).
-    shutdown_from: Option<Time>,
     /// This run's CPU speed factor (the machine's run-to-run variation), see [`run_speed`].
     run_speed: f64,
     /// The rate solver and its reused buffers.
@@ -195,7 +193,6 @@ impl<'a> Sim<'a> {
             rq: RunQueue::new(hw.cores.max(1.0) as usize),
             others_busy: 0,
             slots_released: false,
-            shutdown_from: None,
             run_speed: run_speed(seed, hw.cpu_noise_cv),
             fluid: FluidScratch::default(),
             ff: ffwd::FastForward::default(),

@@ -160,6 +160,14 @@ impl<'a> Sim<'a> {
             self.procs[p].act = Act::Idle;
             self.trace_queue(p - 1);
             self.wake_leader_for(p - 1);
+            // Then it exits: CPU work on a core, done by each worker on its own (they exit
+            // side by side, taking turns only when the cores are busy).
+            let exit = self.hw.parallel.shutdown_per_worker_ns;
+            if exit > 0.0 && matches!(self.procs[p].act, Act::Idle) {
+                let mut f = Flow::cpu_only(FlowKind::Exit, 1.0, 1.0, exit, 0.0);
+                f.shown_as = Some(State::Shutdown);
+                self.set_flow(p, f);
+            }
         }
     }
 
@@ -220,6 +228,14 @@ impl<'a> Sim<'a> {
             }
             FlowKind::TopEmit => self.finish_query(),
             FlowKind::Startup => self.participant_begin(p),
+            FlowKind::Exit => {
+                // Gone: its slot is free once the postmaster reaps it; the leader may be
+                // waiting for it.
+                self.procs[p].act = Act::Idle;
+                if self.mode == LeaderMode::Shutdown {
+                    self.leader_check_shutdown();
+                }
+            }
         }
     }
 

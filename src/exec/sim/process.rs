@@ -17,6 +17,9 @@ pub(super) enum FlowKind {
     /// A worker initializing after its fork (InitPostgres, restoring the leader's state): CPU
     /// work that needs a core like any other, shown as start-up.
     Startup,
+    /// A worker exiting after its last tuple (detaching, ShutdownPostgres, proc exit): CPU
+    /// work on a core, while its leader waits in WaitForParallelWorkersToExit.
+    Exit,
 }
 
 #[derive(Debug, Clone)]
@@ -122,8 +125,9 @@ pub(super) struct Proc {
 pub enum Event {
     /// A delay of process p ended (start-up, I/O latency, wake-up); `gen` guards staleness.
     Wake { p: usize, gen: u64 },
-    /// The scheduler's turn ended: the processes on the cores make way for the next ones.
-    TurnEnd,
+    /// The scheduler's turn ended (the run queue's `turn_gen`, which makes a stale one
+    /// harmless): the processes on the cores make way for the next ones.
+    TurnEnd(u64),
 }
 
 impl<'a> Sim<'a> {
@@ -213,6 +217,11 @@ impl<'a> Sim<'a> {
                             f.done += prog;
                             continue;
                         }
+                        if f.kind == FlowKind::Exit {
+                            pr.acct.shutdown += dt;
+                            f.done += prog;
+                            continue;
+                        }
                         pr.acct.cpu += dt * oncpu * (1.0 - f.os_frac);
                         pr.acct.io += dt * oncpu * f.os_frac + dt * (1.0 - oncpu);
                         f.done += prog;
@@ -270,7 +279,7 @@ impl<'a> Sim<'a> {
             }
             FlowKind::TopFinish(_) => {}
             FlowKind::TopEmit => self.top_rows_out += prog,
-            FlowKind::Finish(_) | FlowKind::Startup => {}
+            FlowKind::Finish(_) | FlowKind::Startup | FlowKind::Exit => {}
         }
     }
 
@@ -300,8 +309,9 @@ impl<'a> Sim<'a> {
     /// postmaster forks them one after another (`launch_per_worker_us` apart), then each
     /// initializes (InitPostgres, restoring the state: log-normal around `worker_startup_ms`,
     /// shape `worker_startup_sigma`). The leader does not wait for workers to attach (Gather
-    /// reads its queues without waiting); it waits for them at the end (ParallelFinish:
-    /// `shutdown_per_worker_us` each, in `leader_check_shutdown`).
+    /// reads its queues without waiting); it waits for them at the end (ParallelFinish, then
+    /// WaitForParallelWorkersToExit: each worker's exit is `shutdown_per_worker_us` of its own
+    /// CPU work, the workers exiting side by side: `FlowKind::Exit`, `leader_check_shutdown`).
     pub(super) fn start(&mut self) {
         let launched = self.n_workers();
         let par = &self.hw.parallel;
@@ -332,7 +342,7 @@ impl<'a> Sim<'a> {
 
     pub(super) fn on_event(&mut self, ev: Event) {
         match ev {
-            Event::TurnEnd => self.end_turn(),
+            Event::TurnEnd(gen) => self.end_turn(gen),
             Event::Wake { p, gen } => {
                 if self.procs[p].gen != gen {
                     return;

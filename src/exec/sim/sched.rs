@@ -20,6 +20,9 @@ impl Tasks<usize> for [Proc] {
     fn set_lag(&mut self, p: usize, lag: f64) {
         self[p].lag = lag;
     }
+    fn leader_of(&self, _p: usize) -> usize {
+        0
+    }
 }
 
 impl<'a> Sim<'a> {
@@ -45,13 +48,13 @@ impl<'a> Sim<'a> {
         }
         if let Some(turn) = turn {
             let at = self.q.now() + turn.round().max(1.0) as Time;
-            self.q.schedule(at, Event::TurnEnd);
+            self.q.schedule(at, Event::TurnEnd(self.rq.turn_gen()));
         }
     }
 
-    /// A turn ended: the processes that ran go behind the others (`RunQueue::end_turn`).
-    pub(super) fn end_turn(&mut self) {
-        self.rq.end_turn(&self.procs[..]);
+    /// Turn `gen` ended: the processes that ran go behind the others (`RunQueue::turn_ended`).
+    pub(super) fn end_turn(&mut self, gen: u64) {
+        self.rq.turn_ended(gen, &mut self.procs[..]);
     }
 
     /// From SetLatch on a sleeping process until it can run. On a shared server the cores are

@@ -21,6 +21,9 @@ impl<'a> Tasks<u32> for Sim<'a> {
     fn set_lag(&mut self, p: u32, lag: f64) {
         self.procs[p as usize].lag = lag;
     }
+    fn leader_of(&self, _p: u32) -> u32 {
+        0
+    }
 }
 
 impl<'a> Sim<'a> {
@@ -124,22 +127,18 @@ impl<'a> Sim<'a> {
     /// until then: counting it free from there let the next query take slots PostgreSQL
     /// would not yet give.
     ///
-    /// The workers exit one after another while the leader waits (`shutdown_per_worker_us`
-    /// each): the k-th slot is free k of those intervals after the wait began, so a query that
-    /// starts meanwhile can get one worker of two, as on a real server.
+    /// Each worker exits on its own after its last tuple (`shutdown_per_worker_us` of CPU
+    /// work on a core, `FlowKind::Exit`), the workers side by side: a slot is free as soon as
+    /// its worker has exited, so a query that starts meanwhile can get one worker of two, as
+    /// on a real server.
     pub(crate) fn live_workers(&self) -> u32 {
         if self.finished_at.is_some() || self.slots_released {
             return 0;
         }
-        let n = self.queues.len() as u32;
-        let per = self.hw.parallel.shutdown_per_worker_ns;
-        match self.shutdown_from {
-            Some(t0) if per > 0.0 => {
-                let exited = ((self.q.now().saturating_sub(t0)) as f64 / per).floor();
-                n - (exited.min(n as f64) as u32)
-            }
-            _ => n,
-        }
+        // A worker holds its slot until it has exited (its `FlowKind::Exit` work done).
+        (1..self.procs.len())
+            .filter(|&p| !(self.procs[p].phase == Phase::Done && matches!(self.procs[p].act, Act::Idle)))
+            .count() as u32
     }
 
     pub(crate) fn finished_at(&self) -> Option<Time> {

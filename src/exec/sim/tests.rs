@@ -242,9 +242,12 @@ fn more_runnable_processes_than_cores_take_turns() {
     assert_eq!(sim.cpu_caps(&[0, 1, 2]), vec![1.0, 1.0, 0.0]);
     assert!(sim.rq.turn_pending(), "a turn end is scheduled");
     assert_eq!(sim.q.peek_time(), Some(hw.scheduler.turn_ns(1.5) as Time));
-    sim.end_turn();
-    // The two that ran go to the back of the line: process 2 runs, then 0; 1 waits.
+    sim.end_turn(sim.rq.turn_gen());
+    // Per-CPU lines: the leader has a CPU of its own and runs again; the workers share the
+    // other, and the one that ran goes behind the one that waited.
     assert_eq!(sim.cpu_caps(&[0, 1, 2]), vec![1.0, 0.0, 1.0]);
+    sim.end_turn(sim.rq.turn_gen());
+    assert_eq!(sim.cpu_caps(&[0, 1, 2]), vec![1.0, 1.0, 0.0]);
     // No contention: exact sharing, no turns.
     let mut sim = Sim::new(&c, &hw, &sc.settings, 2, 1, false);
     assert_eq!(sim.cpu_caps(&[0, 2]), vec![1.0, 1.0]);
@@ -253,30 +256,53 @@ fn more_runnable_processes_than_cores_take_turns() {
 
 #[test]
 fn a_process_that_blocked_early_is_not_sent_to_the_back_of_the_line() {
-    let (sc, hw) = gather_heavy("2", "on", &[]);
+    let (sc, hw) = gather_heavy("3", "on", &[]);
     let d = crate::planner::decide(&sc);
     let env = Env {
         tables: &sc.tables,
         settings: &sc.settings,
         hw: &hw,
         output: sc.output,
-        workers_planned: 2,
+        workers_planned: 3,
         measured: None,
     };
     let c = compile(&env, &d.plan);
-    let mut sim = Sim::new(&c, &hw, &sc.settings, 2, 1, false);
-    assert_eq!(sim.cpu_caps(&[0, 1, 2]), vec![1.0, 1.0, 0.0]);
-    // Process 1 (a worker) ran 0.3 ms and blocked on a full queue; the leader used 4 ms.
+    let mut sim = Sim::new(&c, &hw, &sc.settings, 3, 1, false);
+    // The leader has a CPU of its own; workers 1, 2 and 3 share the other.
+    assert_eq!(sim.cpu_caps(&[0, 1, 2, 3]), vec![1.0, 1.0, 0.0, 0.0]);
+    // Worker 1 ran 0.3 ms and blocked on a full queue; worker 2 had 2.5 ms, worker 3 2 ms.
     sim.procs[0].vruntime = 4e6;
     sim.procs[1].vruntime = 0.3e6;
-    assert_eq!(sim.cpu_caps(&[0, 2]), vec![1.0, 1.0]);
+    sim.procs[2].vruntime = 2.5e6;
+    sim.procs[3].vruntime = 2e6;
+    assert_eq!(sim.cpu_caps(&[0, 2, 3]), vec![1.0, 1.0, 0.0]);
     assert!(sim.procs[1].lag > 0.0, "it leaves owed CPU time");
-    // Woken, it joins again while 0 and 2 hold the cores; at the turn's end it and the one
-    // that waited run, the leader that used its whole turn waits. (A first-come line would
-    // run 0 and 2 again and leave 1 at the back.)
-    assert_eq!(sim.cpu_caps(&[0, 1, 2]), vec![1.0, 0.0, 1.0]);
-    sim.end_turn();
-    assert_eq!(sim.cpu_caps(&[0, 1, 2]), vec![0.0, 1.0, 1.0]);
+    // Woken, it joins its CPU's line while worker 2 holds that core; at the turn's end it
+    // runs ahead of worker 3, which had more CPU time. (Placed at its CPU's average, 2.25 ms,
+    // without what it was owed, it would wait behind worker 3's 2 ms.)
+    assert_eq!(sim.cpu_caps(&[0, 1, 2, 3]), vec![1.0, 0.0, 1.0, 0.0]);
+    sim.end_turn(sim.rq.turn_gen());
+    assert_eq!(sim.cpu_caps(&[0, 1, 2, 3]), vec![1.0, 1.0, 0.0, 0.0]);
+}
+
+#[test]
+fn workers_exit_side_by_side_and_the_leader_waits_about_one_exit() {
+    // Four workers on eight cores, a partial aggregate each: they finish together, then each
+    // exits on a core of its own (`shutdown_per_worker_us` of CPU work) while the leader waits
+    // in WaitForParallelWorkersToExit. Exits in parallel: the wait is about one exit, not four.
+    let w = crate::config::WhatIf { hw: vec![("cores".into(), "8".into())], ..Default::default() };
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/scenarios/gather-heavy-pushed-down.toml");
+    let (sc, hw) = crate::config::load(&path, "reference-2vcpu", &w).expect("loads");
+    let (_, res) = run(&sc, &hw, false, DEFAULT_MAX_STEPS).expect("runs");
+    assert_eq!(res.workers_launched, 4);
+    let exit = hw.parallel.shutdown_per_worker_ns;
+    assert!(exit > 0.0);
+    let wait = res.processes[0].acct.shutdown;
+    assert!(wait > 0.5 * exit && wait < 1.5 * exit, "the leader waited {wait} ns; one exit is {exit} ns");
+    // Each worker's own exit is its CPU work, shown as shut-down time.
+    for p in res.processes.iter().filter(|p| p.is_worker) {
+        assert!((p.acct.shutdown - exit).abs() < 0.05 * exit, "a worker's exit took {} ns", p.acct.shutdown);
+    }
 }
 
 fn wall_and_split(workers: &str, leader: &str, hw_sets: &[(&str, &str)]) -> (f64, Vec<f64>) {

@@ -48,6 +48,12 @@ impl<'a> Sim<'a> {
         for &p in self.rq.order() {
             h = mix(h, p as u64 + 100);
         }
+        // Per-CPU run queues: where each process is homed decides whom it shares a core with
+        // when it next runs, and a pending balance will move one.
+        h = mix(h, self.rq.imbalanced_ns().to_bits());
+        for p in 0..self.procs.len() {
+            h = mix(h, self.rq.cpu_of(p).map_or(0, |c| 1 + c as u64));
+        }
         let (nr, nx) = (ff.nr, ff.nx);
         // Slots are written in order from 0 after every reset, so slot `s` is either there
         // already or the next one; only written slots are ever read.
@@ -95,7 +101,7 @@ impl<'a> Sim<'a> {
         for (t, seq, e) in self.q.pending() {
             let code = match e {
                 Event::Wake { p, gen } => 1 + 4 * *p as u64 + (1 << 20) * self.procs[*p].gen.wrapping_sub(*gen),
-                Event::TurnEnd => 2,
+                Event::TurnEnd(gen) => 2 + 4 * self.rq.turn_gen().wrapping_sub(*gen),
             };
             ff.ev.push((t - now, seq, code));
         }
