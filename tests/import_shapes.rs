@@ -273,9 +273,11 @@ fn a_non_partial_append_input_is_run_by_one_participant() {
         most.push(scanned.iter().cloned().fold(0.0, f64::max));
     }
     // Non-partial: one worker reads all 2M rows of `big` (choose_next_subplan_for_worker),
-    // the others only `small`; partial: the three participants share `big`.
+    // the others only `small`; partial: the three participants share `big` (on two cores the
+    // leader keeps a core of its own while its two workers share the other, so it reads about
+    // half).
     assert!(most[0] >= 0.99 * 2_000_000.0, "one process scans the whole non-partial input: {most:?}");
-    assert!(most[1] < 1_000_000.0, "a partial input is shared: {most:?}");
+    assert!(most[1] < 0.6 * 2_000_000.0, "a partial input is shared: {most:?}");
     assert!(wall[0] > 1.8 * wall[1], "the non-partial input bounds the query: {wall:?}");
 }
 

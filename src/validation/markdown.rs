@@ -35,7 +35,7 @@ pub fn markdown(o: &Options, out: &Outcome) -> String {
     );
     let _ = writeln!(
         s,
-        "- Measured: `EXPLAIN (ANALYZE, TIMING OFF)` Execution Time, median of {} runs per point, all points shuffled in each round; one warm-up run each. Every point sets parallel_setup_cost = 0, parallel_tuple_cost = 0, max_parallel_workers_per_gather = W and parallel_leader_participation.",
+        "- Measured: `EXPLAIN (ANALYZE, TIMING OFF, VERBOSE, BUFFERS)` Execution Time, median of {} runs per point, all points shuffled in each round; one warm-up run each. Every point sets parallel_setup_cost = 0, parallel_tuple_cost = 0, max_parallel_workers_per_gather = W and parallel_leader_participation.",
         o.reps
     );
     let _ = writeln!(

@@ -5,7 +5,7 @@
 //! participation on/off): captures `EXPLAIN (VERBOSE, SETTINGS, FORMAT JSON)` (no ANALYZE),
 //! imports it, predicts its time with the simulator on a calibrated profile (fitted on
 //! `calibrate`'s own probe tables, never on these queries), and measures the real
-//! `EXPLAIN (ANALYZE, TIMING OFF)` Execution Time (median of interleaved runs). The caller
+//! `EXPLAIN (ANALYZE, TIMING OFF, VERBOSE, BUFFERS)` Execution Time (median of interleaved runs). The caller
 //! (commands/validate.rs) writes predicted vs measured, errors and speedup errors as CSV and
 //! Markdown ([`markdown`]).
 
