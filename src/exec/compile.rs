@@ -4,28 +4,10 @@
 //! hardware profile's unit costs; row counts from the plan's selectivities.
 
 use super::cpu_cost::CpuCost;
+pub use super::pages::{Access, PageCost};
 use crate::model::guc::Settings;
 use crate::model::measured::{MeasuredCosts, NodeCost};
 use crate::model::*;
-
-/// Where rows of a relation come from, and what reading one page costs.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PageCost {
-    /// CPU ns per page that is a shared-buffer hit or after the read (buffer, visibility).
-    pub cpu_ns: f64,
-    /// CPU ns per page spent in the kernel copying from the OS page cache (DataFileRead).
-    pub os_read_ns: f64,
-    /// Bytes per page read from disk (cold data), through the shared disk bandwidth.
-    pub disk_bytes: f64,
-}
-
-/// How a relation's pages are read: a sequential scan (which may use PostgreSQL's bulk-read
-/// ring) or by index (buffers kept as usual).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    Sequential,
-    Index,
-}
 
 /// A hash table or hashed SubPlan every participant (or all together) builds before probing.
 #[derive(Debug, Clone, PartialEq)]
@@ -185,43 +167,6 @@ impl Env<'_> {
         match self.output {
             OutputMode::Client => self.speed(self.hw.costs.client_row_ns),
             _ => 0.0,
-        }
-    }
-
-    /// Per-page cost of a sequential scan of a table of `pages` given the cache state and
-    /// shared_buffers (see [`Env::page_cost_of`]).
-    pub fn page_cost(&self, pages: f64) -> PageCost {
-        self.page_cost_of(pages, Access::Sequential)
-    }
-
-    /// Per-page cost of reading `pages` pages of a relation by `access`, given the cache state
-    /// and shared_buffers. "warm" is a server that has been running with its data in memory:
-    /// a relation shared_buffers holds (90% of it for all relations) is in shared buffers,
-    /// except that a sequential scan of a table larger than a quarter of shared_buffers reads
-    /// through a small ring of buffers (heapam.c `initscan`: `BAS_BULKREAD` when
-    /// `rs_nblocks > NBuffers / 4`), so its pages come from the OS page cache at every scan.
-    pub fn page_cost_of(&self, pages: f64, access: Access) -> PageCost {
-        let c = &self.hw.costs;
-        let (os, disk) = self.read_fractions(pages, access);
-        PageCost {
-            cpu_ns: self.speed(c.page_ns),
-            os_read_ns: self.speed(c.os_read_page_ns) * os,
-            disk_bytes: BLCKSZ * disk,
-        }
-    }
-
-    /// The share of a relation's page accesses that are reads (from the OS page cache or
-    /// disk, the rest being shared-buffer hits), and the share that goes to the disk, for a
-    /// relation of `pages` pages read by `access` (see [`Env::page_cost_of`]).
-    pub fn read_fractions(&self, pages: f64, access: Access) -> (f64, f64) {
-        let shared_buffers = self.settings.num("shared_buffers");
-        let resident = if pages <= 0.0 { 1.0 } else { (0.9 * shared_buffers / pages).min(1.0) };
-        match self.hw.cache {
-            // Resident in shared buffers as far as they hold it; the rest from the OS cache.
-            CacheState::Hot => (1.0 - resident, 0.0),
-            CacheState::Warm if access == Access::Sequential && pages > shared_buffers / 4.0 => (1.0, 0.0),
-            CacheState::Warm => (1.0 - resident, 0.0),
-            CacheState::Cold => (1.0, 1.0),
         }
     }
 

@@ -10,6 +10,7 @@ pub mod cpu_cost;
 pub mod instrument;
 pub mod measured;
 mod merge_append;
+mod pages;
 pub mod scan;
 pub mod server;
 pub mod sim;
