@@ -132,9 +132,10 @@ fn every_process_of_every_query_takes_turns_on_the_servers_cores() {
     let free_exit = ["--hw", "parallel.shutdown_per_worker_us=0"];
     let (turns, ideal) = (gather_heavy_p50(&busy, "eevdf", &free_exit), gather_heavy_p50(&busy, "fluid", &free_exit));
     // (A line fair in CPU time narrows the gap a plain round robin left, 1.7x: a worker that
-    // blocked early keeps its lag and is back on a core sooner; 1.3x on this machine model
-    // with per-CPU lines.)
-    assert!(ideal > 1.25 * turns, "p50 {turns} ms under EEVDF turns vs {ideal} ms with ideal sharing");
+    // blocked early keeps its lag and is back on a core sooner; 1.3x with per-CPU lines; 1.12x
+    // once the 100,000-row table is a shared-buffer hit instead of an OS read per block,
+    // which leaves less CPU per row for the turns to reorder.)
+    assert!(ideal > 1.08 * turns, "p50 {turns} ms under EEVDF turns vs {ideal} ms with ideal sharing");
     // No more runnable processes than cores: sharing is exact, the scheduler changes nothing.
     let serial1 = count_workload(d.path(), 1, 0, "");
     assert_eq!(p50_under(&serial1, "eevdf", &[]), p50_under(&serial1, "fluid", &[]));
