@@ -236,3 +236,38 @@ fn a_table_over_a_quarter_of_shared_buffers_is_read_from_the_os_cache_at_every_s
         "past the threshold every block is read: {ring:.1} vs {small_ring:.1} ms"
     );
 }
+
+#[test]
+fn a_tables_counted_share_in_shared_buffers_decides_its_reads() {
+    // The same ring-sized scan, told how much of the table pg_buffercache found in shared
+    // buffers: that share is hits, the rest reads, whatever the table's size says (a server
+    // that has scanned it often holds it all: each ring scan leaves its buffers behind).
+    let at = |share: Option<&str>| {
+        let mut args = vec![
+            "--hardware",
+            "laptop",
+            "--hw",
+            "costs.os_read_page_ns=20000",
+            "--set",
+            "shared_buffers=16MB",
+            "--set",
+            "max_parallel_workers_per_gather=0",
+            "--replications",
+            "1",
+        ];
+        let t;
+        if let Some(s) = share {
+            t = format!("testpar.in_shared_buffers={s}");
+            args.extend(["--table", t.as_str()]);
+        }
+        wall(&run_json("testpar-count", &args))
+    };
+    let (ring, all, half, none) = (at(None), at(Some("1")), at(Some("0.5")), at(Some("0")));
+    assert!(ring - all > 35.0, "a table held in shared buffers reads nothing: {all:.1} vs {ring:.1} ms");
+    assert!(
+        (none - ring).abs() < 0.02 * ring,
+        "a share of 0 reads every block, as the ring does: {none:.1} vs {ring:.1}"
+    );
+    let mid = (all + none) / 2.0;
+    assert!((half - mid).abs() < 0.05 * (none - all), "half held, half the reads: {half:.1} vs {mid:.1} ms");
+}

@@ -76,6 +76,7 @@ fn scenario_with(c: &Case, rows: f64, workers: u32, extra: &[(&str, &str)]) -> S
         index_pages: None,
         index: None,
         temporary: false,
+        in_shared_buffers: None,
         columns: vec![],
     };
     let filter = Filter { text: "(a > 0)".into(), selectivity: c.selectivity, operators: 1.0, subplan: None };

@@ -45,6 +45,7 @@ impl RealTable {
             index_pages: None,
             index: None,
             temporary: false,
+            in_shared_buffers: None,
             columns: vec![],
         }
     }

@@ -27,7 +27,7 @@ mod tests;
 
 use crate::analysis::robust::{median, quantile, robust_cv};
 use crate::error::Result;
-use crate::import::{import_scenario, ImportOptions};
+use crate::import::{import_plan, ImportOptions};
 use crate::model::{Hardware, Scenario};
 use crate::pg::probes::{self, How, Probe, Sizes, SCHEMA};
 use crate::pg::protocol::{self, apply_gucs, explain_measure, idle_window, Job, Measured, BUSY_LIMIT};
@@ -46,6 +46,8 @@ pub struct ProbeResult {
     /// Fraction of the blocks the plan touched that were read from the OS (BUFFERS).
     pub read_fraction: f64,
     pub import_error: Option<String>,
+    /// The imported scenario's TOML text (kept for `calibrate --keep-probes`).
+    pub toml: Option<String>,
 }
 
 impl ProbeResult {
@@ -61,6 +63,31 @@ impl ProbeResult {
 pub struct Calibration {
     pub hw: Hardware,
     pub text: String,
+    /// What the fit rests on, for `calibrate --keep-probes`.
+    pub evidence: Evidence,
+}
+
+/// A calibration's evidence: every probe's imported scenario and measurements, and the
+/// serial fit's design (what each serial probe exercises in the model).
+pub struct Evidence {
+    /// (probe id, what it measures, "explain"/"client", median ms rescaled to the profile's
+    /// speed, runs, robust CV, share of blocks read from the OS, fitted or simulated ms,
+    /// scenario TOML)
+    pub probes: Vec<KeptProbe>,
+    pub design_names: Vec<&'static str>,
+    /// (probe id, measured ms, ms per ns of each cost)
+    pub design: Vec<(String, f64, Vec<f64>)>,
+}
+
+pub struct KeptProbe {
+    pub id: String,
+    pub what: &'static str,
+    pub client: bool,
+    pub median_ms: f64,
+    pub runs: usize,
+    pub cv: f64,
+    pub read_fraction: f64,
+    pub toml: Option<String>,
 }
 
 /// What the server and this machine are.
@@ -130,15 +157,15 @@ fn warm_up(client: &mut Client, probes: &[Probe], stats: &BTreeMap<String, Table
             client_output: p.how == How::Client,
             costs_from_actuals: None,
         };
-        let (scenario, import_error) = match import_scenario(&plan, &opts) {
-            Ok(sc) => (Some(sc), None),
+        let (scenario, toml, import_error) = match import_plan(&plan, &opts) {
+            Ok(i) => (Some(i.scenario), Some(i.toml), None),
             Err(e) => {
                 eprintln!("pqsim: warning: probe {} left out: {e}", p.id);
-                (None, Some(e.to_string()))
+                (None, None, Some(e.to_string()))
             }
         };
         let rf = if m.hit + m.read > 0 { m.read as f64 / (m.hit + m.read) as f64 } else { 0.0 };
-        results.push(ProbeResult { probe: p.clone(), runs: vec![], scenario, read_fraction: rf, import_error });
+        results.push(ProbeResult { probe: p.clone(), runs: vec![], scenario, read_fraction: rf, import_error, toml });
     }
     Ok(results)
 }
@@ -297,7 +324,30 @@ pub fn calibrate(dsn: &str, scale: u64, reps: usize, name: &str, wait: f64) -> R
         measurement: m,
     };
     let text = profile::render(&fits, &info, &results);
-    Ok(Calibration { hw: fits.hw.clone(), text })
+    let evidence = Evidence {
+        probes: results
+            .iter()
+            .map(|r| KeptProbe {
+                id: r.probe.id.clone(),
+                what: r.probe.what,
+                client: r.probe.how == How::Client,
+                median_ms: r.median_ms(),
+                runs: r.runs.len(),
+                cv: r.cv(),
+                read_fraction: r.read_fraction,
+                toml: r.toml.clone(),
+            })
+            .collect(),
+        design_names: fits.serial.design_names.clone(),
+        design: fits
+            .serial
+            .idx
+            .iter()
+            .zip(&fits.serial.design)
+            .map(|(&i, row)| (results[i].probe.id.clone(), results[i].median_ms(), row.clone()))
+            .collect(),
+    };
+    Ok(Calibration { hw: fits.hw.clone(), text, evidence })
 }
 
 /// 1.4826 × the median absolute deviation of ln(run / its probe's median), over every run of

@@ -34,6 +34,10 @@ pub struct SerialFit {
     /// the other probes (None: the probe alone exercises some price);
     /// [`super::model_error::loo_log_errors`].
     pub loo: Vec<Option<f64>>,
+    /// The design of the fit: every linear cost's name, and per probe (the fit's row order)
+    /// the model's ms per ns of each (what the probe exercises in the model).
+    pub design_names: Vec<&'static str>,
+    pub design: Vec<Vec<f64>>,
 }
 
 /// Stage 2: start-up.
@@ -197,7 +201,7 @@ pub fn serial(results: &[ProbeResult], hw: &mut Hardware) -> Result<SerialFit> {
     for (name, v, se) in &weak {
         eprintln!("pqsim calibrate: {name} not pinned down by the probes ({v:.1} +- {se:.1} ns): held at the prior profile's value");
     }
-    Ok(SerialFit { fit, keys, unseparated, weak, idx, icpt_explain, icpt_client, loo })
+    Ok(SerialFit { fit, keys, unseparated, weak, idx, icpt_explain, icpt_client, loo, design_names: all, design: x })
 }
 
 /// Non-negative least squares of `y` on the columns `used` of `x` plus two intercept

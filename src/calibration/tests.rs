@@ -53,6 +53,7 @@ fn synthetic(truth: (f64, f64), with_shares: bool) -> (Vec<ProbeResult>, Hardwar
             scenario: Some(sc),
             read_fraction: 0.0,
             import_error: None,
+            toml: None,
         });
     }
     (out, hw0.expect("a profile"))
@@ -270,6 +271,8 @@ fn the_models_error_pools_the_three_stages_out_of_sample() {
         icpt_explain: 0.0,
         icpt_client: 0.0,
         loo: loo.clone(),
+        design_names: vec![],
+        design: vec![],
     };
     // Start-up: 2 values over 5 targets; queues: 3 values over 4 times and 2 row shares.
     let startup = StartupFit {

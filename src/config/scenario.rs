@@ -145,6 +145,8 @@ struct RawTable {
     size: Option<Spanned<String>>,
     parallel_workers: Option<Spanned<i64>>,
     index_pages: Option<Spanned<f64>>,
+    /// Share of its pages in shared buffers (0..1).
+    in_shared_buffers: Option<Spanned<f64>>,
     /// The name of the index its index scans use (EXPLAIN's `Index Name`).
     index: Option<String>,
     #[serde(default)]
@@ -319,6 +321,24 @@ fn table_from_raw(ctx: &Ctx, t: &Spanned<RawTable>) -> Result<Table> {
         Some(v) => Some(positive(ctx, v, &format!("table {name}: index_pages"))?.ceil()),
         None => None,
     };
+    let in_shared_buffers = match &r.in_shared_buffers {
+        Some(v) if !(0.0..=1.0).contains(v.get_ref()) => {
+            return Err(ctx.err(Some(v.span()), format!("table {name}: in_shared_buffers must be between 0 and 1")));
+        }
+        Some(v) => Some(*v.get_ref()),
+        None => None,
+    };
     let index = r.index.clone();
-    Ok(Table { name, rows, width, pages, parallel_workers, index_pages, index, temporary: r.temporary, columns })
+    Ok(Table {
+        name,
+        rows,
+        width,
+        pages,
+        parallel_workers,
+        index_pages,
+        index,
+        temporary: r.temporary,
+        columns,
+        in_shared_buffers,
+    })
 }

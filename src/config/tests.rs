@@ -77,7 +77,11 @@ fn table_what_ifs_keep_density() {
 #[test]
 fn table_what_if_errors() {
     for (flag, want) in [
-        ("t.colour=blue", "unknown key (use rows, pages, size, width, parallel_workers or index_pages)"),
+        (
+            "t.colour=blue",
+            "unknown key (use rows, pages, size, width, parallel_workers, index_pages or in_shared_buffers)",
+        ),
+        ("t.in_shared_buffers=1.5", "must be between 0 and 1"),
         ("t.rows=-5", "must be zero or positive"),
         ("t.rows=many", "expected a number"),
         ("t.pages=0", "must be positive"),

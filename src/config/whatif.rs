@@ -21,16 +21,19 @@ pub enum TableKey {
     ParallelWorkers,
     /// Pages of the table's index.
     IndexPages,
+    /// The share of its pages in shared buffers (0..1).
+    InSharedBuffers,
 }
 
 impl TableKey {
-    pub const ALL: [TableKey; 6] = [
+    pub const ALL: [TableKey; 7] = [
         TableKey::Rows,
         TableKey::Pages,
         TableKey::Size,
         TableKey::Width,
         TableKey::ParallelWorkers,
         TableKey::IndexPages,
+        TableKey::InSharedBuffers,
     ];
 
     pub fn name(self) -> &'static str {
@@ -41,6 +44,7 @@ impl TableKey {
             TableKey::Width => "width",
             TableKey::ParallelWorkers => "parallel_workers",
             TableKey::IndexPages => "index_pages",
+            TableKey::InSharedBuffers => "in_shared_buffers",
         }
     }
 
@@ -65,6 +69,7 @@ impl TableKey {
             TableKey::ParallelWorkers if x > 1024.0 || x.fract() != 0.0 => {
                 Err("must be a whole number between 0 and 1024".into())
             }
+            TableKey::InSharedBuffers if x > 1.0 => Err("must be between 0 and 1".into()),
             _ => Ok(x),
         }
     }
@@ -233,6 +238,9 @@ fn apply_table_whatifs(sc: &mut Scenario, ovs: &[&TableOverride]) -> Result<()> 
     }
     if let Some(o) = last(&[TableKey::IndexPages]) {
         t.index_pages = Some(o.number.ceil());
+    }
+    if let Some(o) = last(&[TableKey::InSharedBuffers]) {
+        t.in_shared_buffers = Some(o.number);
     }
     let new_rows = t.rows;
     if new_rows != old_rows {

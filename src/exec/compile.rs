@@ -189,7 +189,7 @@ impl Env<'_> {
                             shared: false,
                             pages: t.pages,
                             tuples: t.rows,
-                            page: self.page_cost(t.pages),
+                            page: self.page_cost(t),
                             cpu_per_tuple: self.speed(c.tuple_ns + c.hash_build_ns) + self.instr(),
                             rows_per_tuple: if t.rows > 0.0 { sp.rows / t.rows } else { 0.0 },
                             temp_pages: 0.0,
@@ -197,7 +197,7 @@ impl Env<'_> {
                     } else if is_worker {
                         // Workers do not materialize non-hashed SubPlans: the subquery runs
                         // from scratch for every outer row (execParallel.c:ExecSerializePlan).
-                        let pc = self.page_cost(t.pages);
+                        let pc = self.page_cost(t);
                         let per_scan =
                             t.pages * (pc.cpu_ns + pc.os_read_ns) + t.rows * self.speed(c.tuple_ns + c.qual_ns);
                         cpu += per_scan;
@@ -209,7 +209,7 @@ impl Env<'_> {
                             shared: false,
                             pages: t.pages,
                             tuples: t.rows,
-                            page: self.page_cost(t.pages),
+                            page: self.page_cost(t),
                             cpu_per_tuple: self.speed(c.tuple_ns * 2.0),
                             rows_per_tuple: 1.0,
                             temp_pages: 0.0,
@@ -275,7 +275,7 @@ fn scan_pipeline(env: &Env, cc: &CpuCost, node: &Node, is_worker: bool, bound: O
         _ => 1.0,
     };
     let access = if matches!(node, Node::IndexScan { .. }) { Access::Index } else { Access::Sequential };
-    let mut page = env.page_cost_of(pages, access);
+    let mut page = env.page_cost_of(pages, access, t.in_shared_buffers);
     let mut row = per_tuple + deform_all + fcpu + sel * deform_passing;
     let mut builds = builds;
     if let Some(m) = env.measured(node) {
@@ -370,7 +370,7 @@ pub(crate) fn pipeline(env: &Env, cc: &CpuCost, node: &Node, is_worker: bool, bo
         Node::NestedLoop { rows_per_outer, inner_table, width, outer, .. } => {
             let mut p = pipeline(env, cc, outer, is_worker, None);
             let t = &env.tables[*inner_table];
-            let pc = env.page_cost_of(t.pages, Access::Index);
+            let pc = env.page_cost_of(t.pages, Access::Index, t.in_shared_buffers);
             // Each inner row is deformed as far as the plan reads the inner table.
             let inner_deform = if cc.known(*inner_table) { cc.scan_row(*inner_table, None, &[]).1 } else { 0.0 };
             let work = env.measured(node).and_then(|m| m.row_ns).unwrap_or_else(|| {
@@ -634,7 +634,7 @@ fn compile_subplan_gather(env: &Env, cc: &CpuCost, plan: &Node, sp: &SubPlan, wo
             table: sp.table,
             pages: t.pages,
             tuples: t.rows,
-            page: env.page_cost(t.pages),
+            page: env.page_cost(t),
             random_reads_per_tuple: 0.0,
             whole_pages: vec![],
         },

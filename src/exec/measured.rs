@@ -124,7 +124,7 @@ fn parts(env: &Env, cc: &CpuCost, n: &Node, bound: Option<f64>) -> (Vec<Part>, V
         Node::NestedLoop { rows_per_outer, inner_table, outer, .. } => {
             let outer_rows = rows_out(env, cc, outer);
             let t = &env.tables[*inner_table];
-            let pc = env.page_cost_of(t.pages, crate::exec::compile::Access::Index);
+            let pc = env.page_cost_of(t.pages, crate::exec::compile::Access::Index, t.in_shared_buffers);
             let inner_deform = if cc.known(*inner_table) { cc.scan_row(*inner_table, None, &[]).1 } else { 0.0 };
             let per_outer = sp(c.index_descent_ns)
                 + rows_per_outer * (sp(c.index_tuple_ns + c.tuple_ns) + inner_deform + pc.cpu_ns + pc.os_read_ns);

@@ -25,10 +25,10 @@ pub enum Access {
 }
 
 impl Env<'_> {
-    /// Per-page cost of a sequential scan of a table of `pages` given the cache state and
-    /// shared_buffers (see [`Env::page_cost_of`]).
-    pub fn page_cost(&self, pages: f64) -> PageCost {
-        self.page_cost_of(pages, Access::Sequential)
+    /// Per-page cost of a sequential scan of table `t` given its share in shared buffers, or
+    /// else the cache state and shared_buffers (see [`Env::page_cost_of`]).
+    pub fn page_cost(&self, t: &Table) -> PageCost {
+        self.page_cost_of(t.pages, Access::Sequential, t.in_shared_buffers)
     }
 
     /// Per-page cost of reading `pages` pages of a relation by `access`, given the cache state
@@ -37,9 +37,13 @@ impl Env<'_> {
     /// except that a sequential scan of a table larger than a quarter of shared_buffers reads
     /// through a small ring of buffers (heapam.c `initscan`: `BAS_BULKREAD` when
     /// `rs_nblocks > NBuffers / 4`), so its pages come from the OS page cache at every scan.
-    pub fn page_cost_of(&self, pages: f64, access: Access) -> PageCost {
+    /// That ring also leaves each scan's last 32 buffers behind while shared buffers have
+    /// free ones, so a server that has scanned a table many times may hold all of it: a
+    /// relation whose share in shared buffers is known (`in_shared_buffers`, what
+    /// pg_buffercache counted) has that share of hits, whatever its size.
+    pub fn page_cost_of(&self, pages: f64, access: Access, in_shared_buffers: Option<f64>) -> PageCost {
         let c = &self.hw.costs;
-        let (os, disk) = self.read_fractions(pages, access);
+        let (os, disk) = self.read_fractions(pages, access, in_shared_buffers);
         PageCost {
             cpu_ns: self.speed(c.page_ns),
             os_read_ns: self.speed(c.os_read_page_ns) * os,
@@ -50,7 +54,11 @@ impl Env<'_> {
     /// The share of a relation's page accesses that are reads (from the OS page cache or
     /// disk, the rest being shared-buffer hits), and the share that goes to the disk, for a
     /// relation of `pages` pages read by `access` (see [`Env::page_cost_of`]).
-    pub fn read_fractions(&self, pages: f64, access: Access) -> (f64, f64) {
+    pub fn read_fractions(&self, pages: f64, access: Access, in_shared_buffers: Option<f64>) -> (f64, f64) {
+        if let Some(share) = in_shared_buffers {
+            let miss = (1.0 - share).clamp(0.0, 1.0);
+            return (miss, if self.hw.cache == CacheState::Cold { miss } else { 0.0 });
+        }
         let shared_buffers = self.settings.num("shared_buffers");
         let resident = if pages <= 0.0 { 1.0 } else { (0.9 * shared_buffers / pages).min(1.0) };
         match self.hw.cache {

@@ -20,6 +20,8 @@ pub struct TableAcc {
     pub index: Option<String>,
     /// In attnum order, dropped ones included; empty: unknown.
     pub columns: Vec<Column>,
+    /// The share of its pages in shared buffers (pg_buffercache), if known.
+    pub in_shared_buffers: Option<f64>,
 }
 
 pub struct Cx<'a> {

@@ -87,6 +87,7 @@ impl Cx<'_> {
             index_pages: st.index_pages,
             index: None,
             columns: st.columns.iter().map(exact_column).collect(),
+            in_shared_buffers: st.in_shared_buffers.map(|s| (s * 1e4).round() / 1e4),
         });
     }
 
@@ -459,6 +460,7 @@ fn model_table(t: &TableAcc) -> Table {
         index: t.index.clone(),
         temporary: false,
         columns: t.columns.clone(),
+        in_shared_buffers: t.in_shared_buffers,
     }
 }
 

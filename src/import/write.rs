@@ -79,6 +79,13 @@ pub fn render(cx: &Cx, root: &TNode, settings: &[(String, String)], keep_join_or
         if let Some(pw) = t.parallel_workers {
             let _ = writeln!(s, "parallel_workers = {pw}");
         }
+        if let Some(b) = t.in_shared_buffers {
+            let _ = writeln!(
+                s,
+                "in_shared_buffers = {:<7} # share of its pages in shared buffers (pg_buffercache)",
+                tnum(b)
+            );
+        }
         if !t.columns.is_empty() {
             write_columns(&mut s, &t.columns);
         }

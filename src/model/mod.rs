@@ -100,6 +100,10 @@ pub struct Table {
     /// The columns in attnum order (pg_attribute, pg_stats); empty when the schema is unknown
     /// (then per-row costs are the width-based generic ones).
     pub columns: Vec<schema::Column>,
+    /// The share of its pages in shared buffers (pg_buffercache when imported from a live
+    /// server), if known: then it decides which pages are hits, whatever the profile's cache
+    /// state says of a table of this size.
+    pub in_shared_buffers: Option<f64>,
 }
 
 impl Table {

@@ -17,6 +17,8 @@ pub struct TableStats {
     pub index_pages: Option<f64>,
     /// Columns in attnum order (dropped ones as type "dropped"); empty: unknown.
     pub columns: Vec<Column>,
+    /// The share of its pages in shared buffers when the stats were read (pg_buffercache).
+    pub in_shared_buffers: Option<f64>,
 }
 
 /// Row counts and pages of the ordinary tables of `schema` (and of their largest index), as
@@ -41,6 +43,7 @@ pub fn catalog_stats(client: &mut Client, schema: &str) -> Result<BTreeMap<Strin
                 parallel_workers: pw.map(|p| p.max(0) as u32),
                 index_pages: r.get::<_, Option<f64>>(3),
                 columns,
+                in_shared_buffers: None,
             },
         );
     }
@@ -101,7 +104,50 @@ pub fn relation_stats(client: &mut Client, schema: Option<&str>, table: &str) ->
         parallel_workers: pw.map(|p| p.max(0) as u32),
         index_pages: r.get::<_, Option<f64>>(2),
         columns: table_columns(client, schema, table)?,
+        in_shared_buffers: buffer_share(client, &rel)?,
     }))
+}
+
+/// The share of the pages of relation `rel` (a qualified name) that are in shared buffers,
+/// counted by pg_buffercache; None when that extension is not installed in the database.
+fn buffer_share(client: &mut Client, rel: &str) -> Result<Option<f64>, PgError> {
+    if !has_buffercache(client)? {
+        return Ok(None);
+    }
+    let sql = "SELECT count(b.bufferid)::float8 / greatest(1, pg_relation_size(to_regclass($1)) / 8192)::float8 \
+               FROM pg_buffercache b WHERE b.relfilenode = pg_relation_filenode(to_regclass($1)) \
+               AND b.relforknumber = 0 AND b.reldatabase = (SELECT oid FROM pg_database WHERE datname = current_database())";
+    let r = client.query_one(sql, &[&rel]).map_err(|e| PgError::query(sql, e))?;
+    Ok(Some(r.get::<_, f64>(0).clamp(0.0, 1.0)))
+}
+
+fn has_buffercache(client: &mut Client) -> Result<bool, PgError> {
+    let sql = "SELECT count(*) FROM pg_extension WHERE extname = 'pg_buffercache'";
+    let r = client.query_one(sql, &[]).map_err(|e| PgError::query(sql, e))?;
+    Ok(r.get::<_, i64>(0) > 0)
+}
+
+/// The share of each ordinary table of `schema` whose pages are in shared buffers now
+/// (pg_buffercache, created first when `create`: a server of one's own). None when the
+/// extension is not there.
+pub fn buffer_shares(
+    client: &mut Client,
+    schema: &str,
+    create: bool,
+) -> Result<Option<BTreeMap<String, f64>>, PgError> {
+    if create {
+        let sql = "CREATE EXTENSION IF NOT EXISTS pg_buffercache";
+        client.batch_execute(sql).map_err(|e| PgError::query(sql, e))?;
+    }
+    if !has_buffercache(client)? {
+        return Ok(None);
+    }
+    let sql = "SELECT c.relname, (SELECT count(*) FROM pg_buffercache b WHERE b.relfilenode = pg_relation_filenode(c.oid) \
+               AND b.relforknumber = 0 AND b.reldatabase = (SELECT oid FROM pg_database WHERE datname = current_database()))::float8 \
+               / greatest(1, pg_relation_size(c.oid) / 8192)::float8 \
+               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r'";
+    let rows = client.query(sql, &[&schema]).map_err(|e| PgError::query(sql, e))?;
+    Ok(Some(rows.iter().map(|r| (r.get::<_, String>(0), r.get::<_, f64>(1).clamp(0.0, 1.0))).collect()))
 }
 
 /// The ordinary tables of `schema` whose visibility map marks fewer than 99% of their pages

@@ -109,6 +109,7 @@ mod tests {
             index_pages: None,
             index: None,
             temporary: false,
+            in_shared_buffers: None,
             columns: vec![],
         };
         let scan = Node::SeqScan { table: 0, parallel: false, filter: None, width: 36.0, output: vec![] };

@@ -109,7 +109,7 @@ pub fn markdown(o: &Options, out: &Outcome) -> String {
             if sp.is_empty() { "–".into() } else { format!("{:.1}%", median(&sp)) }
         );
     }
-    blocks_read(&mut s, rep);
+    blocks_read(&mut s, rep, &out.buffer_shares);
     leader_shares(&mut s, rep);
     points_table(&mut s, rep);
     s
@@ -117,14 +117,22 @@ pub fn markdown(o: &Options, out: &Outcome) -> String {
 
 /// Where the blocks came from: the share read from the OS page cache (not shared-buffer
 /// hits), per case, serial and parallel, as EXPLAIN's BUFFERS counted them.
-fn blocks_read(s: &mut String, rep: &super::Report) {
+fn blocks_read(s: &mut String, rep: &super::Report, shares: &[(String, f64)]) {
     let mut cases: Vec<&str> = rep.points.iter().map(|p| p.case.as_str()).collect();
     cases.dedup();
     let _ = writeln!(s, "\n## Blocks read, not found in shared buffers\n");
     let _ = writeln!(
         s,
-        "The share of each plan's blocks that were reads from the OS page cache (EXPLAIN BUFFERS: shared read / (hit + read)), median of the runs, then over the case's points: what the server really had in shared buffers, to set against the profile's cache state.\n"
+        "The share of each plan's blocks that were reads from the OS page cache (EXPLAIN BUFFERS: shared read / (hit + read)), median of the runs, then over the case's points: what the server really had in shared buffers.\n"
     );
+    if !shares.is_empty() {
+        let list: Vec<String> = shares.iter().map(|(t, v)| format!("`{t}` {:.0}%", 100.0 * v)).collect();
+        let _ = writeln!(
+            s,
+            "The predictions take each table's share of pages in shared buffers as pg_buffercache counted it after the warm-up (the rest read from the OS page cache): {}.\n",
+            list.join(", ")
+        );
+    }
     let _ = writeln!(s, "| case | blocks read, serial | blocks read, parallel (median) |");
     let _ = writeln!(s, "|---|---:|---:|");
     for id in cases {

@@ -129,6 +129,9 @@ pub struct Outcome {
     pub load_after: f64,
     pub round_busy: Vec<f64>,
     pub secs: f64,
+    /// Each table's share of pages in shared buffers after the warm-up (pg_buffercache), as
+    /// the predictions used it; empty when not counted.
+    pub buffer_shares: Vec<(String, f64)>,
 }
 
 /// The profile's speed reference time (`[calibration] speed_reference_ms`), if it has one.
@@ -289,15 +292,29 @@ pub fn run(o: &Options) -> Result<Outcome> {
     let profile = crate::config::hardware_source(&o.profile_path.to_string_lossy())?;
     let hw: Hardware = crate::config::load_hardware_str(&profile.label, &profile.text, &[])?;
     let started = protocol::now_unix();
-    let (server, mut client, version, r, stats) = load(o)?;
+    let (server, mut client, version, r, mut stats) = load(o)?;
     let cases = cases(o.workload);
     let grid = grid(&cases);
-    let (preps, scenarios) = prepare(&mut client, o, &hw, &cases, &grid, &stats)?;
-    eprintln!("pqsim validate: {} grid points planned and predicted; warming up", grid.len());
+    eprintln!("pqsim validate: warming up {} grid points", grid.len());
     for g in &grid {
         apply_gucs(&mut client, "public", &g.gucs)?;
         explain_measure(&mut client, "ANALYZE, TIMING OFF", cases[g.case].sql)?;
     }
+    // What the warm-up left in shared buffers is the state the points are timed in: each
+    // table's share (pg_buffercache) goes into its scenarios. A large table read through the
+    // bulk-read ring still becomes resident when shared buffers have room (each scan leaves
+    // its ring's buffers behind).
+    let mut buffer_shares = vec![];
+    if let Some(shares) = crate::pg::catalog::buffer_shares(&mut client, "public", true)? {
+        for (t, s) in shares {
+            if let Some(st) = stats.get_mut(&t) {
+                st.in_shared_buffers = Some(s);
+                buffer_shares.push((t, s));
+            }
+        }
+    }
+    let (preps, scenarios) = prepare(&mut client, o, &hw, &cases, &grid, &stats)?;
+    eprintln!("pqsim validate: {} grid points planned and predicted", grid.len());
     // Every point twice: EXPLAIN (ANALYZE, TIMING OFF), and the bare query timed by this client.
     let jobs: Vec<Job> = grid
         .iter()
@@ -328,6 +345,7 @@ pub fn run(o: &Options) -> Result<Outcome> {
         load_after: load_end.load1,
         round_busy: rounds.round_busy.clone(),
         secs: t0.elapsed().as_secs_f64(),
+        buffer_shares,
     })
 }
 

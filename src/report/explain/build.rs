@@ -161,7 +161,7 @@ impl<'a> Ctx<'a> {
     /// Shared-buffer pages of a scan of `table` by all participants: (hit, read).
     pub(super) fn pages(&self, table: usize, pages: f64, access: Access) -> Buffers {
         let t = &self.sc().tables[table];
-        let (read_frac, _) = self.t.env.read_fractions(t.pages, access);
+        let (read_frac, _) = self.t.env.read_fractions(t.pages, access, t.in_shared_buffers);
         let hit = (pages * (1.0 - read_frac)).round();
         Buffers { shared_hit: hit as u64, shared_read: (pages.round() - hit).max(0.0) as u64, ..Default::default() }
     }
