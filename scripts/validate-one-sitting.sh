@@ -24,7 +24,7 @@ SRV=$(mktemp -u /tmp/pqsim-cal-XXXXXX)
 trap 'bash scripts/pg-throwaway.sh stop "$SRV" >/dev/null 2>&1 || true' EXIT
 echo "== $(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg): calibrating (scale $CAL_SCALE, $REPS repetitions)" >&2
 DSN=$(bash scripts/pg-throwaway.sh start "$SRV" --owner-pid $$ | tail -n 1)
-"$BIN" calibrate --dsn "$DSN" --output "$OUT/profile.toml" --name one-sitting --scale "$CAL_SCALE" --reps "$REPS"
+"$BIN" calibrate --dsn "$DSN" --output "$OUT/profile.toml" --name one-sitting --scale "$CAL_SCALE" --reps "$REPS" --keep-probes "$OUT/probes"
 bash scripts/pg-throwaway.sh stop "$SRV"
 echo "== $(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg): validating (workload tpch, scale $SCALE)" >&2
 "$BIN" validate --workload tpch --scale "$SCALE" --profile "$OUT/profile.toml" --output "$OUT" --reps "$REPS"

@@ -284,3 +284,27 @@ fn sorting_by_a_text_key_is_dearer_than_by_an_int_key() {
     let by_text = predict(t, sorted("s DESC"), &hw);
     assert!(by_text > by_int * 1.05, "ORDER BY varchar {by_text} vs int {by_int}");
 }
+
+#[test]
+fn a_scan_that_reads_columns_pays_for_each_pages_data_and_count_star_does_not() {
+    // page_data_ns: a page's tuple data comes into the core's cache only when the scan reads
+    // its rows' columns. Per page, so the same rows cost more when they are wider.
+    let (_, mut hw) = load("tpch-lineitem-sum.toml");
+    let narrow = || table(&[("k", "bigint"), ("a", "integer")]);
+    let wide = || table(&[("k", "bigint"), ("a", "integer"), ("pad", "character(300)")]);
+    let count = || sum_plan("count(*)", None);
+    let sum = || sum_plan("sum(a)", None);
+    let at = |hw: &Hardware, t: Table, plan: Node| predict(t, plan, hw);
+    hw.costs.page_data_ns = 0.0;
+    let (count0, narrow0, wide0) = (at(&hw, wide(), count()), at(&hw, narrow(), sum()), at(&hw, wide(), sum()));
+    hw.costs.page_data_ns = 5000.0;
+    let (count1, narrow1, wide1) = (at(&hw, wide(), count()), at(&hw, narrow(), sum()), at(&hw, wide(), sum()));
+    assert!((count1 - count0).abs() < 1e-9 * count0, "count(*) reads no column: {count0} vs {count1} ms");
+    let pages = |t: Table| t.pages;
+    let expect = |t: Table| pages(t) * 5000.0 / 1e6 / hw.cpu_speed;
+    for (name, a, b, t) in [("narrow", narrow0, narrow1, narrow()), ("wide", wide0, wide1, wide())] {
+        let want = expect(t);
+        assert!((b - a - want).abs() < 0.02 * want, "{name}: +{:.1} ms for its pages' data, want {want:.1}", b - a);
+    }
+    assert!(wide1 - wide0 > 3.0 * (narrow1 - narrow0), "wider rows, more pages for the same rows");
+}

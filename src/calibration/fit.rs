@@ -71,6 +71,7 @@ pub fn model_split(sc: &Scenario, hw: &Hardware) -> Result<(f64, Option<f64>)> {
 pub const LINEAR_COSTS: &[&str] = &[
     "page_ns",
     "os_read_page_ns",
+    "page_data_ns",
     "tuple_ns",
     "qual_ns",
     "agg_transition_ns",
@@ -119,6 +120,7 @@ pub fn cost_mut<'a>(c: &'a mut UnitCosts, name: &str) -> Option<&'a mut f64> {
     Some(match name {
         "page_ns" => &mut c.page_ns,
         "os_read_page_ns" => &mut c.os_read_page_ns,
+        "page_data_ns" => &mut c.page_data_ns,
         "tuple_ns" => &mut c.tuple_ns,
         "qual_ns" => &mut c.qual_ns,
         "agg_transition_ns" => &mut c.agg_transition_ns,
@@ -142,6 +144,7 @@ pub fn zero_costs() -> UnitCosts {
     UnitCosts {
         page_ns: 0.0,
         os_read_page_ns: 0.0,
+        page_data_ns: 0.0,
         tuple_ns: 0.0,
         qual_ns: 0.0,
         agg_transition_ns: 0.0,
@@ -180,6 +183,7 @@ pub fn provisional() -> Hardware {
         costs: UnitCosts {
             page_ns: 300.0,
             os_read_page_ns: 1500.0,
+            page_data_ns: 1000.0,
             tuple_ns: 40.0,
             qual_ns: 15.0,
             agg_transition_ns: 15.0,

@@ -288,6 +288,15 @@ fn costs(s: &mut String, fits: &Fits) {
     );
     line(
         s,
+        "page_data_ns",
+        c.page_data_ns,
+        format!(
+            "{l1}: per page whose rows' columns a scan reads: count_* (none read) vs agg4_*/qual4_*, narrow (97 rows a page) vs wide rows (18) ({})",
+            se("page_data_ns")
+        ),
+    );
+    line(
+        s,
         "tuple_ns",
         c.tuple_ns,
         format!("{l1}: count_*/agg2_*/agg4_* at 3 sizes, narrow vs wide rows ({})", se("tuple_ns")),

@@ -184,6 +184,8 @@ struct RawDisk {
 struct RawCosts {
     page_ns: Spanned<f64>,
     os_read_page_ns: Spanned<f64>,
+    /// Absent in profiles fitted before the term existed: 0 (their other costs carry it).
+    page_data_ns: Option<Spanned<f64>>,
     tuple_ns: Spanned<f64>,
     qual_ns: Spanned<f64>,
     agg_transition_ns: Spanned<f64>,
@@ -322,6 +324,10 @@ fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
     let costs = UnitCosts {
         page_ns: nn(&c.page_ns, "page_ns")?,
         os_read_page_ns: nn(&c.os_read_page_ns, "os_read_page_ns")?,
+        page_data_ns: match &c.page_data_ns {
+            Some(v) => nn(v, "page_data_ns")?,
+            None => 0.0,
+        },
         tuple_ns: nn(&c.tuple_ns, "tuple_ns")?,
         qual_ns: nn(&c.qual_ns, "qual_ns")?,
         agg_transition_ns: nn(&c.agg_transition_ns, "agg_transition_ns")?,

@@ -189,7 +189,7 @@ impl Env<'_> {
                             shared: false,
                             pages: t.pages,
                             tuples: t.rows,
-                            page: self.page_cost(t),
+                            page: self.page_cost_reading(t),
                             cpu_per_tuple: self.speed(c.tuple_ns + c.hash_build_ns) + self.instr(),
                             rows_per_tuple: if t.rows > 0.0 { sp.rows / t.rows } else { 0.0 },
                             temp_pages: 0.0,
@@ -197,7 +197,7 @@ impl Env<'_> {
                     } else if is_worker {
                         // Workers do not materialize non-hashed SubPlans: the subquery runs
                         // from scratch for every outer row (execParallel.c:ExecSerializePlan).
-                        let pc = self.page_cost(t);
+                        let pc = self.page_cost_reading(t);
                         let per_scan =
                             t.pages * (pc.cpu_ns + pc.os_read_ns) + t.rows * self.speed(c.tuple_ns + c.qual_ns);
                         cpu += per_scan;
@@ -209,7 +209,7 @@ impl Env<'_> {
                             shared: false,
                             pages: t.pages,
                             tuples: t.rows,
-                            page: self.page_cost(t),
+                            page: self.page_cost_reading(t),
                             cpu_per_tuple: self.speed(c.tuple_ns * 2.0),
                             rows_per_tuple: 1.0,
                             temp_pages: 0.0,
@@ -276,6 +276,11 @@ fn scan_pipeline(env: &Env, cc: &CpuCost, node: &Node, is_worker: bool, bound: O
     };
     let access = if matches!(node, Node::IndexScan { .. }) { Access::Index } else { Access::Sequential };
     let mut page = env.page_cost_of(pages, access, t.in_shared_buffers);
+    // A sequential scan that reads its rows' columns pulls each page's tuple data into the
+    // core's cache; count(*) reads only the line pointers.
+    if access == Access::Sequential && cc.reads_columns(*table, filter.as_ref().map(|f| f.text.as_str()), *width) {
+        page.cpu_ns += env.speed(c.page_data_ns);
+    }
     let mut row = per_tuple + deform_all + fcpu + sel * deform_passing;
     let mut builds = builds;
     if let Some(m) = env.measured(node) {
@@ -634,7 +639,7 @@ fn compile_subplan_gather(env: &Env, cc: &CpuCost, plan: &Node, sp: &SubPlan, wo
             table: sp.table,
             pages: t.pages,
             tuples: t.rows,
-            page: env.page_cost(t),
+            page: env.page_cost_reading(t),
             random_reads_per_tuple: 0.0,
             whole_pages: vec![],
         },

@@ -85,6 +85,17 @@ impl<'a> CpuCost<'a> {
         self.tables.get(table).is_some_and(|t| !t.columns.is_empty())
     }
 
+    /// Whether a scan of `table` with `filter` reads any of its rows' columns: the filter's
+    /// or the plan's expressions name one (by the columns, when known; else a filter or a
+    /// non-zero Plan Width says so).
+    pub fn reads_columns(&self, table: usize, filter: Option<&str>, width: f64) -> bool {
+        if !self.known(table) {
+            return filter.is_some() || width > 0.0;
+        }
+        self.needs[table] > 0
+            || filter.is_some_and(|f| classify(f, &self.scope()).columns.iter().any(|(ti, a)| *ti == table && *a > 0))
+    }
+
     /// Whether every table of the scenario has columns.
     pub fn all_known(&self) -> bool {
         !self.tables.is_empty() && self.tables.iter().all(|t| !t.columns.is_empty())

@@ -31,6 +31,14 @@ impl Env<'_> {
         self.page_cost_of(t.pages, Access::Sequential, t.in_shared_buffers)
     }
 
+    /// Per-page cost of a sequential scan of table `t` that reads its rows' columns (deforms
+    /// them): the pages' tuple data comes into the core's cache too (`page_data_ns`).
+    pub fn page_cost_reading(&self, t: &Table) -> PageCost {
+        let mut p = self.page_cost(t);
+        p.cpu_ns += self.speed(self.hw.costs.page_data_ns);
+        p
+    }
+
     /// Per-page cost of reading `pages` pages of a relation by `access`, given the cache state
     /// and shared_buffers. "warm" is a server that has been running with its data in memory:
     /// a relation shared_buffers holds (90% of it for all relations) is in shared buffers,

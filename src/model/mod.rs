@@ -496,6 +496,10 @@ impl CacheState {
 pub struct UnitCosts {
     pub page_ns: f64,
     pub os_read_page_ns: f64,
+    /// Per heap page of a scan that reads its rows' columns: the page's tuple data brought
+    /// into the core's cache (a scan that deforms nothing, such as count(*), reads only the
+    /// page's line pointers).
+    pub page_data_ns: f64,
     pub tuple_ns: f64,
     pub qual_ns: f64,
     pub agg_transition_ns: f64,

@@ -295,22 +295,30 @@ pub fn run(o: &Options) -> Result<Outcome> {
     let (server, mut client, version, r, mut stats) = load(o)?;
     let cases = cases(o.workload);
     let grid = grid(&cases);
-    eprintln!("pqsim validate: warming up {} grid points", grid.len());
-    for g in &grid {
-        apply_gucs(&mut client, "public", &g.gucs)?;
-        explain_measure(&mut client, "ANALYZE, TIMING OFF", cases[g.case].sql)?;
-    }
-    // What the warm-up left in shared buffers is the state the points are timed in: each
+    // What the warm-up leaves in shared buffers is the state the points are timed in: each
     // table's share (pg_buffercache) goes into its scenarios. A large table read through the
-    // bulk-read ring still becomes resident when shared buffers have room (each scan leaves
-    // its ring's buffers behind).
+    // bulk-read ring still becomes resident while shared buffers have room (each scan leaves
+    // its ring's buffers behind), so the warm-up goes round the grid again (up to three
+    // times) until no table's share grows by more than two points.
+    let mut shares = crate::pg::catalog::buffer_shares(&mut client, "public", true)?.unwrap_or_default();
+    for pass in 1..=3 {
+        eprintln!("pqsim validate: warming up {} grid points (pass {pass})", grid.len());
+        for g in &grid {
+            apply_gucs(&mut client, "public", &g.gucs)?;
+            explain_measure(&mut client, "ANALYZE, TIMING OFF", cases[g.case].sql)?;
+        }
+        let now = crate::pg::catalog::buffer_shares(&mut client, "public", false)?.unwrap_or_default();
+        let grew = now.iter().any(|(t, v)| *v > shares.get(t).copied().unwrap_or(0.0) + 0.02);
+        shares = now;
+        if !grew {
+            break;
+        }
+    }
     let mut buffer_shares = vec![];
-    if let Some(shares) = crate::pg::catalog::buffer_shares(&mut client, "public", true)? {
-        for (t, s) in shares {
-            if let Some(st) = stats.get_mut(&t) {
-                st.in_shared_buffers = Some(s);
-                buffer_shares.push((t, s));
-            }
+    for (t, s) in shares {
+        if let Some(st) = stats.get_mut(&t) {
+            st.in_shared_buffers = Some(s);
+            buffer_shares.push((t, s));
         }
     }
     let (preps, scenarios) = prepare(&mut client, o, &hw, &cases, &grid, &stats)?;
