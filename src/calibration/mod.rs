@@ -11,7 +11,7 @@
 //! 3. Serial unit costs by weighted non-negative least squares over the serial probes
 //!    ([`stages::serial`]); worker start-up and tuple-queue costs by fitting the simulator
 //!    itself ([`stages::startup`], [`stages::queues`], [`fit::sim_fit`]).
-//! 4. The model's own error out of sample ([`model_error`]): leave-one-out over the serial
+//! 4. The model's own error out of sample ([`model_error`]): leave-one-family-out over the serial
 //!    probes, leverage-corrected residuals of the simulator fits; `[variability] model_sigma`.
 //! 5. The profile's TOML text with every number's provenance ([`profile`]).
 //!

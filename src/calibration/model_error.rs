@@ -8,9 +8,11 @@
 //! than the error on a query the fit has not seen by a factor of 1 - h (its probe's leverage).
 //! The errors are therefore taken out of sample:
 //!
-//! - Serial probes (stage 1, linear in the prices): leave-one-out. The whole stage-1 fit
-//!   ([`determined_fit`]: which prices the probes exercise, the NNLS, holding the prices it
-//!   cannot pin down) is rerun without probe i, and probe i is predicted by that fit:
+//! - Serial probes (stage 1, linear in the prices): leave-one-family-out. The whole stage-1
+//!   fit ([`determined_fit`]: which prices the probes exercise, the NNLS, holding the prices
+//!   it cannot pin down) is rerun without probe i's family (the same query at other sizes or
+//!   on other tables: its siblings share its mix of prices and would predict it too well for
+//!   a query of a kind never timed), and probe i is predicted by that fit:
 //!   e_i = ln(measured_i / predicted_i). A probe that alone exercises some price is not counted:
 //!   without it that price has no measurement at all, which a user's query never lacks (its
 //!   prices are the ones the full fit measured), and its error would be the provisional
@@ -89,12 +91,29 @@ pub fn loo_log_errors(
     tails: &[[f64; 2]],
     prior: &[f64],
 ) -> Result<Vec<Option<f64>>> {
+    let groups: Vec<usize> = (0..y.len()).collect();
+    family_out_log_errors(x, y, w, tails, prior, &groups)
+}
+
+/// [`loo_log_errors`] leaving out every row of row i's group (`groups[i]`) at once: the error
+/// on a query none of whose kind was timed, which is what a user's query is to the
+/// calibration. The probes of one family (count(*) at three sizes, on wide rows, in shared
+/// buffers, through the ring) share their mix of prices, so leaving one out alone lets its
+/// siblings predict it and understates the model's error on a new query.
+pub fn family_out_log_errors(
+    x: &[Vec<f64>],
+    y: &[f64],
+    w: &[f64],
+    tails: &[[f64; 2]],
+    prior: &[f64],
+    groups: &[usize],
+) -> Result<Vec<Option<f64>>> {
     let n = y.len();
     let cols = x.first().map_or(0, Vec::len);
     let nonzero = |k: usize, j: usize| x[k][j].abs() > 1e-12;
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
-        let rest: Vec<usize> = (0..n).filter(|&k| k != i).collect();
+        let rest: Vec<usize> = (0..n).filter(|&k| groups[k] != groups[i]).collect();
         // The two intercepts (EXPLAIN, client) are columns too.
         let sole = (0..cols).any(|j| nonzero(i, j) && !rest.iter().any(|&k| nonzero(k, j)))
             || (0..2).any(|t| tails[i][t] != 0.0 && !rest.iter().any(|&k| tails[k][t] != 0.0));

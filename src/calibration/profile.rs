@@ -101,7 +101,7 @@ fn variability(s: &mut String, fits: &Fits, info: &Info) {
 /// there), one line.
 pub fn model_sigma_line(me: &ModelError) -> String {
     let parts = format!(
-        "{} serial probes each predicted by the stage-1 fit redone without it ({} probes that alone exercise a price not counted; sigma {} alone), the start-up ({}) and tuple-queue ({}) probes' residuals of the simulator fits x {} and x {} (1 / (1 - fitted values / fit targets))",
+        "{} serial probes each predicted by the stage-1 fit redone without its family ({} probes that alone exercise a price not counted; sigma {} alone), the start-up ({}) and tuple-queue ({}) probes' residuals of the simulator fits x {} and x {} (1 / (1 - fitted values / fit targets))",
         me.serial.len(),
         me.serial_sole,
         num(sigma_of(&me.serial)),

@@ -108,7 +108,7 @@ pub fn fit_all(
         hw.model_sigma_measured = true;
     }
     eprintln!(
-        "pqsim calibrate: the model's own error out of sample: sigma {} over {} errors (serial leave-one-out {}, start-up {}, queues {})",
+        "pqsim calibrate: the model's own error out of sample: sigma {} over {} errors (serial leave-one-family-out {}, start-up {}, queues {})",
         model_error.sigma.map_or("not estimated".to_string(), |s| format!("{s:.3}")),
         model_error.all().len(),
         model_error.serial.len(),
@@ -167,7 +167,15 @@ pub fn serial(results: &[ProbeResult], hw: &mut Hardware) -> Result<SerialFit> {
     let w: Vec<f64> = y.iter().map(|v| 1.0 / v).collect();
     let client: Vec<bool> = idx.iter().map(|&i| results[i].probe.how == How::Client).collect();
     let tails: Vec<[f64; 2]> = client.iter().map(|&c| if c { [0.0, 1.0] } else { [1.0, 0.0] }).collect();
-    let loo = model_error::loo_log_errors(&x, &y, &w, &tails, &prior)?;
+    // Families: a probe id less its one-letter size or table suffix (count_s, count_w and
+    // count_r are one family); every typed probe is a family of its own.
+    let family = |id: &str| match id.rsplit_once('_') {
+        Some((f, s)) if s.len() == 1 => f.to_string(),
+        _ => id.to_string(),
+    };
+    let names: Vec<String> = idx.iter().map(|&i| family(&results[i].probe.id)).collect();
+    let groups: Vec<usize> = names.iter().map(|f| names.iter().position(|g| g == f).unwrap_or(0)).collect();
+    let loo = model_error::family_out_log_errors(&x, &y, &w, &tails, &prior, &groups)?;
     let (fit, held) = determined_fit(&x, &y, &w, &tails, &prior, &mut used)?;
     let weak: Vec<(&'static str, f64, f64)> = held.iter().map(|h| (all[h.0], h.1, h.2)).collect();
     let held: Vec<usize> = held.iter().map(|h| h.0).collect();

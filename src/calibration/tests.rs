@@ -207,6 +207,48 @@ fn a_probe_that_alone_prices_something_is_not_counted() {
 }
 
 #[test]
+fn leaving_out_a_family_sees_an_error_its_siblings_hide() {
+    // Probes 0-3 are one query at four sizes whose true price of a fourth operation is off
+    // from what the rest imply: they share that operation (a fourth price only they
+    // exercise). Leave-one-out predicts each from its three siblings, which carry the price:
+    // no error. Leaving the family out, that price has no measurement left, so those probes
+    // are not counted; a family that shares every price with the rest but is 20% dearer than
+    // they say shows its error in full.
+    use super::model_error::{family_out_log_errors, loo_log_errors};
+    let (mut x, mut y, w, tails, _) = probes(24, 3, 0.0);
+    for (k, row) in x.iter_mut().enumerate() {
+        row.push(if k < 4 { 1.0 + k as f64 } else { 0.0 });
+        if k < 4 {
+            y[k] += 2.0 * (1.0 + k as f64);
+        }
+    }
+    let groups: Vec<usize> = (0..24)
+        .map(|k| {
+            if k < 4 {
+                0
+            } else if k < 8 {
+                1
+            } else {
+                k
+            }
+        })
+        .collect();
+    let prior = [0.0; 4];
+    let loo = loo_log_errors(&x, &y, &w, &tails, &prior).unwrap();
+    assert!(loo[..4].iter().all(|e| e.is_some_and(|e| e.abs() < 1e-6)), "{loo:?}");
+    let lofo = family_out_log_errors(&x, &y, &w, &tails, &prior, &groups).unwrap();
+    assert!(lofo[..4].iter().all(|e| e.is_none()), "{lofo:?}");
+    // Family 1 (probes 4-7) 20% dearer than the prices say.
+    for v in &mut y[4..8] {
+        *v *= 1.2;
+    }
+    let loo = loo_log_errors(&x, &y, &w, &tails, &prior).unwrap();
+    let lofo = family_out_log_errors(&x, &y, &w, &tails, &prior, &groups).unwrap();
+    let (a, b) = (loo[5].unwrap(), lofo[5].unwrap());
+    assert!((b - 1.2f64.ln()).abs() < 0.01 && b > a + 0.005, "leave-one-out {a:.3}, family out {b:.3}");
+}
+
+#[test]
 fn simulator_fit_residuals_are_widened_by_the_mean_leverage() {
     use super::model_error::in_sample_to_out;
     // 6 targets, 3 fitted values: a residual is (1 - 1/2) of the error out of sample.
