@@ -467,7 +467,7 @@ fn calibration(s: &mut String, fits: &Fits, info: &Info, results: &[ProbeResult]
     kv(s, "repetitions", info.reps.to_string());
     kv(s, "runs", info.total_runs.to_string());
     kv(s, "duration_s", num(info.duration_s));
-    kv(s, "measure", ts("EXPLAIN (ANALYZE, TIMING OFF, BUFFERS) Execution Time, each run rescaled by speed_reference_ms / (reference before + after)/2, median; client_* timed by the client; su_single with TIMING on"));
+    kv(s, "measure", ts("EXPLAIN (ANALYZE, TIMING OFF) Execution Time (blocks read from untimed BUFFERS runs before and after), each run rescaled by speed_reference_ms / (reference before + after)/2, median; client_* timed by the client; su_single with TIMING on"));
     kv(
         s,
         "loadavg_before",

@@ -35,7 +35,7 @@ pub fn markdown(o: &Options, out: &Outcome) -> String {
     );
     let _ = writeln!(
         s,
-        "- Measured: `EXPLAIN (ANALYZE, TIMING OFF, VERBOSE, BUFFERS)` Execution Time, median of {} runs per point, all points shuffled in each round; one warm-up run each. Every point sets parallel_setup_cost = 0, parallel_tuple_cost = 0, max_parallel_workers_per_gather = W and parallel_leader_participation.",
+        "- Measured: `EXPLAIN (ANALYZE, TIMING OFF, VERBOSE)` Execution Time (no BUFFERS: its accounting slows every node call), median of {} runs per point, all points shuffled in each round; one warm-up run each. Every point sets parallel_setup_cost = 0, parallel_tuple_cost = 0, max_parallel_workers_per_gather = W and parallel_leader_participation.",
         o.reps
     );
     let _ = writeln!(
@@ -123,7 +123,7 @@ fn blocks_read(s: &mut String, rep: &super::Report, shares: &[(String, f64)]) {
     let _ = writeln!(s, "\n## Blocks read, not found in shared buffers\n");
     let _ = writeln!(
         s,
-        "The share of each plan's blocks that were reads from the OS page cache (EXPLAIN BUFFERS: shared read / (hit + read)), median of the runs, then over the case's points: what the server really had in shared buffers.\n"
+        "The share of each plan's blocks that were reads from the OS page cache (EXPLAIN BUFFERS: shared read / (hit + read)) in the last warm-up pass, then the median over the case's points: what the server really had in shared buffers.\n"
     );
     if !shares.is_empty() {
         let list: Vec<String> = shares.iter().map(|(t, v)| format!("`{t}` {:.0}%", 100.0 * v)).collect();

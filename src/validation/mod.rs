@@ -5,7 +5,7 @@
 //! participation on/off): captures `EXPLAIN (VERBOSE, SETTINGS, FORMAT JSON)` (no ANALYZE),
 //! imports it, predicts its time with the simulator on a calibrated profile (fitted on
 //! `calibrate`'s own probe tables, never on these queries), and measures the real
-//! `EXPLAIN (ANALYZE, TIMING OFF, VERBOSE, BUFFERS)` Execution Time (median of interleaved runs). The caller
+//! `EXPLAIN (ANALYZE, TIMING OFF, VERBOSE)` Execution Time (median of interleaved runs; blocks read from an untimed BUFFERS pass). The caller
 //! (commands/validate.rs) writes predicted vs measured, errors and speedup errors as CSV and
 //! Markdown ([`markdown`]).
 
@@ -300,12 +300,17 @@ pub fn run(o: &Options) -> Result<Outcome> {
     // bulk-read ring still becomes resident while shared buffers have room (each scan leaves
     // its ring's buffers behind), so the warm-up goes round the grid again (up to three
     // times) until no table's share grows by more than two points.
+    // Each point's share of blocks read (BUFFERS) is taken from the last warm-up pass: the
+    // timed runs go without BUFFERS, whose accounting costs every node call (about 13 ns a
+    // row here, 15-20% of a count(*)) and which neither a bare query nor the model pays.
     let mut shares = crate::pg::catalog::buffer_shares(&mut client, "public", true)?.unwrap_or_default();
+    let mut blocks_read: Vec<Option<f64>> = vec![None; grid.len()];
     for pass in 1..=3 {
         eprintln!("pqsim validate: warming up {} grid points (pass {pass})", grid.len());
-        for g in &grid {
+        for (i, g) in grid.iter().enumerate() {
             apply_gucs(&mut client, "public", &g.gucs)?;
-            explain_measure(&mut client, "ANALYZE, TIMING OFF", cases[g.case].sql)?;
+            let (m, _) = explain_measure(&mut client, "ANALYZE, TIMING OFF, BUFFERS", cases[g.case].sql)?;
+            blocks_read[i] = (m.hit + m.read > 0).then(|| m.read as f64 / (m.hit + m.read) as f64);
         }
         let now = crate::pg::catalog::buffer_shares(&mut client, "public", false)?.unwrap_or_default();
         let grew = now.iter().any(|(t, v)| *v > shares.get(t).copied().unwrap_or(0.0) + 0.02);
@@ -327,9 +332,8 @@ pub fn run(o: &Options) -> Result<Outcome> {
     let jobs: Vec<Job> = grid
         .iter()
         .flat_map(|g| {
-            // VERBOSE: the scan's `Worker N` entries give the leader's share of the rows;
-            // BUFFERS (as the calibration's probes): how many blocks were read, not hits.
-            ["ANALYZE, TIMING OFF, VERBOSE, BUFFERS", "client"].map(|options| Job {
+            // VERBOSE: the scan's `Worker N` entries give the leader's share of the rows.
+            ["ANALYZE, TIMING OFF, VERBOSE", "client"].map(|options| Job {
                 gucs: g.gucs.clone(),
                 sql: cases[g.case].sql.to_string(),
                 options,
@@ -341,7 +345,7 @@ pub fn run(o: &Options) -> Result<Outcome> {
     let load_end: LoadInfo = probe::load_snapshot()?;
     drop(client);
     server.stop()?;
-    let report = report(&profile.text, &cases, &grid, &preps, &rounds);
+    let report = report(&profile.text, &cases, &grid, &preps, &rounds, &blocks_read);
     Ok(Outcome {
         report,
         scenarios,
@@ -358,7 +362,14 @@ pub fn run(o: &Options) -> Result<Outcome> {
 }
 
 /// Measured times rescaled to the profile's machine speed, and raw; errors and speedups.
-fn report(profile_text: &str, cases: &[Case], grid: &[Grid], preps: &[Prep], rounds: &Rounds) -> Report {
+fn report(
+    profile_text: &str,
+    cases: &[Case],
+    grid: &[Grid],
+    preps: &[Prep],
+    rounds: &Rounds,
+    blocks_read: &[Option<f64>],
+) -> Report {
     let all_refs = &rounds.refs;
     let (anchor, anchor_source) = match profile_speed_reference(profile_text) {
         Some(a) => (a, format!("the profile's [calibration] speed_reference_ms ({a:.2} ms)")),
@@ -370,7 +381,11 @@ fn report(profile_text: &str, cases: &[Case], grid: &[Grid], preps: &[Prep], rou
     let mut points: Vec<Point> = grid
         .iter()
         .enumerate()
-        .map(|(i, g)| point(&cases[g.case], g, &preps[i], &rounds.runs[2 * i], &rounds.runs[2 * i + 1], anchor))
+        .map(|(i, g)| {
+            let mut pt = point(&cases[g.case], g, &preps[i], &rounds.runs[2 * i], &rounds.runs[2 * i + 1], anchor);
+            pt.blocks_read_share = pt.blocks_read_share.or(blocks_read.get(i).copied().flatten());
+            pt
+        })
         .collect();
     speedups(&mut points);
     let abs_err: Vec<f64> = points.iter().filter_map(|p| p.error_pct.map(f64::abs)).collect();
