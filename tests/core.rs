@@ -271,3 +271,35 @@ fn a_tables_counted_share_in_shared_buffers_decides_its_reads() {
     let mid = (all + none) / 2.0;
     assert!((half - mid).abs() < 0.05 * (none - all), "half held, half the reads: {half:.1} vs {mid:.1} ms");
 }
+
+#[test]
+fn a_worker_pays_the_first_touch_of_every_page_it_scans_and_the_leader_does_not() {
+    // worker_page_fault_ns: a parallel worker is a fresh process; its first touch of each
+    // shared-buffer page is a minor fault. The leader (a long-lived backend) pays none, so a
+    // serial plan does not move, a parallel one slows, and the leader scans a larger share.
+    let at = |fault: &str, w: &str| {
+        let hw = format!("costs.worker_page_fault_ns={fault}");
+        let set = format!("max_parallel_workers_per_gather={w}");
+        run_json(
+            "testpar-count",
+            &["--hardware", "laptop", "--hw", &hw, "--set", &set, "--replications", "1", "--no-fast-forward"],
+        )
+    };
+    let leader_share = |v: &Value| {
+        let ps = v["processes"].as_array().unwrap();
+        let all: f64 = ps.iter().map(|p| p["tuples_scanned"].as_f64().unwrap()).sum();
+        let leader: f64 =
+            ps.iter().filter(|p| p["role"] != "worker").map(|p| p["tuples_scanned"].as_f64().unwrap()).sum();
+        leader / all
+    };
+    let (s0, s1) = (wall(&at("0", "0")), wall(&at("5000", "0")));
+    assert!((s1 - s0).abs() < 1e-6 * s0, "serial: the leader faults nothing ({s0} vs {s1} ms)");
+    let (p0, p1) = (at("0", "2"), at("5000", "2"));
+    assert!(wall(&p1) > 1.05 * wall(&p0), "parallel: {} vs {} ms", wall(&p0), wall(&p1));
+    assert!(
+        leader_share(&p1) > leader_share(&p0) + 0.03,
+        "the leader scans more when its workers fault: {:.3} vs {:.3}",
+        leader_share(&p0),
+        leader_share(&p1)
+    );
+}

@@ -198,6 +198,8 @@ pub struct Measurement {
     pub load_after: LoadInfo,
     pub raw_cv_median: f64,
     pub capacity: f64,
+    /// ns per shared-buffer page a fresh process's first touch costs ([`probes::first_touch_ns`]).
+    pub first_touch_ns: f64,
     /// The speed reference runs were rescaled to: the median of the reference times, the
     /// machine's typical speed (not its fastest).
     pub anchor: f64,
@@ -266,6 +268,14 @@ fn measure(client: &mut Client, dsn: &str, results: &mut [ProbeResult], reps: us
     // `cores` says 2; this says what two busy vCPUs give (`all_cores_busy_speed`).
     let capacity = probes::parallel_capacity(client, dsn, reps.clamp(5, 9))?;
     eprintln!("pqsim calibrate: two concurrent scans ran {capacity:.2}x as fast as one (2.0 = two full cores)");
+    let n_m_pages = results
+        .iter()
+        .filter_map(|r| r.scenario.as_ref())
+        .flat_map(|sc| sc.tables.iter())
+        .find(|t| t.name == "n_m")
+        .map_or(1.0, |t| t.pages);
+    let first_touch_ns = probes::first_touch_ns(dsn, n_m_pages, reps.clamp(5, 9))?;
+    eprintln!("pqsim calibrate: a fresh backend's first touch of a shared-buffer page: {first_touch_ns:.0} ns");
     let (busy_end, load_after) = idle_window(1.0)?;
     let mut rounds = rounds;
     rounds.busy_max = rounds.busy_max.max(busy_end);
@@ -283,7 +293,7 @@ fn measure(client: &mut Client, dsn: &str, results: &mut [ProbeResult], reps: us
     if !launched_short.is_empty() {
         eprintln!("pqsim: warning: fewer workers than planned in some runs of {}", launched_short.join(", "));
     }
-    Ok(Measurement { rounds, load_after, raw_cv_median, capacity, anchor, run_sigma, launched_short })
+    Ok(Measurement { rounds, load_after, raw_cv_median, capacity, first_touch_ns, anchor, run_sigma, launched_short })
 }
 
 /// The speed of each busy core, relative to one busy alone, that two serial scans side by side
@@ -326,6 +336,7 @@ pub fn calibrate(dsn: &str, scale: u64, reps: usize, name: &str, wait: f64) -> R
         name,
         facts.cores,
         busy_core_speed(m.capacity, facts.cores),
+        m.first_touch_ns,
         facts.shared_buffers_pages,
     )?;
     drop(client);

@@ -297,6 +297,12 @@ fn costs(s: &mut String, fits: &Fits) {
     );
     line(
         s,
+        "worker_page_fault_ns",
+        c.worker_page_fault_ns,
+        "a fresh backend's first count(*) of n_m minus its second, per page (its first touch of each shared-buffer page: a parallel worker's cost), median over new connections".to_string(),
+    );
+    line(
+        s,
         "tuple_ns",
         c.tuple_ns,
         format!("{l1}: count_*/agg2_*/agg4_* at 3 sizes, narrow vs wide rows ({})", se("tuple_ns")),

@@ -87,6 +87,7 @@ pub fn fit_all(
     name: &str,
     cores: f64,
     all_cores_busy_speed: f64,
+    worker_page_fault_ns: f64,
     shared_buffers_pages: i64,
 ) -> Result<Fits> {
     let mut hw = provisional();
@@ -98,6 +99,9 @@ pub fn fit_all(
     // Measured before the fits (two serial scans side by side against one), so that the
     // simulator-fitted stages see busy cores as slow as they are.
     hw.all_cores_busy_speed = all_cores_busy_speed;
+    // Measured directly (fresh connections), before the simulator-fitted stages, whose
+    // parallel probes pay it in their workers.
+    hw.costs.worker_page_fault_ns = worker_page_fault_ns;
     let serial = serial(results, &mut hw)?;
     let startup = startup(results, &mut hw)?;
     let queue = queues(results, &mut hw, serial.icpt_explain)?;

@@ -64,6 +64,9 @@ pub fn list_hardware() -> Vec<String> {
     names
 }
 
+/// Profile keys that may be absent from a profile (older profiles) and still be set by `--hw`.
+const OPTIONAL_KEYS: &[&str] = &["costs.page_data_ns", "costs.worker_page_fault_ns", "costs.instrument_ns"];
+
 /// Apply `KEY=VALUE` overrides to a TOML table; KEY may be dotted (`disk.queue_depth`).
 pub fn apply_overrides(table: &mut toml::Table, overrides: &[(String, String)], what: &str) -> Result<()> {
     for (key, value) in overrides {
@@ -76,7 +79,13 @@ pub fn apply_overrides(table: &mut toml::Table, overrides: &[(String, String)], 
             };
         }
         let last = parts[parts.len() - 1];
-        let existing = t.get(last).ok_or_else(|| Error::input(format!("{what}: unknown key \"{key}\"")))?;
+        // Keys a profile may leave out (read as 0 or a default): settable all the same.
+        let zero = toml::Value::Float(0.0);
+        let existing = match t.get(last) {
+            Some(v) => v,
+            None if OPTIONAL_KEYS.contains(&key.as_str()) => &zero,
+            None => return Err(Error::input(format!("{what}: unknown key \"{key}\""))),
+        };
         let v = match existing {
             toml::Value::Integer(_) | toml::Value::Float(_) => value
                 .parse::<f64>()
@@ -186,6 +195,8 @@ struct RawCosts {
     os_read_page_ns: Spanned<f64>,
     /// Absent in profiles fitted before the term existed: 0 (their other costs carry it).
     page_data_ns: Option<Spanned<f64>>,
+    /// Absent in profiles measured before the term existed: 0.
+    worker_page_fault_ns: Option<Spanned<f64>>,
     tuple_ns: Spanned<f64>,
     qual_ns: Spanned<f64>,
     agg_transition_ns: Spanned<f64>,
@@ -326,6 +337,10 @@ fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
         os_read_page_ns: nn(&c.os_read_page_ns, "os_read_page_ns")?,
         page_data_ns: match &c.page_data_ns {
             Some(v) => nn(v, "page_data_ns")?,
+            None => 0.0,
+        },
+        worker_page_fault_ns: match &c.worker_page_fault_ns {
+            Some(v) => nn(v, "worker_page_fault_ns")?,
             None => 0.0,
         },
         tuple_ns: nn(&c.tuple_ns, "tuple_ns")?,

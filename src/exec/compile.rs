@@ -184,12 +184,14 @@ impl Env<'_> {
                     let t = &self.tables[sp.table];
                     if sp.hashed {
                         cpu += self.speed(c.hash_probe_ns);
+                        let mut page = self.page_cost_reading(t);
+                        page.cpu_ns += self.worker_page_ns(is_worker);
                         builds.push(Build {
                             label: format!("hashed SubPlan on {}", t.name),
                             shared: false,
                             pages: t.pages,
                             tuples: t.rows,
-                            page: self.page_cost_reading(t),
+                            page,
                             cpu_per_tuple: self.speed(c.tuple_ns + c.hash_build_ns) + self.instr(),
                             rows_per_tuple: if t.rows > 0.0 { sp.rows / t.rows } else { 0.0 },
                             temp_pages: 0.0,
@@ -198,8 +200,8 @@ impl Env<'_> {
                         // Workers do not materialize non-hashed SubPlans: the subquery runs
                         // from scratch for every outer row (execParallel.c:ExecSerializePlan).
                         let pc = self.page_cost_reading(t);
-                        let per_scan =
-                            t.pages * (pc.cpu_ns + pc.os_read_ns) + t.rows * self.speed(c.tuple_ns + c.qual_ns);
+                        let per_scan = t.pages * (pc.cpu_ns + pc.os_read_ns + self.worker_page_ns(true))
+                            + t.rows * self.speed(c.tuple_ns + c.qual_ns);
                         cpu += per_scan;
                     } else {
                         // The leader scans its materialized tuplestore for every outer row.
@@ -281,6 +283,7 @@ fn scan_pipeline(env: &Env, cc: &CpuCost, node: &Node, is_worker: bool, bound: O
     if access == Access::Sequential && cc.reads_columns(*table, filter.as_ref().map(|f| f.text.as_str()), *width) {
         page.cpu_ns += env.speed(c.page_data_ns);
     }
+    page.cpu_ns += env.worker_page_ns(is_worker);
     let mut row = per_tuple + deform_all + fcpu + sel * deform_passing;
     let mut builds = builds;
     if let Some(m) = env.measured(node) {

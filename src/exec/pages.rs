@@ -31,6 +31,16 @@ impl Env<'_> {
         self.page_cost_of(t.pages, Access::Sequential, t.in_shared_buffers)
     }
 
+    /// What a parallel worker pays more per shared-buffer page it touches: the minor fault of
+    /// its first touch (a fresh process); nothing for the leader.
+    pub fn worker_page_ns(&self, is_worker: bool) -> f64 {
+        if is_worker {
+            self.speed(self.hw.costs.worker_page_fault_ns)
+        } else {
+            0.0
+        }
+    }
+
     /// Per-page cost of a sequential scan of table `t` that reads its rows' columns (deforms
     /// them): the pages' tuple data comes into the core's cache too (`page_data_ns`).
     pub fn page_cost_reading(&self, t: &Table) -> PageCost {

@@ -500,6 +500,10 @@ pub struct UnitCosts {
     /// into the core's cache (a scan that deforms nothing, such as count(*), reads only the
     /// page's line pointers).
     pub page_data_ns: f64,
+    /// Per shared-buffer page a parallel worker touches: a worker is a fresh process whose
+    /// page tables map none of shared memory yet, so its first touch of every page is a minor
+    /// fault (the leader, a long-lived backend, has mapped them in earlier queries).
+    pub worker_page_fault_ns: f64,
     pub tuple_ns: f64,
     pub qual_ns: f64,
     pub agg_transition_ns: f64,

@@ -415,6 +415,26 @@ fn queue_probes() -> Vec<Probe> {
 }
 /// Throughput of two concurrent serial scans over one: median over `pairs` alternations of
 /// (one scan alone, two side by side on two connections).
+/// What a fresh process pays per shared-buffer page on its first touch (a minor fault: a
+/// parallel worker's page tables map none of shared memory): in each of `tries` new
+/// connections, `SELECT count(*) FROM n_m` (in shared buffers) twice, after a count of `n_s`
+/// that warms the catalog caches; the first minus the second over n_m's `pages`, in ns,
+/// median over the connections.
+pub fn first_touch_ns(dsn: &str, pages: f64, tries: usize) -> Result<f64> {
+    let gucs = vec![("max_parallel_workers_per_gather".to_string(), "0".to_string())];
+    let sql = "SELECT count(*) FROM n_m";
+    let mut per_page = vec![];
+    for _ in 0..tries.max(3) {
+        let mut fresh = Client::connect(dsn, NoTls)?;
+        apply_gucs(&mut fresh, SCHEMA, &gucs)?;
+        explain_measure(&mut fresh, "ANALYZE, TIMING OFF", "SELECT count(*) FROM n_s")?;
+        let first = explain_measure(&mut fresh, "ANALYZE, TIMING OFF", sql)?.0.ms;
+        let second = explain_measure(&mut fresh, "ANALYZE, TIMING OFF", sql)?.0.ms;
+        per_page.push((first - second) * 1e6 / pages.max(1.0));
+    }
+    Ok(median(&per_page).max(0.0))
+}
+
 pub fn parallel_capacity(client: &mut Client, dsn: &str, pairs: usize) -> Result<f64> {
     let mut other = Client::connect(dsn, NoTls)?;
     let gucs = vec![("max_parallel_workers_per_gather".to_string(), "0".to_string())];
