@@ -74,7 +74,12 @@ struct Detector {
     /// (`usize::MAX`: none), and the last record of each hash: the periods `k` worth checking
     /// are found by walking this chain, not by trying every `k` up to `K_MAX` at every step.
     prev: Vec<usize>,
-    last: std::collections::HashMap<u64, usize, std::hash::BuildHasherDefault<IdHasher>>,
+    /// Keyed by hash: the history's `epoch` and the record. Entries of an earlier epoch
+    /// count as absent, so a reset bumps the epoch instead of clearing the map (a clear
+    /// writes the whole control array, however few entries are left: once per reset, and
+    /// a scan reading from disk resets the history at almost every chunk).
+    last: std::collections::HashMap<u64, (u64, usize), std::hash::BuildHasherDefault<IdHasher>>,
+    epoch: u64,
     time: Vec<Time>,
     delivered: Vec<u64>,
     /// Lengths of the trace's intervals and queue points at each recorded step.
@@ -305,22 +310,33 @@ impl<'a> Sim<'a> {
     /// chunks before the scan's end: a tail that grows with the table.
     fn ff_claim_in_order(&mut self, rates: &[(f64, f64)]) {
         let tpp = self.ff_tuples_per_page();
-        loop {
-            let mut best: Option<(f64, usize, bool)> = None;
-            for (p, &(r_run, r_saved)) in rates.iter().enumerate().skip(1) {
-                let pr = &self.procs[p];
-                for (is_saved, f, r) in [(false, pr.act_flow(), r_run), (true, pr.saved.as_ref(), r_saved)] {
-                    let Some(f) = f else { continue };
-                    if !f.fused || f.done < f.total - 1e-9 * f.total.max(1.0) {
-                        continue;
-                    }
-                    let late = (f.done - f.total) / r.max(1e-300);
-                    if best.is_none_or(|b| late > b.0) {
-                        best = Some((late, p, is_saved));
-                    }
+        // How late a flow is past its chunk's end, if it is fused and past it.
+        let late = |f: &Flow, r: f64| {
+            (f.fused && f.done >= f.total - 1e-9 * f.total.max(1.0)).then(|| (f.done - f.total) / r.max(1e-300))
+        };
+        // The flows past their end, in process order, running before waiting: ties go to the
+        // first, as a scan of every process in that order gives them. Only the flow that
+        // claimed changes between two claims, so only its lateness is computed again (a jump
+        // claims up to thousands of chunks: a scan of every process per claim was a fifth of
+        // the detector's cost on seed-not-in).
+        let mut past: Vec<(f64, usize, bool)> = Vec::new();
+        for (p, &(r_run, r_saved)) in rates.iter().enumerate().skip(1) {
+            let pr = &self.procs[p];
+            for (is_saved, f, r) in [(false, pr.act_flow(), r_run), (true, pr.saved.as_ref(), r_saved)] {
+                if let Some(l) = f.and_then(|f| late(f, r)) {
+                    past.push((l, p, is_saved));
                 }
             }
-            let Some((_, p, is_saved)) = best else { return };
+        }
+        loop {
+            let mut best: Option<usize> = None;
+            for (i, e) in past.iter().enumerate() {
+                if best.is_none_or(|b| e.0 > past[b].0) {
+                    best = Some(i);
+                }
+            }
+            let Some(i) = best else { return };
+            let (_, p, is_saved) = past[i];
             let Proc { act, saved, scan: pscan, .. } = &mut self.procs[p];
             let f = match (is_saved, act) {
                 (true, _) => saved.as_mut(),
@@ -332,6 +348,11 @@ impl<'a> Sim<'a> {
             f.done -= f.total;
             f.stop_at -= f.total;
             f.total = pages * tpp;
+            let r = if is_saved { rates[p].1 } else { rates[p].0 };
+            match late(f, r) {
+                Some(l) => past[i].0 = l,
+                None => drop(past.remove(i)),
+            }
         }
     }
 
@@ -423,11 +444,16 @@ impl<'a> Sim<'a> {
         ff.hash[s] = h;
         ff.hash[s + RING] = h;
         if i == 0 {
-            ff.last.clear();
-        } else if ff.last.len() > 4 * RING {
-            ff.last.retain(|_, j| i - *j <= K_MAX);
+            ff.epoch += 1;
         }
-        ff.prev[s] = ff.last.insert(h, i).unwrap_or(usize::MAX);
+        let epoch = ff.epoch;
+        if ff.last.len() > 4 * RING {
+            ff.last.retain(|_, &mut (e, j)| e == epoch && i - j <= K_MAX);
+        }
+        ff.prev[s] = match ff.last.insert(h, (epoch, i)) {
+            Some((e, j)) if e == epoch => j,
+            _ => usize::MAX,
+        };
         ff.time[s] = self.now();
         ff.delivered[s] = self.q.delivered();
         ff.trace_len[s] = self.trace.as_ref().map_or((0, 0), |t| (t.intervals.len(), t.queue.len()));

@@ -51,8 +51,10 @@ impl<'a> Sim<'a> {
         // Per-CPU run queues: where each process is homed decides whom it shares a core with
         // when it next runs, and a pending balance will move one.
         h = mix(h, self.rq.imbalanced_ns().to_bits());
-        for p in 0..self.procs.len() {
-            h = mix(h, self.rq.cpu_of(p).map_or(0, |c| 1 + c as u64));
+        // (The homed processes with their CPU: what `cpu_of` says of each process, without a
+        // search per process.)
+        for &(p, c) in self.rq.homes() {
+            h = mix(h, ((p as u64) << 16) + 1 + c as u64);
         }
         let (nr, nx) = (ff.nr, ff.nx);
         // Slots are written in order from 0 after every reset, so slot `s` is either there
