@@ -70,15 +70,16 @@ pub struct Calibration {
 /// A calibration's evidence: every probe's imported scenario and measurements, and the
 /// serial fit's design (what each serial probe exercises in the model).
 pub struct Evidence {
-    /// (probe id, what it measures, "explain"/"client", median ms rescaled to the profile's
-    /// speed, runs, robust CV, share of blocks read from the OS, fitted or simulated ms,
-    /// scenario TOML)
+    /// Every probe, in the calibration's order.
     pub probes: Vec<KeptProbe>,
     pub design_names: Vec<&'static str>,
     /// (probe id, measured ms, ms per ns of each cost)
     pub design: Vec<(String, f64, Vec<f64>)>,
 }
 
+/// One probe's id, what it measures, how it was timed (client or EXPLAIN), its median ms
+/// rescaled to the profile's speed, runs, robust CV, share of blocks read from the OS and
+/// imported scenario's TOML (none when the import failed).
 pub struct KeptProbe {
     pub id: String,
     pub what: &'static str,

@@ -184,14 +184,12 @@ impl Env<'_> {
                     let t = &self.tables[sp.table];
                     if sp.hashed {
                         cpu += self.speed(c.hash_probe_ns);
-                        let mut page = self.page_cost_reading(t);
-                        page.cpu_ns += self.worker_page_ns(is_worker);
                         builds.push(Build {
                             label: format!("hashed SubPlan on {}", t.name),
                             shared: false,
                             pages: t.pages,
                             tuples: t.rows,
-                            page,
+                            page: self.page_cost_reading(t, is_worker),
                             cpu_per_tuple: self.speed(c.tuple_ns + c.hash_build_ns) + self.instr(),
                             rows_per_tuple: if t.rows > 0.0 { sp.rows / t.rows } else { 0.0 },
                             temp_pages: 0.0,
@@ -199,9 +197,9 @@ impl Env<'_> {
                     } else if is_worker {
                         // Workers do not materialize non-hashed SubPlans: the subquery runs
                         // from scratch for every outer row (execParallel.c:ExecSerializePlan).
-                        let pc = self.page_cost_reading(t);
-                        let per_scan = t.pages * (pc.cpu_ns + pc.os_read_ns + self.worker_page_ns(true))
-                            + t.rows * self.speed(c.tuple_ns + c.qual_ns);
+                        let pc = self.page_cost_reading(t, true);
+                        let per_scan =
+                            t.pages * (pc.cpu_ns + pc.os_read_ns) + t.rows * self.speed(c.tuple_ns + c.qual_ns);
                         cpu += per_scan;
                     } else {
                         // The leader scans its materialized tuplestore for every outer row.
@@ -211,7 +209,7 @@ impl Env<'_> {
                             shared: false,
                             pages: t.pages,
                             tuples: t.rows,
-                            page: self.page_cost_reading(t),
+                            page: self.page_cost_reading(t, false),
                             cpu_per_tuple: self.speed(c.tuple_ns * 2.0),
                             rows_per_tuple: 1.0,
                             temp_pages: 0.0,
@@ -277,13 +275,8 @@ fn scan_pipeline(env: &Env, cc: &CpuCost, node: &Node, is_worker: bool, bound: O
         _ => 1.0,
     };
     let access = if matches!(node, Node::IndexScan { .. }) { Access::Index } else { Access::Sequential };
-    let mut page = env.page_cost_of(pages, access, t.in_shared_buffers);
-    // A sequential scan that reads its rows' columns pulls each page's tuple data into the
-    // core's cache; count(*) reads only the line pointers.
-    if access == Access::Sequential && cc.reads_columns(*table, filter.as_ref().map(|f| f.text.as_str()), *width) {
-        page.cpu_ns += env.speed(c.page_data_ns);
-    }
-    page.cpu_ns += env.worker_page_ns(is_worker);
+    let reads_columns = cc.reads_columns(*table, filter.as_ref().map(|f| f.text.as_str()), *width);
+    let mut page = env.scan_page_cost(t, pages, access, reads_columns, is_worker);
     let mut row = per_tuple + deform_all + fcpu + sel * deform_passing;
     let mut builds = builds;
     if let Some(m) = env.measured(node) {
@@ -642,7 +635,7 @@ fn compile_subplan_gather(env: &Env, cc: &CpuCost, plan: &Node, sp: &SubPlan, wo
             table: sp.table,
             pages: t.pages,
             tuples: t.rows,
-            page: env.page_cost_reading(t),
+            page: env.page_cost_reading(t, false),
             random_reads_per_tuple: 0.0,
             whole_pages: vec![],
         },
@@ -665,8 +658,11 @@ fn compile_subplan_gather(env: &Env, cc: &CpuCost, plan: &Node, sp: &SubPlan, wo
     Compiled {
         mode: Mode::Gather { single_copy: false },
         workers_planned: workers,
-        leader: scan.clone(),
-        worker: scan,
+        worker: Pipeline {
+            source: Source { page: env.page_cost_reading(t, true), ..scan.source.clone() },
+            ..scan.clone()
+        },
+        leader: scan,
         consumer: Consumer {
             // Each row: one Gather call (instrumented) and an insert into the hash table
             // or the tuplestore.

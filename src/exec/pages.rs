@@ -31,22 +31,35 @@ impl Env<'_> {
         self.page_cost_of(t.pages, Access::Sequential, t.in_shared_buffers)
     }
 
-    /// What a parallel worker pays more per shared-buffer page it touches: the minor fault of
-    /// its first touch (a fresh process); nothing for the leader.
-    pub fn worker_page_ns(&self, is_worker: bool) -> f64 {
-        if is_worker {
-            self.speed(self.hw.costs.worker_page_fault_ns)
-        } else {
-            0.0
+    /// Per-page cost of one process's scan of `pages` pages of table `t` by `access`: the read
+    /// ([`Env::page_cost_of`]); for a sequential scan that reads its rows' columns (deforms
+    /// them), the page's tuple data coming into the core's cache (`page_data_ns`; count(*)
+    /// reads only the line pointers); for a parallel worker, a fresh process, the minor fault
+    /// of its first touch of the page (`worker_page_fault_ns`; the leader, a long-lived
+    /// backend, has mapped shared memory in earlier queries).
+    pub fn scan_page_cost(
+        &self,
+        t: &Table,
+        pages: f64,
+        access: Access,
+        reads_columns: bool,
+        is_worker: bool,
+    ) -> PageCost {
+        let c = &self.hw.costs;
+        let mut p = self.page_cost_of(pages, access, t.in_shared_buffers);
+        if access == Access::Sequential && reads_columns {
+            p.cpu_ns += self.speed(c.page_data_ns);
         }
+        if is_worker {
+            p.cpu_ns += self.speed(c.worker_page_fault_ns);
+        }
+        p
     }
 
-    /// Per-page cost of a sequential scan of table `t` that reads its rows' columns (deforms
-    /// them): the pages' tuple data comes into the core's cache too (`page_data_ns`).
-    pub fn page_cost_reading(&self, t: &Table) -> PageCost {
-        let mut p = self.page_cost(t);
-        p.cpu_ns += self.speed(self.hw.costs.page_data_ns);
-        p
+    /// [`Env::scan_page_cost`] of a whole sequential scan of `t` that reads a column (a
+    /// SubPlan's subquery) by a worker or the leader.
+    pub fn page_cost_reading(&self, t: &Table, is_worker: bool) -> PageCost {
+        self.scan_page_cost(t, t.pages, Access::Sequential, true, is_worker)
     }
 
     /// Per-page cost of reading `pages` pages of a relation by `access`, given the cache state

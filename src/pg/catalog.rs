@@ -114,12 +114,16 @@ fn buffer_share(client: &mut Client, rel: &str) -> Result<Option<f64>, PgError> 
     if !has_buffercache(client)? {
         return Ok(None);
     }
-    let sql = "SELECT count(b.bufferid)::float8 / greatest(1, pg_relation_size(to_regclass($1)) / 8192)::float8 \
-               FROM pg_buffercache b WHERE b.relfilenode = pg_relation_filenode(to_regclass($1)) \
-               AND b.relforknumber = 0 AND b.reldatabase = (SELECT oid FROM pg_database WHERE datname = current_database())";
-    let r = client.query_one(sql, &[&rel]).map_err(|e| PgError::query(sql, e))?;
-    Ok(Some(r.get::<_, f64>(0).clamp(0.0, 1.0)))
+    let sql = format!("SELECT {BUFFER_SHARE} FROM pg_class c WHERE c.oid = to_regclass($1)");
+    let r = client.query_opt(&sql, &[&rel]).map_err(|e| PgError::query(&sql, e))?;
+    Ok(r.map(|r| r.get::<_, f64>(0).clamp(0.0, 1.0)))
 }
+
+/// The share of the main fork of relation `c` (a `pg_class` row) that pg_buffercache finds in
+/// shared buffers, as a SQL expression.
+const BUFFER_SHARE: &str = "(SELECT count(*) FROM pg_buffercache b WHERE b.relfilenode = pg_relation_filenode(c.oid) \
+    AND b.relforknumber = 0 AND b.reldatabase = (SELECT oid FROM pg_database WHERE datname = current_database()))::float8 \
+    / greatest(1, pg_relation_size(c.oid) / 8192)::float8";
 
 fn has_buffercache(client: &mut Client) -> Result<bool, PgError> {
     let sql = "SELECT count(*) FROM pg_extension WHERE extname = 'pg_buffercache'";
@@ -142,11 +146,11 @@ pub fn buffer_shares(
     if !has_buffercache(client)? {
         return Ok(None);
     }
-    let sql = "SELECT c.relname, (SELECT count(*) FROM pg_buffercache b WHERE b.relfilenode = pg_relation_filenode(c.oid) \
-               AND b.relforknumber = 0 AND b.reldatabase = (SELECT oid FROM pg_database WHERE datname = current_database()))::float8 \
-               / greatest(1, pg_relation_size(c.oid) / 8192)::float8 \
-               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r'";
-    let rows = client.query(sql, &[&schema]).map_err(|e| PgError::query(sql, e))?;
+    let sql = format!(
+        "SELECT c.relname, {BUFFER_SHARE} FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = $1 AND c.relkind = 'r'"
+    );
+    let rows = client.query(&sql, &[&schema]).map_err(|e| PgError::query(&sql, e))?;
     Ok(Some(rows.iter().map(|r| (r.get::<_, String>(0), r.get::<_, f64>(1).clamp(0.0, 1.0))).collect()))
 }
 
