@@ -229,6 +229,23 @@ const SWEEP: [&str; 9] = [
     "--output",
 ];
 
+/// `from` copied to `to`, directories 0755 and files 0644 (readable by any user).
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(to).unwrap();
+    std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), &dest).unwrap();
+            std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+    }
+}
+
 /// Every file in `dir` with its bytes, sorted by name; the journal's rows sorted (a run that
 /// resumes rewrites them in grid order, the first run appended them as they finished).
 fn files(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
@@ -317,10 +334,20 @@ fn a_read_only_output_directory_exits_2_naming_it() {
             return;
         }
         eprintln!("running as root: pqsim runs as nobody (setpriv) for the read-only check");
+        // The checkout may sit in a directory nobody cannot enter (a 0700 temporary clone):
+        // nobody gets its own readable copies of the binary and of configs/, so it reads the
+        // same scenario and the same build the first sweep recorded.
+        let world = t.path().join("as-nobody");
+        copy_tree(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("configs"), &world.join("configs"));
+        let exe = world.join("pqsim");
+        std::fs::copy(env!("CARGO_BIN_EXE_pqsim"), &exe).unwrap();
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
         cmd = std::process::Command::new("setpriv");
-        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", env!("CARGO_BIN_EXE_pqsim")]);
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"]).arg(&exe).current_dir(&world);
+    } else {
+        cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
     }
-    let out = cmd.args(&args[..]).current_dir(env!("CARGO_MANIFEST_DIR")).output().unwrap();
+    let out = cmd.args(&args[..]).output().unwrap();
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
