@@ -303,3 +303,39 @@ fn a_worker_pays_the_first_touch_of_every_page_it_scans_and_the_leader_does_not(
         leader_share(&p1)
     );
 }
+
+#[test]
+fn a_row_the_leader_returns_through_gather_pays_gather_row_ns_and_a_serial_plan_does_not() {
+    // gather_row_ns: ExecGather's call (and its poll of the queues) for each row of the
+    // leader's own copy of the plan. A serial plan has no Gather; a parallel one whose leader
+    // gets no worker (max_parallel_workers = 0) returns every row through it.
+    let at = |ns: &str, extra: &[&str]| {
+        let hw = format!("costs.gather_row_ns={ns}");
+        let mut args = vec![
+            "--hardware",
+            "laptop",
+            "--hw",
+            &hw,
+            "--hw",
+            "cpu_speed=1",
+            "--replications",
+            "1",
+            "--no-fast-forward",
+        ];
+        args.extend_from_slice(extra);
+        run_json("gather-heavy", &args)
+    };
+    let serial = ["--set", "max_parallel_workers_per_gather=0"];
+    let (s0, s1) = (wall(&at("0", &serial)), wall(&at("100", &serial)));
+    assert!((s1 - s0).abs() < 1e-6 * s0, "serial: no Gather, no price ({s0} vs {s1} ms)");
+    let alone = ["--set", "max_parallel_workers=0"];
+    let (a0, a1) = (at("0", &alone), at("100", &alone));
+    let rows: f64 = a1["processes"].as_array().unwrap().iter().map(|p| p["tuples_scanned"].as_f64().unwrap()).sum();
+    let extra_ms = wall(&a1) - wall(&a0);
+    let expected_ms = rows * 100.0 / 1e6;
+    assert!(rows > 0.0 && a1["workers_launched"] == 0, "{a1}");
+    assert!(
+        (extra_ms - expected_ms).abs() < 0.1 * expected_ms,
+        "a Gather with no worker: every row pays it once: +{extra_ms:.2} ms vs {expected_ms:.2} ms"
+    );
+}

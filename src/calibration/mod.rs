@@ -288,7 +288,7 @@ fn measure(client: &mut Client, dsn: &str, results: &mut [ProbeResult], reps: us
     let launched_short: Vec<String> = results
         .iter()
         .filter(|r| r.runs.iter().any(|m| m.launched.zip(m.planned).is_some_and(|(l, p)| l < p)))
-        .filter(|r| r.probe.id != "su_noworkers")
+        .filter(|r| r.probe.id != "su_noworkers" && r.probe.id != "gr_noworkers")
         .map(|r| r.probe.id.clone())
         .collect();
     if !launched_short.is_empty() {

@@ -303,6 +303,12 @@ fn costs(s: &mut String, fits: &Fits) {
     );
     line(
         s,
+        "gather_row_ns",
+        c.gather_row_ns,
+        "gr_noworkers - gr_serial - leader_setup, per row of n_m: every row returned by a Parallel Seq Scan under a Gather that got no worker vs a serial Seq Scan (ExecGather's call for a row of the leader's own plan)".to_string(),
+    );
+    line(
+        s,
         "tuple_ns",
         c.tuple_ns,
         format!("{l1}: count_*/agg2_*/agg4_* at 3 sizes, narrow vs wide rows ({})", se("tuple_ns")),
@@ -579,7 +585,7 @@ fn probes(s: &mut String, fits: &Fits, results: &[ProbeResult]) {
             r.probe.what
         );
     }
-    for id in ["su_serial", "su_noworkers"] {
+    for id in ["su_serial", "su_noworkers", "gr_serial", "gr_noworkers"] {
         if let Some(r) = results.iter().find(|r| r.probe.id == id) {
             let _ = writeln!(
                 s,

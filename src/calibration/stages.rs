@@ -104,6 +104,7 @@ pub fn fit_all(
     hw.costs.worker_page_fault_ns = worker_page_fault_ns;
     let serial = serial(results, &mut hw)?;
     let startup = startup(results, &mut hw)?;
+    hw.costs.gather_row_ns = gather_row(results, startup.leader_setup_ms).unwrap_or(0.0);
     let queue = queues(results, &mut hw, serial.icpt_explain)?;
     let timing = timing(results, &mut hw)?;
     let model_error = model_error::estimate(&serial, &startup, &queue);
@@ -311,6 +312,23 @@ pub fn startup(results: &[ProbeResult], hw: &mut Hardware) -> Result<StartupFit>
         100.0 * fit.rms
     );
     Ok(StartupFit { leader_setup_ms, shutdown_ms, e_serial, fit, idx, measured })
+}
+
+/// `gather_row_ns`: `gr_noworkers` less `gr_serial` less the parallel plan's set-up, per row
+/// of the scanned table (medians of interleaved runs). None without both probes.
+pub fn gather_row(results: &[ProbeResult], leader_setup_ms: f64) -> Option<f64> {
+    let by_id = by_id(results);
+    let serial = &results[*by_id.get("gr_serial")?];
+    let gathered = &results[*by_id.get("gr_noworkers")?];
+    let rows = gathered.scenario.as_ref()?.tables.first()?.rows as f64;
+    let ns = (gathered.median_ms() - serial.median_ms() - leader_setup_ms) * 1e6 / rows;
+    eprintln!(
+        "pqsim calibrate: a local row through Gather: {:.1} ns ({:.3} ms through a Gather with no worker vs {:.3} ms serial, {rows} rows)",
+        ns.max(0.0),
+        gathered.median_ms(),
+        serial.median_ms()
+    );
+    ns.is_finite().then(|| ns.max(0.0))
 }
 
 /// Tuple-queue costs (`tuple_send_ns`, `tuple_receive_ns`, `gather_merge_tuple_ns`) by

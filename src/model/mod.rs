@@ -504,6 +504,10 @@ pub struct UnitCosts {
     /// page tables map none of shared memory yet, so its first touch of every page is a minor
     /// fault (the leader, a long-lived backend, has mapped them in earlier queries).
     pub worker_page_fault_ns: f64,
+    /// Per row the leader's own copy of the plan returns through Gather: ExecGather's call
+    /// and its poll of every tuple queue before each local row (gather_readnext), work a
+    /// serial plan does not do. A row received from a worker pays `tuple_receive_ns` instead.
+    pub gather_row_ns: f64,
     pub tuple_ns: f64,
     pub qual_ns: f64,
     pub agg_transition_ns: f64,

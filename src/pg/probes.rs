@@ -28,6 +28,8 @@ pub enum Stage {
     /// EXPLAIN ANALYZE with per-node timing, twin of a serial TIMING OFF probe: `instrument_ns`.
     Timing,
     Startup,
+    /// The price of a row the leader returns through Gather from its own copy of the plan.
+    GatherRow,
     Queue,
 }
 
@@ -189,6 +191,7 @@ pub fn probes() -> Vec<Probe> {
     let mut p = serial_probes();
     p.extend(timing_probes());
     p.extend(startup_probes());
+    p.extend(gather_row_probes());
     p.extend(queue_probes());
     p
 }
@@ -376,6 +379,26 @@ fn startup_probes() -> Vec<Probe> {
         "single-copy Gather (force_parallel_mode)",
     ));
     p
+}
+
+/// Gather's price of a local row (`gather_row_ns`): every row of n_m returned by a serial
+/// Seq Scan, and by the same scan as a Parallel Seq Scan under a Gather that gets no worker
+/// (`max_parallel_workers = 0`: the leader runs the plan alone and returns every row through
+/// ExecGather). Their difference, less the parallel plan's set-up (`su_noworkers` minus
+/// `su_serial`), per row.
+fn gather_row_probes() -> Vec<Probe> {
+    let (e, s) = (How::Explain, Stage::GatherRow);
+    vec![
+        probe("gr_serial".into(), "SELECT a FROM n_m".into(), serial(&[]), e, s, "every row of n_m, serial"),
+        probe(
+            "gr_noworkers".into(),
+            "SELECT a FROM n_m".into(),
+            par("1", &[("max_parallel_workers", "0")]),
+            e,
+            s,
+            "every row of n_m through a Gather that gets no worker",
+        ),
+    ]
 }
 
 /// Tuple queues: every row of n_m crosses a queue; then Gather Merge over full sorts.
