@@ -52,6 +52,22 @@ pub fn model_walls_as(sc: &Scenario, hw: &Hardware, replications: u32, output: O
 /// wall time (ms) and the leader's share of the rows scanned by all participants (None when
 /// nothing was scanned), the model's counterpart of EXPLAIN VERBOSE's `Worker N` rows.
 pub fn model_split(sc: &Scenario, hw: &Hardware) -> Result<(f64, Option<f64>)> {
+    model_split_cpu(sc, hw).map(|s| (s.ms, s.leader_share))
+}
+
+/// What one simulation of a probe says beside its wall time.
+#[derive(Debug, Clone, Copy)]
+pub struct Split {
+    pub ms: f64,
+    /// The leader's share of the rows scanned by all participants.
+    pub leader_share: Option<f64>,
+    /// The leader's time running on a core (ms), the model's counterpart of its backend's
+    /// CPU time in `/proc/PID/schedstat`.
+    pub leader_cpu_ms: f64,
+}
+
+/// `model_split` with the leader's CPU time.
+pub fn model_split_cpu(sc: &Scenario, hw: &Hardware) -> Result<Split> {
     let mut s = sc.with_hardware_settings(hw);
     if s.output == OutputMode::ExplainAnalyze {
         s.output = OutputMode::ExplainAnalyzeTimingOff;
@@ -61,7 +77,8 @@ pub fn model_split(sc: &Scenario, hw: &Hardware) -> Result<(f64, Option<f64>)> {
     let (_, res) = exec::simulate(&spec)?;
     let total: f64 = res.processes.iter().map(|p| p.tuples_scanned).sum();
     let leader = res.processes.iter().find(|p| !p.is_worker).map_or(0.0, |p| p.tuples_scanned);
-    Ok((res.wall as f64 / 1e6, (total > 0.0).then(|| leader / total)))
+    let leader_cpu_ms = res.processes.iter().filter(|p| !p.is_worker).map(|p| p.acct.on_cpu).sum::<f64>() / 1e6;
+    Ok(Split { ms: res.wall as f64 / 1e6, leader_share: (total > 0.0).then(|| leader / total), leader_cpu_ms })
 }
 
 // Unit costs by name

@@ -622,6 +622,18 @@ fn probes(s: &mut String, fits: &Fits, results: &[ProbeResult]) {
             r.runs.len()
         );
     }
+    let n_shares = q_idx.len() + fits.queue.shares.len();
+    for (k, (i, cpu)) in fits.queue.leader_cpu.iter().enumerate() {
+        let r = &results[*i];
+        let _ = writeln!(
+            s,
+            "{}_leader_cpu = [{}, {}, {}]   # the leader backend's CPU time, ms (/proc/PID/schedstat, less planning)",
+            r.probe.id,
+            r3(*cpu),
+            r3(q_fit.predicted[n_shares + k]),
+            r.runs.len()
+        );
+    }
 }
 
 fn run_cv_median(results: &[ProbeResult]) -> f64 {

@@ -2,7 +2,7 @@
 //! worker start-up (simulator fit), tuple queues (simulator fit).
 
 use super::fit::{
-    cost_mut, model_ms, model_ms_as, model_split, provisional, sim_fit, zero_costs, Param, SimFit, CPU_COSTS,
+    cost_mut, model_ms, model_ms_as, model_split_cpu, provisional, sim_fit, zero_costs, Param, SimFit, CPU_COSTS,
     LINEAR_COSTS,
 };
 use super::model_error::{self, ModelError};
@@ -62,6 +62,10 @@ pub struct QueueFit {
     /// probe results, median measured share). Their predictions follow the times' in
     /// `fit.predicted`.
     pub shares: Vec<(usize, f64)>,
+    /// Probes whose leader backend's CPU time was measured (`/proc/PID/schedstat`, a server
+    /// on this machine): (index into the probe results, median CPU ms less the planning and
+    /// EXPLAIN work that `gr_serial` shows). Fit targets after the shares.
+    pub leader_cpu: Vec<(usize, f64)>,
 }
 
 /// `instrument_ns` from TIMING on vs off twins: one estimate per pair.
@@ -356,6 +360,21 @@ pub fn queues(results: &[ProbeResult], hw: &mut Hardware, icpt_explain: f64) -> 
         })
         .collect();
     measured.extend(shares.iter().map(|s| s.1));
+    // The leader's own CPU time pins the receiving cost (a single-copy Gather's leader only
+    // receives) and the price of its local rows, where times and shares only bound them.
+    let cpu_of = |i: usize| {
+        let v: Vec<f64> = results[i].runs.iter().filter_map(|m| m.leader_cpu_ms).collect();
+        (!v.is_empty()).then(|| median(&v))
+    };
+    // Planning and EXPLAIN's own work are in the backend's CPU time and not in the model's:
+    // a serial plan's CPU time less its Execution Time.
+    let overhead = by_id(results)
+        .get("gr_serial")
+        .and_then(|&i| cpu_of(i).map(|c| (c - results[i].median_ms()).max(0.0)))
+        .unwrap_or(0.0);
+    let leader_cpu: Vec<(usize, f64)> =
+        idx.iter().filter_map(|&i| cpu_of(i).map(|c| (i, c - overhead))).filter(|(_, c)| *c > 0.5).collect();
+    measured.extend(leader_cpu.iter().map(|s| s.1));
     let params = [
         Param { name: "tuple_send_ns", lo: 0.0, hi: 3000.0, init: hw.costs.tuple_send_ns },
         Param { name: "tuple_receive_ns", lo: 0.0, hi: 3000.0, init: hw.costs.tuple_receive_ns },
@@ -370,20 +389,32 @@ pub fn queues(results: &[ProbeResult], hw: &mut Hardware, icpt_explain: f64) -> 
         h.costs.tuple_receive_ns = th[1];
         h.costs.gather_merge_tuple_ns = th[2];
         let mut out = vec![];
-        let mut share_of = HashMap::new();
+        let mut split_of = HashMap::new();
         for &i in &idx {
             let Some(sc) = results[i].scenario.as_ref() else { continue };
-            let (ms, share) = model_split(sc, &h)?;
-            out.push(ms);
-            share_of.insert(i, share);
+            let split = model_split_cpu(sc, &h)?;
+            out.push(split.ms);
+            split_of.insert(i, split);
         }
-        out.extend(shares.iter().map(|(i, _)| share_of.get(i).copied().flatten().unwrap_or(0.0)));
+        out.extend(shares.iter().map(|(i, _)| split_of.get(i).and_then(|s| s.leader_share).unwrap_or(0.0)));
+        out.extend(leader_cpu.iter().map(|(i, _)| split_of.get(i).map_or(0.0, |s| s.leader_cpu_ms)));
         Ok(out)
     };
     let fit = sim_fit(&params, &measured, &mut predict)?;
     hw.costs.tuple_send_ns = fit.values[0];
     hw.costs.tuple_receive_ns = fit.values[1];
     hw.costs.gather_merge_tuple_ns = fit.values[2];
+    let n_shares = idx.len() + shares.len();
+    eprintln!(
+        "pqsim calibrate: queues: leader CPU (ms, measured vs fitted, less {:.2} ms of planning): {}",
+        overhead,
+        leader_cpu
+            .iter()
+            .enumerate()
+            .map(|(k, (i, m))| format!("{} {:.1} vs {:.1}", results[*i].probe.id, m, fit.predicted[n_shares + k]))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     eprintln!(
         "pqsim calibrate: queues: send {:.0} ns, receive {:.0} ns, gather merge {:.0} ns per tuple; rms {:.1}% ({} simulations; leader's row shares {})",
         fit.values[0],
@@ -399,7 +430,7 @@ pub fn queues(results: &[ProbeResult], hw: &mut Hardware, icpt_explain: f64) -> 
             .join(", ")
     );
     measured.truncate(idx.len());
-    Ok(QueueFit { fit, idx, measured, shares })
+    Ok(QueueFit { fit, idx, measured, shares, leader_cpu })
 }
 
 /// `instrument_ns`: the extra time of a TIMING-on run over its TIMING-off twin (same SQL,

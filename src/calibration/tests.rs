@@ -36,6 +36,7 @@ fn synthetic(truth: (f64, f64), with_shares: bool) -> (Vec<ProbeResult>, Hardwar
             launched: None,
             gather_startup_ms: None,
             leader_row_share: if with_shares && id.ends_with("_on") { share } else { None },
+            leader_cpu_ms: None,
             ref_ms: 0.0,
         };
         let probe = Probe {
@@ -330,6 +331,7 @@ fn the_models_error_pools_the_three_stages_out_of_sample() {
         idx: vec![],
         measured: vec![55.0, 40.0, 30.0, 27.0],
         shares: vec![(0, 0.5), (1, 0.4)],
+        leader_cpu: vec![],
     };
     let me = estimate(&serial, &startup, &queue);
     assert_eq!((me.serial.len(), me.serial_sole), (11, 1));
@@ -344,4 +346,35 @@ fn the_models_error_pools_the_three_stages_out_of_sample() {
     let startup = StartupFit { measured: vec![], ..startup };
     let queue = QueueFit { measured: vec![], ..queue };
     assert_eq!(estimate(&serial, &startup, &queue).sigma, None);
+}
+
+#[test]
+fn the_leaders_cpu_time_counts_its_receiving_work_and_never_a_wait_for_a_core() {
+    // A single-copy Gather's leader only receives: its time on a core grows by the rows it
+    // receives times the change of the receiving cost, not with how long it waits.
+    let (sc, mut hw) = probe_scenario("gq_single");
+    hw.cpu_noise_cv = 0.0;
+    hw.parallel.worker_startup_sigma = 0.0;
+    hw.costs.tuple_receive_ns = 100.0;
+    let cheap = super::fit::model_split_cpu(&sc, &hw).unwrap();
+    hw.costs.tuple_receive_ns = 400.0;
+    let dear = super::fit::model_split_cpu(&sc, &hw).unwrap();
+    let rows = sc.tables[0].rows;
+    let expected = rows * 300.0 / hw.cpu_speed / 1e6;
+    let grew = dear.leader_cpu_ms - cheap.leader_cpu_ms;
+    assert!((grew - expected).abs() < 0.05 * expected, "leader CPU +{grew:.2} ms vs {expected:.2} ms");
+    assert!(cheap.leader_cpu_ms < 0.7 * cheap.ms, "the leader waits for the worker: {cheap:?}");
+    // Two workers and the leader on one core: the leader waits for its turns, which is no
+    // CPU time; its work is the same as on two cores.
+    let (sc, mut hw) = probe_scenario("gq_w2_off");
+    hw.cpu_noise_cv = 0.0;
+    hw.parallel.worker_startup_sigma = 0.0;
+    let two = super::fit::model_split_cpu(&sc, &hw).unwrap();
+    hw.cores = 1.0;
+    let one = super::fit::model_split_cpu(&sc, &hw).unwrap();
+    assert!(one.ms > 1.3 * two.ms, "one core is slower: {one:?} vs {two:?}");
+    assert!(
+        (one.leader_cpu_ms - two.leader_cpu_ms).abs() < 0.05 * two.leader_cpu_ms,
+        "the same work on a core: {one:?} vs {two:?}"
+    );
 }

@@ -46,6 +46,11 @@ pub struct Measured {
     /// rows minus the `Worker N` entries' rows, over the total (EXPLAIN ANALYZE with VERBOSE,
     /// which prints the per-worker entries).
     pub leader_row_share: Option<f64>,
+    /// CPU time of the leader's backend during the EXPLAIN (ms), from the kernel's per-task
+    /// accounting (`/proc/PID/schedstat`): only when the server runs on this machine and its
+    /// backend's file is readable (None otherwise). It includes planning and EXPLAIN's own
+    /// work, a fraction of a millisecond.
+    pub leader_cpu_ms: Option<f64>,
     /// Mean of the speed-reference times measured just before and just after this run.
     pub ref_ms: f64,
 }
@@ -97,6 +102,7 @@ pub fn measure_with_reference(
                 launched: None,
                 gather_startup_ms: None,
                 leader_row_share: None,
+                leader_cpu_ms: None,
                 ref_ms: 0.0,
             }
         } else {
@@ -116,7 +122,10 @@ fn gather_of(p: &ExplainPlan) -> Option<&ExplainNode> {
 
 /// `EXPLAIN (<options>, FORMAT JSON)` once; the Execution Time and what came with it.
 pub fn explain_measure(client: &mut Client, options: &str, sql: &str) -> Result<(Measured, ExplainPlan)> {
+    let pid = backend_pid(client);
+    let cpu_before = pid.and_then(task_cpu_ns);
     let plan = probe::explain_with(client, options, sql)?;
+    let cpu_after = pid.and_then(task_cpu_ns);
     let ms = plan
         .execution_time_ms
         .ok_or_else(|| PgError::Protocol(format!("EXPLAIN ({options}) returned no Execution Time")))?;
@@ -129,9 +138,23 @@ pub fn explain_measure(client: &mut Client, options: &str, sql: &str) -> Result<
         launched: g.and_then(|g| g.workers_launched),
         gather_startup_ms: g.and_then(|g| g.actual_startup_time),
         leader_row_share: leader_row_share(&plan),
+        leader_cpu_ms: cpu_before.zip(cpu_after).map(|(b, a)| a.saturating_sub(b) as f64 / 1e6),
         ref_ms: 0.0,
     };
     Ok((m, plan))
+}
+
+/// The PID of the connection's backend when that process runs on this machine (a process of
+/// that PID whose command is `postgres`); None for a remote server.
+fn backend_pid(client: &mut Client) -> Option<u32> {
+    let pid: i32 = client.query_one("SELECT pg_backend_pid()", &[]).ok()?.get(0);
+    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+    (comm.trim() == "postgres").then_some(pid as u32)
+}
+
+/// CPU time a process has run so far (ns): the first field of `/proc/PID/schedstat`.
+fn task_cpu_ns(pid: u32) -> Option<u64> {
+    std::fs::read_to_string(format!("/proc/{pid}/schedstat")).ok()?.split_whitespace().next()?.parse().ok()
 }
 
 /// The leader's share of the rows of the first parallel-aware node that has `Worker N`

@@ -38,7 +38,7 @@ const X_PRIVATE: usize = 12;
 const X_DONE: usize = 14;
 const X_SDONE: usize = 16;
 const X_GEN: usize = 18;
-const XP: usize = 21;
+const XP: usize = 22;
 const XQ: usize = 2;
 // Entries of the repeating vector per process (two flows of 7, chunk size, emit total, lag)
 // and per queue (published, pending, consumed-but-unpublished bytes).
@@ -726,6 +726,7 @@ impl<'a> Sim<'a> {
             int(f, &mut pr.gen);
             int(f, &mut pr.state_since);
             f(&mut pr.vruntime);
+            f(&mut pr.acct.on_cpu);
         }
         for q in &mut self.queues {
             f(&mut q.written);

@@ -207,6 +207,9 @@ impl<'a> Sim<'a> {
                             pr.woken_from = None;
                         }
                         let prog = (f.rate * dt).min(f.stop_at - f.done).max(0.0);
+                        if f.rate > 0.0 {
+                            pr.acct.on_cpu += dt * (f.rate * f.cpu_now).min(1.0) * (1.0 - f.os_frac);
+                        }
                         let oncpu = if f.io_bound { (f.rate * f.cpu_now).min(1.0) } else { 1.0 };
                         if f.rate > 0.0 {
                             pr.vruntime += dt * oncpu;

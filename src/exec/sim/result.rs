@@ -49,6 +49,7 @@ impl State {
 /// Time a process spent in each state, ns.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Accounting {
+    /// Time on CPU or waiting for a core to run CPU work (the CPU column of the time split).
     pub cpu: f64,
     pub io: f64,
     pub mq_send: f64,
@@ -56,6 +57,10 @@ pub struct Accounting {
     pub startup: f64,
     pub barrier: f64,
     pub shutdown: f64,
+    /// Time actually running on a core (each CPU flow's share of a core while it runs,
+    /// start-up and exit work included): what the kernel counts as the task's CPU time
+    /// (`/proc/PID/schedstat`), as opposed to `cpu`, which includes waiting for a turn.
+    pub on_cpu: f64,
 }
 
 /// Per-phase timestamps of one participant, for EXPLAIN.

@@ -140,7 +140,7 @@ impl<'a> Sim<'a> {
             ]);
             flow(x, pr.act_flow());
             flow(x, pr.saved.as_ref());
-            x.put_all(&[pr.gen as f64, pr.state_since as f64, pr.vruntime]);
+            x.put_all(&[pr.gen as f64, pr.state_since as f64, pr.vruntime, pr.acct.on_cpu]);
         }
         for q in &self.queues {
             x.put_all(&[q.written, q.read]);
