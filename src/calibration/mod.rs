@@ -260,15 +260,23 @@ fn normalize(results: &mut [ProbeResult], refs: &[f64]) -> f64 {
 
 /// Timed rounds, the concurrency diagnostic and the rescaling to a fixed machine speed.
 fn measure(client: &mut Client, dsn: &str, results: &mut [ProbeResult], reps: usize, wait: f64) -> Result<Measurement> {
+    // How much faster two CPU-bound serial scans run side by side than one after the other:
+    // `cores` says 2; this says what two busy vCPUs give (`all_cores_busy_speed`). Measured
+    // before and after the rounds, minutes apart, and the larger kept: other tenants of a
+    // VM's host only ever take capacity away, and a burst of theirs during one measurement
+    // (1.54x at 21:51 on 2026-12-01, where every parallel point of the validation that
+    // followed ran as on two full cores) would slow every parallel prediction.
+    let capacity_before = probes::parallel_capacity(client, dsn, reps.clamp(5, 9))?;
     let rounds = protocol::run_rounds(client, SCHEMA, &jobs(results), reps, wait, 20_261_122, "pqsim calibrate")?;
     for (r, runs) in results.iter_mut().zip(&rounds.runs) {
         r.runs = runs.clone();
     }
     buffers_after(client, results)?;
-    // How much faster two CPU-bound serial scans run side by side than one after the other:
-    // `cores` says 2; this says what two busy vCPUs give (`all_cores_busy_speed`).
-    let capacity = probes::parallel_capacity(client, dsn, reps.clamp(5, 9))?;
-    eprintln!("pqsim calibrate: two concurrent scans ran {capacity:.2}x as fast as one (2.0 = two full cores)");
+    let capacity_after = probes::parallel_capacity(client, dsn, reps.clamp(5, 9))?;
+    let capacity = capacity_before.max(capacity_after);
+    eprintln!(
+        "pqsim calibrate: two concurrent scans ran {capacity:.2}x as fast as one (2.0 = two full cores; {capacity_before:.2}x before the rounds, {capacity_after:.2}x after)"
+    );
     let n_m_pages = results
         .iter()
         .filter_map(|r| r.scenario.as_ref())

@@ -530,7 +530,7 @@ fn calibration(s: &mut String, fits: &Fits, info: &Info, results: &[ProbeResult]
     kv(
         s,
         "parallel_capacity_note",
-        ts("throughput of two concurrent serial count(*) scans of n_m over one alone (2 = two full cores); sets all_cores_busy_speed"),
+        ts("throughput of two concurrent serial count(*) scans of n_m over one alone (2 = two full cores), the larger of a measurement before and one after the timed rounds; sets all_cores_busy_speed"),
     );
     kv(s, "warm_page_total_ns", num(c.page_ns + c.os_read_page_ns));
     kv(s, "queue_send_plus_receive_ns", num(c.tuple_send_ns + c.tuple_receive_ns));
