@@ -339,3 +339,28 @@ fn a_row_the_leader_returns_through_gather_pays_gather_row_ns_and_a_serial_plan_
         "a Gather with no worker: every row pays it once: +{extra_ms:.2} ms vs {expected_ms:.2} ms"
     );
 }
+
+#[test]
+fn a_participating_leader_polls_every_queue_before_each_row_of_its_own() {
+    // gather_poll_ns: gather_readnext visits every worker's queue once before the leader
+    // scans a row itself, so the price grows with the workers and the leader scans less (a plan
+    // whose every row crosses the Gather: a partial aggregate returns one row per process).
+    let at = |ns: &str, w: &str| {
+        let hw = format!("costs.gather_poll_ns={ns}");
+        let set = format!("max_parallel_workers_per_gather={w}");
+        run_json("gather-heavy", &["--hardware", "laptop", "--hw", &hw, "--set", &set, "--replications", "1"])
+    };
+    let leader_share = |v: &Value| {
+        let ps = v["processes"].as_array().unwrap();
+        let all: f64 = ps.iter().map(|p| p["tuples_scanned"].as_f64().unwrap()).sum();
+        let leader: f64 =
+            ps.iter().filter(|p| p["role"] != "worker").map(|p| p["tuples_scanned"].as_f64().unwrap()).sum();
+        leader / all
+    };
+    let (s0, s1) = (wall(&at("0", "0")), wall(&at("500", "0")));
+    assert!((s1 - s0).abs() < 1e-6 * s0, "serial: no queue to poll ({s0} vs {s1} ms)");
+    let (one0, one1) = (leader_share(&at("0", "1")), leader_share(&at("500", "1")));
+    let (two0, two1) = (leader_share(&at("0", "2")), leader_share(&at("500", "2")));
+    assert!(one1 < one0 - 0.03, "one queue: the leader scans less ({one0:.3} -> {one1:.3})");
+    assert!(two1 / two0 < one1 / one0, "two queues cost more than one: {two0:.3}->{two1:.3} vs {one0:.3}->{one1:.3}");
+}

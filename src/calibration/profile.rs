@@ -379,6 +379,15 @@ fn costs(s: &mut String, fits: &Fits) {
     );
     line(
         s,
+        "gather_poll_ns",
+        c.gather_poll_ns,
+        format!(
+            "stage-3 simulator fit, per worker queue polled before each of the leader's own rows: gq_w1_on vs gq_w2_on leader CPU and shares; flat over {:.0}..{:.0}",
+            q_fit.ranges[3].0, q_fit.ranges[3].1
+        ),
+    );
+    line(
+        s,
         "client_row_ns",
         c.client_row_ns,
         format!("{l1}: client_* (rows sent to a local client, timed by the client) ({})", se("client_row_ns")),
@@ -611,28 +620,27 @@ fn probes(s: &mut String, fits: &Fits, results: &[ProbeResult]) {
             r.probe.what
         );
     }
-    for (k, (i, share)) in fits.queue.shares.iter().enumerate() {
-        let r = &results[*i];
-        let _ = writeln!(
-            s,
-            "{}_leader_rows = [{}, {}, {}]   # the leader's share of the scanned rows (EXPLAIN VERBOSE Worker N entries)",
-            r.probe.id,
-            r3(*share),
-            r3(q_fit.predicted[q_idx.len() + k]),
-            r.runs.len()
-        );
-    }
-    let n_shares = q_idx.len() + fits.queue.shares.len();
-    for (k, (i, cpu)) in fits.queue.leader_cpu.iter().enumerate() {
-        let r = &results[*i];
-        let _ = writeln!(
-            s,
-            "{}_leader_cpu = [{}, {}, {}]   # the leader backend's CPU time, ms (/proc/PID/schedstat, less planning)",
-            r.probe.id,
-            r3(*cpu),
-            r3(q_fit.predicted[n_shares + k]),
-            r.runs.len()
-        );
+    // Beside the times, the queue fit's other targets, in the order of `fit.predicted`.
+    let extra = [
+        (
+            &fits.queue.shares,
+            "leader_rows",
+            "the leader's share of the scanned rows (EXPLAIN VERBOSE Worker N entries)",
+        ),
+        (
+            &fits.queue.leader_cpu,
+            "leader_cpu",
+            "the leader backend's CPU time, ms (/proc/PID/schedstat, less planning)",
+        ),
+    ];
+    let mut at = q_idx.len();
+    for (targets, suffix, what) in extra {
+        for (i, measured) in targets {
+            let r = &results[*i];
+            let fitted = r3(q_fit.predicted[at]);
+            let _ = writeln!(s, "{}_{suffix} = [{}, {fitted}, {}]   # {what}", r.probe.id, r3(*measured), r.runs.len());
+            at += 1;
+        }
     }
 }
 

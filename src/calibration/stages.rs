@@ -379,6 +379,7 @@ pub fn queues(results: &[ProbeResult], hw: &mut Hardware, icpt_explain: f64) -> 
         Param { name: "tuple_send_ns", lo: 0.0, hi: 3000.0, init: hw.costs.tuple_send_ns },
         Param { name: "tuple_receive_ns", lo: 0.0, hi: 3000.0, init: hw.costs.tuple_receive_ns },
         Param { name: "gather_merge_tuple_ns", lo: 0.0, hi: 3000.0, init: hw.costs.gather_merge_tuple_ns },
+        Param { name: "gather_poll_ns", lo: 0.0, hi: 300.0, init: 10.0 },
     ];
     let mut base_hw = hw.clone();
     base_hw.cpu_noise_cv = 0.0;
@@ -388,6 +389,7 @@ pub fn queues(results: &[ProbeResult], hw: &mut Hardware, icpt_explain: f64) -> 
         h.costs.tuple_send_ns = th[0];
         h.costs.tuple_receive_ns = th[1];
         h.costs.gather_merge_tuple_ns = th[2];
+        h.costs.gather_poll_ns = th[3];
         let mut out = vec![];
         let mut split_of = HashMap::new();
         for &i in &idx {
@@ -404,6 +406,7 @@ pub fn queues(results: &[ProbeResult], hw: &mut Hardware, icpt_explain: f64) -> 
     hw.costs.tuple_send_ns = fit.values[0];
     hw.costs.tuple_receive_ns = fit.values[1];
     hw.costs.gather_merge_tuple_ns = fit.values[2];
+    hw.costs.gather_poll_ns = fit.values[3];
     let n_shares = idx.len() + shares.len();
     eprintln!(
         "pqsim calibrate: queues: leader CPU (ms, measured vs fitted, less {:.2} ms of planning): {}",
@@ -416,10 +419,11 @@ pub fn queues(results: &[ProbeResult], hw: &mut Hardware, icpt_explain: f64) -> 
             .join(", ")
     );
     eprintln!(
-        "pqsim calibrate: queues: send {:.0} ns, receive {:.0} ns, gather merge {:.0} ns per tuple; rms {:.1}% ({} simulations; leader's row shares {})",
+        "pqsim calibrate: queues: send {:.0} ns, receive {:.0} ns, gather merge {:.0} ns per tuple, poll {:.0} ns per queue per local row; rms {:.1}% ({} simulations; leader's row shares {})",
         fit.values[0],
         fit.values[1],
         fit.values[2],
+        fit.values[3],
         100.0 * fit.rms,
         fit.evaluations,
         shares

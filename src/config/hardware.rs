@@ -65,8 +65,13 @@ pub fn list_hardware() -> Vec<String> {
 }
 
 /// Profile keys that may be absent from a profile (older profiles) and still be set by `--hw`.
-const OPTIONAL_KEYS: &[&str] =
-    &["costs.page_data_ns", "costs.worker_page_fault_ns", "costs.gather_row_ns", "costs.instrument_ns"];
+const OPTIONAL_KEYS: &[&str] = &[
+    "costs.page_data_ns",
+    "costs.worker_page_fault_ns",
+    "costs.gather_row_ns",
+    "costs.gather_poll_ns",
+    "costs.instrument_ns",
+];
 
 /// Apply `KEY=VALUE` overrides to a TOML table; KEY may be dotted (`disk.queue_depth`).
 pub fn apply_overrides(table: &mut toml::Table, overrides: &[(String, String)], what: &str) -> Result<()> {
@@ -200,6 +205,8 @@ struct RawCosts {
     worker_page_fault_ns: Option<Spanned<f64>>,
     /// Absent in profiles measured before the term existed: 0.
     gather_row_ns: Option<Spanned<f64>>,
+    /// Absent in profiles fitted before the term existed: 0.
+    gather_poll_ns: Option<Spanned<f64>>,
     tuple_ns: Spanned<f64>,
     qual_ns: Spanned<f64>,
     agg_transition_ns: Spanned<f64>,
@@ -348,6 +355,10 @@ fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
         },
         gather_row_ns: match &c.gather_row_ns {
             Some(v) => nn(v, "gather_row_ns")?,
+            None => 0.0,
+        },
+        gather_poll_ns: match &c.gather_poll_ns {
+            Some(v) => nn(v, "gather_poll_ns")?,
             None => 0.0,
         },
         tuple_ns: nn(&c.tuple_ns, "tuple_ns")?,

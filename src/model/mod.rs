@@ -508,6 +508,9 @@ pub struct UnitCosts {
     /// and its poll of every tuple queue before each local row (gather_readnext), work a
     /// serial plan does not do. A row received from a worker pays `tuple_receive_ns` instead.
     pub gather_row_ns: f64,
+    /// Per worker queue Gather polls (without waiting) before each row of the leader's own
+    /// plan: gather_readnext visits every reader once before the leader scans locally.
+    pub gather_poll_ns: f64,
     pub tuple_ns: f64,
     pub qual_ns: f64,
     pub agg_transition_ns: f64,

@@ -488,10 +488,11 @@ impl<'a> Sim<'a> {
             if self.serial() {
                 self.c.consumer.client_row_ns + if self.post_phase { 0.0 } else { self.c.consumer.per_row_ns }
             } else {
-                // Gather returns a local row after polling the queues; Gather Merge's
-                // per-row heap work is in gather_merge_tuple_ns.
+                // Gather returns a local row after polling every worker's queue once;
+                // Gather Merge's per-row heap work is in gather_merge_tuple_ns.
                 let through_gather = matches!(self.c.mode, Mode::Gather { .. });
-                self.c.consumer.per_row_ns + if through_gather { c.gather_row_ns / self.hw.cpu_speed } else { 0.0 }
+                let gather = c.gather_row_ns + self.n_workers() as f64 * c.gather_poll_ns;
+                self.c.consumer.per_row_ns + if through_gather { gather / self.hw.cpu_speed } else { 0.0 }
             }
         } else {
             c.tuple_send_ns / self.hw.cpu_speed
