@@ -28,6 +28,14 @@ fn sum_workers(v: &Value, key: &str) -> f64 {
 
 const CPU_BOUND: [&str; 4] = ["--hw", "cores=32", "--hw", "cache=hot"];
 
+/// The leader's share of the rows all processes scanned.
+fn leader_share(v: &Value) -> f64 {
+    let ps = v["processes"].as_array().unwrap();
+    let all: f64 = ps.iter().map(|p| p["tuples_scanned"].as_f64().unwrap()).sum();
+    let leader: f64 = ps.iter().filter(|p| p["role"] != "worker").map(|p| p["tuples_scanned"].as_f64().unwrap()).sum();
+    leader / all
+}
+
 #[test]
 fn leader_plus_workers_bound_from_2_to_4_workers() {
     let at = |w: &str| {
@@ -285,13 +293,6 @@ fn a_worker_pays_the_first_touch_of_every_page_it_scans_and_the_leader_does_not(
             &["--hardware", "laptop", "--hw", &hw, "--set", &set, "--replications", "1", "--no-fast-forward"],
         )
     };
-    let leader_share = |v: &Value| {
-        let ps = v["processes"].as_array().unwrap();
-        let all: f64 = ps.iter().map(|p| p["tuples_scanned"].as_f64().unwrap()).sum();
-        let leader: f64 =
-            ps.iter().filter(|p| p["role"] != "worker").map(|p| p["tuples_scanned"].as_f64().unwrap()).sum();
-        leader / all
-    };
     let (s0, s1) = (wall(&at("0", "0")), wall(&at("5000", "0")));
     assert!((s1 - s0).abs() < 1e-6 * s0, "serial: the leader faults nothing ({s0} vs {s1} ms)");
     let (p0, p1) = (at("0", "2"), at("5000", "2"));
@@ -349,13 +350,6 @@ fn a_participating_leader_polls_every_queue_before_each_row_of_its_own() {
         let hw = format!("costs.gather_poll_ns={ns}");
         let set = format!("max_parallel_workers_per_gather={w}");
         run_json("gather-heavy", &["--hardware", "laptop", "--hw", &hw, "--set", &set, "--replications", "1"])
-    };
-    let leader_share = |v: &Value| {
-        let ps = v["processes"].as_array().unwrap();
-        let all: f64 = ps.iter().map(|p| p["tuples_scanned"].as_f64().unwrap()).sum();
-        let leader: f64 =
-            ps.iter().filter(|p| p["role"] != "worker").map(|p| p["tuples_scanned"].as_f64().unwrap()).sum();
-        leader / all
     };
     let (s0, s1) = (wall(&at("0", "0")), wall(&at("500", "0")));
     assert!((s1 - s0).abs() < 1e-6 * s0, "serial: no queue to poll ({s0} vs {s1} ms)");

@@ -342,25 +342,15 @@ fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
     };
     let c = &raw.costs;
     let nn = |v: &Spanned<f64>, w: &str| non_negative(ctx, v, &format!("costs.{w}"));
+    // A term added after profiles were written: 0 when absent (their other costs carry it).
+    let later = |v: &Option<Spanned<f64>>, w: &str| v.as_ref().map_or(Ok(0.0), |v| nn(v, w));
     let costs = UnitCosts {
         page_ns: nn(&c.page_ns, "page_ns")?,
         os_read_page_ns: nn(&c.os_read_page_ns, "os_read_page_ns")?,
-        page_data_ns: match &c.page_data_ns {
-            Some(v) => nn(v, "page_data_ns")?,
-            None => 0.0,
-        },
-        worker_page_fault_ns: match &c.worker_page_fault_ns {
-            Some(v) => nn(v, "worker_page_fault_ns")?,
-            None => 0.0,
-        },
-        gather_row_ns: match &c.gather_row_ns {
-            Some(v) => nn(v, "gather_row_ns")?,
-            None => 0.0,
-        },
-        gather_poll_ns: match &c.gather_poll_ns {
-            Some(v) => nn(v, "gather_poll_ns")?,
-            None => 0.0,
-        },
+        page_data_ns: later(&c.page_data_ns, "page_data_ns")?,
+        worker_page_fault_ns: later(&c.worker_page_fault_ns, "worker_page_fault_ns")?,
+        gather_row_ns: later(&c.gather_row_ns, "gather_row_ns")?,
+        gather_poll_ns: later(&c.gather_poll_ns, "gather_poll_ns")?,
         tuple_ns: nn(&c.tuple_ns, "tuple_ns")?,
         qual_ns: nn(&c.qual_ns, "qual_ns")?,
         agg_transition_ns: nn(&c.agg_transition_ns, "agg_transition_ns")?,
