@@ -47,7 +47,8 @@ pub struct Measured {
     /// which prints the per-worker entries).
     pub leader_row_share: Option<f64>,
     /// CPU time of the leader's backend during the EXPLAIN (ms), from the kernel's per-task
-    /// accounting (`/proc/PID/schedstat`): only when the server runs on this machine and its
+    /// accounting (`/proc/PID/schedstat`), taken by the interleaved timed runs
+    /// (`measure_with_reference`): only when the server runs on this machine and its
     /// backend's file is readable (None otherwise). It includes planning and EXPLAIN's own
     /// work, a fraction of a millisecond.
     pub leader_cpu_ms: Option<f64>,
@@ -90,6 +91,8 @@ pub fn measure_with_reference(
 ) -> Result<(Vec<Measured>, Vec<f64>)> {
     let mut refs = vec![speedref(client, search_path)?];
     let mut out = vec![];
+    // The connection's backend, once: each timed EXPLAIN also takes its CPU time.
+    let pid = backend_pid(client);
     for (gucs, sql, options) in runs {
         apply_gucs(client, search_path, &gucs)?;
         let mut m = if options == "client" {
@@ -106,7 +109,11 @@ pub fn measure_with_reference(
                 ref_ms: 0.0,
             }
         } else {
-            explain_measure(client, options, &sql)?.0
+            let before = pid.and_then(task_cpu_ns);
+            let mut m = explain_measure(client, options, &sql)?.0;
+            let after = pid.and_then(task_cpu_ns);
+            m.leader_cpu_ms = before.zip(after).map(|(b, a)| a.saturating_sub(b) as f64 / 1e6);
+            m
         };
         let r = speedref(client, search_path)?;
         m.ref_ms = 0.5 * (refs[refs.len() - 1] + r);
@@ -122,10 +129,7 @@ fn gather_of(p: &ExplainPlan) -> Option<&ExplainNode> {
 
 /// `EXPLAIN (<options>, FORMAT JSON)` once; the Execution Time and what came with it.
 pub fn explain_measure(client: &mut Client, options: &str, sql: &str) -> Result<(Measured, ExplainPlan)> {
-    let pid = backend_pid(client);
-    let cpu_before = pid.and_then(task_cpu_ns);
     let plan = probe::explain_with(client, options, sql)?;
-    let cpu_after = pid.and_then(task_cpu_ns);
     let ms = plan
         .execution_time_ms
         .ok_or_else(|| PgError::Protocol(format!("EXPLAIN ({options}) returned no Execution Time")))?;
@@ -138,7 +142,7 @@ pub fn explain_measure(client: &mut Client, options: &str, sql: &str) -> Result<
         launched: g.and_then(|g| g.workers_launched),
         gather_startup_ms: g.and_then(|g| g.actual_startup_time),
         leader_row_share: leader_row_share(&plan),
-        leader_cpu_ms: cpu_before.zip(cpu_after).map(|(b, a)| a.saturating_sub(b) as f64 / 1e6),
+        leader_cpu_ms: None,
         ref_ms: 0.0,
     };
     Ok((m, plan))
