@@ -74,6 +74,11 @@ fn scheduler(s: &mut String, fits: &Fits) {
         "context_switch_us = {}     # one switch on a busy CPU (perf bench sched pipe, one CPU)",
         num(k.context_switch_ns / 1e3)
     );
+    let _ = writeln!(
+        s,
+        "rotate_us = {}       # an imbalance of one runnable process between CPUs lasts this long before the balancer moves one (4 x 16 x CPUs ms; examples/balancer measures it)",
+        num(k.rotate_ns / 1e3)
+    );
 }
 
 fn variability(s: &mut String, fits: &Fits, info: &Info) {

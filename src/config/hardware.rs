@@ -298,6 +298,7 @@ struct RawScheduler {
     tick_hz: Option<Spanned<f64>>,
     wakeup_latency_us: Option<Spanned<f64>>,
     context_switch_us: Option<Spanned<f64>>,
+    rotate_us: Option<Spanned<f64>>,
 }
 
 fn scheduler_from_raw(ctx: &Ctx, raw: Option<&RawScheduler>, cores: f64) -> Result<Scheduler> {
@@ -325,6 +326,7 @@ fn scheduler_from_raw(ctx: &Ctx, raw: Option<&RawScheduler>, cores: f64) -> Resu
     s.latency_ns = us(&r.latency_us, "latency_us", s.latency_ns)?;
     s.wakeup_latency_ns = us(&r.wakeup_latency_us, "wakeup_latency_us", s.wakeup_latency_ns)?;
     s.context_switch_ns = us(&r.context_switch_us, "context_switch_us", s.context_switch_ns)?;
+    s.rotate_ns = us(&r.rotate_us, "rotate_us", s.rotate_ns)?;
     if let Some(hz) = &r.tick_hz {
         s.tick_ns = 1e9 / positive(ctx, hz, "scheduler.tick_hz")?;
     }

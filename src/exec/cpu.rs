@@ -81,6 +81,15 @@ pub struct RunQueue<K> {
     turn_len: f64,
     /// Turn time the CPUs have been out of balance (0 while balanced; see `balance`).
     imbalanced_ns: f64,
+    /// Turn time one CPU has had one runnable process more than another (see `balance`).
+    uneven_ns: f64,
+    /// How long an imbalance of one lasts before the balancer moves a process across
+    /// (`Scheduler::rotate_ns`; never when infinite).
+    rotate_after_ns: f64,
+    /// Rotations so far, and for each process the last one after which it was on the less
+    /// busy CPU (by key): who moves next (see `rotate`).
+    rotations: u64,
+    favoured: Vec<(K, u64)>,
     /// Scratch: the line sorted by key, for membership tests. Allocates nothing once warm.
     sorted: Vec<K>,
     /// Each process's CPU (Linux keeps one run queue per CPU), sorted by key.
@@ -111,6 +120,10 @@ impl<K: Copy + Ord> RunQueue<K> {
             turn_gen: 0,
             turn_len: 0.0,
             imbalanced_ns: 0.0,
+            uneven_ns: 0.0,
+            rotate_after_ns: f64::INFINITY,
+            rotations: 0,
+            favoured: vec![],
             sorted: vec![],
             home: vec![],
             per_cpu: vec![0; cores],
@@ -120,6 +133,13 @@ impl<K: Copy + Ord> RunQueue<K> {
             last_caps: vec![],
             last_valid: false,
         }
+    }
+
+    /// The run queue of a machine whose balancer evens out an imbalance of one after
+    /// `rotate_ns` of turns (`Scheduler::rotate_ns`).
+    pub fn rotating_after(mut self, rotate_ns: f64) -> RunQueue<K> {
+        self.rotate_after_ns = if rotate_ns > 0.0 { rotate_ns } else { f64::INFINITY };
+        self
     }
 
     pub fn turn_pending(&self) -> bool {
@@ -350,34 +370,111 @@ impl<K: Copy + Ord> RunQueue<K> {
     /// the last in line of the busiest CPU to the least busy, until no CPU has two more than
     /// another. A transient imbalance (a worker blocked on its queue for part of a turn) is
     /// left alone, as the balancer's interval leaves it.
+    ///
+    /// An imbalance of one (three processes on two CPUs: one alone, two sharing) is evened
+    /// out over time rather than at once: Linux's balancer will not move a whole task's load
+    /// to correct half of one at its first attempts (`detach_tasks`: the load it may move is
+    /// halved at each failed balance), so after `rotate_after_ns` of turns one waiting process
+    /// of the busier CPU moves to the other, and the one left alone changes. Over a second
+    /// each of three processes on two CPUs has about two thirds of a core; over 100 ms one of
+    /// them has had a whole one.
     fn balance<T: Tasks<K> + ?Sized>(&mut self, tasks: &mut T) {
         if self.cores <= 1 {
             return;
         }
         self.count_per_cpu();
-        if self.imbalance().is_none() {
+        let Some((from, to)) = self.imbalance() else {
             self.imbalanced_ns = 0.0;
+            self.rotate(tasks);
             return;
-        }
+        };
+        self.uneven_ns = 0.0;
         self.imbalanced_ns += self.turn_len;
         if self.imbalanced_ns < balance_after_ns(self.cores) {
             return;
         }
         self.imbalanced_ns = 0.0;
-        while let Some((from, to)) = self.imbalance() {
-            let Some(i) = (0..self.order.len()).rev().find(|&i| self.cpu(self.order[i]) == from) else {
+        let mut pair = Some((from, to));
+        while let Some((from, to)) = pair {
+            if !self.move_last(from, to, tasks) {
                 break;
-            };
-            // It keeps its place relative to its CPU's average (Linux keeps its lag).
-            let k = self.order[i];
-            let n = self.order.len();
-            if let (Some(a), Some(b)) = (self.cpu_avg(from, n, tasks), self.cpu_avg(to, n, tasks)) {
-                tasks.set_vruntime(k, tasks.vruntime(k) - a + b);
             }
-            self.set_home(k, to);
-            self.per_cpu[from] -= 1;
-            self.per_cpu[to] += 1;
+            pair = self.imbalance();
         }
+    }
+
+    /// An imbalance of one that has lasted `rotate_after_ns` of turns: a process of the busier
+    /// CPU moves to the other (see `balance`), the one of them that last had the less busy
+    /// CPU, so that the others now have it: over time each process has its turn there. (Linux
+    /// moves whichever waits when the balance runs; its slices and balance ticks do not keep
+    /// step, so over time that is everyone in turn too. A model that moved the one waiting at
+    /// a fixed turn parity would keep one process crowded for good.)
+    fn rotate<T: Tasks<K> + ?Sized>(&mut self, tasks: &mut T) {
+        let n = &self.per_cpu;
+        let from = (0..self.cores).max_by_key(|&c| (n[c], std::cmp::Reverse(c)));
+        let to = (0..self.cores).min_by_key(|&c| n[c]);
+        let (Some(from), Some(to)) = (from, to) else { return };
+        if n[from] < 2 || n[from] != n[to] + 1 {
+            self.uneven_ns = 0.0;
+            return;
+        }
+        self.uneven_ns += self.turn_len;
+        if self.uneven_ns < self.rotate_after_ns {
+            return;
+        }
+        self.uneven_ns = 0.0;
+        // Those on the less busy CPU had it this period.
+        for i in 0..self.order.len() {
+            let k = self.order[i];
+            if self.cpu(k) == to {
+                self.stamp(k, self.rotations + 1);
+            }
+        }
+        self.rotations += 1;
+        // The last in line among those of the busier CPU that had it most recently.
+        let mut pick: Option<(usize, u64)> = None;
+        for i in 0..self.order.len() {
+            let k = self.order[i];
+            if self.cpu(k) != from {
+                continue;
+            }
+            let had = self.favoured.binary_search_by(|f| f.0.cmp(&k)).map_or(0, |j| self.favoured[j].1);
+            if pick.is_none_or(|(_, h)| had >= h) {
+                pick = Some((i, had));
+            }
+        }
+        if let Some((i, _)) = pick {
+            self.move_at(i, from, to, tasks);
+        }
+    }
+
+    fn stamp(&mut self, k: K, r: u64) {
+        match self.favoured.binary_search_by(|f| f.0.cmp(&k)) {
+            Ok(i) => self.favoured[i].1 = r,
+            Err(i) => self.favoured.insert(i, (k, r)),
+        }
+    }
+
+    /// Move the last in line homed on CPU `from` to CPU `to`; false if there is none.
+    fn move_last<T: Tasks<K> + ?Sized>(&mut self, from: usize, to: usize, tasks: &mut T) -> bool {
+        let Some(i) = (0..self.order.len()).rev().find(|&i| self.cpu(self.order[i]) == from) else {
+            return false;
+        };
+        self.move_at(i, from, to, tasks);
+        true
+    }
+
+    /// Move the process at `i` in line from CPU `from` to CPU `to`.
+    fn move_at<T: Tasks<K> + ?Sized>(&mut self, i: usize, from: usize, to: usize, tasks: &mut T) {
+        // It keeps its place relative to its CPU's average (Linux keeps its lag).
+        let k = self.order[i];
+        let n = self.order.len();
+        if let (Some(a), Some(b)) = (self.cpu_avg(from, n, tasks), self.cpu_avg(to, n, tasks)) {
+            tasks.set_vruntime(k, tasks.vruntime(k) - a + b);
+        }
+        self.set_home(k, to);
+        self.per_cpu[from] -= 1;
+        self.per_cpu[to] += 1;
     }
 
     /// The busiest and the least busy CPU (by `per_cpu`) if they differ by two or more.
@@ -417,6 +514,7 @@ impl<K: Copy + Ord> RunQueue<K> {
         self.last_valid = false;
         self.order.retain(|k| !gone(k));
         self.home.retain(|h| !gone(&h.0));
+        self.favoured.retain(|f| !gone(&f.0));
     }
 
     /// The average CPU time of the processes among the first `upto` in line homed on CPU `c`
@@ -612,6 +710,39 @@ mod tests {
             assert_eq!(v.len(), 2, "two on CPU {c}");
             assert!((v[0] - v[1]).abs() <= turn, "CPU {c}: CPU time had {v:?}");
         }
+    }
+
+    #[test]
+    fn an_imbalance_of_one_is_evened_out_over_time_by_moving_who_waits() {
+        let hw = hw("2");
+        let rotate = hw.scheduler.rotate_ns;
+        assert!(rotate > 50e6 && rotate < 500e6, "{rotate}");
+        let turn = hw.scheduler.turn_ns(1.5);
+        let before = (rotate / turn).floor() as usize - 1;
+        let run = |rotating: bool| {
+            let mut rq = RunQueue::new(2);
+            if rotating {
+                rq = rq.rotating_after(rotate);
+            }
+            let mut t = Plain(vec![(0.0, 0.0); 3], Some(0));
+            let first = take_turns(&mut rq, &mut t, &hw, &[0, 1, 2], before);
+            // A second in all: eight rotations.
+            let rest = take_turns(&mut rq, &mut t, &hw, &[0, 1, 2], (8.0 * rotate / turn) as usize);
+            (first, rest)
+        };
+        // Until the first rotation the leader is alone on its CPU, rotating or not.
+        let (first, rest) = run(true);
+        assert_eq!(first[0], before as f64 * turn, "{first:?}");
+        // Then who is alone changes: over the rest each process had close to two thirds of
+        // a core, none a whole one.
+        let span: f64 = rest.iter().sum::<f64>() / 2.0;
+        for (k, had) in rest.iter().enumerate() {
+            let share = had / span;
+            assert!((0.55..0.8).contains(&share), "process {k}: {share} of a core ({rest:?})");
+        }
+        // Without it the leader keeps its core for good.
+        let (_, still) = run(false);
+        assert_eq!(still[0], still.iter().sum::<f64>() / 2.0, "{still:?}");
     }
 
     #[test]

@@ -176,7 +176,7 @@ pub fn simulate(spec: &ServerSpec) -> Result<ServerResult, SimError> {
         last_demands: vec![],
         rates: vec![],
         scheduled: cpu::scheduled(spec.hw),
-        rq: RunQueue::new(spec.hw.cores.max(1.0) as usize),
+        rq: RunQueue::new(spec.hw.cores.max(1.0) as usize).rotating_after(spec.hw.scheduler.rotate_ns),
         keys: vec![],
         procs: vec![],
         left: vec![],
