@@ -8,7 +8,9 @@
 #
 # Environment: PQSIM (binary, default target/release/pqsim), SCALE (small|default),
 # CAL_SCALE (rows of calibrate's middle probe table), REPS, OUT (output directory),
-# DOC (the Markdown file to update; DOC= to skip).
+# DOC (the Markdown file to update; DOC= to skip), ACTUALS=1 (then also the trace-driven check:
+# each query's serial EXPLAIN ANALYZE predicts its bare times at 1-4 workers with this profile,
+# tests/actuals_pg.rs, written to OUT/actuals.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${PQSIM:-target/release/pqsim}
@@ -28,6 +30,12 @@ DSN=$(bash scripts/pg-throwaway.sh start "$SRV" --owner-pid $$ | tail -n 1)
 bash scripts/pg-throwaway.sh stop "$SRV"
 echo "== $(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg): validating (workload tpch, scale $SCALE)" >&2
 "$BIN" validate --workload tpch --scale "$SCALE" --profile "$OUT/profile.toml" --output "$OUT" --reps "$REPS"
+if [ "${ACTUALS:-0}" = 1 ]; then
+    echo "== $(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg): trace-driven (serial EXPLAIN ANALYZE -> workers 1-4)" >&2
+    PQSIM_ACTUALS_PROFILE="$(realpath "$OUT/profile.toml")" cargo test --release --test actuals_pg -- --nocapture >&2
+    cp target/tmp/actuals_pg/table.md "$OUT/actuals.md"
+    cp target/tmp/actuals_pg/points.csv "$OUT/actuals.csv"
+fi
 MD="$OUT/validation-tpch-$SCALE.md"
 if [ -n "$DOC" ] && [ -f "$DOC" ]; then
     # The report up to its table of all points, between the markers.

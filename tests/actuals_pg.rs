@@ -5,7 +5,10 @@
 //! compared with the real bare times at 1-4 workers (interleaved rounds, medians). The serial
 //! actuals never predict the serial point: W=0 is reported apart as a consistency figure.
 //!
-//! Prints a table and writes it to `target/tmp/actuals_pg/` (CARGO_TARGET_TMPDIR). With
+//! The profile is `PQSIM_ACTUALS_PROFILE` when set (one calibrated in the same sitting:
+//! `ACTUALS=1 scripts/validate-one-sitting.sh`), else `reference-2vcpu` with this sitting's
+//! clock-read price. Prints a table and writes it to `target/tmp/actuals_pg/`
+//! (CARGO_TARGET_TMPDIR). With
 //! `PQSIM_CAPTURE_FIXTURES=1` it also writes the serial plans it used to
 //! `tests/fixtures/explain/actuals_*.json` (the PostgreSQL-free test reads those).
 //! Skipped when no PostgreSQL 15 can start (or `PQSIM_SKIP_PG=1`).
@@ -234,12 +237,20 @@ fn serial_actuals_predict_other_worker_counts() {
     let m = measure(&mut client, &cs);
     let capture = std::env::var("PQSIM_CAPTURE_FIXTURES").is_ok_and(|v| v == "1");
     let (instr, per_case) = sitting_instrument_ns(&m);
-    let profile = sitting_profile(&out, instr);
+    // PQSIM_ACTUALS_PROFILE: a profile calibrated in this sitting (scripts/validate-one-sitting.sh
+    // with ACTUALS=1) is used as it is; else the shipped one with this sitting's instrument_ns.
+    let given = std::env::var("PQSIM_ACTUALS_PROFILE").ok().filter(|p| !p.is_empty());
+    let profile = match &given {
+        Some(p) => PathBuf::from(p),
+        None => sitting_profile(&out, instr),
+    };
     let mut table = String::new();
     let _ = writeln!(
         table,
-        "This sitting's instrument_ns: {instr:.1} ns (per query: {}; negative ones left out; the profile says 70)\n",
-        per_case.iter().map(|x| format!("{x:.0}")).collect::<Vec<_>>().join(", ")
+        "Profile: {}. This sitting's instrument_ns: {instr:.1} ns (per query: {}; negative ones left out){}\n",
+        profile.display(),
+        per_case.iter().map(|x| format!("{x:.0}")).collect::<Vec<_>>().join(", "),
+        if given.is_some() { ", not used: the profile's own is" } else { ", used in the shipped profile" }
     );
     let _ = writeln!(
         table,
