@@ -172,6 +172,17 @@ impl<K: Copy + Ord> RunQueue<K> {
         self.imbalanced_ns
     }
 
+    /// Turn time an imbalance of one has lasted, not yet rotated (0 while even).
+    pub fn uneven_ns(&self) -> f64 {
+        self.uneven_ns
+    }
+
+    /// Each process that has had the less busy CPU, with how many rotations ago (who moves
+    /// at the next rotation depends only on these).
+    pub fn rotations_since_favoured(&self) -> impl Iterator<Item = (K, u64)> + '_ {
+        self.favoured.iter().map(|&(k, r)| (k, self.rotations - r))
+    }
+
     /// The runnable set is now `runnable` (sorted ascending). Those gone leave the line
     /// keeping their lag; new ones join at the line's average virtual runtime minus their
     /// lag, and are placed on a CPU (`place`). Writes each process's CPU cap into `caps`

@@ -51,6 +51,12 @@ impl<'a> Sim<'a> {
         // Per-CPU run queues: where each process is homed decides whom it shares a core with
         // when it next runs, and a pending balance will move one.
         h = mix(h, self.rq.imbalanced_ns().to_bits());
+        // A rotation building up (an imbalance of one) moves a process when it is due, and
+        // whom it moves depends on who had the less busy CPU last.
+        h = mix(h, self.rq.uneven_ns().to_bits());
+        for (p, ago) in self.rq.rotations_since_favoured() {
+            h = mix(h, ((p as u64) << 20) + 1 + ago.min(1 << 19));
+        }
         // (The homed processes with their CPU: what `cpu_of` says of each process, without a
         // search per process.)
         for &(p, c) in self.rq.homes() {
