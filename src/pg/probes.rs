@@ -239,8 +239,8 @@ fn serial_probes() -> Vec<Probe> {
 
 /// The same table with TPC-H's column types, each probe differing from a partner in one
 /// class of work: deforming past varlenas, numeric vs integer comparisons and sums, numeric
-/// arithmetic, date vs timestamp, char(n) and varchar equality, LIKE, `= ANY` of 8 vs 9
-/// constants, min(date), count(col).
+/// arithmetic, a scan's projection, date vs timestamp, char(n) and varchar equality, LIKE,
+/// `= ANY` of 8 vs 9 constants, min(date), count(col).
 fn typed_probes() -> Vec<Probe> {
     let q = |id: &str, sql: &str, what: &'static str| {
         probe(
@@ -262,6 +262,13 @@ fn typed_probes() -> Vec<Probe> {
         q("sum_int", "SELECT sum(k4) FROM t", "typed: sum(int4)"),
         q("sum_int8", "SELECT sum(k8) FROM t", "typed: sum(int8)"),
         q("sum_num", "SELECT sum(n1) FROM t", "typed: sum(numeric)"),
+        // The same sum over the scan's projection of that one column (the OFFSET 0 subquery
+        // keeps its target list): `project_attr_ns`, which no other serial probe separates.
+        q(
+            "proj_num",
+            "SELECT sum(x) FROM (SELECT n1 AS x FROM t OFFSET 0) s",
+            "typed: sum(numeric) of a projected column",
+        ),
         q("num_arith", "SELECT sum(n1 * (1 - n2)) FROM t", "typed: numeric arithmetic"),
         q("date_cmp", "SELECT count(*) FROM t WHERE d1 <= date '1998-09-02'", "typed: date comparison"),
         q("date_ts", "SELECT count(*) FROM t WHERE d1 <= '1998-09-02'::timestamp", "typed: date vs timestamp"),
