@@ -52,6 +52,8 @@ const RQ: usize = 3;
 #[derive(Default)]
 pub(super) struct FastForward {
     pub(super) enabled: bool,
+    /// The shared scan's fusion has ended (its budget ran out): no flow is fused again.
+    fusion_over: bool,
     det: Option<Box<Detector>>,
 }
 
@@ -441,7 +443,7 @@ impl<'a> Sim<'a> {
         n = n.min(fit(self.scan.nallocated, dalloc, ramp, margin));
         if fused > 0.0 || dalloc > 0.0 {
             // Fusion must still hold after the jump, with a period in hand.
-            let (free, need) = self.ff_fuse_budget(false);
+            let (free, need) = self.ff_fuse_budget();
             let per = fused / self.ff_tuples_per_page() + dalloc.max(0.0);
             if free < need {
                 n = 0.0;

@@ -59,6 +59,10 @@ impl<'a> Sim<'a> {
                     if let Some(l) = self.c.consumer.limit {
                         stop = stop.min(done + (l - self.pulled).max(0.0) / rpu);
                     }
+                    if fuse {
+                        // Fused, it looks at the budget again within a leash of rows.
+                        stop = stop.min(done + self.ff_leash());
+                    }
                     if self.any_queue_ready() {
                         // Return to the queues after the next local tuple.
                         let r = self.local_rows_total;

@@ -6,13 +6,14 @@ use super::*;
 
 impl<'a> Sim<'a> {
     /// May participant p's scan flow run on past its chunk's end? Only with fast-forward on, for a
-    /// shared in-memory scan whose rows go to the worker's queue (no bound, no LIMIT): there
-    /// the next chunk starts at once at the same rate (no read latency, same CPU per tuple),
-    /// so a chunk end changes nothing but which blocks the worker holds. Its chunk ends then
-    /// cease to be steps (they would break every period, at a different place each time), and
-    /// the chunks it crosses are claimed when fusion ends (`ff_settle_chunks`). Fusion stops
-    /// while every participant can still claim two chunks and a queue's worth of blocks, so the
-    /// scan's end is stepped exactly.
+    /// shared in-memory scan whose rows go to the worker's queue, or the leader's own rows
+    /// under a Gather (no bound, no LIMIT): there the next chunk starts at once at the same
+    /// rate (no read latency, same CPU per tuple), so a chunk end changes nothing but which
+    /// blocks the participant holds. Its chunk ends then cease to be steps (they would break
+    /// every period, at a different place each time), and the chunks it crosses are claimed
+    /// at each jump or when fusion ends (`ff_settle_chunks`). Fusion ends for good while every
+    /// participant whose scan runs can still claim two chunks and a queue's worth of blocks
+    /// (`ff_fuse_budget`), so the scan's end is stepped exactly.
     pub(in crate::exec::sim) fn ff_fuse_ok(&mut self, p: usize) -> bool {
         // (A scan flow first: the leader's retargets are mostly of its queue drains.)
         if !matches!(&self.procs[p].act, Act::Flow(f) if f.kind == FlowKind::Scan) {
@@ -52,16 +53,19 @@ impl<'a> Sim<'a> {
                 return false;
             }
         }
-        let (free, need) = self.ff_fuse_budget(p == 0);
+        if self.ff.fusion_over {
+            return false;
+        }
+        let (free, need) = self.ff_fuse_budget();
         if free >= need {
             return true;
         }
-        // Near the scan's end: every fused flow, running or waiting, claims what it owes now
-        // (asked at every flow start of every worker there: nothing to do once none is fused).
-        if self.ff_any_fused() {
-            for w in 0..self.procs.len() {
-                self.ff_settle_chunks(w);
-            }
+        // Near the scan's end: every fused flow, running or waiting, claims what it owes now,
+        // and no flow of this scan is fused again (a budget counted over the flows running at
+        // the time would let a later one fuse again, and each settling claims out of order).
+        self.ff.fusion_over = true;
+        for w in 0..self.procs.len() {
+            self.ff_settle_chunks(w);
         }
         false
     }
@@ -71,28 +75,32 @@ impl<'a> Sim<'a> {
         self.mode == LeaderMode::Gather && self.n_workers() > 0 && self.leader_local() && !self.post_phase
     }
 
-    /// Blocks not yet claimed, less those fused flows owe; and the blocks fusion keeps in hand:
-    /// two chunks and a queue's worth of rows per worker (and per leader, when `leader` asks or
-    /// the leader scans fused), so that every owed claim can be met and the scan's last chunks
-    /// are stepped.
-    pub(super) fn ff_fuse_budget(&self, leader: bool) -> (f64, f64) {
-        let tpp = self.ff_tuples_per_page();
-        // A queue stop comes within a queue's worth of rows: that many tuples, at most.
+    /// A fused flow's longest run between two looks at the budget: a queue's worth of rows,
+    /// in the scan's tuples (a worker stops within it at its queue's next stop point; the leader's local
+    /// scan is stopped there, see `retarget`).
+    pub(in crate::exec::sim) fn ff_leash(&self) -> f64 {
         let rows_per_tuple = self.c.worker.rows_per_tuple.max(1e-12);
-        let stop_blocks = self.qcap / self.tuple_bytes.max(1e-9) / rows_per_tuple / tpp + 1.0;
+        self.qcap / self.tuple_bytes.max(1e-9) / rows_per_tuple
+    }
+
+    /// Blocks not yet claimed, less those fused flows owe; and the blocks fusion keeps in hand:
+    /// two chunks and a leash (`ff_leash`) per participant whose scan runs, so that every owed
+    /// claim can be met and the scan's last chunks are stepped. A participant that waits
+    /// (a worker on its full queue, the leader draining one) claims nothing until it runs
+    /// again, and then looks at the budget before it does: its share is kept only while it
+    /// runs (seed-not-in's SubPlan Gather has six of seven workers waiting: counted all the
+    /// time, they had the last thousand blocks stepped).
+    pub(super) fn ff_fuse_budget(&self) -> (f64, f64) {
+        let tpp = self.ff_tuples_per_page();
+        let stop_blocks = self.ff_leash() / tpp + 1.0;
         let (mut owed, mut need) = (0.0, 1.0);
-        // The leader's share too when it asks, or scans fused: a leader that stays off the
-        // shared scan (draining its queues) costs the workers' fusion nothing, and once the
-        // leader is refused it is not fused again (the blocks left only shrink).
-        for (p, pr) in self.procs.iter().enumerate() {
-            let mut fused = p == 0 && leader;
+        for pr in &self.procs {
             for f in [pr.act_flow(), pr.saved.as_ref()].into_iter().flatten() {
                 if f.fused {
-                    fused = true;
                     owed += (f.done - f.total).max(0.0) / tpp;
                 }
             }
-            if p > 0 || fused {
+            if matches!(&pr.act, Act::Flow(f) if f.kind == FlowKind::Scan) {
                 need += 2.0 * (pr.scan.chunk_size().max(1.0) + stop_blocks);
             }
         }
