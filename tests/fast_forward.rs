@@ -209,3 +209,24 @@ fn gather_heavy_at_more_rows_agrees() {
         assert!(skipped > 20 * stepped, "{rows} rows on {hw}: {skipped} steps jumped, {stepped} left");
     }
 }
+
+/// gather-heavy with one worker: the leader reads the worker's queue between its own rows, and
+/// where its next tuple boundary falls moves by a fraction of a tuple every period. Its local
+/// scan is fused and that fraction may drift, so the run is jumped almost whole, and agrees.
+/// Fails when the leader is not fused or the fraction must repeat (nothing is jumped then).
+#[test]
+fn a_leader_scanning_between_its_reads_is_jumped() {
+    let path = root().join("configs/scenarios/gather-heavy.toml");
+    for rows in [3_000_000u64, 30_000_000] {
+        let table: Vec<config::TableOverride> = vec![format!("t.rows={rows}").parse().unwrap()];
+        let what = WhatIf { table, ..WhatIf::default() };
+        let (sc, hwm) = config::load(&path, "laptop", &what).unwrap();
+        let sc = with_workers(&sc, 1);
+        for seed in [1, 7] {
+            let on = sim(&sc, &hwm, seed, true);
+            let skipped = agree(&format!("gather-heavy, 1 worker, {rows} rows, seed {seed}"), &sc, &hwm, seed);
+            let stepped = on.events.saturating_sub(skipped);
+            assert!(skipped > 20 * stepped, "{rows} rows, seed {seed}: {skipped} steps jumped, {stepped} left");
+        }
+    }
+}

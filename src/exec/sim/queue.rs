@@ -20,7 +20,10 @@ impl<'a> Sim<'a> {
     /// Recompute where flow p must stop next (end, queue full/publish, bound, preemption).
     pub(super) fn retarget(&mut self, p: usize) {
         let fuse = self.ff_fuse_ok(p);
-        if !fuse {
+        // (The leader's fused local scan waits while it drains a queue: only its own scan,
+        // found no longer fusable, settles there.)
+        let own_scan = p > 0 || matches!(&self.procs[p].act, Act::Flow(f) if f.kind == FlowKind::Scan);
+        if !fuse && own_scan {
             self.ff_settle_chunks(p);
         }
         let (kind, done, total, rpu) = match &mut self.procs[p].act {
@@ -55,6 +58,10 @@ impl<'a> Sim<'a> {
                 } else if self.mode == LeaderMode::Gather && self.n_workers() > 0 {
                     if let Some(l) = self.c.consumer.limit {
                         stop = stop.min(done + (l - self.pulled).max(0.0) / rpu);
+                    }
+                    if fuse {
+                        // Fused, it looks at the budget again within a leash of rows.
+                        stop = stop.min(done + self.ff_leash());
                     }
                     if self.any_queue_ready() {
                         // Return to the queues after the next local tuple.

@@ -22,9 +22,17 @@ impl Slot<'_> {
         self.at += vs.len();
     }
 
-    fn flow(&mut self, f: Option<&Flow>) {
+    fn flow(&mut self, f: Option<&Flow>, lead: bool) {
         match f {
-            Some(f) => self.put_all(&[f.total, f.stop_at - f.done, f.rate, f.cpu, f.io, f.os_frac, f.rows_per_unit]),
+            Some(f) => {
+                // (Of a stop that may drift, only whether there is one: `ff_stop_free`.)
+                let to_stop = match (ff_stop_free(f, lead), f.stop_at.is_finite()) {
+                    (false, _) => f.stop_at - f.done,
+                    (true, true) => 0.0,
+                    (true, false) => -1.0,
+                };
+                self.put_all(&[f.total, to_stop, f.rate, f.cpu, f.io, f.os_frac, f.rows_per_unit])
+            }
             None => self.put_all(&[0.0; 7]),
         }
     }
@@ -70,7 +78,7 @@ impl<'a> Sim<'a> {
             ff.x.resize((s + 1) * nx, 0.0);
         }
         let r = &mut Slot { buf: &mut ff.r[s * nr..(s + 1) * nr], at: 0 };
-        for pr in &self.procs {
+        for (p, pr) in self.procs.iter().enumerate() {
             h = mix(h, phase_code(pr.phase));
             h = mix(
                 h,
@@ -89,8 +97,8 @@ impl<'a> Sim<'a> {
             h = mix(h, pr.finish_stage as u64);
             h = mix(h, pr.woken_from.map_or(0, |s| 1 + s as u64) + 64 * pr.last_state as u64);
             h = mix(h, pr.saved.as_ref().map_or(0, |f| 1 + kind_code(f.kind)) + 4096 * pr.scan.started() as u64);
-            r.flow(pr.act_flow());
-            r.flow(pr.saved.as_ref());
+            r.flow(pr.act_flow(), p == 0);
+            r.flow(pr.saved.as_ref(), p == 0);
             r.put_all(&[pr.scan.chunk_size(), pr.emit_total, pr.lag]);
         }
         for q in &self.queues {
@@ -103,7 +111,11 @@ impl<'a> Sim<'a> {
             );
             r.put_all(&[q.written - q.read, q.pending, q.consumed_pending]);
         }
-        r.put(self.local_rows_total.fract());
+        // The leader's fractional row: where its next tuple boundary falls, free to drift while
+        // its local scan is fused (see `ff_stop_free`).
+        let lead = &self.procs[0];
+        let drifts = lead.act_flow().is_some_and(|f| f.fused) || lead.saved.as_ref().is_some_and(|f| f.fused);
+        r.put(if drifts { 0.0 } else { self.local_rows_total.fract() });
         // Pending events, relative to now and to their process's generation, in delivery order.
         ff.ev.clear();
         for (t, seq, e) in self.q.pending() {
@@ -128,11 +140,11 @@ impl<'a> Sim<'a> {
 
     /// The growing vector, as `ff_visit_x` visits it (same entries, same order), read only.
     fn ff_read_x(&self, x: &mut Slot) {
-        let flow = |x: &mut Slot, fl: Option<&Flow>| match fl {
-            Some(fl) => x.put_all(&[fl.done, fl.stop_at]),
+        let flow = |x: &mut Slot, fl: Option<&Flow>, lead: bool| match fl {
+            Some(fl) => x.put_all(&[fl.done, if ff_stop_free(fl, lead) { fl.done } else { fl.stop_at }]),
             None => x.put_all(&[0.0, 0.0]),
         };
-        for pr in &self.procs {
+        for (p, pr) in self.procs.iter().enumerate() {
             let a = &pr.acct;
             x.put_all(&[a.cpu, a.io, a.mq_send, a.mq_receive, a.startup, a.barrier, a.shutdown]);
             x.put_all(&[
@@ -144,8 +156,8 @@ impl<'a> Sim<'a> {
                 pr.private_left,
                 pr.scan.last_allocated(),
             ]);
-            flow(x, pr.act_flow());
-            flow(x, pr.saved.as_ref());
+            flow(x, pr.act_flow(), p == 0);
+            flow(x, pr.saved.as_ref(), p == 0);
             x.put_all(&[pr.gen as f64, pr.state_since as f64, pr.vruntime, pr.acct.on_cpu]);
         }
         for q in &self.queues {
