@@ -421,10 +421,8 @@ impl<K: Copy + Ord> RunQueue<K> {
     /// step, so over time that is everyone in turn too. A model that moved the one waiting at
     /// a fixed turn parity would keep one process crowded for good.)
     fn rotate<T: Tasks<K> + ?Sized>(&mut self, tasks: &mut T) {
+        let Some((from, to)) = self.spread() else { return };
         let n = &self.per_cpu;
-        let from = (0..self.cores).max_by_key(|&c| (n[c], std::cmp::Reverse(c)));
-        let to = (0..self.cores).min_by_key(|&c| n[c]);
-        let (Some(from), Some(to)) = (from, to) else { return };
         if n[from] < 2 || n[from] != n[to] + 1 {
             self.uneven_ns = 0.0;
             return;
@@ -490,10 +488,16 @@ impl<K: Copy + Ord> RunQueue<K> {
 
     /// The busiest and the least busy CPU (by `per_cpu`) if they differ by two or more.
     fn imbalance(&self) -> Option<(usize, usize)> {
+        let (from, to) = self.spread()?;
+        (self.per_cpu[from] >= self.per_cpu[to] + 2).then_some((from, to))
+    }
+
+    /// The busiest CPU (the first of equals) and the least busy, by `per_cpu`.
+    fn spread(&self) -> Option<(usize, usize)> {
         let n = &self.per_cpu;
         let from = (0..self.cores).max_by_key(|&c| (n[c], std::cmp::Reverse(c)))?;
         let to = (0..self.cores).min_by_key(|&c| n[c])?;
-        (n[from] >= n[to] + 2).then_some((from, to))
+        Some((from, to))
     }
 
     /// A turn ended: the CPUs are balanced if they have long been out of balance, the
