@@ -308,3 +308,49 @@ fn a_scan_that_reads_columns_pays_for_each_pages_data_and_count_star_does_not() 
     }
     assert!(wide1 - wide0 > 3.0 * (narrow1 - narrow0), "wider rows, more pages for the same rows");
 }
+
+#[test]
+fn rows_of_variable_length_wider_than_a_cache_line_each_pay_a_miss_constant_ones_do_not() {
+    let (_, mut hw) = load("tpch-lineitem-sum.toml");
+    hw.costs.row_miss_ns = 150.0;
+    let mut free = hw.clone();
+    free.costs.row_miss_ns = 0.0;
+    // About 200 bytes of page per row: int4 keys, then text.
+    let mut t = table(&[("id", "integer"), ("a", "integer"), ("pad", "text")]);
+    t.width = 170.0;
+    t.pages = pqsim::model::heap_pages(t.rows, t.width);
+    t.in_shared_buffers = Some(1.0);
+    let stride = 8192.0 * t.pages / t.rows;
+    assert!(stride > 180.0 && stride < 224.0, "stride {stride}");
+    let share = (stride - 64.0) / (224.0 - 64.0);
+    let extra_ms = |t: &Table, plan: fn() -> Node| predict(t.clone(), plan(), &hw) - predict(t.clone(), plan(), &free);
+    let reads = || sum_plan("sum(a)", None);
+    let counts = || sum_plan("count(*)", None);
+    // Text rows of unknown spread vary in length: every row read pays its share of a miss.
+    let got = extra_ms(&t, reads);
+    let want = t.rows * 150.0 * share / 1e6;
+    assert!((got - want).abs() < 0.02 * want, "sum(a) over rows {stride:.0} bytes apart: +{got:.2} ms, want {want:.2}");
+    // count(*) reads no row.
+    assert!(extra_ms(&t, counts).abs() < 1e-6 * want);
+    // The same rows sampled as one length (the calibration's narrow and wide tables) stream.
+    let mut constant = t.clone();
+    constant.row_length_sd = Some(0.0);
+    assert!(extra_ms(&constant, reads).abs() < 1e-6 * want);
+    // Sampled spread decides over the column types.
+    let mut spread = constant.clone();
+    spread.row_length_sd = Some(20.0);
+    assert!((extra_ms(&spread, reads) - want).abs() < 0.02 * want);
+    // Pages copied in from the OS page cache arrive in the core's cache: no miss.
+    let mut read = t.clone();
+    read.in_shared_buffers = Some(0.0);
+    assert!(extra_ms(&read, reads).abs() < 1e-6 * want);
+    // Rows packed a cache line apart or closer stream whatever their lengths.
+    let mut narrow = table(&[("id", "integer"), ("a", "integer"), ("pad", "text")]);
+    narrow.width = 20.0;
+    narrow.pages = pqsim::model::heap_pages(narrow.rows, narrow.width);
+    narrow.in_shared_buffers = Some(1.0);
+    assert!(extra_ms(&narrow, reads).abs() < 1e-6 * want);
+    // Fixed-width columns only: one length.
+    let ints = table(&[("id", "integer"), ("a", "integer"), ("b", "bigint"), ("c", "character(120)")]);
+    assert!(!ints.rows_vary_in_length());
+}

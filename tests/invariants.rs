@@ -77,6 +77,7 @@ fn scenario_with(c: &Case, rows: f64, workers: u32, extra: &[(&str, &str)]) -> S
         index: None,
         temporary: false,
         in_shared_buffers: None,
+        row_length_sd: None,
         columns: vec![],
     };
     let filter = Filter { text: "(a > 0)".into(), selectivity: c.selectivity, operators: 1.0, subplan: None };

@@ -302,6 +302,15 @@ fn costs(s: &mut String, fits: &Fits) {
     );
     line(
         s,
+        "row_miss_ns",
+        c.row_miss_ns,
+        format!(
+            "{l1}: per row of variable length read by a scan, at irregular offsets more than 224 bytes apart (fewer from 64 bytes): scat_m/scat_w (rows about 220 and 375 bytes apart) and typed vs the narrow and wide tables of constant length ({})",
+            se("row_miss_ns")
+        ),
+    );
+    line(
+        s,
         "worker_page_fault_ns",
         c.worker_page_fault_ns,
         "a fresh backend's first count(*) of n_m minus its second, per page (its first touch of each shared-buffer page: a parallel worker's cost), median over new connections".to_string(),

@@ -147,6 +147,8 @@ struct RawTable {
     index_pages: Option<Spanned<f64>>,
     /// Share of its pages in shared buffers (0..1).
     in_shared_buffers: Option<Spanned<f64>>,
+    /// Standard deviation of its stored row lengths, bytes.
+    row_length_sd: Option<Spanned<f64>>,
     /// The name of the index its index scans use (EXPLAIN's `Index Name`).
     index: Option<String>,
     #[serde(default)]
@@ -328,6 +330,10 @@ fn table_from_raw(ctx: &Ctx, t: &Spanned<RawTable>) -> Result<Table> {
         Some(v) => Some(*v.get_ref()),
         None => None,
     };
+    let row_length_sd = match &r.row_length_sd {
+        Some(v) => Some(non_negative(ctx, v, &format!("table {name}: row_length_sd"))?),
+        None => None,
+    };
     let index = r.index.clone();
     Ok(Table {
         name,
@@ -340,5 +346,6 @@ fn table_from_raw(ctx: &Ctx, t: &Spanned<RawTable>) -> Result<Table> {
         temporary: r.temporary,
         columns,
         in_shared_buffers,
+        row_length_sd,
     })
 }

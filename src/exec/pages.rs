@@ -24,6 +24,18 @@ pub enum Access {
     Index,
 }
 
+/// The rows per page of `t` whose first read misses the core's caches for want of a constant
+/// stride (`row_miss_ns`): none when rows have one length or share cache lines, all of them
+/// when they stand [`ROW_MISS_FULL_BYTES`] or more apart, linearly between.
+pub fn scattered_rows_per_page(t: &Table) -> f64 {
+    if !t.rows_vary_in_length() || t.rows <= 0.0 || t.pages <= 0.0 {
+        return 0.0;
+    }
+    let per_page = t.rows / t.pages;
+    let stride = BLCKSZ / per_page;
+    per_page * ((stride - ROW_MISS_FROM_BYTES) / (ROW_MISS_FULL_BYTES - ROW_MISS_FROM_BYTES)).clamp(0.0, 1.0)
+}
+
 impl Env<'_> {
     /// Per-page cost of a sequential scan of table `t` given its share in shared buffers, or
     /// else the cache state and shared_buffers (see [`Env::page_cost_of`]).
@@ -34,7 +46,8 @@ impl Env<'_> {
     /// Per-page cost of one process's scan of `pages` pages of table `t` by `access`: the read
     /// ([`Env::page_cost_of`]); for a sequential scan that reads its rows' columns (deforms
     /// them), the page's tuple data coming into the core's cache (`page_data_ns`; count(*)
-    /// reads only the line pointers); for a parallel worker, a fresh process, the minor fault
+    /// reads only the line pointers) and the misses of rows at irregular offsets
+    /// ([`scattered_rows_per_page`]); for a parallel worker, a fresh process, the minor fault
     /// of its first touch of the page (`worker_page_fault_ns`; the leader, a long-lived
     /// backend, has mapped shared memory in earlier queries).
     pub fn scan_page_cost(
@@ -48,7 +61,10 @@ impl Env<'_> {
         let c = &self.hw.costs;
         let mut p = self.page_cost_of(pages, access, t.in_shared_buffers);
         if access == Access::Sequential && reads_columns {
-            p.cpu_ns += self.speed(c.page_data_ns);
+            // A page read from the OS arrives by a copy that leaves it in the core's cache.
+            let (read, _) = self.read_fractions(pages, access, t.in_shared_buffers);
+            p.cpu_ns += self.speed(c.page_data_ns)
+                + self.speed(c.row_miss_ns) * scattered_rows_per_page(t) * (1.0 - read).clamp(0.0, 1.0);
         }
         if is_worker {
             p.cpu_ns += self.speed(c.worker_page_fault_ns);

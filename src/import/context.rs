@@ -22,6 +22,8 @@ pub struct TableAcc {
     pub columns: Vec<Column>,
     /// The share of its pages in shared buffers (pg_buffercache), if known.
     pub in_shared_buffers: Option<f64>,
+    /// The standard deviation of its stored row lengths (bytes), if sampled.
+    pub row_length_sd: Option<f64>,
 }
 
 pub struct Cx<'a> {

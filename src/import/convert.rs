@@ -88,6 +88,7 @@ impl Cx<'_> {
             index: None,
             columns: st.columns.iter().map(exact_column).collect(),
             in_shared_buffers: st.in_shared_buffers.map(|s| (s * 1e4).round() / 1e4),
+            row_length_sd: st.row_length_sd.map(|s| (s * 10.0).round() / 10.0),
         });
     }
 
@@ -461,6 +462,7 @@ fn model_table(t: &TableAcc) -> Table {
         temporary: false,
         columns: t.columns.clone(),
         in_shared_buffers: t.in_shared_buffers,
+        row_length_sd: t.row_length_sd,
     }
 }
 

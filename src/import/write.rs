@@ -86,6 +86,13 @@ pub fn render(cx: &Cx, root: &TNode, settings: &[(String, String)], keep_join_or
                 tnum(b)
             );
         }
+        if let Some(sd) = t.row_length_sd {
+            let _ = writeln!(
+                s,
+                "row_length_sd = {:<11} # bytes, spread of its stored row lengths (a sample of 2000 rows)",
+                tnum(sd)
+            );
+        }
         if !t.columns.is_empty() {
             write_columns(&mut s, &t.columns);
         }

@@ -19,6 +19,8 @@ pub struct TableStats {
     pub columns: Vec<Column>,
     /// The share of its pages in shared buffers when the stats were read (pg_buffercache).
     pub in_shared_buffers: Option<f64>,
+    /// The standard deviation of its stored row lengths in bytes, over its first rows.
+    pub row_length_sd: Option<f64>,
 }
 
 /// Row counts and pages of the ordinary tables of `schema` (and of their largest index), as
@@ -33,6 +35,7 @@ pub fn catalog_stats(client: &mut Client, schema: &str) -> Result<BTreeMap<Strin
     for r in rows {
         let name: String = r.get(0);
         let columns = table_columns(client, Some(schema), &name)?;
+        let row_length_sd = row_length_sd(client, &qualified(Some(schema), &name))?;
         let pw: Option<i32> = r.get(4);
         out.insert(
             name,
@@ -44,6 +47,7 @@ pub fn catalog_stats(client: &mut Client, schema: &str) -> Result<BTreeMap<Strin
                 index_pages: r.get::<_, Option<f64>>(3),
                 columns,
                 in_shared_buffers: None,
+                row_length_sd,
             },
         );
     }
@@ -105,7 +109,17 @@ pub fn relation_stats(client: &mut Client, schema: Option<&str>, table: &str) ->
         index_pages: r.get::<_, Option<f64>>(2),
         columns: table_columns(client, schema, table)?,
         in_shared_buffers: buffer_share(client, &rel)?,
+        row_length_sd: row_length_sd(client, &rel)?,
     }))
+}
+
+/// The standard deviation of the stored lengths of the first 2000 rows of relation `rel` (a
+/// qualified name), in bytes: whether consecutive rows start at irregular offsets on their
+/// pages (`row_miss_ns`). None for an empty table.
+fn row_length_sd(client: &mut Client, rel: &str) -> Result<Option<f64>, PgError> {
+    let sql = format!("SELECT stddev_pop(pg_column_size(s.*))::float8 FROM (SELECT * FROM {rel} LIMIT 2000) s");
+    let row = client.query_one(&sql, &[]).map_err(|e| PgError::query(&sql, e))?;
+    Ok(row.get::<_, Option<f64>>(0))
 }
 
 /// The share of the pages of relation `rel` (a qualified name) that are in shared buffers,

@@ -65,6 +65,10 @@ pub struct Sizes {
     /// and its blocks come from the OS page cache at every scan; 0 when shared_buffers is too
     /// large for a table of at most `RING_MAX_ROWS` to exceed a quarter of it.
     pub ring: u64,
+    /// The scattered tables: rows of variable length about 220 (`scat_m`) and 375 (`scat_w`)
+    /// bytes apart on their pages, kept well inside shared buffers (`row_miss_ns`).
+    pub scat_m: u64,
+    pub scat_w: u64,
 }
 
 /// The largest ring table calibration loads (about 31,000 pages, 240 MB).
@@ -75,6 +79,8 @@ pub fn sizes(scale: u64, shared_buffers_pages: u64) -> Sizes {
     // ones are read through a 32-buffer ring, heapam.c:initscan); keep the hot table at 60%
     // of that (97 narrow rows per page).
     let hot_max = (shared_buffers_pages as f64 / 4.0 * 0.6 * 97.0) as u64;
+    // Each scattered table at most 30% of shared_buffers/4 (37 and 22 rows a page).
+    let scat_max = |per_page: f64| (shared_buffers_pages as f64 / 4.0 * 0.3 * per_page) as u64;
     Sizes {
         s: scale / 2,
         m: scale,
@@ -82,6 +88,8 @@ pub fn sizes(scale: u64, shared_buffers_pages: u64) -> Sizes {
         wide: scale / 4,
         hot: (scale * 3 / 10).min(hot_max).max(1000),
         typed: scale / 2,
+        scat_m: (scale / 4).min(scat_max(37.0)).max(1000),
+        scat_w: (scale / 8).min(scat_max(22.0)).max(1000),
         dim_s: 50_000,
         dim_l: 200_000,
         ring: {
@@ -104,6 +112,18 @@ pub fn setup_sql(z: &Sizes) -> Vec<String> {
                  (hashint4(g + 7919)::int8 & 2147483647) % 1000000,
                  (hashint4(g + 104729)::int8 & 2147483647) % 50000, md5(g::text)
                FROM generate_series(1, {rows}) g;"
+        )
+    };
+    let scattered = |name: &str, pad: u64, rows: u64| {
+        format!(
+            "CREATE TABLE {name} (id int4, a int4, b int4, c int4, pad text) WITH (autovacuum_enabled = off);
+             INSERT INTO {name} SELECT g, (hashint4(g)::int8 & 2147483647) % 1000000,
+                 (hashint4(g + 7919)::int8 & 2147483647) % 1000000,
+                 (hashint4(g + 104729)::int8 & 2147483647) % 50000,
+                 left(repeat(md5(g::text), {reps}), ({half} + (hashint4(g + 13)::int8 & 2147483647) % ({pad} + 1))::int4)
+               FROM generate_series(1, {rows}) g;",
+            reps = pad * 3 / 2 / 32 + 1,
+            half = pad / 2,
         )
     };
     vec![
@@ -129,6 +149,10 @@ pub fn setup_sql(z: &Sizes) -> Vec<String> {
                FROM generate_series(1, {}) g;",
             z.wide
         ),
+        // Rows of variable length (the pad 0.5-1.5x its mean), as real tables' rows are, wider
+        // than a cache line apart: their first reads miss where constant-length rows stream.
+        scattered("scat_m", 160, z.scat_m),
+        scattered("scat_w", 320, z.scat_w),
         format!(
             "CREATE TABLE dim_s (id int4, v int4) WITH (autovacuum_enabled = off);
              INSERT INTO dim_s SELECT g, g % 97 FROM generate_series(0, {}) g;",
@@ -227,6 +251,17 @@ fn serial_probes() -> Vec<Probe> {
         add(format!("count_{x}"), format!("SELECT count(*) FROM {t}"), e, what);
         add(format!("agg4_{x}"), format!("SELECT sum(a), sum(b), sum(c), count(*) FROM {t}"), e, what);
         add(format!("qual4_{x}"), format!("SELECT count(*) FROM {t} WHERE {q4}"), e, what);
+    }
+    // Rows of variable length at irregular offsets, in shared buffers: `row_miss_ns` (their
+    // count(*) reads no row; the aggregates read every row's first columns).
+    for (x, t) in [("sm", "scat_m"), ("sw", "scat_w")] {
+        add(format!("count_{x}"), format!("SELECT count(*) FROM {t}"), e, "rows of variable length");
+        add(
+            format!("agg4_{x}"),
+            format!("SELECT sum(a), sum(b), sum(c), count(*) FROM {t}"),
+            e,
+            "rows of variable length",
+        );
     }
     // Blocks read from the OS page cache through the bulk-read ring: `os_read_page_ns`.
     let ring = "table read through the bulk-read ring";

@@ -110,6 +110,7 @@ mod tests {
             index: None,
             temporary: false,
             in_shared_buffers: None,
+            row_length_sd: None,
             columns: vec![],
         };
         let scan = Node::SeqScan { table: 0, parallel: false, filter: None, width: 36.0, output: vec![] };

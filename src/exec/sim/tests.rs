@@ -133,6 +133,7 @@ fn limit_scenario(limit: f64) -> Scenario {
         index: None,
         temporary: false,
         in_shared_buffers: None,
+        row_length_sd: None,
         columns: vec![],
     };
     let scan = Node::SeqScan { table: 0, parallel: true, filter: None, width: 41.0, output: vec![] };
