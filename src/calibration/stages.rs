@@ -168,8 +168,9 @@ pub fn serial(results: &[ProbeResult], hw: &mut Hardware) -> Result<SerialFit> {
         x.push(row);
         y.push(r.median_ms());
     }
-    // Costs no probe's model exercises cannot be fitted: said so, kept at their defaults.
-    let mut used: Vec<usize> = (0..all.len()).filter(|&j| x.iter().any(|row| row[j].abs() > 1e-12)).collect();
+    // Costs no probe's model exercises (enough) cannot be fitted: said so, kept at their
+    // defaults.
+    let mut used: Vec<usize> = (0..all.len()).filter(|&j| exercised(&x, j)).collect();
     let unseparated: Vec<&'static str> = (0..all.len()).filter(|j| !used.contains(j)).map(|j| all[j]).collect();
     let mut before = hw.costs.clone();
     let prior: Vec<f64> = all.iter().map(|n| cost_mut(&mut before, n).map_or(0.0, |c| *c)).collect();
@@ -219,6 +220,18 @@ pub fn serial(results: &[ProbeResult], hw: &mut Hardware) -> Result<SerialFit> {
         eprintln!("pqsim calibrate: {name} not pinned down by the probes ({v:.1} +- {se:.1} ns): held at the prior profile's value");
     }
     Ok(SerialFit { fit, keys, unseparated, weak, idx, icpt_explain, icpt_client, loo, design_names: all, design: x })
+}
+
+/// The fewest operations of one kind some probe must perform for its price to be fitted.
+/// A price that only a handful of operations carry (a one-row aggregate above a probe's
+/// scan) is a free parameter: one sitting put a generic aggregate transition, exercised once,
+/// at 1.6 ms +- 0.7 ms, which then priced every generic aggregate of a validation query.
+pub const MIN_OPERATIONS: f64 = 1000.0;
+
+/// Whether some probe performs at least [`MIN_OPERATIONS`] of the operation priced by column
+/// `j` of the design `x` (ms per ns of that price: operations / 1e6).
+pub fn exercised(x: &[Vec<f64>], j: usize) -> bool {
+    x.iter().any(|row| row[j].abs() * 1e6 >= MIN_OPERATIONS)
 }
 
 /// Non-negative least squares of `y` on the columns `used` of `x` plus two intercept

@@ -131,6 +131,20 @@ fn a_cost_the_data_cannot_pin_down_is_held_at_its_prior_and_the_rest_refitted() 
     assert!((fit.coef[2] - 5.0).abs() < 0.5, "c fitted: {:?}", fit.coef);
 }
 
+#[test]
+fn a_price_only_a_handful_of_operations_carry_is_not_fitted() {
+    use super::stages::{exercised, MIN_OPERATIONS};
+    // ms per ns of each price: 200k rows, one row, nothing.
+    let x = vec![vec![0.2, 1e-6, 0.0], vec![0.1, 0.0, 0.0]];
+    assert!(exercised(&x, 0));
+    assert!(!exercised(&x, 1), "one operation cannot pin a price down");
+    assert!(!exercised(&x, 2));
+    // The bound is the operations one probe performs, not their sum over probes.
+    let spread = vec![vec![0.6 * MIN_OPERATIONS / 1e6]; 3];
+    assert!(!exercised(&spread, 0));
+    assert!(exercised(&[vec![MIN_OPERATIONS / 1e6]], 0));
+}
+
 /// A deterministic standard normal (Box-Muller over the generator of [`noise`]).
 fn normal(k: usize) -> f64 {
     let u1 = 0.5 * (noise(2 * k) + 1.0) + 1e-12;
