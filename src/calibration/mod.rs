@@ -182,7 +182,7 @@ fn jobs(results: &[ProbeResult]) -> Vec<Job> {
                 // run time (the per-worker counts are kept under ANALYZE anyway).
                 // No BUFFERS in timed runs: its accounting costs every node call (about 13 ns a
                 // row on the reference VM), which a bare query and the model do not pay; the
-                // blocks read come from untimed runs (`warm_up`, `buffers_after`).
+                // blocks read come from untimed runs just before and after the rounds (`buffers_pass`).
                 How::Explain if r.probe.stage == probes::Stage::Queue => "ANALYZE, TIMING OFF, VERBOSE",
                 How::Explain => "ANALYZE, TIMING OFF",
                 How::ExplainTiming => "ANALYZE",
@@ -210,18 +210,34 @@ pub struct Measurement {
     pub launched_short: Vec<String>,
 }
 
-/// One untimed `EXPLAIN (ANALYZE, TIMING OFF, BUFFERS)` of every EXPLAIN probe after the timed
-/// rounds: the share of its blocks read from the OS is the mean of this and the warm-up's (a
-/// table read through the bulk-read ring becomes resident a ring at a time as it is scanned).
-fn buffers_after(client: &mut Client, results: &mut [ProbeResult]) -> Result<()> {
-    for r in results.iter_mut().filter(|r| r.probe.how != How::Client) {
+/// One untimed `EXPLAIN (ANALYZE, TIMING OFF, BUFFERS)` of every EXPLAIN probe: the share of
+/// its blocks read from the OS (None for a client probe or one that touched no block).
+fn buffers_pass(client: &mut Client, results: &[ProbeResult]) -> Result<Vec<Option<f64>>> {
+    let mut out = Vec::with_capacity(results.len());
+    for r in results {
+        if r.probe.how == How::Client {
+            out.push(None);
+            continue;
+        }
         apply_gucs(client, SCHEMA, &r.probe.gucs)?;
         let (m, _) = explain_measure(client, "ANALYZE, TIMING OFF, BUFFERS", &r.probe.sql)?;
-        if m.hit + m.read > 0 {
-            r.read_fraction = 0.5 * (r.read_fraction + m.read as f64 / (m.hit + m.read) as f64);
+        out.push((m.hit + m.read > 0).then(|| m.read as f64 / (m.hit + m.read) as f64));
+    }
+    Ok(out)
+}
+
+/// The share of blocks a probe's timed runs read from the OS: the mean of the untimed passes
+/// just before and just after the rounds (a table read through the bulk-read ring becomes
+/// resident a ring at a time as it is scanned). Not the warm-up's: there the first probe of
+/// each table after loading reads what its timed runs will find in shared buffers (count_m
+/// read 99% of n_m's blocks in the warm-up, 0% before and after the rounds).
+fn read_fractions_of_rounds(results: &mut [ProbeResult], before: &[Option<f64>], after: &[Option<f64>]) {
+    for ((r, b), a) in results.iter_mut().zip(before).zip(after) {
+        let seen: Vec<f64> = [*b, *a].into_iter().flatten().collect();
+        if !seen.is_empty() {
+            r.read_fraction = seen.iter().sum::<f64>() / seen.len() as f64;
         }
     }
-    Ok(())
 }
 
 /// Rescales every run to the machine at its typical speed (the median of the reference
@@ -267,11 +283,13 @@ fn measure(client: &mut Client, dsn: &str, results: &mut [ProbeResult], reps: us
     // (1.54x at 21:51 on 2026-12-01, where every parallel point of the validation that
     // followed ran as on two full cores) would slow every parallel prediction.
     let capacity_before = probes::parallel_capacity(client, dsn, reps.clamp(5, 9))?;
+    let before = buffers_pass(client, results)?;
     let rounds = protocol::run_rounds(client, SCHEMA, &jobs(results), reps, wait, 20_261_122, "pqsim calibrate")?;
     for (r, runs) in results.iter_mut().zip(&rounds.runs) {
         r.runs = runs.clone();
     }
-    buffers_after(client, results)?;
+    let after = buffers_pass(client, results)?;
+    read_fractions_of_rounds(results, &before, &after);
     let capacity_after = probes::parallel_capacity(client, dsn, reps.clamp(5, 9))?;
     let capacity = capacity_before.max(capacity_after);
     eprintln!(

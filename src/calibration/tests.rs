@@ -392,3 +392,33 @@ fn the_leaders_cpu_time_counts_its_receiving_work_and_never_a_wait_for_a_core() 
         "the same work on a core: {one:?} vs {two:?}"
     );
 }
+
+#[test]
+fn blocks_read_are_taken_from_the_passes_around_the_rounds_not_the_warm_up() {
+    use super::read_fractions_of_rounds;
+    let probe = Probe {
+        id: "count_m".into(),
+        sql: "SELECT count(*) FROM n_m".into(),
+        gucs: vec![],
+        how: How::Explain,
+        stage: Stage::Serial,
+        per_rep: 1,
+        what: "count(*)",
+    };
+    let result = |warm_up: f64| ProbeResult {
+        probe: probe.clone(),
+        runs: vec![],
+        scenario: None,
+        read_fraction: warm_up,
+        import_error: None,
+        toml: None,
+    };
+    // The warm-up's first scan of a freshly loaded table read it all; the passes around the
+    // rounds found it in shared buffers (or, through the ring, half of it, then a quarter).
+    let mut r = vec![result(0.99), result(1.0), result(0.3)];
+    read_fractions_of_rounds(&mut r, &[Some(0.0), Some(0.5), None], &[Some(0.0), Some(0.25), None]);
+    assert_eq!(r[0].read_fraction, 0.0);
+    assert!((r[1].read_fraction - 0.375).abs() < 1e-12);
+    // A probe no pass measured keeps what it had.
+    assert_eq!(r[2].read_fraction, 0.3);
+}
