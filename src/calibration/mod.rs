@@ -182,7 +182,7 @@ fn jobs(results: &[ProbeResult]) -> Vec<Job> {
                 // run time (the per-worker counts are kept under ANALYZE anyway).
                 // No BUFFERS in timed runs: its accounting costs every node call (about 13 ns a
                 // row on the reference VM), which a bare query and the model do not pay; the
-                // blocks read come from untimed runs just before and after the rounds (`buffers_pass`).
+                // blocks read come from untimed runs just before and after the rounds (`buffers_passes`).
                 How::Explain if r.probe.stage == probes::Stage::Queue => "ANALYZE, TIMING OFF, VERBOSE",
                 How::Explain => "ANALYZE, TIMING OFF",
                 How::ExplainTiming => "ANALYZE",
@@ -210,24 +210,33 @@ pub struct Measurement {
     pub launched_short: Vec<String>,
 }
 
-/// One untimed `EXPLAIN (ANALYZE, TIMING OFF, BUFFERS)` of every EXPLAIN probe: the share of
-/// its blocks read from the OS (None for a client probe or one that touched no block).
-fn buffers_pass(client: &mut Client, results: &[ProbeResult]) -> Result<Vec<Option<f64>>> {
-    let mut out = Vec::with_capacity(results.len());
-    for r in results {
-        if r.probe.how == How::Client {
-            out.push(None);
-            continue;
+/// Untimed `EXPLAIN (ANALYZE, TIMING OFF, BUFFERS)` runs of every EXPLAIN probe, `passes`
+/// times, each pass in a shuffled order as the timed rounds are (when the probe tables
+/// outgrow shared buffers, what a probe reads depends on which probes ran before it): the
+/// share of its blocks read from the OS, as a mean over the passes (None for a client probe
+/// or one that touched no block).
+fn buffers_passes(client: &mut Client, results: &[ProbeResult], passes: usize, seed: u64) -> Result<Vec<Option<f64>>> {
+    use rand::seq::SliceRandom;
+    use rand::SeedableRng;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut seen: Vec<Vec<f64>> = vec![vec![]; results.len()];
+    for _ in 0..passes {
+        let mut order: Vec<usize> = (0..results.len()).filter(|&i| results[i].probe.how != How::Client).collect();
+        order.shuffle(&mut rng);
+        for i in order {
+            let r = &results[i];
+            apply_gucs(client, SCHEMA, &r.probe.gucs)?;
+            let (m, _) = explain_measure(client, "ANALYZE, TIMING OFF, BUFFERS", &r.probe.sql)?;
+            if m.hit + m.read > 0 {
+                seen[i].push(m.read as f64 / (m.hit + m.read) as f64);
+            }
         }
-        apply_gucs(client, SCHEMA, &r.probe.gucs)?;
-        let (m, _) = explain_measure(client, "ANALYZE, TIMING OFF, BUFFERS", &r.probe.sql)?;
-        out.push((m.hit + m.read > 0).then(|| m.read as f64 / (m.hit + m.read) as f64));
     }
-    Ok(out)
+    Ok(seen.iter().map(|v| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)).collect())
 }
 
 /// The share of blocks a probe's timed runs read from the OS: the mean of the untimed passes
-/// just before and just after the rounds (a table read through the bulk-read ring becomes
+/// just before and just after the rounds ([`buffers_passes`]) (a table read through the bulk-read ring becomes
 /// resident a ring at a time as it is scanned). Not the warm-up's: there the first probe of
 /// each table after loading reads what its timed runs will find in shared buffers (count_m
 /// read 99% of n_m's blocks in the warm-up, 0% before and after the rounds).
@@ -283,12 +292,12 @@ fn measure(client: &mut Client, dsn: &str, results: &mut [ProbeResult], reps: us
     // (1.54x at 21:51 on 2026-12-01, where every parallel point of the validation that
     // followed ran as on two full cores) would slow every parallel prediction.
     let capacity_before = probes::parallel_capacity(client, dsn, reps.clamp(5, 9))?;
-    let before = buffers_pass(client, results)?;
+    let before = buffers_passes(client, results, 2, 1)?;
     let rounds = protocol::run_rounds(client, SCHEMA, &jobs(results), reps, wait, 20_261_122, "pqsim calibrate")?;
     for (r, runs) in results.iter_mut().zip(&rounds.runs) {
         r.runs = runs.clone();
     }
-    let after = buffers_pass(client, results)?;
+    let after = buffers_passes(client, results, 2, 2)?;
     read_fractions_of_rounds(results, &before, &after);
     let capacity_after = probes::parallel_capacity(client, dsn, reps.clamp(5, 9))?;
     let capacity = capacity_before.max(capacity_after);
