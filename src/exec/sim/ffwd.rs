@@ -106,6 +106,10 @@ struct Detector {
     backoff: usize,
     /// A period repeated (jumpable or not) since the history was cleared.
     seen: bool,
+    /// The last period found was cut short by the fusion budget (`ff_periods`): no other jump
+    /// is possible while the shared scan's flows stay fused, so nothing is recorded until
+    /// fusion ends.
+    until_unfused: bool,
     jumps: u64,
     skipped_steps: u64,
 }
@@ -214,8 +218,15 @@ impl<'a> Sim<'a> {
             return 0;
         }
         let mut ff = self.ff.det.take().unwrap_or_default();
+        if ff.until_unfused && !self.ff_waits_for_unfusing() {
+            ff.until_unfused = false;
+        }
         let skipped = if ff.sleep > 0 {
             ff.sleep -= 1;
+            self.ff_forget_samples();
+            0
+        } else if ff.until_unfused {
+            ff.n = 0;
             self.ff_forget_samples();
             0
         } else if !self.ff_eligible() || self.ff_in_rampdown() {
@@ -332,7 +343,8 @@ impl<'a> Sim<'a> {
                 continue;
             }
             ff.seen = true;
-            let n = self.ff_periods(ff, s, a);
+            let (n, budget_bound) = self.ff_periods(ff, s, a);
+            ff.until_unfused = budget_bound;
             if n == 0 {
                 ff.holdoff = k;
                 return 0;
@@ -390,8 +402,18 @@ impl<'a> Sim<'a> {
         true
     }
 
-    /// How many whole periods can be jumped without crossing a threshold that ends the regime.
-    fn ff_periods(&self, ff: &Detector, s: usize, a: usize) -> u64 {
+    /// Fusion still holds, and with it the budget that cut the last period found short: the
+    /// fused flows only draw on the blocks left (`ff_fuse_budget`), so a later period of this
+    /// regime fits even less (a jump needs two periods recorded, one in hand and one jumped,
+    /// and the budget left after a jump it limited is under two). The shortest period is
+    /// the first one found, so no shorter one comes up either.
+    fn ff_waits_for_unfusing(&self) -> bool {
+        !self.ff.fusion_over && self.ff_any_fused()
+    }
+
+    /// How many whole periods can be jumped without crossing a threshold that ends the regime,
+    /// and whether the fusion budget was what bound them.
+    fn ff_periods(&self, ff: &Detector, s: usize, a: usize) -> (u64, bool) {
         let nx = ff.nx;
         let xs = &ff.x[s * nx..(s + 1) * nx];
         let xa = &ff.x[a * nx..(a + 1) * nx];
@@ -420,8 +442,13 @@ impl<'a> Sim<'a> {
                     fused += g(j).max(0.0);
                     continue;
                 }
+                // A flow that progresses over a period (a worker's last chunk once fusion has
+                // ended, running between its queue's stop points) is jumped to a period short
+                // of its end. One whose progress falls is not one flow: no jump.
+                if g(j) < 0.0 {
+                    n = n.min(0.0);
+                }
                 n = n.min(fit(f.done, g(j), f.total, 1.0 + 1e-6 * f.total));
-                n = n.min(fit(f.done, g(j), 0.0, 0.0));
             }
             let pipe = self.pipe(p);
             if let Some(b) = pipe.bound {
@@ -441,21 +468,22 @@ impl<'a> Sim<'a> {
         // The scan's ramp-down (PARALLEL_SEQSCAN_RAMPDOWN_CHUNKS) and end.
         let (ramp, margin) = self.ff_ramp();
         n = n.min(fit(self.scan.nallocated, dalloc, ramp, margin));
+        let mut by_budget = false;
         if fused > 0.0 || dalloc > 0.0 {
             // Fusion must still hold after the jump, with a period in hand.
             let (free, need) = self.ff_fuse_budget();
             let per = fused / self.ff_tuples_per_page() + dalloc.max(0.0);
             if free < need {
                 n = 0.0;
+                by_budget = fused > 0.0;
             } else if fused > 0.0 {
-                n = n.min(((free - need) / per).floor() - 1.0);
+                let fits = ((free - need) / per).floor() - 1.0;
+                by_budget = fits <= n;
+                n = n.min(fits);
             }
         }
-        if n.is_finite() && n >= 1.0 {
-            n as u64
-        } else {
-            0
-        }
+        let n = if n.is_finite() && n >= 1.0 { n as u64 } else { 0 };
+        (n, by_budget)
     }
 
     /// Move every counter `n` periods on and the clock `n` periods later.
