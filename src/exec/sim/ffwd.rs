@@ -94,9 +94,10 @@ struct Detector {
     /// Scratch for a jump's extrapolated counters.
     cur_x: Vec<f64>,
     ev: Vec<(Time, u64, u64)>,
-    /// The entries of the repeating and growing vectors that last failed a repeat test.
-    r_hint: usize,
-    x_hint: usize,
+    /// The entries of the repeating and growing vectors that last failed a repeat test, the
+    /// latest first (`remember`).
+    r_hints: Hints,
+    x_hints: Hints,
     /// Steps to wait before looking again (a period was found but could not be jumped).
     holdoff: usize,
     /// Steps left not even recorded: after a window of `WINDOW` steps without any repeating
@@ -136,14 +137,27 @@ fn mix(h: u64, v: u64) -> u64 {
     (h ^ v).wrapping_mul(0x0000_0100_0000_01b3).rotate_left(17)
 }
 
-/// An entry `j` for which `ok(s[j], a[j], b[j])` fails, trying `hint` first; `None` when all
-/// pass. `ok` is pure, so entries are tested eight at a time without a branch each, and only
-/// a failing group is searched entry by entry.
-fn first_failing(s: &[f64], a: &[f64], b: &[f64], hint: usize, ok: impl Fn(f64, f64, f64) -> bool) -> Option<usize> {
+/// The last few distinct entries that failed a repeat test, the latest first (entry 0 until
+/// that many have failed).
+type Hints = [usize; 4];
+
+/// Put `j` first among the hints (moving it up if it is there, dropping the oldest if not).
+fn remember(hints: &mut Hints, j: usize) {
+    let at = hints.iter().position(|&h| h == j).unwrap_or(hints.len() - 1);
+    hints[..=at].rotate_right(1);
+    hints[0] = j;
+}
+
+/// An entry `j` for which `ok(s[j], a[j], b[j])` fails, trying the `hints` first; `None` when
+/// all pass. `ok` is pure, so entries are tested eight at a time without a branch each, and
+/// only a failing group is searched entry by entry.
+fn first_failing(s: &[f64], a: &[f64], b: &[f64], hints: &Hints, ok: impl Fn(f64, f64, f64) -> bool) -> Option<usize> {
     let n = s.len();
     let (a, b) = (&a[..n], &b[..n]);
-    if hint < n && !ok(s[hint], a[hint], b[hint]) {
-        return Some(hint);
+    for &h in hints {
+        if h < n && !ok(s[h], a[h], b[h]) {
+            return Some(h);
+        }
     }
     let mut at = 0;
     for ((cs, ca), cb) in s.chunks(8).zip(a.chunks(8)).zip(b.chunks(8)) {
@@ -339,6 +353,13 @@ impl<'a> Sim<'a> {
                 continue;
             }
             let (a, b) = ((i - k) % RING, (i - 2 * k) % RING);
+            // The cheap tests first, here (most candidates fail them): the two periods last
+            // as long, to the nanosecond of a rounding, and delivered as many events.
+            let (d1, d2) = (ff.time[s] - ff.time[a], ff.time[a] - ff.time[b]);
+            if d1 == 0 || d1.abs_diff(d2) > 1 || ff.delivered[s] - ff.delivered[a] != ff.delivered[a] - ff.delivered[b]
+            {
+                continue;
+            }
             if !self.ff_repeats(ff, s, a, b) {
                 continue;
             }
@@ -368,23 +389,21 @@ impl<'a> Sim<'a> {
         0
     }
 
-    /// The state at `s` repeats the states at `a` and `b`, and counters grew alike over both.
-    /// A conjunction of independent tests, so their order does not change the answer: the
-    /// cheap ones (durations, events delivered) go first, and each vector is tested from the
-    /// entry that failed last time (a candidate that does not repeat mostly fails on the same
-    /// entry as the one before), which spares the full comparison of most rejected candidates.
+    /// The state at `s` repeats the states at `a` and `b`, and counters grew alike over both
+    /// (the caller has checked the periods' durations and events delivered). A conjunction of
+    /// independent tests, so their order does not change the answer: each vector is tested
+    /// first at the entries that failed last (a candidate that does not repeat mostly fails on
+    /// one of the few entries that failed the ones before: the pending events' times, a
+    /// queue's fill), which spares the full comparison of most rejected candidates.
     fn ff_repeats(&self, ff: &mut Detector, s: usize, a: usize, b: usize) -> bool {
         let d1 = ff.time[s] - ff.time[a];
         let d2 = ff.time[a] - ff.time[b];
-        if d1 == 0 || d1.abs_diff(d2) > 1 || ff.delivered[s] - ff.delivered[a] != ff.delivered[a] - ff.delivered[b] {
-            return false;
-        }
         let (nr, nx) = (ff.nr, ff.nx);
         let r = |i: usize| &ff.r[i * nr..(i + 1) * nr];
         let (rs, ra, rb) = (r(s), r(a), r(b));
         let r_ok = |s: f64, a: f64, b: f64| close(s, a, R_TOL) & close(a, b, R_TOL);
-        if let Some(j) = first_failing(rs, ra, rb, ff.r_hint, r_ok) {
-            ff.r_hint = j;
+        if let Some(j) = first_failing(rs, ra, rb, &ff.r_hints, r_ok) {
+            remember(&mut ff.r_hints, j);
             return false;
         }
         let x = |i: usize| &ff.x[i * nx..(i + 1) * nx];
@@ -395,8 +414,8 @@ impl<'a> Sim<'a> {
             let (g1, g2) = (s - a, a - b);
             (g1 - g2).abs() <= D_TOL * g1.abs().max(g2.abs()) + slack * 1e-3
         };
-        if let Some(j) = first_failing(xs, xa, xb, ff.x_hint, x_ok) {
-            ff.x_hint = j;
+        if let Some(j) = first_failing(xs, xa, xb, &ff.x_hints, x_ok) {
+            remember(&mut ff.x_hints, j);
             return false;
         }
         true
