@@ -94,9 +94,10 @@ struct Detector {
     /// Scratch for a jump's extrapolated counters.
     cur_x: Vec<f64>,
     ev: Vec<(Time, u64, u64)>,
-    /// The entries of the repeating and growing vectors that last failed a repeat test.
-    r_hint: usize,
-    x_hint: usize,
+    /// The entries of the repeating and growing vectors that last failed a repeat test, the
+    /// latest first (`remember`).
+    r_hints: Hints,
+    x_hints: Hints,
     /// Steps to wait before looking again (a period was found but could not be jumped).
     holdoff: usize,
     /// Steps left not even recorded: after a window of `WINDOW` steps without any repeating
@@ -106,6 +107,10 @@ struct Detector {
     backoff: usize,
     /// A period repeated (jumpable or not) since the history was cleared.
     seen: bool,
+    /// The last period found was cut short by the fusion budget (`ff_periods`): no other jump
+    /// is possible while the shared scan's flows stay fused, so nothing is recorded until
+    /// fusion ends.
+    until_unfused: bool,
     jumps: u64,
     skipped_steps: u64,
 }
@@ -132,14 +137,27 @@ fn mix(h: u64, v: u64) -> u64 {
     (h ^ v).wrapping_mul(0x0000_0100_0000_01b3).rotate_left(17)
 }
 
-/// An entry `j` for which `ok(s[j], a[j], b[j])` fails, trying `hint` first; `None` when all
-/// pass. `ok` is pure, so entries are tested eight at a time without a branch each, and only
-/// a failing group is searched entry by entry.
-fn first_failing(s: &[f64], a: &[f64], b: &[f64], hint: usize, ok: impl Fn(f64, f64, f64) -> bool) -> Option<usize> {
+/// The last few distinct entries that failed a repeat test, the latest first (entry 0 until
+/// that many have failed).
+type Hints = [usize; 4];
+
+/// Put `j` first among the hints (moving it up if it is there, dropping the oldest if not).
+fn remember(hints: &mut Hints, j: usize) {
+    let at = hints.iter().position(|&h| h == j).unwrap_or(hints.len() - 1);
+    hints[..=at].rotate_right(1);
+    hints[0] = j;
+}
+
+/// An entry `j` for which `ok(s[j], a[j], b[j])` fails, trying the `hints` first; `None` when
+/// all pass. `ok` is pure, so entries are tested eight at a time without a branch each, and
+/// only a failing group is searched entry by entry.
+fn first_failing(s: &[f64], a: &[f64], b: &[f64], hints: &Hints, ok: impl Fn(f64, f64, f64) -> bool) -> Option<usize> {
     let n = s.len();
     let (a, b) = (&a[..n], &b[..n]);
-    if hint < n && !ok(s[hint], a[hint], b[hint]) {
-        return Some(hint);
+    for &h in hints {
+        if h < n && !ok(s[h], a[h], b[h]) {
+            return Some(h);
+        }
     }
     let mut at = 0;
     for ((cs, ca), cb) in s.chunks(8).zip(a.chunks(8)).zip(b.chunks(8)) {
@@ -214,8 +232,15 @@ impl<'a> Sim<'a> {
             return 0;
         }
         let mut ff = self.ff.det.take().unwrap_or_default();
+        if ff.until_unfused && !self.ff_waits_for_unfusing() {
+            ff.until_unfused = false;
+        }
         let skipped = if ff.sleep > 0 {
             ff.sleep -= 1;
+            self.ff_forget_samples();
+            0
+        } else if ff.until_unfused {
+            ff.n = 0;
             self.ff_forget_samples();
             0
         } else if !self.ff_eligible() || self.ff_in_rampdown() {
@@ -328,11 +353,19 @@ impl<'a> Sim<'a> {
                 continue;
             }
             let (a, b) = ((i - k) % RING, (i - 2 * k) % RING);
+            // The cheap tests first, here (most candidates fail them): the two periods last
+            // as long, to the nanosecond of a rounding, and delivered as many events.
+            let (d1, d2) = (ff.time[s] - ff.time[a], ff.time[a] - ff.time[b]);
+            if d1 == 0 || d1.abs_diff(d2) > 1 || ff.delivered[s] - ff.delivered[a] != ff.delivered[a] - ff.delivered[b]
+            {
+                continue;
+            }
             if !self.ff_repeats(ff, s, a, b) {
                 continue;
             }
             ff.seen = true;
-            let n = self.ff_periods(ff, s, a);
+            let (n, budget_bound) = self.ff_periods(ff, s, a);
+            ff.until_unfused = budget_bound;
             if n == 0 {
                 ff.holdoff = k;
                 return 0;
@@ -356,23 +389,21 @@ impl<'a> Sim<'a> {
         0
     }
 
-    /// The state at `s` repeats the states at `a` and `b`, and counters grew alike over both.
-    /// A conjunction of independent tests, so their order does not change the answer: the
-    /// cheap ones (durations, events delivered) go first, and each vector is tested from the
-    /// entry that failed last time (a candidate that does not repeat mostly fails on the same
-    /// entry as the one before), which spares the full comparison of most rejected candidates.
+    /// The state at `s` repeats the states at `a` and `b`, and counters grew alike over both
+    /// (the caller has checked the periods' durations and events delivered). A conjunction of
+    /// independent tests, so their order does not change the answer: each vector is tested
+    /// first at the entries that failed last (a candidate that does not repeat mostly fails on
+    /// one of the few entries that failed the ones before: the pending events' times, a
+    /// queue's fill), which spares the full comparison of most rejected candidates.
     fn ff_repeats(&self, ff: &mut Detector, s: usize, a: usize, b: usize) -> bool {
         let d1 = ff.time[s] - ff.time[a];
         let d2 = ff.time[a] - ff.time[b];
-        if d1 == 0 || d1.abs_diff(d2) > 1 || ff.delivered[s] - ff.delivered[a] != ff.delivered[a] - ff.delivered[b] {
-            return false;
-        }
         let (nr, nx) = (ff.nr, ff.nx);
         let r = |i: usize| &ff.r[i * nr..(i + 1) * nr];
         let (rs, ra, rb) = (r(s), r(a), r(b));
         let r_ok = |s: f64, a: f64, b: f64| close(s, a, R_TOL) & close(a, b, R_TOL);
-        if let Some(j) = first_failing(rs, ra, rb, ff.r_hint, r_ok) {
-            ff.r_hint = j;
+        if let Some(j) = first_failing(rs, ra, rb, &ff.r_hints, r_ok) {
+            remember(&mut ff.r_hints, j);
             return false;
         }
         let x = |i: usize| &ff.x[i * nx..(i + 1) * nx];
@@ -383,15 +414,25 @@ impl<'a> Sim<'a> {
             let (g1, g2) = (s - a, a - b);
             (g1 - g2).abs() <= D_TOL * g1.abs().max(g2.abs()) + slack * 1e-3
         };
-        if let Some(j) = first_failing(xs, xa, xb, ff.x_hint, x_ok) {
-            ff.x_hint = j;
+        if let Some(j) = first_failing(xs, xa, xb, &ff.x_hints, x_ok) {
+            remember(&mut ff.x_hints, j);
             return false;
         }
         true
     }
 
-    /// How many whole periods can be jumped without crossing a threshold that ends the regime.
-    fn ff_periods(&self, ff: &Detector, s: usize, a: usize) -> u64 {
+    /// Fusion still holds, and with it the budget that cut the last period found short: the
+    /// fused flows only draw on the blocks left (`ff_fuse_budget`), so a later period of this
+    /// regime fits even less (a jump needs two periods recorded, one in hand and one jumped,
+    /// and the budget left after a jump it limited is under two). The shortest period is
+    /// the first one found, so no shorter one comes up either.
+    fn ff_waits_for_unfusing(&self) -> bool {
+        !self.ff.fusion_over && self.ff_any_fused()
+    }
+
+    /// How many whole periods can be jumped without crossing a threshold that ends the regime,
+    /// and whether the fusion budget was what bound them.
+    fn ff_periods(&self, ff: &Detector, s: usize, a: usize) -> (u64, bool) {
         let nx = ff.nx;
         let xs = &ff.x[s * nx..(s + 1) * nx];
         let xa = &ff.x[a * nx..(a + 1) * nx];
@@ -420,8 +461,13 @@ impl<'a> Sim<'a> {
                     fused += g(j).max(0.0);
                     continue;
                 }
+                // A flow that progresses over a period (a worker's last chunk once fusion has
+                // ended, running between its queue's stop points) is jumped to a period short
+                // of its end. One whose progress falls is not one flow: no jump.
+                if g(j) < 0.0 {
+                    n = n.min(0.0);
+                }
                 n = n.min(fit(f.done, g(j), f.total, 1.0 + 1e-6 * f.total));
-                n = n.min(fit(f.done, g(j), 0.0, 0.0));
             }
             let pipe = self.pipe(p);
             if let Some(b) = pipe.bound {
@@ -441,21 +487,22 @@ impl<'a> Sim<'a> {
         // The scan's ramp-down (PARALLEL_SEQSCAN_RAMPDOWN_CHUNKS) and end.
         let (ramp, margin) = self.ff_ramp();
         n = n.min(fit(self.scan.nallocated, dalloc, ramp, margin));
+        let mut by_budget = false;
         if fused > 0.0 || dalloc > 0.0 {
             // Fusion must still hold after the jump, with a period in hand.
             let (free, need) = self.ff_fuse_budget();
             let per = fused / self.ff_tuples_per_page() + dalloc.max(0.0);
             if free < need {
                 n = 0.0;
+                by_budget = fused > 0.0;
             } else if fused > 0.0 {
-                n = n.min(((free - need) / per).floor() - 1.0);
+                let fits = ((free - need) / per).floor() - 1.0;
+                by_budget = fits <= n;
+                n = n.min(fits);
             }
         }
-        if n.is_finite() && n >= 1.0 {
-            n as u64
-        } else {
-            0
-        }
+        let n = if n.is_finite() && n >= 1.0 { n as u64 } else { 0 };
+        (n, by_budget)
     }
 
     /// Move every counter `n` periods on and the clock `n` periods later.
