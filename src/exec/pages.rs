@@ -59,10 +59,10 @@ impl Env<'_> {
         is_worker: bool,
     ) -> PageCost {
         let c = &self.hw.costs;
-        let mut p = self.page_cost_of(pages, access, t.in_shared_buffers);
+        let (read, disk) = self.read_fractions(pages, access, t.in_shared_buffers);
+        let mut p = self.read_cost(read, disk);
         if access == Access::Sequential && reads_columns {
             // A page read from the OS arrives by a copy that leaves it in the core's cache.
-            let (read, _) = self.read_fractions(pages, access, t.in_shared_buffers);
             p.cpu_ns += self.speed(c.page_data_ns)
                 + self.speed(c.row_miss_ns) * scattered_rows_per_page(t) * (1.0 - read).clamp(0.0, 1.0);
         }
@@ -89,8 +89,14 @@ impl Env<'_> {
     /// relation whose share in shared buffers is known (`in_shared_buffers`, what
     /// pg_buffercache counted) has that share of hits, whatever its size.
     pub fn page_cost_of(&self, pages: f64, access: Access, in_shared_buffers: Option<f64>) -> PageCost {
-        let c = &self.hw.costs;
         let (os, disk) = self.read_fractions(pages, access, in_shared_buffers);
+        self.read_cost(os, disk)
+    }
+
+    /// Per-page cost of reading with `os` of the accesses from the OS page cache and `disk` of
+    /// them from disk ([`Env::read_fractions`]).
+    fn read_cost(&self, os: f64, disk: f64) -> PageCost {
+        let c = &self.hw.costs;
         PageCost {
             cpu_ns: self.speed(c.page_ns),
             os_read_ns: self.speed(c.os_read_page_ns) * os,

@@ -105,26 +105,26 @@ pub fn sizes(scale: u64, shared_buffers_pages: u64) -> Sizes {
 }
 
 pub fn setup_sql(z: &Sizes) -> Vec<String> {
-    let narrow = |name: &str, rows: u64| {
+    // The narrow probe tables' shape: three int4 columns and a text pad (`pad` is its SQL).
+    let padded = |name: &str, rows: u64, pad: &str| {
         format!(
             "CREATE TABLE {name} (id int4, a int4, b int4, c int4, pad text) WITH (autovacuum_enabled = off);
              INSERT INTO {name} SELECT g, (hashint4(g)::int8 & 2147483647) % 1000000,
                  (hashint4(g + 7919)::int8 & 2147483647) % 1000000,
-                 (hashint4(g + 104729)::int8 & 2147483647) % 50000, md5(g::text)
+                 (hashint4(g + 104729)::int8 & 2147483647) % 50000, {pad}
                FROM generate_series(1, {rows}) g;"
         )
     };
-    let scattered = |name: &str, pad: u64, rows: u64| {
-        format!(
-            "CREATE TABLE {name} (id int4, a int4, b int4, c int4, pad text) WITH (autovacuum_enabled = off);
-             INSERT INTO {name} SELECT g, (hashint4(g)::int8 & 2147483647) % 1000000,
-                 (hashint4(g + 7919)::int8 & 2147483647) % 1000000,
-                 (hashint4(g + 104729)::int8 & 2147483647) % 50000,
-                 left(repeat(md5(g::text), {reps}), ({half} + (hashint4(g + 13)::int8 & 2147483647) % ({pad} + 1))::int4)
-               FROM generate_series(1, {rows}) g;",
-            reps = pad * 3 / 2 / 32 + 1,
-            half = pad / 2,
-        )
+    let narrow = |name: &str, rows: u64| padded(name, rows, "md5(g::text)");
+    // A pad of `mean` characters on average, its length 0.5-1.5x that.
+    let scattered = |name: &str, mean: u64, rows: u64| {
+        let pad = format!(
+            "left(repeat(md5(g::text), {}), ({} + (hashint4(g + 13)::int8 & 2147483647) % {})::int4)",
+            mean * 3 / 2 / 32 + 1,
+            mean / 2,
+            mean + 1
+        );
+        padded(name, rows, &pad)
     };
     vec![
         narrow("n_s", z.s),
@@ -141,14 +141,7 @@ pub fn setup_sql(z: &Sizes) -> Vec<String> {
                FROM generate_series(1, {}) g;",
             z.ring.max(1)
         ),
-        format!(
-            "CREATE TABLE wide (id int4, a int4, b int4, c int4, pad text) WITH (autovacuum_enabled = off);
-             INSERT INTO wide SELECT g, (hashint4(g)::int8 & 2147483647) % 1000000,
-                 (hashint4(g + 7919)::int8 & 2147483647) % 1000000,
-                 (hashint4(g + 104729)::int8 & 2147483647) % 50000, repeat(md5(g::text), 12)
-               FROM generate_series(1, {}) g;",
-            z.wide
-        ),
+        padded("wide", z.wide, "repeat(md5(g::text), 12)"),
         // Rows of variable length (the pad 0.5-1.5x its mean), as real tables' rows are, wider
         // than a cache line apart: their first reads miss where constant-length rows stream.
         scattered("scat_m", 160, z.scat_m),
