@@ -309,11 +309,21 @@ fn costs(s: &mut String, fits: &Fits) {
             se("row_miss_ns")
         ),
     );
+    let fresh = "a fresh backend's first count(*) of n_m minus its second, per page (its first touch of each shared-buffer page), median over new connections";
     line(
         s,
         "worker_page_fault_ns",
         c.worker_page_fault_ns,
-        "a fresh backend's first count(*) of n_m minus its second, per page (its first touch of each shared-buffer page: a parallel worker's cost), median over new connections".to_string(),
+        match &fits.worker_scan {
+            Some(w) => format!(
+                "stage-2b simulator fit to ws_w1_on/ws_w2_on (count(*) of n_m, 1 and 2 workers beside the leader: times and the leader's row shares): rms {:.1}%, flat over {:.0}..{:.0}; {fresh}: {:.0}",
+                100.0 * w.fit.rms,
+                w.fit.ranges[0].0,
+                w.fit.ranges[0].1,
+                w.first_touch_ns
+            ),
+            None => fresh.to_string(),
+        },
     );
     line(
         s,
@@ -618,6 +628,32 @@ fn probes(s: &mut String, fits: &Fits, results: &[ProbeResult]) {
                 r3(r.median_ms()),
                 r.runs.len(),
                 r.probe.what
+            );
+        }
+    }
+    if let Some(w) = &fits.worker_scan {
+        for (k, &i) in w.idx.iter().enumerate() {
+            let r = &results[i];
+            let _ = writeln!(
+                s,
+                "{} = [{}, {}, {}, {}]   # {} (minus explain overhead)",
+                r.probe.id,
+                r3(w.measured[k]),
+                r3(w.fit.predicted[k]),
+                r.runs.len(),
+                cv_of(r),
+                r.probe.what
+            );
+        }
+        for (k, (i, m)) in w.shares.iter().enumerate() {
+            let r = &results[*i];
+            let _ = writeln!(
+                s,
+                "{}_leader_rows = [{}, {}, {}]   # the leader's share of the scanned rows (EXPLAIN VERBOSE Worker N entries)",
+                r.probe.id,
+                r3(*m),
+                r3(w.fit.predicted[w.idx.len() + k]),
+                r.runs.len()
             );
         }
     }

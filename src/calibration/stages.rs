@@ -1,5 +1,6 @@
-//! The three fitting stages of a calibration, in order: serial unit costs (least squares),
-//! worker start-up (simulator fit), tuple queues (simulator fit).
+//! The fitting stages of a calibration, in order: serial unit costs (least squares),
+//! worker start-up (simulator fit), a worker's scanning beside the leader (simulator fit),
+//! tuple queues (simulator fit).
 
 use super::fit::{
     cost_mut, model_ms, model_ms_as, model_split_cpu, provisional, sim_fit, zero_costs, Param, SimFit, CPU_COSTS,
@@ -52,6 +53,20 @@ pub struct StartupFit {
     pub measured: Vec<f64>,
 }
 
+/// Stage 2b: what a worker pays per shared-buffer page that the leader does not.
+pub struct WorkerScanFit {
+    pub fit: SimFit,
+    pub idx: Vec<usize>,
+    /// Measured times minus the EXPLAIN overhead (ms), then the leader's row shares.
+    pub measured: Vec<f64>,
+    /// (index into the probe results, median measured leader's row share), in the order of
+    /// the shares in `measured` and `fit.predicted`.
+    pub shares: Vec<(usize, f64)>,
+    /// A fresh backend's first `count(*)` of n_m minus its second, per page (ns): the fit's
+    /// starting point.
+    pub first_touch_ns: f64,
+}
+
 /// Stage 3: tuple queues.
 pub struct QueueFit {
     pub fit: SimFit,
@@ -80,6 +95,7 @@ pub struct Fits {
     pub timing: TimingFit,
     pub serial: SerialFit,
     pub startup: StartupFit,
+    pub worker_scan: Option<WorkerScanFit>,
     pub queue: QueueFit,
     /// The model's own error out of sample (`[variability] model_sigma`).
     pub model_error: ModelError,
@@ -103,12 +119,14 @@ pub fn fit_all(
     // Measured before the fits (two serial scans side by side against one), so that the
     // simulator-fitted stages see busy cores as slow as they are.
     hw.all_cores_busy_speed = all_cores_busy_speed;
-    // Measured directly (fresh connections), before the simulator-fitted stages, whose
-    // parallel probes pay it in their workers.
+    // Measured directly (fresh connections): the start of the worker-scan fit, and the value
+    // kept without its probes.
     hw.costs.worker_page_fault_ns = worker_page_fault_ns;
     let serial = serial(results, &mut hw)?;
     let startup = startup(results, &mut hw)?;
     hw.costs.gather_row_ns = gather_row(results, startup.leader_setup_ms).unwrap_or(0.0);
+    // Before the queue fit, whose workers scan the same table.
+    let worker_scan = worker_scan(results, &mut hw, serial.icpt_explain)?;
     let queue = queues(results, &mut hw, serial.icpt_explain)?;
     let timing = timing(results, &mut hw)?;
     let model_error = model_error::estimate(&serial, &startup, &queue);
@@ -124,7 +142,7 @@ pub fn fit_all(
         model_error.startup.len(),
         model_error.queue.len()
     );
-    Ok(Fits { hw, timing, serial, startup, queue, model_error })
+    Ok(Fits { hw, timing, serial, startup, worker_scan, queue, model_error })
 }
 
 /// The serial unit costs: the features are the model's own operation counts, i.e. for each
@@ -346,6 +364,65 @@ pub fn gather_row(results: &[ProbeResult], leader_setup_ms: f64) -> Option<f64> 
         serial.median_ms()
     );
     ns.is_finite().then(|| ns.max(0.0))
+}
+
+/// `worker_page_fault_ns` by fitting the simulator to parallel `count(*)` probes (1 and 2
+/// workers, the leader participating): their times less the EXPLAIN overhead and the
+/// leader's share of the scanned rows. Each participant scans until the blocks run out, so
+/// the share says how fast a worker scanned beside the leader; the start-up stage has already
+/// fixed when it starts. The fresh-connection measurement the profile starts from is the
+/// first touch of a process scanning alone; a worker beside a scanning leader pays more on
+/// the machines measured (2-3x on a 2-vCPU VM). None without the probes.
+pub fn worker_scan(results: &[ProbeResult], hw: &mut Hardware, icpt_explain: f64) -> Result<Option<WorkerScanFit>> {
+    let idx: Vec<usize> = (0..results.len())
+        .filter(|&i| results[i].probe.stage == Stage::WorkerScan && results[i].scenario.is_some())
+        .collect();
+    if idx.is_empty() {
+        return Ok(None);
+    }
+    let first_touch_ns = hw.costs.worker_page_fault_ns;
+    let mut measured: Vec<f64> = idx.iter().map(|&i| results[i].median_ms() - icpt_explain).collect();
+    let shares: Vec<(usize, f64)> = idx
+        .iter()
+        .filter_map(|&i| {
+            let v: Vec<f64> = results[i].runs.iter().filter_map(|m| m.leader_row_share).collect();
+            (!v.is_empty()).then(|| (i, median(&v)))
+        })
+        .collect();
+    measured.extend(shares.iter().map(|s| s.1));
+    let params = [Param { name: "worker_page_fault_ns", lo: 0.0, hi: 20_000.0, init: first_touch_ns.max(100.0) }];
+    let mut base_hw = hw.clone();
+    base_hw.cpu_noise_cv = 0.0;
+    base_hw.parallel.worker_startup_sigma = 0.0;
+    let mut predict = |th: &[f64]| -> Result<Vec<f64>> {
+        let mut h = base_hw.clone();
+        h.costs.worker_page_fault_ns = th[0];
+        let mut out = vec![];
+        let mut share_of = HashMap::new();
+        for &i in &idx {
+            let Some(sc) = results[i].scenario.as_ref() else { continue };
+            let split = model_split_cpu(sc, &h)?;
+            out.push(split.ms);
+            share_of.insert(i, split.leader_share.unwrap_or(0.0));
+        }
+        out.extend(shares.iter().map(|(i, _)| share_of.get(i).copied().unwrap_or(0.0)));
+        Ok(out)
+    };
+    let fit = sim_fit(&params, &measured, &mut predict)?;
+    hw.costs.worker_page_fault_ns = fit.values[0];
+    eprintln!(
+        "pqsim calibrate: worker scan: {:.0} ns per page a worker touches first (a fresh backend alone: {:.0} ns); rms {:.1}% (leader's row shares {})",
+        fit.values[0],
+        first_touch_ns,
+        100.0 * fit.rms,
+        shares
+            .iter()
+            .enumerate()
+            .map(|(k, (i, m))| format!("{} {:.2} vs {:.2}", results[*i].probe.id, m, fit.predicted[idx.len() + k]))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok(Some(WorkerScanFit { fit, idx, measured, shares, first_touch_ns }))
 }
 
 /// Tuple-queue costs (`tuple_send_ns`, `tuple_receive_ns`, `gather_merge_tuple_ns`) by

@@ -30,6 +30,9 @@ pub enum Stage {
     Startup,
     /// The price of a row the leader returns through Gather from its own copy of the plan.
     GatherRow,
+    /// A parallel scan that sends one row per participant: what a worker pays that the
+    /// leader does not (its first touch of each shared-buffer page).
+    WorkerScan,
     Queue,
 }
 
@@ -209,6 +212,7 @@ pub fn probes() -> Vec<Probe> {
     p.extend(timing_probes());
     p.extend(startup_probes());
     p.extend(gather_row_probes());
+    p.extend(worker_scan_probes());
     p.extend(queue_probes());
     p
 }
@@ -444,6 +448,23 @@ fn gather_row_probes() -> Vec<Probe> {
 /// alone would time a serial plan. The leader-participating probes are timed with VERBOSE
 /// too, for their `Worker N` rows: the leader's share of the scan says how fast it drains a
 /// queue compared with a worker scanning and sending (it scans only when every queue is dry).
+/// A worker's scanning against the leader's (`worker_page_fault_ns`): `count(*)` of n_m (in
+/// shared buffers) with 1 and 2 workers and the leader participating. Each participant
+/// returns one row, so the leader's share of the scanned rows (EXPLAIN VERBOSE) and the time
+/// say how fast the workers scanned once started: a fresh process maps no shared buffer yet
+/// and pays a minor fault on its first touch of each page, which the long-lived leader does
+/// not.
+fn worker_scan_probes() -> Vec<Probe> {
+    let (e, s) = (How::Explain, Stage::WorkerScan);
+    ["1", "2"]
+        .iter()
+        .map(|w| {
+            let gucs = par(w, &[("parallel_leader_participation", "on")]);
+            probe(format!("ws_w{w}_on"), "SELECT count(*) FROM n_m".into(), gucs, e, s, "parallel count(*) of n_m")
+        })
+        .collect()
+}
+
 fn queue_probes() -> Vec<Probe> {
     let (e, s) = (How::Explain, Stage::Queue);
     let mut p = vec![probe(
