@@ -183,7 +183,9 @@ fn jobs(results: &[ProbeResult]) -> Vec<Job> {
                 // No BUFFERS in timed runs: its accounting costs every node call (about 13 ns a
                 // row on the reference VM), which a bare query and the model do not pay; the
                 // blocks read come from untimed runs just before and after the rounds (`buffers_passes`).
-                How::Explain if matches!(r.probe.stage, probes::Stage::Queue | probes::Stage::WorkerScan) => "ANALYZE, TIMING OFF, VERBOSE",
+                How::Explain if matches!(r.probe.stage, probes::Stage::Queue | probes::Stage::WorkerScan) => {
+                    "ANALYZE, TIMING OFF, VERBOSE"
+                }
                 How::Explain => "ANALYZE, TIMING OFF",
                 How::ExplainTiming => "ANALYZE",
                 How::Client => "client",

@@ -422,3 +422,71 @@ fn blocks_read_are_taken_from_the_passes_around_the_rounds_not_the_warm_up() {
     // A probe no pass measured keeps what it had.
     assert_eq!(r[2].read_fraction, 0.3);
 }
+
+/// The worker-scan probes (imported from PostgreSQL 15.18 by a calibration) as the model at
+/// `truth` ns per page a worker touches first would measure them: times and the leader's
+/// row shares.
+fn worker_scan_synthetic(truth: f64) -> (Vec<ProbeResult>, Hardware) {
+    let mut out = vec![];
+    let mut hw0 = None;
+    for id in ["ws_w1_on", "ws_w2_on"] {
+        let (sc, mut hw) = probe_scenario(id);
+        hw.cpu_noise_cv = 0.0;
+        hw.parallel.worker_startup_sigma = 0.0;
+        hw0.get_or_insert(hw.clone());
+        hw.costs.worker_page_fault_ns = truth;
+        let (ms, share) = model_split(&sc, &hw).expect("simulates");
+        let m = Measured {
+            ms,
+            hit: 0,
+            read: 0,
+            planned: None,
+            launched: None,
+            gather_startup_ms: None,
+            leader_row_share: share,
+            leader_cpu_ms: None,
+            ref_ms: 0.0,
+        };
+        let probe = Probe {
+            id: id.into(),
+            sql: "SELECT count(*) FROM n_m".into(),
+            gucs: vec![],
+            how: How::Explain,
+            stage: Stage::WorkerScan,
+            per_rep: 1,
+            what: "parallel count(*) of n_m",
+        };
+        out.push(ProbeResult {
+            probe,
+            runs: vec![m.clone(), m.clone(), m],
+            scenario: Some(sc),
+            read_fraction: 0.0,
+            import_error: None,
+            toml: None,
+        });
+    }
+    (out, hw0.expect("a profile"))
+}
+
+#[test]
+fn a_workers_first_touch_of_each_page_is_fitted_back_from_parallel_counts() {
+    use super::stages::worker_scan;
+    for truth in [400.0, 4000.0] {
+        let (results, mut hw) = worker_scan_synthetic(truth);
+        // Start where a fresh connection's measurement would put it.
+        hw.costs.worker_page_fault_ns = 1500.0;
+        let w = worker_scan(&results, &mut hw, 0.0).expect("fits").expect("probes present");
+        assert_eq!(w.shares.len(), 2);
+        let got = hw.costs.worker_page_fault_ns;
+        assert!((got - truth).abs() < 0.15 * truth, "fitted {got:.0} ns, truth {truth:.0}");
+    }
+    // And the shares are what moves: a dearer first touch leaves the leader more rows.
+    let share = |v: f64| {
+        let (sc, mut hw) = probe_scenario("ws_w1_on");
+        hw.cpu_noise_cv = 0.0;
+        hw.parallel.worker_startup_sigma = 0.0;
+        hw.costs.worker_page_fault_ns = v;
+        model_split(&sc, &hw).unwrap().1.unwrap()
+    };
+    assert!(share(4000.0) > share(400.0) + 0.05, "{:.3} vs {:.3}", share(4000.0), share(400.0));
+}
