@@ -258,7 +258,8 @@ pub fn exercised(x: &[Vec<f64>], j: usize) -> bool {
 /// put a generic aggregate transition at 113 us +- 677 us). Such columns are held at their
 /// `prior` value (taken out of `y`) and the rest refitted, until every fitted column is
 /// determined or at zero. Returns the last fit (over the final `used`, then the intercepts)
-/// and the held columns with the value and s.e. that disqualified them.
+/// and the held columns with the value and s.e. that disqualified them; its `fitted` are the
+/// probes' predicted times, held prices included.
 pub fn determined_fit(
     x: &[Vec<f64>],
     y: &[f64],
@@ -277,6 +278,11 @@ pub fn determined_fit(
             .filter(|&c| !fit.at_bound[c] && fit.std_err[c].is_finite() && fit.std_err[c] > fit.coef[c])
             .collect();
         if loose.is_empty() || used.len() <= loose.len() {
+            // `fitted` predicts each probe's time: the held prices' share is in it too.
+            let mut fit = fit;
+            for (k, f) in fit.fitted.iter_mut().enumerate() {
+                *f += held.iter().map(|h| x[k][h.0] * prior[h.0]).sum::<f64>();
+            }
             return Ok((fit, held));
         }
         held.extend(loose.iter().map(|&c| (used[c], fit.coef[c], fit.std_err[c])));

@@ -123,6 +123,15 @@ fn a_cost_the_data_cannot_pin_down_is_held_at_its_prior_and_the_rest_refitted() 
     assert_eq!(held.len(), 1);
     assert!(held[0].2 > held[0].1, "held for its s.e. above its value: {held:?}");
     assert!((fit.coef[0] - 2.0).abs() < 0.2 && (fit.coef[1] - 3.0).abs() < 0.2, "a, b refitted: {:?}", fit.coef);
+    // The fitted values predict the times, the held price's share included (the profile
+    // lists them beside the measured ones).
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    assert!(
+        (mean(&fit.fitted) - mean(&y)).abs() < 0.05,
+        "fitted mean {:.3} vs measured {:.3}",
+        mean(&fit.fitted),
+        mean(&y)
+    );
     // A c that moves y as the others do is fitted, not held.
     let (x, y) = rows(5.0);
     let mut used = vec![0, 1, 2];
