@@ -353,6 +353,14 @@ pub fn calibrate(dsn: &str, scale: u64, reps: usize, name: &str, wait: f64) -> R
     let mut client = Client::connect(dsn, NoTls).map_err(PgError::from)?;
     let facts = server_facts(&mut client, dsn)?;
     let z = probes::sizes(scale, facts.shared_buffers_pages.max(16) as u64);
+    if z.m < scale {
+        eprintln!(
+            "pqsim calibrate: --scale {scale} would overfill shared_buffers ({} pages) with the probe tables meant to stay in it: scale {} instead",
+            facts.shared_buffers_pages,
+            z.m
+        );
+    }
+    let scale = z.m;
     let probes = probes::probes();
     eprintln!(
         "pqsim calibrate: PostgreSQL {}, {} cores, probe tables {}/{}/{} rows (+ wide {}, in-buffers {}), {} probes x {reps}",

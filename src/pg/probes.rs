@@ -77,7 +77,54 @@ pub struct Sizes {
 /// The largest ring table calibration loads (about 31,000 pages, 240 MB).
 pub const RING_MAX_ROWS: u64 = 3_000_000;
 
+/// Share of shared_buffers the probe tables that stay in it may fill together (the rest
+/// holds the catalogs, the ring table's ring and what PostgreSQL itself uses).
+pub const IN_BUFFERS_BUDGET: f64 = 0.8;
+
+/// Pages of shared buffers the probe tables hold between probes: each table of at most
+/// shared_buffers/4 pages whole (a sequential scan reads larger ones through a 32-buffer
+/// ring), plus the n_m index and the speed reference's table. Rows per page as loaded.
+pub fn in_buffers_pages(z: &Sizes, shared_buffers_pages: u64) -> f64 {
+    let quarter = shared_buffers_pages as f64 / 4.0;
+    let held = |rows: u64, per_page: f64| {
+        let pages = rows as f64 / per_page;
+        if pages <= quarter {
+            pages
+        } else {
+            32.0
+        }
+    };
+    held(z.s, 97.0)
+        + held(z.m, 97.0)
+        + held(z.l, 97.0)
+        + held(z.wide, 18.0)
+        + held(z.hot, 97.0)
+        + held(z.typed, 75.0)
+        + held(z.scat_m, 38.5)
+        + held(z.scat_w, 21.7)
+        + held(z.dim_s, 225.0)
+        + held(z.dim_l, 226.0)
+        + held(z.m, 364.0)
+        + held(crate::pg::protocol::SPEEDREF_ROWS, 226.0)
+}
+
+/// The probe tables for `scale` rows in n_m, shrunk (5% at a time) while the tables meant to
+/// stay in shared buffers would overfill it ([`IN_BUFFERS_BUDGET`]): otherwise every round
+/// evicts some of them, and a probe reads a varying part of its table from the OS (one
+/// sitting's count(*) of scat_w varied with a robust CV of 48%, 0-18% of its blocks read).
 pub fn sizes(scale: u64, shared_buffers_pages: u64) -> Sizes {
+    let budget = IN_BUFFERS_BUDGET * shared_buffers_pages as f64;
+    let mut sc = scale;
+    loop {
+        let z = sizes_at(sc, shared_buffers_pages);
+        if sc <= 10_000 || in_buffers_pages(&z, shared_buffers_pages) <= budget {
+            return z;
+        }
+        sc = sc * 19 / 20;
+    }
+}
+
+fn sizes_at(scale: u64, shared_buffers_pages: u64) -> Sizes {
     // A table stays in shared buffers when it has at most shared_buffers/4 pages (larger
     // ones are read through a 32-buffer ring, heapam.c:initscan); keep the hot table at 60%
     // of that (97 narrow rows per page).
@@ -598,6 +645,15 @@ mod tests {
         for sb in [16384u64, 1024, 60_000] {
             assert!(sizes(200_000, sb).ring as f64 / 97.0 > sb as f64 / 4.0);
         }
+        // The tables that stay in shared buffers fit in it together, whatever the scale.
+        for (scale, sb) in [(200_000u64, 16384u64), (100_000, 16384), (400_000, 16384), (200_000, 60_000)] {
+            let z = sizes(scale, sb);
+            let used = in_buffers_pages(&z, sb);
+            assert!(used <= IN_BUFFERS_BUDGET * sb as f64, "scale {scale}, sb {sb}: {used:.0} pages");
+        }
+        // 200k rows in n_m on 128 MB of shared buffers overfill it (scat_w was partly evicted
+        // every round): shrunk.
+        assert!(sizes(200_000, 16384).m < 200_000);
         assert_eq!(sizes(200_000, 1 << 20).ring, 0);
     }
 

@@ -74,6 +74,8 @@ impl Measured {
 /// alternately), so each run can be rescaled to a fixed machine speed.
 pub const SPEEDREF_SETUP: &str = "CREATE TABLE speedref (a int4, b int4) WITH (autovacuum_enabled = off);
      INSERT INTO speedref SELECT g, g % 7 FROM generate_series(1, 300000) g;";
+/// Rows of the speed reference's table (`SPEEDREF_SETUP`).
+pub const SPEEDREF_ROWS: u64 = 300_000;
 pub const SPEEDREF_SQL: &str = "SELECT sum(a) FROM speedref";
 
 /// One speed-reference run (serial), in ms.
