@@ -3,8 +3,8 @@
 //! tuple queues (simulator fit).
 
 use super::fit::{
-    cost_mut, model_ms, model_ms_as, model_split_cpu, provisional, sim_fit, zero_costs, Param, SimFit, CPU_COSTS,
-    LINEAR_COSTS,
+    cost_mut, model_ms, model_ms_as, model_split_cpu, provisional, sim_fit, zero_costs, Param, SimFit, Split,
+    CPU_COSTS, LINEAR_COSTS,
 };
 use super::model_error::{self, ModelError};
 use super::ProbeResult;
@@ -372,6 +372,46 @@ pub fn gather_row(results: &[ProbeResult], leader_setup_ms: f64) -> Option<f64> 
     ns.is_finite().then(|| ns.max(0.0))
 }
 
+/// The probes `idx` (those with a scenario) simulated on `h` (one replication): their times
+/// in `idx` order, and each one's split by probe index.
+fn simulate(results: &[ProbeResult], idx: &[usize], h: &Hardware) -> Result<(Vec<f64>, HashMap<usize, Split>)> {
+    let mut out = vec![];
+    let mut split_of = HashMap::new();
+    for &i in idx {
+        let Some(sc) = results[i].scenario.as_ref() else { continue };
+        let split = model_split_cpu(sc, h)?;
+        out.push(split.ms);
+        split_of.insert(i, split);
+    }
+    Ok((out, split_of))
+}
+
+/// "probe measured vs fitted" for each leader's row share (`fitted` in the same order).
+fn shares_text(results: &[ProbeResult], shares: &[(usize, f64)], fitted: &[f64]) -> String {
+    let each = shares.iter().zip(fitted).map(|((i, m), f)| format!("{} {m:.2} vs {f:.2}", results[*i].probe.id));
+    each.collect::<Vec<_>>().join(", ")
+}
+
+/// `hw` without per-chunk noise and with every worker starting at the median start-up time:
+/// a fit's simulations then differ only by the parameters it moves.
+fn deterministic(hw: &Hardware) -> Hardware {
+    let mut h = hw.clone();
+    h.cpu_noise_cv = 0.0;
+    h.parallel.worker_startup_sigma = 0.0;
+    h
+}
+
+/// (probe index, median leader's row share of its runs) for the probes of `idx` whose runs
+/// report one, at least `min`.
+fn leader_shares(results: &[ProbeResult], idx: &[usize], min: f64) -> Vec<(usize, f64)> {
+    idx.iter()
+        .filter_map(|&i| {
+            let v: Vec<f64> = results[i].runs.iter().filter_map(|m| m.leader_row_share).collect();
+            (!v.is_empty() && median(&v) >= min).then(|| (i, median(&v)))
+        })
+        .collect()
+}
+
 /// `worker_page_fault_ns` by fitting the simulator to parallel `count(*)` probes (1 and 2
 /// workers, the leader participating): their times less the EXPLAIN overhead and the
 /// leader's share of the scanned rows. Each participant scans until the blocks run out, so
@@ -388,30 +428,15 @@ pub fn worker_scan(results: &[ProbeResult], hw: &mut Hardware, icpt_explain: f64
     }
     let first_touch_ns = hw.costs.worker_page_fault_ns;
     let mut measured: Vec<f64> = idx.iter().map(|&i| results[i].median_ms() - icpt_explain).collect();
-    let shares: Vec<(usize, f64)> = idx
-        .iter()
-        .filter_map(|&i| {
-            let v: Vec<f64> = results[i].runs.iter().filter_map(|m| m.leader_row_share).collect();
-            (!v.is_empty()).then(|| (i, median(&v)))
-        })
-        .collect();
+    let shares = leader_shares(results, &idx, 0.0);
     measured.extend(shares.iter().map(|s| s.1));
     let params = [Param { name: "worker_page_fault_ns", lo: 0.0, hi: 20_000.0, init: first_touch_ns.max(100.0) }];
-    let mut base_hw = hw.clone();
-    base_hw.cpu_noise_cv = 0.0;
-    base_hw.parallel.worker_startup_sigma = 0.0;
+    let base_hw = deterministic(hw);
     let mut predict = |th: &[f64]| -> Result<Vec<f64>> {
         let mut h = base_hw.clone();
         h.costs.worker_page_fault_ns = th[0];
-        let mut out = vec![];
-        let mut share_of = HashMap::new();
-        for &i in &idx {
-            let Some(sc) = results[i].scenario.as_ref() else { continue };
-            let split = model_split_cpu(sc, &h)?;
-            out.push(split.ms);
-            share_of.insert(i, split.leader_share.unwrap_or(0.0));
-        }
-        out.extend(shares.iter().map(|(i, _)| share_of.get(i).copied().unwrap_or(0.0)));
+        let (mut out, split_of) = simulate(results, &idx, &h)?;
+        out.extend(shares.iter().map(|(i, _)| split_of.get(i).and_then(|s| s.leader_share).unwrap_or(0.0)));
         Ok(out)
     };
     let fit = sim_fit(&params, &measured, &mut predict)?;
@@ -421,12 +446,7 @@ pub fn worker_scan(results: &[ProbeResult], hw: &mut Hardware, icpt_explain: f64
         fit.values[0],
         first_touch_ns,
         100.0 * fit.rms,
-        shares
-            .iter()
-            .enumerate()
-            .map(|(k, (i, m))| format!("{} {:.2} vs {:.2}", results[*i].probe.id, m, fit.predicted[idx.len() + k]))
-            .collect::<Vec<_>>()
-            .join(", ")
+        shares_text(results, &shares, &fit.predicted[idx.len()..])
     );
     Ok(Some(WorkerScanFit { fit, idx, measured, shares, first_touch_ns }))
 }
@@ -447,14 +467,8 @@ pub fn queues(results: &[ProbeResult], hw: &mut Hardware, icpt_explain: f64) -> 
         .filter(|&i| results[i].probe.stage == Stage::Queue && results[i].scenario.is_some())
         .collect();
     let mut measured: Vec<f64> = idx.iter().map(|&i| results[i].median_ms() - icpt_explain).collect();
-    let shares: Vec<(usize, f64)> = idx
-        .iter()
-        .filter_map(|&i| {
-            let v: Vec<f64> = results[i].runs.iter().filter_map(|m| m.leader_row_share).collect();
-            // A share near 0 has no relative error to speak of; it says little anyway.
-            (!v.is_empty() && median(&v) >= 0.02).then(|| (i, median(&v)))
-        })
-        .collect();
+    // A share near 0 has no relative error to speak of; it says little anyway.
+    let shares = leader_shares(results, &idx, 0.02);
     measured.extend(shares.iter().map(|s| s.1));
     // The leader's own CPU time pins the receiving cost (a single-copy Gather's leader only
     // receives) and the price of its local rows, where times and shares only bound them.
@@ -477,23 +491,14 @@ pub fn queues(results: &[ProbeResult], hw: &mut Hardware, icpt_explain: f64) -> 
         Param { name: "gather_merge_tuple_ns", lo: 0.0, hi: 3000.0, init: hw.costs.gather_merge_tuple_ns },
         Param { name: "gather_poll_ns", lo: 0.0, hi: 300.0, init: 10.0 },
     ];
-    let mut base_hw = hw.clone();
-    base_hw.cpu_noise_cv = 0.0;
-    base_hw.parallel.worker_startup_sigma = 0.0;
+    let base_hw = deterministic(hw);
     let mut predict = |th: &[f64]| -> Result<Vec<f64>> {
         let mut h = base_hw.clone();
         h.costs.tuple_send_ns = th[0];
         h.costs.tuple_receive_ns = th[1];
         h.costs.gather_merge_tuple_ns = th[2];
         h.costs.gather_poll_ns = th[3];
-        let mut out = vec![];
-        let mut split_of = HashMap::new();
-        for &i in &idx {
-            let Some(sc) = results[i].scenario.as_ref() else { continue };
-            let split = model_split_cpu(sc, &h)?;
-            out.push(split.ms);
-            split_of.insert(i, split);
-        }
+        let (mut out, split_of) = simulate(results, &idx, &h)?;
         out.extend(shares.iter().map(|(i, _)| split_of.get(i).and_then(|s| s.leader_share).unwrap_or(0.0)));
         out.extend(leader_cpu.iter().map(|(i, _)| split_of.get(i).map_or(0.0, |s| s.leader_cpu_ms)));
         Ok(out)
@@ -522,12 +527,7 @@ pub fn queues(results: &[ProbeResult], hw: &mut Hardware, icpt_explain: f64) -> 
         fit.values[3],
         100.0 * fit.rms,
         fit.evaluations,
-        shares
-            .iter()
-            .enumerate()
-            .map(|(k, (i, m))| format!("{} {:.2} vs {:.2}", results[*i].probe.id, m, fit.predicted[idx.len() + k]))
-            .collect::<Vec<_>>()
-            .join(", ")
+        shares_text(results, &shares, &fit.predicted[idx.len()..])
     );
     measured.truncate(idx.len());
     Ok(QueueFit { fit, idx, measured, shares, leader_cpu })

@@ -15,39 +15,29 @@ fn probe_scenario(id: &str) -> (Scenario, Hardware) {
     crate::config::load(&path, "reference-2vcpu", &Default::default()).expect("fixture loads")
 }
 
-/// The four Gather probes as the model at `truth` (send, receive ns) would measure them; the
-/// leader's row shares only where `with_shares` (EXPLAIN VERBOSE's Worker N entries).
-fn synthetic(truth: (f64, f64), with_shares: bool) -> (Vec<ProbeResult>, Hardware) {
+/// The calibration probes `ids` of one `stage` (their plans imported from PostgreSQL 15.18, in
+/// tests/fixtures/queue-probes) as the model would measure them on the fixture's profile
+/// changed by `set`: each probe's time in three identical runs, and the leader's row share
+/// where `share_of(id)`. Returns them and the unchanged profile.
+fn model_measured(
+    ids: &[&str],
+    stage: Stage,
+    sql: &str,
+    what: &'static str,
+    set: &dyn Fn(&mut Hardware),
+    share_of: &dyn Fn(&str) -> bool,
+) -> (Vec<ProbeResult>, Hardware) {
     let mut out = vec![];
     let mut hw0 = None;
-    for id in ["gq_single", "gq_w2_off", "gq_w1_on", "gq_w2_on"] {
+    for &id in ids {
         let (sc, mut hw) = probe_scenario(id);
         hw.cpu_noise_cv = 0.0;
         hw.parallel.worker_startup_sigma = 0.0;
         hw0.get_or_insert(hw.clone());
-        hw.costs.tuple_send_ns = truth.0;
-        hw.costs.tuple_receive_ns = truth.1;
+        set(&mut hw);
         let (ms, share) = model_split(&sc, &hw).expect("simulates");
-        let m = Measured {
-            ms,
-            hit: 0,
-            read: 0,
-            planned: None,
-            launched: None,
-            gather_startup_ms: None,
-            leader_row_share: if with_shares && id.ends_with("_on") { share } else { None },
-            leader_cpu_ms: None,
-            ref_ms: 0.0,
-        };
-        let probe = Probe {
-            id: id.into(),
-            sql: "SELECT a FROM n_m".into(),
-            gucs: vec![],
-            how: How::Explain,
-            stage: Stage::Queue,
-            per_rep: 1,
-            what: "every row through the Gather",
-        };
+        let m = Measured { leader_row_share: if share_of(id) { share } else { None }, ..Measured::timed(ms) };
+        let probe = Probe { id: id.into(), sql: sql.into(), gucs: vec![], how: How::Explain, stage, per_rep: 1, what };
         out.push(ProbeResult {
             probe,
             runs: vec![m.clone(), m.clone(), m],
@@ -58,6 +48,22 @@ fn synthetic(truth: (f64, f64), with_shares: bool) -> (Vec<ProbeResult>, Hardwar
         });
     }
     (out, hw0.expect("a profile"))
+}
+
+/// The four Gather probes as the model at `truth` (send, receive ns) would measure them; the
+/// leader's row shares only where `with_shares` (EXPLAIN VERBOSE's Worker N entries).
+fn synthetic(truth: (f64, f64), with_shares: bool) -> (Vec<ProbeResult>, Hardware) {
+    model_measured(
+        &["gq_single", "gq_w2_off", "gq_w1_on", "gq_w2_on"],
+        Stage::Queue,
+        "SELECT a FROM n_m",
+        "every row through the Gather",
+        &|hw| {
+            hw.costs.tuple_send_ns = truth.0;
+            hw.costs.tuple_receive_ns = truth.1;
+        },
+        &|id| with_shares && id.ends_with("_on"),
+    )
 }
 
 #[test]
@@ -436,45 +442,14 @@ fn blocks_read_are_taken_from_the_passes_around_the_rounds_not_the_warm_up() {
 /// `truth` ns per page a worker touches first would measure them: times and the leader's
 /// row shares.
 fn worker_scan_synthetic(truth: f64) -> (Vec<ProbeResult>, Hardware) {
-    let mut out = vec![];
-    let mut hw0 = None;
-    for id in ["ws_w1_on", "ws_w2_on"] {
-        let (sc, mut hw) = probe_scenario(id);
-        hw.cpu_noise_cv = 0.0;
-        hw.parallel.worker_startup_sigma = 0.0;
-        hw0.get_or_insert(hw.clone());
-        hw.costs.worker_page_fault_ns = truth;
-        let (ms, share) = model_split(&sc, &hw).expect("simulates");
-        let m = Measured {
-            ms,
-            hit: 0,
-            read: 0,
-            planned: None,
-            launched: None,
-            gather_startup_ms: None,
-            leader_row_share: share,
-            leader_cpu_ms: None,
-            ref_ms: 0.0,
-        };
-        let probe = Probe {
-            id: id.into(),
-            sql: "SELECT count(*) FROM n_m".into(),
-            gucs: vec![],
-            how: How::Explain,
-            stage: Stage::WorkerScan,
-            per_rep: 1,
-            what: "parallel count(*) of n_m",
-        };
-        out.push(ProbeResult {
-            probe,
-            runs: vec![m.clone(), m.clone(), m],
-            scenario: Some(sc),
-            read_fraction: 0.0,
-            import_error: None,
-            toml: None,
-        });
-    }
-    (out, hw0.expect("a profile"))
+    model_measured(
+        &["ws_w1_on", "ws_w2_on"],
+        Stage::WorkerScan,
+        "SELECT count(*) FROM n_m",
+        "parallel count(*) of n_m",
+        &|hw| hw.costs.worker_page_fault_ns = truth,
+        &|_| true,
+    )
 }
 
 #[test]

@@ -57,6 +57,23 @@ pub struct Measured {
 }
 
 impl Measured {
+    /// A run timed only: no plan facts.
+    pub fn timed(ms: f64) -> Measured {
+        Measured {
+            ms,
+            hit: 0,
+            read: 0,
+            planned: None,
+            launched: None,
+            gather_startup_ms: None,
+            leader_row_share: None,
+            leader_cpu_ms: None,
+            ref_ms: 0.0,
+        }
+    }
+}
+
+impl Measured {
     /// This run's time at the machine speed where the reference takes `anchor_ms`.
     pub fn normalized(&self, anchor_ms: f64) -> f64 {
         if self.ref_ms > 0.0 && anchor_ms > 0.0 {
@@ -98,18 +115,7 @@ pub fn measure_with_reference(
     for (gucs, sql, options) in runs {
         apply_gucs(client, search_path, &gucs)?;
         let mut m = if options == "client" {
-            let ms = probe::timed(client, &sql, 1)?[0];
-            Measured {
-                ms,
-                hit: 0,
-                read: 0,
-                planned: None,
-                launched: None,
-                gather_startup_ms: None,
-                leader_row_share: None,
-                leader_cpu_ms: None,
-                ref_ms: 0.0,
-            }
+            Measured::timed(probe::timed(client, &sql, 1)?[0])
         } else {
             let before = pid.and_then(task_cpu_ns);
             let mut m = explain_measure(client, options, &sql)?.0;
