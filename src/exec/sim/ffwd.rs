@@ -57,6 +57,41 @@ pub(super) struct FastForward {
     det: Option<Box<Detector>>,
 }
 
+thread_local! {
+    /// The detector of this thread's last replication, kept for the next one: its rings stay
+    /// allocated and their pages touched, so a replication neither allocates nor zeroes them
+    /// again (a ring of a thousand records of a few hundred numbers each).
+    static SPARE: std::cell::Cell<Option<Box<Detector>>> = const { std::cell::Cell::new(None) };
+}
+
+impl Drop for FastForward {
+    fn drop(&mut self) {
+        if let Some(d) = self.det.take() {
+            SPARE.with(|s| s.set(Some(d)));
+        }
+    }
+}
+
+/// A detector with no history: this thread's spare one, reset, or a new one. What a reset
+/// keeps are buffers whose contents are never read before they are written again (slots of
+/// the rings are read only once written since the history was last cleared; entries of the
+/// hash map from an earlier epoch count as absent) and the repeat tests' hints, which change
+/// the order of the tests, never their answer; so a run gives the same bits either way.
+fn fresh_detector() -> Box<Detector> {
+    let Some(mut d) = SPARE.with(|s| s.take()) else { return Box::default() };
+    d.n = 0;
+    d.holdoff = 0;
+    d.sleep = 0;
+    d.backoff = 0;
+    d.seen = false;
+    d.until_unfused = false;
+    d.jumps = 0;
+    d.skipped_steps = 0;
+    d.r_hints = Hints::default();
+    d.x_hints = Hints::default();
+    d
+}
+
 impl FastForward {
     /// Steps jumped over so far.
     pub(super) fn skipped_steps(&self) -> u64 {
@@ -231,7 +266,7 @@ impl<'a> Sim<'a> {
         if !self.ff.enabled {
             return 0;
         }
-        let mut ff = self.ff.det.take().unwrap_or_default();
+        let mut ff = self.ff.det.take().unwrap_or_else(fresh_detector);
         if ff.until_unfused && !self.ff_waits_for_unfusing() {
             ff.until_unfused = false;
         }
@@ -265,13 +300,14 @@ impl<'a> Sim<'a> {
             && self.q.len() <= self.procs.len() + 4
     }
 
-    /// The scan's ramp-down and end, where no period that claims a block can be jumped
-    /// (`ff_periods` keeps the jump short of the ramp-down with that margin), and no flow is
-    /// fused (a fused flow's claims wait for the jump, so its periods may claim nothing). Left
-    /// are periods over which no participant claims a chunk, in the last 64 small chunks: a
-    /// few periods within a chunk at most, not worth recording every step for. The detector
-    /// keeps no history there; it starts afresh once the last block is handed out (the
-    /// workers' last chunks and the shutdown).
+    /// Near a halving of the chunk size (the scan's ramp-down) and before the scan's end, where
+    /// no period that claims a block can be jumped (`ff_periods` keeps the jump short of the
+    /// next halving with that margin), and no flow is fused (a fused flow's claims wait for
+    /// the jump, so its periods may claim nothing). Left are periods over which no participant
+    /// claims a chunk: a few periods within a chunk at most, not worth recording every step
+    /// for. The detector keeps no history there; it starts afresh once every participant has
+    /// halved (the next stage of the ramp-down) or the last block is handed out (the workers'
+    /// last chunks and the shutdown).
     fn ff_in_rampdown(&self) -> bool {
         let (alloc, nblocks) = (self.scan.nallocated, self.scan.nblocks);
         if alloc >= nblocks {
@@ -286,10 +322,17 @@ impl<'a> Sim<'a> {
         self.procs.iter().any(|p| p.act_flow().is_some_and(|f| f.fused) || p.saved.as_ref().is_some_and(|f| f.fused))
     }
 
-    /// Where the scan's ramp-down (PARALLEL_SEQSCAN_RAMPDOWN_CHUNKS) starts, and the margin a
-    /// jump keeps before it.
+    /// Where the next halving of a chunk size starts (PARALLEL_SEQSCAN_RAMPDOWN_CHUNKS), and the
+    /// margin a jump keeps before it. A participant halves its chunk `c` at its first claim
+    /// past `nblocks - 64 c`, so with the largest chunk any participant may claim next (the
+    /// initial one for a participant yet to claim) no claim short of that point halves: inside
+    /// the ramp-down, once every participant has halved to the stage's size, the claims of
+    /// that size (64 of them per stage) are a regime like the chunks before it, and are jumped
+    /// up to the stage's end.
     fn ff_ramp(&self) -> (f64, f64) {
-        let chunk = self.procs.iter().map(|p| p.scan.chunk_size()).fold(self.scan.initial_chunk(), f64::max);
+        let initial = self.scan.initial_chunk();
+        let chunk =
+            self.procs.iter().map(|p| if p.scan.started() { p.scan.chunk_size() } else { initial }).fold(1.0, f64::max);
         (self.scan.nblocks - chunk * crate::exec::scan::PARALLEL_SEQSCAN_RAMPDOWN_CHUNKS, 2.0 * chunk + 1.0)
     }
 
