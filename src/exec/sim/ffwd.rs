@@ -85,6 +85,7 @@ fn fresh_detector() -> Box<Detector> {
     d.backoff = 0;
     d.seen = false;
     d.until_unfused = false;
+    d.until_halved = None;
     d.jumps = 0;
     d.skipped_steps = 0;
     d.r_hints = Hints::default();
@@ -146,6 +147,11 @@ struct Detector {
     /// is possible while the shared scan's flows stay fused, so nothing is recorded until
     /// fusion ends.
     until_unfused: bool,
+    /// The last period found claimed too many blocks to be jumped before the next halving of
+    /// the chunk size (at this `ff_ramp` point): later periods of the stage have less room
+    /// still, and the shortest period is the first found, so nothing is recorded until every
+    /// participant has halved (the next stage of the ramp-down) or the last block is handed out.
+    until_halved: Option<f64>,
     jumps: u64,
     skipped_steps: u64,
 }
@@ -270,11 +276,14 @@ impl<'a> Sim<'a> {
         if ff.until_unfused && !self.ff_waits_for_unfusing() {
             ff.until_unfused = false;
         }
+        if ff.until_halved.is_some_and(|r| r != self.ff_ramp().0 || self.scan.nallocated >= self.scan.nblocks) {
+            ff.until_halved = None;
+        }
         let skipped = if ff.sleep > 0 {
             ff.sleep -= 1;
             self.ff_forget_samples();
             0
-        } else if ff.until_unfused {
+        } else if ff.until_unfused || ff.until_halved.is_some() {
             ff.n = 0;
             self.ff_forget_samples();
             0
@@ -407,10 +416,13 @@ impl<'a> Sim<'a> {
                 continue;
             }
             ff.seen = true;
-            let (n, budget_bound) = self.ff_periods(ff, s, a);
+            let (n, budget_bound, ramp_bound) = self.ff_periods(ff, s, a);
             ff.until_unfused = budget_bound;
             if n == 0 {
                 ff.holdoff = k;
+                if ramp_bound {
+                    ff.until_halved = Some(self.ff_ramp().0);
+                }
                 return 0;
             }
             self.ff_jump(ff, s, a, n);
@@ -474,8 +486,9 @@ impl<'a> Sim<'a> {
     }
 
     /// How many whole periods can be jumped without crossing a threshold that ends the regime,
-    /// and whether the fusion budget was what bound them.
-    fn ff_periods(&self, ff: &Detector, s: usize, a: usize) -> (u64, bool) {
+    /// whether the fusion budget was what bound them, and whether the next halving of the
+    /// chunk size alone leaves no whole period to jump.
+    fn ff_periods(&self, ff: &Detector, s: usize, a: usize) -> (u64, bool, bool) {
         let nx = ff.nx;
         let xs = &ff.x[s * nx..(s + 1) * nx];
         let xa = &ff.x[a * nx..(a + 1) * nx];
@@ -529,7 +542,8 @@ impl<'a> Sim<'a> {
         }
         // The scan's ramp-down (PARALLEL_SEQSCAN_RAMPDOWN_CHUNKS) and end.
         let (ramp, margin) = self.ff_ramp();
-        n = n.min(fit(self.scan.nallocated, dalloc, ramp, margin));
+        let by_ramp = fit(self.scan.nallocated, dalloc, ramp, margin);
+        n = n.min(by_ramp);
         let mut by_budget = false;
         if fused > 0.0 || dalloc > 0.0 {
             // Fusion must still hold after the jump, with a period in hand.
@@ -545,7 +559,7 @@ impl<'a> Sim<'a> {
             }
         }
         let n = if n.is_finite() && n >= 1.0 { n as u64 } else { 0 };
-        (n, by_budget)
+        (n, by_budget, by_ramp < 1.0)
     }
 
     /// Move every counter `n` periods on and the clock `n` periods later.
