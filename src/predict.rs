@@ -6,7 +6,7 @@
 
 use crate::analysis::stats::Summary;
 use crate::error::{Error, Result};
-use crate::exec::{self, Compiled, RunSpec, SimResult};
+use crate::exec::{self, RunSpec, SimResult};
 use crate::model::{Hardware, Node, OutputMode, Scenario};
 use crate::planner::{decide, Decision};
 use crate::report::{self, waits, Representative};
@@ -71,14 +71,16 @@ pub fn run_decided_with(
     let period_ns = |ms: f64| (ms * 1e6).round().max(1.0) as u64;
     // Rows beyond this can only come from a period that must widen (see below).
     let max_rows = 2 * MAX_WAIT_SAMPLES as usize;
+    let spec = |r: u32, trace: bool, sample_ms: Option<f64>| RunSpec {
+        trace,
+        wait_sample_period: sample_ms.map(period_ns),
+        wait_sample_rows: (o.sample_rows && sample_ms.is_some()).then_some(max_rows),
+        ..RunSpec::new(sc, hw, &d.plan, d.workers_planned, d.workers_launched, replication_seed(seed, r))
+    };
+    // The plan is compiled once: replications differ only in their seeds.
+    let compiled = exec::compile_for(&spec(0, false, None));
     let sim = |r: u32, trace: bool, sample_ms: Option<f64>| {
-        let spec = RunSpec {
-            trace,
-            wait_sample_period: sample_ms.map(period_ns),
-            wait_sample_rows: (o.sample_rows && sample_ms.is_some()).then_some(max_rows),
-            ..RunSpec::new(sc, hw, &d.plan, d.workers_planned, d.workers_launched, replication_seed(seed, r))
-        };
-        exec::simulate(&spec).map_err(Error::from)
+        exec::simulate_compiled(&spec(r, trace, sample_ms), &compiled).map_err(Error::from)
     };
     let mut walls = vec![];
     let mut stalls = vec![];
@@ -87,21 +89,20 @@ pub fn run_decided_with(
     // would be (wait samples counted as the run goes cost little) and kept, so the
     // representative is not simulated a second time; otherwise only the first is kept.
     let keep_all = !o.trace && !o.sample_rows;
-    let mut kept: Vec<Option<(Compiled, SimResult)>> = vec![];
+    let mut kept: Vec<Option<SimResult>> = vec![];
     for r in 0..replications {
-        let (compiled, res) =
-            if r == 0 || keep_all { sim(r, o.trace, o.sample_period_ms)? } else { sim(r, false, None)? };
+        let res = if r == 0 || keep_all { sim(r, o.trace, o.sample_period_ms)? } else { sim(r, false, None)? };
         walls.push(res.wall as f64 / 1e6);
         stalls.push(res.queue_full_stalls as f64);
         splits.push(report::process_splits(&res));
         if r == 0 || keep_all {
-            kept.push(Some((compiled, res)));
+            kept.push(Some(res));
         }
     }
     let summary = Summary::from_slice(&walls).map_err(|e| Error::Simulation(format!("{e:?}")))?;
     let rep = nearest_median(&walls, summary.median);
     // Every replication launches the same workers.
-    let processes = kept.first().and_then(|f| f.as_ref()).map_or(1, |f| f.1.processes.len());
+    let processes = kept.first().and_then(|f| f.as_ref()).map_or(1, |f| f.processes.len());
     // A long run sampled every few ms would make millions of samples: the period widens to
     // keep at most MAX_WAIT_SAMPLES (the period used is reported in the prediction). The
     // representative's wall time is known before it is (re-)simulated; a kept replication is
@@ -111,7 +112,7 @@ pub fn run_decided_with(
     };
     let sample_period_ms = widen(walls[rep], processes);
     let same_period = sample_period_ms.map(period_ns) == o.sample_period_ms.map(period_ns);
-    let (compiled, res) = match kept.get_mut(rep).and_then(Option::take) {
+    let res = match kept.get_mut(rep).and_then(Option::take) {
         Some(f) if same_period => f,
         _ => sim(rep as u32, o.trace, sample_period_ms)?,
     };

@@ -4,7 +4,7 @@
 //!
 //! cargo run --release --example peer-params -- configs/scenarios/gather-heavy.toml 4 20
 
-use pqsim::exec::{simulate, RunSpec};
+use pqsim::exec::{compile_for, simulate, simulate_compiled, RunSpec};
 use std::path::Path;
 use std::time::Instant;
 
@@ -26,8 +26,10 @@ fn main() {
     let mut walls = Vec::new();
     let mut events = 0;
     let mut launched_really = launched;
+    // As `pqsim run` does: the plan is compiled once for all the replications.
+    let compiled = compile_for(&spec(1));
     for r in 0..reps {
-        let (_, res) = simulate(&spec(r + 1)).expect("simulation");
+        let res = simulate_compiled(&spec(r + 1), &compiled).expect("simulation");
         walls.push(res.wall as f64 / 1e6);
         events += res.events;
         launched_really = res.workers_launched;

@@ -95,25 +95,37 @@ pub fn set_fast_forward_default(on: bool) {
 }
 
 pub fn simulate(spec: &RunSpec) -> Result<(Compiled, SimResult), SimError> {
-    let planned = spec.workers_planned;
+    let compiled = compile_for(spec);
+    let result = simulate_compiled(spec, &compiled)?;
+    Ok((compiled, result))
+}
+
+/// The plan of `spec` compiled (per-process pipelines and costs). It depends on neither the
+/// seed nor the workers launched, so replications of one run share it ([`simulate_compiled`]).
+pub fn compile_for(spec: &RunSpec) -> Compiled {
     let env = Env {
         tables: spec.tables,
         settings: spec.settings,
         hw: spec.hw,
         output: spec.output,
-        workers_planned: planned,
+        workers_planned: spec.workers_planned,
         measured: spec.measured,
     };
-    let compiled = compile(&env, spec.plan);
+    compile(&env, spec.plan)
+}
+
+/// [`simulate`] with the plan already compiled by [`compile_for`] from a spec that differs
+/// from `spec` at most in its seed, workers launched, trace, sampling, fast-forward and step
+/// limit.
+pub fn simulate_compiled(spec: &RunSpec, compiled: &Compiled) -> Result<SimResult, SimError> {
     let launched = match compiled.mode {
         Mode::Serial => 0,
         _ => spec.workers_launched.min(compiled.workers_planned),
     };
-    let mut sim = sim::Sim::new(&compiled, spec.hw, spec.settings, launched, spec.seed, spec.trace)
+    let mut sim = sim::Sim::new(compiled, spec.hw, spec.settings, launched, spec.seed, spec.trace)
         .fast_forward(spec.fast_forward);
     if let Some(period) = spec.wait_sample_period {
         sim = sim.wait_sampling(period, spec.wait_sample_rows.is_some(), spec.wait_sample_rows.unwrap_or(0));
     }
-    let result = sim.run(spec.max_steps)?;
-    Ok((compiled, result))
+    sim.run(spec.max_steps)
 }

@@ -57,6 +57,42 @@ pub(super) struct FastForward {
     det: Option<Box<Detector>>,
 }
 
+thread_local! {
+    /// The detector of this thread's last replication, kept for the next one: its rings stay
+    /// allocated and their pages touched, so a replication neither allocates nor zeroes them
+    /// again (a ring of a thousand records of a few hundred numbers each).
+    static SPARE: std::cell::Cell<Option<Box<Detector>>> = const { std::cell::Cell::new(None) };
+}
+
+impl Drop for FastForward {
+    fn drop(&mut self) {
+        if let Some(d) = self.det.take() {
+            SPARE.with(|s| s.set(Some(d)));
+        }
+    }
+}
+
+/// A detector with no history: this thread's spare one, reset, or a new one. What a reset
+/// keeps are buffers whose contents are never read before they are written again (slots of
+/// the rings are read only once written since the history was last cleared; entries of the
+/// hash map from an earlier epoch count as absent) and the repeat tests' hints, which change
+/// the order of the tests, never their answer; so a run gives the same bits either way.
+fn fresh_detector() -> Box<Detector> {
+    let Some(mut d) = SPARE.with(|s| s.take()) else { return Box::default() };
+    d.n = 0;
+    d.holdoff = 0;
+    d.sleep = 0;
+    d.backoff = 0;
+    d.seen = false;
+    d.until_unfused = false;
+    d.until_halved = None;
+    d.jumps = 0;
+    d.skipped_steps = 0;
+    d.r_hints = Hints::default();
+    d.x_hints = Hints::default();
+    d
+}
+
 impl FastForward {
     /// Steps jumped over so far.
     pub(super) fn skipped_steps(&self) -> u64 {
@@ -111,6 +147,11 @@ struct Detector {
     /// is possible while the shared scan's flows stay fused, so nothing is recorded until
     /// fusion ends.
     until_unfused: bool,
+    /// The last period found claimed too many blocks to be jumped before the next halving of
+    /// the chunk size (at this `ff_ramp` point): later periods of the stage have less room
+    /// still, and the shortest period is the first found, so nothing is recorded until every
+    /// participant has halved (the next stage of the ramp-down) or the last block is handed out.
+    until_halved: Option<f64>,
     jumps: u64,
     skipped_steps: u64,
 }
@@ -231,15 +272,18 @@ impl<'a> Sim<'a> {
         if !self.ff.enabled {
             return 0;
         }
-        let mut ff = self.ff.det.take().unwrap_or_default();
+        let mut ff = self.ff.det.take().unwrap_or_else(fresh_detector);
         if ff.until_unfused && !self.ff_waits_for_unfusing() {
             ff.until_unfused = false;
+        }
+        if ff.until_halved.is_some_and(|r| r != self.ff_ramp().0 || self.scan.nallocated >= self.scan.nblocks) {
+            ff.until_halved = None;
         }
         let skipped = if ff.sleep > 0 {
             ff.sleep -= 1;
             self.ff_forget_samples();
             0
-        } else if ff.until_unfused {
+        } else if ff.until_unfused || ff.until_halved.is_some() {
             ff.n = 0;
             self.ff_forget_samples();
             0
@@ -265,13 +309,14 @@ impl<'a> Sim<'a> {
             && self.q.len() <= self.procs.len() + 4
     }
 
-    /// The scan's ramp-down and end, where no period that claims a block can be jumped
-    /// (`ff_periods` keeps the jump short of the ramp-down with that margin), and no flow is
-    /// fused (a fused flow's claims wait for the jump, so its periods may claim nothing). Left
-    /// are periods over which no participant claims a chunk, in the last 64 small chunks: a
-    /// few periods within a chunk at most, not worth recording every step for. The detector
-    /// keeps no history there; it starts afresh once the last block is handed out (the
-    /// workers' last chunks and the shutdown).
+    /// Near a halving of the chunk size (the scan's ramp-down) and before the scan's end, where
+    /// no period that claims a block can be jumped (`ff_periods` keeps the jump short of the
+    /// next halving with that margin), and no flow is fused (a fused flow's claims wait for
+    /// the jump, so its periods may claim nothing). Left are periods over which no participant
+    /// claims a chunk: a few periods within a chunk at most, not worth recording every step
+    /// for. The detector keeps no history there; it starts afresh once every participant has
+    /// halved (the next stage of the ramp-down) or the last block is handed out (the workers'
+    /// last chunks and the shutdown).
     fn ff_in_rampdown(&self) -> bool {
         let (alloc, nblocks) = (self.scan.nallocated, self.scan.nblocks);
         if alloc >= nblocks {
@@ -286,10 +331,17 @@ impl<'a> Sim<'a> {
         self.procs.iter().any(|p| p.act_flow().is_some_and(|f| f.fused) || p.saved.as_ref().is_some_and(|f| f.fused))
     }
 
-    /// Where the scan's ramp-down (PARALLEL_SEQSCAN_RAMPDOWN_CHUNKS) starts, and the margin a
-    /// jump keeps before it.
+    /// Where the next halving of a chunk size starts (PARALLEL_SEQSCAN_RAMPDOWN_CHUNKS), and the
+    /// margin a jump keeps before it. A participant halves its chunk `c` at its first claim
+    /// past `nblocks - 64 c`, so with the largest chunk any participant may claim next (the
+    /// initial one for a participant yet to claim) no claim short of that point halves: inside
+    /// the ramp-down, once every participant has halved to the stage's size, the claims of
+    /// that size (64 of them per stage) are a regime like the chunks before it, and are jumped
+    /// up to the stage's end.
     fn ff_ramp(&self) -> (f64, f64) {
-        let chunk = self.procs.iter().map(|p| p.scan.chunk_size()).fold(self.scan.initial_chunk(), f64::max);
+        let initial = self.scan.initial_chunk();
+        let chunk =
+            self.procs.iter().map(|p| if p.scan.started() { p.scan.chunk_size() } else { initial }).fold(1.0, f64::max);
         (self.scan.nblocks - chunk * crate::exec::scan::PARALLEL_SEQSCAN_RAMPDOWN_CHUNKS, 2.0 * chunk + 1.0)
     }
 
@@ -364,10 +416,13 @@ impl<'a> Sim<'a> {
                 continue;
             }
             ff.seen = true;
-            let (n, budget_bound) = self.ff_periods(ff, s, a);
+            let (n, budget_bound, ramp_bound) = self.ff_periods(ff, s, a);
             ff.until_unfused = budget_bound;
             if n == 0 {
                 ff.holdoff = k;
+                if ramp_bound {
+                    ff.until_halved = Some(self.ff_ramp().0);
+                }
                 return 0;
             }
             self.ff_jump(ff, s, a, n);
@@ -431,8 +486,9 @@ impl<'a> Sim<'a> {
     }
 
     /// How many whole periods can be jumped without crossing a threshold that ends the regime,
-    /// and whether the fusion budget was what bound them.
-    fn ff_periods(&self, ff: &Detector, s: usize, a: usize) -> (u64, bool) {
+    /// whether the fusion budget was what bound them, and whether the next halving of the
+    /// chunk size alone leaves no whole period to jump.
+    fn ff_periods(&self, ff: &Detector, s: usize, a: usize) -> (u64, bool, bool) {
         let nx = ff.nx;
         let xs = &ff.x[s * nx..(s + 1) * nx];
         let xa = &ff.x[a * nx..(a + 1) * nx];
@@ -486,7 +542,8 @@ impl<'a> Sim<'a> {
         }
         // The scan's ramp-down (PARALLEL_SEQSCAN_RAMPDOWN_CHUNKS) and end.
         let (ramp, margin) = self.ff_ramp();
-        n = n.min(fit(self.scan.nallocated, dalloc, ramp, margin));
+        let by_ramp = fit(self.scan.nallocated, dalloc, ramp, margin);
+        n = n.min(by_ramp);
         let mut by_budget = false;
         if fused > 0.0 || dalloc > 0.0 {
             // Fusion must still hold after the jump, with a period in hand.
@@ -502,7 +559,7 @@ impl<'a> Sim<'a> {
             }
         }
         let n = if n.is_finite() && n >= 1.0 { n as u64 } else { 0 };
-        (n, by_budget)
+        (n, by_budget, by_ramp < 1.0)
     }
 
     /// Move every counter `n` periods on and the clock `n` periods later.
