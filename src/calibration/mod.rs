@@ -1,7 +1,8 @@
 //! `pqsim calibrate`'s procedure: measure a real PostgreSQL and fit a hardware profile.
 //!
 //! Method (see docs/validation.md):
-//! 1. Probe tables in a private schema (`pqsim_calibration`, dropped at the end, also on error):
+//! 1. Probe tables in a private schema (`pqsim_calibration`, dropped at the end, also on error),
+//!    the scale shrunk until those meant to stay in shared buffers fit in it ([`crate::pg::probes::sizes`]):
 //!    narrow rows at three sizes (½, 1, 2 × `--scale`), wide rows (fewer tuples per page), a
 //!    table small enough to stay in shared buffers, two hash-join dimensions, tiny tables for
 //!    start-up. `VACUUM ANALYZE`, then every probe once as warm-up ([`crate::pg::probes`]).
@@ -9,8 +10,9 @@
 //!    repetition), `EXPLAIN (ANALYZE, TIMING OFF)` Execution Time unless said
 //!    otherwise; medians ([`crate::pg::protocol::run_rounds`]).
 //! 3. Serial unit costs by weighted non-negative least squares over the serial probes
-//!    ([`stages::serial`]); worker start-up and tuple-queue costs by fitting the simulator
-//!    itself ([`stages::startup`], [`stages::queues`], [`fit::sim_fit`]).
+//!    ([`stages::serial`]); worker start-up, a worker's first touch of each shared-buffer page
+//!    and tuple-queue costs by fitting the simulator itself ([`stages::startup`],
+//!    [`stages::worker_scan`], [`stages::queues`], [`fit::sim_fit`]).
 //! 4. The model's own error out of sample ([`model_error`]): leave-one-family-out over the serial
 //!    probes, leverage-corrected residuals of the simulator fits; `[variability] model_sigma`.
 //! 5. The profile's TOML text with every number's provenance ([`profile`]).
