@@ -584,9 +584,6 @@ fn probes(s: &mut String, fits: &Fits, results: &[ProbeResult]) {
     let su_fit = &fits.startup.fit;
     let su_idx = &fits.startup.idx;
     let su_meas = &fits.startup.measured;
-    let q_fit = &fits.queue.fit;
-    let q_idx = &fits.queue.idx;
-    let q_meas = &fits.queue.measured;
     let _ = writeln!(
         s,
         "\n[calibration.probes]       # id = [measured median ms (speed-rescaled), fitted/simulated ms, runs, robust CV of the runs]"
@@ -632,63 +629,54 @@ fn probes(s: &mut String, fits: &Fits, results: &[ProbeResult]) {
         }
     }
     if let Some(w) = &fits.worker_scan {
-        for (k, &i) in w.idx.iter().enumerate() {
-            let r = &results[i];
-            let _ = writeln!(
-                s,
-                "{} = [{}, {}, {}, {}]   # {} (minus explain overhead)",
-                r.probe.id,
-                r3(w.measured[k]),
-                r3(w.fit.predicted[k]),
-                r.runs.len(),
-                cv_of(r),
-                r.probe.what
-            );
-        }
-        for (k, (i, m)) in w.shares.iter().enumerate() {
-            let r = &results[*i];
-            let _ = writeln!(
-                s,
-                "{}_leader_rows = [{}, {}, {}]   # the leader's share of the scanned rows (EXPLAIN VERBOSE Worker N entries)",
-                r.probe.id,
-                r3(*m),
-                r3(w.fit.predicted[w.idx.len() + k]),
-                r.runs.len()
-            );
-        }
+        sim_fit_lines(s, results, &w.idx, &w.measured, &w.fit.predicted, &[(&w.shares, LEADER_ROWS)]);
     }
-    for (k, &i) in q_idx.iter().enumerate() {
+    let q = &fits.queue;
+    sim_fit_lines(
+        s,
+        results,
+        &q.idx,
+        &q.measured,
+        &q.fit.predicted,
+        &[
+            (&q.shares, LEADER_ROWS),
+            (&q.leader_cpu, ("leader_cpu", "the leader backend's CPU time, ms (/proc/PID/schedstat, less planning)")),
+        ],
+    );
+}
+
+const LEADER_ROWS: (&str, &str) =
+    ("leader_rows", "the leader's share of the scanned rows (EXPLAIN VERBOSE Worker N entries)");
+
+/// One simulator fit's probes, measured vs fitted: each probe's time (`measured`, less the
+/// EXPLAIN overhead), then each group of other targets (probe index, measured value) under
+/// its suffix, in the order of `predicted`.
+fn sim_fit_lines(
+    s: &mut String,
+    results: &[ProbeResult],
+    idx: &[usize],
+    measured: &[f64],
+    predicted: &[f64],
+    extra: &[(&Vec<(usize, f64)>, (&str, &str))],
+) {
+    for (k, &i) in idx.iter().enumerate() {
         let r = &results[i];
+        let cv = r3(robust_cv(&r.runs.iter().map(|m| m.ms).collect::<Vec<_>>()));
+        let (m, f) = (r3(measured[k]), r3(predicted[k]));
         let _ = writeln!(
             s,
-            "{} = [{}, {}, {}, {}]   # {} (minus explain overhead)",
+            "{} = [{m}, {f}, {}, {cv}]   # {} (minus explain overhead)",
             r.probe.id,
-            r3(q_meas[k]),
-            r3(q_fit.predicted[k]),
             r.runs.len(),
-            cv_of(r),
             r.probe.what
         );
     }
-    // Beside the times, the queue fit's other targets, in the order of `fit.predicted`.
-    let extra = [
-        (
-            &fits.queue.shares,
-            "leader_rows",
-            "the leader's share of the scanned rows (EXPLAIN VERBOSE Worker N entries)",
-        ),
-        (
-            &fits.queue.leader_cpu,
-            "leader_cpu",
-            "the leader backend's CPU time, ms (/proc/PID/schedstat, less planning)",
-        ),
-    ];
-    let mut at = q_idx.len();
-    for (targets, suffix, what) in extra {
-        for (i, measured) in targets {
+    let mut at = idx.len();
+    for (targets, (suffix, what)) in extra {
+        for (i, m) in targets.iter() {
             let r = &results[*i];
-            let fitted = r3(q_fit.predicted[at]);
-            let _ = writeln!(s, "{}_{suffix} = [{}, {fitted}, {}]   # {what}", r.probe.id, r3(*measured), r.runs.len());
+            let f = r3(predicted[at]);
+            let _ = writeln!(s, "{}_{suffix} = [{}, {f}, {}]   # {what}", r.probe.id, r3(*m), r.runs.len());
             at += 1;
         }
     }

@@ -394,7 +394,7 @@ fn shares_text(results: &[ProbeResult], shares: &[(usize, f64)], fitted: &[f64])
 
 /// `hw` without per-chunk noise and with every worker starting at the median start-up time:
 /// a fit's simulations then differ only by the parameters it moves.
-fn deterministic(hw: &Hardware) -> Hardware {
+pub(super) fn deterministic(hw: &Hardware) -> Hardware {
     let mut h = hw.clone();
     h.cpu_noise_cv = 0.0;
     h.parallel.worker_startup_sigma = 0.0;

@@ -30,9 +30,8 @@ fn model_measured(
     let mut out = vec![];
     let mut hw0 = None;
     for &id in ids {
-        let (sc, mut hw) = probe_scenario(id);
-        hw.cpu_noise_cv = 0.0;
-        hw.parallel.worker_startup_sigma = 0.0;
+        let (sc, hw) = probe_scenario(id);
+        let mut hw = super::stages::deterministic(&hw);
         hw0.get_or_insert(hw.clone());
         set(&mut hw);
         let (ms, share) = model_split(&sc, &hw).expect("simulates");
