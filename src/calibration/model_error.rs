@@ -9,8 +9,8 @@
 //! The errors are therefore taken out of sample:
 //!
 //! - Serial probes (stage 1, linear in the prices): leave-one-family-out. The whole stage-1
-//!   fit ([`determined_fit`]: which prices the probes exercise, the NNLS, holding the prices
-//!   it cannot pin down) is rerun without probe i's family (the same query at other sizes or
+//!   fit ([`determined_fit`]: which prices the probes exercise, the NNLS, a prior on the prices
+//!   it cannot pin down alone) is rerun without probe i's family (the same query at other sizes or
 //!   on other tables: its siblings share its mix of prices and would predict it too well for
 //!   a query of a kind never timed), and probe i is predicted by that fit:
 //!   e_i = ln(measured_i / predicted_i). A probe that alone exercises some price is not counted:
@@ -81,7 +81,7 @@ pub fn rms(errors: &[f64]) -> f64 {
 }
 
 /// Leave-one-out log errors of the stage-1 fit: for each row i, the fit of [`determined_fit`]
-/// over every other row (the columns any of them exercises; `prior` for the ones it holds),
+/// over every other row (the columns any of them exercises, with `prior` for the weak ones),
 /// and ln(y_i / its prediction of row i). None for a row that alone exercises some column
 /// (nothing would be left to price it) or whose prediction is not positive.
 pub fn loo_log_errors(
@@ -125,11 +125,10 @@ pub fn family_out_log_errors(
         let ys: Vec<f64> = rest.iter().map(|&k| y[k]).collect();
         let ws: Vec<f64> = rest.iter().map(|&k| w[k]).collect();
         let ts: Vec<[f64; 2]> = rest.iter().map(|&k| tails[k]).collect();
-        let mut used: Vec<usize> = (0..cols).filter(|&j| rest.iter().any(|&k| nonzero(k, j))).collect();
-        let (fit, held) = determined_fit(&xs, &ys, &ws, &ts, prior, &mut used)?;
+        let used: Vec<usize> = (0..cols).filter(|&j| rest.iter().any(|&k| nonzero(k, j))).collect();
+        let (fit, _) = determined_fit(&xs, &ys, &ws, &ts, prior, &used)?;
         let m = used.len();
         let predicted = used.iter().enumerate().map(|(c, &j)| x[i][j] * fit.coef[c]).sum::<f64>()
-            + held.iter().map(|h| x[i][h.0] * prior[h.0]).sum::<f64>()
             + tails[i][0] * fit.coef[m]
             + tails[i][1] * fit.coef[m + 1];
         out.push((predicted > 0.0 && y[i] > 0.0).then(|| (y[i] / predicted).ln()));

@@ -134,16 +134,17 @@ pub fn model_sigma_line(me: &ModelError) -> String {
 /// A fitted key's standard error, or why it has none.
 fn se_note(fits: &Fits, name: &str) -> String {
     let fit = &fits.serial.fit;
-    if let Some((_, v, se)) = fits.serial.weak.iter().find(|w| w.0 == name) {
-        return format!(
-            "NOT SEPARATED: {} ± {} in the joint fit (s.e. above the value); held at the prior profile's value",
-            num(*v),
-            num(*se)
-        );
-    }
     let Some(j) = fits.serial.keys.iter().position(|n| *n == name) else {
         return "NOT SEPARATED: no probe exercises it in the model; provisional value".to_string();
     };
+    if let Some(w) = fits.serial.weak.iter().find(|w| w.name == name) {
+        return format!(
+            "WEAK: {} ± {} from the probes alone (s.e. above the value); fitted leaning on the prior {} (± 100%)",
+            num(w.alone),
+            num(w.alone_se),
+            num(w.prior)
+        );
+    }
     if fit.at_bound[j] {
         "held at 0 by the non-negativity constraint".to_string()
     } else if fit.std_err[j].is_finite() {
@@ -162,7 +163,7 @@ fn class_costs(s: &mut String, fits: &Fits, l1: &str) {
     };
     for key in CPU_COSTS {
         let v = c.cpu.get(key).unwrap_or(0.0);
-        let why = if fits.serial.weak.iter().any(|w| w.0 == *key) {
+        let why = if fits.serial.weak.iter().any(|w| w.name == *key) {
             se(key)
         } else if fits.serial.keys.contains(key) {
             format!("{l1}, typed probes (typed_*: numerics, dates, char, varchar) ({})", se(key))

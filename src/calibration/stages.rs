@@ -22,10 +22,10 @@ pub struct SerialFit {
     pub keys: Vec<&'static str>,
     /// Unit costs no probe exercises in the model: not separated, kept at their defaults.
     pub unseparated: Vec<&'static str>,
-    /// Unit costs the probes exercise but do not pin down: in a joint fit their standard
-    /// error exceeded their value (name, that value, its s.e.). Held at the profile's prior
-    /// value and the rest refitted without them.
-    pub weak: Vec<(&'static str, f64, f64)>,
+    /// Unit costs the probes exercise but do not pin down alone (their standard error in the
+    /// probes-only fit exceeded their value): fitted with a prior ([`determined_fit`]). They
+    /// are in `keys` too.
+    pub weak: Vec<Weak>,
     /// Indexes (into the probe results) of the probes in the fit, in the fit's row order.
     pub idx: Vec<usize>,
     /// Per-query overheads of EXPLAIN ANALYZE and of a client query (ms).
@@ -39,6 +39,16 @@ pub struct SerialFit {
     /// the model's ms per ns of each (what the probe exercises in the model).
     pub design_names: Vec<&'static str>,
     pub design: Vec<Vec<f64>>,
+}
+
+/// A price the probes alone do not pin down.
+pub struct Weak {
+    pub name: &'static str,
+    /// Its value and standard error in the probes-only fit (ns).
+    pub alone: f64,
+    pub alone_se: f64,
+    /// The prior it leans on (the provisional profile's value, ns).
+    pub prior: f64,
 }
 
 /// Stage 2: start-up.
@@ -188,7 +198,7 @@ pub fn serial(results: &[ProbeResult], hw: &mut Hardware) -> Result<SerialFit> {
     }
     // Costs no probe's model exercises (enough) cannot be fitted: said so, kept at their
     // defaults.
-    let mut used: Vec<usize> = (0..all.len()).filter(|&j| exercised(&x, j)).collect();
+    let used: Vec<usize> = (0..all.len()).filter(|&j| exercised(&x, j)).collect();
     let unseparated: Vec<&'static str> = (0..all.len()).filter(|j| !used.contains(j)).map(|j| all[j]).collect();
     let mut before = hw.costs.clone();
     let prior: Vec<f64> = all.iter().map(|n| cost_mut(&mut before, n).map_or(0.0, |c| *c)).collect();
@@ -204,15 +214,10 @@ pub fn serial(results: &[ProbeResult], hw: &mut Hardware) -> Result<SerialFit> {
     let names: Vec<String> = idx.iter().map(|&i| family(&results[i].probe.id)).collect();
     let groups: Vec<usize> = names.iter().map(|f| names.iter().position(|g| g == f).unwrap_or(0)).collect();
     let loo = model_error::family_out_log_errors(&x, &y, &w, &tails, &prior, &groups)?;
-    let (fit, held) = determined_fit(&x, &y, &w, &tails, &prior, &mut used)?;
-    let weak: Vec<(&'static str, f64, f64)> = held.iter().map(|h| (all[h.0], h.1, h.2)).collect();
-    let held: Vec<usize> = held.iter().map(|h| h.0).collect();
+    let (fit, weak) = determined_fit(&x, &y, &w, &tails, &prior, &used)?;
+    let weak: Vec<Weak> =
+        weak.iter().map(|h| Weak { name: all[h.0], alone: h.1, alone_se: h.2, prior: prior[h.0] }).collect();
     let keys: Vec<&'static str> = used.iter().map(|&j| all[j]).collect();
-    for &j in &held {
-        if let Some(c) = cost_mut(&mut hw.costs, all[j]) {
-            *c = prior[j];
-        }
-    }
     for (j, name) in keys.iter().enumerate() {
         if let Some(c) = cost_mut(&mut hw.costs, name) {
             *c = fit.coef[j];
@@ -234,8 +239,12 @@ pub fn serial(results: &[ProbeResult], hw: &mut Hardware) -> Result<SerialFit> {
         fit.r2,
         100.0 * fit.rms_weighted
     );
-    for (name, v, se) in &weak {
-        eprintln!("pqsim calibrate: {name} not pinned down by the probes ({v:.1} +- {se:.1} ns): held at the prior profile's value");
+    for wk in &weak {
+        let v = keys.iter().position(|k| *k == wk.name).map_or(f64::NAN, |j| fit.coef[j]);
+        eprintln!(
+            "pqsim calibrate: {} not pinned down by the probes alone ({:.1} +- {:.1} ns): {:.1} ns leaning on the prior {:.1}",
+            wk.name, wk.alone, wk.alone_se, v, wk.prior
+        );
     }
     Ok(SerialFit { fit, keys, unseparated, weak, idx, icpt_explain, icpt_client, loo, design_names: all, design: x })
 }
@@ -252,42 +261,76 @@ pub fn exercised(x: &[Vec<f64>], j: usize) -> bool {
     x.iter().any(|row| row[j].abs() * 1e6 >= MIN_OPERATIONS)
 }
 
+/// The prior's relative uncertainty: a price carried from another machine is taken to be
+/// right within a factor of about two (one standard deviation = 100% of its value).
+pub const PRIOR_RELATIVE_SD: f64 = 1.0;
+
+/// The smallest residual scale the prior rows are weighed against (relative error): a fit
+/// that happens to match its probes to 0.5% must not make every prior free.
+const MIN_RESIDUAL_SCALE: f64 = 0.02;
+
 /// Non-negative least squares of `y` on the columns `used` of `x` plus two intercept
 /// columns per row (`tails`), where a column whose standard error exceeds its value is not
 /// pinned down by the data: the fit could trade it against the others at will (one sitting
-/// put a generic aggregate transition at 113 us +- 677 us). Such columns are held at their
-/// `prior` value (taken out of `y`) and the rest refitted, until every fitted column is
-/// determined or at zero. Returns the last fit (over the final `used`, then the intercepts)
-/// and the held columns with the value and s.e. that disqualified them; its `fitted` are the
-/// probes' predicted times, held prices included.
+/// put a generic aggregate transition at 113 us +- 677 us). Such a column gets a prior: one
+/// more row saying "this price is its `prior` value, give or take
+/// [`PRIOR_RELATIVE_SD`]", weighed like one probe at the fit's typical relative error, and
+/// the fit is redone (a maximum a posteriori estimate with a Gaussian prior on the weak
+/// prices only). The probes still move a weak price as far as they demand: holding it at the
+/// prior outright put a slower machine's client price on a fast one, the rest of the fit
+/// collapsed around it (R^2 0.36) and validation missed by 42%. Repeats until every column
+/// is determined, at zero, or leans on its prior.
+///
+/// Returns the last fit (over `used`, then the intercepts; `fitted`, `residuals`, `r2` and
+/// `rms_weighted` over the probes only, not the prior rows) and the weak columns with the
+/// value and s.e. the data alone gave them.
 pub fn determined_fit(
     x: &[Vec<f64>],
     y: &[f64],
     w: &[f64],
     tails: &[[f64; 2]],
     prior: &[f64],
-    used: &mut Vec<usize>,
+    used: &[usize],
 ) -> Result<(lsq::Fit, Vec<(usize, f64, f64)>)> {
-    let mut held: Vec<(usize, f64, f64)> = vec![];
-    loop {
-        let xs: Vec<Vec<f64>> = (0..y.len()).map(|k| used.iter().map(|&j| x[k][j]).chain(tails[k]).collect()).collect();
-        let ys: Vec<f64> =
-            (0..y.len()).map(|k| y[k] - held.iter().map(|h| x[k][h.0] * prior[h.0]).sum::<f64>()).collect();
-        let fit = lsq::nnls(&xs, &ys, w).map_err(|e| Error::Simulation(format!("serial fit: {e}")))?;
-        let loose: Vec<usize> = (0..used.len())
-            .filter(|&c| !fit.at_bound[c] && fit.std_err[c].is_finite() && fit.std_err[c] > fit.coef[c])
-            .collect();
-        if loose.is_empty() || used.len() <= loose.len() {
-            // `fitted` predicts each probe's time: the held prices' share is in it too.
-            let mut fit = fit;
-            for (k, f) in fit.fitted.iter_mut().enumerate() {
-                *f += held.iter().map(|h| x[k][h.0] * prior[h.0]).sum::<f64>();
-            }
-            return Ok((fit, held));
+    let m = y.len();
+    let n = used.len() + 2;
+    let data: Vec<Vec<f64>> = (0..m).map(|k| used.iter().map(|&j| x[k][j]).chain(tails[k]).collect()).collect();
+    let solve = |weak: &[(usize, f64, f64)], scale: f64| {
+        let (mut xs, mut ys, mut ws) = (data.clone(), y.to_vec(), w.to_vec());
+        for &(c, _, _) in weak {
+            let p = prior[used[c]].max(0.0);
+            let mut row = vec![0.0; n];
+            row[c] = 1.0;
+            xs.push(row);
+            ys.push(p);
+            // A zero prior is held at zero (as stiffly as a 1 ns prior).
+            ws.push(scale / (PRIOR_RELATIVE_SD * p.max(1.0)));
         }
-        held.extend(loose.iter().map(|&c| (used[c], fit.coef[c], fit.std_err[c])));
-        used.retain(|j| !held.iter().any(|h| h.0 == *j));
+        lsq::nnls(&xs, &ys, &ws).map_err(|e| Error::Simulation(format!("serial fit: {e}")))
+    };
+    let data_only = solve(&[], 0.0)?;
+    let scale = data_only.rms_weighted.max(MIN_RESIDUAL_SCALE);
+    let loose =
+        |fit: &lsq::Fit, c: usize| !fit.at_bound[c] && fit.std_err[c].is_finite() && fit.std_err[c] > fit.coef[c];
+    let mut weak: Vec<(usize, f64, f64)> = vec![];
+    let mut fit = data_only.clone();
+    loop {
+        let more: Vec<usize> = (0..used.len()).filter(|&c| loose(&fit, c) && !weak.iter().any(|h| h.0 == c)).collect();
+        if more.is_empty() {
+            break;
+        }
+        weak.extend(more.iter().map(|&c| (c, data_only.coef[c], data_only.std_err[c])));
+        fit = solve(&weak, scale)?;
     }
+    // The probes' rows only: the prior rows are not predictions.
+    fit.fitted.truncate(m);
+    fit.residuals.truncate(m);
+    let mean = y.iter().sum::<f64>() / m as f64;
+    let tot: f64 = y.iter().map(|v| (v - mean) * (v - mean)).sum();
+    let ssr: f64 = fit.residuals.iter().map(|r| r * r).sum();
+    fit.r2 = if tot > 0.0 { 1.0 - ssr / tot } else { f64::NAN };
+    fit.rms_weighted = (fit.residuals.iter().zip(w).map(|(r, wi)| (r * wi).powi(2)).sum::<f64>() / m as f64).sqrt();
+    Ok((fit, weak.into_iter().map(|(c, v, se)| (used[c], v, se)).collect()))
 }
 
 fn by_id(results: &[ProbeResult]) -> HashMap<String, usize> {
