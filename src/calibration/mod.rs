@@ -99,6 +99,25 @@ pub struct ServerFacts {
     pub shared_buffers_pages: i64,
     pub max_worker_processes: i64,
     pub cores: f64,
+    /// The cache one core of this machine has to itself (its L2, from sysfs), bytes; the
+    /// default when unknown. Hash tables past it cost more per access (`hash_miss_ns`).
+    pub core_cache_bytes: f64,
+}
+
+/// This machine's per-core L2 cache (Linux sysfs), bytes.
+fn core_cache_bytes() -> Option<f64> {
+    let dir = std::path::Path::new("/sys/devices/system/cpu/cpu0/cache");
+    for e in std::fs::read_dir(dir).ok()?.flatten() {
+        let read = |f: &str| std::fs::read_to_string(e.path().join(f)).ok().map(|s| s.trim().to_string());
+        if read("level").as_deref() == Some("2") && read("type").as_deref() != Some("Instruction") {
+            // sysfs says "2048K" or "1M"; PostgreSQL's units say "kB", "MB".
+            let size = read("size")?;
+            let size = size.strip_suffix('K').map_or(size.clone(), |n| format!("{n}kB"));
+            let size = size.strip_suffix('M').map_or(size.clone(), |n| format!("{n}MB"));
+            return crate::model::units::parse_bytes(&size).ok();
+        }
+    }
+    None
 }
 
 fn is_local(dsn: &str) -> bool {
@@ -125,7 +144,8 @@ fn server_facts(client: &mut Client, dsn: &str) -> Result<ServerFacts> {
         eprintln!("pqsim: warning: the server is not on this machine; `cores` is this machine's CPU count");
     }
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) as f64;
-    Ok(ServerFacts { version, shared_buffers_pages: sb_pages, max_worker_processes: max_wp, cores })
+    let core_cache_bytes = core_cache_bytes().unwrap_or(crate::model::hash_table::DEFAULT_CACHE_BYTES);
+    Ok(ServerFacts { version, shared_buffers_pages: sb_pages, max_worker_processes: max_wp, cores, core_cache_bytes })
 }
 
 /// Creates and fills the probe tables, `VACUUM ANALYZE`; the catalog's view of them.
@@ -386,6 +406,7 @@ pub fn calibrate(dsn: &str, scale: u64, reps: usize, name: &str, wait: f64) -> R
         busy_core_speed(m.capacity, facts.cores),
         m.first_touch_ns,
         facts.shared_buffers_pages,
+        facts.core_cache_bytes,
     )?;
     drop(client);
     drop(guard);

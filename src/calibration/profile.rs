@@ -364,6 +364,17 @@ fn costs(s: &mut String, fits: &Fits) {
     );
     line(
         s,
+        "hash_miss_ns",
+        c.hash_miss_ns,
+        format!("{l1}: subplan_*/hjs_*/hjl_* (hash tables of several sizes): per access, per doubling of the table past hash_cache ({})", se("hash_miss_ns")),
+    );
+    let _ = writeln!(
+        s,
+        "{:<32}# this machine's per-core L2 (sysfs): hash tables past it cost hash_miss_ns more per access and doubling",
+        format!("hash_cache = \"{}kB\"", (c.hash_cache_bytes / 1024.0).round())
+    );
+    line(
+        s,
         "sort_tuple_ns",
         c.sort_tuple_ns,
         format!("{l1}: sort_* (full) vs topn_* (top-100) at 3 sizes ({})", se("sort_tuple_ns")),

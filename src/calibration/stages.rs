@@ -119,6 +119,7 @@ pub fn fit_all(
     all_cores_busy_speed: f64,
     worker_page_fault_ns: f64,
     shared_buffers_pages: i64,
+    core_cache_bytes: f64,
 ) -> Result<Fits> {
     let mut hw = provisional();
     hw.name = name.to_string();
@@ -132,6 +133,9 @@ pub fn fit_all(
     // Measured directly (fresh connections): the start of the worker-scan fit, and the value
     // kept without its probes.
     hw.costs.worker_page_fault_ns = worker_page_fault_ns;
+    // Hash tables past this machine's per-core cache cost more per access: the serial fit's
+    // design depends on where that starts.
+    hw.costs.hash_cache_bytes = core_cache_bytes;
     let serial = serial(results, &mut hw)?;
     let startup = startup(results, &mut hw)?;
     hw.costs.gather_row_ns = gather_row(results, startup.leader_setup_ms).unwrap_or(0.0);

@@ -71,6 +71,7 @@ const OPTIONAL_KEYS: &[&str] = &[
     "costs.worker_page_fault_ns",
     "costs.gather_row_ns",
     "costs.gather_poll_ns",
+    "costs.hash_miss_ns",
     "costs.instrument_ns",
 ];
 
@@ -214,6 +215,12 @@ struct RawCosts {
     agg_transition_ns: Spanned<f64>,
     hash_build_ns: Spanned<f64>,
     hash_probe_ns: Spanned<f64>,
+    /// Absent in profiles fitted before the term existed: 0 (flat hash costs).
+    #[serde(default)]
+    hash_miss_ns: Option<Spanned<f64>>,
+    /// e.g. "2MB"; absent: 1MB.
+    #[serde(default)]
+    hash_cache: Option<Spanned<String>>,
     sort_tuple_ns: Spanned<f64>,
     sort_compare_ns: Spanned<f64>,
     index_tuple_ns: Spanned<f64>,
@@ -361,6 +368,11 @@ fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
         agg_transition_ns: nn(&c.agg_transition_ns, "agg_transition_ns")?,
         hash_build_ns: nn(&c.hash_build_ns, "hash_build_ns")?,
         hash_probe_ns: nn(&c.hash_probe_ns, "hash_probe_ns")?,
+        hash_miss_ns: later(&c.hash_miss_ns, "hash_miss_ns")?,
+        hash_cache_bytes: match &c.hash_cache {
+            Some(v) => size_bytes(ctx, v, "costs.hash_cache")?,
+            None => crate::model::hash_table::DEFAULT_CACHE_BYTES,
+        },
         sort_tuple_ns: nn(&c.sort_tuple_ns, "sort_tuple_ns")?,
         sort_compare_ns: nn(&c.sort_compare_ns, "sort_compare_ns")?,
         index_tuple_ns: nn(&c.index_tuple_ns, "index_tuple_ns")?,

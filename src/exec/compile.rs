@@ -6,6 +6,7 @@
 use super::cpu_cost::CpuCost;
 pub use super::pages::{Access, PageCost};
 use crate::model::guc::Settings;
+use crate::model::hash_table::{join_table_bytes, tuple_table_bytes};
 use crate::model::measured::{MeasuredCosts, NodeCost};
 use crate::model::*;
 
@@ -24,6 +25,8 @@ pub struct Build {
     pub rows_per_tuple: f64,
     /// Temp-file pages written and read back when the table spills into batches.
     pub temp_pages: f64,
+    /// Of `cpu_per_tuple`, the hashed SubPlan's insert into its hash table (0 for others).
+    pub insert_ns: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,16 +186,19 @@ impl Env<'_> {
                 if let Some(sp) = &f.subplan {
                     let t = &self.tables[sp.table];
                     if sp.hashed {
-                        cpu += self.speed(c.hash_probe_ns);
+                        let bytes = tuple_table_bytes(sp.rows, sp.width);
+                        cpu += self.speed(c.hash_lookup(bytes));
+                        let insert_ns = self.speed(c.hash_insert(bytes));
                         builds.push(Build {
                             label: format!("hashed SubPlan on {}", t.name),
                             shared: false,
                             pages: t.pages,
                             tuples: t.rows,
                             page: self.page_cost_reading(t, is_worker),
-                            cpu_per_tuple: self.speed(c.tuple_ns + c.hash_build_ns) + self.instr(),
+                            cpu_per_tuple: self.speed(c.tuple_ns) + insert_ns + self.instr(),
                             rows_per_tuple: if t.rows > 0.0 { sp.rows / t.rows } else { 0.0 },
                             temp_pages: 0.0,
+                            insert_ns,
                         });
                     } else if is_worker {
                         // Workers do not materialize non-hashed SubPlans: the subquery runs
@@ -213,6 +219,7 @@ impl Env<'_> {
                             cpu_per_tuple: self.speed(c.tuple_ns * 2.0),
                             rows_per_tuple: 1.0,
                             temp_pages: 0.0,
+                            insert_ns: 0.0,
                         });
                     }
                 }
@@ -336,7 +343,9 @@ pub(crate) fn pipeline(env: &Env, cc: &CpuCost, node: &Node, is_worker: bool, bo
             let budget = env.settings.hash_mem_bytes() * participants;
             let temp_pages = if bytes > budget { 2.0 * bytes / BLCKSZ } else { 0.0 };
             let m = env.measured(node);
-            let build_row = m.and_then(|m| m.build_row_ns).unwrap_or(env.speed(c.hash_build_ns) + keys);
+            // Random accesses into the table cost more as it outgrows the core's cache.
+            let table = join_table_bytes(inner_rows, inner.width());
+            let build_row = m.and_then(|m| m.build_row_ns).unwrap_or(env.speed(c.hash_insert(table)) + keys);
             let mut builds = inner_p.builds.clone();
             builds.push(Build {
                 label: format!("{}Hash on {}", if *parallel { "Parallel " } else { "" }, t.name),
@@ -347,6 +356,7 @@ pub(crate) fn pipeline(env: &Env, cc: &CpuCost, node: &Node, is_worker: bool, bo
                 cpu_per_tuple: inner_p.cpu_per_tuple + inner_p.rows_per_tuple * build_row,
                 rows_per_tuple: inner_p.rows_per_tuple,
                 temp_pages,
+                insert_ns: 0.0,
             });
             builds.append(&mut p.builds);
             p.builds = builds;
@@ -359,7 +369,7 @@ pub(crate) fn pipeline(env: &Env, cc: &CpuCost, node: &Node, is_worker: bool, bo
                     p.cpu_per_tuple += p.rows_per_tuple * env.instr();
                 }
                 None => {
-                    p.cpu_per_tuple += p.rows_per_tuple * (env.speed(c.hash_probe_ns) + keys);
+                    p.cpu_per_tuple += p.rows_per_tuple * (env.speed(c.hash_lookup(table)) + keys);
                     p.rows_per_tuple *= rows_per_outer;
                     p.cpu_per_tuple += p.rows_per_tuple * (env.speed(c.tuple_ns * 0.5) + env.instr());
                 }
@@ -649,7 +659,7 @@ fn compile_subplan_gather(env: &Env, cc: &CpuCost, plan: &Node, sp: &SubPlan, wo
     let mut post = pipeline(env, cc, plan, false, None);
     // The hash table (or tuplestore) is filled by the Gather's rows, not by a private scan.
     let (label, store_ns) = if sp.hashed {
-        ("hashed SubPlan", env.speed(c.hash_build_ns))
+        ("hashed SubPlan", env.speed(c.hash_insert(tuple_table_bytes(sp.rows, sp.width))))
     } else {
         // A tuplestore put (the private build's second tuple_ns beside the scan's own).
         ("Materialize SubPlan", env.speed(c.tuple_ns))

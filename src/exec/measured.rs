@@ -9,6 +9,7 @@ use super::compile::{agg_row_ns, breaker_finish, breaker_output, pipeline, Break
 use super::cpu_cost::CpuCost;
 use crate::model::measured::node_key;
 use crate::model::Node;
+use crate::model::hash_table::join_table_bytes;
 
 /// Which price of a node a part is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -89,7 +90,7 @@ fn parts(env: &Env, cc: &CpuCost, n: &Node, bound: Option<f64>) -> (Vec<Part>, V
             let mut build = vec![];
             for b in &p.builds {
                 let pages_per = if b.tuples > 0.0 { b.pages / b.tuples } else { 0.0 };
-                let insert = if b.label.starts_with("hashed SubPlan") { sp(c.hash_build_ns) } else { 0.0 };
+                let insert = b.insert_ns;
                 let scan = b.cpu_per_tuple - insert + pages_per * (b.page.cpu_ns + b.page.os_read_ns);
                 build.push(part(Field::BuildRow, b.tuples, scan));
                 if insert > 0.0 {
@@ -115,10 +116,11 @@ fn parts(env: &Env, cc: &CpuCost, n: &Node, bound: Option<f64>) -> (Vec<Part>, V
             let keys = cc.hash_keys(cond).unwrap_or(0.0);
             let outer_rows = rows_out(env, cc, outer);
             let inner_rows = rows_out(env, cc, inner);
-            let probe = sp(c.hash_probe_ns) + keys + rows_per_outer * sp(c.tuple_ns * 0.5);
+            let table = join_table_bytes(inner_rows, inner.width());
+            let probe = sp(c.hash_lookup(table)) + keys + rows_per_outer * sp(c.tuple_ns * 0.5);
             (
                 vec![part(Field::Row, outer_rows, probe)],
-                vec![part(Field::BuildRow, inner_rows, sp(c.hash_build_ns) + keys)],
+                vec![part(Field::BuildRow, inner_rows, sp(c.hash_insert(table)) + keys)],
             )
         }
         Node::NestedLoop { rows_per_outer, inner_table, outer, .. } => {

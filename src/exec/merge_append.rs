@@ -56,6 +56,7 @@ fn inner_build(env: &Env, inner: &Pipeline, per_row_out: f64, label: String) -> 
         cpu_per_tuple: inner.cpu_per_tuple + if tuples > 0.0 { extra / tuples } else { 0.0 },
         rows_per_tuple: if tuples > 0.0 { rows / tuples } else { 0.0 },
         temp_pages,
+        insert_ns: 0.0,
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod cpu_costs;
 pub mod expr;
 pub mod guc;
+pub mod hash_table;
 pub mod measured;
 mod query;
 pub mod schema;
@@ -541,6 +542,13 @@ pub struct UnitCosts {
     pub agg_transition_ns: f64,
     pub hash_build_ns: f64,
     pub hash_probe_ns: f64,
+    /// Per random access into a hash table (a build's insert, a probe's lookup), per doubling
+    /// of the table beyond `hash_cache_bytes`: more of the accesses miss the core's caches
+    /// and its TLB ([`hash_table`]).
+    pub hash_miss_ns: f64,
+    /// The hash table size up to which accesses cost only `hash_build_ns` / `hash_probe_ns`:
+    /// the cache one core has to itself (its L2).
+    pub hash_cache_bytes: f64,
     pub sort_tuple_ns: f64,
     pub sort_compare_ns: f64,
     pub index_tuple_ns: f64,

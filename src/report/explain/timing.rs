@@ -23,6 +23,7 @@ use crate::exec::compile::Breaker;
 use crate::exec::instrument::{self, TopWork};
 use crate::exec::{Compiled, Env, Mode, ProcessResult, SimResult};
 use crate::model::*;
+use crate::model::hash_table::join_table_bytes;
 
 pub(crate) const MS: f64 = 1e6;
 
@@ -217,7 +218,9 @@ impl Timing<'_> {
             Node::HashJoin { inner, .. } => {
                 let inner_p = instrument::subtree(&self.env, inner, part.is_worker);
                 let own = instrument::streaming_ns_per_tuple(&inner_p);
-                let with_hash = own + inner_p.rows_per_tuple * self.env.hw.costs.hash_build_ns / self.env.hw.cpu_speed;
+                let table = join_table_bytes(inner_p.source.tuples * inner_p.rows_per_tuple, inner.width());
+                let with_hash =
+                    own + inner_p.rows_per_tuple * self.env.hw.costs.hash_insert(table) / self.env.hw.cpu_speed;
                 if with_hash > 0.0 {
                     own / with_hash
                 } else {
