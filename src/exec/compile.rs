@@ -6,7 +6,7 @@
 use super::cpu_cost::CpuCost;
 pub use super::pages::{Access, PageCost};
 use crate::model::guc::Settings;
-use crate::model::hash_table::{join_table_bytes, tuple_table_bytes};
+use crate::model::hash_table::{join_table, tuple_table};
 use crate::model::measured::{MeasuredCosts, NodeCost};
 use crate::model::*;
 
@@ -186,9 +186,9 @@ impl Env<'_> {
                 if let Some(sp) = &f.subplan {
                     let t = &self.tables[sp.table];
                     if sp.hashed {
-                        let bytes = tuple_table_bytes(sp.rows, sp.width);
-                        cpu += self.speed(c.hash_lookup(bytes));
-                        let insert_ns = self.speed(c.hash_insert(bytes));
+                        let table = tuple_table(sp.rows, sp.width);
+                        cpu += self.speed(c.hash_lookup(table));
+                        let insert_ns = self.speed(c.hash_insert(table));
                         builds.push(Build {
                             label: format!("hashed SubPlan on {}", t.name),
                             shared: false,
@@ -344,7 +344,7 @@ pub(crate) fn pipeline(env: &Env, cc: &CpuCost, node: &Node, is_worker: bool, bo
             let temp_pages = if bytes > budget { 2.0 * bytes / BLCKSZ } else { 0.0 };
             let m = env.measured(node);
             // Random accesses into the table cost more as it outgrows the core's cache.
-            let table = join_table_bytes(inner_rows, inner.width());
+            let table = join_table(inner_rows, inner.width());
             let build_row = m.and_then(|m| m.build_row_ns).unwrap_or(env.speed(c.hash_insert(table)) + keys);
             let mut builds = inner_p.builds.clone();
             builds.push(Build {
@@ -659,7 +659,7 @@ fn compile_subplan_gather(env: &Env, cc: &CpuCost, plan: &Node, sp: &SubPlan, wo
     let mut post = pipeline(env, cc, plan, false, None);
     // The hash table (or tuplestore) is filled by the Gather's rows, not by a private scan.
     let (label, store_ns) = if sp.hashed {
-        ("hashed SubPlan", env.speed(c.hash_insert(tuple_table_bytes(sp.rows, sp.width))))
+        ("hashed SubPlan", env.speed(c.hash_insert(tuple_table(sp.rows, sp.width))))
     } else {
         // A tuplestore put (the private build's second tuple_ns beside the scan's own).
         ("Materialize SubPlan", env.speed(c.tuple_ns))

@@ -9,7 +9,7 @@ use super::compile::{agg_row_ns, breaker_finish, breaker_output, pipeline, Break
 use super::cpu_cost::CpuCost;
 use crate::model::measured::node_key;
 use crate::model::Node;
-use crate::model::hash_table::join_table_bytes;
+use crate::model::hash_table::join_table;
 
 /// Which price of a node a part is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -116,7 +116,7 @@ fn parts(env: &Env, cc: &CpuCost, n: &Node, bound: Option<f64>) -> (Vec<Part>, V
             let keys = cc.hash_keys(cond).unwrap_or(0.0);
             let outer_rows = rows_out(env, cc, outer);
             let inner_rows = rows_out(env, cc, inner);
-            let table = join_table_bytes(inner_rows, inner.width());
+            let table = join_table(inner_rows, inner.width());
             let probe = sp(c.hash_lookup(table)) + keys + rows_per_outer * sp(c.tuple_ns * 0.5);
             (
                 vec![part(Field::Row, outer_rows, probe)],

@@ -23,7 +23,7 @@ use crate::exec::compile::Breaker;
 use crate::exec::instrument::{self, TopWork};
 use crate::exec::{Compiled, Env, Mode, ProcessResult, SimResult};
 use crate::model::*;
-use crate::model::hash_table::join_table_bytes;
+use crate::model::hash_table::join_table;
 
 pub(crate) const MS: f64 = 1e6;
 
@@ -218,7 +218,7 @@ impl Timing<'_> {
             Node::HashJoin { inner, .. } => {
                 let inner_p = instrument::subtree(&self.env, inner, part.is_worker);
                 let own = instrument::streaming_ns_per_tuple(&inner_p);
-                let table = join_table_bytes(inner_p.source.tuples * inner_p.rows_per_tuple, inner.width());
+                let table = join_table(inner_p.source.tuples * inner_p.rows_per_tuple, inner.width());
                 let with_hash =
                     own + inner_p.rows_per_tuple * self.env.hw.costs.hash_insert(table) / self.env.hw.cpu_speed;
                 if with_hash > 0.0 {
