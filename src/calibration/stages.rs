@@ -466,6 +466,9 @@ fn leader_shares(results: &[ProbeResult], idx: &[usize], min: f64) -> Vec<(usize
 /// fixed when it starts. The fresh-connection measurement the profile starts from is the
 /// first touch of a process scanning alone; a worker beside a scanning leader pays more on
 /// the machines measured (2-3x on a 2-vCPU VM). None without the probes.
+/// The share of a probe's rows its workers must have scanned for the worker-scan fit.
+pub const MIN_WORKER_SHARE: f64 = 0.05;
+
 pub fn worker_scan(results: &[ProbeResult], hw: &mut Hardware, icpt_explain: f64) -> Result<Option<WorkerScanFit>> {
     let idx: Vec<usize> = (0..results.len())
         .filter(|&i| results[i].probe.stage == Stage::WorkerScan && results[i].scenario.is_some())
@@ -476,6 +479,17 @@ pub fn worker_scan(results: &[ProbeResult], hw: &mut Hardware, icpt_explain: f64
     let first_touch_ns = hw.costs.worker_page_fault_ns;
     let mut measured: Vec<f64> = idx.iter().map(|&i| results[i].median_ms() - icpt_explain).collect();
     let shares = leader_shares(results, &idx, 0.0);
+    // Workers that scanned (almost) nothing say nothing of their price per page: on a fast
+    // machine the leader finished n_m before any worker started, and the fit then put a
+    // worker's first touch at 10.6 us a page, which made every leader-off plan 2-3x slow.
+    if shares.iter().all(|s| 1.0 - s.1 < MIN_WORKER_SHARE) {
+        eprintln!(
+            "pqsim calibrate: worker scan: the workers scanned under {:.0}% of the rows in every probe (leader's shares {}): not fitted, a fresh backend's first touch kept ({first_touch_ns:.0} ns a page)",
+            100.0 * MIN_WORKER_SHARE,
+            shares.iter().map(|s| format!("{:.2}", s.1)).collect::<Vec<_>>().join(", ")
+        );
+        return Ok(None);
+    }
     measured.extend(shares.iter().map(|s| s.1));
     let params = [Param { name: "worker_page_fault_ns", lo: 0.0, hi: 20_000.0, init: first_touch_ns.max(100.0) }];
     let base_hw = deterministic(hw);

@@ -464,6 +464,23 @@ fn blocks_read_are_taken_from_the_passes_around_the_rounds_not_the_warm_up() {
     assert_eq!(r[2].read_fraction, 0.3);
 }
 
+#[test]
+fn workers_that_scanned_nothing_leave_the_fresh_backends_measurement() {
+    use super::stages::worker_scan;
+    // Workers that start long after the leader has scanned the whole table.
+    let (results, mut hw) = model_measured(
+        &["ws_w1_on", "ws_w2_on"],
+        Stage::WorkerScan,
+        "SELECT count(*) FROM n_m",
+        "parallel count(*) of n_m",
+        &|hw| hw.parallel.worker_startup_ns = 200e6,
+        &|_| true,
+    );
+    hw.costs.worker_page_fault_ns = 1500.0;
+    assert!(worker_scan(&results, &mut hw, 0.0).expect("no error").is_none(), "nothing to fit");
+    assert_eq!(hw.costs.worker_page_fault_ns, 1500.0);
+}
+
 /// The worker-scan probes (imported from PostgreSQL 15.18 by a calibration) as the model at
 /// `truth` ns per page a worker touches first would measure them: times and the leader's
 /// row shares.

@@ -7,9 +7,9 @@
 
 use super::compile::{agg_row_ns, breaker_finish, breaker_output, pipeline, Breaker, Env};
 use super::cpu_cost::CpuCost;
+use crate::model::hash_table::join_table;
 use crate::model::measured::node_key;
 use crate::model::Node;
-use crate::model::hash_table::join_table;
 
 /// Which price of a node a part is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -22,8 +22,8 @@
 use crate::exec::compile::Breaker;
 use crate::exec::instrument::{self, TopWork};
 use crate::exec::{Compiled, Env, Mode, ProcessResult, SimResult};
-use crate::model::*;
 use crate::model::hash_table::join_table;
+use crate::model::*;
 
 pub(crate) const MS: f64 = 1e6;
 

@@ -5,8 +5,8 @@
 use super::{put_actual, worker_entries, Ctx};
 use crate::exec::compile::Access;
 use crate::exec::ProcessResult;
-use crate::model::*;
 use crate::model::hash_table::tuple_table;
+use crate::model::*;
 use crate::report::explain::timing::{ms, Actual, Part, MS};
 use crate::report::explain::{r3, PlanNode};
 
