@@ -482,6 +482,18 @@ fn parallel(s: &mut String, fits: &Fits) {
         "1.4826 x MAD of ln(single-copy Gather time to first tuple), su_single".into(),
     );
     line(s, "shutdown_per_worker_us", p.shutdown_per_worker_ns / 1e3, format!("su_single: Execution Time - Gather Actual Startup Time (median; ParallelFinish + BgWorkerShutdown, {:.3} ms)", shutdown_ms));
+    line(
+        s,
+        "shutdown_per_page_ns",
+        p.shutdown_per_page_ns,
+        match &fits.worker_scan {
+            Some(w) => format!(
+                "stage-2b simulator fit to ws_w1_on/ws_w2_on with worker_page_fault_ns (a worker unmaps the pages it touched as it exits): flat over {:.0}..{:.0}",
+                w.fit.ranges[1].0, w.fit.ranges[1].1
+            ),
+            None => "not fitted (the worker-scan probes' workers scanned almost nothing): 0".to_string(),
+        },
+    );
     let _ = writeln!(s, "tuple_queue_size = \"64kB\"   # PARALLEL_TUPLE_QUEUE_SIZE, a PostgreSQL constant");
     let _ = leader_setup_ms;
 }

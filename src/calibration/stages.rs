@@ -172,6 +172,7 @@ pub fn serial(results: &[ProbeResult], hw: &mut Hardware) -> Result<SerialFit> {
         worker_startup_ns: 0.0,
         worker_startup_sigma: 0.0,
         shutdown_per_worker_ns: 0.0,
+        shutdown_per_page_ns: 0.0,
         tuple_queue_size: 65536.0,
     };
     basis.costs = zero_costs();
@@ -491,21 +492,29 @@ pub fn worker_scan(results: &[ProbeResult], hw: &mut Hardware, icpt_explain: f64
         return Ok(None);
     }
     measured.extend(shares.iter().map(|s| s.1));
-    let params = [Param { name: "worker_page_fault_ns", lo: 0.0, hi: 20_000.0, init: first_touch_ns.max(100.0) }];
+    // The first touch slows a worker's scan (its share of the rows); unmapping the pages at
+    // exit only delays the end (the times): the shares separate the two.
+    let params = [
+        Param { name: "worker_page_fault_ns", lo: 0.0, hi: 20_000.0, init: first_touch_ns.max(100.0) },
+        Param { name: "shutdown_per_page_ns", lo: 0.0, hi: 20_000.0, init: 100.0 },
+    ];
     let base_hw = deterministic(hw);
     let mut predict = |th: &[f64]| -> Result<Vec<f64>> {
         let mut h = base_hw.clone();
         h.costs.worker_page_fault_ns = th[0];
+        h.parallel.shutdown_per_page_ns = th[1];
         let (mut out, split_of) = simulate(results, &idx, &h)?;
         out.extend(shares.iter().map(|(i, _)| split_of.get(i).and_then(|s| s.leader_share).unwrap_or(0.0)));
         Ok(out)
     };
     let fit = sim_fit(&params, &measured, &mut predict)?;
     hw.costs.worker_page_fault_ns = fit.values[0];
+    hw.parallel.shutdown_per_page_ns = fit.values[1];
     eprintln!(
-        "pqsim calibrate: worker scan: {:.0} ns per page a worker touches first (a fresh backend alone: {:.0} ns); rms {:.1}% (leader's row shares {})",
+        "pqsim calibrate: worker scan: {:.0} ns per page a worker touches first (a fresh backend alone: {:.0} ns), {:.0} ns per page at its exit; rms {:.1}% (leader's row shares {})",
         fit.values[0],
         first_touch_ns,
+        fit.values[1],
         100.0 * fit.rms,
         shares_text(results, &shares, &fit.predicted[idx.len()..])
     );

@@ -484,13 +484,16 @@ fn workers_that_scanned_nothing_leave_the_fresh_backends_measurement() {
 /// The worker-scan probes (imported from PostgreSQL 15.18 by a calibration) as the model at
 /// `truth` ns per page a worker touches first would measure them: times and the leader's
 /// row shares.
-fn worker_scan_synthetic(truth: f64) -> (Vec<ProbeResult>, Hardware) {
+fn worker_scan_synthetic(truth: f64, exit_truth: f64) -> (Vec<ProbeResult>, Hardware) {
     model_measured(
         &["ws_w1_on", "ws_w2_on"],
         Stage::WorkerScan,
         "SELECT count(*) FROM n_m",
         "parallel count(*) of n_m",
-        &|hw| hw.costs.worker_page_fault_ns = truth,
+        &|hw| {
+            hw.costs.worker_page_fault_ns = truth;
+            hw.parallel.shutdown_per_page_ns = exit_truth;
+        },
         &|_| true,
     )
 }
@@ -498,14 +501,21 @@ fn worker_scan_synthetic(truth: f64) -> (Vec<ProbeResult>, Hardware) {
 #[test]
 fn a_workers_first_touch_of_each_page_is_fitted_back_from_parallel_counts() {
     use super::stages::worker_scan;
-    for truth in [400.0, 4000.0] {
-        let (results, mut hw) = worker_scan_synthetic(truth);
+    for (truth, exit_truth) in [(400.0, 0.0), (4000.0, 0.0), (400.0, 3000.0)] {
+        let (results, mut hw) = worker_scan_synthetic(truth, exit_truth);
         // Start where a fresh connection's measurement would put it.
         hw.costs.worker_page_fault_ns = 1500.0;
         let w = worker_scan(&results, &mut hw, 0.0).expect("fits").expect("probes present");
         assert_eq!(w.shares.len(), 2);
         let got = hw.costs.worker_page_fault_ns;
-        assert!((got - truth).abs() < 0.15 * truth, "fitted {got:.0} ns, truth {truth:.0}");
+        assert!((got - truth).abs() < 0.15 * truth, "fitted {got:.0} ns, truth {truth:.0} (exit {exit_truth:.0})");
+        // What a worker pays at its exit per page is apart from its first touch: the leader's
+        // shares do not move with it, the times do.
+        let exit = hw.parallel.shutdown_per_page_ns;
+        assert!(
+            (exit - exit_truth).abs() < 0.15 * exit_truth.max(1000.0),
+            "exit {exit:.0} ns a page, truth {exit_truth:.0}"
+        );
     }
     // And the shares are what moves: a dearer first touch leaves the leader more rows.
     let share = |v: f64| {

@@ -72,6 +72,7 @@ const OPTIONAL_KEYS: &[&str] = &[
     "costs.gather_row_ns",
     "costs.gather_poll_ns",
     "costs.hash_miss_ns",
+    "parallel.shutdown_per_page_ns",
     "costs.instrument_ns",
 ];
 
@@ -294,6 +295,9 @@ struct RawParallel {
     worker_startup_ms: Spanned<f64>,
     worker_startup_sigma: Spanned<f64>,
     shutdown_per_worker_us: Spanned<f64>,
+    /// Absent in profiles measured before the term existed: 0.
+    #[serde(default)]
+    shutdown_per_page_ns: Option<Spanned<f64>>,
     tuple_queue_size: Spanned<String>,
 }
 
@@ -442,6 +446,10 @@ fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
         worker_startup_ns: non_negative(ctx, &p.worker_startup_ms, "parallel.worker_startup_ms")? * 1e6,
         worker_startup_sigma: non_negative(ctx, &p.worker_startup_sigma, "parallel.worker_startup_sigma")?,
         shutdown_per_worker_ns: non_negative(ctx, &p.shutdown_per_worker_us, "parallel.shutdown_per_worker_us")? * 1e3,
+        shutdown_per_page_ns: match &p.shutdown_per_page_ns {
+            Some(v) => non_negative(ctx, v, "parallel.shutdown_per_page_ns")?,
+            None => 0.0,
+        },
         tuple_queue_size: queue,
     };
     let cores = positive(ctx, &raw.cores, "cores")?;

@@ -590,6 +590,10 @@ pub struct ParallelCosts {
     /// Log-normal shape (sigma) of the worker start-up delay.
     pub worker_startup_sigma: f64,
     pub shutdown_per_worker_ns: f64,
+    /// A worker's exit, per shared-buffer page it touched: a fresh process mapped each page
+    /// it read (a minor fault, `worker_page_fault_ns`) and unmaps them all when it exits,
+    /// while the leader waits for it (BgWorkerShutdown).
+    pub shutdown_per_page_ns: f64,
     pub tuple_queue_size: f64,
 }
 

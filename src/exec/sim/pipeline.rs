@@ -140,6 +140,18 @@ impl<'a> Sim<'a> {
         }
     }
 
+    /// Pages process `p` read: its share of the scan and of every build it took part in.
+    fn pages_touched(&self, p: usize) -> f64 {
+        let pipe = self.pipe(p);
+        let builds: f64 = pipe
+            .builds
+            .iter()
+            .zip(&self.procs[p].build_tuples)
+            .map(|(b, done)| if b.tuples > 0.0 { b.pages * done / b.tuples } else { 0.0 })
+            .sum();
+        self.procs[p].pages_scanned + builds
+    }
+
     pub(super) fn participant_done(&mut self, p: usize) {
         let now = self.now();
         self.procs[p].phase = Phase::Done;
@@ -162,7 +174,8 @@ impl<'a> Sim<'a> {
             self.wake_leader_for(p - 1);
             // Then it exits: CPU work on a core, done by each worker on its own (they exit
             // side by side, taking turns only when the cores are busy).
-            let exit = self.hw.parallel.shutdown_per_worker_ns;
+            let exit =
+                self.hw.parallel.shutdown_per_worker_ns + self.hw.parallel.shutdown_per_page_ns * self.pages_touched(p);
             if exit > 0.0 && matches!(self.procs[p].act, Act::Idle) {
                 let mut f = Flow::cpu_only(FlowKind::Exit, 1.0, 1.0, exit, 0.0);
                 f.shown_as = Some(State::Shutdown);
