@@ -310,6 +310,34 @@ fn a_scan_that_reads_columns_pays_for_each_pages_data_and_count_star_does_not() 
 }
 
 #[test]
+fn a_scan_that_reads_columns_pays_per_row_whatever_the_rows_per_page() {
+    // row_data_ns: each row's header and first columns come into the core's cache; the same
+    // rows cost the same whether narrow (many a page) or wide (few a page).
+    let (_, mut hw) = load("tpch-lineitem-sum.toml");
+    hw.costs.page_data_ns = 0.0;
+    let narrow = || table(&[("k", "bigint"), ("a", "integer")]);
+    let wide = || table(&[("k", "bigint"), ("a", "integer"), ("pad", "character(300)")]);
+    let at = |hw: &Hardware, t: Table, plan: Node| predict(t, plan, hw);
+    hw.costs.row_data_ns = 0.0;
+    let (count0, narrow0, wide0) = (
+        at(&hw, wide(), sum_plan("count(*)", None)),
+        at(&hw, narrow(), sum_plan("sum(a)", None)),
+        at(&hw, wide(), sum_plan("sum(a)", None)),
+    );
+    hw.costs.row_data_ns = 50.0;
+    let (count1, narrow1, wide1) = (
+        at(&hw, wide(), sum_plan("count(*)", None)),
+        at(&hw, narrow(), sum_plan("sum(a)", None)),
+        at(&hw, wide(), sum_plan("sum(a)", None)),
+    );
+    assert!((count1 - count0).abs() < 1e-9 * count0, "count(*) reads no column: {count0} vs {count1} ms");
+    let want = narrow().rows * 50.0 / 1e6 / hw.cpu_speed;
+    for (name, a, b) in [("narrow", narrow0, narrow1), ("wide", wide0, wide1)] {
+        assert!((b - a - want).abs() < 0.02 * want, "{name}: +{:.2} ms for its rows' data, want {want:.2}", b - a);
+    }
+}
+
+#[test]
 fn rows_of_variable_length_wider_than_a_cache_line_each_pay_a_miss_constant_ones_do_not() {
     let (_, mut hw) = load("tpch-lineitem-sum.toml");
     hw.costs.row_miss_ns = 150.0;

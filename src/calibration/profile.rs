@@ -303,6 +303,15 @@ fn costs(s: &mut String, fits: &Fits) {
     );
     line(
         s,
+        "row_data_ns",
+        c.row_data_ns,
+        format!(
+            "{l1}: per row whose columns a scan reads: the same contrasts at 18, 97 and 226 rows a page (count_sr/agg_sr on the speed reference's table) ({})",
+            se("row_data_ns")
+        ),
+    );
+    line(
+        s,
         "row_miss_ns",
         c.row_miss_ns,
         format!(

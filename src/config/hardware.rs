@@ -67,6 +67,7 @@ pub fn list_hardware() -> Vec<String> {
 /// Profile keys that may be absent from a profile (older profiles) and still be set by `--hw`.
 const OPTIONAL_KEYS: &[&str] = &[
     "costs.page_data_ns",
+    "costs.row_data_ns",
     "costs.row_miss_ns",
     "costs.worker_page_fault_ns",
     "costs.gather_row_ns",
@@ -204,6 +205,9 @@ struct RawCosts {
     os_read_page_ns: Spanned<f64>,
     /// Absent in profiles fitted before the term existed: 0 (their other costs carry it).
     page_data_ns: Option<Spanned<f64>>,
+    /// Absent in profiles fitted before the term existed: 0.
+    #[serde(default)]
+    row_data_ns: Option<Spanned<f64>>,
     row_miss_ns: Option<Spanned<f64>>,
     /// Absent in profiles measured before the term existed: 0.
     worker_page_fault_ns: Option<Spanned<f64>>,
@@ -363,6 +367,7 @@ fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
         page_ns: nn(&c.page_ns, "page_ns")?,
         os_read_page_ns: nn(&c.os_read_page_ns, "os_read_page_ns")?,
         page_data_ns: later(&c.page_data_ns, "page_data_ns")?,
+        row_data_ns: later(&c.row_data_ns, "row_data_ns")?,
         row_miss_ns: later(&c.row_miss_ns, "row_miss_ns")?,
         worker_page_fault_ns: later(&c.worker_page_fault_ns, "worker_page_fault_ns")?,
         gather_row_ns: later(&c.gather_row_ns, "gather_row_ns")?,

@@ -45,8 +45,8 @@ impl Env<'_> {
 
     /// Per-page cost of one process's scan of `pages` pages of table `t` by `access`: the read
     /// ([`Env::page_cost_of`]); for a sequential scan that reads its rows' columns (deforms
-    /// them), the page's tuple data coming into the core's cache (`page_data_ns`; count(*)
-    /// reads only the line pointers) and the misses of rows at irregular offsets
+    /// them), the page's tuple data coming into the core's cache (`page_data_ns` per page,
+    /// `row_data_ns` per row on it; count(*) reads only the line pointers) and the misses of rows at irregular offsets
     /// ([`scattered_rows_per_page`]); for a parallel worker, a fresh process, the minor fault
     /// of its first touch of the page (`worker_page_fault_ns`; the leader, a long-lived
     /// backend, has mapped shared memory in earlier queries).
@@ -63,7 +63,9 @@ impl Env<'_> {
         let mut p = self.read_cost(read, disk);
         if access == Access::Sequential && reads_columns {
             // A page read from the OS arrives by a copy that leaves it in the core's cache.
+            let rows_per_page = if t.pages > 0.0 { t.rows / t.pages } else { 0.0 };
             p.cpu_ns += self.speed(c.page_data_ns)
+                + self.speed(c.row_data_ns) * rows_per_page
                 + self.speed(c.row_miss_ns) * scattered_rows_per_page(t) * (1.0 - read).clamp(0.0, 1.0);
         }
         if is_worker {

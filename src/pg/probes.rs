@@ -307,6 +307,10 @@ fn serial_probes() -> Vec<Probe> {
             "rows of variable length",
         );
     }
+    // The narrowest rows (226 a page, the speed reference's table): per-row against per-page
+    // costs of reading columns (`row_data_ns` vs `page_data_ns`).
+    add("count_sr".into(), "SELECT count(*) FROM speedref".into(), e, "226 narrow rows a page");
+    add("agg_sr".into(), crate::pg::protocol::SPEEDREF_SQL.into(), e, "226 narrow rows a page");
     // Blocks read from the OS page cache through the bulk-read ring: `os_read_page_ns`.
     let ring = "table read through the bulk-read ring";
     add("count_r".into(), "SELECT count(*) FROM ring".into(), e, ring);
