@@ -326,7 +326,7 @@ fn costs(s: &mut String, fits: &Fits) {
         c.worker_page_fault_ns,
         match &fits.worker_scan {
             Some(w) => format!(
-                "stage-2b simulator fit to ws_w1_on/ws_w2_on (count(*) of n_m, 1 and 2 workers beside the leader: times and the leader's row shares): rms {:.1}%, flat over {:.0}..{:.0}; {fresh}: {:.0}",
+                "stage-2b simulator fit to ws_w1_on/ws_w2_on (count(*) of n_l, 1 and 2 workers beside the leader: times and the leader's row shares): rms {:.1}%, flat over {:.0}..{:.0}; {fresh}: {:.0}",
                 100.0 * w.fit.rms,
                 w.fit.ranges[0].0,
                 w.fit.ranges[0].1,
