@@ -137,7 +137,7 @@ impl<'a> Sim<'a> {
             }
         }
         let enough = if ff.drift_any { N_MIN as f64 } else { (EAGER as f64 / k as f64).ceil() };
-        if !(room >= enough) {
+        if room.is_nan() || room < enough {
             // (This regime lasts `room` periods more; a later look inside it finds less room.)
             ff.drift_quiet = (room.max(1.0) as usize) * k;
             return None;
@@ -161,8 +161,7 @@ impl<'a> Sim<'a> {
             let mut trial = self.ff_trial();
             swap_rngs(self, &mut trial);
             trial.ff_jump(ff, s, a, n, Some(&evs));
-            let ok = trial.ff_verify(ff, i, k, n);
-            if ok {
+            if trial.ff_verify(ff, i, k, n) {
                 *self = trial;
                 ff.skipped_steps += n * k as u64;
                 return Some((n + 1) * k as u64);
