@@ -448,11 +448,17 @@ impl<'a> Sim<'a> {
             let (n, budget_bound, ramp_bound) = self.ff_periods(ff, s, a);
             ff.until_unfused = budget_bound;
             if n == 0 {
+                if std::env::var_os("PQ_DRIFT").is_some() {
+                    eprintln!("REFUSED i={i} t={} k={k} budget={budget_bound} ramp={ramp_bound}", self.now());
+                }
                 ff.holdoff = k;
                 if ramp_bound {
                     ff.until_halved = Some(self.ff_ramp().0);
                 }
                 return 0;
+            }
+            if std::env::var_os("PQ_DRIFT").is_some() {
+                eprintln!("EXACT i={i} t={} k={k} n={n} budget={budget_bound}", self.now());
             }
             self.ff_jump(ff, s, a, n, None);
             let skipped = n * k as u64;

@@ -99,6 +99,14 @@ impl<'a> Sim<'a> {
             return None;
         }
         let nr = ff.nr;
+        // The cheap bound first (the state now), which mostly refuses: most drifts are short.
+        let enough = if ff.drift_any { N_MIN as f64 } else { (EAGER as f64 / k as f64).ceil() };
+        let mut room = drift_room(ff, s, a);
+        if room.is_nan() || room < enough {
+            // (This regime lasts `room` periods more at most; a later look inside it finds less.)
+            ff.drift_quiet = (room.max(1.0) as usize) * k;
+            return None;
+        }
         let linear = (0..nr).all(|e| {
             let (vs, va, vb) = (ff.r[s * nr + e], ff.r[a * nr + e], ff.r[b * nr + e]);
             if close(vs, va, R_TOL) && close(va, vb, R_TOL) {
@@ -116,29 +124,14 @@ impl<'a> Sim<'a> {
         if !linear || !Self::ff_grows_alike(ff, s, a, b) {
             return None;
         }
+        // Short of where a drifting distance, at any step of the period, reaches its bound, and
+        // of every threshold an exact period's jump keeps short of.
         let (n, _, _) = self.ff_periods(ff, s, a);
-        // Short of where a drifting distance, at any step of the period, reaches its bound
-        // (one period in hand, and the period the trial steps).
-        let mut room = n as f64;
-        for j in 1..=k {
-            let (p1, p0) = ((i - k + j) % RING, (i - 2 * k + j) % RING);
-            for (e, kind) in ff.drift_kind.iter().enumerate() {
-                let (v1, d) = (ff.r[p1 * nr + e], ff.r[p1 * nr + e] - ff.r[p0 * nr + e]);
-                let limit = match kind {
-                    Kind::Fixed | Kind::Chunk => continue,
-                    Kind::Queue(l) => *l,
-                    _ => f64::INFINITY,
-                };
-                if d < -1e-12 * v1.abs().max(1.0) {
-                    room = room.min((v1 / -d).floor() - 2.0);
-                } else if d > 1e-12 * v1.abs().max(1.0) {
-                    room = room.min(((limit - v1) / d).floor() - 2.0);
-                }
-            }
+        room = room.min(n as f64);
+        for j in 1..k {
+            room = room.min(drift_room(ff, (i - k + j) % RING, (i - 2 * k + j) % RING));
         }
-        let enough = if ff.drift_any { N_MIN as f64 } else { (EAGER as f64 / k as f64).ceil() };
         if room.is_nan() || room < enough {
-            // (This regime lasts `room` periods more; a later look inside it finds less room.)
             ff.drift_quiet = (room.max(1.0) as usize) * k;
             return None;
         }
@@ -266,4 +259,25 @@ impl<'a> Sim<'a> {
             ff: FastForward { enabled: self.ff.enabled, fusion_over: self.ff.fusion_over, det: None },
         }
     }
+}
+
+/// Periods before a drifting distance at record slot `p1` (`p0` holding it a period earlier)
+/// reaches its bound, keeping one period in hand and the period a trial steps.
+fn drift_room(ff: &Detector, p1: usize, p0: usize) -> f64 {
+    let nr = ff.nr;
+    let mut room = f64::INFINITY;
+    for (e, kind) in ff.drift_kind.iter().enumerate() {
+        let (v1, d) = (ff.r[p1 * nr + e], ff.r[p1 * nr + e] - ff.r[p0 * nr + e]);
+        let limit = match kind {
+            Kind::Fixed | Kind::Chunk => continue,
+            Kind::Queue(l) => *l,
+            _ => f64::INFINITY,
+        };
+        if d < -1e-12 * v1.abs().max(1.0) {
+            room = room.min((v1 / -d).floor() - 2.0);
+        } else if d > 1e-12 * v1.abs().max(1.0) {
+            room = room.min(((limit - v1) / d).floor() - 2.0);
+        }
+    }
+    room
 }
