@@ -365,8 +365,8 @@ impl<'a> Sim<'a> {
         if ff.hash.len() != 2 * RING || ff.nr != nr || ff.nx != nx {
             ff.hash.resize(2 * RING, 0);
             ff.prev.resize(RING, usize::MAX);
-            ff.time.resize(RING, 0);
-            ff.delivered.resize(RING, 0);
+            ff.time.resize(2 * RING, 0);
+            ff.delivered.resize(2 * RING, 0);
             ff.trace_len.resize(RING, (0, 0));
             ff.sample_mark.resize(RING, 0);
             // The state vectors' slots are added as the history first reaches them (see
@@ -398,8 +398,11 @@ impl<'a> Sim<'a> {
             Some((e, j)) if e == epoch => j,
             _ => usize::MAX,
         };
+        // (Twice too, for the candidate walk.)
         ff.time[s] = self.now();
+        ff.time[s + RING] = ff.time[s];
         ff.delivered[s] = self.q.delivered();
+        ff.delivered[s + RING] = ff.delivered[s];
         ff.trace_len[s] = self.trace.as_ref().map_or((0, 0), |t| (t.intervals.len(), t.queue.len()));
         if let Some(sm) = self.sampler.as_mut() {
             ff.sample_mark[s] = sm.mark();
@@ -419,17 +422,20 @@ impl<'a> Sim<'a> {
         while j != usize::MAX && i - j <= K_MAX.min(i / 2) {
             let k = i - j;
             j = ff.prev[j % RING];
-            if ff.hash[s + RING - 2 * k] != h {
+            let (a2, b2) = (s + RING - k, s + RING - 2 * k);
+            if ff.hash[b2] != h {
                 continue;
             }
-            let (a, b) = ((i - k) % RING, (i - 2 * k) % RING);
             // The cheap tests first, here (most candidates fail them): the two periods last
             // as long, to the nanosecond of a rounding, and delivered as many events.
-            let (d1, d2) = (ff.time[s] - ff.time[a], ff.time[a] - ff.time[b]);
-            if d1 == 0 || d1.abs_diff(d2) > 1 || ff.delivered[s] - ff.delivered[a] != ff.delivered[a] - ff.delivered[b]
+            let (d1, d2) = (ff.time[s] - ff.time[a2], ff.time[a2] - ff.time[b2]);
+            if d1 == 0
+                || d1.abs_diff(d2) > 1
+                || ff.delivered[s] - ff.delivered[a2] != ff.delivered[a2] - ff.delivered[b2]
             {
                 continue;
             }
+            let (a, b) = ((i - k) % RING, (i - 2 * k) % RING);
             match self.ff_repeats(ff, s, a, b) {
                 Ok(()) => {}
                 // The state does not repeat: it may drift, each period alike.
