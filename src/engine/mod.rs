@@ -13,7 +13,7 @@
 pub mod fluid;
 pub mod model;
 
-pub use model::{run, Halt, Model};
+pub use model::{run, step, Halt, Model};
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashSet};
@@ -27,7 +27,7 @@ pub const NS_PER_MS: f64 = 1e6;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct EventId(u64);
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Entry<E> {
     time: Time,
     seq: u64,
@@ -52,7 +52,7 @@ impl<E> Ord for Entry<E> {
 }
 
 /// A priority queue of future events with deterministic tie-breaking and cancellation.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct EventQueue<E> {
     heap: BinaryHeap<Reverse<Entry<E>>>,
     cancelled: HashSet<u64>,
@@ -158,6 +158,20 @@ impl<E> EventQueue<E> {
         for Reverse(e) in v.iter_mut() {
             e.time = e.time.saturating_add(dt);
             f(&mut e.event);
+        }
+        self.heap = BinaryHeap::from(v);
+        self.now = self.now.saturating_add(dt);
+        self.popped += delivered;
+    }
+
+    /// [`shift`](Self::shift), and each event further by what `extra` says of it (given its
+    /// sequence number and the event): a fast-forward over a stretch whose pending events
+    /// drift relative to the clock. Order is kept by time, then sequence number, as always.
+    pub fn shift_each(&mut self, dt: Time, delivered: u64, mut extra: impl FnMut(u64, &mut E) -> i64) {
+        let mut v = std::mem::take(&mut self.heap).into_vec();
+        for Reverse(e) in v.iter_mut() {
+            let x = extra(e.seq, &mut e.event);
+            e.time = e.time.saturating_add(dt).saturating_add_signed(x);
         }
         self.heap = BinaryHeap::from(v);
         self.now = self.now.saturating_add(dt);

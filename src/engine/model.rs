@@ -64,31 +64,41 @@ pub fn run<M: Model>(model: &mut M, max_steps: u64) -> Result<u64, Halt> {
         if steps > max_steps {
             return Err(Halt::StepLimit { limit: max_steps, at: now });
         }
-        let t_transition = model.next_transition();
-        let t_event = model.events().peek_time();
-        let t = match (t_transition, t_event) {
-            (None, None) => return Err(Halt::Stalled { at: now }),
-            (Some(a), None) => a,
-            (None, Some(b)) => b,
-            (Some(a), Some(b)) => a.min(b),
-        };
-        model.advance(t);
-        model.events().advance_to(t);
-        let fired = model.fire_transitions();
-        let q = model.events();
-        if !fired || q.peek_time() == Some(q.now()) {
-            loop {
-                let q = model.events();
-                if q.peek_time() != Some(q.now()) {
-                    break;
-                }
-                match q.pop() {
-                    Some((_, ev)) => model.handle(ev),
-                    None => break,
-                }
+        step(model)?;
+    }
+}
+
+/// One step's moves after `observe` and `fast_forward`: find the earliest of the next
+/// transition and the next event, advance to it, fire the transitions reached, deliver the
+/// events due. (A model's fast-forward may call it to step a copy of itself ahead.)
+#[inline]
+pub fn step<M: Model>(model: &mut M) -> Result<(), Halt> {
+    let now = model.events().now();
+    let t_transition = model.next_transition();
+    let t_event = model.events().peek_time();
+    let t = match (t_transition, t_event) {
+        (None, None) => return Err(Halt::Stalled { at: now }),
+        (Some(a), None) => a,
+        (None, Some(b)) => b,
+        (Some(a), Some(b)) => a.min(b),
+    };
+    model.advance(t);
+    model.events().advance_to(t);
+    let fired = model.fire_transitions();
+    let q = model.events();
+    if !fired || q.peek_time() == Some(q.now()) {
+        loop {
+            let q = model.events();
+            if q.peek_time() != Some(q.now()) {
+                break;
+            }
+            match q.pop() {
+                Some((_, ev)) => model.handle(ev),
+                None => break,
             }
         }
     }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@
 
 use super::*;
 
+mod drift;
 mod fuse;
 mod record;
 
@@ -90,6 +91,8 @@ fn fresh_detector() -> Box<Detector> {
     d.skipped_steps = 0;
     d.r_hints = Hints::default();
     d.x_hints = Hints::default();
+    d.drift_quiet = 0;
+    d.drift_any = false;
     d
 }
 
@@ -154,6 +157,18 @@ struct Detector {
     until_halved: Option<f64>,
     jumps: u64,
     skipped_steps: u64,
+    /// What each entry of the repeating vector is, for periods whose state drifts (`drift`).
+    drift_kind: Vec<drift::Kind>,
+    /// Scratch for a drifting period's check after a trial jump.
+    vr: Vec<f64>,
+    vx: Vec<f64>,
+    vx0: Vec<f64>,
+    vev: Vec<(Time, u64, u64)>,
+    /// Steps during which no drifting period is tried (one was too short to be worth a jump).
+    drift_quiet: usize,
+    /// No exact period was found in a long history (`drift::LONG` records) this replication:
+    /// short drifting periods are jumped too.
+    drift_any: bool,
 }
 
 /// The state hashes are already mixed: a map keyed by them needs no second hash.
@@ -350,8 +365,8 @@ impl<'a> Sim<'a> {
         if ff.hash.len() != 2 * RING || ff.nr != nr || ff.nx != nx {
             ff.hash.resize(2 * RING, 0);
             ff.prev.resize(RING, usize::MAX);
-            ff.time.resize(RING, 0);
-            ff.delivered.resize(RING, 0);
+            ff.time.resize(2 * RING, 0);
+            ff.delivered.resize(2 * RING, 0);
             ff.trace_len.resize(RING, (0, 0));
             ff.sample_mark.resize(RING, 0);
             // The state vectors' slots are added as the history first reaches them (see
@@ -364,6 +379,7 @@ impl<'a> Sim<'a> {
             ff.nr = nr;
             ff.nx = nx;
             ff.n = 0;
+            self.ff_drift_kinds(&mut ff.drift_kind);
         }
         let i = ff.n;
         let s = i % RING;
@@ -382,8 +398,11 @@ impl<'a> Sim<'a> {
             Some((e, j)) if e == epoch => j,
             _ => usize::MAX,
         };
+        // (Twice too, for the candidate walk.)
         ff.time[s] = self.now();
+        ff.time[s + RING] = ff.time[s];
         ff.delivered[s] = self.q.delivered();
+        ff.delivered[s + RING] = ff.delivered[s];
         ff.trace_len[s] = self.trace.as_ref().map_or((0, 0), |t| (t.intervals.len(), t.queue.len()));
         if let Some(sm) = self.sampler.as_mut() {
             ff.sample_mark[s] = sm.mark();
@@ -391,6 +410,8 @@ impl<'a> Sim<'a> {
             sm.keep_from(ff.sample_mark[(i - i.min(K_MAX)) % RING]);
         }
         ff.n += 1;
+        ff.drift_quiet = ff.drift_quiet.saturating_sub(1);
+        ff.drift_any |= ff.n >= drift::LONG;
         if ff.holdoff > 0 {
             ff.holdoff -= 1;
             return 0;
@@ -401,31 +422,51 @@ impl<'a> Sim<'a> {
         while j != usize::MAX && i - j <= K_MAX.min(i / 2) {
             let k = i - j;
             j = ff.prev[j % RING];
-            if ff.hash[s + RING - 2 * k] != h {
+            let (a2, b2) = (s + RING - k, s + RING - 2 * k);
+            if ff.hash[b2] != h {
                 continue;
             }
-            let (a, b) = ((i - k) % RING, (i - 2 * k) % RING);
             // The cheap tests first, here (most candidates fail them): the two periods last
             // as long, to the nanosecond of a rounding, and delivered as many events.
-            let (d1, d2) = (ff.time[s] - ff.time[a], ff.time[a] - ff.time[b]);
-            if d1 == 0 || d1.abs_diff(d2) > 1 || ff.delivered[s] - ff.delivered[a] != ff.delivered[a] - ff.delivered[b]
+            let (d1, d2) = (ff.time[s] - ff.time[a2], ff.time[a2] - ff.time[b2]);
+            if d1 == 0
+                || d1.abs_diff(d2) > 1
+                || ff.delivered[s] - ff.delivered[a2] != ff.delivered[a2] - ff.delivered[b2]
             {
                 continue;
             }
-            if !self.ff_repeats(ff, s, a, b) {
-                continue;
+            let (a, b) = ((i - k) % RING, (i - 2 * k) % RING);
+            match self.ff_repeats(ff, s, a, b) {
+                Ok(()) => {}
+                // The state does not repeat: it may drift, each period alike.
+                Err(Some(e)) if ff.drift_quiet == 0 && ff.drift_kind[e].drifts() => {
+                    if let Some(skipped) = self.ff_drift(ff, i, k) {
+                        ff.jumps += 1;
+                        ff.n = 0;
+                        ff.backoff = 0;
+                        return skipped;
+                    }
+                    continue;
+                }
+                Err(_) => continue,
             }
             ff.seen = true;
             let (n, budget_bound, ramp_bound) = self.ff_periods(ff, s, a);
             ff.until_unfused = budget_bound;
             if n == 0 {
+                if std::env::var_os("PQ_DRIFT").is_some() {
+                    eprintln!("REFUSED i={i} t={} k={k} budget={budget_bound} ramp={ramp_bound}", self.now());
+                }
                 ff.holdoff = k;
                 if ramp_bound {
                     ff.until_halved = Some(self.ff_ramp().0);
                 }
                 return 0;
             }
-            self.ff_jump(ff, s, a, n);
+            if std::env::var_os("PQ_DRIFT").is_some() {
+                eprintln!("EXACT i={i} t={} k={k} n={n} budget={budget_bound}", self.now());
+            }
+            self.ff_jump(ff, s, a, n, None);
             let skipped = n * k as u64;
             ff.jumps += 1;
             ff.skipped_steps += skipped;
@@ -450,17 +491,29 @@ impl<'a> Sim<'a> {
     /// first at the entries that failed last (a candidate that does not repeat mostly fails on
     /// one of the few entries that failed the ones before: the pending events' times, a
     /// queue's fill), which spares the full comparison of most rejected candidates.
-    fn ff_repeats(&self, ff: &mut Detector, s: usize, a: usize, b: usize) -> bool {
-        let d1 = ff.time[s] - ff.time[a];
-        let d2 = ff.time[a] - ff.time[b];
-        let (nr, nx) = (ff.nr, ff.nx);
+    /// `Err(Some(e))`: entry `e` of the repeating vector does not repeat; `Err(None)`: a
+    /// counter's growth does not.
+    fn ff_repeats(&self, ff: &mut Detector, s: usize, a: usize, b: usize) -> Result<(), Option<usize>> {
+        let nr = ff.nr;
         let r = |i: usize| &ff.r[i * nr..(i + 1) * nr];
         let (rs, ra, rb) = (r(s), r(a), r(b));
         let r_ok = |s: f64, a: f64, b: f64| close(s, a, R_TOL) & close(a, b, R_TOL);
         if let Some(j) = first_failing(rs, ra, rb, &ff.r_hints, r_ok) {
             remember(&mut ff.r_hints, j);
-            return false;
+            return Err(Some(j));
         }
+        if Self::ff_grows_alike(ff, s, a, b) {
+            Ok(())
+        } else {
+            Err(None)
+        }
+    }
+
+    /// Every counter grew alike over the periods `b..a` and `a..s`.
+    fn ff_grows_alike(ff: &mut Detector, s: usize, a: usize, b: usize) -> bool {
+        let d1 = ff.time[s] - ff.time[a];
+        let d2 = ff.time[a] - ff.time[b];
+        let nx = ff.nx;
         let x = |i: usize| &ff.x[i * nx..(i + 1) * nx];
         let (xs, xa, xb) = (x(s), x(a), x(b));
         // Time-like counters may differ by the nanosecond the periods differ by.
@@ -563,7 +616,9 @@ impl<'a> Sim<'a> {
     }
 
     /// Move every counter `n` periods on and the clock `n` periods later.
-    fn ff_jump(&mut self, ff: &mut Detector, s: usize, a: usize, n: u64) {
+    /// A drifting period (`drift`) also gives each pending event's drift per period relative to
+    /// the clock (by sequence number): its queues' fills drift too.
+    fn ff_jump(&mut self, ff: &mut Detector, s: usize, a: usize, n: u64, drift: Option<&[(u64, f64)]>) {
         let nx = ff.nx;
         let nf = n as f64;
         // The record (`ff_read_x`) and the write-back (`ff_visit_x`) must agree on the layout;
@@ -586,11 +641,22 @@ impl<'a> Sim<'a> {
         self.ff_visit_x(&mut |v| *v = *it.next().expect("same layout"));
         let dt = (ff.time[s] - ff.time[a]) * n;
         let dev = (ff.delivered[s] - ff.delivered[a]) * n;
-        self.q.shift(dt, dev, |e| {
-            if let Event::Wake { p, gen } = e {
-                *gen += dgen[*p] * n;
+        match drift {
+            None => self.q.shift(dt, dev, |e| {
+                if let Event::Wake { p, gen } = e {
+                    *gen += dgen[*p] * n;
+                }
+            }),
+            Some(evs) => {
+                self.ff_drift_queues(ff, s, a, n);
+                self.q.shift_each(dt, dev, |seq, e| {
+                    if let Event::Wake { p, gen } = e {
+                        *gen += dgen[*p] * n;
+                    }
+                    evs.iter().find(|&&(q, _)| q == seq).map_or(0, |&(_, d)| (d * nf).round() as i64)
+                })
             }
-        });
+        }
         // Fused flows claim the chunks they crossed (so what they owe stays small), in the
         // order stepping would have claimed them.
         let rates: Vec<(f64, f64)> = (0..self.procs.len())

@@ -89,7 +89,7 @@ pub struct Sim<'a> {
 }
 
 /// Buffers of `solve_rates`, kept between steps so the steady state does not allocate.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct FluidScratch {
     solver: fluid::Solver,
     idx: Vec<usize>,

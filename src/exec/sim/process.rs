@@ -121,6 +121,40 @@ pub(super) struct Proc {
     pub(super) lag: f64,
 }
 
+impl Proc {
+    /// A copy with a stand-in random stream (`StdRng` cannot be copied): fast-forward's trial
+    /// jumps swap the real streams in (`ffwd::drift`).
+    pub(super) fn copy_without_rng(&self) -> Proc {
+        Proc {
+            is_worker: self.is_worker,
+            phase: self.phase,
+            act: self.act.clone(),
+            gen: self.gen,
+            acct: self.acct.clone(),
+            stalls: self.stalls,
+            scan: self.scan.clone(),
+            build_scans: self.build_scans.clone(),
+            private_left: self.private_left,
+            tuples_scanned: self.tuples_scanned,
+            pages_scanned: self.pages_scanned,
+            rows_streamed: self.rows_streamed,
+            rows_out: self.rows_out,
+            emit_total: self.emit_total,
+            build_tuples: self.build_tuples.clone(),
+            saved: self.saved.clone(),
+            ms: self.ms.clone(),
+            rng: streams::stream(0, 0),
+            state_since: self.state_since,
+            last_state: self.last_state,
+            participated: self.participated,
+            woken_from: self.woken_from,
+            finish_stage: self.finish_stage,
+            vruntime: self.vruntime,
+            lag: self.lag,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum Event {
     /// A delay of process p ended (start-up, I/O latency, wake-up); `gen` guards staleness.

@@ -46,7 +46,7 @@ pub struct WaitSamples {
 }
 
 /// The sampler a `Sim` feeds.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(super) struct Sampler {
     out: WaitSamples,
     max_rows: usize,

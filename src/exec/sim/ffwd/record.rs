@@ -4,9 +4,9 @@
 use super::*;
 
 /// Writes a record's entries in order into its slot of the ring (no allocation, no copy).
-struct Slot<'s> {
-    buf: &'s mut [f64],
-    at: usize,
+pub(super) struct Slot<'s> {
+    pub(super) buf: &'s mut [f64],
+    pub(super) at: usize,
 }
 
 impl Slot<'_> {
@@ -49,6 +49,19 @@ impl<'a> Sim<'a> {
     /// Hash the discrete state, and write the repeating and the growing vector straight into
     /// ring slot `s` of `ff.r` and `ff.x`.
     pub(super) fn ff_capture(&self, ff: &mut Detector, s: usize) -> u64 {
+        let (nr, nx) = (ff.nr, ff.nx);
+        // Slots are written in order from 0 after every reset, so slot `s` is either there
+        // already or the next one; only written slots are ever read.
+        if ff.r.len() < (s + 1) * nr {
+            ff.r.resize((s + 1) * nr, 0.0);
+            ff.x.resize((s + 1) * nx, 0.0);
+        }
+        self.ff_capture_into(&mut ff.ev, &mut ff.r[s * nr..(s + 1) * nr], &mut ff.x[s * nx..(s + 1) * nx])
+    }
+
+    /// Hash the discrete state, and write the repeating vector into `r` and the growing one
+    /// into `x` (`ev`: scratch for the pending events).
+    pub(super) fn ff_capture_into(&self, ev: &mut Vec<(Time, u64, u64)>, r: &mut [f64], x: &mut [f64]) -> u64 {
         let now = self.now();
         let mut h = mix(0, self.mode as u64 + (self.whole_next as u64) * 256);
         h = mix(h, self.next_reader as u64);
@@ -70,14 +83,7 @@ impl<'a> Sim<'a> {
         for &(p, c) in self.rq.homes() {
             h = mix(h, ((p as u64) << 16) + 1 + c as u64);
         }
-        let (nr, nx) = (ff.nr, ff.nx);
-        // Slots are written in order from 0 after every reset, so slot `s` is either there
-        // already or the next one; only written slots are ever read.
-        if ff.r.len() < (s + 1) * nr {
-            ff.r.resize((s + 1) * nr, 0.0);
-            ff.x.resize((s + 1) * nx, 0.0);
-        }
-        let r = &mut Slot { buf: &mut ff.r[s * nr..(s + 1) * nr], at: 0 };
+        let r = &mut Slot { buf: r, at: 0 };
         for (p, pr) in self.procs.iter().enumerate() {
             h = mix(h, phase_code(pr.phase));
             h = mix(
@@ -117,29 +123,30 @@ impl<'a> Sim<'a> {
         let drifts = lead.act_flow().is_some_and(|f| f.fused) || lead.saved.as_ref().is_some_and(|f| f.fused);
         r.put(if drifts { 0.0 } else { self.local_rows_total.fract() });
         // Pending events, relative to now and to their process's generation, in delivery order.
-        ff.ev.clear();
+        ev.clear();
         for (t, seq, e) in self.q.pending() {
             let code = match e {
                 Event::Wake { p, gen } => 1 + 4 * *p as u64 + (1 << 20) * self.procs[*p].gen.wrapping_sub(*gen),
                 Event::TurnEnd(gen) => 2 + 4 * self.rq.turn_gen().wrapping_sub(*gen),
             };
-            ff.ev.push((t - now, seq, code));
+            ev.push((t - now, seq, code));
         }
-        ff.ev.sort_unstable();
-        h = mix(h, ff.ev.len() as u64);
-        for &(dt, _, code) in &ff.ev {
+        ev.sort_unstable();
+        h = mix(h, ev.len() as u64);
+        for &(dt, _, code) in ev.iter() {
             h = mix(h, code);
             r.put(dt as f64);
         }
         r.buf[r.at..].fill(0.0);
-        let x = &mut Slot { buf: &mut ff.x[s * nx..(s + 1) * nx], at: 0 };
+        let nx = x.len();
+        let x = &mut Slot { buf: x, at: 0 };
         self.ff_read_x(x);
         debug_assert_eq!(x.at, nx);
         h
     }
 
     /// The growing vector, as `ff_visit_x` visits it (same entries, same order), read only.
-    fn ff_read_x(&self, x: &mut Slot) {
+    pub(super) fn ff_read_x(&self, x: &mut Slot) {
         let flow = |x: &mut Slot, fl: Option<&Flow>, lead: bool| match fl {
             Some(fl) => x.put_all(&[fl.done, if ff_stop_free(fl, lead) { fl.done } else { fl.stop_at }]),
             None => x.put_all(&[0.0, 0.0]),
