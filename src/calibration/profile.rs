@@ -493,6 +493,12 @@ fn parallel(s: &mut String, fits: &Fits) {
     line(s, "shutdown_per_worker_us", p.shutdown_per_worker_ns / 1e3, format!("su_single: Execution Time - Gather Actual Startup Time (median; ParallelFinish + BgWorkerShutdown, {:.3} ms)", shutdown_ms));
     line(
         s,
+        "shutdown_sigma",
+        p.shutdown_sigma,
+        "1.4826 x MAD of ln(the same tails), su_single: one worker's exit around the median".into(),
+    );
+    line(
+        s,
         "shutdown_per_page_ns",
         p.shutdown_per_page_ns,
         match &fits.worker_scan {

@@ -173,6 +173,7 @@ pub fn serial(results: &[ProbeResult], hw: &mut Hardware) -> Result<SerialFit> {
         worker_startup_sigma: 0.0,
         shutdown_per_worker_ns: 0.0,
         shutdown_per_page_ns: 0.0,
+        shutdown_sigma: 0.0,
         tuple_queue_size: 65536.0,
     };
     basis.costs = zero_costs();
@@ -342,6 +343,15 @@ fn by_id(results: &[ProbeResult]) -> HashMap<String, usize> {
     results.iter().enumerate().map(|(i, r)| (r.probe.id.clone(), i)).collect()
 }
 
+/// 1.4826 x the median absolute deviation of ln(v) over the positive values (a robust
+/// log-normal sigma), at most 2; None without any.
+fn log_spread(v: &[f64]) -> Option<f64> {
+    let logs: Vec<f64> = v.iter().filter(|x| **x > 0.0).map(|x| x.ln()).collect();
+    let lm = median(&logs);
+    let sigma = 1.4826 * median(&logs.iter().map(|x| (x - lm).abs()).collect::<Vec<_>>());
+    sigma.is_finite().then(|| sigma.clamp(0.0, 2.0))
+}
+
 /// Worker start-up from tiny parallel queries (1-4 workers, a single-copy Gather with
 /// `force_parallel_mode`, and a parallel plan that gets no workers).
 pub fn startup(results: &[ProbeResult], hw: &mut Hardware) -> Result<StartupFit> {
@@ -355,12 +365,11 @@ pub fn startup(results: &[ProbeResult], hw: &mut Hardware) -> Result<StartupFit>
     let shutdown_ms = median(&tails);
     hw.parallel.leader_setup_ns = leader_setup_ms * 1e6;
     hw.parallel.shutdown_per_worker_ns = shutdown_ms * 1e6;
+    // The same tails' spread (log scale, robust): one exit can take twice another.
+    hw.parallel.shutdown_sigma = log_spread(&tails).unwrap_or(0.0);
     // Spread of the single-copy worker's time to first tuple (log scale, robust).
-    let logs: Vec<f64> =
-        single_runs.iter().filter_map(|m| m.gather_startup_ms).filter(|v| *v > 0.0).map(|v| v.ln()).collect();
-    let lm = median(&logs);
-    let sigma = 1.4826 * median(&logs.iter().map(|v| (v - lm).abs()).collect::<Vec<_>>());
-    hw.parallel.worker_startup_sigma = if sigma.is_finite() { sigma.clamp(0.0, 2.0) } else { 0.45 };
+    let firsts: Vec<f64> = single_runs.iter().filter_map(|m| m.gather_startup_ms).collect();
+    hw.parallel.worker_startup_sigma = log_spread(&firsts).unwrap_or(0.45);
     let idx: Vec<usize> = ["su_w1", "su_w2", "su_w3", "su_w4", "su_single"]
         .iter()
         .filter_map(|id| by_id.get(*id).copied())
@@ -446,6 +455,7 @@ pub(super) fn deterministic(hw: &Hardware) -> Hardware {
     let mut h = hw.clone();
     h.cpu_noise_cv = 0.0;
     h.parallel.worker_startup_sigma = 0.0;
+    h.parallel.shutdown_sigma = 0.0;
     h
 }
 

@@ -74,6 +74,7 @@ const OPTIONAL_KEYS: &[&str] = &[
     "costs.gather_poll_ns",
     "costs.hash_miss_ns",
     "parallel.shutdown_per_page_ns",
+    "parallel.shutdown_sigma",
     "costs.instrument_ns",
 ];
 
@@ -302,6 +303,9 @@ struct RawParallel {
     /// Absent in profiles measured before the term existed: 0.
     #[serde(default)]
     shutdown_per_page_ns: Option<Spanned<f64>>,
+    /// Absent in profiles measured before the term existed: 0 (every exit takes the median).
+    #[serde(default)]
+    shutdown_sigma: Option<Spanned<f64>>,
     tuple_queue_size: Spanned<String>,
 }
 
@@ -453,6 +457,10 @@ fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
         shutdown_per_worker_ns: non_negative(ctx, &p.shutdown_per_worker_us, "parallel.shutdown_per_worker_us")? * 1e3,
         shutdown_per_page_ns: match &p.shutdown_per_page_ns {
             Some(v) => non_negative(ctx, v, "parallel.shutdown_per_page_ns")?,
+            None => 0.0,
+        },
+        shutdown_sigma: match &p.shutdown_sigma {
+            Some(v) => non_negative(ctx, v, "parallel.shutdown_sigma")?,
             None => 0.0,
         },
         tuple_queue_size: queue,

@@ -600,6 +600,9 @@ pub struct ParallelCosts {
     /// it read (a minor fault, `worker_page_fault_ns`) and unmaps them all when it exits,
     /// while the leader waits for it (BgWorkerShutdown).
     pub shutdown_per_page_ns: f64,
+    /// Log-normal shape (sigma) of a worker's exit around its median (`shutdown_per_worker_ns`
+    /// plus the pages): one exit can take twice another on the same query.
+    pub shutdown_sigma: f64,
     pub tuple_queue_size: f64,
 }
 

@@ -98,7 +98,7 @@ struct FluidScratch {
     caps: Vec<f64>,
 }
 
-fn lognormal_around(rng: &mut StdRng, median: f64, sigma: f64) -> f64 {
+pub(super) fn lognormal_around(rng: &mut StdRng, median: f64, sigma: f64) -> f64 {
     if median <= 0.0 {
         return 0.0;
     }

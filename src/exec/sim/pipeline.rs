@@ -174,8 +174,12 @@ impl<'a> Sim<'a> {
             self.wake_leader_for(p - 1);
             // Then it exits: CPU work on a core, done by each worker on its own (they exit
             // side by side, taking turns only when the cores are busy).
-            let exit =
-                self.hw.parallel.shutdown_per_worker_ns + self.hw.parallel.shutdown_per_page_ns * self.pages_touched(p);
+            let par = &self.hw.parallel;
+            let median = par.shutdown_per_worker_ns + par.shutdown_per_page_ns * self.pages_touched(p);
+            let sigma = par.shutdown_sigma;
+            // A draw only where the profile has a spread: profiles without one keep their
+            // random streams, and so their outputs, as before.
+            let exit = lognormal_around(&mut self.procs[p].rng, median, sigma);
             if exit > 0.0 && matches!(self.procs[p].act, Act::Idle) {
                 let mut f = Flow::cpu_only(FlowKind::Exit, 1.0, 1.0, exit, 0.0);
                 f.shown_as = Some(State::Shutdown);
