@@ -61,6 +61,7 @@ impl<'a> Sim<'a> {
 
     /// Hash the discrete state, and write the repeating vector into `r` and the growing one
     /// into `x` (`ev`: scratch for the pending events).
+    #[inline(always)]
     pub(super) fn ff_capture_into(&self, ev: &mut Vec<(Time, u64, u64)>, r: &mut [f64], x: &mut [f64]) -> u64 {
         let now = self.now();
         let mut h = mix(0, self.mode as u64 + (self.whole_next as u64) * 256);
@@ -146,6 +147,7 @@ impl<'a> Sim<'a> {
     }
 
     /// The growing vector, as `ff_visit_x` visits it (same entries, same order), read only.
+    #[inline(always)]
     pub(super) fn ff_read_x(&self, x: &mut Slot) {
         let flow = |x: &mut Slot, fl: Option<&Flow>, lead: bool| match fl {
             Some(fl) => x.put_all(&[fl.done, if ff_stop_free(fl, lead) { fl.done } else { fl.stop_at }]),
