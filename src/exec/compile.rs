@@ -6,7 +6,7 @@
 use super::cpu_cost::CpuCost;
 pub use super::pages::{Access, PageCost};
 use crate::model::guc::Settings;
-use crate::model::hash_table::{join_table, tuple_table};
+use crate::model::hash_table::join_table;
 use crate::model::measured::{MeasuredCosts, NodeCost};
 use crate::model::*;
 
@@ -186,9 +186,8 @@ impl Env<'_> {
                 if let Some(sp) = &f.subplan {
                     let t = &self.tables[sp.table];
                     if sp.hashed {
-                        let table = tuple_table(sp.rows, sp.width);
-                        cpu += self.speed(c.hash_lookup(table));
-                        let insert_ns = self.speed(c.hash_insert(table));
+                        cpu += self.speed(c.hash_lookup(sp.hash_table()));
+                        let insert_ns = self.speed(sp.store_ns(c));
                         builds.push(Build {
                             label: format!("hashed SubPlan on {}", t.name),
                             shared: false,
@@ -658,12 +657,9 @@ fn compile_subplan_gather(env: &Env, cc: &CpuCost, plan: &Node, sp: &SubPlan, wo
     };
     let mut post = pipeline(env, cc, plan, false, None);
     // The hash table (or tuplestore) is filled by the Gather's rows, not by a private scan.
-    let (label, store_ns) = if sp.hashed {
-        ("hashed SubPlan", env.speed(c.hash_insert(tuple_table(sp.rows, sp.width))))
-    } else {
-        // A tuplestore put (the private build's second tuple_ns beside the scan's own).
-        ("Materialize SubPlan", env.speed(c.tuple_ns))
-    };
+    // A tuplestore put is the private build's second tuple_ns beside the scan's own.
+    let label = if sp.hashed { "hashed SubPlan" } else { "Materialize SubPlan" };
+    let store_ns = env.speed(sp.store_ns(c));
     post.builds.retain(|b| !b.label.starts_with(label));
     Compiled {
         mode: Mode::Gather { single_copy: false },

@@ -67,6 +67,23 @@ pub fn tuple_table(rows: f64, width: f64) -> HashTable {
     HashTable { buckets_bytes, bytes: rows * (16.0 + next_pow2(MINIMAL_TUPLE_HEADER + width)) + buckets_bytes }
 }
 
+impl super::SubPlan {
+    /// A hashed SubPlan's TupleHashTable (its subquery's rows, as distinct keys).
+    pub fn hash_table(&self) -> HashTable {
+        tuple_table(self.rows, self.width)
+    }
+
+    /// Storing one of the subquery's rows (ns at cpu_speed 1): an insert into the hash table
+    /// when hashed, else a put into the Materialize's tuplestore.
+    pub fn store_ns(&self, c: &UnitCosts) -> f64 {
+        if self.hashed {
+            c.hash_insert(self.hash_table())
+        } else {
+            c.tuple_ns
+        }
+    }
+}
+
 impl UnitCosts {
     /// Extra ns (at cpu_speed 1) of one random access into `bytes` of hash table.
     pub fn hash_miss(&self, bytes: f64) -> f64 {

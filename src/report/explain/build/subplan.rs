@@ -5,7 +5,6 @@
 use super::{put_actual, worker_entries, Ctx};
 use crate::exec::compile::Access;
 use crate::exec::ProcessResult;
-use crate::model::hash_table::tuple_table;
 use crate::model::*;
 use crate::report::explain::timing::{ms, Actual, Part, MS};
 use crate::report::explain::{r3, PlanNode};
@@ -111,7 +110,7 @@ fn subplan_gather(ctx: &Ctx, sp: &SubPlan, g: &crate::exec::sim::SubPlanGather) 
     // Each row's insert into the hash table (or put into the tuplestore) happens in the
     // SubPlan (or the Materialize), outside the Gather; compile prices it the same way.
     let hw = ctx.t.env.hw;
-    let store_ns = if sp.hashed { hw.costs.hash_insert(tuple_table(sp.rows, sp.width)) } else { hw.costs.tuple_ns };
+    let store_ns = sp.store_ns(&hw.costs);
     let insert = g.gather_rows * store_ns / hw.cpu_speed / MS;
     let startup = g.first_row.map_or(0.0, |x| ms(x) - t0).max(0.0);
     let end = g.end.map_or(0.0, |x| ms(x) - t0);
@@ -145,8 +144,7 @@ fn subplan_serial(ctx: &Ctx, root: &Node, owner: &Node, sp: &SubPlan, parts: &[P
     // Materialize's tuplestore) outside the scan node's own calls: the insert counts in the
     // owner's (or the Materialize's) time, not in the SubPlan's scan.
     let hw = ctx.t.env.hw;
-    let insert_ns =
-        if sp.hashed { hw.costs.hash_insert(tuple_table(sp.rows, sp.width)) } else { hw.costs.tuple_ns } / hw.cpu_speed;
+    let insert_ns = sp.store_ns(&hw.costs) / hw.cpu_speed;
     let builds: Vec<(f64, f64)> = parts.iter().filter_map(|part| ctx.t.build_of(root, owner, part)).collect();
     let acts: Vec<Actual> = builds
         .iter()
