@@ -194,6 +194,8 @@ pub fn zero_costs() -> UnitCosts {
         temp_page_ns: 0.0,
         wakeup_ns: 0.0,
         instrument_ns: 0.0,
+        query_explain_ns: 0.0,
+        query_client_ns: 0.0,
         cpu: crate::model::cpu_costs::CpuCosts::zero(),
     }
 }
@@ -240,6 +242,8 @@ pub fn provisional() -> Hardware {
             temp_page_ns: 4000.0,
             wakeup_ns: 8000.0,
             instrument_ns: 75.0,
+            query_explain_ns: 0.0,
+            query_client_ns: 0.0,
             cpu: crate::model::cpu_costs::CpuCosts::derived(15.0, 15.0),
         },
         parallel: ParallelCosts {

@@ -187,6 +187,18 @@ fn class_costs(s: &mut String, fits: &Fits, l1: &str) {
             )
         },
     );
+    line(
+        s,
+        "query_explain_us",
+        c.query_explain_ns / 1e3,
+        format!("{l1}: the intercept of the EXPLAIN-timed probes (executor start and end, per query)"),
+    );
+    line(
+        s,
+        "query_client_us",
+        c.query_client_ns / 1e3,
+        format!("{l1}: the intercept of the client-timed probes, pinned by clientcount_* against count_* (parse, plan, executor start and end, the round trip)"),
+    );
 }
 
 /// The profile written by `pqsim calibrate`.

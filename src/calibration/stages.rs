@@ -143,6 +143,10 @@ pub fn fit_all(
     let worker_scan = worker_scan(results, &mut hw, serial.icpt_explain)?;
     let queue = queues(results, &mut hw, serial.icpt_explain)?;
     let timing = timing(results, &mut hw)?;
+    // The serial fit's intercepts are each query's fixed cost by how it is timed; set only
+    // now, since the fits above take them off the measured times themselves.
+    hw.costs.query_explain_ns = (serial.icpt_explain * 1e6).max(0.0);
+    hw.costs.query_client_ns = (serial.icpt_client * 1e6).max(0.0);
     let model_error = model_error::estimate(&serial, &startup, &queue);
     if let Some(sigma) = model_error.sigma {
         hw.model_sigma = sigma;

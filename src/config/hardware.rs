@@ -76,6 +76,8 @@ const OPTIONAL_KEYS: &[&str] = &[
     "parallel.shutdown_per_page_ns",
     "parallel.shutdown_sigma",
     "costs.instrument_ns",
+    "costs.query_explain_us",
+    "costs.query_client_us",
 ];
 
 /// Apply `KEY=VALUE` overrides to a TOML table; KEY may be dotted (`disk.queue_depth`).
@@ -239,6 +241,11 @@ struct RawCosts {
     wakeup_ns: Spanned<f64>,
     #[serde(default)]
     instrument_ns: Option<Spanned<f64>>,
+    /// Absent (older profiles): 0.
+    #[serde(default)]
+    query_explain_us: Option<Spanned<f64>>,
+    #[serde(default)]
+    query_client_us: Option<Spanned<f64>>,
     // Schema- and expression-aware prices (model::cpu_costs); absent ones are derived.
     #[serde(default)]
     deform_attr_ns: Option<Spanned<f64>>,
@@ -401,6 +408,8 @@ fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
             Some(v) => nn(v, "instrument_ns")?,
             None => 75.0,
         },
+        query_explain_ns: later(&c.query_explain_us, "query_explain_us")? * 1e3,
+        query_client_ns: later(&c.query_client_us, "query_client_us")? * 1e3,
         cpu: crate::model::cpu_costs::CpuCosts::zero(),
     };
     let mut costs = costs;

@@ -126,6 +126,9 @@ pub struct Compiled {
     /// hashed SubPlan's subquery (reference §7.4): the Gather builds the hash table in the
     /// leader, then the leader scans the outer relation alone.
     pub post: Option<Pipeline>,
+    /// The query's fixed cost before any node runs, as the output mode times it
+    /// (`costs.query_explain_us` / `costs.query_client_us`).
+    pub query_ns: f64,
 }
 
 pub struct Env<'a> {
@@ -163,6 +166,17 @@ impl Env<'_> {
         match self.output {
             OutputMode::ExplainAnalyze => self.speed(self.hw.costs.instrument_ns),
             _ => 0.0,
+        }
+    }
+
+    /// The fixed cost of one query as the output mode times it: EXPLAIN ANALYZE's Execution
+    /// Time (with or without TIMING) or the client's clock.
+    pub fn query_fixed(&self) -> f64 {
+        match self.output {
+            OutputMode::Client => self.speed(self.hw.costs.query_client_ns),
+            OutputMode::ExplainAnalyze | OutputMode::ExplainAnalyzeTimingOff => {
+                self.speed(self.hw.costs.query_explain_ns)
+            }
         }
     }
 
@@ -683,11 +697,18 @@ fn compile_subplan_gather(env: &Env, cc: &CpuCost, plan: &Node, sp: &SubPlan, wo
         queue_tuple_bytes: queue_bytes_per_tuple(sp.width),
         leader_participates: env.settings.flag("parallel_leader_participation"),
         post: Some(post),
+        query_ns: 0.0,
     }
 }
 
 /// Compile a plan (with its Gather's worker count decided) for simulation.
 pub fn compile(env: &Env, plan: &Node) -> Compiled {
+    let mut c = compile_plan(env, plan);
+    c.query_ns = env.query_fixed();
+    c
+}
+
+fn compile_plan(env: &Env, plan: &Node) -> Compiled {
     let cc = &CpuCost::new(env.tables, env.hw, plan);
     let leader_participates = env.settings.flag("parallel_leader_participation");
     if plan.find_gather().is_none() {
@@ -717,6 +738,7 @@ pub fn compile(env: &Env, plan: &Node) -> Compiled {
                 queue_tuple_bytes: queue_bytes_per_tuple(out_width),
                 leader_participates: true,
                 post: None,
+                query_ns: 0.0,
             }
         }
         Some(g) => {
@@ -751,6 +773,7 @@ pub fn compile(env: &Env, plan: &Node) -> Compiled {
                 consumer: cons,
                 leader_participates: leader_participates && !single_copy,
                 post: None,
+                query_ns: 0.0,
             }
         }
     }

@@ -567,6 +567,13 @@ pub struct UnitCosts {
     pub wakeup_ns: f64,
     /// One instrumented node call under EXPLAIN ANALYZE with TIMING ON (two clock reads).
     pub instrument_ns: f64,
+    /// Fixed cost of one query as EXPLAIN ANALYZE's Execution Time shows it (executor start
+    /// and end, the per-query set-up no node counts): the calibration's intercept for
+    /// EXPLAIN-timed probes.
+    pub query_explain_ns: f64,
+    /// Fixed cost of one query as its client times it (parse, plan, executor start and end,
+    /// the protocol's round trip): the calibration's intercept for client-timed probes.
+    pub query_client_ns: f64,
     /// Per-row prices by column layout and expression class (used where the scenario's
     /// tables have columns).
     pub cpu: cpu_costs::CpuCosts,

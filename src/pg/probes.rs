@@ -307,6 +307,18 @@ fn serial_probes() -> Vec<Probe> {
             "rows of variable length",
         );
     }
+    // count(*) timed by this client, beside the same queries timed by EXPLAIN ANALYZE: one row
+    // out, so the two differ by the query's fixed costs alone (parse, plan, the round trip:
+    // `query_client_us` against `query_explain_us`), which the row-heavy client_* probes
+    // cannot separate from `client_row_ns`.
+    for (x, t) in [("s", "n_s"), ("m", "n_m")] {
+        add(
+            format!("clientcount_{x}"),
+            format!("SELECT count(*) FROM {t}"),
+            How::Client,
+            "count(*) timed by this client",
+        );
+    }
     // The narrowest rows (226 a page, the speed reference's table): per-row against per-page
     // costs of reading columns (`row_data_ns` vs `page_data_ns`).
     add("count_sr".into(), "SELECT count(*) FROM speedref".into(), e, "226 narrow rows a page");
@@ -671,6 +683,7 @@ mod tests {
         ids.dedup();
         assert_eq!(ids.len(), p.len());
         assert!(p.iter().all(|p| (p.stage == Stage::Startup) == (p.per_rep == 3)));
-        assert_eq!(p.iter().filter(|p| p.how == How::Client).count(), 3);
+        // client_s/m/l (rows out) and clientcount_s/m (one row out).
+        assert_eq!(p.iter().filter(|p| p.how == How::Client).count(), 5);
     }
 }

@@ -352,11 +352,14 @@ impl<'a> Sim<'a> {
     pub(super) fn start(&mut self) {
         let launched = self.n_workers();
         let par = &self.hw.parallel;
-        let setup = if self.c.mode == Mode::Serial {
-            0.0
-        } else {
-            par.leader_setup_ns + par.launch_per_worker_ns * launched as f64
-        };
+        // The query's own fixed cost (executor start, and for a client parse, plan and the
+        // round trip) comes first: workers are launched after it.
+        let setup = self.c.query_ns
+            + if self.c.mode == Mode::Serial {
+                0.0
+            } else {
+                par.leader_setup_ns + par.launch_per_worker_ns * launched as f64
+            };
         // Workers are forked one after another by the postmaster, then initialize: CPU work
         // on a core, so on a machine whose cores are busy (the leader scanning, other workers
         // initializing) a worker takes its turn and arrives later.
