@@ -14,7 +14,16 @@ pub struct PageCost {
     pub os_read_ns: f64,
     /// Bytes per page read from disk (cold data), through the shared disk bandwidth.
     pub disk_bytes: f64,
+    /// The operating system's pages of shared memory a process touches per page it reads:
+    /// a parallel worker, a fresh process, faults each in at its first touch
+    /// (`worker_page_fault_ns`) and unmaps it as it exits (`shutdown_per_page_ns`). 2 (8 kB
+    /// over 4 kB) when the scan reads its rows' data (tuples fill a page from its end), 1 when
+    /// it reads only the page header and line pointers (count(*) of an all-visible page).
+    pub os_pages: f64,
 }
+
+/// The operating system's page (x86-64 Linux without huge pages for shared memory).
+pub const OS_PAGE_BYTES: f64 = 4096.0;
 
 /// How a relation's pages are read: a sequential scan (which may use PostgreSQL's bulk-read
 /// ring) or by index (buffers kept as usual).
@@ -68,8 +77,11 @@ impl Env<'_> {
                 + self.speed(c.row_data_ns) * rows_per_page
                 + self.speed(c.row_miss_ns) * scattered_rows_per_page(t) * (1.0 - read).clamp(0.0, 1.0);
         }
+        if reads_columns {
+            p.os_pages = BLCKSZ / OS_PAGE_BYTES;
+        }
         if is_worker {
-            p.cpu_ns += self.speed(c.worker_page_fault_ns);
+            p.cpu_ns += self.speed(c.worker_page_fault_ns) * p.os_pages;
         }
         p
     }
@@ -103,6 +115,7 @@ impl Env<'_> {
             cpu_ns: self.speed(c.page_ns),
             os_read_ns: self.speed(c.os_read_page_ns) * os,
             disk_bytes: BLCKSZ * disk,
+            os_pages: 1.0,
         }
     }
 

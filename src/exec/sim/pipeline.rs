@@ -140,16 +140,18 @@ impl<'a> Sim<'a> {
         }
     }
 
-    /// Pages process `p` read: its share of the scan and of every build it took part in.
+    /// The operating system's pages of shared memory process `p` touched: its share of the
+    /// scan and of every build it took part in, times the OS pages each page read touches
+    /// ([`PageCost::os_pages`](crate::exec::pages::PageCost)).
     fn pages_touched(&self, p: usize) -> f64 {
         let pipe = self.pipe(p);
         let builds: f64 = pipe
             .builds
             .iter()
             .zip(&self.procs[p].build_tuples)
-            .map(|(b, done)| if b.tuples > 0.0 { b.pages * done / b.tuples } else { 0.0 })
+            .map(|(b, done)| if b.tuples > 0.0 { b.pages * done / b.tuples * b.page.os_pages } else { 0.0 })
             .sum();
-        self.procs[p].pages_scanned + builds
+        self.procs[p].pages_scanned * pipe.source.page.os_pages + builds
     }
 
     pub(super) fn participant_done(&mut self, p: usize) {

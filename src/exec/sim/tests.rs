@@ -486,3 +486,45 @@ fn busy_cores_run_slower_when_the_profile_says_they_share() {
     assert!(serial / shared < 1.2, "speedup {} with 1.2 cores' worth", serial / shared);
     assert!(serial / independent > 1.6, "speedup {} on two independent cores", serial / independent);
 }
+
+#[test]
+fn a_querys_fixed_cost_comes_before_its_plan_and_its_workers() {
+    let fixed = [("cpu_noise_cv", "0"), ("parallel.worker_startup_sigma", "0"), ("cpu_speed", "1")];
+    let with = |us: &'static str| [&fixed[..], &[("costs.query_explain_us", us)]].concat();
+    // Serial: the whole wall time moves by the fixed cost, to the nanosecond.
+    let (a, b) = (count("0", &with("0")), count("0", &with("500")));
+    let d = (b.wall as f64 - a.wall as f64) / 1e6;
+    assert!((d - 0.5).abs() < 1e-6, "serial wall moved by {d} ms, expected 0.5");
+    // Parallel: the workers are launched after it, so they start 0.5 ms later as well and
+    // the plan's own time is unchanged (within the model's sharing of cores).
+    let (a, b) = (count("2", &with("0")), count("2", &with("500")));
+    let d = (b.wall as f64 - a.wall as f64) / 1e6;
+    assert!((d - 0.5).abs() < 0.02, "parallel wall moved by {d} ms, expected about 0.5");
+    let first = |r: &SimResult| r.gather_first_row.map(|t| t as f64 / 1e6).expect("a first row");
+    assert!(first(&b) - first(&a) > 0.45, "the Gather's first row did not wait for the fixed cost");
+}
+
+#[test]
+fn a_worker_that_reads_rows_touches_both_halves_of_each_page() {
+    // count(*) of an all-visible page reads its header and line pointers (the first 4 kB);
+    // a scan that reads columns touches the tuples too, which fill the page from its end.
+    let os_pages = |scenario: &str| {
+        let w = crate::config::WhatIf {
+            set: vec![("max_parallel_workers_per_gather".into(), "2".into())],
+            hw: vec![("costs.worker_page_fault_ns".into(), "1000".into())],
+            ..Default::default()
+        };
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/scenarios").join(scenario);
+        let (sc, hw) = crate::config::load(&path, "reference-2vcpu", &w).expect("loads");
+        let d = crate::planner::decide(&sc);
+        let c = crate::exec::compile_for(&RunSpec::new(&sc, &hw, &d.plan, d.workers_planned, d.workers_launched, 11));
+        let extra = c.worker.source.page.cpu_ns - c.leader.source.page.cpu_ns;
+        (c.worker.source.page.os_pages, extra * hw.cpu_speed)
+    };
+    let (count_pages, count_extra) = os_pages("testpar-count.toml");
+    let (sum_pages, sum_extra) = os_pages("tpch-lineitem-sum.toml");
+    assert_eq!((count_pages, sum_pages), (1.0, 2.0));
+    // The worker's first touch of each of them faults: 1,000 ns each.
+    assert!((count_extra - 1000.0).abs() < 1e-6, "count(*): {count_extra} ns a page over the leader's");
+    assert!((sum_extra - 2000.0).abs() < 1e-6, "sum(l_quantity): {sum_extra} ns a page over the leader's");
+}
