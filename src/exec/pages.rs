@@ -16,9 +16,9 @@ pub struct PageCost {
     pub disk_bytes: f64,
     /// The operating system's pages of shared memory a process touches per page it reads:
     /// a parallel worker, a fresh process, faults each in at its first touch
-    /// (`worker_page_fault_ns`) and unmaps it as it exits (`shutdown_per_page_ns`). 2 (8 kB
-    /// over 4 kB) when the scan reads its rows' data (tuples fill a page from its end), 1 when
-    /// it reads only the page header and line pointers (count(*) of an all-visible page).
+    /// (`worker_page_fault_ns` each). 2 (8 kB over 4 kB) when the scan reads its rows' data
+    /// (tuples fill a page from its end), 1 when it reads only the page header and line
+    /// pointers (count(*) of an all-visible page).
     pub os_pages: f64,
 }
 
