@@ -123,6 +123,7 @@ pub const CPU_COSTS: &[&str] = &[
     "op_text_cmp_ns",
     "op_like_ns",
     "op_hashed_saop_ns",
+    "op_numeric_long_ns",
     "op_generic_ns",
     "agg_count_star_ns",
     "agg_count_ns",

@@ -278,6 +278,8 @@ struct RawCosts {
     #[serde(default)]
     op_hashed_saop_ns: Option<Spanned<f64>>,
     #[serde(default)]
+    op_numeric_long_ns: Option<Spanned<f64>>,
+    #[serde(default)]
     op_generic_ns: Option<Spanned<f64>>,
     #[serde(default)]
     agg_count_star_ns: Option<Spanned<f64>>,
@@ -414,7 +416,7 @@ fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
     };
     let mut costs = costs;
     costs.cpu = crate::model::cpu_costs::CpuCosts::derived(costs.qual_ns, costs.agg_transition_ns);
-    let given: [(&str, &Option<Spanned<f64>>); 25] = [
+    let given: [(&str, &Option<Spanned<f64>>); 26] = [
         ("deform_attr_ns", &c.deform_attr_ns),
         ("deform_slow_attr_ns", &c.deform_slow_attr_ns),
         ("project_attr_ns", &c.project_attr_ns),
@@ -430,6 +432,7 @@ fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
         ("op_text_cmp_ns", &c.op_text_cmp_ns),
         ("op_like_ns", &c.op_like_ns),
         ("op_hashed_saop_ns", &c.op_hashed_saop_ns),
+        ("op_numeric_long_ns", &c.op_numeric_long_ns),
         ("op_generic_ns", &c.op_generic_ns),
         ("agg_count_star_ns", &c.agg_count_star_ns),
         ("agg_count_ns", &c.agg_count_ns),

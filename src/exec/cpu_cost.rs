@@ -147,6 +147,7 @@ impl<'a> CpuCost<'a> {
             OpClass::TextCmp => c.op_text_cmp_ns,
             OpClass::Like => c.op_like_ns,
             OpClass::HashedSaop => c.op_hashed_saop_ns,
+            OpClass::NumericLong => c.op_numeric_long_ns,
             OpClass::Generic => c.op_generic_ns,
         };
         self.ns(e.ops.iter().map(|(k, n)| price(*k) * n).sum())

@@ -213,12 +213,13 @@ pub fn setup_sql(z: &Sizes) -> Vec<String> {
             .into(),
         format!(
             "CREATE TABLE typed (k8 bigint, k4 integer, n1 numeric(15,2), n2 numeric(15,2), n3 numeric(15,2), d1 date,
-                 c1 character(1), c10 character(10), v44 character varying(44), d2 date) WITH (autovacuum_enabled = off);
+                 c1 character(1), c10 character(10), v44 character varying(44), d2 date, nl numeric(15,2)) WITH (autovacuum_enabled = off);
              INSERT INTO typed SELECT g, (g % 7)::int4, ((hashint4(g)::int8 & 2147483647) % 5000) / 100.0,
                  ((hashint4(g + 1)::int8 & 2147483647) % 11) / 100.0, ((hashint4(g + 2)::int8 & 2147483647) % 9) / 100.0,
                  date '1992-01-01' + ((hashint4(g + 3)::int8 & 2147483647) % 2500)::int4, (ARRAY['A','N','R'])[1 + g % 3],
                  (ARRAY['MAIL','SHIP','AIR','RAIL','TRUCK','REG AIR','FOB'])[1 + g % 7], left(md5(g::text), 10 + (g % 30)::int4),
-                 date '1992-01-01' + (g % 2000)::int4
+                 date '1992-01-01' + (g % 2000)::int4,
+                 (100000 + (hashint4(g + 4)::int8 & 2147483647) % 900000) + 0.12
                FROM generate_series(1, {}) g;",
             z.typed
         ),
@@ -365,6 +366,10 @@ fn typed_probes() -> Vec<Probe> {
             "typed: sum(numeric) of a projected column",
         ),
         q("num_arith", "SELECT sum(n1 * (1 - n2)) FROM t", "typed: numeric arithmetic"),
+        // Values of three base-10000 digits (100,000.12 and up) against n1's one or two:
+        // `op_numeric_long_ns`, with the deform to the last column priced apart.
+        q("num_cmp_long", "SELECT count(*) FROM t WHERE nl < 0", "typed: numeric comparison, 3-digit values"),
+        q("sum_num_long", "SELECT sum(nl) FROM t", "typed: sum(numeric), 3-digit values"),
         q("date_cmp", "SELECT count(*) FROM t WHERE d1 <= date '1998-09-02'", "typed: date comparison"),
         q("date_ts", "SELECT count(*) FROM t WHERE d1 <= '1998-09-02'::timestamp", "typed: date vs timestamp"),
         q("bpchar_eq", "SELECT count(*) FROM t WHERE c10 = 'MAIL'", "typed: char(10) equality"),

@@ -23,6 +23,9 @@ pub enum OpClass {
     Int,
     NumericCmp,
     NumericArith,
+    /// What a numeric comparison, arithmetic or sum costs more when its value has three or
+    /// more base-10000 digits (counted by the share of such values).
+    NumericLong,
     /// A per-row cast to or from numeric (int4_numeric, numeric_int4: palloc).
     NumericCast,
     /// date vs timestamp (date_le_timestamp & co: the date scaled to microseconds).
@@ -278,6 +281,13 @@ pub fn classify_aggregate(text: &str, scope: &Scope) -> Option<(AggClass, Classi
         None => classify(arg, scope),
     };
     let class = ty.and_then(|t| t.class);
+    let mut argc = argc;
+    if let Some(t) = ty.filter(|t| t.class == Some(TypeClass::Numeric) && t.long > 0.0) {
+        // Summing long numerics costs more per row (`op_numeric_long_ns`, as comparing them).
+        if matches!(name.as_str(), "sum" | "avg") {
+            argc.add(OpClass::NumericLong, t.long);
+        }
+    }
     use TypeClass::*;
     let agg = match (name.as_str(), class) {
         ("count", _) => AggClass::Count,

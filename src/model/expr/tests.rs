@@ -91,9 +91,31 @@ fn casts_numeric_and_like_from_verbose() {
     let l = classify("((li.l_comment)::text ~~ '%x%'::text)", &s);
     assert_eq!(l.ops, vec![(OpClass::Like, 1.0)]);
     // Numeric arithmetic in an aggregate argument.
+    // (The columns' widths are not given: numeric is taken as 8 bytes, half of its values long.)
     let (k, arg) = classify_aggregate("sum((l_extendedprice * ('1'::numeric - l_discount)))", &s).unwrap();
     assert_eq!(k, AggClass::SumNumeric);
-    assert_eq!(arg.ops, vec![(OpClass::NumericArith, 2.0)]);
+    assert_eq!(arg.ops, vec![(OpClass::NumericArith, 2.0), (OpClass::NumericLong, 1.5)]);
+}
+
+#[test]
+fn long_numerics_cost_more_by_their_share() {
+    let mut li = lineitem();
+    // pg_stats avg_width: 5 bytes is one base-10000 digit (1-50), 9 is three.
+    li.columns[4] = Column::new("l_quantity", "numeric(15,2)", Some(5.0), 0.0);
+    li.columns[5] = Column::new("l_extendedprice", "numeric(15,2)", Some(9.0), 0.0);
+    let s = Scope::new(vec![&li]);
+    assert_eq!(classify("(l_quantity < '24'::numeric)", &s).ops, vec![(OpClass::NumericCmp, 1.0)]);
+    assert_eq!(
+        classify("(l_extendedprice < '24'::numeric)", &s).ops,
+        vec![(OpClass::NumericCmp, 1.0), (OpClass::NumericLong, 1.0)]
+    );
+    // Sums: the transition of a long value costs more; a short one does not.
+    assert!(classify_aggregate("sum(l_quantity)", &s).unwrap().1.ops.is_empty());
+    let (_, long) = classify_aggregate("sum(l_extendedprice)", &s).unwrap();
+    assert_eq!(long.ops, vec![(OpClass::NumericLong, 1.0)]);
+    // A product is as long as its longer operand.
+    let (_, prod) = classify_aggregate("sum((l_extendedprice * l_quantity))", &s).unwrap();
+    assert_eq!(prod.ops, vec![(OpClass::NumericArith, 1.0), (OpClass::NumericLong, 2.0)]);
 }
 
 #[test]
