@@ -95,7 +95,7 @@ impl<'a> Sim<'a> {
         if self.procs.iter().any(|p| p.phase == Phase::Startup) {
             return None;
         }
-        if (1..k).any(|j| ff.hash[(i - k + j) % RING] != ff.hash[(i - 2 * k + j) % RING]) {
+        if (1..k).any(|j| ff.marks[(i - k + j) % RING].hash != ff.marks[(i - 2 * k + j) % RING].hash) {
             return None;
         }
         let nr = ff.nr;
@@ -196,7 +196,7 @@ impl<'a> Sim<'a> {
             }
             let h = self.ff_capture_into(&mut ff.vev, &mut ff.vr, &mut ff.vx);
             let (p1, p0) = ((i - k + j) % RING, (i - 2 * k + j) % RING);
-            if h != ff.hash[p1] {
+            if h != ff.marks[p1].hash {
                 return false;
             }
             for e in 0..nr {
