@@ -29,14 +29,18 @@ use super::*;
 
 /// Fewest periods a drifting period is jumped over.
 const N_MIN: u64 = 8;
-/// Records without an exact period (the detector's window, after which it sleeps) from which
-/// on, for the rest of the replication, drifting periods are jumped from `N_MIN` periods on.
-/// Before, only a drift that jumps at least `EAGER` steps is: a rotation of the services that
-/// the exact detector can find (up to `K_MAX` steps) is found within two rotations and jumps
-/// most of the run at once, and a drifting jump inside a service would restart its search
-/// (gather-heavy at 4 workers, 60 seeds: 1,714 steps stepped a replication against 2,458
-/// before drifting periods, and no seed worse; `EAGER` at `K_MAX / 4` 1,727).
-pub(super) const LONG: usize = WINDOW - 1;
+/// Records without an exact period from which on, for the rest of the replication, drifting
+/// periods are jumped from `N_MIN` periods on. Before, only a drift that jumps at least
+/// `EAGER` steps is: a rotation of the services that the exact detector can find (up to
+/// `K_MAX` steps) is found within two rotations and jumps most of the run at once, and a
+/// drifting jump inside a service would restart its search (gather-heavy at 4 workers, 60
+/// seeds: 1,714 steps stepped a replication against 2,458 before drifting periods, and no seed
+/// worse; `EAGER` at `K_MAX / 4` 1,727). A period of `K_MAX` steps is found within
+/// `2 K_MAX + 1` records of its regime's start; past that and a transient (`K_MAX / 3`), a
+/// history without one is taken for a rotation too long to find (1,610 steps stepped, worst
+/// seed 3,801; at `WINDOW - 1`, the detector's whole window, 1,714 and 5,649; at `2 K_MAX`
+/// 1,849: typical seeds' transients are longer).
+pub(super) const LONG: usize = 2 * K_MAX + K_MAX / 3;
 const EAGER: usize = K_MAX / 2;
 /// Trial jumps per drifting period found (each halving the periods).
 const TRIALS: usize = 3;
