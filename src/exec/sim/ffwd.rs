@@ -602,8 +602,10 @@ impl<'a> Sim<'a> {
         let by_ramp = fit(self.scan.nallocated, dalloc, ramp, margin);
         n = n.min(by_ramp);
         let mut by_budget = false;
-        if fused > 0.0 || dalloc > 0.0 {
-            // Fusion must still hold after the jump, with a period in hand.
+        if fused > 0.0 || (dalloc > 0.0 && self.ff_scan_may_fuse()) {
+            // Fusion must still hold after the jump, with a period in hand (a scan whose
+            // flows can never fuse, one read from disk, needs no budget: its chunk ends are
+            // steps, its claims counters like any other, and the ramp-down bounds the jump).
             let (free, need) = self.ff_fuse_budget();
             let per = fused / self.ff_tuples_per_page() + dalloc.max(0.0);
             if free < need {
