@@ -455,7 +455,8 @@ impl<'a> Sim<'a> {
                 Err(_) => continue,
             }
             ff.seen = true;
-            let (n, budget_bound, ramp_bound) = self.ff_periods(ff, s, a);
+            let (n, budget_bound, by_ramp) = self.ff_periods(ff, s, a);
+            let ramp_bound = by_ramp < 1.0;
             ff.until_unfused = budget_bound;
             if n == 0 {
                 if std::env::var_os("PQ_DRIFT").is_some() {
@@ -471,6 +472,13 @@ impl<'a> Sim<'a> {
                 eprintln!("EXACT i={i} t={} k={k} n={n} budget={budget_bound}", self.now());
             }
             self.ff_jump(ff, s, a, n, None);
+            // A jump the next halving of the chunk size bound leaves under three periods before
+            // it (`ff_periods` keeps one in hand): a period found again, two periods on, would
+            // have none to jump, so nothing is recorded until every participant has halved
+            // (tpch-lineitem-sum: the eight steps after each stage's jump).
+            if by_ramp - (n as f64) < 3.0 && !self.ff_any_fused() {
+                ff.until_halved = Some(self.ff_ramp().0);
+            }
             let skipped = n * k as u64;
             ff.jumps += 1;
             ff.skipped_steps += skipped;
@@ -543,9 +551,9 @@ impl<'a> Sim<'a> {
     }
 
     /// How many whole periods can be jumped without crossing a threshold that ends the regime,
-    /// whether the fusion budget was what bound them, and whether the next halving of the
-    /// chunk size alone leaves no whole period to jump.
-    fn ff_periods(&self, ff: &Detector, s: usize, a: usize) -> (u64, bool, bool) {
+    /// whether the fusion budget was what bound them, and how many the next halving of the
+    /// chunk size alone leaves to jump (under 1: none).
+    fn ff_periods(&self, ff: &Detector, s: usize, a: usize) -> (u64, bool, f64) {
         let nx = ff.nx;
         let xs = &ff.x[s * nx..(s + 1) * nx];
         let xa = &ff.x[a * nx..(a + 1) * nx];
@@ -618,7 +626,7 @@ impl<'a> Sim<'a> {
             }
         }
         let n = if n.is_finite() && n >= 1.0 { n as u64 } else { 0 };
-        (n, by_budget, by_ramp < 1.0)
+        (n, by_budget, by_ramp)
     }
 
     /// Move every counter `n` periods on and the clock `n` periods later.
