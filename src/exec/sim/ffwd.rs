@@ -175,8 +175,8 @@ struct Mark {
     hash: u64,
     time: Time,
     delivered: u64,
-    /// Records back to the previous record with the same hash in this history (0: none;
-    /// saturated, any distance past `K_MAX` ends the walk alike). The periods `k` worth
+    /// Records back to the previous record with the same hash in this history (`u32::MAX`:
+    /// none; saturated, any distance past `K_MAX` ends the walk alike). The periods `k` worth
     /// checking are found by walking this chain, not by trying every `k` up to `K_MAX`.
     back: u32,
 }
@@ -400,7 +400,7 @@ impl<'a> Sim<'a> {
         }
         let back = match ff.last.insert(h, (epoch, i)) {
             Some((e, j)) if e == epoch => (i - j).min(u32::MAX as usize) as u32,
-            _ => 0,
+            _ => u32::MAX,
         };
         let mark = Mark { hash: h, time: self.now(), delivered: self.q.delivered(), back };
         ff.marks[s] = mark;
@@ -423,12 +423,11 @@ impl<'a> Sim<'a> {
         let limit = K_MAX.min(i / 2);
         let (t, dv) = (mark.time, mark.delivered);
         let mut k = back as usize;
-        while k != 0 && k <= limit {
+        while k <= limit {
             let (a2, b2) = (s + RING - k, s + RING - 2 * k);
-            let (ma, mb) = (ff.marks[a2], ff.marks[b2]);
-            let next = ma.back as usize;
+            let (ma, mb) = (&ff.marks[a2], &ff.marks[b2]);
             let this = k;
-            k = if next == 0 { 0 } else { k + next };
+            k += ma.back as usize;
             let k = this;
             if mb.hash != h {
                 continue;
