@@ -93,6 +93,7 @@ fn fresh_detector() -> Box<Detector> {
     d.x_hints = Hints::default();
     d.drift_quiet = 0;
     d.drift_any = false;
+    d.drift_kind.clear();
     d
 }
 
@@ -156,7 +157,10 @@ struct Detector {
     jumps: u64,
     skipped_steps: u64,
     /// What each entry of the repeating vector is, for periods whose state drifts (`drift`).
+    /// Laid out afresh for every replication: a queue's limit is the run's ring size.
     drift_kind: Vec<drift::Kind>,
+    /// The entries that may drift, with the bound each must stay under (`drift_room`).
+    drift_at: Vec<(usize, f64)>,
     /// Scratch for a drifting period's check after a trial jump.
     vr: Vec<f64>,
     vx: Vec<f64>,
@@ -386,7 +390,10 @@ impl<'a> Sim<'a> {
             ff.nr = nr;
             ff.nx = nx;
             ff.n = 0;
-            self.ff_drift_kinds(&mut ff.drift_kind);
+            ff.drift_kind.clear();
+        }
+        if ff.drift_kind.is_empty() {
+            self.ff_drift_layout(ff);
         }
         let i = ff.n;
         let s = i % RING;

@@ -70,8 +70,22 @@ impl Kind {
 }
 
 impl<'a> Sim<'a> {
+    /// The kind of every entry of the repeating vector, and the entries that may drift with
+    /// their bounds.
+    pub(super) fn ff_drift_layout(&self, ff: &mut Detector) {
+        self.ff_drift_kinds(&mut ff.drift_kind);
+        ff.drift_at.clear();
+        for (e, kind) in ff.drift_kind.iter().enumerate() {
+            match kind {
+                Kind::Fixed | Kind::Chunk => {}
+                Kind::Queue(l) => ff.drift_at.push((e, *l)),
+                _ => ff.drift_at.push((e, f64::INFINITY)),
+            }
+        }
+    }
+
     /// The kind of every entry of the repeating vector (its layout: `ff_capture`).
-    pub(super) fn ff_drift_kinds(&self, out: &mut Vec<Kind>) {
+    fn ff_drift_kinds(&self, out: &mut Vec<Kind>) {
         let (np, nq) = (self.procs.len(), self.queues.len());
         out.clear();
         for _ in 0..np {
@@ -270,13 +284,8 @@ impl<'a> Sim<'a> {
 fn drift_room(ff: &Detector, p1: usize, p0: usize) -> f64 {
     let nr = ff.nr;
     let mut room = f64::INFINITY;
-    for (e, kind) in ff.drift_kind.iter().enumerate() {
+    for &(e, limit) in &ff.drift_at {
         let (v1, d) = (ff.r[p1 * nr + e], ff.r[p1 * nr + e] - ff.r[p0 * nr + e]);
-        let limit = match kind {
-            Kind::Fixed | Kind::Chunk => continue,
-            Kind::Queue(l) => *l,
-            _ => f64::INFINITY,
-        };
         if d < -1e-12 * v1.abs().max(1.0) {
             room = room.min((v1 / -d).floor() - 2.0);
         } else if d > 1e-12 * v1.abs().max(1.0) {
