@@ -93,6 +93,7 @@ fn fresh_detector() -> Box<Detector> {
     d.x_hints = Hints::default();
     d.drift_quiet = 0;
     d.drift_any = false;
+    d.drift_kind.clear();
     d
 }
 
@@ -111,19 +112,17 @@ struct Detector {
     n: usize,
     nr: usize,
     nx: usize,
-    hash: Vec<u64>,
-    /// For each record (at `i % RING`), the previous record of the window with the same hash
-    /// (`usize::MAX`: none), and the last record of each hash: the periods `k` worth checking
-    /// are found by walking this chain, not by trying every `k` up to `K_MAX` at every step.
-    prev: Vec<usize>,
+    /// Each record's hash, time, events delivered and distance back to the previous record
+    /// with its hash, held twice (at `i % RING` and `i % RING + RING`) so that the records
+    /// `k` and `2 k` back are at `s + RING - k` and `s + RING - 2 k`, no modulo: the candidate
+    /// walk reads what it tests of a candidate from two entries (`Mark`).
+    marks: Vec<Mark>,
     /// Keyed by hash: the history's `epoch` and the record. Entries of an earlier epoch
     /// count as absent, so a reset bumps the epoch instead of clearing the map (a clear
     /// writes the whole control array, however few entries are left: once per reset, and
     /// a scan reading from disk resets the history at almost every chunk).
     last: std::collections::HashMap<u64, (u64, usize), std::hash::BuildHasherDefault<IdHasher>>,
     epoch: u64,
-    time: Vec<Time>,
-    delivered: Vec<u64>,
     /// Lengths of the trace's intervals and queue points at each recorded step.
     trace_len: Vec<(usize, usize)>,
     /// The wait sampler's interval mark at each recorded step (`sampler::Sampler::mark`).
@@ -158,7 +157,10 @@ struct Detector {
     jumps: u64,
     skipped_steps: u64,
     /// What each entry of the repeating vector is, for periods whose state drifts (`drift`).
+    /// Laid out afresh for every replication: a queue's limit is the run's ring size.
     drift_kind: Vec<drift::Kind>,
+    /// The entries that may drift, with the bound each must stay under (`drift_room`).
+    drift_at: Vec<(usize, f64)>,
     /// Scratch for a drifting period's check after a trial jump.
     vr: Vec<f64>,
     vx: Vec<f64>,
@@ -169,6 +171,18 @@ struct Detector {
     /// No exact period was found in a long history (`drift::LONG` records) this replication:
     /// short drifting periods are jumped too.
     drift_any: bool,
+}
+
+/// What the candidate walk reads of a record, side by side.
+#[derive(Clone, Copy, Default)]
+struct Mark {
+    hash: u64,
+    time: Time,
+    delivered: u64,
+    /// Records back to the previous record with the same hash in this history (`u32::MAX`:
+    /// none; saturated, any distance past `K_MAX` ends the walk alike). The periods `k` worth
+    /// checking are found by walking this chain, not by trying every `k` up to `K_MAX`.
+    back: u32,
 }
 
 /// The state hashes are already mixed: a map keyed by them needs no second hash.
@@ -362,11 +376,8 @@ impl<'a> Sim<'a> {
 
     fn ff_step(&mut self, ff: &mut Detector) -> u64 {
         let (nr, nx) = self.ff_sizes();
-        if ff.hash.len() != 2 * RING || ff.nr != nr || ff.nx != nx {
-            ff.hash.resize(2 * RING, 0);
-            ff.prev.resize(RING, usize::MAX);
-            ff.time.resize(2 * RING, 0);
-            ff.delivered.resize(2 * RING, 0);
+        if ff.marks.len() != 2 * RING || ff.nr != nr || ff.nx != nx {
+            ff.marks.resize(2 * RING, Mark::default());
             ff.trace_len.resize(RING, (0, 0));
             ff.sample_mark.resize(RING, 0);
             // The state vectors' slots are added as the history first reaches them (see
@@ -379,14 +390,14 @@ impl<'a> Sim<'a> {
             ff.nr = nr;
             ff.nx = nx;
             ff.n = 0;
-            self.ff_drift_kinds(&mut ff.drift_kind);
+            ff.drift_kind.clear();
+        }
+        if ff.drift_kind.is_empty() {
+            self.ff_drift_layout(ff);
         }
         let i = ff.n;
         let s = i % RING;
         let h = self.ff_capture(ff, s);
-        // Twice, so that the hashes `k` steps back are at `s + RING - k`, no modulo.
-        ff.hash[s] = h;
-        ff.hash[s + RING] = h;
         if i == 0 {
             ff.epoch += 1;
         }
@@ -394,15 +405,13 @@ impl<'a> Sim<'a> {
         if ff.last.len() > 4 * RING {
             ff.last.retain(|_, &mut (e, j)| e == epoch && i - j <= K_MAX);
         }
-        ff.prev[s] = match ff.last.insert(h, (epoch, i)) {
-            Some((e, j)) if e == epoch => j,
-            _ => usize::MAX,
+        let back = match ff.last.insert(h, (epoch, i)) {
+            Some((e, j)) if e == epoch => (i - j).min(u32::MAX as usize) as u32,
+            _ => u32::MAX,
         };
-        // (Twice too, for the candidate walk.)
-        ff.time[s] = self.now();
-        ff.time[s + RING] = ff.time[s];
-        ff.delivered[s] = self.q.delivered();
-        ff.delivered[s + RING] = ff.delivered[s];
+        let mark = Mark { hash: h, time: self.now(), delivered: self.q.delivered(), back };
+        ff.marks[s] = mark;
+        ff.marks[s + RING] = mark;
         ff.trace_len[s] = self.trace.as_ref().map_or((0, 0), |t| (t.intervals.len(), t.queue.len()));
         if let Some(sm) = self.sampler.as_mut() {
             ff.sample_mark[s] = sm.mark();
@@ -418,21 +427,22 @@ impl<'a> Sim<'a> {
         }
         // The earlier records with this hash, nearest first: the candidate periods in
         // increasing order (the same ones, in the same order, as trying every k).
-        let mut j = ff.prev[s];
-        while j != usize::MAX && i - j <= K_MAX.min(i / 2) {
-            let k = i - j;
-            j = ff.prev[j % RING];
+        let limit = K_MAX.min(i / 2);
+        let (t, dv) = (mark.time, mark.delivered);
+        let mut k = back as usize;
+        while k <= limit {
             let (a2, b2) = (s + RING - k, s + RING - 2 * k);
-            if ff.hash[b2] != h {
+            let (ma, mb) = (&ff.marks[a2], &ff.marks[b2]);
+            let this = k;
+            k += ma.back as usize;
+            let k = this;
+            if mb.hash != h {
                 continue;
             }
             // The cheap tests first, here (most candidates fail them): the two periods last
             // as long, to the nanosecond of a rounding, and delivered as many events.
-            let (d1, d2) = (ff.time[s] - ff.time[a2], ff.time[a2] - ff.time[b2]);
-            if d1 == 0
-                || d1.abs_diff(d2) > 1
-                || ff.delivered[s] - ff.delivered[a2] != ff.delivered[a2] - ff.delivered[b2]
-            {
+            let (d1, d2) = (t - ma.time, ma.time - mb.time);
+            if d1 == 0 || d1.abs_diff(d2) > 1 || dv - ma.delivered != ma.delivered - mb.delivered {
                 continue;
             }
             let (a, b) = ((i - k) % RING, (i - 2 * k) % RING);
@@ -451,7 +461,8 @@ impl<'a> Sim<'a> {
                 Err(_) => continue,
             }
             ff.seen = true;
-            let (n, budget_bound, ramp_bound) = self.ff_periods(ff, s, a);
+            let (n, budget_bound, by_ramp) = self.ff_periods(ff, s, a);
+            let ramp_bound = by_ramp < 1.0;
             ff.until_unfused = budget_bound;
             if n == 0 {
                 if std::env::var_os("PQ_DRIFT").is_some() {
@@ -467,6 +478,13 @@ impl<'a> Sim<'a> {
                 eprintln!("EXACT i={i} t={} k={k} n={n} budget={budget_bound}", self.now());
             }
             self.ff_jump(ff, s, a, n, None);
+            // A jump the next halving of the chunk size bound leaves under three periods before
+            // it (`ff_periods` keeps one in hand): a period found again, two periods on, would
+            // have none to jump, so nothing is recorded until every participant has halved
+            // (tpch-lineitem-sum: the eight steps after each stage's jump).
+            if by_ramp - (n as f64) < 3.0 && !self.ff_any_fused() {
+                ff.until_halved = Some(self.ff_ramp().0);
+            }
             let skipped = n * k as u64;
             ff.jumps += 1;
             ff.skipped_steps += skipped;
@@ -511,8 +529,8 @@ impl<'a> Sim<'a> {
 
     /// Every counter grew alike over the periods `b..a` and `a..s`.
     fn ff_grows_alike(ff: &mut Detector, s: usize, a: usize, b: usize) -> bool {
-        let d1 = ff.time[s] - ff.time[a];
-        let d2 = ff.time[a] - ff.time[b];
+        let d1 = ff.marks[s].time - ff.marks[a].time;
+        let d2 = ff.marks[a].time - ff.marks[b].time;
         let nx = ff.nx;
         let x = |i: usize| &ff.x[i * nx..(i + 1) * nx];
         let (xs, xa, xb) = (x(s), x(a), x(b));
@@ -539,14 +557,14 @@ impl<'a> Sim<'a> {
     }
 
     /// How many whole periods can be jumped without crossing a threshold that ends the regime,
-    /// whether the fusion budget was what bound them, and whether the next halving of the
-    /// chunk size alone leaves no whole period to jump.
-    fn ff_periods(&self, ff: &Detector, s: usize, a: usize) -> (u64, bool, bool) {
+    /// whether the fusion budget was what bound them, and how many the next halving of the
+    /// chunk size alone leaves to jump (under 1: none).
+    fn ff_periods(&self, ff: &Detector, s: usize, a: usize) -> (u64, bool, f64) {
         let nx = ff.nx;
         let xs = &ff.x[s * nx..(s + 1) * nx];
         let xa = &ff.x[a * nx..(a + 1) * nx];
         let g = |j: usize| xs[j] - xa[j];
-        let d = (ff.time[s] - ff.time[a]) as f64;
+        let d = (ff.marks[s].time - ff.marks[a].time) as f64;
         // Whole periods before `v` (growing by `dv` per period) comes within `margin` of `limit`,
         // keeping one period in hand for the step-by-step run to cross it.
         let fit = |v: f64, dv: f64, limit: f64, margin: f64| -> f64 {
@@ -598,8 +616,10 @@ impl<'a> Sim<'a> {
         let by_ramp = fit(self.scan.nallocated, dalloc, ramp, margin);
         n = n.min(by_ramp);
         let mut by_budget = false;
-        if fused > 0.0 || dalloc > 0.0 {
-            // Fusion must still hold after the jump, with a period in hand.
+        if fused > 0.0 || (dalloc > 0.0 && self.ff_scan_may_fuse()) {
+            // Fusion must still hold after the jump, with a period in hand (a scan whose
+            // flows can never fuse, one read from disk, needs no budget: its chunk ends are
+            // steps, its claims counters like any other, and the ramp-down bounds the jump).
             let (free, need) = self.ff_fuse_budget();
             let per = fused / self.ff_tuples_per_page() + dalloc.max(0.0);
             if free < need {
@@ -612,7 +632,7 @@ impl<'a> Sim<'a> {
             }
         }
         let n = if n.is_finite() && n >= 1.0 { n as u64 } else { 0 };
-        (n, by_budget, by_ramp < 1.0)
+        (n, by_budget, by_ramp)
     }
 
     /// Move every counter `n` periods on and the clock `n` periods later.
@@ -639,8 +659,8 @@ impl<'a> Sim<'a> {
             .collect();
         let mut it = ff.cur_x.iter();
         self.ff_visit_x(&mut |v| *v = *it.next().expect("same layout"));
-        let dt = (ff.time[s] - ff.time[a]) * n;
-        let dev = (ff.delivered[s] - ff.delivered[a]) * n;
+        let (ms, ma) = (ff.marks[s], ff.marks[a]);
+        let (dt, dev) = ((ms.time - ma.time) * n, (ms.delivered - ma.delivered) * n);
         match drift {
             None => self.q.shift(dt, dev, |e| {
                 if let Event::Wake { p, gen } = e {
@@ -674,9 +694,9 @@ impl<'a> Sim<'a> {
         if matches!(&self.procs[0].act, Act::Flow(f) if f.fused) {
             self.retarget(0);
         }
-        self.ff_repeat_trace(ff.trace_len[a], ff.trace_len[s], ff.time[s] - ff.time[a], n);
+        self.ff_repeat_trace(ff.trace_len[a], ff.trace_len[s], ms.time - ma.time, n);
         if let Some(sm) = self.sampler.as_mut() {
-            sm.repeat(ff.sample_mark[a], ff.sample_mark[s], ff.time[s] - ff.time[a], n);
+            sm.repeat(ff.sample_mark[a], ff.sample_mark[s], ms.time - ma.time, n);
         }
     }
 

@@ -29,14 +29,18 @@ use super::*;
 
 /// Fewest periods a drifting period is jumped over.
 const N_MIN: u64 = 8;
-/// Records without an exact period (the detector's window, after which it sleeps) from which
-/// on, for the rest of the replication, drifting periods are jumped from `N_MIN` periods on.
-/// Before, only a drift that jumps at least `EAGER` steps is: a rotation of the services that
-/// the exact detector can find (up to `K_MAX` steps) is found within two rotations and jumps
-/// most of the run at once, and a drifting jump inside a service would restart its search
-/// (gather-heavy at 4 workers, 60 seeds: 1,714 steps stepped a replication against 2,458
-/// before drifting periods, and no seed worse; `EAGER` at `K_MAX / 4` 1,727).
-pub(super) const LONG: usize = WINDOW - 1;
+/// Records without an exact period from which on, for the rest of the replication, drifting
+/// periods are jumped from `N_MIN` periods on. Before, only a drift that jumps at least
+/// `EAGER` steps is: a rotation of the services that the exact detector can find (up to
+/// `K_MAX` steps) is found within two rotations and jumps most of the run at once, and a
+/// drifting jump inside a service would restart its search (gather-heavy at 4 workers, 60
+/// seeds: 1,714 steps stepped a replication against 2,458 before drifting periods, and no seed
+/// worse; `EAGER` at `K_MAX / 4` 1,727). A period of `K_MAX` steps is found within
+/// `2 K_MAX + 1` records of its regime's start; past that and a transient (`K_MAX / 3`), a
+/// history without one is taken for a rotation too long to find (1,610 steps stepped, worst
+/// seed 3,801; at `WINDOW - 1`, the detector's whole window, 1,714 and 5,649; at `2 K_MAX`
+/// 1,849: typical seeds' transients are longer).
+pub(super) const LONG: usize = 2 * K_MAX + K_MAX / 3;
 const EAGER: usize = K_MAX / 2;
 /// Trial jumps per drifting period found (each halving the periods).
 const TRIALS: usize = 3;
@@ -66,8 +70,22 @@ impl Kind {
 }
 
 impl<'a> Sim<'a> {
+    /// The kind of every entry of the repeating vector, and the entries that may drift with
+    /// their bounds.
+    pub(super) fn ff_drift_layout(&self, ff: &mut Detector) {
+        self.ff_drift_kinds(&mut ff.drift_kind);
+        ff.drift_at.clear();
+        for (e, kind) in ff.drift_kind.iter().enumerate() {
+            match kind {
+                Kind::Fixed | Kind::Chunk => {}
+                Kind::Queue(l) => ff.drift_at.push((e, *l)),
+                _ => ff.drift_at.push((e, f64::INFINITY)),
+            }
+        }
+    }
+
     /// The kind of every entry of the repeating vector (its layout: `ff_capture`).
-    pub(super) fn ff_drift_kinds(&self, out: &mut Vec<Kind>) {
+    fn ff_drift_kinds(&self, out: &mut Vec<Kind>) {
         let (np, nq) = (self.procs.len(), self.queues.len());
         out.clear();
         for _ in 0..np {
@@ -95,7 +113,7 @@ impl<'a> Sim<'a> {
         if self.procs.iter().any(|p| p.phase == Phase::Startup) {
             return None;
         }
-        if (1..k).any(|j| ff.hash[(i - k + j) % RING] != ff.hash[(i - 2 * k + j) % RING]) {
+        if (1..k).any(|j| ff.marks[(i - k + j) % RING].hash != ff.marks[(i - 2 * k + j) % RING].hash) {
             return None;
         }
         let nr = ff.nr;
@@ -196,7 +214,7 @@ impl<'a> Sim<'a> {
             }
             let h = self.ff_capture_into(&mut ff.vev, &mut ff.vr, &mut ff.vx);
             let (p1, p0) = ((i - k + j) % RING, (i - 2 * k + j) % RING);
-            if h != ff.hash[p1] {
+            if h != ff.marks[p1].hash {
                 return false;
             }
             for e in 0..nr {
@@ -266,13 +284,8 @@ impl<'a> Sim<'a> {
 fn drift_room(ff: &Detector, p1: usize, p0: usize) -> f64 {
     let nr = ff.nr;
     let mut room = f64::INFINITY;
-    for (e, kind) in ff.drift_kind.iter().enumerate() {
+    for &(e, limit) in &ff.drift_at {
         let (v1, d) = (ff.r[p1 * nr + e], ff.r[p1 * nr + e] - ff.r[p0 * nr + e]);
-        let limit = match kind {
-            Kind::Fixed | Kind::Chunk => continue,
-            Kind::Queue(l) => *l,
-            _ => f64::INFINITY,
-        };
         if d < -1e-12 * v1.abs().max(1.0) {
             room = room.min((v1 / -d).floor() - 2.0);
         } else if d > 1e-12 * v1.abs().max(1.0) {

@@ -70,6 +70,22 @@ impl<'a> Sim<'a> {
         false
     }
 
+    /// Some participant's shared scan is of a kind whose flows may fuse (`ff_fuse_ok`): in
+    /// memory, no random reads, its rows to a queue without a bound or a breaker.
+    pub(super) fn ff_scan_may_fuse(&self) -> bool {
+        !self.ff.fusion_over
+            && (0..self.procs.len()).any(|p| {
+                let pipe = self.pipe(p);
+                let src = &pipe.source;
+                src.kind == SourceKind::Shared
+                    && src.page.disk_bytes == 0.0
+                    && src.random_reads_per_tuple == 0.0
+                    && pipe.bound.is_none()
+                    && pipe.breakers.is_empty()
+                    && src.whole_pages.is_empty()
+            })
+    }
+
     /// The leader scans beside its workers under a Gather (its own rows between its reads).
     pub(super) fn ff_leader_scans(&self) -> bool {
         self.mode == LeaderMode::Gather && self.n_workers() > 0 && self.leader_local() && !self.post_phase
