@@ -344,9 +344,11 @@ impl<'s, 'a> Parser<'s, 'a> {
                 self.expect(Tok::RParen)?;
                 Some(t)
             }
-            Tok::Str(s) => {
-                Some(Ty { class: None, array: if s.starts_with('{') { Some(Some(array_len(&s))) } else { None }, long: 0.0 })
-            }
+            Tok::Str(s) => Some(Ty {
+                class: None,
+                array: if s.starts_with('{') { Some(Some(array_len(&s))) } else { None },
+                long: 0.0,
+            }),
             Tok::Num(n) => Some(scalar(if n.contains(['.', 'e', 'E']) { TypeClass::Numeric } else { TypeClass::Int })),
             Tok::Param => Some(UNKNOWN),
             Tok::Op(o) if o == "*" => Some(UNKNOWN),
