@@ -530,7 +530,6 @@ fn calibration(s: &mut String, fits: &Fits, info: &Info, results: &[ProbeResult]
     let c = &hw.costs;
     let fit = &fits.serial.fit;
     let serial = &fits.serial.idx;
-    let icpt = (fits.serial.icpt_explain, fits.serial.icpt_client);
     let su_fit = &fits.startup.fit;
     let q_fit = &fits.queue.fit;
     // [calibration]
@@ -618,8 +617,6 @@ fn calibration(s: &mut String, fits: &Fits, info: &Info, results: &[ProbeResult]
     );
     kv(s, "warm_page_total_ns", num(c.page_ns + c.os_read_page_ns));
     kv(s, "queue_send_plus_receive_ns", num(c.tuple_send_ns + c.tuple_receive_ns));
-    kv(s, "explain_overhead_ms", num(icpt.0));
-    kv(s, "client_overhead_ms", num(icpt.1));
     kv(s, "startup_fit_rms_relative_error", num(su_fit.rms));
     kv(s, "queue_fit_rms_relative_error", num(q_fit.rms));
     let left_out: Vec<String> =

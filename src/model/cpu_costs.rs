@@ -54,7 +54,7 @@ const DERIVATION: [(&str, f64, u8); 26] = [
     ("op_int_ns", 0.0, 1),
     ("op_numeric_cmp_ns", 15.0, 1),
     ("op_numeric_arith_ns", 44.0, 1),
-    // Values of 3+ base-10000 digits over 1-2 (x < 0, sum(x), sum(x * 2)): +41, +37, +25..39
+    // Values of 3+ base-10000 digits over 1-2: x < 0 +41, sum(x) +37 (arithmetic on them +3)
     // on the Xeon VM of 2026-12-02 (about 1.7x the speed of the machine of the other extras).
     ("op_numeric_long_ns", 60.0, 0),
     // int4 column vs numeric literal: +29 in all = the cast + a numeric compare (+15).

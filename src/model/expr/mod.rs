@@ -23,8 +23,8 @@ pub enum OpClass {
     Int,
     NumericCmp,
     NumericArith,
-    /// What a numeric comparison, arithmetic or sum costs more when its value has three or
-    /// more base-10000 digits (counted by the share of such values).
+    /// What a numeric comparison or sum costs more when its value has three or more
+    /// base-10000 digits (counted by the share of such values; arithmetic costs the same).
     NumericLong,
     /// A per-row cast to or from numeric (int4_numeric, numeric_int4: palloc).
     NumericCast,

@@ -124,7 +124,7 @@ pub(super) struct Ty {
     /// For arrays: element count of a constant array, if known.
     array: Option<Option<usize>>,
     /// For numeric values: the share of them with three or more base-10000 digits
-    /// ([`long_numeric_share`]), which cost more to compare, add and sum.
+    /// ([`long_numeric_share`]), which cost more to compare and to sum.
     pub(super) long: f64,
 }
 
