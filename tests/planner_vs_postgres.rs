@@ -46,6 +46,7 @@ impl RealTable {
             index: None,
             temporary: false,
             in_shared_buffers: None,
+            buffers_in_order: None,
             row_length_sd: None,
             columns: vec![],
         }

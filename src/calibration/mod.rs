@@ -159,11 +159,29 @@ fn load_tables(client: &mut Client, z: &Sizes) -> Result<BTreeMap<String, TableS
         client.batch_execute(&sql).map_err(|e| PgError::query(&sql, e))?;
     }
     client.batch_execute("VACUUM ANALYZE").map_err(|e| PgError::query("VACUUM ANALYZE", e))?;
+    scatter_probe_table(client)?;
     client.batch_execute("RESET synchronous_commit").map_err(|e| PgError::query("RESET synchronous_commit", e))?;
     crate::pg::catalog::warn_not_all_visible(client, SCHEMA, "pqsim calibrate")?;
     let stats = crate::pg::catalog::catalog_stats(client, SCHEMA)?;
     eprintln!("pqsim calibrate: loaded and vacuumed in {:.1} s", t_load.elapsed().as_secs_f64());
     Ok(stats)
+}
+
+/// The `scattered` table's blocks into shared buffers in a random order (the others lie in
+/// order, as they were loaded), so that its probes price a scan that walks shared memory out
+/// of order (`buffer_jump_ns`). Needs pg_prewarm and pg_buffercache (installed into the
+/// probe schema, and dropped with it, when not already there): without either, the table
+/// stays in order, its probes are twins of the in-order ones, and the prices keep their
+/// defaults.
+fn scatter_probe_table(client: &mut Client) -> Result<()> {
+    use crate::pg::buffers::ensure_extension;
+    let who = "pqsim calibrate";
+    let prewarm = ensure_extension(client, "pg_prewarm", SCHEMA, who)?;
+    let buffercache = ensure_extension(client, "pg_buffercache", SCHEMA, who)?;
+    if let (Some(p), Some(_)) = (prewarm, buffercache) {
+        crate::pg::buffers::scatter_into_buffers(client, &format!("{SCHEMA}.scattered"), &p)?;
+    }
+    Ok(())
 }
 
 /// Every probe once, with `VERBOSE, SETTINGS` for the model: its plan imported as a scenario.

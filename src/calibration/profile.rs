@@ -331,6 +331,21 @@ fn costs(s: &mut String, fits: &Fits) {
             se("row_miss_ns")
         ),
     );
+    line(
+        s,
+        "buffer_jump_ns",
+        c.buffer_jump_ns,
+        format!(
+            "{l1}: per page of a scan's hits out of block order in shared buffers: count_hx (a table prewarmed in a random block order) vs count_h, its twin in order ({})",
+            se("buffer_jump_ns")
+        ),
+    );
+    line(
+        s,
+        "buffer_jump_data_ns",
+        c.buffer_jump_data_ns,
+        format!("{l1}: the same when the scan reads its rows: agg4_hx vs agg4_h ({})", se("buffer_jump_data_ns")),
+    );
     let fresh = "a fresh backend's first count(*) of n_m minus its second, per page (its first touch of each shared-buffer page), median over new connections";
     line(
         s,

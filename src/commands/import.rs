@@ -108,6 +108,7 @@ fn apply_overrides(stats: &mut BTreeMap<String, TableStats>, table: &[crate::con
             TableKey::ParallelWorkers => e.parallel_workers = Some(num as u32),
             TableKey::IndexPages => e.index_pages = Some(num.ceil().max(1.0)),
             TableKey::InSharedBuffers => e.in_shared_buffers = Some(num.clamp(0.0, 1.0)),
+            TableKey::BuffersInOrder => e.buffers_in_order = Some(num.clamp(0.0, 1.0)),
         }
     }
 }

@@ -69,6 +69,8 @@ const OPTIONAL_KEYS: &[&str] = &[
     "costs.page_data_ns",
     "costs.row_data_ns",
     "costs.row_miss_ns",
+    "costs.buffer_jump_ns",
+    "costs.buffer_jump_data_ns",
     "costs.worker_page_fault_ns",
     "costs.gather_row_ns",
     "costs.gather_poll_ns",
@@ -212,6 +214,9 @@ struct RawCosts {
     #[serde(default)]
     row_data_ns: Option<Spanned<f64>>,
     row_miss_ns: Option<Spanned<f64>>,
+    /// Absent in profiles fitted before the term existed: 0 (buffer order not priced).
+    buffer_jump_ns: Option<Spanned<f64>>,
+    buffer_jump_data_ns: Option<Spanned<f64>>,
     /// Absent in profiles measured before the term existed: 0.
     worker_page_fault_ns: Option<Spanned<f64>>,
     /// Absent in profiles measured before the term existed: 0.
@@ -382,6 +387,8 @@ fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
         page_data_ns: later(&c.page_data_ns, "page_data_ns")?,
         row_data_ns: later(&c.row_data_ns, "row_data_ns")?,
         row_miss_ns: later(&c.row_miss_ns, "row_miss_ns")?,
+        buffer_jump_ns: later(&c.buffer_jump_ns, "buffer_jump_ns")?,
+        buffer_jump_data_ns: later(&c.buffer_jump_data_ns, "buffer_jump_data_ns")?,
         worker_page_fault_ns: later(&c.worker_page_fault_ns, "worker_page_fault_ns")?,
         gather_row_ns: later(&c.gather_row_ns, "gather_row_ns")?,
         gather_poll_ns: later(&c.gather_poll_ns, "gather_poll_ns")?,

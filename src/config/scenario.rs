@@ -149,6 +149,8 @@ struct RawTable {
     in_shared_buffers: Option<Spanned<f64>>,
     /// Standard deviation of its stored row lengths, bytes.
     row_length_sd: Option<Spanned<f64>>,
+    /// Share of its resident pages whose next block is in the next buffer (0..1).
+    buffers_in_order: Option<Spanned<f64>>,
     /// The name of the index its index scans use (EXPLAIN's `Index Name`).
     index: Option<String>,
     #[serde(default)]
@@ -330,6 +332,13 @@ fn table_from_raw(ctx: &Ctx, t: &Spanned<RawTable>) -> Result<Table> {
         Some(v) => Some(*v.get_ref()),
         None => None,
     };
+    let buffers_in_order = match &r.buffers_in_order {
+        Some(v) if !(0.0..=1.0).contains(v.get_ref()) => {
+            return Err(ctx.err(Some(v.span()), format!("table {name}: buffers_in_order must be between 0 and 1")));
+        }
+        Some(v) => Some(*v.get_ref()),
+        None => None,
+    };
     let row_length_sd = match &r.row_length_sd {
         Some(v) => Some(non_negative(ctx, v, &format!("table {name}: row_length_sd"))?),
         None => None,
@@ -347,5 +356,6 @@ fn table_from_raw(ctx: &Ctx, t: &Spanned<RawTable>) -> Result<Table> {
         columns,
         in_shared_buffers,
         row_length_sd,
+        buffers_in_order,
     })
 }

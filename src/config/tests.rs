@@ -79,9 +79,10 @@ fn table_what_if_errors() {
     for (flag, want) in [
         (
             "t.colour=blue",
-            "unknown key (use rows, pages, size, width, parallel_workers, index_pages or in_shared_buffers)",
+            "unknown key (use rows, pages, size, width, parallel_workers, index_pages, in_shared_buffers or buffers_in_order)",
         ),
         ("t.in_shared_buffers=1.5", "must be between 0 and 1"),
+        ("t.buffers_in_order=1.01", "must be between 0 and 1"),
         ("t.rows=-5", "must be zero or positive"),
         ("t.rows=many", "expected a number"),
         ("t.pages=0", "must be positive"),

@@ -23,10 +23,12 @@ pub enum TableKey {
     IndexPages,
     /// The share of its pages in shared buffers (0..1).
     InSharedBuffers,
+    /// Of those, the share lying in block order (0..1).
+    BuffersInOrder,
 }
 
 impl TableKey {
-    pub const ALL: [TableKey; 7] = [
+    pub const ALL: [TableKey; 8] = [
         TableKey::Rows,
         TableKey::Pages,
         TableKey::Size,
@@ -34,6 +36,7 @@ impl TableKey {
         TableKey::ParallelWorkers,
         TableKey::IndexPages,
         TableKey::InSharedBuffers,
+        TableKey::BuffersInOrder,
     ];
 
     pub fn name(self) -> &'static str {
@@ -45,6 +48,7 @@ impl TableKey {
             TableKey::ParallelWorkers => "parallel_workers",
             TableKey::IndexPages => "index_pages",
             TableKey::InSharedBuffers => "in_shared_buffers",
+            TableKey::BuffersInOrder => "buffers_in_order",
         }
     }
 
@@ -69,7 +73,7 @@ impl TableKey {
             TableKey::ParallelWorkers if x > 1024.0 || x.fract() != 0.0 => {
                 Err("must be a whole number between 0 and 1024".into())
             }
-            TableKey::InSharedBuffers if x > 1.0 => Err("must be between 0 and 1".into()),
+            TableKey::InSharedBuffers | TableKey::BuffersInOrder if x > 1.0 => Err("must be between 0 and 1".into()),
             _ => Ok(x),
         }
     }
@@ -241,6 +245,9 @@ fn apply_table_whatifs(sc: &mut Scenario, ovs: &[&TableOverride]) -> Result<()> 
     }
     if let Some(o) = last(&[TableKey::InSharedBuffers]) {
         t.in_shared_buffers = Some(o.number);
+    }
+    if let Some(o) = last(&[TableKey::BuffersInOrder]) {
+        t.buffers_in_order = Some(o.number);
     }
     let new_rows = t.rows;
     if new_rows != old_rows {

@@ -58,7 +58,9 @@ impl Env<'_> {
     /// `row_data_ns` per row on it; count(*) reads only the line pointers) and the misses of rows at irregular offsets
     /// ([`scattered_rows_per_page`]); for a parallel worker, a fresh process, the minor fault
     /// of its first touch of the page (`worker_page_fault_ns`; the leader, a long-lived
-    /// backend, has mapped shared memory in earlier queries).
+    /// backend, has mapped shared memory in earlier queries); for the share of a sequential
+    /// scan's hits that lie out of block order in shared memory ([`Table::buffers_in_order`]),
+    /// the prefetching lost (`buffer_jump_ns`, and `buffer_jump_data_ns` when it reads rows).
     pub fn scan_page_cost(
         &self,
         t: &Table,
@@ -76,6 +78,12 @@ impl Env<'_> {
             p.cpu_ns += self.speed(c.page_data_ns)
                 + self.speed(c.row_data_ns) * rows_per_page
                 + self.speed(c.row_miss_ns) * scattered_rows_per_page(t) * (1.0 - read).clamp(0.0, 1.0);
+        }
+        if access == Access::Sequential {
+            // Hits on pages that do not follow the page before them in shared memory.
+            let jumps = (1.0 - read).clamp(0.0, 1.0) * (1.0 - t.buffers_in_order.unwrap_or(1.0)).clamp(0.0, 1.0);
+            let per_jump = c.buffer_jump_ns + if reads_columns { c.buffer_jump_data_ns } else { 0.0 };
+            p.cpu_ns += self.speed(per_jump) * jumps;
         }
         if reads_columns {
             p.os_pages = BLCKSZ / OS_PAGE_BYTES;

@@ -86,6 +86,13 @@ pub fn render(cx: &Cx, root: &TNode, settings: &[(String, String)], keep_join_or
                 tnum(b)
             );
         }
+        if let Some(o) = t.buffers_in_order {
+            let _ = writeln!(
+                s,
+                "buffers_in_order = {:<8} # share of those pages whose next block is in the next buffer (pg_buffercache)",
+                tnum(o)
+            );
+        }
         if let Some(sd) = t.row_length_sd {
             let _ = writeln!(
                 s,

@@ -109,6 +109,11 @@ pub struct Table {
     /// if known; else the column types decide whether rows vary in length
     /// ([`Table::rows_vary_in_length`]).
     pub row_length_sd: Option<f64>,
+    /// Of its pages in shared buffers, the share whose next block lies in the next buffer
+    /// (pg_buffercache's `bufferid`), if known; unknown is taken as 1, every page in order, as
+    /// a table loaded or prewarmed in block order lies. A scan walking shared memory out of
+    /// order loses the processor's prefetching (`buffer_jump_ns`).
+    pub buffers_in_order: Option<f64>,
 }
 
 /// Rows whose stored lengths spread by at least this many bytes (standard deviation) are laid
@@ -532,6 +537,14 @@ pub struct UnitCosts {
     /// [`ROW_MISS_FULL_BYTES`] of page per row, not at all up to [`ROW_MISS_FROM_BYTES`]
     /// (rows that share cache lines are read as one stream), linearly between.
     pub row_miss_ns: f64,
+    /// Per shared-buffer page a scan reads that does not follow the page before it in shared
+    /// memory (see [`Table::buffers_in_order`]): the core's prefetchers, which follow
+    /// ascending addresses, start over. Measured on a 2-vCPU Xeon VM: count(*) of a
+    /// 4,800-page table prewarmed in random block order took 15-21% longer than in order.
+    pub buffer_jump_ns: f64,
+    /// Per such page when the scan reads its rows' columns too: the tuple data arrives
+    /// without prefetching (sum of one column: +37% in random order in the same test).
+    pub buffer_jump_data_ns: f64,
     /// Per shared-buffer page a parallel worker touches: a worker is a fresh process whose
     /// page tables map none of shared memory yet, so its first touch of every page is a minor
     /// fault (the leader, a long-lived backend, has mapped them in earlier queries).

@@ -21,6 +21,9 @@ pub struct TableStats {
     pub in_shared_buffers: Option<f64>,
     /// The standard deviation of its stored row lengths in bytes, over its first rows.
     pub row_length_sd: Option<f64>,
+    /// Of its pages in shared buffers, the share in block order (pg_buffercache; see
+    /// [`super::buffers::BufferState::in_order`]).
+    pub buffers_in_order: Option<f64>,
 }
 
 /// Row counts and pages of the ordinary tables of `schema` (and of their largest index), as
@@ -31,12 +34,16 @@ pub fn catalog_stats(client: &mut Client, schema: &str) -> Result<BTreeMap<Strin
                (SELECT substring(o FROM 'parallel_workers=([0-9]+)')::int4 FROM unnest(c.reloptions) o WHERE o LIKE 'parallel_workers=%') \
                FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r'";
     let rows = client.query(sql, &[&schema]).map_err(|e| PgError::query(sql, e))?;
+    // The order of what is in shared buffers, where pg_buffercache tells; the share in
+    // buffers is left to the caller, who reads it when the server is in the state it times.
+    let states = super::buffers::buffer_states(client, schema)?.unwrap_or_default();
     let mut out = BTreeMap::new();
     for r in rows {
         let name: String = r.get(0);
         let columns = table_columns(client, Some(schema), &name)?;
         let row_length_sd = row_length_sd(client, &qualified(Some(schema), &name))?;
         let pw: Option<i32> = r.get(4);
+        let buffers_in_order = states.get(&name).and_then(|b| b.in_order);
         out.insert(
             name,
             TableStats {
@@ -47,6 +54,7 @@ pub fn catalog_stats(client: &mut Client, schema: &str) -> Result<BTreeMap<Strin
                 index_pages: r.get::<_, Option<f64>>(3),
                 columns,
                 in_shared_buffers: None,
+                buffers_in_order,
                 row_length_sd,
             },
         );
@@ -100,6 +108,7 @@ pub fn relation_stats(client: &mut Client, schema: Option<&str>, table: &str) ->
     };
     let rows: f64 = r.get(0);
     let pw: Option<i32> = r.get(3);
+    let buffers = super::buffers::buffer_state(client, &rel)?;
     Ok(Some(TableStats {
         // reltuples is -1 for a table never vacuumed or analyzed (PostgreSQL 14+).
         rows: (rows >= 0.0).then_some(rows),
@@ -108,7 +117,8 @@ pub fn relation_stats(client: &mut Client, schema: Option<&str>, table: &str) ->
         parallel_workers: pw.map(|p| p.max(0) as u32),
         index_pages: r.get::<_, Option<f64>>(2),
         columns: table_columns(client, schema, table)?,
-        in_shared_buffers: buffer_share(client, &rel)?,
+        in_shared_buffers: buffers.map(|b| b.share),
+        buffers_in_order: buffers.and_then(|b| b.in_order),
         row_length_sd: row_length_sd(client, &rel)?,
     }))
 }
@@ -120,52 +130,6 @@ fn row_length_sd(client: &mut Client, rel: &str) -> Result<Option<f64>, PgError>
     let sql = format!("SELECT stddev_pop(pg_column_size(s.*))::float8 FROM (SELECT * FROM {rel} LIMIT 2000) s");
     let row = client.query_one(&sql, &[]).map_err(|e| PgError::query(&sql, e))?;
     Ok(row.get::<_, Option<f64>>(0))
-}
-
-/// The share of the pages of relation `rel` (a qualified name) that are in shared buffers,
-/// counted by pg_buffercache; None when that extension is not installed in the database.
-fn buffer_share(client: &mut Client, rel: &str) -> Result<Option<f64>, PgError> {
-    if !has_buffercache(client)? {
-        return Ok(None);
-    }
-    let sql = format!("SELECT {BUFFER_SHARE} FROM pg_class c WHERE c.oid = to_regclass($1)");
-    let r = client.query_opt(&sql, &[&rel]).map_err(|e| PgError::query(&sql, e))?;
-    Ok(r.map(|r| r.get::<_, f64>(0).clamp(0.0, 1.0)))
-}
-
-/// The share of the main fork of relation `c` (a `pg_class` row) that pg_buffercache finds in
-/// shared buffers, as a SQL expression.
-const BUFFER_SHARE: &str = "(SELECT count(*) FROM pg_buffercache b WHERE b.relfilenode = pg_relation_filenode(c.oid) \
-    AND b.relforknumber = 0 AND b.reldatabase = (SELECT oid FROM pg_database WHERE datname = current_database()))::float8 \
-    / greatest(1, pg_relation_size(c.oid) / 8192)::float8";
-
-fn has_buffercache(client: &mut Client) -> Result<bool, PgError> {
-    let sql = "SELECT count(*) FROM pg_extension WHERE extname = 'pg_buffercache'";
-    let r = client.query_one(sql, &[]).map_err(|e| PgError::query(sql, e))?;
-    Ok(r.get::<_, i64>(0) > 0)
-}
-
-/// The share of each ordinary table of `schema` whose pages are in shared buffers now
-/// (pg_buffercache, created first when `create`: a server of one's own). None when the
-/// extension is not there.
-pub fn buffer_shares(
-    client: &mut Client,
-    schema: &str,
-    create: bool,
-) -> Result<Option<BTreeMap<String, f64>>, PgError> {
-    if create {
-        let sql = "CREATE EXTENSION IF NOT EXISTS pg_buffercache";
-        client.batch_execute(sql).map_err(|e| PgError::query(sql, e))?;
-    }
-    if !has_buffercache(client)? {
-        return Ok(None);
-    }
-    let sql = format!(
-        "SELECT c.relname, {BUFFER_SHARE} FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-         WHERE n.nspname = $1 AND c.relkind = 'r'"
-    );
-    let rows = client.query(&sql, &[&schema]).map_err(|e| PgError::query(&sql, e))?;
-    Ok(Some(rows.iter().map(|r| (r.get::<_, String>(0), r.get::<_, f64>(1).clamp(0.0, 1.0))).collect()))
 }
 
 /// The ordinary tables of `schema` whose visibility map marks fewer than 99% of their pages

@@ -6,6 +6,7 @@
 //! * [`probe`]: measuring helpers (`EXPLAIN ANALYZE`, client-side timing, GUCs, load).
 //! * [`protocol`]: the measuring protocol of `calibrate` and `validate` (speed reference,
 //!   CPU meter, quiet waits, interleaved rounds).
+//! * [`buffers`]: what shared buffers hold of each table, and in what order (pg_buffercache).
 //! * [`catalog`]: row/page counts and index sizes from the catalog ([`TableStats`]).
 //! * [`probes`]: the calibration's probe tables and probe queries.
 //!
@@ -19,6 +20,7 @@
 //! # Ok::<(), pqsim::pg::PgError>(())
 //! ```
 
+pub mod buffers;
 pub mod catalog;
 pub mod explain;
 pub mod probe;

@@ -99,6 +99,7 @@ pub fn in_buffers_pages(z: &Sizes, shared_buffers_pages: u64) -> f64 {
         + held(z.l, 97.0)
         + held(z.wide, 18.0)
         + held(z.hot, 97.0)
+        + held(z.hot, 97.0)
         + held(z.typed, 75.0)
         + held(z.scat_m, 38.5)
         + held(z.scat_w, 21.7)
@@ -181,6 +182,9 @@ pub fn setup_sql(z: &Sizes) -> Vec<String> {
         narrow("n_m", z.m),
         narrow("n_l", z.l),
         narrow("hot", z.hot),
+        // The hot table's twin, whose blocks go into shared buffers in a random order
+        // (`calibration::scatter_probe_table`).
+        narrow("scattered", z.hot),
         // CREATE TABLE AS writes through PostgreSQL's bulk-write ring, so few of its pages stay
         // in shared buffers; scans read it through the bulk-read ring, from the OS cache.
         format!(
@@ -297,6 +301,12 @@ fn serial_probes() -> Vec<Probe> {
         add(format!("agg4_{x}"), format!("SELECT sum(a), sum(b), sum(c), count(*) FROM {t}"), e, what);
         add(format!("qual4_{x}"), format!("SELECT count(*) FROM {t} WHERE {q4}"), e, what);
     }
+    // The hot table's twin, in shared buffers in a random block order: the prefetching a scan
+    // loses where consecutive blocks do not lie in consecutive buffers (`buffer_jump_ns`;
+    // `buffer_jump_data_ns` when it reads the rows).
+    let scattered = "table in shared buffers in a random order";
+    add("count_hx".into(), "SELECT count(*) FROM scattered".into(), e, scattered);
+    add("agg4_hx".into(), "SELECT sum(a), sum(b), sum(c), count(*) FROM scattered".into(), e, scattered);
     // Rows of variable length at irregular offsets, in shared buffers: `row_miss_ns` (their
     // count(*) reads no row; the aggregates read every row's first columns).
     for (x, t) in [("sm", "scat_m"), ("sw", "scat_w")] {

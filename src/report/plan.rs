@@ -110,6 +110,7 @@ mod tests {
             index: None,
             temporary: false,
             in_shared_buffers: None,
+            buffers_in_order: None,
             row_length_sd: None,
             columns: vec![],
         };

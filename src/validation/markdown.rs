@@ -117,7 +117,7 @@ pub fn markdown(o: &Options, out: &Outcome) -> String {
 
 /// Where the blocks came from: the share read from the OS page cache (not shared-buffer
 /// hits), per case, serial and parallel, as EXPLAIN's BUFFERS counted them.
-fn blocks_read(s: &mut String, rep: &super::Report, shares: &[(String, f64)]) {
+fn blocks_read(s: &mut String, rep: &super::Report, shares: &[(String, crate::pg::buffers::BufferState)]) {
     let mut cases: Vec<&str> = rep.points.iter().map(|p| p.case.as_str()).collect();
     cases.dedup();
     let _ = writeln!(s, "\n## Blocks read, not found in shared buffers\n");
@@ -126,10 +126,16 @@ fn blocks_read(s: &mut String, rep: &super::Report, shares: &[(String, f64)]) {
         "The share of each plan's blocks that were reads from the OS page cache (EXPLAIN BUFFERS: shared read / (hit + read)) in the last warm-up pass, then the median over the case's points: what the server really had in shared buffers.\n"
     );
     if !shares.is_empty() {
-        let list: Vec<String> = shares.iter().map(|(t, v)| format!("`{t}` {:.0}%", 100.0 * v)).collect();
+        let list: Vec<String> = shares
+            .iter()
+            .map(|(t, v)| {
+                let order = v.in_order.map_or(String::new(), |o| format!(", {:.0}% in order", 100.0 * o));
+                format!("`{t}` {:.0}%{order}", 100.0 * v.share)
+            })
+            .collect();
         let _ = writeln!(
             s,
-            "The predictions take each table's share of pages in shared buffers as pg_buffercache counted it after the warm-up (the rest read from the OS page cache): {}.\n",
+            "The predictions take each table's share of pages in shared buffers as pg_buffercache counted it after the warm-up (the rest read from the OS page cache), and the share of those whose next block lies in the next buffer (in order: a scan reads them as one stream): {}.\n",
             list.join(", ")
         );
     }

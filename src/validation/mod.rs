@@ -19,6 +19,7 @@ use crate::calibration::{model_ms, model_split, model_walls_as};
 use crate::error::Result;
 use crate::import::{import_plan, ImportOptions};
 use crate::model::Hardware;
+use crate::pg::buffers::BufferState;
 use crate::pg::protocol::{self, apply_gucs, explain_measure, Job, Measured, Rounds};
 use crate::pg::{probe, ExplainNode, LoadInfo, PgError, TableStats, ThrowawayServer};
 use postgres::Client;
@@ -129,9 +130,9 @@ pub struct Outcome {
     pub load_after: f64,
     pub round_busy: Vec<f64>,
     pub secs: f64,
-    /// Each table's share of pages in shared buffers after the warm-up (pg_buffercache), as
-    /// the predictions used it; empty when not counted.
-    pub buffer_shares: Vec<(String, f64)>,
+    /// Each table's share of pages in shared buffers after the warm-up and their order
+    /// (pg_buffercache), as the predictions used them; empty when not counted.
+    pub buffer_shares: Vec<(String, BufferState)>,
 }
 
 /// The profile's speed reference time (`[calibration] speed_reference_ms`), if it has one.
@@ -303,7 +304,8 @@ pub fn run(o: &Options) -> Result<Outcome> {
     // Each point's share of blocks read (BUFFERS) is taken from the last warm-up pass: the
     // timed runs go without BUFFERS, whose accounting costs every node call (about 13 ns a
     // row here, 15-20% of a count(*)) and which neither a bare query nor the model pays.
-    let mut shares = crate::pg::catalog::buffer_shares(&mut client, "public", true)?.unwrap_or_default();
+    crate::pg::buffers::ensure_extension(&mut client, "pg_buffercache", "public", "pqsim validate")?;
+    let mut shares = crate::pg::buffers::buffer_states(&mut client, "public")?.unwrap_or_default();
     let mut blocks_read: Vec<Option<f64>> = vec![None; grid.len()];
     for pass in 1..=3 {
         eprintln!("pqsim validate: warming up {} grid points (pass {pass})", grid.len());
@@ -312,8 +314,8 @@ pub fn run(o: &Options) -> Result<Outcome> {
             let (m, _) = explain_measure(&mut client, "ANALYZE, TIMING OFF, BUFFERS", cases[g.case].sql)?;
             blocks_read[i] = (m.hit + m.read > 0).then(|| m.read as f64 / (m.hit + m.read) as f64);
         }
-        let now = crate::pg::catalog::buffer_shares(&mut client, "public", false)?.unwrap_or_default();
-        let grew = now.iter().any(|(t, v)| *v > shares.get(t).copied().unwrap_or(0.0) + 0.02);
+        let now = crate::pg::buffers::buffer_states(&mut client, "public")?.unwrap_or_default();
+        let grew = now.iter().any(|(t, v)| v.share > shares.get(t).map_or(0.0, |b| b.share) + 0.02);
         shares = now;
         if !grew {
             break;
@@ -322,7 +324,10 @@ pub fn run(o: &Options) -> Result<Outcome> {
     let mut buffer_shares = vec![];
     for (t, s) in shares {
         if let Some(st) = stats.get_mut(&t) {
-            st.in_shared_buffers = Some(s);
+            // Where the pages lie in shared memory moves a scan's speed as much as where
+            // they come from (see `buffer_jump_ns`).
+            st.in_shared_buffers = Some(s.share);
+            st.buffers_in_order = s.in_order;
             buffer_shares.push((t, s));
         }
     }

@@ -3,6 +3,7 @@
 //! cannot finish.
 
 use super::*;
+use crate::config::TableKey;
 use crate::error::{ProcessName, SimError, WaitsOn};
 use crate::exec::{simulate, RunSpec, DEFAULT_MAX_STEPS};
 use crate::model::{Node, Scenario, Table};
@@ -133,6 +134,7 @@ fn limit_scenario(limit: f64) -> Scenario {
         index: None,
         temporary: false,
         in_shared_buffers: None,
+        buffers_in_order: None,
         row_length_sd: None,
         columns: vec![],
     };
@@ -527,4 +529,45 @@ fn a_worker_that_reads_rows_touches_both_halves_of_each_page() {
     // The worker's first touch of each of them faults: 1,000 ns each.
     assert!((count_extra - 1000.0).abs() < 1e-6, "count(*): {count_extra} ns a page over the leader's");
     assert!((sum_extra - 2000.0).abs() < 1e-6, "sum(l_quantity): {sum_extra} ns a page over the leader's");
+}
+
+#[test]
+fn a_scan_of_pages_out_of_block_order_in_shared_buffers_pays_the_lost_prefetch() {
+    // Per page of a sequential scan's hits, `buffer_jump_ns` (and `buffer_jump_data_ns` when
+    // it reads rows) times the share of them out of order; nothing for pages read from the
+    // OS (a ring buffer), nothing for a table in order.
+    let page_ns = |scenario: &str, table: &str, resident: f64, in_order: Option<f64>| {
+        let over = |key: TableKey, number: f64| crate::config::TableOverride {
+            table: table.into(),
+            key,
+            value: number.to_string(),
+            number,
+        };
+        let mut tables = vec![over(TableKey::InSharedBuffers, resident)];
+        if let Some(o) = in_order {
+            tables.push(over(TableKey::BuffersInOrder, o));
+        }
+        let w = crate::config::WhatIf {
+            set: vec![("max_parallel_workers_per_gather".into(), "0".into())],
+            hw: vec![("costs.buffer_jump_ns".into(), "300".into()), ("costs.buffer_jump_data_ns".into(), "700".into())],
+            table: tables,
+            ..Default::default()
+        };
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/scenarios").join(scenario);
+        let (sc, hw) = crate::config::load(&path, "reference-2vcpu", &w).expect("loads");
+        let d = crate::planner::decide(&sc);
+        let c = crate::exec::compile_for(&RunSpec::new(&sc, &hw, &d.plan, d.workers_planned, d.workers_launched, 11));
+        c.leader.source.page.cpu_ns * hw.cpu_speed
+    };
+    let count = |r, o| page_ns("testpar-count.toml", "testpar", r, o);
+    let sum = |r, o| page_ns("tpch-lineitem-sum.toml", "lineitem", r, o);
+    // Unknown order is taken as in order.
+    assert_eq!(count(1.0, None), count(1.0, Some(1.0)));
+    assert!((count(1.0, Some(0.0)) - count(1.0, Some(1.0)) - 300.0).abs() < 1e-6);
+    assert!((count(1.0, Some(0.5)) - count(1.0, Some(1.0)) - 150.0).abs() < 1e-6);
+    assert!((sum(1.0, Some(0.0)) - sum(1.0, Some(1.0)) - 1000.0).abs() < 1e-6);
+    // Half the pages resident, all of them scattered: half the pages jump.
+    assert!((sum(0.5, Some(0.0)) - sum(0.5, Some(1.0)) - 500.0).abs() < 1e-6);
+    // Read from the OS page cache (through the ring): no jumps to pay.
+    assert_eq!(sum(0.0, Some(0.0)), sum(0.0, Some(1.0)));
 }
