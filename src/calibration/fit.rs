@@ -203,6 +203,7 @@ pub fn zero_costs() -> UnitCosts {
         instrument_ns: 0.0,
         query_explain_ns: 0.0,
         query_client_ns: 0.0,
+        plan_join_ns: 0.0,
         cpu: crate::model::cpu_costs::CpuCosts::zero(),
     }
 }
@@ -253,6 +254,7 @@ pub fn provisional() -> Hardware {
             instrument_ns: 75.0,
             query_explain_ns: 0.0,
             query_client_ns: 0.0,
+            plan_join_ns: 0.0,
             cpu: crate::model::cpu_costs::CpuCosts::derived(15.0, 15.0),
         },
         parallel: ParallelCosts {

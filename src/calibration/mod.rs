@@ -159,7 +159,7 @@ fn load_tables(client: &mut Client, z: &Sizes) -> Result<BTreeMap<String, TableS
         client.batch_execute(&sql).map_err(|e| PgError::query(&sql, e))?;
     }
     client.batch_execute("VACUUM ANALYZE").map_err(|e| PgError::query("VACUUM ANALYZE", e))?;
-    scatter_probe_table(client)?;
+    shuffle_probe_table(client)?;
     client.batch_execute("RESET synchronous_commit").map_err(|e| PgError::query("RESET synchronous_commit", e))?;
     crate::pg::catalog::warn_not_all_visible(client, SCHEMA, "pqsim calibrate")?;
     let stats = crate::pg::catalog::catalog_stats(client, SCHEMA)?;
@@ -167,19 +167,19 @@ fn load_tables(client: &mut Client, z: &Sizes) -> Result<BTreeMap<String, TableS
     Ok(stats)
 }
 
-/// The `scattered` table's blocks into shared buffers in a random order (the others lie in
+/// The `shuffled` table's blocks into shared buffers in a random order (the others lie in
 /// order, as they were loaded), so that its probes price a scan that walks shared memory out
 /// of order (`buffer_jump_ns`). Needs pg_prewarm and pg_buffercache (installed into the
 /// probe schema, and dropped with it, when not already there): without either, the table
 /// stays in order, its probes are twins of the in-order ones, and the prices keep their
 /// defaults.
-fn scatter_probe_table(client: &mut Client) -> Result<()> {
+fn shuffle_probe_table(client: &mut Client) -> Result<()> {
     use crate::pg::buffers::ensure_extension;
     let who = "pqsim calibrate";
     let prewarm = ensure_extension(client, "pg_prewarm", SCHEMA, who)?;
     let buffercache = ensure_extension(client, "pg_buffercache", SCHEMA, who)?;
     if let (Some(p), Some(_)) = (prewarm, buffercache) {
-        crate::pg::buffers::scatter_into_buffers(client, &format!("{SCHEMA}.scattered"), &p)?;
+        crate::pg::buffers::scatter_into_buffers(client, &format!("{SCHEMA}.shuffled"), &p)?;
     }
     Ok(())
 }

@@ -199,6 +199,12 @@ fn class_costs(s: &mut String, fits: &Fits, l1: &str) {
         c.query_client_ns / 1e3,
         format!("{l1}: the intercept of the client-timed probes, pinned by clientcount_* against count_* (parse, plan, executor start and end, the round trip)"),
     );
+    line(
+        s,
+        "plan_join_us",
+        c.plan_join_ns / 1e3,
+        "planning per join or SubPlan, in client times: the median Planning Time of the serial hash-join probes (hjs_*, hjl_*) less that of the one-table probes".to_string(),
+    );
 }
 
 /// The profile written by `pqsim calibrate`.

@@ -147,6 +147,13 @@ pub fn fit_all(
     // now, since the fits above take them off the measured times themselves.
     hw.costs.query_explain_ns = (serial.icpt_explain * 1e6).max(0.0);
     hw.costs.query_client_ns = (serial.icpt_client * 1e6).max(0.0);
+    hw.costs.plan_join_ns = plan_join(results).map_or(0.0, |ms| (ms * 1e6).max(0.0));
+    eprintln!(
+        "pqsim calibrate: fixed costs of a query: {:.3} ms EXPLAIN-timed, {:.3} ms client-timed, {:.3} ms more planning per join",
+        serial.icpt_explain,
+        serial.icpt_client,
+        hw.costs.plan_join_ns / 1e6
+    );
     let model_error = model_error::estimate(&serial, &startup, &queue);
     if let Some(sigma) = model_error.sigma {
         hw.model_sigma = sigma;
@@ -257,6 +264,25 @@ pub fn serial(results: &[ProbeResult], hw: &mut Hardware) -> Result<SerialFit> {
         );
     }
     Ok(SerialFit { fit, keys, unseparated, weak, idx, icpt_explain, icpt_client, loo, design_names: all, design: x })
+}
+
+/// Planning per join (ms): the median Planning Time of the serial EXPLAIN-timed probes that
+/// plan one join or SubPlan less that of those that plan none (the client intercept holds a
+/// one-table query's planning). None without both kinds.
+pub fn plan_join(results: &[ProbeResult]) -> Option<f64> {
+    let planning = |joins: usize| {
+        let v: Vec<f64> = results
+            .iter()
+            .filter(|r| r.probe.stage == Stage::Serial && r.probe.how == How::Explain)
+            .filter(|r| r.scenario.as_ref().is_some_and(|sc| sc.plan.planned_joins() == joins))
+            .filter_map(|r| {
+                let p: Vec<f64> = r.runs.iter().filter_map(|m| m.planning_ms).collect();
+                (!p.is_empty()).then(|| median(&p))
+            })
+            .collect();
+        (!v.is_empty()).then(|| median(&v))
+    };
+    Some(planning(1)? - planning(0)?)
 }
 
 /// The fewest operations of one kind some probe must perform for its price to be fitted.

@@ -527,3 +527,32 @@ fn a_workers_first_touch_of_each_page_is_fitted_back_from_parallel_counts() {
     };
     assert!(share(4000.0) > share(400.0) + 0.05, "{:.3} vs {:.3}", share(4000.0), share(400.0));
 }
+
+#[test]
+fn planning_per_join_is_the_join_probes_planning_over_the_one_table_probes() {
+    let load = |name: &str| {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/scenarios").join(name);
+        crate::config::load(&path, "reference-2vcpu", &Default::default()).expect("loads").0
+    };
+    let result = |id: &str, sc: Scenario, planning: &[f64], how: How| {
+        let runs = planning.iter().map(|&p| Measured { planning_ms: Some(p), ..Measured::timed(5.0) }).collect();
+        let probe =
+            Probe { id: id.into(), sql: String::new(), gucs: vec![], how, stage: Stage::Serial, per_rep: 1, what: "" };
+        ProbeResult { probe, runs, scenario: Some(sc), read_fraction: 0.0, import_error: None, toml: None }
+    };
+    let join = load("tpch-q12.toml");
+    let one = load("testpar-count.toml");
+    assert_eq!((join.plan.planned_joins(), one.plan.planned_joins()), (1, 0));
+    let mut results = vec![
+        result("hj", join.clone(), &[0.50, 0.52, 0.90], How::Explain),
+        result("count", one.clone(), &[0.10, 0.11, 0.12], How::Explain),
+        result("sum", one.clone(), &[0.13, 0.12, 0.30], How::Explain),
+    ];
+    let got = super::stages::plan_join(&results).expect("both kinds");
+    let one_table = crate::analysis::robust::median(&[0.11, 0.13]);
+    assert!((got - (0.52 - one_table)).abs() < 1e-9, "{got}");
+    // A client-timed probe has no Planning Time; without a join probe there is no estimate.
+    results.remove(0);
+    results.push(result("client", join, &[], How::Client));
+    assert_eq!(super::stages::plan_join(&results), None);
+}

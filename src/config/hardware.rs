@@ -80,6 +80,7 @@ const OPTIONAL_KEYS: &[&str] = &[
     "costs.instrument_ns",
     "costs.query_explain_us",
     "costs.query_client_us",
+    "costs.plan_join_us",
 ];
 
 /// Apply `KEY=VALUE` overrides to a TOML table; KEY may be dotted (`disk.queue_depth`).
@@ -251,6 +252,9 @@ struct RawCosts {
     query_explain_us: Option<Spanned<f64>>,
     #[serde(default)]
     query_client_us: Option<Spanned<f64>>,
+    /// Absent (older profiles): 0.
+    #[serde(default)]
+    plan_join_us: Option<Spanned<f64>>,
     // Schema- and expression-aware prices (model::cpu_costs); absent ones are derived.
     #[serde(default)]
     deform_attr_ns: Option<Spanned<f64>>,
@@ -419,6 +423,7 @@ fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
         },
         query_explain_ns: later(&c.query_explain_us, "query_explain_us")? * 1e3,
         query_client_ns: later(&c.query_client_us, "query_client_us")? * 1e3,
+        plan_join_ns: later(&c.plan_join_us, "plan_join_us")? * 1e3,
         cpu: crate::model::cpu_costs::CpuCosts::zero(),
     };
     let mut costs = costs;

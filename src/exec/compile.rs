@@ -171,9 +171,12 @@ impl Env<'_> {
 
     /// The fixed cost of one query as the output mode times it: EXPLAIN ANALYZE's Execution
     /// Time (with or without TIMING) or the client's clock.
-    pub fn query_fixed(&self) -> f64 {
+    pub fn query_fixed(&self, plan: &Node) -> f64 {
         match self.output {
-            OutputMode::Client => self.speed(self.hw.costs.query_client_ns),
+            OutputMode::Client => {
+                let c = &self.hw.costs;
+                self.speed(c.query_client_ns + c.plan_join_ns * plan.planned_joins() as f64)
+            }
             OutputMode::ExplainAnalyze | OutputMode::ExplainAnalyzeTimingOff => {
                 self.speed(self.hw.costs.query_explain_ns)
             }
@@ -297,6 +300,14 @@ fn scan_pipeline(env: &Env, cc: &CpuCost, node: &Node, is_worker: bool, bound: O
     let access = if matches!(node, Node::IndexScan { .. }) { Access::Index } else { Access::Sequential };
     let reads_columns = cc.reads_columns(*table, filter.as_ref().map(|f| f.text.as_str()), *width);
     let mut page = env.scan_page_cost(t, pages, access, reads_columns, is_worker);
+    if is_worker && *parallel && access == Access::Sequential {
+        // Its faults map the blocks around the ones it reads: its neighbours' too, where
+        // the scan's chunks are smaller than the kernel's fault-around window. Taken at Workers
+        // Planned (a compiled plan serves every Workers Launched).
+        let leader = if env.settings.flag("parallel_leader_participation") { 1.0 } else { 0.0 };
+        page.maps = super::scan::fault_around_maps(pages, env.workers_planned as f64 + leader);
+        page.cpu_ns += env.speed(c.worker_page_fault_ns) * page.os_pages * (page.maps - 1.0);
+    }
     let mut row = per_tuple + deform_all + fcpu + sel * deform_passing;
     let mut builds = builds;
     if let Some(m) = env.measured(node) {
@@ -704,7 +715,7 @@ fn compile_subplan_gather(env: &Env, cc: &CpuCost, plan: &Node, sp: &SubPlan, wo
 /// Compile a plan (with its Gather's worker count decided) for simulation.
 pub fn compile(env: &Env, plan: &Node) -> Compiled {
     let mut c = compile_plan(env, plan);
-    c.query_ns = env.query_fixed();
+    c.query_ns = env.query_fixed(plan);
     c
 }
 

@@ -20,6 +20,10 @@ pub struct PageCost {
     /// (tuples fill a page from its end), 1 when it reads only the page header and line
     /// pointers (count(*) of an all-visible page).
     pub os_pages: f64,
+    /// Heap pages of shared memory a parallel worker maps per page it reads (first touch and
+    /// exit): more than 1 for a parallel scan whose chunks are smaller than the kernel's
+    /// fault-around window ([`super::scan::fault_around_maps`]), else 1.
+    pub maps: f64,
 }
 
 /// The operating system's page (x86-64 Linux without huge pages for shared memory).
@@ -124,6 +128,7 @@ impl Env<'_> {
             os_read_ns: self.speed(c.os_read_page_ns) * os,
             disk_bytes: BLCKSZ * disk,
             os_pages: 1.0,
+            maps: 1.0,
         }
     }
 

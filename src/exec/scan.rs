@@ -50,12 +50,36 @@ impl ParticipantScan {
     }
 }
 
+/// Blocks per claim at the start of a parallel scan of `nblocks` blocks: a power of two near
+/// nblocks / 2048, at least 1 and at most 8192.
+pub fn initial_chunk(nblocks: f64) -> f64 {
+    next_pow2((nblocks.max(0.0).ceil() / PARALLEL_SEQSCAN_NCHUNKS).floor().max(1.0))
+        .min(PARALLEL_SEQSCAN_MAX_CHUNK_SIZE)
+}
+
+/// Linux maps the pages around a faulting address that are already in memory along with it
+/// (`fault_around_bytes`, 64 kB by default): 8 heap blocks.
+pub const FAULT_AROUND_BLOCKS: f64 = 8.0;
+
+/// Blocks of shared memory a participant of a parallel scan of `nblocks` blocks maps per
+/// block it reads, when `participants` share the scan equally: a fault maps its whole
+/// 8-block window, so where chunks are smaller than the window a participant maps the blocks
+/// its neighbours read too. With a window of k chunks and a share p of them, it maps the
+/// windows where it claimed at least one chunk: (1 - (1 - p)^k) / p blocks per block read.
+/// 1 for chunks of a window or more (tables of 64 MB and up) and for a participant alone.
+pub fn fault_around_maps(nblocks: f64, participants: f64) -> f64 {
+    let k = FAULT_AROUND_BLOCKS / initial_chunk(nblocks);
+    if participants <= 1.0 || k <= 1.0 {
+        return 1.0;
+    }
+    let p = 1.0 / participants;
+    ((1.0 - (1.0 - p).powf(k)) / p).max(1.0)
+}
+
 impl SharedScan {
     pub fn new(nblocks: f64) -> Self {
         let nblocks = nblocks.max(0.0).ceil();
-        let chunk =
-            next_pow2((nblocks / PARALLEL_SEQSCAN_NCHUNKS).floor().max(1.0)).min(PARALLEL_SEQSCAN_MAX_CHUNK_SIZE);
-        SharedScan { nblocks, nallocated: 0.0, initial_chunk: chunk }
+        SharedScan { nblocks, nallocated: 0.0, initial_chunk: initial_chunk(nblocks) }
     }
 
     pub fn initial_chunk(&self) -> f64 {
@@ -97,6 +121,21 @@ mod tests {
         assert_eq!(SharedScan::new(4096.0).initial_chunk(), 2.0);
         assert_eq!(SharedScan::new(28038.0).initial_chunk(), 16.0);
         assert_eq!(SharedScan::new(1e9).initial_chunk(), 8192.0);
+    }
+
+    #[test]
+    fn a_participants_faults_map_its_neighbours_blocks_when_chunks_are_small() {
+        // 4,799 blocks: chunks of 2, four to a 64 kB window.
+        let three = fault_around_maps(4799.0, 3.0);
+        assert!((three - (1.0 - (2.0f64 / 3.0).powi(4)) * 3.0).abs() < 1e-12, "{three}");
+        // More participants, smaller shares: each maps more per block it reads.
+        assert!(fault_around_maps(4799.0, 2.0) < three && three < fault_around_maps(4799.0, 5.0));
+        // Chunks of one block: eight to a window.
+        assert!(fault_around_maps(1000.0, 3.0) > three);
+        // Alone, or with chunks of a window or more (8 blocks from 10,240 blocks on): 1.
+        assert_eq!(fault_around_maps(4799.0, 1.0), 1.0);
+        assert_eq!(fault_around_maps(10240.0, 3.0), 1.0);
+        assert!(fault_around_maps(10239.0, 3.0) > 1.0);
     }
 
     #[test]

@@ -356,6 +356,19 @@ impl Node {
         }
     }
 
+    /// The joins the planner searched to make this plan: join nodes and SubPlans (each a
+    /// query planned of its own).
+    pub fn planned_joins(&self) -> usize {
+        let here = match self {
+            Node::HashJoin { .. } | Node::MergeJoin { .. } | Node::NestedLoop { .. } => 1,
+            Node::SeqScan { filter: Some(f), .. } | Node::IndexScan { filter: Some(f), .. } => {
+                usize::from(f.subplan.is_some())
+            }
+            _ => 0,
+        };
+        here + self.children().into_iter().map(Node::planned_joins).sum::<usize>()
+    }
+
     /// Visit every SubPlan of the tree (in scan filters), in plan order.
     pub fn for_each_subplan_mut(&mut self, f: &mut dyn FnMut(&mut SubPlan)) {
         self.for_each_filter_mut(&mut |filter| {
@@ -587,6 +600,11 @@ pub struct UnitCosts {
     /// Fixed cost of one query as its client times it (parse, plan, executor start and end,
     /// the protocol's round trip): the calibration's intercept for client-timed probes.
     pub query_client_ns: f64,
+    /// Planning per join or SubPlan of the query (join search, the paths of each side), over
+    /// a one-table query's: a client's time includes planning, EXPLAIN ANALYZE's Execution
+    /// Time does not. The calibration's median Planning Time of its hash-join probes less
+    /// that of its one-table probes.
+    pub plan_join_ns: f64,
     /// Per-row prices by column layout and expression class (used where the scenario's
     /// tables have columns).
     pub cpu: cpu_costs::CpuCosts,

@@ -72,7 +72,14 @@ pub struct Sizes {
     /// bytes apart on their pages, kept well inside shared buffers (`row_miss_ns`).
     pub scat_m: u64,
     pub scat_w: u64,
+    /// The shuffled table: the hot table's shape, its blocks put into shared buffers in a
+    /// random order (`buffer_jump_ns`); at least [`SHUFFLED_MIN_PAGES`] pages, so that its
+    /// scans jump often enough for the price to be fitted (`stages::MIN_OPERATIONS`).
+    pub shuffled: u64,
 }
+
+/// The fewest pages of the shuffled table, where shared buffers allow.
+pub const SHUFFLED_MIN_PAGES: u64 = 1100;
 
 /// The largest ring table calibration loads (about 31,000 pages, 240 MB).
 pub const RING_MAX_ROWS: u64 = 3_000_000;
@@ -99,7 +106,7 @@ pub fn in_buffers_pages(z: &Sizes, shared_buffers_pages: u64) -> f64 {
         + held(z.l, 97.0)
         + held(z.wide, 18.0)
         + held(z.hot, 97.0)
-        + held(z.hot, 97.0)
+        + held(z.shuffled, 97.0)
         + held(z.typed, 75.0)
         + held(z.scat_m, 38.5)
         + held(z.scat_w, 21.7)
@@ -141,6 +148,7 @@ fn sizes_at(scale: u64, shared_buffers_pages: u64) -> Sizes {
         typed: scale / 2,
         scat_m: (scale / 4).min(scat_max(37.0)).max(1000),
         scat_w: (scale / 8).min(scat_max(22.0)).max(1000),
+        shuffled: (scale * 3 / 10).max(SHUFFLED_MIN_PAGES * 97).min(hot_max).max(1000),
         dim_s: 50_000,
         dim_l: 200_000,
         ring: {
@@ -183,8 +191,8 @@ pub fn setup_sql(z: &Sizes) -> Vec<String> {
         narrow("n_l", z.l),
         narrow("hot", z.hot),
         // The hot table's twin, whose blocks go into shared buffers in a random order
-        // (`calibration::scatter_probe_table`).
-        narrow("scattered", z.hot),
+        // (`calibration::shuffle_probe_table`).
+        narrow("shuffled", z.shuffled),
         // CREATE TABLE AS writes through PostgreSQL's bulk-write ring, so few of its pages stay
         // in shared buffers; scans read it through the bulk-read ring, from the OS cache.
         format!(
@@ -305,8 +313,8 @@ fn serial_probes() -> Vec<Probe> {
     // loses where consecutive blocks do not lie in consecutive buffers (`buffer_jump_ns`;
     // `buffer_jump_data_ns` when it reads the rows).
     let scattered = "table in shared buffers in a random order";
-    add("count_hx".into(), "SELECT count(*) FROM scattered".into(), e, scattered);
-    add("agg4_hx".into(), "SELECT sum(a), sum(b), sum(c), count(*) FROM scattered".into(), e, scattered);
+    add("count_hx".into(), "SELECT count(*) FROM shuffled".into(), e, scattered);
+    add("agg4_hx".into(), "SELECT sum(a), sum(b), sum(c), count(*) FROM shuffled".into(), e, scattered);
     // Rows of variable length at irregular offsets, in shared buffers: `row_miss_ns` (their
     // count(*) reads no row; the aggregates read every row's first columns).
     for (x, t) in [("sm", "scat_m"), ("sw", "scat_w")] {
@@ -672,8 +680,11 @@ mod tests {
         assert!(z.typed >= z.hot);
         assert!(z.hot as f64 / 97.0 < 16384.0 / 4.0);
         assert!(z.s as f64 / 97.0 > 16384.0 / 4.0, "the smallest warm table is read through the ring");
+        // The shuffled table jumps often enough to be fitted and stays in shared buffers.
+        assert!(z.shuffled >= SHUFFLED_MIN_PAGES * 97 && (z.shuffled as f64 / 97.0) < 16384.0 / 4.0);
         let z = sizes(1_000_000, 1024);
         assert!(z.hot as f64 / 97.0 < 1024.0 / 4.0);
+        assert!((z.shuffled as f64 / 97.0) < 1024.0 / 4.0);
         // The ring table exceeds a quarter of shared_buffers, or is not loaded at all.
         for sb in [16384u64, 1024, 60_000] {
             assert!(sizes(200_000, sb).ring as f64 / 97.0 > sb as f64 / 4.0);

@@ -54,6 +54,8 @@ pub struct Measured {
     pub leader_cpu_ms: Option<f64>,
     /// Mean of the speed-reference times measured just before and just after this run.
     pub ref_ms: f64,
+    /// EXPLAIN's Planning Time (ms), when timed by EXPLAIN ANALYZE.
+    pub planning_ms: Option<f64>,
 }
 
 impl Measured {
@@ -69,6 +71,7 @@ impl Measured {
             leader_row_share: None,
             leader_cpu_ms: None,
             ref_ms: 0.0,
+            planning_ms: None,
         }
     }
 }
@@ -152,6 +155,7 @@ pub fn explain_measure(client: &mut Client, options: &str, sql: &str) -> Result<
         leader_row_share: leader_row_share(&plan),
         leader_cpu_ms: None,
         ref_ms: 0.0,
+        planning_ms: plan.planning_time_ms,
     };
     Ok((m, plan))
 }

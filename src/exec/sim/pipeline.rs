@@ -140,7 +140,8 @@ impl<'a> Sim<'a> {
         }
     }
 
-    /// Pages process `p` read: its share of the scan and of every build it took part in.
+    /// Pages process `p` mapped: its share of the scan (times the blocks its faults mapped
+    /// around each, [`crate::exec::scan::fault_around_maps`]) and of every build it took part in.
     /// (Its exit is priced per page read, whichever of a page's 4 kB halves it touched:
     /// reading rows' data, which doubles the first-touch faults, raised a lone worker's cost
     /// 1.6-2.2x over count(*)'s and that of two workers side by side 1.4-1.65x, not 2x.)
@@ -152,7 +153,7 @@ impl<'a> Sim<'a> {
             .zip(&self.procs[p].build_tuples)
             .map(|(b, done)| if b.tuples > 0.0 { b.pages * done / b.tuples } else { 0.0 })
             .sum();
-        self.procs[p].pages_scanned + builds
+        self.procs[p].pages_scanned * pipe.source.page.maps + builds
     }
 
     pub(super) fn participant_done(&mut self, p: usize) {

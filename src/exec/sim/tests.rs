@@ -521,7 +521,8 @@ fn a_worker_that_reads_rows_touches_both_halves_of_each_page() {
         let d = crate::planner::decide(&sc);
         let c = crate::exec::compile_for(&RunSpec::new(&sc, &hw, &d.plan, d.workers_planned, d.workers_launched, 11));
         let extra = c.worker.source.page.cpu_ns - c.leader.source.page.cpu_ns;
-        (c.worker.source.page.os_pages, extra * hw.cpu_speed)
+        // Per block it maps (see a_worker_beside_others_maps_their_blocks_too).
+        (c.worker.source.page.os_pages, extra * hw.cpu_speed / c.worker.source.page.maps)
     };
     let (count_pages, count_extra) = os_pages("testpar-count.toml");
     let (sum_pages, sum_extra) = os_pages("tpch-lineitem-sum.toml");
@@ -570,4 +571,63 @@ fn a_scan_of_pages_out_of_block_order_in_shared_buffers_pays_the_lost_prefetch()
     assert!((sum(0.5, Some(0.0)) - sum(0.5, Some(1.0)) - 500.0).abs() < 1e-6);
     // Read from the OS page cache (through the ring): no jumps to pay.
     assert_eq!(sum(0.0, Some(0.0)), sum(0.0, Some(1.0)));
+}
+
+#[test]
+fn a_client_waits_for_the_planning_of_each_join() {
+    let query_ns = |scenario: &str, measure: crate::model::OutputMode| {
+        let w = crate::config::WhatIf {
+            hw: vec![("costs.plan_join_us".into(), "500".into())],
+            measure: Some(measure),
+            ..Default::default()
+        };
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/scenarios").join(scenario);
+        let (sc, hw) = crate::config::load(&path, "reference-2vcpu", &w).expect("loads");
+        let d = crate::planner::decide(&sc);
+        let c = crate::exec::compile_for(&RunSpec::new(&sc, &hw, &d.plan, d.workers_planned, d.workers_launched, 11));
+        (c.query_ns * hw.cpu_speed, hw.costs.query_client_ns, d.plan.planned_joins())
+    };
+    use crate::model::OutputMode::{Client, ExplainAnalyze};
+    let (join_client, fixed, joins) = query_ns("tpch-q12.toml", Client);
+    assert!(joins >= 1);
+    assert!((join_client - fixed - 500e3 * joins as f64).abs() < 1e-6, "{join_client}");
+    let (one_client, fixed, _) = query_ns("testpar-count.toml", Client);
+    assert!((one_client - fixed).abs() < 1e-6);
+    // EXPLAIN ANALYZE's Execution Time leaves planning out.
+    let (join_explain, _, _) = query_ns("tpch-q12.toml", ExplainAnalyze);
+    assert!(join_explain < join_client - 400e3);
+}
+
+#[test]
+fn a_worker_beside_others_maps_their_blocks_too() {
+    // testpar: 240,000 rows in about 3,000 blocks, chunks of one block: a worker's first
+    // touch of each block it reads maps the 64 kB around it, its neighbours' blocks with it.
+    // TPC-H SF10's lineitem is read in chunks of 8,192 blocks: each maps only its own.
+    let fault_per_page = |scenario: &str| {
+        let w = crate::config::WhatIf {
+            set: vec![
+                ("max_parallel_workers_per_gather".into(), "2".into()),
+                ("parallel_setup_cost".into(), "0".into()),
+                ("parallel_tuple_cost".into(), "0".into()),
+                ("min_parallel_table_scan_size".into(), "0".into()),
+            ],
+            hw: vec![("costs.worker_page_fault_ns".into(), "1000".into())],
+            ..Default::default()
+        };
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/scenarios").join(scenario);
+        let (sc, hw) = crate::config::load(&path, "reference-2vcpu", &w).expect("loads");
+        let d = crate::planner::decide(&sc);
+        assert_eq!(d.workers_planned, 2);
+        let c = crate::exec::compile_for(&RunSpec::new(&sc, &hw, &d.plan, d.workers_planned, d.workers_launched, 11));
+        let p = &c.worker.source.page;
+        // Two workers and the leader share the scan.
+        assert_eq!(p.maps, crate::exec::scan::fault_around_maps(c.worker.source.pages, 3.0));
+        ((p.cpu_ns - c.leader.source.page.cpu_ns) * hw.cpu_speed / p.os_pages, p.maps)
+    };
+    let (small, maps_small) = fault_per_page("testpar-count.toml");
+    assert!(maps_small > 2.0, "{maps_small}");
+    assert!((small - 1000.0 * maps_small).abs() < 1e-6, "{small}");
+    let (large, maps_large) = fault_per_page("tpch-lineitem-sum.toml");
+    assert_eq!(maps_large, 1.0);
+    assert!((large - 1000.0).abs() < 1e-6, "{large}");
 }
