@@ -375,6 +375,12 @@ impl<'a> Sim<'a> {
         let initial = self.scan.initial_chunk();
         let chunk =
             self.procs.iter().map(|p| if p.scan.started() { p.scan.chunk_size() } else { initial }).fold(1.0, f64::max);
+        if chunk <= 1.0 {
+            // Single blocks do not halve: what ends the regime is the scan's end, where a claim
+            // finds no block. Kept a block short of it, so that no step inside the jumped
+            // periods finds the scan exhausted either.
+            return (self.scan.nblocks - 1.0, 3.0);
+        }
         (self.scan.nblocks - chunk * crate::exec::scan::PARALLEL_SEQSCAN_RAMPDOWN_CHUNKS, 2.0 * chunk + 1.0)
     }
 
