@@ -351,8 +351,12 @@ impl<'a> Sim<'a> {
         if alloc >= nblocks {
             return false;
         }
+        // (The cheaper test first: a fused scan spends most of its steps here.)
+        if self.ff_any_fused() {
+            return false;
+        }
         let (ramp, margin) = self.ff_ramp();
-        alloc > ramp - margin && !self.ff_any_fused()
+        alloc > ramp - margin
     }
 
     /// Some process's running or waiting flow is fused.
@@ -361,16 +365,22 @@ impl<'a> Sim<'a> {
     }
 
     /// Where the next halving of a chunk size starts (PARALLEL_SEQSCAN_RAMPDOWN_CHUNKS), and the
-    /// margin a jump keeps before it. A participant halves its chunk `c` at its first claim
-    /// past `nblocks - 64 c`, so with the largest chunk any participant may claim next (the
-    /// initial one for a participant yet to claim) no claim short of that point halves: inside
-    /// the ramp-down, once every participant has halved to the stage's size, the claims of
-    /// that size (64 of them per stage) are a regime like the chunks before it, and are jumped
-    /// up to the stage's end.
+    /// margin before it in which nothing is recorded (`ff_in_rampdown`). A participant halves
+    /// its chunk `c` at its first claim after one that started past `nblocks - 64 c`, so with
+    /// the largest chunk any participant may claim next (the initial one for a participant yet
+    /// to claim) no claim short of that point halves: inside the ramp-down, once every
+    /// participant has halved to the stage's size, the claims of that size (64 of them per
+    /// stage) are a regime like the chunks before it, and are jumped up to the stage's end.
     fn ff_ramp(&self) -> (f64, f64) {
         let initial = self.scan.initial_chunk();
         let chunk =
             self.procs.iter().map(|p| if p.scan.started() { p.scan.chunk_size() } else { initial }).fold(1.0, f64::max);
+        if chunk <= 1.0 {
+            // Single blocks do not halve: what ends the regime is the scan's end, where a claim
+            // finds no block. Kept a block short of it, so that no step inside the jumped
+            // periods finds the scan exhausted either.
+            return (self.scan.nblocks - 1.0, 3.0);
+        }
         (self.scan.nblocks - chunk * crate::exec::scan::PARALLEL_SEQSCAN_RAMPDOWN_CHUNKS, 2.0 * chunk + 1.0)
     }
 
@@ -611,9 +621,17 @@ impl<'a> Sim<'a> {
         if let Some(l) = self.c.consumer.limit {
             n = n.min(fit(pulled, dpulled, l, 2.0));
         }
-        // The scan's ramp-down (PARALLEL_SEQSCAN_RAMPDOWN_CHUNKS) and end.
-        let (ramp, margin) = self.ff_ramp();
-        let by_ramp = fit(self.scan.nallocated, dalloc, ramp, margin);
+        // The scan's ramp-down (PARALLEL_SEQSCAN_RAMPDOWN_CHUNKS) and end. A claim halves
+        // when its participant's previous claim started past `ramp` (tableam.c), and every
+        // claim inside the jumped periods follows a previous one that started at least two
+        // chunks short of the blocks handed out by the jump's end: those may reach `ramp`
+        // itself. The blocks handed out only grow, a claim at a time, so the largest value
+        // inside a period is its last one: no period in hand, no margin (`ff_ramp`'s margin
+        // is for the detector's records, `ff_in_rampdown`).
+        let (ramp, _) = self.ff_ramp();
+        let nalloc = self.scan.nallocated;
+        let by_ramp =
+            if dalloc <= 1e-12 * nalloc.max(1.0) { f64::INFINITY } else { ((ramp - nalloc) / dalloc).floor() };
         n = n.min(by_ramp);
         let mut by_budget = false;
         if fused > 0.0 || (dalloc > 0.0 && self.ff_scan_may_fuse()) {
@@ -725,69 +743,5 @@ impl<'a> Sim<'a> {
                 t.queue.push((at + dt, j, used));
             }
         }
-    }
-
-    /// Every extrapolated counter, in a fixed order (the layout of `Detector::x`).
-    fn ff_visit_x(&mut self, f: &mut dyn FnMut(&mut f64)) {
-        let int = |f: &mut dyn FnMut(&mut f64), v: &mut u64| {
-            let mut x = *v as f64;
-            f(&mut x);
-            *v = x.round().max(0.0) as u64;
-        };
-        let flow = |f: &mut dyn FnMut(&mut f64), fl: Option<&mut Flow>, lead: bool| match fl {
-            Some(fl) => {
-                f(&mut fl.done);
-                if ff_stop_free(fl, lead) {
-                    // Not extrapolated: recomputed after the jump (`ff_read_x` reads `done`).
-                    let mut d = fl.done;
-                    f(&mut d);
-                } else {
-                    f(&mut fl.stop_at);
-                }
-            }
-            None => {
-                f(&mut 0.0);
-                f(&mut 0.0);
-            }
-        };
-        for (p, pr) in self.procs.iter_mut().enumerate() {
-            let a = &mut pr.acct;
-            for v in [
-                &mut a.cpu,
-                &mut a.io,
-                &mut a.mq_send,
-                &mut a.mq_receive,
-                &mut a.startup,
-                &mut a.barrier,
-                &mut a.shutdown,
-            ] {
-                f(v);
-            }
-            debug_assert_eq!(X_ACCT, 0);
-            int(f, &mut pr.stalls);
-            f(&mut pr.tuples_scanned);
-            f(&mut pr.pages_scanned);
-            f(&mut pr.rows_streamed);
-            f(&mut pr.rows_out);
-            f(&mut pr.private_left);
-            let mut last = pr.scan.last_allocated();
-            f(&mut last);
-            pr.scan.set_last_allocated(last);
-            flow(f, if let Act::Flow(fl) = &mut pr.act { Some(fl) } else { None }, p == 0);
-            flow(f, pr.saved.as_mut(), p == 0);
-            int(f, &mut pr.gen);
-            int(f, &mut pr.state_since);
-            f(&mut pr.vruntime);
-            f(&mut pr.acct.on_cpu);
-        }
-        for q in &mut self.queues {
-            f(&mut q.written);
-            f(&mut q.read);
-        }
-        int(f, &mut self.stalls);
-        f(&mut self.pulled);
-        f(&mut self.local_rows_total);
-        f(&mut self.top_rows_out);
-        f(&mut self.scan.nallocated);
     }
 }

@@ -1,5 +1,5 @@
 //! The detector's per-step record: the discrete state's hash, and the repeating and growing
-//! vectors written straight into their ring slot.
+//! vectors written straight into their ring slot; and a jump's write-back of the growing one.
 
 use super::*;
 
@@ -173,5 +173,69 @@ impl<'a> Sim<'a> {
             x.put_all(&[q.written, q.read]);
         }
         x.put_all(&[self.stalls as f64, self.pulled, self.local_rows_total, self.top_rows_out, self.scan.nallocated]);
+    }
+
+    /// Every extrapolated counter, in a fixed order (the layout of `Detector::x`).
+    pub(super) fn ff_visit_x(&mut self, f: &mut dyn FnMut(&mut f64)) {
+        let int = |f: &mut dyn FnMut(&mut f64), v: &mut u64| {
+            let mut x = *v as f64;
+            f(&mut x);
+            *v = x.round().max(0.0) as u64;
+        };
+        let flow = |f: &mut dyn FnMut(&mut f64), fl: Option<&mut Flow>, lead: bool| match fl {
+            Some(fl) => {
+                f(&mut fl.done);
+                if ff_stop_free(fl, lead) {
+                    // Not extrapolated: recomputed after the jump (`ff_read_x` reads `done`).
+                    let mut d = fl.done;
+                    f(&mut d);
+                } else {
+                    f(&mut fl.stop_at);
+                }
+            }
+            None => {
+                f(&mut 0.0);
+                f(&mut 0.0);
+            }
+        };
+        for (p, pr) in self.procs.iter_mut().enumerate() {
+            let a = &mut pr.acct;
+            for v in [
+                &mut a.cpu,
+                &mut a.io,
+                &mut a.mq_send,
+                &mut a.mq_receive,
+                &mut a.startup,
+                &mut a.barrier,
+                &mut a.shutdown,
+            ] {
+                f(v);
+            }
+            debug_assert_eq!(X_ACCT, 0);
+            int(f, &mut pr.stalls);
+            f(&mut pr.tuples_scanned);
+            f(&mut pr.pages_scanned);
+            f(&mut pr.rows_streamed);
+            f(&mut pr.rows_out);
+            f(&mut pr.private_left);
+            let mut last = pr.scan.last_allocated();
+            f(&mut last);
+            pr.scan.set_last_allocated(last);
+            flow(f, if let Act::Flow(fl) = &mut pr.act { Some(fl) } else { None }, p == 0);
+            flow(f, pr.saved.as_mut(), p == 0);
+            int(f, &mut pr.gen);
+            int(f, &mut pr.state_since);
+            f(&mut pr.vruntime);
+            f(&mut pr.acct.on_cpu);
+        }
+        for q in &mut self.queues {
+            f(&mut q.written);
+            f(&mut q.read);
+        }
+        int(f, &mut self.stalls);
+        f(&mut self.pulled);
+        f(&mut self.local_rows_total);
+        f(&mut self.top_rows_out);
+        f(&mut self.scan.nallocated);
     }
 }
