@@ -2,7 +2,7 @@
 //! x every shipped profile, and on the real PostgreSQL 15 plans the validation imports
 //! (tests/fixtures/explain/pg15_*.json), at several worker counts and two seeds.
 //!
-//! Tolerance (docs/performance.md): wall time within 0.1%; queue-full stalls within 1% (or 2);
+//! Tolerance (docs/fast-forward.md): wall time within 0.1%; queue-full stalls within 1% (or 2);
 //! each process's CPU, I/O, MessageQueueSend and MessageQueueReceive times within 0.1% of the
 //! wall time; rows exact to 1e-6. In practice the differences are microseconds.
 

@@ -16,7 +16,7 @@ pub struct RunArgs {
     #[command(flatten)]
     pub whatif: WhatIfArgs,
     /// Simulate every step: no steady-state fast-forward (for checking it; results agree
-    /// within the tolerance docs/performance.md states)
+    /// within the tolerance docs/fast-forward.md states)
     #[arg(long)]
     pub no_fast_forward: bool,
     #[arg(long, default_value_t = 1)]

@@ -20,7 +20,7 @@ pub struct WorkloadArgs {
     #[command(flatten)]
     pub whatif: WhatIfArgs,
     /// Simulate every step: no steady-state fast-forward (for checking it; results agree
-    /// within the tolerance docs/performance.md states)
+    /// within the tolerance docs/fast-forward.md states)
     #[arg(long)]
     pub no_fast_forward: bool,
     /// Seed (default: the workload file's `seed`, else 1).

@@ -89,7 +89,7 @@ pub struct SweepArgs {
     #[command(flatten)]
     pub whatif: WhatIfArgs,
     /// Simulate every step: no steady-state fast-forward (for checking it; results agree
-    /// within the tolerance docs/performance.md states)
+    /// within the tolerance docs/fast-forward.md states)
     #[arg(long)]
     pub no_fast_forward: bool,
     /// Worker threads (default: one per CPU). Results are identical for any value.
@@ -111,7 +111,7 @@ pub struct CompareArgs {
     #[command(flatten)]
     pub whatif: WhatIfArgs,
     /// Simulate every step: no steady-state fast-forward (for checking it; results agree
-    /// within the tolerance docs/performance.md states)
+    /// within the tolerance docs/fast-forward.md states)
     #[arg(long)]
     pub no_fast_forward: bool,
     /// Seed, as in `pqsim run`: the numbers match `run` on each profile.
