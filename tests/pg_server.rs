@@ -203,3 +203,55 @@ fn killed_test_leaves_no_server_and_no_tcp() {
     eprintln!("killed child's server removed after {:.1} s", t.elapsed().as_secs_f64());
     assert_gone(&dir, pid);
 }
+
+#[test]
+fn buffer_order_is_read_from_pg_buffercache_as_the_blocks_went_in() {
+    // A table read into shared buffers in block order lies in order; one whose blocks were
+    // put there in a hashed order (`scatter_into_buffers`, what calibration does to its
+    // shuffled probe table) does not; unknown without pg_buffercache.
+    if !common::pg_or_skip("buffer_order_is_read_from_pg_buffercache_as_the_blocks_went_in") {
+        return;
+    }
+    use pqsim::pg::buffers::{buffer_state, ensure_extension, scatter_into_buffers};
+    let server = ThrowawayServer::start().expect("start throwaway server");
+    let mut client = server.client().expect("connect");
+    client
+        .batch_execute(
+            // Commits flushed, so that VACUUM can set the visibility map.
+            "SET synchronous_commit = on;
+             CREATE TABLE o (id int4, pad text) WITH (autovacuum_enabled = off);
+             INSERT INTO o SELECT g, md5(g::text) FROM generate_series(1, 100000) g;
+             CREATE TABLE s (id int4, pad text) WITH (autovacuum_enabled = off);
+             INSERT INTO s SELECT g, md5(g::text) FROM generate_series(1, 100000) g;",
+        )
+        .expect("load");
+    assert_eq!(buffer_state(&mut client, "o").expect("query"), None, "no pg_buffercache yet");
+    let bc = ensure_extension(&mut client, "pg_buffercache", "public", "test").expect("query");
+    let pw = ensure_extension(&mut client, "pg_prewarm", "public", "test").expect("query");
+    assert_eq!((bc.as_deref(), pw.as_deref()), (Some("public"), Some("public")));
+    scatter_into_buffers(&mut client, "public.s", "public").expect("scatter");
+    let o = buffer_state(&mut client, "o").expect("query").expect("pg_buffercache");
+    let s = buffer_state(&mut client, "s").expect("query").expect("pg_buffercache");
+    // Loaded by INSERT: every block went into the next free buffer.
+    assert!(o.share > 0.99 && o.in_order.unwrap() > 0.95, "{o:?}");
+    // All of it back in shared buffers, scattered.
+    assert!(s.share > 0.99 && s.in_order.unwrap() < 0.05, "{s:?}");
+    // Scattered, not merely reversed: VACUUM FULL drops the old file's buffers onto the
+    // free list, which hands them out last-freed first, so blocks read in block order would
+    // lie in descending buffers.
+    let adjacent: f64 = client
+        .query_one(
+            "SELECT avg((abs(nbuf - bufferid) = 1)::int)::float8 FROM (
+               SELECT bufferid, lead(bufferid) OVER (ORDER BY relblocknumber) AS nbuf FROM pg_buffercache
+                WHERE relfilenode = pg_relation_filenode('s') AND relforknumber = 0) b WHERE nbuf IS NOT NULL",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(adjacent < 0.05, "{adjacent} of the blocks lie next to the one before");
+    let all_visible: f64 = client
+        .query_one("SELECT relallvisible::float8 / relpages FROM pg_class WHERE relname = 's'", &[])
+        .unwrap()
+        .get(0);
+    assert!(all_visible > 0.99, "VACUUM after the scatter sets the visibility map: {all_visible}");
+}
