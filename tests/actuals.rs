@@ -277,3 +277,76 @@ fn an_imported_plan_keeps_postgresqls_hash_join_order() {
     let j = run(&free, &["--set", "max_parallel_workers_per_gather=0"]);
     assert_eq!(hashed_relation(&j["explain"][0]["Plan"]).as_deref(), Some("lineitem"));
 }
+
+/// Import `plan_fixture` (a plan PostgreSQL chose, no ANALYZE) priced by the EXPLAIN ANALYZE
+/// of `actuals_fixture` (`--actuals`); the scenario's path and import's stderr.
+fn priced_by(test: &str, plan_fixture: &str, actuals_fixture: &str) -> (PathBuf, String) {
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("actuals").join(test);
+    std::fs::create_dir_all(&out).unwrap();
+    let sc = out.join(plan_fixture.replace(".json", ".toml"));
+    let (p, a) = (fixture(plan_fixture), fixture(actuals_fixture));
+    let r = common::ok(&[
+        "import",
+        p.to_str().unwrap(),
+        "--schema",
+        "configs/schemas/tpch.sql",
+        "--table",
+        "lineitem.rows=240000",
+        "--table",
+        "lineitem.pages=4799",
+        "--costs-from-actuals",
+        "--actuals",
+        a.to_str().unwrap(),
+        "--output",
+        sc.to_str().unwrap(),
+    ]);
+    (sc, r.stderr)
+}
+
+#[test]
+fn the_plan_postgresql_chose_at_w_is_priced_by_the_serial_actuals() {
+    // The leader-bound Gather hides its plan in the serial EXPLAIN: `sum(x) FROM (SELECT
+    // l_quantity AS x FROM lineitem OFFSET 0) s` is Aggregate > Seq Scan serial, and at 2
+    // workers PostgreSQL keeps the aggregate above the Gather (every row crosses a queue).
+    let test = "the_plan_postgresql_chose_at_w_is_priced_by_the_serial_actuals";
+    let (sc, stderr) = priced_by(test, "pg15_gather_bound_w2.json", "actuals_gather_bound_w0.json");
+    assert!(!stderr.contains("--actuals:"), "every node matched: {stderr}");
+    let text = std::fs::read_to_string(&sc).unwrap();
+    let m = measured(&text);
+    assert_eq!(
+        m["execution_time_ms"].as_float().unwrap(),
+        plan("actuals_gather_bound_w0.json").execution_time_ms.unwrap()
+    );
+    let r = common::ok(&["run", sc.to_str().unwrap(), "--measure", "client", "--format", "json"]);
+    assert!(r.stderr.contains("2 of 2 plan nodes priced by this query's own EXPLAIN ANALYZE"), "{}", r.stderr);
+    let pg_plan: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    // (This plan of PostgreSQL's, at max_parallel_workers_per_gather = 2, planned 1 worker.)
+    let w = pg_plan["workers_planned"].as_u64().unwrap();
+    assert!(w >= 1, "a parallel plan");
+    // pqsim's own parallel plan of the serial scenario pushes the aggregate below the Gather
+    // and so predicts a faster query than the plan PostgreSQL runs.
+    let (serial_sc, _) = derived(test, "actuals_gather_bound_w0.json");
+    let own = wall(
+        &serial_sc,
+        &[
+            "--set",
+            &format!("max_parallel_workers_per_gather={w}"),
+            "--set",
+            "parallel_setup_cost=0",
+            "--set",
+            "parallel_tuple_cost=0",
+            "--measure",
+            "client",
+        ],
+    );
+    let theirs = pg_plan["wall_time_ms"].as_f64().unwrap();
+    assert!(theirs > 1.2 * own, "PostgreSQL's plan {theirs:.1} ms vs pqsim's partial aggregation {own:.1} ms");
+}
+
+#[test]
+fn costs_measured_on_another_query_are_named_not_used() {
+    let test = "costs_measured_on_another_query_are_named_not_used";
+    let (_, stderr) = priced_by(test, "pg15_gather_bound_w2.json", "actuals_q6_w0.json");
+    assert!(stderr.contains("matches no node of this plan"), "{stderr}");
+    assert!(stderr.contains("has no measured cost"), "{stderr}");
+}

@@ -254,9 +254,9 @@ fn serial_actuals_predict_other_worker_counts() {
     );
     let _ = writeln!(
         table,
-        "| query | W | planned (pqsim) | real ms (median) | from TIMING ON ms | error | from TIMING OFF ms | error |"
+        "| query | W | planned (pqsim) | real ms (median) | from TIMING ON ms | error | from TIMING OFF ms | error | PostgreSQL's plan at W, TIMING ON costs, ms | error |"
     );
-    let _ = writeln!(table, "|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(table, "|---|---|---|---|---|---|---|---|---|---|");
     let mut errors = vec![];
     let mut errors_off = vec![];
     let mut csv = String::from(
@@ -264,8 +264,8 @@ fn serial_actuals_predict_other_worker_counts() {
     );
     let conninfo = server.conninfo().to_string();
     let mut inconsistent = vec![];
-    let import = |pj: &Path, sc: &Path| -> String {
-        let run = common::pqsim(&[
+    let import_with = |pj: &Path, sc: &Path, actuals: Option<&Path>| -> String {
+        let mut args = vec![
             "import",
             pj.to_str().unwrap(),
             "--dsn",
@@ -276,10 +276,16 @@ fn serial_actuals_predict_other_worker_counts() {
             profile.to_str().unwrap(),
             "--output",
             sc.to_str().unwrap(),
-        ]);
+        ];
+        if let Some(a) = actuals {
+            args.extend(["--actuals", a.to_str().unwrap()]);
+        }
+        let run = common::pqsim(&args);
         assert_eq!(run.code, 0, "{}: import failed: {}", pj.display(), run.stderr);
         run.stderr
     };
+    let import = |pj: &Path, sc: &Path| import_with(pj, sc, None);
+    let mut errors_pg_plan = vec![];
     for (ci, c) in cs.iter().enumerate() {
         let plan = median_plan(&m.serial[ci]);
         let plan_off = median_plan(&m.serial_off[ci]);
@@ -318,13 +324,31 @@ fn serial_actuals_predict_other_worker_counts() {
             let (pred_off, _) = predict(&sc_off, &profile, c, w);
             let err = (pred - real) / real * 100.0;
             let err_off = (pred_off - real) / real * 100.0;
+            // The plan PostgreSQL's planner chooses at W (EXPLAIN without ANALYZE: nothing
+            // run), priced by the serial EXPLAIN ANALYZE (import --actuals): pqsim's planner
+            // cannot see what the serial plan hides (an OFFSET 0 subquery keeps the aggregate
+            // above the Gather).
+            let pg_plan = if w > 0 {
+                apply_gucs(&mut client, "public", &gucs(c, w)).unwrap();
+                let p = probe::explain_with(&mut client, "VERBOSE, SETTINGS", c.sql).unwrap();
+                let pw = out.join(format!("{}_w{w}_plan.json", c.id));
+                std::fs::write(&pw, serde_json::to_string_pretty(&vec![p]).unwrap()).unwrap();
+                let scw = out.join(format!("{}_w{w}_priced.toml", c.id));
+                import_with(&pw, &scw, Some(&pj));
+                let (pred_pg, _) = predict(&scw, &profile, c, w);
+                let e = (pred_pg - real) / real * 100.0;
+                errors_pg_plan.push(e.abs());
+                format!("{pred_pg:.1} | {e:+.1}%")
+            } else {
+                "– | –".to_string()
+            };
             if w > 0 {
                 errors.push(err.abs());
                 errors_off.push(err_off.abs());
             }
             let _ = writeln!(
                 table,
-                "| {} | {w}{} | {planned} | {real:.1} | {pred:.1} | {err:+.1}% | {pred_off:.1} | {err_off:+.1}% |",
+                "| {} | {w}{} | {planned} | {real:.1} | {pred:.1} | {err:+.1}% | {pred_off:.1} | {err_off:+.1}% | {pg_plan} |",
                 c.id,
                 if w == 0 { " (serial: not a prediction)" } else { "" }
             );
@@ -347,8 +371,9 @@ fn serial_actuals_predict_other_worker_counts() {
     };
     let _ = writeln!(
         table,
-        "\n{} points (W=1..4): from TIMING ON median |error| {med:.1}%, p90 {p90:.1}%; from TIMING OFF median |error| {med_off:.1}%; loadavg before {load_before}, after each round: {}",
+        "\n{} points (W=1..4): from TIMING ON median |error| {med:.1}%, p90 {p90:.1}%; from TIMING OFF median |error| {med_off:.1}%; PostgreSQL's plan at W priced from TIMING ON median |error| {:.1}%; loadavg before {load_before}, after each round: {}",
         errors.len(),
+        median(&mut errors_pg_plan.clone()),
         m.loads.join(" / ")
     );
     std::fs::write(out.join("table.md"), &table).unwrap();

@@ -197,6 +197,7 @@ fn warm_up(client: &mut Client, probes: &[Probe], stats: &BTreeMap<String, Table
             table_stats: stats.clone(),
             client_output: p.how == How::Client,
             costs_from_actuals: None,
+            actuals_plan: None,
         };
         let (scenario, toml, import_error) = match import_plan(&plan, &opts) {
             Ok(i) => (Some(i.scenario), Some(i.toml), None),

@@ -40,6 +40,13 @@ pub struct ImportArgs {
     /// other settings, table sizes or hardware.
     #[arg(long)]
     pub costs_from_actuals: bool,
+    /// With --costs-from-actuals: derive the costs from this EXPLAIN (ANALYZE, FORMAT JSON) of
+    /// the same query under other settings instead of from EXPLAIN_JSON, which then gives only
+    /// the plan: e.g. a serial EXPLAIN ANALYZE priced onto the plan PostgreSQL chooses at 4
+    /// workers (EXPLAIN without ANALYZE: nothing is run). Nodes are matched by table,
+    /// aggregate calls, sort keys or join condition; those that do not match are named.
+    #[arg(long, value_name = "FILE", requires = "costs_from_actuals")]
+    pub actuals: Option<PathBuf>,
     /// With --costs-from-actuals: the hardware profile that describes the machine the EXPLAIN
     /// ANALYZE ran on (its instrument_ns, its class costs and its cpu_speed).
     #[arg(long, value_name = "NAME|PATH", default_value = "reference-2vcpu", requires = "costs_from_actuals")]
@@ -147,6 +154,7 @@ pub fn run_cli(a: &ImportArgs) -> Result<()> {
         } else {
             None
         },
+        actuals_plan: a.actuals.as_deref().map(read_plan).transpose()?,
     };
     let imported = import_plan(&plan, &opts)?;
     for w in &imported.warnings {

@@ -425,3 +425,29 @@ mod tests {
         assert!((d.overhead_ms - 100.0 * 3505.0 / 1e6).abs() < 1e-9, "{}", d.overhead_ms);
     }
 }
+
+/// What does not match between a plan and costs measured on another plan of the same query
+/// (`import --actuals`): measured nodes no node of the plan takes, and the plan's nodes no
+/// measured cost prices (the profile's class costs price them). One warning each.
+pub fn unmatched(sc: &Scenario, costs: &MeasuredCosts) -> Vec<String> {
+    fn keys(n: &crate::model::Node, tables: &[crate::model::Table], out: &mut Vec<String>) {
+        if let Some(k) = crate::model::measured::node_key(n, tables) {
+            out.push(k);
+        }
+        for c in n.children() {
+            keys(c, tables, out);
+        }
+    }
+    let mut plan_keys = vec![];
+    keys(&sc.plan, &sc.tables, &mut plan_keys);
+    let mut w = vec![];
+    for n in costs.nodes.iter().filter(|n| !plan_keys.contains(&n.node)) {
+        w.push(format!("--actuals: measured node \"{}\" matches no node of this plan: not used", n.node));
+    }
+    for k in plan_keys.iter().filter(|k| !costs.nodes.iter().any(|n| &n.node == *k)) {
+        w.push(format!(
+            "--actuals: node \"{k}\" of this plan has no measured cost: the profile's class costs price it"
+        ));
+    }
+    w
+}

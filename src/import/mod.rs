@@ -52,6 +52,10 @@ pub struct ImportOptions {
     /// `--costs-from-actuals`: derive the query's per-node costs from the plan's actual
     /// times, on the machine this profile describes ([`actuals`]).
     pub costs_from_actuals: Option<crate::model::Hardware>,
+    /// `--actuals FILE`: with `costs_from_actuals`, the EXPLAIN ANALYZE the costs come from
+    /// when it is not the plan imported (the same query under other settings: a serial
+    /// EXPLAIN ANALYZE priced onto the plan PostgreSQL chose at 4 workers).
+    pub actuals_plan: Option<ExplainPlan>,
 }
 
 #[derive(Debug, Clone)]
@@ -191,8 +195,17 @@ pub fn import_plan(plan: &ExplainPlan, opts: &ImportOptions) -> Result<Imported>
     };
     let mut warnings = cx.warnings;
     if let Some(hw) = &opts.costs_from_actuals {
-        let d = actuals::derive(plan, &scenario, hw)?;
-        toml.push_str(&write::render_measured(&d));
+        let d = match &opts.actuals_plan {
+            None => actuals::derive(plan, &scenario, hw)?,
+            Some(measured_plan) => {
+                let o = ImportOptions { costs_from_actuals: None, actuals_plan: None, ..opts.clone() };
+                let measured_scenario = import_plan(measured_plan, &o)?.scenario;
+                let d = actuals::derive(measured_plan, &measured_scenario, hw)?;
+                warnings.extend(actuals::unmatched(&scenario, &d.costs));
+                d
+            }
+        };
+        toml.push_str(&write::render_measured(&d, opts.actuals_plan.is_some()));
         warnings.extend(d.warnings.iter().cloned());
         scenario.measured = Some(d.costs);
     }

@@ -117,17 +117,22 @@ pub fn render(cx: &Cx, root: &TNode, settings: &[(String, String)], keep_join_or
 
 /// The `[measured]` section of `--costs-from-actuals`: every node's prices with where they
 /// came from.
-pub fn render_measured(d: &super::actuals::Derived) -> String {
+pub fn render_measured(d: &super::actuals::Derived, from_other_plan: bool) -> String {
     let m = &d.costs;
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "\n# This query's own per-node costs, from its EXPLAIN ANALYZE (import --costs-from-actuals):\n\
+        "\n# This query's own per-node costs, from {} (import --costs-from-actuals):\n\
          # ns on the machine that ran it, used instead of the profile's class costs for these nodes\n\
          # and scaled by cpu_speed / the running profile's cpu_speed on another profile. Rows and\n\
          # pages scale with --table what-ifs; tuple queues, worker start-up and scheduling stay the\n\
          # profile's. Predict other settings, sizes or hardware with them: the configuration they\n\
-         # were measured in only checks the derivation."
+         # were measured in only checks the derivation.",
+        if from_other_plan {
+            "the EXPLAIN ANALYZE given by --actuals (the same query under other settings), matched to\n# this plan's nodes by table, aggregate calls, sort keys or join condition"
+        } else {
+            "its EXPLAIN ANALYZE"
+        }
     );
     let _ = writeln!(s, "[measured]");
     let _ = writeln!(s, "profile = {:<18} # the hardware profile describing the measuring machine", tstr(&m.profile));

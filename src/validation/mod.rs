@@ -234,6 +234,7 @@ fn prepare(
             table_stats: stats.clone(),
             client_output: false,
             costs_from_actuals: None,
+            actuals_plan: None,
         };
         let mut leader_share = None;
         let (predicted, predicted_client, client_p80, note) = match import_plan(&plan, &opts) {

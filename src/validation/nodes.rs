@@ -194,6 +194,7 @@ fn predict(
         table_stats: stats.clone(),
         client_output: false,
         costs_from_actuals: None,
+        actuals_plan: None,
     };
     let _ = o;
     let i = import_plan(plan, &opts).map_err(|e| format!("import: {e}"))?;
