@@ -359,11 +359,8 @@ fn costs(s: &mut String, fits: &Fits) {
         c.worker_page_fault_ns,
         match &fits.worker_scan {
             Some(w) => format!(
-                "stage-2b simulator fit to ws_w1_on/ws_w2_on (count(*) of n_l, 1 and 2 workers beside the leader: times and the leader's row shares): rms {:.1}%, flat over {:.0}..{:.0}; {fresh}: {:.0}",
-                100.0 * w.fit.rms,
-                w.fit.ranges[0].0,
-                w.fit.ranges[0].1,
-                w.first_touch_ns
+                "{fresh}; the worker-scan probes (ws_w1_on/ws_w2_on/ws_w2_off, count(*) of n_l beside the leader and without it) with it: rms {:.1}%",
+                100.0 * w.fit.rms
             ),
             None => fresh.to_string(),
         },
@@ -396,7 +393,7 @@ fn costs(s: &mut String, fits: &Fits) {
         s,
         "hash_build_ns",
         c.hash_build_ns,
-        format!("{l1}: subplan_* (hashed SubPlan builds of 0.5-2M rows), hjs_* vs hjl_* (50k vs 200k-row hash join builds) ({})", se("hash_build_ns")),
+        format!("{l1}: subplan_* (hashed SubPlan builds of the narrow tables and of the ring table), hjs_* vs hjl_* (50k vs 200k-row hash join builds) ({})", se("hash_build_ns")),
     );
     line(
         s,
@@ -408,7 +405,7 @@ fn costs(s: &mut String, fits: &Fits) {
         s,
         "hash_miss_ns",
         c.hash_miss_ns,
-        format!("{l1}: subplan_*/hjs_*/hjl_* (hash tables of several sizes): per access, per doubling of the table past hash_cache ({})", se("hash_miss_ns")),
+        format!("{l1}: subplan_*/hjs_*/hjl_* (hash tables of 2-60 MB): per access, per doubling of the table past hash_cache ({})", se("hash_miss_ns")),
     );
     let _ = writeln!(
         s,
@@ -536,8 +533,8 @@ fn parallel(s: &mut String, fits: &Fits) {
         p.shutdown_per_page_ns,
         match &fits.worker_scan {
             Some(w) => format!(
-                "stage-2b simulator fit to ws_w1_on/ws_w2_on with worker_page_fault_ns (a worker unmaps the pages it touched as it exits): flat over {:.0}..{:.0}",
-                w.fit.ranges[1].0, w.fit.ranges[1].1
+                "stage-2b simulator fit to ws_w1_on/ws_w2_on/ws_w2_off (count(*) of n_l: times and the leader's row shares) with worker_page_fault_ns as measured (a worker unmaps the pages it touched as it exits): flat over {:.0}..{:.0}",
+                w.fit.ranges[0].0, w.fit.ranges[0].1
             ),
             None => "not fitted (the worker-scan probes' workers scanned almost nothing): 0".to_string(),
         },
