@@ -359,7 +359,7 @@ fn costs(s: &mut String, fits: &Fits) {
         c.worker_page_fault_ns,
         match &fits.worker_scan {
             Some(w) => format!(
-                "{fresh}; the worker-scan probes (ws_w1_on/ws_w2_on/ws_w2_off, count(*) of n_l beside the leader and without it) with it: rms {:.1}%",
+                "{fresh}; the model with it against the worker-scan probes (ws_w1_on/ws_w2_on/ws_w2_off, count(*) of n_l beside the leader and without it; a check, nothing fitted): rms {:.1}%",
                 100.0 * w.fit.rms
             ),
             None => fresh.to_string(),
@@ -531,13 +531,7 @@ fn parallel(s: &mut String, fits: &Fits) {
         s,
         "shutdown_per_page_ns",
         p.shutdown_per_page_ns,
-        match &fits.worker_scan {
-            Some(w) => format!(
-                "stage-2b simulator fit to ws_w1_on/ws_w2_on/ws_w2_off (count(*) of n_l: times and the leader's row shares) with worker_page_fault_ns as measured (a worker unmaps the pages it touched as it exits): flat over {:.0}..{:.0}",
-                w.fit.ranges[0].0, w.fit.ranges[0].1
-            ),
-            None => "not fitted (the worker-scan probes' workers scanned almost nothing): 0".to_string(),
-        },
+        "not fitted, held at 0: the worker-scan probes cannot tell it from a fixed delay in a worker's start (docs/validation.md)".to_string(),
     );
     let _ = writeln!(s, "tuple_queue_size = \"64kB\"   # PARALLEL_TUPLE_QUEUE_SIZE, a PostgreSQL constant");
     let _ = leader_setup_ms;
