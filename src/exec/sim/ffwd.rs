@@ -1,8 +1,9 @@
 //! Steady-state fast-forward. After start-up the executor is deterministic (no random draw
 //! once every process runs), so when its whole state — what each process does, its flow's
 //! rates and distances to their stop points, each tuple queue's fill, the scheduler's line,
-//! the pending events relative to now — is the same at three step boundaries `k` steps apart,
-//! and every counter grew by the same amount over both periods, the next periods repeat it too.
+//! the pending events relative to now — is the same at two step boundaries `k` steps apart, the
+//! next periods repeat the last one, and every counter grows as it grew over it (a drifting
+//! period, `drift`, needs three boundaries and both periods' growth alike).
 //! Counters (time, per-state times, rows, pages, stalls, queue bytes, blocks handed out, flow
 //! progress, generations, events) are then extrapolated over `N` whole periods at once, `N`
 //! chosen so that no threshold that would end the regime is crossed: a flow's end (a chunk, an
@@ -11,11 +12,11 @@
 //! jumped over: shared hash builds, the shutdown. A trace gets the last period's intervals
 //! and queue points again, shifted, for every period jumped.
 //!
-//! Exactness: the state must repeat to `R_TOL` (relative) and the per-period growth of every
-//! counter to `D_TOL`; a period's duration may differ by one nanosecond between the two
-//! periods (ceil rounding of transition times). The extrapolated counters are then those of
-//! the step-by-step run to within these tolerances per period (`tests/fast_forward.rs`
-//! checks the end results).
+//! Exactness: the state must repeat to `R_TOL` (relative); with a trace or the wait sampler,
+//! each process's current state must also have begun at the same point of the period (or
+//! lasted through it), so that the intervals repeated are those stepping would close. The
+//! extrapolated counters are then those of the step-by-step run to within that tolerance per
+//! period (`tests/fast_forward.rs` checks the end results).
 
 use super::*;
 
@@ -40,6 +41,7 @@ const X_PRIVATE: usize = 12;
 const X_DONE: usize = 14;
 const X_SDONE: usize = 16;
 const X_GEN: usize = 18;
+const X_SINCE: usize = 19;
 const XP: usize = 22;
 const XQ: usize = 2;
 // Entries of the repeating vector per process (two flows of 7, chunk size, emit total, lag)
@@ -213,6 +215,9 @@ type Hints = [usize; 4];
 
 /// Put `j` first among the hints (moving it up if it is there, dropping the oldest if not).
 fn remember(hints: &mut Hints, j: usize) {
+    if hints[0] == j {
+        return;
+    }
     let at = hints.iter().position(|&h| h == j).unwrap_or(hints.len() - 1);
     hints[..=at].rotate_right(1);
     hints[0] = j;
@@ -436,30 +441,37 @@ impl<'a> Sim<'a> {
             return 0;
         }
         // The earlier records with this hash, nearest first: the candidate periods in
-        // increasing order (the same ones, in the same order, as trying every k).
-        let limit = K_MAX.min(i / 2);
+        // increasing order (the same ones, in the same order, as trying every k). An exact
+        // period needs one repeat (the state now is the state `k` records ago: the executor is
+        // deterministic, so the next `k` steps repeat the last `k`); a drifting one two.
+        let limit = K_MAX.min(i);
         let (t, dv) = (mark.time, mark.delivered);
         let mut k = back as usize;
         while k <= limit {
-            let (a2, b2) = (s + RING - k, s + RING - 2 * k);
-            let (ma, mb) = (&ff.marks[a2], &ff.marks[b2]);
+            let ma = ff.marks[s + RING - k];
             let this = k;
             k += ma.back as usize;
             let k = this;
-            if mb.hash != h {
+            if t == ma.time {
                 continue;
             }
-            // The cheap tests first, here (most candidates fail them): the two periods last
-            // as long, to the nanosecond of a rounding, and delivered as many events.
-            let (d1, d2) = (t - ma.time, ma.time - mb.time);
-            if d1 == 0 || d1.abs_diff(d2) > 1 || dv - ma.delivered != ma.delivered - mb.delivered {
-                continue;
-            }
-            let (a, b) = ((i - k) % RING, (i - 2 * k) % RING);
-            match self.ff_repeats(ff, s, a, b) {
+            let a = (i - k) % RING;
+            match self.ff_repeats_once(ff, s, a) {
                 Ok(()) => {}
                 // The state does not repeat: it may drift, each period alike.
-                Err(Some(e)) if ff.drift_quiet == 0 && ff.drift_kind[e].drifts() => {
+                Err(e) if e < nr && ff.drift_quiet == 0 && ff.drift_kind[e].drifts() && 2 * k <= i => {
+                    // The cheap tests first (most candidates fail them): the same hash two
+                    // periods back, the two periods last as long, to the nanosecond of a
+                    // rounding, and delivered as many events.
+                    let mb = ff.marks[s + RING - 2 * k];
+                    let (d1, d2) = (t - ma.time, ma.time - mb.time);
+                    if mb.hash != h || d1.abs_diff(d2) > 1 || dv - ma.delivered != ma.delivered - mb.delivered {
+                        continue;
+                    }
+                    let b = (i - 2 * k) % RING;
+                    if !matches!(self.ff_repeats(ff, s, a, b), Err(Some(e)) if ff.drift_kind[e].drifts()) {
+                        continue;
+                    }
                     if let Some(skipped) = self.ff_drift(ff, i, k) {
                         ff.jumps += 1;
                         ff.n = 0;
@@ -535,6 +547,36 @@ impl<'a> Sim<'a> {
         } else {
             Err(None)
         }
+    }
+
+    /// The state at `s` repeats the state at `a` (one period); `Err(e)`: entry `e` of the
+    /// repeating vector does not. Tested first at the entries that failed last, as
+    /// `ff_repeats` does.
+    fn ff_repeats_once(&self, ff: &mut Detector, s: usize, a: usize) -> Result<(), usize> {
+        let nr = ff.nr;
+        let r = |i: usize| &ff.r[i * nr..(i + 1) * nr];
+        let (rs, ra) = (r(s), r(a));
+        let r_ok = |s: f64, a: f64, _: f64| close(s, a, R_TOL);
+        if let Some(j) = first_failing(rs, ra, ra, &ff.r_hints, r_ok) {
+            remember(&mut ff.r_hints, j);
+            return Err(j);
+        }
+        // Each process's state began at the same point of the period (a trace's and the wait
+        // sampler's intervals close as they did over the period), or lasted through it. Only
+        // those intervals read when a state began (`record_states`): without them, not needed.
+        if self.trace.is_none() && self.sampler.is_none() {
+            return Ok(());
+        }
+        let (ts, ta) = (ff.marks[s].time as f64, ff.marks[a].time as f64);
+        let (nx, np) = (ff.nx, self.procs.len());
+        for p in 0..np {
+            let j = p * XP + X_SINCE;
+            let (vs, va) = (ff.x[s * nx + j], ff.x[a * nx + j]);
+            if vs != va && ((ts - vs) - (ta - va)).abs() > 1.0 {
+                return Err(usize::MAX);
+            }
+        }
+        Ok(())
     }
 
     /// Every counter grew alike over the periods `b..a` and `a..s`.
