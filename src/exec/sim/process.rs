@@ -342,24 +342,21 @@ impl<'a> Sim<'a> {
 
     /// The fixed costs of a parallel query, each a `[parallel]` profile key: the leader's DSM
     /// set-up (`leader_setup_us`: InitializeParallelDSM, serializing GUCs, snapshot and
-    /// transaction state) plus registering the workers (`launch_per_worker_us` each); the
-    /// postmaster forks them one after another (`launch_per_worker_us` apart), then each
-    /// initializes (InitPostgres, restoring the state: log-normal around `worker_startup_ms`,
-    /// shape `worker_startup_sigma`). The leader does not wait for workers to attach (Gather
-    /// reads its queues without waiting); it waits for them at the end (ParallelFinish, then
-    /// WaitForParallelWorkersToExit: each worker's exit is `shutdown_per_worker_us` of its own
-    /// CPU work, the workers exiting side by side: `FlowKind::Exit`, `leader_check_shutdown`).
+    /// transaction state). Registering the workers only claims slots and signals the
+    /// postmaster (LaunchParallelWorkers does not wait for a fork), so the leader starts its
+    /// own part right after the set-up; the postmaster forks the workers one after another
+    /// (`launch_per_worker_us` apart), then each initializes (InitPostgres, restoring the
+    /// state: log-normal around `worker_startup_ms`, shape `worker_startup_sigma`). The leader
+    /// does not wait for workers to attach (Gather reads its queues without waiting); it
+    /// waits for them at the end (ParallelFinish, then WaitForParallelWorkersToExit: each
+    /// worker's exit is `shutdown_per_worker_us` of its own CPU work, the workers exiting side
+    /// by side: `FlowKind::Exit`, `leader_check_shutdown`).
     pub(super) fn start(&mut self) {
         let launched = self.n_workers();
         let par = &self.hw.parallel;
         // The query's own fixed cost (executor start, and for a client parse, plan and the
         // round trip) comes first: workers are launched after it.
-        let setup = self.c.query_ns
-            + if self.c.mode == Mode::Serial {
-                0.0
-            } else {
-                par.leader_setup_ns + par.launch_per_worker_ns * launched as f64
-            };
+        let setup = self.c.query_ns + if self.c.mode == Mode::Serial { 0.0 } else { par.leader_setup_ns };
         // Workers are forked one after another by the postmaster, then initialize: CPU work
         // on a core, so on a machine whose cores are busy (the leader scanning, other workers
         // initializing) a worker takes its turn and arrives later.

@@ -474,6 +474,27 @@ fn a_worker_initializes_on_a_core_and_waits_for_one_when_all_are_busy() {
 }
 
 #[test]
+fn the_leader_scans_while_the_postmaster_forks_its_workers() {
+    // LaunchParallelWorkers only registers the workers and signals the postmaster: the leader
+    // starts its own part after its DSM set-up, whatever the forks take.
+    let fixed = [("cpu_noise_cv", "0"), ("parallel.worker_startup_sigma", "0"), ("cores", "4")];
+    let launch = |us: &'static str| count("2", &[&fixed[..], &[("parallel.launch_per_worker_us", us)]].concat());
+    let (quick, slow) = (launch("0"), launch("30000"));
+    let leader_startup = |r: &SimResult| r.processes.iter().find(|p| !p.is_worker).expect("a leader").acct.startup;
+    assert_eq!(leader_startup(&quick), leader_startup(&slow), "the leader waited for the forks");
+    // The workers arrive 30 and 60 ms later, so the leader scans more of the table.
+    let share = |r: &SimResult| {
+        let total: f64 = r.processes.iter().map(|p| p.tuples_scanned).sum();
+        r.processes.iter().find(|p| !p.is_worker).expect("a leader").tuples_scanned / total
+    };
+    assert!(share(&slow) > share(&quick) + 0.05, "leader share {:.3} vs {:.3}", share(&slow), share(&quick));
+    // Forked one after another, 30 ms apart, then 3.33 ms of initialization each.
+    let mut s = startups(&slow);
+    s.sort_by(f64::total_cmp);
+    assert!(s[0] > 30.0 + 3.3 && s[1] > 60.0 + 3.3, "worker start-ups {s:?} ms");
+}
+
+#[test]
 fn busy_cores_run_slower_when_the_profile_says_they_share() {
     let fixed = [("cpu_noise_cv", "0"), ("parallel.worker_startup_sigma", "0"), ("all_cores_busy_speed", "1")];
     let serial = count("0", &fixed).wall as f64;
