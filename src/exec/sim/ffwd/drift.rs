@@ -113,7 +113,9 @@ impl<'a> Sim<'a> {
         if self.procs.iter().any(|p| p.phase == Phase::Startup) {
             return None;
         }
-        if (1..k).any(|j| ff.marks[(i - k + j) % RING].hash != ff.marks[(i - 2 * k + j) % RING].hash) {
+        // (The marks are held twice: `s + RING - k + j` is record `i - k + j`, no modulo.)
+        let m = &ff.marks;
+        if (1..k).any(|j| m[s + RING - k + j].hash != m[s + RING - 2 * k + j].hash) {
             return None;
         }
         let nr = ff.nr;
