@@ -22,6 +22,7 @@ use super::*;
 
 mod drift;
 mod fuse;
+mod jump;
 mod record;
 
 /// Longest period looked for, in steps.
@@ -83,6 +84,7 @@ impl Drop for FastForward {
 fn fresh_detector() -> Box<Detector> {
     let Some(mut d) = SPARE.with(|s| s.take()) else { return Box::default() };
     d.n = 0;
+    d.unrecorded = 0;
     d.holdoff = 0;
     d.sleep = 0;
     d.backoff = 0;
@@ -112,6 +114,10 @@ impl FastForward {
 struct Detector {
     /// Records since the history was last cleared.
     n: usize,
+    /// Steps since the history was last cleared that were not recorded because a worker was
+    /// still starting (`ff_worker_starting`). They count towards the detector's window and
+    /// `drift::LONG` as records would (`age`).
+    unrecorded: usize,
     nr: usize,
     nx: usize,
     /// Each record's hash, time, events delivered and distance back to the previous record
@@ -185,6 +191,44 @@ struct Mark {
     /// none; saturated, any distance past `K_MAX` ends the walk alike). The periods `k` worth
     /// checking are found by walking this chain, not by trying every `k` up to `K_MAX`.
     back: u32,
+}
+
+impl Detector {
+    /// The history starts afresh.
+    fn clear(&mut self) {
+        self.n = 0;
+        self.unrecorded = 0;
+    }
+
+    /// Steps since the history was last cleared, recorded or not.
+    fn age(&self) -> usize {
+        self.n + self.unrecorded
+    }
+
+    /// Count a step of the history (recorded or not); false while holding off after a
+    /// period that could not be jumped.
+    fn counted(&mut self) -> bool {
+        self.drift_quiet = self.drift_quiet.saturating_sub(1);
+        self.drift_any |= self.age() >= drift::LONG;
+        if self.holdoff > 0 {
+            self.holdoff -= 1;
+            return false;
+        }
+        true
+    }
+
+    /// After a step without a jump: a window of `WINDOW` steps without any repeating period
+    /// sends the detector to sleep.
+    fn window_end(&mut self) {
+        if self.age() >= WINDOW && !self.seen {
+            self.backoff = (self.backoff * 2).clamp(4 * K_MAX, MAX_BACKOFF);
+            self.sleep = self.backoff;
+            self.clear();
+        }
+        if self.age() == 0 || self.age() >= WINDOW {
+            self.seen = false;
+        }
+    }
 }
 
 /// The state hashes are already mixed: a map keyed by them needs no second hash.
@@ -318,12 +362,26 @@ impl<'a> Sim<'a> {
             self.ff_forget_samples();
             0
         } else if ff.until_unfused || ff.until_halved.is_some() {
-            ff.n = 0;
+            ff.clear();
             self.ff_forget_samples();
             0
         } else if !self.ff_eligible() || self.ff_in_rampdown() {
+            ff.clear();
+            self.ff_forget_samples();
+            0
+        } else if self.ff_worker_starting() {
+            // No period can be jumped while a worker starts: its start-up ends at a time drawn
+            // at random, a pending stop that comes nearer every period, so no state repeats
+            // (and no drifting period is tried either). The step is counted, not recorded: the
+            // history starts with the first step after every worker has begun, which is where
+            // the first candidate period of stepping all along began too (an earlier record
+            // differs in the starting worker's phase, so its hash differs).
+            ff.unrecorded += ff.n + 1;
             ff.n = 0;
             self.ff_forget_samples();
+            if ff.counted() {
+                ff.window_end();
+            }
             0
         } else {
             self.ff_step(&mut ff)
@@ -434,10 +492,7 @@ impl<'a> Sim<'a> {
             sm.keep_from(ff.sample_mark[(i - i.min(K_MAX)) % RING]);
         }
         ff.n += 1;
-        ff.drift_quiet = ff.drift_quiet.saturating_sub(1);
-        ff.drift_any |= ff.n >= drift::LONG;
-        if ff.holdoff > 0 {
-            ff.holdoff -= 1;
+        if !ff.counted() {
             return 0;
         }
         // The earlier records with this hash, nearest first: the candidate periods in
@@ -455,7 +510,7 @@ impl<'a> Sim<'a> {
             if t == ma.time {
                 continue;
             }
-            let a = (i - k) % RING;
+            let a = if s >= k { s - k } else { s + RING - k };
             match self.ff_repeats_once(ff, s, a) {
                 Ok(()) => {}
                 // The state does not repeat: it may drift, each period alike.
@@ -474,7 +529,7 @@ impl<'a> Sim<'a> {
                     }
                     if let Some(skipped) = self.ff_drift(ff, i, k) {
                         ff.jumps += 1;
-                        ff.n = 0;
+                        ff.clear();
                         ff.backoff = 0;
                         return skipped;
                     }
@@ -510,19 +565,17 @@ impl<'a> Sim<'a> {
             let skipped = n * k as u64;
             ff.jumps += 1;
             ff.skipped_steps += skipped;
-            ff.n = 0;
+            ff.clear();
             ff.backoff = 0;
             return skipped;
         }
-        if ff.n >= WINDOW && !ff.seen {
-            ff.backoff = (ff.backoff * 2).clamp(4 * K_MAX, MAX_BACKOFF);
-            ff.sleep = ff.backoff;
-            ff.n = 0;
-        }
-        if ff.n == 0 || ff.n >= WINDOW {
-            ff.seen = false;
-        }
+        ff.window_end();
         0
+    }
+
+    /// A worker is still starting (`ff_worker_starting` in `try_fast_forward`).
+    fn ff_worker_starting(&self) -> bool {
+        self.procs[1..].iter().any(|p| p.phase == Phase::Startup)
     }
 
     /// The state at `s` repeats the states at `a` and `b`, and counters grew alike over both
@@ -554,6 +607,13 @@ impl<'a> Sim<'a> {
     /// `ff_repeats` does.
     fn ff_repeats_once(&self, ff: &mut Detector, s: usize, a: usize) -> Result<(), usize> {
         let nr = ff.nr;
+        // The entry that failed last, first and inline: most candidates fail there (the same
+        // answer `first_failing` gives, which tries it first too, and `remember` leaves the
+        // hints as they are when it is already first).
+        let h = ff.r_hints[0];
+        if h < nr && !close(ff.r[s * nr + h], ff.r[a * nr + h], R_TOL) {
+            return Err(h);
+        }
         let r = |i: usize| &ff.r[i * nr..(i + 1) * nr];
         let (rs, ra) = (r(s), r(a));
         let r_ok = |s: f64, a: f64, _: f64| close(s, a, R_TOL);
@@ -693,97 +753,5 @@ impl<'a> Sim<'a> {
         }
         let n = if n.is_finite() && n >= 1.0 { n as u64 } else { 0 };
         (n, by_budget, by_ramp)
-    }
-
-    /// Move every counter `n` periods on and the clock `n` periods later.
-    /// A drifting period (`drift`) also gives each pending event's drift per period relative to
-    /// the clock (by sequence number): its queues' fills drift too.
-    fn ff_jump(&mut self, ff: &mut Detector, s: usize, a: usize, n: u64, drift: Option<&[(u64, f64)]>) {
-        let nx = ff.nx;
-        let nf = n as f64;
-        // The record (`ff_read_x`) and the write-back (`ff_visit_x`) must agree on the layout;
-        // checked at every jump, which is rare.
-        let (xs, mut at) = (&ff.x[s * nx..(s + 1) * nx], 0);
-        self.ff_visit_x(&mut |v| {
-            assert_eq!(v.to_bits(), xs[at].to_bits(), "ff_read_x and ff_visit_x differ at {at}");
-            at += 1;
-        });
-        assert_eq!(at, nx);
-        ff.cur_x.resize(nx, 0.0);
-        for j in 0..nx {
-            let g = ff.x[s * nx + j] - ff.x[a * nx + j];
-            ff.cur_x[j] = ff.x[s * nx + j] + nf * g;
-        }
-        let dgen: Vec<u64> = (0..self.procs.len())
-            .map(|p| (ff.x[s * nx + p * XP + X_GEN] - ff.x[a * nx + p * XP + X_GEN]).round() as u64)
-            .collect();
-        let mut it = ff.cur_x.iter();
-        self.ff_visit_x(&mut |v| *v = *it.next().expect("same layout"));
-        let (ms, ma) = (ff.marks[s], ff.marks[a]);
-        let (dt, dev) = ((ms.time - ma.time) * n, (ms.delivered - ma.delivered) * n);
-        match drift {
-            None => self.q.shift(dt, dev, |e| {
-                if let Event::Wake { p, gen } = e {
-                    *gen += dgen[*p] * n;
-                }
-            }),
-            Some(evs) => {
-                self.ff_drift_queues(ff, s, a, n);
-                self.q.shift_each(dt, dev, |seq, e| {
-                    if let Event::Wake { p, gen } = e {
-                        *gen += dgen[*p] * n;
-                    }
-                    evs.iter().find(|&&(q, _)| q == seq).map_or(0, |&(_, d)| (d * nf).round() as i64)
-                })
-            }
-        }
-        // Fused flows claim the chunks they crossed (so what they owe stays small), in the
-        // order stepping would have claimed them.
-        let rates: Vec<(f64, f64)> = (0..self.procs.len())
-            .map(|p| {
-                let g = |j: usize| ff.x[s * nx + p * XP + j] - ff.x[a * nx + p * XP + j];
-                (g(X_DONE), g(X_SDONE))
-            })
-            .collect();
-        self.ff_claim_in_order(&rates);
-        for p in 0..self.procs.len() {
-            self.ff_claim_owed(p, false);
-        }
-        // The leader's fused local scan stops at its next tuple once a queue has tuples: where
-        // that tuple boundary falls moved with the rows it scanned (see `ff_capture`).
-        if matches!(&self.procs[0].act, Act::Flow(f) if f.fused) {
-            self.retarget(0);
-        }
-        self.ff_repeat_trace(ff.trace_len[a], ff.trace_len[s], ms.time - ma.time, n);
-        if let Some(sm) = self.sampler.as_mut() {
-            sm.repeat(ff.sample_mark[a], ff.sample_mark[s], ms.time - ma.time, n);
-        }
-    }
-
-    /// The detector starts afresh: no interval closed so far will be repeated.
-    fn ff_forget_samples(&mut self) {
-        if let Some(sm) = self.sampler.as_mut() {
-            let m = sm.mark();
-            sm.keep_from(m);
-        }
-    }
-
-    /// A traced run gets the intervals and queue points of the last period again for every
-    /// period jumped, shifted by whole periods (what stepping would have recorded).
-    fn ff_repeat_trace(&mut self, from: (usize, usize), to: (usize, usize), d: Time, n: u64) {
-        let Some(t) = self.trace.as_mut() else { return };
-        for m in 1..=n {
-            let dt = d * m;
-            for k in from.0..to.0 {
-                let mut iv = t.intervals[k].clone();
-                iv.start += dt;
-                iv.end += dt;
-                t.intervals.push(iv);
-            }
-            for k in from.1..to.1 {
-                let (at, j, used) = t.queue[k];
-                t.queue.push((at + dt, j, used));
-            }
-        }
     }
 }
