@@ -34,7 +34,11 @@ fn per_node_times_pair_and_summarise() {
         command: "cargo test --test validate_nodes".into(),
     };
     let (out, csv, md) = run_nodes(&o, &["q6", "q12"]).expect("per-node validation");
-    // 2 cases x (5 + 4) grid points, every one predicted and paired node for node.
+    // 2 cases x (5 + 4) grid points, every one predicted and paired node for node (a point
+    // whose timed run ran another plan is predicted from that plan, and said so).
+    for r in &out.replanned {
+        eprintln!("replanned: {r}");
+    }
     assert!(out.skipped.is_empty(), "points left out: {:?}", out.skipped);
     let roots = out.rows.iter().filter(|r| r.path == "root").count();
     assert_eq!(roots, 18, "one root per grid point");

@@ -1,7 +1,7 @@
 //! `pqsim validate --per-node`: the validation workload's plans held against PostgreSQL node
 //! by node.
 //!
-//! For every grid point the real side is `EXPLAIN (ANALYZE, TIMING ON, FORMAT JSON)` (timing
+//! For every grid point the real side is `EXPLAIN (ANALYZE, TIMING ON, VERBOSE, SETTINGS)` (timing
 //! on: per-node times need it), the run nearest the median Execution Time of `reps` runs
 //! (interleaved rounds after one warm-up); the predicted side is `pqsim run`'s EXPLAIN of the
 //! imported plan with the same measure (`explain-analyze`: the instrumentation's overhead is
@@ -65,6 +65,9 @@ pub struct NodesOutcome {
     /// Grid points whose plan could not be predicted, or whose trees did not pair fully
     /// (case, workers, leader, why).
     pub skipped: Vec<String>,
+    /// Grid points whose timed run ran another plan than EXPLAIN showed (predicted from the
+    /// plan that ran).
+    pub replanned: Vec<String>,
     pub markdown: String,
 }
 
@@ -77,32 +80,67 @@ pub fn predicted_label(n: &PlanNode) -> String {
     }
 }
 
-/// Pairs the predicted tree with the real one by position; returns the rows and the number
-/// of real nodes left unpaired.
+/// A subtree of the real plan left unpaired: where, what each side has there, how many nodes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unpaired {
+    pub path: String,
+    pub real: String,
+    /// `None`: the predicted tree has no node there.
+    pub predicted: Option<String>,
+    pub nodes: usize,
+}
+
+impl std::fmt::Display for Unpaired {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let pred = self.predicted.as_deref().unwrap_or("nothing");
+        write!(f, "at {}: real {} ({} node(s)), predicted {pred}", self.path, self.real, self.nodes)
+    }
+}
+
+/// Pairs the predicted tree with the real one by position; returns the rows and the real
+/// subtrees left unpaired.
 pub fn pair(
     real: &ExplainNode,
     pred: &PlanNode,
     path: &str,
     out: &mut Vec<(String, String, f64, u64, f64, u64)>,
-) -> usize {
+) -> Vec<Unpaired> {
     let label = real.display_name();
-    if label != predicted_label(pred) {
-        return real.iter().count();
+    let pred_label = predicted_label(pred);
+    if label != pred_label {
+        return vec![Unpaired { path: path.into(), real: label, predicted: Some(pred_label), nodes: real.iter().count() }];
     }
     let real_loops = real.actual_loops.unwrap_or(0);
     let real_ms = real.actual_total_time.unwrap_or(0.0) * real_loops as f64;
     let pred_loops = pred.actual_loops.max(0) as u64;
     let pred_ms = pred.actual_total_time.unwrap_or(0.0) * pred_loops as f64;
     out.push((path.to_string(), label, pred_ms, pred_loops, real_ms, real_loops));
-    let mut unpaired = 0;
+    let mut unpaired = vec![];
     for (i, rc) in real.plans.iter().enumerate() {
         let p = if path == "root" { format!("{i}") } else { format!("{path}.{i}") };
-        unpaired += match pred.plans.get(i) {
-            Some(pc) => pair(rc, pc, &p, out),
-            None => rc.iter().count(),
-        };
+        match pred.plans.get(i) {
+            Some(pc) => unpaired.extend(pair(rc, pc, &p, out)),
+            None => unpaired.push(Unpaired { path: p, real: rc.display_name(), predicted: None, nodes: rc.iter().count() }),
+        }
     }
     unpaired
+}
+
+/// A plan's tree in one line: `Finalize Aggregate(Gather(Partial Aggregate(Parallel Seq Scan)))`.
+pub fn shape(n: &ExplainNode) -> String {
+    let mut s = n.display_name();
+    if !n.plans.is_empty() {
+        let kids: Vec<String> = n.plans.iter().map(shape).collect();
+        s = format!("{s}({})", kids.join(", "));
+    }
+    s
+}
+
+/// Whether two real plans have the same tree: the same node names at the same positions.
+pub fn same_shape(a: &ExplainNode, b: &ExplainNode) -> bool {
+    a.display_name() == b.display_name()
+        && a.plans.len() == b.plans.len()
+        && a.plans.iter().zip(&b.plans).all(|(x, y)| same_shape(x, y))
 }
 
 /// Median |error| per node type, most frequent types first.
@@ -156,7 +194,7 @@ pub fn rows_of(
     real: &ExplainPlan,
     scale: f64,
     pred: &PlanNode,
-) -> (Vec<NodeRow>, usize) {
+) -> (Vec<NodeRow>, Vec<Unpaired>) {
     let mut pairs = vec![];
     let unpaired = pair(&real.root, pred, "root", &mut pairs);
     let rows = pairs
@@ -216,14 +254,17 @@ pub fn run(o: &Options, only: &[&str]) -> Result<NodesOutcome> {
         super::cases(o.workload).into_iter().filter(|c| only.is_empty() || only.contains(&c.id)).collect();
     let grid = grid(&cases);
     let mut preds = vec![];
+    let mut plans = vec![];
     for g in &grid {
         let c = &cases[g.case];
         apply_gucs(&mut client, "public", &g.gucs)?;
         let plan = probe::explain_with(&mut client, "VERBOSE, SETTINGS", c.sql)?;
         let name = format!("{}_w{}_{}", c.id, g.workers, if g.leader { "on" } else { "off" });
-        preds.push(predict(&plan, &name, c.sql, o, &hw, &stats));
+        let p = predict(&plan, &name, c.sql, o, &hw, &stats);
+        preds.push((name, p));
         // Warm-up, timed as measured.
-        probe::explain_with(&mut client, "ANALYZE, TIMING ON", c.sql)?;
+        probe::explain_with(&mut client, "ANALYZE, TIMING ON, VERBOSE, SETTINGS", c.sql)?;
+        plans.push(plan);
     }
     eprintln!(
         "pqsim validate --per-node: {} grid points predicted; {} rounds of EXPLAIN (ANALYZE, TIMING ON)",
@@ -237,7 +278,9 @@ pub fn run(o: &Options, only: &[&str]) -> Result<NodesOutcome> {
     for _ in 0..o.reps {
         for (i, g) in grid.iter().enumerate() {
             apply_gucs(&mut client, "public", &g.gucs)?;
-            let plan = probe::explain_with(&mut client, "ANALYZE, TIMING ON", cases[g.case].sql)?;
+            // VERBOSE and SETTINGS as for the prediction, so a run whose plan changed can be
+            // imported as it ran.
+            let plan = probe::explain_with(&mut client, "ANALYZE, TIMING ON, VERBOSE, SETTINGS", cases[g.case].sql)?;
             let r = protocol::speedref(&mut client, "public")?;
             runs[i].push((plan, 0.5 * (refs[refs.len() - 1] + r)));
             refs.push(r);
@@ -249,20 +292,31 @@ pub fn run(o: &Options, only: &[&str]) -> Result<NodesOutcome> {
     server.stop()?;
     let mut rows = vec![];
     let mut skipped = vec![];
+    let mut changed = vec![];
     for (i, g) in grid.iter().enumerate() {
         let c = &cases[g.case];
         let tag = format!("{} W={} leader {}", c.id, g.workers, if g.leader { "on" } else { "off" });
-        let pred = match &preds[i] {
+        let (real, scale) = representative(&runs[i], anchor);
+        // PostgreSQL may plan differently between the prediction's EXPLAIN and the timed run
+        // (a cost tie broken the other way): the run is then predicted from the plan it ran.
+        let replanned;
+        let (name, mut pred) = (&preds[i].0, preds[i].1.as_ref());
+        if !same_shape(&plans[i].root, &real.root) {
+            replanned = predict(real, name, c.sql, o, &hw, &stats);
+            pred = replanned.as_ref();
+            changed.push(format!("{tag}: EXPLAIN planned `{}`, the timed run ran `{}`", shape(&plans[i].root), shape(&real.root)));
+        }
+        let pred = match pred {
             Ok(p) => p,
             Err(e) => {
                 skipped.push(format!("{tag}: {e}"));
                 continue;
             }
         };
-        let (real, scale) = representative(&runs[i], anchor);
         let (rs, unpaired) = rows_of(c.id, g.workers, g.leader, real, scale, pred);
-        if unpaired > 0 {
-            skipped.push(format!("{tag}: {unpaired} real node(s) not paired (the trees differ there)"));
+        if !unpaired.is_empty() {
+            let wh: Vec<String> = unpaired.iter().map(|u| u.to_string()).collect();
+            skipped.push(format!("{tag}: trees differ: {}", wh.join("; ")));
         }
         rows.extend(rs);
     }
@@ -279,8 +333,9 @@ pub fn run(o: &Options, only: &[&str]) -> Result<NodesOutcome> {
         &types,
         &rows,
         &skipped,
+        &changed,
     );
-    Ok(NodesOutcome { rows, types, skipped, markdown: md })
+    Ok(NodesOutcome { rows, types, skipped, replanned: changed, markdown: md })
 }
 
 /// The run nearest the median rescaled Execution Time, and its rescaling factor
@@ -306,6 +361,7 @@ fn markdown(
     types: &[TypeRow],
     rows: &[NodeRow],
     skipped: &[String],
+    replanned: &[String],
 ) -> String {
     let mut s = String::new();
     let _ = writeln!(
@@ -316,7 +372,7 @@ fn markdown(
     );
     let _ = writeln!(s, "Produced by `{}` on {} ({secs:.0} s).\n", o.command, protocol::iso_utc(started));
     let _ = writeln!(s, "- Data: {}, warm (OS page cache).", super::workload::describe(o.workload, r));
-    let _ = writeln!(s, "- Real: `EXPLAIN (ANALYZE, TIMING ON, FORMAT JSON)`, per point the run nearest the median Execution Time of {} (interleaved rounds, one warm-up).", o.reps);
+    let _ = writeln!(s, "- Real: `EXPLAIN (ANALYZE, TIMING ON, VERBOSE, SETTINGS, FORMAT JSON)`, per point the run nearest the median Execution Time of {} (interleaved rounds, one warm-up).", o.reps);
     let _ = writeln!(s, "- Predicted: the same plan (`EXPLAIN (VERBOSE, SETTINGS)` → `pqsim import`) simulated on profile `{hw_name}` with `--measure explain-analyze`, the representative of 5 replications.");
     let _ = writeln!(s, "- Per node, both sides: Actual Total Time × Actual Loops (inclusive of children, summed over the processes that ran it); nodes paired by position in the plan tree.");
     let _ = writeln!(
@@ -336,6 +392,12 @@ fn markdown(
         median(&raw),
         raw.len()
     );
+    if !replanned.is_empty() {
+        s.push_str("\nPlanned differently at the timed run than at EXPLAIN (predicted from the plan that ran):\n\n");
+        for k in replanned {
+            let _ = writeln!(s, "- {k}");
+        }
+    }
     if !skipped.is_empty() {
         s.push_str("\nLeft out:\n\n");
         for k in skipped {
@@ -343,4 +405,51 @@ fn markdown(
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::import::import_plan;
+
+    fn real(name: &str) -> ExplainPlan {
+        let path = format!("{}/tests/fixtures/explain/{name}.json", env!("CARGO_MANIFEST_DIR"));
+        ExplainPlan::from_json(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    fn predicted(plan: &ExplainPlan) -> PlanNode {
+        let opts = ImportOptions {
+            name: "t".into(),
+            source: "test".into(),
+            sql: String::new(),
+            table_stats: BTreeMap::new(),
+            client_output: false,
+            costs_from_actuals: None,
+            actuals_plan: None,
+        };
+        let mut sc = import_plan(plan, &opts).unwrap().scenario;
+        sc.output = crate::model::OutputMode::ExplainAnalyze;
+        let src = crate::config::hardware_source("laptop").unwrap();
+        let hw = crate::config::load_hardware_str(&src.label, &src.text, &[]).unwrap();
+        crate::predict::run_scenario(&sc, &hw, 1, 1, false).unwrap().representative.explain.plan
+    }
+
+    #[test]
+    fn a_plan_pairs_with_its_own_prediction_and_says_where_another_differs() {
+        let (w2, q6) = (real("pg15_q12_w2"), real("pg15_q6_w2"));
+        assert!(same_shape(&w2.root, &real("pg15_q12_w4").root));
+        assert!(!same_shape(&w2.root, &q6.root));
+        let pred = predicted(&w2);
+        let mut rows = vec![];
+        assert!(pair(&w2.root, &pred, "root", &mut rows).is_empty());
+        assert_eq!(rows.len(), w2.root.iter().count());
+        // Another plan under the same root: the first differing subtree is named, with its size.
+        let mut rows = vec![];
+        let un = pair(&q6.root, &pred, "root", &mut rows);
+        assert!(!un.is_empty());
+        assert_eq!(un.iter().map(|u| u.nodes).sum::<usize>() + rows.len(), q6.root.iter().count());
+        let first = &un[0];
+        assert_ne!(Some(first.real.clone()), first.predicted, "{first}");
+        assert!(first.to_string().starts_with(&format!("at {}: real ", first.path)), "{first}");
+    }
 }
