@@ -2,8 +2,10 @@
 //! server loaded with the validation's TPC-H-like tables (small scale), each query's serial
 //! `EXPLAIN (ANALYZE, VERBOSE, SETTINGS, BUFFERS)` is taken, imported with
 //! `--costs-from-actuals`, and its bare client time at 1-4 workers predicted from it; then
-//! compared with the real bare times at 1-4 workers (interleaved rounds, medians). The serial
-//! actuals never predict the serial point: W=0 is reported apart as a consistency figure.
+//! compared with the real bare times at 1-4 workers (interleaved rounds, medians). Every run
+//! sits between two runs of the speed-reference query and is rescaled to the profile's speed
+//! (its plan's times too), as the validation's runs are. The serial actuals never predict the
+//! serial point: W=0 is reported apart as a consistency figure.
 //!
 //! The profile is `PQSIM_ACTUALS_PROFILE` when set (one calibrated in the same sitting:
 //! `ACTUALS=1 scripts/validate-one-sitting.sh`), else `reference-2vcpu` with this sitting's
@@ -15,7 +17,7 @@
 
 mod common;
 
-use pqsim::pg::protocol::apply_gucs;
+use pqsim::pg::protocol::{apply_gucs, speedref};
 use pqsim::pg::{probe, ExplainPlan, ThrowawayServer};
 use pqsim::validation::workload::{load_sql, rows, Scale, Workload};
 use pqsim::validation::{cases, Case};
@@ -77,13 +79,45 @@ fn shuffled(n: usize, seed: u64) -> Vec<usize> {
     v
 }
 
+/// What the rounds measured, each run with the speed reference beside it (the mean of the
+/// reference runs just before and just after it), or, after [`Measured::rescaled`], rescaled to
+/// one machine speed (the reference then the anchor).
 struct Measured {
     /// Bare client times per (case, W).
-    client: Vec<Vec<Vec<f64>>>,
+    client: Vec<Vec<Vec<(f64, f64)>>>,
     /// Serial EXPLAIN ANALYZE plans per case (all rounds), TIMING ON and TIMING OFF.
-    serial: Vec<Vec<ExplainPlan>>,
-    serial_off: Vec<Vec<ExplainPlan>>,
+    serial: Vec<Vec<(ExplainPlan, f64)>>,
+    serial_off: Vec<Vec<(ExplainPlan, f64)>>,
     loads: Vec<String>,
+    /// Every speed-reference time seen.
+    refs: Vec<f64>,
+}
+
+impl Measured {
+    /// Every run rescaled to the machine speed whose reference time is `anchor`: the machine's
+    /// speed wanders by 2x within minutes on these VMs, and a serial plan measured in a fast
+    /// minute must not predict bare runs measured in slow ones (the validation does the same).
+    fn rescaled(&self, anchor: f64) -> Measured {
+        let f = |r: f64| if r > 0.0 { anchor / r } else { 1.0 };
+        let plans = |v: &Vec<Vec<(ExplainPlan, f64)>>| -> Vec<Vec<(ExplainPlan, f64)>> {
+            v.iter().map(|runs| runs.iter().map(|(p, r)| (p.rescaled(f(*r)), anchor)).collect()).collect()
+        };
+        Measured {
+            client: self
+                .client
+                .iter()
+                .map(|per_w| per_w.iter().map(|runs| runs.iter().map(|(t, r)| (t * f(*r), anchor)).collect()).collect())
+                .collect(),
+            serial: plans(&self.serial),
+            serial_off: plans(&self.serial_off),
+            loads: self.loads.clone(),
+            refs: self.refs.clone(),
+        }
+    }
+
+    fn client_times(&self, ci: usize, wi: usize) -> Vec<f64> {
+        self.client[ci][wi].iter().map(|(t, _)| *t).collect()
+    }
 }
 
 fn measure(client: &mut postgres::Client, cs: &[Case]) -> Measured {
@@ -92,6 +126,7 @@ fn measure(client: &mut postgres::Client, cs: &[Case]) -> Measured {
         serial: vec![vec![]; cs.len()],
         serial_off: vec![vec![]; cs.len()],
         loads: vec![],
+        refs: vec![],
     };
     // Jobs: (case, Some(W)) bare client time; (case, None) serial EXPLAIN ANALYZE with TIMING
     // ON, (case, Some(TIMING_OFF)) with TIMING OFF.
@@ -110,26 +145,38 @@ fn measure(client: &mut postgres::Client, cs: &[Case]) -> Measured {
         probe::timed(client, c.sql, 1).unwrap();
         let _ = ci;
     }
+    m.refs.push(speedref(client, "public").unwrap());
     for round in 0..ROUNDS {
         for &j in &shuffled(jobs.len(), round as u64 + 1) {
             let (ci, w) = jobs[j];
             let c = &cs[ci];
-            match w {
+            enum Run {
+                Off(ExplainPlan),
+                Client(usize, f64),
+                On(ExplainPlan),
+            }
+            let run = match w {
                 Some(TIMING_OFF) => {
                     apply_gucs(client, "public", &gucs(c, 0)).unwrap();
                     let opts = "ANALYZE, TIMING OFF, VERBOSE, SETTINGS, BUFFERS";
-                    m.serial_off[ci].push(probe::explain_with(client, opts, c.sql).unwrap());
+                    Run::Off(probe::explain_with(client, opts, c.sql).unwrap())
                 }
                 Some(wi) => {
                     apply_gucs(client, "public", &gucs(c, WORKERS[wi])).unwrap();
-                    let t = probe::timed(client, c.sql, 1).unwrap()[0];
-                    m.client[ci][wi].push(t);
+                    Run::Client(wi, probe::timed(client, c.sql, 1).unwrap()[0])
                 }
                 None => {
                     apply_gucs(client, "public", &gucs(c, 0)).unwrap();
-                    let p = probe::explain_with(client, "ANALYZE, VERBOSE, SETTINGS, BUFFERS", c.sql).unwrap();
-                    m.serial[ci].push(p);
+                    Run::On(probe::explain_with(client, "ANALYZE, VERBOSE, SETTINGS, BUFFERS", c.sql).unwrap())
                 }
+            };
+            let after = speedref(client, "public").unwrap();
+            let beside = 0.5 * (m.refs[m.refs.len() - 1] + after);
+            m.refs.push(after);
+            match run {
+                Run::Off(p) => m.serial_off[ci].push((p, beside)),
+                Run::Client(wi, t) => m.client[ci][wi].push((t, beside)),
+                Run::On(p) => m.serial[ci].push((p, beside)),
             }
         }
         let l = loadavg();
@@ -140,12 +187,12 @@ fn measure(client: &mut postgres::Client, cs: &[Case]) -> Measured {
 }
 
 /// The run whose Execution Time is the median of the case's serial runs.
-fn median_plan(plans: &[ExplainPlan]) -> &ExplainPlan {
+fn median_plan(plans: &[(ExplainPlan, f64)]) -> &ExplainPlan {
     let mut idx: Vec<usize> = (0..plans.len()).collect();
     idx.sort_by(|a, b| {
-        plans[*a].execution_time_ms.unwrap_or(0.0).total_cmp(&plans[*b].execution_time_ms.unwrap_or(0.0))
+        plans[*a].0.execution_time_ms.unwrap_or(0.0).total_cmp(&plans[*b].0.execution_time_ms.unwrap_or(0.0))
     });
-    &plans[idx[idx.len() / 2]]
+    &plans[idx[idx.len() / 2]].0
 }
 
 /// Child node calls of a plan (rows + 1 per loop; a Hash once per loop): the clock-read pairs
@@ -168,8 +215,8 @@ fn child_calls(n: &pqsim::pg::ExplainNode) -> f64 {
 fn sitting_instrument_ns(m: &Measured) -> (f64, Vec<f64>) {
     let mut per = vec![];
     for (on, off) in m.serial.iter().zip(&m.serial_off) {
-        let mut a: Vec<f64> = on.iter().filter_map(|p| p.execution_time_ms).collect();
-        let mut b: Vec<f64> = off.iter().filter_map(|p| p.execution_time_ms).collect();
+        let mut a: Vec<f64> = on.iter().filter_map(|(p, _)| p.execution_time_ms).collect();
+        let mut b: Vec<f64> = off.iter().filter_map(|(p, _)| p.execution_time_ms).collect();
         let calls = child_calls(&median_plan(on).root);
         if calls > 0.0 {
             per.push((median(&mut a) - median(&mut b)) * 1e6 / calls);
@@ -234,12 +281,20 @@ fn serial_actuals_predict_other_worker_counts() {
     }
     let cs: Vec<Case> = cases(Workload::Tpch);
     let load_before = loadavg();
-    let m = measure(&mut client, &cs);
+    let raw = measure(&mut client, &cs);
     let capture = std::env::var("PQSIM_CAPTURE_FIXTURES").is_ok_and(|v| v == "1");
-    let (instr, per_case) = sitting_instrument_ns(&m);
     // PQSIM_ACTUALS_PROFILE: a profile calibrated in this sitting (scripts/validate-one-sitting.sh
     // with ACTUALS=1) is used as it is; else the shipped one with this sitting's instrument_ns.
     let given = std::env::var("PQSIM_ACTUALS_PROFILE").ok().filter(|p| !p.is_empty());
+    // Every run rescaled to the profile's speed reference (a profile calibrated in this
+    // sitting has one), else to this sitting's median.
+    let anchor = given
+        .as_ref()
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .and_then(|t| pqsim::validation::profile_speed_reference(&t))
+        .unwrap_or_else(|| median(&mut raw.refs.clone()));
+    let m = raw.rescaled(anchor);
+    let (instr, per_case) = sitting_instrument_ns(&m);
     let profile = match &given {
         Some(p) => PathBuf::from(p),
         None => sitting_profile(&out, instr),
@@ -251,6 +306,15 @@ fn serial_actuals_predict_other_worker_counts() {
         profile.display(),
         per_case.iter().map(|x| format!("{x:.0}")).collect::<Vec<_>>().join(", "),
         if given.is_some() { ", not used: the profile's own is" } else { ", used in the shipped profile" }
+    );
+    let mut refs = raw.refs.clone();
+    refs.sort_by(f64::total_cmp);
+    let _ = writeln!(
+        table,
+        "Every run rescaled to the speed reference {anchor:.2} ms (`SELECT sum(a) FROM speedref` run before and after each run; seen {:.2}-{:.2} ms, median {:.2}).\n",
+        refs[refs.len() / 10],
+        refs[refs.len() * 9 / 10],
+        refs[refs.len() / 2]
     );
     let _ = writeln!(
         table,
@@ -319,7 +383,7 @@ fn serial_actuals_predict_other_worker_counts() {
             }
         }
         for (wi, &w) in WORKERS.iter().enumerate() {
-            let real = median(&mut m.client[ci][wi].clone());
+            let real = median(&mut m.client_times(ci, wi));
             let (pred, planned) = predict(&sc, &profile, c, w);
             let (pred_off, _) = predict(&sc_off, &profile, c, w);
             let err = (pred - real) / real * 100.0;

@@ -198,6 +198,26 @@ fn in_nodes(nodes: &[String]) -> String {
 }
 
 impl ExplainPlan {
+    /// The same plan with every measured time (planning, execution, each node's and each
+    /// worker's actual startup and total times) multiplied by `f`: a run rescaled to another
+    /// machine speed (`f` = the profile's speed reference over the one measured beside it).
+    pub fn rescaled(&self, f: f64) -> ExplainPlan {
+        fn node(n: &mut ExplainNode, f: f64) {
+            n.actual_startup_time = n.actual_startup_time.map(|t| t * f);
+            n.actual_total_time = n.actual_total_time.map(|t| t * f);
+            for w in &mut n.workers {
+                w.actual_startup_time = w.actual_startup_time.map(|t| t * f);
+                w.actual_total_time = w.actual_total_time.map(|t| t * f);
+            }
+            n.plans.iter_mut().for_each(|c| node(c, f));
+        }
+        let mut p = self.clone();
+        p.planning_time_ms = p.planning_time_ms.map(|t| t * f);
+        p.execution_time_ms = p.execution_time_ms.map(|t| t * f);
+        node(&mut p.root, f);
+        p
+    }
+
     /// Parses the text PostgreSQL returns for `EXPLAIN (FORMAT JSON) ...`: an array with
     /// one object (a bare object is accepted too).
     pub fn from_json(text: &str) -> Result<Self, ExplainError> {
@@ -686,6 +706,23 @@ mod tests {
         assert!(e.to_string().contains("a number"), "{e}");
         let e = ExplainPlan::from_json("Seq Scan on t").unwrap_err();
         assert!(matches!(e, ExplainError::Syntax(_)), "{e}");
+    }
+
+    #[test]
+    fn a_rescaled_plan_has_every_time_scaled_and_nothing_else_changed() {
+        let plan = ExplainPlan::from_json(REFERENCE_10_5).unwrap();
+        let r = plan.rescaled(2.0);
+        assert_eq!(r.execution_time_ms, Some(2.0 * 239.2));
+        assert_eq!(r.planning_time_ms, Some(2.0 * 0.151));
+        for (a, b) in plan.root.iter().zip(r.root.iter()) {
+            assert_eq!(b.actual_total_time, a.actual_total_time.map(|t| 2.0 * t));
+            assert_eq!(b.actual_startup_time, a.actual_startup_time.map(|t| 2.0 * t));
+            assert_eq!((b.actual_rows, b.actual_loops, &b.node_type), (a.actual_rows, a.actual_loops, &a.node_type));
+            for (wa, wb) in a.workers.iter().zip(&b.workers) {
+                assert_eq!(wb.actual_total_time, wa.actual_total_time.map(|t| 2.0 * t));
+            }
+        }
+        assert!(plan.root.iter().any(|n| !n.workers.is_empty()), "the fixture has worker entries");
     }
 
     #[test]
