@@ -52,7 +52,13 @@ fn sum_plan(agg: &str, filter: Option<&str>) -> Node {
         input: Box::new(Node::SeqScan {
             table: 0,
             parallel: false,
-            filter: filter.map(|f| Filter { text: f.into(), selectivity: 1.0, operators: 1.0, subplan: None }),
+            filter: filter.map(|f| Filter {
+                text: f.into(),
+                selectivity: 1.0,
+                operators: 1.0,
+                subplan: None,
+                reach: vec![],
+            }),
             width: 8.0,
             output: vec![],
         }),
@@ -132,6 +138,35 @@ fn a_date_vs_timestamp_filter_is_dearer_than_date_vs_date() {
     let tz = predict(t, sum_plan("count(*)", Some("(d <= '1998-08-18 00:00:00+00'::timestamp with time zone)")), &hw);
     assert!(ts > date * 1.01, "date vs timestamp {ts} vs date vs date {date}");
     assert!(tz > ts, "date vs timestamptz {tz} vs date vs timestamp {ts}");
+}
+
+#[test]
+fn a_clause_is_priced_for_the_rows_the_clauses_before_it_let_through() {
+    // Q6's date range: most rows pass the first clause, so most pay the date-vs-timestamp
+    // comparison after it; an even split of the selectivity over the clauses would not say so.
+    let (_, hw) = load("tpch-lineitem-sum.toml");
+    let t = table(&[("k", "bigint"), ("d", "date")]);
+    let two = "((d >= '1994-01-01'::date) AND (d < '1995-01-01 00:00:00'::timestamp without time zone))";
+    let with = |text: &str, reach: Vec<f64>| {
+        let mut plan = sum_plan("count(*)", Some(text));
+        if let Node::Aggregate { input, .. } = &mut plan {
+            if let Node::SeqScan { filter: Some(f), .. } = input.as_mut() {
+                f.selectivity = 0.15;
+                f.reach = reach;
+            }
+        }
+        predict(t.clone(), plan, &hw)
+    };
+    let most = with(two, vec![1.0, 0.7]);
+    let even = with(two, vec![]);
+    let few = with(two, vec![1.0, 0.15]);
+    assert!(most > even && even > few, "reach 0.7: {most}, even split: {even}, reach 0.15: {few}");
+    // No row reaching the second clause: priced as the first clause alone.
+    let none = with(two, vec![1.0, 0.0]);
+    let first_only = with("(d >= '1994-01-01'::date)", vec![]);
+    assert!((none - first_only).abs() <= 1e-9 * first_only, "{none} vs {first_only}");
+    // A reach that does not match the clauses is not used.
+    assert_eq!(with(two, vec![1.0]), even);
 }
 
 #[test]

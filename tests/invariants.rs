@@ -81,7 +81,8 @@ fn scenario_with(c: &Case, rows: f64, workers: u32, extra: &[(&str, &str)]) -> S
         row_length_sd: None,
         columns: vec![],
     };
-    let filter = Filter { text: "(a > 0)".into(), selectivity: c.selectivity, operators: 1.0, subplan: None };
+    let filter =
+        Filter { text: "(a > 0)".into(), selectivity: c.selectivity, operators: 1.0, subplan: None, reach: vec![] };
     let scan = Node::SeqScan { table: 0, parallel: false, filter: Some(filter), width: c.width, output: vec![] };
     let plan = match c.shape {
         0 => Node::Aggregate {

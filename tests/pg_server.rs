@@ -255,3 +255,61 @@ fn buffer_order_is_read_from_pg_buffercache_as_the_blocks_went_in() {
         .get(0);
     assert!(all_visible > 0.99, "VACUUM after the scatter sets the visibility map: {all_visible}");
 }
+
+#[test]
+fn the_planner_says_how_many_rows_reach_each_clause_and_import_writes_it() {
+    if !common::pg_or_skip("the_planner_says_how_many_rows_reach_each_clause_and_import_writes_it") {
+        return;
+    }
+    let server = ThrowawayServer::start().expect("start throwaway server");
+    let mut client = server.client().expect("connect");
+    // Ship dates spread evenly over 1992-1998, as TPC-H's: about 70% on or after 1994-01-01,
+    // 14% in 1994.
+    client
+        .batch_execute(
+            "CREATE TABLE li (k int8, q numeric(15,2), d date);
+             INSERT INTO li SELECT g, g % 50, date '1992-01-01' + (g % 2520)
+               FROM generate_series(1, 100000) g;",
+        )
+        .expect("load li");
+    client.batch_execute("VACUUM ANALYZE li").expect("vacuum");
+    let sql =
+        "SELECT sum(q) FROM li WHERE d >= date '1994-01-01' AND d < date '1994-01-01' + interval '1' year AND q < 24";
+    let plan = probe::explain_with(&mut client, "VERBOSE", sql).expect("explain");
+    let reach = pqsim::pg::clauses::clause_reach(&mut client, &plan);
+    let mut true_share = |w: &str| -> f64 {
+        let n: i64 = client.query_one(&format!("SELECT count(*) FROM li WHERE {w}"), &[]).unwrap().get(0);
+        n as f64 / 100_000.0
+    };
+    let (after, in_1994) =
+        (true_share("d >= date '1994-01-01'"), true_share("d >= date '1994-01-01' AND d < date '1995-01-01'"));
+    assert_eq!(reach.len(), 1, "{reach:?}");
+    let r = reach.values().next().unwrap();
+    assert_eq!(r.len(), 3, "{r:?}");
+    assert_eq!(r[0], 1.0);
+    assert!((r[1] - after).abs() < 0.05, "second clause reached by {} of the rows, really {after}", r[1]);
+    assert!((r[2] - in_1994).abs() < 0.05, "third clause reached by {} of the rows, really {in_1994}", r[2]);
+    // `pqsim import --dsn` asks the same and writes it into the scenario.
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("clause_reach");
+    std::fs::create_dir_all(&dir).unwrap();
+    let json = dir.join("plan.json");
+    let text: String = client
+        .simple_query(&format!("EXPLAIN (VERBOSE, FORMAT JSON) {sql}"))
+        .unwrap()
+        .into_iter()
+        .filter_map(|m| match m {
+            postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+            _ => None,
+        })
+        .collect();
+    std::fs::write(&json, text).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pqsim"))
+        .args(["import", json.to_str().unwrap(), "--dsn", server.conninfo()])
+        .output()
+        .unwrap();
+    let toml = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let line = toml.lines().find(|l| l.starts_with("clause_reach")).unwrap_or_else(|| panic!("{toml}"));
+    assert!(line.starts_with("clause_reach = [1, 0."), "{line}");
+    server.stop().unwrap();
+}

@@ -265,7 +265,7 @@ fn workers_planned_and_launched_match_postgres() {
 }
 
 fn filter(operators: f64, selectivity: f64) -> Option<Filter> {
-    Some(Filter { text: String::new(), selectivity, operators, subplan: None })
+    Some(Filter { text: String::new(), selectivity, operators, subplan: None, reach: vec![] })
 }
 
 fn scan(table: usize, filter: Option<Filter>, width: f64) -> Node {
@@ -347,6 +347,7 @@ fn shapes(
                     hashed: false,
                     gather_workers: None,
                 }),
+                reach: vec![],
             }),
             0.0,
         ))

@@ -56,6 +56,16 @@ fn small_validation_within_bar() {
         rep.md_path.display()
     );
     assert!(rep.points.len() >= 70, "{} points", rep.points.len());
+    // What two busy cores give: the profile's figure is the median of its pairs (before, in
+    // and after the timed rounds), inside their spread; the validation measured its own, once
+    // a round, and reports both.
+    let cal_value = |k: &str| pqsim::validation::profile_calibration_value(&cal.text, k).unwrap_or(f64::NAN);
+    let (p10, c, p90) =
+        (cal_value("parallel_capacity_p10"), cal_value("parallel_capacity"), cal_value("parallel_capacity_p90"));
+    assert!(0.5 < p10 && p10 <= c && c <= p90 && p90 < 3.0, "capacity {c} outside its pairs' spread {p10}..{p90}");
+    assert_eq!(rep.profile_capacity, Some(c));
+    let (s10, s50, s90) = rep.capacity_seen;
+    assert!(0.5 < s10 && s10 <= s50 && s50 <= s90 && s90 < 3.0, "capacity seen in the rounds: {:?}", rep.capacity_seen);
     let unpredicted: Vec<String> = rep
         .points
         .iter()

@@ -198,6 +198,7 @@ fn warm_up(client: &mut Client, probes: &[Probe], stats: &BTreeMap<String, Table
             client_output: p.how == How::Client,
             costs_from_actuals: None,
             actuals_plan: None,
+            clause_reach: crate::pg::clauses::clause_reach(client, &plan),
         };
         let (scenario, toml, import_error) = match import_plan(&plan, &opts) {
             Ok(i) => (Some(i.scenario), Some(i.toml), None),
@@ -242,6 +243,8 @@ pub struct Measurement {
     pub load_after: LoadInfo,
     pub raw_cv_median: f64,
     pub capacity: f64,
+    /// The 10th and 90th percentiles of the capacity's pairs.
+    pub capacity_spread: (f64, f64),
     /// ns per shared-buffer page a fresh process's first touch costs ([`probes::first_touch_ns`]).
     pub first_touch_ns: f64,
     /// The speed reference runs were rescaled to: the median of the reference times, the
@@ -329,23 +332,42 @@ fn normalize(results: &mut [ProbeResult], refs: &[f64]) -> f64 {
 /// Timed rounds, the concurrency diagnostic and the rescaling to a fixed machine speed.
 fn measure(client: &mut Client, dsn: &str, results: &mut [ProbeResult], reps: usize, wait: f64) -> Result<Measurement> {
     // How much faster two CPU-bound serial scans run side by side than one after the other:
-    // `cores` says 2; this says what two busy vCPUs give (`all_cores_busy_speed`). Measured
-    // before and after the rounds, minutes apart, and the larger kept: other tenants of a
-    // VM's host only ever take capacity away, and a burst of theirs during one measurement
-    // (1.54x at 21:51 on 2026-12-01, where every parallel point of the validation that
-    // followed ran as on two full cores) would slow every parallel prediction.
-    let capacity_before = probes::parallel_capacity(client, dsn, reps.clamp(5, 9))?;
+    // `cores` says 2; this says what two busy vCPUs give (`all_cores_busy_speed`). On a VM it
+    // swings with the host's other tenants (1.74x-2.50x within two minutes on 2026-12-03), and
+    // the timed runs are summarised by their medians: the capacity is the median of pairs
+    // measured before the rounds, once at the end of every round (inside its load check) and
+    // after them, the machine as the timed runs saw it. (It was the larger of a measurement
+    // before and one after: the best state, which made short parallel scans 11-23% too fast
+    // in the sittings of 2026-12-03.)
+    let mut cap = probes::capacity_probe(dsn)?;
+    let capacity_before = probes::parallel_capacity(&mut cap, client, reps.clamp(5, 9))?;
     let before = buffers_passes(client, results, 2, 1)?;
-    let rounds = protocol::run_rounds(client, SCHEMA, &jobs(results), reps, wait, 20_261_122, "pqsim calibrate")?;
+    let rounds = protocol::run_rounds_with(
+        client,
+        SCHEMA,
+        &jobs(results),
+        reps,
+        wait,
+        20_261_122,
+        "pqsim calibrate",
+        &mut |c| cap.pair(c),
+    )?;
     for (r, runs) in results.iter_mut().zip(&rounds.runs) {
         r.runs = runs.clone();
     }
     let after = buffers_passes(client, results, 2, 2)?;
     read_fractions_of_rounds(results, &before, &after);
-    let capacity_after = probes::parallel_capacity(client, dsn, reps.clamp(5, 9))?;
-    let capacity = capacity_before.max(capacity_after);
+    let capacity_after = probes::parallel_capacity(&mut cap, client, reps.clamp(5, 9))?;
+    let all: Vec<f64> = capacity_before.iter().chain(&rounds.per_round).chain(&capacity_after).copied().collect();
+    let capacity = median(&all);
     eprintln!(
-        "pqsim calibrate: two concurrent scans ran {capacity:.2}x as fast as one (2.0 = two full cores; {capacity_before:.2}x before the rounds, {capacity_after:.2}x after)"
+        "pqsim calibrate: two concurrent scans ran {capacity:.2}x as fast as one (2.0 = two full cores; median of {} pairs: {:.2}x before the rounds, {:.2}x in them (range {:.2}-{:.2}), {:.2}x after)",
+        all.len(),
+        median(&capacity_before),
+        median(&rounds.per_round),
+        quantile(&rounds.per_round, 0.0),
+        quantile(&rounds.per_round, 1.0),
+        median(&capacity_after)
     );
     let n_m_pages = results
         .iter()
@@ -372,7 +394,18 @@ fn measure(client: &mut Client, dsn: &str, results: &mut [ProbeResult], reps: us
     if !launched_short.is_empty() {
         eprintln!("pqsim: warning: fewer workers than planned in some runs of {}", launched_short.join(", "));
     }
-    Ok(Measurement { rounds, load_after, raw_cv_median, capacity, first_touch_ns, anchor, run_sigma, launched_short })
+    let capacity_spread = (quantile(&all, 0.1), quantile(&all, 0.9));
+    Ok(Measurement {
+        rounds,
+        load_after,
+        raw_cv_median,
+        capacity,
+        capacity_spread,
+        first_touch_ns,
+        anchor,
+        run_sigma,
+        launched_short,
+    })
 }
 
 /// The speed of each busy core, relative to one busy alone, that two serial scans side by side

@@ -622,10 +622,12 @@ fn calibration(s: &mut String, fits: &Fits, info: &Info, results: &[ProbeResult]
     let rel: Vec<f64> = fit.residuals.iter().zip(serial).map(|(r, &i)| (r / results[i].median_ms()).abs()).collect();
     kv(s, "serial_fit_max_relative_error", num(rel.iter().cloned().fold(0.0, f64::max)));
     kv(s, "parallel_capacity", num(info.measurement.capacity));
+    kv(s, "parallel_capacity_p10", num(info.measurement.capacity_spread.0));
+    kv(s, "parallel_capacity_p90", num(info.measurement.capacity_spread.1));
     kv(
         s,
         "parallel_capacity_note",
-        ts("throughput of two concurrent serial count(*) scans of n_m over one alone (2 = two full cores), the larger of a measurement before and one after the timed rounds; sets all_cores_busy_speed"),
+        ts("throughput of two concurrent serial count(*) scans of n_m over one alone (2 = two full cores), the median of pairs measured before the timed rounds, at the end of each round and after them (p10/p90: their spread); sets all_cores_busy_speed"),
     );
     kv(s, "warm_page_total_ns", num(c.page_ns + c.os_read_page_ns));
     kv(s, "queue_send_plus_receive_ns", num(c.tuple_send_ns + c.tuple_receive_ns));

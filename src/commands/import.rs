@@ -72,7 +72,11 @@ pub fn plan_relations(plan: &ExplainPlan) -> Vec<(Option<String>, String)> {
 }
 
 /// Catalog facts of the plan's tables from a live server.
-fn stats_from_server(dsn: &str, plan: &ExplainPlan) -> Result<BTreeMap<String, TableStats>> {
+/// The plan's tables as the server knows them, and the share of each scan's rows reaching
+/// each AND-ed clause of its filter (the planner's estimates).
+type FromServer = (BTreeMap<String, TableStats>, BTreeMap<String, Vec<f64>>);
+
+fn stats_from_server(dsn: &str, plan: &ExplainPlan) -> Result<FromServer> {
     let mut client = postgres::Client::connect(dsn, postgres::NoTls).map_err(PgError::from)?;
     let mut out = BTreeMap::new();
     for (schema, rel) in plan_relations(plan) {
@@ -83,7 +87,8 @@ fn stats_from_server(dsn: &str, plan: &ExplainPlan) -> Result<BTreeMap<String, T
             None => eprintln!("pqsim import: warning: table {rel} is not on the server {dsn}"),
         }
     }
-    Ok(out)
+    let reach = crate::pg::clauses::clause_reach(&mut client, plan);
+    Ok((out, reach))
 }
 
 /// Columns of the plan's tables from a DDL file.
@@ -123,10 +128,10 @@ fn apply_overrides(stats: &mut BTreeMap<String, TableStats>, table: &[crate::con
 /// The `import` subcommand: warnings to stderr, the scenario to stdout or `--output`.
 pub fn run_cli(a: &ImportArgs) -> Result<()> {
     let plan = read_plan(&a.explain_json)?;
-    let mut stats = match (&a.dsn, &a.schema) {
+    let (mut stats, clause_reach) = match (&a.dsn, &a.schema) {
         (Some(dsn), _) => stats_from_server(dsn, &plan)?,
-        (None, Some(path)) => stats_from_schema(path, &plan)?,
-        (None, None) => BTreeMap::new(),
+        (None, Some(path)) => (stats_from_schema(path, &plan)?, BTreeMap::new()),
+        (None, None) => (BTreeMap::new(), BTreeMap::new()),
     };
     apply_overrides(&mut stats, &a.table);
     let unknown: Vec<String> = plan_relations(&plan)
@@ -155,6 +160,7 @@ pub fn run_cli(a: &ImportArgs) -> Result<()> {
             None
         },
         actuals_plan: a.actuals.as_deref().map(read_plan).transpose()?,
+        clause_reach,
     };
     let imported = import_plan(&plan, &opts)?;
     for w in &imported.warnings {

@@ -25,6 +25,8 @@ pub(super) struct RawNode {
     filter: Option<String>,
     selectivity: Option<Spanned<f64>>,
     operators: Option<Spanned<f64>>,
+    /// Share of the rows reaching each AND-ed clause of `filter`.
+    clause_reach: Option<Vec<Spanned<f64>>>,
     subplan: Option<RawSubPlan>,
     width: Option<Spanned<f64>>,
     fraction: Option<Spanned<f64>>,
@@ -73,7 +75,7 @@ pub(super) fn fraction(ctx: &Ctx, v: &Option<Spanned<f64>>, what: &str, default:
 }
 
 fn filter_from_raw(ctx: &Ctx, r: &RawNode, tables: &[Table]) -> Result<Option<Filter>> {
-    if r.filter.is_none() && r.selectivity.is_none() && r.subplan.is_none() {
+    if r.filter.is_none() && r.selectivity.is_none() && r.subplan.is_none() && r.clause_reach.is_none() {
         return Ok(None);
     }
     let selectivity = fraction(ctx, &r.selectivity, "selectivity", 1.0)?;
@@ -101,7 +103,17 @@ fn filter_from_raw(ctx: &Ctx, r: &RawNode, tables: &[Table]) -> Result<Option<Fi
             Some(SubPlan { table: idx, width, rows, text: s.text.clone(), hashed, gather_workers: None })
         }
     };
-    Ok(Some(Filter { text: r.filter.clone().unwrap_or_default(), selectivity, operators, subplan }))
+    let reach = match &r.clause_reach {
+        None => vec![],
+        Some(v) => {
+            let mut out = vec![];
+            for x in v {
+                out.push(fraction(ctx, &Some(x.clone()), "clause_reach", 1.0)?);
+            }
+            out
+        }
+    };
+    Ok(Some(Filter { text: r.filter.clone().unwrap_or_default(), selectivity, operators, subplan, reach }))
 }
 
 pub(super) fn node_from_raw(ctx: &Ctx, n: &Spanned<RawNode>, tables: &[Table], pinned: &mut bool) -> Result<Node> {

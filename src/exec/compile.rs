@@ -197,7 +197,7 @@ impl Env<'_> {
             Some(f) => {
                 // Schema-aware: the qual's clauses priced by operator class; else the generic
                 // price per operator.
-                let schema = if cc.known(table) { cc.qual(&f.text, f.selectivity) } else { None };
+                let schema = if cc.known(table) { cc.qual(&f.text, f.selectivity, &f.reach) } else { None };
                 let mut cpu = schema.unwrap_or(self.speed(c.qual_ns) * f.operators);
                 let mut builds = vec![];
                 if let Some(sp) = &f.subplan {

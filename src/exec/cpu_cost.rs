@@ -154,13 +154,17 @@ impl<'a> CpuCost<'a> {
     }
 
     /// CPU per input row of a qual with overall `selectivity`: its AND-ed clauses run in order
-    /// and stop at the first false one, each passing with selectivity^(1/n) (the clauses'
-    /// own selectivities are not in the plan). None: no text (use the generic price).
-    pub fn qual(&self, text: &str, selectivity: f64) -> Option<f64> {
+    /// and stop at the first false one. `reach` gives the share of rows reaching each clause
+    /// (the planner's estimates, from the server); without it (or when it does not match the
+    /// clauses) each clause passes selectivity^(1/n). None: no text (use the generic price).
+    pub fn qual(&self, text: &str, selectivity: f64, reach: &[f64]) -> Option<f64> {
         if text.trim().is_empty() {
             return None;
         }
         let clauses = classify_qual(text, &self.scope());
+        if reach.len() == clauses.len() {
+            return Some(clauses.iter().zip(reach).map(|(c, r)| r * self.expr_ns(c)).sum());
+        }
         let n = clauses.len().max(1) as f64;
         let each = selectivity.clamp(0.0, 1.0).powf(1.0 / n);
         let mut reach = 1.0;

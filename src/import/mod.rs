@@ -56,6 +56,9 @@ pub struct ImportOptions {
     /// when it is not the plan imported (the same query under other settings: a serial
     /// EXPLAIN ANALYZE priced onto the plan PostgreSQL chose at 4 workers).
     pub actuals_plan: Option<ExplainPlan>,
+    /// Per filter text, the share of a scan's rows reaching each AND-ed clause, from the
+    /// server the plan came from (`pg::clauses::clause_reach`); empty without a server.
+    pub clause_reach: BTreeMap<String, Vec<f64>>,
 }
 
 #[derive(Debug, Clone)]

@@ -86,6 +86,15 @@ impl Cx<'_> {
             fields.push(fc("selectivity", tnum(sel), input.sel_note));
             fields.push(fc("operators", tnum(ops), "operators counted in the filter text"));
         }
+        let reach: Vec<f64> = n.filter.as_ref().and_then(|t| self.clause_reach(t)).unwrap_or_default();
+        if !reach.is_empty() {
+            let list: Vec<String> = reach.iter().map(|r| tnum(sig6(*r))).collect();
+            fields.push(fc(
+                "clause_reach",
+                format!("[{}]", list.join(", ")),
+                "share of the rows reaching each AND-ed clause (the planner's estimate of the clauses before it)",
+            ));
+        }
         fields.push(fc("width", tnum(n.plan_width as f64), "Plan Width"));
         fields.extend(idx_fields);
         fields.extend(output_field(&output_list(n).unwrap_or_default()));
@@ -94,11 +103,15 @@ impl Cx<'_> {
             None => (None, None),
         };
         let filter = match (&n.filter, subplan) {
-            (Some(text), subplan) => {
-                Some(Filter { text: text.clone(), selectivity: sig6(sel), operators: sig6(ops), subplan })
-            }
+            (Some(text), subplan) => Some(Filter {
+                text: text.clone(),
+                selectivity: sig6(sel),
+                operators: sig6(ops),
+                subplan,
+                reach: reach.clone(),
+            }),
             (None, Some(sp)) => {
-                Some(Filter { text: String::new(), selectivity: 1.0, operators: 1.0, subplan: Some(sp) })
+                Some(Filter { text: String::new(), selectivity: 1.0, operators: 1.0, subplan: Some(sp), reach: vec![] })
             }
             (None, None) => None,
         };
@@ -114,6 +127,13 @@ impl Cx<'_> {
             Node::SeqScan { table: t, parallel, filter, width, output }
         };
         Ok(Conv { node, toml: TNode { fields, subplan: sub_fields, children: vec![] } })
+    }
+
+    /// The share of the rows reaching each AND-ed clause of a filter, when the server was
+    /// asked and the clauses are the ones the model will split the text into.
+    fn clause_reach(&self, text: &str) -> Option<Vec<f64>> {
+        let r = self.opts.clause_reach.get(text)?;
+        (r.len() == crate::model::expr::split_and(text).len()).then(|| r.clone())
     }
 
     /// The SubPlan of a scan's filter: a serial Seq Scan of one table.

@@ -175,6 +175,10 @@ pub struct Filter {
     pub operators: f64,
     /// `x [NOT] IN (SELECT ...)` as a SubPlan.
     pub subplan: Option<SubPlan>,
+    /// Share of the input rows that reach each AND-ed clause of `text` (1 for the first;
+    /// PostgreSQL stops at the first false clause), as the planner estimates each prefix of
+    /// the clauses. Empty: unknown, the selectivity is split evenly over the clauses.
+    pub reach: Vec<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -22,6 +22,7 @@
 
 pub mod buffers;
 pub mod catalog;
+pub mod clauses;
 pub mod explain;
 pub mod probe;
 pub mod probes;

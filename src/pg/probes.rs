@@ -604,8 +604,6 @@ fn queue_probes() -> Vec<Probe> {
     }
     p
 }
-/// Throughput of two concurrent serial scans over one: median over `pairs` alternations of
-/// (one scan alone, two side by side on two connections).
 /// What a fresh process pays per shared-buffer page on its first touch (a minor fault: a
 /// parallel worker's page tables map none of shared memory): in each of `tries` new
 /// connections, `SELECT count(*) FROM n_m` (in shared buffers) twice, after a count of `n_s`
@@ -626,25 +624,48 @@ pub fn first_touch_ns(dsn: &str, pages: f64, tries: usize) -> Result<f64> {
     Ok(median(&per_page).max(0.0))
 }
 
-pub fn parallel_capacity(client: &mut Client, dsn: &str, pairs: usize) -> Result<f64> {
-    let mut other = Client::connect(dsn, NoTls)?;
-    let gucs = vec![("max_parallel_workers_per_gather".to_string(), "0".to_string())];
-    apply_gucs(client, SCHEMA, &gucs)?;
-    apply_gucs(&mut other, SCHEMA, &gucs)?;
-    let sql = "SELECT count(*) FROM n_m";
-    let mut ratios = vec![];
-    for _ in 0..pairs.max(3) {
+/// The calibration's [`CapacityProbe`]: serial `count(*)` scans of `n_m` (in shared buffers).
+pub fn capacity_probe(dsn: &str) -> Result<CapacityProbe> {
+    CapacityProbe::connect(dsn, SCHEMA, "SELECT count(*) FROM n_m")
+}
+
+/// Throughput of two concurrent serial scans over one, `pairs` times in a row (see
+/// [`CapacityProbe::pair`]).
+pub fn parallel_capacity(probe: &mut CapacityProbe, client: &mut Client, pairs: usize) -> Result<Vec<f64>> {
+    (0..pairs.max(3)).map(|_| probe.pair(client)).collect()
+}
+
+/// What two busy cores give: one serial CPU-bound scan alone, the same scan on two
+/// connections side by side, the scan alone again; the throughput side by side over the
+/// throughput alone (2 = two full cores). Holds the second connection.
+pub struct CapacityProbe {
+    other: Client,
+    search_path: String,
+    sql: String,
+}
+
+impl CapacityProbe {
+    pub fn connect(dsn: &str, search_path: &str, sql: &str) -> Result<Self> {
+        Ok(Self { other: Client::connect(dsn, NoTls)?, search_path: search_path.into(), sql: sql.into() })
+    }
+
+    /// One measurement, `client` being the first connection (its settings are reset).
+    pub fn pair(&mut self, client: &mut Client) -> Result<f64> {
+        let gucs = vec![("max_parallel_workers_per_gather".to_string(), "0".to_string())];
+        apply_gucs(client, &self.search_path, &gucs)?;
+        apply_gucs(&mut self.other, &self.search_path, &gucs)?;
+        let sql = self.sql.as_str();
         let alone = explain_measure(client, "ANALYZE, TIMING OFF", sql)?.0.ms;
+        let other = &mut self.other;
         let (a, b) = std::thread::scope(|sc| {
-            let h = sc.spawn(|| explain_measure(&mut other, "ANALYZE, TIMING OFF", sql).map(|m| m.0.ms));
+            let h = sc.spawn(|| explain_measure(other, "ANALYZE, TIMING OFF", sql).map(|m| m.0.ms));
             let a = explain_measure(client, "ANALYZE, TIMING OFF", sql).map(|m| m.0.ms);
             (a, h.join().unwrap_or_else(|_| Err(PgError::Protocol("concurrent scan thread panicked".into()))))
         });
         let (a, b) = (a?, b?);
         let after = explain_measure(client, "ANALYZE, TIMING OFF", sql)?.0.ms;
-        ratios.push(2.0 * 0.5 * (alone + after) / (0.5 * (a + b)));
+        Ok(2.0 * 0.5 * (alone + after) / (0.5 * (a + b)))
     }
-    Ok(median(&ratios))
 }
 
 // ---------------------------------------------------------------------------------------

@@ -335,6 +335,8 @@ pub struct Rounds {
     pub busy_max: f64,
     pub load_before: LoadInfo,
     pub quiet_before: bool,
+    /// What the per-round probe of [`run_rounds_with`] measured, one value per kept round.
+    pub per_round: Vec<f64>,
 }
 
 /// Interleaved timed rounds (measuring.md): `reps` rounds, in each every job `per_round`
@@ -350,6 +352,23 @@ pub fn run_rounds(
     wait: f64,
     seed: u64,
     label: &str,
+) -> Result<Rounds> {
+    run_rounds_with(client, search_path, jobs, reps, wait, seed, label, &mut |_| Ok(f64::NAN))
+}
+
+/// [`run_rounds`] with `probe` run once at the end of every round, inside its load check (a
+/// measurement that must see the machine as the timed runs saw it, e.g. what two busy cores
+/// give); its values of the kept rounds are in [`Rounds::per_round`].
+#[allow(clippy::too_many_arguments)]
+pub fn run_rounds_with(
+    client: &mut Client,
+    search_path: &str,
+    jobs: &[Job],
+    reps: usize,
+    wait: f64,
+    seed: u64,
+    label: &str,
+    probe: &mut dyn FnMut(&mut Client) -> Result<f64>,
 ) -> Result<Rounds> {
     let postmaster = postmaster_pid(client);
     if postmaster.is_none() {
@@ -376,6 +395,7 @@ pub fn run_rounds(
         let meter = CpuMeter::start(postmaster)?;
         let mut it = order.iter().map(|&i| (jobs[i].gucs.clone(), jobs[i].sql.clone(), jobs[i].options));
         let (measured, refs) = measure_with_reference(client, search_path, &mut it)?;
+        let extra = probe(client)?;
         let others = meter.others_busy()?;
         let (idle_busy, _) = idle_window(1.0)?;
         let b = if others.is_nan() { idle_busy } else { others };
@@ -396,6 +416,7 @@ pub fn run_rounds(
             out.runs[i].push(m);
         }
         out.refs.extend(refs);
+        out.per_round.push(extra);
         out.busy_max = out.busy_max.max(b);
         out.round_busy.push(b);
         rep += 1;

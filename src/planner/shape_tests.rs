@@ -134,7 +134,13 @@ fn sort_gets_gather_merge_and_serial_strips_it() {
             input: Box::new(Node::SeqScan {
                 table: 0,
                 parallel: false,
-                filter: Some(Filter { text: "x".into(), selectivity: 0.5, operators: 1.0, subplan: None }),
+                filter: Some(Filter {
+                    text: "x".into(),
+                    selectivity: 0.5,
+                    operators: 1.0,
+                    subplan: None,
+                    reach: vec![],
+                }),
                 width: 8.0,
                 output: vec![],
             }),

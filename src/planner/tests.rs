@@ -101,8 +101,13 @@ fn table_option_bypasses_size_but_not_cap() {
 /// (the per-participant estimate, 1,511,482 / 2.4).
 #[test]
 fn reference_cost_example() {
-    let filter =
-        Filter { text: "(val < 500000)".into(), selectivity: 1_511_482.0 / 3_000_000.0, operators: 1.0, subplan: None };
+    let filter = Filter {
+        text: "(val < 500000)".into(),
+        selectivity: 1_511_482.0 / 3_000_000.0,
+        operators: 1.0,
+        subplan: None,
+        reach: vec![],
+    };
     let sc = scenario(vec![table("t", 3_000_000.0, 28_038.0)], count(seq(0, Some(filter))), &[]);
     let r = plan(&sc);
     assert!(r.parallel);
@@ -126,7 +131,13 @@ fn reference_cost_example() {
 
     // Taking 629,784 as the *total* estimate (selectivity 629784/3000000) gives
     // 262,410 rows per participant and a cheaper Partial Aggregate.
-    let lit = Filter { text: String::new(), selectivity: 629_784.0 / 3_000_000.0, operators: 1.0, subplan: None };
+    let lit = Filter {
+        text: String::new(),
+        selectivity: 629_784.0 / 3_000_000.0,
+        operators: 1.0,
+        subplan: None,
+        reach: vec![],
+    };
     let r = plan(&scenario(vec![table("t", 3_000_000.0, 28_038.0)], count(seq(0, Some(lit))), &[]));
     let scan = &r.costed.children[0].children[0].children[0];
     assert!((scan.total - 43_663.00).abs() < 1e-6);
@@ -245,7 +256,10 @@ fn temporary_tables() {
         parallel: false,
         rows_per_outer: 0.001,
         width: 16.0,
-        outer: Box::new(seq(0, Some(Filter { text: String::new(), selectivity: 0.01, operators: 1.0, subplan: None }))),
+        outer: Box::new(seq(
+            0,
+            Some(Filter { text: String::new(), selectivity: 0.01, operators: 1.0, subplan: None, reach: vec![] }),
+        )),
         inner: Box::new(seq(1, None)),
         cond: String::new(),
         output: vec![],
@@ -392,7 +406,7 @@ fn parallel_hash_needs_a_partial_inner() {
             width: 16.0,
             outer: Box::new(seq(
                 0,
-                Some(Filter { text: String::new(), selectivity: 0.01, operators: 1.0, subplan: None }),
+                Some(Filter { text: String::new(), selectivity: 0.01, operators: 1.0, subplan: None, reach: vec![] }),
             )),
             inner: Box::new(seq(1, None)),
             cond: String::new(),
@@ -422,6 +436,7 @@ fn subplan_hashing_and_parallel_subquery_trap() {
         selectivity: 0.5,
         operators: 1.0,
         subplan: Some(SubPlan { gather_workers: None, hashed: false, table: 1, width: 8.0, rows, text: String::new() }),
+        reach: vec![],
     };
     let outer = table("o", 8_000_000.0, 60_000.0);
     let inner = table("s", 15_000_000.0, 90_000.0);

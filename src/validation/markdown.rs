@@ -50,6 +50,16 @@ pub fn markdown(o: &Options, out: &Outcome) -> String {
         "- Machine speed: `{SPEEDREF_SQL}` (a serial scan of a 300,000-row table in shared buffers) runs before and after every measured run; each run is rescaled by reference / (before + after)/2 with the reference = {}. Reference times seen: 10th percentile {:.2} ms, median {:.2} ms, 90th percentile {:.2} ms. Raw (not rescaled) medians and errors are reported too.",
         rep.speed_reference_source, rep.speed_seen_ms.0, rep.speed_seen_ms.1, rep.speed_seen_ms.2
     );
+    let (c10, c50, c90) = rep.capacity_seen;
+    if c50.is_finite() {
+        let profile = rep
+            .profile_capacity
+            .map_or("no figure in the profile".into(), |c| format!("{c:.2}x in the profile's calibration"));
+        let _ = writeln!(
+            s,
+            "- Two busy cores: the reference query on two connections side by side, once a round, ran {c50:.2}x as fast as alone (median; 10th percentile {c10:.2}x, 90th {c90:.2}x; 2.0 = two full cores), against {profile}. Parallel runs are rescaled by the serial reference only: when the rounds' figure is below the profile's, parallel points are measured slower than the profile's machine would run them.",
+        );
+    }
     let _ = writeln!(s, "- \"noisy\": robust CV of the point's rescaled runs above 10%.\n");
     let _ = writeln!(s, "## Summary\n");
     let _ = writeln!(s, "| | median | p90 |");

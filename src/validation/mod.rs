@@ -107,6 +107,12 @@ pub struct Report {
     pub speed_reference_source: String,
     /// Reference times seen during the validation: 10th percentile, median, 90th percentile.
     pub speed_seen_ms: (f64, f64, f64),
+    /// What two busy cores gave during the timed rounds (two speed-reference scans side by
+    /// side over one alone, once a round; 10th percentile, median, 90th percentile), and the
+    /// profile's `[calibration] parallel_capacity`: the parallel runs' machine next to the
+    /// one the profile describes.
+    pub capacity_seen: (f64, f64, f64),
+    pub profile_capacity: Option<f64>,
     pub median_abs_speedup_error_pct: f64,
     pub p90_abs_speedup_error_pct: f64,
     /// Where the caller wrote the CSV and the Markdown (empty until it did).
@@ -137,9 +143,14 @@ pub struct Outcome {
 
 /// The profile's speed reference time (`[calibration] speed_reference_ms`), if it has one.
 pub fn profile_speed_reference(text: &str) -> Option<f64> {
+    profile_calibration_value(text, "speed_reference_ms")
+}
+
+/// A positive number of the profile's `[calibration]` section.
+pub fn profile_calibration_value(text: &str, key: &str) -> Option<f64> {
     let t: toml::Table = toml::from_str(text).ok()?;
     let c = t.get("calibration")?.as_table()?;
-    let v = c.get("speed_reference_ms")?;
+    let v = c.get(key)?;
     v.as_float().or_else(|| v.as_integer().map(|i| i as f64)).filter(|x| *x > 0.0)
 }
 
@@ -235,6 +246,7 @@ fn prepare(
             client_output: false,
             costs_from_actuals: None,
             actuals_plan: None,
+            clause_reach: crate::pg::clauses::clause_reach(client, &plan),
         };
         let mut leader_share = None;
         let (predicted, predicted_client, client_p80, note) = match import_plan(&plan, &opts) {
@@ -347,7 +359,18 @@ pub fn run(o: &Options) -> Result<Outcome> {
             })
         })
         .collect();
-    let rounds = protocol::run_rounds(&mut client, "public", &jobs, o.reps, o.wait_quiet, 4_151_922, "pqsim validate")?;
+    let mut cap = crate::pg::probes::CapacityProbe::connect(server.conninfo(), "public", protocol::SPEEDREF_SQL)?;
+    let rounds = protocol::run_rounds_with(
+        &mut client,
+        "public",
+        &jobs,
+        o.reps,
+        o.wait_quiet,
+        4_151_922,
+        "pqsim validate",
+        &mut |c| cap.pair(c),
+    )?;
+    drop(cap);
     let load_end: LoadInfo = probe::load_snapshot()?;
     drop(client);
     server.stop()?;
@@ -417,6 +440,11 @@ fn report(
         speed_reference_ms: anchor,
         speed_reference_source: anchor_source,
         speed_seen_ms: (quantile(all_refs, 0.1), median(all_refs), quantile(all_refs, 0.9)),
+        capacity_seen: {
+            let c = &rounds.per_round;
+            (quantile(c, 0.1), median(c), quantile(c, 0.9))
+        },
+        profile_capacity: profile_calibration_value(profile_text, "parallel_capacity"),
         median_abs_speedup_error_pct: median(&abs_sp),
         p90_abs_speedup_error_pct: quantile(&abs_sp, 0.9),
         points,

@@ -108,7 +108,12 @@ pub fn pair(
     let label = real.display_name();
     let pred_label = predicted_label(pred);
     if label != pred_label {
-        return vec![Unpaired { path: path.into(), real: label, predicted: Some(pred_label), nodes: real.iter().count() }];
+        return vec![Unpaired {
+            path: path.into(),
+            real: label,
+            predicted: Some(pred_label),
+            nodes: real.iter().count(),
+        }];
     }
     let real_loops = real.actual_loops.unwrap_or(0);
     let real_ms = real.actual_total_time.unwrap_or(0.0) * real_loops as f64;
@@ -120,7 +125,9 @@ pub fn pair(
         let p = if path == "root" { format!("{i}") } else { format!("{path}.{i}") };
         match pred.plans.get(i) {
             Some(pc) => unpaired.extend(pair(rc, pc, &p, out)),
-            None => unpaired.push(Unpaired { path: p, real: rc.display_name(), predicted: None, nodes: rc.iter().count() }),
+            None => {
+                unpaired.push(Unpaired { path: p, real: rc.display_name(), predicted: None, nodes: rc.iter().count() })
+            }
         }
     }
     unpaired
@@ -224,6 +231,7 @@ fn predict(
     o: &Options,
     hw: &Hardware,
     stats: &BTreeMap<String, crate::pg::TableStats>,
+    clause_reach: BTreeMap<String, Vec<f64>>,
 ) -> std::result::Result<PlanNode, String> {
     let opts = ImportOptions {
         name: name.to_string(),
@@ -233,6 +241,7 @@ fn predict(
         client_output: false,
         costs_from_actuals: None,
         actuals_plan: None,
+        clause_reach,
     };
     let _ = o;
     let i = import_plan(plan, &opts).map_err(|e| format!("import: {e}"))?;
@@ -260,8 +269,9 @@ pub fn run(o: &Options, only: &[&str]) -> Result<NodesOutcome> {
         apply_gucs(&mut client, "public", &g.gucs)?;
         let plan = probe::explain_with(&mut client, "VERBOSE, SETTINGS", c.sql)?;
         let name = format!("{}_w{}_{}", c.id, g.workers, if g.leader { "on" } else { "off" });
-        let p = predict(&plan, &name, c.sql, o, &hw, &stats);
-        preds.push((name, p));
+        let reach = crate::pg::clauses::clause_reach(&mut client, &plan);
+        let p = predict(&plan, &name, c.sql, o, &hw, &stats, reach.clone());
+        preds.push((name, p, reach));
         // Warm-up, timed as measured.
         probe::explain_with(&mut client, "ANALYZE, TIMING ON, VERBOSE, SETTINGS", c.sql)?;
         plans.push(plan);
@@ -302,9 +312,14 @@ pub fn run(o: &Options, only: &[&str]) -> Result<NodesOutcome> {
         let replanned;
         let (name, mut pred) = (&preds[i].0, preds[i].1.as_ref());
         if !same_shape(&plans[i].root, &real.root) {
-            replanned = predict(real, name, c.sql, o, &hw, &stats);
+            // The same tables and filters: the clauses' reaches asked at EXPLAIN still hold.
+            replanned = predict(real, name, c.sql, o, &hw, &stats, preds[i].2.clone());
             pred = replanned.as_ref();
-            changed.push(format!("{tag}: EXPLAIN planned `{}`, the timed run ran `{}`", shape(&plans[i].root), shape(&real.root)));
+            changed.push(format!(
+                "{tag}: EXPLAIN planned `{}`, the timed run ran `{}`",
+                shape(&plans[i].root),
+                shape(&real.root)
+            ));
         }
         let pred = match pred {
             Ok(p) => p,
@@ -426,6 +441,7 @@ mod tests {
             client_output: false,
             costs_from_actuals: None,
             actuals_plan: None,
+            clause_reach: BTreeMap::new(),
         };
         let mut sc = import_plan(plan, &opts).unwrap().scenario;
         sc.output = crate::model::OutputMode::ExplainAnalyze;

@@ -154,7 +154,7 @@ pub fn classify_qual(text: &str, scope: &Scope) -> Vec<Classified> {
 }
 
 /// Split `((a) AND (b) AND (c))` into `(a)`, `(b)`, `(c)`; a single clause stays whole.
-fn split_and(text: &str) -> Vec<String> {
+pub fn split_and(text: &str) -> Vec<String> {
     let t = text.trim();
     let inner = strip_outer_parens(t);
     let mut parts = vec![];

@@ -144,6 +144,7 @@ impl<'a> CostCtx<'a> {
             selectivity: if t.rows > 0.0 { sp.rows / t.rows } else { 1.0 },
             operators: 1.0,
             subplan: None,
+            reach: vec![],
         });
         let scan = |parallel| Node::SeqScan {
             table: sp.table,
