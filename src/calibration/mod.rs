@@ -342,16 +342,10 @@ fn measure(client: &mut Client, dsn: &str, results: &mut [ProbeResult], reps: us
     let mut cap = probes::capacity_probe(dsn)?;
     let capacity_before = probes::parallel_capacity(&mut cap, client, reps.clamp(5, 9))?;
     let before = buffers_passes(client, results, 2, 1)?;
-    let rounds = protocol::run_rounds_with(
-        client,
-        SCHEMA,
-        &jobs(results),
-        reps,
-        wait,
-        20_261_122,
-        "pqsim calibrate",
-        &mut |c| cap.pair(c),
-    )?;
+    let rounds =
+        protocol::run_rounds(client, SCHEMA, &jobs(results), reps, wait, 20_261_122, "pqsim calibrate", &mut |c| {
+            cap.pair(c)
+        })?;
     for (r, runs) in results.iter_mut().zip(&rounds.runs) {
         r.runs = runs.clone();
     }

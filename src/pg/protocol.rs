@@ -335,7 +335,7 @@ pub struct Rounds {
     pub busy_max: f64,
     pub load_before: LoadInfo,
     pub quiet_before: bool,
-    /// What the per-round probe of [`run_rounds_with`] measured, one value per kept round.
+    /// What the per-round probe of [`run_rounds`] measured, one value per kept round.
     pub per_round: Vec<f64>,
 }
 
@@ -343,24 +343,11 @@ pub struct Rounds {
 /// times in a shuffled order (seeded), each run between two speed-reference runs. A round
 /// during which other processes used more than [`BUSY_LIMIT`] CPUs is discarded and run again
 /// once the machine is quiet (at most `reps` times; later loaded rounds are kept, flagged).
-/// `label` prefixes the progress lines on stderr.
-pub fn run_rounds(
-    client: &mut Client,
-    search_path: &str,
-    jobs: &[Job],
-    reps: usize,
-    wait: f64,
-    seed: u64,
-    label: &str,
-) -> Result<Rounds> {
-    run_rounds_with(client, search_path, jobs, reps, wait, seed, label, &mut |_| Ok(f64::NAN))
-}
-
-/// [`run_rounds`] with `probe` run once at the end of every round, inside its load check (a
-/// measurement that must see the machine as the timed runs saw it, e.g. what two busy cores
-/// give); its values of the kept rounds are in [`Rounds::per_round`].
+/// `probe` runs once at the end of every round, inside its load check (a measurement that must
+/// see the machine as the timed runs saw it, e.g. what two busy cores give); its values of the
+/// kept rounds are in [`Rounds::per_round`]. `label` prefixes the progress lines on stderr.
 #[allow(clippy::too_many_arguments)]
-pub fn run_rounds_with(
+pub fn run_rounds(
     client: &mut Client,
     search_path: &str,
     jobs: &[Job],

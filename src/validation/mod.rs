@@ -360,7 +360,7 @@ pub fn run(o: &Options) -> Result<Outcome> {
         })
         .collect();
     let mut cap = crate::pg::probes::CapacityProbe::connect(server.conninfo(), "public", protocol::SPEEDREF_SQL)?;
-    let rounds = protocol::run_rounds_with(
+    let rounds = protocol::run_rounds(
         &mut client,
         "public",
         &jobs,
