@@ -12,13 +12,16 @@ impl<'a> Sim<'a> {
         let nx = ff.nx;
         let nf = n as f64;
         // The record (`ff_read_x`) and the write-back (`ff_visit_x`) must agree on the layout;
-        // checked at every jump, which is rare.
-        let (xs, mut at) = (&ff.x[s * nx..(s + 1) * nx], 0);
-        self.ff_visit_x(&mut |v| {
-            assert_eq!(v.to_bits(), xs[at].to_bits(), "ff_read_x and ff_visit_x differ at {at}");
-            at += 1;
-        });
-        assert_eq!(at, nx);
+        // checked at a replication's first jump (a replication of a disk-bound scan jumps a
+        // dozen times, each ramp-down stage: a check at each was 2% of tpch-lineitem-sum).
+        if ff.jumps == 0 {
+            let (xs, mut at) = (&ff.x[s * nx..(s + 1) * nx], 0);
+            self.ff_visit_x(&mut |v| {
+                assert_eq!(v.to_bits(), xs[at].to_bits(), "ff_read_x and ff_visit_x differ at {at}");
+                at += 1;
+            });
+            assert_eq!(at, nx);
+        }
         ff.cur_x.resize(nx, 0.0);
         for j in 0..nx {
             let g = ff.x[s * nx + j] - ff.x[a * nx + j];
