@@ -141,6 +141,9 @@ struct Detector {
     x: Vec<f64>,
     /// Scratch for a jump's extrapolated counters.
     cur_x: Vec<f64>,
+    /// Scratch for a jump: each process's generations and fused flows' progress per period.
+    dgen: Vec<u64>,
+    rates: Vec<(f64, f64)>,
     ev: Vec<(Time, u64, u64)>,
     /// The entries of the repeating and growing vectors that last failed a repeat test, the
     /// latest first (`remember`).

@@ -27,9 +27,12 @@ impl<'a> Sim<'a> {
             let g = ff.x[s * nx + j] - ff.x[a * nx + j];
             ff.cur_x[j] = ff.x[s * nx + j] + nf * g;
         }
-        let dgen: Vec<u64> = (0..self.procs.len())
-            .map(|p| (ff.x[s * nx + p * XP + X_GEN] - ff.x[a * nx + p * XP + X_GEN]).round() as u64)
-            .collect();
+        ff.dgen.clear();
+        ff.dgen.extend(
+            (0..self.procs.len())
+                .map(|p| (ff.x[s * nx + p * XP + X_GEN] - ff.x[a * nx + p * XP + X_GEN]).round() as u64),
+        );
+        let dgen = &ff.dgen;
         let mut it = ff.cur_x.iter();
         self.ff_visit_x(&mut |v| *v = *it.next().expect("same layout"));
         let (ms, ma) = (ff.marks[s], ff.marks[a]);
@@ -52,13 +55,12 @@ impl<'a> Sim<'a> {
         }
         // Fused flows claim the chunks they crossed (so what they owe stays small), in the
         // order stepping would have claimed them.
-        let rates: Vec<(f64, f64)> = (0..self.procs.len())
-            .map(|p| {
-                let g = |j: usize| ff.x[s * nx + p * XP + j] - ff.x[a * nx + p * XP + j];
-                (g(X_DONE), g(X_SDONE))
-            })
-            .collect();
-        self.ff_claim_in_order(&rates);
+        ff.rates.clear();
+        ff.rates.extend((0..self.procs.len()).map(|p| {
+            let g = |j: usize| ff.x[s * nx + p * XP + j] - ff.x[a * nx + p * XP + j];
+            (g(X_DONE), g(X_SDONE))
+        }));
+        self.ff_claim_in_order(&ff.rates);
         for p in 0..self.procs.len() {
             self.ff_claim_owed(p, false);
         }
