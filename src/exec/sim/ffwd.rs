@@ -23,6 +23,7 @@ use super::*;
 mod drift;
 mod fuse;
 mod jump;
+mod ramp;
 mod record;
 
 /// Longest period looked for, in steps.
@@ -39,6 +40,7 @@ const MAX_BACKOFF: usize = 1024 * K_MAX;
 const X_ACCT: usize = 0; // 7 fields
 const X_ROWS_OUT: usize = 11;
 const X_PRIVATE: usize = 12;
+const X_LAST: usize = 13;
 const X_DONE: usize = 14;
 const X_SDONE: usize = 16;
 const X_GEN: usize = 18;
@@ -139,6 +141,9 @@ struct Detector {
     x: Vec<f64>,
     /// Scratch for a jump's extrapolated counters.
     cur_x: Vec<f64>,
+    /// Scratch for a jump: each process's generations and fused flows' progress per period.
+    dgen: Vec<u64>,
+    rates: Vec<(f64, f64)>,
     ev: Vec<(Time, u64, u64)>,
     /// The entries of the repeating and growing vectors that last failed a repeat test, the
     /// latest first (`remember`).
@@ -401,50 +406,9 @@ impl<'a> Sim<'a> {
             && self.q.len() <= self.procs.len() + 4
     }
 
-    /// Near a halving of the chunk size (the scan's ramp-down) and before the scan's end, where
-    /// no period that claims a block can be jumped (`ff_periods` keeps the jump short of the
-    /// next halving with that margin), and no flow is fused (a fused flow's claims wait for
-    /// the jump, so its periods may claim nothing). Left are periods over which no participant
-    /// claims a chunk: a few periods within a chunk at most, not worth recording every step
-    /// for. The detector keeps no history there; it starts afresh once every participant has
-    /// halved (the next stage of the ramp-down) or the last block is handed out (the workers'
-    /// last chunks and the shutdown).
-    fn ff_in_rampdown(&self) -> bool {
-        let (alloc, nblocks) = (self.scan.nallocated, self.scan.nblocks);
-        if alloc >= nblocks {
-            return false;
-        }
-        // (The cheaper test first: a fused scan spends most of its steps here.)
-        if self.ff_any_fused() {
-            return false;
-        }
-        let (ramp, margin) = self.ff_ramp();
-        alloc > ramp - margin
-    }
-
     /// Some process's running or waiting flow is fused.
     fn ff_any_fused(&self) -> bool {
         self.procs.iter().any(|p| p.act_flow().is_some_and(|f| f.fused) || p.saved.as_ref().is_some_and(|f| f.fused))
-    }
-
-    /// Where the next halving of a chunk size starts (PARALLEL_SEQSCAN_RAMPDOWN_CHUNKS), and the
-    /// margin before it in which nothing is recorded (`ff_in_rampdown`). A participant halves
-    /// its chunk `c` at its first claim after one that started past `nblocks - 64 c`, so with
-    /// the largest chunk any participant may claim next (the initial one for a participant yet
-    /// to claim) no claim short of that point halves: inside the ramp-down, once every
-    /// participant has halved to the stage's size, the claims of that size (64 of them per
-    /// stage) are a regime like the chunks before it, and are jumped up to the stage's end.
-    fn ff_ramp(&self) -> (f64, f64) {
-        let initial = self.scan.initial_chunk();
-        let chunk =
-            self.procs.iter().map(|p| if p.scan.started() { p.scan.chunk_size() } else { initial }).fold(1.0, f64::max);
-        if chunk <= 1.0 {
-            // Single blocks do not halve: what ends the regime is the scan's end, where a claim
-            // finds no block. Kept a block short of it, so that no step inside the jumped
-            // periods finds the scan exhausted either.
-            return (self.scan.nblocks - 1.0, 3.0);
-        }
-        (self.scan.nblocks - chunk * crate::exec::scan::PARALLEL_SEQSCAN_RAMPDOWN_CHUNKS, 2.0 * chunk + 1.0)
     }
 
     fn ff_step(&mut self, ff: &mut Detector) -> u64 {
@@ -542,17 +506,11 @@ impl<'a> Sim<'a> {
             let ramp_bound = by_ramp < 1.0;
             ff.until_unfused = budget_bound;
             if n == 0 {
-                if std::env::var_os("PQ_DRIFT").is_some() {
-                    eprintln!("REFUSED i={i} t={} k={k} budget={budget_bound} ramp={ramp_bound}", self.now());
-                }
                 ff.holdoff = k;
                 if ramp_bound {
                     ff.until_halved = Some(self.ff_ramp().0);
                 }
                 return 0;
-            }
-            if std::env::var_os("PQ_DRIFT").is_some() {
-                eprintln!("EXACT i={i} t={} k={k} n={n} budget={budget_bound}", self.now());
             }
             self.ff_jump(ff, s, a, n, None);
             // A jump the next halving of the chunk size bound leaves under three periods before
@@ -608,8 +566,9 @@ impl<'a> Sim<'a> {
     fn ff_repeats_once(&self, ff: &mut Detector, s: usize, a: usize) -> Result<(), usize> {
         let nr = ff.nr;
         // The entry that failed last, first and inline: most candidates fail there (the same
-        // answer `first_failing` gives, which tries it first too, and `remember` leaves the
-        // hints as they are when it is already first).
+        // answer `first_failing` would give, which tries the hints first, and `remember` leaves
+        // the hints as they are when it is already first). `first_failing` then tries the
+        // other hints only.
         let h = ff.r_hints[0];
         if h < nr && !close(ff.r[s * nr + h], ff.r[a * nr + h], R_TOL) {
             return Err(h);
@@ -617,7 +576,9 @@ impl<'a> Sim<'a> {
         let r = |i: usize| &ff.r[i * nr..(i + 1) * nr];
         let (rs, ra) = (r(s), r(a));
         let r_ok = |s: f64, a: f64, _: f64| close(s, a, R_TOL);
-        if let Some(j) = first_failing(rs, ra, ra, &ff.r_hints, r_ok) {
+        let mut others = ff.r_hints;
+        others[0] = usize::MAX;
+        if let Some(j) = first_failing(rs, ra, ra, &others, r_ok) {
             remember(&mut ff.r_hints, j);
             return Err(j);
         }
@@ -730,10 +691,7 @@ impl<'a> Sim<'a> {
         // itself. The blocks handed out only grow, a claim at a time, so the largest value
         // inside a period is its last one: no period in hand, no margin (`ff_ramp`'s margin
         // is for the detector's records, `ff_in_rampdown`).
-        let (ramp, _) = self.ff_ramp();
-        let nalloc = self.scan.nallocated;
-        let by_ramp =
-            if dalloc <= 1e-12 * nalloc.max(1.0) { f64::INFINITY } else { ((ramp - nalloc) / dalloc).floor() };
+        let by_ramp = self.ff_ramp_periods(&g, dalloc, fused);
         n = n.min(by_ramp);
         let mut by_budget = false;
         if fused > 0.0 || (dalloc > 0.0 && self.ff_scan_may_fuse()) {

@@ -136,6 +136,11 @@ impl<'a> Sim<'a> {
 
     /// Claim the chunks worker p's fused flows ran past (ending their fusion if `unfuse`).
     pub(super) fn ff_claim_owed(&mut self, p: usize, unfuse: bool) {
+        // (Mostly none is: this runs at every retarget of a flow that does not fuse.)
+        let pr = &self.procs[p];
+        if !pr.act_flow().is_some_and(|f| f.fused) && !pr.saved.as_ref().is_some_and(|f| f.fused) {
+            return;
+        }
         let tpp = self.ff_tuples_per_page();
         let Proc { act, saved, scan: pscan, .. } = &mut self.procs[p];
         let running = if let Act::Flow(f) = act { Some(f) } else { None };
