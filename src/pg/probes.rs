@@ -709,12 +709,6 @@ pub fn create_schema(client: &mut Client, dsn: &str) -> Result<SchemaGuard> {
     Ok(SchemaGuard { dsn: dsn.to_string() })
 }
 
-// ---------------------------------------------------------------------------------------
-// Simulation-in-the-loop fit
-// ---------------------------------------------------------------------------------------
-
-/// One parameter of a fit through the simulator.
-
 #[cfg(test)]
 mod tests {
     use super::*;
