@@ -20,11 +20,7 @@ fn load(scenario: &str, hardware: &str, sets: &[(&str, &str)]) -> (Scenario, Har
 
 fn run(sc: &Scenario, hw: &Hardware, trace: bool, max_steps: u64) -> Result<(Compiled, SimResult), SimError> {
     let d = crate::planner::decide(sc);
-    let spec = RunSpec {
-        trace,
-        max_steps,
-        ..RunSpec::new(sc, hw, &d.plan, d.workers_planned, d.workers_launched, 11)
-    };
+    let spec = RunSpec { trace, max_steps, ..RunSpec::new(sc, hw, &d.plan, d.workers_planned, d.workers_launched, 11) };
     simulate(&spec)
 }
 
