@@ -91,6 +91,19 @@ fn zero_and_negative_sizes() {
 }
 
 #[test]
+fn a_clause_reach_that_does_not_match_the_filter_points_at_it() {
+    let with = |f: &str| GOOD.replace("table = \"t\"\n", &format!("table = \"t\"\n{f}\n"));
+    expect_bad(
+        &with("filter = \"((a > 1) AND (b < 2))\"\nselectivity = 0.1\nclause_reach = [1, 0.5, 0.2]"),
+        &["clause_reach has 3 values; the filter has 2 AND-ed clause(s)", ".toml:"],
+    );
+    expect_bad(&with("filter = \"(a > 1)\"\nclause_reach = [1, 1.5]"), &["clause_reach must be between 0 and 1"]);
+    let f = scenario_file(&with("filter = \"((a > 1) AND (b < 2))\"\nselectivity = 0.1\nclause_reach = [1, 0.5]"));
+    let (code, err) = pqsim(&["run", f.path().to_str().unwrap(), "--replications", "1"]);
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
 fn gather_without_parallel_aware_child() {
     expect_bad(&GOOD.replace("parallel = true", "parallel = false"), &["no parallel-aware node below it", ".toml:"]);
 }

@@ -103,16 +103,19 @@ fn filter_from_raw(ctx: &Ctx, r: &RawNode, tables: &[Table]) -> Result<Option<Fi
             Some(SubPlan { table: idx, width, rows, text: s.text.clone(), hashed, gather_workers: None })
         }
     };
-    let reach = match &r.clause_reach {
+    let reach: Vec<f64> = match &r.clause_reach {
         None => vec![],
-        Some(v) => {
-            let mut out = vec![];
-            for x in v {
-                out.push(fraction(ctx, &Some(x.clone()), "clause_reach", 1.0)?);
-            }
-            out
-        }
+        Some(v) => v.iter().map(|x| fraction(ctx, &Some(x.clone()), "clause_reach", 1.0)).collect::<Result<_>>()?,
     };
+    // One share per AND-ed clause of the filter, as the model splits it.
+    let clauses = r.filter.as_deref().map_or(0, |t| crate::model::expr::split_and(t).len());
+    if !reach.is_empty() && reach.len() != clauses {
+        let span = r.clause_reach.as_ref().and_then(|v| v.first()).map(|x| x.span());
+        return Err(ctx.err(
+            span,
+            format!("clause_reach has {} values; the filter has {clauses} AND-ed clause(s), one each", reach.len()),
+        ));
+    }
     Ok(Some(Filter { text: r.filter.clone().unwrap_or_default(), selectivity, operators, subplan, reach }))
 }
 
