@@ -531,7 +531,12 @@ fn parallel(s: &mut String, fits: &Fits) {
         s,
         "shutdown_per_page_ns",
         p.shutdown_per_page_ns,
-        "not fitted, held at 0: the worker-scan probes cannot tell it from a fixed delay in a worker's start (docs/validation.md)".to_string(),
+        match fits.startup.exit_tail {
+            Some((tail, pages)) => format!(
+                "su_single_l vs su_single: a single-copy worker's tail after its last row over n_l ({tail:.3} ms, median) less over tiny_sc ({shutdown_ms:.3} ms), per page it mapped more ({pages:.0}): its exit unmaps them"
+            ),
+            None => "not measured (no su_single_l probe): held at 0".to_string(),
+        },
     );
     let _ = writeln!(s, "tuple_queue_size = \"64kB\"   # PARALLEL_TUPLE_QUEUE_SIZE, a PostgreSQL constant");
     let _ = leader_setup_ms;

@@ -55,6 +55,9 @@ pub struct Weak {
 pub struct StartupFit {
     pub leader_setup_ms: f64,
     pub shutdown_ms: f64,
+    /// The exit's price per page its worker mapped, from `su_single_l` against `su_single`:
+    /// (median tail over n_l ms, pages of n_l less tiny_sc's), when that probe ran.
+    pub exit_tail: Option<(f64, f64)>,
     /// Median of the tiny serial query (ms).
     pub e_serial: f64,
     pub fit: SimFit,
@@ -395,6 +398,11 @@ pub fn startup(results: &[ProbeResult], hw: &mut Hardware) -> Result<StartupFit>
     let shutdown_ms = median(&tails);
     hw.parallel.leader_setup_ns = leader_setup_ms * 1e6;
     hw.parallel.shutdown_per_worker_ns = shutdown_ms * 1e6;
+    // A worker's exit unmaps what it mapped: the single-copy worker that scanned n_l exits
+    // later after its last row than the one that scanned tiny_sc, by its price per page.
+    let exit_tail = exit_tail(results, &by_id);
+    hw.parallel.shutdown_per_page_ns =
+        exit_tail.map(|(tail, pages)| exit_per_page_ns(tail, shutdown_ms, pages)).unwrap_or(0.0);
     // The same tails' spread (log scale, robust): one exit can take twice another.
     hw.parallel.shutdown_sigma = log_spread(&tails).unwrap_or(0.0);
     // Spread of the single-copy worker's time to first tuple (log scale, robust).
@@ -431,15 +439,39 @@ pub fn startup(results: &[ProbeResult], hw: &mut Hardware) -> Result<StartupFit>
     hw.parallel.launch_per_worker_ns = fit.values[0] * 1e3;
     hw.parallel.worker_startup_ns = fit.values[1] * 1e6;
     eprintln!(
-        "pqsim calibrate: start-up: leader setup {:.3} ms, launch {:.0} us/worker, worker start-up {:.2} ms (sigma {:.2}), shutdown {:.3} ms/worker; rms {:.1}%",
+        "pqsim calibrate: start-up: leader setup {:.3} ms, launch {:.0} us/worker, worker start-up {:.2} ms (sigma {:.2}), shutdown {:.3} ms/worker + {:.0} ns a page it mapped; rms {:.1}%",
         leader_setup_ms,
         fit.values[0],
         fit.values[1],
         hw.parallel.worker_startup_sigma,
         shutdown_ms,
+        hw.parallel.shutdown_per_page_ns,
         100.0 * fit.rms
     );
-    Ok(StartupFit { leader_setup_ms, shutdown_ms, e_serial, fit, idx, measured })
+    Ok(StartupFit { leader_setup_ms, shutdown_ms, exit_tail, e_serial, fit, idx, measured })
+}
+
+/// `su_single_l`'s tail (Execution Time less the single-copy Gather's Actual Startup Time,
+/// median over its runs) and the pages its worker mapped beyond `su_single`'s (n_l's less
+/// tiny_sc's, from the imported plans). None without both probes' plans.
+fn exit_tail(results: &[ProbeResult], by_id: &HashMap<String, usize>) -> Option<(f64, f64)> {
+    let pages = |id: &str| -> Option<f64> {
+        let sc = results[*by_id.get(id)?].scenario.as_ref()?;
+        Some(sc.tables.iter().map(|t| t.pages).sum())
+    };
+    let large = &results[*by_id.get("su_single_l")?];
+    let tails: Vec<f64> = large.runs.iter().filter_map(|m| m.gather_startup_ms.map(|s| (m.ms - s).max(0.0))).collect();
+    let extra = pages("su_single_l")? - pages("su_single")?;
+    (!tails.is_empty() && extra > 0.0).then(|| (median(&tails), extra))
+}
+
+/// A worker's exit price per page it mapped: the tail of a worker that mapped `pages` more
+/// than the tiny one's, less that tail, over those pages (ns; never negative).
+pub fn exit_per_page_ns(tail_ms: f64, tiny_tail_ms: f64, pages: f64) -> f64 {
+    if pages <= 0.0 || !tail_ms.is_finite() || !tiny_tail_ms.is_finite() {
+        return 0.0;
+    }
+    ((tail_ms - tiny_tail_ms) * 1e6 / pages).max(0.0)
 }
 
 /// `gather_row_ns`: `gr_noworkers` less `gr_serial` less the parallel plan's set-up, per row
@@ -507,7 +539,8 @@ fn leader_shares(results: &[ProbeResult], idx: &[usize], min: f64) -> Vec<(usize
 /// share of the scanned rows. The model maps the blocks a worker's faults bring in beside
 /// the other participants' (`exec::scan::fault_around_maps`), so one measured price serves a
 /// worker alone and beside others. Nothing is fitted: `shutdown_per_page_ns` (a worker's
-/// exit per page it touched) is held at 0.
+/// exit per page it mapped) is what the start-up stage measured directly ([`exit_per_page_ns`]:
+/// a single-copy worker's tail after scanning n_l against its tail after tiny_sc).
 ///
 /// These probes used to fit both prices. On one table size they cannot tell a price per page
 /// from a fixed delay in a worker's start (both move a 20 ms probe's shares and times alike)
@@ -516,7 +549,9 @@ fn leader_shares(results: &[ProbeResult], idx: &[usize], min: f64) -> Vec<(usize
 /// 3.3-4.6 us a page against 0.7-1.3 us measured directly, or, with it measured, the exit at
 /// 0.7-4.7 us a page; every leader-off plan of the validation then came out 20-60% slow. The
 /// leader-off points showed the same excess over half the serial time on n_l (2,600 pages) as
-/// on lineitem (4,800 pages): fixed, not per page. Each sitting's measured points, re-predicted
+/// on lineitem (4,800 pages). (perf on a throwaway server, 2026-12-03 15:00-15:30, two workers
+/// without the leader over 3,918 and 16,495 pages: the exit's unmapping 0.4-0.6 us a page a
+/// worker mapped, and the tail after the last row 0.28 us a page; measured, not fitted, since.) Each sitting's measured points, re-predicted
 /// with the measured first touch and no exit price: median |error| 7.1 / 7.4 / 10.8%, p90 17-19%
 /// (with the fitted prices 13.1 / 12.7 / 14.5%, p90 32-44%). The check's rms and the shares it
 /// prints say how far the model's worker is from these probes. None without the probes.
@@ -531,7 +566,6 @@ pub fn worker_scan(results: &[ProbeResult], hw: &mut Hardware, icpt_explain: f64
         return Ok(None);
     }
     let first_touch_ns = hw.costs.worker_page_fault_ns;
-    hw.parallel.shutdown_per_page_ns = 0.0;
     let mut measured: Vec<f64> = idx.iter().map(|&i| results[i].median_ms() - icpt_explain).collect();
     // A leader that does not participate has no share (0 has no relative error).
     let shares = leader_shares(results, &idx, 0.02);
@@ -554,7 +588,8 @@ pub fn worker_scan(results: &[ProbeResult], hw: &mut Hardware, icpt_explain: f64
         .sqrt();
     let fit = SimFit { values: vec![], rms, predicted, ranges: vec![], evaluations: 1 };
     eprintln!(
-        "pqsim calibrate: worker scan: the model with a worker's first touch as measured ({first_touch_ns:.0} ns a page), no exit price: rms {:.1}% against the worker-scan probes (leader's row shares {})",
+        "pqsim calibrate: worker scan: the model with a worker's first touch ({first_touch_ns:.0} ns a page) and exit ({:.0} ns a page) as measured: rms {:.1}% against the worker-scan probes (leader's row shares {})",
+        hw.parallel.shutdown_per_page_ns,
         100.0 * fit.rms,
         shares_text(results, &shares, &fit.predicted[idx.len()..])
     );

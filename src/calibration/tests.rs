@@ -376,6 +376,7 @@ fn the_models_error_pools_the_three_stages_out_of_sample() {
     let startup = StartupFit {
         leader_setup_ms: 0.3,
         shutdown_ms: 2.0,
+        exit_tail: None,
         e_serial: 0.1,
         fit: sim(2, vec![7.0, 9.0, 12.0, 14.0, 6.0]),
         idx: vec![],
@@ -505,15 +506,17 @@ fn the_worker_scan_probes_check_the_measured_first_touch_and_move_no_price() {
     let (results, mut hw) = worker_scan_synthetic(1500.0, 0.0);
     hw.costs.worker_page_fault_ns = 1500.0;
     hw.parallel.shutdown_per_page_ns = 900.0;
+    hw.parallel.shutdown_per_page_ns = 0.0;
     let w = worker_scan(&results, &mut hw, 0.0).expect("simulates").expect("probes present");
     assert_eq!(w.shares.len(), 2, "the leader-off probe has no share");
     assert!(w.fit.rms < 0.01, "the model's own probes: rms {}", w.fit.rms);
-    assert_eq!(hw.parallel.shutdown_per_page_ns, 0.0, "no exit price");
+    assert_eq!(hw.parallel.shutdown_per_page_ns, 0.0, "the measured exit price is kept");
     // Probes from workers slower than measured (a dearer first touch, or an exit price) move
     // no price: they show in the rms.
     for (first_touch, exit) in [(4000.0, 0.0), (1500.0, 3000.0)] {
         let (results, mut hw) = worker_scan_synthetic(first_touch, exit);
         hw.costs.worker_page_fault_ns = 1500.0;
+        hw.parallel.shutdown_per_page_ns = 0.0;
         let w = worker_scan(&results, &mut hw, 0.0).expect("simulates").expect("probes present");
         assert_eq!(hw.costs.worker_page_fault_ns, 1500.0);
         assert_eq!(hw.parallel.shutdown_per_page_ns, 0.0);
@@ -558,4 +561,47 @@ fn planning_per_join_is_the_join_probes_planning_over_the_one_table_probes() {
     results.remove(0);
     results.push(result("client", join, &[], How::Client));
     assert_eq!(super::stages::plan_join(&results), None);
+}
+
+/// Runs of a single-copy Gather probe: Execution Time `ms`, the Gather's Actual Startup
+/// Time `ms - tail`, for each tail.
+fn single_copy(id: &str, sql: &str, sc: Scenario, tails: &[f64]) -> ProbeResult {
+    let runs = tails.iter().map(|&t| Measured { gather_startup_ms: Some(10.0), ..Measured::timed(10.0 + t) }).collect();
+    let probe = Probe {
+        id: id.into(),
+        sql: sql.into(),
+        gucs: vec![],
+        how: How::ExplainTiming,
+        stage: Stage::Startup,
+        per_rep: 3,
+        what: "single-copy Gather",
+    };
+    ProbeResult { probe, runs, scenario: Some(sc), read_fraction: 0.0, import_error: None, toml: None }
+}
+
+#[test]
+fn a_workers_exit_is_priced_per_page_it_mapped_from_the_longer_tail_after_a_larger_scan() {
+    use super::stages::{exit_per_page_ns, startup};
+    let (sc, hw0) = probe_scenario("ws_w1_on");
+    let mut small = sc.clone();
+    small.tables[0].pages = 5.0;
+    let mut large = sc;
+    large.tables[0].pages = 2005.0;
+    // Tails of 3.0 ms after 5 pages, 3.5 ms after 2,005: 0.5 ms over 2,000 pages more.
+    let results = vec![
+        single_copy("su_single", "SELECT count(*) FROM tiny_sc", small.clone(), &[2.9, 3.0, 3.1]),
+        single_copy("su_single_l", "SELECT count(*) FROM n_l", large, &[3.4, 3.5, 3.7]),
+    ];
+    let mut hw = hw0.clone();
+    hw.parallel.shutdown_per_page_ns = 0.0;
+    let fit = startup(&results, &mut hw).expect("fits");
+    assert!((hw.parallel.shutdown_per_worker_ns - 3.0e6).abs() < 1.0, "{}", hw.parallel.shutdown_per_worker_ns);
+    assert!((hw.parallel.shutdown_per_page_ns - 250.0).abs() < 1e-6, "{}", hw.parallel.shutdown_per_page_ns);
+    assert_eq!(fit.exit_tail.map(|t| t.1), Some(2000.0));
+    // A larger scan that exits sooner is noise, not a negative price; without the probe, none.
+    assert_eq!(exit_per_page_ns(2.5, 3.0, 2000.0), 0.0);
+    let mut hw = hw0;
+    hw.parallel.shutdown_per_page_ns = 700.0;
+    let fit = startup(&results[..1], &mut hw).expect("fits");
+    assert_eq!((hw.parallel.shutdown_per_page_ns, fit.exit_tail), (0.0, None));
 }

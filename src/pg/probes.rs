@@ -517,6 +517,16 @@ fn startup_probes() -> Vec<Probe> {
         s,
         "single-copy Gather (force_parallel_mode)",
     ));
+    // The same over n_l: its worker maps every page of n_l before it exits, and unmaps them
+    // all at its exit while the leader waits (`shutdown_per_page_ns`).
+    p.push(probe(
+        "su_single_l".into(),
+        "SELECT count(*) FROM n_l".into(),
+        g(&[("force_parallel_mode", "on"), ("work_mem", "1GB")]),
+        How::ExplainTiming,
+        s,
+        "single-copy Gather over n_l (its worker's exit after mapping every page)",
+    ));
     p
 }
 
