@@ -104,6 +104,24 @@ fn a_clause_reach_that_does_not_match_the_filter_points_at_it() {
 }
 
 #[test]
+fn a_column_correlation_or_subplan_keys_out_of_shape_point_at_it() {
+    let cols = |c: &str| {
+        GOOD.replace("width = 40\n", &format!("width = 40\ncolumns = [ {{ name = \"a\", type = \"integer\"{c} }} ]\n"))
+    };
+    expect_bad(&cols(", correlation = 1.5"), &["column a: correlation must be between -1 and 1, got 1.5", ".toml:"]);
+    let f = scenario_file(&cols(", correlation = -0.97"));
+    let (code, err) = pqsim(&["run", f.path().to_str().unwrap(), "--replications", "1"]);
+    assert_eq!(code, 0, "{err}");
+    let sub = |keys: &str| {
+        GOOD.replace("table = \"t\"\n", &format!("table = \"t\"\nfilter = \"(NOT (hashed SubPlan 1))\"\n[plan.input.input.input.subplan]\ntable = \"t\"\nkeys = {keys}\n"))
+    };
+    expect_bad(&sub("[\"a\"]"), &["subplan.keys: give the outer column and the subquery's column", ".toml:"]);
+    let f = scenario_file(&sub("[\"a\", \"b\"]"));
+    let (code, err) = pqsim(&["run", f.path().to_str().unwrap(), "--replications", "1"]);
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
 fn gather_without_parallel_aware_child() {
     expect_bad(&GOOD.replace("parallel = true", "parallel = false"), &["no parallel-aware node below it", ".toml:"]);
 }

@@ -417,3 +417,81 @@ fn rows_of_variable_length_wider_than_a_cache_line_each_pay_a_miss_constant_ones
     let ints = table(&[("id", "integer"), ("a", "integer"), ("b", "bigint"), ("c", "character(120)")]);
     assert!(!ints.rows_vary_in_length());
 }
+
+/// `sc` with the join/lookup key columns' pg_stats correlation set to `c`.
+fn with_key_correlation(mut sc: Scenario, c: Option<f64>) -> Scenario {
+    for t in &mut sc.tables {
+        for col in &mut t.columns {
+            if col.name == "id" || col.name == "session_id" || col.name.ends_with("orderkey") {
+                *col = col.clone().with_correlation(c);
+            }
+        }
+    }
+    sc
+}
+
+/// The plan's SubPlan with `keys`, over `rows` rows (hashed within work_mem).
+fn subplan_keys(node: &mut Node, keys: Option<[String; 2]>, rows: f64) {
+    if let Node::SeqScan { filter: Some(Filter { subplan: Some(sp), .. }), .. } = node {
+        sp.keys = keys.clone();
+        sp.rows = rows;
+        sp.hashed = true;
+    }
+    match node {
+        Node::Limit { input, .. }
+        | Node::Sort { input, .. }
+        | Node::Aggregate { input, .. }
+        | Node::Gather { input, .. }
+        | Node::GatherMerge { input, .. } => subplan_keys(input, keys, rows),
+        _ => {}
+    }
+}
+
+#[test]
+fn lookups_in_the_hash_tables_own_order_skip_the_cache_misses() {
+    // The seed NOT IN, serial, with an 800k-row subquery (hashed within work_mem) and a
+    // profile whose hash tables miss past 2 MB.
+    let (sc, mut hw) = load("seed-not-in.toml");
+    hw.costs.hash_miss_ns = 60.0;
+    hw.costs.hash_cache_bytes = 2e6;
+    let mut sc = serial(sc);
+    sc.tables[1].rows = 800_000.0;
+    sc.tables[1].pages = 5_100.0;
+    let keys = Some(["session_id".to_string(), "id".to_string()]);
+    subplan_keys(&mut sc.plan, keys, 800_000.0);
+    let lookups = sc.tables[0].rows;
+    let table = pqsim::model::hash_table::tuple_table(sc.tables[1].rows, 8.0);
+    let miss = hw.costs.hash_miss(table.bytes) / hw.cpu_speed;
+    assert!(miss > 100.0, "a table this size misses: {miss} ns");
+    let ordered = wall(&with_key_correlation(sc.clone(), Some(1.0)), &hw);
+    let shuffled = wall(&with_key_correlation(sc.clone(), Some(0.02)), &hw);
+    let unknown = wall(&with_key_correlation(sc.clone(), None), &hw);
+    let opposite = {
+        let mut s = with_key_correlation(sc.clone(), Some(1.0));
+        s.tables[1].columns[0] = s.tables[1].columns[0].clone().with_correlation(Some(-1.0));
+        wall(&s, &hw)
+    };
+    // Ordered: cheaper by the miss of every lookup; shuffled, unknown or opposite orders pay it.
+    let saved_ms = lookups * miss / 1e6;
+    assert!(((shuffled - ordered) - saved_ms).abs() < 0.1 * saved_ms, "{shuffled} - {ordered} vs {saved_ms}");
+    assert_eq!(shuffled, unknown);
+    assert_eq!(shuffled, opposite);
+}
+
+#[test]
+fn a_hash_join_on_keys_in_both_tables_order_skips_the_cache_misses() {
+    use pqsim::model::hash_table::join_lookups_in_order;
+    let (sc, _) = load("tpch-q12.toml");
+    let ordered = with_key_correlation(sc.clone(), Some(0.98));
+    // Find the hash join and ask both ways.
+    fn find(n: &Node) -> Option<&Node> {
+        if matches!(n, Node::HashJoin { .. }) {
+            return Some(n);
+        }
+        n.children().into_iter().find_map(find)
+    }
+    let Some(Node::HashJoin { outer, inner, cond, .. }) = find(&ordered.plan) else { panic!("no hash join") };
+    assert!(join_lookups_in_order(&ordered.tables, outer, inner, cond), "{cond}");
+    let Some(Node::HashJoin { outer, inner, cond, .. }) = find(&sc.plan) else { panic!("no hash join") };
+    assert!(!join_lookups_in_order(&sc.tables, outer, inner, cond), "no correlations: random order");
+}

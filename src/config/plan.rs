@@ -14,6 +14,7 @@ struct RawSubPlan {
     rows: Option<Spanned<f64>>,
     #[serde(default)]
     text: String,
+    keys: Option<Spanned<Vec<String>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -100,7 +101,19 @@ fn filter_from_raw(ctx: &Ctx, r: &RawNode, tables: &[Table]) -> Result<Option<Fi
             };
             // Hashed as the plan's filter says until the planner decides (planner::decide).
             let hashed = crate::model::written_hashed(r.filter.as_deref().unwrap_or(""), &s.text);
-            Some(SubPlan { table: idx, width, rows, text: s.text.clone(), hashed, gather_workers: None })
+            let keys =
+                match &s.keys {
+                    Some(k) if k.get_ref().len() == 2 && k.get_ref().iter().all(|c| !c.is_empty()) => {
+                        Some([k.get_ref()[0].clone(), k.get_ref()[1].clone()])
+                    }
+                    Some(k) => return Err(ctx.err(
+                        Some(k.span()),
+                        "subplan.keys: give the outer column and the subquery's column, e.g. [\"session_id\", \"id\"]"
+                            .to_string(),
+                    )),
+                    None => None,
+                };
+            Some(SubPlan { table: idx, width, rows, text: s.text.clone(), hashed, gather_workers: None, keys })
         }
     };
     let reach: Vec<f64> = match &r.clause_reach {

@@ -155,7 +155,7 @@ struct RawTable {
     index: Option<String>,
     #[serde(default)]
     temporary: bool,
-    /// Columns in attnum order: `{ name, type, width, null_frac }`.
+    /// Columns in attnum order: `{ name, type, width, null_frac, correlation }`.
     #[serde(default)]
     columns: Vec<Spanned<RawColumn>>,
 }
@@ -168,6 +168,7 @@ struct RawColumn {
     type_name: String,
     width: Option<Spanned<f64>>,
     null_frac: Option<Spanned<f64>>,
+    correlation: Option<Spanned<f64>>,
 }
 
 fn scenario_from_raw(ctx: &Ctx, raw: RawScenario) -> Result<Scenario> {
@@ -289,7 +290,21 @@ fn table_from_raw(ctx: &Ctx, t: &Spanned<RawTable>) -> Result<Table> {
         if rc.name.is_empty() || columns.iter().any(|x: &crate::model::schema::Column| x.name == rc.name) {
             return Err(ctx.err(Some(c.span()), format!("table {name}: column names must be unique and not empty")));
         }
-        columns.push(crate::model::schema::Column::new(&rc.name, &rc.type_name, w, nf));
+        let correlation = match &rc.correlation {
+            Some(v) if (-1.0..=1.0).contains(v.get_ref()) => Some(*v.get_ref()),
+            Some(v) => {
+                return Err(ctx.err(
+                    Some(v.span()),
+                    format!(
+                        "table {name}: column {}: correlation must be between -1 and 1, got {}",
+                        rc.name,
+                        v.get_ref()
+                    ),
+                ))
+            }
+            None => None,
+        };
+        columns.push(crate::model::schema::Column::new(&rc.name, &rc.type_name, w, nf).with_correlation(correlation));
     }
     let width = match &r.width {
         Some(w) => positive(ctx, w, &format!("table {name}: width"))?,

@@ -203,7 +203,8 @@ impl Env<'_> {
                 if let Some(sp) = &f.subplan {
                     let t = &self.tables[sp.table];
                     if sp.hashed {
-                        cpu += self.speed(c.hash_lookup(sp.hash_table()));
+                        let in_order = crate::model::hash_table::subplan_lookups_in_order(self.tables, table, sp);
+                        cpu += self.speed(c.hash_lookup_ordered(sp.hash_table(), in_order));
                         let insert_ns = self.speed(sp.store_ns(c));
                         builds.push(Build {
                             label: format!("hashed SubPlan on {}", t.name),
@@ -393,7 +394,8 @@ pub(crate) fn pipeline(env: &Env, cc: &CpuCost, node: &Node, is_worker: bool, bo
                     p.cpu_per_tuple += p.rows_per_tuple * env.instr();
                 }
                 None => {
-                    p.cpu_per_tuple += p.rows_per_tuple * (env.speed(c.hash_lookup(table)) + keys);
+                    let in_order = crate::model::hash_table::join_lookups_in_order(env.tables, outer, inner, cond);
+                    p.cpu_per_tuple += p.rows_per_tuple * (env.speed(c.hash_lookup_ordered(table, in_order)) + keys);
                     p.rows_per_tuple *= rows_per_outer;
                     p.cpu_per_tuple += p.rows_per_tuple * (env.speed(c.tuple_ns * 0.5) + env.instr());
                 }

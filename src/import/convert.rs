@@ -471,4 +471,5 @@ fn model_table(t: &TableAcc) -> Table {
 /// A column with its width and null fraction rounded as the writer writes them.
 fn exact_column(c: &Column) -> Column {
     Column::new(&c.name, &c.type_name, Some(sig6(c.avg_width)), sig6(c.null_frac))
+        .with_correlation(c.correlation.map(sig6))
 }

@@ -97,6 +97,7 @@ impl Cx<'_> {
                 hashed: written_hashed("", &text),
                 text,
                 gather_workers: None,
+                keys: None,
             },
         ))
     }

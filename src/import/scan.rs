@@ -202,7 +202,8 @@ impl Cx<'_> {
         self.note_table(&sp_table, sp_in, sp_rows_note.into(), sp_pages_note);
         let name = sp.subplan_name.clone().unwrap_or_else(|| "SubPlan".into());
         let hashed = n.filter.as_deref().is_some_and(|t| t.contains(&format!("hashed {name}")));
-        let fields = vec![
+        let keys = in_subquery_keys(&self.opts.sql, &sp_table);
+        let mut fields = vec![
             f("table", tstr(&sp_table)),
             fc("width", tnum(sp.plan_width.max(1) as f64), "SubPlan Plan Width (at least 1)"),
             fc("rows", tnum(sp_out), if once { "SubPlan Actual Rows" } else { "SubPlan Plan Rows" }),
@@ -216,6 +217,13 @@ impl Cx<'_> {
                 },
             ),
         ];
+        if let Some([outer, inner]) = &keys {
+            fields.push(fc(
+                "keys",
+                format!("[{}, {}]", tstr(outer), tstr(inner)),
+                "from the query's text: the outer column looked up, the subquery's column",
+            ));
+        }
         let subplan = SubPlan {
             table: self.table_index(&sp_table),
             width: sig6(sp.plan_width.max(1) as f64),
@@ -223,6 +231,7 @@ impl Cx<'_> {
             text: format!("{name}: Seq Scan on {sp_table}"),
             hashed,
             gather_workers: None,
+            keys,
         };
         Ok(SubConv { fields, subplan, pages: subplan_pages })
     }
@@ -329,5 +338,70 @@ impl Cx<'_> {
                 None
             }
         }
+    }
+}
+
+/// The columns of `x [NOT] IN (SELECT y FROM table ...)` in a query's text, for the subquery
+/// over `table`: ["x", "y"] without qualifiers. None unless the text has that simple shape.
+pub fn in_subquery_keys(sql: &str, table: &str) -> Option<[String; 2]> {
+    let lower = sql.to_ascii_lowercase();
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '"';
+    let bare = |s: &str| s.rsplit('.').next().unwrap_or(s).trim_matches('"').to_string();
+    let mut from = 0;
+    while let Some(i) = lower[from..].find("in") {
+        let at = from + i;
+        from = at + 2;
+        // "in" as a word, followed by "(select".
+        if at > 0 && lower[..at].chars().next_back().is_some_and(ident) {
+            continue;
+        }
+        let rest = lower[at + 2..].trim_start();
+        let Some(rest) = rest.strip_prefix('(') else { continue };
+        let Some(rest) = rest.trim_start().strip_prefix("select") else { continue };
+        let mut words = rest.split_whitespace();
+        let (Some(inner), Some(kw), Some(t)) = (words.next(), words.next(), words.next()) else { continue };
+        let t = t.trim_end_matches(')');
+        if kw != "from" || bare(t) != table.to_ascii_lowercase() || !inner.chars().all(ident) {
+            continue;
+        }
+        // The word before: the outer column, skipping NOT.
+        let mut before = lower[..at].split_whitespace().rev();
+        let mut outer = before.next()?;
+        if outer == "not" {
+            outer = before.next()?;
+        }
+        let starts_like_a_name = outer.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '"');
+        // A column on its own: after WHERE, AND, OR, NOT or "(" (not the end of an expression).
+        let alone = before
+            .next()
+            .is_none_or(|w| matches!(w, "where" | "and" | "or" | "not" | "on" | "having") || w.ends_with('('));
+        if !outer.chars().all(ident) || !starts_like_a_name || !alone {
+            continue;
+        }
+        return Some([bare(outer), bare(inner)]);
+    }
+    None
+}
+
+#[cfg(test)]
+mod in_subquery_tests {
+    use super::in_subquery_keys;
+
+    #[test]
+    fn the_columns_of_a_simple_in_subquery_are_read_from_the_text() {
+        let k = |sql: &str, t: &str| in_subquery_keys(sql, t).map(|[a, b]| (a, b));
+        let seed =
+            "SELECT count(*) FROM user_session_history WHERE session_id NOT IN (SELECT id FROM session_product_list)";
+        assert_eq!(k(seed, "session_product_list"), Some(("session_id".into(), "id".into())));
+        assert_eq!(k("select 1 from t where t.a in ( select s.b from s )", "s"), Some(("a".into(), "b".into())));
+        // Another table's subquery, an expression, or no subquery: nothing.
+        assert_eq!(k(seed, "user_session_history"), None);
+        assert_eq!(k("SELECT 1 FROM t WHERE a + 1 IN (SELECT id FROM s)", "s"), None);
+        assert_eq!(k("SELECT 1 FROM t WHERE a + b IN (SELECT id FROM s)", "s"), None);
+        assert_eq!(
+            k("SELECT 1 FROM t WHERE x > 0 AND b NOT IN (SELECT id FROM s)", "s"),
+            Some(("b".into(), "id".into()))
+        );
+        assert_eq!(k("SELECT min(a) FROM t", "t"), None);
     }
 }

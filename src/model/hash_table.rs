@@ -13,7 +13,8 @@
 //! walks, DRAM). pqsim prices one random access as `hash_miss_ns` per doubling beyond
 //! `hash_cache_bytes`, up to [`MAX_DOUBLINGS`] (past it every access misses everything).
 
-use super::{maxalign, UnitCosts};
+use super::schema::Column;
+use super::{maxalign, Node, Table, UnitCosts};
 
 /// `hash_cache_bytes` when a profile does not say: 1 MB, a common L2 per core.
 pub const DEFAULT_CACHE_BYTES: f64 = 1024.0 * 1024.0;
@@ -84,6 +85,58 @@ impl super::SubPlan {
     }
 }
 
+/// A column's pg_stats correlation at or past which (in absolute value) its values are taken to
+/// run in the table's physical order.
+pub const ORDERED_CORRELATION: f64 = 0.9;
+
+/// Whether lookups into a hash table follow the order it was filled in: the probing rows
+/// arrive in `outer`'s order, the table was filled in `inner`'s, and both columns run in
+/// their tables' physical order the same way (pg_stats correlation past
+/// [`ORDERED_CORRELATION`], one sign). Serial keys on both sides (an id and the rows that
+/// refer to it, inserted in order) are the common case. Unknown correlations: no.
+pub fn lookups_in_build_order(outer: Option<&Column>, inner: Option<&Column>) -> bool {
+    match (outer.and_then(|c| c.correlation), inner.and_then(|c| c.correlation)) {
+        (Some(a), Some(b)) => {
+            a.abs() >= ORDERED_CORRELATION && b.abs() >= ORDERED_CORRELATION && a.signum() == b.signum()
+        }
+        _ => false,
+    }
+}
+
+/// The table whose rows a subtree streams: its first (outer-most) scan.
+pub fn streamed_table(node: &Node) -> Option<usize> {
+    match node {
+        Node::SeqScan { table, .. } | Node::IndexScan { table, .. } => Some(*table),
+        n => n.children().first().and_then(|c| streamed_table(c)),
+    }
+}
+
+/// A column of `t` by name (unqualified, as the plan's text or the query names it).
+pub fn column<'a>(t: &'a Table, name: &str) -> Option<&'a Column> {
+    let name = name.rsplit('.').next().unwrap_or(name).trim_matches(|c| c == '"' || c == '(' || c == ')');
+    t.columns.iter().find(|c| c.name == name)
+}
+
+/// Whether a hash join's lookups follow its hash table's build order: the first `a = b` of
+/// its condition, one side a column of the outer table, the other of the inner
+/// ([`lookups_in_build_order`]).
+pub fn join_lookups_in_order(tables: &[Table], outer: &Node, inner: &Node, cond: &str) -> bool {
+    let (Some(o), Some(i)) = (streamed_table(outer), streamed_table(inner)) else { return false };
+    let (Some(to), Some(ti)) = (tables.get(o), tables.get(i)) else { return false };
+    let first = cond.split(" AND ").next().unwrap_or(cond);
+    let Some((l, r)) = first.split_once(" = ") else { return false };
+    let (l, r) = (l.trim().trim_start_matches('('), r.trim().trim_end_matches(')'));
+    lookups_in_build_order(column(to, l), column(ti, r)) || lookups_in_build_order(column(to, r), column(ti, l))
+}
+
+/// Whether a hashed SubPlan's lookups follow its hash table's build order: its `keys`, the
+/// outer column in the scanned table `outer`, the subquery's in its own table.
+pub fn subplan_lookups_in_order(tables: &[Table], outer: usize, sp: &super::SubPlan) -> bool {
+    let Some([o, i]) = &sp.keys else { return false };
+    let (Some(to), Some(ti)) = (tables.get(outer), tables.get(sp.table)) else { return false };
+    lookups_in_build_order(column(to, o), column(ti, i))
+}
+
 impl UnitCosts {
     /// Extra ns (at cpu_speed 1) of one random access into `bytes` of hash table.
     pub fn hash_miss(&self, bytes: f64) -> f64 {
@@ -101,6 +154,24 @@ impl UnitCosts {
     /// One lookup in `t` (ns at cpu_speed 1): its bucket, then the tuples there.
     pub fn hash_lookup(&self, t: HashTable) -> f64 {
         self.hash_probe_ns + self.hash_miss(t.bytes)
+    }
+
+    /// One lookup in `t`, `in_order` when the lookups follow the order `t` was filled in
+    /// ([`lookups_in_build_order`]): then the tuples they reach lie one after another in
+    /// memory, read as a stream, and the only random access, the bucket's, does not wait on
+    /// the one before it: no miss is priced. Measured on a 2-vCPU Xeon VM (PostgreSQL 15.18,
+    /// serial, EXPLAIN TIMING OFF, medians of 7): 600k lookups into the hashed SubPlan of an
+    /// 800k-row bigint serial key ran 140 ms faster probed in key order than in a shuffled
+    /// order of the same rows (675 against 814 ms), the NOT EXISTS hash join 157 ms (535
+    /// against 692): 233-262 ns a lookup, the whole of the miss priced for a table that size
+    /// (266 ns). A table filled in a shuffled order and probed in key order cost as much as
+    /// both shuffled.
+    pub fn hash_lookup_ordered(&self, t: HashTable, in_order: bool) -> f64 {
+        if in_order {
+            self.hash_probe_ns
+        } else {
+            self.hash_lookup(t)
+        }
     }
 }
 

@@ -164,6 +164,11 @@ pub struct SubPlan {
     /// the subquery is big enough for a parallel plan and the main plan is serial; reference
     /// §7.4). None: serial subquery.
     pub gather_workers: Option<u32>,
+    /// The column the outer rows probe with and the subquery's column it is looked up in
+    /// (`session_id NOT IN (SELECT id FROM ...)`: "session_id", "id"), when known: with both
+    /// tables' pg_stats correlations they say whether the lookups follow the order the
+    /// hash table was filled in ([`crate::model::hash_table::lookups_in_build_order`]).
+    pub keys: Option<[String; 2]>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

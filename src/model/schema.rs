@@ -53,6 +53,9 @@ pub struct Column {
     pub avg_width: f64,
     /// Fraction of rows where the column is NULL (pg_stats.null_frac).
     pub null_frac: f64,
+    /// How well the table's physical row order follows the column's sort order, -1 to 1
+    /// (pg_stats.correlation); None when not known.
+    pub correlation: Option<f64>,
 }
 
 /// Strip a type modifier and array brackets' absence: "numeric(15,2)" -> "numeric".
@@ -133,7 +136,14 @@ impl Column {
             class: info.class,
             avg_width: avg_width.unwrap_or(guess),
             null_frac: null_frac.clamp(0.0, 1.0),
+            correlation: None,
         }
+    }
+
+    /// The same column with its pg_stats.correlation (clamped to -1..1).
+    pub fn with_correlation(mut self, correlation: Option<f64>) -> Column {
+        self.correlation = correlation.filter(|c| c.is_finite()).map(|c| c.clamp(-1.0, 1.0));
+        self
     }
 
     pub fn is_varlena(&self) -> bool {

@@ -435,7 +435,15 @@ fn subplan_hashing_and_parallel_subquery_trap() {
         text: "(NOT (hashed SubPlan 1))".into(),
         selectivity: 0.5,
         operators: 1.0,
-        subplan: Some(SubPlan { gather_workers: None, hashed: false, table: 1, width: 8.0, rows, text: String::new() }),
+        subplan: Some(SubPlan {
+            gather_workers: None,
+            hashed: false,
+            table: 1,
+            width: 8.0,
+            rows,
+            text: String::new(),
+            keys: None,
+        }),
         reach: vec![],
     };
     let outer = table("o", 8_000_000.0, 60_000.0);
