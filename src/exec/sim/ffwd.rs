@@ -284,6 +284,7 @@ fn remember(hints: &mut Hints, j: usize) {
 /// An entry `j` for which `ok(s[j], a[j], b[j])` fails, trying the `hints` first; `None` when
 /// all pass. `ok` is pure, so entries are tested eight at a time without a branch each, and
 /// only a failing group is searched entry by entry.
+#[inline(never)]
 fn first_failing(s: &[f64], a: &[f64], b: &[f64], hints: &Hints, ok: impl Fn(f64, f64, f64) -> bool) -> Option<usize> {
     let n = s.len();
     let (a, b) = (&a[..n], &b[..n]);

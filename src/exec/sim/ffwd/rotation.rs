@@ -111,6 +111,8 @@ impl<'a> Sim<'a> {
     /// At the first record after a drifting jump (ring slot `s`, the history's first): jump
     /// whole repeats of the stretch since a held point whose state this one repeats, or hold
     /// this one. The steps jumped over, if jumped.
+    #[cold]
+    #[inline(never)]
     pub(super) fn ff_rotation(&mut self, ff: &mut Detector, s: usize) -> Option<u64> {
         let (nr, nx) = (ff.nr, ff.nx);
         let det = Scalars::of(ff, self);
