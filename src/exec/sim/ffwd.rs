@@ -25,6 +25,7 @@ mod fuse;
 mod jump;
 mod ramp;
 mod record;
+mod rotation;
 
 /// Longest period looked for, in steps.
 const K_MAX: usize = 512;
@@ -38,6 +39,7 @@ const MAX_BACKOFF: usize = 1024 * K_MAX;
 
 // Per-process counters (offsets in a process's block of the extrapolated vector).
 const X_ACCT: usize = 0; // 7 fields
+const X_TUPLES: usize = 8;
 const X_ROWS_OUT: usize = 11;
 const X_PRIVATE: usize = 12;
 const X_LAST: usize = 13;
@@ -100,6 +102,8 @@ fn fresh_detector() -> Box<Detector> {
     d.drift_quiet = 0;
     d.drift_any = false;
     d.drift_kind.clear();
+    d.steps = 0;
+    d.rot.reset();
     d
 }
 
@@ -184,6 +188,10 @@ struct Detector {
     /// No exact period was found in a long history (`drift::LONG` records) this replication:
     /// short drifting periods are jumped too.
     drift_any: bool,
+    /// Steps stood for so far (stepped and jumped), as the engine counts them.
+    steps: u64,
+    /// The first records after drifting jumps (`rotation`).
+    rot: rotation::Rotations,
 }
 
 /// What the candidate walk reads of a record, side by side.
@@ -229,6 +237,7 @@ impl Detector {
             self.backoff = (self.backoff * 2).clamp(4 * K_MAX, MAX_BACKOFF);
             self.sleep = self.backoff;
             self.clear();
+            self.rot.reset();
         }
         if self.age() == 0 || self.age() >= WINDOW {
             self.seen = false;
@@ -275,6 +284,7 @@ fn remember(hints: &mut Hints, j: usize) {
 /// An entry `j` for which `ok(s[j], a[j], b[j])` fails, trying the `hints` first; `None` when
 /// all pass. `ok` is pure, so entries are tested eight at a time without a branch each, and
 /// only a failing group is searched entry by entry.
+#[inline(never)]
 fn first_failing(s: &[f64], a: &[f64], b: &[f64], hints: &Hints, ok: impl Fn(f64, f64, f64) -> bool) -> Option<usize> {
     let n = s.len();
     let (a, b) = (&a[..n], &b[..n]);
@@ -362,6 +372,9 @@ impl<'a> Sim<'a> {
         if ff.until_halved.is_some_and(|r| r != self.ff_ramp().0 || self.scan.nallocated >= self.scan.nblocks) {
             ff.until_halved = None;
         }
+        if ff.sleep > 0 || ff.until_unfused || ff.until_halved.is_some() {
+            ff.rot.reset();
+        }
         let skipped = if ff.sleep > 0 {
             ff.sleep -= 1;
             self.ff_forget_samples();
@@ -372,6 +385,7 @@ impl<'a> Sim<'a> {
             0
         } else if !self.ff_eligible() || self.ff_in_rampdown() {
             ff.clear();
+            ff.rot.reset();
             self.ff_forget_samples();
             0
         } else if self.ff_worker_starting() {
@@ -383,6 +397,7 @@ impl<'a> Sim<'a> {
             // differs in the starting worker's phase, so its hash differs).
             ff.unrecorded += ff.n + 1;
             ff.n = 0;
+            ff.rot.reset();
             self.ff_forget_samples();
             if ff.counted() {
                 ff.window_end();
@@ -391,6 +406,7 @@ impl<'a> Sim<'a> {
         } else {
             self.ff_step(&mut ff)
         };
+        ff.steps += 1 + skipped;
         self.ff.det = Some(ff);
         skipped
     }
@@ -427,6 +443,7 @@ impl<'a> Sim<'a> {
             ff.nr = nr;
             ff.nx = nx;
             ff.n = 0;
+            ff.rot.reset();
             ff.drift_kind.clear();
         }
         if ff.drift_kind.is_empty() {
@@ -453,9 +470,16 @@ impl<'a> Sim<'a> {
         if let Some(sm) = self.sampler.as_mut() {
             ff.sample_mark[s] = sm.mark();
             // A jump repeats intervals from at most K_MAX records back.
-            sm.keep_from(ff.sample_mark[(i - i.min(K_MAX)) % RING]);
+            let from = ff.sample_mark[(i - i.min(K_MAX)) % RING];
+            sm.keep_from(ff.rot.oldest_sample_mark().map_or(from, |m| m.min(from)));
         }
         ff.n += 1;
+        if i == 0 && ff.rot.armed {
+            ff.rot.armed = false;
+            if let Some(skipped) = self.ff_rotation(ff, s) {
+                return skipped;
+            }
+        }
         if !ff.counted() {
             return 0;
         }
@@ -494,6 +518,7 @@ impl<'a> Sim<'a> {
                     if let Some(skipped) = self.ff_drift(ff, i, k) {
                         ff.jumps += 1;
                         ff.clear();
+                        ff.rot.armed = true;
                         ff.backoff = 0;
                         return skipped;
                     }
@@ -524,6 +549,7 @@ impl<'a> Sim<'a> {
             ff.jumps += 1;
             ff.skipped_steps += skipped;
             ff.clear();
+            ff.rot.reset();
             ff.backoff = 0;
             return skipped;
         }
