@@ -346,6 +346,7 @@ fn shapes(
                     text: String::new(),
                     hashed: false,
                     gather_workers: None,
+                    keys: None,
                 }),
                 reach: vec![],
             }),
