@@ -44,8 +44,12 @@ pub fn json(args: &[&str]) -> serde_json::Value {
 
 /// Whether a throwaway PostgreSQL can run here. Without one the test is skipped with a line
 /// on stderr, unless `PQSIM_REQUIRE_PG` is set (as the project's test command sets it): then it
-/// fails.
+/// fails. `PQSIM_SKIP_PG=1` skips it whatever is installed (as the other PostgreSQL tests do).
 pub fn pg_or_skip(test: &str) -> bool {
+    if std::env::var("PQSIM_SKIP_PG").is_ok_and(|v| v == "1") {
+        eprintln!("SKIPPED {test}: PQSIM_SKIP_PG=1");
+        return false;
+    }
     match pqsim::pg::ThrowawayServer::unavailable_reason() {
         None => true,
         Some(why) => {
