@@ -1,0 +1,289 @@
+//! The hardware profile: a machine's cores, disk and cache state, the CPU prices of the
+//! executor's operations, the fixed costs of a parallel query, and how Linux shares its cores.
+
+use super::cpu_costs;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheState {
+    /// Data in shared buffers (as far as shared_buffers holds it).
+    Hot,
+    /// Data in the OS page cache only: every block is a pread served from memory.
+    Warm,
+    /// Data on disk.
+    Cold,
+}
+
+impl CacheState {
+    pub fn name(self) -> &'static str {
+        match self {
+            CacheState::Hot => "hot",
+            CacheState::Warm => "warm",
+            CacheState::Cold => "cold",
+        }
+    }
+}
+
+/// CPU cost of the executor's unit operations, in nanoseconds on this machine's cores.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnitCosts {
+    pub page_ns: f64,
+    pub os_read_page_ns: f64,
+    /// Per heap page of a scan that reads its rows' columns: the page's tuple data brought
+    /// into the core's cache (a scan that deforms nothing, such as count(*), reads only the
+    /// page's line pointers).
+    pub page_data_ns: f64,
+    /// Per row of a sequential scan that reads its columns: its header and first columns
+    /// coming into the core's cache, whatever the page holds. Measured on a 2-vCPU VM: reading
+    /// the first column costs 41-51 ns a row over count(*) on rows of 140-375 bytes of
+    /// constant length, flat in the row's width; a price per page alone put a 226-rows-a-page
+    /// scan 43% fast.
+    pub row_data_ns: f64,
+    /// Per row of a sequential scan that reads its columns, when rows vary in length and
+    /// stand wider than a cache line apart: the core's prefetchers follow a constant stride,
+    /// so rows at irregular offsets are each a miss to memory. Charged in full from
+    /// [`ROW_MISS_FULL_BYTES`] of page per row, not at all up to [`ROW_MISS_FROM_BYTES`]
+    /// (rows that share cache lines are read as one stream), linearly between.
+    pub row_miss_ns: f64,
+    /// Per shared-buffer page a scan reads that does not follow the page before it in shared
+    /// memory (see [`Table::buffers_in_order`]): the core's prefetchers, which follow
+    /// ascending addresses, start over. Measured on a 2-vCPU Xeon VM: count(*) of a
+    /// 4,800-page table prewarmed in random block order took 15-21% longer than in order.
+    pub buffer_jump_ns: f64,
+    /// Per such page when the scan reads its rows' columns too: the tuple data arrives
+    /// without prefetching (sum of one column: +37% in random order in the same test).
+    pub buffer_jump_data_ns: f64,
+    /// Per shared-buffer page a parallel worker touches: a worker is a fresh process whose
+    /// page tables map none of shared memory yet, so its first touch of every page is a minor
+    /// fault (the leader, a long-lived backend, has mapped them in earlier queries).
+    pub worker_page_fault_ns: f64,
+    /// Per row the leader's own copy of the plan returns through Gather: ExecGather's call
+    /// and its poll of every tuple queue before each local row (gather_readnext), work a
+    /// serial plan does not do. A row received from a worker pays `tuple_receive_ns` instead.
+    pub gather_row_ns: f64,
+    /// Per worker queue Gather polls (without waiting) before each row of the leader's own
+    /// plan: gather_readnext visits every reader once before the leader scans locally.
+    pub gather_poll_ns: f64,
+    pub tuple_ns: f64,
+    pub qual_ns: f64,
+    pub agg_transition_ns: f64,
+    pub hash_build_ns: f64,
+    pub hash_probe_ns: f64,
+    /// Per random access into a hash table (a build's insert, a probe's lookup), per doubling
+    /// of the table beyond `hash_cache_bytes`: more of the accesses miss the core's caches
+    /// and its TLB ([`hash_table`]).
+    pub hash_miss_ns: f64,
+    /// The hash table size up to which accesses cost only `hash_build_ns` / `hash_probe_ns`:
+    /// the cache one core has to itself (its L2).
+    pub hash_cache_bytes: f64,
+    pub sort_tuple_ns: f64,
+    pub sort_compare_ns: f64,
+    pub index_tuple_ns: f64,
+    pub index_descent_ns: f64,
+    pub tuple_send_ns: f64,
+    pub tuple_receive_ns: f64,
+    pub gather_merge_tuple_ns: f64,
+    pub client_row_ns: f64,
+    pub temp_page_ns: f64,
+    pub wakeup_ns: f64,
+    /// One instrumented node call under EXPLAIN ANALYZE with TIMING ON (two clock reads).
+    pub instrument_ns: f64,
+    /// Fixed cost of one query as EXPLAIN ANALYZE's Execution Time shows it (executor start
+    /// and end, the per-query set-up no node counts): the calibration's intercept for
+    /// EXPLAIN-timed probes.
+    pub query_explain_ns: f64,
+    /// Fixed cost of one query as its client times it (parse, plan, executor start and end,
+    /// the protocol's round trip): the calibration's intercept for client-timed probes.
+    pub query_client_ns: f64,
+    /// Planning per join or SubPlan of the query (join search, the paths of each side), over
+    /// a one-table query's: a client's time includes planning, EXPLAIN ANALYZE's Execution
+    /// Time does not. The calibration's median Planning Time of its hash-join probes less
+    /// that of its one-table probes.
+    pub plan_join_ns: f64,
+    /// Per-row prices by column layout and expression class (used where the scenario's
+    /// tables have columns).
+    pub cpu: cpu_costs::CpuCosts,
+}
+
+/// Bytes of page per row (line pointer, header, data, padding) up to which rows of variable
+/// length are read as one stream: one cache line.
+pub const ROW_MISS_FROM_BYTES: f64 = 64.0;
+/// Bytes of page per row from which every row of variable length is a miss (measured on a
+/// 2-vCPU AMD EPYC VM: count(a) - count(*) per row, rows of 140, 205 and 375 bytes of
+/// variable length against the same widths of constant length: 80/47, 148/41, 177/51 ns).
+pub const ROW_MISS_FULL_BYTES: f64 = 224.0;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Disk {
+    pub seq_bytes_per_ns: f64,
+    pub request_latency_ns: f64,
+    pub read_ahead_bytes: f64,
+    pub queue_depth: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParallelCosts {
+    pub leader_setup_ns: f64,
+    pub launch_per_worker_ns: f64,
+    pub worker_startup_ns: f64,
+    /// Log-normal shape (sigma) of the worker start-up delay.
+    pub worker_startup_sigma: f64,
+    pub shutdown_per_worker_ns: f64,
+    /// A worker's exit, per shared-buffer page it touched: a fresh process mapped each page
+    /// it read (a minor fault, `worker_page_fault_ns`) and unmaps them all when it exits,
+    /// while the leader waits for it (BgWorkerShutdown).
+    pub shutdown_per_page_ns: f64,
+    /// Log-normal shape (sigma) of a worker's exit around its median (`shutdown_per_worker_ns`
+    /// plus the pages): one exit can take twice another on the same query.
+    pub shutdown_sigma: f64,
+    pub tuple_queue_size: f64,
+}
+
+/// How the kernel shares cores when more processes are runnable than there are cores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SchedulerKind {
+    /// Linux 6.6+: each runnable task gets a base slice; a woken task waits for the running
+    /// one's protected slice (RUN_TO_PARITY) to end, seen at the next tick.
+    Eevdf,
+    /// Linux before 6.6: slice = max(sched_latency / runnable, min_granularity), seen at ticks.
+    Cfs,
+    /// Ideal processor sharing (every runnable process progresses at cores / runnable) and a
+    /// fixed wake-up delay (`costs.wakeup_ns`): the model before scheduling was modelled.
+    Fluid,
+}
+
+/// The CPU scheduler's parameters (profile table `[scheduler]`), times in ns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scheduler {
+    pub kind: SchedulerKind,
+    /// EEVDF: sysctl_sched_base_slice; CFS: sched_min_granularity.
+    pub base_slice_ns: f64,
+    /// CFS only: sched_latency (the period shared by the runnable tasks of one CPU).
+    pub latency_ns: f64,
+    /// One scheduler tick (1 / CONFIG_HZ): without HRTICK a used-up slice is seen at a tick.
+    pub tick_ns: f64,
+    /// SetLatch to a sleeping process until it runs, when a core is idle (signal, epoll
+    /// return, resuming a halted vCPU).
+    pub wakeup_latency_ns: f64,
+    /// One context switch (the CPU the switched-in process loses).
+    pub context_switch_ns: f64,
+    /// How long one CPU keeps one runnable process more than another (three processes on two
+    /// CPUs: one alone, two sharing) before the load balancer moves a waiting one across, so
+    /// that who is alone changes (0: never).
+    pub rotate_ns: f64,
+}
+
+impl Scheduler {
+    /// Linux 6.18's defaults on `cores` CPUs: base slice 0.70 ms x (1 + ilog2(min(cores, 8)))
+    /// (kernel/sched/fair.c:get_update_sysctl_factor), CONFIG_HZ=250, and the wake-up and
+    /// switch costs measured with `perf bench sched pipe` on a 2-vCPU cloud VM (22 us to wake a
+    /// process onto an idle vCPU, 4.3 us per round trip of 2 wake-ups + 2 switches on one CPU).
+    pub fn linux_default(cores: f64) -> Scheduler {
+        let factor = 1.0 + (cores.clamp(1.0, 8.0).floor() as u32).ilog2() as f64;
+        Scheduler {
+            kind: SchedulerKind::Eevdf,
+            base_slice_ns: 700e3 * factor,
+            latency_ns: 6e6 * factor,
+            tick_ns: 4e6,
+            wakeup_latency_ns: 22e3,
+            context_switch_ns: 2e3,
+            rotate_ns: Self::default_rotate_ns(cores),
+        }
+    }
+
+    /// Linux's balancer runs on a busy CPU every `busy_factor` (16) x the domain's
+    /// `balance_interval` (its CPU count, in ms); it moves a whole process to even out an
+    /// imbalance of one only after failed attempts have halved what it may move, about four
+    /// intervals: 128 ms on 2 CPUs. Measured on a 2-vCPU VM (Linux 6.18, `cargo run --release
+    /// --example balancer`, three spinning processes each in its own session as PostgreSQL's
+    /// are): the process alone on its CPU changed every 142 ms (median of 36 stretches).
+    pub fn default_rotate_ns(cores: f64) -> f64 {
+        4.0 * 16e6 * cores.max(1.0).floor()
+    }
+
+    /// How long a process runs before the next one in line gets its core, when `per_cpu`
+    /// processes are runnable on each CPU (more than one).
+    pub fn turn_ns(&self, per_cpu: f64) -> f64 {
+        let slice = match self.kind {
+            SchedulerKind::Cfs => (self.latency_ns / per_cpu.max(1.0)).max(self.base_slice_ns),
+            _ => self.base_slice_ns,
+        };
+        // Without HRTICK the end of a slice is noticed at the next tick.
+        if self.tick_ns > 0.0 {
+            (slice / self.tick_ns).ceil().max(1.0) * self.tick_ns
+        } else {
+            slice.max(1.0)
+        }
+    }
+
+    /// The most CPU time a process that slept is still owed when it wakes (its lag, kept
+    /// across the sleep). EEVDF: lag is clamped to max(2 x slice, one tick)
+    /// (kernel/sched/fair.c:update_entity_lag) and kept by PLACE_LAG; a process that blocked
+    /// while it had used more than its share leaves with lag 0 (DELAY_DEQUEUE, DELAY_ZERO).
+    /// CFS: a sleeper is placed at most sched_latency / 2 behind the queue's min_vruntime
+    /// (place_entity with GENTLE_FAIR_SLEEPERS).
+    pub fn max_lag_ns(&self) -> f64 {
+        match self.kind {
+            SchedulerKind::Cfs => self.latency_ns / 2.0,
+            _ => (2.0 * self.base_slice_ns).max(self.tick_ns),
+        }
+    }
+}
+
+/// Run-to-run log-normal sigma assumed when a profile has no measured `[variability]`: 10%,
+/// the spread of repeated timings of one query on a quiet small VM.
+pub const DEFAULT_RUN_SIGMA: f64 = 0.10;
+
+/// The model's own error (log-normal sigma of ln(measured / predicted) for a query it has not
+/// been fitted to) assumed when a profile has no `[variability] model_sigma`: 0.20, the spread
+/// of pqsim's errors against PostgreSQL 15 on the TPC-H-like validation queries with a
+/// calibrated profile (2026-12-01: median |error| 12.9% against bare client times, i.e. a sigma
+/// of 0.129 / 0.6745 = 0.19; 90th percentile 36%, i.e. 0.36 / 1.645 = 0.22), rounded. An
+/// uncalibrated profile is unlikely to do better.
+pub const DEFAULT_MODEL_SIGMA: f64 = 0.20;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hardware {
+    pub name: String,
+    pub description: String,
+    pub cores: f64,
+    /// Relative core speed; unit costs are divided by it.
+    pub cpu_speed: f64,
+    /// Speed of each core while every core is busy, relative to one core busy alone (1 =
+    /// independent cores). Below 1 when busy cores share something: SMT siblings, caches,
+    /// memory bandwidth, a host's time. Measured by calibration (two serial scans side by side
+    /// against one alone); see [`Hardware::core_speed`].
+    pub all_cores_busy_speed: f64,
+    pub cache: CacheState,
+    pub disk: Disk,
+    pub costs: UnitCosts,
+    pub parallel: ParallelCosts,
+    pub scheduler: Scheduler,
+    /// Coefficient of variation of the CPU work of a run (run-to-run noise): one factor per
+    /// run, shared by its processes.
+    pub cpu_noise_cv: f64,
+    /// How much one real run's time varies around the machine's typical time: the log-normal
+    /// sigma measured by calibration (`[variability] run_sigma`), or [`DEFAULT_RUN_SIGMA`].
+    pub run_sigma: f64,
+    /// Whether `run_sigma` was measured (false: the default was assumed).
+    pub run_sigma_measured: bool,
+    /// The model's own prediction error on this machine: the log-normal sigma of
+    /// ln(measured / predicted) for a query the fit has not seen, estimated out of sample by
+    /// calibration (`[variability] model_sigma`), or [`DEFAULT_MODEL_SIGMA`].
+    pub model_sigma: f64,
+    /// Whether `model_sigma` was estimated by calibration (false: the default was assumed).
+    pub model_sigma_measured: bool,
+    /// Server settings of this machine (GUC name, value), applied before a scenario's.
+    pub settings: Vec<(String, String)>,
+}
+
+impl Hardware {
+    /// Speed of a core while `busy` cores (fractional while some are only partly used) are
+    /// busy: 1 with one busy core, `all_cores_busy_speed` with all of them, linear between.
+    pub fn core_speed(&self, busy: f64) -> f64 {
+        if self.cores <= 1.0 || self.all_cores_busy_speed >= 1.0 {
+            return 1.0;
+        }
+        let k = busy.clamp(1.0, self.cores);
+        1.0 - (1.0 - self.all_cores_busy_speed) * (k - 1.0) / (self.cores - 1.0)
+    }
+}
