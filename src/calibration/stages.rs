@@ -394,7 +394,7 @@ pub fn startup(results: &[ProbeResult], hw: &mut Hardware) -> Result<StartupFit>
     let leader_setup_ms = (med("su_noworkers") - e_serial).max(0.0);
     let single = by_id.get("su_single").map(|&i| &results[i]);
     let single_runs = single.map(|s| s.runs.as_slice()).unwrap_or(&[]);
-    let tails: Vec<f64> = single_runs.iter().filter_map(|m| m.gather_startup_ms.map(|s| (m.ms - s).max(0.0))).collect();
+    let tails = tails_after_first_row(single_runs);
     let shutdown_ms = median(&tails);
     hw.parallel.leader_setup_ns = leader_setup_ms * 1e6;
     hw.parallel.shutdown_per_worker_ns = shutdown_ms * 1e6;
@@ -451,6 +451,12 @@ pub fn startup(results: &[ProbeResult], hw: &mut Hardware) -> Result<StartupFit>
     Ok(StartupFit { leader_setup_ms, shutdown_ms, exit_tail, e_serial, fit, idx, measured })
 }
 
+/// A single-copy Gather's tail in each run: Execution Time less the Gather's Actual Startup
+/// Time (its worker's row, then its finish and exit), where the run timed the Gather.
+fn tails_after_first_row(runs: &[crate::pg::protocol::Measured]) -> Vec<f64> {
+    runs.iter().filter_map(|m| m.gather_startup_ms.map(|s| (m.ms - s).max(0.0))).collect()
+}
+
 /// `su_single_l`'s tail (Execution Time less the single-copy Gather's Actual Startup Time,
 /// median over its runs) and the pages its worker mapped beyond `su_single`'s (n_l's less
 /// tiny_sc's, from the imported plans). None without both probes' plans.
@@ -460,7 +466,7 @@ fn exit_tail(results: &[ProbeResult], by_id: &HashMap<String, usize>) -> Option<
         Some(sc.tables.iter().map(|t| t.pages).sum())
     };
     let large = &results[*by_id.get("su_single_l")?];
-    let tails: Vec<f64> = large.runs.iter().filter_map(|m| m.gather_startup_ms.map(|s| (m.ms - s).max(0.0))).collect();
+    let tails = tails_after_first_row(&large.runs);
     let extra = pages("su_single_l")? - pages("su_single")?;
     (!tails.is_empty() && extra > 0.0).then(|| (median(&tails), extra))
 }

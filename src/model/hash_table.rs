@@ -13,6 +13,7 @@
 //! walks, DRAM). pqsim prices one random access as `hash_miss_ns` per doubling beyond
 //! `hash_cache_bytes`, up to [`MAX_DOUBLINGS`] (past it every access misses everything).
 
+use super::expr::{split_and, strip_outer_parens, Scope};
 use super::schema::Column;
 use super::{maxalign, Node, Table, UnitCosts};
 
@@ -111,10 +112,9 @@ pub fn streamed_table(node: &Node) -> Option<usize> {
     }
 }
 
-/// A column of `t` by name (unqualified, as the plan's text or the query names it).
-pub fn column<'a>(t: &'a Table, name: &str) -> Option<&'a Column> {
-    let name = name.rsplit('.').next().unwrap_or(name).trim_matches(|c| c == '"' || c == '(' || c == ')');
-    t.columns.iter().find(|c| c.name == name)
+/// A column of `t` by the name the plan's text or the query gives it (`a`, `alias.a`).
+fn column<'a>(t: &'a Table, name: &str) -> Option<&'a Column> {
+    Scope::new(vec![t]).resolve(name.trim()).map(|(_, _, c)| c)
 }
 
 /// Whether a hash join's lookups follow its hash table's build order: the first `a = b` of
@@ -123,9 +123,8 @@ pub fn column<'a>(t: &'a Table, name: &str) -> Option<&'a Column> {
 pub fn join_lookups_in_order(tables: &[Table], outer: &Node, inner: &Node, cond: &str) -> bool {
     let (Some(o), Some(i)) = (streamed_table(outer), streamed_table(inner)) else { return false };
     let (Some(to), Some(ti)) = (tables.get(o), tables.get(i)) else { return false };
-    let first = cond.split(" AND ").next().unwrap_or(cond);
-    let Some((l, r)) = first.split_once(" = ") else { return false };
-    let (l, r) = (l.trim().trim_start_matches('('), r.trim().trim_end_matches(')'));
+    let Some(first) = split_and(cond).into_iter().next() else { return false };
+    let Some((l, r)) = strip_outer_parens(first.trim()).split_once(" = ") else { return false };
     lookups_in_build_order(column(to, l), column(ti, r)) || lookups_in_build_order(column(to, r), column(ti, l))
 }
 

@@ -108,7 +108,7 @@ impl<'a> Scope<'a> {
     }
 
     /// Resolve `a`, `t.a` or `schema.t.a` to (table index, attnum, column).
-    fn resolve(&self, name: &str) -> Option<(usize, usize, &'a Column)> {
+    pub fn resolve(&self, name: &str) -> Option<(usize, usize, &'a Column)> {
         let name = name.trim_matches('"');
         let mut parts: Vec<&str> = name.split('.').map(|p| p.trim_matches('"')).collect();
         let col = parts.pop()?;
@@ -185,7 +185,7 @@ pub fn split_and(text: &str) -> Vec<String> {
 }
 
 /// `(x)` -> `x` when the parentheses enclose the whole text.
-fn strip_outer_parens(t: &str) -> &str {
+pub fn strip_outer_parens(t: &str) -> &str {
     if !(t.starts_with('(') && t.ends_with(')')) {
         return t;
     }
