@@ -512,7 +512,8 @@ fn sweeps_killed_at_random_moments_resume_to_the_same_files() {
     let mut rng = Xorshift(0x9e37_79b9_7f4a_7c15);
     let mut limits: Vec<u64> = (0..3).map(|_| 1 + rng.below(journal_len / 512)).collect();
     limits.sort_unstable();
-    let (mut torn, mut killed) = (0, 0);
+    let mut torn = 0;
+    let mut killed = std::collections::BTreeMap::new();
     for (chain, hows) in [
         ("fsize", limits.iter().map(|&b| Err(b)).collect::<Vec<_>>()),
         ("sigkill", (0..3).map(|k| Ok(rng.below(full_ms >> k) + 1)).collect()),
@@ -524,7 +525,7 @@ fn sweeps_killed_at_random_moments_resume_to_the_same_files() {
                 Ok(ms) => eprintln!("{chain}: SIGKILL after {ms} ms (the whole sweep took {full_ms} ms)"),
             }
             let (k, tr) = interrupted_sweep(&dir, how);
-            killed += usize::from(k);
+            *killed.entry(chain).or_insert(0) += usize::from(k);
             torn += usize::from(tr);
         }
         let mut args = KILL_SWEEP.to_vec();
@@ -538,7 +539,11 @@ fn sweeps_killed_at_random_moments_resume_to_the_same_files() {
             assert!(a == b, "{chain}: {name} differs between the resumed and the uninterrupted sweep");
         }
     }
-    assert!(killed >= 4, "only {killed} of 6 runs were stopped before they finished");
+    // A file-size limit below the journal's final size always stops the run; a SIGKILL after a
+    // random delay may come after a resumed run (with little left to do) has finished, the
+    // more likely the busier the machine: one of three must land.
+    assert_eq!(killed["fsize"], 3, "a file-size limit did not stop its run");
+    assert!(killed["sigkill"] >= 1, "no SIGKILL came before its run finished");
     assert!(torn >= 1, "no interruption tore a journal line");
 }
 

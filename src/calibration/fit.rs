@@ -105,6 +105,7 @@ pub const LINEAR_COSTS: &[&str] = &[
     "index_descent_ns",
     "temp_page_ns",
     "client_row_ns",
+    "instrument_call_ns",
 ];
 
 /// The schema- and expression-aware prices (`model::cpu_costs`), fitted with the linear costs
@@ -165,6 +166,7 @@ pub fn cost_mut<'a>(c: &'a mut UnitCosts, name: &str) -> Option<&'a mut f64> {
         "tuple_receive_ns" => &mut c.tuple_receive_ns,
         "gather_merge_tuple_ns" => &mut c.gather_merge_tuple_ns,
         "client_row_ns" => &mut c.client_row_ns,
+        "instrument_call_ns" => &mut c.instrument_call_ns,
         "temp_page_ns" => &mut c.temp_page_ns,
         "wakeup_ns" => &mut c.wakeup_ns,
         other => return c.cpu.get_mut(other),
@@ -201,6 +203,7 @@ pub fn zero_costs() -> UnitCosts {
         temp_page_ns: 0.0,
         wakeup_ns: 0.0,
         instrument_ns: 0.0,
+        instrument_call_ns: 0.0,
         query_explain_ns: 0.0,
         query_client_ns: 0.0,
         plan_join_ns: 0.0,
@@ -255,6 +258,9 @@ pub fn provisional() -> Hardware {
             temp_page_ns: 4000.0,
             wakeup_ns: 8000.0,
             instrument_ns: 75.0,
+            // The prior: count(*) of 1.2M rows, EXPLAIN (ANALYZE, TIMING OFF) against the bare
+            // query in one backend on the 2-vCPU Xeon VM, 10 ns a row (docs/cpu-costs.md).
+            instrument_call_ns: 10.0,
             query_explain_ns: 0.0,
             query_client_ns: 0.0,
             plan_join_ns: 0.0,

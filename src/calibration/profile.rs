@@ -189,6 +189,15 @@ fn class_costs(s: &mut String, fits: &Fits, l1: &str) {
     );
     line(
         s,
+        "instrument_call_ns",
+        c.instrument_call_ns,
+        format!(
+            "{l1}: count_* (EXPLAIN ANALYZE, every node call wrapped) against clientcount_* (the bare query) ({})",
+            se("instrument_call_ns")
+        ),
+    );
+    line(
+        s,
         "query_explain_us",
         c.query_explain_ns / 1e3,
         format!("{l1}: the intercept of the EXPLAIN-timed probes (executor start and end, per query)"),

@@ -605,3 +605,48 @@ fn a_workers_exit_is_priced_per_page_it_mapped_from_the_longer_tail_after_a_larg
     let fit = startup(&results[..1], &mut hw).expect("fits");
     assert_eq!((hw.parallel.shutdown_per_page_ns, fit.exit_tail), (0.0, None));
 }
+
+#[test]
+fn explain_analyzes_call_wrapper_is_priced_from_the_bare_twins_of_the_explain_probes() {
+    // count(*) at three sizes (in shared buffers: under a quarter of them) timed by EXPLAIN (ANALYZE, TIMING OFF) and by the client, as the
+    // model measures them with the wrapper at 25 ns a call: the serial fit finds it (the prior
+    // says 10), and the other prices the probes exercise come back as they were.
+    use crate::model::OutputMode;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/scenarios/testpar-count.toml");
+    let w = crate::config::WhatIf {
+        set: vec![("max_parallel_workers_per_gather".into(), "0".into())],
+        ..Default::default()
+    };
+    let (base, hw) = crate::config::load(&path, "reference-2vcpu", &w).expect("loads");
+    let mut truth = super::stages::deterministic(&hw);
+    truth.costs.instrument_call_ns = 25.0;
+    truth.costs.query_explain_ns = 50e3;
+    truth.costs.query_client_ns = 200e3;
+    let mut results = vec![];
+    for (k, rows) in [30e3, 120e3, 300e3].into_iter().enumerate() {
+        for (how, output) in [(How::Explain, OutputMode::ExplainAnalyzeTimingOff), (How::Client, OutputMode::Client)] {
+            let mut sc = base.clone();
+            sc.tables[0].rows = rows;
+            sc.tables[0].pages = (rows / 81.0).ceil();
+            sc.output = output;
+            let ms = super::fit::model_ms(&sc, &truth, 1).expect("simulates");
+            let id = format!("{}count_{}", if how == How::Client { "client" } else { "" }, ["s", "m", "l"][k]);
+            let probe = Probe { id, sql: String::new(), gucs: vec![], how, stage: Stage::Serial, per_rep: 1, what: "" };
+            let runs = vec![Measured::timed(ms); 3];
+            results.push(ProbeResult {
+                probe,
+                runs,
+                scenario: Some(sc),
+                read_fraction: 0.0,
+                import_error: None,
+                toml: None,
+            });
+        }
+    }
+    let mut hw = super::fit::provisional();
+    let fit = super::stages::serial(&results, &mut hw).expect("fits");
+    assert!(fit.keys.contains(&"instrument_call_ns"), "not in the fit: {:?}", fit.keys);
+    let got = hw.costs.instrument_call_ns;
+    assert!((got - 25.0).abs() < 1.0, "instrument_call_ns fitted {got}, made with 25");
+    assert!((fit.icpt_client * 1e6 - 200e3).abs() < 5e3, "client intercept {} ms", fit.icpt_client);
+}

@@ -78,6 +78,7 @@ const OPTIONAL_KEYS: &[&str] = &[
     "parallel.shutdown_per_page_ns",
     "parallel.shutdown_sigma",
     "costs.instrument_ns",
+    "costs.instrument_call_ns",
     "costs.query_explain_us",
     "costs.query_client_us",
     "costs.plan_join_us",
@@ -247,6 +248,9 @@ struct RawCosts {
     wakeup_ns: Spanned<f64>,
     #[serde(default)]
     instrument_ns: Option<Spanned<f64>>,
+    /// Absent (older profiles, whose per-row prices hold it): 0.
+    #[serde(default)]
+    instrument_call_ns: Option<Spanned<f64>>,
     /// Absent (older profiles): 0.
     #[serde(default)]
     query_explain_us: Option<Spanned<f64>>,
@@ -421,6 +425,7 @@ fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
             Some(v) => nn(v, "instrument_ns")?,
             None => 75.0,
         },
+        instrument_call_ns: later(&c.instrument_call_ns, "instrument_call_ns")?,
         query_explain_ns: later(&c.query_explain_us, "query_explain_us")? * 1e3,
         query_client_ns: later(&c.query_client_us, "query_client_us")? * 1e3,
         plan_join_ns: later(&c.plan_join_us, "plan_join_us")? * 1e3,

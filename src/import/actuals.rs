@@ -268,7 +268,7 @@ pub fn derive(plan: &ExplainPlan, sc: &Scenario, hw: &Hardware) -> Result<Derive
         }
     };
     if timing {
-        let instr_ms = hw.costs.instrument_ns / hw.cpu_speed / 1e6;
+        let instr_ms = (hw.costs.instrument_ns + hw.costs.instrument_call_ns) / hw.cpu_speed / 1e6;
         let mut w =
             Walk { models: &models, instr_ms, acc: BTreeMap::new(), overhead_ms: 0.0, left_ms: 0.0, negative: vec![] };
         w.visit(&plan.root, None, None);

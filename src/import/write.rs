@@ -151,7 +151,7 @@ pub fn render_measured(d: &super::actuals::Derived, from_other_plan: bool) -> St
     if m.per_node_times {
         let _ = writeln!(
             s,
-            "timing_overhead_ms = {:<7} # clock reads taken out: instrument_ns x child node calls",
+            "timing_overhead_ms = {:<7} # clock reads and call wrappers taken out: (instrument_ns + instrument_call_ns) x child node calls",
             tnum(d.overhead_ms)
         );
     }

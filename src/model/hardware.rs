@@ -85,8 +85,14 @@ pub struct UnitCosts {
     pub client_row_ns: f64,
     pub temp_page_ns: f64,
     pub wakeup_ns: f64,
-    /// One instrumented node call under EXPLAIN ANALYZE with TIMING ON (two clock reads).
+    /// One instrumented node call under EXPLAIN ANALYZE with TIMING ON (two clock reads), over
+    /// `instrument_call_ns`.
     pub instrument_ns: f64,
+    /// One instrumented node call under EXPLAIN ANALYZE with or without TIMING: the wrapper
+    /// every node call goes through (execProcnode.c `ExecProcNodeInstr`: `InstrStartNode`,
+    /// the node, `InstrStopNode` counting the row). A bare query, timed by its client, does
+    /// not pay it. 0 in profiles written before it was measured (their per-row prices hold it).
+    pub instrument_call_ns: f64,
     /// Fixed cost of one query as EXPLAIN ANALYZE's Execution Time shows it (executor start
     /// and end, the per-query set-up no node counts): the calibration's intercept for
     /// EXPLAIN-timed probes.

@@ -648,3 +648,29 @@ fn a_worker_beside_others_maps_their_blocks_too() {
     assert_eq!(maps_large, 1.0);
     assert!((large - 1000.0).abs() < 1e-6, "{large}");
 }
+
+#[test]
+fn explain_analyze_wraps_every_node_call_and_a_bare_query_does_not() {
+    // Serial count(*) of 1.2M rows: the Seq Scan is called once per row it returns (and once
+    // more for its end) under EXPLAIN ANALYZE, with TIMING on or off; a bare query timed by
+    // its client goes through no wrapper.
+    use crate::model::OutputMode;
+    let wall = |output: OutputMode, call_ns: f64, clock_ns: f64| {
+        let (mut sc, mut hw) =
+            load("testpar-count.toml", "reference-2vcpu", &[("max_parallel_workers_per_gather", "0")]);
+        sc.tables[0].rows = 1.2e6;
+        sc.tables[0].pages = 1.2e6 / 81.0;
+        sc.output = output;
+        hw.cpu_noise_cv = 0.0;
+        hw.cpu_speed = 1.0;
+        hw.costs.instrument_call_ns = call_ns;
+        hw.costs.instrument_ns = clock_ns;
+        run(&sc, &hw, false, DEFAULT_MAX_STEPS).expect("runs").1.wall as f64
+    };
+    let off =
+        wall(OutputMode::ExplainAnalyzeTimingOff, 20.0, 0.0) - wall(OutputMode::ExplainAnalyzeTimingOff, 0.0, 0.0);
+    assert!((off / (20.0 * 1.2e6) - 1.0).abs() < 0.01, "TIMING OFF paid {off} ns for 1.2M wrapped calls at 20 ns");
+    let on = wall(OutputMode::ExplainAnalyze, 20.0, 100.0) - wall(OutputMode::ExplainAnalyze, 0.0, 100.0);
+    assert!((on - off).abs() < 1e-3 * off, "TIMING ON pays the wrapper too: {on} against {off}");
+    assert_eq!(wall(OutputMode::Client, 20.0, 100.0), wall(OutputMode::Client, 0.0, 0.0));
+}
