@@ -350,3 +350,65 @@ fn costs_measured_on_another_query_are_named_not_used() {
     assert!(stderr.contains("matches no node of this plan"), "{stderr}");
     assert!(stderr.contains("has no measured cost"), "{stderr}");
 }
+
+#[test]
+fn explain_analyzes_call_wrapper_is_taken_out_and_given_back() {
+    // On a profile whose EXPLAIN ANALYZE wraps every node call at 200 ns (ten times this VM's, so that a wrapper counted twice shows), the derived prices
+    // hold no wrapper (the TIMING ON walk takes it out with the clock reads; the TIMING OFF
+    // spread leaves it out of the nodes), and simulating as measured gives the time back.
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("actuals").join("wrapper");
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = std::fs::read_to_string("configs/hardware/reference-2vcpu.toml").unwrap();
+    let hw = dir.join("wrapped.toml");
+    std::fs::write(&hw, text.replacen("[costs]", "[costs]\ninstrument_call_ns = 200", 1)).unwrap();
+    let hw = hw.to_str().unwrap();
+    // Q1's plan with its per-node times stripped, as TIMING OFF prints it: its scan returns
+    // nearly every row, so a wrapper counted twice would show (Q6's filter passes 2%).
+    let mut q1: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("actuals_q1_w0.json")).unwrap()).unwrap();
+    fn strip(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                m.remove("Actual Startup Time");
+                m.remove("Actual Total Time");
+                m.values_mut().for_each(strip);
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    strip(&mut q1);
+    let q1_off = dir.join("actuals_q1_w0_timing_off.json");
+    std::fs::write(&q1_off, serde_json::to_string(&q1).unwrap()).unwrap();
+    let cases = TIMED
+        .iter()
+        .map(|n| (fixture(n), "explain-analyze"))
+        .chain([(fixture(TIMING_OFF), "timing-off"), (q1_off, "timing-off")]);
+    for (f, measure) in cases {
+        let name = f.file_name().unwrap().to_str().unwrap().to_string();
+        let p = pqsim::import::parse_explain_text(&std::fs::read_to_string(&f).unwrap()).unwrap();
+        let sc = dir.join(name.replace(".json", ".toml"));
+        common::ok(&[
+            "import",
+            f.to_str().unwrap(),
+            "--schema",
+            "configs/schemas/tpch.sql",
+            "--costs-from-actuals",
+            "--hardware",
+            hw,
+            "--output",
+            sc.to_str().unwrap(),
+        ]);
+        let exec = p.execution_time_ms.unwrap();
+        let sim = wall(&sc, &["--measure", measure, "--hardware", hw]);
+        let err = (sim - exec) / exec;
+        assert!(
+            err.abs() <= 0.04,
+            "{name}: simulated {sim:.2} ms vs Execution Time {exec:.2} ms ({:+.1}%)",
+            err * 100.0
+        );
+        // A bare run of the same query pays no wrapper: faster than the EXPLAIN it came from.
+        let bare = wall(&sc, &["--measure", "client", "--hardware", hw]);
+        assert!(bare < sim, "{name}: bare {bare:.2} ms not under EXPLAIN's {sim:.2}");
+    }
+}

@@ -105,7 +105,6 @@ pub const LINEAR_COSTS: &[&str] = &[
     "index_descent_ns",
     "temp_page_ns",
     "client_row_ns",
-    "instrument_call_ns",
 ];
 
 /// The schema- and expression-aware prices (`model::cpu_costs`), fitted with the linear costs

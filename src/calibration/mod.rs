@@ -50,6 +50,9 @@ pub struct ProbeResult {
     pub import_error: Option<String>,
     /// The imported scenario's TOML text (kept for `calibrate --keep-probes`).
     pub toml: Option<String>,
+    /// The calls of the plan's nodes in the warm-up run (Σ (Actual Rows + 1) × Actual Loops;
+    /// a Hash once per loop): what EXPLAIN ANALYZE wraps ([`stages::instrument_call`]).
+    pub node_calls: Option<f64>,
 }
 
 impl ProbeResult {
@@ -200,7 +203,10 @@ fn warm_up(client: &mut Client, probes: &[Probe], stats: &BTreeMap<String, Table
             actuals_plan: None,
             clause_reach: crate::pg::clauses::clause_reach(client, &plan),
         };
+        // The wrapper probes' plan (a join of two set-returning functions) is not the model's:
+        // only its node calls are used.
         let (scenario, toml, import_error) = match import_plan(&plan, &opts) {
+            _ if p.stage == probes::Stage::Wrapper => (None, None, None),
             Ok(i) => (Some(i.scenario), Some(i.toml), None),
             Err(e) => {
                 eprintln!("pqsim: warning: probe {} left out: {e}", p.id);
@@ -208,7 +214,16 @@ fn warm_up(client: &mut Client, probes: &[Probe], stats: &BTreeMap<String, Table
             }
         };
         let rf = if m.hit + m.read > 0 { m.read as f64 / (m.hit + m.read) as f64 } else { 0.0 };
-        results.push(ProbeResult { probe: p.clone(), runs: vec![], scenario, read_fraction: rf, import_error, toml });
+        let node_calls = Some(crate::import::actuals::node_calls(&plan.root));
+        results.push(ProbeResult {
+            probe: p.clone(),
+            runs: vec![],
+            scenario,
+            read_fraction: rf,
+            import_error,
+            toml,
+            node_calls,
+        });
     }
     Ok(results)
 }

@@ -191,10 +191,13 @@ fn class_costs(s: &mut String, fits: &Fits, l1: &str) {
         s,
         "instrument_call_ns",
         c.instrument_call_ns,
-        format!(
-            "{l1}: count_* (EXPLAIN ANALYZE, every node call wrapped) against clientcount_* (the bare query) ({})",
-            se("instrument_call_ns")
-        ),
+        match &fits.wrapper {
+            Some(w) => format!(
+                "wrap_explain - wrap_client ({:.3} - {:.3} ms, medians) over the plan's {:.0} node calls: EXPLAIN ANALYZE's wrapper around each (TIMING on or off; a bare query has none)",
+                w.explain_ms, w.client_ms, w.calls
+            ),
+            None => "not measured (no wrapper probes): provisional".into(),
+        },
     );
     line(
         s,

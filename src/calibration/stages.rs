@@ -106,6 +106,7 @@ pub struct TimingFit {
 pub struct Fits {
     pub hw: Hardware,
     pub timing: TimingFit,
+    pub wrapper: Option<Wrapper>,
     pub serial: SerialFit,
     pub startup: StartupFit,
     pub worker_scan: Option<WorkerScanFit>,
@@ -139,6 +140,19 @@ pub fn fit_all(
     // Hash tables past this machine's per-core cache cost more per access: the serial fit's
     // design depends on where that starts.
     hw.costs.hash_cache_bytes = core_cache_bytes;
+    // Measured directly (the wrapper probes), before the serial fit: every EXPLAIN-timed probe
+    // pays it per node call, the client-timed ones do not.
+    let wrapper = instrument_call(results);
+    if let Some(w) = &wrapper {
+        hw.costs.instrument_call_ns = w.ns;
+    }
+    eprintln!(
+        "pqsim calibrate: EXPLAIN ANALYZE's wrapper around each node call: {}",
+        wrapper.as_ref().map_or("not measured (no wrapper probes): the prior".to_string(), |w| format!(
+            "{:.2} ns ({:.3} ms under EXPLAIN against {:.3} ms bare over {:.0} calls)",
+            w.ns, w.explain_ms, w.client_ms, w.calls
+        ))
+    );
     let serial = serial(results, &mut hw)?;
     let startup = startup(results, &mut hw)?;
     hw.costs.gather_row_ns = gather_row(results, startup.leader_setup_ms).unwrap_or(0.0);
@@ -170,7 +184,30 @@ pub fn fit_all(
         model_error.startup.len(),
         model_error.queue.len()
     );
-    Ok(Fits { hw, timing, serial, startup, worker_scan, queue, model_error })
+    Ok(Fits { hw, timing, wrapper, serial, startup, worker_scan, queue, model_error })
+}
+
+/// EXPLAIN ANALYZE's wrapper around a node call, from the wrapper probes.
+#[derive(Debug, Clone, Copy)]
+pub struct Wrapper {
+    pub ns: f64,
+    /// Medians of the EXPLAIN-timed and the client-timed runs (ms), and the plan's node calls.
+    pub explain_ms: f64,
+    pub client_ms: f64,
+    pub calls: f64,
+}
+
+/// `instrument_call_ns`: the wrapper probes' EXPLAIN (ANALYZE, TIMING OFF) median less their
+/// bare median, over the plan's node calls. None without both probes (or a difference that is
+/// not positive: noise, and the prior stays).
+pub fn instrument_call(results: &[ProbeResult]) -> Option<Wrapper> {
+    let of =
+        |how: How| results.iter().find(|r| r.probe.stage == Stage::Wrapper && r.probe.how == how && !r.runs.is_empty());
+    let (e, c) = (of(How::Explain)?, of(How::Client)?);
+    let calls = e.node_calls.filter(|&n| n > 0.0)?;
+    let (explain_ms, client_ms) = (e.median_ms(), c.median_ms());
+    let ns = (explain_ms - client_ms) * 1e6 / calls;
+    (ns > 0.0).then_some(Wrapper { ns, explain_ms, client_ms, calls })
 }
 
 /// The serial unit costs: the features are the model's own operation counts, i.e. for each
@@ -191,6 +228,8 @@ pub fn serial(results: &[ProbeResult], hw: &mut Hardware) -> Result<SerialFit> {
         tuple_queue_size: 65536.0,
     };
     basis.costs = zero_costs();
+    // Measured before this fit (`instrument_call`): part of every EXPLAIN-timed probe's base.
+    basis.costs.instrument_call_ns = hw.costs.instrument_call_ns;
     let idx: Vec<usize> = (0..results.len())
         .filter(|&i| results[i].probe.stage == Stage::Serial && results[i].scenario.is_some())
         .collect();
@@ -214,7 +253,7 @@ pub fn serial(results: &[ProbeResult], hw: &mut Hardware) -> Result<SerialFit> {
             row.push(f);
         }
         x.push(row);
-        y.push(r.median_ms());
+        y.push(r.median_ms() - base);
     }
     // Costs no probe's model exercises (enough) cannot be fitted: said so, kept at their
     // defaults.

@@ -44,6 +44,7 @@ fn model_measured(
             read_fraction: 0.0,
             import_error: None,
             toml: None,
+            node_calls: None,
         });
     }
     (out, hw0.expect("a profile"))
@@ -454,6 +455,7 @@ fn blocks_read_are_taken_from_the_passes_around_the_rounds_not_the_warm_up() {
         read_fraction: warm_up,
         import_error: None,
         toml: None,
+        node_calls: None,
     };
     // The warm-up's first scan of a freshly loaded table read it all; the passes around the
     // rounds found it in shared buffers (or, through the ring, half of it, then a quarter).
@@ -544,7 +546,15 @@ fn planning_per_join_is_the_join_probes_planning_over_the_one_table_probes() {
         let runs = planning.iter().map(|&p| Measured { planning_ms: Some(p), ..Measured::timed(5.0) }).collect();
         let probe =
             Probe { id: id.into(), sql: String::new(), gucs: vec![], how, stage: Stage::Serial, per_rep: 1, what: "" };
-        ProbeResult { probe, runs, scenario: Some(sc), read_fraction: 0.0, import_error: None, toml: None }
+        ProbeResult {
+            probe,
+            runs,
+            scenario: Some(sc),
+            read_fraction: 0.0,
+            import_error: None,
+            toml: None,
+            node_calls: None,
+        }
     };
     let join = load("tpch-q12.toml");
     let one = load("testpar-count.toml");
@@ -576,7 +586,15 @@ fn single_copy(id: &str, sql: &str, sc: Scenario, tails: &[f64]) -> ProbeResult 
         per_rep: 3,
         what: "single-copy Gather",
     };
-    ProbeResult { probe, runs, scenario: Some(sc), read_fraction: 0.0, import_error: None, toml: None }
+    ProbeResult {
+        probe,
+        runs,
+        scenario: Some(sc),
+        read_fraction: 0.0,
+        import_error: None,
+        toml: None,
+        node_calls: None,
+    }
 }
 
 #[test]
@@ -607,10 +625,12 @@ fn a_workers_exit_is_priced_per_page_it_mapped_from_the_longer_tail_after_a_larg
 }
 
 #[test]
-fn explain_analyzes_call_wrapper_is_priced_from_the_bare_twins_of_the_explain_probes() {
-    // count(*) at three sizes (in shared buffers: under a quarter of them) timed by EXPLAIN (ANALYZE, TIMING OFF) and by the client, as the
-    // model measures them with the wrapper at 25 ns a call: the serial fit finds it (the prior
-    // says 10), and the other prices the probes exercise come back as they were.
+fn explain_analyzes_call_wrapper_is_measured_apart_and_the_serial_fit_builds_on_it() {
+    // count(*) at three sizes (in shared buffers: under a quarter of them) timed by EXPLAIN
+    // (ANALYZE, TIMING OFF) and by the client, as the model measures them with the wrapper at
+    // 25 ns a call; the wrapper probes say 25 ns too. The serial fit, given the wrapper, finds
+    // each kind of timing's fixed cost and prices the rows alike for both.
+    use super::stages::{instrument_call, serial};
     use crate::model::OutputMode;
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/scenarios/testpar-count.toml");
     let w = crate::config::WhatIf {
@@ -622,7 +642,17 @@ fn explain_analyzes_call_wrapper_is_priced_from_the_bare_twins_of_the_explain_pr
     truth.costs.instrument_call_ns = 25.0;
     truth.costs.query_explain_ns = 50e3;
     truth.costs.query_client_ns = 200e3;
-    let mut results = vec![];
+    let result = |id: String, how: How, stage: Stage, sc: Option<Scenario>, ms: f64, calls: Option<f64>| {
+        let probe = Probe { id, sql: String::new(), gucs: vec![], how, stage, per_rep: 1, what: "" };
+        let runs = vec![Measured::timed(ms); 3];
+        ProbeResult { probe, runs, scenario: sc, read_fraction: 0.0, import_error: None, toml: None, node_calls: calls }
+    };
+    let mut results = vec![
+        result("wrap_explain".into(), How::Explain, Stage::Wrapper, None, 160.0, Some(4e6)),
+        result("wrap_client".into(), How::Client, Stage::Wrapper, None, 60.0, Some(4e6)),
+    ];
+    let wrapper = instrument_call(&results).expect("both wrapper probes");
+    assert!((wrapper.ns - 25.0).abs() < 1e-9, "{}", wrapper.ns);
     for (k, rows) in [30e3, 120e3, 300e3].into_iter().enumerate() {
         for (how, output) in [(How::Explain, OutputMode::ExplainAnalyzeTimingOff), (How::Client, OutputMode::Client)] {
             let mut sc = base.clone();
@@ -631,22 +661,15 @@ fn explain_analyzes_call_wrapper_is_priced_from_the_bare_twins_of_the_explain_pr
             sc.output = output;
             let ms = super::fit::model_ms(&sc, &truth, 1).expect("simulates");
             let id = format!("{}count_{}", if how == How::Client { "client" } else { "" }, ["s", "m", "l"][k]);
-            let probe = Probe { id, sql: String::new(), gucs: vec![], how, stage: Stage::Serial, per_rep: 1, what: "" };
-            let runs = vec![Measured::timed(ms); 3];
-            results.push(ProbeResult {
-                probe,
-                runs,
-                scenario: Some(sc),
-                read_fraction: 0.0,
-                import_error: None,
-                toml: None,
-            });
+            results.push(result(id, how, Stage::Serial, Some(sc), ms, None));
         }
     }
     let mut hw = super::fit::provisional();
-    let fit = super::stages::serial(&results, &mut hw).expect("fits");
-    assert!(fit.keys.contains(&"instrument_call_ns"), "not in the fit: {:?}", fit.keys);
-    let got = hw.costs.instrument_call_ns;
-    assert!((got - 25.0).abs() < 1.0, "instrument_call_ns fitted {got}, made with 25");
-    assert!((fit.icpt_client * 1e6 - 200e3).abs() < 5e3, "client intercept {} ms", fit.icpt_client);
+    hw.costs.instrument_call_ns = wrapper.ns;
+    let fit = serial(&results, &mut hw).expect("fits");
+    assert!(!fit.keys.contains(&"instrument_call_ns"), "measured apart, not fitted: {:?}", fit.keys);
+    assert!((fit.icpt_client * 1e6 - 200e3).abs() < 5e3, "client fixed cost {} ms", fit.icpt_client);
+    assert!((fit.icpt_explain * 1e6 - 50e3).abs() < 5e3, "EXPLAIN fixed cost {} ms", fit.icpt_explain);
+    // Without the wrapper probes, nothing is measured and the prior stays.
+    assert!(instrument_call(&results[2..]).is_none());
 }
