@@ -40,16 +40,23 @@ fn plan(name: &str) -> ExplainPlan {
 /// Import a fixture with --costs-from-actuals into a scenario file (a folder per test: tests
 /// run in parallel); its path and text.
 fn derived(test: &str, name: &str) -> (PathBuf, String) {
+    derived_on(test, &fixture(name), "reference-2vcpu")
+}
+
+/// [`derived`] of the plan file `f` on the measuring profile `hardware`.
+fn derived_on(test: &str, f: &Path, hardware: &str) -> (PathBuf, String) {
     let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("actuals").join(test);
     std::fs::create_dir_all(&out).unwrap();
+    let name = f.file_name().unwrap().to_str().unwrap();
     let sc = out.join(name.replace(".json", ".toml"));
-    let f = fixture(name);
     common::ok(&[
         "import",
         f.to_str().unwrap(),
         "--schema",
         "configs/schemas/tpch.sql",
         "--costs-from-actuals",
+        "--hardware",
+        hardware,
         "--output",
         sc.to_str().unwrap(),
     ]);
@@ -387,18 +394,7 @@ fn explain_analyzes_call_wrapper_is_taken_out_and_given_back() {
     for (f, measure) in cases {
         let name = f.file_name().unwrap().to_str().unwrap().to_string();
         let p = pqsim::import::parse_explain_text(&std::fs::read_to_string(&f).unwrap()).unwrap();
-        let sc = dir.join(name.replace(".json", ".toml"));
-        common::ok(&[
-            "import",
-            f.to_str().unwrap(),
-            "--schema",
-            "configs/schemas/tpch.sql",
-            "--costs-from-actuals",
-            "--hardware",
-            hw,
-            "--output",
-            sc.to_str().unwrap(),
-        ]);
+        let (sc, _) = derived_on("wrapper", &f, hw);
         let exec = p.execution_time_ms.unwrap();
         let sim = wall(&sc, &["--measure", measure, "--hardware", hw]);
         let err = (sim - exec) / exec;

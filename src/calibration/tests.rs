@@ -15,6 +15,11 @@ fn probe_scenario(id: &str) -> (Scenario, Hardware) {
     crate::config::load(&path, "reference-2vcpu", &Default::default()).expect("fixture loads")
 }
 
+/// A probe's result: its runs and imported scenario, nothing read from the OS, no node calls.
+fn probe_result(probe: Probe, runs: Vec<Measured>, scenario: Option<Scenario>) -> ProbeResult {
+    ProbeResult { probe, runs, scenario, read_fraction: 0.0, import_error: None, toml: None, node_calls: None }
+}
+
 /// The calibration probes `ids` of one `stage` (their plans imported from PostgreSQL 15.18, in
 /// tests/fixtures/queue-probes) as the model would measure them on the fixture's profile
 /// changed by `set`: each probe's time in three identical runs, and the leader's row share
@@ -37,15 +42,7 @@ fn model_measured(
         let (ms, share) = model_split(&sc, &hw).expect("simulates");
         let m = Measured { leader_row_share: if share_of(id) { share } else { None }, ..Measured::timed(ms) };
         let probe = Probe { id: id.into(), sql: sql.into(), gucs: vec![], how: How::Explain, stage, per_rep: 1, what };
-        out.push(ProbeResult {
-            probe,
-            runs: vec![m.clone(), m.clone(), m],
-            scenario: Some(sc),
-            read_fraction: 0.0,
-            import_error: None,
-            toml: None,
-            node_calls: None,
-        });
+        out.push(probe_result(probe, vec![m.clone(), m.clone(), m], Some(sc)));
     }
     (out, hw0.expect("a profile"))
 }
@@ -546,15 +543,7 @@ fn planning_per_join_is_the_join_probes_planning_over_the_one_table_probes() {
         let runs = planning.iter().map(|&p| Measured { planning_ms: Some(p), ..Measured::timed(5.0) }).collect();
         let probe =
             Probe { id: id.into(), sql: String::new(), gucs: vec![], how, stage: Stage::Serial, per_rep: 1, what: "" };
-        ProbeResult {
-            probe,
-            runs,
-            scenario: Some(sc),
-            read_fraction: 0.0,
-            import_error: None,
-            toml: None,
-            node_calls: None,
-        }
+        probe_result(probe, runs, Some(sc))
     };
     let join = load("tpch-q12.toml");
     let one = load("testpar-count.toml");
@@ -586,15 +575,7 @@ fn single_copy(id: &str, sql: &str, sc: Scenario, tails: &[f64]) -> ProbeResult 
         per_rep: 3,
         what: "single-copy Gather",
     };
-    ProbeResult {
-        probe,
-        runs,
-        scenario: Some(sc),
-        read_fraction: 0.0,
-        import_error: None,
-        toml: None,
-        node_calls: None,
-    }
+    probe_result(probe, runs, Some(sc))
 }
 
 #[test]
@@ -645,7 +626,7 @@ fn explain_analyzes_call_wrapper_is_measured_apart_and_the_serial_fit_builds_on_
     let result = |id: String, how: How, stage: Stage, sc: Option<Scenario>, ms: f64, calls: Option<f64>| {
         let probe = Probe { id, sql: String::new(), gucs: vec![], how, stage, per_rep: 1, what: "" };
         let runs = vec![Measured::timed(ms); 3];
-        ProbeResult { probe, runs, scenario: sc, read_fraction: 0.0, import_error: None, toml: None, node_calls: calls }
+        ProbeResult { node_calls: calls, ..probe_result(probe, runs, sc) }
     };
     let mut results = vec![
         result("wrap_explain".into(), How::Explain, Stage::Wrapper, None, 160.0, Some(4e6)),
