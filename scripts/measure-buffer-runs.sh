@@ -4,14 +4,15 @@
 # shared_buffers 512MB), serial count(*) and sum(a) of a 240k-row table (2,475 pages) whose
 # blocks lie in shared buffers (A) in order, (B) in runs of 2 with a 2-buffer gap (what a
 # parallel participant sees with chunks of 2 and one other participant), (C) in runs of 1 with
-# gaps, (D) in a random order; then A again. N runs each (default 15), EXPLAIN (ANALYZE,
+# gaps, (D) in a random order; then A again (LAYOUTS="A R4 R8 A": Rk = runs of k with k-buffer gaps). N runs each (default 15), EXPLAIN (ANALYZE,
 # TIMING OFF), each between two runs of the speed reference. Prints one line per run:
 # layout, reference before, count(*), sum(a), reference after (ms).
 # What it found (2026-12-03 19:50 UTC, 2-vCPU Xeon VM; medians of the ratio to the speed
 # reference): count(*) 0.706 / 0.721 in order (A, first and last), 0.788 in runs of 2, 0.787
 # in runs of 1, 0.792 random; sum(a) 0.913 / 0.931, 1.038, 1.056, 1.016. Runs of two pages
 # cost as much as a random order: about 0.7 us a page more for count(*), 1.2 us reading rows
-# (docs/cpu-costs.md).
+# (docs/cpu-costs.md). LAYOUTS="A R4 R8 R16 B A" N=13 at 20:00: count(*) 0.722, 0.850, 0.856,
+# 0.761, 0.788, 0.712; sum(a) 0.980, 1.044, 1.102, 0.979, 1.048, 0.950.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 D="$(mktemp -d /tmp/pqsim-buffer-runs.XXXXXX)"; rmdir "$D"
@@ -50,6 +51,7 @@ layout() {
     B) $P -c "SELECT count(*) FROM (SELECT pg_prewarm('t','buffer','main',b,least(b+1,$NB-1)), pg_prewarm('f','buffer','main',b,least(b+1,$NB-1)) FROM generate_series(0,$NB-1,2) b) x" >/dev/null ;;
     C) $P -c "SELECT count(*) FROM (SELECT pg_prewarm('t','buffer','main',b,b), pg_prewarm('f','buffer','main',b,b) FROM generate_series(0,$NB-1) b) x" >/dev/null ;;
     D) $P -c "SELECT count(*) FROM (SELECT pg_prewarm('t','buffer','main',b,b) FROM generate_series(0,$NB-1) b ORDER BY hashint4(b)) x" >/dev/null ;;
+    R*) k=${1#R}; $P -c "SELECT count(*) FROM (SELECT pg_prewarm('t','buffer','main',b,least(b+$k-1,$NB-1)), pg_prewarm('f','buffer','main',b,least(b+$k-1,$NB-1)) FROM generate_series(0,$NB-1,$k) b) x" >/dev/null ;;
   esac
   $P -At -c "SELECT round(avg(CASE WHEN nblk = blk + 1 THEN (nbuf = bufferid + 1)::int END)::numeric, 3), count(*)
     FROM (SELECT relblocknumber AS blk, bufferid, lead(relblocknumber) OVER w AS nblk, lead(bufferid) OVER w AS nbuf
@@ -57,7 +59,7 @@ layout() {
           WINDOW w AS (ORDER BY relblocknumber)) b"
 }
 t() { echo "EXPLAIN (ANALYZE, TIMING OFF) $1" | $P | awk '/Execution Time/{print $3}'; }
-for L in A B C D A; do
+for L in ${LAYOUTS:-A B C D A}; do
   echo "layout $L: in-order share, resident pages: $(layout $L)"
   for i in $(seq 1 $N); do
     echo "$L $(t 'SELECT sum(a) FROM speedref') $(t 'SELECT count(*) FROM t') $(t 'SELECT sum(a) FROM t') $(t 'SELECT sum(a) FROM speedref')"
