@@ -26,7 +26,7 @@ impl<'a> Model for Sim<'a> {
         for p in 0..self.procs.len() {
             if let Act::Flow(f) = &self.procs[p].act {
                 if f.rate > 0.0 {
-                    let dt = ((f.stop_at - f.done).max(0.0) / f.rate).ceil();
+                    let dt = engine::round::ceil_nonneg((f.stop_at - f.done).max(0.0) / f.rate);
                     let t = now.saturating_add(dt.min(1e18) as Time);
                     t_flow = Some(t_flow.map_or(t, |x: Time| x.min(t)));
                 }
