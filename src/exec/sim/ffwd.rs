@@ -19,7 +19,7 @@
 //! period (`tests/fast_forward.rs` checks the end results).
 
 use super::*;
-use quick::Quick;
+use quick::{close, u64_f64, Quick};
 
 mod drift;
 mod fuse;
@@ -318,26 +318,6 @@ fn first_failing(s: &[f64], a: &[f64], b: &[f64], hints: &Hints, ok: impl Fn(f64
 /// recomputes the stop from the extrapolated rows.
 fn ff_stop_free(f: &Flow, lead: bool) -> bool {
     f.fused && (lead || !f.stop_at.is_finite())
-}
-
-/// `|a - b| <= tol max(|a|, |b|) + 1e-12`. The larger magnitude by a plain comparison, not
-/// `f64::max` (whose care for NaN costs a few instructions at every candidate the walk tests):
-/// the same answer, since with a NaN on either side `|a - b|` is NaN and the test fails anyway.
-#[inline(always)]
-fn close(a: f64, b: f64, tol: f64) -> bool {
-    let (x, y) = (a.abs(), b.abs());
-    (a - b).abs() <= tol * if x > y { x } else { y } + 1e-12
-}
-
-/// `v as f64` by the signed conversion (one instruction on x86-64; the unsigned one takes
-/// several): the same value below 2^63, where both round the same integer.
-#[inline(always)]
-fn u64_f64(v: u64) -> f64 {
-    if v < 1 << 63 {
-        v as i64 as f64
-    } else {
-        v as f64
-    }
 }
 
 fn phase_code(ph: Phase) -> u64 {
