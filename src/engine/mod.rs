@@ -12,6 +12,7 @@
 
 pub mod fluid;
 pub mod model;
+pub mod round;
 
 pub use model::{run, step, Halt, Model};
 

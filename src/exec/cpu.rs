@@ -39,9 +39,13 @@ pub fn slow_busy_cores(demands: &mut [Demand], hw: &Hardware) {
     }
 }
 
-/// Are turns and wake-up latencies modelled (rather than ideal sharing)?
+/// Are turns and wake-up latencies modelled (rather than ideal sharing)? (A whole number of
+/// cores at least 1: asked several times a step, so tested without `fract`, a library call on
+/// the baseline x86-64 target; for a finite number at least 1, `ceil` is the number itself
+/// exactly when `fract` is 0.)
 pub fn scheduled(hw: &Hardware) -> bool {
-    hw.scheduler.kind != SchedulerKind::Fluid && hw.cores.fract() == 0.0 && hw.cores >= 1.0
+    let c = hw.cores;
+    hw.scheduler.kind != SchedulerKind::Fluid && c >= 1.0 && c.is_finite() && crate::engine::round::ceil_nonneg(c) == c
 }
 
 /// Where the run queue reads and writes each process's virtual runtime and lag: the

@@ -19,10 +19,12 @@
 //! period (`tests/fast_forward.rs` checks the end results).
 
 use super::*;
+use quick::{close, u64_f64, Quick};
 
 mod drift;
 mod fuse;
 mod jump;
+mod quick;
 mod ramp;
 mod record;
 mod rotation;
@@ -318,10 +320,6 @@ fn ff_stop_free(f: &Flow, lead: bool) -> bool {
     f.fused && (lead || !f.stop_at.is_finite())
 }
 
-fn close(a: f64, b: f64, tol: f64) -> bool {
-    (a - b).abs() <= tol * a.abs().max(b.abs()) + 1e-12
-}
-
 fn phase_code(ph: Phase) -> u64 {
     match ph {
         Phase::Startup => 1,
@@ -490,6 +488,15 @@ impl<'a> Sim<'a> {
         let limit = K_MAX.min(i);
         let (t, dv) = (mark.time, mark.delivered);
         let mut k = back as usize;
+        // Most candidates fail at the entry that failed last (`r_hints[0]`), where
+        // `ff_repeats_once` answers inline without touching the hints, and then go no further
+        // than the drifting branch's cheap tests (or not even there): a rejection with no side
+        // effect, made here in a tight loop (`Quick`) with what it reads held in registers.
+        // Whatever goes past it (a candidate that passes that entry, or one worth a drifting
+        // period's test) takes the full path, which may move the hints or `drift_quiet`, so
+        // `Quick` is read again after it (and first at the first candidate: most records have
+        // none).
+        let mut quick: Option<Quick> = None;
         while k <= limit {
             let ma = ff.marks[s + RING - k];
             let this = k;
@@ -499,7 +506,12 @@ impl<'a> Sim<'a> {
                 continue;
             }
             let a = if s >= k { s - k } else { s + RING - k };
-            match self.ff_repeats_once(ff, s, a) {
+            if quick.get_or_insert_with(|| Quick::new(ff, s, nr, i)).rejects(ff, a, k, (h, t, dv, ma)) {
+                continue;
+            }
+            let tested = self.ff_repeats_once(ff, s, a);
+            quick = None;
+            match tested {
                 Ok(()) => {}
                 // The state does not repeat: it may drift, each period alike.
                 Err(e) if e < nr && ff.drift_quiet == 0 && ff.drift_kind[e].drifts() && 2 * k <= i => {
@@ -512,7 +524,8 @@ impl<'a> Sim<'a> {
                         continue;
                     }
                     let b = (i - 2 * k) % RING;
-                    if !matches!(self.ff_repeats(ff, s, a, b), Err(Some(e)) if ff.drift_kind[e].drifts()) {
+                    let repeats = self.ff_repeats(ff, s, a, b);
+                    if !matches!(repeats, Err(Some(e)) if ff.drift_kind[e].drifts()) {
                         continue;
                     }
                     if let Some(skipped) = self.ff_drift(ff, i, k) {

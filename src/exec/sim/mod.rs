@@ -268,7 +268,7 @@ impl<'a> Sim<'a> {
     }
 
     fn delay(&mut self, p: usize, state: State, dur: f64) {
-        let until = self.now() + dur.max(0.0).round() as Time;
+        let until = self.now() + crate::engine::round::round_nonneg(dur.max(0.0)) as Time;
         self.procs[p].gen += 1;
         let gen = self.procs[p].gen;
         self.procs[p].act = Act::Delay { state };

@@ -26,7 +26,7 @@ impl<'a> Model for Sim<'a> {
         for p in 0..self.procs.len() {
             if let Act::Flow(f) = &self.procs[p].act {
                 if f.rate > 0.0 {
-                    let dt = ((f.stop_at - f.done).max(0.0) / f.rate).ceil();
+                    let dt = engine::round::ceil_nonneg((f.stop_at - f.done).max(0.0) / f.rate);
                     let t = now.saturating_add(dt.min(1e18) as Time);
                     t_flow = Some(t_flow.map_or(t, |x: Time| x.min(t)));
                 }
@@ -43,7 +43,9 @@ impl<'a> Model for Sim<'a> {
         // Flows that reached their stop point, in process order (deterministic).
         let mut any = false;
         for p in 0..self.procs.len() {
-            let reached = matches!(&self.procs[p].act, Act::Flow(f) if f.done >= f.stop_at - EPS * f.total.max(1.0));
+            // (`total` at least 1 by a plain comparison: `f64::max`'s care for NaN costs a few
+            // instructions per process and step, and gives the same, 1, for a NaN.)
+            let reached = matches!(&self.procs[p].act, Act::Flow(f) if f.done >= f.stop_at - EPS * if f.total > 1.0 { f.total } else { 1.0 });
             if reached {
                 any = true;
                 self.on_flow_stop(p);

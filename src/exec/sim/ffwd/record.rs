@@ -136,7 +136,7 @@ impl<'a> Sim<'a> {
         h = mix(h, ev.len() as u64);
         for &(dt, _, code) in ev.iter() {
             h = mix(h, code);
-            r.put(dt as f64);
+            r.put(u64_f64(dt));
         }
         r.buf[r.at..].fill(0.0);
         let nx = x.len();
@@ -157,7 +157,7 @@ impl<'a> Sim<'a> {
             let a = &pr.acct;
             x.put_all(&[a.cpu, a.io, a.mq_send, a.mq_receive, a.startup, a.barrier, a.shutdown]);
             x.put_all(&[
-                pr.stalls as f64,
+                u64_f64(pr.stalls),
                 pr.tuples_scanned,
                 pr.pages_scanned,
                 pr.rows_streamed,
@@ -167,12 +167,12 @@ impl<'a> Sim<'a> {
             ]);
             flow(x, pr.act_flow(), p == 0);
             flow(x, pr.saved.as_ref(), p == 0);
-            x.put_all(&[pr.gen as f64, pr.state_since as f64, pr.vruntime, pr.acct.on_cpu]);
+            x.put_all(&[u64_f64(pr.gen), u64_f64(pr.state_since), pr.vruntime, pr.acct.on_cpu]);
         }
         for q in &self.queues {
             x.put_all(&[q.written, q.read]);
         }
-        x.put_all(&[self.stalls as f64, self.pulled, self.local_rows_total, self.top_rows_out, self.scan.nallocated]);
+        x.put_all(&[u64_f64(self.stalls), self.pulled, self.local_rows_total, self.top_rows_out, self.scan.nallocated]);
     }
 
     /// Every extrapolated counter, in a fixed order (the layout of `Detector::x`).
