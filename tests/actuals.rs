@@ -367,7 +367,10 @@ fn explain_analyzes_call_wrapper_is_taken_out_and_given_back() {
     std::fs::create_dir_all(&dir).unwrap();
     let text = std::fs::read_to_string("configs/hardware/reference-2vcpu.toml").unwrap();
     let hw = dir.join("wrapped.toml");
-    std::fs::write(&hw, text.replacen("[costs]", "[costs]\ninstrument_call_ns = 200", 1)).unwrap();
+    // Set the key whether or not the shipped profile names it (it does, at 0).
+    let mut profile: toml::Table = text.parse().unwrap();
+    profile["costs"].as_table_mut().unwrap().insert("instrument_call_ns".into(), toml::Value::Integer(200));
+    std::fs::write(&hw, toml::to_string(&profile).unwrap()).unwrap();
     let hw = hw.to_str().unwrap();
     // Q1's plan with its per-node times stripped, as TIMING OFF prints it: its scan returns
     // nearly every row, so a wrapper counted twice would show (Q6's filter passes 2%).
