@@ -349,21 +349,49 @@ fn costs(s: &mut String, fits: &Fits) {
             se("row_miss_ns")
         ),
     );
-    line(
-        s,
-        "buffer_jump_ns",
-        c.buffer_jump_ns,
-        format!(
-            "{l1}: per page of a scan's hits out of block order in shared buffers: count_hx (a table prewarmed in a random block order) vs count_h, its twin in order ({})",
-            se("buffer_jump_ns")
-        ),
-    );
-    line(
-        s,
-        "buffer_jump_data_ns",
-        c.buffer_jump_data_ns,
-        format!("{l1}: the same when the scan reads its rows: agg4_hx vs agg4_h ({})", se("buffer_jump_data_ns")),
-    );
+    let what = "per page of a scan's hits out of block order in shared buffers (and of a parallel participant's small chunks, each a run of its own)";
+    match &fits.jumps {
+        Some(j) => {
+            line(
+                s,
+                "buffer_jump_ns",
+                c.buffer_jump_ns,
+                format!(
+                    "{what}: count_hx - count_h ({:.3} - {:.3} ms, medians; a table prewarmed in a random block order and its twin in order) over the model's {:.0} jumps",
+                    j.medians[1], j.medians[0], j.jumps
+                ),
+            );
+            line(
+                s,
+                "buffer_jump_data_ns",
+                c.buffer_jump_data_ns,
+                format!(
+                    "the same when the scan reads its rows: agg4_hx - agg4_h ({:.3} - {:.3} ms) over the jumps, less buffer_jump_ns",
+                    j.medians[3], j.medians[2]
+                ),
+            );
+        }
+        None => {
+            line(
+                s,
+                "buffer_jump_ns",
+                c.buffer_jump_ns,
+                format!(
+                    "{l1}: {what}: count_hx (a table prewarmed in a random block order) vs count_h, its twin in order ({})",
+                    se("buffer_jump_ns")
+                ),
+            );
+            line(
+                s,
+                "buffer_jump_data_ns",
+                c.buffer_jump_data_ns,
+                format!(
+                    "{l1}: the same when the scan reads its rows: agg4_hx vs agg4_h ({})",
+                    se("buffer_jump_data_ns")
+                ),
+            );
+        }
+    }
     let fresh = "a fresh backend's first count(*) of n_m minus its second, per page (its first touch of each shared-buffer page), median over new connections";
     line(
         s,

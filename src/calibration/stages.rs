@@ -107,6 +107,7 @@ pub struct Fits {
     pub hw: Hardware,
     pub timing: TimingFit,
     pub wrapper: Option<Wrapper>,
+    pub jumps: Option<BufferJumps>,
     pub serial: SerialFit,
     pub startup: StartupFit,
     pub worker_scan: Option<WorkerScanFit>,
@@ -153,7 +154,22 @@ pub fn fit_all(
             w.ns, w.explain_ms, w.client_ms, w.calls
         ))
     );
-    let serial = serial(results, &mut hw)?;
+    // Measured directly too (twin tables in and out of block order in shared buffers).
+    let jumps = buffer_jumps(results, &hw)?;
+    let mut given: Vec<&str> = vec![];
+    if let Some(j) = &jumps {
+        hw.costs.buffer_jump_ns = j.ns;
+        hw.costs.buffer_jump_data_ns = j.data_ns;
+        given.extend(["buffer_jump_ns", "buffer_jump_data_ns"]);
+    }
+    eprintln!(
+        "pqsim calibrate: a scan's page out of block order in shared buffers: {}",
+        jumps.as_ref().map_or("not measured apart (no twin probes of one size): fitted with the rest".to_string(), |j| format!(
+            "{:.0} ns, {:.0} ns more reading rows (count_hx - count_h {:.3} - {:.3} ms, agg4_hx - agg4_h {:.3} - {:.3} ms, over {:.0} jumps)",
+            j.ns, j.data_ns, j.medians[1], j.medians[0], j.medians[3], j.medians[2], j.jumps
+        ))
+    );
+    let serial = serial(results, &mut hw, &given)?;
     let startup = startup(results, &mut hw)?;
     hw.costs.gather_row_ns = gather_row(results, startup.leader_setup_ms).unwrap_or(0.0);
     // Before the queue fit, whose workers scan the same table.
@@ -184,7 +200,7 @@ pub fn fit_all(
         model_error.startup.len(),
         model_error.queue.len()
     );
-    Ok(Fits { hw, timing, wrapper, serial, startup, worker_scan, queue, model_error })
+    Ok(Fits { hw, timing, wrapper, jumps, serial, startup, worker_scan, queue, model_error })
 }
 
 /// EXPLAIN ANALYZE's wrapper around a node call, from the wrapper probes.
@@ -210,11 +226,72 @@ pub fn instrument_call(results: &[ProbeResult]) -> Option<Wrapper> {
     (ns > 0.0).then_some(Wrapper { ns, explain_ms, client_ms, calls })
 }
 
+/// The prefetching a scan loses at each page out of block order in shared buffers, measured
+/// by twins: `count_hx` / `agg4_hx` scan the shuffled table (in shared buffers in a random
+/// block order), `count_h` / `agg4_h` its twin of the same shape and size, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BufferJumps {
+    /// `buffer_jump_ns`: count(*)'s difference over the model's jumps.
+    pub ns: f64,
+    /// `buffer_jump_data_ns`: the aggregates' difference over the jumps, less `ns`.
+    pub data_ns: f64,
+    /// The model's jumps per scan of the shuffled table over its twin's.
+    pub jumps: f64,
+    /// Medians, ms: count_h, count_hx, agg4_h, agg4_hx.
+    pub medians: [f64; 4],
+}
+
+/// `buffer_jump_ns` and `buffer_jump_data_ns` from the twin probes: each pair's difference of
+/// medians over the difference of the model's jumps (the share of each table's pages that do
+/// not follow their block's predecessor in shared memory, as pg_buffercache saw it at import).
+/// The runs of the two alternate in every round, so the machine's drift hits both. None
+/// without all four probes, when the twins differ in size by more than 2% (shared buffers too
+/// small for both: the fit then prices them with the rest), or when the shuffled table is
+/// not out of order (no pg_prewarm / pg_buffercache); a negative difference is noise and
+/// gives 0.
+pub fn buffer_jumps(results: &[ProbeResult], hw: &Hardware) -> Result<Option<BufferJumps>> {
+    let find =
+        |id: &str| results.iter().find(|r| r.probe.stage == Stage::Serial && r.probe.id == id && !r.runs.is_empty());
+    let (Some(ch), Some(cx), Some(ah), Some(ax)) = (find("count_h"), find("count_hx"), find("agg4_h"), find("agg4_hx"))
+    else {
+        return Ok(None);
+    };
+    let (Some(sh), Some(sx), Some(ash), Some(asx)) =
+        (ch.scenario.as_ref(), cx.scenario.as_ref(), ah.scenario.as_ref(), ax.scenario.as_ref())
+    else {
+        return Ok(None);
+    };
+    let pages = |sc: &crate::model::Scenario| sc.tables.iter().map(|t| t.pages).sum::<f64>();
+    if (pages(sh) - pages(sx)).abs() > 0.02 * pages(sx) || (pages(ash) - pages(asx)).abs() > 0.02 * pages(asx) {
+        return Ok(None);
+    }
+    // The model's jumps: ms per ns of buffer_jump_ns, per scan.
+    let mut basis = deterministic(hw);
+    basis.costs = zero_costs();
+    let unit = 1000.0;
+    let mut jumping = basis.clone();
+    jumping.costs.buffer_jump_ns = unit;
+    let jumps_of = |sc: &crate::model::Scenario| -> Result<f64> {
+        Ok((model_ms(sc, &jumping, 1)? - model_ms(sc, &basis, 1)?) / unit)
+    };
+    let (jumps, agg_jumps) = (jumps_of(sx)? - jumps_of(sh)?, jumps_of(asx)? - jumps_of(ash)?);
+    if jumps <= 1e-9 || agg_jumps <= 1e-9 {
+        return Ok(None);
+    }
+    let medians = [ch.median_ms(), cx.median_ms(), ah.median_ms(), ax.median_ms()];
+    let ns = ((medians[1] - medians[0]) / jumps).max(0.0);
+    let data_ns = ((medians[3] - medians[2]) / agg_jumps - ns).max(0.0);
+    Ok(Some(BufferJumps { ns, data_ns, jumps: jumps * 1e6, medians }))
+}
+
 /// The serial unit costs: the features are the model's own operation counts, i.e. for each
 /// unit cost the change of the model's predicted time when that cost alone is set (pqsim's
 /// serial model is linear in its unit costs). OS reads are charged per block the probe
 /// actually read (BUFFERS Shared Read Blocks).
-pub fn serial(results: &[ProbeResult], hw: &mut Hardware) -> Result<SerialFit> {
+///
+/// `given`: unit costs measured before this fit (held at their values in `hw`, part of every
+/// probe's base, not fitted).
+pub fn serial(results: &[ProbeResult], hw: &mut Hardware, given: &[&str]) -> Result<SerialFit> {
     let mut basis = hw.clone();
     basis.cpu_noise_cv = 0.0;
     basis.parallel = ParallelCosts {
@@ -230,11 +307,17 @@ pub fn serial(results: &[ProbeResult], hw: &mut Hardware) -> Result<SerialFit> {
     basis.costs = zero_costs();
     // Measured before this fit (`instrument_call`): part of every EXPLAIN-timed probe's base.
     basis.costs.instrument_call_ns = hw.costs.instrument_call_ns;
+    let mut from = hw.costs.clone();
+    for name in given {
+        if let (Some(to), Some(v)) = (cost_mut(&mut basis.costs, name), cost_mut(&mut from, name)) {
+            *to = *v;
+        }
+    }
     let idx: Vec<usize> = (0..results.len())
         .filter(|&i| results[i].probe.stage == Stage::Serial && results[i].scenario.is_some())
         .collect();
     let unit = 1000.0;
-    let all: Vec<&'static str> = LINEAR_COSTS.iter().chain(CPU_COSTS).copied().collect();
+    let all: Vec<&'static str> = LINEAR_COSTS.iter().chain(CPU_COSTS).copied().filter(|n| !given.contains(n)).collect();
     let (mut x, mut y) = (vec![], vec![]);
     for &i in &idx {
         let r = &results[i];

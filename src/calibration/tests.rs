@@ -647,10 +647,69 @@ fn explain_analyzes_call_wrapper_is_measured_apart_and_the_serial_fit_builds_on_
     }
     let mut hw = super::fit::provisional();
     hw.costs.instrument_call_ns = wrapper.ns;
-    let fit = serial(&results, &mut hw).expect("fits");
+    let fit = serial(&results, &mut hw, &[]).expect("fits");
     assert!(!fit.keys.contains(&"instrument_call_ns"), "measured apart, not fitted: {:?}", fit.keys);
     assert!((fit.icpt_client * 1e6 - 200e3).abs() < 5e3, "client fixed cost {} ms", fit.icpt_client);
     assert!((fit.icpt_explain * 1e6 - 50e3).abs() < 5e3, "EXPLAIN fixed cost {} ms", fit.icpt_explain);
     // Without the wrapper probes, nothing is measured and the prior stays.
     assert!(instrument_call(&results[2..]).is_none());
+}
+
+#[test]
+fn a_page_out_of_block_order_is_priced_by_twin_tables_and_held_in_the_serial_fit() {
+    // count(*) and a sum over twins in shared buffers, one in block order, one shuffled, as
+    // the model measures them with 600 ns a jump and 400 more reading rows: the twins' medians
+    // give both prices back, and the serial fit holds them instead of fitting them.
+    use super::stages::{buffer_jumps, serial};
+    let twin = |file: &str, in_order: f64| {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/scenarios").join(file);
+        let w = crate::config::WhatIf {
+            set: vec![("max_parallel_workers_per_gather".into(), "0".into())],
+            ..Default::default()
+        };
+        let (mut sc, hw) = crate::config::load(&path, "reference-2vcpu", &w).expect("loads");
+        let t = &mut sc.tables[0];
+        t.rows = 250_000.0;
+        t.pages = 2_500.0;
+        t.in_shared_buffers = Some(1.0);
+        t.buffers_in_order = Some(in_order);
+        (sc, hw)
+    };
+    let (_, hw) = twin("testpar-count.toml", 1.0);
+    let mut truth = super::stages::deterministic(&hw);
+    truth.costs.buffer_jump_ns = 600.0;
+    truth.costs.buffer_jump_data_ns = 400.0;
+    let mut results = vec![];
+    for (id, file, in_order) in [
+        ("count_h", "testpar-count.toml", 1.0),
+        ("count_hx", "testpar-count.toml", 0.02),
+        ("agg4_h", "tpch-lineitem-sum.toml", 0.98),
+        ("agg4_hx", "tpch-lineitem-sum.toml", 0.0),
+    ] {
+        let (sc, _) = twin(file, in_order);
+        let ms = super::fit::model_ms(&sc, &truth, 1).expect("simulates");
+        let probe = Probe {
+            id: id.into(),
+            sql: String::new(),
+            gucs: vec![],
+            how: How::Explain,
+            stage: Stage::Serial,
+            per_rep: 1,
+            what: "",
+        };
+        results.push(probe_result(probe, vec![Measured::timed(ms); 3], Some(sc)));
+    }
+    let j = buffer_jumps(&results, &hw).expect("models").expect("all four twins");
+    assert!((j.ns - 600.0).abs() < 0.1 && (j.data_ns - 400.0).abs() < 0.1, "{j:?}");
+    assert!((j.jumps - 2_500.0 * 0.98).abs() < 1e-6, "{j:?}");
+    let mut hw = super::fit::provisional();
+    (hw.costs.buffer_jump_ns, hw.costs.buffer_jump_data_ns) = (j.ns, j.data_ns);
+    let fit = serial(&results, &mut hw, &["buffer_jump_ns", "buffer_jump_data_ns"]).expect("fits");
+    assert!(!fit.keys.contains(&"buffer_jump_ns") && !fit.keys.contains(&"buffer_jump_data_ns"), "{:?}", fit.keys);
+    assert_eq!((hw.costs.buffer_jump_ns, hw.costs.buffer_jump_data_ns), (j.ns, j.data_ns));
+    // Twins of different sizes say nothing apart: the fit prices them with the rest.
+    if let Some(sc) = results[1].scenario.as_mut() {
+        sc.tables[0].pages = 3_000.0;
+    }
+    assert!(buffer_jumps(&results, &hw).expect("models").is_none());
 }
