@@ -258,6 +258,25 @@ fn a_query_starting_while_anothers_workers_exit_gets_one_worker_of_two() {
 }
 
 #[test]
+fn a_machine_whose_speed_wanders_spreads_the_latencies_of_one_client() {
+    // One client, serial count(*) of about 25 ms back to back for 6 s: on a steady machine
+    // every query takes about as long (p95 within 8% of p50); on one whose speed holds states
+    // of 300 ms on average, log-normal sigma 0.2, the tail reaches about exp(1.645 x 0.2) =
+    // 1.39 x the median, and the median stays.
+    let d = tempfile::tempdir().unwrap();
+    let w = count_workload(d.path(), 1, 0, "");
+    let rows = ["--table", "testpar.rows=300000"];
+    let steady = run_json(&w, &rows);
+    let wander = ["--hw", "variability.speed_hold_ms=300", "--hw", "variability.speed_state_sigma=0.2"];
+    let wandering = run_json(&w, &[&rows[..], &wander[..]].concat());
+    let p50 = |v: &Value| f(v, &["classes", "0", "latency_ms", "p50"]);
+    let p95 = |v: &Value| f(v, &["classes", "0", "latency_ms", "p95"]);
+    assert!(p95(&steady) < 1.08 * p50(&steady), "steady: {steady}");
+    assert!(p95(&wandering) > 1.2 * p50(&wandering), "wandering: {wandering}");
+    assert!((p50(&wandering) / p50(&steady) - 1.0).abs() < 0.12, "the median moves: {steady} {wandering}");
+}
+
+#[test]
 fn same_seed_same_bytes_whatever_the_thread_count() {
     let d = tempfile::tempdir().unwrap();
     let w = count_workload(d.path(), 3, 2, "max_parallel_workers = 3");
@@ -273,12 +292,16 @@ fn same_seed_same_bytes_whatever_the_thread_count() {
         "4",
         "--seed",
         "7",
+        "--hw",
+        "variability.speed_hold_ms=200",
+        "--hw",
+        "variability.speed_state_sigma=0.15",
     ];
     let (c1, a, e1) = pqsim(&args, Some("1"));
     let (c4, b, e4) = pqsim(&args, Some("4"));
     assert_eq!((c1, c4), (0, 0), "{e1}{e4}");
     assert_eq!(a, b);
-    let (_, c, _) = pqsim(&[&args[..8], &["--seed", "8"]].concat(), Some("2"));
+    let (_, c, _) = pqsim(&[&args[..8], &["--seed", "8"], &args[10..]].concat(), Some("2"));
     assert_ne!(a, c, "another seed draws other sessions");
 }
 

@@ -4,5 +4,6 @@
 
 pub mod lsq;
 pub mod optimize;
+pub mod persistence;
 pub mod robust;
 pub mod stats;

@@ -281,6 +281,8 @@ pub fn provisional() -> Hardware {
         run_sigma_measured: false,
         model_sigma: crate::model::DEFAULT_MODEL_SIGMA,
         model_sigma_measured: false,
+        speed_hold_ns: 0.0,
+        speed_state_sigma: 0.0,
         settings: vec![],
     }
 }

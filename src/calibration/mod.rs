@@ -268,7 +268,18 @@ pub struct Measurement {
     /// Log-normal sigma of one run's time around its probe's typical (median) time, pooled
     /// over every probe (raw times: the machine's variability as a user sees it).
     pub run_sigma: f64,
+    /// How the speed reference's log time lasted from one reading to the next within each
+    /// round ([`crate::analysis::persistence`]): the machine's speed as a state that holds.
+    pub speed: Option<crate::analysis::persistence::Persistence>,
     pub launched_short: Vec<String>,
+}
+
+impl Measurement {
+    /// `[variability] speed_hold_ms` and `speed_state_sigma`: the reference's lasting state's
+    /// mean hold and the share of `run_sigma` it holds (sigma x sqrt(share)).
+    pub fn speed_state(&self) -> Option<(f64, f64)> {
+        self.speed.map(|p| (p.hold * 1e3, self.run_sigma * p.share.sqrt()))
+    }
 }
 
 /// Untimed `EXPLAIN (ANALYZE, TIMING OFF, BUFFERS)` runs of every EXPLAIN probe, `passes`
@@ -393,6 +404,19 @@ fn measure(client: &mut Client, dsn: &str, results: &mut [ProbeResult], reps: us
         results.iter().filter(|r| r.runs.len() >= 3).map(|r| r.cv()).filter(|v| v.is_finite()).collect();
     let raw_cv_median = median(&cvs);
     let run_sigma = pooled_log_sigma(results);
+    let log_series: Vec<Vec<(f64, f64)>> = rounds
+        .ref_series
+        .iter()
+        .map(|s| s.iter().filter(|p| p.1 > 0.0).map(|&(t, ms)| (t, ms.ln())).collect())
+        .collect();
+    let speed = crate::analysis::persistence::persistence(&log_series);
+    match &speed {
+        Some(p) => eprintln!(
+            "pqsim calibrate: the speed reference's state lasts {:.0} ms on average (readings {:.0} ms apart, lag-1/2 correlations {:.2}/{:.2}), {:.0}% of its variance within rounds",
+            p.hold * 1e3, p.gap * 1e3, p.rho1, p.rho2, 100.0 * p.share
+        ),
+        None => eprintln!("pqsim calibrate: the speed reference's readings show no lasting state (a steady machine, or one that changes faster than one reading to the next)"),
+    }
     let anchor = normalize(results, &rounds.refs);
     let launched_short: Vec<String> = results
         .iter()
@@ -413,6 +437,7 @@ fn measure(client: &mut Client, dsn: &str, results: &mut [ProbeResult], reps: us
         first_touch_ns,
         anchor,
         run_sigma,
+        speed,
         launched_short,
     })
 }

@@ -90,6 +90,30 @@ fn variability(s: &mut String, fits: &Fits, info: &Info) {
         format!("run_sigma = {}", num(m.run_sigma))
     );
     s.push_str(&model_sigma_line(&fits.model_error));
+    match (m.speed_state(), m.speed) {
+        (Some((hold_ms, sigma)), Some(p)) => {
+            let _ = writeln!(
+                s,
+                "{:<32}# the speed reference's lasting state: mean hold from its readings' lag-1 and lag-2 correlations within rounds ({:.3}, {:.3}; readings {:.0} ms apart)",
+                format!("speed_hold_ms = {}", num(hold_ms)),
+                p.rho1,
+                p.rho2,
+                p.gap * 1e3
+            );
+            let _ = writeln!(
+                s,
+                "{:<32}# run_sigma x sqrt({:.3}), the lasting share of the readings' variance: the workload mode's machine moves by this",
+                format!("speed_state_sigma = {}", num(sigma)),
+                p.share
+            );
+        }
+        _ => {
+            let _ = writeln!(
+                s,
+                "# speed_hold_ms: the speed reference showed no lasting state: a steady machine in the workload mode"
+            );
+        }
+    }
     let _ = writeln!(
         s,
         "source = {}",

@@ -248,7 +248,8 @@ pub struct BufferJumps {
 /// without all four probes, when the twins differ in size by more than 2% (shared buffers too
 /// small for both: the fit then prices them with the rest), or when the shuffled table is
 /// not out of order (no pg_prewarm / pg_buffercache); a negative difference is noise and
-/// gives 0.
+/// gives 0. The twins' blocks read from the OS (their `read_fraction`s) are priced at `hw`'s
+/// `os_read_page_ns` and taken off.
 pub fn buffer_jumps(results: &[ProbeResult], hw: &Hardware) -> Result<Option<BufferJumps>> {
     let find =
         |id: &str| results.iter().find(|r| r.probe.stage == Stage::Serial && r.probe.id == id && !r.runs.is_empty());
@@ -279,8 +280,13 @@ pub fn buffer_jumps(results: &[ProbeResult], hw: &Hardware) -> Result<Option<Buf
         return Ok(None);
     }
     let medians = [ch.median_ms(), cx.median_ms(), ah.median_ms(), ax.median_ms()];
-    let ns = ((medians[1] - medians[0]) / jumps).max(0.0);
-    let data_ns = ((medians[3] - medians[2]) / agg_jumps - ns).max(0.0);
+    // Blocks one twin read from the OS and the other found in shared buffers are not jumps:
+    // their copy, at the profile's prior price (the fit has not run yet), comes off first.
+    let reads = |x: &ProbeResult, h: &ProbeResult, sc: &crate::model::Scenario| {
+        (x.read_fraction - h.read_fraction) * pages(sc) * hw.costs.os_read_page_ns / 1e6
+    };
+    let ns = ((medians[1] - medians[0] - reads(cx, ch, sx)) / jumps).max(0.0);
+    let data_ns = ((medians[3] - medians[2] - reads(ax, ah, asx)) / agg_jumps - ns).max(0.0);
     Ok(Some(BufferJumps { ns, data_ns, jumps: jumps * 1e6, medians }))
 }
 

@@ -707,6 +707,14 @@ fn a_page_out_of_block_order_is_priced_by_twin_tables_and_held_in_the_serial_fit
     let fit = serial(&results, &mut hw, &["buffer_jump_ns", "buffer_jump_data_ns"]).expect("fits");
     assert!(!fit.keys.contains(&"buffer_jump_ns") && !fit.keys.contains(&"buffer_jump_data_ns"), "{:?}", fit.keys);
     assert_eq!((hw.costs.buffer_jump_ns, hw.costs.buffer_jump_data_ns), (j.ns, j.data_ns));
+    // A tenth of the shuffled twin's blocks read from the OS: their copy is not a jump.
+    let read = &mut results;
+    read[1].read_fraction = 0.1;
+    let copy_ms = 0.1 * 2_500.0 * hw.costs.os_read_page_ns / 1e6;
+    assert!(copy_ms > 0.0);
+    read[1].runs.iter_mut().for_each(|m| m.ms += copy_ms);
+    let jr = buffer_jumps(read, &hw).expect("models").expect("all four twins");
+    assert!((jr.ns - 600.0).abs() < 0.1, "{jr:?}");
     // Twins of different sizes say nothing apart: the fit prices them with the rest.
     if let Some(sc) = results[1].scenario.as_mut() {
         sc.tables[0].pages = 3_000.0;

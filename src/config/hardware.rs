@@ -66,6 +66,10 @@ pub fn list_hardware() -> Vec<String> {
 
 /// Profile keys that may be absent from a profile (older profiles) and still be set by `--hw`.
 const OPTIONAL_KEYS: &[&str] = &[
+    "variability.run_sigma",
+    "variability.model_sigma",
+    "variability.speed_hold_ms",
+    "variability.speed_state_sigma",
     "costs.page_data_ns",
     "costs.row_data_ns",
     "costs.row_miss_ns",
@@ -89,7 +93,12 @@ pub fn apply_overrides(table: &mut toml::Table, overrides: &[(String, String)], 
     for (key, value) in overrides {
         let parts: Vec<&str> = key.split('.').collect();
         let mut t = &mut *table;
+        let optional = OPTIONAL_KEYS.contains(&key.as_str());
         for part in &parts[..parts.len() - 1] {
+            // A section an optional key's profile leaves out ([variability]) is made for it.
+            if optional && !t.contains_key(*part) {
+                t.insert(part.to_string(), toml::Value::Table(toml::Table::new()));
+            }
             t = match t.get_mut(*part) {
                 Some(toml::Value::Table(inner)) => inner,
                 _ => return Err(Error::input(format!("{what}: unknown key \"{key}\""))),
@@ -187,6 +196,10 @@ struct RawVariability {
     run_sigma: Option<Spanned<f64>>,
     /// Log-normal sigma of the model's own error (ln(measured / predicted)) out of sample.
     model_sigma: Option<Spanned<f64>>,
+    /// Mean time the machine's speed holds a state, ms.
+    speed_hold_ms: Option<Spanned<f64>>,
+    /// Log-normal sigma of the lasting state's slowness.
+    speed_state_sigma: Option<Spanned<f64>>,
     /// Free-form provenance (how it was measured).
     #[serde(default)]
     source: Option<String>,
@@ -531,6 +544,23 @@ fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
         Some(v) => Some(non_negative(ctx, v, "variability.model_sigma")?),
         None => None,
     };
+    let speed_hold_ms = match raw.variability.as_ref().and_then(|v| v.speed_hold_ms.as_ref()) {
+        Some(v) => non_negative(ctx, v, "variability.speed_hold_ms")?,
+        None => 0.0,
+    };
+    let speed_state_sigma = match raw.variability.as_ref().and_then(|v| v.speed_state_sigma.as_ref()) {
+        Some(v) if *v.get_ref() > 2.0 => {
+            return Err(ctx.err(
+                Some(v.span()),
+                format!(
+                    "variability.speed_state_sigma must be a log-normal sigma between 0 and 2, got {}",
+                    v.get_ref()
+                ),
+            ))
+        }
+        Some(v) => non_negative(ctx, v, "variability.speed_state_sigma")?,
+        None => 0.0,
+    };
     let mut settings = vec![];
     let mut check = Settings::default();
     for (k, v) in &raw.settings {
@@ -555,6 +585,8 @@ fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
         run_sigma_measured: run_sigma.is_some(),
         model_sigma: model_sigma.unwrap_or(crate::model::DEFAULT_MODEL_SIGMA),
         model_sigma_measured: model_sigma.is_some(),
+        speed_hold_ns: speed_hold_ms * 1e6,
+        speed_state_sigma,
         settings,
     })
 }

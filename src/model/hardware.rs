@@ -278,6 +278,14 @@ pub struct Hardware {
     pub model_sigma: f64,
     /// Whether `model_sigma` was estimated by calibration (false: the default was assumed).
     pub model_sigma_measured: bool,
+    /// The machine's speed as a state that lasts (a host's other tenants, frequency, what
+    /// shares its caches): the mean time a state holds, ns (`[variability] speed_hold_ms`; 0:
+    /// a steady machine). The workload mode's server changes state after exponential holds of
+    /// this mean; every process of every query runs at the state's speed.
+    pub speed_hold_ns: f64,
+    /// The log-normal sigma of the state's slowness (`[variability] speed_state_sigma`): the
+    /// part of `run_sigma` that lasts from one reading of the speed reference to the next.
+    pub speed_state_sigma: f64,
     /// Server settings of this machine (GUC name, value), applied before a scenario's.
     pub settings: Vec<(String, String)>,
 }

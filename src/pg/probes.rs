@@ -82,10 +82,11 @@ pub struct Sizes {
 }
 
 /// The fewest pages of the shuffled table (and its twin, the hot table), where shared buffers
-/// allow: at 0.5-1 us a jump, a difference of 1.2-2.5 ms between the twins, well above the
-/// run-to-run noise of their medians (a 2,475-page pair measured it; 1,100 pages left the
-/// price within one standard error of 0 in every sitting of 3 December).
-pub const SHUFFLED_MIN_PAGES: u64 = 2500;
+/// allow: at 0.5-1 us a jump, a difference of 0.5-1.1 ms between the twins' medians, whose
+/// run-to-run noise (robust CV 2-4% of a 6 ms probe, 9 runs) is about 0.1 ms. Twice as many
+/// pages (3 December 21:26) pushed the probe tables past 128 MB of shared buffers: every other
+/// probe table shrank by 37% and the twins were read in part from the OS.
+pub const SHUFFLED_MIN_PAGES: u64 = 1100;
 
 /// The largest ring table calibration loads (about 31,000 pages, 240 MB).
 pub const RING_MAX_ROWS: u64 = 3_000_000;

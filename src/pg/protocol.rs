@@ -105,12 +105,15 @@ pub fn speedref(client: &mut Client, search_path: &str) -> Result<f64> {
 }
 
 /// Runs `runs` in order, each between two speed-reference runs; returns the measurements
-/// with `ref_ms` set, and every reference time.
+/// with `ref_ms` set, and every reference time with when it started (seconds from the first).
+#[allow(clippy::type_complexity)]
 pub fn measure_with_reference(
     client: &mut Client,
     search_path: &str,
     runs: &mut dyn Iterator<Item = (Vec<(String, String)>, String, &'static str)>,
-) -> Result<(Vec<Measured>, Vec<f64>)> {
+) -> Result<(Vec<Measured>, Vec<f64>, Vec<f64>)> {
+    let t0 = Instant::now();
+    let mut at = vec![0.0];
     let mut refs = vec![speedref(client, search_path)?];
     let mut out = vec![];
     // The connection's backend, once: each timed EXPLAIN also takes its CPU time.
@@ -126,12 +129,13 @@ pub fn measure_with_reference(
             m.leader_cpu_ms = before.zip(after).map(|(b, a)| a.saturating_sub(b) as f64 / 1e6);
             m
         };
+        at.push(t0.elapsed().as_secs_f64());
         let r = speedref(client, search_path)?;
         m.ref_ms = 0.5 * (refs[refs.len() - 1] + r);
         refs.push(r);
         out.push(m);
     }
-    Ok((out, refs))
+    Ok((out, refs, at))
 }
 
 fn gather_of(p: &ExplainPlan) -> Option<&ExplainNode> {
@@ -325,6 +329,8 @@ pub struct Rounds {
     pub runs: Vec<Vec<Measured>>,
     /// Every speed-reference time seen.
     pub refs: Vec<f64>,
+    /// Each kept round's references in order: (seconds from the round's first, ms).
+    pub ref_series: Vec<Vec<(f64, f64)>>,
     /// CPUs used by other processes in each kept round.
     pub round_busy: Vec<f64>,
     pub discarded: usize,
@@ -381,7 +387,7 @@ pub fn run_rounds(
         let t_round = Instant::now();
         let meter = CpuMeter::start(postmaster)?;
         let mut it = order.iter().map(|&i| (jobs[i].gucs.clone(), jobs[i].sql.clone(), jobs[i].options));
-        let (measured, refs) = measure_with_reference(client, search_path, &mut it)?;
+        let (measured, refs, at) = measure_with_reference(client, search_path, &mut it)?;
         let extra = probe(client)?;
         let others = meter.others_busy()?;
         let (idle_busy, _) = idle_window(1.0)?;
@@ -402,6 +408,7 @@ pub fn run_rounds(
         for (i, m) in order.iter().copied().zip(measured) {
             out.runs[i].push(m);
         }
+        out.ref_series.push(at.into_iter().zip(refs.iter().copied()).collect());
         out.refs.extend(refs);
         out.per_round.push(extra);
         out.busy_max = out.busy_max.max(b);

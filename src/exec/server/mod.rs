@@ -8,8 +8,9 @@
 //!
 //! **Invariant:** the work per step is proportional to the queries in flight, and the steps
 //! of a run are the sum of its queries' own steps (chunks and queue batches) plus one per
-//! arrival and one per scheduler turn while more processes are runnable than cores: never
-//! proportional to rows. Same inputs and seed, same result.
+//! arrival and one per scheduler turn while more processes are runnable than cores (and one
+//! per state of a machine whose speed wanders): never proportional to rows. Same inputs and
+//! seed, same result.
 
 mod pool;
 mod sources;
@@ -117,6 +118,8 @@ pub enum Event {
     End,
     /// The scheduler's turn ended: the processes on the cores make way for the next ones.
     TurnEnd(u64),
+    /// The machine's speed takes its next state (`Hardware::speed_hold_ns`).
+    SpeedState,
 }
 
 struct Running<'a> {
@@ -156,6 +159,10 @@ struct Server<'a> {
     /// Work left to each flow's stop point (unused here; `push_demands` fills it).
     left: Vec<f64>,
     caps: Vec<f64>,
+    /// The machine's state: CPU work per unit is multiplied by this slowness (1: typical).
+    slowness: f64,
+    /// Draws the states and their holds.
+    speed_rng: rand::rngs::StdRng,
 }
 
 /// Run the server until the workload stops.
@@ -181,7 +188,12 @@ pub fn simulate(spec: &ServerSpec) -> Result<ServerResult, SimError> {
         procs: vec![],
         left: vec![],
         caps: vec![],
+        slowness: 1.0,
+        speed_rng: streams::stream(spec.seed, 0x5bee_d057_a7e5),
     };
+    if wandering(spec.hw) {
+        s.next_speed_state();
+    }
     for i in 0..s.sources.len() {
         let first = s.sources[i].first_arrival(&spec.sources[i]);
         if let Some(t) = first {
@@ -272,7 +284,23 @@ impl<'s, 'a> Tasks<Key> for InFlight<'s, 'a> {
     }
 }
 
+/// Does the profile's machine change speed over time (`speed_hold_ns`, `speed_state_sigma`)?
+fn wandering(hw: &Hardware) -> bool {
+    hw.speed_hold_ns > 0.0 && hw.speed_state_sigma > 0.0
+}
+
 impl<'a> Server<'a> {
+    /// The machine's next speed state: a log-normal slowness of median 1 (the profile's costs
+    /// are at the machine's typical speed), held for an exponential time of the profile's mean.
+    fn next_speed_state(&mut self) {
+        use rand_distr::{Distribution, Exp, LogNormal};
+        let hw = self.spec.hw;
+        self.slowness = LogNormal::new(0.0, hw.speed_state_sigma).map_or(1.0, |d| d.sample(&mut self.speed_rng));
+        let hold = Exp::new(1.0 / hw.speed_hold_ns).map_or(hw.speed_hold_ns, |d| d.sample(&mut self.speed_rng));
+        // At least 1 ns on, so that a run always moves forward.
+        self.q.schedule(self.q.now() + hold.round().max(1.0) as Time, Event::SpeedState);
+    }
+
     /// Send the next query of source `s`.
     fn issue(&mut self, s: usize) {
         let now = self.q.now();
@@ -395,6 +423,11 @@ impl<'a> Model for Server<'a> {
             }
         }
         crate::exec::cpu::slow_busy_cores(&mut self.demands, hw);
+        if self.slowness != 1.0 {
+            for d in self.demands.iter_mut().filter(|d| d.cpu > 0.0) {
+                d.cpu *= self.slowness;
+            }
+        }
         if self.demands != self.last_demands {
             self.rates = solve(hw.cores, hw.disk.seq_bytes_per_ns, &self.demands);
             self.cores_busy = self.rates.iter().zip(&self.demands).map(|(r, d)| (r * d.cpu).min(d.cpu_cap)).sum();
@@ -445,6 +478,7 @@ impl<'a> Model for Server<'a> {
             }
             Event::End => self.ended = true,
             Event::TurnEnd(gen) => self.rq.turn_ended(gen, &mut InFlight(&mut self.running)),
+            Event::SpeedState => self.next_speed_state(),
         }
     }
 }
