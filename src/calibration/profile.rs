@@ -373,7 +373,7 @@ fn costs(s: &mut String, fits: &Fits) {
             se("row_miss_ns")
         ),
     );
-    let what = "per page of a scan's hits out of block order in shared buffers (and of a parallel participant's small chunks, each a run of its own)";
+    let what = "per page of a scan's hits out of block order in shared buffers";
     match &fits.jumps {
         Some(j) => {
             line(

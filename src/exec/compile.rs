@@ -312,20 +312,6 @@ fn scan_pipeline(env: &Env, cc: &CpuCost, node: &Node, is_worker: bool, bound: O
         page.maps = super::scan::fault_around_maps(pages, env.workers_planned as f64 + leader);
         page.cpu_ns += env.speed(c.worker_page_fault_ns) * page.os_pages * (page.maps - 1.0);
     }
-    // Beside other participants, each chunk is a run of its own in shared memory: the
-    // prefetchers start over at each (every page where chunks are small), on the hits that
-    // lie in block order (the others pay already). The leader too.
-    let run_jumps = if *parallel && access == Access::Sequential {
-        let leader = if env.settings.flag("parallel_leader_participation") { 1.0 } else { 0.0 };
-        let hits = 1.0 - env.read_fractions(pages, access, t.in_shared_buffers).0;
-        let lost = super::scan::prefetch_lost_share(pages, env.workers_planned as f64 + leader);
-        hits.clamp(0.0, 1.0) * t.buffers_in_order.unwrap_or(1.0).clamp(0.0, 1.0) * lost
-    } else {
-        0.0
-    };
-    let run_jump_ns = env.speed(c.buffer_jump_ns + if reads_columns { c.buffer_jump_data_ns } else { 0.0 }) * run_jumps;
-    page.cpu_ns += run_jump_ns;
-    page.run_jump_ns = run_jump_ns;
     let mut row = per_tuple + deform_all + fcpu + sel * deform_passing;
     let mut builds = builds;
     if let Some(m) = env.measured(node) {
@@ -335,8 +321,7 @@ fn scan_pipeline(env: &Env, cc: &CpuCost, node: &Node, is_worker: bool, bound: O
             row = r;
         }
         if let Some(p) = m.page_ns {
-            // Measured serial: a participant beside others pays its runs on top.
-            page.cpu_ns = p + run_jump_ns;
+            page.cpu_ns = p;
             page.os_read_ns = 0.0;
         }
         if let Some(b) = m.build_row_ns {

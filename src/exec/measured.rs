@@ -21,10 +21,6 @@ pub enum Field {
     /// SubPlan (not inside the SubPlan's own nodes), priced into `build_row_ns`.
     BuildInsert,
     Cmp,
-    /// A parallel participant's lost prefetching at the start of each chunk (see
-    /// [`crate::exec::pages::PageCost::run_jump_ns`]): part of the node's modelled time, priced
-    /// into no field (the simulation adds it at each worker count).
-    RunJump,
 }
 
 /// `amount` units at `ns` each.
@@ -89,12 +85,7 @@ fn parts(env: &Env, cc: &CpuCost, n: &Node, bound: Option<f64>) -> (Vec<Part>, V
             let p = pipeline(env, cc, n, false, None);
             let main = vec![
                 part(Field::Row, p.source.tuples, p.cpu_per_tuple),
-                part(
-                    Field::Page,
-                    p.source.pages,
-                    p.source.page.cpu_ns - p.source.page.run_jump_ns + p.source.page.os_read_ns,
-                ),
-                part(Field::RunJump, p.source.pages, p.source.page.run_jump_ns),
+                part(Field::Page, p.source.pages, p.source.page.cpu_ns + p.source.page.os_read_ns),
             ];
             let mut build = vec![];
             for b in &p.builds {

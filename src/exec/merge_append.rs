@@ -148,7 +148,6 @@ pub(crate) fn append(env: &Env, cc: &CpuCost, node: &Node, is_worker: bool, boun
             disk_bytes: by_pages(&|c| c.disk_bytes),
             os_pages: by_pages(&|c| c.os_pages),
             maps: by_pages(&|c| c.maps),
-            run_jump_ns: by_pages(&|c| c.run_jump_ns),
         },
         random_reads_per_tuple: by_tuples(&|p| p.source.random_reads_per_tuple),
         whole_pages,

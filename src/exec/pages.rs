@@ -24,10 +24,6 @@ pub struct PageCost {
     /// exit): more than 1 for a parallel scan whose chunks are smaller than the kernel's
     /// fault-around window ([`super::scan::fault_around_maps`]), else 1.
     pub maps: f64,
-    /// Of `cpu_ns`, what a participant of a parallel scan pays for reading its chunks as runs
-    /// of their own in shared memory ([`super::scan::prefetch_lost_share`]): a price of the
-    /// plan's shape, not of the page, kept apart so measured page prices leave it out.
-    pub run_jump_ns: f64,
 }
 
 /// The operating system's page (x86-64 Linux without huge pages for shared memory).
@@ -133,7 +129,6 @@ impl Env<'_> {
             disk_bytes: BLCKSZ * disk,
             os_pages: 1.0,
             maps: 1.0,
-            run_jump_ns: 0.0,
         }
     }
 

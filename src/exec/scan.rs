@@ -76,37 +76,6 @@ pub fn fault_around_maps(nblocks: f64, participants: f64) -> f64 {
     ((1.0 - (1.0 - p).powf(k)) / p).max(1.0)
 }
 
-/// The shortest run of consecutive buffers a scan reads with the core's prefetchers working:
-/// a serial scan of a table whose blocks lay in shared buffers in runs of k with gaps between
-/// (a throwaway PostgreSQL 15 on a 2-vCPU Xeon VM, 2,475 pages, 13-15 runs a layout, ratios
-/// to a speed reference) cost as much as in a random order with runs of 1, 2, 4 and 8, and
-/// little more than in order with runs of 16 (scripts/measure-buffer-runs.sh).
-pub const PREFETCH_MIN_RUN_BLOCKS: f64 = 16.0;
-
-/// Pages at the start of a run of [`PREFETCH_MIN_RUN_BLOCKS`] or more that are read before the
-/// prefetchers pick the stream up: in the same measurement runs of 16 lost 13-33% of what a
-/// random order loses (count(*) and sum of a column).
-pub const PREFETCH_RAMP_BLOCKS: f64 = 3.0;
-
-/// The share of the pages a participant of a parallel scan of `nblocks` blocks reads that
-/// start over the core's prefetchers, when `participants` share the scan of a table lying
-/// in shared buffers in block order: each chunk it claims is a run of its own (the others
-/// claim the chunks between), so with chunks shorter than [`PREFETCH_MIN_RUN_BLOCKS`] every
-/// page, with longer ones the first [`PREFETCH_RAMP_BLOCKS`] of each. 0 for a participant
-/// alone, whose chunks follow one another. The ramp-down's last, smaller chunks (64 chunks'
-/// worth of blocks at the end) are left out.
-pub fn prefetch_lost_share(nblocks: f64, participants: f64) -> f64 {
-    if participants <= 1.0 {
-        return 0.0;
-    }
-    let chunk = initial_chunk(nblocks);
-    if chunk < PREFETCH_MIN_RUN_BLOCKS {
-        1.0
-    } else {
-        (PREFETCH_RAMP_BLOCKS / chunk).min(1.0)
-    }
-}
-
 impl SharedScan {
     pub fn new(nblocks: f64) -> Self {
         let nblocks = nblocks.max(0.0).ceil();
@@ -152,18 +121,6 @@ mod tests {
         assert_eq!(SharedScan::new(4096.0).initial_chunk(), 2.0);
         assert_eq!(SharedScan::new(28038.0).initial_chunk(), 16.0);
         assert_eq!(SharedScan::new(1e9).initial_chunk(), 8192.0);
-    }
-
-    #[test]
-    fn a_participant_beside_others_reads_each_small_chunk_without_prefetching() {
-        // Chunks of 1 to 8 blocks (tables under 18,432 blocks, 144 MB): every page.
-        assert_eq!(prefetch_lost_share(2_475.0, 3.0), 1.0);
-        assert_eq!(prefetch_lost_share(18_000.0, 2.0), 1.0);
-        // Chunks of 16 (from 18,432 blocks): the first 3 of each; of 8,192: almost none.
-        assert_eq!(prefetch_lost_share(28_038.0, 2.0), 3.0 / 16.0);
-        assert!(prefetch_lost_share(2e7, 5.0) < 1e-3);
-        // Alone, its chunks follow one another.
-        assert_eq!(prefetch_lost_share(2_475.0, 1.0), 0.0);
     }
 
     #[test]

@@ -591,43 +591,6 @@ fn a_scan_of_pages_out_of_block_order_in_shared_buffers_pays_the_lost_prefetch()
 }
 
 #[test]
-fn participants_of_a_parallel_scan_read_small_chunks_without_prefetching() {
-    // testpar (about 3,000 blocks in shared buffers, in block order) is handed out one block
-    // at a time: beside the others, each participant's every page starts its prefetchers
-    // over, the leader's as a worker's. Serial, the same scan is one ascending run.
-    let page_ns = |scenario: &str, workers: &str, leader: &str| {
-        let w = crate::config::WhatIf {
-            set: vec![
-                ("max_parallel_workers_per_gather".into(), workers.into()),
-                ("parallel_leader_participation".into(), leader.into()),
-                ("parallel_setup_cost".into(), "0".into()),
-                ("parallel_tuple_cost".into(), "0".into()),
-                ("min_parallel_table_scan_size".into(), "0".into()),
-            ],
-            hw: vec![
-                ("costs.buffer_jump_ns".into(), "300".into()),
-                ("costs.buffer_jump_data_ns".into(), "700".into()),
-                ("costs.worker_page_fault_ns".into(), "0".into()),
-            ],
-            ..Default::default()
-        };
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/scenarios").join(scenario);
-        let (sc, hw) = crate::config::load(&path, "reference-2vcpu", &w).expect("loads");
-        let d = crate::planner::decide(&sc);
-        assert_eq!(d.workers_planned.to_string(), workers);
-        let c = crate::exec::compile_for(&RunSpec::new(&sc, &hw, &d.plan, d.workers_planned, d.workers_launched, 11));
-        (c.leader.source.page.cpu_ns * hw.cpu_speed, c.worker.source.page.cpu_ns * hw.cpu_speed)
-    };
-    let (serial, _) = page_ns("testpar-count.toml", "0", "on");
-    let (leader, worker) = page_ns("testpar-count.toml", "2", "on");
-    assert!((leader - serial - 300.0).abs() < 1e-6, "leader {leader} against serial {serial}");
-    assert!((worker - serial - 300.0).abs() < 1e-6, "worker {worker} against serial {serial}");
-    // Without the leader, the two workers alike.
-    let (_, worker) = page_ns("testpar-count.toml", "2", "off");
-    assert!((worker - serial - 300.0).abs() < 1e-6, "worker {worker} against serial {serial}");
-}
-
-#[test]
 fn a_client_waits_for_the_planning_of_each_join() {
     let query_ns = |scenario: &str, measure: crate::model::OutputMode| {
         let w = crate::config::WhatIf {
