@@ -22,7 +22,9 @@
 
 pub mod fit;
 pub mod model_error;
+pub mod pairs;
 pub mod profile;
+mod provenance;
 pub mod stages;
 #[cfg(test)]
 mod tests;
@@ -51,7 +53,7 @@ pub struct ProbeResult {
     /// The imported scenario's TOML text (kept for `calibrate --keep-probes`).
     pub toml: Option<String>,
     /// The calls of the plan's nodes in the warm-up run (Σ (Actual Rows + 1) × Actual Loops;
-    /// a Hash once per loop): what EXPLAIN ANALYZE wraps ([`stages::instrument_call`]).
+    /// a Hash once per loop): what EXPLAIN ANALYZE wraps ([`pairs::instrument_call`]).
     pub node_calls: Option<f64>,
 }
 

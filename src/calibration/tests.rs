@@ -553,13 +553,13 @@ fn planning_per_join_is_the_join_probes_planning_over_the_one_table_probes() {
         result("count", one.clone(), &[0.10, 0.11, 0.12], How::Explain),
         result("sum", one.clone(), &[0.13, 0.12, 0.30], How::Explain),
     ];
-    let got = super::stages::plan_join(&results).expect("both kinds");
+    let got = super::pairs::plan_join(&results).expect("both kinds");
     let one_table = crate::analysis::robust::median(&[0.11, 0.13]);
     assert!((got - (0.52 - one_table)).abs() < 1e-9, "{got}");
     // A client-timed probe has no Planning Time; without a join probe there is no estimate.
     results.remove(0);
     results.push(result("client", join, &[], How::Client));
-    assert_eq!(super::stages::plan_join(&results), None);
+    assert_eq!(super::pairs::plan_join(&results), None);
 }
 
 /// Runs of a single-copy Gather probe: Execution Time `ms`, the Gather's Actual Startup
@@ -611,7 +611,8 @@ fn explain_analyzes_call_wrapper_is_measured_apart_and_the_serial_fit_builds_on_
     // (ANALYZE, TIMING OFF) and by the client, as the model measures them with the wrapper at
     // 25 ns a call; the wrapper probes say 25 ns too. The serial fit, given the wrapper, finds
     // each kind of timing's fixed cost and prices the rows alike for both.
-    use super::stages::{instrument_call, serial};
+    use super::pairs::instrument_call;
+    use super::stages::serial;
     use crate::model::OutputMode;
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/scenarios/testpar-count.toml");
     let w = crate::config::WhatIf {
@@ -660,7 +661,8 @@ fn a_page_out_of_block_order_is_priced_by_twin_tables_and_held_in_the_serial_fit
     // count(*) and a sum over twins in shared buffers, one in block order, one shuffled, as
     // the model measures them with 600 ns a jump and 400 more reading rows: the twins' medians
     // give both prices back, and the serial fit holds them instead of fitting them.
-    use super::stages::{buffer_jumps, serial};
+    use super::pairs::buffer_jumps;
+    use super::stages::serial;
     let twin = |file: &str, in_order: f64| {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/scenarios").join(file);
         let w = crate::config::WhatIf {

@@ -152,7 +152,7 @@ fn sizes_at(scale: u64, shared_buffers_pages: u64) -> Sizes {
         l: scale * 2,
         wide: scale / 4,
         // The shuffled table's twin in block order: the same size, so that the difference
-        // of their times is the jumps alone (`stages::buffer_jumps`).
+        // of their times is the jumps alone (`calibration::pairs::buffer_jumps`).
         hot: (scale * 3 / 10).max(SHUFFLED_MIN_PAGES * 97).min(hot_max).max(1000),
         typed: scale / 2,
         scat_m: (scale / 4).min(scat_max(37.0)).max(1000),
