@@ -199,6 +199,27 @@ fn a_malformed_model_sigma_points_at_its_value() {
     }
 }
 
+/// The machine's speed state (`[variability] speed_hold_ms`, `speed_state_sigma`) out of range:
+/// exit 2 and one message with file:line:col of the value.
+#[test]
+fn a_malformed_speed_state_points_at_its_value() {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/configs/hardware/reference-2vcpu.toml")).unwrap();
+    let line = text.lines().position(|l| l.starts_with("model_sigma = ")).expect("the shipped profile has it") + 1;
+    for (bad, want, col) in [
+        ("speed_hold_ms = -5", "variability.speed_hold_ms must be zero or positive", 17),
+        ("speed_state_sigma = 19", "variability.speed_state_sigma must be a log-normal sigma between 0 and 2", 21),
+        ("speed_state_sigma = -0.1", "variability.speed_state_sigma must be zero or positive", 21),
+    ] {
+        let f = scenario_file(&text.replace("model_sigma = 0.135", &format!("{bad}\nmodel_sigma = 0.135")));
+        let path = f.path().to_str().unwrap();
+        let (code, err) = pqsim(&["workload", "configs/workloads/seed-concurrent-users.toml", "--hardware", path]);
+        assert_eq!(code, 2, "{bad}: {err}");
+        assert!(err.contains(want) && err.contains(&format!(".toml:{line}:{col}")), "{bad}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "one clear message, got: {err}");
+    }
+}
+
 #[test]
 fn bad_columns_point_at_the_column() {
     let cols = "width = 40\ncolumns = [ { name = \"a\", type = \"integer\", width = -1 } ]";

@@ -38,21 +38,15 @@ pub const MAX_LAGS: usize = 40;
 /// fewer than 8 readings in all, no variance, or fewer than two such lags (nothing lasts from
 /// one reading to the next: a state shorter than the gap).
 pub fn persistence(series: &[Vec<(f64, f64)>]) -> Option<Persistence> {
-    let centred: Vec<Vec<f64>> = series
-        .iter()
-        .filter(|s| s.len() >= 3)
-        .map(|s| {
-            let mean = s.iter().map(|p| p.1).sum::<f64>() / s.len() as f64;
-            s.iter().map(|p| p.1 - mean).collect()
-        })
-        .collect();
-    let n: usize = centred.iter().map(Vec::len).sum();
-    let ss: f64 = centred.iter().flatten().map(|v| v * v).sum();
-    let (mut gaps, mut ng) = (0.0, 0usize);
+    let (mut centred, mut gaps, mut ng) = (Vec::<Vec<f64>>::new(), 0.0, 0usize);
     for s in series.iter().filter(|s| s.len() >= 3) {
+        let mean = s.iter().map(|p| p.1).sum::<f64>() / s.len() as f64;
+        centred.push(s.iter().map(|p| p.1 - mean).collect());
         gaps += s[s.len() - 1].0 - s[0].0;
         ng += s.len() - 1;
     }
+    let n: usize = centred.iter().map(Vec::len).sum();
+    let ss: f64 = centred.iter().flatten().map(|v| v * v).sum();
     if n < 8 || ss <= 0.0 || ng == 0 {
         return None;
     }

@@ -130,7 +130,7 @@ pub fn gather_row(results: &[ProbeResult], leader_setup_ms: f64) -> Option<f64> 
     let by_id = by_id(results);
     let serial = &results[*by_id.get("gr_serial")?];
     let gathered = &results[*by_id.get("gr_noworkers")?];
-    let rows = gathered.scenario.as_ref()?.tables.first()?.rows as f64;
+    let rows = gathered.scenario.as_ref()?.tables.first()?.rows;
     let ns = (gathered.median_ms() - serial.median_ms() - leader_setup_ms) * 1e6 / rows;
     eprintln!(
         "pqsim calibrate: a local row through Gather: {:.1} ns ({:.3} ms through a Gather with no worker vs {:.3} ms serial, {rows} rows)",

@@ -389,6 +389,17 @@ fn scheduler_from_raw(ctx: &Ctx, raw: Option<&RawScheduler>, cores: f64) -> Resu
     Ok(s)
 }
 
+/// A log-normal sigma between 0 and 2: above 2 one run would land anywhere within 13x of the
+/// typical time, no longer a spread but surely a mistake (a percentage written as a number).
+fn log_sigma(ctx: &Ctx, v: &Spanned<f64>, key: &str) -> Result<f64> {
+    if *v.get_ref() > 2.0 {
+        return Err(
+            ctx.err(Some(v.span()), format!("{key} must be a log-normal sigma between 0 and 2, got {}", v.get_ref()))
+        );
+    }
+    non_negative(ctx, v, key)
+}
+
 fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
     let cache = match raw.cache.get_ref().as_str() {
         "hot" => CacheState::Hot,
@@ -533,15 +544,7 @@ fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
         None => None,
     };
     let model_sigma = match raw.variability.as_ref().and_then(|v| v.model_sigma.as_ref()) {
-        // A log-sigma above 2 would put one run anywhere within 13x of the prediction: no
-        // longer an interval, surely a mistake (a percentage written as a number, say).
-        Some(v) if *v.get_ref() > 2.0 => {
-            return Err(ctx.err(
-                Some(v.span()),
-                format!("variability.model_sigma must be a log-normal sigma between 0 and 2, got {}", v.get_ref()),
-            ))
-        }
-        Some(v) => Some(non_negative(ctx, v, "variability.model_sigma")?),
+        Some(v) => Some(log_sigma(ctx, v, "variability.model_sigma")?),
         None => None,
     };
     let speed_hold_ms = match raw.variability.as_ref().and_then(|v| v.speed_hold_ms.as_ref()) {
@@ -549,16 +552,7 @@ fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
         None => 0.0,
     };
     let speed_state_sigma = match raw.variability.as_ref().and_then(|v| v.speed_state_sigma.as_ref()) {
-        Some(v) if *v.get_ref() > 2.0 => {
-            return Err(ctx.err(
-                Some(v.span()),
-                format!(
-                    "variability.speed_state_sigma must be a log-normal sigma between 0 and 2, got {}",
-                    v.get_ref()
-                ),
-            ))
-        }
-        Some(v) => non_negative(ctx, v, "variability.speed_state_sigma")?,
+        Some(v) => log_sigma(ctx, v, "variability.speed_state_sigma")?,
         None => 0.0,
     };
     let mut settings = vec![];

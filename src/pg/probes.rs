@@ -146,18 +146,19 @@ fn sizes_at(scale: u64, shared_buffers_pages: u64) -> Sizes {
     let hot_max = (shared_buffers_pages as f64 / 4.0 * 0.6 * 97.0) as u64;
     // Each scattered table at most 30% of shared_buffers/4 (37 and 22 rows a page).
     let scat_max = |per_page: f64| (shared_buffers_pages as f64 / 4.0 * 0.3 * per_page) as u64;
+    // The hot table and the shuffled one are twins of one size, so that the difference of
+    // their times is the jumps alone (`calibration::pairs::buffer_jumps`).
+    let twins = (scale * 3 / 10).max(SHUFFLED_MIN_PAGES * 97).min(hot_max).max(1000);
     Sizes {
         s: scale / 2,
         m: scale,
         l: scale * 2,
         wide: scale / 4,
-        // The shuffled table's twin in block order: the same size, so that the difference
-        // of their times is the jumps alone (`calibration::pairs::buffer_jumps`).
-        hot: (scale * 3 / 10).max(SHUFFLED_MIN_PAGES * 97).min(hot_max).max(1000),
+        hot: twins,
         typed: scale / 2,
         scat_m: (scale / 4).min(scat_max(37.0)).max(1000),
         scat_w: (scale / 8).min(scat_max(22.0)).max(1000),
-        shuffled: (scale * 3 / 10).max(SHUFFLED_MIN_PAGES * 97).min(hot_max).max(1000),
+        shuffled: twins,
         dim_s: 50_000,
         dim_l: 200_000,
         ring: {
