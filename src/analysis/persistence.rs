@@ -5,8 +5,8 @@
 //! With readings a gap `d` apart, the state's share `c` of the variance and the noise's
 //! `1 - c`, the autocorrelation at lag k >= 1 is `c exp(-k d / hold)`: the slope of its
 //! logarithm over the lags gives the hold (whatever the noise), its value at lag 0 the share.
-//! Each series is taken about its own mean (a slower drift between series is left out, and a
-//! hold near a series' length reads shorter than it is).
+//! Each series is taken about its own mean (a hold near a series' length reads shorter than it
+//! is); the drift between series is measured apart ([`Persistence::between`]).
 
 /// What [`persistence`] found.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -22,6 +22,18 @@ pub struct Persistence {
     /// Lag-1 and lag-2 autocorrelations.
     pub rho1: f64,
     pub rho2: f64,
+    /// The variance of the series' means about their mean, less what each mean owes to its
+    /// own readings' spread (variance / length): the drift from one series to the next, which
+    /// taking each series about its own mean leaves out of `variance` (0 with one series).
+    pub between: f64,
+}
+
+impl Persistence {
+    /// The standard deviation of the lasting level: the state within series (`share` of
+    /// `variance`) and the drift between them.
+    pub fn lasting_sd(&self) -> f64 {
+        (self.share * self.variance + self.between).sqrt()
+    }
 }
 
 /// The longest hold [`persistence`] reports, in gaps.
@@ -39,8 +51,11 @@ pub const MAX_LAGS: usize = 40;
 /// one reading to the next: a state shorter than the gap).
 pub fn persistence(series: &[Vec<(f64, f64)>]) -> Option<Persistence> {
     let (mut centred, mut gaps, mut ng) = (Vec::<Vec<f64>>::new(), 0.0, 0usize);
+    let mut means: Vec<(f64, f64)> = vec![];
     for s in series.iter().filter(|s| s.len() >= 3) {
         let mean = s.iter().map(|p| p.1).sum::<f64>() / s.len() as f64;
+        let within = s.iter().map(|p| (p.1 - mean).powi(2)).sum::<f64>() / (s.len() - 1) as f64;
+        means.push((mean, within / s.len() as f64));
         centred.push(s.iter().map(|p| p.1 - mean).collect());
         gaps += s[s.len() - 1].0 - s[0].0;
         ng += s.len() - 1;
@@ -84,7 +99,21 @@ pub fn persistence(series: &[Vec<(f64, f64)>]) -> Option<Persistence> {
     let hold = -gap / slope;
     let share = (ml - slope * mk).exp().min(1.0);
     let (rho1, rho2) = (rho(1).map_or(0.0, |r| r.0), rho(2).map_or(0.0, |r| r.0));
-    Some(Persistence { hold, share, variance, gap, rho1, rho2 })
+    Some(Persistence { hold, share, variance, gap, rho1, rho2, between: between(&means) })
+}
+
+/// The spread of the series' means beyond their own sampling error: `means` holds each
+/// series' mean and that mean's sampling variance. (A lasting state inflates a mean's true
+/// sampling variance beyond variance / length, so a drift this small is not told apart.)
+fn between(means: &[(f64, f64)]) -> f64 {
+    if means.len() < 2 {
+        return 0.0;
+    }
+    let n = means.len() as f64;
+    let grand = means.iter().map(|m| m.0).sum::<f64>() / n;
+    let spread = means.iter().map(|m| (m.0 - grand).powi(2)).sum::<f64>() / (n - 1.0);
+    let sampling = means.iter().map(|m| m.1).sum::<f64>() / n;
+    (spread - sampling).max(0.0)
 }
 
 #[cfg(test)]
@@ -96,16 +125,30 @@ mod tests {
     /// Readings `gap` apart of a state (AR(1) with e-folding time `hold`, sd `state_sd`) plus
     /// noise (sd `noise_sd`): `rounds` series of `len`.
     fn readings(hold: f64, state_sd: f64, noise_sd: f64, gap: f64, rounds: usize, len: usize) -> Vec<Vec<(f64, f64)>> {
+        drifting(hold, state_sd, noise_sd, 0.0, gap, rounds, len)
+    }
+
+    /// As [`readings`], each round shifted by a level of sd `drift_sd` of its own.
+    fn drifting(
+        hold: f64,
+        state_sd: f64,
+        noise_sd: f64,
+        drift_sd: f64,
+        gap: f64,
+        rounds: usize,
+        len: usize,
+    ) -> Vec<Vec<(f64, f64)>> {
         let mut rng = StdRng::seed_from_u64(7);
         let z = Normal::new(0.0, 1.0).unwrap();
         let a = (-gap / hold).exp();
         (0..rounds)
             .map(|_| {
                 let mut state = state_sd * z.sample(&mut rng);
+                let level = drift_sd * z.sample(&mut rng);
                 (0..len)
                     .map(|i| {
                         state = a * state + state_sd * (1.0 - a * a).sqrt() * z.sample(&mut rng);
-                        (i as f64 * gap, state + noise_sd * z.sample(&mut rng))
+                        (i as f64 * gap, level + state + noise_sd * z.sample(&mut rng))
                     })
                     .collect()
             })
@@ -128,5 +171,20 @@ mod tests {
         assert_eq!(persistence(&readings(1e-6, 0.0, 0.2, 0.1, 20, 100)), None, "noise");
         // Too few readings.
         assert!(persistence(&readings(2.0, 0.1, 0.1, 0.1, 1, 5)).is_none());
+    }
+
+    #[test]
+    fn the_drift_between_rounds_adds_to_the_lasting_spread() {
+        // State sd 0.15 within rounds, rounds shifted by levels of sd 0.1.
+        let steady = persistence(&readings(0.5, 0.15, 0.1, 0.1, 60, 300)).expect("persists");
+        let drift = persistence(&drifting(0.5, 0.15, 0.1, 0.1, 0.1, 60, 300)).expect("persists");
+        // Taking each round about its own mean, the drift does not change the state.
+        assert!((drift.hold - steady.hold).abs() < 0.1 * steady.hold, "{drift:?} {steady:?}");
+        assert!(steady.between < 0.003, "{steady:?}");
+        assert!((drift.between - 0.01).abs() < 0.005, "{drift:?}");
+        // The lasting spread is the state's and the drift's together: sqrt(0.15^2 + 0.1^2).
+        let want = (0.15f64.powi(2) + 0.1f64.powi(2)).sqrt();
+        assert!((drift.lasting_sd() - want).abs() < 0.2 * want, "{} vs {want}", drift.lasting_sd());
+        assert!((steady.lasting_sd() - 0.15).abs() < 0.2 * 0.15, "{}", steady.lasting_sd());
     }
 }

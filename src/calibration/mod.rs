@@ -278,9 +278,15 @@ pub struct Measurement {
 
 impl Measurement {
     /// `[variability] speed_hold_ms` and `speed_state_sigma`: the reference's lasting state's
-    /// mean hold and the share of `run_sigma` it holds (sigma x sqrt(share)).
+    /// mean hold, and the spread of its level (ln of the reference's time): the state within
+    /// rounds and the drift between them ([`Persistence::lasting_sd`]). Not `run_sigma`'s
+    /// share: the runs are rescaled by the references read beside them, which takes out most
+    /// of a state lasting longer than a run (that was 0.050 at 22:34 on 2026-12-03, where one
+    /// client's serial latencies in the next workload run spread to p95 = 1.43 x p50).
+    ///
+    /// [`Persistence::lasting_sd`]: crate::analysis::persistence::Persistence::lasting_sd
     pub fn speed_state(&self) -> Option<(f64, f64)> {
-        self.speed.map(|p| (p.hold * 1e3, self.run_sigma * p.share.sqrt()))
+        self.speed.map(|p| (p.hold * 1e3, p.lasting_sd()))
     }
 }
 
@@ -414,8 +420,8 @@ fn measure(client: &mut Client, dsn: &str, results: &mut [ProbeResult], reps: us
     let speed = crate::analysis::persistence::persistence(&log_series);
     match &speed {
         Some(p) => eprintln!(
-            "pqsim calibrate: the speed reference's state lasts {:.0} ms on average (readings {:.0} ms apart, lag-1/2 correlations {:.2}/{:.2}), {:.0}% of its variance within rounds",
-            p.hold * 1e3, p.gap * 1e3, p.rho1, p.rho2, 100.0 * p.share
+            "pqsim calibrate: the speed reference's state lasts {:.0} ms on average (readings {:.0} ms apart, lag-1/2 correlations {:.2}/{:.2}), {:.0}% of its variance within rounds; its level's sd {:.3} (within rounds {:.3}, between them {:.3})",
+            p.hold * 1e3, p.gap * 1e3, p.rho1, p.rho2, 100.0 * p.share, p.lasting_sd(), (p.share * p.variance).sqrt(), p.between.sqrt()
         ),
         None => eprintln!("pqsim calibrate: the speed reference's readings show no lasting state (a steady machine, or one that changes faster than one reading to the next)"),
     }

@@ -100,9 +100,11 @@ fn variability(s: &mut String, fits: &Fits, info: &Info) {
             );
             let _ = writeln!(
                 s,
-                "{:<32}# run_sigma x sqrt({:.3}), the lasting share of the readings' variance: the workload mode's machine moves by this",
+                "{:<32}# sd of ln(reference) that lasts: {:.3} of the readings' variance {:.5} within rounds, {:.5} between rounds: the workload mode's machine moves by this",
                 format!("speed_state_sigma = {}", num(sigma)),
-                p.share
+                p.share,
+                p.variance,
+                p.between
             );
         }
         _ => {
