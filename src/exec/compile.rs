@@ -310,7 +310,7 @@ fn scan_pipeline(env: &Env, cc: &CpuCost, node: &Node, is_worker: bool, bound: O
         // Planned (a compiled plan serves every Workers Launched).
         let leader = if env.settings.flag("parallel_leader_participation") { 1.0 } else { 0.0 };
         page.maps = super::scan::fault_around_maps(pages, env.workers_planned as f64 + leader);
-        page.cpu_ns += env.speed(c.worker_page_fault_ns) * page.os_pages * (page.maps - 1.0);
+        page.cpu_ns += env.speed(c.worker_page_fault_ns) * (page.maps - 1.0);
     }
     let mut row = per_tuple + deform_all + fcpu + sel * deform_passing;
     let mut builds = builds;

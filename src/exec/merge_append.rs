@@ -146,7 +146,6 @@ pub(crate) fn append(env: &Env, cc: &CpuCost, node: &Node, is_worker: bool, boun
             cpu_ns: by_pages(&|c| c.cpu_ns),
             os_read_ns: by_pages(&|c| c.os_read_ns),
             disk_bytes: by_pages(&|c| c.disk_bytes),
-            os_pages: by_pages(&|c| c.os_pages),
             maps: by_pages(&|c| c.maps),
         },
         random_reads_per_tuple: by_tuples(&|p| p.source.random_reads_per_tuple),

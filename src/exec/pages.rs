@@ -14,20 +14,11 @@ pub struct PageCost {
     pub os_read_ns: f64,
     /// Bytes per page read from disk (cold data), through the shared disk bandwidth.
     pub disk_bytes: f64,
-    /// The operating system's pages of shared memory a process touches per page it reads:
-    /// a parallel worker, a fresh process, faults each in at its first touch
-    /// (`worker_page_fault_ns` each). 2 (8 kB over 4 kB) when the scan reads its rows' data
-    /// (tuples fill a page from its end), 1 when it reads only the page header and line
-    /// pointers (count(*) of an all-visible page).
-    pub os_pages: f64,
     /// Heap pages of shared memory a parallel worker maps per page it reads (first touch and
     /// exit): more than 1 for a parallel scan whose chunks are smaller than the kernel's
     /// fault-around window ([`super::scan::fault_around_maps`]), else 1.
     pub maps: f64,
 }
-
-/// The operating system's page (x86-64 Linux without huge pages for shared memory).
-pub const OS_PAGE_BYTES: f64 = 4096.0;
 
 /// How a relation's pages are read: a sequential scan (which may use PostgreSQL's bulk-read
 /// ring) or by index (buffers kept as usual).
@@ -89,11 +80,14 @@ impl Env<'_> {
             let per_jump = c.buffer_jump_ns + if reads_columns { c.buffer_jump_data_ns } else { 0.0 };
             p.cpu_ns += self.speed(per_jump) * jumps;
         }
-        if reads_columns {
-            p.os_pages = BLCKSZ / OS_PAGE_BYTES;
-        }
+        // A fresh process's first touch of the block: one price whether it reads the rows'
+        // data (at the page's end) or only its header and line pointers. The kernel maps the
+        // aligned 64 kB around a faulting address (fault-around), so the fault that brings in
+        // a block's first 4 kB brings in its second too. (It was charged twice for scans that
+        // read rows: leader-off plans with two workers came out 12-17% too slow in three
+        // sittings of 2026-12-03, docs/cpu-costs.md.)
         if is_worker {
-            p.cpu_ns += self.speed(c.worker_page_fault_ns) * p.os_pages;
+            p.cpu_ns += self.speed(c.worker_page_fault_ns);
         }
         p
     }
@@ -127,7 +121,6 @@ impl Env<'_> {
             cpu_ns: self.speed(c.page_ns),
             os_read_ns: self.speed(c.os_read_page_ns) * os,
             disk_bytes: BLCKSZ * disk,
-            os_pages: 1.0,
             maps: 1.0,
         }
     }
