@@ -277,6 +277,31 @@ fn a_machine_whose_speed_wanders_spreads_the_latencies_of_one_client() {
 }
 
 #[test]
+fn each_core_wanders_on_its_own_so_a_query_on_both_spreads_less() {
+    // One client back to back on two cores whose speed holds states of 300 ms, sigma 0.3. A
+    // serial query runs on one core and takes its state: p95 up to exp(1.645 x 0.3) = 1.64 x
+    // p50. With two workers beside the leader the scan is spread over both cores, whose states
+    // are drawn apart: its time follows their mean speed and spreads less. (One state for the
+    // whole machine would spread both alike.)
+    let d = tempfile::tempdir().unwrap();
+    let wander = [
+        "--table",
+        "testpar.rows=300000",
+        "--hw",
+        "variability.speed_hold_ms=300",
+        "--hw",
+        "variability.speed_state_sigma=0.3",
+    ];
+    let spread = |per_gather: u32| {
+        let v = run_json(&count_workload(d.path(), 1, per_gather, ""), &wander);
+        f(&v, &["classes", "0", "latency_ms", "p95"]) / f(&v, &["classes", "0", "latency_ms", "p50"])
+    };
+    let (serial, parallel) = (spread(0), spread(2));
+    assert!(serial > 1.3, "serial p95/p50 {serial}");
+    assert!(parallel < serial - 0.12, "parallel p95/p50 {parallel} against serial {serial}");
+}
+
+#[test]
 fn same_seed_same_bytes_whatever_the_thread_count() {
     let d = tempfile::tempdir().unwrap();
     let w = count_workload(d.path(), 3, 2, "max_parallel_workers = 3");

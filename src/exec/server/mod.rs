@@ -118,8 +118,8 @@ pub enum Event {
     End,
     /// The scheduler's turn ended: the processes on the cores make way for the next ones.
     TurnEnd(u64),
-    /// The machine's speed takes its next state (`Hardware::speed_hold_ns`).
-    SpeedState,
+    /// A core's speed takes its next state (`Hardware::speed_hold_ns`).
+    SpeedState(usize),
 }
 
 struct Running<'a> {
@@ -131,6 +131,9 @@ struct Running<'a> {
     arrival: Time,
     planned: u32,
     launched: u32,
+    /// The core each process of the query runs on, by process index (assigned at its first
+    /// demand), when the cores' speeds wander.
+    homes: Vec<usize>,
 }
 
 struct Server<'a> {
@@ -159,8 +162,12 @@ struct Server<'a> {
     /// Work left to each flow's stop point (unused here; `push_demands` fills it).
     left: Vec<f64>,
     caps: Vec<f64>,
-    /// The machine's state: CPU work per unit is multiplied by this slowness (1: typical).
-    slowness: f64,
+    /// Each core's state: CPU work per unit on it is multiplied by this slowness (1: typical).
+    slowness: Vec<f64>,
+    /// Processes of the queries in flight whose home is each core.
+    core_load: Vec<u32>,
+    /// The home core of each of `demands` (filled only when the cores' speeds wander).
+    homes: Vec<usize>,
     /// Draws the states and their holds.
     speed_rng: rand::rngs::StdRng,
 }
@@ -188,11 +195,18 @@ pub fn simulate(spec: &ServerSpec) -> Result<ServerResult, SimError> {
         procs: vec![],
         left: vec![],
         caps: vec![],
-        slowness: 1.0,
+        slowness: vec![],
+        core_load: vec![],
+        homes: vec![],
         speed_rng: streams::stream(spec.seed, 0x5bee_d057_a7e5),
     };
     if wandering(spec.hw) {
-        s.next_speed_state();
+        let n = spec.hw.cores.ceil().max(1.0) as usize;
+        s.slowness = vec![1.0; n];
+        s.core_load = vec![0; n];
+        for core in 0..n {
+            s.next_speed_state(core);
+        }
     }
     for i in 0..s.sources.len() {
         let first = s.sources[i].first_arrival(&spec.sources[i]);
@@ -290,15 +304,19 @@ fn wandering(hw: &Hardware) -> bool {
 }
 
 impl<'a> Server<'a> {
-    /// The machine's next speed state: a log-normal slowness of median 1 (the profile's costs
-    /// are at the machine's typical speed), held for an exponential time of the profile's mean.
-    fn next_speed_state(&mut self) {
+    /// A core's next speed state: a log-normal slowness of median 1 (the profile's costs are
+    /// at the machine's typical speed), held for an exponential time of the profile's mean.
+    /// Each core wanders on its own: two scans side by side on the 2-vCPU machines here often
+    /// ran 1.6x apart while one scan's time held from one run to the next
+    /// (scripts/measure-pair-phase.sh, docs/workload.md).
+    fn next_speed_state(&mut self, core: usize) {
         use rand_distr::{Distribution, Exp, LogNormal};
         let hw = self.spec.hw;
-        self.slowness = LogNormal::new(0.0, hw.speed_state_sigma).map_or(1.0, |d| d.sample(&mut self.speed_rng));
+        self.slowness[core] =
+            LogNormal::new(0.0, hw.speed_state_sigma).map_or(1.0, |d| d.sample(&mut self.speed_rng));
         let hold = Exp::new(1.0 / hw.speed_hold_ns).map_or(hw.speed_hold_ns, |d| d.sample(&mut self.speed_rng));
         // At least 1 ns on, so that a run always moves forward.
-        self.q.schedule(self.q.now() + hold.round().max(1.0) as Time, Event::SpeedState);
+        self.q.schedule(self.q.now() + hold.round().max(1.0) as Time, Event::SpeedState(core));
     }
 
     /// Send the next query of source `s`.
@@ -319,7 +337,7 @@ impl<'a> Server<'a> {
         self.issued += 1;
         let mut sim = Sim::new(&cp.compiled, spec.hw, &cp.settings, launched, seed, false);
         sim.start_at(now);
-        self.running.push(Running { sim, seq, class, source: s, arrival: now, planned: cp.planned, launched });
+        self.running.push(Running { sim, seq, class, source: s, arrival: now, planned: cp.planned, launched, homes: vec![] });
         if let Some(t) = self.sources[s].after_arrival(&spec.sources[s], now) {
             self.q.schedule(t, Event::Arrive(s));
         }
@@ -331,12 +349,26 @@ impl<'a> Server<'a> {
         self.demands.clear();
         self.keys.clear();
         self.left.clear();
+        self.homes.clear();
         let mut own = Vec::with_capacity(self.running.len());
-        for r in &self.running {
+        for r in &mut self.running {
             self.procs.clear();
             r.sim.push_demands(&mut self.demands, &mut self.procs, &mut self.left);
             self.keys.extend(self.procs.iter().map(|&p| (r.seq, p)));
             own.push(self.procs.len());
+            if !self.core_load.is_empty() {
+                for &p in &self.procs {
+                    let p = p as usize;
+                    while r.homes.len() <= p {
+                        // As Linux places a waking task on an idle core: the core with the
+                        // fewest processes of the queries in flight (the first of equals).
+                        let core = (0..self.core_load.len()).min_by_key(|&c| (self.core_load[c], c)).unwrap_or(0);
+                        self.core_load[core] += 1;
+                        r.homes.push(core);
+                    }
+                    self.homes.push(r.homes[p]);
+                }
+            }
         }
         let total = self.demands.len();
         for (r, n) in self.running.iter_mut().zip(own) {
@@ -355,6 +387,9 @@ impl<'a> Server<'a> {
             if self.running[k].sim.observe_shared() {
                 let r = self.running.remove(k);
                 self.rq.remove(|key| key.0 == r.seq);
+                for &h in &r.homes {
+                    self.core_load[h] -= 1;
+                }
                 let end = r.sim.finished_at().unwrap_or(self.q.now());
                 let mut rec = QueryRecord {
                     class: r.class,
@@ -423,9 +458,9 @@ impl<'a> Model for Server<'a> {
             }
         }
         crate::exec::cpu::slow_busy_cores(&mut self.demands, hw);
-        if self.slowness != 1.0 {
-            for d in self.demands.iter_mut().filter(|d| d.cpu > 0.0) {
-                d.cpu *= self.slowness;
+        for (d, &h) in self.demands.iter_mut().zip(&self.homes) {
+            if d.cpu > 0.0 {
+                d.cpu *= self.slowness[h];
             }
         }
         if self.demands != self.last_demands {
@@ -478,7 +513,7 @@ impl<'a> Model for Server<'a> {
             }
             Event::End => self.ended = true,
             Event::TurnEnd(gen) => self.rq.turn_ended(gen, &mut InFlight(&mut self.running)),
-            Event::SpeedState => self.next_speed_state(),
+            Event::SpeedState(core) => self.next_speed_state(core),
         }
     }
 }
