@@ -64,6 +64,9 @@ pub(super) struct FastForward {
     pub(super) enabled: bool,
     /// The shared scan's fusion has ended (its budget ran out): no flow is fused again.
     fusion_over: bool,
+    /// Some flow of the shared scan has been fused (`ff_fuse_ok`): until then, the records
+    /// need not say who scans (`Detector::scanning`).
+    fused_ever: bool,
     det: Option<Box<Detector>>,
 }
 
@@ -99,6 +102,7 @@ fn fresh_detector() -> Box<Detector> {
     d.until_halved = None;
     d.jumps = 0;
     d.skipped_steps = 0;
+    d.records = 0;
     d.r_hints = Hints::default();
     d.x_hints = Hints::default();
     d.drift_quiet = 0;
@@ -113,6 +117,11 @@ impl FastForward {
     /// Steps jumped over so far.
     pub(super) fn skipped_steps(&self) -> u64 {
         self.det.as_ref().map_or(0, |d| d.skipped_steps)
+    }
+
+    /// Step boundaries the detector recorded so far.
+    pub(super) fn records(&self) -> u64 {
+        self.det.as_ref().map_or(0, |d| d.records)
     }
 }
 
@@ -177,6 +186,8 @@ struct Detector {
     until_halved: Option<f64>,
     jumps: u64,
     skipped_steps: u64,
+    /// Step boundaries recorded this replication (`ff_capture` in `ff_step`).
+    records: u64,
     /// What each entry of the repeating vector is, for periods whose state drifts (`drift`).
     /// Laid out afresh for every replication: a queue's limit is the run's ring size.
     drift_kind: Vec<drift::Kind>,
@@ -383,7 +394,7 @@ impl<'a> Sim<'a> {
             ff.clear();
             self.ff_forget_samples();
             0
-        } else if !self.ff_eligible() || self.ff_in_rampdown() {
+        } else if !self.ff_eligible() || self.ff_in_rampdown() || self.ff_in_tail() {
             ff.clear();
             ff.rot.reset();
             self.ff_forget_samples();
@@ -453,6 +464,7 @@ impl<'a> Sim<'a> {
         let i = ff.n;
         let s = i % RING;
         let h = self.ff_capture(ff, s);
+        ff.records += 1;
         if i == 0 {
             ff.epoch += 1;
         }
@@ -468,7 +480,9 @@ impl<'a> Sim<'a> {
         ff.marks[s] = mark;
         ff.marks[s + RING] = mark;
         ff.trace_len[s] = self.trace.as_ref().map_or((0, 0), |t| (t.intervals.len(), t.queue.len()));
-        ff.scanning[s] = self.ff_scanning();
+        // (Read only by a jump over fused flows, whose period's records all follow the first
+        // fusion: none before it has a fused flow, so none repeats there.)
+        ff.scanning[s] = if self.ff.fused_ever && !self.ff.fusion_over { self.ff_scanning() } else { 0 };
         if let Some(sm) = self.sampler.as_mut() {
             ff.sample_mark[s] = sm.mark();
             // A jump repeats intervals from at most K_MAX records back.

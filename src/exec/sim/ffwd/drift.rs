@@ -278,7 +278,12 @@ impl<'a> Sim<'a> {
             slots_released: self.slots_released,
             run_speed: self.run_speed,
             fluid: self.fluid.clone(),
-            ff: FastForward { enabled: self.ff.enabled, fusion_over: self.ff.fusion_over, det: None },
+            ff: FastForward {
+                enabled: self.ff.enabled,
+                fusion_over: self.ff.fusion_over,
+                fused_ever: self.ff.fused_ever,
+                det: None,
+            },
         }
     }
 }

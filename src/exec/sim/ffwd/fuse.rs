@@ -58,6 +58,7 @@ impl<'a> Sim<'a> {
         }
         let (free, need) = self.ff_fuse_budget();
         if free >= need {
+            self.ff.fused_ever = true;
             return true;
         }
         // Near the scan's end: every fused flow, running or waiting, claims what it owes now,
