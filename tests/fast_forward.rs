@@ -434,11 +434,12 @@ fn fusion_budget_keeps_no_period_in_hand() {
     assert!(left <= 9_500, "{left} steps left over seeds 1-10, more than 9,500");
 }
 
-/// After the shared scan's last block is handed out, while no flow can stop short of its end
-/// and nothing is fused, every step ends a flow that no later step starts again alike, so the
-/// detector records nothing there (`ff_in_tail`). tpch-lineitem-sum at 4 workers, seeds 1-3:
-/// each replication agrees with stepping to 1e-6 of the wall time and takes at most 75
-/// records (70 each; recording those steps, checked once: 86 at seed 1, and the test fails).
+/// After the shared scan's last block is handed out, while no worker's flow can stop short of
+/// its end and nothing is fused, every step ends a flow that no later step starts again alike
+/// (the leader's drains only follow the workers' ends), so the detector records nothing there
+/// (`ff_in_tail`). tpch-lineitem-sum at 4 workers, seeds 1-3: each replication agrees with
+/// stepping to 1e-6 of the wall time and takes at most 68 records (66 each; with the leader's
+/// drains holding it back, 70, and with no `ff_in_tail`, 86 at seed 1: both checked, both fail).
 /// The jumps are the same either way: `ff-steps` prints the same wall times, events and steps
 /// jumped on every shipped scenario at 1, 2 and 4 workers, seeds 1-6.
 #[test]
@@ -457,6 +458,6 @@ fn nothing_is_recorded_after_the_last_block_while_flows_only_end() {
         let dw = (on.wall as f64 - off.wall as f64).abs();
         assert!(dw <= 1e-6 * off.wall as f64, "seed {seed}: wall {} vs {} ns stepped", on.wall, off.wall);
         assert_eq!(off.fast_forward_records, 0);
-        assert!(on.fast_forward_records <= 75, "seed {seed}: {} records, more than 75", on.fast_forward_records);
+        assert!(on.fast_forward_records <= 68, "seed {seed}: {} records, more than 68", on.fast_forward_records);
     }
 }
