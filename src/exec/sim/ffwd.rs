@@ -64,6 +64,9 @@ pub(super) struct FastForward {
     pub(super) enabled: bool,
     /// The shared scan's fusion has ended (its budget ran out): no flow is fused again.
     fusion_over: bool,
+    /// Some flow of the shared scan has been fused (`ff_fuse_ok`): until then, the records
+    /// need not say who scans (`Detector::scanning`).
+    fused_ever: bool,
     det: Option<Box<Detector>>,
 }
 
@@ -99,6 +102,7 @@ fn fresh_detector() -> Box<Detector> {
     d.until_halved = None;
     d.jumps = 0;
     d.skipped_steps = 0;
+    d.records = 0;
     d.r_hints = Hints::default();
     d.x_hints = Hints::default();
     d.drift_quiet = 0;
@@ -113,6 +117,11 @@ impl FastForward {
     /// Steps jumped over so far.
     pub(super) fn skipped_steps(&self) -> u64 {
         self.det.as_ref().map_or(0, |d| d.skipped_steps)
+    }
+
+    /// Step boundaries the detector recorded so far.
+    pub(super) fn records(&self) -> u64 {
+        self.det.as_ref().map_or(0, |d| d.records)
     }
 }
 
@@ -143,6 +152,8 @@ struct Detector {
     trace_len: Vec<(usize, usize)>,
     /// The wait sampler's interval mark at each recorded step (`sampler::Sampler::mark`).
     sample_mark: Vec<usize>,
+    /// The participants running their scans at each recorded step (`ff_scanning`).
+    scanning: Vec<u64>,
     r: Vec<f64>,
     x: Vec<f64>,
     /// Scratch for a jump's extrapolated counters.
@@ -175,6 +186,8 @@ struct Detector {
     until_halved: Option<f64>,
     jumps: u64,
     skipped_steps: u64,
+    /// Step boundaries recorded this replication (`ff_capture` in `ff_step`).
+    records: u64,
     /// What each entry of the repeating vector is, for periods whose state drifts (`drift`).
     /// Laid out afresh for every replication: a queue's limit is the run's ring size.
     drift_kind: Vec<drift::Kind>,
@@ -381,7 +394,7 @@ impl<'a> Sim<'a> {
             ff.clear();
             self.ff_forget_samples();
             0
-        } else if !self.ff_eligible() || self.ff_in_rampdown() {
+        } else if !self.ff_eligible() || self.ff_in_rampdown() || self.ff_in_tail() {
             ff.clear();
             ff.rot.reset();
             self.ff_forget_samples();
@@ -431,6 +444,7 @@ impl<'a> Sim<'a> {
             ff.marks.resize(2 * RING, Mark::default());
             ff.trace_len.resize(RING, (0, 0));
             ff.sample_mark.resize(RING, 0);
+            ff.scanning.resize(RING, 0);
             // The state vectors' slots are added as the history first reaches them (see
             // `ff_capture`): a run whose periods are found early never touches most of the ring.
             // The capacity is reserved at once (allocated, not written), so no slot moves.
@@ -450,6 +464,7 @@ impl<'a> Sim<'a> {
         let i = ff.n;
         let s = i % RING;
         let h = self.ff_capture(ff, s);
+        ff.records += 1;
         if i == 0 {
             ff.epoch += 1;
         }
@@ -465,6 +480,9 @@ impl<'a> Sim<'a> {
         ff.marks[s] = mark;
         ff.marks[s + RING] = mark;
         ff.trace_len[s] = self.trace.as_ref().map_or((0, 0), |t| (t.intervals.len(), t.queue.len()));
+        // (Read only by a jump over fused flows, whose period's records all follow the first
+        // fusion: none before it has a fused flow, so none repeats there.)
+        ff.scanning[s] = if self.ff.fused_ever && !self.ff.fusion_over { self.ff_scanning() } else { 0 };
         if let Some(sm) = self.sampler.as_mut() {
             ff.sample_mark[s] = sm.mark();
             // A jump repeats intervals from at most K_MAX records back.
@@ -540,7 +558,13 @@ impl<'a> Sim<'a> {
                 Err(_) => continue,
             }
             ff.seen = true;
-            let (n, budget_bound, by_ramp) = self.ff_periods(ff, s, a);
+            // The participants that run their scans at some point of the period (which do
+            // only changes at a step: the records from `a` to `s` hold every point of it).
+            let mut scanning = 0;
+            for j in 0..=k {
+                scanning |= ff.scanning[(a + j) % RING];
+            }
+            let (n, budget_bound, by_ramp) = self.ff_periods(ff, s, a, Some(scanning));
             let ramp_bound = by_ramp < 1.0;
             ff.until_unfused = budget_bound;
             if n == 0 {
@@ -671,7 +695,12 @@ impl<'a> Sim<'a> {
     /// How many whole periods can be jumped without crossing a threshold that ends the regime,
     /// whether the fusion budget was what bound them, and how many the next halving of the
     /// chunk size alone leaves to jump (under 1: none).
-    fn ff_periods(&self, ff: &Detector, s: usize, a: usize) -> (u64, bool, f64) {
+    ///
+    /// `scanning`: the participants that run their scans at some point of the period, when the
+    /// records from `a` to `s` hold all of it (an exact period; not a drifting one, whose
+    /// trial jumps the history, nor a rotation's stretch). The fusion budget then bounds the
+    /// jump with no period in hand; without, one is kept.
+    fn ff_periods(&self, ff: &Detector, s: usize, a: usize, scanning: Option<u64>) -> (u64, bool, f64) {
         let nx = ff.nx;
         let xs = &ff.x[s * nx..(s + 1) * nx];
         let xa = &ff.x[a * nx..(a + 1) * nx];
@@ -743,7 +772,15 @@ impl<'a> Sim<'a> {
                 n = 0.0;
                 by_budget = fused > 0.0;
             } else if fused > 0.0 {
-                let fits = ((free - need) / per).floor() - 1.0;
+                // The budget left only falls over a period (fused flows owe more, claims take
+                // blocks), and what it needs changes only at a step, with the participants
+                // that run their scans: with the most it needs at any point of the period, it
+                // holds through every jumped period if it holds at the last one's end, and
+                // stepping would have kept fusion through them too.
+                let fits = match scanning {
+                    Some(m) => ((free - self.ff_fuse_budget_over(m).1) / per).floor(),
+                    None => ((free - need) / per).floor() - 1.0,
+                };
                 by_budget = fits <= n;
                 n = n.min(fits);
             }

@@ -139,6 +139,9 @@ pub struct SimResult {
     pub events: u64,
     /// Steps of `events` that fast-forward jumped over instead of simulating (0 when off).
     pub fast_forward_steps: u64,
+    /// Step boundaries fast-forward's detector recorded (0 when off): what it paid to find
+    /// the jumps, a record costing about as much as a step.
+    pub fast_forward_records: u64,
     pub trace: Option<Trace>,
     /// Wait-event samples, when asked for (`RunSpec::wait_sample_period`).
     pub wait_samples: Option<super::WaitSamples>,

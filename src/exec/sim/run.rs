@@ -91,6 +91,7 @@ impl<'a> Sim<'a> {
             result_rows: self.top_rows_out,
             events: self.q.delivered() + self.steps,
             fast_forward_steps: self.ff.skipped_steps(),
+            fast_forward_records: self.ff.records(),
             trace: self.trace,
             wait_samples: self.sampler.map(|s| s.finish()),
             subplan_gather: self.subplan_gather,

@@ -148,7 +148,7 @@ impl<'a> Sim<'a> {
         }
         // Short of where a drifting distance, at any step of the period, reaches its bound, and
         // of every threshold an exact period's jump keeps short of.
-        let (n, _, _) = self.ff_periods(ff, s, a);
+        let (n, _, _) = self.ff_periods(ff, s, a, None);
         room = room.min(n as f64);
         for j in 1..k {
             room = room.min(drift_room(ff, (i - k + j) % RING, (i - 2 * k + j) % RING));
@@ -278,7 +278,12 @@ impl<'a> Sim<'a> {
             slots_released: self.slots_released,
             run_speed: self.run_speed,
             fluid: self.fluid.clone(),
-            ff: FastForward { enabled: self.ff.enabled, fusion_over: self.ff.fusion_over, det: None },
+            ff: FastForward {
+                enabled: self.ff.enabled,
+                fusion_over: self.ff.fusion_over,
+                fused_ever: self.ff.fused_ever,
+                det: None,
+            },
         }
     }
 }

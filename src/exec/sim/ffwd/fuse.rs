@@ -58,6 +58,7 @@ impl<'a> Sim<'a> {
         }
         let (free, need) = self.ff_fuse_budget();
         if free >= need {
+            self.ff.fused_ever = true;
             return true;
         }
         // Near the scan's end: every fused flow, running or waiting, claims what it owes now,
@@ -107,20 +108,42 @@ impl<'a> Sim<'a> {
     /// runs (seed-not-in's SubPlan Gather has six of seven workers waiting: counted all the
     /// time, they had the last thousand blocks stepped).
     pub(super) fn ff_fuse_budget(&self) -> (f64, f64) {
+        self.ff_fuse_budget_over(0)
+    }
+
+    /// `ff_fuse_budget`, with the share also of each participant in `also` (bit `p`: process
+    /// `p`; every bit past the last process: every participant): what the budget needs at a
+    /// point where those run their scans too.
+    pub(super) fn ff_fuse_budget_over(&self, also: u64) -> (f64, f64) {
         let tpp = self.ff_tuples_per_page();
         let stop_blocks = self.ff_leash() / tpp + 1.0;
         let (mut owed, mut need) = (0.0, 1.0);
-        for pr in &self.procs {
+        for (p, pr) in self.procs.iter().enumerate() {
             for f in [pr.act_flow(), pr.saved.as_ref()].into_iter().flatten() {
                 if f.fused {
                     owed += (f.done - f.total).max(0.0) / tpp;
                 }
             }
-            if matches!(&pr.act, Act::Flow(f) if f.kind == FlowKind::Scan) {
+            if matches!(&pr.act, Act::Flow(f) if f.kind == FlowKind::Scan) || also >> p.min(63) & 1 == 1 {
                 need += 2.0 * (pr.scan.chunk_size().max(1.0) + stop_blocks);
             }
         }
         (self.scan.nblocks - self.scan.nallocated - owed, need)
+    }
+
+    /// The participants running their scans now (`ff_fuse_budget_over`; past 63 processes,
+    /// every one).
+    pub(super) fn ff_scanning(&self) -> u64 {
+        if self.procs.len() > 63 {
+            return u64::MAX;
+        }
+        let mut m = 0;
+        for (p, pr) in self.procs.iter().enumerate() {
+            if matches!(&pr.act, Act::Flow(f) if f.kind == FlowKind::Scan) {
+                m |= 1 << p;
+            }
+        }
+        m
     }
 
     pub(super) fn ff_tuples_per_page(&self) -> f64 {

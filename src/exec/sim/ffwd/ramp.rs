@@ -26,6 +26,26 @@ impl<'a> Sim<'a> {
         alloc > ramp - margin
     }
 
+    /// After the shared scan's last block is handed out, while no worker's flow can stop short
+    /// of its end (no queue stop ahead, nothing fused) and no process has a private scan left:
+    /// each step then ends a flow that no later step starts again alike (no chunk is left to
+    /// claim, and a process's Finish, Emit and exit come once each; the leader's drains, whose
+    /// stop is what its queues hold, only follow what those flows publish), so no state
+    /// repeats and nothing is recorded (tpch-lineitem-sum at 4 workers: the 20 records after its
+    /// last block, none ever a period's end). A worker's last chunk that sends to its queue
+    /// between stop points is recorded as before (seed-not-in jumps it).
+    pub(super) fn ff_in_tail(&self) -> bool {
+        if self.scan.nblocks <= 0.0 || self.scan.nallocated < self.scan.nblocks {
+            return false;
+        }
+        self.procs.iter().enumerate().all(|(i, p)| {
+            (p.private_left <= 0.0 || self.pipe(i).source.kind == SourceKind::Shared)
+                && [p.act_flow(), p.saved.as_ref()].into_iter().flatten().all(|f| {
+                    !f.fused && (f.stop_at >= f.total || (i == 0 && matches!(f.kind, FlowKind::Drain(_) | FlowKind::Merge)))
+                })
+        })
+    }
+
     /// Where the next halving of a chunk size starts (PARALLEL_SEQSCAN_RAMPDOWN_CHUNKS), and the
     /// margin before it in which nothing is recorded (`ff_in_rampdown`). A participant halves
     /// its chunk `c` at its first claim after one that started past `nblocks - 64 c`, so with

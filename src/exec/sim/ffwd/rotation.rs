@@ -169,7 +169,7 @@ impl<'a> Sim<'a> {
             return None;
         }
         let k = ff.steps - p.steps;
-        let (n, _, by_ramp) = self.ff_periods(ff, s, a);
+        let (n, _, by_ramp) = self.ff_periods(ff, s, a, None);
         if n == 0 {
             // (Too near a threshold: the stretch is stepped and jumped as before, from this
             // point on.)
