@@ -133,13 +133,15 @@ pub struct ParallelCosts {
     pub worker_startup_ns: f64,
     /// Log-normal shape (sigma) of the worker start-up delay.
     pub worker_startup_sigma: f64,
+    /// The fixed part of a worker's end after its last tuple: a wait that takes no core (its
+    /// tail on a one-block table took the same beside two CPU-bound loops as alone).
     pub shutdown_per_worker_ns: f64,
     /// A worker's exit, per shared-buffer page it touched: a fresh process mapped each page
     /// it read (a minor fault, `worker_page_fault_ns`) and unmaps them all when it exits,
-    /// while the leader waits for it (BgWorkerShutdown).
+    /// while the leader waits for it (BgWorkerShutdown). CPU work on a core.
     pub shutdown_per_page_ns: f64,
-    /// Log-normal shape (sigma) of a worker's exit around its median (`shutdown_per_worker_ns`
-    /// plus the pages): one exit can take twice another on the same query.
+    /// Log-normal shape (sigma) of the fixed part of a worker's end around
+    /// `shutdown_per_worker_ns`: one can take twice another on the same query.
     pub shutdown_sigma: f64,
     pub tuple_queue_size: f64,
 }

@@ -312,8 +312,7 @@ impl<'a> Server<'a> {
     fn next_speed_state(&mut self, core: usize) {
         use rand_distr::{Distribution, Exp, LogNormal};
         let hw = self.spec.hw;
-        self.slowness[core] =
-            LogNormal::new(0.0, hw.speed_state_sigma).map_or(1.0, |d| d.sample(&mut self.speed_rng));
+        self.slowness[core] = LogNormal::new(0.0, hw.speed_state_sigma).map_or(1.0, |d| d.sample(&mut self.speed_rng));
         let hold = Exp::new(1.0 / hw.speed_hold_ns).map_or(hw.speed_hold_ns, |d| d.sample(&mut self.speed_rng));
         // At least 1 ns on, so that a run always moves forward.
         self.q.schedule(self.q.now() + hold.round().max(1.0) as Time, Event::SpeedState(core));
@@ -337,7 +336,16 @@ impl<'a> Server<'a> {
         self.issued += 1;
         let mut sim = Sim::new(&cp.compiled, spec.hw, &cp.settings, launched, seed, false);
         sim.start_at(now);
-        self.running.push(Running { sim, seq, class, source: s, arrival: now, planned: cp.planned, launched, homes: vec![] });
+        self.running.push(Running {
+            sim,
+            seq,
+            class,
+            source: s,
+            arrival: now,
+            planned: cp.planned,
+            launched,
+            homes: vec![],
+        });
         if let Some(t) = self.sources[s].after_arrival(&spec.sources[s], now) {
             self.q.schedule(t, Event::Arrive(s));
         }

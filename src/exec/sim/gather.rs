@@ -293,7 +293,7 @@ impl<'a> Sim<'a> {
     }
 
     pub(super) fn leader_check_shutdown(&mut self) {
-        // Every worker has exited (each worker's exit is its own CPU work: `FlowKind::Exit`).
+        // Every worker has ended (a wait, then its unmapping: `FlowKind::Exit`).
         let all_done = (1..self.procs.len()).all(|p| matches!(self.procs[p].act, Act::Idle));
         if all_done {
             self.delay(0, State::Shutdown, 0.0);

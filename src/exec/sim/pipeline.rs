@@ -176,19 +176,39 @@ impl<'a> Sim<'a> {
             self.procs[p].act = Act::Idle;
             self.trace_queue(p - 1);
             self.wake_leader_for(p - 1);
-            // Then it exits: CPU work on a core, done by each worker on its own (they exit
-            // side by side, taking turns only when the cores are busy).
+            // Then it ends, each worker on its own: a wait that takes no core
+            // (`shutdown_per_worker_us`, spread by `shutdown_sigma`), then the unmapping of
+            // every shared-buffer page it mapped, CPU work that takes turns when the cores are
+            // busy (`shutdown_per_page_ns`). Measured on a 2-vCPU VM: a single-copy worker's
+            // tail after its last row took 2.89 ms alone and 2.92 ms beside two CPU-bound
+            // loops, while its per-page part went from 1.21 to 2.10 ms (docs/cpu-costs.md).
             let par = &self.hw.parallel;
-            let median = par.shutdown_per_worker_ns + par.shutdown_per_page_ns * self.pages_touched(p);
-            let sigma = par.shutdown_sigma;
+            let unmap = par.shutdown_per_page_ns * self.pages_touched(p);
             // A draw only where the profile has a spread: profiles without one keep their
             // random streams, and so their outputs, as before.
-            let exit = lognormal_around(&mut self.procs[p].rng, median, sigma);
-            if exit > 0.0 && matches!(self.procs[p].act, Act::Idle) {
-                let mut f = Flow::cpu_only(FlowKind::Exit, 1.0, 1.0, exit, 0.0);
-                f.shown_as = Some(State::Shutdown);
-                self.set_flow(p, f);
+            let wait = lognormal_around(&mut self.procs[p].rng, par.shutdown_per_worker_ns, par.shutdown_sigma);
+            if matches!(self.procs[p].act, Act::Idle) {
+                let cpu = (unmap > 0.0).then(|| {
+                    let mut f = Flow::cpu_only(FlowKind::Exit, 1.0, 1.0, unmap, 0.0);
+                    f.shown_as = Some(State::Shutdown);
+                    f
+                });
+                if wait > 0.0 {
+                    self.procs[p].saved = cpu;
+                    self.delay(p, State::Shutdown, wait);
+                } else if let Some(f) = cpu {
+                    self.set_flow(p, f);
+                }
             }
+        }
+    }
+
+    /// A worker has ended: its slot is free once the postmaster reaps it; the leader may be
+    /// waiting for it.
+    pub(super) fn worker_gone(&mut self, p: usize) {
+        self.procs[p].act = Act::Idle;
+        if self.mode == LeaderMode::Shutdown {
+            self.leader_check_shutdown();
         }
     }
 
@@ -249,14 +269,7 @@ impl<'a> Sim<'a> {
             }
             FlowKind::TopEmit => self.finish_query(),
             FlowKind::Startup => self.participant_begin(p),
-            FlowKind::Exit => {
-                // Gone: its slot is free once the postmaster reaps it; the leader may be
-                // waiting for it.
-                self.procs[p].act = Act::Idle;
-                if self.mode == LeaderMode::Shutdown {
-                    self.leader_check_shutdown();
-                }
-            }
+            FlowKind::Exit => self.worker_gone(p),
         }
     }
 

@@ -349,7 +349,8 @@ impl<'a> Sim<'a> {
     /// state: log-normal around `worker_startup_ms`, shape `worker_startup_sigma`). The leader
     /// does not wait for workers to attach (Gather reads its queues without waiting); it
     /// waits for them at the end (ParallelFinish, then WaitForParallelWorkersToExit: each
-    /// worker's exit is `shutdown_per_worker_us` of its own CPU work, the workers exiting side
+    /// worker's end is a wait of `shutdown_per_worker_us` that takes no core, then the
+    /// unmapping of its pages on a core (`shutdown_per_page_ns`), the workers ending side
     /// by side: `FlowKind::Exit`, `leader_check_shutdown`).
     pub(super) fn start(&mut self) {
         let launched = self.n_workers();
@@ -414,7 +415,16 @@ impl<'a> Sim<'a> {
                         self.procs[p].woken_from = Some(State::MqReceive);
                         self.leader_next()
                     }
-                    State::Shutdown => self.leader_after_shutdown(),
+                    State::Shutdown if p == 0 => self.leader_after_shutdown(),
+                    State::Shutdown => {
+                        // A worker's wait at its end is over: it unmaps its pages on a core,
+                        // or is gone.
+                        if let Some(f) = self.procs[p].saved.take() {
+                            self.set_flow(p, f);
+                        } else {
+                            self.worker_gone(p);
+                        }
+                    }
                     _ => {}
                 }
             }

@@ -127,8 +127,8 @@ impl<'a> Sim<'a> {
     /// until then: counting it free from there let the next query take slots PostgreSQL
     /// would not yet give.
     ///
-    /// Each worker exits on its own after its last tuple (`shutdown_per_worker_us` of CPU
-    /// work on a core, `FlowKind::Exit`), the workers side by side: a slot is free as soon as
+    /// Each worker ends on its own after its last tuple (a wait of `shutdown_per_worker_us`,
+    /// then its unmapping on a core, `FlowKind::Exit`), the workers side by side: a slot is free as soon as
     /// its worker has exited, so a query that starts meanwhile can get one worker of two, as
     /// on a real server.
     pub(crate) fn live_workers(&self) -> u32 {

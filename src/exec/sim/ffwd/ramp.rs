@@ -41,7 +41,8 @@ impl<'a> Sim<'a> {
         self.procs.iter().enumerate().all(|(i, p)| {
             (p.private_left <= 0.0 || self.pipe(i).source.kind == SourceKind::Shared)
                 && [p.act_flow(), p.saved.as_ref()].into_iter().flatten().all(|f| {
-                    !f.fused && (f.stop_at >= f.total || (i == 0 && matches!(f.kind, FlowKind::Drain(_) | FlowKind::Merge)))
+                    !f.fused
+                        && (f.stop_at >= f.total || (i == 0 && matches!(f.kind, FlowKind::Drain(_) | FlowKind::Merge)))
                 })
         })
     }
