@@ -217,6 +217,14 @@ impl<'a> Sim<'a> {
     pub(super) fn advance_flows(&mut self, t: Time) {
         let now = self.now();
         let dt = t.saturating_sub(now) as f64;
+        // Flows within a rounding nanosecond of their stop point are there (each flow once
+        // it has progressed: nothing below reads another process's flow, so the same as a
+        // second pass over the processes).
+        let snap = |f: &mut Flow| {
+            if f.rate > 0.0 && (f.stop_at - f.done) / f.rate < 1.0 {
+                f.done = f.stop_at;
+            }
+        };
         if dt > 0.0 {
             for p in 0..self.procs.len() {
                 let pr = &mut self.procs[p];
@@ -252,30 +260,23 @@ impl<'a> Sim<'a> {
                             // Initializing: start-up time, whether on a core or waiting for one.
                             pr.acct.startup += dt;
                             f.done += prog;
+                            snap(f);
                             continue;
                         }
                         if f.kind == FlowKind::Exit {
                             pr.acct.shutdown += dt;
                             f.done += prog;
+                            snap(f);
                             continue;
                         }
                         pr.acct.cpu += dt * oncpu * (1.0 - f.os_frac);
                         pr.acct.io += dt * oncpu * f.os_frac + dt * (1.0 - oncpu);
                         f.done += prog;
+                        snap(f);
                         let rows = prog * f.rows_per_unit;
                         let kind = f.kind;
                         self.account_progress(p, kind, prog, rows);
                     }
-                }
-            }
-        }
-        // Flows within a rounding nanosecond of their stop point are there.
-        for pr in &mut self.procs {
-            if let Act::Flow(f) = &mut pr.act {
-                if f.rate > 0.0 && (f.stop_at - f.done) / f.rate < 1.0 && t > now {
-                    let rest = (f.stop_at - f.done).max(0.0);
-                    f.done = f.stop_at;
-                    let _ = rest;
                 }
             }
         }
