@@ -203,13 +203,15 @@ impl<'a> Sim<'a> {
         let fl = &mut self.fluid;
         crate::exec::cpu::slow_busy_cores(&mut fl.demands, self.hw);
         let rates = fl.solver.solve(self.hw.cores, self.hw.disk.seq_bytes_per_ns, &fl.demands);
-        for (k, &p) in fl.idx.iter().enumerate() {
+        debug_assert_eq!(rates.len(), fl.idx.len());
+        // (Zipped: no bounds check a flow.)
+        for ((&p, &rate), d) in fl.idx.iter().zip(rates).zip(&fl.demands) {
             if let Act::Flow(f) = &mut self.procs[p].act {
-                f.rate = rates[k];
+                f.rate = rate;
                 // The CPU work per unit at this step's core speed.
-                f.cpu_now = fl.demands[k].cpu;
+                f.cpu_now = d.cpu;
                 // I/O-bound when the disk share, not the CPU, limits progress.
-                f.io_bound = f.io > 0.0 && rates[k] * f.cpu_now < 0.999 && fl.demands[k].cpu_cap > 0.0;
+                f.io_bound = f.io > 0.0 && rate * f.cpu_now < 0.999 && d.cpu_cap > 0.0;
             }
         }
     }
