@@ -186,18 +186,56 @@ impl<'a> Sim<'a> {
         }
     }
 
+    /// The flows and their demands are those `solve_rates` last solved for (the same
+    /// processes, the same bits of CPU and I/O demand), and the run queue would give the same
+    /// caps without changing anything (`RunQueue::reuses`): the caps, the core speed
+    /// (`slow_busy_cores`) and the solver's answer would all be those of last time.
+    fn rates_unchanged(&self) -> bool {
+        let fl = &self.fluid;
+        if !fl.raw_valid || fl.idx.is_empty() {
+            return false;
+        }
+        let mut k = 0;
+        for (p, pr) in self.procs.iter().enumerate() {
+            if let Act::Flow(f) = &pr.act {
+                match (fl.idx.get(k), fl.raw.get(k)) {
+                    (Some(&q), Some(&(c, i))) if q == p && c == f.cpu.to_bits() && i == f.io.to_bits() => k += 1,
+                    _ => return false,
+                }
+            }
+        }
+        k == fl.idx.len() && (!self.scheduled() || self.rq.reuses(&fl.idx))
+    }
+
     pub(super) fn solve_rates(&mut self) {
+        // Most steps (a chunk or a queue batch ends, the next starts alike) leave every input
+        // as it was: the rates of last time are written into the flows again (a flow started
+        // since has none yet), without building the demands, asking the run queue or the solver.
+        if self.rates_unchanged() {
+            let fl = &self.fluid;
+            for ((&p, &rate), d) in fl.idx.iter().zip(fl.solver.rates()).zip(&fl.demands) {
+                if let Act::Flow(f) = &mut self.procs[p].act {
+                    f.rate = rate;
+                    f.cpu_now = d.cpu;
+                    f.io_bound = f.io > 0.0 && rate * f.cpu_now < 0.999 && d.cpu_cap > 0.0;
+                }
+            }
+            return;
+        }
         // Reused buffers: no allocation per step; the solver answers from its previous
         // solution when the running flows and their demands are unchanged.
         let fl = &mut self.fluid;
         fl.idx.clear();
         fl.demands.clear();
+        fl.raw.clear();
         for (p, pr) in self.procs.iter().enumerate() {
             if let Act::Flow(f) = &pr.act {
                 fl.idx.push(p);
                 fl.demands.push(Demand { cpu: f.cpu, io: f.io, cpu_cap: 1.0 });
+                fl.raw.push((f.cpu.to_bits(), f.io.to_bits()));
             }
         }
+        fl.raw_valid = true;
         // The scheduler's CPU caps (1 = a core, 0 = waiting for a turn), then the rates.
         self.apply_cpu_caps();
         let fl = &mut self.fluid;
