@@ -103,6 +103,11 @@ pub struct Solver {
 }
 
 impl Solver {
+    /// The rates of the last call to `solve`.
+    pub fn rates(&self) -> &[f64] {
+        &self.rates
+    }
+
     /// Rates for `flows`; the slice lives until the next call.
     pub fn solve(&mut self, cores: f64, bandwidth: f64, flows: &[Demand]) -> &[f64] {
         let unchanged = self.valid

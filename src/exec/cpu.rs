@@ -193,6 +193,11 @@ impl<K: Copy + Ord> RunQueue<K> {
     /// (aligned with `runnable`: 1 = on a core, 0 = waiting for its turn). Returns the length
     /// of a turn to schedule (the owner delivers it to `end_turn`) when turns begin and none
     /// is pending.
+    /// `apply` with this runnable set would give the caps of last time and change nothing.
+    pub fn reuses(&self, runnable: &[K]) -> bool {
+        !runnable.is_empty() && self.last_valid && self.last.as_slice() == runnable
+    }
+
     pub fn apply<T: Tasks<K> + ?Sized>(
         &mut self,
         runnable: &[K],

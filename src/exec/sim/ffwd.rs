@@ -110,6 +110,9 @@ fn fresh_detector() -> Box<Detector> {
     d.drift_kind.clear();
     d.steps = 0;
     d.rot.reset();
+    d.probe_k = 0;
+    d.probe_left = 0;
+    d.probing = false;
     d
 }
 
@@ -207,6 +210,18 @@ struct Detector {
     steps: u64,
     /// The first records after drifting jumps (`rotation`).
     rot: rotation::Rotations,
+    /// The steps of the last exact period jumped, when the next halving of the chunk size
+    /// bound that jump (a stage of the ramp-down, `until_halved`); 0 otherwise. The next
+    /// stage's regime is probed for a period of as many steps (`probing`).
+    probe_k: usize,
+    /// Steps left, after a probe's first record, before its second one.
+    probe_left: usize,
+    /// The history is a probe: its first record, then one `probe_k` steps later, nothing
+    /// recorded in between (the jump needs only the two ends of a period: the state at the
+    /// second is the state at the first, and the executor is deterministic). A probe whose
+    /// second record does not repeat the first (or cannot be jumped) is dropped, and the
+    /// history starts afresh, recording every step.
+    probing: bool,
 }
 
 /// What the candidate walk reads of a record, side by side.
@@ -226,6 +241,15 @@ impl Detector {
     fn clear(&mut self) {
         self.n = 0;
         self.unrecorded = 0;
+        self.probe_left = 0;
+        self.probing = false;
+    }
+
+    /// A probe's second record found no period to jump: no more probes this replication, and
+    /// the history starts afresh (its two records are not a step apart).
+    fn drop_probe(&mut self) {
+        self.probe_k = 0;
+        self.clear();
     }
 
     /// Steps since the history was last cleared, recorded or not.
@@ -461,6 +485,13 @@ impl<'a> Sim<'a> {
         if ff.drift_kind.is_empty() {
             self.ff_drift_layout(ff);
         }
+        if ff.probe_left > 0 {
+            // Inside a probe: the step is counted, not recorded (as `counted` would count it).
+            ff.probe_left -= 1;
+            ff.unrecorded += 1;
+            ff.drift_quiet = ff.drift_quiet.saturating_sub(1);
+            return 0;
+        }
         let i = ff.n;
         let s = i % RING;
         let h = self.ff_capture(ff, s);
@@ -493,8 +524,13 @@ impl<'a> Sim<'a> {
         if i == 0 && ff.rot.armed {
             ff.rot.armed = false;
             if let Some(skipped) = self.ff_rotation(ff, s) {
+                ff.probe_k = 0;
                 return skipped;
             }
+        }
+        if i == 0 && ff.probe_k > 1 && ff.holdoff == 0 && !(self.ff.fused_ever && !self.ff.fusion_over) {
+            ff.probing = true;
+            ff.probe_left = ff.probe_k - 1;
         }
         if !ff.counted() {
             return 0;
@@ -548,6 +584,7 @@ impl<'a> Sim<'a> {
                     }
                     if let Some(skipped) = self.ff_drift(ff, i, k) {
                         ff.jumps += 1;
+                        ff.probe_k = 0;
                         ff.clear();
                         ff.rot.armed = true;
                         ff.backoff = 0;
@@ -572,8 +609,13 @@ impl<'a> Sim<'a> {
                 if ramp_bound {
                     ff.until_halved = Some(self.ff_ramp().0);
                 }
+                if ff.probing {
+                    ff.drop_probe();
+                }
                 return 0;
             }
+            // (A probe's period: its two records, `probe_k` steps apart.)
+            let steps = if ff.probing { ff.probe_k } else { k };
             self.ff_jump(ff, s, a, n, None);
             // A jump the next halving of the chunk size bound leaves under three periods before
             // it (`ff_periods` keeps one in hand): a period found again, two periods on, would
@@ -582,13 +624,19 @@ impl<'a> Sim<'a> {
             if by_ramp - (n as f64) < 3.0 && !self.ff_any_fused() {
                 ff.until_halved = Some(self.ff_ramp().0);
             }
-            let skipped = n * k as u64;
+            // The next stage is probed for a period of as many steps.
+            ff.probe_k = if ff.until_halved.is_some() { steps } else { 0 };
+            let skipped = n * steps as u64;
             ff.jumps += 1;
             ff.skipped_steps += skipped;
             ff.clear();
             ff.rot.reset();
             ff.backoff = 0;
             return skipped;
+        }
+        if ff.probing && i > 0 {
+            ff.drop_probe();
+            return 0;
         }
         ff.window_end();
         0

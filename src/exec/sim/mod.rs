@@ -96,6 +96,11 @@ struct FluidScratch {
     demands: Vec<Demand>,
     /// The run queue's CPU caps, aligned with `idx` (see `sched::apply_cpu_caps`).
     caps: Vec<f64>,
+    /// The bits of each flow's CPU and I/O demand as `solve_rates` last read them, aligned
+    /// with `idx`, and whether `idx`, `demands` and the solver's rates are still those of that
+    /// call (`Sim::rates_unchanged`).
+    raw: Vec<(u64, u64)>,
+    raw_valid: bool,
 }
 
 pub(super) fn lognormal_around(rng: &mut StdRng, median: f64, sigma: f64) -> f64 {

@@ -186,30 +186,70 @@ impl<'a> Sim<'a> {
         }
     }
 
+    /// The flows and their demands are those `solve_rates` last solved for (the same
+    /// processes, the same bits of CPU and I/O demand), and the run queue would give the same
+    /// caps without changing anything (`RunQueue::reuses`): the caps, the core speed
+    /// (`slow_busy_cores`) and the solver's answer would all be those of last time.
+    fn rates_unchanged(&self) -> bool {
+        let fl = &self.fluid;
+        if !fl.raw_valid || fl.idx.is_empty() {
+            return false;
+        }
+        let mut k = 0;
+        for (p, pr) in self.procs.iter().enumerate() {
+            if let Act::Flow(f) = &pr.act {
+                match (fl.idx.get(k), fl.raw.get(k)) {
+                    (Some(&q), Some(&(c, i))) if q == p && c == f.cpu.to_bits() && i == f.io.to_bits() => k += 1,
+                    _ => return false,
+                }
+            }
+        }
+        k == fl.idx.len() && (!self.scheduled() || self.rq.reuses(&fl.idx))
+    }
+
     pub(super) fn solve_rates(&mut self) {
+        // Most steps (a chunk or a queue batch ends, the next starts alike) leave every input
+        // as it was: the rates of last time are written into the flows again (a flow started
+        // since has none yet), without building the demands, asking the run queue or the solver.
+        if self.rates_unchanged() {
+            let fl = &self.fluid;
+            for ((&p, &rate), d) in fl.idx.iter().zip(fl.solver.rates()).zip(&fl.demands) {
+                if let Act::Flow(f) = &mut self.procs[p].act {
+                    f.rate = rate;
+                    f.cpu_now = d.cpu;
+                    f.io_bound = f.io > 0.0 && rate * f.cpu_now < 0.999 && d.cpu_cap > 0.0;
+                }
+            }
+            return;
+        }
         // Reused buffers: no allocation per step; the solver answers from its previous
         // solution when the running flows and their demands are unchanged.
         let fl = &mut self.fluid;
         fl.idx.clear();
         fl.demands.clear();
+        fl.raw.clear();
         for (p, pr) in self.procs.iter().enumerate() {
             if let Act::Flow(f) = &pr.act {
                 fl.idx.push(p);
                 fl.demands.push(Demand { cpu: f.cpu, io: f.io, cpu_cap: 1.0 });
+                fl.raw.push((f.cpu.to_bits(), f.io.to_bits()));
             }
         }
+        fl.raw_valid = true;
         // The scheduler's CPU caps (1 = a core, 0 = waiting for a turn), then the rates.
         self.apply_cpu_caps();
         let fl = &mut self.fluid;
         crate::exec::cpu::slow_busy_cores(&mut fl.demands, self.hw);
         let rates = fl.solver.solve(self.hw.cores, self.hw.disk.seq_bytes_per_ns, &fl.demands);
-        for (k, &p) in fl.idx.iter().enumerate() {
+        debug_assert_eq!(rates.len(), fl.idx.len());
+        // (Zipped: no bounds check a flow.)
+        for ((&p, &rate), d) in fl.idx.iter().zip(rates).zip(&fl.demands) {
             if let Act::Flow(f) = &mut self.procs[p].act {
-                f.rate = rates[k];
+                f.rate = rate;
                 // The CPU work per unit at this step's core speed.
-                f.cpu_now = fl.demands[k].cpu;
+                f.cpu_now = d.cpu;
                 // I/O-bound when the disk share, not the CPU, limits progress.
-                f.io_bound = f.io > 0.0 && rates[k] * f.cpu_now < 0.999 && fl.demands[k].cpu_cap > 0.0;
+                f.io_bound = f.io > 0.0 && rate * f.cpu_now < 0.999 && d.cpu_cap > 0.0;
             }
         }
     }
@@ -217,6 +257,14 @@ impl<'a> Sim<'a> {
     pub(super) fn advance_flows(&mut self, t: Time) {
         let now = self.now();
         let dt = t.saturating_sub(now) as f64;
+        // Flows within a rounding nanosecond of their stop point are there (each flow once
+        // it has progressed: nothing below reads another process's flow, so the same as a
+        // second pass over the processes).
+        let snap = |f: &mut Flow| {
+            if f.rate > 0.0 && (f.stop_at - f.done) / f.rate < 1.0 {
+                f.done = f.stop_at;
+            }
+        };
         if dt > 0.0 {
             for p in 0..self.procs.len() {
                 let pr = &mut self.procs[p];
@@ -252,30 +300,23 @@ impl<'a> Sim<'a> {
                             // Initializing: start-up time, whether on a core or waiting for one.
                             pr.acct.startup += dt;
                             f.done += prog;
+                            snap(f);
                             continue;
                         }
                         if f.kind == FlowKind::Exit {
                             pr.acct.shutdown += dt;
                             f.done += prog;
+                            snap(f);
                             continue;
                         }
                         pr.acct.cpu += dt * oncpu * (1.0 - f.os_frac);
                         pr.acct.io += dt * oncpu * f.os_frac + dt * (1.0 - oncpu);
                         f.done += prog;
+                        snap(f);
                         let rows = prog * f.rows_per_unit;
                         let kind = f.kind;
                         self.account_progress(p, kind, prog, rows);
                     }
-                }
-            }
-        }
-        // Flows within a rounding nanosecond of their stop point are there.
-        for pr in &mut self.procs {
-            if let Act::Flow(f) = &mut pr.act {
-                if f.rate > 0.0 && (f.stop_at - f.done) / f.rate < 1.0 && t > now {
-                    let rest = (f.stop_at - f.done).max(0.0);
-                    f.done = f.stop_at;
-                    let _ = rest;
                 }
             }
         }

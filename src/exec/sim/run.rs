@@ -21,18 +21,18 @@ impl<'a> Model for Sim<'a> {
     fn next_transition(&mut self) -> Option<Time> {
         self.solve_rates();
         // The earliest fluid stop point.
-        let now = self.now();
-        let mut t_flow: Option<Time> = None;
-        for p in 0..self.procs.len() {
-            if let Act::Flow(f) = &self.procs[p].act {
+        // (The nearest in ns first, converted once: the conversion and the saturating
+        // addition are monotonic, so the earliest time is the same.)
+        let mut dt_min: Option<f64> = None;
+        for pr in &self.procs {
+            if let Act::Flow(f) = &pr.act {
                 if f.rate > 0.0 {
                     let dt = engine::round::ceil_nonneg((f.stop_at - f.done).max(0.0) / f.rate);
-                    let t = now.saturating_add(dt.min(1e18) as Time);
-                    t_flow = Some(t_flow.map_or(t, |x: Time| x.min(t)));
+                    dt_min = Some(dt_min.map_or(dt, |x: f64| x.min(dt)));
                 }
             }
         }
-        t_flow
+        dt_min.map(|dt| self.now().saturating_add(dt.min(1e18) as Time))
     }
 
     fn advance(&mut self, t: Time) {

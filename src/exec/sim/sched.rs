@@ -27,7 +27,7 @@ impl Tasks<usize> for [Proc] {
 
 impl<'a> Sim<'a> {
     /// Is the scheduler modelled (turns, wake-up latency), rather than ideal sharing?
-    fn scheduled(&self) -> bool {
+    pub(super) fn scheduled(&self) -> bool {
         cpu::scheduled(self.hw)
     }
 

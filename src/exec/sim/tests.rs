@@ -217,6 +217,7 @@ fn gather_heavy(workers: &str, leader: &str, hw_sets: &[(&str, &str)]) -> (Scena
 impl<'a> Sim<'a> {
     /// The caps `apply_cpu_caps` gives the flows of processes `idx`.
     fn cpu_caps(&mut self, idx: &[usize]) -> Vec<f64> {
+        self.fluid.raw_valid = false;
         self.fluid.idx = idx.to_vec();
         self.fluid.demands = vec![Demand { cpu: 1.0, io: 0.0, cpu_cap: 1.0 }; idx.len()];
         self.apply_cpu_caps();

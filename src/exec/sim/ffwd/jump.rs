@@ -22,11 +22,10 @@ impl<'a> Sim<'a> {
             });
             assert_eq!(at, nx);
         }
-        ff.cur_x.resize(nx, 0.0);
-        for j in 0..nx {
-            let g = ff.x[s * nx + j] - ff.x[a * nx + j];
-            ff.cur_x[j] = ff.x[s * nx + j] + nf * g;
-        }
+        // (Zipped slices: no bounds check per counter.)
+        let (xs, xa) = (&ff.x[s * nx..(s + 1) * nx], &ff.x[a * nx..(a + 1) * nx]);
+        ff.cur_x.clear();
+        ff.cur_x.extend(xs.iter().zip(xa).map(|(&vs, &va)| vs + nf * (vs - va)));
         ff.dgen.clear();
         ff.dgen.extend(
             (0..self.procs.len())
