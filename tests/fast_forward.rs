@@ -36,6 +36,23 @@ fn sim(sc: &Scenario, hw: &Hardware, seed: u64, ff: bool) -> SimResult {
     simulate(&spec).unwrap_or_else(|e| panic!("{}: {e}", sc.name)).1
 }
 
+/// `scenario` on the laptop profile with `launched` workers and `seed`, fast-forward on and off;
+/// asserts the two wall times agree within `tolerance` (relative) and returns both.
+fn on_and_off(scenario: &str, launched: u32, seed: u64, tolerance: f64) -> (SimResult, SimResult) {
+    let hw = config::load_hardware(&root().join("configs/hardware/laptop.toml"), &[]).unwrap();
+    let path = root().join(format!("configs/scenarios/{scenario}.toml"));
+    let sc = config::load_scenario(&path, &[], &[]).unwrap().with_hardware_settings(&hw);
+    let d = pqsim::planner::decide(&sc);
+    let run = |ff: bool| {
+        let spec = RunSpec { fast_forward: ff, ..RunSpec::new(&sc, &hw, &d.plan, d.workers_planned, launched, seed) };
+        simulate(&spec).unwrap().1
+    };
+    let (on, off) = (run(true), run(false));
+    let dw = (on.wall as f64 - off.wall as f64).abs();
+    assert!(dw <= tolerance * off.wall as f64, "{scenario}, seed {seed}: wall {} vs {} ns stepped", on.wall, off.wall);
+    (on, off)
+}
+
 /// Runs both ways; returns the steps fast-forward jumped over.
 fn agree(what: &str, sc: &Scenario, hw: &Hardware, seed: u64) -> u64 {
     let on = sim(sc, hw, seed, true);
@@ -417,20 +434,9 @@ fn cheaper_walks_make_the_same_jumps() {
 /// laptop at 2 workers: rows out in all).
 #[test]
 fn fusion_budget_keeps_no_period_in_hand() {
-    let hw = config::load_hardware(&root().join("configs/hardware/laptop.toml"), &[]).unwrap();
-    let path = root().join("configs/scenarios/gather-heavy.toml");
-    let sc = config::load_scenario(&path, &[], &[]).unwrap().with_hardware_settings(&hw);
-    let d = pqsim::planner::decide(&sc);
     let mut left = 0;
     for seed in 1..=10 {
-        let run = |ff: bool| {
-            let mut spec = RunSpec::new(&sc, &hw, &d.plan, d.workers_planned, 4, seed);
-            spec.fast_forward = ff;
-            simulate(&spec).unwrap().1
-        };
-        let (on, off) = (run(true), run(false));
-        let dw = (on.wall as f64 - off.wall as f64).abs();
-        assert!(dw <= 1e-5 * off.wall as f64, "seed {seed}: wall {} vs {} ns stepped", on.wall, off.wall);
+        let (on, _) = on_and_off("gather-heavy", 4, seed, 1e-5);
         left += on.events - on.fast_forward_steps;
     }
     assert!(left <= 9_500, "{left} steps left over seeds 1-10, more than 9,500");
@@ -446,19 +452,8 @@ fn fusion_budget_keeps_no_period_in_hand() {
 /// jumped on every shipped scenario at 1, 2 and 4 workers, seeds 1-6.
 #[test]
 fn nothing_is_recorded_after_the_last_block_while_flows_only_end() {
-    let hw = config::load_hardware(&root().join("configs/hardware/laptop.toml"), &[]).unwrap();
-    let path = root().join("configs/scenarios/tpch-lineitem-sum.toml");
-    let sc = config::load_scenario(&path, &[], &[]).unwrap().with_hardware_settings(&hw);
-    let d = pqsim::planner::decide(&sc);
     for seed in 1..=3 {
-        let run = |ff: bool| {
-            let mut spec = RunSpec::new(&sc, &hw, &d.plan, d.workers_planned, 4, seed);
-            spec.fast_forward = ff;
-            simulate(&spec).unwrap().1
-        };
-        let (on, off) = (run(true), run(false));
-        let dw = (on.wall as f64 - off.wall as f64).abs();
-        assert!(dw <= 1e-6 * off.wall as f64, "seed {seed}: wall {} vs {} ns stepped", on.wall, off.wall);
+        let (on, off) = on_and_off("tpch-lineitem-sum", 4, seed, 1e-6);
         assert_eq!(off.fast_forward_records, 0);
         assert!(on.fast_forward_records <= 68, "seed {seed}: {} records, more than 68", on.fast_forward_records);
     }
@@ -472,19 +467,8 @@ fn nothing_is_recorded_after_the_last_block_while_flows_only_end() {
 /// records every step again.
 #[test]
 fn a_ramp_down_stage_is_probed_at_the_ends_of_its_first_period_only() {
-    let hw = config::load_hardware(&root().join("configs/hardware/laptop.toml"), &[]).unwrap();
-    let path = root().join("configs/scenarios/tpch-lineitem-sum.toml");
-    let sc = config::load_scenario(&path, &[], &[]).unwrap().with_hardware_settings(&hw);
-    let d = pqsim::planner::decide(&sc);
     for seed in 1..=6 {
-        let run = |ff: bool| {
-            let mut spec = RunSpec::new(&sc, &hw, &d.plan, d.workers_planned, 4, seed);
-            spec.fast_forward = ff;
-            simulate(&spec).unwrap().1
-        };
-        let (on, off) = (run(true), run(false));
-        let dw = (on.wall as f64 - off.wall as f64).abs();
-        assert!(dw <= 1e-6 * off.wall as f64, "seed {seed}: wall {} vs {} ns stepped", on.wall, off.wall);
+        let (on, _) = on_and_off("tpch-lineitem-sum", 4, seed, 1e-6);
         if seed <= 3 {
             assert!(on.fast_forward_records <= 30, "seed {seed}: {} records, more than 30", on.fast_forward_records);
         }
