@@ -191,7 +191,7 @@ pub(super) fn node_from_raw(ctx: &Ctx, n: &Spanned<RawNode>, tables: &[Table], p
             };
             // Without `aggregates`, the number of aggregate calls in `output`.
             let scope = crate::model::expr::Scope::new(tables.iter().collect());
-            let calls = output.iter().filter(|o| crate::model::expr::classify_aggregate(o, &scope).is_some()).count();
+            let calls: usize = output.iter().map(|o| crate::model::expr::classify_aggregates(o, &scope).len()).sum();
             let aggregates = match &r.aggregates {
                 Some(g) => non_negative(ctx, g, "aggregates")?,
                 None if calls > 0 => calls as f64,

@@ -8,7 +8,7 @@
 //! callers keep the width-based generic prices (`tuple_ns`, `qual_ns` × operators,
 //! `agg_transition_ns` × aggregates), and [`notes`] says so once.
 
-use crate::model::expr::{classify, classify_aggregate, classify_qual, AggClass, Classified, OpClass, Scope};
+use crate::model::expr::{classify, classify_aggregates, classify_qual, AggClass, Classified, OpClass, Scope};
 use crate::model::schema::{deform_counts, Column};
 use crate::model::{AggMode, Hardware, Node, Table};
 
@@ -185,31 +185,34 @@ impl<'a> CpuCost<'a> {
         let mut ns = 0.0;
         let mut any = false;
         for o in output {
-            let Some((class, arg)) = classify_aggregate(o, &scope) else {
+            let calls = classify_aggregates(o, &scope);
+            if calls.is_empty() {
                 // A grouping key: compared for equality with the current group's (sorted
                 // input) or with the hash entry's (hashed) once per input row.
                 if grouped {
                     ns += self.expr_ns(&classify(&format!("({o} = {o})"), &scope));
                 }
                 continue;
-            };
-            any = true;
-            let t = match class {
-                AggClass::CountStar => c.agg_count_star_ns,
-                AggClass::Count => c.agg_count_ns,
-                AggClass::SumInt => c.agg_sum_int_ns,
-                AggClass::SumInt8 => c.agg_sum_int8_ns,
-                AggClass::SumFloat => c.agg_sum_float_ns,
-                AggClass::SumNumeric => c.agg_sum_numeric_ns,
-                AggClass::MinMax => c.agg_minmax_ns,
-                AggClass::MinMaxVarlena => c.agg_minmax_varlena_ns,
-                AggClass::Generic => c.agg_generic_ns,
-            };
-            // Finalize: a combine function per partial state row, its argument is the state.
-            ns += match mode {
-                AggMode::Finalize => self.ns(t) * 1.5,
-                _ => self.ns(t) + self.expr_ns(&arg),
-            };
+            }
+            for (class, arg) in calls {
+                any = true;
+                let t = match class {
+                    AggClass::CountStar => c.agg_count_star_ns,
+                    AggClass::Count => c.agg_count_ns,
+                    AggClass::SumInt => c.agg_sum_int_ns,
+                    AggClass::SumInt8 => c.agg_sum_int8_ns,
+                    AggClass::SumFloat => c.agg_sum_float_ns,
+                    AggClass::SumNumeric => c.agg_sum_numeric_ns,
+                    AggClass::MinMax => c.agg_minmax_ns,
+                    AggClass::MinMaxVarlena => c.agg_minmax_varlena_ns,
+                    AggClass::Generic => c.agg_generic_ns,
+                };
+                // Finalize: a combine function per partial state row, its argument is the state.
+                ns += match mode {
+                    AggMode::Finalize => self.ns(t) * 1.5,
+                    _ => self.ns(t) + self.expr_ns(&arg),
+                };
+            }
         }
         any.then_some(ns)
     }
@@ -306,10 +309,14 @@ pub fn notes(tables: &[Table], plan: &Node) -> Vec<String> {
         for text in node_texts(n, tables) {
             let mut c = classify(text, &scope);
             if let Node::Aggregate { .. } = n {
-                if let Some((k, arg)) = classify_aggregate(text, &scope) {
-                    c = arg;
-                    if k == AggClass::Generic {
-                        c.unclassified.push(text.to_string());
+                let calls = classify_aggregates(text, &scope);
+                if !calls.is_empty() {
+                    c.unclassified.clear();
+                    for (k, arg) in calls {
+                        c.unclassified.extend(arg.unclassified);
+                        if k == AggClass::Generic {
+                            c.unclassified.push(text.to_string());
+                        }
                     }
                 }
             }

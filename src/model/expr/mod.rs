@@ -235,6 +235,95 @@ pub fn classify_aggregate(text: &str, scope: &Scope) -> Option<(AggClass, Classi
     let open = t.find('(')?;
     let name = t[..open].trim().to_ascii_lowercase();
     let name = name.rsplit('.').next().unwrap_or(&name).to_string();
+    if !is_aggregate_name(&name) {
+        return None;
+    }
+    let close = t.rfind(')')?;
+    if close < open {
+        return None;
+    }
+    let arg = t[open + 1..close].trim();
+    let arg = arg.strip_prefix("DISTINCT ").unwrap_or(arg);
+    if name == "count" && (arg == "*" || arg.is_empty()) {
+        return Some((AggClass::CountStar, Classified::default()));
+    }
+    classify_aggregate_call(&name, arg, scope)
+}
+
+/// Every aggregate call in an Aggregate's output entry, wherever it sits: the entry itself
+/// (`sum(x)`, `PARTIAL count(*)`) or each call inside an expression over them (Q14's
+/// `((100.00 * sum(CASE ... END)) / sum(...))`, `sum(a) / count(*)`), each classified as
+/// [`classify_aggregate`] does. PostgreSQL runs every call's transition and its argument per
+/// input row, and the expression around them once per group. Empty for a grouping key.
+pub fn classify_aggregates(text: &str, scope: &Scope) -> Vec<(AggClass, Classified)> {
+    aggregate_calls(text).into_iter().filter_map(|call| classify_aggregate(call, scope)).collect()
+}
+
+/// The aggregate calls in `text` (`name(...)` with a name of [`is_aggregate_name`], outside
+/// quotes, parentheses balanced), in order. Aggregate calls do not nest in SQL, so each
+/// call's argument is not searched again.
+pub fn aggregate_calls(text: &str) -> Vec<&str> {
+    let b = text.as_bytes();
+    let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    let mut out = vec![];
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c == b'\'' {
+            // Skip a quoted literal ('' inside is two quotes in a row: the loop resumes there).
+            i += 1;
+            while i < b.len() && b[i] != b'\'' {
+                i += 1;
+            }
+            i += 1;
+            continue;
+        }
+        if !(c.is_ascii_alphabetic() || c == b'_') || (i > 0 && (ident(b[i - 1]) || b[i - 1] == b'.')) {
+            i += 1;
+            continue;
+        }
+        // An identifier, possibly schema-qualified (pg_catalog.sum).
+        let start = i;
+        while i < b.len() && (ident(b[i]) || b[i] == b'.') {
+            i += 1;
+        }
+        let name = text[start..i].rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+        let mut j = i;
+        while j < b.len() && b[j] == b' ' {
+            j += 1;
+        }
+        if j >= b.len() || b[j] != b'(' || !is_aggregate_name(&name) {
+            continue;
+        }
+        let Some(close) = matching_paren(text, j) else { break };
+        out.push(&text[start..=close]);
+        i = close + 1;
+    }
+    out
+}
+
+/// The index of the `)` that closes the `(` at `open` (quotes skipped); None if unbalanced.
+fn matching_paren(text: &str, open: usize) -> Option<usize> {
+    let mut depth = 0i32;
+    let mut quoted = false;
+    for (k, ch) in text[open..].char_indices() {
+        match ch {
+            '\'' => quoted = !quoted,
+            '(' if !quoted => depth += 1,
+            ')' if !quoted => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(open + k);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Whether `name` (lower case, unqualified) is an aggregate function pqsim knows.
+fn is_aggregate_name(name: &str) -> bool {
     let known = ["count", "sum", "avg", "min", "max"];
     let generic = [
         "string_agg",
@@ -261,18 +350,13 @@ pub fn classify_aggregate(text: &str, scope: &Scope) -> Option<(AggClass, Classi
         "percentile_disc",
         "mode",
     ];
-    if !known.contains(&name.as_str()) && !generic.contains(&name.as_str()) {
-        return None;
-    }
-    let close = t.rfind(')')?;
-    if close < open {
-        return None;
-    }
-    let arg = t[open + 1..close].trim();
-    let arg = arg.strip_prefix("DISTINCT ").unwrap_or(arg);
-    if name == "count" && (arg == "*" || arg.is_empty()) {
-        return Some((AggClass::CountStar, Classified::default()));
-    }
+    known.contains(&name) || generic.contains(&name)
+}
+
+/// An aggregate call `name(arg)` (name lower case, not count(*)): its class by the
+/// argument's type and the argument's own cost.
+fn classify_aggregate_call(name: &str, arg: &str, scope: &Scope) -> Option<(AggClass, Classified)> {
+    let name = name.to_string();
     // The argument's own cost (and its type, through a typed parse of `arg`).
     let mut p = Parser::new(tokenize(arg).unwrap_or_default(), scope);
     let ty = if p.toks.is_empty() { None } else { p.expr().filter(|_| p.pos == p.toks.len()) };

@@ -191,3 +191,25 @@ fn timestamptz_comparisons_convert_zones() {
     let c = classify("(l_shipdate <= '1999-01-01 00:00:00+00'::timestamp with time zone)", &s);
     assert_eq!(c.ops, vec![(OpClass::DateTimestampTz, 1.0)]);
 }
+
+#[test]
+fn aggregate_calls_inside_an_expression_are_each_priced() {
+    let li = lineitem();
+    let s = Scope::new(vec![&li]);
+    // Q14's VERBOSE output: two sums under an expression evaluated once per group.
+    let q14 = "((100.00 * sum(CASE WHEN ((part.p_type)::text ~~ 'PROMO%'::text) THEN (lineitem.l_extendedprice * ('1'::numeric - lineitem.l_discount)) ELSE '0'::numeric END)) / sum((lineitem.l_extendedprice * ('1'::numeric - lineitem.l_discount))))";
+    let calls = classify_aggregates(q14, &s);
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert!(calls.iter().all(|(k, _)| *k == AggClass::SumNumeric));
+    // Each call's argument keeps its own operators: the first the LIKE and two numeric ops.
+    let arith = |c: &Classified| c.ops.iter().find(|(k, _)| *k == OpClass::NumericArith).map_or(0.0, |x| x.1);
+    assert_eq!(arith(&calls[0].1), 2.0);
+    assert!(calls[0].1.ops.iter().any(|(k, _)| *k == OpClass::Like));
+    assert_eq!(arith(&calls[1].1), 2.0);
+    // Quotes hide look-alikes; a top-level call and a grouping key are as before.
+    assert_eq!(aggregate_calls("('sum(x)' || count(*))"), vec!["count(*)"]);
+    assert_eq!(aggregate_calls("(sum(a) / NULLIF(pg_catalog.count(b), 0))"), vec!["sum(a)", "pg_catalog.count(b)"]);
+    assert_eq!(classify_aggregates("PARTIAL sum(l_quantity)", &s).len(), 1);
+    assert!(classify_aggregates("lineitem.l_shipmode", &s).is_empty());
+    assert!(classify_aggregates("summary(l_quantity)", &s).is_empty());
+}

@@ -96,7 +96,7 @@ fn index_scan_keys(o: &mut PlanNode, t: &Table) {
 fn group_key(output: &[String], sc: &Scenario) -> Option<Vec<String>> {
     let scope = crate::model::expr::Scope::new(sc.tables.iter().collect());
     let keys: Vec<String> =
-        output.iter().filter(|o| crate::model::expr::classify_aggregate(o, &scope).is_none()).cloned().collect();
+        output.iter().filter(|o| crate::model::expr::classify_aggregates(o, &scope).is_empty()).cloned().collect();
     (!keys.is_empty()).then_some(keys)
 }
 
