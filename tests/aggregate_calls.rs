@@ -67,3 +67,44 @@ fn calls_inside_an_expression_cost_what_the_same_calls_cost_alone() {
         "Q14 serial: {wrapped:.3} ms with the calls inside the expression, {alone:.3} ms with the same calls as entries"
     );
 }
+
+/// Q1's `avg(l_quantity)` and `avg(l_extendedprice)` share the transition state of
+/// `sum(l_quantity)` and `sum(l_extendedprice)` (both numeric_avg_accum; PostgreSQL's
+/// prepagg.c), so dropping them from the output changes no per-row cost; dropping
+/// `avg(l_discount)`, whose input no other call has, does.
+#[test]
+fn calls_that_share_a_transition_state_cost_one_transition_a_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = env!("CARGO_MANIFEST_DIR");
+    let q1 = dir.path().join("q1.toml");
+    pqsim(&[
+        "import",
+        &format!("{root}/tests/fixtures/explain/pg15_q1_w0.json"),
+        "--schema",
+        &format!("{root}/configs/schemas/tpch.sql"),
+        "--table",
+        "lineitem.rows=240000",
+        "--output",
+        q1.to_str().unwrap(),
+    ]);
+    let text = std::fs::read_to_string(&q1).unwrap();
+    let without = |entries: &[&str], name: &str| {
+        let mut t = text.clone();
+        for e in entries {
+            let quoted = format!(", \"{e}\"");
+            assert!(t.contains(&quoted), "{e} in Q1's output");
+            t = t.replacen(&quoted, "", 1);
+        }
+        let p = dir.path().join(name);
+        std::fs::write(&p, t).unwrap();
+        wall(&p)
+    };
+    let all = wall(&q1);
+    let shared = without(&["avg(l_quantity)", "avg(l_extendedprice)"], "q1-no-shared-avgs.toml");
+    let own = without(&["avg(l_discount)"], "q1-no-avg-discount.toml");
+    assert!(
+        (all - shared).abs() <= 0.002 * all,
+        "Q1 {all:.3} ms, without the two avgs that share a sum's state {shared:.3} ms"
+    );
+    assert!(own < all * 0.995, "Q1 {all:.3} ms, without avg(l_discount) (its own state) {own:.3} ms");
+}

@@ -8,7 +8,10 @@
 //! callers keep the width-based generic prices (`tuple_ns`, `qual_ns` × operators,
 //! `agg_transition_ns` × aggregates), and [`notes`] says so once.
 
-use crate::model::expr::{classify, classify_aggregates, classify_qual, AggClass, Classified, OpClass, Scope};
+use crate::model::expr::{
+    aggregate_calls, classify, classify_aggregate, classify_aggregates, classify_qual, transition_key, AggClass,
+    Classified, OpClass, Scope,
+};
 use crate::model::schema::{deform_counts, Column};
 use crate::model::{AggMode, Hardware, Node, Table};
 
@@ -184,8 +187,12 @@ impl<'a> CpuCost<'a> {
         let scope = self.scope();
         let mut ns = 0.0;
         let mut any = false;
+        let mut transitions: Vec<String> = vec![];
         for o in output {
-            let calls = classify_aggregates(o, &scope);
+            let calls: Vec<_> = aggregate_calls(o)
+                .into_iter()
+                .filter_map(|call| classify_aggregate(call, &scope).map(|(k, arg)| (call, k, arg)))
+                .collect();
             if calls.is_empty() {
                 // A grouping key: compared for equality with the current group's (sorted
                 // input) or with the hash entry's (hashed) once per input row.
@@ -194,8 +201,14 @@ impl<'a> CpuCost<'a> {
                 }
                 continue;
             }
-            for (class, arg) in calls {
+            for (call, class, arg) in calls {
                 any = true;
+                // A call that shares another's transition state costs nothing more a row.
+                let key = transition_key(call, class);
+                if transitions.contains(&key) {
+                    continue;
+                }
+                transitions.push(key);
                 let t = match class {
                     AggClass::CountStar => c.agg_count_star_ns,
                     AggClass::Count => c.agg_count_ns,

@@ -259,6 +259,30 @@ pub fn classify_aggregates(text: &str, scope: &Scope) -> Vec<(AggClass, Classifi
     aggregate_calls(text).into_iter().filter_map(|call| classify_aggregate(call, scope)).collect()
 }
 
+/// What identifies an aggregate call's transition state for sharing: PostgreSQL computes
+/// identical calls once and lets calls with the same transition function over the same
+/// inputs share one state, running the transition once a row (optimizer/prep/prepagg.c,
+/// `find_compatible_agg` / `find_compatible_trans`). Among the aggregates pqsim prices, `sum`
+/// and `avg` of numeric share `numeric_avg_accum` and of int8 `int8_avg_accum`
+/// (pg_aggregate.dat): Q1's `sum(l_quantity)` and `avg(l_quantity)` are one transition.
+/// Other pairs (sum and avg of int4 or float8, min and max) have their own functions.
+pub fn transition_key(call: &str, class: AggClass) -> String {
+    let t = strip_outer_parens(call.trim()).trim();
+    let t = t.strip_prefix("PARTIAL ").unwrap_or(t).trim();
+    let (name, arg) = match (t.find('('), t.rfind(')')) {
+        (Some(o), Some(c)) if c > o => (t[..o].trim().to_ascii_lowercase(), t[o + 1..c].trim()),
+        _ => (t.to_ascii_lowercase(), ""),
+    };
+    let name = name.rsplit('.').next().unwrap_or(&name).to_string();
+    let arg = strip_outer_parens(arg).trim();
+    let function = match class {
+        AggClass::SumNumeric if name == "sum" || name == "avg" => "numeric_avg_accum".to_string(),
+        AggClass::SumInt8 if name == "sum" || name == "avg" => "int8_avg_accum".to_string(),
+        _ => format!("{name}/{class:?}"),
+    };
+    format!("{function}({arg})")
+}
+
 /// The aggregate calls in `text` (`name(...)` with a name of [`is_aggregate_name`], outside
 /// quotes, parentheses balanced), in order. Aggregate calls do not nest in SQL, so each
 /// call's argument is not searched again.

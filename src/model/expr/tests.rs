@@ -213,3 +213,19 @@ fn aggregate_calls_inside_an_expression_are_each_priced() {
     assert!(classify_aggregates("lineitem.l_shipmode", &s).is_empty());
     assert!(classify_aggregates("summary(l_quantity)", &s).is_empty());
 }
+
+#[test]
+fn sum_and_avg_share_a_transition_where_postgres_does() {
+    let li = lineitem();
+    let s = Scope::new(vec![&li]);
+    let key = |t: &str| transition_key(t, classify_aggregate(t, &s).unwrap().0);
+    // numeric_avg_accum for both (pg_aggregate.dat); PARTIAL and parentheses do not matter.
+    assert_eq!(key("sum(l_quantity)"), key("avg(l_quantity)"));
+    assert_eq!(key("(PARTIAL sum(l_quantity))"), key("avg(l_quantity)"));
+    assert_eq!(key("sum(l_orderkey)"), key("avg(l_orderkey)"), "int8_avg_accum");
+    // Other inputs, other functions.
+    assert_ne!(key("sum(l_quantity)"), key("sum(l_discount)"));
+    assert_ne!(key("sum(l_linenumber)"), key("avg(l_linenumber)"), "int4_sum vs int4_avg_accum");
+    assert_ne!(key("min(l_shipdate)"), key("max(l_shipdate)"));
+    assert_eq!(key("count(*)"), key("count(*)"));
+}
