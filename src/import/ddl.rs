@@ -2,6 +2,7 @@
 //! PostgreSQL's DDL to know each table's columns in order and their types. Widths and null
 //! fractions are not in DDL: the type's length, or a guess for variable-length types.
 
+use crate::model::expr::matching_paren;
 use crate::model::schema::Column;
 use std::collections::BTreeMap;
 
@@ -50,25 +51,6 @@ fn strip_comments(sql: &str) -> String {
         out.push('\n');
     }
     out
-}
-
-fn matching_paren(text: &str, open: usize) -> Option<usize> {
-    let mut depth = 0i32;
-    let mut quoted = false;
-    for (i, c) in text[open..].char_indices() {
-        match c {
-            '\'' => quoted = !quoted,
-            '(' if !quoted => depth += 1,
-            ')' if !quoted => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(open + i);
-                }
-            }
-            _ => {}
-        }
-    }
-    None
 }
 
 /// Split on commas outside parentheses.

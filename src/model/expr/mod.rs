@@ -327,7 +327,7 @@ pub fn aggregate_calls(text: &str) -> Vec<&str> {
 }
 
 /// The index of the `)` that closes the `(` at `open` (quotes skipped); None if unbalanced.
-fn matching_paren(text: &str, open: usize) -> Option<usize> {
+pub fn matching_paren(text: &str, open: usize) -> Option<usize> {
     let mut depth = 0i32;
     let mut quoted = false;
     for (k, ch) in text[open..].char_indices() {

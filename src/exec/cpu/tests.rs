@@ -1,0 +1,233 @@
+use super::*;
+
+/// Processes with their (vruntime, lag); with `Some(l)`, one query whose leader is `l`
+/// (the others its workers), else each process its own query.
+#[derive(Default)]
+struct Plain(Vec<(f64, f64)>, Option<usize>);
+
+impl Tasks<usize> for Plain {
+    fn vruntime(&self, k: usize) -> f64 {
+        self.0[k].0
+    }
+    fn set_vruntime(&mut self, k: usize, v: f64) {
+        self.0[k].0 = v
+    }
+    fn lag(&self, k: usize) -> f64 {
+        self.0[k].1
+    }
+    fn set_lag(&mut self, k: usize, lag: f64) {
+        self.0[k].1 = lag
+    }
+    fn leader_of(&self, k: usize) -> usize {
+        self.1.unwrap_or(k)
+    }
+}
+
+fn hw(cores: &str) -> Hardware {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/hardware/reference-2vcpu.toml");
+    crate::config::load_hardware(&path, &[("cores".into(), cores.into())]).expect("profile")
+}
+
+/// Run `turns` turns of `turn` ns with `all` runnable throughout, charging each process
+/// the CPU time its cap gives it; returns what each had, and checks every core is busy.
+fn take_turns(rq: &mut RunQueue<usize>, t: &mut Plain, hw: &Hardware, all: &[usize], turns: usize) -> Vec<f64> {
+    let mut caps = vec![0.0; all.len()];
+    let mut had = vec![0.0; all.len()];
+    rq.apply(all, t, hw, &mut caps);
+    for _ in 0..turns {
+        assert_eq!(caps.iter().sum::<f64>(), hw.cores, "every core busy every turn: {caps:?}");
+        let turn = hw.scheduler.turn_ns(all.len() as f64 / hw.cores);
+        for (i, c) in caps.iter().enumerate() {
+            t.0[all[i]].0 += c * turn;
+            had[i] += c * turn;
+        }
+        rq.end_turn(t);
+        assert!(rq.apply(all, t, hw, &mut caps).is_some(), "turns go on");
+    }
+    had
+}
+
+/// The same runnable set again answers from the last `apply`; a queue that recomputes
+/// every time (its memory dropped before each call) must agree with it on every cap,
+/// turn, line order, home CPU, virtual runtime and lag, over random runs of joins,
+/// leaves, repeats and turn ends on 1-4 cores.
+#[test]
+fn the_same_runnable_set_again_changes_nothing() {
+    use rand::{RngExt, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let mut repeats = 0;
+    for cores in 1..=4usize {
+        let hw = hw(&cores.to_string());
+        let (mut a, mut b) = (RunQueue::new(cores), RunQueue::new(cores));
+        let (mut ta, mut tb) = (Plain(vec![(0.0, 0.0); 7], Some(0)), Plain(vec![(0.0, 0.0); 7], Some(0)));
+        let mut set: Vec<usize> = vec![0, 1, 2];
+        for _ in 0..3000 {
+            match rng.random_range(0..6) {
+                0 => {
+                    let k = rng.random_range(0..7);
+                    match set.binary_search(&k) {
+                        Ok(i) => drop(set.remove(i)),
+                        Err(i) => set.insert(i, k),
+                    }
+                }
+                1 => {
+                    a.end_turn(&mut ta);
+                    b.end_turn(&mut tb);
+                }
+                _ => repeats += 1,
+            }
+            let (mut ca, mut cb) = (vec![0.0; set.len()], vec![0.0; set.len()]);
+            b.last_valid = false;
+            let (ra, rb) = (a.apply(&set, &mut ta, &hw, &mut ca), b.apply(&set, &mut tb, &hw, &mut cb));
+            assert_eq!((ra, &ca, a.order(), &a.home), (rb, &cb, b.order(), &b.home));
+            assert_eq!((a.turn_pending, a.turn_gen, a.imbalanced_ns), (b.turn_pending, b.turn_gen, b.imbalanced_ns));
+            // Time passes: each process on a core runs 1 ms.
+            for (i, &k) in set.iter().enumerate() {
+                ta.0[k].0 += ca[i] * 1e6;
+                tb.0[k].0 += cb[i] * 1e6;
+            }
+            assert_eq!(ta.0, tb.0);
+        }
+    }
+    assert!(repeats > 1000);
+}
+
+#[test]
+fn turns_rotate_through_each_cpus_line_and_are_fair_on_each_cpu() {
+    let hw = hw("2");
+    let mut rq = RunQueue::new(2);
+    let mut t = Plain(vec![(0.0, 0.0); 5], None);
+    let all = [0, 1, 2, 3, 4];
+    let mut caps = [0.0; 5];
+    let turn = rq.apply(&all, &mut t, &hw, &mut caps).expect("a turn to schedule");
+    assert_eq!(turn, hw.scheduler.turn_ns(2.5));
+    assert_eq!(caps, [1.0, 1.0, 0.0, 0.0, 0.0]);
+    // Five processes of five queries: spread three and two over the CPUs (an imbalance
+    // of one, which no balancer corrects).
+    let on = |rq: &RunQueue<usize>, c| all.iter().filter(|&&k| rq.cpu_of(k) == Some(c)).count();
+    let mut counts = [on(&rq, 0), on(&rq, 1)];
+    counts.sort();
+    assert_eq!(counts, [2, 3]);
+    // Six turns (the two lines' common rotation): each process had its CPU's share, the
+    // same as the others of its CPU.
+    let had = take_turns(&mut rq, &mut t, &hw, &all, 6);
+    for k in all {
+        let share = 6.0 * turn / on(&rq, rq.cpu_of(k).expect("placed")) as f64;
+        assert_eq!(had[k], share, "process {k}: {had:?}");
+    }
+}
+
+#[test]
+fn a_leader_keeps_its_cpu_while_its_workers_share_the_other() {
+    let hw = hw("2");
+    let mut rq = RunQueue::new(2);
+    // A leader and two workers forked at once (a Gather's start): the leader takes a
+    // CPU, the first worker the idle one, the second joins it rather than the leader.
+    let mut t = Plain(vec![(0.0, 0.0); 3], Some(0));
+    let had = take_turns(&mut rq, &mut t, &hw, &[0, 1, 2], 6);
+    let turn = hw.scheduler.turn_ns(1.5);
+    assert_eq!(had, vec![6.0 * turn, 3.0 * turn, 3.0 * turn], "a whole core for the leader");
+    // The same when the leader ran first and the workers come later.
+    let mut rq = RunQueue::new(2);
+    let mut t = Plain(vec![(0.0, 0.0); 3], Some(0));
+    rq.apply(&[0], &mut t, &hw, &mut [0.0]);
+    t.0[0].0 = 5e6;
+    let had = take_turns(&mut rq, &mut t, &hw, &[0, 1, 2], 6);
+    assert_eq!(had, vec![6.0 * turn, 3.0 * turn, 3.0 * turn], "a whole core for the leader");
+}
+
+#[test]
+fn a_lasting_imbalance_is_balanced_after_the_balance_interval() {
+    let hw = hw("2");
+    let mut rq = RunQueue::new(2);
+    // A leader and three workers on two CPUs: 1 + 3 at first (fork placement), then the
+    // periodic balancer moves a worker to the leader's CPU: 2 + 2.
+    let mut t = Plain(vec![(0.0, 0.0); 4], Some(0));
+    let all = [0, 1, 2, 3];
+    let turn = hw.scheduler.turn_ns(2.0);
+    let before = (balance_after_ns(2) / turn).ceil() as usize;
+    let had = take_turns(&mut rq, &mut t, &hw, &all, before - 1);
+    assert_eq!(had[0], (before - 1) as f64 * turn, "the leader alone on its CPU until the balance");
+    let leader_cpu = rq.cpu_of(0);
+    let mates = |rq: &RunQueue<usize>| all.iter().filter(|&&k| rq.cpu_of(k) == leader_cpu).count();
+    assert_eq!(mates(&rq), 1);
+    let had = take_turns(&mut rq, &mut t, &hw, &all, 1);
+    assert_eq!(mates(&rq), 2, "a worker moved to the leader's CPU");
+    assert_eq!(had[0], turn);
+    // From then on the leader shares its CPU: the moved worker, which had less CPU time
+    // on the crowded CPU, runs until it has caught up, then they alternate. Each CPU's
+    // line is fair: its two processes end within a turn of each other in CPU time.
+    let had = take_turns(&mut rq, &mut t, &hw, &all, 16);
+    assert!(had[0] < 12.0 * turn, "the leader shares its CPU: {had:?}");
+    for c in 0..2 {
+        let v: Vec<f64> = all.iter().filter(|&&k| rq.cpu_of(k) == Some(c)).map(|&k| t.0[k].0).collect();
+        assert_eq!(v.len(), 2, "two on CPU {c}");
+        assert!((v[0] - v[1]).abs() <= turn, "CPU {c}: CPU time had {v:?}");
+    }
+}
+
+#[test]
+fn an_imbalance_of_one_is_evened_out_over_time_by_moving_who_waits() {
+    let hw = hw("2");
+    let rotate = hw.scheduler.rotate_ns;
+    assert!(rotate > 50e6 && rotate < 500e6, "{rotate}");
+    let turn = hw.scheduler.turn_ns(1.5);
+    let before = (rotate / turn).floor() as usize - 1;
+    let run = |rotating: bool| {
+        let mut rq = RunQueue::new(2);
+        if rotating {
+            rq = rq.rotating_after(rotate);
+        }
+        let mut t = Plain(vec![(0.0, 0.0); 3], Some(0));
+        let first = take_turns(&mut rq, &mut t, &hw, &[0, 1, 2], before);
+        // A second in all: eight rotations.
+        let rest = take_turns(&mut rq, &mut t, &hw, &[0, 1, 2], (8.0 * rotate / turn) as usize);
+        (first, rest)
+    };
+    // Until the first rotation the leader is alone on its CPU, rotating or not.
+    let (first, rest) = run(true);
+    assert_eq!(first[0], before as f64 * turn, "{first:?}");
+    // Then who is alone changes: over the rest each process had close to two thirds of
+    // a core, none a whole one.
+    let span: f64 = rest.iter().sum::<f64>() / 2.0;
+    for (k, had) in rest.iter().enumerate() {
+        let share = had / span;
+        assert!((0.55..0.8).contains(&share), "process {k}: {share} of a core ({rest:?})");
+    }
+    // Without it the leader keeps its core for good.
+    let (_, still) = run(false);
+    assert_eq!(still[0], still.iter().sum::<f64>() / 2.0, "{still:?}");
+}
+
+#[test]
+fn a_sleeper_rejoins_ahead_of_those_that_had_more_cpu() {
+    let hw = hw("1");
+    let mut rq = RunQueue::new(1);
+    let mut t = Plain(vec![(0.0, 0.0); 3], None);
+    let mut caps = [0.0; 3];
+    rq.apply(&[0, 1, 2], &mut t, &hw, &mut caps);
+    // Then 0 ran 5 ms, 1 only 0.2 ms before it blocked, 2 ran 2 ms.
+    t.0 = vec![(5e6, 0.0), (0.2e6, 0.0), (2e6, 0.0)];
+    // 1 blocks: it leaves owed what it had less than the average, clamped.
+    let mut caps2 = [0.0; 2];
+    rq.apply(&[0, 2], &mut t, &hw, &mut caps2);
+    let lag = t.lag(1);
+    assert!(lag > 0.0 && lag <= hw.scheduler.max_lag_ns(), "lag {lag}");
+    // It wakes: placed at the average minus its lag, ahead of 0 and 2 when the turn ends
+    // (a first-come line would run 2, then 0, then 1).
+    rq.apply(&[0, 1, 2], &mut t, &hw, &mut caps);
+    rq.end_turn(&mut t);
+    rq.apply(&[0, 1, 2], &mut t, &hw, &mut caps);
+    assert_eq!(caps, [0.0, 1.0, 0.0], "line {:?}", rq.order());
+}
+
+#[test]
+fn no_more_runnable_than_cores_is_exact_sharing() {
+    let hw = hw("4");
+    let mut rq = RunQueue::new(4);
+    let mut t = Plain(vec![(0.0, 0.0); 4], None);
+    let mut caps = [0.0; 4];
+    assert_eq!(rq.apply(&[0, 1, 2, 3], &mut t, &hw, &mut caps), None);
+    assert_eq!(caps, [1.0; 4]);
+    assert!(!rq.turn_pending());
+}
