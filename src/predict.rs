@@ -7,7 +7,8 @@
 use crate::analysis::stats::Summary;
 use crate::error::{Error, Result};
 use crate::exec::{self, RunSpec, SimResult};
-use crate::model::{Hardware, Node, OutputMode, Scenario};
+use crate::model::{Hardware, Node, OutputMode, RunQuantiles, Scenario};
+use statrs::distribution::{ContinuousCDF, Normal};
 use crate::planner::{decide, Decision};
 use crate::report::{self, waits, Representative};
 
@@ -136,7 +137,7 @@ pub fn run_decided_with(
         wait_samples,
         wait_profile,
     };
-    let p80 = one_run_interval(&walls, summary.mean, hw.run_sigma, hw.model_sigma);
+    let p80 = one_run_interval(&walls, summary.mean, hw.run_sigma, hw.run_quantiles.as_ref(), hw.model_sigma);
     Ok(Prediction {
         scenario: sc.name.clone(),
         hardware: hw.name.clone(),
@@ -152,6 +153,7 @@ pub fn run_decided_with(
         wall_ms_p80: p80,
         run_sigma: hw.run_sigma,
         run_sigma_measured: hw.run_sigma_measured,
+        run_quantiles: hw.run_quantiles,
         model_sigma: hw.model_sigma,
         model_sigma_measured: hw.model_sigma_measured,
         wall_ms: walls,
@@ -183,15 +185,59 @@ fn nearest_median(walls: &[f64], median: f64) -> usize {
 /// z of the 90th percentile of the standard normal: an 80% two-sided interval.
 pub const Z80: f64 = 1.281_551_565_545;
 
-/// 80% interval for one real run: log-normal around `typical`. One run's log time is the
-/// prediction plus three independent parts, so their variances add: the model's spread over
-/// its replications (the simulated start-up delays and CPU noise), the machine's run-to-run
-/// sigma (`run_sigma`) and the model's own error on a query it was not fitted to
-/// (`model_sigma`, estimated out of sample by calibration).
-pub fn one_run_interval(walls: &[f64], typical: f64, run_sigma: f64, model_sigma: f64) -> [f64; 2] {
-    let sigma = one_run_sigma(walls, run_sigma, model_sigma);
-    [typical * (-Z80 * sigma).exp(), typical * (Z80 * sigma).exp()]
+/// 80% interval for one real run around `typical`. One run's log time is the prediction plus
+/// three independent parts: the model's spread over its replications (the simulated start-up
+/// delays and CPU noise), the machine's run-to-run spread and the model's own error on a query
+/// it was not fitted to (`model_sigma`, estimated out of sample by calibration). The machine's
+/// part is a log-normal of `run_sigma`, or, when calibration measured them, the `quantiles` of
+/// one run over its median as they are (skewed: a host slows a run more often than it speeds
+/// one up); the other two are log-normal, and the interval is the 10th and 90th percentiles of
+/// the sum.
+pub fn one_run_interval(
+    walls: &[f64],
+    typical: f64,
+    run_sigma: f64,
+    quantiles: Option<&RunQuantiles>,
+    model_sigma: f64,
+) -> [f64; 2] {
+    let Some(q) = quantiles else {
+        let sigma = one_run_sigma(walls, run_sigma, model_sigma);
+        return [typical * (-Z80 * sigma).exp(), typical * (Z80 * sigma).exp()];
+    };
+    // The machine's part as MACHINE_POINTS equally likely values (the midpoints of as many
+    // equal slices of its distribution), each widened by the normal rest.
+    let rest = one_run_sigma(walls, 0.0, model_sigma);
+    if rest <= 0.0 {
+        return [typical * q.ln_at(0.1).exp(), typical * q.ln_at(0.9).exp()];
+    }
+    let m: Vec<f64> =
+        (0..MACHINE_POINTS).map(|i| q.ln_at((i as f64 + 0.5) / MACHINE_POINTS as f64)).collect();
+    let (lo, hi) = (m[0] - 10.0 * rest - 1.0, m[m.len() - 1] + 10.0 * rest + 1.0);
+    let unit = Normal::new(0.0, 1.0).expect("the unit normal");
+    let cdf = |x: f64| -> f64 {
+        m.iter()
+            .map(|mi| unit.cdf((x - mi) / rest))
+            .sum::<f64>()
+            / m.len() as f64
+    };
+    let at = |p: f64| -> f64 {
+        let (mut a, mut b) = (lo, hi);
+        for _ in 0..100 {
+            let mid = 0.5 * (a + b);
+            if cdf(mid) < p {
+                a = mid;
+            } else {
+                b = mid;
+            }
+        }
+        0.5 * (a + b)
+    };
+    [typical * at(0.1).exp(), typical * at(0.9).exp()]
 }
+
+/// How many equally likely values stand for the machine's measured spread in
+/// [`one_run_interval`].
+const MACHINE_POINTS: usize = 200;
 
 /// The log-sigma of [`one_run_interval`]: sqrt(replications' spread² + run_sigma² + model_sigma²).
 pub fn one_run_sigma(walls: &[f64], run_sigma: f64, model_sigma: f64) -> f64 {
@@ -217,24 +263,24 @@ mod tests {
 
     #[test]
     fn one_run_interval_widens_with_the_machines_sigma_and_the_models_spread() {
-        let [lo, hi] = one_run_interval(&[100.0], 100.0, 0.0, 0.0);
+        let [lo, hi] = one_run_interval(&[100.0], 100.0, 0.0, None, 0.0);
         assert!((lo - 100.0).abs() < 1e-9 && (hi - 100.0).abs() < 1e-9);
-        let [lo, hi] = one_run_interval(&[100.0], 100.0, 0.1, 0.0);
+        let [lo, hi] = one_run_interval(&[100.0], 100.0, 0.1, None, 0.0);
         assert!((hi / 100.0 - (0.1 * Z80).exp()).abs() < 1e-9);
         assert!((lo * hi - 100.0 * 100.0).abs() < 1e-6, "log-symmetric");
-        let [lo2, hi2] = one_run_interval(&[90.0, 110.0], 100.0, 0.1, 0.0);
+        let [lo2, hi2] = one_run_interval(&[90.0, 110.0], 100.0, 0.1, None, 0.0);
         assert!(lo2 < lo && hi2 > hi);
     }
 
     #[test]
     fn one_run_interval_widens_with_the_models_own_error() {
         let walls = [95.0, 100.0, 105.0];
-        let [lo0, hi0] = one_run_interval(&walls, 100.0, 0.117, 0.0);
-        let [lo1, hi1] = one_run_interval(&walls, 100.0, 0.117, 0.15);
-        let [lo2, hi2] = one_run_interval(&walls, 100.0, 0.117, 0.30);
+        let [lo0, hi0] = one_run_interval(&walls, 100.0, 0.117, None, 0.0);
+        let [lo1, hi1] = one_run_interval(&walls, 100.0, 0.117, None, 0.15);
+        let [lo2, hi2] = one_run_interval(&walls, 100.0, 0.117, None, 0.30);
         assert!(lo2 < lo1 && lo1 < lo0 && hi0 < hi1 && hi1 < hi2, "{lo0} {lo1} {lo2} .. {hi0} {hi1} {hi2}");
         // Independent parts: the variances add (here with no spread over replications).
-        let [_, hi] = one_run_interval(&[100.0], 100.0, 0.3, 0.4);
+        let [_, hi] = one_run_interval(&[100.0], 100.0, 0.3, None, 0.4);
         assert!((hi / 100.0 - (0.5 * Z80).exp()).abs() < 1e-9, "sqrt(0.3² + 0.4²) = 0.5");
         // Runs whose log time is prediction + machine noise (0.3) + model error (0.4): the
         // interval with both parts holds about 80% of them, the machine's part alone far fewer.
@@ -251,9 +297,69 @@ mod tests {
             })
             .collect();
         let share = |[lo, hi]: [f64; 2]| runs.iter().filter(|r| (lo..=hi).contains(*r)).count() as f64 / 4000.0;
-        let both = share(one_run_interval(&[100.0], 100.0, 0.3, 0.4));
-        let machine_only = share(one_run_interval(&[100.0], 100.0, 0.3, 0.0));
+        let both = share(one_run_interval(&[100.0], 100.0, 0.3, None, 0.4));
+        let machine_only = share(one_run_interval(&[100.0], 100.0, 0.3, None, 0.0));
         assert!((both - 0.8).abs() < 0.03, "{both}");
         assert!(machine_only < 0.6, "{machine_only}");
+    }
+
+    /// A deterministic stream of standard normals (Box-Muller over an LCG).
+    fn normals(seed: u64) -> impl FnMut() -> f64 {
+        let mut state = seed;
+        move || {
+            let mut uniform = || {
+                state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+            };
+            let (u1, u2) = (uniform(), uniform());
+            (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+        }
+    }
+
+    #[test]
+    fn measured_quantiles_of_a_log_normal_give_its_interval() {
+        let z = [-1.644_853_6, -Z80, -0.674_489_75, 0.0, 0.674_489_75, Z80, 1.644_853_6];
+        let q = RunQuantiles(z.map(|z| (0.3 * z).exp()));
+        let [lo, hi] = one_run_interval(&[100.0], 100.0, 0.0, Some(&q), 0.0);
+        assert!((hi / 100.0 / (0.3 * Z80).exp() - 1.0).abs() < 0.005, "{hi}");
+        assert!((lo / 100.0 / (-0.3 * Z80).exp() - 1.0).abs() < 0.005, "{lo}");
+        // With the model's error beside it, as wide as the log-normal of both.
+        let [lo2, hi2] = one_run_interval(&[100.0], 100.0, 0.0, Some(&q), 0.4);
+        let [lo3, hi3] = one_run_interval(&[100.0], 100.0, 0.3, None, 0.4);
+        assert!((hi2 / hi3 - 1.0).abs() < 0.01 && (lo2 / lo3 - 1.0).abs() < 0.01, "{lo2}..{hi2} vs {lo3}..{hi3}");
+    }
+
+    /// A host that runs a query at its usual speed (2% noise) four times in five and half as
+    /// fast the fifth: the measured quantiles' interval holds 80% of such runs, the log-normal
+    /// of the same runs' robust sigma (what `run_sigma` is) far fewer, its top below the slow
+    /// runs.
+    #[test]
+    fn a_skewed_machine_spread_shifts_the_interval_to_the_slow_side() {
+        let mut z = normals(0x9e37_79b9_7f4a_7c15);
+        let mut n = 0u64;
+        let runs: Vec<f64> = (0..20_000)
+            .map(|_| {
+                n += 1;
+                let slow = if n % 5 == 0 { 1.5 } else { 1.0 };
+                slow * (0.02 * z()).exp() * (0.1 * z()).exp()
+            })
+            .collect();
+        // The machine's part alone, as calibration measures it (run / median, no model error).
+        let mut machine: Vec<f64> = (0..20_000u64)
+            .map(|i| if (i + 1) % 5 == 0 { 1.5 } else { 1.0 } * (0.02 * z()).exp())
+            .collect();
+        machine.sort_by(f64::total_cmp);
+        let med = machine[machine.len() / 2];
+        let at = |p: f64| machine[(p * (machine.len() - 1) as f64).round() as usize] / med;
+        let q = RunQuantiles(crate::model::RUN_QUANTILE_PROBS.map(at));
+        let mut dev: Vec<f64> = machine.iter().map(|x| (x / med).ln().abs()).collect();
+        dev.sort_by(f64::total_cmp);
+        let mad_sigma = 1.4826 * dev[dev.len() / 2];
+        let share = |[lo, hi]: [f64; 2]| runs.iter().filter(|r| (lo..=hi).contains(*r)).count() as f64 / runs.len() as f64;
+        let measured = one_run_interval(&[1.0], 1.0, mad_sigma, Some(&q), 0.1);
+        let lognormal = one_run_interval(&[1.0], 1.0, mad_sigma, None, 0.1);
+        assert!((share(measured) - 0.8).abs() < 0.03, "{} {measured:?}", share(measured));
+        assert!(share(lognormal) < 0.72, "{} {lognormal:?}", share(lognormal));
+        assert!(measured[1] > 1.3 && lognormal[1] < 1.2, "{measured:?} {lognormal:?}");
     }
 }

@@ -220,6 +220,28 @@ fn a_malformed_speed_state_points_at_its_value() {
     }
 }
 
+/// The measured run-to-run spread (`[variability] run_quantiles`) malformed: exit 2 and one
+/// message with file:line:col of the value.
+#[test]
+fn a_malformed_run_spread_points_at_its_value() {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/configs/hardware/reference-2vcpu.toml")).unwrap();
+    let line = text.lines().position(|l| l.starts_with("model_sigma = ")).expect("the shipped profile has it") + 1;
+    for (bad, want) in [
+        ("run_quantiles = [0.9, 1.0, 1.1]", "variability.run_quantiles takes seven ratios"),
+        ("run_quantiles = [0.9, 0.95, 0.98, 1.0, 0.97, 1.2, 1.4]", "variability.run_quantiles must not decrease"),
+        ("run_quantiles = [0, 0.95, 0.98, 1.0, 1.02, 1.2, 1.4]", "variability.run_quantiles must be ratios above 0"),
+        ("run_quantiles = \"wide\"", "invalid type"),
+    ] {
+        let f = scenario_file(&text.replace("model_sigma = 0.135", &format!("{bad}\nmodel_sigma = 0.135")));
+        let path = f.path().to_str().unwrap();
+        let (code, err) = pqsim(&["run", "configs/scenarios/testpar-count.toml", "--hardware", path]);
+        assert_eq!(code, 2, "{bad}: {err}");
+        assert!(err.contains(want) && err.contains(&format!(".toml:{line}:17")), "{bad}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "one clear message, got: {err}");
+    }
+}
+
 #[test]
 fn bad_columns_point_at_the_column() {
     let cols = "width = 40\ncolumns = [ { name = \"a\", type = \"integer\", width = -1 } ]";

@@ -279,6 +279,7 @@ pub fn provisional() -> Hardware {
         cpu_noise_cv: 0.03,
         run_sigma: crate::model::DEFAULT_RUN_SIGMA,
         run_sigma_measured: false,
+        run_quantiles: None,
         model_sigma: crate::model::DEFAULT_MODEL_SIGMA,
         model_sigma_measured: false,
         speed_hold_ns: 0.0,

@@ -270,6 +270,9 @@ pub struct Measurement {
     /// Log-normal sigma of one run's time around its probe's typical (median) time, pooled
     /// over every probe (raw times: the machine's variability as a user sees it).
     pub run_sigma: f64,
+    /// The same runs' ratios to their probe's median at [`crate::model::RUN_QUANTILE_PROBS`]:
+    /// the spread's shape, skewed where the host slows runs in stretches.
+    pub run_quantiles: Option<crate::model::RunQuantiles>,
     /// How the speed reference's log time lasted from one reading to the next within each
     /// round ([`crate::analysis::persistence`]): the machine's speed as a state that holds.
     pub speed: Option<crate::analysis::persistence::Persistence>,
@@ -412,6 +415,13 @@ fn measure(client: &mut Client, dsn: &str, results: &mut [ProbeResult], reps: us
         results.iter().filter(|r| r.runs.len() >= 3).map(|r| r.cv()).filter(|v| v.is_finite()).collect();
     let raw_cv_median = median(&cvs);
     let run_sigma = pooled_log_sigma(results);
+    let run_quantiles = pooled_run_quantiles(results);
+    if let Some(q) = &run_quantiles {
+        eprintln!(
+            "pqsim calibrate: one run over its probe's median, 5/10/25/50/75/90/95th percentiles: {}",
+            q.0.map(|x| format!("{x:.3}")).join(" ")
+        );
+    }
     let log_series: Vec<Vec<(f64, f64)>> = rounds
         .ref_series
         .iter()
@@ -445,6 +455,7 @@ fn measure(client: &mut Client, dsn: &str, results: &mut [ProbeResult], reps: us
         first_touch_ns,
         anchor,
         run_sigma,
+        run_quantiles,
         speed,
         launched_short,
     })
@@ -544,6 +555,19 @@ pub fn calibrate(dsn: &str, scale: u64, reps: usize, name: &str, wait: f64) -> R
 
 /// 1.4826 × the median absolute deviation of ln(run / its probe's median), over every run of
 /// every probe with at least 3 runs: a robust log-normal sigma of one run.
+/// One run over its probe's median, pooled over every run of every probe with at least three
+/// (raw times), at [`crate::model::RUN_QUANTILE_PROBS`]; None with fewer than 50 such runs.
+pub fn pooled_run_quantiles(results: &[ProbeResult]) -> Option<crate::model::RunQuantiles> {
+    let mut ratios = vec![];
+    for r in results.iter().filter(|r| r.runs.len() >= 3) {
+        let m = r.median_ms();
+        if m > 0.0 {
+            ratios.extend(r.runs.iter().filter(|x| x.ms > 0.0).map(|x| x.ms / m));
+        }
+    }
+    (ratios.len() >= 50).then(|| crate::model::RunQuantiles(crate::model::RUN_QUANTILE_PROBS.map(|p| quantile(&ratios, p))))
+}
+
 pub fn pooled_log_sigma(results: &[ProbeResult]) -> f64 {
     let mut dev = vec![];
     for r in results.iter().filter(|r| r.runs.len() >= 3) {

@@ -87,6 +87,13 @@ fn variability(s: &mut String, fits: &Fits, info: &Info) {
         "{:<32}# 1.4826 x MAD of ln(run / probe median) over every raw run of every probe",
         format!("run_sigma = {}", num(m.run_sigma))
     );
+    if let Some(q) = &m.run_quantiles {
+        let _ = writeln!(
+            s,
+            "{:<32}# one run over its probe's median, every raw run of every probe, at the 5, 10, 25, 50, 75, 90 and 95th percentiles: the one-run interval's machine part",
+            format!("run_quantiles = [{}]", q.0.map(|x| format!("{x:.3}")).join(", "))
+        );
+    }
     s.push_str(&model_sigma_line(&fits.model_error));
     match (m.speed_state(), m.speed) {
         (Some((hold_ms, sigma)), Some(p)) => {

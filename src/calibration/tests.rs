@@ -723,3 +723,21 @@ fn a_page_out_of_block_order_is_priced_by_twin_tables_and_held_in_the_serial_fit
     }
     assert!(buffer_jumps(&results, &hw).expect("models").is_none());
 }
+
+/// The pooled spread of runs around their probe's median keeps its skew: probes whose every
+/// fifth run was slowed by half give a 90th percentile near 1.5 while their robust sigma (the
+/// middle's) stays small; too few runs give none.
+#[test]
+fn the_pooled_run_spread_keeps_a_hosts_slow_stretches() {
+    let probe = |i: usize, base: f64| {
+        let runs: Vec<f64> = (0..9).map(|k| base * (1.0 + 0.01 * (k % 3) as f64) * if (k + i) % 5 == 0 { 1.5 } else { 1.0 }).collect();
+        single_copy(&format!("p{i}"), "SELECT 1", probe_scenario("gq_single").0, &runs.iter().map(|r| r - 10.0).collect::<Vec<_>>())
+    };
+    let results: Vec<ProbeResult> = (0..10).map(|i| probe(i, 20.0 + i as f64)).collect();
+    let q = super::pooled_run_quantiles(&results).expect("90 runs");
+    let sigma = super::pooled_log_sigma(&results);
+    assert!((q.0[3] - 1.0).abs() < 0.02, "{:?}", q.0);
+    assert!(q.0[5] > 1.4 && q.0[6] > 1.45, "{:?}", q.0);
+    assert!(sigma < 0.05 && (crate::predict::Z80 * sigma).exp() < 1.1, "{sigma}");
+    assert!(super::pooled_run_quantiles(&results[..5]).is_none(), "45 runs are too few");
+}

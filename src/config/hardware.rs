@@ -124,6 +124,11 @@ pub fn apply_overrides(table: &mut toml::Table, overrides: &[(String, String)], 
             _ => return Err(Error::input(format!("{what}: {key} cannot be set from the command line"))),
         };
         t.insert(last.to_string(), v);
+        // A run-to-run sigma set by hand replaces the measured spread's shape: the one-run
+        // interval is then the log-normal of that sigma.
+        if key == "variability.run_sigma" {
+            t.remove("run_quantiles");
+        }
     }
     Ok(())
 }
@@ -196,6 +201,8 @@ struct RawVariability {
     run_sigma: Option<Spanned<f64>>,
     /// Log-normal sigma of the model's own error (ln(measured / predicted)) out of sample.
     model_sigma: Option<Spanned<f64>>,
+    /// One run over its query's median at the 5/10/25/50/75/90/95th percentiles.
+    run_quantiles: Option<Spanned<Vec<f64>>>,
     /// Mean time the machine's speed holds a state, ms.
     speed_hold_ms: Option<Spanned<f64>>,
     /// Log-normal sigma of the lasting state's slowness.
@@ -391,6 +398,24 @@ fn scheduler_from_raw(ctx: &Ctx, raw: Option<&RawScheduler>, cores: f64) -> Resu
 
 /// A log-normal sigma between 0 and 2: above 2 one run would land anywhere within 13x of the
 /// typical time, no longer a spread but surely a mistake (a percentage written as a number).
+/// `[variability] run_quantiles`: seven positive ratios, none below the one before.
+fn run_quantiles(ctx: &Ctx, v: &Spanned<Vec<f64>>) -> Result<crate::model::RunQuantiles> {
+    let err = |m: &str| ctx.err(Some(v.span()), format!("variability.run_quantiles {m}"));
+    let q: [f64; 7] = v.get_ref().as_slice().try_into().map_err(|_| {
+        err(&format!(
+            "takes seven ratios (one run over its median at the 5, 10, 25, 50, 75, 90 and 95th percentiles), not {}",
+            v.get_ref().len()
+        ))
+    })?;
+    if q.iter().any(|x| !x.is_finite() || *x <= 0.0 || *x > 100.0) {
+        return Err(err("must be ratios above 0 (and at most 100)"));
+    }
+    if q.windows(2).any(|w| w[1] < w[0]) {
+        return Err(err("must not decrease: each percentile's ratio is at least the one before"));
+    }
+    Ok(crate::model::RunQuantiles(q))
+}
+
 fn log_sigma(ctx: &Ctx, v: &Spanned<f64>, key: &str) -> Result<f64> {
     if *v.get_ref() > 2.0 {
         return Err(
@@ -547,6 +572,10 @@ fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
         Some(v) => Some(log_sigma(ctx, v, "variability.model_sigma")?),
         None => None,
     };
+    let run_quantiles = match raw.variability.as_ref().and_then(|v| v.run_quantiles.as_ref()) {
+        Some(v) => Some(run_quantiles(ctx, v)?),
+        None => None,
+    };
     let speed_hold_ms = match raw.variability.as_ref().and_then(|v| v.speed_hold_ms.as_ref()) {
         Some(v) => non_negative(ctx, v, "variability.speed_hold_ms")?,
         None => 0.0,
@@ -577,6 +606,7 @@ fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
         cpu_noise_cv,
         run_sigma: run_sigma.unwrap_or(crate::model::DEFAULT_RUN_SIGMA),
         run_sigma_measured: run_sigma.is_some(),
+        run_quantiles,
         model_sigma: model_sigma.unwrap_or(crate::model::DEFAULT_MODEL_SIGMA),
         model_sigma_measured: model_sigma.is_some(),
         speed_hold_ns: speed_hold_ms * 1e6,

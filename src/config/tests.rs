@@ -180,6 +180,19 @@ fn hardware_what_ifs_in_memory() {
     assert!(e.starts_with("hw.toml:") && e.contains("cores must be a positive number"), "{e}");
 }
 
+/// A profile's measured spread is read; a run-to-run sigma set by hand replaces it (the
+/// interval is then that sigma's log-normal, as the user asked).
+#[test]
+fn the_measured_run_spread_is_read_and_a_hand_set_sigma_replaces_it() {
+    let src = hardware_source("reference-2vcpu").unwrap();
+    let text = src.text.replace("model_sigma = 0.135", "run_quantiles = [0.93, 0.95, 0.98, 1.0, 1.05, 1.3, 1.5]\nmodel_sigma = 0.135");
+    let hw = load_hardware_str(&src.label, &text, &[]).unwrap();
+    assert_eq!(hw.run_quantiles.map(|q| q.0), Some([0.93, 0.95, 0.98, 1.0, 1.05, 1.3, 1.5]));
+    assert!((hw.run_quantiles.unwrap().ln_at(0.9) - 1.3f64.ln()).abs() < 1e-12);
+    let hw = load_hardware_str(&src.label, &text, &[("variability.run_sigma".into(), "0.2".into())]).unwrap();
+    assert_eq!((hw.run_sigma, hw.run_quantiles), (0.2, None));
+}
+
 #[test]
 fn the_models_own_error_is_read_or_assumed_and_said_so() {
     let src = hardware_source("reference-2vcpu").unwrap();

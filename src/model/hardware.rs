@@ -249,6 +249,34 @@ pub const DEFAULT_RUN_SIGMA: f64 = 0.10;
 /// uncalibrated profile is unlikely to do better.
 pub const DEFAULT_MODEL_SIGMA: f64 = 0.20;
 
+/// The probabilities of [`RunQuantiles`]: the 5th, 10th, 25th, 50th, 75th, 90th and 95th
+/// percentiles.
+pub const RUN_QUANTILE_PROBS: [f64; 7] = [0.05, 0.10, 0.25, 0.50, 0.75, 0.90, 0.95];
+
+/// How one real run's time is spread around its typical time, as measured: the ratios of a run
+/// to its query's median at [`RUN_QUANTILE_PROBS`] (`[variability] run_quantiles`). A VM's
+/// host slows it in stretches (by half, for a second or two, here and there), so the spread is
+/// skewed to the slow side: a log-normal fitted to its middle (`run_sigma`) puts the 90th
+/// percentile far too low.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RunQuantiles(pub [f64; 7]);
+
+impl RunQuantiles {
+    /// ln(run / median) at probability `p`: linear in ln between the measured percentiles,
+    /// extended beyond the 5th and 95th along the slope of their neighbouring pair.
+    pub fn ln_at(&self, p: f64) -> f64 {
+        let (x, y) = (&RUN_QUANTILE_PROBS, self.0.map(f64::ln));
+        let i = match x.iter().position(|&q| p < q) {
+            Some(0) => 0,
+            Some(i) => i - 1,
+            None => x.len() - 2,
+        }
+        .min(x.len() - 2);
+        let slope = if x[i + 1] > x[i] { (y[i + 1] - y[i]) / (x[i + 1] - x[i]) } else { 0.0 };
+        y[i] + slope * (p - x[i])
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hardware {
     pub name: String,
@@ -274,6 +302,10 @@ pub struct Hardware {
     pub run_sigma: f64,
     /// Whether `run_sigma` was measured (false: the default was assumed).
     pub run_sigma_measured: bool,
+    /// The measured shape of one run's spread, when calibration measured it; the one-run
+    /// interval then takes the machine's part from these instead of a log-normal of
+    /// `run_sigma`.
+    pub run_quantiles: Option<RunQuantiles>,
     /// The model's own prediction error on this machine: the log-normal sigma of
     /// ln(measured / predicted) for a query the fit has not seen, estimated out of sample by
     /// calibration (`[variability] model_sigma`), or [`DEFAULT_MODEL_SIGMA`].

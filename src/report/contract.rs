@@ -26,6 +26,9 @@ pub struct RunJson<'a> {
     hardware: &'a str,
     run_sigma: f64,
     run_sigma_measured: bool,
+    /// One run over its median at the 5/10/25/50/75/90/95th percentiles, as the profile's
+    /// calibration measured them (null: the interval's machine part is log-normal).
+    run_quantiles: Option<[f64; 7]>,
     model_sigma: f64,
     model_sigma_measured: bool,
     workers_planned: u32,
@@ -60,6 +63,7 @@ impl<'a> From<&'a Prediction> for RunJson<'a> {
             hardware: &p.hardware,
             run_sigma: p.run_sigma,
             run_sigma_measured: p.run_sigma_measured,
+            run_quantiles: p.run_quantiles.map(|q| q.0),
             model_sigma: p.model_sigma,
             model_sigma_measured: p.model_sigma_measured,
             workers_planned: p.workers_planned,

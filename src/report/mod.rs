@@ -47,6 +47,9 @@ pub struct Prediction {
     /// profile measured it (else the documented default).
     pub run_sigma: f64,
     pub run_sigma_measured: bool,
+    /// The measured shape of the machine's spread used for `wall_ms_p80` instead of a
+    /// log-normal of `run_sigma`, when the profile has it.
+    pub run_quantiles: Option<crate::model::RunQuantiles>,
     /// The model's own error (log-normal sigma, out of sample) used for `wall_ms_p80`, and
     /// whether calibration estimated it (else the documented default).
     pub model_sigma: f64,
@@ -102,3 +105,16 @@ impl Prediction {
 
 #[cfg(test)]
 mod tests;
+
+/// The machine's part of the one-run interval, in words: the measured spread (one run over its
+/// median at the 10th and 90th percentiles) or the log-normal of `run_sigma`.
+pub fn machine_spread(run_sigma: f64, quantiles: Option<&crate::model::RunQuantiles>) -> String {
+    match quantiles {
+        Some(q) => format!(
+            "run-to-run spread {:.2}x..{:.2}x of the median (10th..90th percentile; sigma {run_sigma:.3} at its middle)",
+            q.ln_at(0.1).exp(),
+            q.ln_at(0.9).exp()
+        ),
+        None => format!("run-to-run sigma {run_sigma:.3}"),
+    }
+}

@@ -26,10 +26,10 @@ pub fn run_text(p: &Prediction) -> String {
         out.push_str(&format!("  model 95% CI:               {} .. {}\n", dur(s.ci95_lo), dur(s.ci95_hi)));
     }
     out.push_str(&format!(
-        "  one real run, 80% interval: {} .. {}  (model spread, machine run-to-run sigma {:.3} {}, model error sigma {:.3} {})\n",
+        "  one real run, 80% interval: {} .. {}  (model spread, machine {} {}, model error sigma {:.3} {})\n",
         dur(p.wall_ms_p80[0]),
         dur(p.wall_ms_p80[1]),
-        p.run_sigma,
+        super::machine_spread(p.run_sigma, p.run_quantiles.as_ref()),
         if p.run_sigma_measured { "measured" } else { "assumed: not measured for this profile" },
         p.model_sigma,
         if p.model_sigma_measured {

@@ -78,6 +78,8 @@ pub struct Point {
     pub client_p80_hi_ms: Option<f64>,
     pub client_runs_in_p80: usize,
     pub client_raw_runs_in_p80: usize,
+    /// Of the raw runs outside the interval, how many were above it (slower).
+    pub client_raw_runs_above_p80: usize,
     pub client_runs: usize,
     /// The leader's share of the rows of the Gather's parallel scan: measured (median of the
     /// runs' `Worker N` entries, EXPLAIN VERBOSE) and predicted; leader participation only.
@@ -102,6 +104,8 @@ pub struct Report {
     /// raw); 0.8 when the interval is honest.
     pub client_p80_coverage: f64,
     pub client_p80_coverage_raw: f64,
+    /// The share of raw bare runs above (slower than) their interval.
+    pub client_p80_raw_above: f64,
     /// Speed reference the measurements were rescaled to, and where it came from.
     pub speed_reference_ms: f64,
     pub speed_reference_source: String,
@@ -259,7 +263,7 @@ fn prepare(
                 match (model_ms(&i.scenario, hw, 5), model_walls_as(&i.scenario, hw, 5, client)) {
                     (Ok(ms), Ok(walls)) => {
                         let mean = walls.iter().sum::<f64>() / walls.len() as f64;
-                        let p80 = crate::predict::one_run_interval(&walls, mean, hw.run_sigma, hw.model_sigma);
+                        let p80 = crate::predict::one_run_interval(&walls, mean, hw.run_sigma, hw.run_quantiles.as_ref(), hw.model_sigma);
                         (Some(ms), Some(median(&walls)), Some(p80), String::new())
                     }
                     (Err(e), _) | (_, Err(e)) => (None, None, None, format!("model: {e}")),
@@ -427,7 +431,9 @@ fn report(
     let share = |n: usize| if runs > 0 { n as f64 / runs as f64 } else { f64::NAN };
     let client_p80_coverage = share(with_interval().map(|p| p.client_runs_in_p80).sum());
     let client_p80_coverage_raw = share(with_interval().map(|p| p.client_raw_runs_in_p80).sum());
+    let client_p80_raw_above = share(with_interval().map(|p| p.client_raw_runs_above_p80).sum());
     Report {
+        client_p80_raw_above,
         client_p80_coverage,
         client_p80_coverage_raw,
         median_abs_error_pct: median(&abs_err),
@@ -501,6 +507,7 @@ fn point(case: &Case, g: &Grid, p: &Prep, runs: &[Measured], client_runs: &[Meas
         client_p80_hi_ms: p.client_p80.map(|i| i[1]),
         client_runs_in_p80: inside(&client, p.client_p80),
         client_raw_runs_in_p80: inside(&client_runs.iter().map(|m| m.ms).collect::<Vec<_>>(), p.client_p80),
+        client_raw_runs_above_p80: p.client_p80.map_or(0, |[_, hi]| client_runs.iter().filter(|m| m.ms > hi).count()),
         client_runs: client.len(),
         leader_row_share_measured: {
             let shares: Vec<f64> = runs.iter().filter_map(|m| m.leader_row_share).collect();

@@ -57,8 +57,8 @@ fn headline(p: &Prediction, doc: &Value) -> String {
     ));
     match pair(&doc["wall_time_ms_p80"]) {
         Some((lo, hi)) => h.push_str(&format!(
-            "<p>80% interval for one real run on this machine: <b>{lo:.1} .. {hi:.1} ms</b> (the model's spread, the machine's run-to-run sigma {:.3} and the model's own error sigma {:.3}, estimated out of sample by calibration{})</p>",
-            p.run_sigma,
+            "<p>80% interval for one real run on this machine: <b>{lo:.1} .. {hi:.1} ms</b> (the model's spread, the machine's {} and the model's own error sigma {:.3}, estimated out of sample by calibration{})</p>",
+            crate::report::machine_spread(p.run_sigma, p.run_quantiles.as_ref()),
             p.model_sigma,
             if p.model_sigma_measured { "" } else { ": assumed for this profile" }
         )),
