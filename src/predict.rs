@@ -204,14 +204,13 @@ pub fn one_run_interval(
         let sigma = one_run_sigma(walls, run_sigma, model_sigma);
         return [typical * (-Z80 * sigma).exp(), typical * (Z80 * sigma).exp()];
     };
-    // The machine's part as MACHINE_POINTS equally likely values (the midpoints of as many
-    // equal slices of its distribution), each widened by the normal rest.
+    // The machine's part as equally likely values (the midpoints of equal slices of its
+    // distribution), each widened by the normal rest.
     let rest = one_run_sigma(walls, 0.0, model_sigma);
     if rest <= 0.0 {
         return [typical * q.ln_at(0.1).exp(), typical * q.ln_at(0.9).exp()];
     }
-    let m: Vec<f64> =
-        (0..MACHINE_POINTS).map(|i| q.ln_at((i as f64 + 0.5) / MACHINE_POINTS as f64)).collect();
+    let m = q.ln_points();
     let (lo, hi) = (m[0] - 10.0 * rest - 1.0, m[m.len() - 1] + 10.0 * rest + 1.0);
     let unit = Normal::new(0.0, 1.0).expect("the unit normal");
     let cdf = |x: f64| -> f64 {
@@ -234,10 +233,6 @@ pub fn one_run_interval(
     };
     [typical * at(0.1).exp(), typical * at(0.9).exp()]
 }
-
-/// How many equally likely values stand for the machine's measured spread in
-/// [`one_run_interval`].
-const MACHINE_POINTS: usize = 200;
 
 /// The log-sigma of [`one_run_interval`]: sqrt(replications' spread² + run_sigma² + model_sigma²).
 pub fn one_run_sigma(walls: &[f64], run_sigma: f64, model_sigma: f64) -> f64 {

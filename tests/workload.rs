@@ -276,6 +276,47 @@ fn a_machine_whose_speed_wanders_spreads_the_latencies_of_one_client() {
     assert!((p50(&wandering) / p50(&steady) - 1.0).abs() < 0.12, "the median moves: {steady} {wandering}");
 }
 
+/// With the machine's measured run-to-run spread in the profile (`run_quantiles`, skewed to
+/// the slow side as a host's slow stretches make it), the lasting states take its shape at the
+/// same standard deviation: one client's p95 reaches further above its p50 than with
+/// log-normal states of that sigma, and its median stays.
+#[test]
+fn a_skewed_measured_spread_gives_the_speed_states_its_tail() {
+    let d = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/configs/hardware/reference-2vcpu.toml"))
+        .unwrap()
+        .replace("model_sigma = 0.135", "run_quantiles = [0.9, 0.93, 0.97, 1.0, 1.06, 1.4, 1.7]\nmodel_sigma = 0.135");
+    let skewed = d.path().join("skewed.toml");
+    std::fs::write(&skewed, text).unwrap();
+    // 30 s: about a hundred states per core (6 s leave the tail to a handful of them).
+    let w = d.path().join("long.toml");
+    std::fs::write(&w, std::fs::read_to_string(count_workload(d.path(), 1, 0, "")).unwrap().replace("duration_s = 6", "duration_s = 30"))
+        .unwrap();
+    let args = |hw: &str| -> Vec<String> {
+        [
+            "--table",
+            "testpar.rows=300000",
+            "--hardware",
+            hw,
+            "--hw",
+            "variability.speed_hold_ms=300",
+            "--hw",
+            "variability.speed_state_sigma=0.2",
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let ratio = |v: &Value| f(v, &["classes", "0", "latency_ms", "p95"]) / f(v, &["classes", "0", "latency_ms", "p50"]);
+    let run = |hw: &str| {
+        let a = args(hw);
+        run_json(&w, &a.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let (lognormal, shaped) = (run("reference-2vcpu"), run(skewed.to_str().unwrap()));
+    assert!(ratio(&shaped) > 1.1 * ratio(&lognormal), "p95/p50 {} shaped vs {} log-normal", ratio(&shaped), ratio(&lognormal));
+    let p50 = |v: &Value| f(v, &["classes", "0", "latency_ms", "p50"]);
+    assert!((p50(&shaped) / p50(&lognormal) - 1.0).abs() < 0.12, "the median moves: {} vs {}", p50(&shaped), p50(&lognormal));
+}
+
 #[test]
 fn each_core_wanders_on_its_own_so_a_query_on_both_spreads_less() {
     // One client back to back on two cores whose speed holds states of 300 ms, sigma 0.3. A

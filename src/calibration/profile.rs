@@ -90,7 +90,7 @@ fn variability(s: &mut String, fits: &Fits, info: &Info) {
     if let Some(q) = &m.run_quantiles {
         let _ = writeln!(
             s,
-            "{:<32}# one run over its probe's median, every raw run of every probe, at the 5, 10, 25, 50, 75, 90 and 95th percentiles: the one-run interval's machine part",
+            "{} # one run over its probe's median, every raw run of every probe, at the 5, 10, 25, 50, 75, 90 and 95th percentiles: the one-run interval's machine part",
             format!("run_quantiles = [{}]", q.0.map(|x| format!("{x:.3}")).join(", "))
         );
     }

@@ -275,6 +275,21 @@ impl RunQuantiles {
         let slope = if x[i + 1] > x[i] { (y[i + 1] - y[i]) / (x[i + 1] - x[i]) } else { 0.0 };
         y[i] + slope * (p - x[i])
     }
+
+    /// How many equally likely values stand for the spread where one is needed whole.
+    pub const POINTS: usize = 200;
+
+    /// ln(run / median) at the midpoints of [`Self::POINTS`] equal slices of the spread.
+    pub fn ln_points(&self) -> Vec<f64> {
+        (0..Self::POINTS).map(|i| self.ln_at((i as f64 + 0.5) / Self::POINTS as f64)).collect()
+    }
+
+    /// The standard deviation of ln(run / median) over [`Self::ln_points`].
+    pub fn ln_sd(&self) -> f64 {
+        let v = self.ln_points();
+        let m = v.iter().sum::<f64>() / v.len() as f64;
+        (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / v.len() as f64).sqrt()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -164,6 +164,9 @@ struct Server<'a> {
     caps: Vec<f64>,
     /// Each core's state: CPU work per unit on it is multiplied by this slowness (1: typical).
     slowness: Vec<f64>,
+    /// `speed_state_sigma` over the measured spread's own log sd: the scale that gives the
+    /// spread's shape the lasting state's size (None: no measured shape, log-normal states).
+    state_scale: Option<f64>,
     /// Processes of the queries in flight whose home is each core.
     core_load: Vec<u32>,
     /// The home core of each of `demands` (filled only when the cores' speeds wander).
@@ -196,6 +199,7 @@ pub fn simulate(spec: &ServerSpec) -> Result<ServerResult, SimError> {
         left: vec![],
         caps: vec![],
         slowness: vec![],
+        state_scale: spec.hw.run_quantiles.map(|q| q.ln_sd()).filter(|sd| *sd > 0.0).map(|sd| spec.hw.speed_state_sigma / sd),
         core_load: vec![],
         homes: vec![],
         speed_rng: streams::stream(spec.seed, 0x5bee_d057_a7e5),
@@ -304,15 +308,25 @@ fn wandering(hw: &Hardware) -> bool {
 }
 
 impl<'a> Server<'a> {
-    /// A core's next speed state: a log-normal slowness of median 1 (the profile's costs are
-    /// at the machine's typical speed), held for an exponential time of the profile's mean.
+    /// A core's next speed state: a slowness of median 1 (the profile's costs are at the
+    /// machine's typical speed) whose logarithm has the standard deviation the profile's
+    /// `speed_state_sigma` says, held for an exponential time of the profile's mean. Its
+    /// shape is the machine's measured run-to-run spread (`run_quantiles`: skewed to the slow
+    /// side, as a host's slow stretches make it) when the profile has it, else log-normal.
     /// Each core wanders on its own: two scans side by side on the 2-vCPU machines here often
     /// ran 1.6x apart while one scan's time held from one run to the next
     /// (scripts/measure-pair-phase.sh, docs/workload.md).
     fn next_speed_state(&mut self, core: usize) {
+        use rand::RngExt;
         use rand_distr::{Distribution, Exp, LogNormal};
         let hw = self.spec.hw;
-        self.slowness[core] = LogNormal::new(0.0, hw.speed_state_sigma).map_or(1.0, |d| d.sample(&mut self.speed_rng));
+        self.slowness[core] = match (&hw.run_quantiles, self.state_scale) {
+            (Some(q), Some(k)) => {
+                let u: f64 = self.speed_rng.random();
+                (k * (q.ln_at(u) - q.ln_at(0.5))).exp()
+            }
+            _ => LogNormal::new(0.0, hw.speed_state_sigma).map_or(1.0, |d| d.sample(&mut self.speed_rng)),
+        };
         let hold = Exp::new(1.0 / hw.speed_hold_ns).map_or(hw.speed_hold_ns, |d| d.sample(&mut self.speed_rng));
         // At least 1 ns on, so that a run always moves forward.
         self.q.schedule(self.q.now() + hold.round().max(1.0) as Time, Event::SpeedState(core));
