@@ -659,12 +659,8 @@ pub fn first_touch_ns(dsn: &str, pages: f64, tries: usize) -> Result<f64> {
 }
 
 /// The calibration's [`CapacityProbe`]: the speed reference's serial scan (`speedref`, in
-/// shared buffers, about 18 ms here), the pair `validate` measures once a round. A shorter
-/// scan measured more than the cores: the count(*) of `n_m` (5 ms) ran 1.14x to 2.56x from
-/// one batch of pairs to the next and 1.50x to 1.87x over a calibration's rounds, where the
-/// speed reference's pairs held 1.87x to 1.99x in eight of nine validations on the same VM
-/// (1.62x in one; 2026-12-03/04). Not yet shown why; perhaps the two woken backends share a
-/// CPU until the balancer parts them, which costs a 5-ms scan a larger share.
+/// shared buffers, about 18 ms here), the pair `validate` measures once a round (the 5-ms
+/// count(*) of `n_m` it used swung more between batches; the spread: docs/workload.md).
 pub fn capacity_probe(dsn: &str) -> Result<CapacityProbe> {
     CapacityProbe::connect(dsn, SCHEMA, super::protocol::SPEEDREF_SQL)
 }
