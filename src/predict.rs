@@ -8,9 +8,9 @@ use crate::analysis::stats::Summary;
 use crate::error::{Error, Result};
 use crate::exec::{self, RunSpec, SimResult};
 use crate::model::{Hardware, Node, OutputMode, RunQuantiles, Scenario};
-use statrs::distribution::{ContinuousCDF, Normal};
 use crate::planner::{decide, Decision};
 use crate::report::{self, waits, Representative};
+use statrs::distribution::{ContinuousCDF, Normal};
 
 pub use crate::report::Prediction;
 
@@ -213,12 +213,7 @@ pub fn one_run_interval(
     let m = q.ln_points();
     let (lo, hi) = (m[0] - 10.0 * rest - 1.0, m[m.len() - 1] + 10.0 * rest + 1.0);
     let unit = Normal::new(0.0, 1.0).expect("the unit normal");
-    let cdf = |x: f64| -> f64 {
-        m.iter()
-            .map(|mi| unit.cdf((x - mi) / rest))
-            .sum::<f64>()
-            / m.len() as f64
-    };
+    let cdf = |x: f64| -> f64 { m.iter().map(|mi| unit.cdf((x - mi) / rest)).sum::<f64>() / m.len() as f64 };
     let at = |p: f64| -> f64 {
         let (mut a, mut b) = (lo, hi);
         for _ in 0..100 {
@@ -340,9 +335,8 @@ mod tests {
             })
             .collect();
         // The machine's part alone, as calibration measures it (run / median, no model error).
-        let mut machine: Vec<f64> = (0..20_000u64)
-            .map(|i| if (i + 1) % 5 == 0 { 1.5 } else { 1.0 } * (0.02 * z()).exp())
-            .collect();
+        let mut machine: Vec<f64> =
+            (0..20_000u64).map(|i| if (i + 1) % 5 == 0 { 1.5 } else { 1.0 } * (0.02 * z()).exp()).collect();
         machine.sort_by(f64::total_cmp);
         let med = machine[machine.len() / 2];
         let at = |p: f64| machine[(p * (machine.len() - 1) as f64).round() as usize] / med;
@@ -350,7 +344,8 @@ mod tests {
         let mut dev: Vec<f64> = machine.iter().map(|x| (x / med).ln().abs()).collect();
         dev.sort_by(f64::total_cmp);
         let mad_sigma = 1.4826 * dev[dev.len() / 2];
-        let share = |[lo, hi]: [f64; 2]| runs.iter().filter(|r| (lo..=hi).contains(*r)).count() as f64 / runs.len() as f64;
+        let share =
+            |[lo, hi]: [f64; 2]| runs.iter().filter(|r| (lo..=hi).contains(*r)).count() as f64 / runs.len() as f64;
         let measured = one_run_interval(&[1.0], 1.0, mad_sigma, Some(&q), 0.1);
         let lognormal = one_run_interval(&[1.0], 1.0, mad_sigma, None, 0.1);
         assert!((share(measured) - 0.8).abs() < 0.03, "{} {measured:?}", share(measured));

@@ -290,8 +290,13 @@ fn a_skewed_measured_spread_gives_the_speed_states_its_tail() {
     std::fs::write(&skewed, text).unwrap();
     // 30 s: about a hundred states per core (6 s leave the tail to a handful of them).
     let w = d.path().join("long.toml");
-    std::fs::write(&w, std::fs::read_to_string(count_workload(d.path(), 1, 0, "")).unwrap().replace("duration_s = 6", "duration_s = 30"))
-        .unwrap();
+    std::fs::write(
+        &w,
+        std::fs::read_to_string(count_workload(d.path(), 1, 0, ""))
+            .unwrap()
+            .replace("duration_s = 6", "duration_s = 30"),
+    )
+    .unwrap();
     let args = |hw: &str| -> Vec<String> {
         [
             "--table",
@@ -312,9 +317,19 @@ fn a_skewed_measured_spread_gives_the_speed_states_its_tail() {
         run_json(&w, &a.iter().map(String::as_str).collect::<Vec<_>>())
     };
     let (lognormal, shaped) = (run("reference-2vcpu"), run(skewed.to_str().unwrap()));
-    assert!(ratio(&shaped) > 1.1 * ratio(&lognormal), "p95/p50 {} shaped vs {} log-normal", ratio(&shaped), ratio(&lognormal));
+    assert!(
+        ratio(&shaped) > 1.1 * ratio(&lognormal),
+        "p95/p50 {} shaped vs {} log-normal",
+        ratio(&shaped),
+        ratio(&lognormal)
+    );
     let p50 = |v: &Value| f(v, &["classes", "0", "latency_ms", "p50"]);
-    assert!((p50(&shaped) / p50(&lognormal) - 1.0).abs() < 0.12, "the median moves: {} vs {}", p50(&shaped), p50(&lognormal));
+    assert!(
+        (p50(&shaped) / p50(&lognormal) - 1.0).abs() < 0.12,
+        "the median moves: {} vs {}",
+        p50(&shaped),
+        p50(&lognormal)
+    );
 }
 
 #[test]

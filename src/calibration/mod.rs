@@ -571,7 +571,8 @@ pub fn pooled_run_quantiles(results: &[ProbeResult]) -> Option<crate::model::Run
             ratios.extend(r.runs.iter().filter(|x| x.ms > 0.0).map(|x| x.ms / m));
         }
     }
-    (ratios.len() >= 50).then(|| crate::model::RunQuantiles(crate::model::RUN_QUANTILE_PROBS.map(|p| quantile(&ratios, p))))
+    (ratios.len() >= 50)
+        .then(|| crate::model::RunQuantiles(crate::model::RUN_QUANTILE_PROBS.map(|p| quantile(&ratios, p))))
 }
 
 pub fn pooled_log_sigma(results: &[ProbeResult]) -> f64 {

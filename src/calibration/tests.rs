@@ -730,8 +730,14 @@ fn a_page_out_of_block_order_is_priced_by_twin_tables_and_held_in_the_serial_fit
 #[test]
 fn the_pooled_run_spread_keeps_a_hosts_slow_stretches() {
     let probe = |i: usize, base: f64| {
-        let runs: Vec<f64> = (0..9).map(|k| base * (1.0 + 0.01 * (k % 3) as f64) * if (k + i) % 5 == 0 { 1.5 } else { 1.0 }).collect();
-        single_copy(&format!("p{i}"), "SELECT 1", probe_scenario("gq_single").0, &runs.iter().map(|r| r - 10.0).collect::<Vec<_>>())
+        let runs: Vec<f64> =
+            (0..9).map(|k| base * (1.0 + 0.01 * (k % 3) as f64) * if (k + i) % 5 == 0 { 1.5 } else { 1.0 }).collect();
+        single_copy(
+            &format!("p{i}"),
+            "SELECT 1",
+            probe_scenario("gq_single").0,
+            &runs.iter().map(|r| r - 10.0).collect::<Vec<_>>(),
+        )
     };
     let results: Vec<ProbeResult> = (0..10).map(|i| probe(i, 20.0 + i as f64)).collect();
     let q = super::pooled_run_quantiles(&results).expect("90 runs");

@@ -185,7 +185,9 @@ fn hardware_what_ifs_in_memory() {
 #[test]
 fn the_measured_run_spread_is_read_and_a_hand_set_sigma_replaces_it() {
     let src = hardware_source("reference-2vcpu").unwrap();
-    let text = src.text.replace("model_sigma = 0.135", "run_quantiles = [0.93, 0.95, 0.98, 1.0, 1.05, 1.3, 1.5]\nmodel_sigma = 0.135");
+    let text = src
+        .text
+        .replace("model_sigma = 0.135", "run_quantiles = [0.93, 0.95, 0.98, 1.0, 1.05, 1.3, 1.5]\nmodel_sigma = 0.135");
     let hw = load_hardware_str(&src.label, &text, &[]).unwrap();
     assert_eq!(hw.run_quantiles.map(|q| q.0), Some([0.93, 0.95, 0.98, 1.0, 1.05, 1.3, 1.5]));
     assert!((hw.run_quantiles.unwrap().ln_at(0.9) - 1.3f64.ln()).abs() < 1e-12);

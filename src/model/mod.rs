@@ -13,8 +13,8 @@ pub mod units;
 pub mod workload;
 
 pub use hardware::{
-    CacheState, Disk, Hardware, ParallelCosts, Scheduler, SchedulerKind, UnitCosts, DEFAULT_MODEL_SIGMA,
-    DEFAULT_RUN_SIGMA, ROW_MISS_FROM_BYTES, ROW_MISS_FULL_BYTES, RUN_QUANTILE_PROBS, RunQuantiles,
+    CacheState, Disk, Hardware, ParallelCosts, RunQuantiles, Scheduler, SchedulerKind, UnitCosts, DEFAULT_MODEL_SIGMA,
+    DEFAULT_RUN_SIGMA, ROW_MISS_FROM_BYTES, ROW_MISS_FULL_BYTES, RUN_QUANTILE_PROBS,
 };
 pub use query::{Command, FnSafety, JoinType};
 

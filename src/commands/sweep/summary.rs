@@ -99,7 +99,13 @@ pub(super) fn point_stats(a: &SweepArgs, points: &[Point], rows: &[Row]) -> Resu
             mq_send_mean: rs.iter().map(|r| r.mq_send_workers()).sum::<f64>() / reps as f64,
             participants: participants.max(1.0),
             speedup: None,
-            p80: crate::predict::one_run_interval(&walls, wall.mean, p.hwp.run_sigma, p.hwp.run_quantiles.as_ref(), p.hwp.model_sigma),
+            p80: crate::predict::one_run_interval(
+                &walls,
+                wall.mean,
+                p.hwp.run_sigma,
+                p.hwp.run_quantiles.as_ref(),
+                p.hwp.model_sigma,
+            ),
             procs: mean_processes(&rs),
         });
     }

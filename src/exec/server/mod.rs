@@ -199,7 +199,12 @@ pub fn simulate(spec: &ServerSpec) -> Result<ServerResult, SimError> {
         left: vec![],
         caps: vec![],
         slowness: vec![],
-        state_scale: spec.hw.run_quantiles.map(|q| q.ln_sd()).filter(|sd| *sd > 0.0).map(|sd| spec.hw.speed_state_sigma / sd),
+        state_scale: spec
+            .hw
+            .run_quantiles
+            .map(|q| q.ln_sd())
+            .filter(|sd| *sd > 0.0)
+            .map(|sd| spec.hw.speed_state_sigma / sd),
         core_load: vec![],
         homes: vec![],
         speed_rng: streams::stream(spec.seed, 0x5bee_d057_a7e5),
