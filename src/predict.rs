@@ -215,15 +215,7 @@ pub fn one_run_interval(
     let unit = Normal::new(0.0, 1.0).expect("the unit normal");
     let cdf = |x: f64| -> f64 { m.iter().map(|mi| unit.cdf((x - mi) / rest)).sum::<f64>() / m.len() as f64 };
     let at = |p: f64| -> f64 {
-        let (mut a, mut b) = (lo, hi);
-        for _ in 0..100 {
-            let mid = 0.5 * (a + b);
-            if cdf(mid) < p {
-                a = mid;
-            } else {
-                b = mid;
-            }
-        }
+        let (a, b) = crate::analysis::optimize::bisect(lo, hi, 60, |x| cdf(x) < p);
         0.5 * (a + b)
     };
     [typical * at(0.1).exp(), typical * at(0.9).exp()]
@@ -274,18 +266,8 @@ mod tests {
         assert!((hi / 100.0 - (0.5 * Z80).exp()).abs() < 1e-9, "sqrt(0.3² + 0.4²) = 0.5");
         // Runs whose log time is prediction + machine noise (0.3) + model error (0.4): the
         // interval with both parts holds about 80% of them, the machine's part alone far fewer.
-        let mut state = 0x2545_f491_4f6c_dd1d_u64;
-        let mut uniform = || {
-            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-            ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-        };
-        let runs: Vec<f64> = (0..4000)
-            .map(|_| {
-                let (u1, u2) = (uniform(), uniform());
-                let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
-                100.0 * (0.5 * z).exp()
-            })
-            .collect();
+        let mut z = normals(0x2545_f491_4f6c_dd1d);
+        let runs: Vec<f64> = (0..4000).map(|_| 100.0 * (0.5 * z()).exp()).collect();
         let share = |[lo, hi]: [f64; 2]| runs.iter().filter(|r| (lo..=hi).contains(*r)).count() as f64 / 4000.0;
         let both = share(one_run_interval(&[100.0], 100.0, 0.3, None, 0.4));
         let machine_only = share(one_run_interval(&[100.0], 100.0, 0.3, None, 0.0));

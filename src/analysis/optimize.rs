@@ -70,6 +70,20 @@ pub fn golden_section<E>(
     Ok(GoldenSection { lo: a, hi: b, interior: [(c, fc), (d, fd)], evaluations })
 }
 
+/// Bisection on `[lo, hi]` for where `below` turns from true to false (`below` true at `lo`,
+/// false at `hi`, monotone between): `steps` halvings, returning the final bracket.
+pub fn bisect(mut lo: f64, mut hi: f64, steps: usize, below: impl Fn(f64) -> bool) -> (f64, f64) {
+    for _ in 0..steps {
+        let mid = 0.5 * (lo + hi);
+        if below(mid) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    (lo, hi)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,5 +137,11 @@ mod tests {
         );
         assert_eq!(r, Err("deadlock"));
         assert_eq!(calls, 4);
+    }
+
+    #[test]
+    fn bisect_finds_where_a_monotone_test_turns() {
+        let (lo, hi) = super::bisect(0.0, 10.0, 60, |x| x * x < 2.0);
+        assert!(lo <= 2f64.sqrt() && 2f64.sqrt() <= hi && hi - lo < 1e-12, "{lo} {hi}");
     }
 }

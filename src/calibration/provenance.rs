@@ -101,7 +101,7 @@ pub(super) fn calibration(s: &mut String, fits: &Fits, info: &Info, results: &[P
     kv(
         s,
         "parallel_capacity_note",
-        ts("throughput of two concurrent serial scans of the speed reference over one alone (2 = two full cores), the 90th percentile (at most 2) of pairs measured before the timed rounds, at the end of each round and after them (a pair also measures where the kernel puts two backends woken together, which only lowers it; p10/p90: their spread); sets all_cores_busy_speed"),
+        ts("throughput of two concurrent serial scans of the speed reference over one alone (2 = two full cores), the 90th percentile (at most 2) of pairs measured before the timed rounds, at the end of each round and after them (a pair also measures where the kernel puts two backends woken together, which can only lower it; p10/p90: their spread); sets all_cores_busy_speed"),
     );
     kv(s, "warm_page_total_ns", num(c.page_ns + c.os_read_page_ns));
     kv(s, "queue_send_plus_receive_ns", num(c.tuple_send_ns + c.tuple_receive_ns));

@@ -274,18 +274,9 @@ impl Cx<'_> {
                     let run = (n.total_cost - n.startup_cost).max(0.0);
                     let w = (n.plan_width as f64).max(36.0);
                     let per = |r: f64| heap_pages(r, w) * spc + r * (ctc + ops.max(1.0) * coc) / div;
-                    let (mut lo, mut hi) = (out_total.max(1.0), out_total.max(1.0) * 1e6 + 1e6);
-                    if per(lo) >= run {
-                        hi = lo;
-                    }
-                    for _ in 0..200 {
-                        let mid = 0.5 * (lo + hi);
-                        if per(mid) < run {
-                            lo = mid;
-                        } else {
-                            hi = mid;
-                        }
-                    }
+                    let lo = out_total.max(1.0);
+                    let hi = if per(lo) >= run { lo } else { lo * 1e6 + 1e6 };
+                    let (_, hi) = crate::analysis::optimize::bisect(lo, hi, 200, |r| per(r) < run);
                     let rin = hi.round().max(out_total);
                     self.warnings.push(format!(
                         "table {table}: input rows of the filtered scan are not in a plan without ANALYZE; inferred {rin:.0} from its cost assuming {w:.0}-byte rows (give --table {table}.rows=N)"

@@ -164,9 +164,10 @@ struct Server<'a> {
     caps: Vec<f64>,
     /// Each core's state: CPU work per unit on it is multiplied by this slowness (1: typical).
     slowness: Vec<f64>,
-    /// `speed_state_sigma` over the measured spread's own log sd: the scale that gives the
-    /// spread's shape the lasting state's size (None: no measured shape, log-normal states).
-    state_scale: Option<f64>,
+    /// The measured spread's shape for the speed states: its ln at the median (the centre) and
+    /// `speed_state_sigma` over its own log sd (the scale that gives the shape the lasting
+    /// state's size); None: no measured shape, log-normal states.
+    state_shape: Option<(crate::model::RunQuantiles, f64, f64)>,
     /// Processes of the queries in flight whose home is each core.
     core_load: Vec<u32>,
     /// The home core of each of `demands` (filled only when the cores' speeds wander).
@@ -199,12 +200,11 @@ pub fn simulate(spec: &ServerSpec) -> Result<ServerResult, SimError> {
         left: vec![],
         caps: vec![],
         slowness: vec![],
-        state_scale: spec
+        state_shape: spec
             .hw
             .run_quantiles
-            .map(|q| q.ln_sd())
-            .filter(|sd| *sd > 0.0)
-            .map(|sd| spec.hw.speed_state_sigma / sd),
+            .filter(|q| q.ln_sd() > 0.0)
+            .map(|q| (q, q.ln_at(0.5), spec.hw.speed_state_sigma / q.ln_sd())),
         core_load: vec![],
         homes: vec![],
         speed_rng: streams::stream(spec.seed, 0x5bee_d057_a7e5),
@@ -325,12 +325,9 @@ impl<'a> Server<'a> {
         use rand::RngExt;
         use rand_distr::{Distribution, Exp, LogNormal};
         let hw = self.spec.hw;
-        self.slowness[core] = match (&hw.run_quantiles, self.state_scale) {
-            (Some(q), Some(k)) => {
-                let u: f64 = self.speed_rng.random();
-                (k * (q.ln_at(u) - q.ln_at(0.5))).exp()
-            }
-            _ => LogNormal::new(0.0, hw.speed_state_sigma).map_or(1.0, |d| d.sample(&mut self.speed_rng)),
+        self.slowness[core] = match self.state_shape {
+            Some((q, centre, scale)) => (scale * (q.ln_at(self.speed_rng.random()) - centre)).exp(),
+            None => LogNormal::new(0.0, hw.speed_state_sigma).map_or(1.0, |d| d.sample(&mut self.speed_rng)),
         };
         let hold = Exp::new(1.0 / hw.speed_hold_ns).map_or(hw.speed_hold_ns, |d| d.sample(&mut self.speed_rng));
         // At least 1 ns on, so that a run always moves forward.
