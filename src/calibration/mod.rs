@@ -396,7 +396,7 @@ fn measure(client: &mut Client, dsn: &str, results: &mut [ProbeResult], reps: us
     read_fractions_of_rounds(results, &before, &after);
     let capacity_after = probes::parallel_capacity(&mut cap, client, reps.clamp(5, 9))?;
     let all: Vec<f64> = capacity_before.iter().chain(&rounds.per_round).chain(&capacity_after).copied().collect();
-    let capacity = quantile(&all, 0.9).min(2.0);
+    let capacity = capacity_of_pairs(&all);
     eprintln!(
         "pqsim calibrate: two concurrent scans ran {capacity:.2}x as fast as one (2.0 = two full cores; 90th percentile of {} pairs, at most 2; their medians {:.2}x before the rounds, {:.2}x in them (range {:.2}-{:.2}), {:.2}x after)",
         all.len(),
@@ -561,6 +561,13 @@ pub fn calibrate(dsn: &str, scale: u64, reps: usize, name: &str, wait: f64) -> R
 
 /// 1.4826 × the median absolute deviation of ln(run / its probe's median), over every run of
 /// every probe with at least 3 runs: a robust log-normal sigma of one run.
+/// Two cores' throughput over one from calibration's pairs of scans side by side: their 90th
+/// percentile, at most 2 (see `measure`: a pair can come out low for reasons a parallel
+/// query's processes do not share).
+pub fn capacity_of_pairs(pairs: &[f64]) -> f64 {
+    quantile(pairs, 0.9).min(2.0)
+}
+
 /// One run over its probe's median, pooled over every run of every probe with at least three
 /// (raw times), at [`crate::model::RUN_QUANTILE_PROBS`]; None with fewer than 50 such runs.
 pub fn pooled_run_quantiles(results: &[ProbeResult]) -> Option<crate::model::RunQuantiles> {
