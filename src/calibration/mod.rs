@@ -264,6 +264,9 @@ pub struct Measurement {
     pub capacity_spread: (f64, f64),
     /// ns per shared-buffer page a fresh process's first touch costs ([`probes::first_touch_ns`]).
     pub first_touch_ns: f64,
+    /// A parallel worker's fork and life on a core ([`protocol::worker_cpu`]); None where
+    /// the server's processes cannot be read.
+    pub worker_cpu: Option<protocol::WorkerCpu>,
     /// The speed reference runs were rescaled to: the median of the reference times, the
     /// machine's typical speed (not its fastest).
     pub anchor: f64,
@@ -414,6 +417,19 @@ fn measure(client: &mut Client, dsn: &str, results: &mut [ProbeResult], reps: us
         .map_or(1.0, |t| t.pages);
     let first_touch_ns = probes::first_touch_ns(dsn, n_m_pages, reps.clamp(5, 9))?;
     eprintln!("pqsim calibrate: a fresh backend's first touch of a shared-buffer page: {first_touch_ns:.0} ns");
+    // A worker's price on a core: the postmaster's fork and the worker's life, fork to exit,
+    // from the kernel's CPU accounting over batches of su_w2 (two workers over one block).
+    let worker_cpu = match results.iter().find(|r| r.probe.id == "su_w2") {
+        Some(r) => protocol::worker_cpu(client, SCHEMA, &r.probe.sql, &r.probe.gucs, 5, 15)?,
+        None => None,
+    };
+    match &worker_cpu {
+        Some(w) => eprintln!(
+            "pqsim calibrate: a parallel worker's CPU: {:.3} ms the postmaster's fork, {:.2} ms its life from fork to exit (medians of 5 batches, {} workers)",
+            w.fork_ms, w.life_ms, w.workers
+        ),
+        None => eprintln!("pqsim calibrate: a parallel worker's CPU: not measured (the server's processes are not readable here)"),
+    }
     let (busy_end, load_after) = idle_window(1.0)?;
     let mut rounds = rounds;
     rounds.busy_max = rounds.busy_max.max(busy_end);
@@ -459,6 +475,7 @@ fn measure(client: &mut Client, dsn: &str, results: &mut [ProbeResult], reps: us
         capacity,
         capacity_spread,
         first_touch_ns,
+        worker_cpu,
         anchor,
         run_sigma,
         run_quantiles,
@@ -515,7 +532,7 @@ pub fn calibrate(dsn: &str, scale: u64, reps: usize, name: &str, wait: f64) -> R
         name,
         facts.cores,
         busy_core_speed(m.capacity, facts.cores),
-        m.first_touch_ns,
+        stages::WorkerMeasured { page_fault_ns: m.first_touch_ns, cpu: m.worker_cpu },
         facts.shared_buffers_pages,
         facts.core_cache_bytes,
     )?;

@@ -161,7 +161,7 @@ pub fn estimate(serial: &SerialFit, startup: &StartupFit, queue: &QueueFit) -> M
     let (startup_errors, startup_factor) = in_sample_to_out(
         &startup.measured,
         &startup.fit.predicted[..n_su.min(startup.fit.predicted.len())],
-        startup.fit.values.len(),
+        startup.n_fitted,
         n_su,
     );
     let n_q = queue.measured.len();

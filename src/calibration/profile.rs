@@ -565,24 +565,33 @@ fn parallel(s: &mut String, fits: &Fits) {
         p.leader_setup_ns / 1e3,
         format!("su_noworkers - su_serial: parallel plan with max_parallel_workers = 0 vs serial ({:.3} ms)", e_serial),
     );
-    line(
-        s,
-        "launch_per_worker_us",
-        p.launch_per_worker_ns / 1e3,
-        format!(
-            "stage-2 simulator fit to su_w1..4 and su_single minus su_serial: rms {:.1}%, flat over {:.0}..{:.0}",
+    let launch_why = match fits.startup.worker_cpu {
+        Some(w) => format!(
+            "the postmaster's CPU per worker it forked (/proc schedstat around {} su_w2 workers, median of 5 batches); CPU work in the model",
+            w.workers
+        ),
+        None => format!(
+            "stage-2 simulator fit to su_w1..4 and su_single minus su_serial: rms {:.1}%, flat over {:.0}..{:.0}; CPU work in the model",
             100.0 * su_fit.rms,
             su_fit.ranges[0].0,
             su_fit.ranges[0].1
         ),
-    );
+    };
+    line(s, "launch_per_worker_us", p.launch_per_worker_ns / 1e3, launch_why);
     line(
         s,
         "worker_startup_ms",
         p.worker_startup_ns / 1e6,
         format!(
-            "stage-2 simulator fit, same probes: flat over {:.2}..{:.2} (median of the log-normal)",
-            su_fit.ranges[1].0, su_fit.ranges[1].1
+            "stage-2 simulator fit to su_w1..4 and su_single minus su_serial: rms {:.1}%, flat over {:.2}..{:.2} (median of the log-normal; CPU){}",
+            100.0 * su_fit.rms,
+            su_fit.ranges[1].0,
+            su_fit.ranges[1].1,
+            fits.startup.worker_cpu.map_or(String::new(), |w| format!(
+                "; a worker's measured CPU from fork to exit {:.2} ms against this + shutdown_per_worker {:.2} ms",
+                w.life_ms,
+                p.worker_startup_ns / 1e6 + shutdown_ms
+            ))
         ),
     );
     line(
@@ -591,7 +600,7 @@ fn parallel(s: &mut String, fits: &Fits) {
         p.worker_startup_sigma,
         "1.4826 x MAD of ln(single-copy Gather time to first tuple), su_single".into(),
     );
-    line(s, "shutdown_per_worker_us", p.shutdown_per_worker_ns / 1e3, format!("su_single: Execution Time - Gather Actual Startup Time (median; ParallelFinish + BgWorkerShutdown, {:.3} ms)", shutdown_ms));
+    line(s, "shutdown_per_worker_us", p.shutdown_per_worker_ns / 1e3, format!("su_single: Execution Time - Gather Actual Startup Time (median; the worker's exit, CPU work in the model, {:.3} ms)", shutdown_ms));
     line(
         s,
         "shutdown_sigma",

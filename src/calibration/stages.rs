@@ -14,6 +14,7 @@ use crate::analysis::robust::median;
 use crate::error::{Error, Result};
 use crate::model::{Hardware, ParallelCosts};
 use crate::pg::probes::{How, Stage};
+use crate::pg::protocol::WorkerCpu;
 use std::collections::HashMap;
 
 /// Stage 1: serial unit costs by weighted NNLS.
@@ -61,7 +62,13 @@ pub struct StartupFit {
     pub exit_tail: Option<(f64, f64)>,
     /// Median of the tiny serial query (ms).
     pub e_serial: f64,
+    /// The simulator fit: `values` and `ranges` are always [launch_per_worker_us,
+    /// worker_startup_ms]; a measured launch is held (its range the value itself).
     pub fit: SimFit,
+    /// Parameters the fit moved (1 with the launch measured, else 2).
+    pub n_fitted: usize,
+    /// The kernel's CPU accounting of a worker's fork and life, when measured.
+    pub worker_cpu: Option<WorkerCpu>,
     pub idx: Vec<usize>,
     /// Measured start-up differences to the tiny serial query (ms).
     pub measured: Vec<f64>,
@@ -111,13 +118,22 @@ pub struct Fits {
     pub model_error: ModelError,
 }
 
+/// What calibration measured of a parallel worker directly, outside the timed probes.
+#[derive(Debug, Clone, Copy)]
+pub struct WorkerMeasured {
+    /// A fresh backend's first touch of a shared-buffer page (ns).
+    pub page_fault_ns: f64,
+    /// The kernel's accounting of a worker's fork and life, where readable.
+    pub cpu: Option<WorkerCpu>,
+}
+
 /// All three stages; the profile starts from the provisional one.
 pub fn fit_all(
     results: &[ProbeResult],
     name: &str,
     cores: f64,
     all_cores_busy_speed: f64,
-    worker_page_fault_ns: f64,
+    worker: WorkerMeasured,
     shared_buffers_pages: i64,
     core_cache_bytes: f64,
 ) -> Result<Fits> {
@@ -132,7 +148,7 @@ pub fn fit_all(
     hw.all_cores_busy_speed = all_cores_busy_speed;
     // Measured directly (fresh connections): the start of the worker-scan fit, and the value
     // kept without its probes.
-    hw.costs.worker_page_fault_ns = worker_page_fault_ns;
+    hw.costs.worker_page_fault_ns = worker.page_fault_ns;
     // Hash tables past this machine's per-core cache cost more per access: the serial fit's
     // design depends on where that starts.
     hw.costs.hash_cache_bytes = core_cache_bytes;
@@ -165,7 +181,7 @@ pub fn fit_all(
         ))
     );
     let serial = serial(results, &mut hw, &given)?;
-    let startup = startup(results, &mut hw)?;
+    let startup = startup(results, &mut hw, worker.cpu)?;
     hw.costs.gather_row_ns = gather_row(results, startup.leader_setup_ms).unwrap_or(0.0);
     // Before the queue fit, whose workers scan the same table.
     let worker_scan = worker_scan(results, &mut hw, serial.icpt_explain)?;
@@ -403,8 +419,12 @@ fn log_spread(v: &[f64]) -> Option<f64> {
 }
 
 /// Worker start-up from tiny parallel queries (1-4 workers, a single-copy Gather with
-/// `force_parallel_mode`, and a parallel plan that gets no workers).
-pub fn startup(results: &[ProbeResult], hw: &mut Hardware) -> Result<StartupFit> {
+/// `force_parallel_mode`, and a parallel plan that gets no workers). Every part of a worker's
+/// life is CPU work in the model (the fork, its start-up, its exit), so on a machine whose
+/// cores are few the probes with more workers than cores take longer by what they compete
+/// for. The postmaster's CPU per fork is measured where the server's processes can be read
+/// (`worker_cpu`); then only the start-up is fitted, else both.
+pub fn startup(results: &[ProbeResult], hw: &mut Hardware, worker_cpu: Option<WorkerCpu>) -> Result<StartupFit> {
     let by_id = by_id(results);
     let med = |id: &str| by_id.get(id).map(|&i| results[i].median_ms()).unwrap_or(f64::NAN);
     let e_serial = med("su_serial");
@@ -434,15 +454,23 @@ pub fn startup(results: &[ProbeResult], hw: &mut Hardware) -> Result<StartupFit>
     // tiny serial query, predicted the same way.
     let measured: Vec<f64> = idx.iter().map(|&i| results[i].median_ms() - e_serial).collect();
     let serial_sc = by_id.get("su_serial").and_then(|&i| results[i].scenario.clone());
-    let params = [
-        Param { name: "launch_per_worker_us", lo: 0.0, hi: 5000.0, init: 400.0 },
-        Param { name: "worker_startup_ms", lo: 0.0, hi: 50.0, init: 2.5 },
-    ];
+    let fork_us = worker_cpu.map(|w| w.fork_ms * 1e3).filter(|v| v.is_finite() && *v >= 0.0);
+    let launch = Param { name: "launch_per_worker_us", lo: 0.0, hi: 5000.0, init: 400.0 };
+    let start = Param { name: "worker_startup_ms", lo: 0.0, hi: 50.0, init: 2.5 };
+    let params: Vec<Param> = if fork_us.is_some() { vec![start] } else { vec![launch, start] };
     let base_hw = hw.clone();
+    // θ as [launch us, start-up ms], the launch held where measured.
+    let full = |th: &[f64]| -> [f64; 2] {
+        match fork_us {
+            Some(f) => [f, th[0]],
+            None => [th[0], th[1]],
+        }
+    };
     let mut predict = |th: &[f64]| -> Result<Vec<f64>> {
+        let [l, w] = full(th);
         let mut h = base_hw.clone();
-        h.parallel.launch_per_worker_ns = th[0] * 1e3;
-        h.parallel.worker_startup_ns = th[1] * 1e6;
+        h.parallel.launch_per_worker_ns = l * 1e3;
+        h.parallel.worker_startup_ns = w * 1e6;
         let base = match &serial_sc {
             Some(sc) => model_ms(sc, &h, 1)?,
             None => 0.0,
@@ -452,20 +480,31 @@ pub fn startup(results: &[ProbeResult], hw: &mut Hardware) -> Result<StartupFit>
             .map(|sc| model_ms(sc, &h, 15).map(|v| (v - base).max(1e-3)))
             .collect()
     };
-    let fit = sim_fit(&params, &measured, &mut predict)?;
+    let mut fit = sim_fit(&params, &measured, &mut predict)?;
+    let n_fitted = fit.values.len();
+    if let Some(f) = fork_us {
+        fit.values.insert(0, f);
+        fit.ranges.insert(0, (f, f));
+    }
     hw.parallel.launch_per_worker_ns = fit.values[0] * 1e3;
     hw.parallel.worker_startup_ns = fit.values[1] * 1e6;
     eprintln!(
-        "pqsim calibrate: start-up: leader setup {:.3} ms, launch {:.0} us/worker, worker start-up {:.2} ms (sigma {:.2}), shutdown {:.3} ms/worker + {:.0} ns a page it mapped; rms {:.1}%",
+        "pqsim calibrate: start-up: leader setup {:.3} ms, fork {:.0} us/worker ({}), worker start-up {:.2} ms (sigma {:.2}), exit {:.3} ms/worker + {:.0} ns a page it mapped; rms {:.1}%{}",
         leader_setup_ms,
         fit.values[0],
+        if fork_us.is_some() { "measured" } else { "fitted" },
         fit.values[1],
         hw.parallel.worker_startup_sigma,
         shutdown_ms,
         hw.parallel.shutdown_per_page_ns,
-        100.0 * fit.rms
+        100.0 * fit.rms,
+        worker_cpu.map_or(String::new(), |w| format!(
+            "; measured life {:.2} ms of CPU against {:.2} ms fitted start-up + exit",
+            w.life_ms,
+            fit.values[1] + shutdown_ms
+        ))
     );
-    Ok(StartupFit { leader_setup_ms, shutdown_ms, exit_tail, e_serial, fit, idx, measured })
+    Ok(StartupFit { leader_setup_ms, shutdown_ms, exit_tail, e_serial, fit, n_fitted, worker_cpu, idx, measured })
 }
 
 /// A single-copy Gather's tail in each run: Execution Time less the Gather's Actual Startup

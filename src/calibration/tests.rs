@@ -377,6 +377,8 @@ fn the_models_error_pools_the_three_stages_out_of_sample() {
         exit_tail: None,
         e_serial: 0.1,
         fit: sim(2, vec![7.0, 9.0, 12.0, 14.0, 6.0]),
+        n_fitted: 2,
+        worker_cpu: None,
         idx: vec![],
         measured: vec![7.7, 8.1, 12.0, 14.0, 6.0],
     };
@@ -593,7 +595,7 @@ fn a_workers_exit_is_priced_per_page_it_mapped_from_the_longer_tail_after_a_larg
     ];
     let mut hw = hw0.clone();
     hw.parallel.shutdown_per_page_ns = 0.0;
-    let fit = startup(&results, &mut hw).expect("fits");
+    let fit = startup(&results, &mut hw, None).expect("fits");
     assert!((hw.parallel.shutdown_per_worker_ns - 3.0e6).abs() < 1.0, "{}", hw.parallel.shutdown_per_worker_ns);
     assert!((hw.parallel.shutdown_per_page_ns - 250.0).abs() < 1e-6, "{}", hw.parallel.shutdown_per_page_ns);
     assert_eq!(fit.exit_tail.map(|t| t.1), Some(2000.0));
@@ -601,7 +603,7 @@ fn a_workers_exit_is_priced_per_page_it_mapped_from_the_longer_tail_after_a_larg
     assert_eq!(exit_per_page_ns(2.5, 3.0, 2000.0), 0.0);
     let mut hw = hw0;
     hw.parallel.shutdown_per_page_ns = 700.0;
-    let fit = startup(&results[..1], &mut hw).expect("fits");
+    let fit = startup(&results[..1], &mut hw, None).expect("fits");
     assert_eq!((hw.parallel.shutdown_per_page_ns, fit.exit_tail), (0.0, None));
 }
 

@@ -129,12 +129,17 @@ pub struct Disk {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParallelCosts {
     pub leader_setup_ns: f64,
+    /// The postmaster's CPU per worker it forks, one worker after another: CPU work on a
+    /// core, charged to the worker being forked.
     pub launch_per_worker_ns: f64,
+    /// A worker's start-up after its fork (InitPostgres, restoring the leader's state): CPU
+    /// work on a core.
     pub worker_startup_ns: f64,
-    /// Log-normal shape (sigma) of the worker start-up delay.
+    /// Log-normal shape (sigma) of the worker start-up.
     pub worker_startup_sigma: f64,
-    /// The fixed part of a worker's end after its last tuple: a wait that takes no core (its
-    /// tail on a one-block table took the same beside two CPU-bound loops as alone).
+    /// The fixed part of a worker's exit after its last tuple: CPU work on a core (a worker
+    /// over one block spent 7.4 ms of CPU from fork to exit, and took twice as long beside two
+    /// CPU-bound processes as alone: docs/cpu-costs.md).
     pub shutdown_per_worker_ns: f64,
     /// A worker's exit, per shared-buffer page it touched: a fresh process mapped each page
     /// it read (a minor fault, `worker_page_fault_ns`) and unmaps them all when it exits,

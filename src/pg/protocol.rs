@@ -261,6 +261,75 @@ pub fn postmaster_pid(client: &mut Client) -> Option<u32> {
     comm.trim().starts_with("postgres").then_some(ppid)
 }
 
+/// CPU time of a parallel worker's life, read from the kernel's accounting of the server's
+/// processes: what the postmaster spent forking each worker (its own CPU time,
+/// `/proc/PID/schedstat`, ns) and what each worker spent from fork to exit (the CPU time of
+/// the children the postmaster reaped, `/proc/PID/stat` cutime + cstime, in clock ticks: the
+/// sum over a batch is exact to a tick). Over a table of one block a worker does next to
+/// nothing else: this is the price of a worker, start-up and exit, on a core.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WorkerCpu {
+    /// The postmaster's CPU per worker launched (ms).
+    pub fork_ms: f64,
+    /// A worker's CPU from fork to exit (ms).
+    pub life_ms: f64,
+    /// Workers launched over the batches measured.
+    pub workers: u64,
+}
+
+/// `(own CPU ns from schedstat, reaped children's ticks)` of the postmaster.
+fn postmaster_cpu(pm: u32) -> Option<(u64, u64)> {
+    let own = task_cpu_ns(pm)?;
+    let (_, _, children) = proc_ticks(pm)?;
+    Some((own, children))
+}
+
+/// Runs `sql` (a parallel query with `gucs`) `per_batch` times in each of `batches` batches
+/// under `EXPLAIN (ANALYZE, TIMING OFF)` (which reports the workers launched) and reads the
+/// postmaster's CPU around each batch. Per batch: the postmaster's CPU and its reaped
+/// children's over the workers launched; the medians of the batches. None when the server
+/// is not on this machine, its files are not readable, or no worker was launched. Other
+/// children the postmaster reaps meanwhile (an autovacuum worker) count too: the median over
+/// batches keeps one such batch out.
+pub fn worker_cpu(
+    client: &mut Client,
+    search_path: &str,
+    sql: &str,
+    gucs: &[(String, String)],
+    batches: usize,
+    per_batch: usize,
+) -> Result<Option<WorkerCpu>> {
+    let Some(pm) = postmaster_pid(client) else { return Ok(None) };
+    // Ticks per second of /proc's clock-tick fields: USER_HZ, 100 on Linux.
+    const TICK_MS: f64 = 10.0;
+    apply_gucs(client, search_path, gucs)?;
+    // One run first: the connection's caches, and a first fork of a cold postmaster.
+    explain_measure(client, "ANALYZE, TIMING OFF", sql)?;
+    let (mut forks, mut lives, mut workers) = (vec![], vec![], 0u64);
+    for _ in 0..batches {
+        let Some(before) = postmaster_cpu(pm) else { return Ok(None) };
+        let mut launched = 0u64;
+        for _ in 0..per_batch {
+            launched += explain_measure(client, "ANALYZE, TIMING OFF", sql)?.0.launched.unwrap_or(0) as u64;
+        }
+        // The last worker's exit is reaped after the leader has seen it stopped: wait for the
+        // postmaster to account it.
+        std::thread::sleep(Duration::from_millis(20));
+        let Some(after) = postmaster_cpu(pm) else { return Ok(None) };
+        if launched == 0 {
+            continue;
+        }
+        workers += launched;
+        forks.push(after.0.saturating_sub(before.0) as f64 / 1e6 / launched as f64);
+        lives.push(after.1.saturating_sub(before.1) as f64 * TICK_MS / launched as f64);
+    }
+    if workers == 0 {
+        return Ok(None);
+    }
+    let med = crate::analysis::robust::median;
+    Ok(Some(WorkerCpu { fork_ms: med(&forks), life_ms: med(&lives), workers }))
+}
+
 /// Measures how much CPU *other* processes used while we measured: the machine's busy time
 /// minus the server's and our own.
 pub struct CpuMeter {

@@ -320,6 +320,7 @@ fn kind_code(k: FlowKind) -> u64 {
         FlowKind::TopEmit => 8,
         FlowKind::Startup => 9,
         FlowKind::Exit => 10,
+        FlowKind::Fork => 11,
     }
 }
 

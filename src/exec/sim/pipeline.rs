@@ -176,29 +176,22 @@ impl<'a> Sim<'a> {
             self.procs[p].act = Act::Idle;
             self.trace_queue(p - 1);
             self.wake_leader_for(p - 1);
-            // Then it ends, each worker on its own: a wait that takes no core
-            // (`shutdown_per_worker_us`, spread by `shutdown_sigma`), then the unmapping of
-            // every shared-buffer page it mapped, CPU work that takes turns when the cores are
-            // busy (`shutdown_per_page_ns`). Measured on a 2-vCPU VM: a single-copy worker's
-            // tail after its last row took 2.89 ms alone and 2.92 ms beside two CPU-bound
-            // loops, while its per-page part went from 1.21 to 2.10 ms (docs/cpu-costs.md).
+            // Then it ends, each worker on its own: CPU work that takes turns when the cores
+            // are busy: its exit (`shutdown_per_worker_us`, spread by `shutdown_sigma`) and
+            // the unmapping of every shared-buffer page it mapped (`shutdown_per_page_ns`).
+            // Measured on a 2-vCPU VM (docs/cpu-costs.md): sampled, a worker's exit over a
+            // one-block table was 2.2 ms on a core; the whole single-copy query took 7.2-8.3
+            // ms alone and 15.6-17.3 ms beside two CPU-bound processes, as CPU work at half a
+            // core would.
             let par = &self.hw.parallel;
             let unmap = par.shutdown_per_page_ns * self.pages_touched(p);
             // A draw only where the profile has a spread: profiles without one keep their
             // random streams, and so their outputs, as before.
-            let wait = lognormal_around(&mut self.procs[p].rng, par.shutdown_per_worker_ns, par.shutdown_sigma);
-            if matches!(self.procs[p].act, Act::Idle) {
-                let cpu = (unmap > 0.0).then(|| {
-                    let mut f = Flow::cpu_only(FlowKind::Exit, 1.0, 1.0, unmap, 0.0);
-                    f.shown_as = Some(State::Shutdown);
-                    f
-                });
-                if wait > 0.0 {
-                    self.procs[p].saved = cpu;
-                    self.delay(p, State::Shutdown, wait);
-                } else if let Some(f) = cpu {
-                    self.set_flow(p, f);
-                }
+            let exit = lognormal_around(&mut self.procs[p].rng, par.shutdown_per_worker_ns, par.shutdown_sigma);
+            if matches!(self.procs[p].act, Act::Idle) && exit + unmap > 0.0 {
+                let mut f = Flow::cpu_only(FlowKind::Exit, 1.0, 1.0, exit + unmap, 0.0);
+                f.shown_as = Some(State::Shutdown);
+                self.set_flow(p, f);
             }
         }
     }
@@ -269,6 +262,7 @@ impl<'a> Sim<'a> {
             }
             FlowKind::TopEmit => self.finish_query(),
             FlowKind::Startup => self.participant_begin(p),
+            FlowKind::Fork => self.worker_forked(p),
             FlowKind::Exit => self.worker_gone(p),
         }
     }

@@ -17,8 +17,13 @@ pub(super) enum FlowKind {
     /// A worker initializing after its fork (InitPostgres, restoring the leader's state): CPU
     /// work that needs a core like any other, shown as start-up.
     Startup,
-    /// A worker exiting after its last tuple (detaching, ShutdownPostgres, proc exit): CPU
-    /// work on a core, while its leader waits in WaitForParallelWorkersToExit.
+    /// The postmaster forking a worker (fork_process, the child's first steps): CPU work,
+    /// serial over a query's workers, charged to the worker being forked and shown as its
+    /// start-up.
+    Fork,
+    /// A worker exiting after its last tuple (detaching, ShutdownPostgres, proc exit, the
+    /// kernel unmapping what it mapped): CPU work on a core, while its leader waits in
+    /// WaitForParallelWorkersToExit.
     Exit,
 }
 
@@ -296,7 +301,7 @@ impl<'a> Sim<'a> {
                         if f.rate > 0.0 {
                             pr.vruntime += dt * oncpu;
                         }
-                        if f.kind == FlowKind::Startup {
+                        if matches!(f.kind, FlowKind::Startup | FlowKind::Fork) {
                             // Initializing: start-up time, whether on a core or waiting for one.
                             pr.acct.startup += dt;
                             f.done += prog;
@@ -357,7 +362,7 @@ impl<'a> Sim<'a> {
             }
             FlowKind::TopFinish(_) => {}
             FlowKind::TopEmit => self.top_rows_out += prog,
-            FlowKind::Finish(_) | FlowKind::Startup | FlowKind::Exit => {}
+            FlowKind::Finish(_) | FlowKind::Startup | FlowKind::Fork | FlowKind::Exit => {}
         }
     }
 
@@ -381,41 +386,74 @@ impl<'a> Sim<'a> {
 
     // ---------------------------------------------------------------- start
 
-    /// The fixed costs of a parallel query, each a `[parallel]` profile key: the leader's DSM
-    /// set-up (`leader_setup_us`: InitializeParallelDSM, serializing GUCs, snapshot and
-    /// transaction state). Registering the workers only claims slots and signals the
-    /// postmaster (LaunchParallelWorkers does not wait for a fork), so the leader starts its
-    /// own part right after the set-up; the postmaster forks the workers one after another
-    /// (`launch_per_worker_us` apart), then each initializes (InitPostgres, restoring the
-    /// state: log-normal around `worker_startup_ms`, shape `worker_startup_sigma`). The leader
-    /// does not wait for workers to attach (Gather reads its queues without waiting); it
-    /// waits for them at the end (ParallelFinish, then WaitForParallelWorkersToExit: each
-    /// worker's end is a wait of `shutdown_per_worker_us` that takes no core, then the
-    /// unmapping of its pages on a core (`shutdown_per_page_ns`), the workers ending side
-    /// by side: `FlowKind::Exit`, `leader_check_shutdown`).
+    /// The fixed costs of a parallel query, each a `[parallel]` profile key, all of them CPU
+    /// work that takes its turn on a core (measured on a 2-vCPU VM: a worker's whole life,
+    /// fork to exit, took 7.4 ms of CPU over a one-block table and twice as long beside two
+    /// CPU-bound processes; docs/cpu-costs.md). The leader's DSM set-up (`leader_setup_us`:
+    /// InitializeParallelDSM, serializing GUCs, snapshot and transaction state). Registering
+    /// the workers only claims slots and signals the postmaster (LaunchParallelWorkers does
+    /// not wait for a fork), so the leader starts its own part right after the set-up; the
+    /// postmaster forks the workers one after another (`launch_per_worker_us` of CPU each,
+    /// charged to the worker being forked), then each initializes (InitPostgres, restoring
+    /// the leader's state: log-normal around `worker_startup_ms`, shape
+    /// `worker_startup_sigma`). The leader does not wait for workers to attach (Gather reads
+    /// its queues without waiting); it waits for them at the end (ParallelFinish, then
+    /// WaitForParallelWorkersToExit: each worker's exit is CPU work of
+    /// `shutdown_per_worker_us` plus the unmapping of the pages it mapped,
+    /// `shutdown_per_page_ns`, the workers ending side by side: `FlowKind::Exit`,
+    /// `leader_check_shutdown`).
     pub(super) fn start(&mut self) {
         let launched = self.n_workers();
         let par = &self.hw.parallel;
         // The query's own fixed cost (executor start, and for a client parse, plan and the
         // round trip) comes first: workers are launched after it.
         let setup = self.c.query_ns + if self.c.mode == Mode::Serial { 0.0 } else { par.leader_setup_ns };
-        // Workers are forked one after another by the postmaster, then initialize: CPU work
-        // on a core, so on a machine whose cores are busy (the leader scanning, other workers
-        // initializing) a worker takes its turn and arrives later.
+        // Every worker waits for the postmaster to fork it; the first fork starts after the
+        // set-up.
         for w in 1..=launched {
-            let fork = setup + par.launch_per_worker_ns * w as f64;
-            let init = lognormal_around(&mut self.procs[w].rng, par.worker_startup_ns, par.worker_startup_sigma);
-            if init > 0.0 {
-                let mut f = Flow::cpu_only(FlowKind::Startup, 1.0, 1.0, init, 0.0);
-                f.shown_as = Some(State::Startup);
-                self.procs[w].saved = Some(f);
+            self.procs[w].act = Act::Blocked(State::Startup);
+        }
+        if launched > 0 {
+            if setup > 0.0 {
+                self.delay(1, State::Startup, setup);
+            } else {
+                self.fork_worker(1);
             }
-            self.delay(w, State::Startup, fork);
         }
         if setup > 0.0 {
             self.delay(0, State::Startup, setup);
         } else {
             self.leader_begin();
+        }
+    }
+
+    /// The postmaster forks worker `w`: CPU work on a core (`launch_per_worker_us`), charged
+    /// to the worker and shown as its start-up.
+    pub(super) fn fork_worker(&mut self, w: usize) {
+        let fork = self.hw.parallel.launch_per_worker_ns;
+        if fork > 0.0 {
+            let mut f = Flow::cpu_only(FlowKind::Fork, 1.0, 1.0, fork, 0.0);
+            f.shown_as = Some(State::Startup);
+            self.set_flow(w, f);
+        } else {
+            self.worker_forked(w);
+        }
+    }
+
+    /// Worker `w` exists: the postmaster goes on to fork the next one (forks are serial), and
+    /// `w` initializes on a core, then starts its part of the plan.
+    pub(super) fn worker_forked(&mut self, w: usize) {
+        if w < self.n_workers() {
+            self.fork_worker(w + 1);
+        }
+        let par = &self.hw.parallel;
+        let init = lognormal_around(&mut self.procs[w].rng, par.worker_startup_ns, par.worker_startup_sigma);
+        if init > 0.0 {
+            let mut f = Flow::cpu_only(FlowKind::Startup, 1.0, 1.0, init, 0.0);
+            f.shown_as = Some(State::Startup);
+            self.set_flow(w, f);
+        } else {
+            self.participant_begin(w);
         }
     }
 
@@ -435,11 +473,10 @@ impl<'a> Sim<'a> {
                     State::Startup => {
                         if p == 0 {
                             self.leader_begin();
-                        } else if let Some(f) = self.procs[p].saved.take() {
-                            // Forked: now initialize on a core.
-                            self.set_flow(p, f);
                         } else {
-                            self.participant_begin(p);
+                            // The leader's set-up is done: the postmaster forks the first
+                            // worker.
+                            self.fork_worker(p);
                         }
                     }
                     State::Io => {
@@ -457,15 +494,6 @@ impl<'a> Sim<'a> {
                         self.leader_next()
                     }
                     State::Shutdown if p == 0 => self.leader_after_shutdown(),
-                    State::Shutdown => {
-                        // A worker's wait at its end is over: it unmaps its pages on a core,
-                        // or is gone.
-                        if let Some(f) = self.procs[p].saved.take() {
-                            self.set_flow(p, f);
-                        } else {
-                            self.worker_gone(p);
-                        }
-                    }
                     _ => {}
                 }
             }
