@@ -35,8 +35,9 @@ pub fn markdown(o: &Options, out: &Outcome) -> String {
     );
     let _ = writeln!(
         s,
-        "- Measured: `EXPLAIN (ANALYZE, TIMING OFF, VERBOSE)` Execution Time (no BUFFERS: its accounting slows every node call), median of {} runs per point, all points shuffled in each round; one warm-up run each. Every point sets parallel_setup_cost = 0, parallel_tuple_cost = 0, max_parallel_workers_per_gather = W and parallel_leader_participation.",
-        o.reps
+        "- Measured: `EXPLAIN (ANALYZE, TIMING OFF, VERBOSE)` Execution Time (no BUFFERS: its accounting slows every node call), median of {} runs per point (three times as many for a point predicted under {} ms of client time), all points shuffled in each round; one warm-up run each. Every point sets parallel_setup_cost = 0, parallel_tuple_cost = 0, max_parallel_workers_per_gather = W and parallel_leader_participation.",
+        o.reps,
+        super::SHORT_POINT_MS
     );
     let _ = writeln!(
         s,

@@ -211,6 +211,9 @@ fn grid(cases: &[Case]) -> Vec<Grid> {
 }
 
 /// A grid point's plan and prediction, made before any timing.
+/// Points predicted under this (client time, ms) are measured three times a round.
+pub const SHORT_POINT_MS: f64 = 50.0;
+
 struct Prep {
     plan: String,
     planned: u32,
@@ -357,15 +360,21 @@ pub fn run(o: &Options) -> Result<Outcome> {
     let (preps, scenarios) = prepare(&mut client, o, &hw, &cases, &grid, &stats)?;
     eprintln!("pqsim validate: {} grid points planned and predicted", grid.len());
     // Every point twice: EXPLAIN (ANALYZE, TIMING OFF), and the bare query timed by this client.
+    // A short point runs three times a round, each run on its own place in the shuffled
+    // round: two blocks of runs of a query under 100 ms differed by up to 40% on a quiet
+    // machine of this kind, and identical plans (W = 2, 3, 4 when two workers are planned) by
+    // 20% at 9 runs; its time is a median of three times as many runs.
     let jobs: Vec<Job> = grid
         .iter()
-        .flat_map(|g| {
+        .zip(&preps)
+        .flat_map(|(g, p)| {
+            let per_round = if p.predicted_client.is_some_and(|ms| ms < SHORT_POINT_MS) { 3 } else { 1 };
             // VERBOSE: the scan's `Worker N` entries give the leader's share of the rows.
             ["ANALYZE, TIMING OFF, VERBOSE", "client"].map(|options| Job {
                 gucs: g.gucs.clone(),
                 sql: cases[g.case].sql.to_string(),
                 options,
-                per_round: 1,
+                per_round,
             })
         })
         .collect();
