@@ -392,7 +392,9 @@ fn a_rotation_of_drifting_services_is_jumped() {
 /// 11,961; every wall time as before); seeds 6 and 12 (drifting jumps and a rotation, which
 /// still keep one) and tpch-lineitem-sum (never fused) jump as before. In the twenty-second
 /// session a worker's end became a wait (no core) and then its unmapping (CPU): one event more
-/// a worker, every wall time and every jump as before.
+/// a worker, every wall time and every jump as before. In the twenty-fifth its fork, start-up
+/// and end all became CPU work (no waits): 5-7 events fewer a run, every wall time and every
+/// jump as before.
 #[test]
 fn cheaper_walks_make_the_same_jumps() {
     let hw = config::load_hardware(&root().join("configs/hardware/laptop.toml"), &[]).unwrap();
@@ -405,13 +407,13 @@ fn cheaper_walks_make_the_same_jumps() {
     };
     // (scenario, workers, seed, wall in units of 0.1 µs, events, steps jumped)
     let before = [
-        ("gather-heavy", 4, 1, 4_195_476, 12_133, 11_096),
-        ("gather-heavy", 4, 6, 4_195_466, 11_875, 10_658),
-        ("gather-heavy", 4, 18, 4_195_587, 11_989, 11_100),
-        ("gather-heavy", 4, 21, 4_195_504, 11_965, 11_040),
-        ("gather-heavy", 4, 12, 4_195_605, 12_339, 12_017),
-        ("gather-heavy", 3, 6, 4_195_464, 11_867, 10_670),
-        ("tpch-lineitem-sum", 4, 1, 23_087_966, 1_812, 1_620),
+        ("gather-heavy", 4, 1, 4_195_476, 12_126, 11_096),
+        ("gather-heavy", 4, 6, 4_195_466, 11_868, 10_658),
+        ("gather-heavy", 4, 18, 4_195_587, 11_982, 11_100),
+        ("gather-heavy", 4, 21, 4_195_504, 11_958, 11_040),
+        ("gather-heavy", 4, 12, 4_195_605, 12_332, 12_017),
+        ("gather-heavy", 3, 6, 4_195_464, 11_862, 10_670),
+        ("tpch-lineitem-sum", 4, 1, 23_087_966, 1_805, 1_620),
     ];
     for (scenario, w, seed, wall, events, jumped) in before {
         let r = run(scenario, w, seed);
