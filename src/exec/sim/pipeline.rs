@@ -189,9 +189,7 @@ impl<'a> Sim<'a> {
             // random streams, and so their outputs, as before.
             let exit = lognormal_around(&mut self.procs[p].rng, par.shutdown_per_worker_ns, par.shutdown_sigma);
             if matches!(self.procs[p].act, Act::Idle) && exit + unmap > 0.0 {
-                let mut f = Flow::cpu_only(FlowKind::Exit, 1.0, 1.0, exit + unmap, 0.0);
-                f.shown_as = Some(State::Shutdown);
-                self.set_flow(p, f);
+                self.fixed_cpu(p, FlowKind::Exit, exit + unmap, State::Shutdown);
             }
         }
     }

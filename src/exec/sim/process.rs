@@ -432,9 +432,7 @@ impl<'a> Sim<'a> {
     pub(super) fn fork_worker(&mut self, w: usize) {
         let fork = self.hw.parallel.launch_per_worker_ns;
         if fork > 0.0 {
-            let mut f = Flow::cpu_only(FlowKind::Fork, 1.0, 1.0, fork, 0.0);
-            f.shown_as = Some(State::Startup);
-            self.set_flow(w, f);
+            self.fixed_cpu(w, FlowKind::Fork, fork, State::Startup);
         } else {
             self.worker_forked(w);
         }
@@ -449,12 +447,18 @@ impl<'a> Sim<'a> {
         let par = &self.hw.parallel;
         let init = lognormal_around(&mut self.procs[w].rng, par.worker_startup_ns, par.worker_startup_sigma);
         if init > 0.0 {
-            let mut f = Flow::cpu_only(FlowKind::Startup, 1.0, 1.0, init, 0.0);
-            f.shown_as = Some(State::Startup);
-            self.set_flow(w, f);
+            self.fixed_cpu(w, FlowKind::Startup, init, State::Startup);
         } else {
             self.participant_begin(w);
         }
+    }
+
+    /// `ns` of CPU work for process `p` on a core (a worker's fork, start-up or exit), taking
+    /// its turn like any other and shown as `shown`; `kind` says what follows when it is done.
+    pub(super) fn fixed_cpu(&mut self, p: usize, kind: FlowKind, ns: f64, shown: State) {
+        let mut f = Flow::cpu_only(kind, 1.0, 1.0, ns, 0.0);
+        f.shown_as = Some(shown);
+        self.set_flow(p, f);
     }
 
     pub(super) fn on_event(&mut self, ev: Event) {
