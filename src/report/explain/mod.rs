@@ -202,7 +202,21 @@ pub struct WorkerActual {
 impl PlanNode {
     /// The name EXPLAIN's text format prints: "Parallel Seq Scan on t", "Finalize Aggregate".
     pub fn display_name(&self) -> String {
-        let mut name = match self.node_type {
+        let mut name = self.kind_name();
+        if let Some(idx) = &self.index_name {
+            name = format!("{name} using {idx}");
+        }
+        if let Some(rel) = &self.relation_name {
+            name = format!("{name} on {rel}");
+        }
+        name
+    }
+
+    /// The node's kind as EXPLAIN names it, without index or relation: "Parallel Seq Scan",
+    /// "Index Scan", "Finalize Aggregate" (what `EXPLAIN (FORMAT JSON)` gives as a node's type
+    /// with its split mode, strategy and parallel awareness).
+    pub fn kind_name(&self) -> String {
+        let name = match self.node_type {
             // explain.c: the strategy names the node; the split mode prefixes it.
             "Aggregate" => {
                 let base = match self.strategy {
@@ -220,15 +234,10 @@ impl PlanNode {
             t => t.to_string(),
         };
         if self.parallel_aware {
-            name = format!("Parallel {name}");
+            format!("Parallel {name}")
+        } else {
+            name
         }
-        if let Some(idx) = &self.index_name {
-            name = format!("{name} using {idx}");
-        }
-        if let Some(rel) = &self.relation_name {
-            name = format!("{name} on {rel}");
-        }
-        name
     }
 }
 
