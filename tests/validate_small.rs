@@ -96,6 +96,17 @@ fn small_validation_within_bar() {
         );
         assert!(p.leader_row_share_predicted.is_some_and(|s| (0.0..=1.0).contains(&s)), "{} W={}", p.case, p.workers);
     }
+    // The scheduling bars are reported: the small scale's short cases (count's serial scan
+    // takes about 10 ms) and the leader-bound Gather at both leader settings.
+    let short = pqsim::validation::checks::short_speedups(&rep.points, pqsim::validation::SHORT_POINT_MS);
+    assert!(short.iter().any(|s| s.case == "count"), "{short:?}");
+    assert!(short.iter().all(|s| s.se_pct.is_finite() && s.se_pct > 0.0), "{short:?}");
+    assert_eq!(pqsim::validation::checks::leader_bound(&rep.points).len(), 2);
+    let md = std::fs::read_to_string(&rep.md_path).unwrap();
+    assert!(
+        md.contains("## Short queries and the leader-bound Gather") && md.contains("`gather_bound`, leader off"),
+        "{md}"
+    );
     assert!(
         rep.median_abs_error_pct <= MAX_MEDIAN_ABS_ERROR_PCT,
         "median absolute error {:.1}% exceeds the bar {MAX_MEDIAN_ABS_ERROR_PCT}% ({MEASURED}); \

@@ -79,6 +79,26 @@ pub fn run_cli(a: &ValidateArgs) -> Result<()> {
         100.0 * rep.client_p80_coverage,
         100.0 * rep.client_p80_coverage_raw
     );
+    use crate::validation::checks::{leader_bound, short_speedups, SHORT_SPEEDUP_BAR_PCT};
+    let short = short_speedups(&rep.points, crate::validation::SHORT_POINT_MS);
+    if !short.is_empty() {
+        let within = short.iter().filter(|s| s.error_pct.abs() <= SHORT_SPEEDUP_BAR_PCT).count();
+        println!(
+            "short-query speedups (serial under {} ms) within {SHORT_SPEEDUP_BAR_PCT:.0}%: {within} of {}",
+            crate::validation::SHORT_POINT_MS,
+            short.len()
+        );
+    }
+    for b in leader_bound(&rep.points) {
+        println!(
+            "leader-bound Gather, leader {}: best W measured {}, predicted {}; speedup signs differ at {} of {} W",
+            if b.leader { "on" } else { "off" },
+            b.best_measured,
+            b.best_predicted,
+            b.sign_misses().len(),
+            b.speedups.len()
+        );
+    }
     println!("wrote {} and {}", rep.csv_path.display(), rep.md_path.display());
     Ok(())
 }

@@ -122,10 +122,80 @@ pub fn markdown(o: &Options, out: &Outcome) -> String {
             if sp.is_empty() { "–".into() } else { format!("{:.1}%", median(&sp)) }
         );
     }
+    scheduling_checks(&mut s, rep);
     blocks_read(&mut s, rep, &out.buffer_shares);
     leader_shares(&mut s, rep);
     points_table(&mut s, rep);
     s
+}
+
+/// The scheduling model's bars: short-query speedups within 10% (each miss with the
+/// measurement's own uncertainty), the leader-bound Gather's best W and speedup signs.
+fn scheduling_checks(s: &mut String, rep: &super::Report) {
+    use super::checks::{leader_bound, short_speedups, LEADER_BOUND_CASE, SHORT_SPEEDUP_BAR_PCT as BAR};
+    let short = short_speedups(&rep.points, super::SHORT_POINT_MS);
+    let bound = leader_bound(&rep.points);
+    if short.is_empty() && bound.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "\n## Short queries and the leader-bound Gather\n");
+    if !short.is_empty() {
+        let mut cases: Vec<&str> = short.iter().map(|x| x.case.as_str()).collect();
+        cases.dedup();
+        let within = short.iter().filter(|x| x.error_pct.abs() <= BAR).count();
+        let _ = writeln!(
+            s,
+            "Client-time speedups T(0) / T(W) of the cases whose serial plan ran under {} ms ({}): within {BAR:.0}% at **{within} of {}**. A speedup's standard error (SE) is its two medians' (1.2533 · robust CV / √runs each), combined.\n",
+            super::SHORT_POINT_MS,
+            cases.join(", "),
+            short.len()
+        );
+        let misses: Vec<_> = short.iter().filter(|x| x.error_pct.abs() > BAR).collect();
+        if !misses.is_empty() {
+            let _ = writeln!(s, "| miss | measured | predicted | error | SE of the measured |");
+            let _ = writeln!(s, "|---|---:|---:|---:|---:|");
+            for m in misses {
+                let _ = writeln!(
+                    s,
+                    "| {} W={} leader {} | {:.3} | {:.3} | {:+.1}% | {:.1}% |",
+                    m.case,
+                    m.workers,
+                    if m.leader { "on" } else { "off" },
+                    m.measured,
+                    m.predicted,
+                    m.error_pct,
+                    m.se_pct
+                );
+            }
+            let _ = writeln!(s);
+        }
+        if let Some((spread, which)) = super::checks::same_plan_spread(&rep.points) {
+            let _ = writeln!(
+                s,
+                "Points that ran the same plan came out up to {spread:.1}% apart ({which}): the standard errors assume independent runs, and runs in the same rounds share the host's stretches.\n"
+            );
+        }
+    }
+    for b in &bound {
+        let per_w: Vec<String> =
+            b.speedups.iter().map(|x| format!("W={} {:.2} / {:.2}", x.workers, x.measured, x.predicted)).collect();
+        let misses = b.sign_misses();
+        let _ = writeln!(
+            s,
+            "- `{LEADER_BOUND_CASE}`, leader {}: best W measured {}, predicted {}; speedup measured / predicted: {}; {}.",
+            if b.leader { "on" } else { "off" },
+            b.best_measured,
+            b.best_predicted,
+            per_w.join(", "),
+            if misses.is_empty() {
+                "every sign the same".to_string()
+            } else {
+                let l: Vec<String> =
+                    misses.iter().map(|x| format!("W={} (measured SE {:.1}%)", x.workers, x.se_pct)).collect();
+                format!("signs differ at {}", l.join(", "))
+            }
+        );
+    }
 }
 
 /// Where the blocks came from: the share read from the OS page cache (not shared-buffer

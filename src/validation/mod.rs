@@ -9,6 +9,7 @@
 //! (commands/validate.rs) writes predicted vs measured, errors and speedup errors as CSV and
 //! Markdown ([`markdown`]).
 
+pub mod checks;
 pub mod markdown;
 pub mod nodes;
 pub mod tpch;
@@ -41,7 +42,7 @@ pub struct Options {
 }
 
 /// One grid point's outcome.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Point {
     pub case: String,
     pub workers: u32,

@@ -1,0 +1,230 @@
+//! What a validation says about the scheduling model's own bars: the speedups of short
+//! parallel queries (where a worker's fork, start-up and exit weigh most) and the leader-bound
+//! Gather (its best worker count and whether each W helps at all), with how sure the
+//! measurements are of each.
+
+use super::Point;
+
+/// The bar on a short query's client-time speedup error (percent).
+pub const SHORT_SPEEDUP_BAR_PCT: f64 = 10.0;
+
+/// The case whose Gather is bound by its leader (every row through the tuple queues).
+pub const LEADER_BOUND_CASE: &str = "gather_bound";
+
+/// Relative standard error of the median of `n` runs with robust CV `cv` (the median's
+/// asymptotic efficiency against the mean, sqrt(pi/2)).
+fn median_se(cv: f64, n: usize) -> f64 {
+    if n == 0 {
+        return f64::NAN;
+    }
+    1.2533 * cv / (n as f64).sqrt()
+}
+
+/// One parallel point's client-time speedup T(0) / T(W), measured and predicted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Speedup {
+    pub case: String,
+    pub workers: u32,
+    pub leader: bool,
+    pub measured: f64,
+    pub predicted: f64,
+    /// (predicted - measured) / measured, percent.
+    pub error_pct: f64,
+    /// The measured speedup's relative standard error (percent), from both medians' runs.
+    pub se_pct: f64,
+}
+
+/// The client-time speedup of every parallel point (W > 0, a parallel plan, a prediction)
+/// against its case's serial point.
+pub fn speedups(points: &[Point]) -> Vec<Speedup> {
+    let mut out = vec![];
+    for p in points.iter().filter(|p| p.workers > 0 && p.workers_planned > 0) {
+        let Some(s) = points.iter().find(|q| q.case == p.case && q.workers == 0) else { continue };
+        let (Some(sp), Some(pp)) = (s.predicted_client_ms, p.predicted_client_ms) else { continue };
+        let measured = s.client_ms / p.client_ms;
+        let predicted = sp / pp;
+        let se = median_se(s.client_cv, s.client_runs).hypot(median_se(p.client_cv, p.client_runs));
+        out.push(Speedup {
+            case: p.case.clone(),
+            workers: p.workers,
+            leader: p.leader,
+            measured,
+            predicted,
+            error_pct: 100.0 * (predicted - measured) / measured,
+            se_pct: 100.0 * se,
+        });
+    }
+    out
+}
+
+/// The speedups of the short queries: cases whose serial point ran under `under_ms` of
+/// client time.
+pub fn short_speedups(points: &[Point], under_ms: f64) -> Vec<Speedup> {
+    let short = |case: &str| points.iter().any(|q| q.case == case && q.workers == 0 && q.client_ms < under_ms);
+    speedups(points).into_iter().filter(|s| short(&s.case)).collect()
+}
+
+/// How far apart points that ran the same plan came out: of every group of two or more
+/// points of one case with the same leader setting, plan and workers launched (W = 2, 3 and 4
+/// when two are planned), the largest max / min - 1 of their client times (percent), and
+/// which group. The runs' standard errors assume independent runs; points measured in the
+/// same rounds share the host's stretches, and this says how much that adds.
+pub fn same_plan_spread(points: &[Point]) -> Option<(f64, String)> {
+    let mut best: Option<(f64, String)> = None;
+    for (i, p) in points.iter().enumerate() {
+        let same = |q: &&Point| {
+            q.case == p.case
+                && q.leader == p.leader
+                && q.plan == p.plan
+                && q.workers_launched_min == p.workers_launched_min
+        };
+        if points[..i].iter().any(|q| same(&q)) {
+            continue;
+        }
+        let group: Vec<&Point> = points[i..].iter().filter(same).collect();
+        if group.len() < 2 {
+            continue;
+        }
+        let lo = group.iter().map(|q| q.client_ms).fold(f64::INFINITY, f64::min);
+        let hi = group.iter().map(|q| q.client_ms).fold(0.0, f64::max);
+        let spread = 100.0 * (hi / lo - 1.0);
+        if best.as_ref().is_none_or(|b| spread > b.0) {
+            let ws: Vec<String> = group.iter().map(|q| q.workers.to_string()).collect();
+            let label = format!("{} leader {} at W = {}", p.case, if p.leader { "on" } else { "off" }, ws.join(", "));
+            best = Some((spread, label));
+        }
+    }
+    best
+}
+
+/// The leader-bound Gather at one leader setting: which W ran fastest, measured and
+/// predicted (0 = serial), and each W's speedup.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BoundGather {
+    pub leader: bool,
+    pub best_measured: u32,
+    pub best_predicted: u32,
+    pub speedups: Vec<Speedup>,
+}
+
+impl BoundGather {
+    /// Points where parallelism helps in one and hurts in the other (a speedup of exactly 1
+    /// on either side counts as neither).
+    pub fn sign_misses(&self) -> Vec<&Speedup> {
+        self.speedups.iter().filter(|s| (s.measured - 1.0) * (s.predicted - 1.0) < 0.0).collect()
+    }
+}
+
+/// The leader-bound Gather's checks, one per leader setting measured.
+pub fn leader_bound(points: &[Point]) -> Vec<BoundGather> {
+    let Some(serial) = points.iter().find(|p| p.case == LEADER_BOUND_CASE && p.workers == 0) else { return vec![] };
+    let all = speedups(points);
+    let mut out = vec![];
+    for leader in [true, false] {
+        let pts: Vec<&Point> =
+            points.iter().filter(|p| p.case == LEADER_BOUND_CASE && p.workers > 0 && p.leader == leader).collect();
+        if pts.is_empty() {
+            continue;
+        }
+        let best = |t: &dyn Fn(&Point) -> Option<f64>| {
+            let mut best = (0, t(serial).unwrap_or(f64::INFINITY));
+            for p in &pts {
+                if let Some(v) = t(p).filter(|v| *v < best.1) {
+                    best = (p.workers, v);
+                }
+            }
+            best.0
+        };
+        out.push(BoundGather {
+            leader,
+            best_measured: best(&|p: &Point| Some(p.client_ms)),
+            best_predicted: best(&|p: &Point| p.predicted_client_ms),
+            speedups: all.iter().filter(|s| s.case == LEADER_BOUND_CASE && s.leader == leader).cloned().collect(),
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pt(case: &str, w: u32, leader: bool, client: f64, predicted: f64, cv: f64) -> Point {
+        Point {
+            case: case.into(),
+            workers: w,
+            leader,
+            workers_planned: w.min(2),
+            client_ms: client,
+            client_cv: cv,
+            client_runs: 27,
+            predicted_client_ms: Some(predicted),
+            ..Point::default()
+        }
+    }
+
+    #[test]
+    fn short_speedups_are_those_of_cases_whose_serial_run_is_short_with_their_noise() {
+        let points = vec![
+            pt("short", 0, true, 20.0, 20.0, 0.02),
+            pt("short", 2, true, 16.0, 14.0, 0.09),
+            pt("long", 0, true, 200.0, 200.0, 0.02),
+            pt("long", 2, true, 100.0, 100.0, 0.02),
+        ];
+        let s = short_speedups(&points, 50.0);
+        assert_eq!(s.len(), 1, "{s:?}");
+        let s = &s[0];
+        assert_eq!((s.case.as_str(), s.workers), ("short", 2));
+        assert!((s.measured - 1.25).abs() < 1e-12 && (s.predicted - 20.0 / 14.0).abs() < 1e-12);
+        assert!((s.error_pct - 100.0 * (20.0 / 14.0 - 1.25) / 1.25).abs() < 1e-9);
+        // Both medians' standard errors: 1.2533 * cv / sqrt(27), combined.
+        let want = 100.0 * (1.2533 * 0.02 / 27f64.sqrt()).hypot(1.2533 * 0.09 / 27f64.sqrt());
+        assert!((s.se_pct - want).abs() < 1e-9, "{} vs {want}", s.se_pct);
+        // A point where PostgreSQL chose a serial plan has no speedup to check.
+        let mut serial_plan = pt("short", 1, false, 20.0, 20.0, 0.02);
+        serial_plan.workers_planned = 0;
+        assert_eq!(short_speedups(&[points[0].clone(), serial_plan], 50.0).len(), 0);
+    }
+
+    #[test]
+    fn the_same_plan_at_several_w_says_how_far_apart_it_ran() {
+        let mut points = vec![
+            pt("a", 2, true, 20.0, 18.0, 0.05),
+            pt("a", 3, true, 21.0, 18.0, 0.05),
+            pt("a", 4, true, 22.0, 18.0, 0.05),
+            pt("a", 2, false, 30.0, 28.0, 0.05),
+            pt("b", 2, true, 10.0, 10.0, 0.05),
+            pt("b", 3, true, 15.0, 10.0, 0.05),
+        ];
+        for p in &mut points {
+            p.workers_launched_min = Some(2);
+        }
+        // b's two points ran another plan each: not the same plan.
+        points[5].plan = "another".into();
+        let (spread, which) = same_plan_spread(&points).unwrap();
+        assert!((spread - 10.0).abs() < 1e-9, "{spread}");
+        assert_eq!(which, "a leader on at W = 2, 3, 4");
+        assert_eq!(same_plan_spread(&points[3..5]), None);
+    }
+
+    #[test]
+    fn the_leader_bound_gathers_best_w_and_sign_misses() {
+        let g = LEADER_BOUND_CASE;
+        let points = vec![
+            pt(g, 0, true, 100.0, 100.0, 0.02),
+            pt(g, 1, true, 80.0, 105.0, 0.02), // helps; predicted to hurt
+            pt(g, 2, true, 110.0, 120.0, 0.02),
+            pt(g, 1, false, 101.0, 99.0, 0.02),
+        ];
+        let b = leader_bound(&points);
+        assert_eq!(b.len(), 2);
+        let on = &b[0];
+        assert!(on.leader);
+        assert_eq!((on.best_measured, on.best_predicted), (1, 0));
+        let misses: Vec<u32> = on.sign_misses().iter().map(|s| s.workers).collect();
+        assert_eq!(misses, vec![1]);
+        let off = &b[1];
+        assert_eq!((off.best_measured, off.best_predicted), (0, 1));
+        assert_eq!(off.sign_misses().len(), 1);
+    }
+}
