@@ -163,7 +163,13 @@ proptest! {
             if !s.is_worker() {
                 prop_assert!((total - wall).abs() <= tol, "leader {total} ms vs wall {wall} ms");
             }
+            // Time on a core is part of the process's run time.
+            prop_assert!(s.on_core_ms >= 0.0 && s.on_core_ms <= total + tol, "{} {:?}: on core {} of {total} ms", s.role, s.worker, s.on_core_ms);
         }
+        // The cores give no more than themselves: the processes' time on a core adds up to at
+        // most cores x wall (the CPU column, which counts the turns waited too, does not).
+        let on_core: f64 = p.splits.iter().map(|s| s.on_core_ms).sum();
+        prop_assert!(on_core <= hw.cores * wall + tol * p.splits.len() as f64, "{on_core} ms on {} cores in {wall} ms", hw.cores);
         if let Some(g) = gather(&p.representative.explain.plan) {
             let sent: f64 = p.splits.iter().filter(|s| s.is_worker()).map(|s| s.rows_sent).sum();
             let child = &g.plans[0];

@@ -167,6 +167,12 @@ pub struct ProcessSplit {
     pub role: &'static str,
     pub worker: Option<u32>,
     pub times: Times,
+    /// Milliseconds running on a core, every kind of CPU work included (the fork, start-up,
+    /// the plan, the exit), not the turns waited for one: what Linux counts as the process's
+    /// CPU time (`/proc/PID/schedstat`, a worker's in its postmaster's reaped children's
+    /// time). The kernel's copies from the OS page cache, which the split shows as disk wait,
+    /// are not in it.
+    pub on_core_ms: f64,
     pub queue_full_stalls: f64,
     pub tuples_scanned: f64,
     pub rows_sent: f64,
@@ -200,6 +206,7 @@ pub(crate) struct ProcessJson {
     startup_ms: f64,
     barrier_wait_ms: f64,
     shutdown_wait_ms: f64,
+    on_core_ms: f64,
     queue_full_stalls: f64,
     tuples_scanned: f64,
     rows_sent: f64,
@@ -218,6 +225,7 @@ impl From<&ProcessSplit> for ProcessJson {
             startup_ms: t(Category::Startup),
             barrier_wait_ms: t(Category::Barrier),
             shutdown_wait_ms: t(Category::Shutdown),
+            on_core_ms: p.on_core_ms,
             queue_full_stalls: p.queue_full_stalls,
             tuples_scanned: p.tuples_scanned,
             rows_sent: p.rows_sent,
@@ -233,6 +241,7 @@ pub fn process_splits(r: &SimResult) -> Vec<ProcessSplit> {
             role: if p.is_worker { "worker" } else { "leader" },
             worker: p.worker_number,
             times: Times::from_accounting(&p.acct),
+            on_core_ms: p.acct.on_cpu / MS,
             queue_full_stalls: p.stalls as f64,
             tuples_scanned: p.tuples_scanned.round(),
             rows_sent: if p.is_worker { p.rows_out.round() } else { 0.0 },
@@ -251,6 +260,7 @@ pub fn mean_splits(all: &[Vec<ProcessSplit>]) -> Vec<ProcessSplit> {
         for c in Category::ALL {
             p.times.set(c, r3(col(&|x| x.time(c))));
         }
+        p.on_core_ms = r3(col(&|x| x.on_core_ms));
         p.queue_full_stalls = r2(col(&|x| x.queue_full_stalls));
         p.tuples_scanned = col(&|x| x.tuples_scanned).round();
         p.rows_sent = col(&|x| x.rows_sent).round();
@@ -275,6 +285,7 @@ mod tests {
             role,
             worker: if role == "worker" { Some(0) } else { None },
             times: Times(ms),
+            on_core_ms: ms[0],
             queue_full_stalls: 1.0,
             tuples_scanned: 10.0,
             rows_sent: 5.0,
@@ -317,8 +328,9 @@ mod tests {
         let keys: Vec<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
         let mut want = vec!["role", "worker"];
         want.extend(Category::ALL.iter().map(|c| c.json_key()));
-        want.extend(["queue_full_stalls", "tuples_scanned", "rows_sent"]);
+        want.extend(["on_core_ms", "queue_full_stalls", "tuples_scanned", "rows_sent"]);
         assert_eq!(keys, want);
         assert_eq!(v["mq_send_wait_ms"], 3.0);
+        assert_eq!(v["on_core_ms"], 1.0);
     }
 }

@@ -56,6 +56,7 @@ fn prediction() -> Prediction {
         role,
         worker,
         times: Times::default(),
+        on_core_ms: 0.0,
         queue_full_stalls: 0.0,
         tuples_scanned: 0.0,
         rows_sent: 0.0,

@@ -64,8 +64,8 @@ pub fn run_text(p: &Prediction) -> String {
 /// Time split per process: one row each, columns in [`Group`] order.
 pub fn process_table(splits: &[super::split::ProcessSplit]) -> String {
     let mut out = format!(
-        "{:<10} {:>10} {:>10} {:>12} {:>12} {:>10} {:>9} {:>8}\n",
-        "process", "CPU ms", "disk ms", "MQSend ms", "wait tup ms", "start ms", "other ms", "stalls"
+        "{:<10} {:>10} {:>10} {:>12} {:>12} {:>10} {:>9} {:>8} {:>12}\n",
+        "process", "CPU ms", "disk ms", "MQSend ms", "wait tup ms", "start ms", "other ms", "stalls", "on core ms"
     );
     for sp in splits {
         let name = match sp.worker {
@@ -75,7 +75,7 @@ pub fn process_table(splits: &[super::split::ProcessSplit]) -> String {
         let g = sp.groups();
         let col = |x: Group| g[x as usize];
         out.push_str(&format!(
-            "{:<10} {:>10.1} {:>10.1} {:>12.1} {:>12.1} {:>10.1} {:>9.1} {:>8.0}\n",
+            "{:<10} {:>10.1} {:>10.1} {:>12.1} {:>12.1} {:>10.1} {:>9.1} {:>8.0} {:>12.1}\n",
             name,
             col(Group::Cpu),
             col(Group::Disk),
@@ -83,11 +83,14 @@ pub fn process_table(splits: &[super::split::ProcessSplit]) -> String {
             col(Group::WaitingForTuples),
             col(Group::Startup),
             col(Group::Other),
-            sp.queue_full_stalls
+            sp.queue_full_stalls,
+            sp.on_core_ms
         ));
     }
     out.push_str(
-        "(wait tup = IPC: ExecuteGather / MessageQueueReceive; other = HashBuildHashInner + ParallelFinish)\n",
+        "(wait tup = IPC: ExecuteGather / MessageQueueReceive; other = HashBuildHashInner + ParallelFinish;\n \
+         CPU = on a core or waiting for a turn, as pg_stat_activity shows no wait event; on core ms = the CPU time\n \
+         Linux counts (fork, start-up, plan and exit), beside the turns waited)\n",
     );
     out
 }
