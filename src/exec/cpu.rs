@@ -104,6 +104,10 @@ pub struct RunQueue<K> {
     seen: Vec<bool>,
     /// Scratch: the line being reordered.
     buf: Vec<K>,
+    /// Scratch: the CPU of each process in line (`runners_first`).
+    cpus: Vec<usize>,
+    /// Scratch: the waiting part of the line with each one's CPU time (`sort_waiting`).
+    keyed: Vec<(f64, K)>,
     /// The last `apply`'s runnable set and the caps it gave, valid while nothing else has
     /// changed the line since (`end_turn`, `remove`). The same set again is a fixed point:
     /// nobody leaves or joins, `place` and `runners_first` move nobody, the turn is pending
@@ -133,6 +137,8 @@ impl<K: Copy + Ord> RunQueue<K> {
             per_cpu: vec![0; cores],
             seen: vec![false; cores],
             buf: vec![],
+            cpus: vec![],
+            keyed: vec![],
             last: vec![],
             last_caps: vec![],
             last_valid: false,
@@ -364,9 +370,13 @@ impl<K: Copy + Ord> RunQueue<K> {
     /// returns how many run.
     fn runners_first(&mut self) -> usize {
         self.buf.clear();
-        self.reset_seen();
+        self.cpus.clear();
         for i in 0..self.order.len() {
-            let (k, c) = (self.order[i], self.cpu(self.order[i]));
+            let c = self.cpu(self.order[i]);
+            self.cpus.push(c);
+        }
+        self.reset_seen();
+        for (&k, &c) in self.order.iter().zip(&self.cpus) {
             if !self.seen[c] {
                 self.seen[c] = true;
                 self.buf.push(k);
@@ -374,8 +384,7 @@ impl<K: Copy + Ord> RunQueue<K> {
         }
         let running = self.buf.len();
         self.reset_seen();
-        for i in 0..self.order.len() {
-            let (k, c) = (self.order[i], self.cpu(self.order[i]));
+        for (&k, &c) in self.order.iter().zip(&self.cpus) {
             if self.seen[c] {
                 self.buf.push(k);
             }
@@ -558,7 +567,13 @@ impl<K: Copy + Ord> RunQueue<K> {
     /// keep their order.
     fn sort_waiting<T: Tasks<K> + ?Sized>(&mut self, from: usize, tasks: &T) {
         if self.order.len() > from + 1 {
-            self.order[from..].sort_by(|a, b| tasks.vruntime(*a).total_cmp(&tasks.vruntime(*b)));
+            // Each one's CPU time read once (a lookup in its executor), then a stable sort.
+            self.keyed.clear();
+            self.keyed.extend(self.order[from..].iter().map(|&k| (tasks.vruntime(k), k)));
+            self.keyed.sort_by(|a, b| a.0.total_cmp(&b.0));
+            for (o, &(_, k)) in self.order[from..].iter_mut().zip(&self.keyed) {
+                *o = k;
+            }
         }
     }
 }
