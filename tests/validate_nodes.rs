@@ -84,3 +84,24 @@ fn per_node_times_pair_and_summarise() {
         md.display()
     );
 }
+
+/// `validate --print-load-sql` prints the SQL the validation loads (no server needed): the
+/// TPC-H-like tables at the chosen scale, the seed's tables and the speed reference.
+#[test]
+fn the_load_sql_is_printed_for_a_scale() {
+    let out = |scale: &str| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_pqsim"))
+            .args(["validate", "--print-load-sql", "--scale", scale])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let small = out("small");
+    for want in ["CREATE TABLE orders", "CREATE TABLE lineitem", "CREATE TABLE speedref", "VACUUM ANALYZE;"] {
+        assert!(small.contains(want), "no {want} in {small}");
+    }
+    // Four lineitem rows an order: 60,000 orders at the small scale, 300,000 at the default.
+    assert!(small.contains("generate_series(1, 240000)") && !small.contains("generate_series(1, 1200000)"), "{small}");
+    assert!(out("default").contains("generate_series(1, 1200000)"));
+}

@@ -28,9 +28,20 @@ pub struct ValidateArgs {
     /// prediction's EXPLAIN, node by node; writes nodes-WORKLOAD-SCALE.csv and .md.
     #[arg(long)]
     pub per_node: bool,
+    /// Print the SQL that loads the workload's tables at this scale (what the validation's
+    /// throwaway server gets) and exit: to measure its queries by hand on a server of your own.
+    #[arg(long)]
+    pub print_load_sql: bool,
 }
 
 pub fn run_cli(a: &ValidateArgs) -> Result<()> {
+    if a.print_load_sql {
+        let rows = crate::validation::workload::rows(a.scale);
+        for statement in crate::validation::workload::load_sql(a.workload, &rows) {
+            println!("{};", statement.trim_end().trim_end_matches(';'));
+        }
+        return Ok(());
+    }
     // A profile name (embedded or configs/hardware/NAME.toml) or a path.
     let profile_path = PathBuf::from(&a.profile);
     let command = format!(
