@@ -90,10 +90,10 @@ pub fn run_cli(a: &ValidateArgs) -> Result<()> {
         100.0 * rep.client_p80_coverage,
         100.0 * rep.client_p80_coverage_raw
     );
-    use crate::validation::checks::{leader_bound, short_speedups, SHORT_SPEEDUP_BAR_PCT};
+    use crate::validation::checks::{leader_bound, short_speedups, within_bar, SHORT_SPEEDUP_BAR_PCT};
     let short = short_speedups(&rep.points, crate::validation::SHORT_POINT_MS);
     if !short.is_empty() {
-        let within = short.iter().filter(|s| s.error_pct.abs() <= SHORT_SPEEDUP_BAR_PCT).count();
+        let within = within_bar(&short);
         println!(
             "short-query speedups (serial under {} ms) within {SHORT_SPEEDUP_BAR_PCT:.0}%: {within} of {}",
             crate::validation::SHORT_POINT_MS,

@@ -34,27 +34,37 @@ pub struct Speedup {
     pub se_pct: f64,
 }
 
+/// A point's client-time speedup against its case's serial point (W > 0 and a prediction);
+/// `None` for a serial point or one without a serial point or prediction.
+pub fn speedup_of(points: &[Point], p: &Point) -> Option<Speedup> {
+    if p.workers == 0 {
+        return None;
+    }
+    let s = points.iter().find(|q| q.case == p.case && q.workers == 0)?;
+    let (sp, pp) = (s.predicted_client_ms?, p.predicted_client_ms?);
+    let measured = s.client_ms / p.client_ms;
+    let predicted = sp / pp;
+    let se = median_se(s.client_cv, s.client_runs).hypot(median_se(p.client_cv, p.client_runs));
+    Some(Speedup {
+        case: p.case.clone(),
+        workers: p.workers,
+        leader: p.leader,
+        measured,
+        predicted,
+        error_pct: 100.0 * (predicted - measured) / measured,
+        se_pct: 100.0 * se,
+    })
+}
+
 /// The client-time speedup of every parallel point (W > 0, a parallel plan, a prediction)
 /// against its case's serial point.
 pub fn speedups(points: &[Point]) -> Vec<Speedup> {
-    let mut out = vec![];
-    for p in points.iter().filter(|p| p.workers > 0 && p.workers_planned > 0) {
-        let Some(s) = points.iter().find(|q| q.case == p.case && q.workers == 0) else { continue };
-        let (Some(sp), Some(pp)) = (s.predicted_client_ms, p.predicted_client_ms) else { continue };
-        let measured = s.client_ms / p.client_ms;
-        let predicted = sp / pp;
-        let se = median_se(s.client_cv, s.client_runs).hypot(median_se(p.client_cv, p.client_runs));
-        out.push(Speedup {
-            case: p.case.clone(),
-            workers: p.workers,
-            leader: p.leader,
-            measured,
-            predicted,
-            error_pct: 100.0 * (predicted - measured) / measured,
-            se_pct: 100.0 * se,
-        });
-    }
-    out
+    points.iter().filter(|p| p.workers_planned > 0).filter_map(|p| speedup_of(points, p)).collect()
+}
+
+/// How many of `speedups` are within the bar.
+pub fn within_bar(speedups: &[Speedup]) -> usize {
+    speedups.iter().filter(|s| s.error_pct.abs() <= SHORT_SPEEDUP_BAR_PCT).count()
 }
 
 /// The speedups of the short queries: cases whose serial point ran under `under_ms` of
@@ -173,6 +183,7 @@ mod tests {
         ];
         let s = short_speedups(&points, 50.0);
         assert_eq!(s.len(), 1, "{s:?}");
+        assert_eq!(within_bar(&s), 0, "{s:?}");
         let s = &s[0];
         assert_eq!((s.case.as_str(), s.workers), ("short", 2));
         assert!((s.measured - 1.25).abs() < 1e-12 && (s.predicted - 20.0 / 14.0).abs() < 1e-12);

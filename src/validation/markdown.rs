@@ -142,7 +142,7 @@ fn scheduling_checks(s: &mut String, rep: &super::Report) {
     if !short.is_empty() {
         let mut cases: Vec<&str> = short.iter().map(|x| x.case.as_str()).collect();
         cases.dedup();
-        let within = short.iter().filter(|x| x.error_pct.abs() <= BAR).count();
+        let within = super::checks::within_bar(&short);
         let _ = writeln!(
             s,
             "Client-time speedups T(0) / T(W) of the cases whose serial plan ran under {} ms ({}): within {BAR:.0}% at **{within} of {}**. A speedup's standard error (SE) is its two medians' (1.2533 · robust CV / √runs each), combined.\n",

@@ -562,16 +562,8 @@ fn speedups(points: &mut [Point]) {
     }
 }
 
-/// |error| of the client-time speedups T(0)/T(W), per point with W > 0.
+/// |error| of the client-time speedups T(0)/T(W), per point with W > 0 (also where
+/// PostgreSQL chose a serial plan).
 fn client_speedup_errors(points: &[Point]) -> Vec<f64> {
-    let mut out = vec![];
-    for p in points.iter().filter(|p| p.workers > 0) {
-        let Some(b) = points.iter().find(|q| q.case == p.case && q.workers == 0) else { continue };
-        if let (Some(bp), Some(pp)) = (b.predicted_client_ms, p.predicted_client_ms) {
-            let sm = b.client_ms / p.client_ms;
-            let sp = bp / pp;
-            out.push((100.0 * (sp - sm) / sm).abs());
-        }
-    }
-    out
+    points.iter().filter_map(|p| checks::speedup_of(points, p)).map(|s| s.error_pct.abs()).collect()
 }

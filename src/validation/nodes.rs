@@ -71,13 +71,6 @@ pub struct NodesOutcome {
     pub markdown: String,
 }
 
-/// The label both sides are grouped by: EXPLAIN's name of the node without its index or
-/// relation (`Index Scan`, not `Index Scan using orders_pkey on orders`), as the real side's
-/// JSON gives it.
-pub fn predicted_label(n: &PlanNode) -> String {
-    n.kind_name()
-}
-
 /// A subtree of the real plan left unpaired: where, what each side has there, how many nodes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Unpaired {
@@ -103,8 +96,10 @@ pub fn pair(
     path: &str,
     out: &mut Vec<(String, String, f64, u64, f64, u64)>,
 ) -> Vec<Unpaired> {
+    // Both sides by the node's kind, without index or relation (`Index Scan`, not `Index Scan
+    // using orders_pkey on orders`), as the real side's JSON gives it.
     let label = real.display_name();
-    let pred_label = predicted_label(pred);
+    let pred_label = pred.kind_name();
     if label != pred_label {
         return vec![Unpaired {
             path: path.into(),
