@@ -64,6 +64,8 @@ pub struct Split {
     /// The leader's time running on a core (ms), the model's counterpart of its backend's
     /// CPU time in `/proc/PID/schedstat`.
     pub leader_cpu_ms: f64,
+    /// Every process's time on a core (ms): the leader's and the workers'.
+    pub all_cpu_ms: f64,
 }
 
 /// `model_split` with the leader's CPU time.
@@ -78,7 +80,13 @@ pub fn model_split_cpu(sc: &Scenario, hw: &Hardware) -> Result<Split> {
     let total: f64 = res.processes.iter().map(|p| p.tuples_scanned).sum();
     let leader = res.processes.iter().find(|p| !p.is_worker).map_or(0.0, |p| p.tuples_scanned);
     let leader_cpu_ms = res.processes.iter().filter(|p| !p.is_worker).map(|p| p.acct.on_cpu).sum::<f64>() / 1e6;
-    Ok(Split { ms: res.wall as f64 / 1e6, leader_share: (total > 0.0).then(|| leader / total), leader_cpu_ms })
+    let all_cpu_ms = res.processes.iter().map(|p| p.acct.on_cpu).sum::<f64>() / 1e6;
+    Ok(Split {
+        ms: res.wall as f64 / 1e6,
+        leader_share: (total > 0.0).then(|| leader / total),
+        leader_cpu_ms,
+        all_cpu_ms,
+    })
 }
 
 // Unit costs by name
@@ -157,6 +165,7 @@ pub fn cost_mut<'a>(c: &'a mut UnitCosts, name: &str) -> Option<&'a mut f64> {
         "hash_build_ns" => &mut c.hash_build_ns,
         "hash_probe_ns" => &mut c.hash_probe_ns,
         "hash_miss_ns" => &mut c.hash_miss_ns,
+        "parallel_hash_insert_ns" => &mut c.parallel_hash_insert_ns,
         "sort_tuple_ns" => &mut c.sort_tuple_ns,
         "sort_compare_ns" => &mut c.sort_compare_ns,
         "index_tuple_ns" => &mut c.index_tuple_ns,
@@ -190,6 +199,7 @@ pub fn zero_costs() -> UnitCosts {
         hash_build_ns: 0.0,
         hash_probe_ns: 0.0,
         hash_miss_ns: 0.0,
+        parallel_hash_insert_ns: 0.0,
         hash_cache_bytes: crate::model::hash_table::DEFAULT_CACHE_BYTES,
         sort_tuple_ns: 0.0,
         sort_compare_ns: 0.0,
@@ -245,6 +255,7 @@ pub fn provisional() -> Hardware {
             hash_build_ns: 60.0,
             hash_probe_ns: 45.0,
             hash_miss_ns: 40.0,
+            parallel_hash_insert_ns: 0.0,
             hash_cache_bytes: crate::model::hash_table::DEFAULT_CACHE_BYTES,
             sort_tuple_ns: 35.0,
             sort_compare_ns: 22.0,

@@ -23,6 +23,7 @@
 pub mod fit;
 pub mod model_error;
 pub mod pairs;
+pub mod parallel_hash;
 pub mod profile;
 mod provenance;
 pub mod stages;

@@ -532,6 +532,21 @@ fn costs(s: &mut String, fits: &Fits) {
             q_fit.ranges[3].0, q_fit.ranges[3].1
         ),
     );
+    let ph_why = match &fits.parallel_hash {
+        Some(f) => format!(
+            "simulator fit to ph_shared / ph_private (one hash join with one worker, a Parallel Hash vs private hash tables; {}): per row a shared table inserts beyond a private insert; flat over {:.0}..{:.0}",
+            f.measured
+                .iter()
+                .zip(&f.fit.predicted)
+                .map(|((what, m), p)| format!("{what} ratio {m:.3} measured, {p:.3} fitted"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            f.fit.ranges[0].0,
+            f.fit.ranges[0].1
+        ),
+        None => "not measured (the Parallel Hash probes were not planned as such): a shared insert priced as a private one".into(),
+    };
+    line(s, "parallel_hash_insert_ns", c.parallel_hash_insert_ns, ph_why);
     line(
         s,
         "client_row_ns",

@@ -114,6 +114,8 @@ pub struct Fits {
     pub startup: StartupFit,
     pub worker_scan: Option<WorkerScanFit>,
     pub queue: QueueFit,
+    /// A shared hash insert's price; None without the Parallel Hash probes.
+    pub parallel_hash: Option<super::parallel_hash::ParallelHashFit>,
     /// The model's own error out of sample (`[variability] model_sigma`).
     pub model_error: ModelError,
 }
@@ -186,6 +188,7 @@ pub fn fit_all(
     // Before the queue fit, whose workers scan the same table.
     let worker_scan = worker_scan(results, &mut hw, serial.icpt_explain)?;
     let queue = queues(results, &mut hw, serial.icpt_explain)?;
+    let parallel_hash = super::parallel_hash::parallel_hash(results, &mut hw, serial.icpt_explain)?;
     let timing = timing(results, &mut hw)?;
     // The serial fit's intercepts are each query's fixed cost by how it is timed; set only
     // now, since the fits above take them off the measured times themselves.
@@ -211,7 +214,7 @@ pub fn fit_all(
         model_error.startup.len(),
         model_error.queue.len()
     );
-    Ok(Fits { hw, timing, wrapper, jumps, serial, startup, worker_scan, queue, model_error })
+    Ok(Fits { hw, timing, wrapper, jumps, serial, startup, worker_scan, queue, parallel_hash, model_error })
 }
 
 /// The serial unit costs: the features are the model's own operation counts, i.e. for each
@@ -538,7 +541,11 @@ pub fn exit_per_page_ns(tail_ms: f64, tiny_tail_ms: f64, pages: f64) -> f64 {
 
 /// The probes `idx` (those with a scenario) simulated on `h` (one replication): their times
 /// in `idx` order, and each one's split by probe index.
-fn simulate(results: &[ProbeResult], idx: &[usize], h: &Hardware) -> Result<(Vec<f64>, HashMap<usize, Split>)> {
+pub(super) fn simulate(
+    results: &[ProbeResult],
+    idx: &[usize],
+    h: &Hardware,
+) -> Result<(Vec<f64>, HashMap<usize, Split>)> {
     let mut out = vec![];
     let mut split_of = HashMap::new();
     for &i in idx {
@@ -641,6 +648,17 @@ pub fn worker_scan(results: &[ProbeResult], hw: &mut Hardware, icpt_explain: f64
     Ok(Some(WorkerScanFit { fit, idx, measured, shares, first_touch_ns }))
 }
 
+/// The backend's CPU time outside the model's (planning, EXPLAIN's own work): the serial
+/// probe gr_serial's CPU time less its Execution Time; 0 where not measured.
+pub(super) fn leader_cpu_overhead(results: &[ProbeResult]) -> f64 {
+    let Some(&i) = by_id(results).get("gr_serial") else { return 0.0 };
+    let v: Vec<f64> = results[i].runs.iter().filter_map(|m| m.leader_cpu_ms).collect();
+    if v.is_empty() {
+        return 0.0;
+    }
+    (median(&v) - results[i].median_ms()).max(0.0)
+}
+
 /// Tuple-queue costs (`tuple_send_ns`, `tuple_receive_ns`, `gather_merge_tuple_ns`) by
 /// fitting the simulator to Gather-heavy probes (every row crosses a queue; a single-copy
 /// Gather, two workers with the leader only receiving, one and two workers with the leader
@@ -666,12 +684,7 @@ pub fn queues(results: &[ProbeResult], hw: &mut Hardware, icpt_explain: f64) -> 
         let v: Vec<f64> = results[i].runs.iter().filter_map(|m| m.leader_cpu_ms).collect();
         (!v.is_empty()).then(|| median(&v))
     };
-    // Planning and EXPLAIN's own work are in the backend's CPU time and not in the model's:
-    // a serial plan's CPU time less its Execution Time.
-    let overhead = by_id(results)
-        .get("gr_serial")
-        .and_then(|&i| cpu_of(i).map(|c| (c - results[i].median_ms()).max(0.0)))
-        .unwrap_or(0.0);
+    let overhead = leader_cpu_overhead(results);
     let leader_cpu: Vec<(usize, f64)> =
         idx.iter().filter_map(|&i| cpu_of(i).map(|c| (i, c - overhead))).filter(|(_, c)| *c > 0.5).collect();
     measured.extend(leader_cpu.iter().map(|s| s.1));

@@ -10,13 +10,13 @@ use crate::pg::probes::{How, Probe, Stage};
 use crate::pg::protocol::Measured;
 use std::path::Path;
 
-fn probe_scenario(id: &str) -> (Scenario, Hardware) {
+pub(super) fn probe_scenario(id: &str) -> (Scenario, Hardware) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/queue-probes").join(format!("{id}.toml"));
     crate::config::load(&path, "reference-2vcpu", &Default::default()).expect("fixture loads")
 }
 
 /// A probe's result: its runs and imported scenario, nothing read from the OS, no node calls.
-fn probe_result(probe: Probe, runs: Vec<Measured>, scenario: Option<Scenario>) -> ProbeResult {
+pub(super) fn probe_result(probe: Probe, runs: Vec<Measured>, scenario: Option<Scenario>) -> ProbeResult {
     ProbeResult { probe, runs, scenario, read_fraction: 0.0, import_error: None, toml: None, node_calls: None }
 }
 

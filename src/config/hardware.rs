@@ -79,6 +79,7 @@ const OPTIONAL_KEYS: &[&str] = &[
     "costs.gather_row_ns",
     "costs.gather_poll_ns",
     "costs.hash_miss_ns",
+    "costs.parallel_hash_insert_ns",
     "parallel.shutdown_per_page_ns",
     "parallel.shutdown_sigma",
     "costs.instrument_ns",
@@ -253,6 +254,10 @@ struct RawCosts {
     /// Absent in profiles fitted before the term existed: 0 (flat hash costs).
     #[serde(default)]
     hash_miss_ns: Option<Spanned<f64>>,
+    /// Absent in profiles fitted before the term existed: 0 (a shared insert priced as a
+    /// private one).
+    #[serde(default)]
+    parallel_hash_insert_ns: Option<Spanned<f64>>,
     /// e.g. "2MB"; absent: 1MB.
     #[serde(default)]
     hash_cache: Option<Spanned<String>>,
@@ -455,6 +460,7 @@ fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
         hash_build_ns: nn(&c.hash_build_ns, "hash_build_ns")?,
         hash_probe_ns: nn(&c.hash_probe_ns, "hash_probe_ns")?,
         hash_miss_ns: later(&c.hash_miss_ns, "hash_miss_ns")?,
+        parallel_hash_insert_ns: later(&c.parallel_hash_insert_ns, "parallel_hash_insert_ns")?,
         hash_cache_bytes: match &c.hash_cache {
             Some(v) => size_bytes(ctx, v, "costs.hash_cache")?,
             None => crate::model::hash_table::DEFAULT_CACHE_BYTES,

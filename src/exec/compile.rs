@@ -373,7 +373,8 @@ pub(crate) fn pipeline(env: &Env, cc: &CpuCost, node: &Node, is_worker: bool, bo
             let m = env.measured(node);
             // Random accesses into the table cost more as it outgrows the core's cache.
             let table = join_table(inner_rows, inner.width());
-            let build_row = m.and_then(|m| m.build_row_ns).unwrap_or(env.speed(c.hash_insert(table)) + keys);
+            let build_row =
+                m.and_then(|m| m.build_row_ns).unwrap_or(env.speed(c.hash_insert_into(table, *parallel)) + keys);
             let mut builds = inner_p.builds.clone();
             builds.push(Build {
                 label: format!("{}Hash on {}", if *parallel { "Parallel " } else { "" }, t.name),

@@ -72,6 +72,13 @@ pub struct UnitCosts {
     /// of the table beyond `hash_cache_bytes`: more of the accesses miss the core's caches
     /// and its TLB ([`hash_table`]).
     pub hash_miss_ns: f64,
+    /// Per row inserted into a Parallel Hash's shared table, beyond a private table's insert:
+    /// PostgreSQL allocates the tuple from shared memory (a DSA chunk, under a lock every
+    /// 32 kB) and links it into a bucket array every participant writes, with a
+    /// compare-and-swap whose cache line moves between the cores (nodeHash.c
+    /// ExecParallelHashTableInsert). Calibrated by a Parallel Hash join against the same
+    /// join with private tables.
+    pub parallel_hash_insert_ns: f64,
     /// The hash table size up to which accesses cost only `hash_build_ns` / `hash_probe_ns`:
     /// the cache one core has to itself (its L2).
     pub hash_cache_bytes: f64,

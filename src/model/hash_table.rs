@@ -150,6 +150,11 @@ impl UnitCosts {
         self.hash_build_ns + self.hash_miss(t.buckets_bytes)
     }
 
+    /// One row inserted into `t`, a Parallel Hash's shared table when `shared`.
+    pub fn hash_insert_into(&self, t: HashTable, shared: bool) -> f64 {
+        self.hash_insert(t) + if shared { self.parallel_hash_insert_ns } else { 0.0 }
+    }
+
     /// One lookup in `t` (ns at cpu_speed 1): its bucket, then the tuples there.
     pub fn hash_lookup(&self, t: HashTable) -> f64 {
         self.hash_probe_ns + self.hash_miss(t.bytes)

@@ -215,12 +215,12 @@ impl Timing<'_> {
         let rows = i.and_then(|i| part.p.build_tuples.get(i)).copied().unwrap_or(0.0);
         // Share of the build's work spent in the inner scan (the rest is hashing).
         let share = match n {
-            Node::HashJoin { inner, .. } => {
+            Node::HashJoin { inner, parallel, .. } => {
                 let inner_p = instrument::subtree(&self.env, inner, part.is_worker);
                 let own = instrument::streaming_ns_per_tuple(&inner_p);
                 let table = join_table(inner_p.source.tuples * inner_p.rows_per_tuple, inner.width());
-                let with_hash =
-                    own + inner_p.rows_per_tuple * self.env.hw.costs.hash_insert(table) / self.env.hw.cpu_speed;
+                let insert = self.env.hw.costs.hash_insert_into(table, *parallel);
+                let with_hash = own + inner_p.rows_per_tuple * insert / self.env.hw.cpu_speed;
                 if with_hash > 0.0 {
                     own / with_hash
                 } else {

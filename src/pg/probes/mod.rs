@@ -7,6 +7,10 @@ use super::PgError;
 use crate::analysis::robust::median;
 use postgres::{Client, NoTls};
 
+mod parallel;
+
+use parallel::{gather_row_probes, parallel_hash_probes, queue_probes, startup_probes, worker_scan_probes};
+
 type Result<T> = std::result::Result<T, PgError>;
 
 pub const SCHEMA: &str = "pqsim_calibration";
@@ -37,6 +41,9 @@ pub enum Stage {
     /// leader does not (its first touch of each shared-buffer page).
     WorkerScan,
     Queue,
+    /// A hash join with one worker, its hash table shared (Parallel Hash) and private to each
+    /// participant: what a shared insert costs beyond a private one.
+    ParallelHash,
 }
 
 #[derive(Debug, Clone)]
@@ -51,7 +58,7 @@ pub struct Probe {
     pub what: &'static str,
 }
 
-fn g(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+pub(super) fn g(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
@@ -250,7 +257,7 @@ pub fn setup_sql(z: &Sizes) -> Vec<String> {
     ]
 }
 
-fn serial(extra: &[(&str, &str)]) -> Vec<(String, String)> {
+pub(super) fn serial(extra: &[(&str, &str)]) -> Vec<(String, String)> {
     let mut v = g(&[("max_parallel_workers_per_gather", "0"), ("work_mem", "1GB")]);
     for (k, val) in extra {
         v.retain(|(x, _)| x != k);
@@ -259,7 +266,7 @@ fn serial(extra: &[(&str, &str)]) -> Vec<(String, String)> {
     v
 }
 
-fn par(w: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+pub(super) fn par(w: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
     let mut v = g(&[
         ("max_parallel_workers_per_gather", w),
         ("parallel_setup_cost", "0"),
@@ -271,7 +278,14 @@ fn par(w: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
     v
 }
 
-fn probe(id: String, sql: String, gucs: Vec<(String, String)>, how: How, stage: Stage, what: &'static str) -> Probe {
+pub(super) fn probe(
+    id: String,
+    sql: String,
+    gucs: Vec<(String, String)>,
+    how: How,
+    stage: Stage,
+    what: &'static str,
+) -> Probe {
     let per_rep = if stage == Stage::Startup { 3 } else { 1 };
     Probe { id, sql, gucs, how, stage, per_rep, what }
 }
@@ -285,6 +299,7 @@ pub fn probes() -> Vec<Probe> {
     p.extend(gather_row_probes());
     p.extend(worker_scan_probes());
     p.extend(queue_probes());
+    p.extend(parallel_hash_probes());
     p
 }
 
@@ -515,129 +530,6 @@ fn wrapper_probes() -> Vec<Probe> {
         .collect()
 }
 
-/// Start-up: tiny tables, 3 runs per repetition.
-fn startup_probes() -> Vec<Probe> {
-    let (e, s) = (How::Explain, Stage::Startup);
-    let tiny = || "SELECT count(*) FROM tiny".to_string();
-    let mut p = vec![
-        probe("su_serial".into(), tiny(), serial(&[]), e, s, "tiny serial count(*)"),
-        probe(
-            "su_noworkers".into(),
-            tiny(),
-            par("2", &[("max_parallel_workers", "0")]),
-            e,
-            s,
-            "parallel plan, no worker available",
-        ),
-    ];
-    for w in 1..=4 {
-        p.push(probe(format!("su_w{w}"), tiny(), par(&w.to_string(), &[]), e, s, "tiny parallel count(*)"));
-    }
-    p.push(probe(
-        "su_single".into(),
-        "SELECT count(*) FROM tiny_sc".into(),
-        g(&[("force_parallel_mode", "on"), ("work_mem", "1GB")]),
-        How::ExplainTiming,
-        s,
-        "single-copy Gather (force_parallel_mode)",
-    ));
-    // The same over n_l: its worker maps every page of n_l before it exits, and unmaps them
-    // all at its exit while the leader waits (`shutdown_per_page_ns`).
-    p.push(probe(
-        "su_single_l".into(),
-        "SELECT count(*) FROM n_l".into(),
-        g(&[("force_parallel_mode", "on"), ("work_mem", "1GB")]),
-        How::ExplainTiming,
-        s,
-        "single-copy Gather over n_l (its worker's exit after mapping every page)",
-    ));
-    p
-}
-
-/// Gather's price of a local row (`gather_row_ns`): every row of n_m returned by a serial
-/// Seq Scan, and by the same scan as a Parallel Seq Scan under a Gather that gets no worker
-/// (`max_parallel_workers = 0`: the leader runs the plan alone and returns every row through
-/// ExecGather). Their difference, less the parallel plan's set-up (`su_noworkers` minus
-/// `su_serial`), per row.
-fn gather_row_probes() -> Vec<Probe> {
-    let (e, s) = (How::Explain, Stage::GatherRow);
-    vec![
-        probe("gr_serial".into(), "SELECT a FROM n_m".into(), serial(&[]), e, s, "every row of n_m, serial"),
-        probe(
-            "gr_noworkers".into(),
-            "SELECT a FROM n_m".into(),
-            par("1", &[("max_parallel_workers", "0")]),
-            e,
-            s,
-            "every row of n_m through a Gather that gets no worker",
-        ),
-    ]
-}
-
-/// Tuple queues: every row of n_m crosses a queue; then Gather Merge over full sorts.
-///
-/// One worker with the leader only receiving is a single-copy Gather (`force_parallel_mode`):
-/// with `parallel_leader_participation = off` and one worker PostgreSQL 15's planner keeps
-/// the serial Seq Scan (the parallel path costs the same plus the Gather), so that setting
-/// alone would time a serial plan. The leader-participating probes are timed with VERBOSE
-/// too, for their `Worker N` rows: the leader's share of the scan says how fast it drains a
-/// queue compared with a worker scanning and sending (it scans only when every queue is dry).
-/// A worker's scanning against the leader's (`worker_page_fault_ns`): `count(*)` of n_m (in
-/// shared buffers) with 1 and 2 workers and the leader participating. Each participant
-/// returns one row, so the leader's share of the scanned rows (EXPLAIN VERBOSE) and the time
-/// say how fast the workers scanned once started: a fresh process maps no shared buffer yet
-/// and pays a minor fault on its first touch of each page, which the long-lived leader does
-/// not.
-fn worker_scan_probes() -> Vec<Probe> {
-    let (e, s) = (How::Explain, Stage::WorkerScan);
-    // n_l, the largest table kept in shared buffers: on a fast machine the leader scanned all
-    // of n_m before a worker had started, and the fit had nothing to go on. Beside the leader
-    // (its share says how fast a worker scanned) and without it (the workers scan every
-    // page). One worker without the leader is not planned: PostgreSQL's planner prices that
-    // plan at the serial one's cost and keeps the serial.
-    [("1", "on"), ("2", "on"), ("2", "off")]
-        .iter()
-        .map(|(w, leader)| {
-            let gucs = par(w, &[("parallel_leader_participation", leader)]);
-            probe(
-                format!("ws_w{w}_{leader}"),
-                "SELECT count(*) FROM n_l".into(),
-                gucs,
-                e,
-                s,
-                "parallel count(*) of n_l",
-            )
-        })
-        .collect()
-}
-
-fn queue_probes() -> Vec<Probe> {
-    let (e, s) = (How::Explain, Stage::Queue);
-    let mut p = vec![probe(
-        "gq_single".into(),
-        "SELECT a FROM n_m".into(),
-        par("1", &[("parallel_leader_participation", "off"), ("force_parallel_mode", "on")]),
-        e,
-        s,
-        "every row through a single-copy Gather (the leader only receives)",
-    )];
-    for (id, w, leader) in [("gq_w2_off", "2", "off"), ("gq_w1_on", "1", "on"), ("gq_w2_on", "2", "on")] {
-        let gucs = par(w, &[("parallel_leader_participation", leader)]);
-        p.push(probe(id.into(), "SELECT a FROM n_m".into(), gucs, e, s, "every row through the Gather"));
-    }
-    for (id, w, leader) in [("gm_w2_on", "2", "on"), ("gm_w1_off", "1", "off")] {
-        let gucs = par(w, &[("parallel_leader_participation", leader)]);
-        p.push(probe(
-            id.into(),
-            "SELECT a FROM n_m ORDER BY b".into(),
-            gucs,
-            e,
-            s,
-            "Gather Merge over per-participant sorts",
-        ));
-    }
-    p
-}
 /// What a fresh process pays per shared-buffer page on its first touch (a minor fault: a
 /// parallel worker's page tables map none of shared memory): in each of `tries` new
 /// connections, `SELECT count(*) FROM n_m` (in shared buffers) twice, after a count of `n_s`
