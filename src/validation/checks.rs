@@ -140,7 +140,9 @@ pub fn leader_bound(points: &[Point]) -> Vec<BoundGather> {
             let mut best = (0, t(serial).unwrap_or(f64::INFINITY));
             for p in &pts {
                 if let Some(v) = t(p).filter(|v| *v < best.1) {
-                    best = (p.workers, v);
+                    // A point PostgreSQL planned without workers (one worker and no leader
+                    // participation) ran the serial plan: its win is the serial plan's.
+                    best = (if p.workers_planned == 0 { 0 } else { p.workers }, v);
                 }
             }
             best.0
@@ -237,5 +239,17 @@ mod tests {
         let off = &b[1];
         assert_eq!((off.best_measured, off.best_predicted), (0, 1));
         assert_eq!(off.sign_misses().len(), 1);
+    }
+
+    #[test]
+    fn a_point_that_ran_the_serial_plan_is_no_better_worker_count() {
+        let g = LEADER_BOUND_CASE;
+        let mut serial_again = pt(g, 1, false, 99.0, 100.0, 0.02);
+        serial_again.workers_planned = 0;
+        let points = vec![pt(g, 0, true, 100.0, 100.0, 0.02), serial_again, pt(g, 2, false, 150.0, 140.0, 0.02)];
+        let b = leader_bound(&points);
+        let off = &b[0];
+        assert!(!off.leader);
+        assert_eq!((off.best_measured, off.best_predicted), (0, 0), "1% faster in the same plan is noise");
     }
 }
