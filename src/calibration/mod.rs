@@ -65,6 +65,11 @@ impl ProbeResult {
     pub fn cv(&self) -> f64 {
         robust_cv(&self.runs.iter().map(|m| m.ms).collect::<Vec<_>>())
     }
+    /// The median of the runs' leader CPU times (ms); None where none was measured.
+    pub fn leader_cpu_median(&self) -> Option<f64> {
+        let v: Vec<f64> = self.runs.iter().filter_map(|m| m.leader_cpu_ms).collect();
+        (!v.is_empty()).then(|| median(&v))
+    }
 }
 
 /// Everything a calibration produced, for the profile and the report.

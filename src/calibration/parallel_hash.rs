@@ -16,8 +16,8 @@
 //! the probes' spread of the same order. 15 interleaved runs of this probe's three plans by
 //! hand (robust spread about 3%): serial 32.0 ms, Parallel Hash 23.5, private tables 26.6,
 //! shared over private 0.883, where the model has 0.858 at 0 ns and 0.924 at 52: about 20 ns
-//! a row. Calibrations that evening: 0 ns twice (the private plan's runs spread 12-20%), and
-//! 52 ns with an earlier probe whose lookups ran in a random order. The kernel's CPU
+//! a row. Calibrations that night: 22, 0 and 30 ns (the private plan's runs spread 3-20% from
+//! one to the next), and 52 and 0 ns with an earlier probe whose lookups ran in a random order. The kernel's CPU
 //! accounting of the validation's lineitem joined to its 60,000 orders says more
 //! (scripts/measure-parallel-hash.sh: all processes' CPU shared over private 0.91, the
 //! model's time on a core 0.85 at 0 ns, 0.89 at 60 ns), and the model's private plan is as
@@ -27,7 +27,6 @@
 use super::fit::{sim_fit, Param, SimFit};
 use super::stages::{by_id, deterministic, leader_cpu_overhead, simulate};
 use super::ProbeResult;
-use crate::analysis::robust::median;
 use crate::error::Result;
 use crate::model::{Hardware, Node};
 
@@ -63,10 +62,7 @@ pub fn parallel_hash(results: &[ProbeResult], hw: &mut Hardware, icpt_explain: f
     let time = |i: usize| results[i].median_ms() - icpt_explain;
     let mut measured = vec![("time", time(s) / time(p))];
     let overhead = leader_cpu_overhead(results);
-    let cpu_of = |i: usize| {
-        let v: Vec<f64> = results[i].runs.iter().filter_map(|m| m.leader_cpu_ms).collect();
-        (!v.is_empty()).then(|| median(&v) - overhead).filter(|c| *c > 0.5)
-    };
+    let cpu_of = |i: usize| results[i].leader_cpu_median().map(|c| c - overhead).filter(|c| *c > 0.5);
     let cpu = cpu_of(s).zip(cpu_of(p));
     if let Some((cs, cp)) = cpu {
         measured.push(("leader CPU", cs / cp));

@@ -652,11 +652,7 @@ pub fn worker_scan(results: &[ProbeResult], hw: &mut Hardware, icpt_explain: f64
 /// probe gr_serial's CPU time less its Execution Time; 0 where not measured.
 pub(super) fn leader_cpu_overhead(results: &[ProbeResult]) -> f64 {
     let Some(&i) = by_id(results).get("gr_serial") else { return 0.0 };
-    let v: Vec<f64> = results[i].runs.iter().filter_map(|m| m.leader_cpu_ms).collect();
-    if v.is_empty() {
-        return 0.0;
-    }
-    (median(&v) - results[i].median_ms()).max(0.0)
+    results[i].leader_cpu_median().map_or(0.0, |c| (c - results[i].median_ms()).max(0.0))
 }
 
 /// Tuple-queue costs (`tuple_send_ns`, `tuple_receive_ns`, `gather_merge_tuple_ns`) by
@@ -680,10 +676,7 @@ pub fn queues(results: &[ProbeResult], hw: &mut Hardware, icpt_explain: f64) -> 
     measured.extend(shares.iter().map(|s| s.1));
     // The leader's own CPU time pins the receiving cost (a single-copy Gather's leader only
     // receives) and the price of its local rows, where times and shares only bound them.
-    let cpu_of = |i: usize| {
-        let v: Vec<f64> = results[i].runs.iter().filter_map(|m| m.leader_cpu_ms).collect();
-        (!v.is_empty()).then(|| median(&v))
-    };
+    let cpu_of = |i: usize| results[i].leader_cpu_median();
     let overhead = leader_cpu_overhead(results);
     let leader_cpu: Vec<(usize, f64)> =
         idx.iter().filter_map(|&i| cpu_of(i).map(|c| (i, c - overhead))).filter(|(_, c)| *c > 0.5).collect();

@@ -63,15 +63,7 @@ pub(super) fn gather_row_probes() -> Vec<Probe> {
     ]
 }
 
-/// Tuple queues: every row of n_m crosses a queue; then Gather Merge over full sorts.
-///
-/// One worker with the leader only receiving is a single-copy Gather (`force_parallel_mode`):
-/// with `parallel_leader_participation = off` and one worker PostgreSQL 15's planner keeps
-/// the serial Seq Scan (the parallel path costs the same plus the Gather), so that setting
-/// alone would time a serial plan. The leader-participating probes are timed with VERBOSE
-/// too, for their `Worker N` rows: the leader's share of the scan says how fast it drains a
-/// queue compared with a worker scanning and sending (it scans only when every queue is dry).
-/// A worker's scanning against the leader's (`worker_page_fault_ns`): `count(*)` of n_m (in
+/// A worker's scanning against the leader's (`worker_page_fault_ns`): `count(*)` of n_l (in
 /// shared buffers) with 1 and 2 workers and the leader participating. Each participant
 /// returns one row, so the leader's share of the scanned rows (EXPLAIN VERBOSE) and the time
 /// say how fast the workers scanned once started: a fresh process maps no shared buffer yet
@@ -100,6 +92,14 @@ pub(super) fn worker_scan_probes() -> Vec<Probe> {
         .collect()
 }
 
+/// Tuple queues: every row of n_m crosses a queue; then Gather Merge over full sorts.
+///
+/// One worker with the leader only receiving is a single-copy Gather (`force_parallel_mode`):
+/// with `parallel_leader_participation = off` and one worker PostgreSQL 15's planner keeps
+/// the serial Seq Scan (the parallel path costs the same plus the Gather), so that setting
+/// alone would time a serial plan. The leader-participating probes are timed with VERBOSE
+/// too, for their `Worker N` rows: the leader's share of the scan says how fast it drains a
+/// queue compared with a worker scanning and sending (it scans only when every queue is dry).
 pub(super) fn queue_probes() -> Vec<Probe> {
     let (e, s) = (How::Explain, Stage::Queue);
     let mut p = vec![probe(
