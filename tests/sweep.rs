@@ -231,9 +231,10 @@ fn message_queue_send_grows_with_workers_in_the_gather_heavy_scenario() {
     for w in 1..mq.len() {
         assert!(mq[w] >= mq[w - 1], "MessageQueueSend shrinks from {} to {} workers: {mq:?}", w, w + 1);
     }
-    // On the 2-vCPU profile the leader keeps a vCPU of its own and two workers share the other,
-    // too slow between them to fill their queues; from three workers on they do, more with each.
-    assert!(mq[3] > 2.0 * mq[2] && mq[2] > 0.0, "MessageQueueSend does not grow with workers: {mq:?}");
+    // On the 2-vCPU profile one worker keeps up with the leader; from two on the workers fill
+    // their queues (with two, whenever the leader sleeps on an empty queue and its vCPU, idle
+    // until the next tick, takes the waiting worker), more with each worker.
+    assert!(mq[0] == 0.0 && mq[1] > 0.0 && mq[3] > mq[1], "MessageQueueSend does not grow with workers: {mq:?}");
     // The per-row sum over workers agrees with the splits.
     let (h, rows) = csv(&t.path().join("points.csv"));
     assert!(rows.iter().all(|r| r[col(&h, "mq_send_wait_ms")].parse::<f64>().unwrap() >= 0.0));

@@ -77,6 +77,11 @@ fn scheduler(s: &mut String, fits: &Fits) {
         "rotate_us = {}       # an imbalance of one runnable process between CPUs lasts this long before the balancer moves one (4 x 16 x CPUs ms; examples/balancer measures it)",
         num(k.rotate_ns / 1e3)
     );
+    let _ = writeln!(
+        s,
+        "idle_pull = \"{}\"   # a CPU gone idle takes a process waiting on another at the busy CPU's next tick (Linux skips the newly-idle balance; scripts/measure-idle-pull.sh measures it) or at once",
+        if k.idle_pull_at_tick { "next_tick" } else { "at_once" }
+    );
 }
 
 fn variability(s: &mut String, fits: &Fits, info: &Info) {

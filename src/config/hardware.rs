@@ -87,7 +87,11 @@ const OPTIONAL_KEYS: &[&str] = &[
     "costs.query_explain_us",
     "costs.query_client_us",
     "costs.plan_join_us",
+    "scheduler.idle_pull",
 ];
+
+/// Optional keys whose value is a word, not a number.
+const OPTIONAL_WORD_KEYS: &[&str] = &["scheduler.idle_pull"];
 
 /// Apply `KEY=VALUE` overrides to a TOML table; KEY may be dotted (`disk.queue_depth`).
 pub fn apply_overrides(table: &mut toml::Table, overrides: &[(String, String)], what: &str) -> Result<()> {
@@ -108,8 +112,10 @@ pub fn apply_overrides(table: &mut toml::Table, overrides: &[(String, String)], 
         let last = parts[parts.len() - 1];
         // Keys a profile may leave out (read as 0 or a default): settable all the same.
         let zero = toml::Value::Float(0.0);
+        let word = toml::Value::String(String::new());
         let existing = match t.get(last) {
             Some(v) => v,
+            None if OPTIONAL_WORD_KEYS.contains(&key.as_str()) => &word,
             None if OPTIONAL_KEYS.contains(&key.as_str()) => &zero,
             None => return Err(Error::input(format!("{what}: unknown key \"{key}\""))),
         };
@@ -367,6 +373,7 @@ struct RawScheduler {
     wakeup_latency_us: Option<Spanned<f64>>,
     context_switch_us: Option<Spanned<f64>>,
     rotate_us: Option<Spanned<f64>>,
+    idle_pull: Option<Spanned<String>>,
 }
 
 fn scheduler_from_raw(ctx: &Ctx, raw: Option<&RawScheduler>, cores: f64) -> Result<Scheduler> {
@@ -395,6 +402,18 @@ fn scheduler_from_raw(ctx: &Ctx, raw: Option<&RawScheduler>, cores: f64) -> Resu
     s.wakeup_latency_ns = us(&r.wakeup_latency_us, "wakeup_latency_us", s.wakeup_latency_ns)?;
     s.context_switch_ns = us(&r.context_switch_us, "context_switch_us", s.context_switch_ns)?;
     s.rotate_ns = us(&r.rotate_us, "rotate_us", s.rotate_ns)?;
+    if let Some(p) = &r.idle_pull {
+        s.idle_pull_at_tick = match p.get_ref().as_str() {
+            "next_tick" => true,
+            "at_once" => false,
+            other => {
+                return Err(ctx.err(
+                    Some(p.span()),
+                    format!("scheduler.idle_pull must be next_tick or at_once, not \"{other}\""),
+                ))
+            }
+        };
+    }
     if let Some(hz) = &r.tick_hz {
         s.tick_ns = 1e9 / positive(ctx, hz, "scheduler.tick_hz")?;
     }

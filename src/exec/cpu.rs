@@ -90,6 +90,9 @@ pub struct RunQueue<K> {
     /// How long an imbalance of one lasts before the balancer moves a process across
     /// (`Scheduler::rotate_ns`; never when infinite).
     rotate_after_ns: f64,
+    /// A CPU that goes idle takes a process waiting on another only at the end of the turn
+    /// (`Scheduler::idle_pull_at_tick`); false: at once.
+    pull_at_tick: bool,
     /// Rotations so far, and for each process the last one after which it was on the less
     /// busy CPU (by key): who moves next (see `rotate`).
     rotations: u64,
@@ -130,6 +133,7 @@ impl<K: Copy + Ord> RunQueue<K> {
             imbalanced_ns: 0.0,
             uneven_ns: 0.0,
             rotate_after_ns: f64::INFINITY,
+            pull_at_tick: false,
             rotations: 0,
             favoured: vec![],
             sorted: vec![],
@@ -149,6 +153,13 @@ impl<K: Copy + Ord> RunQueue<K> {
     /// `rotate_ns` of turns (`Scheduler::rotate_ns`).
     pub fn rotating_after(mut self, rotate_ns: f64) -> RunQueue<K> {
         self.rotate_after_ns = if rotate_ns > 0.0 { rotate_ns } else { f64::INFINITY };
+        self
+    }
+
+    /// The run queue of a machine whose CPUs, going idle, take a process waiting on another
+    /// only at the busy CPU's next tick, the end of its turn (`Scheduler::idle_pull_at_tick`).
+    pub fn pulling_at_tick(mut self, at_tick: bool) -> RunQueue<K> {
+        self.pull_at_tick = at_tick;
         self
     }
 
@@ -261,7 +272,7 @@ impl<K: Copy + Ord> RunQueue<K> {
                 self.order.push(k);
             }
         }
-        self.place(tasks);
+        self.place(tasks, had);
         for i in had..self.order.len() {
             let k = self.order[i];
             if let Some(v) = self.cpu_avg(self.cpu(k), i, tasks) {
@@ -274,9 +285,8 @@ impl<K: Copy + Ord> RunQueue<K> {
             self.sort_waiting(running, tasks);
         }
         let n = runnable.len();
-        if n <= cores {
-            // Every runnable process has a CPU of its own (an idle CPU pulls a waiting one):
-            // the CPUs are balanced.
+        if n <= cores && running == n {
+            // Every runnable process has a CPU of its own: the CPUs are balanced.
             self.imbalanced_ns = 0.0;
             caps.iter_mut().for_each(|c| *c = 1.0);
             return None;
@@ -328,9 +338,11 @@ impl<K: Copy + Ord> RunQueue<K> {
     /// carries its full load, a just-forked worker almost none, so fork balancing leaves the
     /// leader alone. A process waiting behind another on its CPU moves to an idle one
     /// (select_idle_sibling for a woken process; newidle balancing for a CPU that goes idle),
-    /// so no CPU idles while another has two runnable. The line is walked front first: the
-    /// first process of each CPU stays, the ones behind it move.
-    fn place<T: Tasks<K> + ?Sized>(&mut self, tasks: &T) {
+    /// so no CPU idles while another has two runnable; with `pull_at_tick`, a woken one (a
+    /// newcomer: at `had` and after in line) still does at once, but one that was waiting
+    /// already when a CPU went idle moves only at the end of the turn (`end_turn`). The line
+    /// is walked front first: the first process of each CPU stays, the ones behind it move.
+    fn place<T: Tasks<K> + ?Sized>(&mut self, tasks: &T, had: usize) {
         let cores = self.cores;
         if cores <= 1 {
             return;
@@ -348,6 +360,7 @@ impl<K: Copy + Ord> RunQueue<K> {
             }
             let idle = (0..cores).find(|&c| self.per_cpu[c] == 0);
             let target = match (idle, homed) {
+                (Some(_), Some(_)) if self.pull_at_tick && i < had => continue,
                 (Some(c), _) => c,
                 (None, Some(_)) => continue,
                 (None, None) => {
@@ -412,6 +425,14 @@ impl<K: Copy + Ord> RunQueue<K> {
             return;
         }
         self.count_per_cpu();
+        if self.pull_at_tick {
+            // The busy CPU's tick: an idle CPU takes the last waiting process of the busiest.
+            while let Some((from, to)) = self.spread() {
+                if self.per_cpu[to] > 0 || self.per_cpu[from] < 2 || !self.move_last(from, to, tasks) {
+                    break;
+                }
+            }
+        }
         let Some((from, to)) = self.imbalance() else {
             self.imbalanced_ns = 0.0;
             self.rotate(tasks);

@@ -190,6 +190,12 @@ pub struct Scheduler {
     /// CPUs: one alone, two sharing) before the load balancer moves a waiting one across, so
     /// that who is alone changes (0: never).
     pub rotate_ns: f64,
+    /// A CPU that goes idle while another has a process waiting takes it only at the busy
+    /// CPU's next tick (true), not at once (false). Linux skips the newly-idle balance when
+    /// the CPU's average idle period is shorter than a balance costs (a backend's CPU, idle
+    /// for a client round trip at a time, usually is): the busy CPU's tick then kicks the
+    /// idle balancer (kernel/sched/fair.c: sched_balance_newidle, nohz_balancer_kick).
+    pub idle_pull_at_tick: bool,
 }
 
 impl Scheduler {
@@ -207,6 +213,7 @@ impl Scheduler {
             wakeup_latency_ns: 22e3,
             context_switch_ns: 2e3,
             rotate_ns: Self::default_rotate_ns(cores),
+            idle_pull_at_tick: true,
         }
     }
 

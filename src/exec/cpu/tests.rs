@@ -56,9 +56,9 @@ fn the_same_runnable_set_again_changes_nothing() {
     use rand::{RngExt, SeedableRng};
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     let mut repeats = 0;
-    for cores in 1..=4usize {
+    for (cores, at_tick) in (1..=4usize).flat_map(|c| [(c, false), (c, true)]) {
         let hw = hw(&cores.to_string());
-        let (mut a, mut b) = (RunQueue::new(cores), RunQueue::new(cores));
+        let (mut a, mut b) = (RunQueue::new(cores).pulling_at_tick(at_tick), RunQueue::new(cores).pulling_at_tick(at_tick));
         let (mut ta, mut tb) = (Plain(vec![(0.0, 0.0); 7], Some(0)), Plain(vec![(0.0, 0.0); 7], Some(0)));
         let mut set: Vec<usize> = vec![0, 1, 2];
         for _ in 0..3000 {
@@ -90,6 +90,47 @@ fn the_same_runnable_set_again_changes_nothing() {
         }
     }
     assert!(repeats > 1000);
+}
+
+/// A leader alone on one CPU, its two workers sharing the other: when the leader blocks,
+/// its CPU takes the waiting worker only when the turn ends (the busy CPU's tick), not at
+/// once; a process that wakes takes an idle CPU at once. With the pull at once (older
+/// model, `idle_pull = "at_once"`) both workers run as soon as the leader blocks.
+#[test]
+fn a_cpu_gone_idle_takes_a_waiting_process_at_the_turns_end_a_woken_one_at_once() {
+    let hw = hw("2");
+    for at_tick in [true, false] {
+        let mut rq = RunQueue::new(2).pulling_at_tick(at_tick);
+        let mut t = Plain(vec![(0.0, 0.0); 3], Some(0));
+        let mut caps = [0.0; 3];
+        rq.apply(&[0], &mut t, &hw, &mut caps[..1]);
+        assert!(rq.apply(&[0, 1, 2], &mut t, &hw, &mut caps).is_some(), "three on two CPUs take turns");
+        let leaders = rq.cpu_of(0);
+        assert!(rq.cpu_of(1) != leaders && rq.cpu_of(2) != leaders, "forked workers leave the leader alone");
+        // The leader blocks on its latch.
+        let mut two = [0.0; 2];
+        rq.apply(&[1, 2], &mut t, &hw, &mut two);
+        if at_tick {
+            assert_eq!(two.iter().sum::<f64>(), 1.0, "one worker waits while the leader's CPU idles: {two:?}");
+            assert!(rq.turn_pending(), "the turn whose end pulls it is still pending");
+            rq.end_turn(&mut t);
+            rq.apply(&[1, 2], &mut t, &hw, &mut two);
+        }
+        assert_eq!(two, [1.0, 1.0], "at_tick {at_tick}: each worker on a CPU of its own");
+        assert_ne!(rq.cpu_of(1), rq.cpu_of(2));
+    }
+    // A woken process is placed on the idle CPU at once: worker 2 blocks, then the leader;
+    // worker 2 wakes while the leader's CPU is idle.
+    let mut rq = RunQueue::new(2).pulling_at_tick(true);
+    let mut t = Plain(vec![(0.0, 0.0); 3], Some(0));
+    let mut caps = [0.0; 3];
+    rq.apply(&[0], &mut t, &hw, &mut caps[..1]);
+    rq.apply(&[0, 1, 2], &mut t, &hw, &mut caps);
+    rq.apply(&[0, 1], &mut t, &hw, &mut caps[..2]);
+    rq.apply(&[1], &mut t, &hw, &mut caps[..1]);
+    let mut two = [0.0; 2];
+    rq.apply(&[1, 2], &mut t, &hw, &mut two);
+    assert_eq!(two, [1.0, 1.0], "a woken worker takes the idle CPU at once");
 }
 
 #[test]
