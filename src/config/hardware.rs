@@ -407,10 +407,8 @@ fn scheduler_from_raw(ctx: &Ctx, raw: Option<&RawScheduler>, cores: f64) -> Resu
             "next_tick" => true,
             "at_once" => false,
             other => {
-                return Err(ctx.err(
-                    Some(p.span()),
-                    format!("scheduler.idle_pull must be next_tick or at_once, not \"{other}\""),
-                ))
+                return Err(ctx
+                    .err(Some(p.span()), format!("scheduler.idle_pull must be next_tick or at_once, not \"{other}\"")))
             }
         };
     }

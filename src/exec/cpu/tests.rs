@@ -58,7 +58,8 @@ fn the_same_runnable_set_again_changes_nothing() {
     let mut repeats = 0;
     for (cores, at_tick) in (1..=4usize).flat_map(|c| [(c, false), (c, true)]) {
         let hw = hw(&cores.to_string());
-        let (mut a, mut b) = (RunQueue::new(cores).pulling_at_tick(at_tick), RunQueue::new(cores).pulling_at_tick(at_tick));
+        let (mut a, mut b) =
+            (RunQueue::new(cores).pulling_at_tick(at_tick), RunQueue::new(cores).pulling_at_tick(at_tick));
         let (mut ta, mut tb) = (Plain(vec![(0.0, 0.0); 7], Some(0)), Plain(vec![(0.0, 0.0); 7], Some(0)));
         let mut set: Vec<usize> = vec![0, 1, 2];
         for _ in 0..3000 {

@@ -194,7 +194,9 @@ pub fn simulate(spec: &ServerSpec) -> Result<ServerResult, SimError> {
         last_demands: vec![],
         rates: vec![],
         scheduled: cpu::scheduled(spec.hw),
-        rq: RunQueue::new(spec.hw.cores.max(1.0) as usize).rotating_after(spec.hw.scheduler.rotate_ns).pulling_at_tick(spec.hw.scheduler.idle_pull_at_tick),
+        rq: RunQueue::new(spec.hw.cores.max(1.0) as usize)
+            .rotating_after(spec.hw.scheduler.rotate_ns)
+            .pulling_at_tick(spec.hw.scheduler.idle_pull_at_tick),
         keys: vec![],
         procs: vec![],
         left: vec![],

@@ -195,7 +195,9 @@ impl<'a> Sim<'a> {
             steps: 0,
             post_phase: false,
             subplan_gather: None,
-            rq: RunQueue::new(hw.cores.max(1.0) as usize).rotating_after(hw.scheduler.rotate_ns).pulling_at_tick(hw.scheduler.idle_pull_at_tick),
+            rq: RunQueue::new(hw.cores.max(1.0) as usize)
+                .rotating_after(hw.scheduler.rotate_ns)
+                .pulling_at_tick(hw.scheduler.idle_pull_at_tick),
             others_busy: 0,
             slots_released: false,
             run_speed: run_speed(seed, hw.cpu_noise_cv),
