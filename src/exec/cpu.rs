@@ -425,12 +425,11 @@ impl<K: Copy + Ord> RunQueue<K> {
             return;
         }
         self.count_per_cpu();
-        if self.pull_at_tick {
-            // The busy CPU's tick: an idle CPU takes the last waiting process of the busiest.
-            while let Some((from, to)) = self.spread() {
-                if self.per_cpu[to] > 0 || self.per_cpu[from] < 2 || !self.move_last(from, to, tasks) {
-                    break;
-                }
+        // The busy CPU's tick: an idle CPU takes the last waiting process of the busiest (with
+        // the pull at once, `place` has left no CPU idle beside a waiting process).
+        while let Some((from, to)) = self.idle_beside_waiting() {
+            if !self.move_last(from, to, tasks) {
+                break;
             }
         }
         let Some((from, to)) = self.imbalance() else {
@@ -529,6 +528,13 @@ impl<K: Copy + Ord> RunQueue<K> {
     fn imbalance(&self) -> Option<(usize, usize)> {
         let (from, to) = self.spread()?;
         (self.per_cpu[from] >= self.per_cpu[to] + 2).then_some((from, to))
+    }
+
+    /// The busiest and the least busy CPU (by `per_cpu`) if the least busy is idle while the
+    /// busiest has a process waiting.
+    fn idle_beside_waiting(&self) -> Option<(usize, usize)> {
+        let (from, to) = self.spread()?;
+        (self.per_cpu[to] == 0 && self.per_cpu[from] >= 2).then_some((from, to))
     }
 
     /// The busiest CPU (the first of equals) and the least busy, by `per_cpu`.
