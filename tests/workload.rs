@@ -185,6 +185,53 @@ fn one_session_on_one_core_is_scheduled_as_run_schedules_the_query_alone() {
     assert!(server("fluid") > 1.3 * server("eevdf"), "turns and ideal sharing should differ on one core");
 }
 
+/// With the machine's ticks (250 Hz, a phase of their own): `run` draws the phase per
+/// replication, a server has one and each query starts where it starts between two ticks. The
+/// server's median latency for the query alone lies inside the spread `run` predicts over 41
+/// replications (10th to 90th percentile).
+#[test]
+fn one_session_on_a_ticking_server_lands_inside_runs_spread_over_the_ticks_phase() {
+    let d = tempfile::tempdir().unwrap();
+    let w = d.path().join("gh.toml");
+    std::fs::write(
+        &w,
+        format!(
+            "duration_s = 3\nsessions = 1\n[settings]\nmax_parallel_workers_per_gather = 2\n\
+             min_parallel_table_scan_size = 0\n[[class]]\nname = \"gh\"\nscenario = \"{}\"\n",
+            scenario("gather-heavy.toml")
+        ),
+    )
+    .unwrap();
+    let common = ["--hw", "cores=2", "--hw", "cpu_noise_cv=0", "--hw", "parallel.worker_startup_sigma=0"];
+    let common = [&common[..], &["--table", "t.rows=300000", "--format", "json"]].concat();
+    let json = |args: &[&str]| {
+        let (code, out, err) = pqsim(&[args, &common[..]].concat(), None);
+        assert_eq!(code, 0, "{err}");
+        serde_json::from_str::<Value>(&out).expect("JSON")
+    };
+    let wl = w.display().to_string();
+    let server = f(&json(&["workload", wl.as_str(), "--replications", "2"]), &["classes", "0", "latency_ms", "p50"]);
+    let gh = scenario("gather-heavy.toml");
+    let alone = json(&[
+        "run",
+        gh.as_str(),
+        "--set",
+        "max_parallel_workers_per_gather=2",
+        "--set",
+        "min_parallel_table_scan_size=0",
+        "--measure",
+        "client",
+        "--replications",
+        "41",
+    ]);
+    let mut runs: Vec<f64> =
+        alone["wall_time_ms_samples"].as_array().expect("samples").iter().map(|v| v.as_f64().unwrap()).collect();
+    runs.sort_by(f64::total_cmp);
+    let (lo, hi) = (runs[4], runs[36]);
+    assert!(hi > lo, "the tick's phase spreads run's replications: {runs:?}");
+    assert!((lo..=hi).contains(&server), "workload p50 {server} ms outside run's {lo}..{hi} ms");
+}
+
 #[test]
 fn one_session_is_scheduled_as_run_schedules_the_query_alone_on_any_cores_and_workers() {
     // Both commands run the query's processes on one run queue model (exec::cpu): with more
@@ -193,8 +240,20 @@ fn one_session_is_scheduled_as_run_schedules_the_query_alone_on_any_cores_and_wo
     // only thing that differs: a workload draws a seed per query, `run` one per replication)
     // the query's latency on a server where it runs alone is what `run` predicts. (A server
     // line that was plain round robin, not fair in CPU time, gave 1-3% less here.)
+    // The machine's tick aside: its phase is drawn per replication by `run` and once for a
+    // whole server by `workload` (where each query starts at its own point between ticks), so
+    // here the ticks come every microsecond, as a kernel with HRTICK would see a slice's end.
     let d = tempfile::tempdir().unwrap();
-    let quiet = ["--hw", "cpu_noise_cv=0", "--hw", "parallel.worker_startup_sigma=0", "--table", "t.rows=300000"];
+    let quiet = [
+        "--hw",
+        "cpu_noise_cv=0",
+        "--hw",
+        "parallel.worker_startup_sigma=0",
+        "--hw",
+        "scheduler.tick_hz=1000000",
+        "--table",
+        "t.rows=300000",
+    ];
     for (cores, workers, kind) in [(1, 2, "eevdf"), (2, 2, "eevdf"), (2, 3, "eevdf"), (2, 4, "cfs"), (4, 6, "eevdf")] {
         let (on_server, alone) = alone_on_server_and_run(d.path(), cores, workers, kind, &quiet);
         assert!(
@@ -347,6 +406,10 @@ fn each_core_wanders_on_its_own_so_a_query_on_both_spreads_less() {
         "variability.speed_hold_ms=300",
         "--hw",
         "variability.speed_state_sigma=0.3",
+        // (The tick's phase, which moves a parallel query's end by up to a tick from run to
+        // run, aside: ticks every microsecond.)
+        "--hw",
+        "scheduler.tick_hz=1000000",
     ];
     let spread = |per_gather: u32| {
         let v = run_json(&count_workload(d.path(), 1, per_gather, ""), &wander);

@@ -5,8 +5,11 @@
 //! While no more processes want a core than there are cores, sharing is exact (fluid: every
 //! runnable process has a core). When more do, and the profile's scheduler is EEVDF or CFS,
 //! they take turns: `cores` of them run at full speed for one turn (the slice, seen at the
-//! next tick: `Scheduler::turn_ns`), the others wait runnable, then the runners go behind the
-//! others. The line is fair in CPU time, as EEVDF and CFS are: every process has a virtual
+//! first tick after it is used up: `Scheduler::slice_ns`, `tick_at_or_after`), the others wait
+//! runnable, then the runners go behind the others. The ticks are the machine's clock, not the
+//! query's: they fall at a phase of their own (`RunQueue::ticking_at`, drawn per run), so a
+//! query's first turn is 1-2 ticks long and where its events fall between ticks varies from
+//! run to run, as it does on a real machine. The line is fair in CPU time, as EEVDF and CFS are: every process has a virtual
 //! runtime (the CPU time it has had, nice 0 for every PostgreSQL process: each backend and each
 //! parallel worker is its own autogroup), the waiting part of the line is ordered by it, and a
 //! process that leaves the line (blocks on a latch, sleeps on I/O) keeps what it was owed, its
@@ -14,7 +17,8 @@
 //! minus that lag (EEVDF's PLACE_LAG; CFS's sleeper credit). A worker whose tuple queue fills
 //! early in its turn is thus not sent to the back of the line each time it wakes.
 //!
-//! Cost: the owner schedules one event per turn (`apply` says when); membership and order
+//! Cost: the owner schedules one event per turn, and one at a tick inside it that hands an idle
+//! CPU a waiting process (`apply` says when); membership and order
 //! updates are O(runnable log runnable) per step, never per tuple.
 
 use crate::engine::fluid::Demand;
@@ -37,6 +41,18 @@ pub fn slow_busy_cores(demands: &mut [Demand], hw: &Hardware) {
             d.cpu /= speed;
         }
     }
+}
+
+/// Where a run's ticks fall (ns, in [0, tick)): drawn from its own stream of `seed`, as the
+/// moment a query starts is unrelated to the machine's tick.
+pub fn tick_phase(seed: u64, hw: &Hardware) -> f64 {
+    use rand::RngExt;
+    let tick = hw.scheduler.tick_ns;
+    if tick <= 0.0 {
+        return 0.0;
+    }
+    let u: f64 = crate::engine::streams::stream(seed, 0x71c4_0ff5).random();
+    (u * tick).floor()
 }
 
 /// Are turns and wake-up latencies modelled (rather than ideal sharing)? (A whole number of
@@ -83,6 +99,13 @@ pub struct RunQueue<K> {
     turn_gen: u64,
     /// The length of the last turn scheduled (ns).
     turn_len: f64,
+    /// Where the machine's ticks fall: at this phase + k x `Scheduler::tick_ns` (ns).
+    tick_phase_ns: f64,
+    /// When the turn in progress ends (the first tick after its slice; ns, the owner's clock).
+    slice_end_at: f64,
+    /// When the event the owner has pending for this queue is due (a turn's end, or a tick
+    /// inside it at which an idle CPU takes a waiting process).
+    event_at: f64,
     /// Turn time the CPUs have been out of balance (0 while balanced; see `balance`).
     imbalanced_ns: f64,
     /// Turn time one CPU has had one runnable process more than another (see `balance`).
@@ -90,7 +113,7 @@ pub struct RunQueue<K> {
     /// How long an imbalance of one lasts before the balancer moves a process across
     /// (`Scheduler::rotate_ns`; never when infinite).
     rotate_after_ns: f64,
-    /// A CPU that goes idle takes a process waiting on another only at the end of the turn
+    /// A CPU that goes idle takes a process waiting on another only at the busy CPU's next tick
     /// (`Scheduler::idle_pull_at_tick`); false: at once.
     pull_at_tick: bool,
     /// Rotations so far, and for each process the last one after which it was on the less
@@ -130,6 +153,9 @@ impl<K: Copy + Ord> RunQueue<K> {
             turn_pending: false,
             turn_gen: 0,
             turn_len: 0.0,
+            tick_phase_ns: 0.0,
+            slice_end_at: f64::NEG_INFINITY,
+            event_at: f64::INFINITY,
             imbalanced_ns: 0.0,
             uneven_ns: 0.0,
             rotate_after_ns: f64::INFINITY,
@@ -157,10 +183,31 @@ impl<K: Copy + Ord> RunQueue<K> {
     }
 
     /// The run queue of a machine whose CPUs, going idle, take a process waiting on another
-    /// only at the busy CPU's next tick, the end of its turn (`Scheduler::idle_pull_at_tick`).
+    /// only at the busy CPU's next tick (`Scheduler::idle_pull_at_tick`).
     pub fn pulling_at_tick(mut self, at_tick: bool) -> RunQueue<K> {
         self.pull_at_tick = at_tick;
         self
+    }
+
+    /// The run queue of a machine whose ticks fall at `phase_ns` + k x the tick (0 when
+    /// not said: a tick at the owner's time 0).
+    pub fn ticking_at(mut self, phase_ns: f64) -> RunQueue<K> {
+        self.tick_phase_ns = phase_ns;
+        self
+    }
+
+    /// The owner's clock jumped `dt` ns on with everything it runs (a fast-forward over whole
+    /// periods of a steady state): the turn in progress and the event pending move with it.
+    /// The ticks stay where they are (the machine's clock): a period with turns in it is a
+    /// whole number of ticks, and one without any leaves them where stepping would.
+    pub fn shift_clock(&mut self, dt: f64) {
+        self.slice_end_at += dt;
+        self.event_at += dt;
+    }
+
+    /// How much of the turn in progress is left at `now` (0 when none is).
+    pub fn turn_left(&self, now: f64) -> f64 {
+        (self.slice_end_at - now).max(0.0)
     }
 
     pub fn turn_pending(&self) -> bool {
@@ -204,12 +251,12 @@ impl<K: Copy + Ord> RunQueue<K> {
         self.favoured.iter().map(|&(k, r)| (k, self.rotations - r))
     }
 
-    /// The runnable set is now `runnable` (sorted ascending). Those gone leave the line
+    /// At `now`, the runnable set is now `runnable` (sorted ascending). Those gone leave the line
     /// keeping their lag; new ones join at the line's average virtual runtime minus their
     /// lag, and are placed on a CPU (`place`). Writes each process's CPU cap into `caps`
-    /// (aligned with `runnable`: 1 = on a core, 0 = waiting for its turn). Returns the length
-    /// of a turn to schedule (the owner delivers it to `end_turn`) when turns begin and none
-    /// is pending.
+    /// (aligned with `runnable`: 1 = on a core, 0 = waiting for its turn). Returns how long
+    /// from `now` the owner is to deliver `end_turn` (a turn's end, or the tick at which a CPU
+    /// gone idle takes a process waiting on another) when one is due and none pending.
     /// `apply` with this runnable set would give the caps of last time and change nothing.
     pub fn reuses(&self, runnable: &[K]) -> bool {
         !runnable.is_empty() && self.last_valid && self.last.as_slice() == runnable
@@ -217,6 +264,7 @@ impl<K: Copy + Ord> RunQueue<K> {
 
     pub fn apply<T: Tasks<K> + ?Sized>(
         &mut self,
+        now: f64,
         runnable: &[K],
         tasks: &mut T,
         hw: &Hardware,
@@ -226,12 +274,13 @@ impl<K: Copy + Ord> RunQueue<K> {
             // Every CPU idle: the turn in progress is over (a process that runs next starts a
             // slice of its own); its end, still scheduled, will be stale.
             self.turn_pending = false;
+            self.slice_end_at = f64::NEG_INFINITY;
         }
         if self.last_valid && self.last.as_slice() == runnable {
             caps.copy_from_slice(&self.last_caps);
             return None;
         }
-        let turn = self.apply_changed(runnable, tasks, hw, caps);
+        let turn = self.apply_changed(now, runnable, tasks, hw, caps);
         self.last.clear();
         self.last.extend_from_slice(runnable);
         self.last_caps.clear();
@@ -243,6 +292,7 @@ impl<K: Copy + Ord> RunQueue<K> {
     /// `apply` when the runnable set may have changed since the last call.
     fn apply_changed<T: Tasks<K> + ?Sized>(
         &mut self,
+        now: f64,
         runnable: &[K],
         tasks: &mut T,
         hw: &Hardware,
@@ -291,11 +341,30 @@ impl<K: Copy + Ord> RunQueue<K> {
             caps.iter_mut().for_each(|c| *c = 1.0);
             return None;
         }
-        let turn = (!self.turn_pending).then(|| hw.scheduler.turn_ns(n as f64 / hw.cores));
-        if let Some(t) = turn {
-            self.turn_len = t;
-            self.turn_gen += 1;
+        let s = &hw.scheduler;
+        let mut at = None;
+        if !self.turn_pending {
+            // A turn begins, or goes on after a tick inside it (`end_turn`).
+            if self.slice_end_at <= now {
+                let end = s.tick_at_or_after(now + s.slice_ns(n as f64 / hw.cores), self.tick_phase_ns);
+                self.turn_len = end - now;
+                self.slice_end_at = end;
+            }
+            at = Some(self.slice_end_at);
         }
+        if self.pull_at_tick && self.idle_beside_waiting().is_some() {
+            // A CPU idle beside a waiting process: the busy CPU's next tick kicks the idle
+            // balancer (`end_turn`), before the turn's end if a tick comes first.
+            let tick = s.tick_at_or_after(now + 1.0, self.tick_phase_ns);
+            if tick < at.unwrap_or(self.event_at) {
+                at = Some(tick);
+            }
+        }
+        let turn = at.map(|t| {
+            self.turn_gen += 1;
+            self.event_at = t;
+            (t - now).max(0.0)
+        });
         self.turn_pending = true;
         self.sorted.clear();
         self.sorted.extend_from_slice(&self.order[..running]);
@@ -340,7 +409,7 @@ impl<K: Copy + Ord> RunQueue<K> {
     /// (select_idle_sibling for a woken process; newidle balancing for a CPU that goes idle),
     /// so no CPU idles while another has two runnable; with `pull_at_tick`, a woken one (a
     /// newcomer: at `had` and after in line) still does at once, but one that was waiting
-    /// already when a CPU went idle moves only at the end of the turn (`end_turn`). The line
+    /// already when a CPU went idle moves only at the busy CPU's next tick (`end_turn`). The line
     /// is walked front first: the first process of each CPU stays, the ones behind it move.
     fn place<T: Tasks<K> + ?Sized>(&mut self, tasks: &T, had: usize) {
         let cores = self.cores;
@@ -425,13 +494,7 @@ impl<K: Copy + Ord> RunQueue<K> {
             return;
         }
         self.count_per_cpu();
-        // The busy CPU's tick: an idle CPU takes the last waiting process of the busiest (with
-        // the pull at once, `place` has left no CPU idle beside a waiting process).
-        while let Some((from, to)) = self.idle_beside_waiting() {
-            if !self.move_last(from, to, tasks) {
-                break;
-            }
-        }
+        self.pull_idle(tasks);
         let Some((from, to)) = self.imbalance() else {
             self.imbalanced_ns = 0.0;
             self.rotate(tasks);
@@ -449,6 +512,17 @@ impl<K: Copy + Ord> RunQueue<K> {
                 break;
             }
             pair = self.imbalance();
+        }
+    }
+
+    /// The busy CPU's tick: an idle CPU takes the last waiting process of the busiest (with
+    /// the pull at once, `place` has left no CPU idle beside a waiting process). `per_cpu`
+    /// counted.
+    fn pull_idle<T: Tasks<K> + ?Sized>(&mut self, tasks: &mut T) {
+        while let Some((from, to)) = self.idle_beside_waiting() {
+            if !self.move_last(from, to, tasks) {
+                break;
+            }
         }
     }
 
@@ -545,27 +619,34 @@ impl<K: Copy + Ord> RunQueue<K> {
         Some((from, to))
     }
 
-    /// A turn ended: the CPUs are balanced if they have long been out of balance, the
+    /// A turn ended at `now`: the CPUs are balanced if they have long been out of balance, the
     /// processes that ran (each CPU's first in line) go behind the others, then the line is
     /// ordered by CPU time had (the earliest virtual deadline runs next, all slices being
-    /// equal).
-    pub fn end_turn<T: Tasks<K> + ?Sized>(&mut self, tasks: &mut T) {
+    /// equal). At a tick inside the turn (a CPU idle beside a waiting process) only the idle
+    /// CPU takes the waiting one; the turn goes on (the next `apply` schedules its end).
+    pub fn end_turn<T: Tasks<K> + ?Sized>(&mut self, now: f64, tasks: &mut T) {
         if !self.turn_pending {
             return;
         }
         self.last_valid = false;
         self.turn_pending = false;
+        self.event_at = f64::INFINITY;
+        if now + 0.5 < self.slice_end_at {
+            self.count_per_cpu();
+            self.pull_idle(tasks);
+            return;
+        }
         self.balance(tasks);
         let running = self.runners_first();
         self.order.rotate_left(running);
         self.sort_waiting(0, tasks);
     }
 
-    /// The end of turn `gen` is delivered: ends the turn unless it is stale (a turn that
-    /// ended early because every CPU went idle, as between one session's queries).
-    pub fn turn_ended<T: Tasks<K> + ?Sized>(&mut self, gen: u64, tasks: &mut T) {
+    /// The end of turn `gen` is delivered at `now`: ends the turn unless it is stale (a turn
+    /// that ended early because every CPU went idle, as between one session's queries).
+    pub fn turn_ended<T: Tasks<K> + ?Sized>(&mut self, now: f64, gen: u64, tasks: &mut T) {
         if gen == self.turn_gen {
-            self.end_turn(tasks);
+            self.end_turn(now, tasks);
         }
     }
 

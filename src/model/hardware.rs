@@ -227,18 +227,35 @@ impl Scheduler {
         4.0 * 16e6 * cores.max(1.0).floor()
     }
 
-    /// How long a process runs before the next one in line gets its core, when `per_cpu`
-    /// processes are runnable on each CPU (more than one).
-    pub fn turn_ns(&self, per_cpu: f64) -> f64 {
-        let slice = match self.kind {
+    /// The CPU time a process runs before the next one in line is due, when `per_cpu`
+    /// processes are runnable on each CPU (more than one): EEVDF's base slice; CFS's share of
+    /// sched_latency, at least its minimum granularity.
+    pub fn slice_ns(&self, per_cpu: f64) -> f64 {
+        match self.kind {
             SchedulerKind::Cfs => (self.latency_ns / per_cpu.max(1.0)).max(self.base_slice_ns),
             _ => self.base_slice_ns,
-        };
-        // Without HRTICK the end of a slice is noticed at the next tick.
+        }
+    }
+
+    /// How long a process runs before the next one in line gets its core, when its turn began
+    /// at a tick: the slice, seen at the next tick without HRTICK.
+    pub fn turn_ns(&self, per_cpu: f64) -> f64 {
+        let slice = self.slice_ns(per_cpu);
         if self.tick_ns > 0.0 {
             (slice / self.tick_ns).ceil().max(1.0) * self.tick_ns
         } else {
             slice.max(1.0)
+        }
+    }
+
+    /// The first tick at or after `t` (ns) on a machine whose ticks fall at `phase` + k x
+    /// `tick_ns`: the tick is the machine's clock, not the query's, so where a query's events
+    /// fall between two ticks is a matter of chance. `t` itself without ticks.
+    pub fn tick_at_or_after(&self, t: f64, phase: f64) -> f64 {
+        if self.tick_ns > 0.0 {
+            phase + ((t - phase) / self.tick_ns).ceil() * self.tick_ns
+        } else {
+            t
         }
     }
 

@@ -28,21 +28,26 @@ fn hw(cores: &str) -> Hardware {
     crate::config::load_hardware(&path, &[("cores".into(), cores.into())]).expect("profile")
 }
 
-/// Run `turns` turns of `turn` ns with `all` runnable throughout, charging each process
-/// the CPU time its cap gives it; returns what each had, and checks every core is busy.
+/// Run `turns` turns with `all` runnable throughout, each ending at the turn's end the queue
+/// set (the machine's ticks at phase 0: every turn is `Scheduler::turn_ns` long), charging
+/// each process the CPU time its cap gives it; returns what each had, and checks every core
+/// is busy.
 fn take_turns(rq: &mut RunQueue<usize>, t: &mut Plain, hw: &Hardware, all: &[usize], turns: usize) -> Vec<f64> {
     let mut caps = vec![0.0; all.len()];
     let mut had = vec![0.0; all.len()];
-    rq.apply(all, t, hw, &mut caps);
+    let start = if rq.slice_end_at.is_finite() { rq.slice_end_at - rq.turn_len } else { 0.0 };
+    rq.apply(start, all, t, hw, &mut caps);
     for _ in 0..turns {
         assert_eq!(caps.iter().sum::<f64>(), hw.cores, "every core busy every turn: {caps:?}");
-        let turn = hw.scheduler.turn_ns(all.len() as f64 / hw.cores);
+        let turn = rq.turn_len;
+        assert_eq!(turn, hw.scheduler.turn_ns(all.len() as f64 / hw.cores));
         for (i, c) in caps.iter().enumerate() {
             t.0[all[i]].0 += c * turn;
             had[i] += c * turn;
         }
-        rq.end_turn(t);
-        assert!(rq.apply(all, t, hw, &mut caps).is_some(), "turns go on");
+        let now = rq.slice_end_at;
+        rq.end_turn(now, t);
+        assert!(rq.apply(now, all, t, hw, &mut caps).is_some(), "turns go on");
     }
     had
 }
@@ -62,6 +67,7 @@ fn the_same_runnable_set_again_changes_nothing() {
             (RunQueue::new(cores).pulling_at_tick(at_tick), RunQueue::new(cores).pulling_at_tick(at_tick));
         let (mut ta, mut tb) = (Plain(vec![(0.0, 0.0); 7], Some(0)), Plain(vec![(0.0, 0.0); 7], Some(0)));
         let mut set: Vec<usize> = vec![0, 1, 2];
+        let mut now = 0.0;
         for _ in 0..3000 {
             match rng.random_range(0..6) {
                 0 => {
@@ -72,16 +78,19 @@ fn the_same_runnable_set_again_changes_nothing() {
                     }
                 }
                 1 => {
-                    a.end_turn(&mut ta);
-                    b.end_turn(&mut tb);
+                    now = a.event_at.min(now + 5e6);
+                    a.end_turn(now, &mut ta);
+                    b.end_turn(now, &mut tb);
                 }
+                2 => now = (now + 0.3e6).min(a.event_at),
                 _ => repeats += 1,
             }
             let (mut ca, mut cb) = (vec![0.0; set.len()], vec![0.0; set.len()]);
             b.last_valid = false;
-            let (ra, rb) = (a.apply(&set, &mut ta, &hw, &mut ca), b.apply(&set, &mut tb, &hw, &mut cb));
+            let (ra, rb) = (a.apply(now, &set, &mut ta, &hw, &mut ca), b.apply(now, &set, &mut tb, &hw, &mut cb));
             assert_eq!((ra, &ca, a.order(), &a.home), (rb, &cb, b.order(), &b.home));
             assert_eq!((a.turn_pending, a.turn_gen, a.imbalanced_ns), (b.turn_pending, b.turn_gen, b.imbalanced_ns));
+            assert_eq!((a.slice_end_at, a.event_at), (b.slice_end_at, b.event_at));
             // Time passes: each process on a core runs 1 ms.
             for (i, &k) in set.iter().enumerate() {
                 ta.0[k].0 += ca[i] * 1e6;
@@ -104,18 +113,18 @@ fn a_cpu_gone_idle_takes_a_waiting_process_at_the_turns_end_a_woken_one_at_once(
         let mut rq = RunQueue::new(2).pulling_at_tick(at_tick);
         let mut t = Plain(vec![(0.0, 0.0); 3], Some(0));
         let mut caps = [0.0; 3];
-        rq.apply(&[0], &mut t, &hw, &mut caps[..1]);
-        assert!(rq.apply(&[0, 1, 2], &mut t, &hw, &mut caps).is_some(), "three on two CPUs take turns");
+        rq.apply(0.0, &[0], &mut t, &hw, &mut caps[..1]);
+        assert!(rq.apply(0.0, &[0, 1, 2], &mut t, &hw, &mut caps).is_some(), "three on two CPUs take turns");
         let leaders = rq.cpu_of(0);
         assert!(rq.cpu_of(1) != leaders && rq.cpu_of(2) != leaders, "forked workers leave the leader alone");
         // The leader blocks on its latch.
         let mut two = [0.0; 2];
-        rq.apply(&[1, 2], &mut t, &hw, &mut two);
+        rq.apply(0.0, &[1, 2], &mut t, &hw, &mut two);
         if at_tick {
             assert_eq!(two.iter().sum::<f64>(), 1.0, "one worker waits while the leader's CPU idles: {two:?}");
             assert!(rq.turn_pending(), "the turn whose end pulls it is still pending");
-            rq.end_turn(&mut t);
-            rq.apply(&[1, 2], &mut t, &hw, &mut two);
+            rq.end_turn(rq.slice_end_at, &mut t);
+            rq.apply(0.0, &[1, 2], &mut t, &hw, &mut two);
         }
         assert_eq!(two, [1.0, 1.0], "at_tick {at_tick}: each worker on a CPU of its own");
         assert_ne!(rq.cpu_of(1), rq.cpu_of(2));
@@ -125,13 +134,49 @@ fn a_cpu_gone_idle_takes_a_waiting_process_at_the_turns_end_a_woken_one_at_once(
     let mut rq = RunQueue::new(2).pulling_at_tick(true);
     let mut t = Plain(vec![(0.0, 0.0); 3], Some(0));
     let mut caps = [0.0; 3];
-    rq.apply(&[0], &mut t, &hw, &mut caps[..1]);
-    rq.apply(&[0, 1, 2], &mut t, &hw, &mut caps);
-    rq.apply(&[0, 1], &mut t, &hw, &mut caps[..2]);
-    rq.apply(&[1], &mut t, &hw, &mut caps[..1]);
+    rq.apply(0.0, &[0], &mut t, &hw, &mut caps[..1]);
+    rq.apply(0.0, &[0, 1, 2], &mut t, &hw, &mut caps);
+    rq.apply(0.0, &[0, 1], &mut t, &hw, &mut caps[..2]);
+    rq.apply(0.0, &[1], &mut t, &hw, &mut caps[..1]);
     let mut two = [0.0; 2];
-    rq.apply(&[1, 2], &mut t, &hw, &mut two);
+    rq.apply(0.0, &[1, 2], &mut t, &hw, &mut two);
     assert_eq!(two, [1.0, 1.0], "a woken worker takes the idle CPU at once");
+}
+
+/// A turn ends at the first of the machine's ticks after its slice: the ticks are the
+/// machine's clock (a phase of their own), not the query's, so the same events give a first
+/// turn of 2.5 ms with ticks at 3, 7, 11 ms and 4.5 ms with ticks at 1, 5, 9 ms. A CPU gone
+/// idle beside a waiting process takes it at the next tick even when that tick does not end
+/// the turn (the busy CPU's tick kicks the idle balancer), and the turn goes on.
+#[test]
+fn turns_end_at_the_machines_ticks_and_an_idle_cpu_pulls_at_the_next_one() {
+    let hw = hw("2");
+    let s = &hw.scheduler;
+    assert_eq!((s.tick_ns, s.slice_ns(1.5)), (4e6, 1.4e6), "the reference profile's tick and slice");
+    let start = |phase: f64| {
+        let mut rq = RunQueue::new(2).pulling_at_tick(true).ticking_at(phase);
+        let mut t = Plain(vec![(0.0, 0.0); 3], Some(0));
+        let mut caps = [0.0; 3];
+        rq.apply(0.0, &[0], &mut t, &hw, &mut caps[..1]);
+        // The workers start at 0.5 ms: three runnable on two CPUs.
+        let turn = rq.apply(0.5e6, &[0, 1, 2], &mut t, &hw, &mut caps).expect("turns begin");
+        (rq, t, turn)
+    };
+    assert_eq!(start(3e6).2, 2.5e6, "ticks at 3, 7 ms: the slice (to 1.9 ms) is seen at 3 ms");
+    let (mut rq, mut t, turn) = start(1e6);
+    assert_eq!(turn, 4.5e6, "ticks at 1, 5 ms: at 1 ms the slice is not used up; seen at 5 ms");
+    // At 0.8 ms the leader blocks: its CPU idles while a worker waits on the other, until the
+    // tick at 1 ms, well before the turn's end at 5 ms.
+    let mut two = [0.0; 2];
+    let tick = rq.apply(0.8e6, &[1, 2], &mut t, &hw, &mut two);
+    assert_eq!(two.iter().sum::<f64>(), 1.0, "one worker waits: {two:?}");
+    assert_eq!(tick, Some(0.2e6), "an event at the next tick");
+    let running = if two[0] == 1.0 { 1 } else { 2 };
+    rq.turn_ended(1e6, rq.turn_gen(), &mut t);
+    assert_eq!(rq.apply(1e6, &[1, 2], &mut t, &hw, &mut two), None, "nobody waits: no turn to end");
+    assert_eq!(two, [1.0, 1.0], "each worker on a CPU of its own");
+    assert_ne!(rq.cpu_of(1), rq.cpu_of(2));
+    assert_eq!(rq.cpu_of(running), Some(1), "the one that ran keeps its CPU: the turn went on");
 }
 
 #[test]
@@ -141,7 +186,7 @@ fn turns_rotate_through_each_cpus_line_and_are_fair_on_each_cpu() {
     let mut t = Plain(vec![(0.0, 0.0); 5], None);
     let all = [0, 1, 2, 3, 4];
     let mut caps = [0.0; 5];
-    let turn = rq.apply(&all, &mut t, &hw, &mut caps).expect("a turn to schedule");
+    let turn = rq.apply(0.0, &all, &mut t, &hw, &mut caps).expect("a turn to schedule");
     assert_eq!(turn, hw.scheduler.turn_ns(2.5));
     assert_eq!(caps, [1.0, 1.0, 0.0, 0.0, 0.0]);
     // Five processes of five queries: spread three and two over the CPUs (an imbalance
@@ -172,7 +217,7 @@ fn a_leader_keeps_its_cpu_while_its_workers_share_the_other() {
     // The same when the leader ran first and the workers come later.
     let mut rq = RunQueue::new(2);
     let mut t = Plain(vec![(0.0, 0.0); 3], Some(0));
-    rq.apply(&[0], &mut t, &hw, &mut [0.0]);
+    rq.apply(0.0, &[0], &mut t, &hw, &mut [0.0]);
     t.0[0].0 = 5e6;
     let had = take_turns(&mut rq, &mut t, &hw, &[0, 1, 2], 6);
     assert_eq!(had, vec![6.0 * turn, 3.0 * turn, 3.0 * turn], "a whole core for the leader");
@@ -247,19 +292,19 @@ fn a_sleeper_rejoins_ahead_of_those_that_had_more_cpu() {
     let mut rq = RunQueue::new(1);
     let mut t = Plain(vec![(0.0, 0.0); 3], None);
     let mut caps = [0.0; 3];
-    rq.apply(&[0, 1, 2], &mut t, &hw, &mut caps);
+    rq.apply(0.0, &[0, 1, 2], &mut t, &hw, &mut caps);
     // Then 0 ran 5 ms, 1 only 0.2 ms before it blocked, 2 ran 2 ms.
     t.0 = vec![(5e6, 0.0), (0.2e6, 0.0), (2e6, 0.0)];
     // 1 blocks: it leaves owed what it had less than the average, clamped.
     let mut caps2 = [0.0; 2];
-    rq.apply(&[0, 2], &mut t, &hw, &mut caps2);
+    rq.apply(0.0, &[0, 2], &mut t, &hw, &mut caps2);
     let lag = t.lag(1);
     assert!(lag > 0.0 && lag <= hw.scheduler.max_lag_ns(), "lag {lag}");
     // It wakes: placed at the average minus its lag, ahead of 0 and 2 when the turn ends
     // (a first-come line would run 2, then 0, then 1).
-    rq.apply(&[0, 1, 2], &mut t, &hw, &mut caps);
-    rq.end_turn(&mut t);
-    rq.apply(&[0, 1, 2], &mut t, &hw, &mut caps);
+    rq.apply(0.0, &[0, 1, 2], &mut t, &hw, &mut caps);
+    rq.end_turn(rq.slice_end_at, &mut t);
+    rq.apply(0.0, &[0, 1, 2], &mut t, &hw, &mut caps);
     assert_eq!(caps, [0.0, 1.0, 0.0], "line {:?}", rq.order());
 }
 
@@ -269,7 +314,7 @@ fn no_more_runnable_than_cores_is_exact_sharing() {
     let mut rq = RunQueue::new(4);
     let mut t = Plain(vec![(0.0, 0.0); 4], None);
     let mut caps = [0.0; 4];
-    assert_eq!(rq.apply(&[0, 1, 2, 3], &mut t, &hw, &mut caps), None);
+    assert_eq!(rq.apply(0.0, &[0, 1, 2, 3], &mut t, &hw, &mut caps), None);
     assert_eq!(caps, [1.0; 4]);
     assert!(!rq.turn_pending());
 }

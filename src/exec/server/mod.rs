@@ -196,7 +196,8 @@ pub fn simulate(spec: &ServerSpec) -> Result<ServerResult, SimError> {
         scheduled: cpu::scheduled(spec.hw),
         rq: RunQueue::new(spec.hw.cores.max(1.0) as usize)
             .rotating_after(spec.hw.scheduler.rotate_ns)
-            .pulling_at_tick(spec.hw.scheduler.idle_pull_at_tick),
+            .pulling_at_tick(spec.hw.scheduler.idle_pull_at_tick)
+            .ticking_at(cpu::tick_phase(spec.seed, spec.hw)),
         keys: vec![],
         procs: vec![],
         left: vec![],
@@ -475,7 +476,7 @@ impl<'a> Model for Server<'a> {
             // The run queue's caps: 1 = on a core this turn, 0 = waiting for its turn.
             self.caps.clear();
             self.caps.resize(self.keys.len(), 1.0);
-            let turn = self.rq.apply(&self.keys, &mut InFlight(&mut self.running), hw, &mut self.caps);
+            let turn = self.rq.apply(now as f64, &self.keys, &mut InFlight(&mut self.running), hw, &mut self.caps);
             for (d, &c) in self.demands.iter_mut().zip(&self.caps) {
                 d.cpu_cap = c;
             }
@@ -538,7 +539,7 @@ impl<'a> Model for Server<'a> {
                 }
             }
             Event::End => self.ended = true,
-            Event::TurnEnd(gen) => self.rq.turn_ended(gen, &mut InFlight(&mut self.running)),
+            Event::TurnEnd(gen) => self.rq.turn_ended(self.q.now() as f64, gen, &mut InFlight(&mut self.running)),
             Event::SpeedState(core) => self.next_speed_state(core),
         }
     }

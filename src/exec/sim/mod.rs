@@ -197,7 +197,8 @@ impl<'a> Sim<'a> {
             subplan_gather: None,
             rq: RunQueue::new(hw.cores.max(1.0) as usize)
                 .rotating_after(hw.scheduler.rotate_ns)
-                .pulling_at_tick(hw.scheduler.idle_pull_at_tick),
+                .pulling_at_tick(hw.scheduler.idle_pull_at_tick)
+                .ticking_at(super::cpu::tick_phase(seed, hw)),
             others_busy: 0,
             slots_released: false,
             run_speed: run_speed(seed, hw.cpu_noise_cv),

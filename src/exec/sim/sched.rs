@@ -42,7 +42,7 @@ impl<'a> Sim<'a> {
         let fl = &mut self.fluid;
         fl.caps.clear();
         fl.caps.resize(fl.idx.len(), 1.0);
-        let turn = self.rq.apply(&fl.idx, &mut self.procs[..], self.hw, &mut fl.caps);
+        let turn = self.rq.apply(self.q.now() as f64, &fl.idx, &mut self.procs[..], self.hw, &mut fl.caps);
         for (d, &c) in fl.demands.iter_mut().zip(&fl.caps) {
             d.cpu_cap = c;
         }
@@ -54,7 +54,7 @@ impl<'a> Sim<'a> {
 
     /// Turn `gen` ended: the processes that ran go behind the others (`RunQueue::turn_ended`).
     pub(super) fn end_turn(&mut self, gen: u64) {
-        self.rq.turn_ended(gen, &mut self.procs[..]);
+        self.rq.turn_ended(self.q.now() as f64, gen, &mut self.procs[..]);
     }
 
     /// From SetLatch on a sleeping process until it can run. On a shared server the cores are

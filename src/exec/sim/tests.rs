@@ -223,6 +223,14 @@ impl<'a> Sim<'a> {
         self.apply_cpu_caps();
         self.fluid.demands.iter().map(|d| d.cpu_cap).collect()
     }
+
+    /// The pending turn's end, delivered at its time.
+    fn turn_over(&mut self) {
+        match self.q.pop() {
+            Some((_, Event::TurnEnd(gen))) => self.end_turn(gen),
+            e => panic!("a turn's end pending, not {e:?}"),
+        }
+    }
 }
 
 #[test]
@@ -242,12 +250,16 @@ fn more_runnable_processes_than_cores_take_turns() {
     // Two cores, three runnable: two run at full speed, the third waits for its turn.
     assert_eq!(sim.cpu_caps(&[0, 1, 2]), vec![1.0, 1.0, 0.0]);
     assert!(sim.rq.turn_pending(), "a turn end is scheduled");
-    assert_eq!(sim.q.peek_time(), Some(hw.scheduler.turn_ns(1.5) as Time));
-    sim.end_turn(sim.rq.turn_gen());
+    // It ends at the first of the machine's ticks (at the run's own phase) after a slice.
+    let (s, phase) = (&hw.scheduler, crate::exec::cpu::tick_phase(1, &hw));
+    let end = sim.q.peek_time().expect("the turn's end") as f64;
+    assert_eq!(end, s.tick_at_or_after(s.slice_ns(1.5), phase));
+    assert!(end >= s.slice_ns(1.5) && end < s.slice_ns(1.5) + s.tick_ns, "{end}");
+    sim.turn_over();
     // Per-CPU lines: the leader has a CPU of its own and runs again; the workers share the
     // other, and the one that ran goes behind the one that waited.
     assert_eq!(sim.cpu_caps(&[0, 1, 2]), vec![1.0, 0.0, 1.0]);
-    sim.end_turn(sim.rq.turn_gen());
+    sim.turn_over();
     assert_eq!(sim.cpu_caps(&[0, 1, 2]), vec![1.0, 1.0, 0.0]);
     // No contention: exact sharing, no turns.
     let mut sim = Sim::new(&c, &hw, &sc.settings, 2, 1, false);
@@ -282,7 +294,7 @@ fn a_process_that_blocked_early_is_not_sent_to_the_back_of_the_line() {
     // runs ahead of worker 3, which had more CPU time. (Placed at its CPU's average, 2.25 ms,
     // without what it was owed, it would wait behind worker 3's 2 ms.)
     assert_eq!(sim.cpu_caps(&[0, 1, 2, 3]), vec![1.0, 0.0, 1.0, 0.0]);
-    sim.end_turn(sim.rq.turn_gen());
+    sim.turn_over();
     assert_eq!(sim.cpu_caps(&[0, 1, 2, 3]), vec![1.0, 1.0, 0.0, 0.0]);
 }
 

@@ -103,6 +103,8 @@ impl<'a> Sim<'a> {
             out.extend([Kind::Queue(self.qcap), Kind::Queue(self.qcap / 4.0), Kind::Queue(self.qcap / 4.0)]);
         }
         out.push(Kind::Fixed);
+        // The turn in progress (its end, like a pending event's, relative to the clock).
+        out.push(Kind::Event);
         out.extend(std::iter::repeat_n(Kind::Event, np + 4));
     }
 

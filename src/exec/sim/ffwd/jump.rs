@@ -60,6 +60,7 @@ impl<'a> Sim<'a> {
             (g(X_DONE), g(X_SDONE))
         }));
         self.ff_claim_in_order(&ff.rates);
+        self.rq.shift_clock(dt as f64);
         for p in 0..self.procs.len() {
             self.ff_claim_owed(p, false);
         }

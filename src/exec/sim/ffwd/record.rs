@@ -43,7 +43,7 @@ impl<'a> Sim<'a> {
     /// pending events are at most `procs + 4` in an eligible state, the rest padded with 0.
     pub(super) fn ff_sizes(&self) -> (usize, usize) {
         let (np, nq) = (self.procs.len(), self.queues.len());
-        (np * RP + nq * RQ + 1 + np + 4, np * XP + nq * XQ + 5)
+        (np * RP + nq * RQ + 2 + np + 4, np * XP + nq * XQ + 5)
     }
 
     /// Hash the discrete state, and write the repeating and the growing vector straight into
@@ -123,6 +123,8 @@ impl<'a> Sim<'a> {
         let lead = &self.procs[0];
         let drifts = lead.act_flow().is_some_and(|f| f.fused) || lead.saved.as_ref().is_some_and(|f| f.fused);
         r.put(if drifts { 0.0 } else { self.local_rows_total.fract() });
+        // The turn in progress: a tick inside it (an idle CPU's pull) leaves its end unscheduled.
+        r.put(self.rq.turn_left(now as f64));
         // Pending events, relative to now and to their process's generation, in delivery order.
         ev.clear();
         for (t, seq, e) in self.q.pending() {
