@@ -141,20 +141,27 @@ fn every_process_of_every_query_takes_turns_on_the_servers_cores() {
     assert_eq!(p50_under(&serial1, "eevdf", &[]), p50_under(&serial1, "fluid", &[]));
 }
 
-/// The p50 latency of `workload` with one session running gather-heavy alone, and the wall
-/// time `run` predicts for the same query, on `cores` cores with `workers` workers under the
-/// scheduler `kind`; `extra` adds arguments to both.
-fn alone_on_server_and_run(dir: &Path, cores: u32, workers: u32, kind: &str, extra: &[&str]) -> (f64, f64) {
-    let w = dir.join(format!("gh-{workers}.toml"));
+/// A workload of one session running gather-heavy back to back for `duration_s`, with
+/// `workers` per Gather (written into `dir`).
+fn gather_heavy_session(dir: &Path, workers: u32, duration_s: u32) -> PathBuf {
+    let w = dir.join(format!("gh-{workers}-{duration_s}s.toml"));
     std::fs::write(
         &w,
         format!(
-            "duration_s = 1\nsessions = 1\n[settings]\nmax_parallel_workers_per_gather = {workers}\n\
+            "duration_s = {duration_s}\nsessions = 1\n[settings]\nmax_parallel_workers_per_gather = {workers}\n\
              min_parallel_table_scan_size = 0\n[[class]]\nname = \"gh\"\nscenario = \"{}\"\n",
             scenario("gather-heavy.toml")
         ),
     )
     .unwrap();
+    w
+}
+
+/// The p50 latency of `workload` with one session running gather-heavy alone, and the wall
+/// time `run` predicts for the same query, on `cores` cores with `workers` workers under the
+/// scheduler `kind`; `extra` adds arguments to both.
+fn alone_on_server_and_run(dir: &Path, cores: u32, workers: u32, kind: &str, extra: &[&str]) -> (f64, f64) {
+    let w = gather_heavy_session(dir, workers, 1);
     let (cores, kind) = (format!("cores={cores}"), format!("scheduler.kind={kind}"));
     let common = ["--hw", &cores, "--hw", &kind, "--format", "json", "--replications", "2"];
     let json = |args: &[&str]| {
@@ -192,16 +199,7 @@ fn one_session_on_one_core_is_scheduled_as_run_schedules_the_query_alone() {
 #[test]
 fn one_session_on_a_ticking_server_lands_inside_runs_spread_over_the_ticks_phase() {
     let d = tempfile::tempdir().unwrap();
-    let w = d.path().join("gh.toml");
-    std::fs::write(
-        &w,
-        format!(
-            "duration_s = 3\nsessions = 1\n[settings]\nmax_parallel_workers_per_gather = 2\n\
-             min_parallel_table_scan_size = 0\n[[class]]\nname = \"gh\"\nscenario = \"{}\"\n",
-            scenario("gather-heavy.toml")
-        ),
-    )
-    .unwrap();
+    let w = gather_heavy_session(d.path(), 2, 3);
     let common = ["--hw", "cores=2", "--hw", "cpu_noise_cv=0", "--hw", "parallel.worker_startup_sigma=0"];
     let common = [&common[..], &["--table", "t.rows=300000", "--format", "json"]].concat();
     let json = |args: &[&str]| {

@@ -238,14 +238,9 @@ impl Scheduler {
     }
 
     /// How long a process runs before the next one in line gets its core, when its turn began
-    /// at a tick: the slice, seen at the next tick without HRTICK.
+    /// at a tick: the slice, seen at the next tick without HRTICK (`tick_at_or_after`).
     pub fn turn_ns(&self, per_cpu: f64) -> f64 {
-        let slice = self.slice_ns(per_cpu);
-        if self.tick_ns > 0.0 {
-            (slice / self.tick_ns).ceil().max(1.0) * self.tick_ns
-        } else {
-            slice.max(1.0)
-        }
+        self.tick_at_or_after(self.slice_ns(per_cpu), 0.0).max(1.0)
     }
 
     /// The first tick at or after `t` (ns) on a machine whose ticks fall at `phase` + k x
