@@ -78,6 +78,7 @@ fn scenario_with(c: &Case, rows: f64, workers: u32, extra: &[(&str, &str)]) -> S
         temporary: false,
         in_shared_buffers: None,
         buffers_in_order: None,
+        buffer_windows: None,
         row_length_sd: None,
         columns: vec![],
     };

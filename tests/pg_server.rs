@@ -257,6 +257,68 @@ fn buffer_order_is_read_from_pg_buffercache_as_the_blocks_went_in() {
 }
 
 #[test]
+fn buffer_windows_are_read_from_pg_buffercache_as_the_blocks_went_in() {
+    // Two tables whose blocks went into shared buffers turn about (a0 b0 a1 b1 ...) lie four
+    // to a 64 kB window each; a table loaded by INSERT, eight. What a worker's faults map
+    // (`exec::scan::table_fault_maps`) follows.
+    if !common::pg_or_skip("buffer_windows_are_read_from_pg_buffercache_as_the_blocks_went_in") {
+        return;
+    }
+    use pqsim::pg::buffers::{buffer_state, ensure_extension};
+    let server = ThrowawayServer::start().expect("start throwaway server");
+    let mut client = server.client().expect("connect");
+    client
+        .batch_execute(
+            "CREATE TABLE o (id int4, pad text) WITH (autovacuum_enabled = off);
+             INSERT INTO o SELECT g, md5(g::text) FROM generate_series(1, 100000) g;
+             CREATE TABLE a (id int4, pad text) WITH (autovacuum_enabled = off);
+             INSERT INTO a SELECT g, md5(g::text) FROM generate_series(1, 50000) g;
+             CREATE TABLE b (LIKE a) WITH (autovacuum_enabled = off);
+             INSERT INTO b SELECT * FROM a;",
+        )
+        .expect("load");
+    ensure_extension(&mut client, "pg_buffercache", "public", "test").expect("query").expect("pg_buffercache");
+    ensure_extension(&mut client, "pg_prewarm", "public", "test").expect("query").expect("pg_prewarm");
+    // VACUUM FULL writes each anew outside shared buffers; then block by block, turn about.
+    client.batch_execute("VACUUM FULL a").unwrap();
+    client.batch_execute("VACUUM FULL b").unwrap();
+    let blocks: i64 = client.query_one("SELECT pg_relation_size('a') / 8192", &[]).unwrap().get(0);
+    client
+        .batch_execute(&format!(
+            "SELECT count(pg_prewarm(CASE WHEN i % 2 = 0 THEN 'a' ELSE 'b' END::regclass, 'buffer', 'main', i / 2, i / 2))
+               FROM generate_series(0, {}) i",
+            2 * blocks - 1
+        ))
+        .unwrap();
+    let blocks = blocks as f64;
+    let o = buffer_state(&mut client, "o").expect("query").expect("pg_buffercache");
+    let o_blocks: f64 = client.query_one("SELECT (pg_relation_size('o') / 8192)::float8", &[]).unwrap().get(0);
+    let ow = o.windows.expect("o is resident");
+    // Chunks of one block under 4,096 blocks: a window of o holds 8 of them (the first and
+    // last window may hold fewer: shared memory's windows need not start at o's first block).
+    assert!(o_blocks < 4096.0);
+    let o_windows: f64 = ow.iter().sum();
+    assert!((o_windows - (o_blocks / 8.0).ceil()).abs() <= 1.0, "{o_windows} windows for {o_blocks} blocks: {ow:?}");
+    assert!(ow[7] >= o_windows - 2.0, "{ow:?}");
+    for t in ["a", "b"] {
+        let w = buffer_state(&mut client, t).expect("query").expect("pg_buffercache").windows.expect("resident");
+        let n: f64 = w.iter().sum();
+        assert!((n - blocks / 4.0).abs() <= 2.0, "{t}: {n} windows for {blocks} blocks: {w:?}");
+        assert!(w[3] >= 0.95 * n, "{t}: {w:?}");
+        // A worker alone maps two blocks for each it reads.
+        let table = pqsim::model::Table {
+            name: t.into(),
+            rows: 50_000.0,
+            pages: blocks,
+            buffer_windows: Some(w),
+            ..Default::default()
+        };
+        let maps = pqsim::exec::scan::table_fault_maps(&table, 1.0);
+        assert!((maps - 2.0).abs() < 0.05, "{t}: {maps}");
+    }
+}
+
+#[test]
 fn the_planner_says_how_many_rows_reach_each_clause_and_import_writes_it() {
     if !common::pg_or_skip("the_planner_says_how_many_rows_reach_each_clause_and_import_writes_it") {
         return;

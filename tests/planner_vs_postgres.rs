@@ -47,6 +47,7 @@ impl RealTable {
             temporary: false,
             in_shared_buffers: None,
             buffers_in_order: None,
+            buffer_windows: None,
             row_length_sd: None,
             columns: vec![],
         }

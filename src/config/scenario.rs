@@ -151,6 +151,8 @@ struct RawTable {
     row_length_sd: Option<Spanned<f64>>,
     /// Share of its resident pages whose next block is in the next buffer (0..1).
     buffers_in_order: Option<Spanned<f64>>,
+    /// Windows of 8 buffers holding its resident blocks, by the scan chunks each holds (1..8).
+    buffer_windows: Option<Spanned<Vec<f64>>>,
     /// The name of the index its index scans use (EXPLAIN's `Index Name`).
     index: Option<String>,
     #[serde(default)]
@@ -354,6 +356,21 @@ fn table_from_raw(ctx: &Ctx, t: &Spanned<RawTable>) -> Result<Table> {
         Some(v) => Some(*v.get_ref()),
         None => None,
     };
+    let buffer_windows = match &r.buffer_windows {
+        Some(v) => {
+            let w = v.get_ref();
+            if w.len() != 8 || w.iter().any(|n| !n.is_finite() || *n < 0.0) || w.iter().sum::<f64>() <= 0.0 {
+                return Err(ctx.err(
+                    Some(v.span()),
+                    format!("table {name}: buffer_windows must be 8 numbers of windows, none negative, not all 0 (windows holding 1, 2, ..., 8 chunks)"),
+                ));
+            }
+            let mut a = [0.0; 8];
+            a.copy_from_slice(w);
+            Some(a)
+        }
+        None => None,
+    };
     let row_length_sd = match &r.row_length_sd {
         Some(v) => Some(non_negative(ctx, v, &format!("table {name}: row_length_sd"))?),
         None => None,
@@ -372,5 +389,6 @@ fn table_from_raw(ctx: &Ctx, t: &Spanned<RawTable>) -> Result<Table> {
         in_shared_buffers,
         row_length_sd,
         buffers_in_order,
+        buffer_windows,
     })
 }

@@ -75,6 +75,22 @@ fn table_what_ifs_keep_density() {
 }
 
 #[test]
+fn buffer_windows_are_read_checked_and_follow_a_what_ifs_size() {
+    let text =
+        SCENARIO.replace("width = 36\n", "width = 36\npages = 8000\nbuffer_windows = [0, 400, 0, 0, 0, 0, 0, 0]\n");
+    let sc = load_text(&text, &[], &[]).unwrap();
+    assert_eq!(sc.tables[0].buffer_windows, Some([0.0, 400.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]));
+    assert_eq!(sc.tables[1].buffer_windows, None);
+    // Twice the pages lie as densely: twice the windows.
+    let t = &load_text(&text, &[], &["t.pages=16000"]).unwrap().tables[0];
+    assert_eq!(t.buffer_windows, Some([0.0, 800.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]));
+    for bad in ["[1, 2, 3]", "[0, 0, 0, 0, 0, 0, 0, 0]", "[1, -2, 0, 0, 0, 0, 0, 0]"] {
+        let e = err_text(&SCENARIO.replace("width = 36\n", &format!("width = 36\nbuffer_windows = {bad}\n")));
+        assert!(e.starts_with("mem.toml:7:18: table t: buffer_windows must be 8 numbers"), "{bad}: {e}");
+    }
+}
+
+#[test]
 fn table_what_if_errors() {
     for (flag, want) in [
         (

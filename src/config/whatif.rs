@@ -188,6 +188,7 @@ fn apply_table_whatifs(sc: &mut Scenario, ovs: &[&TableOverride]) -> Result<()> 
     let width = last(&[TableKey::Width]);
     let t = &mut sc.tables[idx];
     let old_rows = t.rows;
+    let old_pages = t.pages;
     if let Some(w) = width {
         t.width = w.number;
     }
@@ -248,6 +249,12 @@ fn apply_table_whatifs(sc: &mut Scenario, ovs: &[&TableOverride]) -> Result<()> 
     }
     if let Some(o) = last(&[TableKey::BuffersInOrder]) {
         t.buffers_in_order = Some(o.number);
+    }
+    // Pg_buffercache's windows described the table at its measured size: a table of another
+    // size is taken to lie as densely (the same windows per block).
+    if let (Some(w), true) = (t.buffer_windows.as_mut(), old_pages > 0.0 && t.pages != old_pages) {
+        let scale = t.pages / old_pages;
+        w.iter_mut().for_each(|n| *n *= scale);
     }
     let new_rows = t.rows;
     if new_rows != old_rows {

@@ -76,6 +76,33 @@ pub fn fault_around_maps(nblocks: f64, participants: f64) -> f64 {
     ((1.0 - (1.0 - p).powf(k)) / p).max(1.0)
 }
 
+/// [`fault_around_maps`] for a table whose resident blocks lie in shared memory as `windows`
+/// says ([`crate::model::Table::buffer_windows`]: entry u - 1 counts the 8-buffer windows
+/// holding blocks of u chunks), `blocks` of them resident. A participant claiming a share p
+/// of the chunks touches a window of u chunks with probability 1 - (1 - p)^u, and each window
+/// it touches maps 8 blocks: 8 · Σ windows · (1 - (1 - p)^u) / (p · blocks) blocks per block
+/// it reads. Blocks in order, 8 to a window, give [`fault_around_maps`]; a participant alone
+/// maps 8 · windows / blocks, more than 1 where the table's buffers share windows with others.
+pub fn fault_around_maps_in(windows: &[f64; 8], blocks: f64, participants: f64) -> f64 {
+    let p = 1.0 / participants.max(1.0);
+    let touched: f64 = windows.iter().enumerate().map(|(i, n)| n * (1.0 - (1.0 - p).powi(i as i32 + 1))).sum();
+    if blocks <= 0.0 || touched <= 0.0 {
+        return 1.0;
+    }
+    (FAULT_AROUND_BLOCKS * touched / (p * blocks)).max(1.0)
+}
+
+/// The blocks a participant of a parallel scan of `t` (`participants` sharing it) maps per
+/// block it reads: [`fault_around_maps_in`] over its windows where pg_buffercache told them,
+/// else [`fault_around_maps`] (the blocks in order).
+pub fn table_fault_maps(t: &crate::model::Table, participants: f64) -> f64 {
+    let resident = t.pages * t.in_shared_buffers.unwrap_or(1.0);
+    match &t.buffer_windows {
+        Some(w) if resident >= 1.0 => fault_around_maps_in(w, resident, participants),
+        _ => fault_around_maps(t.pages, participants),
+    }
+}
+
 impl SharedScan {
     pub fn new(nblocks: f64) -> Self {
         let nblocks = nblocks.max(0.0).ceil();
@@ -136,6 +163,32 @@ mod tests {
         assert_eq!(fault_around_maps(4799.0, 1.0), 1.0);
         assert_eq!(fault_around_maps(10240.0, 3.0), 1.0);
         assert!(fault_around_maps(10239.0, 3.0) > 1.0);
+    }
+
+    #[test]
+    fn a_tables_windows_as_pg_buffercache_saw_them_set_the_blocks_a_fault_maps() {
+        // 4,800 blocks in order: 600 windows of 4 chunks of 2 give what the in-order rule gives.
+        let mut in_order = [0.0; 8];
+        in_order[3] = 600.0;
+        for n in [1.0, 2.0, 3.0, 5.0] {
+            let (a, b) = (fault_around_maps_in(&in_order, 4800.0, n), fault_around_maps(4800.0, n));
+            assert!((a - b).abs() < 1e-9, "{n} participants: {a} against {b}");
+        }
+        // The same blocks spread over twice the windows (2 chunks each; other data in the
+        // rest): a worker alone maps two blocks per block it reads, and beside the leader
+        // 8 * 1200 * 0.75 / (0.5 * 4800) = 3.
+        let mut sparse = [0.0; 8];
+        sparse[1] = 1200.0;
+        assert!((fault_around_maps_in(&sparse, 4800.0, 1.0) - 2.0).abs() < 1e-9);
+        assert!((fault_around_maps_in(&sparse, 4800.0, 2.0) - 3.0).abs() < 1e-9);
+        // A table carries them; without them its blocks are taken as in order.
+        let mut t = crate::model::Table { name: "t".into(), rows: 1e5, pages: 4800.0, ..Default::default() };
+        assert_eq!(table_fault_maps(&t, 2.0), fault_around_maps(4800.0, 2.0));
+        t.buffer_windows = Some(sparse);
+        assert!((table_fault_maps(&t, 2.0) - 3.0).abs() < 1e-9);
+        // Half of it resident in those windows: they hold twice the blocks read from them.
+        t.in_shared_buffers = Some(0.5);
+        assert!((table_fault_maps(&t, 1.0) - 4.0).abs() < 1e-9);
     }
 
     #[test]

@@ -26,6 +26,8 @@ pub struct TableAcc {
     pub row_length_sd: Option<f64>,
     /// The share of its resident pages in block order in shared buffers (pg_buffercache).
     pub buffers_in_order: Option<f64>,
+    /// Windows of 8 buffers holding its resident blocks, by the scan chunks each holds.
+    pub buffer_windows: Option<[f64; 8]>,
 }
 
 pub struct Cx<'a> {

@@ -90,6 +90,7 @@ impl Cx<'_> {
             in_shared_buffers: st.in_shared_buffers.map(|s| (s * 1e4).round() / 1e4),
             row_length_sd: st.row_length_sd.map(|s| (s * 10.0).round() / 10.0),
             buffers_in_order: st.buffers_in_order.map(|s| (s * 1e3).round() / 1e3),
+            buffer_windows: st.buffer_windows,
         });
     }
 
@@ -465,6 +466,7 @@ fn model_table(t: &TableAcc) -> Table {
         in_shared_buffers: t.in_shared_buffers,
         row_length_sd: t.row_length_sd,
         buffers_in_order: t.buffers_in_order,
+        buffer_windows: t.buffer_windows,
     }
 }
 

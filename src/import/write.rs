@@ -93,6 +93,14 @@ pub fn render(cx: &Cx, root: &TNode, settings: &[(String, String)], keep_join_or
                 tnum(o)
             );
         }
+        if let Some(w) = t.buffer_windows {
+            let list: Vec<String> = w.iter().map(|n| tnum(*n)).collect();
+            let _ = writeln!(
+                s,
+                "buffer_windows = [{}] # 64 kB windows of shared buffers holding its pages, by how many of a parallel scan's chunks each holds: 1, 2, ..., 8 (pg_buffercache)",
+                list.join(", ")
+            );
+        }
         if let Some(sd) = t.row_length_sd {
             let _ = writeln!(
                 s,

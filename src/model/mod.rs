@@ -119,6 +119,14 @@ pub struct Table {
     /// a table loaded or prewarmed in block order lies. A scan walking shared memory out of
     /// order loses the processor's prefetching (`buffer_jump_ns`).
     pub buffers_in_order: Option<f64>,
+    /// The 64 kB windows of shared memory holding its resident blocks, by how many of a
+    /// parallel scan's chunks each holds (entry u - 1: windows of u chunks, 1..8;
+    /// pg_buffercache), if known. A fresh process's fault on a block maps its whole window, so
+    /// a table whose buffers share windows with other data, or whose chunks interleave with
+    /// other participants' in a window, costs a worker more mapped blocks per block it reads
+    /// ([`crate::exec::scan::fault_around_maps_in`]). Unknown: the blocks lie in block order,
+    /// 8 to a window.
+    pub buffer_windows: Option<[f64; 8]>,
 }
 
 /// Rows whose stored lengths spread by at least this many bytes (standard deviation) are laid

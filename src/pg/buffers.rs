@@ -21,6 +21,10 @@ pub struct BufferState {
     /// Of its resident blocks whose next block is resident too, the share whose next block is
     /// in the next buffer (`bufferid + 1`); None when no two consecutive blocks are resident.
     pub in_order: Option<f64>,
+    /// The 64 kB windows of shared memory (8 buffers, what a fault maps at once) holding its
+    /// resident blocks, by how many of a parallel scan's chunks each holds: entry u - 1 counts
+    /// the windows holding blocks of u chunks (1..8). None when none of it is resident.
+    pub windows: Option<[f64; 8]>,
 }
 
 /// The schema extension `name` is installed in, if it is installed in this database.
@@ -88,6 +92,40 @@ fn state(r: &postgres::Row) -> BufferState {
     BufferState {
         share: r.get::<_, f64>(1).clamp(0.0, 1.0),
         in_order: r.get::<_, Option<f64>>(2).map(|v| v.clamp(0.0, 1.0)),
+        windows: None,
+    }
+}
+
+/// The rows (relname, chunks in a window, windows) of the tables `c` (a pg_class alias) with
+/// resident blocks: each window of 8 consecutive buffers, by the number of distinct chunks of a
+/// parallel scan its blocks belong to. A chunk is what a participant claims at once at the
+/// start of a parallel sequential scan, as `exec::scan::initial_chunk` has it (PostgreSQL 15
+/// `table_block_parallelscan_startblock_init`: the next power of two of nblocks / 2048, at
+/// least 1, at most 8192 blocks).
+fn windows_sql(bc: &str, filter: &str) -> String {
+    format!(
+        "SELECT c.relname::text, x.u::int4, x.n::float8 \
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         JOIN (SELECT relfilenode, u, count(*) AS n \
+               FROM (SELECT b.relfilenode, (b.bufferid - 1) / 8 AS w, count(DISTINCT b.relblocknumber / k.chunk) AS u \
+                     FROM {}.pg_buffercache b \
+                     JOIN (SELECT pg_relation_filenode(oid) AS relfilenode, \
+                                  least(8192, power(2, ceil(log(2, greatest(1, pg_relation_size(oid) / 8192 / 2048)::numeric)))::int8) AS chunk \
+                           FROM pg_class WHERE relkind = 'r') k ON k.relfilenode = b.relfilenode \
+                     WHERE b.relforknumber = 0 AND b.reldatabase = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+                     GROUP BY b.relfilenode, w) y \
+               GROUP BY relfilenode, u) x ON x.relfilenode = pg_relation_filenode(c.oid) \
+         WHERE {filter}",
+        ident(bc)
+    )
+}
+
+/// Adds a row of [`windows_sql`] (relname, chunks, windows) to its table's
+/// [`BufferState::windows`], given that table's state.
+fn add_window(st: Option<&mut BufferState>, r: &postgres::Row) {
+    let u = r.get::<_, i32>(1);
+    if let (Some(st), 1..=8) = (st, u) {
+        st.windows.get_or_insert([0.0; 8])[u as usize - 1] += r.get::<_, f64>(2);
     }
 }
 
@@ -97,9 +135,16 @@ pub fn buffer_states(client: &mut Client, schema: &str) -> Result<Option<BTreeMa
     let Some(bc) = extension_schema(client, "pg_buffercache")? else {
         return Ok(None);
     };
-    let sql = select_sql(&bc, "n.nspname = $1 AND c.relkind = 'r'");
+    let filter = "n.nspname = $1 AND c.relkind = 'r'";
+    let sql = select_sql(&bc, filter);
     let rows = client.query(&sql, &[&schema]).map_err(|e| PgError::query(&sql, e))?;
-    Ok(Some(rows.iter().map(|r| (r.get::<_, String>(0), state(r))).collect()))
+    let mut out: BTreeMap<String, BufferState> = rows.iter().map(|r| (r.get::<_, String>(0), state(r))).collect();
+    let sql = windows_sql(&bc, filter);
+    let rows = client.query(&sql, &[&schema]).map_err(|e| PgError::query(&sql, e))?;
+    for r in &rows {
+        add_window(out.get_mut(&r.get::<_, String>(0)), r);
+    }
+    Ok(Some(out))
 }
 
 /// Relation `rel` (a name `to_regclass` takes) in shared buffers now; None when
@@ -108,9 +153,16 @@ pub fn buffer_state(client: &mut Client, rel: &str) -> Result<Option<BufferState
     let Some(bc) = extension_schema(client, "pg_buffercache")? else {
         return Ok(None);
     };
-    let sql = select_sql(&bc, "c.oid = to_regclass($1)");
+    let filter = "c.oid = to_regclass($1)";
+    let sql = select_sql(&bc, filter);
     let r = client.query_opt(&sql, &[&rel]).map_err(|e| PgError::query(&sql, e))?;
-    Ok(r.as_ref().map(state))
+    let Some(mut st) = r.as_ref().map(state) else { return Ok(None) };
+    let sql = windows_sql(&bc, filter);
+    let rows = client.query(&sql, &[&rel]).map_err(|e| PgError::query(&sql, e))?;
+    for r in &rows {
+        add_window(Some(&mut st), r);
+    }
+    Ok(Some(st))
 }
 
 /// Puts every block of table `rel` (a qualified name) into shared buffers in a random order

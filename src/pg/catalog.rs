@@ -24,6 +24,9 @@ pub struct TableStats {
     /// Of its pages in shared buffers, the share in block order (pg_buffercache; see
     /// [`super::buffers::BufferState::in_order`]).
     pub buffers_in_order: Option<f64>,
+    /// The windows of 8 buffers holding its resident blocks, by the scan chunks each holds
+    /// ([`super::buffers::BufferState::windows`]).
+    pub buffer_windows: Option<[f64; 8]>,
 }
 
 /// Row counts and pages of the ordinary tables of `schema` (and of their largest index), as
@@ -44,6 +47,7 @@ pub fn catalog_stats(client: &mut Client, schema: &str) -> Result<BTreeMap<Strin
         let row_length_sd = row_length_sd(client, &qualified(Some(schema), &name))?;
         let pw: Option<i32> = r.get(4);
         let buffers_in_order = states.get(&name).and_then(|b| b.in_order);
+        let buffer_windows = states.get(&name).and_then(|b| b.windows);
         out.insert(
             name,
             TableStats {
@@ -55,6 +59,7 @@ pub fn catalog_stats(client: &mut Client, schema: &str) -> Result<BTreeMap<Strin
                 columns,
                 in_shared_buffers: None,
                 buffers_in_order,
+                buffer_windows,
                 row_length_sd,
             },
         );
@@ -123,6 +128,7 @@ pub fn relation_stats(client: &mut Client, schema: Option<&str>, table: &str) ->
         columns: table_columns(client, schema, table)?,
         in_shared_buffers: buffers.map(|b| b.share),
         buffers_in_order: buffers.and_then(|b| b.in_order),
+        buffer_windows: buffers.and_then(|b| b.windows),
         row_length_sd: row_length_sd(client, &rel)?,
     }))
 }

@@ -355,6 +355,7 @@ pub fn run(o: &Options) -> Result<Outcome> {
             // they come from (see `buffer_jump_ns`).
             st.in_shared_buffers = Some(s.share);
             st.buffers_in_order = s.in_order;
+            st.buffer_windows = s.windows;
             buffer_shares.push((t, s));
         }
     }

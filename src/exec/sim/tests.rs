@@ -131,6 +131,7 @@ fn limit_scenario(limit: f64) -> Scenario {
         temporary: false,
         in_shared_buffers: None,
         buffers_in_order: None,
+        buffer_windows: None,
         row_length_sd: None,
         columns: vec![],
     };
@@ -697,7 +698,7 @@ fn a_worker_beside_others_maps_their_blocks_too() {
     // testpar: 240,000 rows in about 3,000 blocks, chunks of one block: a worker's first
     // touch of each block it reads maps the 64 kB around it, its neighbours' blocks with it.
     // TPC-H SF10's lineitem is read in chunks of 8,192 blocks: each maps only its own.
-    let fault_per_page = |scenario: &str| {
+    let fault_per_page = |scenario: &str, sparse: bool| {
         let w = crate::config::WhatIf {
             set: vec![
                 ("max_parallel_workers_per_gather".into(), "2".into()),
@@ -709,19 +710,34 @@ fn a_worker_beside_others_maps_their_blocks_too() {
             ..Default::default()
         };
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/scenarios").join(scenario);
-        let (sc, hw) = crate::config::load(&path, "reference-2vcpu", &w).expect("loads");
+        let (mut sc, hw) = crate::config::load(&path, "reference-2vcpu", &w).expect("loads");
+        if sparse {
+            // Its blocks four to a window, among other data: a window holds 4 of its chunks.
+            let t = &mut sc.tables[0];
+            let mut w = [0.0; 8];
+            w[3] = t.pages / 4.0;
+            t.buffer_windows = Some(w);
+        }
         let d = crate::planner::decide(&sc);
         assert_eq!(d.workers_planned, 2);
         let c = crate::exec::compile_for(&RunSpec::new(&sc, &hw, &d.plan, d.workers_planned, d.workers_launched, 11));
         let p = &c.worker.source.page;
         // Two workers and the leader share the scan.
-        assert_eq!(p.maps, crate::exec::scan::fault_around_maps(c.worker.source.pages, 3.0));
+        let share: f64 = 1.0 / 3.0;
+        let k: f64 = if sparse { 4.0 } else { 8.0 / crate::exec::scan::initial_chunk(c.worker.source.pages) };
+        let per_window: f64 = if sparse { 4.0 } else { 8.0 };
+        let want: f64 = (8.0 / per_window) * (1.0 - (1.0 - share).powf(k.max(1.0))) / share;
+        assert!((p.maps - want.max(1.0)).abs() < 1e-9, "{} against {want}", p.maps);
         ((p.cpu_ns - c.leader.source.page.cpu_ns) * hw.cpu_speed, p.maps)
     };
-    let (small, maps_small) = fault_per_page("testpar-count.toml");
+    let (small, maps_small) = fault_per_page("testpar-count.toml", false);
     assert!(maps_small > 2.0, "{maps_small}");
     assert!((small - 1000.0 * maps_small).abs() < 1e-6, "{small}");
-    let (large, maps_large) = fault_per_page("tpch-lineitem-sum.toml");
+    // The same table sharing its windows with other data (pg_buffercache's windows): more.
+    let (sparse, maps_sparse) = fault_per_page("testpar-count.toml", true);
+    assert!(maps_sparse > 1.5 * maps_small, "{maps_sparse} against {maps_small}");
+    assert!((sparse - 1000.0 * maps_sparse).abs() < 1e-6, "{sparse}");
+    let (large, maps_large) = fault_per_page("tpch-lineitem-sum.toml", false);
     assert_eq!(maps_large, 1.0);
     assert!((large - 1000.0).abs() < 1e-6, "{large}");
 }
