@@ -475,7 +475,16 @@ fn costs(s: &mut String, fits: &Fits) {
         s,
         "hash_probe_ns",
         c.hash_probe_ns,
-        format!("{l1}: hjs_*/hjl_* probes at 3 outer sizes ({})", se("hash_probe_ns")),
+        format!("{l1}: hjm_* (1,000 ids, one lookup in 1,000 finds a row) and hjs_*/hjl_* at 3 outer sizes, a lookup that finds nothing ({})", se("hash_probe_ns")),
+    );
+    line(
+        s,
+        "hash_match_ns",
+        c.hash_match_ns,
+        format!(
+            "{l1}: hjs_*/hjl_* (every lookup finds its row) vs hjm_* (one in 1,000 does), per row found ({})",
+            se("hash_match_ns")
+        ),
     );
     line(
         s,

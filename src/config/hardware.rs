@@ -79,6 +79,7 @@ const OPTIONAL_KEYS: &[&str] = &[
     "costs.gather_row_ns",
     "costs.gather_poll_ns",
     "costs.hash_miss_ns",
+    "costs.hash_match_ns",
     "costs.parallel_hash_insert_ns",
     "parallel.shutdown_per_page_ns",
     "parallel.shutdown_sigma",
@@ -257,6 +258,9 @@ struct RawCosts {
     agg_transition_ns: Spanned<f64>,
     hash_build_ns: Spanned<f64>,
     hash_probe_ns: Spanned<f64>,
+    /// Absent in profiles fitted before the term existed: 0 (every lookup priced alike).
+    #[serde(default)]
+    hash_match_ns: Option<Spanned<f64>>,
     /// Absent in profiles fitted before the term existed: 0 (flat hash costs).
     #[serde(default)]
     hash_miss_ns: Option<Spanned<f64>>,
@@ -476,6 +480,7 @@ fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
         agg_transition_ns: nn(&c.agg_transition_ns, "agg_transition_ns")?,
         hash_build_ns: nn(&c.hash_build_ns, "hash_build_ns")?,
         hash_probe_ns: nn(&c.hash_probe_ns, "hash_probe_ns")?,
+        hash_match_ns: later(&c.hash_match_ns, "hash_match_ns")?,
         hash_miss_ns: later(&c.hash_miss_ns, "hash_miss_ns")?,
         parallel_hash_insert_ns: later(&c.parallel_hash_insert_ns, "parallel_hash_insert_ns")?,
         hash_cache_bytes: match &c.hash_cache {

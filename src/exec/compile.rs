@@ -207,7 +207,8 @@ impl Env<'_> {
                     let t = &self.tables[sp.table];
                     if sp.hashed {
                         let in_order = crate::model::hash_table::subplan_lookups_in_order(self.tables, table, sp);
-                        cpu += self.speed(c.hash_lookup_ordered(sp.hash_table(), in_order));
+                        // Priced as a lookup that finds its row, as a hash join's match.
+                        cpu += self.speed(c.hash_lookup_ordered(sp.hash_table(), in_order) + c.hash_match_ns);
                         let insert_ns = self.speed(sp.store_ns(c));
                         builds.push(Build {
                             label: format!("hashed SubPlan on {}", t.name),
@@ -401,7 +402,7 @@ pub(crate) fn pipeline(env: &Env, cc: &CpuCost, node: &Node, is_worker: bool, bo
                     let in_order = crate::model::hash_table::join_lookups_in_order(env.tables, outer, inner, cond);
                     p.cpu_per_tuple += p.rows_per_tuple * (env.speed(c.hash_lookup_ordered(table, in_order)) + keys);
                     p.rows_per_tuple *= rows_per_outer;
-                    p.cpu_per_tuple += p.rows_per_tuple * (env.speed(c.tuple_ns * 0.5) + env.instr());
+                    p.cpu_per_tuple += p.rows_per_tuple * (env.speed(c.tuple_ns * 0.5 + c.hash_match_ns) + env.instr());
                 }
             }
             p.out_width = *width;

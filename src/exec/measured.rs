@@ -118,7 +118,9 @@ fn parts(env: &Env, cc: &CpuCost, n: &Node, bound: Option<f64>) -> (Vec<Part>, V
             let inner_rows = rows_out(env, cc, inner);
             let table = join_table(inner_rows, inner.width());
             let in_order = crate::model::hash_table::join_lookups_in_order(env.tables, outer, inner, cond);
-            let probe = sp(c.hash_lookup_ordered(table, in_order)) + keys + rows_per_outer * sp(c.tuple_ns * 0.5);
+            let probe = sp(c.hash_lookup_ordered(table, in_order))
+                + keys
+                + rows_per_outer * sp(c.tuple_ns * 0.5 + c.hash_match_ns);
             (
                 vec![part(Field::Row, outer_rows, probe)],
                 vec![part(Field::BuildRow, inner_rows, sp(c.hash_insert(table)) + keys)],

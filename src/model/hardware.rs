@@ -67,7 +67,14 @@ pub struct UnitCosts {
     pub qual_ns: f64,
     pub agg_transition_ns: f64,
     pub hash_build_ns: f64,
+    /// Per lookup in a hash join's table: the outer key's hash, its bucket, the hash values
+    /// of the tuples there; what a lookup that finds no match costs.
     pub hash_probe_ns: f64,
+    /// Per row a hash join's lookup finds, beyond [`Self::hash_probe_ns`]: the join clause
+    /// evaluated on the tuple whose hash value matched (ExecScanHashBucket, ExecQualAndReset)
+    /// and the joined row formed. Profiles fitted before it existed have 0 and a
+    /// `hash_probe_ns` that is a matching lookup's price (their probes all matched).
+    pub hash_match_ns: f64,
     /// Per random access into a hash table (a build's insert, a probe's lookup), per doubling
     /// of the table beyond `hash_cache_bytes`: more of the accesses miss the core's caches
     /// and its TLB ([`hash_table`]).

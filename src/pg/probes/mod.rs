@@ -327,6 +327,15 @@ fn serial_probes() -> Vec<Probe> {
         let hj = |d: &str| format!("SELECT count(*) FROM {t} JOIN {d} ON {t}.c = {d}.id");
         add(format!("hjs_{x}"), hj("dim_s"), e, "hash join, 50k-row build");
         add(format!("hjl_{x}"), hj("dim_l"), e, "hash join, 200k-row build");
+        // Lookups of a (0..1M) in tiny's 1,000 ids, a table in the core's cache: one in a
+        // thousand finds its row, as most lookups of a filtered dimension's table do not
+        // (`hash_probe_ns`, against `hash_match_ns` where every lookup finds one).
+        add(
+            format!("hjm_{x}"),
+            format!("SELECT count(*) FROM {t} JOIN tiny ON {t}.a = tiny.id"),
+            e,
+            "hash join, one lookup in 1,000 finds a row",
+        );
         add(format!("client_{x}"), format!("SELECT a FROM {t}"), How::Client, "rows sent to this client");
     }
     for (x, t) in [("w", "wide"), ("h", "hot")] {
