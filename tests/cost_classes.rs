@@ -495,3 +495,40 @@ fn a_hash_join_on_keys_in_both_tables_order_skips_the_cache_misses() {
     let Some(Node::HashJoin { outer, inner, cond, .. }) = find(&sc.plan) else { panic!("no hash join") };
     assert!(!join_lookups_in_order(&sc.tables, outer, inner, cond), "no correlations: random order");
 }
+
+#[test]
+fn a_hash_joins_lookups_that_find_nothing_pay_no_match() {
+    // Serial Q12, its join made to find a row for one lookup in 25 (rows_per_outer 0.04).
+    // Priced 1 us a lookup and then 1 us a match, the time moves by the lookups and by the
+    // matches: their ratio is the join's rows per outer row.
+    let ms = |probe: &str, matched: &str| {
+        let w = WhatIf {
+            set: vec![("max_parallel_workers_per_gather".into(), "0".into())],
+            hw: vec![("costs.hash_probe_ns".into(), probe.into()), ("costs.hash_match_ns".into(), matched.into())],
+            ..Default::default()
+        };
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/scenarios/tpch-q12.toml");
+        let text = std::fs::read_to_string(&path).unwrap().replace("rows_per_outer = 1.0", "rows_per_outer = 0.04");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("q12.toml");
+        std::fs::write(&path, text).unwrap();
+        let (sc, hw) = config::load(&path, "reference-2vcpu", &w).expect("loads");
+        let d = pqsim::planner::decide(&sc);
+        fn per_outer(n: &Node) -> Option<f64> {
+            match n {
+                Node::HashJoin { rows_per_outer, .. } => Some(*rows_per_outer),
+                _ => n.children().into_iter().find_map(per_outer),
+            }
+        }
+        (pqsim::calibration::fit::model_ms(&sc, &hw, 1).unwrap(), per_outer(&d.plan).expect("a hash join"))
+    };
+    let (base, per_outer) = ms("0", "0");
+    let lookups = ms("1000", "0").0 - base;
+    let matches = ms("0", "1000").0 - base;
+    assert_eq!(per_outer, 0.04);
+    assert!(lookups > 10.0, "60,000 lookups at 1 us: {lookups} ms");
+    assert!(
+        (matches / lookups - per_outer).abs() < 0.01 * per_outer + 1e-3,
+        "{matches} / {lookups} against {per_outer}"
+    );
+}
