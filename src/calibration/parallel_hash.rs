@@ -1,6 +1,9 @@
-//! A Parallel Hash's shared insert (`parallel_hash_insert_ns`), by fitting the simulator to
-//! the same hash join with one worker planned two ways: the participants sharing one hash
-//! table (`ph_shared`) and each building its own (`ph_private`, `enable_parallel_hash = off`).
+//! A Parallel Hash's shared lookup (`parallel_hash_probe_ns`) and insert
+//! (`parallel_hash_insert_ns`), by fitting the simulator to the same hash join with one
+//! worker planned two ways: the participants sharing one hash table (`*_shared`) and each
+//! building its own (`*_private`, `enable_parallel_hash = off`). The lookup first, on a join
+//! whose build is 1,000 rows (`phl_*`: the plans differ by their lookups alone), then the
+//! insert on one that builds 57,000 (`ph_*`), with the lookup's price in place.
 //!
 //! The two plans scan and probe alike; they differ by the build. With private tables each
 //! process inserts every row of the inner side, with a shared one they split the rows, but
@@ -47,16 +50,42 @@ fn hash_join_kind(n: &Node, under_gather: bool) -> Option<bool> {
     }
 }
 
-/// Fits `hw.costs.parallel_hash_insert_ns`; None (the cost left as it is) without both probes
-/// planned as intended.
-pub fn parallel_hash(results: &[ProbeResult], hw: &mut Hardware, icpt_explain: f64) -> Result<Option<ParallelHashFit>> {
-    let ids = by_id(results);
-    let (Some(&s), Some(&p)) = (ids.get("ph_shared"), ids.get("ph_private")) else { return Ok(None) };
+/// Fits `hw.costs.parallel_hash_probe_ns` to `phl_shared` / `phl_private` (lookups into a
+/// build of 1,000 rows), then `hw.costs.parallel_hash_insert_ns` to `ph_shared` /
+/// `ph_private` with that lookup price in place (their lookups are shared or private too).
+/// Each None (its cost left as it is) without its two probes planned as intended.
+pub fn parallel_hash(
+    results: &[ProbeResult],
+    hw: &mut Hardware,
+    icpt_explain: f64,
+) -> Result<(Option<ParallelHashFit>, Option<ParallelHashFit>)> {
+    let lookup = fit_pair(results, hw, icpt_explain, ["phl_shared", "phl_private"], "parallel_hash_probe_ns")?;
+    let insert = fit_pair(results, hw, icpt_explain, ["ph_shared", "ph_private"], "parallel_hash_insert_ns")?;
+    Ok((lookup, insert))
+}
+
+fn set_cost(hw: &mut Hardware, name: &str, v: f64) {
+    if let Some(c) = crate::calibration::fit::cost_mut(&mut hw.costs, name) {
+        *c = v;
+    }
+}
+
+/// Fits the cost `param` to the ratio of probe `ids[0]` (a Parallel Hash) over `ids[1]` (the
+/// same join with private tables).
+fn fit_pair(
+    results: &[ProbeResult],
+    hw: &mut Hardware,
+    icpt_explain: f64,
+    ids: [&str; 2],
+    param: &'static str,
+) -> Result<Option<ParallelHashFit>> {
+    let by = by_id(results);
+    let (Some(&s), Some(&p)) = (by.get(ids[0]), by.get(ids[1])) else { return Ok(None) };
     let planned = |i: usize, shared: bool| {
         results[i].scenario.as_ref().is_some_and(|sc| hash_join_kind(&sc.plan, false) == Some(shared))
     };
     if !planned(s, true) || !planned(p, false) {
-        eprintln!("pqsim calibrate: Parallel Hash: the probes were not planned as a Parallel Hash and private hashes under a Gather: not fitted (0 ns)");
+        eprintln!("pqsim calibrate: Parallel Hash: {} / {} were not planned as a Parallel Hash and private hashes under a Gather: {param} not fitted", ids[0], ids[1]);
         return Ok(None);
     }
     let time = |i: usize| results[i].median_ms() - icpt_explain;
@@ -70,7 +99,7 @@ pub fn parallel_hash(results: &[ProbeResult], hw: &mut Hardware, icpt_explain: f
     let base = deterministic(hw);
     let mut predict = |th: &[f64]| -> Result<Vec<f64>> {
         let mut h = base.clone();
-        h.costs.parallel_hash_insert_ns = th[0];
+        set_cost(&mut h, param, th[0]);
         let (_, split) = simulate(results, &[s, p], &h)?;
         let (a, b) = (&split[&s], &split[&p]);
         let mut out = vec![a.ms / b.ms];
@@ -80,14 +109,16 @@ pub fn parallel_hash(results: &[ProbeResult], hw: &mut Hardware, icpt_explain: f
         Ok(out)
     };
     let target: Vec<f64> = measured.iter().map(|m| m.1).collect();
-    let params = [Param { name: "parallel_hash_insert_ns", lo: 0.0, hi: 2000.0, init: 0.0 }];
+    let params = [Param { name: param, lo: 0.0, hi: 2000.0, init: 0.0 }];
     let fit = sim_fit(&params, &target, &mut predict)?;
-    hw.costs.parallel_hash_insert_ns = fit.values[0];
+    set_cost(hw, param, fit.values[0]);
     eprintln!(
-        "pqsim calibrate: Parallel Hash: a shared insert {:.0} ns dearer than a private one (flat over {:.0}..{:.0}); shared/private measured vs fitted: {}",
+        "pqsim calibrate: Parallel Hash: {param} {:.1} ns (flat over {:.0}..{:.0}); {} / {} measured vs fitted: {}",
         fit.values[0],
         fit.ranges[0].0,
         fit.ranges[0].1,
+        ids[0],
+        ids[1],
         measured
             .iter()
             .zip(&fit.predicted)
@@ -128,16 +159,16 @@ mod tests {
         }
     }
 
-    /// The two probes as the model at `truth` ns would measure them, both `slower` than the
-    /// model (an error the model makes on every parallel plan alike).
-    fn measured_at(truth: f64, slower: f64) -> (Vec<ProbeResult>, Hardware) {
+    /// A pair of probes as the model with its prices changed by `truth` would measure them,
+    /// both `slower` than the model (an error the model makes on every parallel plan alike).
+    fn measured_at(ids: [&str; 2], truth: &dyn Fn(&mut Hardware), slower: f64) -> (Vec<ProbeResult>, Hardware) {
         let mut out = vec![];
         let mut hw0 = None;
-        for id in ["ph_shared", "ph_private"] {
+        for id in ids {
             let (sc, hw) = probe_scenario(id);
             let mut hw = deterministic(&hw);
             hw0.get_or_insert(hw.clone());
-            hw.costs.parallel_hash_insert_ns = truth;
+            truth(&mut hw);
             let s = model_split_cpu(&sc, &hw).unwrap();
             let m = Measured { leader_cpu_ms: Some(s.leader_cpu_ms * slower), ..Measured::timed(s.ms * slower) };
             let probe = Probe {
@@ -157,8 +188,9 @@ mod tests {
     #[test]
     fn the_fit_finds_the_insert_price_whatever_error_both_plans_share() {
         for (truth, slower) in [(90.0, 1.0), (90.0, 1.08), (250.0, 0.95)] {
-            let (results, mut hw) = measured_at(truth, slower);
-            let f = parallel_hash(&results, &mut hw, 0.0).unwrap().expect("both probes planned as intended");
+            let (results, mut hw) =
+                measured_at(["ph_shared", "ph_private"], &|h| h.costs.parallel_hash_insert_ns = truth, slower);
+            let f = parallel_hash(&results, &mut hw, 0.0).unwrap().1.expect("both probes planned as intended");
             assert_eq!(f.measured.len(), 2, "times and the leader's CPU");
             let got = hw.costs.parallel_hash_insert_ns;
             assert!((got - truth).abs() < 0.1 * truth, "fitted {got:.1} ns, truth {truth} (both plans x{slower})");
@@ -166,12 +198,51 @@ mod tests {
     }
 
     #[test]
+    fn a_shared_lookup_is_charged_per_lookup_only_under_parallel_hash() {
+        for (id, shared) in [("phl_shared", true), ("phl_private", false)] {
+            let (sc, hw) = probe_scenario(id);
+            let mut hw = deterministic(&hw);
+            assert_eq!(hash_join_kind(&sc.plan, false), Some(shared), "{id} as planned by PostgreSQL");
+            // Every row of n_l looks up its a in tiny's table, by whichever process reads it.
+            let lookups = sc.tables.iter().find(|t| t.name == "n_l").expect("n_l").rows;
+            hw.costs.parallel_hash_probe_ns = 0.0;
+            let cheap = model_split_cpu(&sc, &hw).unwrap();
+            hw.costs.parallel_hash_probe_ns = 40.0;
+            let dear = model_split_cpu(&sc, &hw).unwrap();
+            let grew = dear.all_cpu_ms - cheap.all_cpu_ms;
+            let expected = if shared { 40.0 * lookups / 1e6 } else { 0.0 };
+            assert!(
+                (grew - expected).abs() < 0.05 * expected.max(1.0),
+                "{id}: CPU +{grew:.2} ms, expected +{expected:.2}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_lookup_price_is_fitted_first_and_the_insert_price_with_it_in_place() {
+        // Both prices true at once: the lookup pair pins its price (its build is 1,000 rows),
+        // and the build pair, whose 227k lookups are shared too, is then left the insert's.
+        let both = |h: &mut Hardware| {
+            h.costs.parallel_hash_probe_ns = 15.0;
+            h.costs.parallel_hash_insert_ns = 90.0;
+        };
+        let (mut results, mut hw) = measured_at(["phl_shared", "phl_private"], &both, 1.04);
+        results.extend(measured_at(["ph_shared", "ph_private"], &both, 1.04).0);
+        let (lookup, insert) = parallel_hash(&results, &mut hw, 0.0).unwrap();
+        assert!(lookup.is_some() && insert.is_some(), "both pairs planned as intended");
+        let (probe, ins) = (hw.costs.parallel_hash_probe_ns, hw.costs.parallel_hash_insert_ns);
+        assert!((probe - 15.0).abs() < 1.5, "lookup fitted {probe:.1} ns against 15");
+        assert!((ins - 90.0).abs() < 9.0, "insert fitted {ins:.1} ns against 90");
+    }
+
+    #[test]
     fn without_a_parallel_hash_plan_nothing_is_fitted() {
-        let (mut results, mut hw) = measured_at(90.0, 1.0);
+        let (mut results, mut hw) =
+            measured_at(["ph_shared", "ph_private"], &|h| h.costs.parallel_hash_insert_ns = 90.0, 1.0);
         // PostgreSQL planned private hash tables for both (enable_parallel_hash ignored).
         results[0].scenario = results[1].scenario.clone();
         hw.costs.parallel_hash_insert_ns = 7.0;
-        assert!(parallel_hash(&results, &mut hw, 0.0).unwrap().is_none());
+        assert!(parallel_hash(&results, &mut hw, 0.0).unwrap().1.is_none());
         assert_eq!(hw.costs.parallel_hash_insert_ns, 7.0, "left as it was");
     }
 }

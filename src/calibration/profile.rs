@@ -561,6 +561,21 @@ fn costs(s: &mut String, fits: &Fits) {
         None => "not measured (the Parallel Hash probes were not planned as such): a shared insert priced as a private one".into(),
     };
     line(s, "parallel_hash_insert_ns", c.parallel_hash_insert_ns, ph_why);
+    let phl_why = match &fits.parallel_hash_lookup {
+        Some(f) => format!(
+            "simulator fit to phl_shared / phl_private (every row of n_l looked up in tiny's 1,000 ids with one worker, a Parallel Hash vs private tables; {}): per lookup into a shared table beyond a private one; flat over {:.0}..{:.0}",
+            f.measured
+                .iter()
+                .zip(&f.fit.predicted)
+                .map(|((what, m), p)| format!("{what} ratio {m:.3} measured, {p:.3} fitted"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            f.fit.ranges[0].0,
+            f.fit.ranges[0].1
+        ),
+        None => "not measured (the lookup probes were not planned as a Parallel Hash and private tables): a shared lookup priced as a private one".into(),
+    };
+    line(s, "parallel_hash_probe_ns", c.parallel_hash_probe_ns, phl_why);
     line(
         s,
         "client_row_ns",

@@ -116,6 +116,8 @@ pub struct Fits {
     pub queue: QueueFit,
     /// A shared hash insert's price; None without the Parallel Hash probes.
     pub parallel_hash: Option<super::parallel_hash::ParallelHashFit>,
+    /// The lookup's fit (`parallel_hash_probe_ns`, phl_shared / phl_private).
+    pub parallel_hash_lookup: Option<super::parallel_hash::ParallelHashFit>,
     /// The model's own error out of sample (`[variability] model_sigma`).
     pub model_error: ModelError,
 }
@@ -188,7 +190,8 @@ pub fn fit_all(
     // Before the queue fit, whose workers scan the same table.
     let worker_scan = worker_scan(results, &mut hw, serial.icpt_explain)?;
     let queue = queues(results, &mut hw, serial.icpt_explain)?;
-    let parallel_hash = super::parallel_hash::parallel_hash(results, &mut hw, serial.icpt_explain)?;
+    let (parallel_hash_lookup, parallel_hash) =
+        super::parallel_hash::parallel_hash(results, &mut hw, serial.icpt_explain)?;
     let timing = timing(results, &mut hw)?;
     // The serial fit's intercepts are each query's fixed cost by how it is timed; set only
     // now, since the fits above take them off the measured times themselves.
@@ -214,7 +217,19 @@ pub fn fit_all(
         model_error.startup.len(),
         model_error.queue.len()
     );
-    Ok(Fits { hw, timing, wrapper, jumps, serial, startup, worker_scan, queue, parallel_hash, model_error })
+    Ok(Fits {
+        hw,
+        timing,
+        wrapper,
+        jumps,
+        serial,
+        startup,
+        worker_scan,
+        queue,
+        parallel_hash,
+        parallel_hash_lookup,
+        model_error,
+    })
 }
 
 /// The serial unit costs: the features are the model's own operation counts, i.e. for each

@@ -81,6 +81,7 @@ const OPTIONAL_KEYS: &[&str] = &[
     "costs.hash_miss_ns",
     "costs.hash_match_ns",
     "costs.parallel_hash_insert_ns",
+    "costs.parallel_hash_probe_ns",
     "parallel.shutdown_per_page_ns",
     "parallel.shutdown_sigma",
     "costs.instrument_ns",
@@ -268,6 +269,7 @@ struct RawCosts {
     /// private one).
     #[serde(default)]
     parallel_hash_insert_ns: Option<Spanned<f64>>,
+    parallel_hash_probe_ns: Option<Spanned<f64>>,
     /// e.g. "2MB"; absent: 1MB.
     #[serde(default)]
     hash_cache: Option<Spanned<String>>,
@@ -483,6 +485,7 @@ fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
         hash_match_ns: later(&c.hash_match_ns, "hash_match_ns")?,
         hash_miss_ns: later(&c.hash_miss_ns, "hash_miss_ns")?,
         parallel_hash_insert_ns: later(&c.parallel_hash_insert_ns, "parallel_hash_insert_ns")?,
+        parallel_hash_probe_ns: later(&c.parallel_hash_probe_ns, "parallel_hash_probe_ns")?,
         hash_cache_bytes: match &c.hash_cache {
             Some(v) => size_bytes(ctx, v, "costs.hash_cache")?,
             None => crate::model::hash_table::DEFAULT_CACHE_BYTES,

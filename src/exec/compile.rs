@@ -400,7 +400,8 @@ pub(crate) fn pipeline(env: &Env, cc: &CpuCost, node: &Node, is_worker: bool, bo
                 }
                 None => {
                     let in_order = crate::model::hash_table::join_lookups_in_order(env.tables, outer, inner, cond);
-                    p.cpu_per_tuple += p.rows_per_tuple * (env.speed(c.hash_lookup_ordered(table, in_order)) + keys);
+                    p.cpu_per_tuple +=
+                        p.rows_per_tuple * (env.speed(c.hash_lookup_into(table, in_order, *parallel)) + keys);
                     p.rows_per_tuple *= rows_per_outer;
                     p.cpu_per_tuple += p.rows_per_tuple * (env.speed(c.tuple_ns * 0.5 + c.hash_match_ns) + env.instr());
                 }

@@ -112,13 +112,13 @@ fn parts(env: &Env, cc: &CpuCost, n: &Node, bound: Option<f64>) -> (Vec<Part>, V
             let cmps = if per_cmp > 0.0 { finish / per_cmp } else { 0.0 };
             (vec![part(Field::Row, rows, sp(c.sort_tuple_ns)), part(Field::Cmp, cmps, per_cmp)], vec![])
         }
-        Node::HashJoin { rows_per_outer, outer, inner, cond, .. } => {
+        Node::HashJoin { parallel, rows_per_outer, outer, inner, cond, .. } => {
             let keys = cc.hash_keys(cond).unwrap_or(0.0);
             let outer_rows = rows_out(env, cc, outer);
             let inner_rows = rows_out(env, cc, inner);
             let table = join_table(inner_rows, inner.width());
             let in_order = crate::model::hash_table::join_lookups_in_order(env.tables, outer, inner, cond);
-            let probe = sp(c.hash_lookup_ordered(table, in_order))
+            let probe = sp(c.hash_lookup_into(table, in_order, *parallel))
                 + keys
                 + rows_per_outer * sp(c.tuple_ns * 0.5 + c.hash_match_ns);
             (

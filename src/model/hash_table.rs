@@ -160,6 +160,12 @@ impl UnitCosts {
         self.hash_probe_ns + self.hash_miss(t.bytes)
     }
 
+    /// One lookup in `t`, a Parallel Hash's shared table when `shared`
+    /// ([`Self::hash_lookup_ordered`]).
+    pub fn hash_lookup_into(&self, t: HashTable, in_order: bool, shared: bool) -> f64 {
+        self.hash_lookup_ordered(t, in_order) + if shared { self.parallel_hash_probe_ns } else { 0.0 }
+    }
+
     /// One lookup in `t`, `in_order` when the lookups follow the order `t` was filled in
     /// ([`lookups_in_build_order`]): then the tuples they reach lie one after another in
     /// memory, read as a stream, and the only random access, the bucket's, does not wait on

@@ -139,13 +139,19 @@ pub(super) fn queue_probes() -> Vec<Probe> {
 /// it. (A first version joined n_l.c to dim_l's 200,000 ids: lookups in a random order, a
 /// 20-25% spread from run to run, the fit 0 or 52 ns in two calibrations of one evening.)
 pub(super) fn parallel_hash_probes() -> Vec<Probe> {
-    let sql = "SELECT count(*) FROM n_l JOIN n_s ON n_l.id = n_s.id";
+    let build = "SELECT count(*) FROM n_l JOIN n_s ON n_l.id = n_s.id";
+    // `parallel_hash_probe_ns`: the same pair over a build of tiny's 1,000 ids, which costs
+    // next to nothing either way, probed by every row of n_l (n_l.a, 0..1M: one lookup in
+    // 1,000 finds its row): the two plans differ by their lookups, shared or private.
+    let lookups = "SELECT count(*) FROM n_l JOIN tiny ON n_l.a = tiny.id";
     [
-        ("ph_shared", "on", "hash join, one worker, Parallel Hash"),
-        ("ph_private", "off", "hash join, one worker, private hash tables"),
+        ("ph_shared", build, "on", "hash join, one worker, Parallel Hash"),
+        ("ph_private", build, "off", "hash join, one worker, private hash tables"),
+        ("phl_shared", lookups, "on", "lookups into 1,000 ids, one worker, Parallel Hash"),
+        ("phl_private", lookups, "off", "lookups into 1,000 ids, one worker, private hash tables"),
     ]
     .into_iter()
-    .map(|(id, on, what)| {
+    .map(|(id, sql, on, what)| {
         let gucs = par("1", &[("enable_parallel_hash", on), ("parallel_leader_participation", "on")]);
         probe(id.into(), sql.into(), gucs, How::Explain, Stage::ParallelHash, what)
     })
