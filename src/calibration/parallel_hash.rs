@@ -137,26 +137,31 @@ mod tests {
     use crate::pg::probes::{How, Probe, Stage};
     use crate::pg::protocol::Measured;
 
-    #[test]
-    fn a_shared_insert_is_charged_per_row_built_only_under_parallel_hash() {
-        for (id, shared) in [("ph_shared", true), ("ph_private", false)] {
+    /// Asserts that `price` ns of cost `param` adds that much CPU for each row of `table` in
+    /// the Parallel Hash probe `ids[0]` and none in the private-tables probe `ids[1]`.
+    fn charged_per_row_of(ids: [&str; 2], table: &str, param: &str, price: f64) {
+        for (id, shared) in [(ids[0], true), (ids[1], false)] {
             let (sc, hw) = probe_scenario(id);
             let mut hw = deterministic(&hw);
             assert_eq!(hash_join_kind(&sc.plan, false), Some(shared), "{id} as planned by PostgreSQL");
-            // n_s's rows: the build side of both probes.
-            let built = sc.tables.iter().find(|t| t.name == "n_s").expect("n_s").rows;
-            hw.costs.parallel_hash_insert_ns = 0.0;
+            let rows = sc.tables.iter().find(|t| t.name == table).expect("the probe's table").rows;
+            set_cost(&mut hw, param, 0.0);
             let cheap = model_split_cpu(&sc, &hw).unwrap();
-            hw.costs.parallel_hash_insert_ns = 100.0;
+            set_cost(&mut hw, param, price);
             let dear = model_split_cpu(&sc, &hw).unwrap();
             let grew = dear.all_cpu_ms - cheap.all_cpu_ms;
-            // 100 ns for each row inserted into the shared table, by whichever process.
-            let expected = if shared { 100.0 * built / 1e6 } else { 0.0 };
+            let expected = if shared { price * rows / 1e6 } else { 0.0 };
             assert!(
                 (grew - expected).abs() < 0.05 * expected.max(1.0),
                 "{id}: CPU +{grew:.2} ms, expected +{expected:.2}"
             );
         }
+    }
+
+    #[test]
+    fn a_shared_insert_is_charged_per_row_built_only_under_parallel_hash() {
+        // n_s's rows, the build side of both probes: each inserted by whichever process.
+        charged_per_row_of(["ph_shared", "ph_private"], "n_s", "parallel_hash_insert_ns", 100.0);
     }
 
     /// A pair of probes as the model with its prices changed by `truth` would measure them,
@@ -199,23 +204,8 @@ mod tests {
 
     #[test]
     fn a_shared_lookup_is_charged_per_lookup_only_under_parallel_hash() {
-        for (id, shared) in [("phl_shared", true), ("phl_private", false)] {
-            let (sc, hw) = probe_scenario(id);
-            let mut hw = deterministic(&hw);
-            assert_eq!(hash_join_kind(&sc.plan, false), Some(shared), "{id} as planned by PostgreSQL");
-            // Every row of n_l looks up its a in tiny's table, by whichever process reads it.
-            let lookups = sc.tables.iter().find(|t| t.name == "n_l").expect("n_l").rows;
-            hw.costs.parallel_hash_probe_ns = 0.0;
-            let cheap = model_split_cpu(&sc, &hw).unwrap();
-            hw.costs.parallel_hash_probe_ns = 40.0;
-            let dear = model_split_cpu(&sc, &hw).unwrap();
-            let grew = dear.all_cpu_ms - cheap.all_cpu_ms;
-            let expected = if shared { 40.0 * lookups / 1e6 } else { 0.0 };
-            assert!(
-                (grew - expected).abs() < 0.05 * expected.max(1.0),
-                "{id}: CPU +{grew:.2} ms, expected +{expected:.2}"
-            );
-        }
+        // Every row of n_l looks up its a in tiny's table, by whichever process reads it.
+        charged_per_row_of(["phl_shared", "phl_private"], "n_l", "parallel_hash_probe_ns", 40.0);
     }
 
     #[test]

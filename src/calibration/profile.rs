@@ -546,36 +546,27 @@ fn costs(s: &mut String, fits: &Fits) {
             q_fit.ranges[3].0, q_fit.ranges[3].1
         ),
     );
-    let ph_why = match &fits.parallel_hash {
-        Some(f) => format!(
-            "simulator fit to ph_shared / ph_private (one hash join with one worker, a Parallel Hash vs private hash tables; {}): per row a shared table inserts beyond a private insert; flat over {:.0}..{:.0}",
-            f.measured
-                .iter()
-                .zip(&f.fit.predicted)
-                .map(|((what, m), p)| format!("{what} ratio {m:.3} measured, {p:.3} fitted"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            f.fit.ranges[0].0,
-            f.fit.ranges[0].1
+    let pairs = [
+        (
+            "parallel_hash_insert_ns",
+            c.parallel_hash_insert_ns,
+            fits.parallel_hash.as_ref(),
+            "ph_shared / ph_private (one hash join with one worker, a Parallel Hash vs private hash tables",
+            "per row a shared table inserts beyond a private insert",
+            "not measured (the Parallel Hash probes were not planned as such): a shared insert priced as a private one",
         ),
-        None => "not measured (the Parallel Hash probes were not planned as such): a shared insert priced as a private one".into(),
-    };
-    line(s, "parallel_hash_insert_ns", c.parallel_hash_insert_ns, ph_why);
-    let phl_why = match &fits.parallel_hash_lookup {
-        Some(f) => format!(
-            "simulator fit to phl_shared / phl_private (every row of n_l looked up in tiny's 1,000 ids with one worker, a Parallel Hash vs private tables; {}): per lookup into a shared table beyond a private one; flat over {:.0}..{:.0}",
-            f.measured
-                .iter()
-                .zip(&f.fit.predicted)
-                .map(|((what, m), p)| format!("{what} ratio {m:.3} measured, {p:.3} fitted"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            f.fit.ranges[0].0,
-            f.fit.ranges[0].1
+        (
+            "parallel_hash_probe_ns",
+            c.parallel_hash_probe_ns,
+            fits.parallel_hash_lookup.as_ref(),
+            "phl_shared / phl_private (every row of n_l looked up in tiny's 1,000 ids with one worker, a Parallel Hash vs private tables",
+            "per lookup into a shared table beyond a private one",
+            "not measured (the lookup probes were not planned as a Parallel Hash and private tables): a shared lookup priced as a private one",
         ),
-        None => "not measured (the lookup probes were not planned as a Parallel Hash and private tables): a shared lookup priced as a private one".into(),
-    };
-    line(s, "parallel_hash_probe_ns", c.parallel_hash_probe_ns, phl_why);
+    ];
+    for (key, value, fit, probes, price, none) in pairs {
+        line(s, key, value, pair_why(fit, probes, price, none));
+    }
     line(
         s,
         "client_row_ns",
@@ -664,4 +655,23 @@ fn parallel(s: &mut String, fits: &Fits) {
     );
     let _ = writeln!(s, "tuple_queue_size = \"64kB\"   # PARALLEL_TUPLE_QUEUE_SIZE, a PostgreSQL constant");
     let _ = leader_setup_ms;
+}
+
+/// The comment of a price fitted to a Parallel Hash / private tables pair: the probes (`probes`,
+/// an open parenthesis the ratios close), the ratios measured and fitted, what the price is
+/// and how flat the fit was; `none` when the pair was not planned as intended.
+fn pair_why(fit: Option<&super::parallel_hash::ParallelHashFit>, probes: &str, price: &str, none: &str) -> String {
+    let Some(f) = fit else { return none.into() };
+    let ratios: Vec<String> = f
+        .measured
+        .iter()
+        .zip(&f.fit.predicted)
+        .map(|((what, m), p)| format!("{what} ratio {m:.3} measured, {p:.3} fitted"))
+        .collect();
+    format!(
+        "simulator fit to {probes}; {}): {price}; flat over {:.0}..{:.0}",
+        ratios.join(", "),
+        f.fit.ranges[0].0,
+        f.fit.ranges[0].1
+    )
 }
