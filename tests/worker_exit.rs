@@ -70,3 +70,44 @@ fn a_workers_exit_unmaps_the_blocks_its_hash_build_mapped_too() {
         "exit {scattered:.0} ns scattered against {dense:.0} ns in order; the build's extra windows {extra:.0} ns"
     );
 }
+
+/// Q12 as PostgreSQL 15.18 planned it with two workers and the leader off (imported from a
+/// throwaway server in the validation's layout): each worker looks up its share of lineitem's
+/// filtered rows in orders' primary key. Returns the compiled plan and orders.
+fn nested_loop(fault_ns: &str) -> (pqsim::exec::Compiled, pqsim::model::Table) {
+    let w = WhatIf { hw: vec![("costs.worker_page_fault_ns".into(), fault_ns.into())], ..Default::default() };
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/plans/q12-nested-loop-two-workers.toml");
+    let (sc, hw) = config::load(&path, "reference-2vcpu", &w).expect("loads");
+    let d = pqsim::planner::decide(&sc);
+    assert_eq!(d.workers_planned, 2);
+    let orders = sc.tables.iter().find(|t| t.name == "orders").expect("orders").clone();
+    (compile_for(&RunSpec::new(&sc, &hw, &d.plan, d.workers_planned, d.workers_launched, 11)), orders)
+}
+
+#[test]
+fn a_workers_index_lookups_fault_in_the_windows_they_touch_and_unmap_them_at_exit() {
+    let (free, orders) = nested_loop("0");
+    let (dear, _) = nested_loop("1000");
+    let (w0, w1) = (&free.worker, &dear.worker);
+    // Each worker's share of the lookups: its half of the outer rows reaching the Nested Loop
+    // (one lookup each; its rows per scanned tuple are the filter's, a primary key finding one
+    // row a lookup).
+    let lookups = w1.source.tuples * w1.rows_per_tuple / 2.0;
+    assert!(lookups > 100.0, "{lookups} lookups a worker");
+    let mapped = pqsim::exec::scan::index_lookup_maps(&orders, lookups);
+    // 1,228 lookups at random into 134 windows of heap and 21 of index touch nearly all.
+    let windows = (orders.pages / 8.0).ceil() + (orders.index_pages.expect("index pages") / 8.0).ceil();
+    assert!(
+        mapped > 0.9 * 8.0 * windows && mapped <= 8.0 * windows + 1e-9,
+        "{mapped} blocks mapped of {windows} windows"
+    );
+    // Every mapped block costs 1 us of the worker's CPU, spread over its lookups.
+    let extra = (w1.cpu_per_tuple - w0.cpu_per_tuple) * w1.source.tuples / 2.0;
+    assert!((extra - 1000.0 * mapped).abs() < 0.01 * 1000.0 * mapped, "{extra:.0} ns for {mapped:.0} blocks");
+    // And the exit unmaps them beside the scan's own: more mapped blocks per block of its scan.
+    let per_block = mapped / (w1.source.pages / 2.0);
+    assert!((w1.source.page.maps - w0.source.page.maps).abs() < 1e-9, "the price does not change the count");
+    assert!(w1.source.page.maps > 1.0 + 0.9 * per_block, "{} maps a block", w1.source.page.maps);
+    // The leader, a long-lived backend, mapped them in earlier queries.
+    assert!((dear.leader.cpu_per_tuple - free.leader.cpu_per_tuple).abs() < 1e-9);
+}

@@ -423,6 +423,7 @@ pub(crate) fn pipeline(env: &Env, cc: &CpuCost, node: &Node, is_worker: bool, bo
             });
             let per_outer = work + (rows_per_outer + 1.0) * env.instr() + rows_per_outer * env.instr();
             p.cpu_per_tuple += p.rows_per_tuple * per_outer;
+            super::scan::worker_index_first_touches(env, t, is_worker, &mut p);
             if env.hw.cache == CacheState::Cold {
                 p.source.random_reads_per_tuple += p.rows_per_tuple * rows_per_outer.max(1.0);
             }
