@@ -95,12 +95,19 @@ fn a_workers_index_lookups_fault_in_the_windows_they_touch_and_unmap_them_at_exi
     let lookups = w1.source.tuples * w1.rows_per_tuple / 2.0;
     assert!(lookups > 100.0, "{lookups} lookups a worker");
     let mapped = pqsim::exec::scan::index_lookup_maps(&orders, lookups);
-    // 1,228 lookups at random into 134 windows of heap and 21 of index touch nearly all.
-    let windows = (orders.pages / 8.0).ceil() + (orders.index_pages.expect("index pages") / 8.0).ceil();
+    // 1,228 lookups at random into orders' 136 windows of heap (as pg_buffercache counted
+    // them) and 21 of index touch nearly all.
+    let heap_windows: f64 = orders.buffer_windows.expect("the server's windows").iter().sum();
+    let windows = heap_windows + (orders.index_pages.expect("index pages") / 8.0).ceil();
     assert!(
         mapped > 0.9 * 8.0 * windows && mapped <= 8.0 * windows + 1e-9,
         "{mapped} blocks mapped of {windows} windows"
     );
+    // Its blocks spread over twice the windows (among other tables' buffers): twice the heap's.
+    let mut spread = orders.clone();
+    spread.buffer_windows = Some([0.0, 0.0, 0.0, 0.0, 2.0 * heap_windows, 0.0, 0.0, 0.0]);
+    let spread_mapped = pqsim::exec::scan::index_lookup_maps(&spread, lookups);
+    assert!(spread_mapped > 1.6 * mapped, "{spread_mapped} blocks mapped spread, {mapped} packed");
     // Every mapped block costs 1 us of the worker's CPU, spread over its lookups.
     let extra = (w1.cpu_per_tuple - w0.cpu_per_tuple) * w1.source.tuples / 2.0;
     assert!((extra - 1000.0 * mapped).abs() < 0.01 * 1000.0 * mapped, "{extra:.0} ns for {mapped:.0} blocks");

@@ -105,13 +105,14 @@ pub fn table_fault_maps(t: &crate::model::Table, participants: f64) -> f64 {
 
 /// Blocks a process maps on its first touches of `t`'s heap and index pages when it makes
 /// `lookups` index lookups at random keys: each window of 8 blocks it touches is one fault
-/// mapping the whole window (the heap's and the index's blocks in order, 8 to a window).
+/// mapping the whole window. The heap's windows are those pg_buffercache counted
+/// ([`crate::model::Table::buffer_windows`]), as for a scan; else, like the index's, its
+/// blocks in order, 8 to a window.
 pub fn index_lookup_maps(t: &crate::model::Table, lookups: f64) -> f64 {
-    let touched = |pages: f64| {
-        let w = (pages / FAULT_AROUND_BLOCKS).ceil().max(1.0);
-        w * (1.0 - (1.0 - 1.0 / w).powf(lookups.max(0.0)))
-    };
-    FAULT_AROUND_BLOCKS * (touched(t.pages) + t.index_pages.map_or(0.0, touched))
+    let in_order = |pages: f64| (pages / FAULT_AROUND_BLOCKS).ceil().max(1.0);
+    let touched = |w: f64| w * (1.0 - (1.0 - 1.0 / w).powf(lookups.max(0.0)));
+    let heap = t.buffer_windows.map(|w| w.iter().sum::<f64>()).filter(|n| *n >= 1.0).unwrap_or(in_order(t.pages));
+    FAULT_AROUND_BLOCKS * (touched(heap) + t.index_pages.map_or(0.0, |i| touched(in_order(i))))
 }
 
 /// A parallel worker's index lookups into `t` (a Nested Loop's inner side, after pipeline `p`
@@ -127,10 +128,13 @@ pub fn worker_index_first_touches(
     is_worker: bool,
     p: &mut super::compile::Pipeline,
 ) {
+    if !is_worker {
+        return;
+    }
     let leader = if env.settings.flag("parallel_leader_participation") { 1.0 } else { 0.0 };
     let participants = (f64::from(env.workers_planned) + leader).max(1.0);
     let lookups = p.source.tuples * p.rows_per_tuple / participants;
-    if !is_worker || lookups < 1.0 {
+    if lookups < 1.0 {
         return;
     }
     let mapped = index_lookup_maps(t, lookups);
