@@ -83,7 +83,7 @@ pub struct WorkerScanFit {
     /// (index into the probe results, median measured leader's row share), in the order of
     /// the shares in `measured` and `fit.predicted`.
     pub shares: Vec<(usize, f64)>,
-    /// A fresh backend's first `count(*)` of n_m minus its second, per page (ns): the fit's
+    /// A fresh backend's first `count(*)` of n_m minus the median of the three after it, per page (ns): the fit's
     /// starting point.
     pub first_touch_ns: f64,
 }
@@ -601,7 +601,7 @@ fn leader_shares(results: &[ProbeResult], idx: &[usize], min: f64) -> Vec<(usize
 
 /// The worker-scan check: the model, with a worker's first touch of each page
 /// (`worker_page_fault_ns`) as a fresh connection measured it (a fresh backend's first
-/// `count(*)` less its second, per page), against parallel `count(*)` probes (1 and 2 workers
+/// `count(*)` less the steady counts after it, per page), against parallel `count(*)` probes (1 and 2 workers
 /// beside the leader, 2 without it): their times less the EXPLAIN overhead and the leader's
 /// share of the scanned rows. The model maps the blocks a worker's faults bring in beside
 /// the other participants' (`exec::scan::fault_around_maps`), so one measured price serves a
