@@ -6,12 +6,14 @@
 //! 98-103 ns per row up to 50k rows, then 158, 230, 218, 305 and 334 ns at 100k, 200k, 400k,
 //! 800k and 1.6M rows; a hash join's build plus probe per row, 115-136 ns up to 50k rows, then
 //! 171, 249, 336, 469 and 513 ns. An insert writes at random into the bucket (entry) array
-//! only (the tuples are written in order), a lookup reads its bucket and then the tuples:
-//! counted that way, both grow by 45-60 ns per access for every doubling of what it touches
-//! past about 2 MB (the core's L2; the SubPlan's first doublings 80-95): each doubling moves
-//! more of the random accesses out to the next level (shared cache, TLB misses and page
-//! walks, DRAM). pqsim prices one random access as `hash_miss_ns` per doubling beyond
-//! `hash_cache_bytes`, up to [`MAX_DOUBLINGS`] (past it every access misses everything).
+//! only (the tuples are written in order), a lookup reads its bucket and then its tuple, two
+//! random accesses, each into its own part of the table (the tuple's is no longer random when
+//! the lookups come in the order the table was filled in: [`UnitCosts::hash_lookup_ordered`]).
+//! Each random access grows by about 40-60 ns for every doubling of what it reaches into past
+//! about 1-2 MB (the core's L2): each doubling moves more of them out to the next level
+//! (shared cache, TLB misses and page walks, DRAM). pqsim prices one random access as
+//! `hash_miss_ns` per doubling beyond `hash_cache_bytes`, up to [`MAX_DOUBLINGS`] (past it
+//! every access misses everything).
 
 use super::expr::{split_and, strip_outer_parens, Scope};
 use super::schema::Column;
@@ -155,9 +157,10 @@ impl UnitCosts {
         self.hash_insert(t) + if shared { self.parallel_hash_insert_ns } else { 0.0 }
     }
 
-    /// One lookup in `t` (ns at cpu_speed 1): its bucket, then the tuples there.
+    /// One lookup in `t` (ns at cpu_speed 1) in no particular order: its bucket at random,
+    /// then the tuple there at random, each a random access into its own part of the table.
     pub fn hash_lookup(&self, t: HashTable) -> f64 {
-        self.hash_probe_ns + self.hash_miss(t.bytes)
+        self.hash_probe_ns + self.hash_miss(t.buckets_bytes) + self.hash_miss(t.bytes - t.buckets_bytes)
     }
 
     /// One lookup in `t`, a Parallel Hash's shared table when `shared`
@@ -168,17 +171,22 @@ impl UnitCosts {
 
     /// One lookup in `t`, `in_order` when the lookups follow the order `t` was filled in
     /// ([`lookups_in_build_order`]): then the tuples they reach lie one after another in
-    /// memory, read as a stream, and the only random access, the bucket's, does not wait on
-    /// the one before it: no miss is priced. Measured on a 2-vCPU Xeon VM (PostgreSQL 15.18,
-    /// serial, EXPLAIN TIMING OFF, medians of 7): 600k lookups into the hashed SubPlan of an
-    /// 800k-row bigint serial key ran 140 ms faster probed in key order than in a shuffled
-    /// order of the same rows (675 against 814 ms), the NOT EXISTS hash join 157 ms (535
-    /// against 692): 233-262 ns a lookup, the whole of the miss priced for a table that size
-    /// (266 ns). A table filled in a shuffled order and probed in key order cost as much as
-    /// both shuffled.
+    /// memory, read as a stream, and only the bucket is a random access, as an insert's is
+    /// (a bucket's place is the key's hash, whatever the keys' order). Measured, PostgreSQL
+    /// 15.18, serial, EXPLAIN TIMING OFF, the seed NOT IN's 800k-row bigint serial key
+    /// hashed (25 MB of entries, 38 MB of tuples) and probed by 600k rows, the build and the
+    /// outer scan timed apart and taken out: on a 2-vCPU EPYC VM (2026-12-05, medians of 7
+    /// and 9) a lookup cost 200-220 ns in the table's own order (the outer table and the
+    /// subquery's both sorted by the key, or both by its hash) and 350-380 ns out of it, an
+    /// insert 296 ns, a lookup into a table that stays in the L2 28: the bucket's miss
+    /// 170-190 ns, about what an insert's is, and the tuple's 150-170 more, 36-45 ns a
+    /// doubling for each. (On a 2-vCPU Xeon VM the key order saved 233-262 ns a lookup,
+    /// 600k lookups in 675 against 814 ms: the tuple's miss alone; until then pqsim priced
+    /// an ordered lookup no miss at all, and the seed NOT IN and NOT EXISTS came out 25-35%
+    /// fast in every sitting on the EPYC VM.)
     pub fn hash_lookup_ordered(&self, t: HashTable, in_order: bool) -> f64 {
         if in_order {
-            self.hash_probe_ns
+            self.hash_probe_ns + self.hash_miss(t.buckets_bytes)
         } else {
             self.hash_lookup(t)
         }
@@ -210,7 +218,11 @@ mod tests {
         c.hash_cache_bytes = 2e6;
         let t = |buckets_bytes: f64, bytes: f64| HashTable { buckets_bytes, bytes };
         assert_eq!(c.hash_insert(t(1e6, 4e6)), 100.0, "an insert writes its bucket, inside the cache");
-        assert!((c.hash_lookup(t(1e6, 8e6)) - 130.0).abs() < 1e-9, "a lookup reads the tuples too: two doublings, +80");
+        // Buckets 4 MB (one doubling past the cache), tuples 8 MB (two).
+        assert!((c.hash_insert(t(4e6, 12e6)) - 140.0).abs() < 1e-9, "an insert: its bucket's miss");
+        assert!((c.hash_lookup(t(4e6, 12e6)) - 170.0).abs() < 1e-9, "a lookup: its bucket's miss and its tuple's");
+        assert!((c.hash_lookup_ordered(t(4e6, 12e6), true) - 90.0).abs() < 1e-9, "in build order: the bucket's alone");
+        assert_eq!(c.hash_lookup_ordered(t(4e6, 12e6), false), c.hash_lookup(t(4e6, 12e6)));
         assert_eq!(c.hash_miss(2e6 * 2f64.powf(MAX_DOUBLINGS)), c.hash_miss(1e12), "flat past the cap");
         c.hash_miss_ns = 0.0;
         assert_eq!(c.hash_lookup(t(1e9, 1e9)), 50.0, "a profile without the price: flat as before");
