@@ -124,6 +124,23 @@ impl JoinType {
     }
 }
 
+/// The name EXPLAIN's text format gives a node whose JSON "Node Type" is `node_type`: a join
+/// other than an inner one has its type interpolated ("Hash Anti Join", "Nested Loop Left
+/// Join", "Merge Semi Join"; explain.c, ExplainNode), where JSON keeps "Hash Join" and a
+/// separate "Join Type". Any other node, or an inner join: `node_type` itself.
+pub fn join_text_name(node_type: &str, join_type: Option<&str>) -> String {
+    let stem = match node_type {
+        "Hash Join" => "Hash",
+        "Merge Join" => "Merge",
+        "Nested Loop" => "Nested Loop",
+        _ => return node_type.to_string(),
+    };
+    match join_type {
+        Some(j) if !j.eq_ignore_ascii_case("Inner") => format!("{stem} {j} Join"),
+        _ => node_type.to_string(),
+    }
+}
+
 impl std::fmt::Display for JoinType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
@@ -132,6 +149,18 @@ impl std::fmt::Display for JoinType {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_text_format_names_a_join_by_its_type_unless_inner() {
+        use super::join_text_name as n;
+        assert_eq!(n("Hash Join", Some("Anti")), "Hash Anti Join");
+        assert_eq!(n("Hash Join", Some("Inner")), "Hash Join");
+        assert_eq!(n("Nested Loop", Some("Left")), "Nested Loop Left Join");
+        assert_eq!(n("Nested Loop", Some("Inner")), "Nested Loop");
+        assert_eq!(n("Merge Join", Some("Semi")), "Merge Semi Join");
+        assert_eq!(n("Seq Scan", Some("Anti")), "Seq Scan");
+        assert_eq!(n("Hash Join", None), "Hash Join");
+    }
+
     use super::*;
 
     #[test]

@@ -270,7 +270,7 @@ impl FromStr for ExplainPlan {
 
 impl ExplainNode {
     /// The name the text format prints: `Parallel Seq Scan`, `Partial HashAggregate`,
-    /// `Finalize GroupAggregate`, `Parallel Hash Join`, ...
+    /// `Finalize GroupAggregate`, `Parallel Hash Join`, `Hash Anti Join`, ...
     pub fn display_name(&self) -> String {
         let mut name = String::new();
         if self.parallel_aware {
@@ -289,7 +289,7 @@ impl ExplainNode {
                 _ => "Aggregate",
             });
         } else {
-            name.push_str(&self.node_type);
+            name.push_str(&crate::model::join_text_name(&self.node_type, self.join_type.as_deref()));
         }
         name
     }

@@ -212,9 +212,10 @@ impl PlanNode {
         name
     }
 
-    /// The node's kind as EXPLAIN names it, without index or relation: "Parallel Seq Scan",
-    /// "Index Scan", "Finalize Aggregate" (what `EXPLAIN (FORMAT JSON)` gives as a node's type
-    /// with its split mode, strategy and parallel awareness).
+    /// The node's kind as EXPLAIN's text format names it, without index or relation:
+    /// "Parallel Seq Scan", "Index Scan", "Finalize Aggregate", "Hash Anti Join" (what
+    /// `EXPLAIN (FORMAT JSON)` gives as a node's type with its split mode, strategy, join
+    /// type and parallel awareness).
     pub fn kind_name(&self) -> String {
         let name = match self.node_type {
             // explain.c: the strategy names the node; the split mode prefixes it.
@@ -231,7 +232,7 @@ impl PlanNode {
                     _ => base.to_string(),
                 }
             }
-            t => t.to_string(),
+            t => crate::model::join_text_name(t, self.join_type.as_deref()),
         };
         if self.parallel_aware {
             format!("Parallel {name}")
