@@ -109,7 +109,9 @@ fn a_column_correlation_or_subplan_keys_out_of_shape_point_at_it() {
         GOOD.replace("width = 40\n", &format!("width = 40\ncolumns = [ {{ name = \"a\", type = \"integer\"{c} }} ]\n"))
     };
     expect_bad(&cols(", correlation = 1.5"), &["column a: correlation must be between -1 and 1, got 1.5", ".toml:"]);
-    let f = scenario_file(&cols(", correlation = -0.97"));
+    expect_bad(&cols(", n_distinct = -1.5"), &["column a: n_distinct must be a count above 0", "got -1.5", ".toml:"]);
+    expect_bad(&cols(", n_distinct = 0"), &["column a: n_distinct must be a count above 0", ".toml:"]);
+    let f = scenario_file(&cols(", correlation = -0.97, n_distinct = -0.25"));
     let (code, err) = pqsim(&["run", f.path().to_str().unwrap(), "--replications", "1"]);
     assert_eq!(code, 0, "{err}");
     let sub = |keys: &str| {

@@ -490,6 +490,38 @@ fn lookups_in_the_hash_tables_own_order_skip_the_tuples_miss_not_the_buckets() {
 }
 
 #[test]
+fn lookups_of_fewer_distinct_keys_than_the_table_holds_miss_less() {
+    // The seed NOT IN, serial, an 800k-row subquery hashed, looked up in no particular order
+    // by rows whose key has 20,000 distinct values (pg_stats n_distinct) or an unknown number.
+    let (sc, mut hw) = load("seed-not-in.toml");
+    hw.costs.hash_miss_ns = 60.0;
+    hw.costs.hash_cache_bytes = 2e6;
+    let mut sc = with_key_correlation(serial(sc), Some(0.02));
+    sc.tables[1].rows = 800_000.0;
+    sc.tables[1].pages = 5_100.0;
+    let keys = Some(["session_id".to_string(), "id".to_string()]);
+    subplan_keys(&mut sc.plan, keys, 800_000.0);
+    let with_distinct = |n: Option<f64>| {
+        let mut s = sc.clone();
+        for c in &mut s.tables[0].columns {
+            if c.name == "session_id" {
+                *c = c.clone().with_n_distinct(n);
+            }
+        }
+        wall(&s, &hw)
+    };
+    let (unknown, all, few) = (with_distinct(None), with_distinct(Some(-1.0)), with_distinct(Some(20_000.0)));
+    assert_eq!(unknown, with_distinct(Some(5e6)), "more keys than the table holds: all of it");
+    assert!(all <= unknown, "{all} vs {unknown}");
+    // 20,000 keys reach 1.28 MB of buckets and as much of tuples: inside the cache.
+    let table = pqsim::model::hash_table::tuple_table(800_000.0, 8.0);
+    let c = &hw.costs;
+    let full = (c.hash_miss(table.buckets_bytes) + c.hash_miss(table.bytes - table.buckets_bytes)) / hw.cpu_speed;
+    let saved_ms = sc.tables[0].rows * full / 1e6;
+    assert!(((unknown - few) - saved_ms).abs() < 0.1 * saved_ms, "{unknown} - {few} vs {saved_ms}");
+}
+
+#[test]
 fn a_hash_join_on_keys_in_both_tables_order_skips_the_cache_misses() {
     use pqsim::model::hash_table::join_lookups_in_order;
     let (sc, _) = load("tpch-q12.toml");

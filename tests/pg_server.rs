@@ -373,13 +373,16 @@ fn the_planner_says_how_many_rows_reach_each_clause_and_import_writes_it() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let line = toml.lines().find(|l| l.starts_with("clause_reach")).unwrap_or_else(|| panic!("{toml}"));
     assert!(line.starts_with("clause_reach = [1, 0."), "{line}");
-    // And each column's pg_stats correlation: k was inserted in order, q cycles through 0-49.
-    let correlation = |name: &str| -> f64 {
+    // And each column's pg_stats correlation and n_distinct: k was inserted in order, one
+    // value a row; q cycles through 0-49.
+    let stat = |name: &str, key: &str| -> f64 {
         let l = toml.lines().find(|l| l.contains(&format!("name = \"{name}\""))).unwrap_or_else(|| panic!("{toml}"));
-        let v = l.split("correlation = ").nth(1).unwrap_or_else(|| panic!("no correlation: {l}"));
+        let v = l.split(&format!("{key} = ")).nth(1).unwrap_or_else(|| panic!("no {key}: {l}"));
         v.split([' ', ',', '}']).next().unwrap().parse().unwrap()
     };
-    assert!(correlation("k") > 0.99, "{toml}");
-    assert!(correlation("q").abs() < 0.2, "{toml}");
+    assert!(stat("k", "correlation") > 0.99, "{toml}");
+    assert!(stat("q", "correlation").abs() < 0.2, "{toml}");
+    assert_eq!(stat("k", "n_distinct"), -1.0, "{toml}");
+    assert_eq!(stat("q", "n_distinct"), 50.0, "{toml}");
     server.stop().unwrap();
 }

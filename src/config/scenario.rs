@@ -157,7 +157,7 @@ struct RawTable {
     index: Option<String>,
     #[serde(default)]
     temporary: bool,
-    /// Columns in attnum order: `{ name, type, width, null_frac, correlation }`.
+    /// Columns in attnum order: `{ name, type, width, null_frac, correlation, n_distinct }`.
     #[serde(default)]
     columns: Vec<Spanned<RawColumn>>,
 }
@@ -171,6 +171,7 @@ struct RawColumn {
     width: Option<Spanned<f64>>,
     null_frac: Option<Spanned<f64>>,
     correlation: Option<Spanned<f64>>,
+    n_distinct: Option<Spanned<f64>>,
 }
 
 fn scenario_from_raw(ctx: &Ctx, raw: RawScenario) -> Result<Scenario> {
@@ -306,7 +307,25 @@ fn table_from_raw(ctx: &Ctx, t: &Spanned<RawTable>) -> Result<Table> {
             }
             None => None,
         };
-        columns.push(crate::model::schema::Column::new(&rc.name, &rc.type_name, w, nf).with_correlation(correlation));
+        let n_distinct = match &rc.n_distinct {
+            Some(v) if *v.get_ref() > 0.0 || (-1.0..0.0).contains(v.get_ref()) => Some(*v.get_ref()),
+            Some(v) => {
+                return Err(ctx.err(
+                    Some(v.span()),
+                    format!(
+                        "table {name}: column {}: n_distinct must be a count above 0 or minus a fraction of the rows (-1 to below 0), got {}",
+                        rc.name,
+                        v.get_ref()
+                    ),
+                ))
+            }
+            None => None,
+        };
+        columns.push(
+            crate::model::schema::Column::new(&rc.name, &rc.type_name, w, nf)
+                .with_correlation(correlation)
+                .with_n_distinct(n_distinct),
+        );
     }
     let width = match &r.width {
         Some(w) => positive(ctx, w, &format!("table {name}: width"))?,

@@ -206,9 +206,8 @@ impl Env<'_> {
                 if let Some(sp) = &f.subplan {
                     let t = &self.tables[sp.table];
                     if sp.hashed {
-                        let in_order = crate::model::hash_table::subplan_lookups_in_order(self.tables, table, sp);
                         // Priced as a lookup that finds its row, as a hash join's match.
-                        cpu += self.speed(c.hash_lookup_ordered(sp.hash_table(), in_order) + c.hash_match_ns);
+                        cpu += self.speed(c.subplan_lookup(self.tables, table, sp) + c.hash_match_ns);
                         let insert_ns = self.speed(sp.store_ns(c));
                         builds.push(Build {
                             label: format!("hashed SubPlan on {}", t.name),
@@ -399,9 +398,8 @@ pub(crate) fn pipeline(env: &Env, cc: &CpuCost, node: &Node, is_worker: bool, bo
                     p.cpu_per_tuple += p.rows_per_tuple * env.instr();
                 }
                 None => {
-                    let in_order = crate::model::hash_table::join_lookups_in_order(env.tables, outer, inner, cond);
-                    p.cpu_per_tuple +=
-                        p.rows_per_tuple * (env.speed(c.hash_lookup_into(table, in_order, *parallel)) + keys);
+                    let lookup = c.join_lookup(env.tables, table, [outer, inner], cond, *parallel);
+                    p.cpu_per_tuple += p.rows_per_tuple * (env.speed(lookup) + keys);
                     p.rows_per_tuple *= rows_per_outer;
                     p.cpu_per_tuple += p.rows_per_tuple * (env.speed(c.tuple_ns * 0.5 + c.hash_match_ns) + env.instr());
                 }

@@ -117,8 +117,7 @@ fn parts(env: &Env, cc: &CpuCost, n: &Node, bound: Option<f64>) -> (Vec<Part>, V
             let outer_rows = rows_out(env, cc, outer);
             let inner_rows = rows_out(env, cc, inner);
             let table = join_table(inner_rows, inner.width());
-            let in_order = crate::model::hash_table::join_lookups_in_order(env.tables, outer, inner, cond);
-            let probe = sp(c.hash_lookup_into(table, in_order, *parallel))
+            let probe = sp(c.join_lookup(env.tables, table, [outer, inner], cond, *parallel))
                 + keys
                 + rows_per_outer * sp(c.tuple_ns * 0.5 + c.hash_match_ns);
             (

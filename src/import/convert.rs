@@ -470,8 +470,9 @@ fn model_table(t: &TableAcc) -> Table {
     }
 }
 
-/// A column with its width and null fraction rounded as the writer writes them.
+/// A column with its width, null fraction and statistics rounded as the writer writes them.
 fn exact_column(c: &Column) -> Column {
     Column::new(&c.name, &c.type_name, Some(sig6(c.avg_width)), sig6(c.null_frac))
         .with_correlation(c.correlation.map(sig6))
+        .with_n_distinct(c.n_distinct.map(sig6))
 }

@@ -183,16 +183,20 @@ pub fn render_measured(d: &super::actuals::Derived, from_other_plan: bool) -> St
     s
 }
 
-/// `columns = [ { name, type, width, null_frac, correlation }, ... ]`, one column a line.
+/// `columns = [ { name, type, width, null_frac, correlation, n_distinct }, ... ]`, one column
+/// a line.
 fn write_columns(s: &mut String, columns: &[crate::model::schema::Column]) {
     let _ = writeln!(
         s,
-        "columns = [                # pg_attribute (attnum order), pg_stats avg_width / null_frac / correlation"
+        "columns = [                # pg_attribute (attnum order), pg_stats avg_width / null_frac / correlation / n_distinct"
     );
     for c in columns {
         let mut nf = if c.null_frac > 0.0 { format!(", null_frac = {}", tnum(c.null_frac)) } else { String::new() };
         if let Some(r) = c.correlation {
             nf.push_str(&format!(", correlation = {}", tnum(r)));
+        }
+        if let Some(n) = c.n_distinct {
+            nf.push_str(&format!(", n_distinct = {}", tnum(n)));
         }
         let _ = writeln!(
             s,

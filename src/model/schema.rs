@@ -56,6 +56,9 @@ pub struct Column {
     /// How well the table's physical row order follows the column's sort order, -1 to 1
     /// (pg_stats.correlation); None when not known.
     pub correlation: Option<f64>,
+    /// Distinct values as pg_stats.n_distinct gives them: a count when positive, minus a
+    /// fraction of the rows when negative (-1: every row its own value); None when not known.
+    pub n_distinct: Option<f64>,
 }
 
 /// Strip a type modifier and array brackets' absence: "numeric(15,2)" -> "numeric".
@@ -137,6 +140,7 @@ impl Column {
             avg_width: avg_width.unwrap_or(guess),
             null_frac: null_frac.clamp(0.0, 1.0),
             correlation: None,
+            n_distinct: None,
         }
     }
 
@@ -144,6 +148,17 @@ impl Column {
     pub fn with_correlation(mut self, correlation: Option<f64>) -> Column {
         self.correlation = correlation.filter(|c| c.is_finite()).map(|c| c.clamp(-1.0, 1.0));
         self
+    }
+
+    /// The same column with its pg_stats.n_distinct (0, not finite or below -1: not known).
+    pub fn with_n_distinct(mut self, n_distinct: Option<f64>) -> Column {
+        self.n_distinct = n_distinct.filter(|n| n.is_finite() && *n != 0.0 && *n >= -1.0);
+        self
+    }
+
+    /// Distinct values among a table's `rows` (`n_distinct` resolved), None when not known.
+    pub fn distinct(&self, rows: f64) -> Option<f64> {
+        self.n_distinct.map(|n| if n > 0.0 { n } else { -n * rows })
     }
 
     pub fn is_varlena(&self) -> bool {

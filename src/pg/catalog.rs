@@ -81,7 +81,7 @@ fn qualified(schema: Option<&str>, table: &str) -> String {
 /// row is deformed).
 pub fn table_columns(client: &mut Client, schema: Option<&str>, table: &str) -> Result<Vec<Column>, PgError> {
     let sql = "SELECT a.attname::text, a.attisdropped, format_type(a.atttypid, a.atttypmod), \
-               s.avg_width::float8, s.null_frac::float8, s.correlation::float8 \
+               s.avg_width::float8, s.null_frac::float8, s.correlation::float8, s.n_distinct::float8 \
                FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
                JOIN pg_namespace n ON n.oid = c.relnamespace \
                LEFT JOIN pg_stats s ON s.schemaname = n.nspname AND s.tablename = c.relname AND s.attname = a.attname \
@@ -96,9 +96,11 @@ pub fn table_columns(client: &mut Client, schema: Option<&str>, table: &str) -> 
         let width: Option<f64> = r.get(3);
         let null_frac: Option<f64> = r.get(4);
         let correlation: Option<f64> = r.get(5);
+        let n_distinct: Option<f64> = r.get(6);
         out.push(
             Column::new(&name, &type_name, width.filter(|w| *w > 0.0), null_frac.unwrap_or(0.0))
-                .with_correlation(correlation),
+                .with_correlation(correlation)
+                .with_n_distinct(n_distinct),
         );
     }
     Ok(out)
