@@ -293,34 +293,20 @@ fn table_from_raw(ctx: &Ctx, t: &Spanned<RawTable>) -> Result<Table> {
         if rc.name.is_empty() || columns.iter().any(|x: &crate::model::schema::Column| x.name == rc.name) {
             return Err(ctx.err(Some(c.span()), format!("table {name}: column names must be unique and not empty")));
         }
-        let correlation = match &rc.correlation {
-            Some(v) if (-1.0..=1.0).contains(v.get_ref()) => Some(*v.get_ref()),
+        // A column statistic, when given, must lie in its range: else one message at its place.
+        let stat = |v: &Option<Spanned<f64>>, ok: fn(f64) -> bool, what: &str| match v {
+            Some(v) if ok(*v.get_ref()) => Ok(Some(*v.get_ref())),
             Some(v) => {
-                return Err(ctx.err(
-                    Some(v.span()),
-                    format!(
-                        "table {name}: column {}: correlation must be between -1 and 1, got {}",
-                        rc.name,
-                        v.get_ref()
-                    ),
-                ))
+                Err(ctx.err(Some(v.span()), format!("table {name}: column {}: {what}, got {}", rc.name, v.get_ref())))
             }
-            None => None,
+            None => Ok(None),
         };
-        let n_distinct = match &rc.n_distinct {
-            Some(v) if *v.get_ref() > 0.0 || (-1.0..0.0).contains(v.get_ref()) => Some(*v.get_ref()),
-            Some(v) => {
-                return Err(ctx.err(
-                    Some(v.span()),
-                    format!(
-                        "table {name}: column {}: n_distinct must be a count above 0 or minus a fraction of the rows (-1 to below 0), got {}",
-                        rc.name,
-                        v.get_ref()
-                    ),
-                ))
-            }
-            None => None,
-        };
+        let correlation = stat(&rc.correlation, |v| (-1.0..=1.0).contains(&v), "correlation must be between -1 and 1")?;
+        let n_distinct = stat(
+            &rc.n_distinct,
+            |v| v > 0.0 || (-1.0..0.0).contains(&v),
+            "n_distinct must be a count above 0 or minus a fraction of the rows (-1 to below 0)",
+        )?;
         columns.push(
             crate::model::schema::Column::new(&rc.name, &rc.type_name, w, nf)
                 .with_correlation(correlation)
