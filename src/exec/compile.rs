@@ -308,8 +308,7 @@ fn scan_pipeline(env: &Env, cc: &CpuCost, node: &Node, is_worker: bool, bound: O
         // Its faults map the blocks around the ones it reads: its neighbours' where the
         // scan's chunks are smaller than the kernel's fault-around window, other data's where
         // the table's buffers share windows with it. Taken at Workers Planned.
-        let leader = if env.settings.flag("parallel_leader_participation") { 1.0 } else { 0.0 };
-        page.maps = super::scan::table_fault_maps(t, env.workers_planned as f64 + leader);
+        page.maps = super::scan::table_fault_maps(t, env.planned_participants());
         page.cpu_ns += env.speed(c.worker_page_fault_ns) * (page.maps - 1.0);
     }
     let mut row = per_tuple + deform_all + fcpu + sel * deform_passing;

@@ -131,8 +131,7 @@ pub fn worker_index_first_touches(
     if !is_worker {
         return;
     }
-    let leader = if env.settings.flag("parallel_leader_participation") { 1.0 } else { 0.0 };
-    let participants = (f64::from(env.workers_planned) + leader).max(1.0);
+    let participants = env.planned_participants().max(1.0);
     let lookups = p.source.tuples * p.rows_per_tuple / participants;
     if lookups < 1.0 {
         return;
@@ -140,6 +139,14 @@ pub fn worker_index_first_touches(
     let mapped = index_lookup_maps(t, lookups);
     p.cpu_per_tuple += p.rows_per_tuple * env.speed(env.hw.costs.worker_page_fault_ns) * mapped / lookups;
     p.source.page.maps += mapped / (p.source.pages / participants).max(1.0);
+}
+
+impl super::compile::Env<'_> {
+    /// The processes planned to share a parallel scan: Workers Planned, and the leader when
+    /// it participates.
+    pub(crate) fn planned_participants(&self) -> f64 {
+        f64::from(self.workers_planned) + if self.settings.flag("parallel_leader_participation") { 1.0 } else { 0.0 }
+    }
 }
 
 impl SharedScan {

@@ -140,24 +140,34 @@ fn column<'a>(t: &'a Table, name: &str) -> Option<&'a Column> {
     Scope::new(vec![t]).resolve(name.trim()).map(|(_, _, c)| c)
 }
 
+/// The two sides of a hash join's first `a = b`, as written, and the outer and inner tables
+/// whose rows it streams; None when the condition or a table cannot be read.
+fn join_sides<'a>(
+    tables: &'a [Table],
+    outer: &Node,
+    inner: &Node,
+    cond: &str,
+) -> Option<(&'a Table, &'a Table, String, String)> {
+    let (to, ti) = (tables.get(streamed_table(outer)?)?, tables.get(streamed_table(inner)?)?);
+    let first = split_and(cond).into_iter().next()?;
+    let (l, r) = strip_outer_parens(first.trim()).split_once(" = ")?;
+    Some((to, ti, l.to_string(), r.to_string()))
+}
+
 /// Whether a hash join's lookups follow its hash table's build order: the first `a = b` of
 /// its condition, one side a column of the outer table, the other of the inner
 /// ([`lookups_in_build_order`]).
 pub fn join_lookups_in_order(tables: &[Table], outer: &Node, inner: &Node, cond: &str) -> bool {
-    let (Some(o), Some(i)) = (streamed_table(outer), streamed_table(inner)) else { return false };
-    let (Some(to), Some(ti)) = (tables.get(o), tables.get(i)) else { return false };
-    let Some(first) = split_and(cond).into_iter().next() else { return false };
-    let Some((l, r)) = strip_outer_parens(first.trim()).split_once(" = ") else { return false };
-    lookups_in_build_order(column(to, l), column(ti, r)) || lookups_in_build_order(column(to, r), column(ti, l))
+    join_sides(tables, outer, inner, cond).is_some_and(|(to, ti, l, r)| {
+        lookups_in_build_order(column(to, &l), column(ti, &r)) || lookups_in_build_order(column(to, &r), column(ti, &l))
+    })
 }
 
 /// The distinct keys a hash join's lookups can look for: those of the outer table's column in
 /// the first `a = b` of its condition ([`HashTable::reached_by`]); None when not known.
-pub fn join_lookup_keys(tables: &[Table], outer: &Node, cond: &str) -> Option<f64> {
-    let to = tables.get(streamed_table(outer)?)?;
-    let first = split_and(cond).into_iter().next()?;
-    let (l, r) = strip_outer_parens(first.trim()).split_once(" = ")?;
-    column(to, l).or_else(|| column(to, r))?.distinct(to.rows)
+pub fn join_lookup_keys(tables: &[Table], outer: &Node, inner: &Node, cond: &str) -> Option<f64> {
+    let (to, _, l, r) = join_sides(tables, outer, inner, cond)?;
+    column(to, &l).or_else(|| column(to, &r))?.distinct(to.rows)
 }
 
 /// The distinct keys a hashed SubPlan's lookups can look for: its outer key column's in the
@@ -198,7 +208,7 @@ impl UnitCosts {
     /// One lookup in `t` (ns at cpu_speed 1) in no particular order: its bucket at random,
     /// then the tuple there at random, each a random access into its own part of the table.
     pub fn hash_lookup(&self, t: HashTable) -> f64 {
-        self.hash_probe_ns + self.hash_miss(t.buckets_bytes) + self.hash_miss(t.bytes - t.buckets_bytes)
+        self.hash_lookup_ordered(t, false)
     }
 
     /// One lookup in `t`, a Parallel Hash's shared table when `shared`
@@ -213,7 +223,7 @@ impl UnitCosts {
     /// shared table when `shared`.
     pub fn join_lookup(&self, tables: &[Table], table: HashTable, join: [&Node; 2], cond: &str, shared: bool) -> f64 {
         let [outer, inner] = join;
-        let reached = table.reached_by(join_lookup_keys(tables, outer, cond));
+        let reached = table.reached_by(join_lookup_keys(tables, outer, inner, cond));
         self.hash_lookup_into(reached, join_lookups_in_order(tables, outer, inner, cond), shared)
     }
 
@@ -240,11 +250,8 @@ impl UnitCosts {
     /// an ordered lookup no miss at all, and the seed NOT IN and NOT EXISTS came out 25-35%
     /// fast in every sitting on the EPYC VM.)
     pub fn hash_lookup_ordered(&self, t: HashTable, in_order: bool) -> f64 {
-        if in_order {
-            self.hash_probe_ns + self.hash_miss(t.buckets_bytes)
-        } else {
-            self.hash_lookup(t)
-        }
+        let tuple = if in_order { 0.0 } else { self.hash_miss(t.bytes - t.buckets_bytes) };
+        self.hash_probe_ns + self.hash_miss(t.buckets_bytes) + tuple
     }
 }
 

@@ -149,9 +149,11 @@ impl std::fmt::Display for JoinType {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn the_text_format_names_a_join_by_its_type_unless_inner() {
-        use super::join_text_name as n;
+        let n = join_text_name;
         assert_eq!(n("Hash Join", Some("Anti")), "Hash Anti Join");
         assert_eq!(n("Hash Join", Some("Inner")), "Hash Join");
         assert_eq!(n("Nested Loop", Some("Left")), "Nested Loop Left Join");
@@ -160,8 +162,6 @@ mod tests {
         assert_eq!(n("Seq Scan", Some("Anti")), "Seq Scan");
         assert_eq!(n("Hash Join", None), "Hash Join");
     }
-
-    use super::*;
 
     #[test]
     fn names_round_trip() {
