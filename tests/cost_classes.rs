@@ -575,3 +575,52 @@ fn a_hash_joins_lookups_that_find_nothing_pay_no_match() {
         "{matches} / {lookups} against {per_outer}"
     );
 }
+
+/// A grouped Aggregate over rows in no order (PostgreSQL's HashAggregate) finds each row's
+/// group in its hash table: one lookup a row, priced as the model's other hash lookups, and
+/// missing the cache once it holds enough groups; over sorted rows (a GroupAggregate) none.
+#[test]
+fn a_hashed_aggregates_rows_each_look_up_their_group() {
+    let (_, mut hw) = load("tpch-lineitem-sum.toml");
+    let t = table(&[("k", "integer"), ("a", "integer")]);
+    let grouped = |groups: f64, sorted: bool| {
+        let scan = Box::new(Node::SeqScan { table: 0, parallel: false, filter: None, width: 8.0, output: vec![] });
+        let input = if sorted { Box::new(Node::Sort { keys: vec!["k".into()], input: scan }) } else { scan };
+        Node::Aggregate {
+            mode: AggMode::Simple,
+            groups,
+            aggregates: 1.0,
+            width: 12.0,
+            input,
+            output: vec!["k".into(), "sum(a)".into()],
+        }
+    };
+    let sc =
+        |plan: Node| Scenario::build("t", vec![t.clone()], plan, &[("max_parallel_workers_per_gather", "0")]).unwrap();
+    let per_row = |plan: Node, hw: &Hardware| {
+        let sc = sc(plan);
+        let env = Env {
+            tables: &sc.tables,
+            settings: &sc.settings,
+            hw,
+            output: OutputMode::ExplainAnalyze,
+            workers_planned: 0,
+            measured: None,
+        };
+        let c = compile(&env, &sc.plan);
+        c.leader.cpu_per_tuple + c.leader.breaker_row_ns.iter().sum::<f64>()
+    };
+    hw.costs.hash_miss_ns = 40.0;
+    let mut dear = hw.clone();
+    dear.costs.hash_probe_ns += 100.0;
+    let step = 100.0 / hw.cpu_speed;
+    for groups in [6.0, 1e6] {
+        let hashed = per_row(grouped(groups, false), &dear) - per_row(grouped(groups, false), &hw);
+        assert!((hashed - step).abs() < 1e-6, "{groups} groups hashed: +{hashed} ns a row, one lookup each");
+        let sorted = per_row(grouped(groups, true), &dear) - per_row(grouped(groups, true), &hw);
+        assert!(sorted.abs() < 1e-6, "{groups} groups over a Sort: +{sorted}, no lookup");
+    }
+    let few = per_row(grouped(6.0, false), &hw);
+    let many = per_row(grouped(1e6, false), &hw);
+    assert!(many > few + 2.0 * 40.0 / hw.cpu_speed, "a million groups miss the cache: {many} vs {few} ns a row");
+}

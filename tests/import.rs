@@ -409,3 +409,62 @@ fn tpch_plans_carry_outputs_and_joins() {
     assert!(output.iter().any(|o| o.contains("sum(l_quantity)")), "{output:?}");
     assert!(*groups >= 4.0);
 }
+
+/// Every Aggregate of a captured plan, in pre-order: EXPLAIN's `Strategy`.
+fn strategies(v: &Value, out: &mut Vec<String>) {
+    if v.get("Node Type").and_then(Value::as_str) == Some("Aggregate") {
+        out.push(v.get("Strategy").and_then(Value::as_str).unwrap_or("").to_string());
+    }
+    for c in v.get("Plans").and_then(Value::as_array).into_iter().flatten() {
+        strategies(c, out);
+    }
+}
+
+/// Every Aggregate of an imported plan, in pre-order: (groups, whether pqsim hashes them).
+fn hashed(n: &Node, out: &mut Vec<(f64, bool)>) {
+    if let Node::Aggregate { groups, .. } = n {
+        out.push((*groups, n.group_hash_table().is_some()));
+    }
+    for c in n.children() {
+        hashed(c, out);
+    }
+}
+
+/// pqsim tells a hashed Aggregate from a sorted one by its input (hashed unless the rows
+/// arrive sorted), where EXPLAIN says `Strategy`: the two agree on every grouped Aggregate
+/// of the captured PostgreSQL 15 plans.
+#[test]
+fn a_grouped_aggregate_is_hashed_where_postgres_hashes_it() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/explain");
+    let (mut compared, mut seen_hashed, mut seen_sorted) = (0, 0, 0);
+    for e in std::fs::read_dir(dir).unwrap() {
+        let file = e.unwrap().file_name().to_string_lossy().to_string();
+        let Some(name) = file.strip_suffix(".json").map(str::to_string) else { continue };
+        let Ok(plan) = parse_explain_text(&fixture(&name)) else { continue };
+        let Ok(imp) = import_plan(&plan, &ImportOptions { name: name.clone(), ..Default::default() }) else { continue };
+        let json: Value = serde_json::from_str(&fixture(&name)).unwrap();
+        let root = json.get(0).and_then(|r| r.get("Plan")).unwrap_or(&Value::Null);
+        let (mut pg, mut ours) = (vec![], vec![]);
+        strategies(root, &mut pg);
+        hashed(&imp.scenario.plan, &mut ours);
+        if pg.len() != ours.len() {
+            continue; // an InitPlan's or a SubPlan's aggregate folded into a filter
+        }
+        for (s, (groups, h)) in pg.iter().zip(&ours) {
+            if *groups <= 1.0 {
+                continue;
+            }
+            assert_eq!(*h, s == "Hashed", "{name}: PostgreSQL's Strategy {s}, pqsim hashed: {h}");
+            compared += 1;
+            if *h {
+                seen_hashed += 1;
+            } else {
+                seen_sorted += 1;
+            }
+        }
+    }
+    assert!(
+        compared >= 10 && seen_hashed >= 3 && seen_sorted >= 3,
+        "{compared} ({seen_hashed} hashed, {seen_sorted} sorted)"
+    );
+}

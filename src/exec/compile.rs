@@ -429,12 +429,9 @@ pub(crate) fn pipeline(env: &Env, cc: &CpuCost, node: &Node, is_worker: bool, bo
             p.bound = bound;
             p
         }
-        Node::Aggregate { groups, aggregates, width, input, mode, output } => {
+        Node::Aggregate { groups, width, input, .. } => {
             let mut p = pipeline(env, cc, input, is_worker, None);
-            let per_row = env
-                .measured(node)
-                .and_then(|m| m.row_ns)
-                .unwrap_or_else(|| agg_row_ns(env, cc, *mode, *aggregates, *groups > 1.0, output));
+            let per_row = env.measured(node).and_then(|m| m.row_ns).unwrap_or_else(|| agg_row_ns(env, cc, node));
             add_breaker(&mut p, Breaker::Agg { groups: *groups }, per_row, env.instr());
             p.out_width = *width;
             p.bound = bound;
@@ -473,21 +470,17 @@ fn sort_costs(env: &Env, cc: &CpuCost, node: &Node, keys: &[String]) -> (f64, f6
 
 /// CPU per input row of an Aggregate: its transitions by function and argument type when
 /// the scenario's tables have columns and the node lists its calls; else the generic price
-/// per aggregate (a Finalize's combine functions at 1.5 transitions).
-pub(crate) fn agg_row_ns(
-    env: &Env,
-    cc: &CpuCost,
-    mode: AggMode,
-    aggregates: f64,
-    grouped: bool,
-    output: &[String],
-) -> f64 {
-    let schema = if cc.all_known() { cc.agg_row(output, mode, grouped) } else { None };
-    schema.unwrap_or_else(|| {
+/// per aggregate (a Finalize's combine functions at 1.5 transitions). A hashed Aggregate's
+/// row also finds its group in the groups' hash table ([`UnitCosts::group_lookup`]).
+pub(crate) fn agg_row_ns(env: &Env, cc: &CpuCost, node: &Node) -> f64 {
+    let Node::Aggregate { mode, aggregates, groups, output, .. } = node else { return 0.0 };
+    let schema = if cc.all_known() { cc.agg_row(output, *mode, *groups > 1.0) } else { None };
+    let transitions = schema.unwrap_or_else(|| {
         env.speed(env.hw.costs.agg_transition_ns)
             * aggregates.max(1.0)
-            * if mode == AggMode::Finalize { 1.5 } else { 1.0 }
-    })
+            * if *mode == AggMode::Finalize { 1.5 } else { 1.0 }
+    });
+    transitions + node.group_hash_table().map_or(0.0, |t| env.speed(env.hw.costs.group_lookup(t)))
 }
 
 pub(crate) fn add_breaker(p: &mut Pipeline, b: Breaker, per_row: f64, instr: f64) {
@@ -626,11 +619,8 @@ fn consumer(env: &Env, cc: &CpuCost, node: &Node) -> Consumer {
                 cons.breakers.push(Breaker::Sort { bound: None, width: op.width(), key_ns });
                 cons.breaker_row_ns.push(env.instr());
             }
-            Node::Aggregate { groups, aggregates, mode, output, .. } => {
-                let per = env
-                    .measured(op)
-                    .and_then(|m| m.row_ns)
-                    .unwrap_or_else(|| agg_row_ns(env, cc, *mode, *aggregates, *groups > 1.0, output));
+            Node::Aggregate { groups, .. } => {
+                let per = env.measured(op).and_then(|m| m.row_ns).unwrap_or_else(|| agg_row_ns(env, cc, op));
                 if cons.breakers.is_empty() {
                     cons.per_row_ns += per;
                 } else if let Some(x) = cons.breaker_row_ns.last_mut() {

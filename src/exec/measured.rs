@@ -99,9 +99,9 @@ fn parts(env: &Env, cc: &CpuCost, n: &Node, bound: Option<f64>) -> (Vec<Part>, V
             }
             (main, build)
         }
-        Node::Aggregate { mode, aggregates, groups, output, input, .. } => {
+        Node::Aggregate { input, .. } => {
             let rows = rows_out(env, cc, input);
-            (vec![part(Field::Row, rows, agg_row_ns(env, cc, *mode, *aggregates, *groups > 1.0, output))], vec![])
+            (vec![part(Field::Row, rows, agg_row_ns(env, cc, n))], vec![])
         }
         Node::Sort { keys, input } => {
             let rows = rows_out(env, cc, input);

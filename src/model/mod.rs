@@ -16,7 +16,7 @@ pub use hardware::{
     CacheState, Disk, Hardware, ParallelCosts, RunQuantiles, Scheduler, SchedulerKind, UnitCosts, DEFAULT_MODEL_SIGMA,
     DEFAULT_RUN_SIGMA, ROW_MISS_FROM_BYTES, ROW_MISS_FULL_BYTES, RUN_QUANTILE_PROBS,
 };
-pub use query::{join_text_name, Command, FnSafety, JoinType};
+pub use query::{join_text_name, AggStrategy, Command, FnSafety, JoinType};
 
 use guc::Settings;
 

@@ -179,3 +179,55 @@ mod tests {
         assert_eq!(FnSafety::parse("maybe"), None);
     }
 }
+
+/// How an Aggregate forms its groups (EXPLAIN's `Strategy`, nodeAgg.c's AGG_PLAIN /
+/// AGG_SORTED / AGG_HASHED).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AggStrategy {
+    /// One group: no grouping keys.
+    Plain,
+    /// Over rows sorted on the keys, one group after another (`GroupAggregate`).
+    Sorted,
+    /// Each row's group found in a hash table (`HashAggregate`).
+    Hashed,
+}
+
+impl AggStrategy {
+    pub fn name(self) -> &'static str {
+        match self {
+            AggStrategy::Plain => "Plain",
+            AggStrategy::Sorted => "Sorted",
+            AggStrategy::Hashed => "Hashed",
+        }
+    }
+}
+
+/// Whether `n`'s rows reach its parent in an order a grouped Aggregate can group by as they
+/// come: a Sort's, a Gather Merge's, an index's, a Merge Join's; a Limit and a Nested Loop
+/// pass their (outer) input's order on.
+fn arrives_sorted(n: &super::Node) -> bool {
+    use super::Node;
+    match n {
+        Node::Sort { .. } | Node::GatherMerge { .. } | Node::IndexScan { .. } | Node::MergeJoin { .. } => true,
+        Node::Limit { input, .. } => arrives_sorted(input),
+        Node::NestedLoop { outer, .. } => arrives_sorted(outer),
+        _ => false,
+    }
+}
+
+impl super::Node {
+    /// An Aggregate's strategy, as PostgreSQL's planner leaves it: `Plain` for one group,
+    /// `Sorted` over an input that arrives sorted (grouping needs the keys in order, and the
+    /// plan puts a Sort, a Gather Merge or an ordered scan below), `Hashed` otherwise. None
+    /// for other nodes.
+    pub fn agg_strategy(&self) -> Option<AggStrategy> {
+        let super::Node::Aggregate { groups, input, .. } = self else { return None };
+        Some(if *groups <= 1.0 {
+            AggStrategy::Plain
+        } else if arrives_sorted(input) {
+            AggStrategy::Sorted
+        } else {
+            AggStrategy::Hashed
+        })
+    }
+}

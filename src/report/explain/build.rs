@@ -36,23 +36,12 @@ fn node_type(n: &Node) -> (&'static str, bool) {
     }
 }
 
-/// "Plain" without groups, "Sorted" over sorted input, else "Hashed".
-fn agg_strategy(groups: f64, input: &Node) -> &'static str {
-    if groups <= 1.0 {
-        "Plain"
-    } else if matches!(input, Node::Sort { .. } | Node::GatherMerge { .. }) {
-        "Sorted"
-    } else {
-        "Hashed"
-    }
-}
-
 pub(super) fn base_node(n: &Node, sc: &Scenario, parent_rel: Option<&'static str>) -> PlanNode {
     let (ty, parallel) = node_type(n);
     let mut o =
         PlanNode { node_type: ty, parallel_aware: parallel, parent_relationship: parent_rel, ..Default::default() };
-    if let Node::Aggregate { mode, groups, input, .. } = n {
-        o.strategy = Some(agg_strategy(*groups, input));
+    if let Node::Aggregate { mode, .. } = n {
+        o.strategy = n.agg_strategy().map(|s| s.name());
         o.partial_mode = Some(match mode {
             AggMode::Simple => "Simple",
             AggMode::Partial => "Partial",
