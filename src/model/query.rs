@@ -147,39 +147,6 @@ impl std::fmt::Display for JoinType {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_text_format_names_a_join_by_its_type_unless_inner() {
-        let n = join_text_name;
-        assert_eq!(n("Hash Join", Some("Anti")), "Hash Anti Join");
-        assert_eq!(n("Hash Join", Some("Inner")), "Hash Join");
-        assert_eq!(n("Nested Loop", Some("Left")), "Nested Loop Left Join");
-        assert_eq!(n("Nested Loop", Some("Inner")), "Nested Loop");
-        assert_eq!(n("Merge Join", Some("Semi")), "Merge Semi Join");
-        assert_eq!(n("Seq Scan", Some("Anti")), "Seq Scan");
-        assert_eq!(n("Hash Join", None), "Hash Join");
-    }
-
-    #[test]
-    fn names_round_trip() {
-        for c in Command::ALL {
-            assert_eq!(Command::parse(c.name()), Some(c));
-            assert_eq!(Command::parse(&c.name().to_ascii_uppercase()), Some(c));
-        }
-        for j in JoinType::ALL {
-            assert_eq!(JoinType::parse(j.name()), Some(j));
-            assert_eq!(JoinType::parse(&j.name().to_ascii_lowercase()), Some(j));
-        }
-        assert_eq!(Command::parse("vacuum"), None);
-        assert_eq!(JoinType::parse("sideways"), None);
-        assert_eq!(FnSafety::parse("r"), Some(FnSafety::Restricted));
-        assert_eq!(FnSafety::parse("maybe"), None);
-    }
-}
-
 /// How an Aggregate forms its groups (EXPLAIN's `Strategy`, nodeAgg.c's AGG_PLAIN /
 /// AGG_SORTED / AGG_HASHED).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -229,5 +196,38 @@ impl super::Node {
         } else {
             AggStrategy::Hashed
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_text_format_names_a_join_by_its_type_unless_inner() {
+        let n = join_text_name;
+        assert_eq!(n("Hash Join", Some("Anti")), "Hash Anti Join");
+        assert_eq!(n("Hash Join", Some("Inner")), "Hash Join");
+        assert_eq!(n("Nested Loop", Some("Left")), "Nested Loop Left Join");
+        assert_eq!(n("Nested Loop", Some("Inner")), "Nested Loop");
+        assert_eq!(n("Merge Join", Some("Semi")), "Merge Semi Join");
+        assert_eq!(n("Seq Scan", Some("Anti")), "Seq Scan");
+        assert_eq!(n("Hash Join", None), "Hash Join");
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for c in Command::ALL {
+            assert_eq!(Command::parse(c.name()), Some(c));
+            assert_eq!(Command::parse(&c.name().to_ascii_uppercase()), Some(c));
+        }
+        for j in JoinType::ALL {
+            assert_eq!(JoinType::parse(j.name()), Some(j));
+            assert_eq!(JoinType::parse(&j.name().to_ascii_lowercase()), Some(j));
+        }
+        assert_eq!(Command::parse("vacuum"), None);
+        assert_eq!(JoinType::parse("sideways"), None);
+        assert_eq!(FnSafety::parse("r"), Some(FnSafety::Restricted));
+        assert_eq!(FnSafety::parse("maybe"), None);
     }
 }
