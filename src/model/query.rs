@@ -182,20 +182,28 @@ fn arrives_sorted(n: &super::Node) -> bool {
     }
 }
 
-impl super::Node {
-    /// An Aggregate's strategy, as PostgreSQL's planner leaves it: `Plain` for one group,
-    /// `Sorted` over an input that arrives sorted (grouping needs the keys in order, and the
-    /// plan puts a Sort, a Gather Merge or an ordered scan below), `Hashed` otherwise. None
-    /// for other nodes.
-    pub fn agg_strategy(&self) -> Option<AggStrategy> {
-        let super::Node::Aggregate { groups, input, .. } = self else { return None };
-        Some(if *groups <= 1.0 {
+impl AggStrategy {
+    /// The strategy PostgreSQL's planner leaves an Aggregate of `groups` groups over `input`:
+    /// `Plain` for one group, `Sorted` over an input that arrives sorted (grouping needs the
+    /// keys in order, and the plan puts a Sort, a Gather Merge or an ordered scan below),
+    /// `Hashed` otherwise. One rule for the planner's costs, the executor's prices and the
+    /// EXPLAIN output.
+    pub fn of(groups: f64, input: &super::Node) -> AggStrategy {
+        if groups <= 1.0 {
             AggStrategy::Plain
         } else if arrives_sorted(input) {
             AggStrategy::Sorted
         } else {
             AggStrategy::Hashed
-        })
+        }
+    }
+}
+
+impl super::Node {
+    /// An Aggregate's strategy ([`AggStrategy::of`]); None for other nodes.
+    pub fn agg_strategy(&self) -> Option<AggStrategy> {
+        let super::Node::Aggregate { groups, input, .. } = self else { return None };
+        Some(AggStrategy::of(*groups, input))
     }
 }
 

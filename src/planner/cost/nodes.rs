@@ -2,7 +2,7 @@
 
 use super::formulas::*;
 use super::{partial_agg_on_top, CostCtx, Costed};
-use crate::model::{subplan_filter_text, AggMode, Filter, JoinType, Node, Table};
+use crate::model::{subplan_filter_text, AggMode, AggStrategy, Filter, JoinType, Node, Table};
 
 impl CostCtx<'_> {
     /// `cost_seqscan`, partial when `parallel` (CPU and rows divided by the divisor).
@@ -53,34 +53,36 @@ impl CostCtx<'_> {
         let inp = self.cost(input, None);
         let per_input = aggregates * cpu_op;
         let input_rows = inp.rows;
-        let plain = groups <= 1.0;
         let out_groups = match mode {
             AggMode::Finalize => groups.max(1.0),
             _ => clamp_row_est(groups.min(input_rows)),
         };
-        let sorted_input = matches!(input, Node::Sort { .. } | Node::GatherMerge { .. });
-        let (startup, total, strategy) = if plain {
-            let startup = inp.total + per_input * input_rows;
-            (startup, startup + cpu_tuple, "Plain")
-        } else if sorted_input {
-            let total = inp.total + (per_input + cpu_op) * input_rows + cpu_tuple * out_groups;
-            (inp.startup, total, "Sorted")
-        } else {
-            let startup = inp.total + (per_input + cpu_op) * input_rows;
-            (startup, startup + cpu_tuple * out_groups, "Hashed")
+        let strategy = AggStrategy::of(groups, input);
+        let (startup, total) = match strategy {
+            AggStrategy::Plain => {
+                let startup = inp.total + per_input * input_rows;
+                (startup, startup + cpu_tuple)
+            }
+            AggStrategy::Sorted => {
+                (inp.startup, inp.total + (per_input + cpu_op) * input_rows + cpu_tuple * out_groups)
+            }
+            AggStrategy::Hashed => {
+                let startup = inp.total + (per_input + cpu_op) * input_rows;
+                (startup, startup + cpu_tuple * out_groups)
+            }
         };
         let (mode_name, prefix) = match mode {
             AggMode::Simple => ("Simple", ""),
             AggMode::Partial => ("Partial", "Partial "),
             AggMode::Finalize => ("Finalize", "Finalize "),
         };
-        let node_name = match (plain, sorted_input) {
-            (true, _) => "Aggregate",
-            (false, true) => "GroupAggregate",
-            (false, false) => "HashAggregate",
+        let node_name = match strategy {
+            AggStrategy::Plain => "Aggregate",
+            AggStrategy::Sorted => "GroupAggregate",
+            AggStrategy::Hashed => "HashAggregate",
         };
         let mut c = Costed::new("Aggregate", format!("{prefix}{node_name}"), startup, total, out_groups, width);
-        c.detail("Strategy", strategy);
+        c.detail("Strategy", strategy.name());
         c.detail("Partial Mode", mode_name);
         c.parallel_workers = if mode == AggMode::Partial { inp.parallel_workers } else { 0 };
         c.children = vec![inp];

@@ -92,3 +92,37 @@ fn hash_batches() {
     assert_eq!(nbc, 1);
     assert_eq!(space, 3.0 * s.hash_mem_bytes());
 }
+
+/// `plan` costs and names a grouped Aggregate by the strategy the executor prices and `run`'s
+/// EXPLAIN shows ([`AggStrategy::of`]): sorted over an index scan as over a Sort, hashed over
+/// a sequential scan.
+#[test]
+fn a_grouped_aggregate_is_costed_by_the_executors_strategy() {
+    let t = Table { name: "t".into(), rows: 100_000.0, width: 36.0, pages: 500.0, ..Default::default() };
+    let s = Settings::default();
+    let agg = |input: Node| Node::Aggregate {
+        mode: AggMode::Simple,
+        groups: 6.0,
+        aggregates: 1.0,
+        width: 12.0,
+        input: Box::new(input),
+        output: vec![],
+    };
+    let index = Node::IndexScan {
+        table: 0,
+        parallel: false,
+        filter: None,
+        width: 36.0,
+        fraction: 1.0,
+        correlation: 1.0,
+        output: vec![],
+    };
+    let seq = Node::SeqScan { table: 0, parallel: false, filter: None, width: 36.0, output: vec![] };
+    for (plan, name, strategy) in [(agg(index), "GroupAggregate", "Sorted"), (agg(seq), "HashAggregate", "Hashed")] {
+        let tables = [t.clone()];
+        let c = CostCtx::new(&tables, &s, &plan).cost(&plan, None);
+        assert_eq!(c.display, name);
+        assert!(c.details.contains(&("Strategy", strategy.to_string())), "{:?}", c.details);
+        assert_eq!(plan.agg_strategy().map(|s| s.name()), Some(strategy));
+    }
+}
