@@ -66,6 +66,9 @@ pub struct Split {
     pub leader_cpu_ms: f64,
     /// Every process's time on a core (ms): the leader's and the workers'.
     pub all_cpu_ms: f64,
+    /// A worker's time on a core (ms), the mean over the workers launched (0 without any):
+    /// the counterpart of the CPU time the postmaster reaps from each worker.
+    pub worker_cpu_ms: f64,
 }
 
 /// `model_split` with the leader's CPU time.
@@ -81,11 +84,14 @@ pub fn model_split_cpu(sc: &Scenario, hw: &Hardware) -> Result<Split> {
     let leader = res.processes.iter().find(|p| !p.is_worker).map_or(0.0, |p| p.tuples_scanned);
     let leader_cpu_ms = res.processes.iter().filter(|p| !p.is_worker).map(|p| p.acct.on_cpu).sum::<f64>() / 1e6;
     let all_cpu_ms = res.processes.iter().map(|p| p.acct.on_cpu).sum::<f64>() / 1e6;
+    let workers = res.processes.iter().filter(|p| p.is_worker).count();
+    let worker_cpu_ms = if workers == 0 { 0.0 } else { (all_cpu_ms - leader_cpu_ms) / workers as f64 };
     Ok(Split {
         ms: res.wall as f64 / 1e6,
         leader_share: (total > 0.0).then(|| leader / total),
         leader_cpu_ms,
         all_cpu_ms,
+        worker_cpu_ms,
     })
 }
 

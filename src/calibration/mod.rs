@@ -12,7 +12,7 @@
 //! 3. Serial unit costs by weighted non-negative least squares over the serial probes
 //!    ([`stages::serial`]); worker start-up, a worker's first touch of each shared-buffer page
 //!    and tuple-queue costs by fitting the simulator itself ([`stages::startup`],
-//!    [`stages::worker_scan`], [`stages::queues`], [`fit::sim_fit`]).
+//!    [`stages::worker_scan`], [`queues::queues`], [`fit::sim_fit`]).
 //! 4. The model's own error out of sample ([`model_error`]): leave-one-family-out over the serial
 //!    probes, leverage-corrected residuals of the simulator fits; `[variability] model_sigma`.
 //! 5. The profile's TOML text with every number's provenance ([`profile`]).
@@ -26,6 +26,7 @@ pub mod pairs;
 pub mod parallel_hash;
 pub mod profile;
 mod provenance;
+pub mod queues;
 pub mod stages;
 #[cfg(test)]
 mod tests;
@@ -273,6 +274,9 @@ pub struct Measurement {
     /// A parallel worker's fork and life on a core ([`protocol::worker_cpu`]); None where
     /// the server's processes cannot be read.
     pub worker_cpu: Option<protocol::WorkerCpu>,
+    /// The CPU a single-copy Gather's worker spends more sending every row of n_m than
+    /// counting them (ms, [`protocol::sending_cpu`], at the typical speed).
+    pub sending_ms: Option<f64>,
     /// The speed reference runs were rescaled to: the median of the reference times, the
     /// machine's typical speed (not its fastest).
     pub anchor: f64,
@@ -434,6 +438,14 @@ fn measure(client: &mut Client, dsn: &str, results: &mut [ProbeResult], reps: us
         Some(r) => protocol::worker_cpu(client, SCHEMA, &r.probe.sql, &r.probe.gucs, 5, 15)?,
         None => None,
     };
+    // A worker's forming and sending of rows: the single-copy Gather's worker sending every
+    // row of n_m (gq_single) against counting them (ws_single), in alternating batches.
+    let find =
+        |id: &str| results.iter().find(|r| r.probe.id == id).map(|r| (r.probe.sql.as_str(), r.probe.gucs.as_slice()));
+    let sending = match (find("gq_single"), find("ws_single")) {
+        (Some(send), Some(count)) if worker_cpu.is_some() => protocol::sending_cpu(client, SCHEMA, send, count, 10, 5)?,
+        _ => None,
+    };
     match &worker_cpu {
         Some(w) => eprintln!(
             "pqsim calibrate: a parallel worker's CPU: {:.3} ms the postmaster's fork, {:.2} ms its life from fork to exit (medians of 5 batches, {} workers)",
@@ -469,6 +481,14 @@ fn measure(client: &mut Client, dsn: &str, results: &mut [ProbeResult], reps: us
         None => eprintln!("pqsim calibrate: the speed reference's readings show no lasting state (a steady machine, or one that changes faster than one reading to the next)"),
     }
     let anchor = normalize(results, &rounds.refs);
+    // At the typical speed, as the timed runs are.
+    let sending_ms = sending.map(|c| (c.send_life_ms - c.count_life_ms) * anchor / c.ref_ms);
+    if let (Some(c), Some(ms)) = (sending, sending_ms) {
+        eprintln!(
+            "pqsim calibrate: a single-copy Gather's worker sending every row of n_m against counting them: {ms:.2} ms more CPU at the typical speed ({:.2} against {:.2} ms from fork to exit over {} workers each, the speed reference at {:.2} ms meanwhile)",
+            c.send_life_ms, c.count_life_ms, c.workers, c.ref_ms
+        );
+    }
     let launched_short: Vec<String> = results
         .iter()
         .filter(|r| r.runs.iter().any(|m| m.launched.zip(m.planned).is_some_and(|(l, p)| l < p)))
@@ -487,6 +507,7 @@ fn measure(client: &mut Client, dsn: &str, results: &mut [ProbeResult], reps: us
         capacity_spread,
         first_touch_ns,
         worker_cpu,
+        sending_ms,
         anchor,
         run_sigma,
         run_quantiles,
@@ -543,7 +564,7 @@ pub fn calibrate(dsn: &str, scale: u64, reps: usize, name: &str, wait: f64) -> R
         name,
         facts.cores,
         busy_core_speed(m.capacity, facts.cores),
-        stages::WorkerMeasured { page_fault_ns: m.first_touch_ns, cpu: m.worker_cpu },
+        stages::WorkerMeasured { page_fault_ns: m.first_touch_ns, cpu: m.worker_cpu, sending_ms: m.sending_ms },
         facts.shared_buffers_pages,
         facts.core_cache_bytes,
     )?;

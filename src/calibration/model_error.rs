@@ -35,7 +35,8 @@
 //! The probes' medians also carry their own measurement noise (a median of 5-9 runs, robust CV
 //! around 6%: about 0.03 in log terms), so the estimate slightly overstates the model's error.
 
-use super::stages::{determined_fit, QueueFit, SerialFit, StartupFit};
+use super::queues::QueueFit;
+use super::stages::{determined_fit, SerialFit, StartupFit};
 use crate::analysis::robust::quantile;
 use crate::error::Result;
 use crate::predict::Z80;

@@ -521,7 +521,14 @@ fn costs(s: &mut String, fits: &Fits) {
         c.index_descent_ns,
         format!("{l1}: nestloop_m (200k index lookups) ({})", se("index_descent_ns")),
     );
-    line(s, "tuple_send_ns", c.tuple_send_ns, format!("stage-3 simulator fit to gq_* (every row through the Gather: single-copy, 1-2 workers, leader on/off; times and the leader's row shares): rms {:.1}%, flat over {:.0}..{:.0}", 100.0 * q_fit.rms, q_fit.ranges[0].0, q_fit.ranges[0].1));
+    let send_why = match fits.queue.send {
+        Some(f) => format!(
+            "a single-copy Gather's worker's CPU (the kernel's account, 5 pairs of batches, at the typical speed) sending every row of n_m (gq_single) against counting them (ws_single): {:.2} ms more, the model's {:.2} ms with sending free; held in the stage-3 fit",
+            f.measured_ms, f.model_unsent_ms
+        ),
+        None => format!("stage-3 simulator fit to gq_* (every row through the Gather: single-copy, 1-2 workers, leader on/off; times and the leader's row shares): rms {:.1}%, flat over {:.0}..{:.0}", 100.0 * q_fit.rms, q_fit.ranges[0].0, q_fit.ranges[0].1),
+    };
+    line(s, "tuple_send_ns", c.tuple_send_ns, send_why);
     line(
         s,
         "tuple_receive_ns",

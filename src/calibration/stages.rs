@@ -8,6 +8,7 @@ use super::fit::{
 };
 use super::model_error::{self, ModelError};
 use super::pairs::{buffer_jumps, gather_row, instrument_call, plan_join, timing, BufferJumps, TimingFit, Wrapper};
+use super::queues::{queues, QueueFit};
 use super::ProbeResult;
 use crate::analysis::lsq;
 use crate::analysis::robust::median;
@@ -88,22 +89,6 @@ pub struct WorkerScanFit {
     pub first_touch_ns: f64,
 }
 
-/// Stage 3: tuple queues.
-pub struct QueueFit {
-    pub fit: SimFit,
-    pub idx: Vec<usize>,
-    /// Measured times minus the EXPLAIN overhead (ms).
-    pub measured: Vec<f64>,
-    /// Probes whose leader's share of the scanned rows is a fit target too: (index into the
-    /// probe results, median measured share). Their predictions follow the times' in
-    /// `fit.predicted`.
-    pub shares: Vec<(usize, f64)>,
-    /// Probes whose leader backend's CPU time was measured (`/proc/PID/schedstat`, a server
-    /// on this machine): (index into the probe results, median CPU ms less the planning and
-    /// EXPLAIN work that `gr_serial` shows). Fit targets after the shares.
-    pub leader_cpu: Vec<(usize, f64)>,
-}
-
 /// The fitted profile and how each stage went.
 pub struct Fits {
     pub hw: Hardware,
@@ -129,6 +114,9 @@ pub struct WorkerMeasured {
     pub page_fault_ns: f64,
     /// The kernel's accounting of a worker's fork and life, where readable.
     pub cpu: Option<WorkerCpu>,
+    /// The CPU (ms) a single-copy Gather's worker spends more sending every row of n_m
+    /// (gq_single) than counting them (ws_single), where readable.
+    pub sending_ms: Option<f64>,
 }
 
 /// All three stages; the profile starts from the provisional one.
@@ -189,7 +177,7 @@ pub fn fit_all(
     hw.costs.gather_row_ns = gather_row(results, startup.leader_setup_ms).unwrap_or(0.0);
     // Before the queue fit, whose workers scan the same table.
     let worker_scan = worker_scan(results, &mut hw, serial.icpt_explain)?;
-    let queue = queues(results, &mut hw, serial.icpt_explain)?;
+    let queue = queues(results, &mut hw, serial.icpt_explain, &worker)?;
     let (parallel_hash_lookup, parallel_hash) =
         super::parallel_hash::parallel_hash(results, &mut hw, serial.icpt_explain)?;
     let timing = timing(results, &mut hw)?;
@@ -573,7 +561,7 @@ pub(super) fn simulate(
 }
 
 /// "probe measured vs fitted" for each leader's row share (`fitted` in the same order).
-fn shares_text(results: &[ProbeResult], shares: &[(usize, f64)], fitted: &[f64]) -> String {
+pub(super) fn shares_text(results: &[ProbeResult], shares: &[(usize, f64)], fitted: &[f64]) -> String {
     let each = shares.iter().zip(fitted).map(|((i, m), f)| format!("{} {m:.2} vs {f:.2}", results[*i].probe.id));
     each.collect::<Vec<_>>().join(", ")
 }
@@ -590,7 +578,7 @@ pub(super) fn deterministic(hw: &Hardware) -> Hardware {
 
 /// (probe index, median leader's row share of its runs) for the probes of `idx` whose runs
 /// report one, at least `min`.
-fn leader_shares(results: &[ProbeResult], idx: &[usize], min: f64) -> Vec<(usize, f64)> {
+pub(super) fn leader_shares(results: &[ProbeResult], idx: &[usize], min: f64) -> Vec<(usize, f64)> {
     idx.iter()
         .filter_map(|&i| {
             let v: Vec<f64> = results[i].runs.iter().filter_map(|m| m.leader_row_share).collect();
@@ -668,78 +656,4 @@ pub fn worker_scan(results: &[ProbeResult], hw: &mut Hardware, icpt_explain: f64
 pub(super) fn leader_cpu_overhead(results: &[ProbeResult]) -> f64 {
     let Some(&i) = by_id(results).get("gr_serial") else { return 0.0 };
     results[i].leader_cpu_median().map_or(0.0, |c| (c - results[i].median_ms()).max(0.0))
-}
-
-/// Tuple-queue costs (`tuple_send_ns`, `tuple_receive_ns`, `gather_merge_tuple_ns`) by
-/// fitting the simulator to Gather-heavy probes (every row crosses a queue; a single-copy
-/// Gather, two workers with the leader only receiving, one and two workers with the leader
-/// participating) and Gather Merge probes.
-///
-/// Times alone hardly separate the sender's cost from the receiver's: a pipeline runs at the
-/// pace of its slower side, so the fit could trade one for the other. The leader's share of
-/// the scanned rows where it participates (`Worker N` entries of EXPLAIN VERBOSE) does: Gather
-/// scans locally only while every queue is dry, so that share grows as draining a row gets
-/// cheaper than a worker's scanning and sending it. Those shares are fit targets beside the
-/// times (relative errors, like the times).
-pub fn queues(results: &[ProbeResult], hw: &mut Hardware, icpt_explain: f64) -> Result<QueueFit> {
-    let idx: Vec<usize> = (0..results.len())
-        .filter(|&i| results[i].probe.stage == Stage::Queue && results[i].scenario.is_some())
-        .collect();
-    let mut measured: Vec<f64> = idx.iter().map(|&i| results[i].median_ms() - icpt_explain).collect();
-    // A share near 0 has no relative error to speak of; it says little anyway.
-    let shares = leader_shares(results, &idx, 0.02);
-    measured.extend(shares.iter().map(|s| s.1));
-    // The leader's own CPU time pins the receiving cost (a single-copy Gather's leader only
-    // receives) and the price of its local rows, where times and shares only bound them.
-    let cpu_of = |i: usize| results[i].leader_cpu_median();
-    let overhead = leader_cpu_overhead(results);
-    let leader_cpu: Vec<(usize, f64)> =
-        idx.iter().filter_map(|&i| cpu_of(i).map(|c| (i, c - overhead))).filter(|(_, c)| *c > 0.5).collect();
-    measured.extend(leader_cpu.iter().map(|s| s.1));
-    let params = [
-        Param { name: "tuple_send_ns", lo: 0.0, hi: 3000.0, init: hw.costs.tuple_send_ns },
-        Param { name: "tuple_receive_ns", lo: 0.0, hi: 3000.0, init: hw.costs.tuple_receive_ns },
-        Param { name: "gather_merge_tuple_ns", lo: 0.0, hi: 3000.0, init: hw.costs.gather_merge_tuple_ns },
-        Param { name: "gather_poll_ns", lo: 0.0, hi: 300.0, init: 10.0 },
-    ];
-    let base_hw = deterministic(hw);
-    let mut predict = |th: &[f64]| -> Result<Vec<f64>> {
-        let mut h = base_hw.clone();
-        h.costs.tuple_send_ns = th[0];
-        h.costs.tuple_receive_ns = th[1];
-        h.costs.gather_merge_tuple_ns = th[2];
-        h.costs.gather_poll_ns = th[3];
-        let (mut out, split_of) = simulate(results, &idx, &h)?;
-        out.extend(shares.iter().map(|(i, _)| split_of.get(i).and_then(|s| s.leader_share).unwrap_or(0.0)));
-        out.extend(leader_cpu.iter().map(|(i, _)| split_of.get(i).map_or(0.0, |s| s.leader_cpu_ms)));
-        Ok(out)
-    };
-    let fit = sim_fit(&params, &measured, &mut predict)?;
-    hw.costs.tuple_send_ns = fit.values[0];
-    hw.costs.tuple_receive_ns = fit.values[1];
-    hw.costs.gather_merge_tuple_ns = fit.values[2];
-    hw.costs.gather_poll_ns = fit.values[3];
-    let n_shares = idx.len() + shares.len();
-    eprintln!(
-        "pqsim calibrate: queues: leader CPU (ms, measured vs fitted, less {:.2} ms of planning): {}",
-        overhead,
-        leader_cpu
-            .iter()
-            .enumerate()
-            .map(|(k, (i, m))| format!("{} {:.1} vs {:.1}", results[*i].probe.id, m, fit.predicted[n_shares + k]))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    eprintln!(
-        "pqsim calibrate: queues: send {:.0} ns, receive {:.0} ns, gather merge {:.0} ns per tuple, poll {:.0} ns per queue per local row; rms {:.1}% ({} simulations; leader's row shares {})",
-        fit.values[0],
-        fit.values[1],
-        fit.values[2],
-        fit.values[3],
-        100.0 * fit.rms,
-        fit.evaluations,
-        shares_text(results, &shares, &fit.predicted[idx.len()..])
-    );
-    measured.truncate(idx.len());
-    Ok(QueueFit { fit, idx, measured, shares, leader_cpu })
 }

@@ -3,7 +3,7 @@
 //! costs must be fitted back to those costs.
 
 use super::fit::model_split;
-use super::stages::queues;
+use super::queues::queues;
 use super::ProbeResult;
 use crate::model::{Hardware, Scenario};
 use crate::pg::probes::{How, Probe, Stage};
@@ -49,7 +49,7 @@ fn model_measured(
 
 /// The four Gather probes as the model at `truth` (send, receive ns) would measure them; the
 /// leader's row shares only where `with_shares` (EXPLAIN VERBOSE's Worker N entries).
-fn synthetic(truth: (f64, f64), with_shares: bool) -> (Vec<ProbeResult>, Hardware) {
+pub(super) fn synthetic(truth: (f64, f64), with_shares: bool) -> (Vec<ProbeResult>, Hardware) {
     model_measured(
         &["gq_single", "gq_w2_off", "gq_w1_on", "gq_w2_on"],
         Stage::Queue,
@@ -83,7 +83,8 @@ fn queue_fit_separates_send_from_receive_with_the_leaders_row_share() {
     // Start where the 2026-11-30 profile ended (send 49, receive 97).
     hw.costs.tuple_send_ns = 49.0;
     hw.costs.tuple_receive_ns = 97.0;
-    let q = queues(&results, &mut hw, 0.0).expect("fits");
+    let none = super::stages::WorkerMeasured { page_fault_ns: 0.0, cpu: None, sending_ms: None };
+    let q = queues(&results, &mut hw, 0.0, &none).expect("fits");
     assert_eq!(q.shares.len(), 2);
     assert!(
         (hw.costs.tuple_receive_ns - truth.1).abs() < 10.0 && (hw.costs.tuple_send_ns - truth.0).abs() < 15.0,
@@ -348,7 +349,8 @@ fn the_profile_line_of_the_models_error_loads_back() {
 fn the_models_error_pools_the_three_stages_out_of_sample() {
     use super::fit::SimFit;
     use super::model_error::{estimate, sigma_of};
-    use super::stages::{QueueFit, SerialFit, StartupFit};
+    use super::queues::QueueFit;
+    use super::stages::{SerialFit, StartupFit};
     let sim = |values: usize, predicted: Vec<f64>| SimFit {
         values: vec![1.0; values],
         rms: 0.0,
@@ -388,6 +390,7 @@ fn the_models_error_pools_the_three_stages_out_of_sample() {
         measured: vec![55.0, 40.0, 30.0, 27.0],
         shares: vec![(0, 0.5), (1, 0.4)],
         leader_cpu: vec![],
+        send: None,
     };
     let me = estimate(&serial, &startup, &queue);
     assert_eq!((me.serial.len(), me.serial_sole), (11, 1));

@@ -330,6 +330,70 @@ pub fn worker_cpu(
     Ok(Some(WorkerCpu { fork_ms: med(&forks), life_ms: med(&lives), workers }))
 }
 
+/// What [`sending_cpu`] measured: a parallel worker's CPU from fork to exit (ms, the mean over
+/// the workers launched) in a plan that sends every row and in one that counts them, and the
+/// speed reference meanwhile (ms, median of its readings).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SendingCpu {
+    pub send_life_ms: f64,
+    pub count_life_ms: f64,
+    pub ref_ms: f64,
+    /// Workers launched by each plan.
+    pub workers: u64,
+}
+
+/// The CPU a worker spends forming and sending rows: two single-copy plans over one table,
+/// `send` (every row through the tuple queue) and `count` (the same scan, one row sent), in
+/// alternating batches of `per_batch` runs (`batches` of each), the postmaster's reaped
+/// children's CPU read around each batch ([`worker_cpu`]), the speed reference after every
+/// pair. Alternating batches shorter than the host's slow and fast stretches (the speed
+/// reference's state held 0.3 s on the 2-vCPU VM) gives both plans the same mix of them,
+/// which pairs of long batches did not (five pairs of 25 runs spread 8.5-24 ms apart in one
+/// calibration). The sums are exact to a clock tick per batch. None when the server's
+/// processes are not readable or a plan launched no worker.
+pub fn sending_cpu(
+    client: &mut Client,
+    search_path: &str,
+    send: (&str, &[(String, String)]),
+    count: (&str, &[(String, String)]),
+    batches: usize,
+    per_batch: usize,
+) -> Result<Option<SendingCpu>> {
+    let Some(pm) = postmaster_pid(client) else { return Ok(None) };
+    const TICK_MS: f64 = 10.0;
+    let plans = [send, count];
+    for (sql, gucs) in plans {
+        apply_gucs(client, search_path, gucs)?;
+        explain_measure(client, "ANALYZE, TIMING OFF", sql)?;
+    }
+    let (mut ticks, mut workers, mut refs) = ([0u64; 2], [0u64; 2], vec![]);
+    for _ in 0..batches {
+        for (k, (sql, gucs)) in plans.iter().enumerate() {
+            apply_gucs(client, search_path, gucs)?;
+            std::thread::sleep(Duration::from_millis(20));
+            let Some(before) = postmaster_cpu(pm) else { return Ok(None) };
+            for _ in 0..per_batch {
+                workers[k] += explain_measure(client, "ANALYZE, TIMING OFF", sql)?.0.launched.unwrap_or(0) as u64;
+            }
+            // The last worker's exit is reaped after the leader has seen it stopped.
+            std::thread::sleep(Duration::from_millis(20));
+            let Some(after) = postmaster_cpu(pm) else { return Ok(None) };
+            ticks[k] += after.1.saturating_sub(before.1);
+        }
+        refs.push(speedref(client, search_path)?);
+    }
+    if workers.contains(&0) {
+        return Ok(None);
+    }
+    let life = |k: usize| ticks[k] as f64 * TICK_MS / workers[k] as f64;
+    Ok(Some(SendingCpu {
+        send_life_ms: life(0),
+        count_life_ms: life(1),
+        ref_ms: crate::analysis::robust::median(&refs),
+        workers: workers[0].min(workers[1]),
+    }))
+}
+
 /// Measures how much CPU *other* processes used while we measured: the machine's busy time
 /// minus the server's and our own.
 pub struct CpuMeter {

@@ -748,5 +748,10 @@ mod tests {
         assert_eq!(wrap.len(), 2);
         assert_eq!(wrap[0].sql, wrap[1].sql);
         assert_eq!([wrap[0].how, wrap[1].how], [How::Explain, How::Client]);
+        // The send's twin: gq_single's single-copy worker over the same table, counting.
+        let by = |id: &str| p.iter().find(|p| p.id == id).expect(id);
+        let (send, count) = (by("gq_single"), by("ws_single"));
+        assert_eq!(send.gucs, count.gucs);
+        assert_eq!([send.sql.as_str(), count.sql.as_str()], ["SELECT a FROM n_m", "SELECT count(*) FROM n_m"]);
     }
 }

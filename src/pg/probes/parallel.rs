@@ -76,7 +76,7 @@ pub(super) fn worker_scan_probes() -> Vec<Probe> {
     // (its share says how fast a worker scanned) and without it (the workers scan every
     // page). One worker without the leader is not planned: PostgreSQL's planner prices that
     // plan at the serial one's cost and keeps the serial.
-    [("1", "on"), ("2", "on"), ("2", "off")]
+    let mut p: Vec<Probe> = [("1", "on"), ("2", "on"), ("2", "off")]
         .iter()
         .map(|(w, leader)| {
             let gucs = par(w, &[("parallel_leader_participation", leader)]);
@@ -89,15 +89,33 @@ pub(super) fn worker_scan_probes() -> Vec<Probe> {
                 "parallel count(*) of n_l",
             )
         })
-        .collect()
+        .collect();
+    // The single-copy Gather's worker of gq_single, counting n_m's rows instead of sending
+    // them: the same scan in the same kind of process, one row sent. Its worker's CPU against
+    // gq_single's is a row's forming and sending (`queues::SendFromCpu`).
+    p.push(probe(
+        "ws_single".into(),
+        "SELECT count(*) FROM n_m".into(),
+        single_copy(),
+        e,
+        s,
+        "count(*) of n_m in a single-copy Gather's worker",
+    ));
+    p
+}
+
+/// One worker that runs the whole plan while the leader only receives: a single-copy Gather
+/// (`force_parallel_mode`). With `parallel_leader_participation = off` and one worker
+/// PostgreSQL 15's planner keeps the serial plan (the parallel path costs the same plus the
+/// Gather), so that setting alone would time a serial plan.
+pub(super) fn single_copy() -> Vec<(String, String)> {
+    par("1", &[("parallel_leader_participation", "off"), ("force_parallel_mode", "on")])
 }
 
 /// Tuple queues: every row of n_m crosses a queue; then Gather Merge over full sorts.
 ///
-/// One worker with the leader only receiving is a single-copy Gather (`force_parallel_mode`):
-/// with `parallel_leader_participation = off` and one worker PostgreSQL 15's planner keeps
-/// the serial Seq Scan (the parallel path costs the same plus the Gather), so that setting
-/// alone would time a serial plan. The leader-participating probes are timed with VERBOSE
+/// One worker with the leader only receiving is a single-copy Gather ([`single_copy`]). The
+/// leader-participating probes are timed with VERBOSE
 /// too, for their `Worker N` rows: the leader's share of the scan says how fast it drains a
 /// queue compared with a worker scanning and sending (it scans only when every queue is dry).
 pub(super) fn queue_probes() -> Vec<Probe> {
@@ -105,7 +123,7 @@ pub(super) fn queue_probes() -> Vec<Probe> {
     let mut p = vec![probe(
         "gq_single".into(),
         "SELECT a FROM n_m".into(),
-        par("1", &[("parallel_leader_participation", "off"), ("force_parallel_mode", "on")]),
+        single_copy(),
         e,
         s,
         "every row through a single-copy Gather (the leader only receives)",
