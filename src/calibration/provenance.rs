@@ -115,7 +115,6 @@ pub(super) fn calibration(s: &mut String, fits: &Fits, info: &Info, results: &[P
 }
 /// [calibration.probes]: every probe, measured vs fitted.
 pub(super) fn probes(s: &mut String, fits: &Fits, results: &[ProbeResult]) {
-    let fit = &fits.serial.fit;
     let serial = &fits.serial.idx;
     let su_fit = &fits.startup.fit;
     let su_idx = &fits.startup.idx;
@@ -132,7 +131,7 @@ pub(super) fn probes(s: &mut String, fits: &Fits, results: &[ProbeResult]) {
             "{} = [{}, {}, {}, {}]   # {}",
             r.probe.id,
             r3(r.median_ms()),
-            r3(fit.fitted[k]),
+            r3(fits.serial.fitted_ms(k)),
             r.runs.len(),
             cv_of(r),
             r.probe.what

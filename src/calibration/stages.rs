@@ -31,6 +31,11 @@ pub struct SerialFit {
     pub weak: Vec<Weak>,
     /// Indexes (into the probe results) of the probes in the fit, in the fit's row order.
     pub idx: Vec<usize>,
+    /// Per probe (the fit's row order), the model's ms from the prices held at their
+    /// measured values (EXPLAIN's wrapper around each node call, a page out of block order):
+    /// taken off the measured time before the fit, so a probe's fitted time is
+    /// `fit.fitted[k] + base[k]` ([`SerialFit::fitted_ms`]).
+    pub base: Vec<f64>,
     /// Per-query overheads of EXPLAIN ANALYZE and of a client query (ms).
     pub icpt_explain: f64,
     pub icpt_client: f64,
@@ -254,11 +259,12 @@ pub fn serial(results: &[ProbeResult], hw: &mut Hardware, given: &[&str]) -> Res
         .collect();
     let unit = 1000.0;
     let all: Vec<&'static str> = LINEAR_COSTS.iter().chain(CPU_COSTS).copied().filter(|n| !given.contains(n)).collect();
-    let (mut x, mut y) = (vec![], vec![]);
+    let (mut x, mut y, mut bases) = (vec![], vec![], vec![]);
     for &i in &idx {
         let r = &results[i];
         let Some(sc) = r.scenario.as_ref() else { continue };
         let base = model_ms(sc, &basis, 1)?;
+        bases.push(base);
         let mut row = vec![];
         for name in &all {
             let mut h = basis.clone();
@@ -324,7 +330,26 @@ pub fn serial(results: &[ProbeResult], hw: &mut Hardware, given: &[&str]) -> Res
             wk.name, wk.alone, wk.alone_se, v, wk.prior
         );
     }
-    Ok(SerialFit { fit, keys, unseparated, weak, idx, icpt_explain, icpt_client, loo, design_names: all, design: x })
+    Ok(SerialFit {
+        fit,
+        keys,
+        unseparated,
+        weak,
+        idx,
+        base: bases,
+        icpt_explain,
+        icpt_client,
+        loo,
+        design_names: all,
+        design: x,
+    })
+}
+
+impl SerialFit {
+    /// Probe `k`'s fitted time (ms; the fit's row order), the held prices' share with it.
+    pub fn fitted_ms(&self, k: usize) -> f64 {
+        self.fit.fitted[k] + self.base.get(k).copied().unwrap_or(0.0)
+    }
 }
 
 /// The fewest operations of one kind some probe must perform for its price to be fitted.

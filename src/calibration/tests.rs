@@ -366,6 +366,7 @@ fn the_models_error_pools_the_three_stages_out_of_sample() {
         unseparated: vec![],
         weak: vec![],
         idx: vec![],
+        base: vec![],
         icpt_explain: 0.0,
         icpt_client: 0.0,
         loo: loo.clone(),
@@ -657,6 +658,18 @@ fn explain_analyzes_call_wrapper_is_measured_apart_and_the_serial_fit_builds_on_
     assert!(!fit.keys.contains(&"instrument_call_ns"), "measured apart, not fitted: {:?}", fit.keys);
     assert!((fit.icpt_client * 1e6 - 200e3).abs() < 5e3, "client fixed cost {} ms", fit.icpt_client);
     assert!((fit.icpt_explain * 1e6 - 50e3).abs() < 5e3, "EXPLAIN fixed cost {} ms", fit.icpt_explain);
+    // The wrapper's share, held and taken off before the fit, is part of each probe's fitted
+    // time (the profile's [calibration.probes]): EXPLAIN-timed probes pay it over their bare
+    // twins, by one node call (the scan's) a row.
+    let base_of = |id: &str| fit.idx.iter().position(|&i| results[i].probe.id == id).map(|k| fit.base[k]).expect(id);
+    for (k, &i) in fit.idx.iter().enumerate() {
+        let (measured, fitted) = (results[i].median_ms(), fit.fitted_ms(k));
+        assert!((fitted / measured - 1.0).abs() < 0.02, "{}: {fitted:.3} vs {measured:.3}", results[i].probe.id);
+    }
+    for (size, rows) in [("s", 30e3), ("m", 120e3), ("l", 300e3)] {
+        let wrapper_ms = base_of(&format!("count_{size}")) - base_of(&format!("clientcount_{size}"));
+        assert!((wrapper_ms / (rows * 25.0 / 1e6) - 1.0).abs() < 0.05, "count_{size}: {wrapper_ms:.3} ms");
+    }
     // Without the wrapper probes, nothing is measured and the prior stays.
     assert!(instrument_call(&results[2..]).is_none());
 }
