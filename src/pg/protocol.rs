@@ -284,6 +284,25 @@ fn postmaster_cpu(pm: u32) -> Option<(u64, u64)> {
     Some((own, children))
 }
 
+/// Ms of CPU per clock tick of /proc's cutime/cstime fields (USER_HZ, 100 on Linux).
+const TICK_MS: f64 = 10.0;
+
+/// One batch of `per_batch` runs of `sql` (settings already applied) under `EXPLAIN (ANALYZE,
+/// TIMING OFF)`, the postmaster's CPU read around it: (its own ns, its reaped children's
+/// ticks, workers launched). The last worker's exit is reaped after the leader has seen it
+/// stopped: the batch waits 20 ms for the postmaster to account it. None when the
+/// postmaster's files cannot be read.
+fn reaped_batch(client: &mut Client, pm: u32, sql: &str, per_batch: usize) -> Result<Option<(u64, u64, u64)>> {
+    let Some(before) = postmaster_cpu(pm) else { return Ok(None) };
+    let mut launched = 0u64;
+    for _ in 0..per_batch {
+        launched += explain_measure(client, "ANALYZE, TIMING OFF", sql)?.0.launched.unwrap_or(0) as u64;
+    }
+    std::thread::sleep(Duration::from_millis(20));
+    let Some(after) = postmaster_cpu(pm) else { return Ok(None) };
+    Ok(Some((after.0.saturating_sub(before.0), after.1.saturating_sub(before.1), launched)))
+}
+
 /// Runs `sql` (a parallel query with `gucs`) `per_batch` times in each of `batches` batches
 /// under `EXPLAIN (ANALYZE, TIMING OFF)` (which reports the workers launched) and reads the
 /// postmaster's CPU around each batch. Per batch: the postmaster's CPU and its reaped
@@ -300,28 +319,18 @@ pub fn worker_cpu(
     per_batch: usize,
 ) -> Result<Option<WorkerCpu>> {
     let Some(pm) = postmaster_pid(client) else { return Ok(None) };
-    // Ticks per second of /proc's clock-tick fields: USER_HZ, 100 on Linux.
-    const TICK_MS: f64 = 10.0;
     apply_gucs(client, search_path, gucs)?;
     // One run first: the connection's caches, and a first fork of a cold postmaster.
     explain_measure(client, "ANALYZE, TIMING OFF", sql)?;
     let (mut forks, mut lives, mut workers) = (vec![], vec![], 0u64);
     for _ in 0..batches {
-        let Some(before) = postmaster_cpu(pm) else { return Ok(None) };
-        let mut launched = 0u64;
-        for _ in 0..per_batch {
-            launched += explain_measure(client, "ANALYZE, TIMING OFF", sql)?.0.launched.unwrap_or(0) as u64;
-        }
-        // The last worker's exit is reaped after the leader has seen it stopped: wait for the
-        // postmaster to account it.
-        std::thread::sleep(Duration::from_millis(20));
-        let Some(after) = postmaster_cpu(pm) else { return Ok(None) };
+        let Some((own_ns, ticks, launched)) = reaped_batch(client, pm, sql, per_batch)? else { return Ok(None) };
         if launched == 0 {
             continue;
         }
         workers += launched;
-        forks.push(after.0.saturating_sub(before.0) as f64 / 1e6 / launched as f64);
-        lives.push(after.1.saturating_sub(before.1) as f64 * TICK_MS / launched as f64);
+        forks.push(own_ns as f64 / 1e6 / launched as f64);
+        lives.push(ticks as f64 * TICK_MS / launched as f64);
     }
     if workers == 0 {
         return Ok(None);
@@ -360,7 +369,6 @@ pub fn sending_cpu(
     per_batch: usize,
 ) -> Result<Option<SendingCpu>> {
     let Some(pm) = postmaster_pid(client) else { return Ok(None) };
-    const TICK_MS: f64 = 10.0;
     let plans = [send, count];
     for (sql, gucs) in plans {
         apply_gucs(client, search_path, gucs)?;
@@ -370,15 +378,11 @@ pub fn sending_cpu(
     for _ in 0..batches {
         for (k, (sql, gucs)) in plans.iter().enumerate() {
             apply_gucs(client, search_path, gucs)?;
+            // The previous batch's last worker, reaped before this batch starts.
             std::thread::sleep(Duration::from_millis(20));
-            let Some(before) = postmaster_cpu(pm) else { return Ok(None) };
-            for _ in 0..per_batch {
-                workers[k] += explain_measure(client, "ANALYZE, TIMING OFF", sql)?.0.launched.unwrap_or(0) as u64;
-            }
-            // The last worker's exit is reaped after the leader has seen it stopped.
-            std::thread::sleep(Duration::from_millis(20));
-            let Some(after) = postmaster_cpu(pm) else { return Ok(None) };
-            ticks[k] += after.1.saturating_sub(before.1);
+            let Some((_, t, launched)) = reaped_batch(client, pm, sql, per_batch)? else { return Ok(None) };
+            ticks[k] += t;
+            workers[k] += launched;
         }
         refs.push(speedref(client, search_path)?);
     }
