@@ -269,7 +269,8 @@ pub struct Measurement {
     pub capacity: f64,
     /// The 10th and 90th percentiles of the capacity's pairs.
     pub capacity_spread: (f64, f64),
-    /// ns per shared-buffer page a fresh process's first touch costs ([`probes::first_touch_ns`]).
+    /// ns per shared-buffer page a fresh process's first touch costs ([`probes::first_touch_ns`]),
+    /// at the typical speed ([`probes::first_touch_at`]).
     pub first_touch_ns: f64,
     /// A parallel worker's fork and life on a core ([`protocol::worker_cpu`]); None where
     /// the server's processes cannot be read.
@@ -426,12 +427,8 @@ fn measure(client: &mut Client, dsn: &str, results: &mut [ProbeResult], reps: us
     // the measurement per block read.
     let n_m_maps = n_m.map_or(1.0, |t| crate::exec::scan::table_fault_maps(t, 1.0));
     // 9 connections' median moved by 13% from one set to the next (40 connections on the
-    // 2-vCPU EPYC VM, 2026-12-05); three times as many.
-    let first_touch_read_ns = probes::first_touch_ns(dsn, n_m_pages, (3 * reps).clamp(9, 27))?;
-    let first_touch_ns = first_touch_read_ns / n_m_maps;
-    eprintln!(
-        "pqsim calibrate: a fresh backend's first touch of a shared-buffer page: {first_touch_ns:.0} ns a block mapped ({first_touch_read_ns:.0} ns a block read, {n_m_maps:.2} blocks mapped per block read of n_m)"
-    );
+    // 2-vCPU EPYC VM, 2026-12-05); three times as many. Taken to the typical speed below.
+    let first_touches = probes::first_touch_ns(dsn, n_m_pages, (3 * reps).clamp(9, 27), client)?;
     // A worker's price on a core: the postmaster's fork and the worker's life, fork to exit,
     // from the kernel's CPU accounting over batches of su_w2 (two workers over one block).
     let worker_cpu = match results.iter().find(|r| r.probe.id == "su_w2") {
@@ -482,6 +479,13 @@ fn measure(client: &mut Client, dsn: &str, results: &mut [ProbeResult], reps: us
     }
     let anchor = normalize(results, &rounds.refs);
     // At the typical speed, as the timed runs are.
+    let raw_first_touch = median(&first_touches.iter().map(|p| p.0).collect::<Vec<_>>());
+    let first_touch_read_ns = probes::first_touch_at(&first_touches, anchor);
+    let first_touch_ns = first_touch_read_ns / n_m_maps;
+    eprintln!(
+        "pqsim calibrate: a fresh backend's first touch of a shared-buffer page: {first_touch_ns:.0} ns a block mapped at the typical speed ({first_touch_read_ns:.0} ns a block read, {n_m_maps:.2} blocks mapped per block read of n_m; {raw_first_touch:.0} ns a block read as measured, the speed reference beside the connections {:.2} ms, median)",
+        median(&first_touches.iter().map(|p| p.1).collect::<Vec<_>>())
+    );
     let sending_ms = sending.map(|c| (c.send_life_ms - c.count_life_ms) * anchor / c.ref_ms);
     if let (Some(c), Some(ms)) = (sending, sending_ms) {
         eprintln!(

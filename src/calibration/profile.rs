@@ -428,7 +428,7 @@ fn costs(s: &mut String, fits: &Fits) {
             );
         }
     }
-    let fresh = "a fresh backend's first count(*) of n_m minus the median of the three after it, per page (its first touch of each shared-buffer page; n_m's catalog entries warmed by a plain EXPLAIN first), median over new connections";
+    let fresh = "a fresh backend's first count(*) of n_m minus the median of the three after it, per page (its first touch of each shared-buffer page; n_m's catalog entries warmed by a plain EXPLAIN first), median over new connections, each rescaled to the typical speed by the speed reference run beside it";
     line(
         s,
         "worker_page_fault_ns",

@@ -561,15 +561,18 @@ fn wrapper_probes() -> Vec<Probe> {
 /// connections, `SELECT count(*) FROM n_m` (in shared buffers) four times, after a count of
 /// `n_s` that warms the catalog caches and a plain `EXPLAIN` of the count of n_m that warms
 /// n_m's own (its relation cache entry, its statistics: planning it reads no heap page); per
-/// connection [`first_touch_per_page`], in ns, and the median over the connections. (Without
-/// the `EXPLAIN` the first count also paid for building n_m's catalog entries, a few hundred
-/// microseconds spread over its 1,173 pages at the validation's scale.)
-pub fn first_touch_ns(dsn: &str, pages: f64, tries: usize) -> Result<f64> {
+/// connection [`first_touch_per_page`] (ns), beside the speed reference run on `main` just
+/// before the connection opens and just after its counts (ms, their mean), so that
+/// [`first_touch_at`] can take each connection to the typical speed. (Without the `EXPLAIN`
+/// the first count also paid for building n_m's catalog entries, a few hundred microseconds
+/// spread over its 1,173 pages at the validation's scale.)
+pub fn first_touch_ns(dsn: &str, pages: f64, tries: usize, main: &mut Client) -> Result<Vec<(f64, f64)>> {
     let gucs = vec![("max_parallel_workers_per_gather".to_string(), "0".to_string())];
     let sql = "SELECT count(*) FROM n_m";
     let plan_only = format!("EXPLAIN {sql}");
-    let mut per_page = vec![];
+    let mut out = vec![];
     for _ in 0..tries.max(3) {
+        let before = super::protocol::speedref(main, SCHEMA)?;
         let mut fresh = Client::connect(dsn, NoTls)?;
         apply_gucs(&mut fresh, SCHEMA, &gucs)?;
         explain_measure(&mut fresh, "ANALYZE, TIMING OFF", "SELECT count(*) FROM n_s")?;
@@ -578,9 +581,22 @@ pub fn first_touch_ns(dsn: &str, pages: f64, tries: usize) -> Result<f64> {
         for c in counts.iter_mut() {
             *c = explain_measure(&mut fresh, "ANALYZE, TIMING OFF", sql)?.0.ms;
         }
-        per_page.push(first_touch_per_page(&counts, pages));
+        drop(fresh);
+        let after = super::protocol::speedref(main, SCHEMA)?;
+        out.push((first_touch_per_page(&counts, pages), 0.5 * (before + after)));
     }
-    Ok(median(&per_page).max(0.0))
+    Ok(out)
+}
+
+/// The first touch at the typical speed: each connection's price (ns a page) rescaled from
+/// the speed reference beside it (ms) to `anchor` (ms of the reference at the typical speed),
+/// as every timed run is; the median over the connections, at least 0. On a host whose speed
+/// flips between two states every few hundred milliseconds a connection's four counts fall
+/// in one state or the other, and the raw median carried whichever state most connections
+/// ran in.
+pub fn first_touch_at(per_connection: &[(f64, f64)], anchor: f64) -> f64 {
+    let v: Vec<f64> = per_connection.iter().filter(|(_, r)| *r > 0.0).map(|(ns, r)| ns * anchor / r).collect();
+    median(&v).max(0.0)
 }
 
 /// Counts of n_m a fresh connection runs for [`first_touch_ns`]: the first and three after it.
@@ -697,6 +713,23 @@ mod tests {
         let per_page = first_touch_per_page(&[12.0, 10.4, 10.0, 10.0], 1000.0);
         assert!((per_page - 2000.0).abs() < 1e-9, "against the second alone it would be 1,600: {per_page}");
         assert_eq!(first_touch_per_page(&[], 1000.0), 0.0);
+    }
+
+    #[test]
+    fn each_connections_first_touch_is_taken_to_the_typical_speed_before_the_median() {
+        // A host whose reference scan runs 14 ms in its fast state and 25 in its slow one,
+        // 24 typically. A price of 700 ns a page at the typical speed reads 408 in the fast
+        // state and 729 in the slow one; three of five connections ran fast.
+        let at = |ref_ms: f64| (700.0 * ref_ms / 24.0, ref_ms);
+        let conns = [at(14.0), at(14.0), at(25.0), at(14.0), at(25.0)];
+        let typical = first_touch_at(&conns, 24.0);
+        assert!((typical - 700.0).abs() < 1e-9, "{typical}");
+        // The raw median is the fast state's price.
+        let raw = median(&conns.iter().map(|c| c.0).collect::<Vec<_>>());
+        assert!(raw < 450.0, "{raw}");
+        // A connection without a reference reading says nothing; none at all gives 0.
+        assert!((first_touch_at(&[at(14.0), (5000.0, 0.0)], 24.0) - 700.0).abs() < 1e-9);
+        assert_eq!(first_touch_at(&[], 24.0), 0.0);
     }
 
     #[test]
