@@ -303,6 +303,19 @@ fn reaped_batch(client: &mut Client, pm: u32, sql: &str, per_batch: usize) -> Re
     Ok(Some((after.0.saturating_sub(before.0), after.1.saturating_sub(before.1), launched)))
 }
 
+/// One run of each plan (`sql`, settings), left with the last plan's settings applied: the
+/// connection's caches and a first fork of a cold postmaster; then the 20 ms the postmaster
+/// takes to reap the last worker, so that no warm-up worker's CPU lands in a measured batch
+/// ([`reaped_batch`] waits as long after each batch).
+fn warm_up(client: &mut Client, search_path: &str, plans: &[(&str, &[(String, String)])]) -> Result<()> {
+    for (sql, gucs) in plans {
+        apply_gucs(client, search_path, gucs)?;
+        explain_measure(client, "ANALYZE, TIMING OFF", sql)?;
+    }
+    std::thread::sleep(Duration::from_millis(20));
+    Ok(())
+}
+
 /// Runs `sql` (a parallel query with `gucs`) `per_batch` times in each of `batches` batches
 /// under `EXPLAIN (ANALYZE, TIMING OFF)` (which reports the workers launched) and reads the
 /// postmaster's CPU around each batch. Per batch: the postmaster's CPU and its reaped
@@ -319,9 +332,7 @@ pub fn worker_cpu(
     per_batch: usize,
 ) -> Result<Option<WorkerCpu>> {
     let Some(pm) = postmaster_pid(client) else { return Ok(None) };
-    apply_gucs(client, search_path, gucs)?;
-    // One run first: the connection's caches, and a first fork of a cold postmaster.
-    explain_measure(client, "ANALYZE, TIMING OFF", sql)?;
+    warm_up(client, search_path, &[(sql, gucs)])?;
     let (mut forks, mut lives, mut workers) = (vec![], vec![], 0u64);
     for _ in 0..batches {
         let Some((own_ns, ticks, launched)) = reaped_batch(client, pm, sql, per_batch)? else { return Ok(None) };
@@ -370,16 +381,11 @@ pub fn sending_cpu(
 ) -> Result<Option<SendingCpu>> {
     let Some(pm) = postmaster_pid(client) else { return Ok(None) };
     let plans = [send, count];
-    for (sql, gucs) in plans {
-        apply_gucs(client, search_path, gucs)?;
-        explain_measure(client, "ANALYZE, TIMING OFF", sql)?;
-    }
+    warm_up(client, search_path, &plans)?;
     let (mut ticks, mut workers, mut refs) = ([0u64; 2], [0u64; 2], vec![]);
     for _ in 0..batches {
         for (k, (sql, gucs)) in plans.iter().enumerate() {
             apply_gucs(client, search_path, gucs)?;
-            // The previous batch's last worker, reaped before this batch starts.
-            std::thread::sleep(Duration::from_millis(20));
             let Some((_, t, launched)) = reaped_batch(client, pm, sql, per_batch)? else { return Ok(None) };
             ticks[k] += t;
             workers[k] += launched;
