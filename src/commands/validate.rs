@@ -102,12 +102,14 @@ pub fn run_cli(a: &ValidateArgs) -> Result<()> {
     }
     for b in leader_bound(&rep.points) {
         println!(
-            "leader-bound Gather, leader {}: best W measured {}, predicted {}; speedup signs differ at {} of {} W",
+            "leader-bound Gather, leader {}: best W measured {} (tied within 2 SE: {:?}), predicted {}; speedup signs differ at {} of {} W ({} that the runs tell)",
             if b.leader { "on" } else { "off" },
             b.best_measured,
+            b.best_measured_ties,
             b.best_predicted,
             b.sign_misses().len(),
-            b.speedups.len()
+            b.speedups.len(),
+            b.resolved_sign_misses().len()
         );
     }
     println!("wrote {} and {}", rep.csv_path.display(), rep.md_path.display());

@@ -11,6 +11,10 @@ pub const SHORT_SPEEDUP_BAR_PCT: f64 = 10.0;
 /// The case whose Gather is bound by its leader (every row through the tuple queues).
 pub const LEADER_BOUND_CASE: &str = "gather_bound";
 
+/// How many standard errors apart two measured values must lie for the measurement to tell
+/// them apart: a speedup's sign (against 1), a worker count's time (against the best's).
+pub const RESOLVED_SE: f64 = 2.0;
+
 /// Relative standard error of the median of `n` runs with robust CV `cv` (the median's
 /// asymptotic efficiency against the mean, sqrt(pi/2)).
 fn median_se(cv: f64, n: usize) -> f64 {
@@ -32,6 +36,14 @@ pub struct Speedup {
     pub error_pct: f64,
     /// The measured speedup's relative standard error (percent), from both medians' runs.
     pub se_pct: f64,
+}
+
+impl Speedup {
+    /// Whether the measurement tells this speedup's sign: it lies more than [`RESOLVED_SE`]
+    /// standard errors from 1.
+    pub fn sign_resolved(&self) -> bool {
+        (self.measured - 1.0).abs() > RESOLVED_SE * self.measured * self.se_pct / 100.0
+    }
 }
 
 /// A point's client-time speedup against its case's serial point (W > 0 and a prediction);
@@ -114,6 +126,9 @@ pub struct BoundGather {
     pub leader: bool,
     pub best_measured: u32,
     pub best_predicted: u32,
+    /// The worker counts (0 = serial) whose measured time the runs cannot tell from the
+    /// best's (within [`RESOLVED_SE`] standard errors of the difference), the best included.
+    pub best_measured_ties: Vec<u32>,
     pub speedups: Vec<Speedup>,
 }
 
@@ -122,6 +137,16 @@ impl BoundGather {
     /// on either side counts as neither).
     pub fn sign_misses(&self) -> Vec<&Speedup> {
         self.speedups.iter().filter(|s| (s.measured - 1.0) * (s.predicted - 1.0) < 0.0).collect()
+    }
+
+    /// The sign misses where the measurement tells the sign ([`Speedup::sign_resolved`]).
+    pub fn resolved_sign_misses(&self) -> Vec<&Speedup> {
+        self.sign_misses().into_iter().filter(|s| s.sign_resolved()).collect()
+    }
+
+    /// Whether the predicted best W is one the runs cannot tell from the measured best.
+    pub fn best_within_ties(&self) -> bool {
+        self.best_measured_ties.contains(&self.best_predicted)
     }
 }
 
@@ -147,10 +172,22 @@ pub fn leader_bound(points: &[Point]) -> Vec<BoundGather> {
             }
             best.0
         };
+        let best_measured = best(&|p: &Point| Some(p.client_ms));
+        // The measured best's point (the serial one at 0) and the counts tied with it: a
+        // point that ran the serial plan stands for 0, as in `best`.
+        let w_of = |p: &Point| if p.workers_planned == 0 { 0 } else { p.workers };
+        let top = pts.iter().copied().find(|p| p.workers_planned > 0 && p.workers == best_measured).unwrap_or(serial);
+        let se = |p: &Point| median_se(p.client_cv, p.client_runs) * p.client_ms;
+        let tied = |p: &Point| p.client_ms - top.client_ms <= RESOLVED_SE * se(p).hypot(se(top));
+        let mut best_measured_ties: Vec<u32> =
+            std::iter::once(serial).chain(pts.iter().copied()).filter(|p| tied(p)).map(w_of).collect();
+        best_measured_ties.sort_unstable();
+        best_measured_ties.dedup();
         out.push(BoundGather {
             leader,
-            best_measured: best(&|p: &Point| Some(p.client_ms)),
+            best_measured,
             best_predicted: best(&|p: &Point| p.predicted_client_ms),
+            best_measured_ties,
             speedups: all.iter().filter(|s| s.case == LEADER_BOUND_CASE && s.leader == leader).cloned().collect(),
         });
     }
@@ -239,6 +276,36 @@ mod tests {
         let off = &b[1];
         assert_eq!((off.best_measured, off.best_predicted), (0, 1));
         assert_eq!(off.sign_misses().len(), 1);
+    }
+
+    #[test]
+    fn a_sign_or_best_w_the_runs_cannot_tell_is_said_so() {
+        let g = LEADER_BOUND_CASE;
+        // 27 runs at a robust CV of 5%: each median's SE 1.2%, a speedup's about 1.7%.
+        let points = vec![
+            pt(g, 0, true, 100.0, 100.0, 0.05),
+            pt(g, 1, true, 99.0, 102.0, 0.05), // 1.01x measured, 0.98x predicted: within 2 SE of 1
+            pt(g, 2, true, 90.0, 110.0, 0.05), // 1.11x measured, 0.91x predicted: a sign the runs tell
+            pt(g, 3, true, 95.0, 98.0, 0.05),  // 5.6% slower than W = 2: more than 2 SE apart
+        ];
+        let on = &leader_bound(&points)[0];
+        let misses: Vec<u32> = on.sign_misses().iter().map(|s| s.workers).collect();
+        assert_eq!(misses, vec![1, 2]);
+        let resolved: Vec<u32> = on.resolved_sign_misses().iter().map(|s| s.workers).collect();
+        assert_eq!(resolved, vec![2], "W = 1's 1% is inside its 2 SE of 1");
+        assert_eq!((on.best_measured, on.best_predicted), (2, 3));
+        assert_eq!(
+            on.best_measured_ties,
+            vec![2],
+            "W = 0, 1 and 3, 11%, 10% and 5.6% slower than W = 2, are told apart"
+        );
+        assert!(!on.best_within_ties());
+        // Noisier runs (CV 20%: a median's SE 4.8%) cannot tell 0, 2 and 3 apart, nor any sign.
+        let noisy: Vec<Point> = points.iter().map(|p| Point { client_cv: 0.20, ..p.clone() }).collect();
+        let on = &leader_bound(&noisy)[0];
+        assert_eq!(on.best_measured_ties, vec![0, 1, 2, 3]);
+        assert!(on.best_within_ties());
+        assert!(on.resolved_sign_misses().is_empty());
     }
 
     #[test]

@@ -180,9 +180,15 @@ fn scheduling_checks(s: &mut String, rep: &super::Report) {
         let per_w: Vec<String> =
             b.speedups.iter().map(|x| format!("W={} {:.2} / {:.2}", x.workers, x.measured, x.predicted)).collect();
         let misses = b.sign_misses();
+        let ties = if b.best_measured_ties.len() > 1 {
+            let l: Vec<String> = b.best_measured_ties.iter().map(u32::to_string).collect();
+            format!(" (the runs cannot tell W = {} apart)", l.join(", "))
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             s,
-            "- `{LEADER_BOUND_CASE}`, leader {}: best W measured {}, predicted {}; speedup measured / predicted: {}; {}.",
+            "- `{LEADER_BOUND_CASE}`, leader {}: best W measured {}{ties}, predicted {}; speedup measured / predicted: {}; {}.",
             if b.leader { "on" } else { "off" },
             b.best_measured,
             b.best_predicted,
@@ -190,8 +196,13 @@ fn scheduling_checks(s: &mut String, rep: &super::Report) {
             if misses.is_empty() {
                 "every sign the same".to_string()
             } else {
-                let l: Vec<String> =
-                    misses.iter().map(|x| format!("W={} (measured SE {:.1}%)", x.workers, x.se_pct)).collect();
+                let l: Vec<String> = misses
+                    .iter()
+                    .map(|x| {
+                        let told = if x.sign_resolved() { "" } else { ", within 2 SE of 1: a sign the runs do not tell" };
+                        format!("W={} (measured SE {:.1}%{told})", x.workers, x.se_pct)
+                    })
+                    .collect();
                 format!("signs differ at {}", l.join(", "))
             }
         );
