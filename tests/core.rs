@@ -94,7 +94,9 @@ fn gather_heavy_stalls_on_message_queue_send_and_pushdown_removes_it() {
     let heavy = run_json("gather-heavy", &["--replications", "1"]);
     let send = sum_workers(&heavy, "mq_send_wait_ms");
     let busy = sum_workers(&heavy, "cpu_ms") + sum_workers(&heavy, "io_wait_ms") + send;
-    assert!(send / busy > 0.4, "workers should spend a large share on MessageQueueSend: {send:.1} of {busy:.1} ms");
+    // Four workers and the leader on two CPUs: 38% (73% before a worker woken on its
+    // leader's CPU preempted it: waiting for a core is CPU time to wait sampling, no event).
+    assert!(send / busy > 0.3, "workers should spend a large share on MessageQueueSend: {send:.1} of {busy:.1} ms");
     assert!(heavy["queue_full_stalls"].as_u64().unwrap() > 10);
     let pushed = run_json("gather-heavy-pushed-down", &["--replications", "1"]);
     assert_eq!(sum_workers(&pushed, "mq_send_wait_ms"), 0.0);

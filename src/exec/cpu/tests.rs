@@ -143,6 +143,45 @@ fn a_cpu_gone_idle_takes_a_waiting_process_at_the_turns_end_a_woken_one_at_once(
     assert_eq!(two, [1.0, 1.0], "a woken worker takes the idle CPU at once");
 }
 
+/// Wake-ups as Linux 6.18 places them and preempts: a worker woken on its leader's CPU (where
+/// a balancer's move left it) stays there when the CPUs have recently been busy (SIS_UTIL
+/// scans no CPU above 60% on two), though the other CPU idles, and while it is owed CPU time
+/// (the leader past the line's average once it is back: no longer eligible) it takes the
+/// CPU from the leader at once; not owed, it waits for the turn. After a quiet stretch it
+/// takes the idle CPU instead.
+#[test]
+fn a_woken_worker_on_busy_cpus_stays_on_its_leaders_and_preempts_it_while_owed() {
+    let hw = hw("2");
+    let woken = |busy_before: &[usize], lag: f64| {
+        let mut rq = RunQueue::new(2).pulling_at_tick(true);
+        let mut t = Plain(vec![(0.0, 0.0); 3], Some(0));
+        let mut caps = [0.0; 3];
+        rq.apply(0.0, &[0, 1, 2], &mut t, &hw, &mut caps);
+        let leaders = rq.cpu_of(0).unwrap();
+        rq.set_home(2, leaders);
+        let mut some = vec![0.0; busy_before.len()];
+        rq.apply(0.0, busy_before, &mut t, &hw, &mut some);
+        // 100 ms on: every process has had 50 ms; the workers block, the leader runs on.
+        t.0.iter_mut().for_each(|x| x.0 = 50e6);
+        rq.apply(100e6, &[0], &mut t, &hw, &mut caps[..1]);
+        t.0[2].1 = lag;
+        let mut two = [0.0; 2];
+        rq.apply(100.1e6, &[0, 2], &mut t, &hw, &mut two);
+        (two, rq.cpu_of(2) == Some(leaders), rq.util())
+    };
+    let (caps, shared, util) = woken(&[0, 1, 2], 0.5e6);
+    assert!(util > 0.85, "both CPUs busy for 100 ms: {util}");
+    assert!(shared, "it stays on the leader's CPU");
+    assert_eq!(caps, [0.0, 1.0], "owed 0.5 ms, it preempts the leader");
+    let (caps, shared, _) = woken(&[0, 1, 2], 0.0);
+    assert!(shared);
+    assert_eq!(caps, [1.0, 0.0], "owed nothing, it waits behind the leader");
+    let (caps, shared, util) = woken(&[0], 0.5e6);
+    assert!(util < 0.6, "one CPU busy for 100 ms: {util}");
+    assert!(!shared, "after a quiet stretch it takes the idle CPU");
+    assert_eq!(caps, [1.0, 1.0]);
+}
+
 /// A turn ends at the first of the machine's ticks after its slice: the ticks are the
 /// machine's clock (a phase of their own), not the query's, so the same events give a first
 /// turn of 2.5 ms with ticks at 3, 7, 11 ms and 4.5 ms with ticks at 1, 5, 9 ms. A CPU gone

@@ -76,6 +76,11 @@ impl<'a> Sim<'a> {
         // A rotation building up (an imbalance of one) moves a process when it is due, and
         // whom it moves depends on who had the less busy CPU last.
         h = mix(h, self.rq.uneven_ns().to_bits());
+        // The CPUs' recent utilization decides whether a woken process looks for an idle CPU:
+        // a period repeats only with the same decision. (Its level converges over a few 32 ms
+        // half-lives and then repeats with the period; checked by the agreement of jumped and
+        // stepped runs, tests/fast_forward.rs.)
+        h = mix(h, self.rq.scans_for_idle() as u64);
         for (p, ago) in self.rq.rotations_since_favoured() {
             h = mix(h, ((p as u64) << 20) + 1 + ago.min(1 << 19));
         }
