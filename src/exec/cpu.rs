@@ -297,14 +297,6 @@ impl<K: Copy + Ord> RunQueue<K> {
             return None;
         }
         let turn = self.apply_changed(now, runnable, tasks, hw, caps);
-        self.age_util(now);
-        let busy = if self.cores <= 1 {
-            runnable.len().min(1)
-        } else {
-            self.count_per_cpu();
-            self.per_cpu.iter().filter(|&&n| n > 0).count()
-        };
-        self.busy_share = busy as f64 / self.cores as f64;
         self.last.clear();
         self.last.extend_from_slice(runnable);
         self.last_caps.clear();
@@ -348,6 +340,10 @@ impl<K: Copy + Ord> RunQueue<K> {
         }
         self.age_util(now);
         self.place(tasks, had);
+        // The busy share from now on: CPUs with a process homed there (`place` counted them).
+        let busy =
+            if self.cores <= 1 { self.order.len().min(1) } else { self.per_cpu.iter().filter(|&&n| n > 0).count() };
+        self.busy_share = busy as f64 / self.cores as f64;
         for i in had..self.order.len() {
             let k = self.order[i];
             if let Some(v) = self.cpu_avg(self.cpu(k), i, tasks) {
@@ -440,11 +436,6 @@ impl<K: Copy + Ord> RunQueue<K> {
         }
     }
 
-    /// The recent utilization (0-1) as of the last change of the runnable set.
-    pub fn util(&self) -> f64 {
-        self.util
-    }
-
     /// Does a woken process whose CPU is busy look for an idle one? Linux (SIS_UTIL,
     /// kernel/sched/fair.c `update_idle_cpu_scan`, `select_idle_cpu`) scans
     /// `cores x (1 - (util / 0.85)^2)` CPUs of the last-level cache, rounded down: none once
@@ -521,11 +512,9 @@ impl<K: Copy + Ord> RunQueue<K> {
     /// leader-bound Gather with two and three workers) the leader was preempted 190 and 490
     /// times a query, 60 us into its run, and waited 0.12-0.15 ms each time.
     fn preempt_on_wake<T: Tasks<K> + ?Sized>(&mut self, had: usize, tasks: &T, hw: &Hardware) {
-        let gran = match hw.scheduler.kind {
-            SchedulerKind::Eevdf => 0.0,
-            SchedulerKind::Cfs => hw.scheduler.latency_ns / 6.0,
-            SchedulerKind::Fluid => return,
-        };
+        if hw.scheduler.kind == SchedulerKind::Fluid {
+            return;
+        }
         for c in 0..self.cores {
             if !self.order[had..].iter().any(|&k| self.cpu(k) == c) {
                 continue;
@@ -544,8 +533,8 @@ impl<K: Copy + Ord> RunQueue<K> {
             }
             let vr = tasks.vruntime(self.order[r]);
             let gives_way = match hw.scheduler.kind {
-                SchedulerKind::Eevdf => vr > sum / n as f64 + gran,
-                _ => vr - tasks.vruntime(self.order[first]) > gran,
+                SchedulerKind::Cfs => vr - tasks.vruntime(self.order[first]) > hw.scheduler.latency_ns / 6.0,
+                _ => vr > sum / n as f64,
             };
             if gives_way && first != r {
                 self.order.swap(r, first);

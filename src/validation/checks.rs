@@ -161,22 +161,22 @@ pub fn leader_bound(points: &[Point]) -> Vec<BoundGather> {
         if pts.is_empty() {
             continue;
         }
+        // The serial point, and a point PostgreSQL planned without workers (one worker and no
+        // leader participation: it ran the serial plan), stand for 0.
+        let w_of = |p: &Point| if p.workers_planned == 0 { 0 } else { p.workers };
+        // The fastest point by `t` (the serial one unless another is faster).
         let best = |t: &dyn Fn(&Point) -> Option<f64>| {
-            let mut best = (0, t(serial).unwrap_or(f64::INFINITY));
-            for p in &pts {
+            let mut best = (serial, t(serial).unwrap_or(f64::INFINITY));
+            for &p in &pts {
                 if let Some(v) = t(p).filter(|v| *v < best.1) {
-                    // A point PostgreSQL planned without workers (one worker and no leader
-                    // participation) ran the serial plan: its win is the serial plan's.
-                    best = (if p.workers_planned == 0 { 0 } else { p.workers }, v);
+                    best = (p, v);
                 }
             }
             best.0
         };
-        let best_measured = best(&|p: &Point| Some(p.client_ms));
-        // The measured best's point (the serial one at 0) and the counts tied with it: a
-        // point that ran the serial plan stands for 0, as in `best`.
-        let w_of = |p: &Point| if p.workers_planned == 0 { 0 } else { p.workers };
-        let top = pts.iter().copied().find(|p| p.workers_planned > 0 && p.workers == best_measured).unwrap_or(serial);
+        let top = best(&|p: &Point| Some(p.client_ms));
+        let best_measured = w_of(top);
+        // The counts the runs cannot tell from the measured best.
         let se = |p: &Point| median_se(p.client_cv, p.client_runs) * p.client_ms;
         let tied = |p: &Point| p.client_ms - top.client_ms <= RESOLVED_SE * se(p).hypot(se(top));
         let mut best_measured_ties: Vec<u32> =
@@ -186,7 +186,7 @@ pub fn leader_bound(points: &[Point]) -> Vec<BoundGather> {
         out.push(BoundGather {
             leader,
             best_measured,
-            best_predicted: best(&|p: &Point| p.predicted_client_ms),
+            best_predicted: w_of(best(&|p: &Point| p.predicted_client_ms)),
             best_measured_ties,
             speedups: all.iter().filter(|s| s.case == LEADER_BOUND_CASE && s.leader == leader).cloned().collect(),
         });

@@ -182,7 +182,8 @@ fn scheduling_checks(s: &mut String, rep: &super::Report) {
         let misses = b.sign_misses();
         let ties = if b.best_measured_ties.len() > 1 {
             let l: Vec<String> = b.best_measured_ties.iter().map(u32::to_string).collect();
-            format!(" (the runs cannot tell W = {} apart)", l.join(", "))
+            let among = if b.best_within_ties() { "the predicted among them" } else { "the predicted not among them" };
+            format!(" (the runs cannot tell W = {} apart: {among})", l.join(", "))
         } else {
             String::new()
         };
