@@ -276,7 +276,7 @@ pub struct Measurement {
     /// the server's processes cannot be read.
     pub worker_cpu: Option<protocol::WorkerCpu>,
     /// The CPU a single-copy Gather's worker spends more sending every row of n_m than
-    /// counting them (ms, [`protocol::sending_cpu`], at the typical speed).
+    /// counting them (ms, [`protocol::SendingMeter`], over the rounds: at the typical speed).
     pub sending_ms: Option<f64>,
     /// The speed reference runs were rescaled to: the median of the reference times, the
     /// machine's typical speed (not its fastest).
@@ -399,8 +399,22 @@ fn measure(client: &mut Client, dsn: &str, results: &mut [ProbeResult], reps: us
     let mut cap = probes::capacity_probe(dsn)?;
     let capacity_before = probes::parallel_capacity(&mut cap, client, reps.clamp(5, 9))?;
     let before = buffers_passes(client, results, 2, 1)?;
+    // A worker's forming and sending of rows: the single-copy Gather's worker sending every
+    // row of n_m (gq_single) against counting them (ws_single), in alternating batches of 3
+    // runs, about 18 pairs spread over the rounds.
+    let find =
+        |id: &str| results.iter().find(|r| r.probe.id == id).map(|r| (r.probe.sql.as_str(), r.probe.gucs.as_slice()));
+    let mut sending = match (find("gq_single"), find("ws_single")) {
+        (Some(send), Some(count)) => {
+            protocol::SendingMeter::new(client, SCHEMA, send, count, 3, 18usize.div_ceil(reps.max(1)))?
+        }
+        _ => None,
+    };
     let rounds =
         protocol::run_rounds(client, SCHEMA, &jobs(results), reps, wait, 20_261_122, "pqsim calibrate", &mut |c| {
+            if let Some(s) = sending.as_mut() {
+                s.round(c)?;
+            }
             cap.pair(c)
         })?;
     for (r, runs) in results.iter_mut().zip(&rounds.runs) {
@@ -435,14 +449,7 @@ fn measure(client: &mut Client, dsn: &str, results: &mut [ProbeResult], reps: us
         Some(r) => protocol::worker_cpu(client, SCHEMA, &r.probe.sql, &r.probe.gucs, 5, 15)?,
         None => None,
     };
-    // A worker's forming and sending of rows: the single-copy Gather's worker sending every
-    // row of n_m (gq_single) against counting them (ws_single), in alternating batches.
-    let find =
-        |id: &str| results.iter().find(|r| r.probe.id == id).map(|r| (r.probe.sql.as_str(), r.probe.gucs.as_slice()));
-    let sending = match (find("gq_single"), find("ws_single")) {
-        (Some(send), Some(count)) if worker_cpu.is_some() => protocol::sending_cpu(client, SCHEMA, send, count, 10, 5)?,
-        _ => None,
-    };
+    let sending = sending.filter(|_| worker_cpu.is_some()).and_then(|s| s.result(&rounds.probe_kept));
     match &worker_cpu {
         Some(w) => eprintln!(
             "pqsim calibrate: a parallel worker's CPU: {:.3} ms the postmaster's fork, {:.2} ms its life from fork to exit (medians of 5 batches, {} workers)",
@@ -486,11 +493,11 @@ fn measure(client: &mut Client, dsn: &str, results: &mut [ProbeResult], reps: us
         "pqsim calibrate: a fresh backend's first touch of a shared-buffer page: {first_touch_ns:.0} ns a block mapped at the typical speed ({first_touch_read_ns:.0} ns a block read, {n_m_maps:.2} blocks mapped per block read of n_m; {raw_first_touch:.0} ns a block read as measured, the speed reference beside the connections {:.2} ms, median)",
         median(&first_touches.iter().map(|p| p.1).collect::<Vec<_>>())
     );
-    let sending_ms = sending.map(|c| (c.send_life_ms - c.count_life_ms) * anchor / c.ref_ms);
+    let sending_ms = sending.map(|c| c.send_life_ms - c.count_life_ms);
     if let (Some(c), Some(ms)) = (sending, sending_ms) {
         eprintln!(
-            "pqsim calibrate: a single-copy Gather's worker sending every row of n_m against counting them: {ms:.2} ms more CPU at the typical speed ({:.2} against {:.2} ms from fork to exit over {} workers each, the speed reference at {:.2} ms meanwhile)",
-            c.send_life_ms, c.count_life_ms, c.workers, c.ref_ms
+            "pqsim calibrate: a single-copy Gather's worker sending every row of n_m against counting them: {ms:.2} ms more CPU ({:.2} against {:.2} ms from fork to exit over {} workers each, {} pairs of batches spread over the rounds)",
+            c.send_life_ms, c.count_life_ms, c.workers, c.pairs
         );
     }
     let launched_short: Vec<String> = results

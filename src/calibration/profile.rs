@@ -523,7 +523,7 @@ fn costs(s: &mut String, fits: &Fits) {
     );
     let send_why = match fits.queue.send {
         Some(f) => format!(
-            "a single-copy Gather's worker's CPU (the kernel's account, 5 pairs of batches, at the typical speed) sending every row of n_m (gq_single) against counting them (ws_single): {:.2} ms more, the model's {:.2} ms with sending free; held in the stage-3 fit",
+            "a single-copy Gather's worker's CPU (the kernel's account over alternating batches spread over the timed rounds: the typical speed) sending every row of n_m (gq_single) against counting them (ws_single): {:.2} ms more, the model's {:.2} ms with sending free; held in the stage-3 fit",
             f.measured_ms, f.model_unsent_ms
         ),
         None => format!("stage-3 simulator fit to gq_* (every row through the Gather: single-copy, 1-2 workers, leader on/off; times and the leader's row shares): rms {:.1}%, flat over {:.0}..{:.0}", 100.0 * q_fit.rms, q_fit.ranges[0].0, q_fit.ranges[0].1),

@@ -350,58 +350,113 @@ pub fn worker_cpu(
     Ok(Some(WorkerCpu { fork_ms: med(&forks), life_ms: med(&lives), workers }))
 }
 
-/// What [`sending_cpu`] measured: a parallel worker's CPU from fork to exit (ms, the mean over
-/// the workers launched) in a plan that sends every row and in one that counts them, and the
-/// speed reference meanwhile (ms, median of its readings).
+/// What a [`SendingMeter`] measured: a parallel worker's CPU from fork to exit (ms, the mean
+/// over the workers launched) in a plan that sends every row and in one that counts them.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SendingCpu {
     pub send_life_ms: f64,
     pub count_life_ms: f64,
-    pub ref_ms: f64,
     /// Workers launched by each plan.
     pub workers: u64,
+    /// Pairs of batches the means are over.
+    pub pairs: usize,
 }
 
 /// The CPU a worker spends forming and sending rows: two single-copy plans over one table,
 /// `send` (every row through the tuple queue) and `count` (the same scan, one row sent), in
-/// alternating batches of `per_batch` runs (`batches` of each), the postmaster's reaped
-/// children's CPU read around each batch ([`worker_cpu`]), the speed reference after every
-/// pair. Alternating batches shorter than the host's slow and fast stretches (the speed
-/// reference's state held 0.3 s on the 2-vCPU VM) gives both plans the same mix of them,
-/// which pairs of long batches did not (five pairs of 25 runs spread 8.5-24 ms apart in one
-/// calibration). The sums are exact to a clock tick per batch. None when the server's
-/// processes are not readable or a plan launched no worker.
-pub fn sending_cpu(
-    client: &mut Client,
-    search_path: &str,
-    send: (&str, &[(String, String)]),
-    count: (&str, &[(String, String)]),
-    batches: usize,
+/// alternating batches, the postmaster's reaped children's CPU read around each batch
+/// ([`worker_cpu`]). The pairs are spread over the calibration's timed rounds ([`Self::round`]
+/// runs at the end of each, inside its load check), so that they see the host's states as the
+/// timed runs do: on the 2-vCPU VM the difference's level moved by 10-20% over minutes
+/// (blocks of 25 pairs 20.5-24.9 ms, 150 pairs in one stretch, 2026-12-06), which more pairs
+/// in one stretch of seconds cannot average out (ten pairs after the rounds gave 8.9-15.5 ms
+/// over four calibrations of one day, at the typical speed), and the speed reference beside a
+/// pair hardly tells its level (correlation 0.11-0.26), so no pair is rescaled by it. The sums
+/// are exact to a clock tick per batch.
+pub struct SendingMeter {
+    postmaster: u32,
+    search_path: String,
+    plans: [(String, Vec<(String, String)>); 2],
     per_batch: usize,
-) -> Result<Option<SendingCpu>> {
-    let Some(pm) = postmaster_pid(client) else { return Ok(None) };
-    let plans = [send, count];
-    warm_up(client, search_path, &plans)?;
-    let (mut ticks, mut workers, mut refs) = ([0u64; 2], [0u64; 2], vec![]);
-    for _ in 0..batches {
-        for (k, (sql, gucs)) in plans.iter().enumerate() {
-            apply_gucs(client, search_path, gucs)?;
-            let Some((_, t, launched)) = reaped_batch(client, pm, sql, per_batch)? else { return Ok(None) };
-            ticks[k] += t;
-            workers[k] += launched;
+    pairs_per_round: usize,
+    /// Per call of [`Self::round`]: (reaped ticks, workers launched) of each plan.
+    calls: Vec<[(u64, u64); 2]>,
+}
+
+impl SendingMeter {
+    /// None when the server's processes are not readable here. Runs each plan once first
+    /// (the connection's caches, a cold postmaster's first fork).
+    pub fn new(
+        client: &mut Client,
+        search_path: &str,
+        send: (&str, &[(String, String)]),
+        count: (&str, &[(String, String)]),
+        per_batch: usize,
+        pairs_per_round: usize,
+    ) -> Result<Option<Self>> {
+        let Some(postmaster) = postmaster_pid(client) else { return Ok(None) };
+        if postmaster_cpu(postmaster).is_none() {
+            return Ok(None);
         }
-        refs.push(speedref(client, search_path)?);
+        warm_up(client, search_path, &[send, count])?;
+        let plan = |(sql, gucs): (&str, &[(String, String)])| (sql.to_string(), gucs.to_vec());
+        Ok(Some(SendingMeter {
+            postmaster,
+            search_path: search_path.to_string(),
+            plans: [plan(send), plan(count)],
+            per_batch,
+            pairs_per_round,
+            calls: vec![],
+        }))
     }
-    if workers.contains(&0) {
-        return Ok(None);
+
+    /// `pairs_per_round` pairs of batches, which plan goes first alternating from pair to pair.
+    /// Leaves `client` with the last plan's settings.
+    pub fn round(&mut self, client: &mut Client) -> Result<()> {
+        let mut call = [(0u64, 0u64); 2];
+        for pair in 0..self.pairs_per_round {
+            let first = (self.calls.len() * self.pairs_per_round + pair) % 2;
+            for k in [first, 1 - first] {
+                let (sql, gucs) = &self.plans[k];
+                apply_gucs(client, &self.search_path, gucs)?;
+                let Some((_, ticks, launched)) = reaped_batch(client, self.postmaster, sql, self.per_batch)? else {
+                    // The postmaster's files went unreadable: this call counts for nothing.
+                    self.calls.push([(0, 0); 2]);
+                    return Ok(());
+                };
+                call[k].0 += ticks;
+                call[k].1 += launched;
+            }
+        }
+        self.calls.push(call);
+        Ok(())
     }
-    let life = |k: usize| ticks[k] as f64 * TICK_MS / workers[k] as f64;
-    Ok(Some(SendingCpu {
-        send_life_ms: life(0),
-        count_life_ms: life(1),
-        ref_ms: crate::analysis::robust::median(&refs),
-        workers: workers[0].min(workers[1]),
-    }))
+
+    /// Over the calls whose `kept` is true (a round discarded for other load is left out;
+    /// calls beyond `kept` count). None when a plan launched no worker in them.
+    pub fn result(&self, kept: &[bool]) -> Option<SendingCpu> {
+        let (mut ticks, mut workers, mut calls) = ([0u64; 2], [0u64; 2], 0usize);
+        for (i, call) in self.calls.iter().enumerate() {
+            if !kept.get(i).copied().unwrap_or(true) {
+                continue;
+            }
+            calls += 1;
+            for k in 0..2 {
+                ticks[k] += call[k].0;
+                workers[k] += call[k].1;
+            }
+        }
+        if workers.contains(&0) {
+            return None;
+        }
+        let life = |k: usize| ticks[k] as f64 * TICK_MS / workers[k] as f64;
+        Some(SendingCpu {
+            send_life_ms: life(0),
+            count_life_ms: life(1),
+            workers: workers[0].min(workers[1]),
+            pairs: calls * self.pairs_per_round,
+        })
+    }
 }
 
 /// Measures how much CPU *other* processes used while we measured: the machine's busy time
@@ -486,6 +541,8 @@ pub struct Rounds {
     pub quiet_before: bool,
     /// What the per-round probe of [`run_rounds`] measured, one value per kept round.
     pub per_round: Vec<f64>,
+    /// Per call of the per-round probe, in order: whether its round was kept.
+    pub probe_kept: Vec<bool>,
 }
 
 /// Interleaved timed rounds (measuring.md): `reps` rounds, in each every job `per_round`
@@ -536,6 +593,7 @@ pub fn run_rounds(
         let (idle_busy, _) = idle_window(1.0)?;
         let b = if others.is_nan() { idle_busy } else { others };
         let loaded = b > BUSY_LIMIT;
+        out.probe_kept.push(!(loaded && out.discarded < reps));
         if loaded && out.discarded < reps {
             out.discarded += 1;
             eprintln!(
@@ -598,5 +656,32 @@ mod tests {
     #[test]
     fn literals_are_quoted() {
         assert_eq!(lit("it's"), "'it''s'");
+    }
+    #[test]
+    fn the_send_is_measured_over_the_kept_rounds_only() {
+        use super::{SendingMeter, TICK_MS};
+        // Three rounds' calls: the second's round was discarded for other load and ran
+        // again (the fourth call); its workers ran slow (another process on the core).
+        let call = |send: u64, count: u64| [(send, 6), (count, 6)];
+        let meter = SendingMeter {
+            postmaster: 1,
+            search_path: String::new(),
+            plans: [(String::new(), vec![]), (String::new(), vec![])],
+            per_batch: 3,
+            pairs_per_round: 2,
+            calls: vec![call(27, 13), call(60, 20), call(28, 14), call(26, 12)],
+        };
+        let kept = [true, false, true, true];
+        let r = meter.result(&kept).expect("both plans launched workers");
+        assert_eq!(r.workers, 18);
+        assert_eq!(r.pairs, 6);
+        assert!((r.send_life_ms - 81.0 * TICK_MS / 18.0).abs() < 1e-9, "{r:?}");
+        assert!((r.count_life_ms - 39.0 * TICK_MS / 18.0).abs() < 1e-9, "{r:?}");
+        // The discarded round would have raised the difference by a third.
+        let all = meter.result(&[true; 4]).expect("measured");
+        assert!(all.send_life_ms - all.count_life_ms > 1.3 * (r.send_life_ms - r.count_life_ms));
+        // A plan that never launched a worker measures nothing.
+        let none = SendingMeter { calls: vec![[(5, 0), (3, 2)]], ..meter };
+        assert_eq!(none.result(&[true]), None);
     }
 }
