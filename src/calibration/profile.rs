@@ -490,12 +490,17 @@ fn costs(s: &mut String, fits: &Fits) {
         s,
         "hash_miss_ns",
         c.hash_miss_ns,
-        format!("{l1}: subplan_*/hjs_*/hjl_* (hash tables of 2-60 MB): per access, per doubling of the table past hash_cache ({})", se("hash_miss_ns")),
+        format!("{l1}: subplan_*/hjs_*/hjl_* (hash tables of 2-200 MB): per access, per doubling of the table past hash_cache, up to hash_far ({})", se("hash_miss_ns")),
     );
     let _ = writeln!(
         s,
         "{:<32}# this machine's per-core L2 (sysfs): hash tables past it cost hash_miss_ns more per access and doubling",
         format!("hash_cache = \"{}kB\"", (c.hash_cache_bytes / 1024.0).round())
+    );
+    let _ = writeln!(
+        s,
+        "{:<32}# where an access stops getting dearer: of 2-6 doublings past hash_cache, the one that fits subplan_* (builds of up to 3M keys) best",
+        format!("hash_far = \"{}kB\"", (c.hash_far_bytes / 1024.0).round())
     );
     line(
         s,

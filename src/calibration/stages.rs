@@ -13,7 +13,7 @@ use super::ProbeResult;
 use crate::analysis::lsq;
 use crate::analysis::robust::median;
 use crate::error::{Error, Result};
-use crate::model::{Hardware, ParallelCosts};
+use crate::model::{Hardware, ParallelCosts, UnitCosts};
 use crate::pg::probes::{How, Stage};
 use crate::pg::protocol::WorkerCpu;
 use std::collections::HashMap;
@@ -149,6 +149,7 @@ pub fn fit_all(
     // Hash tables past this machine's per-core cache cost more per access: the serial fit's
     // design depends on where that starts.
     hw.costs.hash_cache_bytes = core_cache_bytes;
+    hw.costs.hash_far_bytes = crate::model::hash_table::default_far_bytes(core_cache_bytes);
     // Measured directly (the wrapper probes), before the serial fit: every EXPLAIN-timed probe
     // pays it per node call, the client-timed ones do not.
     let wrapper = instrument_call(results);
@@ -225,6 +226,10 @@ pub fn fit_all(
     })
 }
 
+/// Where a random access into a hash table may stop getting dearer, in doublings past the
+/// core's cache (`hash_far_bytes`): the serial fit tries each.
+const FAR_DOUBLINGS: &[f64] = &[2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0, 6.0];
+
 /// The serial unit costs: the features are the model's own operation counts, i.e. for each
 /// unit cost the change of the model's predicted time when that cost alone is set (pqsim's
 /// serial model is linear in its unit costs). OS reads are charged per block the probe
@@ -245,7 +250,12 @@ pub fn serial(results: &[ProbeResult], hw: &mut Hardware, given: &[&str]) -> Res
         shutdown_sigma: 0.0,
         tuple_queue_size: 65536.0,
     };
-    basis.costs = zero_costs();
+    // The machine's cache sizes stay: the miss's column counts doublings past them.
+    basis.costs = UnitCosts {
+        hash_cache_bytes: hw.costs.hash_cache_bytes,
+        hash_far_bytes: hw.costs.hash_far_bytes,
+        ..zero_costs()
+    };
     // Measured before this fit (`instrument_call`): part of every EXPLAIN-timed probe's base.
     basis.costs.instrument_call_ns = hw.costs.instrument_call_ns;
     let mut from = hw.costs.clone();
@@ -283,12 +293,40 @@ pub fn serial(results: &[ProbeResult], hw: &mut Hardware, given: &[&str]) -> Res
     // Costs no probe's model exercises (enough) cannot be fitted: said so, kept at their
     // defaults.
     let used: Vec<usize> = (0..all.len()).filter(|&j| exercised(&x, j)).collect();
-    let unseparated: Vec<&'static str> = (0..all.len()).filter(|j| !used.contains(j)).map(|j| all[j]).collect();
-    let mut before = hw.costs.clone();
-    let prior: Vec<f64> = all.iter().map(|n| cost_mut(&mut before, n).map_or(0.0, |c| *c)).collect();
     let w: Vec<f64> = y.iter().map(|v| 1.0 / v).collect();
     let client: Vec<bool> = idx.iter().map(|&i| results[i].probe.how == How::Client).collect();
     let tails: Vec<[f64; 2]> = client.iter().map(|&c| if c { [0.0, 1.0] } else { [1.0, 0.0] }).collect();
+    let mut before = hw.costs.clone();
+    let prior: Vec<f64> = all.iter().map(|n| cost_mut(&mut before, n).map_or(0.0, |c| *c)).collect();
+    // Where a random access into a hash table stops getting dearer with its size: the
+    // candidate that fits the probes best, the miss's column of the design recomputed for each.
+    if let Some(j) = all.iter().position(|n| *n == "hash_miss_ns").filter(|j| used.contains(j)) {
+        let mut tried = vec![];
+        for doublings in FAR_DOUBLINGS {
+            let far = basis.costs.hash_cache_bytes * 2f64.powf(*doublings);
+            let mut h = basis.clone();
+            h.costs.hash_far_bytes = far;
+            h.costs.hash_miss_ns = unit;
+            let mut xf = x.clone();
+            for (k, &i) in idx.iter().enumerate() {
+                let Some(sc) = results[i].scenario.as_ref() else { continue };
+                xf[k][j] = (model_ms(sc, &h, 1)? - bases[k]) / unit;
+            }
+            let rms = determined_fit(&xf, &y, &w, &tails, &prior, &used)?.0.rms_weighted;
+            tried.push((far, rms, xf));
+        }
+        let best = (0..tried.len()).min_by(|&a, &b| tried[a].1.total_cmp(&tried[b].1)).unwrap_or(0);
+        eprintln!(
+            "pqsim calibrate: hash tables: an access stops getting dearer at {:.0} MB ({:.1} doublings past the {:.0} kB cache; the serial fit's rms by where: {})",
+            tried[best].0 / 1048576.0,
+            (tried[best].0 / basis.costs.hash_cache_bytes).log2(),
+            basis.costs.hash_cache_bytes / 1024.0,
+            tried.iter().map(|t| format!("{:.0} MB {:.2}%", t.0 / 1048576.0, 100.0 * t.1)).collect::<Vec<_>>().join(", ")
+        );
+        hw.costs.hash_far_bytes = tried[best].0;
+        x = tried.swap_remove(best).2;
+    }
+    let unseparated: Vec<&'static str> = (0..all.len()).filter(|j| !used.contains(j)).map(|j| all[j]).collect();
     // Families: a probe id less its one-letter size or table suffix (count_s, count_w and
     // count_r are one family); every typed probe is a family of its own.
     let family = |id: &str| match id.rsplit_once('_') {

@@ -780,3 +780,65 @@ fn batches_of_one_core_pairs_do_not_set_the_two_core_capacity() {
     assert!(crate::analysis::robust::median(&pairs) < 1.5);
     assert_eq!(super::capacity_of_pairs(&[2.3, 2.5, 2.6, 1.9]), 2.0);
 }
+
+#[test]
+fn hash_tables_stop_getting_dearer_where_the_builds_say_priced_past_this_machines_cache() {
+    // count(*) of four tables and hashed SubPlan builds of 57k-3M keys (3-100 MB of entries),
+    // as the model measures them with 150 ns an insert, 50 more per doubling past a 2 MB cache
+    // and no more past 3.5 doublings. The serial fit finds where the price stops growing among
+    // its candidates and prices the inserts and the doublings from this machine's cache (a
+    // design from another cache size shifts the insert's price by a doubling's).
+    use super::stages::serial;
+    use crate::model::hash_table::default_far_bytes;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hash-probes");
+    let load = |id: &str| {
+        crate::config::load(&dir.join(format!("{id}.toml")), "reference-2vcpu", &Default::default()).expect("loads")
+    };
+    let cache = 2.0 * 1048576.0;
+    let mut truth = super::stages::deterministic(&load("count_s").1);
+    truth.costs.hash_build_ns = 150.0;
+    truth.costs.hash_probe_ns = 30.0;
+    truth.costs.hash_miss_ns = 50.0;
+    truth.costs.hash_cache_bytes = cache;
+    truth.costs.hash_far_bytes = cache * 2f64.powf(3.5);
+    let ids =
+        ["count_s", "count_m", "count_l", "count_r", "subplan_s", "subplan_m", "subplan_l", "subplan_r", "subplan_x"];
+    let results: Vec<ProbeResult> = ids
+        .iter()
+        .map(|&id| {
+            let sc = load(id).0;
+            let ms = super::fit::model_ms(&sc, &truth, 1).expect("simulates");
+            let probe = Probe {
+                id: id.into(),
+                sql: String::new(),
+                gucs: vec![],
+                how: How::Explain,
+                stage: Stage::Serial,
+                per_rep: 1,
+                what: "",
+            };
+            probe_result(probe, vec![Measured::timed(ms); 3], Some(sc))
+        })
+        .collect();
+    // The scans' and the builds' prices fitted, every other held at the truth's (nine probes
+    // do not separate them all).
+    let mut hw = truth.clone();
+    hw.costs.hash_build_ns = 100.0;
+    hw.costs.hash_miss_ns = 20.0;
+    hw.costs.hash_far_bytes = default_far_bytes(cache);
+    let fitted = ["page_ns", "tuple_ns", "hash_build_ns", "hash_miss_ns"];
+    let given: Vec<&str> =
+        super::fit::LINEAR_COSTS.iter().chain(super::fit::CPU_COSTS).copied().filter(|n| !fitted.contains(n)).collect();
+    serial(&results, &mut hw, &given).expect("fits");
+    assert!(
+        (hw.costs.hash_far_bytes / truth.costs.hash_far_bytes - 1.0).abs() < 1e-9,
+        "{} MB",
+        hw.costs.hash_far_bytes / 1048576.0
+    );
+    assert!((hw.costs.hash_miss_ns - 50.0).abs() < 5.0, "miss {:.1} ns a doubling", hw.costs.hash_miss_ns);
+    assert!((hw.costs.hash_build_ns - 150.0).abs() < 15.0, "insert {:.1} ns", hw.costs.hash_build_ns);
+    // The largest build, predicted with the fitted prices, as measured.
+    let x = &results[8];
+    let ms = super::fit::model_ms(x.scenario.as_ref().expect("imported"), &hw, 1).expect("simulates");
+    assert!((ms / x.median_ms() - 1.0).abs() < 0.05, "subplan_x {ms:.1} vs {:.1} ms", x.median_ms());
+}

@@ -273,6 +273,9 @@ struct RawCosts {
     /// e.g. "2MB"; absent: 1MB.
     #[serde(default)]
     hash_cache: Option<Spanned<String>>,
+    /// e.g. "24MB"; absent: 64 times `hash_cache`.
+    #[serde(default)]
+    hash_far: Option<Spanned<String>>,
     sort_tuple_ns: Spanned<f64>,
     sort_compare_ns: Spanned<f64>,
     index_tuple_ns: Spanned<f64>,
@@ -466,6 +469,10 @@ fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
     let nn = |v: &Spanned<f64>, w: &str| non_negative(ctx, v, &format!("costs.{w}"));
     // A term added after profiles were written: 0 when absent (their other costs carry it).
     let later = |v: &Option<Spanned<f64>>, w: &str| v.as_ref().map_or(Ok(0.0), |v| nn(v, w));
+    let hash_cache_bytes = match &c.hash_cache {
+        Some(v) => size_bytes(ctx, v, "costs.hash_cache")?,
+        None => crate::model::hash_table::DEFAULT_CACHE_BYTES,
+    };
     let costs = UnitCosts {
         page_ns: nn(&c.page_ns, "page_ns")?,
         os_read_page_ns: nn(&c.os_read_page_ns, "os_read_page_ns")?,
@@ -486,9 +493,10 @@ fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
         hash_miss_ns: later(&c.hash_miss_ns, "hash_miss_ns")?,
         parallel_hash_insert_ns: later(&c.parallel_hash_insert_ns, "parallel_hash_insert_ns")?,
         parallel_hash_probe_ns: later(&c.parallel_hash_probe_ns, "parallel_hash_probe_ns")?,
-        hash_cache_bytes: match &c.hash_cache {
-            Some(v) => size_bytes(ctx, v, "costs.hash_cache")?,
-            None => crate::model::hash_table::DEFAULT_CACHE_BYTES,
+        hash_cache_bytes,
+        hash_far_bytes: match &c.hash_far {
+            Some(v) => size_bytes(ctx, v, "costs.hash_far")?,
+            None => crate::model::hash_table::default_far_bytes(hash_cache_bytes),
         },
         sort_tuple_ns: nn(&c.sort_tuple_ns, "sort_tuple_ns")?,
         sort_compare_ns: nn(&c.sort_compare_ns, "sort_compare_ns")?,

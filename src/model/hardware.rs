@@ -96,6 +96,11 @@ pub struct UnitCosts {
     /// The hash table size up to which accesses cost only `hash_build_ns` / `hash_probe_ns`:
     /// the cache one core has to itself (its L2).
     pub hash_cache_bytes: f64,
+    /// The hash table size past which a random access costs no more: every access then
+    /// misses every cache and the TLB, whatever the size. Calibrated (the doublings past
+    /// `hash_cache_bytes` that fit the hashed SubPlan builds of up to 3M rows best); 64 times
+    /// `hash_cache_bytes` where a profile does not say.
+    pub hash_far_bytes: f64,
     pub sort_tuple_ns: f64,
     pub sort_compare_ns: f64,
     pub index_tuple_ns: f64,
