@@ -27,6 +27,8 @@ pub mod parallel_hash;
 pub mod profile;
 mod provenance;
 pub mod queues;
+#[cfg(test)]
+mod serial_tests;
 pub mod stages;
 #[cfg(test)]
 mod tests;

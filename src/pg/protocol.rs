@@ -581,7 +581,7 @@ pub fn run_rounds(
     while rep < reps {
         let mut order: Vec<usize> = vec![];
         for (i, j) in jobs.iter().enumerate() {
-            order.extend(std::iter::repeat(i).take(j.per_round));
+            order.extend(std::iter::repeat_n(i, j.per_round));
         }
         order.shuffle(&mut rng);
         let t_round = Instant::now();
