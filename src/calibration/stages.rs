@@ -298,46 +298,51 @@ pub fn serial(results: &[ProbeResult], hw: &mut Hardware, given: &[&str]) -> Res
     let tails: Vec<[f64; 2]> = client.iter().map(|&c| if c { [0.0, 1.0] } else { [1.0, 0.0] }).collect();
     let mut before = hw.costs.clone();
     let prior: Vec<f64> = all.iter().map(|n| cost_mut(&mut before, n).map_or(0.0, |c| *c)).collect();
-    // Where a random access into a hash table stops getting dearer with its size: the
-    // candidate that fits the probes best, the miss's column of the design recomputed for each.
+    // Where a random access into a hash table stops getting dearer with its size: the miss's
+    // column of the design under each candidate limit, and the one under which the fit best
+    // fits the probes whose price the limit moves (tables past the lowest candidate; over all
+    // probes the others' residuals drown the difference).
     if let Some(j) = all.iter().position(|n| *n == "hash_miss_ns").filter(|j| used.contains(j)) {
-        let mut tried = vec![];
-        for doublings in FAR_DOUBLINGS {
-            let far = basis.costs.hash_cache_bytes * 2f64.powf(*doublings);
+        let far = |d: f64| basis.costs.hash_cache_bytes * 2f64.powf(d);
+        let mut cols = vec![];
+        for &d in FAR_DOUBLINGS {
             let mut h = basis.clone();
-            h.costs.hash_far_bytes = far;
+            h.costs.hash_far_bytes = far(d);
             h.costs.hash_miss_ns = unit;
-            let mut xf = x.clone();
-            for (k, &i) in idx.iter().enumerate() {
-                let Some(sc) = results[i].scenario.as_ref() else { continue };
-                xf[k][j] = (model_ms(sc, &h, 1)? - bases[k]) / unit;
-            }
-            let fit = determined_fit(&xf, &y, &w, &tails, &prior, &used)?.0;
-            tried.push((far, fit.residuals, xf));
+            let col: Vec<f64> = idx
+                .iter()
+                .zip(&bases)
+                .map(|(&i, b)| match results[i].scenario.as_ref() {
+                    Some(sc) => Ok((model_ms(sc, &h, 1)? - b) / unit),
+                    None => Ok(0.0),
+                })
+                .collect::<Result<_>>()?;
+            cols.push(col);
         }
-        // Judged on the probes whose price the limit moves (tables past the lowest
-        // candidate): over all of them, the other probes' residuals drown the difference.
-        let (lo, hi) = (&tried[0].2, &tried[tried.len() - 1].2);
-        let moved: Vec<usize> = (0..y.len()).filter(|&k| (lo[k][j] - hi[k][j]).abs() > 1e-12).collect();
-        let tried: Vec<(f64, f64, Vec<Vec<f64>>)> = tried
-            .into_iter()
-            .map(|(far, res, xf)| {
-                let ss: f64 = moved.iter().map(|&k| (res[k] * w[k]).powi(2)).sum();
-                (far, (ss / moved.len().max(1) as f64).sqrt(), xf)
-            })
-            .collect();
-        let mut tried = tried;
-        let best = (0..tried.len()).min_by(|&a, &b| tried[a].1.total_cmp(&tried[b].1)).unwrap_or(0);
+        let (lo, hi) = (&cols[0], &cols[cols.len() - 1]);
+        let moved: Vec<usize> = (0..y.len()).filter(|&k| (lo[k] - hi[k]).abs() > 1e-12).collect();
+        let mut rms = vec![];
+        for col in &cols {
+            for (row, v) in x.iter_mut().zip(col) {
+                row[j] = *v;
+            }
+            let res = determined_fit(&x, &y, &w, &tails, &prior, &used)?.0.residuals;
+            let ss: f64 = moved.iter().map(|&k| (res[k] * w[k]).powi(2)).sum();
+            rms.push((ss / moved.len().max(1) as f64).sqrt());
+        }
+        let best = (0..rms.len()).min_by(|&a, &b| rms[a].total_cmp(&rms[b])).unwrap_or(0);
         eprintln!(
             "pqsim calibrate: hash tables: an access stops getting dearer at {:.0} MB ({:.1} doublings past the {:.0} kB cache; the serial fit's rms over the {} probes whose tables reach past the lowest, by where: {})",
-            tried[best].0 / 1048576.0,
-            (tried[best].0 / basis.costs.hash_cache_bytes).log2(),
+            far(FAR_DOUBLINGS[best]) / 1048576.0,
+            FAR_DOUBLINGS[best],
             basis.costs.hash_cache_bytes / 1024.0,
             moved.len(),
-            tried.iter().map(|t| format!("{:.0} MB {:.2}%", t.0 / 1048576.0, 100.0 * t.1)).collect::<Vec<_>>().join(", ")
+            FAR_DOUBLINGS.iter().zip(&rms).map(|(&d, r)| format!("{:.0} MB {:.2}%", far(d) / 1048576.0, 100.0 * r)).collect::<Vec<_>>().join(", ")
         );
-        hw.costs.hash_far_bytes = tried[best].0;
-        x = tried.swap_remove(best).2;
+        hw.costs.hash_far_bytes = far(FAR_DOUBLINGS[best]);
+        for (row, v) in x.iter_mut().zip(&cols[best]) {
+            row[j] = *v;
+        }
     }
     let unseparated: Vec<&'static str> = (0..all.len()).filter(|j| !used.contains(j)).map(|j| all[j]).collect();
     // Families: a probe id less its one-letter size or table suffix (count_s, count_w and

@@ -593,8 +593,9 @@ pub fn run_rounds(
         let (idle_busy, _) = idle_window(1.0)?;
         let b = if others.is_nan() { idle_busy } else { others };
         let loaded = b > BUSY_LIMIT;
-        out.probe_kept.push(!(loaded && out.discarded < reps));
-        if loaded && out.discarded < reps {
+        let discard = loaded && out.discarded < reps;
+        out.probe_kept.push(!discard);
+        if discard {
             out.discarded += 1;
             eprintln!(
                 "{label}: round {} discarded: other processes used {b:.2} CPUs during it; waiting for quiet",
@@ -657,6 +658,7 @@ mod tests {
     fn literals_are_quoted() {
         assert_eq!(lit("it's"), "'it''s'");
     }
+
     #[test]
     fn the_send_is_measured_over_the_kept_rounds_only() {
         use super::{SendingMeter, TICK_MS};
