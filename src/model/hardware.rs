@@ -205,6 +205,12 @@ pub struct Scheduler {
     pub wakeup_latency_ns: f64,
     /// One context switch (the CPU the switched-in process loses).
     pub context_switch_ns: f64,
+    /// CPU a process spends on each wake-up from a latch wait (WaitLatch returning: the
+    /// kernel's switch in and out, epoll's return, draining the signal, re-checking the
+    /// queue), charged on a core before it goes on. 0 where a profile does not say: a
+    /// calibrated profile's queue prices then hold it (the calibration's probes wake their
+    /// leader once per quarter of a queue).
+    pub wake_cpu_ns: f64,
     /// How long one CPU keeps one runnable process more than another (three processes on two
     /// CPUs: one alone, two sharing) before the load balancer moves a waiting one across, so
     /// that who is alone changes (0: never).
@@ -231,6 +237,7 @@ impl Scheduler {
             tick_ns: 4e6,
             wakeup_latency_ns: 22e3,
             context_switch_ns: 2e3,
+            wake_cpu_ns: 0.0,
             rotate_ns: Self::default_rotate_ns(cores),
             idle_pull_at_tick: true,
         }

@@ -321,6 +321,7 @@ fn kind_code(k: FlowKind) -> u64 {
         FlowKind::Startup => 9,
         FlowKind::Exit => 10,
         FlowKind::Fork => 11,
+        FlowKind::Woken(s) => 12 + 16 * s as u64,
     }
 }
 

@@ -25,6 +25,9 @@ pub(super) enum FlowKind {
     /// kernel unmapping what it mapped): CPU work on a core, while its leader waits in
     /// WaitForParallelWorkersToExit.
     Exit,
+    /// A process woken from a latch wait (a worker on a full queue, the leader on dry ones)
+    /// spending `scheduler.wake_cpu_ns` on a core before it goes on.
+    Woken(State),
 }
 
 #[derive(Debug, Clone)]
@@ -362,7 +365,7 @@ impl<'a> Sim<'a> {
             }
             FlowKind::TopFinish(_) => {}
             FlowKind::TopEmit => self.top_rows_out += prog,
-            FlowKind::Finish(_) | FlowKind::Startup | FlowKind::Fork | FlowKind::Exit => {}
+            FlowKind::Finish(_) | FlowKind::Startup | FlowKind::Fork | FlowKind::Exit | FlowKind::Woken(_) => {}
         }
     }
 
@@ -488,6 +491,12 @@ impl<'a> Sim<'a> {
                         if let Some(f) = self.procs[p].saved.take() {
                             self.set_flow(p, f);
                         }
+                    }
+                    State::MqSend | State::MqReceive if self.hw.scheduler.wake_cpu_ns > 0.0 => {
+                        // WaitLatch returning costs CPU before the process looks again.
+                        self.procs[p].woken_from = Some(state);
+                        let ns = self.hw.scheduler.wake_cpu_ns / self.hw.cpu_speed;
+                        self.fixed_cpu(p, FlowKind::Woken(state), ns, State::Cpu);
                     }
                     State::MqSend => {
                         self.procs[p].woken_from = Some(State::MqSend);

@@ -1,0 +1,57 @@
+//! A wake-up from a latch wait costs CPU (`scheduler.wake_cpu_ns`): charged to the woken
+//! process on a core, once per wake-up, and nothing where a profile does not say.
+
+use super::*;
+use crate::exec::{simulate, RunSpec, DEFAULT_MAX_STEPS};
+use std::path::Path;
+
+fn gather_heavy(wake_cpu_ns: f64) -> SimResult {
+    let w = crate::config::WhatIf {
+        set: vec![
+            ("max_parallel_workers_per_gather".into(), "2".into()),
+            ("parallel_leader_participation".into(), "off".into()),
+        ],
+        ..Default::default()
+    };
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/scenarios/gather-heavy.toml");
+    let (sc, mut hw) = crate::config::load(&path, "reference-2vcpu", &w).expect("shipped scenario loads");
+    hw.scheduler.wake_cpu_ns = wake_cpu_ns;
+    // A core for each process, each as fast busy or alone: a process's CPU is its own work.
+    hw.cores = 4.0;
+    hw.all_cores_busy_speed = 1.0;
+    let d = crate::planner::decide(&sc);
+    let spec = RunSpec::new(&sc, &hw, &d.plan, d.workers_planned, d.workers_launched, 11);
+    let spec = RunSpec { max_steps: DEFAULT_MAX_STEPS, fast_forward: true, ..spec };
+    simulate(&spec).expect("runs").1
+}
+
+#[test]
+fn each_wake_up_from_a_latch_wait_costs_its_process_cpu() {
+    let price = 40e3;
+    let (free, priced) = (gather_heavy(0.0), gather_heavy(price));
+    // The leader only receives and is the bottleneck: its workers fill their queues and
+    // sleep in MessageQueueSend, each woken by the leader's acknowledgement. The workers
+    // split the rows differently once wake-ups cost, so they are held together: the same rows
+    // in all, each wake-up's price more.
+    let workers = |r: &SimResult| -> (f64, u64) {
+        r.processes.iter().filter(|p| p.is_worker).fold((0.0, 0), |(c, s), p| (c + p.acct.on_cpu, s + p.stalls))
+    };
+    let ((cpu_free, _), (cpu_priced, wakes)) = (workers(&free), workers(&priced));
+    assert!(wakes > 40, "the workers sleep on full queues often: {wakes} wake-ups");
+    let (extra, expected) = (cpu_priced - cpu_free, wakes as f64 * price);
+    assert!(
+        (extra - expected).abs() < 0.1 * expected,
+        "the workers' CPU grows by their wake-ups' price: {:.3} ms more, {wakes} wake-ups x {:.0} us = {:.3} ms",
+        extra / 1e6,
+        price / 1e3,
+        expected / 1e6
+    );
+    // Every row still crosses the queues (asked for, the fast-forward stands aside: it lost
+    // rows over the woken processes' flows).
+    let rows = |r: &SimResult| r.processes.iter().map(|p| p.rows_out).sum::<f64>();
+    let (a, b) = (rows(&priced), rows(&free));
+    assert!((a - b).abs() < 1.0, "rows sent: {a} with the price, {b} without");
+    // No wake-up costs anything where a profile does not say.
+    let again = gather_heavy(0.0);
+    assert_eq!(free.processes[0].acct.on_cpu, again.processes[0].acct.on_cpu);
+}
