@@ -32,6 +32,7 @@ mod serial_tests;
 pub mod stages;
 #[cfg(test)]
 mod tests;
+pub mod wake;
 
 use crate::analysis::robust::{median, quantile, robust_cv};
 use crate::error::Result;

@@ -72,6 +72,13 @@ fn scheduler(s: &mut String, fits: &Fits) {
         "context_switch_us = {}     # one switch on a busy CPU (perf bench sched pipe, one CPU)",
         num(k.context_switch_ns / 1e3)
     );
+    if let Some(w) = &fits.wake {
+        let _ = writeln!(
+            s,
+            "wake_cpu_us = {}          # measured: CPU per wake-up from a latch wait, the single-copy leader's CPU against its sleeps (voluntary context switches): {:.2} against {:.2} ms a run, {:.0} against {:.0} wake-ups (gq_single_wide vs gq_single)",
+            num(w.ns / 1e3), w.cpu_ms[1], w.cpu_ms[0], w.wakes[1], w.wakes[0]
+        );
+    }
     let _ = writeln!(
         s,
         "rotate_us = {}       # an imbalance of one runnable process between CPUs lasts this long before the balancer moves one (4 x 16 x CPUs ms; examples/balancer measures it)",

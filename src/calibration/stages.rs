@@ -104,6 +104,8 @@ pub struct Fits {
     pub startup: StartupFit,
     pub worker_scan: Option<WorkerScanFit>,
     pub queue: QueueFit,
+    /// A wake-up's CPU (`scheduler.wake_cpu_ns`); None where not measured.
+    pub wake: Option<super::wake::WakeFit>,
     /// A shared hash insert's price; None without the Parallel Hash probes.
     pub parallel_hash: Option<super::parallel_hash::ParallelHashFit>,
     /// The lookup's fit (`parallel_hash_probe_ns`, phl_shared / phl_private).
@@ -183,6 +185,19 @@ pub fn fit_all(
     hw.costs.gather_row_ns = gather_row(results, startup.leader_setup_ms).unwrap_or(0.0);
     // Before the queue fit, whose workers scan the same table.
     let worker_scan = worker_scan(results, &mut hw, serial.icpt_explain)?;
+    // A wake-up's CPU, measured apart: the queue fit's probes wake their leader at every
+    // publish, and without it their receive price would hold it.
+    let wake = super::wake::wake_cpu(results);
+    if let Some(w) = &wake {
+        hw.scheduler.wake_cpu_ns = w.ns;
+    }
+    eprintln!(
+        "pqsim calibrate: a wake-up from a latch wait: {}",
+        wake.as_ref().map_or("not measured (the leader's CPU or sleeps not readable): none priced".to_string(), |w| format!(
+            "{:.2} us (the single-copy leader's CPU {:.2} against {:.2} ms a run, woken {:.0} against {:.0} times: wide rows against n_m's)",
+            w.ns / 1e3, w.cpu_ms[1], w.cpu_ms[0], w.wakes[1], w.wakes[0]
+        ))
+    );
     let queue = queues(results, &mut hw, serial.icpt_explain, &worker)?;
     let (parallel_hash_lookup, parallel_hash) =
         super::parallel_hash::parallel_hash(results, &mut hw, serial.icpt_explain)?;
@@ -212,6 +227,7 @@ pub fn fit_all(
         model_error.queue.len()
     );
     Ok(Fits {
+        wake,
         hw,
         timing,
         wrapper,

@@ -52,6 +52,9 @@ pub struct Measured {
     /// backend's file is readable (None otherwise). It includes planning and EXPLAIN's own
     /// work, a fraction of a millisecond.
     pub leader_cpu_ms: Option<f64>,
+    /// The times the leader's backend slept and was woken during the EXPLAIN (its voluntary
+    /// context switches, `/proc/PID/status`), beside `leader_cpu_ms`.
+    pub leader_wakes: Option<f64>,
     /// Mean of the speed-reference times measured just before and just after this run.
     pub ref_ms: f64,
     /// EXPLAIN's Planning Time (ms), when timed by EXPLAIN ANALYZE.
@@ -70,6 +73,7 @@ impl Measured {
             gather_startup_ms: None,
             leader_row_share: None,
             leader_cpu_ms: None,
+            leader_wakes: None,
             ref_ms: 0.0,
             planning_ms: None,
         }
@@ -123,10 +127,11 @@ pub fn measure_with_reference(
         let mut m = if options == "client" {
             Measured::timed(probe::timed(client, &sql, 1)?[0])
         } else {
-            let before = pid.and_then(task_cpu_ns);
+            let (before, woke) = (pid.and_then(task_cpu_ns), pid.and_then(task_sleeps));
             let mut m = explain_measure(client, options, &sql)?.0;
             let after = pid.and_then(task_cpu_ns);
             m.leader_cpu_ms = before.zip(after).map(|(b, a)| a.saturating_sub(b) as f64 / 1e6);
+            m.leader_wakes = woke.zip(pid.and_then(task_sleeps)).map(|(b, a)| a.saturating_sub(b) as f64);
             m
         };
         at.push(t0.elapsed().as_secs_f64());
@@ -158,6 +163,7 @@ pub fn explain_measure(client: &mut Client, options: &str, sql: &str) -> Result<
         gather_startup_ms: g.and_then(|g| g.actual_startup_time),
         leader_row_share: leader_row_share(&plan),
         leader_cpu_ms: None,
+        leader_wakes: None,
         ref_ms: 0.0,
         planning_ms: plan.planning_time_ms,
     };
@@ -175,6 +181,13 @@ fn backend_pid(client: &mut Client) -> Option<u32> {
 /// CPU time a process has run so far (ns): the first field of `/proc/PID/schedstat`.
 fn task_cpu_ns(pid: u32) -> Option<u64> {
     std::fs::read_to_string(format!("/proc/{pid}/schedstat")).ok()?.split_whitespace().next()?.parse().ok()
+}
+
+/// The times a process has gone to sleep so far: `voluntary_ctxt_switches` of
+/// `/proc/PID/status`.
+fn task_sleeps(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find_map(|l| l.strip_prefix("voluntary_ctxt_switches:")).and_then(|v| v.trim().parse().ok())
 }
 
 /// The leader's share of the rows of the first parallel-aware node that has `Worker N`

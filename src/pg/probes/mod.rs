@@ -10,7 +10,9 @@ use postgres::{Client, NoTls};
 mod parallel;
 mod serial_probes;
 
-use parallel::{gather_row_probes, parallel_hash_probes, queue_probes, startup_probes, worker_scan_probes};
+use parallel::{
+    gather_row_probes, parallel_hash_probes, queue_probes, startup_probes, wake_probes, worker_scan_probes,
+};
 use serial_probes::{serial_probes, timing_probes, wrapper_probes};
 
 type Result<T> = std::result::Result<T, PgError>;
@@ -43,6 +45,10 @@ pub enum Stage {
     /// leader does not (its first touch of each shared-buffer page).
     WorkerScan,
     Queue,
+    /// A single-copy Gather of wide rows, twin of `gq_single`: the leader receives as many
+    /// rows but sleeps and wakes once per quarter of a queue of far fewer rows, so its CPU
+    /// against its wake-ups prices a wake-up (`scheduler.wake_cpu_ns`).
+    Wake,
     /// A hash join with one worker, its hash table shared (Parallel Hash) and private to each
     /// participant: what a shared insert costs beyond a private one.
     ParallelHash,
@@ -304,7 +310,7 @@ pub(super) fn probe(
     // calibration of 5 December 2026 (18:02) and its fit put a poll at 33 ns and a send at 93,
     // where the day's others found 12-29 and 57-91; every parallel point of the leader-bound
     // Gather came out 13-21% slow on that profile.
-    let per_rep = if matches!(stage, Stage::Startup | Stage::Queue) { 3 } else { 1 };
+    let per_rep = if matches!(stage, Stage::Startup | Stage::Queue | Stage::Wake) { 3 } else { 1 };
     Probe { id, sql, gucs, how, stage, per_rep, what }
 }
 
@@ -317,6 +323,7 @@ pub fn probes() -> Vec<Probe> {
     p.extend(gather_row_probes());
     p.extend(worker_scan_probes());
     p.extend(queue_probes());
+    p.extend(wake_probes());
     p.extend(parallel_hash_probes());
     p
 }
@@ -538,7 +545,9 @@ mod tests {
         ids.sort();
         ids.dedup();
         assert_eq!(ids.len(), p.len());
-        let thrice = |p: &Probe| matches!(p.stage, Stage::Startup | Stage::Queue) || TWINS.contains(&p.id.as_str());
+        let thrice = |p: &Probe| {
+            matches!(p.stage, Stage::Startup | Stage::Queue | Stage::Wake) || TWINS.contains(&p.id.as_str())
+        };
         assert!(p.iter().all(|p| thrice(p) == (p.per_rep == 3)));
         assert_eq!(p.iter().filter(|p| p.stage == Stage::Queue).count(), 6, "gq_* and gm_*");
         assert_eq!(p.iter().filter(|p| TWINS.contains(&p.id.as_str())).count(), 4);

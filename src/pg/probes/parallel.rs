@@ -146,6 +146,23 @@ pub(super) fn queue_probes() -> Vec<Probe> {
     p
 }
 
+/// What a wake-up from a latch wait costs (`scheduler.wake_cpu_ns`): `gq_single`'s rows of
+/// n_m, each with 500 more bytes, through the same single-copy Gather. The leader receives the
+/// same rows in both and sleeps whenever its queue runs dry, which its slower worker makes it
+/// do at every publish, a quarter of the ring: about 220 times a run with n_m's 32-byte
+/// messages, about 3,300 with these 536-byte ones. Its CPU against its wake-ups (both
+/// measured on the server's machine) is the price of one, nothing else modelled in between.
+pub(super) fn wake_probes() -> Vec<Probe> {
+    vec![probe(
+        "gq_single_wide".into(),
+        "SELECT a, repeat('x', 500) AS pad FROM n_m".into(),
+        single_copy(),
+        How::Explain,
+        Stage::Wake,
+        "every row of n_m, 500 bytes wider, through a single-copy Gather (its leader wakes 15x as often)",
+    )]
+}
+
 /// Parallel Hash against private hash tables (`parallel_hash_insert_ns`): every row of n_l
 /// probing a hash table of n_s by id (both loaded in id order, as a fact table's foreign key
 /// meets its dimension's primary key: the lookups follow the build order), with one worker
