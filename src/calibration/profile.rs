@@ -75,8 +75,9 @@ fn scheduler(s: &mut String, fits: &Fits) {
     if let Some(w) = &fits.wake {
         let _ = writeln!(
             s,
-            "wake_cpu_us = {}          # measured: CPU per wake-up from a latch wait, the single-copy leader's CPU against its sleeps (voluntary context switches): {:.2} against {:.2} ms a run, {:.0} against {:.0} wake-ups (gq_single_wide vs gq_single)",
-            num(w.ns / 1e3), w.cpu_ms[1], w.cpu_ms[0], w.wakes[1], w.wakes[0]
+            "wake_cpu_us = {}          # measured: CPU per wake-up from a latch wait, {} (sleeps: voluntary context switches)",
+            num(w.ns / 1e3),
+            w.evidence()
         );
     }
     let _ = writeln!(

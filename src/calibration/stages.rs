@@ -193,10 +193,9 @@ pub fn fit_all(
     }
     eprintln!(
         "pqsim calibrate: a wake-up from a latch wait: {}",
-        wake.as_ref().map_or("not measured (the leader's CPU or sleeps not readable): none priced".to_string(), |w| format!(
-            "{:.2} us (the single-copy leader's CPU {:.2} against {:.2} ms a run, woken {:.0} against {:.0} times: wide rows against n_m's)",
-            w.ns / 1e3, w.cpu_ms[1], w.cpu_ms[0], w.wakes[1], w.wakes[0]
-        ))
+        wake.as_ref().map_or("not measured (the leader's CPU or sleeps not readable): none priced".to_string(), |w| {
+            format!("{:.2} us ({})", w.ns / 1e3, w.evidence())
+        })
     );
     let queue = queues(results, &mut hw, serial.icpt_explain, &worker)?;
     let (parallel_hash_lookup, parallel_hash) =

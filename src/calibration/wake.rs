@@ -18,6 +18,16 @@ pub struct WakeFit {
     pub wakes: [f64; 2],
 }
 
+impl WakeFit {
+    /// What the price rests on, for the calibration's log and the profile's comment.
+    pub fn evidence(&self) -> String {
+        format!(
+            "the single-copy leader's CPU {:.2} against {:.2} ms a run, woken {:.0} against {:.0} times (gq_single_wide vs gq_single)",
+            self.cpu_ms[1], self.cpu_ms[0], self.wakes[1], self.wakes[0]
+        )
+    }
+}
+
 /// Fewer extra wake-ups than this and the difference says little (about 3,300 are expected).
 const MIN_EXTRA_WAKES: f64 = 500.0;
 
@@ -26,9 +36,8 @@ const MIN_EXTRA_WAKES: f64 = 500.0;
 pub fn wake_cpu(results: &[ProbeResult]) -> Option<WakeFit> {
     let of = |id: &str| -> Option<(f64, f64)> {
         let r = results.iter().find(|r| r.probe.id == id)?;
-        let cpu: Vec<f64> = r.runs.iter().filter_map(|m| m.leader_cpu_ms).collect();
         let wakes: Vec<f64> = r.runs.iter().filter_map(|m| m.leader_wakes).collect();
-        (!cpu.is_empty() && !wakes.is_empty()).then(|| (median(&cpu), median(&wakes)))
+        Some((r.leader_cpu_median()?, (!wakes.is_empty()).then(|| median(&wakes))?))
     };
     let (narrow, wide) = (of("gq_single")?, of("gq_single_wide")?);
     let extra = wide.1 - narrow.1;

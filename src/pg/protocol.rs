@@ -186,7 +186,11 @@ fn task_cpu_ns(pid: u32) -> Option<u64> {
 /// The times a process has gone to sleep so far: `voluntary_ctxt_switches` of
 /// `/proc/PID/status`.
 fn task_sleeps(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    sleeps_in(&std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?)
+}
+
+/// `voluntary_ctxt_switches` of a `/proc/.../status` text.
+fn sleeps_in(status: &str) -> Option<u64> {
     status.lines().find_map(|l| l.strip_prefix("voluntary_ctxt_switches:")).and_then(|v| v.trim().parse().ok())
 }
 
@@ -670,6 +674,20 @@ mod tests {
     #[test]
     fn literals_are_quoted() {
         assert_eq!(lit("it's"), "'it''s'");
+    }
+
+    #[test]
+    fn a_process_sleeps_are_counted_by_the_kernel() {
+        // What calibration reads around each run to price a wake-up: a task's voluntary
+        // context switches grow by at least one for each sleep it takes (this test's thread:
+        // a backend is a single-threaded process, read as /proc/PID/status).
+        let read = || super::sleeps_in(&std::fs::read_to_string("/proc/thread-self/status").expect("procfs"));
+        let before = read().expect("status has voluntary_ctxt_switches");
+        for _ in 0..5 {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        let after = read().expect("readable again");
+        assert!(after >= before + 5, "5 sleeps, {} counted", after - before);
     }
 
     #[test]

@@ -265,14 +265,7 @@ impl<'a> Sim<'a> {
             FlowKind::Startup => self.participant_begin(p),
             FlowKind::Fork => self.worker_forked(p),
             FlowKind::Exit => self.worker_gone(p),
-            FlowKind::Woken(State::MqSend) => {
-                self.procs[p].act = Act::Blocked(State::Cpu);
-                self.resume_after_send(p);
-            }
-            FlowKind::Woken(_) => {
-                self.procs[p].act = Act::Blocked(State::Cpu);
-                self.leader_next();
-            }
+            FlowKind::Woken(from) => self.go_on_after_wake(p, from),
         }
     }
 

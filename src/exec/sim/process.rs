@@ -492,24 +492,30 @@ impl<'a> Sim<'a> {
                             self.set_flow(p, f);
                         }
                     }
-                    State::MqSend | State::MqReceive if self.hw.scheduler.wake_cpu_ns > 0.0 => {
-                        // WaitLatch returning costs CPU before the process looks again.
+                    State::MqSend | State::MqReceive => {
                         self.procs[p].woken_from = Some(state);
+                        // WaitLatch returning costs CPU (where priced) before the process looks again.
                         let ns = self.hw.scheduler.wake_cpu_ns / self.hw.cpu_speed;
-                        self.fixed_cpu(p, FlowKind::Woken(state), ns, State::Cpu);
-                    }
-                    State::MqSend => {
-                        self.procs[p].woken_from = Some(State::MqSend);
-                        self.resume_after_send(p)
-                    }
-                    State::MqReceive => {
-                        self.procs[p].woken_from = Some(State::MqReceive);
-                        self.leader_next()
+                        if ns > 0.0 {
+                            self.fixed_cpu(p, FlowKind::Woken(state), ns, State::Cpu);
+                        } else {
+                            self.go_on_after_wake(p, state);
+                        }
                     }
                     State::Shutdown if p == 0 => self.leader_after_shutdown(),
                     _ => {}
                 }
             }
+        }
+    }
+
+    /// A process woken from a latch wait goes on: a worker sends again, the leader reads its
+    /// queues.
+    pub(super) fn go_on_after_wake(&mut self, p: usize, from: State) {
+        self.procs[p].act = Act::Blocked(State::Cpu);
+        match from {
+            State::MqSend => self.resume_after_send(p),
+            _ => self.leader_next(),
         }
     }
 
