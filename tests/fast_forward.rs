@@ -476,3 +476,51 @@ fn a_ramp_down_stage_is_probed_at_the_ends_of_its_first_period_only() {
         }
     }
 }
+
+/// Where a wake-up from a latch wait costs CPU (`scheduler.wake_cpu_us`, as every profile a
+/// calibration writes on this kind of machine prices it), the woken process's `Woken` flow is
+/// part of the periods: the shipped scenarios and the validation grid agree with stepping, and
+/// gather-heavy at 30M rows is still jumped almost whole.
+#[test]
+fn runs_where_a_wake_up_costs_cpu_agree_and_are_jumped() {
+    let priced = |h: &str| {
+        let mut hw = config::load_hardware(&root().join(format!("configs/hardware/{h}.toml")), &[]).unwrap();
+        hw.scheduler.wake_cpu_ns = 6_000.0;
+        hw
+    };
+    let mut skipped = 0;
+    for path in files("configs/scenarios", "", ".toml") {
+        for h in ["laptop", "reference-2vcpu", "aurora"] {
+            let (sc, _) = config::load(&path, h, &WhatIf::default()).unwrap();
+            let hw = priced(h);
+            let sc = sc.with_hardware_settings(&hw);
+            for w in [1, 2, 4, 8] {
+                for (leader, seed) in [(true, 1), (false, 7)] {
+                    let sc = with_gucs(&sc, w, leader);
+                    let what = format!("{} on {h}, {w} workers, leader {leader}, priced", sc.name);
+                    skipped += agree(&what, &sc, &hw, seed);
+                }
+            }
+        }
+    }
+    assert!(skipped > 100_000, "fast-forward jumped over {skipped} steps only where a wake-up is priced");
+    let hw = priced("reference-2vcpu");
+    for path in files("tests/fixtures/explain", "actuals_", "_w0.json") {
+        let plan = parse_explain_text(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let name = path.file_stem().unwrap().to_string_lossy().to_string();
+        let sc = import_plan(&plan, &ImportOptions { name: name.clone(), ..Default::default() }).unwrap().scenario;
+        for w in 1..=4 {
+            for leader in [true, false] {
+                agree(&format!("{name}, {w} workers, leader {leader}, priced"), &with_gucs(&sc, w, leader), &hw, 5);
+            }
+        }
+    }
+    let path = root().join("configs/scenarios/gather-heavy.toml");
+    let table: Vec<config::TableOverride> = vec!["t.rows=30000000".parse().unwrap()];
+    let (sc, _) = config::load(&path, "laptop", &WhatIf { table, ..WhatIf::default() }).unwrap();
+    let hw = priced("laptop");
+    let on = sim(&sc, &hw, 1, true);
+    let skipped = agree("gather-heavy at 30M rows, priced", &sc, &hw, 1);
+    let stepped = on.events.saturating_sub(skipped);
+    assert!(skipped > 20 * stepped, "30M rows, priced: {skipped} steps jumped, {stepped} left");
+}

@@ -209,12 +209,8 @@ impl<'a> Sim<'a> {
         }
     }
 
-    /// Jump over whole periods of a repeating steady state (see `ffwd`); never with a trace.
-    /// Not where a wake-up costs CPU (`scheduler.wake_cpu_ns`): its periods do not yet know
-    /// the woken process's own flow, and jumped over them it lost rows, so every step is
-    /// simulated then.
+    /// Jump over whole periods of a repeating steady state (see `ffwd`).
     pub fn fast_forward(mut self, on: bool) -> Self {
-        let on = on && self.hw.scheduler.wake_cpu_ns <= 0.0;
         self.ff.enabled = on;
         if let Some(s) = self.sampler.as_mut() {
             s.set_logging(on);

@@ -22,7 +22,12 @@ impl<'a> Sim<'a> {
         let fuse = self.ff_fuse_ok(p);
         // (The leader's fused local scan waits while it drains a queue: only its own scan,
         // found no longer fusable, settles there.)
-        let own_scan = p > 0 || matches!(&self.procs[p].act, Act::Flow(f) if f.kind == FlowKind::Scan);
+        // A worker's scan waits, fused, behind its wake-up's CPU (`FlowKind::Woken`) as it
+        // waited on its full queue: no chunk end passes meanwhile.
+        let own_scan = match &self.procs[p].act {
+            Act::Flow(f) => f.kind == FlowKind::Scan || (p > 0 && !matches!(f.kind, FlowKind::Woken(_))),
+            _ => p > 0,
+        };
         if !fuse && own_scan {
             self.ff_settle_chunks(p);
         }

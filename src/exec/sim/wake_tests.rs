@@ -46,8 +46,8 @@ fn each_wake_up_from_a_latch_wait_costs_its_process_cpu() {
         price / 1e3,
         expected / 1e6
     );
-    // Every row still crosses the queues (asked for, the fast-forward stands aside: it lost
-    // rows over the woken processes' flows).
+    // Every row still crosses the queues, fast-forward on (a worker's fused scan waits behind
+    // its wake-up's CPU as behind its full queue: settled there, its claimed chunks were lost).
     let rows = |r: &SimResult| r.processes.iter().map(|p| p.rows_out).sum::<f64>();
     let (a, b) = (rows(&priced), rows(&free));
     assert!((a - b).abs() < 1.0, "rows sent: {a} with the price, {b} without");
