@@ -201,13 +201,19 @@ fn serial_and_parallel_pipelines_charge_the_same_work_per_row() {
 
 #[test]
 fn rows_through_a_tuple_queue_pay_forming_and_deforming() {
-    let (sc, hw) = load("gather-heavy.toml");
-    let base = wall(&sc, &hw);
+    // A core for every process: on the profile's two, four workers and the leader take turns,
+    // and which of them a cheaper row speeds up depends on when a worker comes to share the
+    // leader's core (the time moves by a tenth either way).
+    let (sc, mut hw) = load("gather-heavy.toml");
+    hw.cores = 8.0;
+    let mean = |hw: &Hardware| run_scenario(&sc, hw, 1, 3, false).unwrap().wall_ms.iter().sum::<f64>() / 3.0;
+    let base = mean(&hw);
     let mut free = hw.clone();
     free.costs.cpu.form_attr_ns = 0.0;
     free.costs.cpu.deform_attr_ns = 0.0;
     free.costs.cpu.deform_slow_attr_ns = 0.0;
-    assert!(wall(&sc, &free) < base);
+    let cheaper = mean(&free);
+    assert!(cheaper < base, "free forming and deforming: {cheaper:.1} ms against {base:.1}");
 }
 
 #[test]

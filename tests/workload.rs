@@ -189,7 +189,11 @@ fn one_session_on_one_core_is_scheduled_as_run_schedules_the_query_alone() {
         assert!((on_server - alone).abs() <= 0.05 * alone, "{kind}: workload p50 {on_server} ms vs run {alone} ms");
     }
     let server = |kind| alone_on_server_and_run(d.path(), 1, 1, kind, &rows).0;
-    assert!(server("fluid") > 1.3 * server("eevdf"), "turns and ideal sharing should differ on one core");
+    // (1.27x: a worker that blocks while owed CPU time comes back owed as much and preempts
+    // the leader at its wake-ups, so the turns are shorter than whole slices; 1.3x and more
+    // while the model halved that lag.)
+    let (fl, ee) = (server("fluid"), server("eevdf"));
+    assert!(fl > 1.15 * ee, "turns and ideal sharing should differ on one core: fluid {fl}, eevdf {ee}");
 }
 
 /// With the machine's ticks (250 Hz, a phase of their own): `run` draws the phase per

@@ -346,8 +346,8 @@ impl<K: Copy + Ord> RunQueue<K> {
         self.busy_share = busy as f64 / self.cores as f64;
         for i in had..self.order.len() {
             let k = self.order[i];
-            if let Some(v) = self.cpu_avg(self.cpu(k), i, tasks) {
-                tasks.set_vruntime(k, v - tasks.lag(k));
+            if let Some((v, n)) = self.cpu_avg_n(self.cpu(k), i, tasks) {
+                tasks.set_vruntime(k, v - hw.scheduler.placed_lag(tasks.lag(k), n));
             }
         }
         if self.order.len() > had {
@@ -755,6 +755,11 @@ impl<K: Copy + Ord> RunQueue<K> {
     /// The average CPU time of the processes among the first `upto` in line homed on CPU `c`
     /// (EEVDF's V of that CPU's run queue); None if there are none.
     fn cpu_avg<T: Tasks<K> + ?Sized>(&self, c: usize, upto: usize, tasks: &T) -> Option<f64> {
+        self.cpu_avg_n(c, upto, tasks).map(|(v, _)| v)
+    }
+
+    /// `cpu_avg`, and how many processes it averages.
+    fn cpu_avg_n<T: Tasks<K> + ?Sized>(&self, c: usize, upto: usize, tasks: &T) -> Option<(f64, usize)> {
         let (mut sum, mut n) = (0.0, 0usize);
         for &k in &self.order[..upto] {
             if self.cpu(k) == c {
@@ -762,7 +767,7 @@ impl<K: Copy + Ord> RunQueue<K> {
                 n += 1;
             }
         }
-        (n > 0).then(|| sum / n as f64)
+        (n > 0).then(|| (sum / n as f64, n))
     }
 
     /// Order the waiting part of the line (after the first `from`) by CPU time had; ties

@@ -182,6 +182,47 @@ fn a_woken_worker_on_busy_cpus_stays_on_its_leaders_and_preempts_it_while_owed()
     assert_eq!(caps, [1.0, 1.0]);
 }
 
+/// A worker that blocks while owed CPU time comes back owed as much (EEVDF's `place_entity`
+/// inflates its lag by (n + 1) / n before placing it), so a worker sharing its leader's CPU
+/// preempts the leader at each of its wake-ups until its lag is spent: each round it runs
+/// 0.15 ms to fill its queue while the leader, preempted, does not run, and leaves owed 0.075
+/// ms less (half the time it ran, the leader counted in the average). Owed 1 ms, that is 14
+/// rounds (Linux shows 10-20 between two of the leader's slice ends, `perf sched timehist`,
+/// docs/cpu-costs.md); placed at the bare lag it came back owed half of it, and preempted 3.
+#[test]
+fn a_worker_that_blocks_while_owed_preempts_its_leader_until_its_lag_is_spent() {
+    let hw = hw("2");
+    let mut rq = RunQueue::new(2).pulling_at_tick(true);
+    let mut t = Plain(vec![(0.0, 0.0); 3], Some(0));
+    let mut caps = [0.0; 3];
+    rq.apply(0.0, &[0, 1, 2], &mut t, &hw, &mut caps);
+    let leaders = rq.cpu_of(0).unwrap();
+    rq.set_home(2, leaders);
+    rq.apply(0.0, &[0, 1, 2], &mut t, &hw, &mut caps);
+    t.0.iter_mut().for_each(|x| x.0 = 50e6);
+    let mut now = 100e6;
+    rq.apply(now, &[0], &mut t, &hw, &mut caps[..1]);
+    t.0[2].1 = 1e6;
+    let (run, read) = (0.15e6, 0.07e6);
+    let mut preempted = 0;
+    for _ in 0..40 {
+        let mut two = [0.0; 2];
+        rq.apply(now, &[0, 2], &mut t, &hw, &mut two);
+        assert_eq!(rq.cpu_of(2), Some(leaders), "it stays on the leader's CPU");
+        if two != [0.0, 1.0] {
+            break;
+        }
+        preempted += 1;
+        // The worker runs until its queue is full, and blocks; the leader reads a quarter.
+        t.0[2].0 += run;
+        now += run;
+        rq.apply(now, &[0], &mut t, &hw, &mut caps[..1]);
+        t.0[0].0 += read;
+        now += read;
+    }
+    assert_eq!(preempted, 14, "owed 1 ms, spending 0.075 ms a round");
+}
+
 /// A turn ends at the first of the machine's ticks after its slice: the ticks are the
 /// machine's clock (a phase of their own), not the query's, so the same events give a first
 /// turn of 2.5 ms with ticks at 3, 7, 11 ms and 4.5 ms with ticks at 1, 5, 9 ms. A CPU gone
