@@ -143,6 +143,23 @@ fn a_cpu_gone_idle_takes_a_waiting_process_at_the_turns_end_a_woken_one_at_once(
     assert_eq!(two, [1.0, 1.0], "a woken worker takes the idle CPU at once");
 }
 
+/// Two CPUs, a leader (0) and two workers, worker 2 moved onto the leader's CPU (returned);
+/// `busy_before` run, then 100 ms on every process has had 50 ms, the workers have blocked and
+/// the leader runs on alone.
+fn worker_homed_on_leaders_cpu(hw: &Hardware, busy_before: &[usize]) -> (RunQueue<usize>, Plain, usize) {
+    let mut rq = RunQueue::new(2).pulling_at_tick(true);
+    let mut t = Plain(vec![(0.0, 0.0); 3], Some(0));
+    let mut caps = [0.0; 3];
+    rq.apply(0.0, &[0, 1, 2], &mut t, hw, &mut caps);
+    let leaders = rq.cpu_of(0).unwrap();
+    rq.set_home(2, leaders);
+    let mut some = vec![0.0; busy_before.len()];
+    rq.apply(0.0, busy_before, &mut t, hw, &mut some);
+    t.0.iter_mut().for_each(|x| x.0 = 50e6);
+    rq.apply(100e6, &[0], &mut t, hw, &mut caps[..1]);
+    (rq, t, leaders)
+}
+
 /// Wake-ups as Linux 6.18 places them and preempts: a worker woken on its leader's CPU (where
 /// a balancer's move left it) stays there when the CPUs have recently been busy (SIS_UTIL
 /// scans no CPU above 60% on two), though the other CPU idles, and while it is owed CPU time
@@ -153,17 +170,7 @@ fn a_cpu_gone_idle_takes_a_waiting_process_at_the_turns_end_a_woken_one_at_once(
 fn a_woken_worker_on_busy_cpus_stays_on_its_leaders_and_preempts_it_while_owed() {
     let hw = hw("2");
     let woken = |busy_before: &[usize], lag: f64| {
-        let mut rq = RunQueue::new(2).pulling_at_tick(true);
-        let mut t = Plain(vec![(0.0, 0.0); 3], Some(0));
-        let mut caps = [0.0; 3];
-        rq.apply(0.0, &[0, 1, 2], &mut t, &hw, &mut caps);
-        let leaders = rq.cpu_of(0).unwrap();
-        rq.set_home(2, leaders);
-        let mut some = vec![0.0; busy_before.len()];
-        rq.apply(0.0, busy_before, &mut t, &hw, &mut some);
-        // 100 ms on: every process has had 50 ms; the workers block, the leader runs on.
-        t.0.iter_mut().for_each(|x| x.0 = 50e6);
-        rq.apply(100e6, &[0], &mut t, &hw, &mut caps[..1]);
+        let (mut rq, mut t, leaders) = worker_homed_on_leaders_cpu(&hw, busy_before);
         t.0[2].1 = lag;
         let mut two = [0.0; 2];
         rq.apply(100.1e6, &[0, 2], &mut t, &hw, &mut two);
@@ -192,16 +199,9 @@ fn a_woken_worker_on_busy_cpus_stays_on_its_leaders_and_preempts_it_while_owed()
 #[test]
 fn a_worker_that_blocks_while_owed_preempts_its_leader_until_its_lag_is_spent() {
     let hw = hw("2");
-    let mut rq = RunQueue::new(2).pulling_at_tick(true);
-    let mut t = Plain(vec![(0.0, 0.0); 3], Some(0));
+    let (mut rq, mut t, leaders) = worker_homed_on_leaders_cpu(&hw, &[0, 1, 2]);
     let mut caps = [0.0; 3];
-    rq.apply(0.0, &[0, 1, 2], &mut t, &hw, &mut caps);
-    let leaders = rq.cpu_of(0).unwrap();
-    rq.set_home(2, leaders);
-    rq.apply(0.0, &[0, 1, 2], &mut t, &hw, &mut caps);
-    t.0.iter_mut().for_each(|x| x.0 = 50e6);
     let mut now = 100e6;
-    rq.apply(now, &[0], &mut t, &hw, &mut caps[..1]);
     t.0[2].1 = 1e6;
     let (run, read) = (0.15e6, 0.07e6);
     let mut preempted = 0;
