@@ -20,14 +20,11 @@ impl<'a> Sim<'a> {
     /// Recompute where flow p must stop next (end, queue full/publish, bound, preemption).
     pub(super) fn retarget(&mut self, p: usize) {
         let fuse = self.ff_fuse_ok(p);
-        // (The leader's fused local scan waits while it drains a queue: only its own scan,
-        // found no longer fusable, settles there.)
-        // A worker's scan waits, fused, behind its wake-up's CPU (`FlowKind::Woken`) as it
-        // waited on its full queue: no chunk end passes meanwhile.
-        let own_scan = match &self.procs[p].act {
-            Act::Flow(f) => f.kind == FlowKind::Scan || (p > 0 && !matches!(f.kind, FlowKind::Woken(_))),
-            _ => p > 0,
-        };
+        // A flow set aside (the leader's local scan while it drains a queue, a worker's scan
+        // behind its full queue or its wake-up's CPU) passes no chunk end while it waits: it
+        // settles when it runs again, if it cannot fuse then.
+        let running_scan = matches!(&self.procs[p].act, Act::Flow(f) if f.kind == FlowKind::Scan);
+        let own_scan = running_scan || (p > 0 && self.procs[p].saved.is_none());
         if !fuse && own_scan {
             self.ff_settle_chunks(p);
         }
