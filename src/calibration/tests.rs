@@ -646,3 +646,52 @@ fn batches_of_one_core_pairs_do_not_set_the_two_core_capacity() {
     assert!(crate::analysis::robust::median(&pairs) < 1.5);
     assert_eq!(super::capacity_of_pairs(&[2.3, 2.5, 2.6, 1.9]), 2.0);
 }
+
+/// Runs in the host's two states, as on 2026-12-06 (2,100 interleaved runs): the slow state
+/// takes the serial reference 1.76x as long, a query with workers and the busy-pair reference
+/// 1.29x. Rescaled by the reference of its shape, a parallel probe's runs agree across the
+/// states; by the serial reference, its slow-state runs would come out 27% fast.
+#[test]
+fn runs_with_workers_are_rescaled_by_the_busy_pair_reference() {
+    let run = |ms: f64, refs: (f64, f64), launched: u32| Measured {
+        ref_ms: refs.0,
+        pair_ref_ms: refs.1,
+        launched: Some(launched),
+        planned: Some(launched),
+        ..Measured::timed(ms)
+    };
+    let (fast, slow) = ((13.7, 11.1), (13.7 * 1.76, 11.1 * 1.29));
+    // Three runs in each state keep the medians of both references in the fast state.
+    let states = [fast, fast, fast, fast, slow, slow, slow];
+    let probe = |id: &str, ms: f64, launched: u32, slow_factor: f64| {
+        let runs = states.iter().map(|&s| run(if s == fast { ms } else { ms * slow_factor }, s, launched)).collect();
+        let p = Probe {
+            id: id.into(),
+            sql: "SELECT 1".into(),
+            gucs: vec![],
+            how: How::Explain,
+            stage: Stage::Serial,
+            per_rep: 1,
+            what: "",
+        };
+        probe_result(p, runs, None)
+    };
+    let mut results = vec![probe("serial", 100.0, 0, 1.76), probe("parallel", 60.0, 2, 1.29)];
+    let refs: Vec<f64> = states.iter().map(|s| s.0).collect();
+    let pairs: Vec<f64> = (0..10).map(|i| states[i % states.len()].1).collect();
+    let (anchor, pair_anchor) = super::normalize(&mut results, &refs, &pairs);
+    assert!((anchor - 13.7).abs() < 1e-9 && (pair_anchor.expect("ten readings") - 11.1).abs() < 1e-9);
+    for r in &results {
+        for m in &r.runs {
+            let want = if r.probe.id == "serial" { 100.0 } else { 60.0 };
+            assert!((m.ms - want).abs() < 1e-6, "{}: {} against {want}", r.probe.id, m.ms);
+        }
+    }
+    // Too few busy-pair readings: every run by the serial reference (the parallel probe's
+    // slow runs then come out 1.29 / 1.76 of their fast ones).
+    let mut results = vec![probe("parallel", 60.0, 2, 1.29)];
+    let (_, none) = super::normalize(&mut results, &refs, &pairs[..5]);
+    assert!(none.is_none());
+    let slow_run = results[0].runs.last().expect("runs").ms;
+    assert!((slow_run - 60.0 * 1.29 / 1.76).abs() < 1e-6, "{slow_run}");
+}
