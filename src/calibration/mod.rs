@@ -284,9 +284,6 @@ pub struct Measurement {
     /// The speed reference runs were rescaled to: the median of the reference times, the
     /// machine's typical speed (not its fastest).
     pub anchor: f64,
-    /// The busy-pair reference runs with workers were rescaled to: its median (None when too
-    /// few readings launched a worker).
-    pub pair_anchor: Option<f64>,
     /// Log-normal sigma of one run's time around its probe's typical (median) time, pooled
     /// over every probe (raw times: the machine's variability as a user sees it).
     pub run_sigma: f64,
@@ -354,16 +351,8 @@ fn read_fractions_of_rounds(results: &mut [ProbeResult], before: &[Option<f64>],
 
 /// Rescales every run to the machine at its typical speed (the median of the reference
 /// times), and takes the read fractions of the timed runs.
-/// The fewest busy-pair readings whose median anchors the parallel runs; with fewer (worker
-/// slots taken by others), every run is rescaled by the serial reference.
-const PAIR_ANCHOR_MIN_READINGS: usize = 10;
-
-/// Rescales every run to the typical machine state: a run that launched workers by the
-/// busy-pair reference beside it ([`protocol::speedref_pair`]), others by the serial one.
-/// Returns the two anchors (the references' medians).
-fn normalize(results: &mut [ProbeResult], refs: &[f64], pair_refs: &[f64]) -> (f64, Option<f64>) {
+fn normalize(results: &mut [ProbeResult], refs: &[f64]) -> f64 {
     let anchor = median(refs);
-    let pair_anchor = (pair_refs.len() >= PAIR_ANCHOR_MIN_READINGS).then(|| median(pair_refs));
     for r in results.iter_mut() {
         let fr: Vec<f64> =
             r.runs.iter().filter(|m| m.hit + m.read > 0).map(|m| m.read as f64 / (m.hit + m.read) as f64).collect();
@@ -371,31 +360,18 @@ fn normalize(results: &mut [ProbeResult], refs: &[f64], pair_refs: &[f64]) -> (f
             r.read_fraction = median(&fr);
         }
         for m in r.runs.iter_mut() {
-            let before = m.ms;
-            m.ms = m.normalized_as(anchor, pair_anchor, m.launched.unwrap_or(0) > 0);
-            let f = if before > 0.0 { m.ms / before } else { 1.0 };
+            let f = if m.ref_ms > 0.0 { anchor / m.ref_ms } else { 1.0 };
+            m.ms *= f;
             m.gather_startup_ms = m.gather_startup_ms.map(|v| v * f);
             m.ref_ms = anchor;
-            m.pair_ref_ms = pair_anchor.unwrap_or(0.0);
         }
     }
     eprintln!(
-        "pqsim calibrate: speed reference {:.2} ms (median, the typical speed; 10th percentile {:.2}, 90th {:.2}): serial runs rescaled to it",
+        "pqsim calibrate: speed reference {:.2} ms (median, the typical speed; 10th percentile {:.2}, 90th {:.2}): runs rescaled to it",
         anchor,
         quantile(refs, 0.1),
         quantile(refs, 0.9)
     );
-    match pair_anchor {
-        Some(a) => eprintln!(
-            "pqsim calibrate: busy-pair reference {a:.2} ms (median; 10th percentile {:.2}, 90th {:.2}): runs with workers rescaled to it",
-            quantile(pair_refs, 0.1),
-            quantile(pair_refs, 0.9)
-        ),
-        None => eprintln!(
-            "pqsim calibrate: busy-pair reference: {} readings with a worker (no free worker slots?): runs with workers rescaled by the serial reference",
-            pair_refs.len()
-        ),
-    }
     // Client probes read like their EXPLAIN twins.
     let twin_rf: HashMap<String, f64> =
         results.iter().filter(|r| r.probe.how != How::Client).map(|r| (r.probe.sql.clone(), r.read_fraction)).collect();
@@ -404,7 +380,7 @@ fn normalize(results: &mut [ProbeResult], refs: &[f64], pair_refs: &[f64]) -> (f
             r.read_fraction = *rf;
         }
     }
-    (anchor, pair_anchor)
+    anchor
 }
 
 /// Timed rounds, the concurrency diagnostic and the rescaling to a fixed machine speed.
@@ -511,7 +487,7 @@ fn measure(client: &mut Client, dsn: &str, results: &mut [ProbeResult], reps: us
         ),
         None => eprintln!("pqsim calibrate: the speed reference's readings show no lasting state (a steady machine, or one that changes faster than one reading to the next)"),
     }
-    let (anchor, pair_anchor) = normalize(results, &rounds.refs, &rounds.pair_refs);
+    let anchor = normalize(results, &rounds.refs);
     // At the typical speed, as the timed runs are.
     let raw_first_touch = median(&first_touches.iter().map(|p| p.0).collect::<Vec<_>>());
     let first_touch_read_ns = probes::first_touch_at(&first_touches, anchor);
@@ -547,7 +523,6 @@ fn measure(client: &mut Client, dsn: &str, results: &mut [ProbeResult], reps: us
         worker_cpu,
         sending_ms,
         anchor,
-        pair_anchor,
         run_sigma,
         run_quantiles,
         speed,

@@ -84,14 +84,6 @@ pub(super) fn calibration(s: &mut String, fits: &Fits, info: &Info, results: &[P
     kv(s, "speed_reference_median_ms", num(median(&info.measurement.rounds.refs)));
     kv(s, "speed_reference_p90_ms", num(quantile(&info.measurement.rounds.refs, 0.9)));
     kv(s, "speed_reference_runs", info.measurement.rounds.refs.len().to_string());
-    if let Some(a) = info.measurement.pair_anchor {
-        let pairs = &info.measurement.rounds.pair_refs;
-        kv(s, "speed_reference_pair_sql", ts(&format!("{SPEEDREF_SQL} -- the leader and one worker")));
-        kv(s, "speed_reference_pair_ms", num(a));
-        kv(s, "speed_reference_pair_p10_ms", num(quantile(pairs, 0.1)));
-        kv(s, "speed_reference_pair_p90_ms", num(quantile(pairs, 0.9)));
-        kv(s, "speed_reference_pair_runs", pairs.len().to_string());
-    }
     kv(s, "run_to_run_cv_median_raw", num(info.measurement.raw_cv_median));
     kv(s, "run_to_run_cv_median", num(run_cv_median(results)));
     kv(s, "warm_tables_read_fraction", num(warm_read_fraction(fits, results)));

@@ -57,8 +57,6 @@ pub struct Measured {
     pub leader_wakes: Option<f64>,
     /// Mean of the speed-reference times measured just before and just after this run.
     pub ref_ms: f64,
-    /// The same for the busy-pair reference ([`speedref_pair`]); 0 where it was not measured.
-    pub pair_ref_ms: f64,
     /// EXPLAIN's Planning Time (ms), when timed by EXPLAIN ANALYZE.
     pub planning_ms: Option<f64>,
 }
@@ -77,7 +75,6 @@ impl Measured {
             leader_cpu_ms: None,
             leader_wakes: None,
             ref_ms: 0.0,
-            pair_ref_ms: 0.0,
             planning_ms: None,
         }
     }
@@ -90,16 +87,6 @@ impl Measured {
             self.ms * anchor_ms / self.ref_ms
         } else {
             self.ms
-        }
-    }
-
-    /// This run's time at the profile's machine state, by the reference of its shape: a run
-    /// whose plan keeps both cores busy (`parallel`) by the busy-pair reference when both it
-    /// and `pair_anchor_ms` are known, else (and a serial run always) by the serial one.
-    pub fn normalized_as(&self, anchor_ms: f64, pair_anchor_ms: Option<f64>, parallel: bool) -> f64 {
-        match pair_anchor_ms.filter(|a| parallel && *a > 0.0 && self.pair_ref_ms > 0.0) {
-            Some(a) => self.ms * a / self.pair_ref_ms,
-            None => self.normalized(anchor_ms),
         }
     }
 }
@@ -121,58 +108,16 @@ pub fn speedref(client: &mut Client, search_path: &str) -> Result<f64> {
     Ok(explain_measure(client, "ANALYZE, TIMING OFF", SPEEDREF_SQL)?.0.ms)
 }
 
-/// The settings of the busy-pair reference: the speed reference's scan by the leader and one
-/// worker, so two processes keep two cores busy.
-pub fn speedref_pair_gucs() -> Vec<(String, String)> {
-    [
-        ("max_parallel_workers_per_gather", "1"),
-        ("parallel_leader_participation", "on"),
-        ("parallel_setup_cost", "0"),
-        ("parallel_tuple_cost", "0"),
-        ("min_parallel_table_scan_size", "0"),
-    ]
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .to_vec()
-}
-
-/// One busy-pair reference run, in ms; 0 when no worker was launched (no free worker slot:
-/// the run measured one core, not two).
-///
-/// Why a second reference: this VM kind's host moves a lone busy core and two busy cores
-/// differently. Over 2,100 interleaved runs (2026-12-06, small-scale tables), the serial
-/// reference took 1.76x as long in the host's slow stretches as in its fast ones, serial
-/// queries 1.43-1.48x, but queries with two workers only 1.21-1.29x, and this reference 1.29x;
-/// even within the fast stretches it moved (sd of its log 0.13 against the serial one's 0.04)
-/// with the parallel queries: rescaled by it their spread fell from 0.13-0.15 to 0.08-0.10
-/// (sd of log time), by the serial reference it did not.
-pub fn speedref_pair(client: &mut Client, search_path: &str) -> Result<f64> {
-    apply_gucs(client, search_path, &speedref_pair_gucs())?;
-    let m = explain_measure(client, "ANALYZE, TIMING OFF", SPEEDREF_SQL)?.0;
-    Ok(if m.launched.unwrap_or(0) >= 1 { m.ms } else { 0.0 })
-}
-
-/// What [`measure_with_reference`] measured: the runs, with `ref_ms` and `pair_ref_ms` set;
-/// every serial reference time with when it started (seconds from the first); every busy-pair
-/// reference time (0 where no worker launched).
-#[derive(Debug, Clone, Default)]
-pub struct Referenced {
-    pub runs: Vec<Measured>,
-    pub refs: Vec<f64>,
-    pub at: Vec<f64>,
-    pub pair_refs: Vec<f64>,
-}
-
-/// Runs `runs` in order, each between two pairs of reference runs: the busy-pair
-/// [`speedref_pair`], then the serial [`speedref`] (so that the pair's worker has exited
-/// before the next run starts).
+/// Runs `runs` in order, each between two speed-reference runs; returns the measurements
+/// with `ref_ms` set, and every reference time with when it started (seconds from the first).
+#[allow(clippy::type_complexity)]
 pub fn measure_with_reference(
     client: &mut Client,
     search_path: &str,
     runs: &mut dyn Iterator<Item = (Vec<(String, String)>, String, &'static str)>,
-) -> Result<Referenced> {
+) -> Result<(Vec<Measured>, Vec<f64>, Vec<f64>)> {
     let t0 = Instant::now();
     let mut at = vec![0.0];
-    let mut pair_refs = vec![speedref_pair(client, search_path)?];
     let mut refs = vec![speedref(client, search_path)?];
     let mut out = vec![];
     // The connection's backend, once: each timed EXPLAIN also takes its CPU time.
@@ -189,22 +134,13 @@ pub fn measure_with_reference(
             m.leader_wakes = woke.zip(pid.and_then(task_sleeps)).map(|(b, a)| a.saturating_sub(b) as f64);
             m
         };
-        let p = speedref_pair(client, search_path)?;
         at.push(t0.elapsed().as_secs_f64());
         let r = speedref(client, search_path)?;
         m.ref_ms = 0.5 * (refs[refs.len() - 1] + r);
         refs.push(r);
-        let before = pair_refs[pair_refs.len() - 1];
-        m.pair_ref_ms = match (before > 0.0, p > 0.0) {
-            (true, true) => 0.5 * (before + p),
-            (true, false) => before,
-            (false, true) => p,
-            (false, false) => 0.0,
-        };
-        pair_refs.push(p);
         out.push(m);
     }
-    Ok(Referenced { runs: out, refs, at, pair_refs })
+    Ok((out, refs, at))
 }
 
 fn gather_of(p: &ExplainPlan) -> Option<&ExplainNode> {
@@ -219,7 +155,6 @@ pub fn explain_measure(client: &mut Client, options: &str, sql: &str) -> Result<
         .ok_or_else(|| PgError::Protocol(format!("EXPLAIN ({options}) returned no Execution Time")))?;
     let g = gather_of(&plan);
     let m = Measured {
-        pair_ref_ms: 0.0,
         ms,
         hit: plan.root.shared_hit_blocks.unwrap_or(0),
         read: plan.root.shared_read_blocks.unwrap_or(0),
@@ -609,9 +544,6 @@ pub struct Rounds {
     pub runs: Vec<Vec<Measured>>,
     /// Every speed-reference time seen.
     pub refs: Vec<f64>,
-    /// Every busy-pair reference time seen ([`speedref_pair`]; runs that launched no worker
-    /// left out).
-    pub pair_refs: Vec<f64>,
     /// Each kept round's references in order: (seconds from the round's first, ms).
     pub ref_series: Vec<Vec<(f64, f64)>>,
     /// CPUs used by other processes in each kept round.
@@ -672,7 +604,7 @@ pub fn run_rounds(
         let t_round = Instant::now();
         let meter = CpuMeter::start(postmaster)?;
         let mut it = order.iter().map(|&i| (jobs[i].gucs.clone(), jobs[i].sql.clone(), jobs[i].options));
-        let Referenced { runs: measured, refs, at, pair_refs } = measure_with_reference(client, search_path, &mut it)?;
+        let (measured, refs, at) = measure_with_reference(client, search_path, &mut it)?;
         let extra = probe(client)?;
         let others = meter.others_busy()?;
         let (idle_busy, _) = idle_window(1.0)?;
@@ -697,7 +629,6 @@ pub fn run_rounds(
         }
         out.ref_series.push(at.into_iter().zip(refs.iter().copied()).collect());
         out.refs.extend(refs);
-        out.pair_refs.extend(pair_refs.into_iter().filter(|p| *p > 0.0));
         out.per_round.push(extra);
         out.busy_max = out.busy_max.max(b);
         out.round_busy.push(b);
@@ -733,19 +664,6 @@ mod tests {
     }
 
     use super::*;
-
-    #[test]
-    fn a_run_is_rescaled_by_the_reference_of_its_shape() {
-        let m = Measured { ref_ms: 20.0, pair_ref_ms: 15.0, ..Measured::timed(100.0) };
-        // Serial: by the serial reference, 10 / 20 ms.
-        assert!((m.normalized_as(10.0, Some(12.0), false) - 50.0).abs() < 1e-9);
-        // With workers: by the busy pair, 12 / 15 ms.
-        assert!((m.normalized_as(10.0, Some(12.0), true) - 80.0).abs() < 1e-9);
-        // No anchor for the pair (an older profile), or no reading beside the run: serial.
-        assert!((m.normalized_as(10.0, None, true) - 50.0).abs() < 1e-9);
-        let unread = Measured { pair_ref_ms: 0.0, ..m.clone() };
-        assert!((unread.normalized_as(10.0, Some(12.0), true) - 50.0).abs() < 1e-9);
-    }
 
     #[test]
     fn dates() {

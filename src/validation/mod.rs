@@ -112,11 +112,6 @@ pub struct Report {
     pub speed_reference_source: String,
     /// Reference times seen during the validation: 10th percentile, median, 90th percentile.
     pub speed_seen_ms: (f64, f64, f64),
-    /// The busy-pair reference parallel runs were rescaled to (the profile's
-    /// `[calibration] speed_reference_pair_ms`; None for a profile without it: then every run
-    /// is rescaled by the serial reference), and its times seen during the validation.
-    pub pair_reference_ms: Option<f64>,
-    pub pair_seen_ms: (f64, f64, f64),
     /// What two busy cores gave during the timed rounds (two speed-reference scans side by
     /// side over one alone, once a round; 10th percentile, median, 90th percentile), and the
     /// profile's `[calibration] parallel_capacity`: the parallel runs' machine next to the
@@ -433,13 +428,11 @@ fn report(
             (a, format!("this run's own median ({a:.2} ms): the profile has no speed_reference_ms"))
         }
     };
-    let pair_anchor = profile_calibration_value(profile_text, "speed_reference_pair_ms");
-    let anchors = (anchor, pair_anchor);
     let mut points: Vec<Point> = grid
         .iter()
         .enumerate()
         .map(|(i, g)| {
-            let mut pt = point(&cases[g.case], g, &preps[i], &rounds.runs[2 * i], &rounds.runs[2 * i + 1], anchors);
+            let mut pt = point(&cases[g.case], g, &preps[i], &rounds.runs[2 * i], &rounds.runs[2 * i + 1], anchor);
             pt.blocks_read_share = pt.blocks_read_share.or(blocks_read.get(i).copied().flatten());
             pt
         })
@@ -470,11 +463,6 @@ fn report(
         speed_reference_ms: anchor,
         speed_reference_source: anchor_source,
         speed_seen_ms: (quantile(all_refs, 0.1), median(all_refs), quantile(all_refs, 0.9)),
-        pair_reference_ms: pair_anchor,
-        pair_seen_ms: {
-            let p = &rounds.pair_refs;
-            (quantile(p, 0.1), median(p), quantile(p, 0.9))
-        },
         capacity_seen: {
             let c = &rounds.per_round;
             (quantile(c, 0.1), median(c), quantile(c, 0.9))
@@ -491,23 +479,11 @@ fn report(
     }
 }
 
-/// `anchors`: the serial and the busy-pair reference's times at the profile's machine state.
-fn point(
-    case: &Case,
-    g: &Grid,
-    p: &Prep,
-    runs: &[Measured],
-    client_runs: &[Measured],
-    anchors: (f64, Option<f64>),
-) -> Point {
-    // A run with workers keeps both cores busy: rescaled by the busy-pair reference. A bare
-    // client run's plan is its point's (it reports no Gather).
-    let planned_parallel = g.workers > 0 && p.planned > 0;
-    let rescaled = |m: &Measured| m.normalized_as(anchors.0, anchors.1, m.launched.map_or(planned_parallel, |l| l > 0));
-    let client: Vec<f64> = client_runs.iter().map(rescaled).collect();
+fn point(case: &Case, g: &Grid, p: &Prep, runs: &[Measured], client_runs: &[Measured], anchor: f64) -> Point {
+    let client: Vec<f64> = client_runs.iter().map(|m| m.normalized(anchor)).collect();
     let client_ms = median(&client);
     let raw: Vec<f64> = runs.iter().map(|m| m.ms).collect();
-    let ms: Vec<f64> = runs.iter().map(rescaled).collect();
+    let ms: Vec<f64> = runs.iter().map(|m| m.normalized(anchor)).collect();
     let measured = median(&ms);
     let cv = robust_cv(&ms);
     let measured_raw = median(&raw);
