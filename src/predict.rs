@@ -137,7 +137,9 @@ pub fn run_decided_with(
         wait_samples,
         wait_profile,
     };
-    let p80 = one_run_interval(&walls, summary.mean, hw.run_sigma, hw.run_quantiles.as_ref(), hw.model_sigma);
+    // The machine's spread for this plan's shape: with workers launched, or serial.
+    let run_quantiles = hw.run_quantiles_for(d.workers_launched > 0);
+    let p80 = one_run_interval(&walls, summary.mean, hw.run_sigma, run_quantiles.as_ref(), hw.model_sigma);
     Ok(Prediction {
         scenario: sc.name.clone(),
         hardware: hw.name.clone(),
@@ -153,7 +155,7 @@ pub fn run_decided_with(
         wall_ms_p80: p80,
         run_sigma: hw.run_sigma,
         run_sigma_measured: hw.run_sigma_measured,
-        run_quantiles: hw.run_quantiles,
+        run_quantiles,
         model_sigma: hw.model_sigma,
         model_sigma_measured: hw.model_sigma_measured,
         wall_ms: walls,
@@ -305,6 +307,29 @@ mod tests {
     /// fast the fifth: the measured quantiles' interval holds 80% of such runs, the log-normal
     /// of the same runs' robust sigma (what `run_sigma` is) far fewer, its top below the slow
     /// runs.
+    #[test]
+    fn a_plan_takes_the_run_spread_of_its_shape() {
+        // testpar-count: count(*) under a Gather. With workers it takes the narrow spread
+        // measured over plans with workers; forced serial, the wide one of serial plans.
+        let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/configs/scenarios/testpar-count.toml"));
+        let w = crate::config::WhatIf::default();
+        let (sc, mut hw) = crate::config::load(path, "reference-2vcpu", &w).expect("shipped");
+        hw.run_quantiles_serial = Some(RunQuantiles([0.6, 0.7, 0.9, 1.0, 1.1, 1.8, 2.0]));
+        hw.run_quantiles_parallel = Some(RunQuantiles([0.95, 0.96, 0.98, 1.0, 1.02, 1.05, 1.06]));
+        let width = |p: &Prediction| p.wall_ms_p80[1] / p.wall_ms_p80[0];
+        let parallel = run_scenario(&sc, &hw, 1, 3, false).expect("runs");
+        assert!(parallel.workers_launched > 0);
+        assert_eq!(parallel.run_quantiles, hw.run_quantiles_parallel);
+        let w0 = crate::config::WhatIf {
+            set: vec![("max_parallel_workers_per_gather".into(), "0".into())],
+            ..Default::default()
+        };
+        let (serial_sc, _) = crate::config::load(path, "reference-2vcpu", &w0).expect("shipped");
+        let serial = run_scenario(&serial_sc, &hw, 1, 3, false).expect("runs");
+        assert_eq!((serial.workers_launched, serial.run_quantiles), (0, hw.run_quantiles_serial));
+        assert!(width(&serial) > width(&parallel) * 1.5, "{:?} {:?}", serial.wall_ms_p80, parallel.wall_ms_p80);
+    }
+
     #[test]
     fn a_skewed_machine_spread_shifts_the_interval_to_the_slow_side() {
         let mut z = normals(0x9e37_79b9_7f4a_7c15);

@@ -306,6 +306,8 @@ pub fn provisional() -> Hardware {
         run_sigma: crate::model::DEFAULT_RUN_SIGMA,
         run_sigma_measured: false,
         run_quantiles: None,
+        run_quantiles_serial: None,
+        run_quantiles_parallel: None,
         model_sigma: crate::model::DEFAULT_MODEL_SIGMA,
         model_sigma_measured: false,
         speed_hold_ns: 0.0,

@@ -290,6 +290,9 @@ pub struct Measurement {
     /// The same runs' ratios to their probe's median at [`crate::model::RUN_QUANTILE_PROBS`]:
     /// the spread's shape, skewed where the host slows runs in stretches.
     pub run_quantiles: Option<crate::model::RunQuantiles>,
+    /// The same over the serial probes only and over the probes with workers only.
+    pub run_quantiles_serial: Option<crate::model::RunQuantiles>,
+    pub run_quantiles_parallel: Option<crate::model::RunQuantiles>,
     /// How the speed reference's log time lasted from one reading to the next within each
     /// round ([`crate::analysis::persistence`]): the machine's speed as a state that holds.
     pub speed: Option<crate::analysis::persistence::Persistence>,
@@ -468,11 +471,19 @@ fn measure(client: &mut Client, dsn: &str, results: &mut [ProbeResult], reps: us
     let raw_cv_median = median(&cvs);
     let run_sigma = pooled_log_sigma(results);
     let run_quantiles = pooled_run_quantiles(results);
-    if let Some(q) = &run_quantiles {
-        eprintln!(
-            "pqsim calibrate: one run over its probe's median, 5/10/25/50/75/90/95th percentiles: {}",
-            q.0.map(|x| format!("{x:.3}")).join(" ")
-        );
+    let run_quantiles_serial = run_quantiles_where(results, |r| !launched_workers(r));
+    let run_quantiles_parallel = run_quantiles_where(results, launched_workers);
+    for (what, q) in [
+        ("", &run_quantiles),
+        (" (serial plans)", &run_quantiles_serial),
+        (" (plans with workers)", &run_quantiles_parallel),
+    ] {
+        if let Some(q) = q {
+            eprintln!(
+                "pqsim calibrate: one run over its probe's median{what}, 5/10/25/50/75/90/95th percentiles: {}",
+                q.0.map(|x| format!("{x:.3}")).join(" ")
+            );
+        }
     }
     let log_series: Vec<Vec<(f64, f64)>> = rounds
         .ref_series
@@ -525,6 +536,8 @@ fn measure(client: &mut Client, dsn: &str, results: &mut [ProbeResult], reps: us
         anchor,
         run_sigma,
         run_quantiles,
+        run_quantiles_serial,
+        run_quantiles_parallel,
         speed,
         launched_short,
     })
@@ -634,8 +647,21 @@ pub fn capacity_of_pairs(pairs: &[f64]) -> f64 {
 /// One run over its probe's median, pooled over every run of every probe with at least three
 /// (raw times), at [`crate::model::RUN_QUANTILE_PROBS`]; None with fewer than 50 such runs.
 pub fn pooled_run_quantiles(results: &[ProbeResult]) -> Option<crate::model::RunQuantiles> {
+    run_quantiles_where(results, |_| true)
+}
+
+/// Whether a probe's plan ran with workers (any of its runs launched one).
+pub fn launched_workers(r: &ProbeResult) -> bool {
+    r.runs.iter().any(|m| m.launched.unwrap_or(0) > 0)
+}
+
+/// [`pooled_run_quantiles`] over the probes `keep` takes (at least 50 runs, else None).
+pub fn run_quantiles_where(
+    results: &[ProbeResult],
+    keep: impl Fn(&ProbeResult) -> bool,
+) -> Option<crate::model::RunQuantiles> {
     let mut ratios = vec![];
-    for r in results.iter().filter(|r| r.runs.len() >= 3) {
+    for r in results.iter().filter(|r| r.runs.len() >= 3 && keep(r)) {
         let m = r.median_ms();
         if m > 0.0 {
             ratios.extend(r.runs.iter().filter(|x| x.ms > 0.0).map(|x| x.ms / m));

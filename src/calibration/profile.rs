@@ -107,6 +107,18 @@ fn variability(s: &mut String, fits: &Fits, info: &Info) {
             format!("run_quantiles = [{}]", q.0.map(|x| format!("{x:.3}")).join(", "))
         );
     }
+    for (key, q, which) in [
+        ("run_quantiles_serial", &m.run_quantiles_serial, "serial probe"),
+        ("run_quantiles_parallel", &m.run_quantiles_parallel, "probe that launched workers"),
+    ] {
+        if let Some(q) = q {
+            let _ = writeln!(
+                s,
+                "{key} = [{}] # the same over every raw run of every {which} only: a serial plan's interval takes the first, a plan with workers the second (the host moves a lone busy core and two busy ones differently)",
+                q.0.map(|x| format!("{x:.3}")).join(", ")
+            );
+        }
+    }
     s.push_str(&model_sigma_line(&fits.model_error));
     match (m.speed_state(), m.speed) {
         (Some((hold_ms, sigma)), Some(p)) => {

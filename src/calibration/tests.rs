@@ -611,6 +611,39 @@ fn a_workers_exit_is_priced_per_page_it_mapped_from_the_longer_tail_after_a_larg
     assert_eq!((hw.parallel.shutdown_per_page_ns, fit.exit_tail), (0.0, None));
 }
 
+/// Serial probes whose runs the host's slow stretches take 1.76x as long, probes with workers
+/// 1.28x (as on 2026-12-06, docs/validation.md): measured apart, each keeps its own tail.
+#[test]
+fn serial_plans_and_plans_with_workers_keep_their_own_run_spread() {
+    let probe = |i: usize, launched: u32, slow: f64| {
+        let runs: Vec<Measured> = (0..9)
+            .map(|k| {
+                let ms = 20.0 * (1.0 + 0.01 * (k % 3) as f64) * if (k + i) % 4 == 0 { slow } else { 1.0 };
+                Measured { launched: Some(launched), planned: Some(launched), ..Measured::timed(ms) }
+            })
+            .collect();
+        let p = Probe {
+            id: format!("p{i}"),
+            sql: "SELECT 1".into(),
+            gucs: vec![],
+            how: How::Explain,
+            stage: Stage::Serial,
+            per_rep: 1,
+            what: "",
+        };
+        probe_result(p, runs, None)
+    };
+    let mut results: Vec<ProbeResult> = (0..8).map(|i| probe(i, 0, 1.76)).collect();
+    results.extend((8..16).map(|i| probe(i, 2, 1.28)));
+    assert!(super::launched_workers(&results[8]) && !super::launched_workers(&results[0]));
+    let serial = super::run_quantiles_where(&results, |r| !super::launched_workers(r)).expect("72 runs");
+    let parallel = super::run_quantiles_where(&results, super::launched_workers).expect("72 runs");
+    let pooled = super::pooled_run_quantiles(&results).expect("144 runs");
+    assert!(serial.0[6] > 1.7 && parallel.0[6] < 1.3, "{:?} {:?}", serial.0, parallel.0);
+    assert!(pooled.0[6] > parallel.0[6] && pooled.0[6] <= serial.0[6]);
+    assert!(super::run_quantiles_where(&results[..5], |_| true).is_none(), "45 runs are too few");
+}
+
 #[test]
 fn the_pooled_run_spread_keeps_a_hosts_slow_stretches() {
     let probe = |i: usize, base: f64| {

@@ -136,7 +136,9 @@ pub fn apply_overrides(table: &mut toml::Table, overrides: &[(String, String)], 
         // A run-to-run sigma set by hand replaces the measured spread's shape: the one-run
         // interval is then the log-normal of that sigma.
         if key == "variability.run_sigma" {
-            t.remove("run_quantiles");
+            for k in ["run_quantiles", "run_quantiles_serial", "run_quantiles_parallel"] {
+                t.remove(k);
+            }
         }
     }
     Ok(())
@@ -212,6 +214,9 @@ struct RawVariability {
     model_sigma: Option<Spanned<f64>>,
     /// One run over its query's median at the 5/10/25/50/75/90/95th percentiles.
     run_quantiles: Option<Spanned<Vec<f64>>>,
+    /// The same over serial plans' runs only, and over runs of plans with workers only.
+    run_quantiles_serial: Option<Spanned<Vec<f64>>>,
+    run_quantiles_parallel: Option<Spanned<Vec<f64>>>,
     /// Mean time the machine's speed holds a state, ms.
     speed_hold_ms: Option<Spanned<f64>>,
     /// Log-normal sigma of the lasting state's slowness.
@@ -432,8 +437,8 @@ fn scheduler_from_raw(ctx: &Ctx, raw: Option<&RawScheduler>, cores: f64) -> Resu
 /// A log-normal sigma between 0 and 2: above 2 one run would land anywhere within 13x of the
 /// typical time, no longer a spread but surely a mistake (a percentage written as a number).
 /// `[variability] run_quantiles`: seven positive ratios, none below the one before.
-fn run_quantiles(ctx: &Ctx, v: &Spanned<Vec<f64>>) -> Result<crate::model::RunQuantiles> {
-    let err = |m: &str| ctx.err(Some(v.span()), format!("variability.run_quantiles {m}"));
+fn run_quantiles(ctx: &Ctx, v: &Spanned<Vec<f64>>, key: &str) -> Result<crate::model::RunQuantiles> {
+    let err = |m: &str| ctx.err(Some(v.span()), format!("variability.{key} {m}"));
     let q: [f64; 7] = v.get_ref().as_slice().try_into().map_err(|_| {
         err(&format!(
             "takes seven ratios (one run over its median at the 5, 10, 25, 50, 75, 90 and 95th percentiles), not {}",
@@ -613,10 +618,12 @@ fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
         Some(v) => Some(log_sigma(ctx, v, "variability.model_sigma")?),
         None => None,
     };
-    let run_quantiles = match raw.variability.as_ref().and_then(|v| v.run_quantiles.as_ref()) {
-        Some(v) => Some(run_quantiles(ctx, v)?),
-        None => None,
-    };
+    let quantiles = |key: &str, v: Option<&Spanned<Vec<f64>>>| v.map(|v| run_quantiles(ctx, v, key)).transpose();
+    let var = raw.variability.as_ref();
+    let run_quantiles = quantiles("run_quantiles", var.and_then(|v| v.run_quantiles.as_ref()))?;
+    let run_quantiles_serial = quantiles("run_quantiles_serial", var.and_then(|v| v.run_quantiles_serial.as_ref()))?;
+    let run_quantiles_parallel =
+        quantiles("run_quantiles_parallel", var.and_then(|v| v.run_quantiles_parallel.as_ref()))?;
     let speed_hold_ms = match raw.variability.as_ref().and_then(|v| v.speed_hold_ms.as_ref()) {
         Some(v) => non_negative(ctx, v, "variability.speed_hold_ms")?,
         None => 0.0,
@@ -648,6 +655,8 @@ fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
         run_sigma: run_sigma.unwrap_or(crate::model::DEFAULT_RUN_SIGMA),
         run_sigma_measured: run_sigma.is_some(),
         run_quantiles,
+        run_quantiles_serial,
+        run_quantiles_parallel,
         model_sigma: model_sigma.unwrap_or(crate::model::DEFAULT_MODEL_SIGMA),
         model_sigma_measured: model_sigma.is_some(),
         speed_hold_ns: speed_hold_ms * 1e6,

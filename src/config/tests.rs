@@ -209,6 +209,23 @@ fn the_measured_run_spread_is_read_and_a_hand_set_sigma_replaces_it() {
     assert!((hw.run_quantiles.unwrap().ln_at(0.9) - 1.3f64.ln()).abs() < 1e-12);
     let hw = load_hardware_str(&src.label, &text, &[("variability.run_sigma".into(), "0.2".into())]).unwrap();
     assert_eq!((hw.run_sigma, hw.run_quantiles), (0.2, None));
+    // Measured apart for serial plans and plans with workers: each plan takes its shape's,
+    // a profile without them the pooled one; a hand-set sigma replaces all three.
+    let apart = text.replace(
+        "model_sigma = 0.135",
+        "run_quantiles_serial = [0.6, 0.7, 0.9, 1.0, 1.1, 1.6, 1.8]\nrun_quantiles_parallel = [0.85, 0.9, 0.95, 1.0, 1.05, 1.2, 1.3]\nmodel_sigma = 0.135",
+    );
+    let hw = load_hardware_str(&src.label, &apart, &[]).unwrap();
+    assert_eq!(hw.run_quantiles_for(false).map(|q| q.0[5]), Some(1.6));
+    assert_eq!(hw.run_quantiles_for(true).map(|q| q.0[5]), Some(1.2));
+    let pooled = load_hardware_str(&src.label, &text, &[]).unwrap();
+    assert_eq!(pooled.run_quantiles_for(true).map(|q| q.0[5]), Some(1.3));
+    let hw = load_hardware_str(&src.label, &apart, &[("variability.run_sigma".into(), "0.2".into())]).unwrap();
+    assert_eq!((hw.run_quantiles_for(false), hw.run_quantiles_for(true)), (None, None));
+    // A malformed one is named in the message.
+    let bad = apart.replace("run_quantiles_parallel = [0.85, 0.9", "run_quantiles_parallel = [0.95, 0.9");
+    let e = load_hardware_str(&src.label, &bad, &[]).unwrap_err().to_string();
+    assert!(e.contains("variability.run_quantiles_parallel must not decrease"), "{e}");
 }
 
 #[test]

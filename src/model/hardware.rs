@@ -394,6 +394,14 @@ pub struct Hardware {
     /// interval then takes the machine's part from these instead of a log-normal of
     /// `run_sigma`.
     pub run_quantiles: Option<RunQuantiles>,
+    /// The same spread over the runs of serial plans only and of plans with workers only, when
+    /// calibration measured them apart (`[variability] run_quantiles_serial`,
+    /// `run_quantiles_parallel`): this VM kind's host slows a lone busy core more than two
+    /// busy ones (its slow stretches took serial queries 1.43-1.52x as long, the same queries
+    /// with two workers 1.23-1.28x; docs/validation.md, "Measuring on this machine"), so one
+    /// pooled shape is too narrow for a serial plan and too wide for a parallel one.
+    pub run_quantiles_serial: Option<RunQuantiles>,
+    pub run_quantiles_parallel: Option<RunQuantiles>,
     /// The model's own prediction error on this machine: the log-normal sigma of
     /// ln(measured / predicted) for a query the fit has not seen, estimated out of sample by
     /// calibration (`[variability] model_sigma`), or [`DEFAULT_MODEL_SIGMA`].
@@ -413,6 +421,13 @@ pub struct Hardware {
 }
 
 impl Hardware {
+    /// The measured spread of one run of a plan with workers (`parallel`) or without: its
+    /// shape's own when calibration measured it, else the pooled one.
+    pub fn run_quantiles_for(&self, parallel: bool) -> Option<RunQuantiles> {
+        let own = if parallel { self.run_quantiles_parallel } else { self.run_quantiles_serial };
+        own.or(self.run_quantiles)
+    }
+
     /// Speed of a core while `busy` cores (fractional while some are only partly used) are
     /// busy: 1 with one busy core, `all_cores_busy_speed` with all of them, linear between.
     pub fn core_speed(&self, busy: f64) -> f64 {

@@ -89,7 +89,14 @@ pub fn markdown(o: &Options, out: &Outcome) -> String {
     let _ = writeln!(
         s,
         "\nMeasured bare runs inside their point's predicted 80% interval (`wall_time_ms_p80`: the model's spread over replications, the machine's {} and the model's own error `model_sigma` {:.3}{}): {:.0}% rescaled to the profile's speed, {:.0}% raw (80% when the interval is honest; raw runs above it {:.0}%, below it {:.0}%, 10% each when it is).\n",
-        crate::report::machine_spread(hw.run_sigma, hw.run_quantiles.as_ref()),
+        match (hw.run_quantiles_serial, hw.run_quantiles_parallel) {
+            (Some(serial), Some(parallel)) => format!(
+                "{} for a serial plan, {} for a plan with workers",
+                crate::report::machine_spread(hw.run_sigma, Some(&serial)),
+                crate::report::machine_spread(hw.run_sigma, Some(&parallel))
+            ),
+            _ => crate::report::machine_spread(hw.run_sigma, hw.run_quantiles.as_ref()),
+        },
         hw.model_sigma,
         if hw.model_sigma_measured { ", estimated out of sample by the profile's calibration" } else { ", assumed: the profile does not estimate it" },
         100.0 * rep.client_p80_coverage,
