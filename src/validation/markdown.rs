@@ -102,7 +102,8 @@ pub fn markdown(o: &Options, out: &Outcome) -> String {
         100.0 * rep.client_p80_coverage,
         100.0 * rep.client_p80_coverage_raw,
         100.0 * rep.client_p80_raw_above,
-        100.0 * (1.0 - rep.client_p80_coverage_raw - rep.client_p80_raw_above),
+        // Shares of whole runs: clamped so rounding never prints "-0%".
+        (100.0 * (1.0 - rep.client_p80_coverage_raw - rep.client_p80_raw_above)).max(0.0),
     );
     let _ = writeln!(
         s,
