@@ -267,11 +267,12 @@ fn prepare(
                 match (model_ms(&i.scenario, hw, 5), model_walls_as(&i.scenario, hw, 5, client)) {
                     (Ok(ms), Ok(walls)) => {
                         let mean = walls.iter().sum::<f64>() / walls.len() as f64;
+                        // The machine's spread of the plan's shape, as `run` takes it.
                         let p80 = crate::predict::one_run_interval(
                             &walls,
                             mean,
                             hw.run_sigma,
-                            hw.run_quantiles.as_ref(),
+                            hw.run_quantiles_for(planned > 0).as_ref(),
                             hw.model_sigma,
                         );
                         (Some(ms), Some(median(&walls)), Some(p80), String::new())

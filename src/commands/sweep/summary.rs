@@ -103,7 +103,7 @@ pub(super) fn point_stats(a: &SweepArgs, points: &[Point], rows: &[Row]) -> Resu
                 &walls,
                 wall.mean,
                 p.hwp.run_sigma,
-                p.hwp.run_quantiles.as_ref(),
+                p.hwp.run_quantiles_for(lmean > 0.0).as_ref(),
                 p.hwp.model_sigma,
             ),
             procs: mean_processes(&rs),
