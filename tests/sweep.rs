@@ -591,3 +591,39 @@ fn summary_has_the_one_run_interval_and_it_grows_with_the_model_error() {
         assert!(*w > n * 1.5 && *w > (2.0 * 1.2816 * 0.4f64).exp() * 0.99, "hi/lo {n} vs {w}");
     }
 }
+
+/// A sweep's interval takes each point's own shape of the machine's spread, as `run` does: a
+/// profile whose serial plans spread wide and whose plans with workers spread narrow gives the
+/// serial point the wider interval.
+#[test]
+fn summary_intervals_take_the_run_spread_of_each_plans_shape() {
+    let t = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string("configs/hardware/reference-2vcpu.toml").unwrap().replace(
+        "[variability]\n",
+        "[variability]\nrun_quantiles_serial = [0.6, 0.7, 0.9, 1.0, 1.1, 1.8, 2.0]\nrun_quantiles_parallel = [0.95, 0.96, 0.98, 1.0, 1.02, 1.05, 1.06]\n",
+    );
+    assert!(text.contains("run_quantiles_parallel"), "the profile has a [variability] section");
+    let hw = t.path().join("hw.toml");
+    std::fs::write(&hw, text).unwrap();
+    let out = t.path().join("out");
+    ok(&[
+        "sweep",
+        "configs/scenarios/testpar-count.toml",
+        "--vary",
+        "max_parallel_workers_per_gather=0,2",
+        "--replications",
+        "3",
+        "--hardware",
+        hw.to_str().unwrap(),
+        "--hw",
+        "variability.model_sigma=0",
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    let (h, rows) = csv(&out.join("summary.csv"));
+    let (lo, hi) = (col(&h, "p80_lo"), col(&h, "p80_hi"));
+    let width = |r: &Vec<String>| r[hi].parse::<f64>().unwrap() / r[lo].parse::<f64>().unwrap();
+    assert_eq!(rows.len(), 2);
+    // Serial: 0.7x..1.8x of the median at least; with workers: 0.96x..1.05x plus the replications.
+    assert!(width(&rows[0]) > 2.0 && width(&rows[1]) < 1.5, "{} vs {}", width(&rows[0]), width(&rows[1]));
+}
