@@ -89,13 +89,15 @@ pub fn markdown(o: &Options, out: &Outcome) -> String {
     let _ = writeln!(
         s,
         "\nMeasured bare runs inside their point's predicted 80% interval (`wall_time_ms_p80`: the model's spread over replications, the machine's {} and the model's own error `model_sigma` {:.3}{}): {:.0}% rescaled to the profile's speed, {:.0}% raw (80% when the interval is honest; raw runs above it {:.0}%, below it {:.0}%, 10% each when it is).\n",
-        match (hw.run_quantiles_serial, hw.run_quantiles_parallel) {
-            (Some(serial), Some(parallel)) => format!(
-                "{} for a serial plan, {} for a plan with workers",
-                crate::report::machine_spread(hw.run_sigma, Some(&serial)),
-                crate::report::machine_spread(hw.run_sigma, Some(&parallel))
-            ),
-            _ => crate::report::machine_spread(hw.run_sigma, hw.run_quantiles.as_ref()),
+        {
+            // The shapes the points' intervals took (`Hardware::run_quantiles_for`).
+            let spread = |parallel| crate::report::machine_spread(hw.run_sigma, hw.run_quantiles_for(parallel).as_ref());
+            let (serial, parallel) = (spread(false), spread(true));
+            if serial == parallel {
+                serial
+            } else {
+                format!("{serial} for a serial plan, {parallel} for a plan with workers")
+            }
         },
         hw.model_sigma,
         if hw.model_sigma_measured { ", estimated out of sample by the profile's calibration" } else { ", assumed: the profile does not estimate it" },
