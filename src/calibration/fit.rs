@@ -384,22 +384,22 @@ pub fn sim_fit(
     predict: &mut dyn FnMut(&[f64]) -> Result<Vec<f64>>,
 ) -> Result<SimFit> {
     let mut obj = Objective { measured, predict, cache: HashMap::new(), evals: 0 };
-    let mut theta: Vec<f64> = params.iter().map(|p| p.init).collect();
-    let mut best = obj.f(&theta)?;
-    for _round in 0..5 {
-        let before = best;
+    let init: Vec<f64> = params.iter().map(|p| p.init).collect();
+    let (mut theta, mut best) = descend(&mut obj, params, init)?;
+    // A simulator's objective has kinks where the schedule changes (a process that no longer
+    // moves between CPUs, a queue that no longer fills), and a descent can stop at one. Once
+    // more from each parameter's other end of its range, the rest where the first descent
+    // left them; the best of all stands.
+    if best > 1e-6 {
         for k in 0..params.len() {
-            coordinate_step(&mut obj, params, &mut theta, &mut best, k)?;
-        }
-        // Coordinate steps crawl along a valley when parameters trade off against each other
-        // (send vs receive cost): polish with Nelder-Mead inside the bounds.
-        let (t, f) = nelder_mead(&mut obj, params, &theta, best)?;
-        if f < best {
-            best = f;
-            theta = t;
-        }
-        if before - best <= 1e-5 {
-            break;
+            let mut start = theta.clone();
+            let p = &params[k];
+            start[k] = if theta[k] - p.lo > p.hi - theta[k] { p.lo } else { (p.lo + p.hi) / 2.0 };
+            let (t, f) = descend(&mut obj, params, start)?;
+            if f < best - 1e-9 {
+                theta = t;
+                best = f;
+            }
         }
     }
     let (rms, predicted) = obj.eval(&theta)?;
@@ -408,6 +408,29 @@ pub fn sim_fit(
         ranges.push(flat_range(&mut obj, params, &theta, rms, k)?);
     }
     Ok(SimFit { values: theta, rms, predicted, ranges, evaluations: obj.evals })
+}
+
+/// Coordinate steps then Nelder-Mead, in rounds, from `theta`: the point reached and its
+/// objective.
+fn descend(obj: &mut Objective, params: &[Param], mut theta: Vec<f64>) -> Result<(Vec<f64>, f64)> {
+    let mut best = obj.f(&theta)?;
+    for _round in 0..5 {
+        let before = best;
+        for k in 0..params.len() {
+            coordinate_step(obj, params, &mut theta, &mut best, k)?;
+        }
+        // Coordinate steps crawl along a valley when parameters trade off against each other
+        // (send vs receive cost): polish with Nelder-Mead inside the bounds.
+        let (t, f) = nelder_mead(obj, params, &theta, best)?;
+        if f < best {
+            best = f;
+            theta = t;
+        }
+        if before - best <= 1e-5 {
+            break;
+        }
+    }
+    Ok((theta, best))
 }
 
 /// One coordinate: a geometric grid over the parameter's range (plus its current value),
