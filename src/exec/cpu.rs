@@ -20,7 +20,10 @@
 //! preemption, `RunQueue::preempt_on_wake`). A woken process looks for an idle CPU only while
 //! the CPUs have recently been little enough busy (`RunQueue::scans_for_idle`): on a busy
 //! machine a worker the balancer put on its leader's CPU stays there, woken by the leader's
-//! reads and preempting it, while the other CPU may idle.
+//! reads and preempting it, while the other CPU may idle. How busy is each process's own
+//! average, as Linux's PELT keeps it: a leader arrives with its session's past
+//! (`LEADER_ARRIVES_BUSY`), a forked worker with half its CPU's spare capacity, and a process
+//! gone takes its own away.
 //!
 //! Cost: the owner schedules one event per turn, and one at a tick inside it that hands an idle
 //! CPU a waiting process (`apply` says when); membership and order
@@ -28,6 +31,16 @@
 
 use crate::engine::fluid::Demand;
 use crate::model::{Hardware, SchedulerKind};
+
+/// The utilization a query's leader brings to its CPU when the query starts (0-1 of a CPU):
+/// a backend that runs its session's statements one after another, as a report, a benchmark
+/// or this project's calibration and validation run them, has kept its CPU busy, and Linux's
+/// utilization average (PELT, 32 ms half-life) carries that into the query. It decides whether
+/// a worker woken early in the query looks for an idle CPU (`RunQueue::scans_for_idle`): from
+/// nothing, a short query's wake-ups moved a worker at almost every tick, where a 2-vCPU Linux
+/// 6.18 moved the leader of a leader-bound Gather 0-2 times a query and each worker 0-4
+/// (`perf sched`, docs/validation.md).
+pub const LEADER_ARRIVES_BUSY: f64 = 1.0;
 
 /// Busy cores run slower when they share a core's execution units, caches or memory
 /// bandwidth (`Hardware::core_speed`): before the fluid solve, the CPU work per unit of every
@@ -121,11 +134,16 @@ pub struct RunQueue<K> {
     /// A CPU that goes idle takes a process waiting on another only at the busy CPU's next tick
     /// (`Scheduler::idle_pull_at_tick`); false: at once.
     pull_at_tick: bool,
-    /// The CPUs' recent utilization (0-1): the busy share of `cores`, averaged as PELT does
-    /// (half-life 32 ms) up to `util_at`, with `busy_share` busy since (see `scans_for_idle`).
-    util: f64,
+    /// Each placed process's recent utilization (0-1 of a CPU), by key: the share of the time
+    /// it ran, averaged as PELT does (half-life 32 ms) up to `util_at`. A process that blocks
+    /// keeps its own, decaying, on its CPU; one that is gone (`remove`) takes it away. Their
+    /// sum over `cores` is the CPUs' utilization (see `scans_for_idle`).
+    task_util: Vec<(K, f64)>,
     util_at: f64,
-    busy_share: f64,
+    /// The utilization a leader brings when first placed (see `leaders_arrive_busy`).
+    leader_util: f64,
+    /// Scratch: the processes running (each CPU's first in line), sorted.
+    runners: Vec<K>,
     /// Rotations so far, and for each process the last one after which it was on the less
     /// busy CPU (by key): who moves next (see `rotate`).
     rotations: u64,
@@ -152,6 +170,8 @@ pub struct RunQueue<K> {
     last: Vec<K>,
     last_caps: Vec<f64>,
     last_valid: bool,
+    /// Moves of a process from one CPU to another so far (Linux's `nr_migrations`).
+    migrations: u64,
 }
 
 impl<K: Copy + Ord> RunQueue<K> {
@@ -170,9 +190,10 @@ impl<K: Copy + Ord> RunQueue<K> {
             uneven_ns: 0.0,
             rotate_after_ns: f64::INFINITY,
             pull_at_tick: false,
-            util: 0.0,
+            task_util: vec![],
             util_at: 0.0,
-            busy_share: 0.0,
+            leader_util: 0.0,
+            runners: vec![],
             rotations: 0,
             favoured: vec![],
             sorted: vec![],
@@ -185,6 +206,7 @@ impl<K: Copy + Ord> RunQueue<K> {
             last: vec![],
             last_caps: vec![],
             last_valid: false,
+            migrations: 0,
         }
     }
 
@@ -199,6 +221,16 @@ impl<K: Copy + Ord> RunQueue<K> {
     /// only at the busy CPU's next tick (`Scheduler::idle_pull_at_tick`).
     pub fn pulling_at_tick(mut self, at_tick: bool) -> RunQueue<K> {
         self.pull_at_tick = at_tick;
+        self
+    }
+
+    /// The run queue of a machine on which a leader, first placed, brings the utilization
+    /// `util` (0-1 of a CPU; 0 when not said: a backend that has been idle). PELT's averages
+    /// carry a process's past with it: a backend that has been running its session's
+    /// statements brings its CPU's utilization to the query it starts (see `scans_for_idle`,
+    /// `LEADER_ARRIVES_BUSY`).
+    pub fn leaders_arrive_busy(mut self, util: f64) -> RunQueue<K> {
+        self.leader_util = util.clamp(0.0, 1.0);
         self
     }
 
@@ -244,6 +276,11 @@ impl<K: Copy + Ord> RunQueue<K> {
     /// The CPU a process is homed on (None before it first ran, or on one core).
     pub fn cpu_of(&self, k: K) -> Option<usize> {
         self.home.binary_search_by(|h| h.0.cmp(&k)).ok().map(|i| self.home[i].1)
+    }
+
+    /// Moves of a process from one CPU to another so far (a first placement is none).
+    pub fn migrations(&self) -> u64 {
+        self.migrations
     }
 
     /// Every process homed on a CPU, with its CPU, by key.
@@ -315,6 +352,8 @@ impl<K: Copy + Ord> RunQueue<K> {
         caps: &mut [f64],
     ) -> Option<f64> {
         let cores = self.cores;
+        // The utilizations up to now, with the line as it was since the last change.
+        self.age_util(now);
         // Processes that stopped running leave the line, keeping their lag (behind their
         // CPU's average: each CPU's line keeps its own, as each Linux run queue does).
         if self.order.iter().any(|k| runnable.binary_search(k).is_err()) {
@@ -338,12 +377,7 @@ impl<K: Copy + Ord> RunQueue<K> {
                 self.order.push(k);
             }
         }
-        self.age_util(now);
         self.place(tasks, had);
-        // The busy share from now on: CPUs with a process homed there (`place` counted them).
-        let busy =
-            if self.cores <= 1 { self.order.len().min(1) } else { self.per_cpu.iter().filter(|&&n| n > 0).count() };
-        self.busy_share = busy as f64 / self.cores as f64;
         for i in had..self.order.len() {
             let k = self.order[i];
             if let Some((v, n)) = self.cpu_avg_n(self.cpu(k), i, tasks) {
@@ -406,7 +440,12 @@ impl<K: Copy + Ord> RunQueue<K> {
 
     fn set_home(&mut self, k: K, c: usize) {
         match self.home.binary_search_by(|h| h.0.cmp(&k)) {
-            Ok(i) => self.home[i].1 = c,
+            Ok(i) => {
+                if self.home[i].1 != c {
+                    self.migrations += 1;
+                }
+                self.home[i].1 = c
+            }
             Err(i) => self.home.insert(i, (k, c)),
         }
     }
@@ -425,14 +464,63 @@ impl<K: Copy + Ord> RunQueue<K> {
         }
     }
 
-    /// Bring the recent utilization up to `now`: PELT's geometric average of the busy
-    /// share, 32 ms half-life (kernel/sched/pelt.c).
+    /// Bring each process's utilization up to `now`: PELT's geometric average of the time
+    /// it ran, 32 ms half-life (kernel/sched/pelt.c), the line unchanged since `util_at`
+    /// (each CPU's first in line ran; the others waited or had blocked).
     fn age_util(&mut self, now: f64) {
         let dt = now - self.util_at;
-        if dt > 0.0 {
-            let keep = (-dt * std::f64::consts::LN_2 / 32e6).exp();
-            self.util = self.busy_share + (self.util - self.busy_share) * keep;
-            self.util_at = now;
+        if dt <= 0.0 {
+            return;
+        }
+        self.util_at = now;
+        let keep = (-dt * std::f64::consts::LN_2 / 32e6).exp();
+        self.runners.clear();
+        self.reset_seen();
+        for i in 0..self.order.len() {
+            let k = self.order[i];
+            let c = self.cpu(k);
+            if !self.seen[c] {
+                self.seen[c] = true;
+                self.runners.push(k);
+            }
+        }
+        self.runners.sort_unstable();
+        for (k, u) in self.task_util.iter_mut() {
+            let ran = if self.runners.binary_search(k).is_ok() { 1.0 } else { 0.0 };
+            *u = ran + (*u - ran) * keep;
+        }
+    }
+
+    /// The CPUs' recent utilization (0-1): the processes' utilizations over `cores`.
+    pub fn util(&self) -> f64 {
+        (self.task_util.iter().map(|t| t.1).sum::<f64>() / self.cores as f64).min(1.0)
+    }
+
+    /// The utilization of the processes homed on CPU `c` (0-1).
+    fn cpu_util(&self, c: usize) -> f64 {
+        let on_c = |t: &&(K, f64)| self.cpu_of(t.0) == Some(c);
+        self.task_util.iter().filter(on_c).map(|t| t.1).sum::<f64>().min(1.0)
+    }
+
+    /// A process placed for the first time on CPU `c` starts with a utilization of its own:
+    /// a leader, a backend that was there before, the one it brings (`leaders_arrive_busy`);
+    /// a parallel worker, just forked, half of its CPU's spare capacity, at most the CPU's
+    /// own (PELT, kernel/sched/fair.c `post_init_entity_util_avg`): on an idle CPU half a
+    /// CPU's worth at once, not a ramp from nothing.
+    fn start_util(&mut self, k: K, c: usize, leader: bool) {
+        let u = if leader {
+            self.leader_util
+        } else {
+            let on_c = self.cpu_util(c);
+            let spare = (1.0 - on_c) / 2.0;
+            if on_c > 0.0 {
+                spare.min(on_c)
+            } else {
+                spare
+            }
+        };
+        if let Err(i) = self.task_util.binary_search_by(|t| t.0.cmp(&k)) {
+            self.task_util.insert(i, (k, u));
         }
     }
 
@@ -443,7 +531,7 @@ impl<K: Copy + Ord> RunQueue<K> {
     /// its CPU (the one it last ran on; its waker's when that is the same) and waits or
     /// preempts there (`preempt_on_wake`) while the other CPU may idle.
     pub fn scans_for_idle(&self) -> bool {
-        let x = self.util / 0.85;
+        let x = self.util() / 0.85;
         (self.cores as f64 * (1.0 - x * x)).floor() >= 1.0
     }
 
@@ -491,6 +579,8 @@ impl<K: Copy + Ord> RunQueue<K> {
             };
             if let Some(c) = homed {
                 self.per_cpu[c] -= 1;
+            } else {
+                self.start_util(k, target, tasks.leader_of(k) == k);
             }
             self.per_cpu[target] += 1;
             self.seen[target] = true;
@@ -725,6 +815,7 @@ impl<K: Copy + Ord> RunQueue<K> {
         self.last_valid = false;
         self.turn_pending = false;
         self.event_at = f64::INFINITY;
+        self.age_util(now);
         if now + 0.5 < self.slice_end_at {
             self.count_per_cpu();
             self.pull_idle(tasks);
@@ -749,6 +840,7 @@ impl<K: Copy + Ord> RunQueue<K> {
         self.last_valid = false;
         self.order.retain(|k| !gone(k));
         self.home.retain(|h| !gone(&h.0));
+        self.task_util.retain(|t| !gone(&t.0));
         self.favoured.retain(|f| !gone(&f.0));
     }
 

@@ -174,7 +174,7 @@ fn a_woken_worker_on_busy_cpus_stays_on_its_leaders_and_preempts_it_while_owed()
         t.0[2].1 = lag;
         let mut two = [0.0; 2];
         rq.apply(100.1e6, &[0, 2], &mut t, &hw, &mut two);
-        (two, rq.cpu_of(2) == Some(leaders), rq.util)
+        (two, rq.cpu_of(2) == Some(leaders), rq.util())
     };
     let (caps, shared, util) = woken(&[0, 1, 2], 0.5e6);
     assert!(util > 0.85, "both CPUs busy for 100 ms: {util}");

@@ -197,7 +197,8 @@ pub fn simulate(spec: &ServerSpec) -> Result<ServerResult, SimError> {
         rq: RunQueue::new(spec.hw.cores.max(1.0) as usize)
             .rotating_after(spec.hw.scheduler.rotate_ns)
             .pulling_at_tick(spec.hw.scheduler.idle_pull_at_tick)
-            .ticking_at(cpu::tick_phase(spec.seed, spec.hw)),
+            .ticking_at(cpu::tick_phase(spec.seed, spec.hw))
+            .leaders_arrive_busy(cpu::LEADER_ARRIVES_BUSY),
         keys: vec![],
         procs: vec![],
         left: vec![],

@@ -200,7 +200,8 @@ impl<'a> Sim<'a> {
             rq: RunQueue::new(hw.cores.max(1.0) as usize)
                 .rotating_after(hw.scheduler.rotate_ns)
                 .pulling_at_tick(hw.scheduler.idle_pull_at_tick)
-                .ticking_at(super::cpu::tick_phase(seed, hw)),
+                .ticking_at(super::cpu::tick_phase(seed, hw))
+                .leaders_arrive_busy(super::cpu::LEADER_ARRIVES_BUSY),
             others_busy: 0,
             slots_released: false,
             run_speed: run_speed(seed, hw.cpu_noise_cv),

@@ -137,6 +137,9 @@ pub struct SimResult {
     /// Rows returned by the top of the plan.
     pub result_rows: f64,
     pub events: u64,
+    /// Moves of a process between CPUs in the steps simulated (a fast-forward's jump over
+    /// whole periods counts none of the moves inside them).
+    pub migrations: u64,
     /// Steps of `events` that fast-forward jumped over instead of simulating (0 when off).
     pub fast_forward_steps: u64,
     /// Step boundaries fast-forward's detector recorded (0 when off): what it paid to find

@@ -90,6 +90,7 @@ impl<'a> Sim<'a> {
             gather_end: self.gather_end,
             result_rows: self.top_rows_out,
             events: self.q.delivered() + self.steps,
+            migrations: self.rq.migrations(),
             fast_forward_steps: self.ff.skipped_steps(),
             fast_forward_records: self.ff.records(),
             trace: self.trace,
