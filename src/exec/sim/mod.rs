@@ -21,6 +21,8 @@ mod build;
 mod ffwd;
 mod gather;
 mod pipeline;
+#[cfg(test)]
+mod placement_tests;
 mod process;
 mod queue;
 mod result;
