@@ -142,8 +142,8 @@ pub struct RunQueue<K> {
     util_at: f64,
     /// The utilization a leader brings when first placed (see `leaders_arrive_busy`).
     leader_util: f64,
-    /// Scratch: the processes running (each CPU's first in line), sorted.
-    runners: Vec<K>,
+    /// Scratch: per CPU, the process running there (its first in line).
+    runner_of: Vec<Option<K>>,
     /// Rotations so far, and for each process the last one after which it was on the less
     /// busy CPU (by key): who moves next (see `rotate`).
     rotations: u64,
@@ -193,7 +193,7 @@ impl<K: Copy + Ord> RunQueue<K> {
             task_util: vec![],
             util_at: 0.0,
             leader_util: 0.0,
-            runners: vec![],
+            runner_of: vec![],
             rotations: 0,
             favoured: vec![],
             sorted: vec![],

@@ -14,19 +14,25 @@ impl<K: Copy + Ord> RunQueue<K> {
         }
         self.util_at = now;
         let keep = (-dt * std::f64::consts::LN_2 / 32e6).exp();
-        self.runners.clear();
-        self.reset_seen();
+        // Each CPU's first in line ran: one walk of the line, then one of the processes beside
+        // their homes (both sorted by key), with no search per process.
+        self.runner_of.clear();
+        self.runner_of.resize(self.cores, None);
         for i in 0..self.order.len() {
             let k = self.order[i];
             let c = self.cpu(k);
-            if !self.seen[c] {
-                self.seen[c] = true;
-                self.runners.push(k);
+            if self.runner_of[c].is_none() {
+                self.runner_of[c] = Some(k);
             }
         }
-        self.runners.sort_unstable();
+        let (home, runner_of) = (&self.home, &self.runner_of);
+        let mut h = 0;
         for (k, u) in self.task_util.iter_mut() {
-            let ran = if self.runners.binary_search(k).is_ok() { 1.0 } else { 0.0 };
+            while h < home.len() && home[h].0 < *k {
+                h += 1;
+            }
+            let ran = h < home.len() && home[h].0 == *k && runner_of[home[h].1] == Some(*k);
+            let ran = if ran { 1.0 } else { 0.0 };
             *u = ran + (*u - ran) * keep;
         }
     }
