@@ -299,6 +299,7 @@ pub fn provisional() -> Hardware {
             shutdown_per_worker_ns: 700e3,
             shutdown_per_page_ns: 0.0,
             shutdown_sigma: 0.0,
+            worker_cpu_share: 1.0,
             tuple_queue_size: 65536.0,
         },
         scheduler: Scheduler::linux_default(2.0),

@@ -650,7 +650,7 @@ fn parallel(s: &mut String, fits: &Fits) {
         "worker_startup_ms",
         p.worker_startup_ns / 1e6,
         format!(
-            "stage-2 simulator fit to su_w1..4 and su_single minus su_serial: rms {:.1}%, flat over {:.2}..{:.2} (median of the log-normal; CPU){}",
+            "stage-2 simulator fit to su_w1..4 and su_single minus su_serial: rms {:.1}%, flat over {:.2}..{:.2} (median of the log-normal; worker_cpu_share of it on a core){}",
             100.0 * su_fit.rms,
             su_fit.ranges[1].0,
             su_fit.ranges[1].1,
@@ -667,7 +667,19 @@ fn parallel(s: &mut String, fits: &Fits) {
         p.worker_startup_sigma,
         "1.4826 x MAD of ln(single-copy Gather time to first tuple), su_single".into(),
     );
-    line(s, "shutdown_per_worker_us", p.shutdown_per_worker_ns / 1e3, format!("su_single: Execution Time - Gather Actual Startup Time (median; the worker's exit, CPU work in the model, {:.3} ms)", shutdown_ms));
+    line(s, "shutdown_per_worker_us", p.shutdown_per_worker_ns / 1e3, format!("su_single: Execution Time - Gather Actual Startup Time (median; the worker's exit, {:.3} ms; worker_cpu_share of it on a core)", shutdown_ms));
+    line(
+        s,
+        "worker_cpu_share",
+        p.worker_cpu_share,
+        fits.startup.worker_cpu.map_or("not measured: start-up and exit all CPU work".to_string(), |w| {
+            format!(
+                "a worker's CPU from fork to exit (the kernel's account, {:.2} ms) over its start-up and exit as fitted ({:.2} ms): the rest keeps the query waiting off a core",
+                w.life_ms,
+                p.worker_startup_ns / 1e6 + shutdown_ms
+            )
+        }),
+    );
     line(
         s,
         "shutdown_sigma",

@@ -263,6 +263,7 @@ pub fn serial(results: &[ProbeResult], hw: &mut Hardware, given: &[&str]) -> Res
         shutdown_per_worker_ns: 0.0,
         shutdown_per_page_ns: 0.0,
         shutdown_sigma: 0.0,
+        worker_cpu_share: 1.0,
         tuple_queue_size: 65536.0,
     };
     // The machine's cache sizes stay: the miss's column counts doublings past them.
@@ -560,7 +561,7 @@ pub fn startup(results: &[ProbeResult], hw: &mut Hardware, worker_cpu: Option<Wo
     let launch = Param { name: "launch_per_worker_us", lo: 0.0, hi: 5000.0, init: 400.0 };
     let start = Param { name: "worker_startup_ms", lo: 0.0, hi: 50.0, init: 2.5 };
     let params: Vec<Param> = if fork_us.is_some() { vec![start] } else { vec![launch, start] };
-    let base_hw = hw.clone();
+    let mut base_hw = hw.clone();
     // θ as [launch us, start-up ms], the launch held where measured.
     let full = |th: &[f64]| -> [f64; 2] {
         match fork_us {
@@ -568,7 +569,7 @@ pub fn startup(results: &[ProbeResult], hw: &mut Hardware, worker_cpu: Option<Wo
             None => [th[0], th[1]],
         }
     };
-    let mut predict = |th: &[f64]| -> Result<Vec<f64>> {
+    let predict_on = |base_hw: &Hardware, th: &[f64]| -> Result<Vec<f64>> {
         let [l, w] = full(th);
         let mut h = base_hw.clone();
         h.parallel.launch_per_worker_ns = l * 1e3;
@@ -582,7 +583,16 @@ pub fn startup(results: &[ProbeResult], hw: &mut Hardware, worker_cpu: Option<Wo
             .map(|sc| model_ms(sc, &h, 15).map(|v| (v - base).max(1e-3)))
             .collect()
     };
-    let mut fit = sim_fit(&params, &measured, &mut predict)?;
+    let mut fit = sim_fit(&params, &measured, &mut |th: &[f64]| predict_on(&base_hw, th))?;
+    // The kernel's account of a worker's life says how much of the fitted start-up and exit
+    // is CPU work; the rest keeps the query waiting but leaves the core to others, which
+    // matters to the probes with more workers than cores: fitted once more with that share.
+    if let Some(share) = worker_cpu.and_then(|w| cpu_share(w.life_ms, full(&fit.values)[1] + shutdown_ms)) {
+        base_hw.parallel.worker_cpu_share = share;
+        fit = sim_fit(&params, &measured, &mut |th: &[f64]| predict_on(&base_hw, th))?;
+    }
+    hw.parallel.worker_cpu_share =
+        worker_cpu.and_then(|w| cpu_share(w.life_ms, full(&fit.values)[1] + shutdown_ms)).unwrap_or(1.0);
     let n_fitted = fit.values.len();
     if let Some(f) = fork_us {
         fit.values.insert(0, f);
@@ -601,12 +611,21 @@ pub fn startup(results: &[ProbeResult], hw: &mut Hardware, worker_cpu: Option<Wo
         hw.parallel.shutdown_per_page_ns,
         100.0 * fit.rms,
         worker_cpu.map_or(String::new(), |w| format!(
-            "; measured life {:.2} ms of CPU against {:.2} ms fitted start-up + exit",
+            "; measured life {:.2} ms of CPU against {:.2} ms fitted start-up + exit: {:.0}% of them on a core",
             w.life_ms,
-            fit.values[1] + shutdown_ms
+            fit.values[1] + shutdown_ms,
+            100.0 * hw.parallel.worker_cpu_share
         ))
     );
     Ok(StartupFit { leader_setup_ms, shutdown_ms, exit_tail, e_serial, fit, n_fitted, worker_cpu, idx, measured })
+}
+
+/// The share of a worker's start-up and exit (`fixed_ms`, fitted from wall times) that is CPU
+/// work: its measured CPU from fork to exit (`life_ms`) over them, at most 1 (a life longer
+/// than the fit leaves it all CPU work), at least 0.05. None where either is not a time.
+pub(crate) fn cpu_share(life_ms: f64, fixed_ms: f64) -> Option<f64> {
+    (life_ms.is_finite() && life_ms > 0.0 && fixed_ms.is_finite() && fixed_ms > 0.0)
+        .then(|| (life_ms / fixed_ms).clamp(0.05, 1.0))
 }
 
 /// A single-copy Gather's tail in each run: Execution Time less the Gather's Actual Startup

@@ -679,3 +679,17 @@ fn batches_of_one_core_pairs_do_not_set_the_two_core_capacity() {
     assert!(crate::analysis::robust::median(&pairs) < 1.5);
     assert_eq!(super::capacity_of_pairs(&[2.3, 2.5, 2.6, 1.9]), 2.0);
 }
+
+#[test]
+fn a_workers_cpu_share_is_its_measured_life_over_its_fitted_start_up_and_exit() {
+    use super::stages::cpu_share;
+    // 2026-12-06 (2-vCPU AMD EPYC VM): 4.33 ms of CPU from fork to exit against 3.26 + 2.37 ms
+    // fitted from the probes' wall times.
+    let share = cpu_share(4.33, 3.26 + 2.37).expect("a share");
+    assert!((share - 0.769).abs() < 0.001, "share {share}");
+    // A life longer than the fit leaves every part CPU work; no measurement, no share.
+    assert_eq!(cpu_share(7.4, 5.6), Some(1.0));
+    assert_eq!(cpu_share(f64::NAN, 5.6), None);
+    assert_eq!(cpu_share(4.0, 0.0), None);
+    assert_eq!(cpu_share(0.01, 5.0), Some(0.05));
+}

@@ -84,6 +84,7 @@ const OPTIONAL_KEYS: &[&str] = &[
     "costs.parallel_hash_probe_ns",
     "parallel.shutdown_per_page_ns",
     "parallel.shutdown_sigma",
+    "parallel.worker_cpu_share",
     "costs.instrument_ns",
     "costs.instrument_call_ns",
     "costs.query_explain_us",
@@ -373,6 +374,9 @@ struct RawParallel {
     /// Absent in profiles measured before the term existed: 0 (every exit takes the median).
     #[serde(default)]
     shutdown_sigma: Option<Spanned<f64>>,
+    /// Absent in profiles measured before the term existed: 1 (start-up and exit all CPU).
+    #[serde(default)]
+    worker_cpu_share: Option<Spanned<f64>>,
     tuple_queue_size: Spanned<String>,
 }
 
@@ -587,6 +591,7 @@ fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
             Some(v) => non_negative(ctx, v, "parallel.shutdown_sigma")?,
             None => 0.0,
         },
+        worker_cpu_share: super::plan::fraction(ctx, &p.worker_cpu_share, "parallel.worker_cpu_share", 1.0)?,
         tuple_queue_size: queue,
     };
     let cores = positive(ctx, &raw.cores, "cores")?;

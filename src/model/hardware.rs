@@ -174,6 +174,13 @@ pub struct ParallelCosts {
     /// Log-normal shape (sigma) of the fixed part of a worker's end around
     /// `shutdown_per_worker_ns`: one can take twice another on the same query.
     pub shutdown_sigma: f64,
+    /// The share of a worker's start-up and of the fixed part of its exit that is CPU work on
+    /// a core (0-1); the rest is time the worker is not on a core (the postmaster's turn to
+    /// fork and reap it, a halted vCPU resumed, the leader told it has gone), which makes the
+    /// query wait but leaves the core to others. Calibration measures it: the kernel's
+    /// account of a worker's CPU from fork to exit over its fitted start-up plus exit. 1 where
+    /// a profile does not say (every part CPU work, as before the share was measured).
+    pub worker_cpu_share: f64,
     pub tuple_queue_size: f64,
 }
 

@@ -19,6 +19,8 @@ const EPS: f64 = 1e-9;
 
 mod build;
 mod ffwd;
+#[cfg(test)]
+mod fixed_cost_tests;
 mod gather;
 mod pipeline;
 #[cfg(test)]
@@ -156,6 +158,8 @@ impl<'a> Sim<'a> {
                 finish_stage: 0,
                 vruntime: 0.0,
                 lag: 0.0,
+                startup_cpu_left: None,
+                exit_off_core_ns: 0.0,
             });
         }
         let shared_builds = c

@@ -191,8 +191,17 @@ impl<'a> Sim<'a> {
             // A draw only where the profile has a spread: profiles without one keep their
             // random streams, and so their outputs, as before.
             let exit = lognormal_around(&mut self.procs[p].rng, par.shutdown_per_worker_ns, par.shutdown_sigma);
+            // Its fixed part off a core (`worker_cpu_share`: the postmaster's turn to reap it,
+            // the leader told) comes after its work on a core.
+            let off_core = exit * (1.0 - par.worker_cpu_share);
             if matches!(self.procs[p].act, Act::Idle) && exit + unmap > 0.0 {
-                self.fixed_cpu(p, FlowKind::Exit, exit + unmap, State::Shutdown);
+                let on_core = exit - off_core + unmap;
+                if on_core > 0.0 {
+                    self.procs[p].exit_off_core_ns = off_core;
+                    self.fixed_cpu(p, FlowKind::Exit, on_core, State::Shutdown);
+                } else {
+                    self.delay(p, State::Shutdown, off_core);
+                }
             }
         }
     }
@@ -264,7 +273,14 @@ impl<'a> Sim<'a> {
             FlowKind::TopEmit => self.finish_query(),
             FlowKind::Startup => self.participant_begin(p),
             FlowKind::Fork => self.worker_forked(p),
-            FlowKind::Exit => self.worker_gone(p),
+            FlowKind::Exit => {
+                let off_core = std::mem::take(&mut self.procs[p].exit_off_core_ns);
+                if off_core > 0.0 {
+                    self.delay(p, State::Shutdown, off_core);
+                } else {
+                    self.worker_gone(p);
+                }
+            }
             FlowKind::Woken(from) => self.go_on_after_wake(p, from),
         }
     }

@@ -127,6 +127,12 @@ pub(super) struct Proc {
     pub(super) vruntime: f64,
     /// CPU time it was owed when it last left the run queue (lag, >= 0, clamped).
     pub(super) lag: f64,
+    /// A worker's start-up on a core still to come after the part of it off a core
+    /// (`worker_cpu_share`; ns), while it waits that part.
+    pub(super) startup_cpu_left: Option<f64>,
+    /// The part of a worker's exit off a core (`worker_cpu_share`), waited after its CPU
+    /// part (ns).
+    pub(super) exit_off_core_ns: f64,
 }
 
 impl Proc {
@@ -159,6 +165,8 @@ impl Proc {
             finish_stage: self.finish_stage,
             vruntime: self.vruntime,
             lag: self.lag,
+            startup_cpu_left: self.startup_cpu_left,
+            exit_off_core_ns: self.exit_off_core_ns,
         }
     }
 }
@@ -449,8 +457,21 @@ impl<'a> Sim<'a> {
         }
         let par = &self.hw.parallel;
         let init = lognormal_around(&mut self.procs[w].rng, par.worker_startup_ns, par.worker_startup_sigma);
-        if init > 0.0 {
-            self.fixed_cpu(w, FlowKind::Startup, init, State::Startup);
+        // The part not on a core comes first (the new process waits for a CPU to be given
+        // it), then its initialization on a core.
+        let off_core = init * (1.0 - par.worker_cpu_share);
+        if off_core > 0.0 {
+            self.procs[w].startup_cpu_left = Some(init - off_core);
+            self.delay(w, State::Startup, off_core);
+        } else {
+            self.worker_initializes(w, init);
+        }
+    }
+
+    /// Worker `w`'s start-up on a core (`ns` of CPU work), then its part of the plan.
+    fn worker_initializes(&mut self, w: usize, ns: f64) {
+        if ns > 0.0 {
+            self.fixed_cpu(w, FlowKind::Startup, ns, State::Startup);
         } else {
             self.participant_begin(w);
         }
@@ -480,6 +501,9 @@ impl<'a> Sim<'a> {
                     State::Startup => {
                         if p == 0 {
                             self.leader_begin();
+                        } else if let Some(ns) = self.procs[p].startup_cpu_left.take() {
+                            // Its start-up's wait is over: its initialization on a core.
+                            self.worker_initializes(p, ns);
                         } else {
                             // The leader's set-up is done: the postmaster forks the first
                             // worker.
@@ -503,6 +527,8 @@ impl<'a> Sim<'a> {
                         }
                     }
                     State::Shutdown if p == 0 => self.leader_after_shutdown(),
+                    // A worker's exit off a core is over: it has gone.
+                    State::Shutdown => self.worker_gone(p),
                     _ => {}
                 }
             }
