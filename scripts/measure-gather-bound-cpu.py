@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-# Per-process CPU of the leader-bound Gather on a throwaway server (scratch, 2026-12-06):
-# python3 scripts/measure-gather-bound-cpu.py CONNINFO ROUNDS PER_BATCH POSTMASTER_PID_FILE
-# (the validation small tables loaded: pqsim validate --print-load-sql --scale small).
-# Reads the postmaster reaped children CPU (the workers, fork to exit) and the leader backend
-# schedstat and context switches around each batch.
-import subprocess, sys, random, re, statistics as st
+# Per-process CPU of the leader-bound Gather and its neighbours on a throwaway server:
+#   python3 scripts/measure-gather-bound-cpu.py CONNINFO ROUNDS PER_BATCH POSTMASTER_PID_FILE [explain]
+# (the validation's small tables loaded: pqsim validate --print-load-sql --scale small). In
+# interleaved rounds, per plan: Execution Time (EXPLAIN ANALYZE, VERBOSE, TIMING OFF), the
+# workers' CPU from fork to exit (the postmaster's reaped children, median over batches: the
+# ticks are 10 ms), the leader backend's CPU (schedstat) and context switches, worker 0's rows.
+# With `explain`, writes each plan's EXPLAIN (VERBOSE, SETTINGS, FORMAT JSON) into
+# gather_bound_plans/ for `pqsim import --dsn` instead. Results also in gather-bound-cpu.json.
+import subprocess, sys, random, re, statistics as st, json, os
 conn = sys.argv[1]; rounds = int(sys.argv[2]); per = int(sys.argv[3])
 pm = int(open(sys.argv[4]).readline().strip())
 p = subprocess.Popen(["psql", conn, "-X", "-q", "-A", "-t"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
@@ -22,34 +25,46 @@ def ticks():
     f = open(f"/proc/{pm}/stat").read().rsplit(")",1)[1].split()
     return int(f[13]) + int(f[14])
 GB = "SELECT sum(x) FROM (SELECT l_quantity AS x FROM lineitem OFFSET 0) s"
+CN = "SELECT count(*) FROM lineitem"
 base = "SET jit=off; SET parallel_setup_cost=0; SET parallel_tuple_cost=0; SET client_min_messages=warning;"
+def g(w, lead="on", force="off"): return f"SET max_parallel_workers_per_gather={w}; SET parallel_leader_participation={lead}; SET force_parallel_mode={force};"
 plans = {
- "w0": ("SET max_parallel_workers_per_gather=0; SET force_parallel_mode=off;", GB),
- "w1_on": ("SET max_parallel_workers_per_gather=1; SET parallel_leader_participation=on; SET force_parallel_mode=off;", GB),
- "w2_off": ("SET max_parallel_workers_per_gather=2; SET parallel_leader_participation=off; SET force_parallel_mode=off;", GB),
- "li_send": ("SET max_parallel_workers_per_gather=1; SET parallel_leader_participation=off; SET force_parallel_mode=on;", "SELECT l_quantity FROM lineitem"),
- "li_count": ("SET max_parallel_workers_per_gather=1; SET parallel_leader_participation=off; SET force_parallel_mode=on;", "SELECT count(*) FROM lineitem"),
- "ref": ("SET max_parallel_workers_per_gather=0; SET force_parallel_mode=off;", "SELECT sum(a) FROM speedref"),
+ "gb_w0": (g(0), GB), "gb_w1_on": (g(1), GB), "gb_w2_on": (g(2), GB), "gb_w2_off": (g(2, "off"), GB),
+ "cn_w0": (g(0), CN), "cn_w1_on": (g(1), CN), "cn_w2_off": (g(2, "off"), CN),
+ "sc_send": (g(1, "off", "on"), "SELECT l_quantity FROM lineitem"), "sc_count": (g(1, "off", "on"), CN),
+ "sc_one": (g(1, "off", "on"), "SELECT count(*) FROM one"),
+ "ref": (g(0), "SELECT sum(a) FROM speedref"),
 }
+# A one-row table for the single-copy Gather that does next to nothing but start and end.
+run("CREATE TABLE IF NOT EXISTS one (a int4); INSERT INTO one SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM one); VACUUM ANALYZE one;")
+if len(sys.argv) > 5:
+    os.makedirs("gather_bound_plans", exist_ok=True)
+    for k, (gs, q) in plans.items():
+        run(base + gs)
+        open(f"gather_bound_plans/{k}.json", "w").write("".join(run("EXPLAIN (VERBOSE, SETTINGS, FORMAT JSON) " + q + ";")))
+    raise SystemExit
 run(base)
 bpid = int([l for l in run("SELECT pg_backend_pid();") if l.strip()][0])
 def lcpu():
     ns = int(open(f"/proc/{bpid}/schedstat").read().split()[0])
-    st_ = {l.split(":")[0]: int(l.split()[1]) for l in open(f"/proc/{bpid}/status") if "ctxt_switches" in l}
-    return ns, st_["voluntary_ctxt_switches"], st_["nonvoluntary_ctxt_switches"]
-res = {k: {"t": [], "life": [], "rows": [], "lead": [], "vol": [], "inv": []} for k in plans}
+    s = {l.split(":")[0]: int(l.split()[1]) for l in open(f"/proc/{bpid}/status") if "ctxt_switches" in l}
+    return ns, s["voluntary_ctxt_switches"], s["nonvoluntary_ctxt_switches"]
+res = {k: {"t": [], "kids": [], "lead": [], "vol": [], "inv": [], "rows": []} for k in plans}
 for r in range(rounds):
     ks = list(plans); random.shuffle(ks)
     for k in ks:
-        g, q = plans[k]; run(g)
+        gs, q = plans[k]; run(gs)
         t0 = ticks(); l0 = lcpu()
         outs = run("\n".join(["EXPLAIN (ANALYZE, VERBOSE, TIMING OFF, COSTS OFF) " + q + ";"] * per))
         t1 = ticks(); l1 = lcpu()
-        res[k]["lead"].append((l1[0]-l0[0])/1e6/per); res[k]["vol"].append((l1[1]-l0[1])/per); res[k]["inv"].append((l1[2]-l0[2])/per)
-        res[k]["life"].append((t1 - t0) * 10.0 / per)
+        d = res[k]
+        d["lead"].append((l1[0]-l0[0])/1e6/per); d["vol"].append((l1[1]-l0[1])/per); d["inv"].append((l1[2]-l0[2])/per)
+        d["kids"].append((t1 - t0) * 10.0 / per)
         txt = "".join(outs)
-        res[k]["t"] += [float(x) for x in re.findall(r"Execution Time: ([\d.]+)", txt)]
-        res[k]["rows"] += [float(x) for x in re.findall(r"Worker 0:\s+actual rows=(\d+)", txt)]
-for k in plans:
-    d = res[k]
-    print(f"{k}: exec median {st.median(d['t']):.2f} ms (p10 {st.quantiles(d['t'],n=10)[0]:.2f}), children CPU per query {st.mean(d['life']):.2f} ms, worker0 rows median {st.median(d['rows']) if d['rows'] else '-'}; leader CPU {st.median(d['lead']):.2f} ms, sleeps {st.median(d['vol']):.0f}, preempted {st.median(d['inv']):.0f}")
+        d["t"] += [float(x) for x in re.findall(r"Execution Time: ([\d.]+)", txt)]
+        d["rows"] += [float(x) for x in re.findall(r"Worker 0:\s+actual rows=(\d+)", txt)]
+out = {}
+for k, d in res.items():
+    out[k] = {"exec": st.median(d["t"]), "kids": st.median(d["kids"]), "kids_mean": st.mean(d["kids"]), "lead": st.median(d["lead"]), "vol": st.median(d["vol"]), "inv": st.median(d["inv"]), "w0rows": st.median(d["rows"]) if d["rows"] else None}
+    print(f"{k:10s} exec {out[k]['exec']:7.2f}  workers CPU {out[k]['kids']:6.2f}  leader CPU {out[k]['lead']:6.2f}  sleeps {out[k]['vol']:4.0f} preempted {out[k]['inv']:4.0f}  w0 rows {out[k]['w0rows']}")
+json.dump(out, open(os.environ.get("OUT", "gather-bound-cpu.json"), "w"), indent=1)

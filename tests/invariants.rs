@@ -80,6 +80,7 @@ fn scenario_with(c: &Case, rows: f64, workers: u32, extra: &[(&str, &str)]) -> S
         buffers_in_order: None,
         buffer_windows: None,
         row_length_sd: None,
+        row_stride_changes: None,
         columns: vec![],
     };
     let filter =

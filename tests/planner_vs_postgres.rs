@@ -49,6 +49,7 @@ impl RealTable {
             buffers_in_order: None,
             buffer_windows: None,
             row_length_sd: None,
+            row_stride_changes: None,
             columns: vec![],
         }
     }

@@ -149,6 +149,8 @@ struct RawTable {
     in_shared_buffers: Option<Spanned<f64>>,
     /// Standard deviation of its stored row lengths, bytes.
     row_length_sd: Option<Spanned<f64>>,
+    /// Share of consecutive rows whose aligned length differs from the row's before (0..1).
+    row_stride_changes: Option<Spanned<f64>>,
     /// Share of its resident pages whose next block is in the next buffer (0..1).
     buffers_in_order: Option<Spanned<f64>>,
     /// Windows of 8 buffers holding its resident blocks, by the scan chunks each holds (1..8).
@@ -380,6 +382,13 @@ fn table_from_raw(ctx: &Ctx, t: &Spanned<RawTable>) -> Result<Table> {
         Some(v) => Some(non_negative(ctx, v, &format!("table {name}: row_length_sd"))?),
         None => None,
     };
+    let row_stride_changes = match &r.row_stride_changes {
+        Some(v) if !(0.0..=1.0).contains(v.get_ref()) => {
+            return Err(ctx.err(Some(v.span()), format!("table {name}: row_stride_changes must be between 0 and 1")));
+        }
+        Some(v) => Some(*v.get_ref()),
+        None => None,
+    };
     let index = r.index.clone();
     Ok(Table {
         name,
@@ -393,6 +402,7 @@ fn table_from_raw(ctx: &Ctx, t: &Spanned<RawTable>) -> Result<Table> {
         columns,
         in_shared_buffers,
         row_length_sd,
+        row_stride_changes,
         buffers_in_order,
         buffer_windows,
     })

@@ -24,6 +24,8 @@ pub struct TableAcc {
     pub in_shared_buffers: Option<f64>,
     /// The standard deviation of its stored row lengths (bytes), if sampled.
     pub row_length_sd: Option<f64>,
+    /// The share of consecutive rows whose aligned length changes, if sampled.
+    pub row_stride_changes: Option<f64>,
     /// The share of its resident pages in block order in shared buffers (pg_buffercache).
     pub buffers_in_order: Option<f64>,
     /// Windows of 8 buffers holding its resident blocks, by the scan chunks each holds.

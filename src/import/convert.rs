@@ -89,6 +89,7 @@ impl Cx<'_> {
             columns: st.columns.iter().map(exact_column).collect(),
             in_shared_buffers: st.in_shared_buffers.map(|s| (s * 1e4).round() / 1e4),
             row_length_sd: st.row_length_sd.map(|s| (s * 10.0).round() / 10.0),
+            row_stride_changes: st.row_stride_changes.map(|s| (s * 1e3).round() / 1e3),
             buffers_in_order: st.buffers_in_order.map(|s| (s * 1e3).round() / 1e3),
             buffer_windows: st.buffer_windows,
         });
@@ -465,6 +466,7 @@ fn model_table(t: &TableAcc) -> Table {
         columns: t.columns.clone(),
         in_shared_buffers: t.in_shared_buffers,
         row_length_sd: t.row_length_sd,
+        row_stride_changes: t.row_stride_changes,
         buffers_in_order: t.buffers_in_order,
         buffer_windows: t.buffer_windows,
     }

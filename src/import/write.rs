@@ -108,6 +108,13 @@ pub fn render(cx: &Cx, root: &TNode, settings: &[(String, String)], keep_join_or
                 tnum(sd)
             );
         }
+        if let Some(c) = t.row_stride_changes {
+            let _ = writeln!(
+                s,
+                "row_stride_changes = {:<6} # share of consecutive rows whose length (aligned to 8 bytes) differs from the row's before (the same sample)",
+                tnum(c)
+            );
+        }
         if !t.columns.is_empty() {
             write_columns(&mut s, &t.columns);
         }

@@ -159,11 +159,12 @@ pub struct ParallelCosts {
     /// core, charged to the worker being forked.
     pub launch_per_worker_ns: f64,
     /// A worker's start-up after its fork (InitPostgres, restoring the leader's state): CPU
-    /// work on a core.
+    /// work on a core (`worker_cpu_share` of it; the rest a wait before it).
     pub worker_startup_ns: f64,
     /// Log-normal shape (sigma) of the worker start-up.
     pub worker_startup_sigma: f64,
-    /// The fixed part of a worker's exit after its last tuple: CPU work on a core (a worker
+    /// The fixed part of a worker's exit after its last tuple: CPU work on a core
+    /// (`worker_cpu_share` of it; the rest a wait after it; a worker
     /// over one block spent 7.4 ms of CPU from fork to exit, and took twice as long beside two
     /// CPU-bound processes as alone: docs/cpu-costs.md).
     pub shutdown_per_worker_ns: f64,

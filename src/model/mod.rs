@@ -114,6 +114,11 @@ pub struct Table {
     /// if known; else the column types decide whether rows vary in length
     /// ([`Table::rows_vary_in_length`]).
     pub row_length_sd: Option<f64>,
+    /// Of consecutive rows on its pages, the share whose stored length (aligned to 8 bytes)
+    /// differs from the row's before (sampled from a live server), if known: where the
+    /// stride between row starts changes, the processor's prefetch of the next row misses
+    /// (`row_miss_ns`). Unknown: every row when its rows vary in length.
+    pub row_stride_changes: Option<f64>,
     /// Of its pages in shared buffers, the share whose next block lies in the next buffer
     /// (pg_buffercache's `bufferid`), if known; unknown is taken as 1, every page in order, as
     /// a table loaded or prewarmed in block order lies. A scan walking shared memory out of
@@ -139,6 +144,9 @@ impl Table {
     /// offsets: by the sampled spread when known, else when a column is variable-length
     /// (text, varchar, numeric, arrays...; `character(n)` is blank-padded to a fixed length).
     pub fn rows_vary_in_length(&self) -> bool {
+        if let Some(c) = self.row_stride_changes {
+            return c > 0.0;
+        }
         match self.row_length_sd {
             Some(sd) => sd >= IRREGULAR_ROW_SD_BYTES,
             None => self.columns.iter().any(|c| c.attlen < 0 && c.class != schema::TypeClass::Bpchar),

@@ -21,6 +21,8 @@ pub struct TableStats {
     pub in_shared_buffers: Option<f64>,
     /// The standard deviation of its stored row lengths in bytes, over its first rows.
     pub row_length_sd: Option<f64>,
+    /// Of those rows, the share whose length aligned to 8 bytes differs from the row's before.
+    pub row_stride_changes: Option<f64>,
     /// Of its pages in shared buffers, the share in block order (pg_buffercache; see
     /// [`super::buffers::BufferState::in_order`]).
     pub buffers_in_order: Option<f64>,
@@ -44,7 +46,7 @@ pub fn catalog_stats(client: &mut Client, schema: &str) -> Result<BTreeMap<Strin
     for r in rows {
         let name: String = r.get(0);
         let columns = table_columns(client, Some(schema), &name)?;
-        let row_length_sd = row_length_sd(client, &qualified(Some(schema), &name))?;
+        let (row_length_sd, row_stride_changes) = row_lengths(client, &qualified(Some(schema), &name))?;
         let pw: Option<i32> = r.get(4);
         let buffers_in_order = states.get(&name).and_then(|b| b.in_order);
         let buffer_windows = states.get(&name).and_then(|b| b.windows);
@@ -61,6 +63,7 @@ pub fn catalog_stats(client: &mut Client, schema: &str) -> Result<BTreeMap<Strin
                 buffers_in_order,
                 buffer_windows,
                 row_length_sd,
+                row_stride_changes,
             },
         );
     }
@@ -120,6 +123,7 @@ pub fn relation_stats(client: &mut Client, schema: Option<&str>, table: &str) ->
     let rows: f64 = r.get(0);
     let pw: Option<i32> = r.get(3);
     let buffers = super::buffers::buffer_state(client, &rel)?;
+    let (row_length_sd, row_stride_changes) = row_lengths(client, &rel)?;
     Ok(Some(TableStats {
         // reltuples is -1 for a table never vacuumed or analyzed (PostgreSQL 14+).
         rows: (rows >= 0.0).then_some(rows),
@@ -131,17 +135,24 @@ pub fn relation_stats(client: &mut Client, schema: Option<&str>, table: &str) ->
         in_shared_buffers: buffers.map(|b| b.share),
         buffers_in_order: buffers.and_then(|b| b.in_order),
         buffer_windows: buffers.and_then(|b| b.windows),
-        row_length_sd: row_length_sd(client, &rel)?,
+        row_length_sd,
+        row_stride_changes,
     }))
 }
 
-/// The standard deviation of the stored lengths of the first 2000 rows of relation `rel` (a
-/// qualified name), in bytes: whether consecutive rows start at irregular offsets on their
-/// pages (`row_miss_ns`). None for an empty table.
-fn row_length_sd(client: &mut Client, rel: &str) -> Result<Option<f64>, PgError> {
-    let sql = format!("SELECT stddev_pop(pg_column_size(s.*))::float8 FROM (SELECT * FROM {rel} LIMIT 2000) s");
+/// Over the first 2000 rows of relation `rel` (a qualified name) in block order: the standard
+/// deviation of their stored lengths in bytes, and the share of them whose length aligned to
+/// 8 bytes (the stride to the next row start on the page: tuples are MAXALIGNed) differs from
+/// the row's before: where consecutive rows start at irregular offsets on their pages
+/// (`row_miss_ns`). None for an empty table (the share also for a one-row table).
+fn row_lengths(client: &mut Client, rel: &str) -> Result<(Option<f64>, Option<f64>), PgError> {
+    let sql = format!(
+        "SELECT stddev_pop(len)::float8, avg(((len + 7) / 8 <> (prev + 7) / 8)::int)::float8 FROM \
+         (SELECT len, lag(len) OVER (ORDER BY c) AS prev FROM \
+         (SELECT t.ctid AS c, pg_column_size(t.*) AS len FROM {rel} t LIMIT 2000) s) d"
+    );
     let row = client.query_one(&sql, &[]).map_err(|e| PgError::query(&sql, e))?;
-    Ok(row.get::<_, Option<f64>>(0))
+    Ok((row.get::<_, Option<f64>>(0), row.get::<_, Option<f64>>(1)))
 }
 
 /// The ordinary tables of `schema` whose visibility map marks fewer than 99% of their pages

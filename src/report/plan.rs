@@ -113,6 +113,7 @@ mod tests {
             buffers_in_order: None,
             buffer_windows: None,
             row_length_sd: None,
+            row_stride_changes: None,
             columns: vec![],
         };
         let scan = Node::SeqScan { table: 0, parallel: false, filter: None, width: 36.0, output: vec![] };

@@ -397,10 +397,11 @@ impl<'a> Sim<'a> {
 
     // ---------------------------------------------------------------- start
 
-    /// The fixed costs of a parallel query, each a `[parallel]` profile key, all of them CPU
-    /// work that takes its turn on a core (measured on a 2-vCPU VM: a worker's whole life,
-    /// fork to exit, took 7.4 ms of CPU over a one-block table and twice as long beside two
-    /// CPU-bound processes; docs/cpu-costs.md). The leader's DSM set-up (`leader_setup_us`:
+    /// The fixed costs of a parallel query, each a `[parallel]` profile key, CPU work that
+    /// takes its turn on a core (measured on a 2-vCPU VM: a worker's whole life, fork to exit,
+    /// took 7.4 ms of CPU over a one-block table and twice as long beside two CPU-bound
+    /// processes; docs/cpu-costs.md), but for the share of a worker's start-up and exit that
+    /// the kernel does not count as its CPU (`worker_cpu_share`), a wait off a core. The leader's DSM set-up (`leader_setup_us`:
     /// InitializeParallelDSM, serializing GUCs, snapshot and transaction state). Registering
     /// the workers only claims slots and signals the postmaster (LaunchParallelWorkers does
     /// not wait for a fork), so the leader starts its own part right after the set-up; the

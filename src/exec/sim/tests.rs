@@ -133,6 +133,7 @@ fn limit_scenario(limit: f64) -> Scenario {
         buffers_in_order: None,
         buffer_windows: None,
         row_length_sd: None,
+        row_stride_changes: None,
         columns: vec![],
     };
     let scan = Node::SeqScan { table: 0, parallel: true, filter: None, width: 41.0, output: vec![] };
