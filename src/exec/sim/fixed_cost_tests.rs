@@ -2,15 +2,13 @@
 //! on a core, the rest off one (`parallel.worker_cpu_share`).
 
 use super::result::SimResult;
-use crate::exec::{simulate, RunSpec, DEFAULT_MAX_STEPS};
-use std::path::Path;
 
 /// count(*) of a 1.2M-row table with two workers on `cores` cores, start-up and exit fixed
 /// (no spread), `share` of them on a core.
 fn count_with_share(cores: &str, share: &str) -> SimResult {
-    let w = crate::config::WhatIf {
-        set: vec![("max_parallel_workers_per_gather".into(), "2".into())],
-        hw: [
+    super::tests::count(
+        "2",
+        &[
             ("cpu_noise_cv", "0"),
             ("parallel.worker_startup_sigma", "0"),
             ("parallel.shutdown_sigma", "0"),
@@ -19,27 +17,8 @@ fn count_with_share(cores: &str, share: &str) -> SimResult {
             ("all_cores_busy_speed", "1"),
             ("cores", cores),
             ("parallel.worker_cpu_share", share),
-        ]
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect(),
-        table: vec![crate::config::TableOverride::new(
-            "testpar",
-            crate::config::TableKey::parse("rows").expect("rows"),
-            "1200000",
-        )
-        .expect("valid")],
-        ..Default::default()
-    };
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/scenarios/testpar-count.toml");
-    let (sc, hw) = crate::config::load(&path, "reference-2vcpu", &w).expect("loads");
-    let d = crate::planner::decide(&sc);
-    let spec = RunSpec {
-        max_steps: DEFAULT_MAX_STEPS,
-        trace: false,
-        ..RunSpec::new(&sc, &hw, &d.plan, d.workers_planned, d.workers_launched, 1)
-    };
-    simulate(&spec).expect("runs").1
+        ],
+    )
 }
 
 fn workers_on_core_ms(r: &SimResult) -> f64 {

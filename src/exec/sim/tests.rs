@@ -504,7 +504,7 @@ fn a_leader_bound_gather_reads_every_workers_queue_in_turn() {
 
 // ---------------------------------------------------------------- start-up and core speed
 
-fn count(workers: &str, hw_sets: &[(&str, &str)]) -> SimResult {
+pub(super) fn count(workers: &str, hw_sets: &[(&str, &str)]) -> SimResult {
     let w = crate::config::WhatIf {
         set: vec![("max_parallel_workers_per_gather".into(), workers.into())],
         hw: hw_sets.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
