@@ -471,7 +471,7 @@ fn costs(s: &mut String, fits: &Fits) {
         s,
         "tuple_ns",
         c.tuple_ns,
-        format!("{l1}: count_*/agg2_*/agg4_* at 3 sizes, narrow vs wide rows ({})", se("tuple_ns")),
+        format!("{l1}: count_*/sum_*/agg2_*/agg4_* at 3 sizes (sum_* against agg2_*: the count(*) transition apart from the scan), narrow vs wide rows ({})", se("tuple_ns")),
     );
     line(
         s,

@@ -401,10 +401,11 @@ impl<'a> Sim<'a> {
     /// takes its turn on a core (measured on a 2-vCPU VM: a worker's whole life, fork to exit,
     /// took 7.4 ms of CPU over a one-block table and twice as long beside two CPU-bound
     /// processes; docs/cpu-costs.md), but for the share of a worker's start-up and exit that
-    /// the kernel does not count as its CPU (`worker_cpu_share`), a wait off a core. The leader's DSM set-up (`leader_setup_us`:
-    /// InitializeParallelDSM, serializing GUCs, snapshot and transaction state). Registering
-    /// the workers only claims slots and signals the postmaster (LaunchParallelWorkers does
-    /// not wait for a fork), so the leader starts its own part right after the set-up; the
+    /// the kernel does not count as its CPU (`worker_cpu_share`), a wait off a core. The
+    /// leader's DSM set-up (`leader_setup_us`: InitializeParallelDSM, serializing GUCs,
+    /// snapshot and transaction state). Registering the workers only claims slots and signals
+    /// the postmaster (LaunchParallelWorkers does not wait for a fork), so the leader starts
+    /// its own part right after the set-up; the
     /// postmaster forks the workers one after another (`launch_per_worker_us` of CPU each,
     /// charged to the worker being forked), then each initializes (InitPostgres, restoring
     /// the leader's state: log-normal around `worker_startup_ms`, shape

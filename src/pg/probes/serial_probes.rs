@@ -20,6 +20,10 @@ pub(super) fn serial_probes() -> Vec<Probe> {
         // (projection, ExecutePlan's loop) the model has no separate term for.
         add(format!("count_{x}"), format!("SELECT count(*) FROM {t}"), e, "count(*)");
         add(format!("agg2_{x}"), format!("SELECT sum(a), count(*) FROM {t}"), e, "2 aggregates");
+        // The same sum alone: against agg2_* the one count(*) transition it lacks
+        // (`agg_count_star_ns`), which the count_* probes cannot tell from a row's scan
+        // (`tuple_ns`: every count_* probe pays both for every row).
+        add(format!("sum_{x}"), format!("SELECT sum(a) FROM {t}"), e, "1 aggregate, no count(*)");
         add(format!("agg4_{x}"), format!("SELECT sum(a), sum(b), sum(c), count(*) FROM {t}"), e, "4 aggregates");
         add(format!("qual4_{x}"), format!("SELECT count(*) FROM {t} WHERE {q4}"), e, "filter, 4 operators");
         add(format!("qual8_{x}"), format!("SELECT count(*) FROM {t} WHERE {q8}"), e, "filter, 8 operators");
