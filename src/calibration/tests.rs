@@ -693,3 +693,46 @@ fn a_workers_cpu_share_is_its_measured_life_over_its_fitted_start_up_and_exit() 
     assert_eq!(cpu_share(4.0, 0.0), None);
     assert_eq!(cpu_share(0.01, 5.0), Some(0.05));
 }
+
+/// count(*)'s transition (`agg_count_star_ns`) and a row's scan (`tuple_ns`) move every count_*
+/// probe alike; sum(a) alone (sum_*) against sum(a), count(*) (agg2_*) moves with the first
+/// only, one transition a row: the pair the serial fit needs to tell them apart (before it had
+/// them the fit put count(*)'s transition at 18-20 ns, the probes measure about 6). Plans
+/// imported from PostgreSQL 15.18 by the 2026-12-07 00:37 calibration.
+#[test]
+fn the_sum_alone_probes_separate_count_stars_transition_from_a_rows_scan() {
+    use super::fit::model_ms;
+    let load = |id: &str| {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/serial-probes").join(format!("{id}.toml"));
+        crate::config::load(&path, "reference-2vcpu", &Default::default()).expect("fixture loads")
+    };
+    let probes = crate::pg::probes::probes();
+    for id in ["count_m", "agg2_m", "sum_m"] {
+        let p = probes.iter().find(|p| p.id == id).unwrap_or_else(|| panic!("calibration runs {id}"));
+        let text = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/serial-probes").join(format!("{id}.toml")),
+        )
+        .expect("fixture");
+        assert!(text.contains(&format!("sql = {:?}", p.sql)), "{id}'s fixture is the plan of `{}`", p.sql);
+    }
+    let rows = load("count_m").0.tables[0].rows;
+    // ms a probe moves by per ns of a price.
+    let slope = |id: &str, set: &dyn Fn(&mut Hardware)| {
+        let (sc, hw) = load(id);
+        let mut hw = crate::calibration::stages::deterministic(&hw);
+        let base = model_ms(&sc, &hw, 1).expect("simulates");
+        set(&mut hw);
+        model_ms(&sc, &hw, 1).expect("simulates") - base
+    };
+    let star = |h: &mut Hardware| h.costs.cpu.agg_count_star_ns += 10.0;
+    let scan = |h: &mut Hardware| h.costs.tuple_ns += 10.0;
+    let per_row = |ms: f64| ms * 1e6 / 10.0 / rows;
+    // count_m alone cannot tell them apart: each moves it one price a row.
+    assert!((per_row(slope("count_m", &star)) - 1.0).abs() < 0.05);
+    assert!((per_row(slope("count_m", &scan)) - 1.0).abs() < 0.05);
+    // agg2_m less sum_m: one transition a row, no scan.
+    let pair = |set: &dyn Fn(&mut Hardware)| per_row(slope("agg2_m", set) - slope("sum_m", set));
+    assert!((pair(&star) - 1.0).abs() < 0.05, "count(*)'s transition: {:.3} a row", pair(&star));
+    assert!(pair(&scan).abs() < 0.05, "a row's scan: {:.3} a row", pair(&scan));
+}
