@@ -151,12 +151,16 @@ impl<'a> Sim<'a> {
             self.start_drain(j);
             return;
         }
-        // Ran out of published data: publish consumption, move to the next reader.
+        // Ran out of published data: publish consumption, move to the next reader. The
+        // round of nowait reads starts at this one (its read just failed): when every queue
+        // comes up empty, gather_readnext's nextreader has gone round to it again, so after
+        // the latch wait (or a tuple of its own) the leader tries this queue first
+        // (nodeGather.c:gather_readnext: nextreader++ per failed read, nvisited reset to 0).
         self.publish_read(j);
         if self.queues[j].sender_done && self.queues[j].written - self.queues[j].read < s * 0.5 {
             self.queues[j].exhausted = true;
         }
-        self.next_reader = (j + 1) % self.n_workers().max(1);
+        self.next_reader = j;
         self.gather_next();
     }
 

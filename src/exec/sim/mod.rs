@@ -27,6 +27,8 @@ mod pipeline;
 mod placement_tests;
 mod process;
 mod queue;
+#[cfg(test)]
+mod read_order_tests;
 mod result;
 mod run;
 mod sampler;
