@@ -5,6 +5,14 @@
 use super::tests::{load, ring};
 use super::*;
 
+/// The scenario's plan compiled for `workers_planned` workers.
+pub(super) fn compiled(sc: &Scenario, hw: &Hardware, workers_planned: u32) -> Compiled {
+    let d = crate::planner::decide(sc);
+    let env =
+        Env { tables: &sc.tables, settings: &sc.settings, hw, output: sc.output, workers_planned, measured: None };
+    compile(&env, &d.plan)
+}
+
 /// A Sim with `workers` launched, the leader in its Gather loop and not participating, and
 /// queue j holding `tuples[j]` published tuples.
 fn gather_with_queues<'a>(
@@ -47,16 +55,7 @@ fn drain(sim: &mut Sim) -> Vec<(usize, f64)> {
 #[test]
 fn gather_drains_the_current_queue_then_moves_on_round_robin() {
     let (sc, hw) = load("gather-heavy.toml", "reference-2vcpu", &[("parallel_leader_participation", "off")]);
-    let d = crate::planner::decide(&sc);
-    let env = Env {
-        tables: &sc.tables,
-        settings: &sc.settings,
-        hw: &hw,
-        output: sc.output,
-        workers_planned: 3,
-        measured: None,
-    };
-    let c = compile(&env, &d.plan);
+    let c = compiled(&sc, &hw, 3);
     let s = c.queue_tuple_bytes;
     // A quarter ring's worth of tuples, plus a few: two batches from one queue.
     let per_quarter = (ring(&hw) / 4.0 / s).ceil();
@@ -76,16 +75,7 @@ fn gather_drains_the_current_queue_then_moves_on_round_robin() {
 #[test]
 fn after_every_queue_came_up_empty_the_leader_tries_the_one_that_ran_dry_first() {
     let (sc, hw) = load("gather-heavy.toml", "reference-2vcpu", &[("parallel_leader_participation", "off")]);
-    let d = crate::planner::decide(&sc);
-    let env = Env {
-        tables: &sc.tables,
-        settings: &sc.settings,
-        hw: &hw,
-        output: sc.output,
-        workers_planned: 3,
-        measured: None,
-    };
-    let c = compile(&env, &d.plan);
+    let c = compiled(&sc, &hw, 3);
     let s = c.queue_tuple_bytes;
     let (mut sim, reads) = gather_with_queues(&c, &hw, &sc, &[0.0, 3.0, 3.0]);
     assert_eq!(reads.iter().map(|r| r.0).collect::<Vec<_>>(), vec![1, 2], "reads {reads:?}");
