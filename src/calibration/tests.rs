@@ -702,18 +702,15 @@ fn a_workers_cpu_share_is_its_measured_life_over_its_fitted_start_up_and_exit() 
 #[test]
 fn the_sum_alone_probes_separate_count_stars_transition_from_a_rows_scan() {
     use super::fit::model_ms;
-    let load = |id: &str| {
-        let path =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/serial-probes").join(format!("{id}.toml"));
-        crate::config::load(&path, "reference-2vcpu", &Default::default()).expect("fixture loads")
+    let fixture = |id: &str| {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/serial-probes").join(format!("{id}.toml"))
     };
+    let load =
+        |id: &str| crate::config::load(&fixture(id), "reference-2vcpu", &Default::default()).expect("fixture loads");
     let probes = crate::pg::probes::probes();
     for id in ["count_m", "agg2_m", "sum_m"] {
         let p = probes.iter().find(|p| p.id == id).unwrap_or_else(|| panic!("calibration runs {id}"));
-        let text = std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/serial-probes").join(format!("{id}.toml")),
-        )
-        .expect("fixture");
+        let text = std::fs::read_to_string(fixture(id)).expect("fixture");
         assert!(text.contains(&format!("sql = {:?}", p.sql)), "{id}'s fixture is the plan of `{}`", p.sql);
     }
     let rows = load("count_m").0.tables[0].rows;

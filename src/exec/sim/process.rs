@@ -405,8 +405,8 @@ impl<'a> Sim<'a> {
     /// leader's DSM set-up (`leader_setup_us`: InitializeParallelDSM, serializing GUCs,
     /// snapshot and transaction state). Registering the workers only claims slots and signals
     /// the postmaster (LaunchParallelWorkers does not wait for a fork), so the leader starts
-    /// its own part right after the set-up; the
-    /// postmaster forks the workers one after another (`launch_per_worker_us` of CPU each,
+    /// its own part right after the set-up; the postmaster forks the workers one after
+    /// another (`launch_per_worker_us` of CPU each,
     /// charged to the worker being forked), then each initializes (InitPostgres, restoring
     /// the leader's state: log-normal around `worker_startup_ms`, shape
     /// `worker_startup_sigma`). The leader does not wait for workers to attach (Gather reads

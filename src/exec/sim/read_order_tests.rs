@@ -2,16 +2,8 @@
 //! on before it moves on, round robin, and after a round that found every queue empty it
 //! starts again at the queue where the round began.
 
-use super::tests::{load, ring};
+use super::tests::{compiled, load, ring};
 use super::*;
-
-/// The scenario's plan compiled for `workers_planned` workers.
-pub(super) fn compiled(sc: &Scenario, hw: &Hardware, workers_planned: u32) -> Compiled {
-    let d = crate::planner::decide(sc);
-    let env =
-        Env { tables: &sc.tables, settings: &sc.settings, hw, output: sc.output, workers_planned, measured: None };
-    compile(&env, &d.plan)
-}
 
 /// A Sim with `workers` launched, the leader in its Gather loop and not participating, and
 /// queue j holding `tuples[j]` published tuples.

@@ -24,6 +24,14 @@ fn run(sc: &Scenario, hw: &Hardware, trace: bool, max_steps: u64) -> Result<(Com
     simulate(&spec)
 }
 
+/// The scenario's plan compiled for `workers_planned` workers.
+pub(super) fn compiled(sc: &Scenario, hw: &Hardware, workers_planned: u32) -> Compiled {
+    let d = crate::planner::decide(sc);
+    let env =
+        Env { tables: &sc.tables, settings: &sc.settings, hw, output: sc.output, workers_planned, measured: None };
+    compile(&env, &d.plan)
+}
+
 /// The ring's usable bytes, as the simulator frames it.
 pub(super) fn ring(hw: &Hardware) -> f64 {
     (hw.parallel.tuple_queue_size - 56.0).max(64.0)
@@ -113,16 +121,7 @@ fn limit_stops_the_workers_at_their_next_send() {
 #[test]
 fn a_deadlock_names_each_blocked_process_and_what_it_waits_on() {
     let (sc, hw) = load("gather-heavy.toml", "reference-2vcpu", &[]);
-    let d = crate::planner::decide(&sc);
-    let env = Env {
-        tables: &sc.tables,
-        settings: &sc.settings,
-        hw: &hw,
-        output: sc.output,
-        workers_planned: 2,
-        measured: None,
-    };
-    let c = compile(&env, &d.plan);
+    let c = compiled(&sc, &hw, 2);
     let mut sim = Sim::new(&c, &hw, &sc.settings, 2, 1, false);
     // Worker 0's queue is full and nobody reads it; worker 1 has exited; the leader sleeps on
     // its queues with no wake-up scheduled.
@@ -188,16 +187,7 @@ impl<'a> Sim<'a> {
 #[test]
 fn more_runnable_processes_than_cores_take_turns() {
     let (sc, hw) = gather_heavy("2", "on", &[]);
-    let d = crate::planner::decide(&sc);
-    let env = Env {
-        tables: &sc.tables,
-        settings: &sc.settings,
-        hw: &hw,
-        output: sc.output,
-        workers_planned: 2,
-        measured: None,
-    };
-    let c = compile(&env, &d.plan);
+    let c = compiled(&sc, &hw, 2);
     let mut sim = Sim::new(&c, &hw, &sc.settings, 2, 1, false);
     // Two cores, three runnable: two run at full speed, the third waits for its turn.
     assert_eq!(sim.cpu_caps(&[0, 1, 2]), vec![1.0, 1.0, 0.0]);
@@ -222,16 +212,7 @@ fn more_runnable_processes_than_cores_take_turns() {
 #[test]
 fn a_process_that_blocked_early_is_not_sent_to_the_back_of_the_line() {
     let (sc, hw) = gather_heavy("3", "on", &[]);
-    let d = crate::planner::decide(&sc);
-    let env = Env {
-        tables: &sc.tables,
-        settings: &sc.settings,
-        hw: &hw,
-        output: sc.output,
-        workers_planned: 3,
-        measured: None,
-    };
-    let c = compile(&env, &d.plan);
+    let c = compiled(&sc, &hw, 3);
     let mut sim = Sim::new(&c, &hw, &sc.settings, 3, 1, false);
     // The leader has a CPU of its own; workers 1, 2 and 3 share the other.
     assert_eq!(sim.cpu_caps(&[0, 1, 2, 3]), vec![1.0, 1.0, 0.0, 0.0]);
@@ -395,16 +376,7 @@ fn wake_up_latency_slows_a_leader_bound_gather() {
 #[test]
 fn a_dry_queue_is_acknowledged_and_gather_moves_on() {
     let (sc, hw) = load("gather-heavy.toml", "reference-2vcpu", &[("parallel_leader_participation", "off")]);
-    let d = crate::planner::decide(&sc);
-    let env = Env {
-        tables: &sc.tables,
-        settings: &sc.settings,
-        hw: &hw,
-        output: sc.output,
-        workers_planned: 2,
-        measured: None,
-    };
-    let c = compile(&env, &d.plan);
+    let c = compiled(&sc, &hw, 2);
     let mut sim = Sim::new(&c, &hw, &sc.settings, 2, 1, false);
     let s = sim.tuple_bytes;
     // Worker 0 published 10 tuples (far less than a quarter ring) and is still running.
