@@ -478,14 +478,16 @@ fn a_ramp_down_stage_is_probed_at_the_ends_of_its_first_period_only() {
 }
 
 /// Where a wake-up from a latch wait costs CPU (`scheduler.wake_cpu_us`, as every profile a
-/// calibration writes on this kind of machine prices it), the woken process's `Woken` flow is
-/// part of the periods: the shipped scenarios and the validation grid agree with stepping, and
-/// gather-heavy at 30M rows is still jumped almost whole.
+/// calibration writes on this kind of machine prices it) and so does signalling a sleeping
+/// leader (`scheduler.set_latch_us`), the woken process's `Woken` flow and the worker's
+/// `SetLatch` flow are part of the periods: the shipped scenarios and the validation grid
+/// agree with stepping, and gather-heavy at 30M rows is still jumped almost whole.
 #[test]
 fn runs_where_a_wake_up_costs_cpu_agree_and_are_jumped() {
     let priced = |h: &str| {
         let mut hw = config::load_hardware(&root().join(format!("configs/hardware/{h}.toml")), &[]).unwrap();
         hw.scheduler.wake_cpu_ns = 6_000.0;
+        hw.scheduler.set_latch_ns = 9_500.0;
         hw
     };
     let mut skipped = 0;

@@ -72,6 +72,11 @@ fn scheduler(s: &mut String, fits: &Fits) {
         "context_switch_us = {}     # one switch on a busy CPU (perf bench sched pipe, one CPU)",
         num(k.context_switch_ns / 1e3)
     );
+    let _ = writeln!(
+        s,
+        "set_latch_us = {}         # CPU a worker spends signalling its leader asleep on its queues (SetLatch -> kill(SIGURG); perf record on a 2-vCPU VM, not measured here)",
+        num(k.set_latch_ns / 1e3)
+    );
     if let Some(w) = &fits.wake {
         let _ = writeln!(
             s,

@@ -90,6 +90,7 @@ const OPTIONAL_KEYS: &[&str] = &[
     "costs.query_explain_us",
     "costs.query_client_us",
     "costs.plan_join_us",
+    "scheduler.set_latch_us",
     "scheduler.idle_pull",
 ];
 
@@ -391,6 +392,7 @@ struct RawScheduler {
     wakeup_latency_us: Option<Spanned<f64>>,
     context_switch_us: Option<Spanned<f64>>,
     wake_cpu_us: Option<Spanned<f64>>,
+    set_latch_us: Option<Spanned<f64>>,
     rotate_us: Option<Spanned<f64>>,
     idle_pull: Option<Spanned<String>>,
 }
@@ -421,6 +423,7 @@ fn scheduler_from_raw(ctx: &Ctx, raw: Option<&RawScheduler>, cores: f64) -> Resu
     s.wakeup_latency_ns = us(&r.wakeup_latency_us, "wakeup_latency_us", s.wakeup_latency_ns)?;
     s.context_switch_ns = us(&r.context_switch_us, "context_switch_us", s.context_switch_ns)?;
     s.wake_cpu_ns = us(&r.wake_cpu_us, "wake_cpu_us", s.wake_cpu_ns)?;
+    s.set_latch_ns = us(&r.set_latch_us, "set_latch_us", s.set_latch_ns)?;
     s.rotate_ns = us(&r.rotate_us, "rotate_us", s.rotate_ns)?;
     if let Some(p) = &r.idle_pull {
         s.idle_pull_at_tick = match p.get_ref().as_str() {

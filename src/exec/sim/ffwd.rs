@@ -322,6 +322,7 @@ fn kind_code(k: FlowKind) -> u64 {
         FlowKind::Exit => 10,
         FlowKind::Fork => 11,
         FlowKind::Woken(s) => 12 + 16 * s as u64,
+        FlowKind::SetLatch => 13,
     }
 }
 

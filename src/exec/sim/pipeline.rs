@@ -282,6 +282,7 @@ impl<'a> Sim<'a> {
                 }
             }
             FlowKind::Woken(from) => self.go_on_after_wake(p, from),
+            FlowKind::SetLatch => self.after_set_latch(p),
         }
     }
 
@@ -297,11 +298,13 @@ impl<'a> Sim<'a> {
                 self.participant_done(p);
                 return;
             }
+            let mut set_latch = false;
             if self.queues[j].pending > self.qcap / 4.0 {
                 let q = &mut self.queues[j];
                 q.written += q.pending;
                 q.pending = 0.0;
                 self.trace_queue(j);
+                set_latch = self.leader_asleep();
                 self.wake_leader_for(j);
             }
             if bound_hit {
@@ -325,11 +328,23 @@ impl<'a> Sim<'a> {
                 self.procs[p].saved = Some(f);
                 self.procs[p].act = Act::Blocked(State::MqSend);
                 self.trace_queue(j);
+                let asleep = self.leader_asleep();
                 self.wake_leader_for(j);
+                if set_latch || asleep {
+                    self.set_leaders_latch(p);
+                }
                 return;
             }
             if !finished {
-                // A publish point: continue the same flow.
+                // A publish point: continue the same flow (after waking the leader where it
+                // slept).
+                if set_latch && self.hw.scheduler.set_latch_ns > 0.0 {
+                    if let Act::Flow(fl) = std::mem::replace(&mut self.procs[p].act, Act::Blocked(State::Cpu)) {
+                        self.procs[p].saved = Some(fl);
+                    }
+                    self.set_leaders_latch(p);
+                    return;
+                }
                 if let Act::Flow(fl) = &mut self.procs[p].act {
                     fl.stop_at = fl.total;
                 }

@@ -28,6 +28,9 @@ pub(super) enum FlowKind {
     /// A process woken from a latch wait (a worker on a full queue, the leader on dry ones)
     /// spending `scheduler.wake_cpu_ns` on a core before it goes on.
     Woken(State),
+    /// A worker setting the latch of a leader asleep on its queues after publishing
+    /// (`scheduler.set_latch_ns` on a core), before it sends on or, its queue full, sleeps.
+    SetLatch,
 }
 
 #[derive(Debug, Clone)]
@@ -373,7 +376,12 @@ impl<'a> Sim<'a> {
             }
             FlowKind::TopFinish(_) => {}
             FlowKind::TopEmit => self.top_rows_out += prog,
-            FlowKind::Finish(_) | FlowKind::Startup | FlowKind::Fork | FlowKind::Exit | FlowKind::Woken(_) => {}
+            FlowKind::Finish(_)
+            | FlowKind::Startup
+            | FlowKind::Fork
+            | FlowKind::Exit
+            | FlowKind::Woken(_)
+            | FlowKind::SetLatch => {}
         }
     }
 

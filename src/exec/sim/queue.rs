@@ -164,6 +164,36 @@ impl<'a> Sim<'a> {
         }
     }
 
+    /// The leader sleeps on its queues' latch (WaitLatch in gather_readnext or a Gather Merge
+    /// read): a SetLatch finds it waiting and signals it.
+    pub(super) fn leader_asleep(&self) -> bool {
+        matches!(self.procs[0].act, Act::Blocked(State::MqReceive))
+            && matches!(self.mode, LeaderMode::Gather | LeaderMode::MergeInit | LeaderMode::Merge)
+    }
+
+    /// Worker p has published to a sleeping leader: its SetLatch signals it
+    /// (`scheduler.set_latch_ns` on a core). Its flow waits in `saved`; a worker whose queue
+    /// is full sleeps after it, unless the leader has made room meanwhile.
+    pub(super) fn set_leaders_latch(&mut self, p: usize) {
+        let ns = self.hw.scheduler.set_latch_ns / self.hw.cpu_speed;
+        if ns <= 0.0 {
+            return;
+        }
+        self.fixed_cpu(p, FlowKind::SetLatch, ns, State::Cpu);
+    }
+
+    /// After a worker's SetLatch: it sends on, or sleeps on its full queue.
+    pub(super) fn after_set_latch(&mut self, p: usize) {
+        let j = p - 1;
+        let q = &self.queues[j];
+        let free = self.qcap - (q.written + q.pending - q.read);
+        if q.sender_blocked && free < self.tuple_bytes * 0.5 && !q.receiver_detached {
+            self.procs[p].act = Act::Blocked(State::MqSend);
+        } else {
+            self.resume_after_send(p);
+        }
+    }
+
     /// The leader published read progress on queue j: wake a blocked sender.
     pub(super) fn publish_read(&mut self, j: usize) {
         let q = &mut self.queues[j];
