@@ -172,13 +172,9 @@ impl<'a> Sim<'a> {
             self.leader_next();
         } else {
             // Detach: publish what is pending, mark the queue, wake the leader.
-            let q = &mut self.queues[p - 1];
-            q.written += q.pending;
-            q.pending = 0.0;
-            q.sender_done = true;
+            self.queues[p - 1].sender_done = true;
             self.procs[p].act = Act::Idle;
-            self.trace_queue(p - 1);
-            self.wake_leader_for(p - 1);
+            self.publish_to_leader(p - 1);
             // Then it ends, each worker on its own: CPU work that takes turns when the cores
             // are busy: its exit (`shutdown_per_worker_us`, spread by `shutdown_sigma`) and
             // the unmapping of every shared-buffer page it mapped (`shutdown_per_page_ns`).
@@ -292,21 +288,13 @@ impl<'a> Sim<'a> {
         let bound_hit = pipe.bound.is_some_and(|b| self.procs[p].rows_out >= b - 1e-6) && f.rows_per_unit > 0.0;
         if p > 0 {
             // Worker: publish / full / detached checks.
-            let s = self.tuple_bytes;
             let j = p - 1;
             if self.queues[j].receiver_detached && f.rows_per_unit > 0.0 {
                 self.participant_done(p);
                 return;
             }
-            let mut set_latch = false;
-            if self.queues[j].pending > self.qcap / 4.0 {
-                let q = &mut self.queues[j];
-                q.written += q.pending;
-                q.pending = 0.0;
-                self.trace_queue(j);
-                set_latch = self.leader_asleep();
-                self.wake_leader_for(j);
-            }
+            // Whether a publish found the leader asleep: its SetLatch then signals it.
+            let mut signalled = self.queues[j].pending > self.qcap / 4.0 && self.publish_to_leader(j);
             if bound_hit {
                 if f.kind == FlowKind::Scan {
                     self.scan_done(p);
@@ -315,34 +303,23 @@ impl<'a> Sim<'a> {
                 }
                 return;
             }
-            let q = &self.queues[j];
-            let free = self.qcap - (q.written + q.pending - q.read);
-            if !finished && free < s * 0.5 {
+            if !finished && self.queue_full(j) {
                 // Queue full: publish everything and sleep on MessageQueueSend.
-                let q = &mut self.queues[j];
-                q.written += q.pending;
-                q.pending = 0.0;
-                q.sender_blocked = true;
+                self.queues[j].sender_blocked = true;
                 self.stalls += 1;
                 self.procs[p].stalls += 1;
                 self.procs[p].saved = Some(f);
                 self.procs[p].act = Act::Blocked(State::MqSend);
-                self.trace_queue(j);
-                let asleep = self.leader_asleep();
-                self.wake_leader_for(j);
-                if set_latch || asleep {
+                signalled |= self.publish_to_leader(j);
+                if signalled {
                     self.set_leaders_latch(p);
                 }
                 return;
             }
             if !finished {
-                // A publish point: continue the same flow (after waking the leader where it
-                // slept).
-                if set_latch && self.hw.scheduler.set_latch_ns > 0.0 {
-                    if let Act::Flow(fl) = std::mem::replace(&mut self.procs[p].act, Act::Blocked(State::Cpu)) {
-                        self.procs[p].saved = Some(fl);
-                    }
-                    self.set_leaders_latch(p);
+                // A publish point: continue the same flow (after signalling the leader where
+                // it slept).
+                if signalled && self.set_leaders_latch(p) {
                     return;
                 }
                 if let Act::Flow(fl) = &mut self.procs[p].act {

@@ -164,30 +164,46 @@ impl<'a> Sim<'a> {
         }
     }
 
-    /// The leader sleeps on its queues' latch (WaitLatch in gather_readnext or a Gather Merge
-    /// read): a SetLatch finds it waiting and signals it.
-    pub(super) fn leader_asleep(&self) -> bool {
-        matches!(self.procs[0].act, Act::Blocked(State::MqReceive))
-            && matches!(self.mode, LeaderMode::Gather | LeaderMode::MergeInit | LeaderMode::Merge)
+    /// Worker j + 1 publishes what it has written to queue j and sets the leader's latch.
+    /// True when that found the leader asleep on its queues (WaitLatch in gather_readnext or
+    /// a Gather Merge read), so that the SetLatch signalled it.
+    pub(super) fn publish_to_leader(&mut self, j: usize) -> bool {
+        let q = &mut self.queues[j];
+        q.written += q.pending;
+        q.pending = 0.0;
+        self.trace_queue(j);
+        let asleep = matches!(self.procs[0].act, Act::Blocked(State::MqReceive))
+            && matches!(self.mode, LeaderMode::Gather | LeaderMode::MergeInit | LeaderMode::Merge);
+        self.wake_leader_for(j);
+        asleep
     }
 
-    /// Worker p has published to a sleeping leader: its SetLatch signals it
-    /// (`scheduler.set_latch_ns` on a core). Its flow waits in `saved`; a worker whose queue
-    /// is full sleeps after it, unless the leader has made room meanwhile.
-    pub(super) fn set_leaders_latch(&mut self, p: usize) {
+    /// Queue j has no room for another tuple.
+    pub(super) fn queue_full(&self, j: usize) -> bool {
+        let q = &self.queues[j];
+        self.qcap - (q.written + q.pending - q.read) < self.tuple_bytes * 0.5
+    }
+
+    /// Worker p's SetLatch signals its sleeping leader (`scheduler.set_latch_ns` on a core):
+    /// its flow waits in `saved` meanwhile, and a worker whose queue is full sleeps after it,
+    /// unless the leader has made room. False, and nothing done, where no signal is priced.
+    pub(super) fn set_leaders_latch(&mut self, p: usize) -> bool {
         let ns = self.hw.scheduler.set_latch_ns / self.hw.cpu_speed;
         if ns <= 0.0 {
-            return;
+            return false;
+        }
+        if let Act::Flow(fl) = std::mem::replace(&mut self.procs[p].act, Act::Blocked(State::Cpu)) {
+            self.procs[p].saved = Some(fl);
         }
         self.fixed_cpu(p, FlowKind::SetLatch, ns, State::Cpu);
+        true
     }
 
     /// After a worker's SetLatch: it sends on, or sleeps on its full queue.
     pub(super) fn after_set_latch(&mut self, p: usize) {
         let j = p - 1;
         let q = &self.queues[j];
-        let free = self.qcap - (q.written + q.pending - q.read);
-        if q.sender_blocked && free < self.tuple_bytes * 0.5 && !q.receiver_detached {
+        if q.sender_blocked && self.queue_full(j) && !q.receiver_detached {
             self.procs[p].act = Act::Blocked(State::MqSend);
         } else {
             self.resume_after_send(p);

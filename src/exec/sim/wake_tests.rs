@@ -7,22 +7,28 @@ use crate::exec::{simulate, RunSpec, DEFAULT_MAX_STEPS};
 use std::path::Path;
 
 fn gather_heavy(wake_cpu_ns: f64) -> SimResult {
+    gather_heavy_with("2", "off", |hw| hw.scheduler.wake_cpu_ns = wake_cpu_ns)
+}
+
+/// gather-heavy's scan through a Gather with `workers` workers and the leader taking part or
+/// not, on the reference profile as `price` sets it, a core for each process (each as fast
+/// busy or alone: a process's CPU is its own work), fast-forward and the trace on.
+fn gather_heavy_with(workers: &str, leader: &str, price: impl FnOnce(&mut Hardware)) -> SimResult {
     let w = crate::config::WhatIf {
         set: vec![
-            ("max_parallel_workers_per_gather".into(), "2".into()),
-            ("parallel_leader_participation".into(), "off".into()),
+            ("max_parallel_workers_per_gather".into(), workers.into()),
+            ("parallel_leader_participation".into(), leader.into()),
         ],
         ..Default::default()
     };
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/scenarios/gather-heavy.toml");
     let (sc, mut hw) = crate::config::load(&path, "reference-2vcpu", &w).expect("shipped scenario loads");
-    hw.scheduler.wake_cpu_ns = wake_cpu_ns;
-    // A core for each process, each as fast busy or alone: a process's CPU is its own work.
+    price(&mut hw);
     hw.cores = 4.0;
     hw.all_cores_busy_speed = 1.0;
     let d = crate::planner::decide(&sc);
     let spec = RunSpec::new(&sc, &hw, &d.plan, d.workers_planned, d.workers_launched, 11);
-    let spec = RunSpec { max_steps: DEFAULT_MAX_STEPS, fast_forward: true, ..spec };
+    let spec = RunSpec { max_steps: DEFAULT_MAX_STEPS, fast_forward: true, trace: true, ..spec };
     simulate(&spec).expect("runs").1
 }
 
@@ -57,27 +63,13 @@ fn each_wake_up_from_a_latch_wait_costs_its_process_cpu() {
     assert_eq!(free.processes[0].acct.on_cpu, again.processes[0].acct.on_cpu);
 }
 
-/// gather-heavy's scan through a Gather with `workers` workers and the leader taking part or
-/// not, a row's scan `scan_x` times its price, a core for each process, the trace on: the
-/// leader's latch waits counted from it.
+/// gather-heavy priced as it is but for the signal to a sleeping leader and a row's scan
+/// `scan_x` times its price.
 fn gather_heavy_traced(workers: &str, leader: &str, scan_x: f64, set_latch_ns: f64) -> SimResult {
-    let w = crate::config::WhatIf {
-        set: vec![
-            ("max_parallel_workers_per_gather".into(), workers.into()),
-            ("parallel_leader_participation".into(), leader.into()),
-        ],
-        ..Default::default()
-    };
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/scenarios/gather-heavy.toml");
-    let (sc, mut hw) = crate::config::load(&path, "reference-2vcpu", &w).expect("shipped scenario loads");
-    hw.scheduler.set_latch_ns = set_latch_ns;
-    hw.costs.tuple_ns *= scan_x;
-    hw.cores = 4.0;
-    hw.all_cores_busy_speed = 1.0;
-    let d = crate::planner::decide(&sc);
-    let spec = RunSpec::new(&sc, &hw, &d.plan, d.workers_planned, d.workers_launched, 11);
-    let spec = RunSpec { max_steps: DEFAULT_MAX_STEPS, fast_forward: true, trace: true, ..spec };
-    simulate(&spec).expect("runs").1
+    gather_heavy_with(workers, leader, |hw| {
+        hw.scheduler.set_latch_ns = set_latch_ns;
+        hw.costs.tuple_ns *= scan_x;
+    })
 }
 
 #[test]
