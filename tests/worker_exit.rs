@@ -118,3 +118,47 @@ fn a_workers_index_lookups_fault_in_the_windows_they_touch_and_unmap_them_at_exi
     // The leader, a long-lived backend, mapped them in earlier queries.
     assert!((dear.leader.cpu_per_tuple - free.leader.cpu_per_tuple).abs() < 1e-9);
 }
+
+/// The calibration probe ws_single (count(*) of n_m in a single-copy Gather's worker: a plain
+/// Seq Scan in a worker) with n_m's blocks in order or each alone in its 64 kB window of
+/// shared buffers. Returns the worker pipeline's maps per block read, its CPU per page and
+/// its exit (ns).
+fn single_copy_scan(scattered: bool) -> (f64, f64, f64) {
+    let w = WhatIf {
+        hw: vec![
+            ("parallel.shutdown_per_worker_us".into(), "0".into()),
+            ("parallel.shutdown_sigma".into(), "0".into()),
+            ("parallel.shutdown_per_page_ns".into(), "1000".into()),
+            ("costs.worker_page_fault_ns".into(), "500".into()),
+            ("cpu_noise_cv".into(), "0".into()),
+        ],
+        ..Default::default()
+    };
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/queue-probes/ws_single.toml");
+    let (mut sc, hw) = config::load(&path, "reference-2vcpu", &w).expect("loads");
+    if scattered {
+        let pages = sc.tables[0].pages;
+        sc.tables[0].buffer_windows = Some([pages, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
+    }
+    let d = pqsim::planner::decide(&sc);
+    let spec = RunSpec::new(&sc, &hw, &d.plan, d.workers_planned, d.workers_launched, 11);
+    let c = compile_for(&spec);
+    let (_, res) = simulate(&spec).expect("runs");
+    let worker = res.processes.iter().find(|p| p.is_worker).expect("a worker");
+    assert!((worker.pages_scanned - sc.tables[0].pages).abs() < 1.0, "the worker reads every block");
+    (c.worker.source.page.maps, c.worker.source.page.cpu_ns, worker.acct.shutdown)
+}
+
+#[test]
+fn a_workers_plain_seq_scan_maps_the_windows_its_blocks_lie_in() {
+    let (dense_maps, dense_page, dense_exit) = single_copy_scan(false);
+    let (maps, page, exit) = single_copy_scan(true);
+    // In order, eight blocks to a window: a block read maps itself. One block to a window
+    // (among other tables' buffers): its fault maps the whole window, eight blocks.
+    assert!((dense_maps - 1.0).abs() < 1e-9, "{dense_maps}");
+    assert!((maps - 8.0).abs() < 1e-9, "{maps}");
+    // Each block mapped beside it costs the fault's price a block, and the exit unmaps it.
+    assert!((page - dense_page - 7.0 * 500.0).abs() < 1e-6, "{page} ns a page against {dense_page}");
+    let pages = 2062.0;
+    assert!((exit - dense_exit - 7.0 * 1000.0 * pages).abs() < 1e-3 * exit, "exit {exit:.0} against {dense_exit:.0} ns");
+}

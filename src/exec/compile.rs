@@ -304,11 +304,14 @@ fn scan_pipeline(env: &Env, cc: &CpuCost, node: &Node, is_worker: bool, bound: O
     let access = if matches!(node, Node::IndexScan { .. }) { Access::Index } else { Access::Sequential };
     let reads_columns = cc.reads_columns(*table, filter.as_ref().map(|f| f.text.as_str()), *width);
     let mut page = env.scan_page_cost(t, pages, access, reads_columns, is_worker);
-    if is_worker && *parallel && access == Access::Sequential {
+    if is_worker && access == Access::Sequential {
         // Its faults map the blocks around the ones it reads: its neighbours' where the
         // scan's chunks are smaller than the kernel's fault-around window, other data's where
-        // the table's buffers share windows with it. Taken at Workers Planned.
-        page.maps = super::scan::table_fault_maps(t, env.planned_participants());
+        // the table's buffers share windows with it. Taken at Workers Planned; a worker's
+        // plain Seq Scan (a single-copy Gather's plan, a private hash table's build) reads
+        // every block itself.
+        let sharing = if *parallel { env.planned_participants() } else { 1.0 };
+        page.maps = super::scan::table_fault_maps(t, sharing);
         page.cpu_ns += env.speed(c.worker_page_fault_ns) * (page.maps - 1.0);
     }
     let mut row = per_tuple + deform_all + fcpu + sel * deform_passing;
