@@ -11,20 +11,25 @@ use std::path::Path;
 /// The worker's exit (ns), the maps per block of the scan it built from, the pages it mapped
 /// as the pipeline's scans count them (blocks read times maps per block read) and the blocks
 /// it read for the build.
-fn worker_exit(scattered_build: bool) -> (f64, f64, f64, f64) {
-    let w = WhatIf {
-        set: vec![("max_parallel_workers_per_gather".into(), "1".into())],
+/// A worker's exit priced 1 us a page it mapped and nothing else, its faults `fault_ns` a
+/// block mapped, no CPU noise.
+fn exit_per_page(fault_ns: &str) -> WhatIf {
+    WhatIf {
         hw: vec![
             ("parallel.shutdown_per_worker_us".into(), "0".into()),
             ("parallel.shutdown_sigma".into(), "0".into()),
             ("parallel.shutdown_per_page_ns".into(), "1000".into()),
-            // Faults priced at 0: the participants' shares of the scans stay the same
-            // whatever the windows, so only the unmapping can tell the layouts apart.
-            ("costs.worker_page_fault_ns".into(), "0".into()),
+            ("costs.worker_page_fault_ns".into(), fault_ns.into()),
             ("cpu_noise_cv".into(), "0".into()),
         ],
         ..Default::default()
-    };
+    }
+}
+
+fn worker_exit(scattered_build: bool) -> (f64, f64, f64, f64) {
+    // Faults priced at 0: the participants' shares of the scans stay the same whatever the
+    // windows, so only the unmapping can tell the layouts apart.
+    let w = WhatIf { set: vec![("max_parallel_workers_per_gather".into(), "1".into())], ..exit_per_page("0") };
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/scenarios/tpch-q12.toml");
     let (mut sc, hw) = config::load(&path, "reference-2vcpu", &w).expect("loads");
     let orders = sc.tables.iter().position(|t| t.name == "orders").expect("orders");
@@ -124,18 +129,8 @@ fn a_workers_index_lookups_fault_in_the_windows_they_touch_and_unmap_them_at_exi
 /// shared buffers. Returns the worker pipeline's maps per block read, its CPU per page and
 /// its exit (ns).
 fn single_copy_scan(scattered: bool) -> (f64, f64, f64) {
-    let w = WhatIf {
-        hw: vec![
-            ("parallel.shutdown_per_worker_us".into(), "0".into()),
-            ("parallel.shutdown_sigma".into(), "0".into()),
-            ("parallel.shutdown_per_page_ns".into(), "1000".into()),
-            ("costs.worker_page_fault_ns".into(), "500".into()),
-            ("cpu_noise_cv".into(), "0".into()),
-        ],
-        ..Default::default()
-    };
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/queue-probes/ws_single.toml");
-    let (mut sc, hw) = config::load(&path, "reference-2vcpu", &w).expect("loads");
+    let (mut sc, hw) = config::load(&path, "reference-2vcpu", &exit_per_page("500")).expect("loads");
     if scattered {
         let pages = sc.tables[0].pages;
         sc.tables[0].buffer_windows = Some([pages, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
