@@ -155,5 +155,8 @@ fn a_workers_plain_seq_scan_maps_the_windows_its_blocks_lie_in() {
     // Each block mapped beside it costs the fault's price a block, and the exit unmaps it.
     assert!((page - dense_page - 7.0 * 500.0).abs() < 1e-6, "{page} ns a page against {dense_page}");
     let pages = 2062.0;
-    assert!((exit - dense_exit - 7.0 * 1000.0 * pages).abs() < 1e-3 * exit, "exit {exit:.0} against {dense_exit:.0} ns");
+    assert!(
+        (exit - dense_exit - 7.0 * 1000.0 * pages).abs() < 1e-3 * exit,
+        "exit {exit:.0} against {dense_exit:.0} ns"
+    );
 }
