@@ -416,11 +416,22 @@ fn measure(client: &mut Client, dsn: &str, results: &mut [ProbeResult], reps: us
         }
         _ => None,
     };
+    let n_m =
+        results.iter().filter_map(|r| r.scenario.as_ref()).flat_map(|sc| sc.tables.iter()).find(|t| t.name == "n_m");
+    let n_m_pages = n_m.map_or(1.0, |t| t.pages);
+    // A fault maps the 8 buffers of its window, n_m's or not: the price is per block mapped,
+    // the measurement per block read.
+    let n_m_maps = n_m.map_or(1.0, |t| crate::exec::scan::table_fault_maps(t, 1.0));
+    // A fresh backend's first touch of n_m's pages, a few connections at the end of each
+    // round (9 connections' median moved by 13% from one set to the next: 40 connections on
+    // the 2-vCPU EPYC VM, 2026-12-05; 27 in all). Taken to the typical speed below.
+    let mut first_touch = probes::FirstTouchMeter::new(dsn, n_m_pages, (3 * reps).clamp(9, 27).div_ceil(reps.max(1)));
     let rounds =
         protocol::run_rounds(client, SCHEMA, &jobs(results), reps, wait, 20_261_122, "pqsim calibrate", &mut |c| {
             if let Some(s) = sending.as_mut() {
                 s.round(c)?;
             }
+            first_touch.round(c)?;
             cap.pair(c)
         })?;
     for (r, runs) in results.iter_mut().zip(&rounds.runs) {
@@ -440,15 +451,7 @@ fn measure(client: &mut Client, dsn: &str, results: &mut [ProbeResult], reps: us
         quantile(&rounds.per_round, 1.0),
         median(&capacity_after)
     );
-    let n_m =
-        results.iter().filter_map(|r| r.scenario.as_ref()).flat_map(|sc| sc.tables.iter()).find(|t| t.name == "n_m");
-    let n_m_pages = n_m.map_or(1.0, |t| t.pages);
-    // A fault maps the 8 buffers of its window, n_m's or not: the price is per block mapped,
-    // the measurement per block read.
-    let n_m_maps = n_m.map_or(1.0, |t| crate::exec::scan::table_fault_maps(t, 1.0));
-    // 9 connections' median moved by 13% from one set to the next (40 connections on the
-    // 2-vCPU EPYC VM, 2026-12-05); three times as many. Taken to the typical speed below.
-    let first_touches = probes::first_touch_ns(dsn, n_m_pages, (3 * reps).clamp(9, 27), client)?;
+    let first_touches = first_touch.connections;
     // A worker's price on a core: the postmaster's fork and the worker's life, fork to exit,
     // from the kernel's CPU accounting over batches of su_w2 (two workers over one block).
     let worker_cpu = match results.iter().find(|r| r.probe.id == "su_w2") {

@@ -329,37 +329,66 @@ pub fn probes() -> Vec<Probe> {
 }
 
 /// What a fresh process pays per shared-buffer page on its first touch (a minor fault: a
-/// parallel worker's page tables map none of shared memory): in each of `tries` new
-/// connections, `SELECT count(*) FROM n_m` (in shared buffers) four times, after a count of
-/// `n_s` that warms the catalog caches and a plain `EXPLAIN` of the count of n_m that warms
-/// n_m's own (its relation cache entry, its statistics: planning it reads no heap page); per
-/// connection [`first_touch_per_page`] (ns), beside the speed reference run on `main` just
+/// parallel worker's page tables map none of shared memory): in each new connection,
+/// `SELECT count(*) FROM n_m` (in shared buffers) four times, after a count of `n_s` that
+/// warms the catalog caches and a plain `EXPLAIN` of the count of n_m that warms n_m's own
+/// (its relation cache entry, its statistics: planning it reads no heap page); per connection
+/// [`first_touch_per_page`] (ns), beside the speed reference run on the main connection just
 /// before the connection opens and just after its counts (ms, their mean), so that
 /// [`first_touch_at`] can take each connection to the typical speed. (Without the `EXPLAIN`
 /// the first count also paid for building n_m's catalog entries, a few hundred microseconds
 /// spread over its 1,173 pages at the validation's scale.)
-pub fn first_touch_ns(dsn: &str, pages: f64, tries: usize, main: &mut Client) -> Result<Vec<(f64, f64)>> {
-    let gucs = vec![("max_parallel_workers_per_gather".to_string(), "0".to_string())];
-    let sql = "SELECT count(*) FROM n_m";
-    let plan_only = format!("EXPLAIN {sql}");
-    let mut out = vec![];
-    // Each reference reading serves the connection after it as well as the one before.
-    let mut before = super::protocol::speedref(main, SCHEMA)?;
-    for _ in 0..tries.max(3) {
-        let mut fresh = Client::connect(dsn, NoTls)?;
-        apply_gucs(&mut fresh, SCHEMA, &gucs)?;
-        explain_measure(&mut fresh, "ANALYZE, TIMING OFF", "SELECT count(*) FROM n_s")?;
-        fresh.batch_execute(&plan_only).map_err(|e| PgError::query(&plan_only, e))?;
-        let mut counts = [0.0; FIRST_TOUCH_COUNTS];
-        for c in counts.iter_mut() {
-            *c = explain_measure(&mut fresh, "ANALYZE, TIMING OFF", sql)?.0.ms;
-        }
-        drop(fresh);
-        let after = super::protocol::speedref(main, SCHEMA)?;
-        out.push((first_touch_per_page(&counts, pages), 0.5 * (before + after)));
-        before = after;
+///
+/// The connections are spread over the calibration's timed rounds ([`Self::round`] at the
+/// end of each), as the sending meter's batches are: on the 2-vCPU EPYC VM the price moved
+/// by up to 40% within minutes while the scans' speed held (one server, 2026-12-07: 679, 1,145
+/// and 834 ns a page, medians of 27-40 connections in a row within 25 minutes, the steady
+/// count 11.5-12.1 ms), and four sittings' calibrations, each taking its connections in one
+/// stretch of three seconds, priced it 596-1,010 ns at the typical speed, where the same
+/// validation plans (count(*) of lineitem by two workers) ran 17.6-18.2 ms: the predictions
+/// followed the price (17.5-19.5 ms).
+pub struct FirstTouchMeter {
+    dsn: String,
+    pages: f64,
+    per_round: usize,
+    /// The speed reference read after the last connection (it serves the next one too).
+    before: Option<f64>,
+    /// Per connection: (ns a page, the speed reference beside it in ms).
+    pub connections: Vec<(f64, f64)>,
+}
+
+impl FirstTouchMeter {
+    /// `per_round` connections each time [`Self::round`] runs, over a table of `pages`.
+    pub fn new(dsn: &str, pages: f64, per_round: usize) -> Self {
+        FirstTouchMeter { dsn: dsn.to_string(), pages, per_round: per_round.max(1), before: None, connections: vec![] }
     }
-    Ok(out)
+
+    /// `per_round` fresh connections, the speed reference read on `main` around each.
+    pub fn round(&mut self, main: &mut Client) -> Result<()> {
+        let gucs = vec![("max_parallel_workers_per_gather".to_string(), "0".to_string())];
+        let sql = "SELECT count(*) FROM n_m";
+        let plan_only = format!("EXPLAIN {sql}");
+        let mut before = match self.before {
+            Some(b) => b,
+            None => super::protocol::speedref(main, SCHEMA)?,
+        };
+        for _ in 0..self.per_round {
+            let mut fresh = Client::connect(&self.dsn, NoTls)?;
+            apply_gucs(&mut fresh, SCHEMA, &gucs)?;
+            explain_measure(&mut fresh, "ANALYZE, TIMING OFF", "SELECT count(*) FROM n_s")?;
+            fresh.batch_execute(&plan_only).map_err(|e| PgError::query(&plan_only, e))?;
+            let mut counts = [0.0; FIRST_TOUCH_COUNTS];
+            for c in counts.iter_mut() {
+                *c = explain_measure(&mut fresh, "ANALYZE, TIMING OFF", sql)?.0.ms;
+            }
+            drop(fresh);
+            let after = super::protocol::speedref(main, SCHEMA)?;
+            self.connections.push((first_touch_per_page(&counts, self.pages), 0.5 * (before + after)));
+            before = after;
+        }
+        self.before = Some(before);
+        Ok(())
+    }
 }
 
 /// The first touch at the typical speed: each connection's price (ns a page) rescaled from
@@ -373,7 +402,7 @@ pub fn first_touch_at(per_connection: &[(f64, f64)], anchor: f64) -> f64 {
     median(&v).max(0.0)
 }
 
-/// Counts of n_m a fresh connection runs for [`first_touch_ns`]: the first and three after it.
+/// Counts of n_m a fresh connection runs for [`FirstTouchMeter`]: the first and three after it.
 pub const FIRST_TOUCH_COUNTS: usize = 4;
 
 /// One fresh connection's first count less the steady state, per page, in ns: the median of
