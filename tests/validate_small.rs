@@ -96,6 +96,27 @@ fn small_validation_within_bar() {
         );
         assert!(p.leader_row_share_predicted.is_some_and(|s| (0.0..=1.0).contains(&s)), "{} W={}", p.case, p.workers);
     }
+    // Each process's CPU, from the kernel's account of the throwaway server's processes: a
+    // worker's for every point that launched workers (within a factor of three of the model's:
+    // a meter reading the wrong process, or a run's neighbours, would be far off), none for a
+    // serial plan.
+    for p in &rep.points {
+        let launched = p.workers_launched_min.unwrap_or(0) > 0;
+        match (launched, p.worker_cpu_ms_measured, p.worker_cpu_ms_predicted) {
+            (true, Some(m), Some(pr)) => {
+                assert!(
+                    m > 0.0 && pr / m < 3.0 && m / pr < 3.0,
+                    "{} W={}: a worker's CPU {m} ms, model {pr}",
+                    p.case,
+                    p.workers
+                )
+            }
+            (false, None, _) => {}
+            // Some runs launched fewer workers than planned (none): the others are measured.
+            (false, Some(_), _) if p.workers_planned > 0 => {}
+            other => panic!("{} W={} (launched {launched}): worker CPU {other:?}", p.case, p.workers),
+        }
+    }
     // The scheduling bars are reported: the small scale's short cases (count's serial scan
     // takes about 10 ms) and the leader-bound Gather at both leader settings.
     let short = pqsim::validation::checks::short_speedups(&rep.points, pqsim::validation::SHORT_POINT_MS);
@@ -104,7 +125,9 @@ fn small_validation_within_bar() {
     assert_eq!(pqsim::validation::checks::leader_bound(&rep.points).len(), 2);
     let md = std::fs::read_to_string(&rep.md_path).unwrap();
     assert!(
-        md.contains("## Short queries and the leader-bound Gather") && md.contains("`gather_bound`, leader off"),
+        md.contains("## Short queries and the leader-bound Gather")
+            && md.contains("`gather_bound`, leader off")
+            && md.contains("## Each process's CPU"),
         "{md}"
     );
     assert!(

@@ -45,7 +45,7 @@ use postgres::{Client, NoTls};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
-pub use fit::{model_ms, model_split, model_walls_as, sim_fit, Param, SimFit};
+pub use fit::{model_ms, model_split, model_split_cpu, model_walls_as, sim_fit, Param, SimFit};
 
 /// One probe, its runs and its imported plan.
 pub struct ProbeResult {

@@ -55,6 +55,15 @@ pub struct Measured {
     /// The times the leader's backend slept and was woken during the EXPLAIN (its voluntary
     /// context switches, `/proc/PID/status`), beside `leader_cpu_ms`.
     pub leader_wakes: Option<f64>,
+    /// CPU time of the parallel workers of this run (ms): what the postmaster reaped from its
+    /// children between the end of the speed-reference run before this one and the end of
+    /// the one after (`/proc/PID/stat` cutime + cstime, in 10-ms clock ticks: one run is
+    /// exact to a tick, a sum over runs to a tick per run), taken by the interleaved timed
+    /// runs (`measure_with_reference`) when the server runs on this machine. A worker exits
+    /// within a millisecond of its last row; the speed reference after the run takes about
+    /// 18 ms, and a serial run reads 0. Any other child of the postmaster that exits in
+    /// between (an autovacuum worker) lands here too.
+    pub workers_cpu_ms: Option<f64>,
     /// Mean of the speed-reference times measured just before and just after this run.
     pub ref_ms: f64,
     /// EXPLAIN's Planning Time (ms), when timed by EXPLAIN ANALYZE.
@@ -74,6 +83,7 @@ impl Measured {
             leader_row_share: None,
             leader_cpu_ms: None,
             leader_wakes: None,
+            workers_cpu_ms: None,
             ref_ms: 0.0,
             planning_ms: None,
         }
@@ -120,8 +130,13 @@ pub fn measure_with_reference(
     let mut at = vec![0.0];
     let mut refs = vec![speedref(client, search_path)?];
     let mut out = vec![];
-    // The connection's backend, once: each timed EXPLAIN also takes its CPU time.
+    // The connection's backend, once: each timed EXPLAIN also takes its CPU time; and the
+    // postmaster, whose reaped children's CPU after each run's speed reference is the run's
+    // workers'.
     let pid = backend_pid(client);
+    let postmaster = postmaster_pid(client);
+    let reaped = || postmaster.and_then(proc_ticks).map(|t| t.2);
+    let mut reaped_before = reaped();
     for (gucs, sql, options) in runs {
         apply_gucs(client, search_path, &gucs)?;
         let mut m = if options == "client" {
@@ -136,6 +151,9 @@ pub fn measure_with_reference(
         };
         at.push(t0.elapsed().as_secs_f64());
         let r = speedref(client, search_path)?;
+        let reaped_after = reaped();
+        m.workers_cpu_ms = reaped_before.zip(reaped_after).map(|(b, a)| a.saturating_sub(b) as f64 * TICK_MS);
+        reaped_before = reaped_after;
         m.ref_ms = 0.5 * (refs[refs.len() - 1] + r);
         refs.push(r);
         out.push(m);
@@ -164,6 +182,7 @@ pub fn explain_measure(client: &mut Client, options: &str, sql: &str) -> Result<
         leader_row_share: leader_row_share(&plan),
         leader_cpu_ms: None,
         leader_wakes: None,
+        workers_cpu_ms: None,
         ref_ms: 0.0,
         planning_ms: plan.planning_time_ms,
     };

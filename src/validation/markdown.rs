@@ -135,6 +135,7 @@ pub fn markdown(o: &Options, out: &Outcome) -> String {
     scheduling_checks(&mut s, rep);
     blocks_read(&mut s, rep, &out.buffer_shares);
     leader_shares(&mut s, rep);
+    process_cpu(&mut s, rep);
     points_table(&mut s, rep);
     s
 }
@@ -262,6 +263,62 @@ fn blocks_read(s: &mut String, rep: &super::Report, shares: &[(String, crate::pg
         };
         let _ = writeln!(s, "| {id} | {} | {} |", share(true), share(false));
     }
+}
+
+/// Each process's CPU a run, measured by the kernel and predicted, for the plans with
+/// workers: where a parallel plan's time goes wrong, this says which process's work does.
+fn process_cpu(s: &mut String, rep: &super::Report) {
+    let pts: Vec<&super::Point> = rep
+        .points
+        .iter()
+        .filter(|p| p.worker_cpu_ms_measured.is_some() && p.worker_cpu_ms_predicted.is_some())
+        .collect();
+    if pts.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "\n## Each process's CPU (plans with workers)\n");
+    let _ = writeln!(
+        s,
+        "ms a run, as the kernel accounts them: a worker's, the CPU the postmaster reaped from its children over the runs (EXPLAIN and bare), over the workers launched (fork to exit: start-up, scan, sends, exit); the leader's, its backend's during each EXPLAIN run (median; it includes planning and EXPLAIN's own work); the model's processes on a core. Serial plans: the leader alone, not listed.\n"
+    );
+    let _ = writeln!(
+        s,
+        "| case | W | leader | worker measured | predicted | error | leader measured | predicted | error |"
+    );
+    let _ = writeln!(s, "|---|---:|---|---:|---:|---:|---:|---:|---:|");
+    let err = |m: Option<f64>, p: Option<f64>| match (m, p) {
+        (Some(m), Some(p)) if m > 0.0 => format!("{:+.1}%", 100.0 * (p - m) / m),
+        _ => "–".into(),
+    };
+    let ms = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{v:.1}"));
+    let mut errs = vec![];
+    for p in &pts {
+        if let (Some(m), Some(pr)) = (p.worker_cpu_ms_measured, p.worker_cpu_ms_predicted) {
+            if m > 0.0 {
+                errs.push(100.0 * (pr - m) / m);
+            }
+        }
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            p.case,
+            p.workers,
+            if p.leader { "on" } else { "off" },
+            ms(p.worker_cpu_ms_measured),
+            ms(p.worker_cpu_ms_predicted),
+            err(p.worker_cpu_ms_measured, p.worker_cpu_ms_predicted),
+            ms(p.leader_cpu_ms_measured),
+            ms(p.leader_cpu_ms_predicted),
+            err(p.leader_cpu_ms_measured, p.leader_cpu_ms_predicted),
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\nA worker's CPU: median error {:+.1}%, median |error| {:.1}% over {} points.",
+        median(&errs),
+        median(&errs.iter().map(|e| e.abs()).collect::<Vec<_>>()),
+        errs.len()
+    );
 }
 
 /// How the rows of each Gather's parallel scan split between the leader and the workers,

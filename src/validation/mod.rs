@@ -16,7 +16,7 @@ pub mod tpch;
 pub mod workload;
 
 use crate::analysis::robust::{median, quantile, robust_cv};
-use crate::calibration::{model_ms, model_split, model_walls_as};
+use crate::calibration::{model_ms, model_split_cpu, model_walls_as};
 use crate::error::Result;
 use crate::import::{import_plan, ImportOptions};
 use crate::model::Hardware;
@@ -86,6 +86,17 @@ pub struct Point {
     /// runs' `Worker N` entries, EXPLAIN VERBOSE) and predicted; leader participation only.
     pub leader_row_share_measured: Option<f64>,
     pub leader_row_share_predicted: Option<f64>,
+    /// Each process's CPU (ms a run). The leader's: its backend's CPU time during each
+    /// EXPLAIN run (`/proc/PID/schedstat`, which includes planning and EXPLAIN's own work),
+    /// the median over the runs; the model's leader on a core. A worker's: the CPU the
+    /// postmaster reaped from its children over the runs with workers (EXPLAIN and bare
+    /// runs, a client run counted with the EXPLAIN runs' median of workers launched), over
+    /// the workers; the model's mean worker on a core. Measured only where the server runs
+    /// on this machine.
+    pub leader_cpu_ms_measured: Option<f64>,
+    pub leader_cpu_ms_predicted: Option<f64>,
+    pub worker_cpu_ms_measured: Option<f64>,
+    pub worker_cpu_ms_predicted: Option<f64>,
     /// Median over the EXPLAIN runs of the share of the plan's blocks read (from the OS page
     /// cache) rather than found in shared buffers (BUFFERS: shared read / (hit + read)).
     pub blocks_read_share: Option<f64>,
@@ -223,6 +234,9 @@ struct Prep {
     client_p80: Option<[f64; 2]>,
     /// The leader's share of the rows its Gather's parallel scan produced, in the model.
     leader_share: Option<f64>,
+    /// The model's leader on a core and one worker on a core (the mean over the workers), ms.
+    leader_cpu: Option<f64>,
+    worker_cpu: Option<f64>,
     note: String,
 }
 
@@ -256,14 +270,18 @@ fn prepare(
             actuals_plan: None,
             clause_reach: crate::pg::clauses::clause_reach(client, &plan),
         };
-        let mut leader_share = None;
+        let (mut leader_share, mut leader_cpu, mut worker_cpu) = (None, None, None);
         let (predicted, predicted_client, client_p80, note) = match import_plan(&plan, &opts) {
             Ok(i) => {
                 // Keep the imported scenarios: `pqsim run` can replay them on other profiles.
                 scenarios.push((opts.name.clone(), i.toml));
                 let client = crate::model::OutputMode::Client;
                 let leader = g.leader && planned > 0;
-                leader_share = if leader { model_split(&i.scenario, hw).ok().and_then(|x| x.1) } else { None };
+                if let Ok(split) = model_split_cpu(&i.scenario, hw) {
+                    leader_share = if leader { split.leader_share } else { None };
+                    leader_cpu = Some(split.leader_cpu_ms);
+                    worker_cpu = (planned > 0).then_some(split.worker_cpu_ms);
+                }
                 match (model_ms(&i.scenario, hw, 5), model_walls_as(&i.scenario, hw, 5, client)) {
                     (Ok(ms), Ok(walls)) => {
                         let mean = walls.iter().sum::<f64>() / walls.len() as f64;
@@ -283,7 +301,17 @@ fn prepare(
             Err(e) => (None, None, None, format!("import: {e}")),
         };
         let shape = plan_shape(&plan.root);
-        preps.push(Prep { plan: shape, planned, predicted, predicted_client, client_p80, leader_share, note });
+        preps.push(Prep {
+            plan: shape,
+            planned,
+            predicted,
+            predicted_client,
+            client_p80,
+            leader_share,
+            leader_cpu,
+            worker_cpu,
+            note,
+        });
     }
     let _ = o;
     Ok((preps, scenarios))
@@ -532,12 +560,38 @@ fn point(case: &Case, g: &Grid, p: &Prep, runs: &[Measured], client_runs: &[Meas
             (g.leader && !shares.is_empty()).then(|| median(&shares))
         },
         leader_row_share_predicted: p.leader_share,
+        leader_cpu_ms_measured: {
+            let cpu: Vec<f64> = runs.iter().filter_map(|m| m.leader_cpu_ms).collect();
+            (!cpu.is_empty()).then(|| median(&cpu))
+        },
+        leader_cpu_ms_predicted: p.leader_cpu,
+        worker_cpu_ms_measured: worker_cpu_measured(runs, client_runs),
+        worker_cpu_ms_predicted: p.worker_cpu,
         blocks_read_share: {
             let shares: Vec<f64> =
                 runs.iter().filter(|m| m.hit + m.read > 0).map(|m| m.read as f64 / (m.hit + m.read) as f64).collect();
             (!shares.is_empty()).then(|| median(&shares))
         },
     }
+}
+
+/// A worker's CPU a run (ms): the postmaster's reaped children's CPU summed over the runs
+/// that launched workers, over the workers they launched; a bare client run counts the
+/// EXPLAIN runs' median of workers launched. None where no run launched a worker or the
+/// children's CPU was not readable.
+fn worker_cpu_measured(runs: &[Measured], client_runs: &[Measured]) -> Option<f64> {
+    let launched: Vec<f64> = runs.iter().filter_map(|m| m.launched).map(f64::from).collect();
+    let typical = if launched.is_empty() { 0.0 } else { median(&launched) };
+    let (mut cpu, mut workers) = (0.0, 0.0);
+    for (m, n) in
+        runs.iter().map(|m| (m, m.launched.map_or(typical, f64::from))).chain(client_runs.iter().map(|m| (m, typical)))
+    {
+        if let (Some(ms), true) = (m.workers_cpu_ms, n > 0.0) {
+            cpu += ms;
+            workers += n;
+        }
+    }
+    (workers > 0.0).then(|| cpu / workers)
 }
 
 /// How many of `runs` fall inside `interval` (none without one).
@@ -568,4 +622,28 @@ fn speedups(points: &mut [Point]) {
 /// PostgreSQL chose a serial plan).
 fn client_speedup_errors(points: &[Point]) -> Vec<f64> {
     points.iter().filter_map(|p| checks::speedup_of(points, p)).map(|s| s.error_pct.abs()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::worker_cpu_measured;
+    use crate::pg::protocol::Measured;
+
+    fn run(launched: Option<u32>, cpu: Option<f64>) -> Measured {
+        Measured { launched, workers_cpu_ms: cpu, ..Measured::timed(10.0) }
+    }
+
+    #[test]
+    fn a_workers_cpu_is_the_reaped_cpu_over_the_workers_launched() {
+        // Two EXPLAIN runs, one of which launched one worker of two; two bare runs, counted
+        // with the EXPLAIN runs' median of workers launched (1.5), one unreadable.
+        let explain = [run(Some(2), Some(40.0)), run(Some(1), Some(20.0))];
+        let bare = [run(None, Some(30.0)), run(None, None)];
+        let got = worker_cpu_measured(&explain, &bare).expect("workers ran");
+        assert!((got - 90.0 / 4.5).abs() < 1e-9, "{got}");
+        // A serial plan launches none: no worker's CPU, whatever the postmaster reaped.
+        assert_eq!(worker_cpu_measured(&[run(Some(0), Some(10.0))], &[run(None, Some(10.0))]), None);
+        // A remote server: nothing readable.
+        assert_eq!(worker_cpu_measured(&[run(Some(2), None)], &[]), None);
+    }
 }
