@@ -93,10 +93,15 @@ impl Measured {
 impl Measured {
     /// This run's time at the machine speed where the reference takes `anchor_ms`.
     pub fn normalized(&self, anchor_ms: f64) -> f64 {
+        self.at_speed(self.ms, anchor_ms)
+    }
+
+    /// `ms` of this run (its time, or a process's CPU in it) rescaled as [`Self::normalized`].
+    pub fn at_speed(&self, ms: f64, anchor_ms: f64) -> f64 {
         if self.ref_ms > 0.0 && anchor_ms > 0.0 {
-            self.ms * anchor_ms / self.ref_ms
+            ms * anchor_ms / self.ref_ms
         } else {
-            self.ms
+            ms
         }
     }
 }

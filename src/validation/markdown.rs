@@ -279,7 +279,7 @@ fn process_cpu(s: &mut String, rep: &super::Report) {
     let _ = writeln!(s, "\n## Each process's CPU (plans with workers)\n");
     let _ = writeln!(
         s,
-        "ms a run, as the kernel accounts them: a worker's, the CPU the postmaster reaped from its children over the runs (EXPLAIN and bare), over the workers launched (fork to exit: start-up, scan, sends, exit); the leader's, its backend's during each EXPLAIN run (median; it includes planning and EXPLAIN's own work); the model's processes on a core (its leader's fixed set-up, executor start and DSM, is a wait off a core and planning is not modelled: a leader that does not participate shows about 1 ms measured against next to nothing). Serial plans: the leader alone, not listed.\n"
+        "ms a run, as the kernel accounts them, rescaled to the profile's speed as the times are: a worker's, the CPU the postmaster reaped from its children over the runs (EXPLAIN and bare), over the workers launched (fork to exit: start-up, scan, sends, exit); the leader's, its backend's during each EXPLAIN run (median; it includes planning and EXPLAIN's own work); the model's processes on a core (its leader's fixed set-up, executor start and DSM, is a wait off a core and planning is not modelled: a leader that does not participate shows about 1 ms measured against next to nothing). Serial plans: the leader alone, not listed.\n"
     );
     let _ = writeln!(
         s,

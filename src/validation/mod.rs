@@ -86,7 +86,8 @@ pub struct Point {
     /// runs' `Worker N` entries, EXPLAIN VERBOSE) and predicted; leader participation only.
     pub leader_row_share_measured: Option<f64>,
     pub leader_row_share_predicted: Option<f64>,
-    /// Each process's CPU (ms a run). The leader's: its backend's CPU time during each
+    /// Each process's CPU (ms a run), rescaled to the profile's speed as the times are. The
+    /// leader's: its backend's CPU time during each
     /// EXPLAIN run (`/proc/PID/schedstat`, which includes planning and EXPLAIN's own work),
     /// the median over the runs; the model's leader on a core. A worker's: the CPU the
     /// postmaster reaped from its children over the runs with workers (EXPLAIN and bare
@@ -561,11 +562,11 @@ fn point(case: &Case, g: &Grid, p: &Prep, runs: &[Measured], client_runs: &[Meas
         },
         leader_row_share_predicted: p.leader_share,
         leader_cpu_ms_measured: {
-            let cpu: Vec<f64> = runs.iter().filter_map(|m| m.leader_cpu_ms).collect();
+            let cpu: Vec<f64> = runs.iter().filter_map(|m| m.leader_cpu_ms.map(|c| m.at_speed(c, anchor))).collect();
             (!cpu.is_empty()).then(|| median(&cpu))
         },
         leader_cpu_ms_predicted: p.leader_cpu,
-        worker_cpu_ms_measured: worker_cpu_measured(runs, client_runs),
+        worker_cpu_ms_measured: worker_cpu_measured(runs, client_runs, anchor),
         worker_cpu_ms_predicted: p.worker_cpu,
         blocks_read_share: {
             let shares: Vec<f64> =
@@ -576,10 +577,11 @@ fn point(case: &Case, g: &Grid, p: &Prep, runs: &[Measured], client_runs: &[Meas
 }
 
 /// A worker's CPU a run (ms): the postmaster's reaped children's CPU summed over the runs
-/// that launched workers, over the workers they launched; a bare client run counts the
+/// that launched workers, each rescaled to the profile's speed as its time is (`anchor`, the
+/// profile's speed reference), over the workers they launched; a bare client run counts the
 /// EXPLAIN runs' median of workers launched. None where no run launched a worker or the
 /// children's CPU was not readable.
-fn worker_cpu_measured(runs: &[Measured], client_runs: &[Measured]) -> Option<f64> {
+fn worker_cpu_measured(runs: &[Measured], client_runs: &[Measured], anchor: f64) -> Option<f64> {
     let launched: Vec<f64> = runs.iter().filter_map(|m| m.launched).map(f64::from).collect();
     let typical = if launched.is_empty() { 0.0 } else { median(&launched) };
     let (mut cpu, mut workers) = (0.0, 0.0);
@@ -587,7 +589,7 @@ fn worker_cpu_measured(runs: &[Measured], client_runs: &[Measured]) -> Option<f6
         runs.iter().map(|m| (m, m.launched.map_or(typical, f64::from))).chain(client_runs.iter().map(|m| (m, typical)))
     {
         if let (Some(ms), true) = (m.workers_cpu_ms, n > 0.0) {
-            cpu += ms;
+            cpu += m.at_speed(ms, anchor);
             workers += n;
         }
     }
@@ -639,11 +641,16 @@ mod tests {
         // with the EXPLAIN runs' median of workers launched (1.5), one unreadable.
         let explain = [run(Some(2), Some(40.0)), run(Some(1), Some(20.0))];
         let bare = [run(None, Some(30.0)), run(None, None)];
-        let got = worker_cpu_measured(&explain, &bare).expect("workers ran");
+        let got = worker_cpu_measured(&explain, &bare, 0.0).expect("workers ran");
         assert!((got - 90.0 / 4.5).abs() < 1e-9, "{got}");
+        // Each run at the profile's speed: a run beside a reference of 20 ms on a profile of 10
+        // ran at half the speed, its workers' CPU halved.
+        let slow = [Measured { ref_ms: 20.0, ..run(Some(2), Some(40.0)) }, run(Some(2), Some(40.0))];
+        let got = worker_cpu_measured(&slow, &[], 10.0).expect("workers ran");
+        assert!((got - 60.0 / 4.0).abs() < 1e-9, "{got}");
         // A serial plan launches none: no worker's CPU, whatever the postmaster reaped.
-        assert_eq!(worker_cpu_measured(&[run(Some(0), Some(10.0))], &[run(None, Some(10.0))]), None);
+        assert_eq!(worker_cpu_measured(&[run(Some(0), Some(10.0))], &[run(None, Some(10.0))], 0.0), None);
         // A remote server: nothing readable.
-        assert_eq!(worker_cpu_measured(&[run(Some(2), None)], &[]), None);
+        assert_eq!(worker_cpu_measured(&[run(Some(2), None)], &[], 0.0), None);
     }
 }
