@@ -470,6 +470,7 @@ fn lookups_in_the_hash_tables_own_order_skip_the_tuples_miss_not_the_buckets() {
     // profile whose hash tables miss past 2 MB.
     let (sc, mut hw) = load("seed-not-in.toml");
     hw.costs.hash_miss_ns = 60.0;
+    hw.costs.hash_insert_miss_ns = 60.0;
     hw.costs.hash_cache_bytes = 2e6;
     let mut sc = serial(sc);
     sc.tables[1].rows = 800_000.0;
@@ -500,6 +501,7 @@ fn lookups_in_the_hash_tables_own_order_skip_the_tuples_miss_not_the_buckets() {
     let free = {
         let mut hw = hw.clone();
         hw.costs.hash_miss_ns = 0.0;
+        hw.costs.hash_insert_miss_ns = 0.0;
         wall(&with_key_correlation(sc.clone(), Some(1.0)), &hw)
     };
     let buckets_ms = (lookups + 800_000.0) * bucket / 1e6;
@@ -512,6 +514,7 @@ fn lookups_of_fewer_distinct_keys_than_the_table_holds_miss_less() {
     // by rows whose key has 20,000 distinct values (pg_stats n_distinct) or an unknown number.
     let (sc, mut hw) = load("seed-not-in.toml");
     hw.costs.hash_miss_ns = 60.0;
+    hw.costs.hash_insert_miss_ns = 60.0;
     hw.costs.hash_cache_bytes = 2e6;
     let mut sc = with_key_correlation(serial(sc), Some(0.02));
     sc.tables[1].rows = 800_000.0;
@@ -628,6 +631,7 @@ fn a_hashed_aggregates_rows_each_look_up_their_group() {
         c.leader.cpu_per_tuple + c.leader.breaker_row_ns.iter().sum::<f64>()
     };
     hw.costs.hash_miss_ns = 40.0;
+    hw.costs.hash_insert_miss_ns = 40.0;
     let mut dear = hw.clone();
     dear.costs.hash_probe_ns += 100.0;
     let step = 100.0 / hw.cpu_speed;

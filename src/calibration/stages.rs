@@ -318,30 +318,49 @@ pub fn serial(results: &[ProbeResult], hw: &mut Hardware, given: &[&str]) -> Res
     // column of the design under each candidate limit, and the one under which the fit best
     // fits the probes whose price the limit moves (tables past the lowest candidate; over all
     // probes the others' residuals drown the difference).
-    if let Some(j) = all.iter().position(|n| *n == "hash_miss_ns").filter(|j| used.contains(j)) {
+    // The reads' and the writes' misses (`hash_miss_ns`, `hash_insert_miss_ns`) both count
+    // doublings up to that limit: their columns move together.
+    let misses: Vec<(usize, &str)> = ["hash_miss_ns", "hash_insert_miss_ns"]
+        .into_iter()
+        .filter_map(|name| all.iter().position(|n| *n == name).filter(|j| used.contains(j)).map(|j| (j, name)))
+        .collect();
+    if !misses.is_empty() {
         let far = |d: f64| basis.costs.hash_cache_bytes * 2f64.powf(d);
-        let mut cols = vec![];
+        // Per candidate, per miss price: its column.
+        let mut cols: Vec<Vec<Vec<f64>>> = vec![];
         for &d in FAR_DOUBLINGS {
-            let mut h = basis.clone();
-            h.costs.hash_far_bytes = far(d);
-            h.costs.hash_miss_ns = unit;
-            let col: Vec<f64> = idx
-                .iter()
-                .zip(&bases)
-                .map(|(&i, b)| match results[i].scenario.as_ref() {
-                    Some(sc) => Ok((model_ms(sc, &h, 1)? - b) / unit),
-                    None => Ok(0.0),
-                })
-                .collect::<Result<_>>()?;
-            cols.push(col);
-        }
-        let (lo, hi) = (&cols[0], &cols[cols.len() - 1]);
-        let moved: Vec<usize> = (0..y.len()).filter(|&k| (lo[k] - hi[k]).abs() > 1e-12).collect();
-        let mut rms = vec![];
-        for col in &cols {
-            for (row, v) in x.iter_mut().zip(col) {
-                row[j] = *v;
+            let mut per_price = vec![];
+            for &(_, name) in &misses {
+                let mut h = basis.clone();
+                h.costs.hash_far_bytes = far(d);
+                if let Some(c) = cost_mut(&mut h.costs, name) {
+                    *c = unit;
+                }
+                let col: Vec<f64> = idx
+                    .iter()
+                    .zip(&bases)
+                    .map(|(&i, b)| match results[i].scenario.as_ref() {
+                        Some(sc) => Ok((model_ms(sc, &h, 1)? - b) / unit),
+                        None => Ok(0.0),
+                    })
+                    .collect::<Result<_>>()?;
+                per_price.push(col);
             }
+            cols.push(per_price);
+        }
+        let set = |x: &mut Vec<Vec<f64>>, per_price: &[Vec<f64>]| {
+            for (&(j, _), col) in misses.iter().zip(per_price) {
+                for (row, v) in x.iter_mut().zip(col) {
+                    row[j] = *v;
+                }
+            }
+        };
+        let (lo, hi) = (&cols[0], &cols[cols.len() - 1]);
+        let moved: Vec<usize> =
+            (0..y.len()).filter(|&k| lo.iter().zip(hi).any(|(l, h)| (l[k] - h[k]).abs() > 1e-12)).collect();
+        let mut rms = vec![];
+        for per_price in &cols {
+            set(&mut x, per_price);
             let res = determined_fit(&x, &y, &w, &tails, &prior, &used)?.0.residuals;
             let ss: f64 = moved.iter().map(|&k| (res[k] * w[k]).powi(2)).sum();
             rms.push((ss / moved.len().max(1) as f64).sqrt());
@@ -356,9 +375,7 @@ pub fn serial(results: &[ProbeResult], hw: &mut Hardware, given: &[&str]) -> Res
             FAR_DOUBLINGS.iter().zip(&rms).map(|(&d, r)| format!("{:.0} MB {:.2}%", far(d) / 1048576.0, 100.0 * r)).collect::<Vec<_>>().join(", ")
         );
         hw.costs.hash_far_bytes = far(FAR_DOUBLINGS[best]);
-        for (row, v) in x.iter_mut().zip(&cols[best]) {
-            row[j] = *v;
-        }
+        set(&mut x, &cols[best]);
     }
     let unseparated: Vec<&'static str> = (0..all.len()).filter(|j| !used.contains(j)).map(|j| all[j]).collect();
     // Families: a probe id less its one-letter size or table suffix (count_s, count_w and

@@ -79,6 +79,7 @@ const OPTIONAL_KEYS: &[&str] = &[
     "costs.gather_row_ns",
     "costs.gather_poll_ns",
     "costs.hash_miss_ns",
+    "costs.hash_insert_miss_ns",
     "costs.hash_match_ns",
     "costs.parallel_hash_insert_ns",
     "costs.parallel_hash_probe_ns",
@@ -272,6 +273,10 @@ struct RawCosts {
     /// Absent in profiles fitted before the term existed: 0 (flat hash costs).
     #[serde(default)]
     hash_miss_ns: Option<Spanned<f64>>,
+    /// Absent in profiles fitted before the term existed: `hash_miss_ns` (an insert's miss
+    /// priced as a lookup's).
+    #[serde(default)]
+    hash_insert_miss_ns: Option<Spanned<f64>>,
     /// Absent in profiles fitted before the term existed: 0 (a shared insert priced as a
     /// private one).
     #[serde(default)]
@@ -505,6 +510,10 @@ fn hardware_from_raw(ctx: &Ctx, raw: RawHardware) -> Result<Hardware> {
         hash_probe_ns: nn(&c.hash_probe_ns, "hash_probe_ns")?,
         hash_match_ns: later(&c.hash_match_ns, "hash_match_ns")?,
         hash_miss_ns: later(&c.hash_miss_ns, "hash_miss_ns")?,
+        hash_insert_miss_ns: match &c.hash_insert_miss_ns {
+            Some(_) => later(&c.hash_insert_miss_ns, "hash_insert_miss_ns")?,
+            None => later(&c.hash_miss_ns, "hash_miss_ns")?,
+        },
         parallel_hash_insert_ns: later(&c.parallel_hash_insert_ns, "parallel_hash_insert_ns")?,
         parallel_hash_probe_ns: later(&c.parallel_hash_probe_ns, "parallel_hash_probe_ns")?,
         hash_cache_bytes,

@@ -215,16 +215,28 @@ pub fn subplan_lookups_in_order(tables: &[Table], outer: usize, sp: &super::SubP
 impl UnitCosts {
     /// Extra ns (at cpu_speed 1) of one random access into `bytes` of hash table.
     pub fn hash_miss(&self, bytes: f64) -> f64 {
-        if self.hash_miss_ns <= 0.0 || self.hash_cache_bytes <= 0.0 || bytes <= self.hash_cache_bytes {
+        self.doublings_priced(self.hash_miss_ns, bytes)
+    }
+
+    /// `per_doubling` for each doubling of `bytes` past `hash_cache_bytes`, up to
+    /// `hash_far_bytes`.
+    fn doublings_priced(&self, per_doubling: f64, bytes: f64) -> f64 {
+        if per_doubling <= 0.0 || self.hash_cache_bytes <= 0.0 || bytes <= self.hash_cache_bytes {
             return 0.0;
         }
         let most = (self.hash_far_bytes / self.hash_cache_bytes).log2().max(0.0);
-        self.hash_miss_ns * (bytes / self.hash_cache_bytes).log2().min(most)
+        per_doubling * (bytes / self.hash_cache_bytes).log2().min(most)
+    }
+
+    /// Extra ns (at cpu_speed 1) of one random write into `bytes` of hash table: an insert
+    /// ([`Self::hash_miss`] at `hash_insert_miss_ns`).
+    pub fn hash_insert_miss(&self, bytes: f64) -> f64 {
+        self.doublings_priced(self.hash_insert_miss_ns, bytes)
     }
 
     /// One row inserted into `t` (ns at cpu_speed 1): a random write into its buckets.
     pub fn hash_insert(&self, t: HashTable) -> f64 {
-        self.hash_build_ns + self.hash_miss(t.buckets_bytes)
+        self.hash_build_ns + self.hash_insert_miss(t.buckets_bytes)
     }
 
     /// One row inserted into `t`, a Parallel Hash's shared table when `shared`.
@@ -338,6 +350,7 @@ mod tests {
         c.hash_build_ns = 100.0;
         c.hash_probe_ns = 50.0;
         c.hash_miss_ns = 40.0;
+        c.hash_insert_miss_ns = 40.0;
         c.hash_cache_bytes = 2e6;
         let t = |buckets_bytes: f64, bytes: f64| HashTable { buckets_bytes, bytes, rows: 1e6 };
         assert_eq!(c.hash_insert(t(1e6, 4e6)), 100.0, "an insert writes its bucket, inside the cache");
@@ -347,6 +360,10 @@ mod tests {
         assert!((c.hash_lookup_ordered(t(4e6, 12e6), true) - 90.0).abs() < 1e-9, "in build order: the bucket's alone");
         assert_eq!(c.hash_lookup_ordered(t(4e6, 12e6), false), c.hash_lookup(t(4e6, 12e6)));
         assert_eq!(c.hash_miss(2e6 * 2f64.powf(MAX_DOUBLINGS)), c.hash_miss(1e12), "flat past the cap");
+        // A write has its own price per doubling; a lookup keeps the read's.
+        c.hash_insert_miss_ns = 70.0;
+        assert!((c.hash_insert(t(4e6, 12e6)) - 170.0).abs() < 1e-9, "an insert: its bucket's miss, as a write");
+        assert!((c.hash_lookup(t(4e6, 12e6)) - 170.0).abs() < 1e-9, "a lookup unchanged");
         c.hash_miss_ns = 0.0;
         assert_eq!(c.hash_lookup(t(1e9, 1e9)), 50.0, "a profile without the price: flat as before");
     }
