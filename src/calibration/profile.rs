@@ -521,7 +521,7 @@ fn costs(s: &mut String, fits: &Fits) {
         s,
         "hash_insert_miss_ns",
         c.hash_insert_miss_ns,
-        format!("{l1}: subplan_s/m/l/r/x (hashed SubPlan builds of 57k-3M keys, 1,000 lookups each): the same per insert into a SubPlan's TupleHashTable, which moves the entries it displaces ({})", se("hash_insert_miss_ns")),
+        format!("{l1}: subplan_s/m/l/r/x (hashed SubPlan builds of 57k-3M keys, 1,000 lookups each): the same per insert, a write ({})", se("hash_insert_miss_ns")),
     );
     let _ = writeln!(
         s,

@@ -79,9 +79,9 @@ pub struct UnitCosts {
     /// of the table beyond `hash_cache_bytes`: more of the accesses miss the core's caches
     /// and its TLB ([`hash_table`]).
     pub hash_miss_ns: f64,
-    /// The same per insert into a hashed SubPlan's TupleHashTable (simplehash: the entry goes
-    /// to the first free slot from its hash's, moving the entries it displaces), where
-    /// `hash_miss_ns` prices a lookup and a hash join's insert (one link at its bucket's head). Calibration's builds alone
+    /// The same per insert into a hash table (a build), where `hash_miss_ns` is then a
+    /// lookup's: an insert writes its bucket (and in a SubPlan's or Aggregate's simplehash
+    /// table moves the entries it displaces), a lookup reads. Calibration's builds alone
     /// (hashed SubPlans of 57k-3M keys probed 1,000 times) came out 7-15% under their
     /// measured times in four sittings of 2026-12-07 with one price for both, and a lookup per
     /// row of n_l 3.5%; the validation's NOT IN's build 11% (291 ms at the typical speed, 259

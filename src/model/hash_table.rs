@@ -128,7 +128,7 @@ impl super::SubPlan {
     /// when hashed, else a put into the Materialize's tuplestore.
     pub fn store_ns(&self, c: &UnitCosts) -> f64 {
         if self.hashed {
-            c.tuple_hash_insert(self.hash_table())
+            c.hash_insert(self.hash_table())
         } else {
             c.tuple_ns
         }
@@ -228,19 +228,15 @@ impl UnitCosts {
         per_doubling * (bytes / self.hash_cache_bytes).log2().min(most)
     }
 
-    /// One row inserted into a hash join's table `t` (ns at cpu_speed 1): nodeHash.c links
-    /// the tuple (copied into its dense chunk, in order) at the head of its bucket, one random
-    /// access into the bucket array priced as a lookup's.
-    pub fn hash_insert(&self, t: HashTable) -> f64 {
-        self.hash_build_ns + self.hash_miss(t.buckets_bytes)
+    /// Extra ns (at cpu_speed 1) of one random write into `bytes` of hash table: an insert
+    /// ([`Self::hash_miss`] at `hash_insert_miss_ns`).
+    pub fn hash_insert_miss(&self, bytes: f64) -> f64 {
+        self.doublings_priced(self.hash_insert_miss_ns, bytes)
     }
 
-    /// One row inserted into a TupleHashTable `t` (a hashed SubPlan's; execGrouping.c over
-    /// simplehash.h): its entry goes into the open-addressed entry array at the first free
-    /// slot from its hash's, moving the entries it displaces (robin hood), so its miss has its
-    /// own price per doubling (`hash_insert_miss_ns`).
-    pub fn tuple_hash_insert(&self, t: HashTable) -> f64 {
-        self.hash_build_ns + self.doublings_priced(self.hash_insert_miss_ns, t.buckets_bytes)
+    /// One row inserted into `t` (ns at cpu_speed 1): a random write into its buckets.
+    pub fn hash_insert(&self, t: HashTable) -> f64 {
+        self.hash_build_ns + self.hash_insert_miss(t.buckets_bytes)
     }
 
     /// One row inserted into `t`, a Parallel Hash's shared table when `shared`.
@@ -364,11 +360,9 @@ mod tests {
         assert!((c.hash_lookup_ordered(t(4e6, 12e6), true) - 90.0).abs() < 1e-9, "in build order: the bucket's alone");
         assert_eq!(c.hash_lookup_ordered(t(4e6, 12e6), false), c.hash_lookup(t(4e6, 12e6)));
         assert_eq!(c.hash_miss(2e6 * 2f64.powf(MAX_DOUBLINGS)), c.hash_miss(1e12), "flat past the cap");
-        // A TupleHashTable's insert (simplehash, moving the entries it displaces) has its own
-        // price per doubling; a hash join's insert and every lookup keep the read's.
+        // A write has its own price per doubling; a lookup keeps the read's.
         c.hash_insert_miss_ns = 70.0;
-        assert!((c.tuple_hash_insert(t(4e6, 12e6)) - 170.0).abs() < 1e-9, "a SubPlan's insert: its own miss");
-        assert!((c.hash_insert(t(4e6, 12e6)) - 140.0).abs() < 1e-9, "a hash join's insert unchanged");
+        assert!((c.hash_insert(t(4e6, 12e6)) - 170.0).abs() < 1e-9, "an insert: its bucket's miss, as a write");
         assert!((c.hash_lookup(t(4e6, 12e6)) - 170.0).abs() < 1e-9, "a lookup unchanged");
         c.hash_miss_ns = 0.0;
         assert_eq!(c.hash_lookup(t(1e9, 1e9)), 50.0, "a profile without the price: flat as before");
