@@ -158,21 +158,8 @@ fn hash_tables_stop_getting_dearer_where_the_builds_say_priced_past_this_machine
     // design from another cache size shifts the insert's price by a doubling's).
     use super::stages::serial;
     use crate::model::hash_table::default_far_bytes;
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hash-probes");
-    let load = |id: &str| {
-        crate::config::load(&dir.join(format!("{id}.toml")), "reference-2vcpu", &Default::default()).expect("loads")
-    };
     let cache = 2.0 * 1048576.0;
-    let mut truth = super::stages::deterministic(&load("count_s").1);
-    truth.costs.hash_build_ns = 150.0;
-    truth.costs.hash_probe_ns = 30.0;
-    truth.costs.hash_miss_ns = 50.0;
-    truth.costs.hash_insert_miss_ns = 50.0;
-    truth.costs.hash_cache_bytes = cache;
-    truth.costs.hash_far_bytes = cache * 2f64.powf(3.5);
-    let ids =
-        ["count_s", "count_m", "count_l", "count_r", "subplan_s", "subplan_m", "subplan_l", "subplan_r", "subplan_x"];
-    let results: Vec<ProbeResult> = ids.iter().map(|&id| serial_as_modelled(id, load(id).0, &truth)).collect();
+    let (truth, results) = hash_probes_as_modelled([50.0, 50.0], &HASH_PROBES[..9]);
     // The scans' and the builds' prices fitted, every other held at the truth's (nine probes
     // do not separate them all).
     let mut hw = truth.clone();
@@ -207,31 +194,7 @@ fn the_builds_and_the_lookups_price_an_inserts_miss_apart_from_a_lookups() {
     // cache): the serial fit finds both, and with one price for both it could not fit the
     // builds and the lookups at once.
     use super::stages::serial;
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hash-probes");
-    let load = |id: &str| {
-        crate::config::load(&dir.join(format!("{id}.toml")), "reference-2vcpu", &Default::default()).expect("loads")
-    };
-    let cache = 2.0 * 1048576.0;
-    let mut truth = super::stages::deterministic(&load("count_s").1);
-    truth.costs.hash_build_ns = 150.0;
-    truth.costs.hash_probe_ns = 30.0;
-    truth.costs.hash_miss_ns = 40.0;
-    truth.costs.hash_insert_miss_ns = 80.0;
-    truth.costs.hash_cache_bytes = cache;
-    truth.costs.hash_far_bytes = cache * 2f64.powf(3.5);
-    let ids = [
-        "count_s",
-        "count_m",
-        "count_l",
-        "count_r",
-        "subplan_s",
-        "subplan_m",
-        "subplan_l",
-        "subplan_r",
-        "subplan_x",
-        "subplan_rl",
-    ];
-    let results: Vec<ProbeResult> = ids.iter().map(|&id| serial_as_modelled(id, load(id).0, &truth)).collect();
+    let (truth, results) = hash_probes_as_modelled([40.0, 80.0], &HASH_PROBES);
     let fit = |fitted: &[&str]| {
         let mut hw = truth.clone();
         hw.costs.hash_build_ns = 100.0;
@@ -260,4 +223,38 @@ fn the_builds_and_the_lookups_price_an_inserts_miss_apart_from_a_lookups() {
         })
         .fold(0.0, f64::max);
     assert!(worst > 0.03, "one price fits every probe within {:.1}%", 100.0 * worst);
+}
+
+/// The hash-table fixtures' probes (tests/fixtures/hash-probes): count(*) of four tables,
+/// hashed SubPlan builds of 57k-3M keys probed 1,000 times, and the ring table's build looked
+/// up by every row of n_l.
+const HASH_PROBES: [&str; 10] = [
+    "count_s",
+    "count_m",
+    "count_l",
+    "count_r",
+    "subplan_s",
+    "subplan_m",
+    "subplan_l",
+    "subplan_r",
+    "subplan_x",
+    "subplan_rl",
+];
+
+/// `ids` as the model measures them with 150 ns an insert, 30 a lookup and `[lookup, insert]`
+/// ns of miss per doubling past a 2 MB cache, no more past 3.5 doublings; that truth.
+fn hash_probes_as_modelled(miss: [f64; 2], ids: &[&str]) -> (Hardware, Vec<ProbeResult>) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hash-probes");
+    let load = |id: &str| {
+        crate::config::load(&dir.join(format!("{id}.toml")), "reference-2vcpu", &Default::default()).expect("loads")
+    };
+    let cache = 2.0 * 1048576.0;
+    let mut truth = super::stages::deterministic(&load("count_s").1);
+    truth.costs.hash_build_ns = 150.0;
+    truth.costs.hash_probe_ns = 30.0;
+    [truth.costs.hash_miss_ns, truth.costs.hash_insert_miss_ns] = miss;
+    truth.costs.hash_cache_bytes = cache;
+    truth.costs.hash_far_bytes = cache * 2f64.powf(3.5);
+    let results = ids.iter().map(|&id| serial_as_modelled(id, load(id).0, &truth)).collect();
+    (truth, results)
 }
